@@ -1,0 +1,334 @@
+//! `GlobalBudget`: the one byte limit that every Zedis memory strategy charges.
+//!
+//! Redis has `maxmemory`; Zedis makes it a first-class object. Every strategy crate under `allocators/`
+//! (the budgeted key-value pool, the per-request arena, the fixed client pool) and their plain-heap
+//! baselines reserve bytes here before they hold them on behalf of a client, and release them when they
+//! stop holding them. `INFO memory` is read from here.
+//!
+//! Goals:
+//! - exact for what it covers: `used() == sum of live reservations`, per [`Component`];
+//! - cheap on the single-threaded hot path (plain `Cell`s, no atomics, no locks);
+//! - a reservation that does not fit returns [`BudgetError::Exceeded`], never a panic or an abort.
+//!
+//! Non-goals: thread safety (the server is a single-threaded event loop; each thread installs its own
+//! budget with [`install`]), and measuring heap bytes nobody reserved (that is what the `counting`
+//! feature's global allocator is for).
+//!
+//! Persistence buffers are counted in [`GlobalBudget::used`] but, as in Redis, not toward eviction
+//! ([`GlobalBudget::used_for_eviction`]): evicting to make room for AOF buffers would write more AOF.
+//!
+//! ```
+//! use zedis_budget::{Budget, Component, GlobalBudget};
+//! let budget = Budget::new(100);
+//! budget.try_reserve(Component::Keyspace, 60).unwrap();
+//! assert!(budget.try_reserve(Component::Clients, 50).is_err());
+//! budget.release(Component::Keyspace, 60);
+//! assert_eq!(budget.used(), 0);
+//! assert_eq!(budget.peak(), 60);
+//! ```
+#![deny(missing_docs)]
+
+use std::cell::Cell;
+
+#[cfg(feature = "counting")]
+pub mod counting;
+
+/// What a reservation is for. Each has its own current and peak figure in `INFO memory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Component {
+    /// Keys, values and the index that finds them.
+    Keyspace,
+    /// Per-request scratch memory: parsed argument vectors, temporary reply data.
+    RequestArena,
+    /// Client slots and their query/output buffers.
+    Clients,
+    /// Channel and pattern subscriptions.
+    Pubsub,
+    /// AOF buffers. Counted in `used`, not toward eviction.
+    Persistence,
+    /// Everything else the server holds on behalf of clients (expiry metadata, blocked-client queues...).
+    Other,
+}
+
+impl Component {
+    /// Every component, in `INFO memory` order.
+    pub const ALL: [Component; 6] = [
+        Component::Keyspace,
+        Component::RequestArena,
+        Component::Clients,
+        Component::Pubsub,
+        Component::Persistence,
+        Component::Other,
+    ];
+
+    /// The name used in `INFO memory` (`used_memory_<name>`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Component::Keyspace => "keyspace",
+            Component::RequestArena => "request_arena",
+            Component::Clients => "clients",
+            Component::Pubsub => "pubsub",
+            Component::Persistence => "persistence",
+            Component::Other => "other",
+        }
+    }
+
+    const fn idx(self) -> usize {
+        self as usize
+    }
+}
+
+/// A reservation that does not fit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BudgetError {
+    /// Reserving `requested` bytes would take the evictable total past the limit.
+    #[error("budget exceeded: {requested} bytes requested, {used} of {limit} used")]
+    Exceeded {
+        /// Bytes asked for.
+        requested: usize,
+        /// Evictable bytes in use when asked.
+        used: usize,
+        /// The limit (`maxmemory`).
+        limit: usize,
+    },
+}
+
+/// One byte limit shared by every memory strategy.
+pub trait GlobalBudget {
+    /// Reserves `bytes` for `component` if the evictable total stays within the limit.
+    fn try_reserve(&self, component: Component, bytes: usize) -> Result<(), BudgetError>;
+    /// Reserves `bytes` whether or not they fit. For memory that cannot be refused at that point
+    /// (a reply already computed, a client's query bytes already read); such overshoot is bounded by
+    /// the caller's own `*_max` limits and is the documented slack.
+    fn reserve(&self, component: Component, bytes: usize);
+    /// Releases `bytes` previously reserved for `component`.
+    fn release(&self, component: Component, bytes: usize);
+    /// Bytes reserved in total.
+    fn used(&self) -> usize;
+    /// Bytes reserved for one component.
+    fn used_by(&self, component: Component) -> usize;
+    /// Highest `used()` seen.
+    fn peak(&self) -> usize;
+    /// Highest `used_by(component)` seen.
+    fn peak_by(&self, component: Component) -> usize;
+    /// The limit in bytes; 0 means unlimited.
+    fn limit(&self) -> usize;
+    /// Changes the limit (CONFIG SET maxmemory). Existing reservations stay.
+    fn set_limit(&self, bytes: usize);
+
+    /// Bytes that count toward eviction: everything but persistence buffers.
+    fn used_for_eviction(&self) -> usize {
+        self.used() - self.used_by(Component::Persistence)
+    }
+
+    /// Whether the evictable total is past the limit.
+    fn over_limit(&self) -> bool {
+        let limit = self.limit();
+        limit != 0 && self.used_for_eviction() > limit
+    }
+
+    /// Whether `bytes` more would fit.
+    fn fits(&self, bytes: usize) -> bool {
+        let limit = self.limit();
+        limit == 0 || self.used_for_eviction().saturating_add(bytes) <= limit
+    }
+}
+
+/// The single-threaded [`GlobalBudget`]: a handful of `Cell`s.
+#[derive(Debug, Default)]
+pub struct Budget {
+    /// 0 = unlimited.
+    limit: Cell<usize>,
+    /// Invariant: `total == used.iter().sum()`.
+    total: Cell<usize>,
+    /// Invariant: `total_peak >= total`.
+    total_peak: Cell<usize>,
+    used: [Cell<usize>; 6],
+    /// Invariant: `peak[i] >= used[i]`.
+    peak: [Cell<usize>; 6],
+}
+
+impl Budget {
+    /// A budget with `limit` bytes (0 = unlimited) and nothing reserved.
+    pub fn new(limit: usize) -> Self {
+        let budget = Budget::default();
+        budget.limit.set(limit);
+        budget
+    }
+
+    /// A budget that lives for the rest of the process, for [`install`].
+    pub fn leak(limit: usize) -> &'static Budget {
+        Box::leak(Box::new(Budget::new(limit)))
+    }
+
+    /// Forgets the peaks (CONFIG RESETSTAT / MEMORY PURGE style): peaks become the current figures.
+    pub fn reset_peaks(&self) {
+        self.total_peak.set(self.total.get());
+        for (peak, used) in self.peak.iter().zip(&self.used) {
+            peak.set(used.get());
+        }
+    }
+
+    fn add(&self, component: Component, bytes: usize) {
+        let i = component.idx();
+        let used = self.used[i].get() + bytes;
+        self.used[i].set(used);
+        if used > self.peak[i].get() {
+            self.peak[i].set(used);
+        }
+        let total = self.total.get() + bytes;
+        self.total.set(total);
+        if total > self.total_peak.get() {
+            self.total_peak.set(total);
+        }
+    }
+}
+
+impl GlobalBudget for Budget {
+    #[inline]
+    fn try_reserve(&self, component: Component, bytes: usize) -> Result<(), BudgetError> {
+        if !self.fits(bytes) {
+            return Err(BudgetError::Exceeded {
+                requested: bytes,
+                used: self.used_for_eviction(),
+                limit: self.limit.get(),
+            });
+        }
+        self.add(component, bytes);
+        Ok(())
+    }
+
+    #[inline]
+    fn reserve(&self, component: Component, bytes: usize) {
+        self.add(component, bytes);
+    }
+
+    #[inline]
+    fn release(&self, component: Component, bytes: usize) {
+        let i = component.idx();
+        let used = self.used[i].get();
+        debug_assert!(bytes <= used, "releasing {bytes} of {used} bytes for {component:?}");
+        self.used[i].set(used.saturating_sub(bytes));
+        self.total.set(self.total.get().saturating_sub(bytes.min(used)));
+    }
+
+    fn used(&self) -> usize {
+        self.total.get()
+    }
+
+    fn used_by(&self, component: Component) -> usize {
+        self.used[component.idx()].get()
+    }
+
+    fn peak(&self) -> usize {
+        self.total_peak.get()
+    }
+
+    fn peak_by(&self, component: Component) -> usize {
+        self.peak[component.idx()].get()
+    }
+
+    fn limit(&self) -> usize {
+        self.limit.get()
+    }
+
+    fn set_limit(&self, bytes: usize) {
+        self.limit.set(bytes);
+    }
+}
+
+thread_local! {
+    static CURRENT: Cell<Option<&'static Budget>> = const { Cell::new(None) };
+}
+
+/// Makes `budget` the one that this thread's zero-sized strategy handles (the KV allocators) charge.
+pub fn install(budget: &'static Budget) {
+    CURRENT.with(|current| current.set(Some(budget)));
+}
+
+/// This thread's installed budget; an unlimited one is installed on first use if none was.
+#[inline]
+pub fn current() -> &'static Budget {
+    CURRENT.with(|current| match current.get() {
+        Some(budget) => budget,
+        None => {
+            let budget = Budget::leak(0);
+            current.set(Some(budget));
+            budget
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        TryReserve(usize, usize),
+        Reserve(usize, usize),
+        Release(usize, usize),
+        SetLimit(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..6usize, 0..1000usize).prop_map(|(c, b)| Op::TryReserve(c, b)),
+            (0..6usize, 0..100usize).prop_map(|(c, b)| Op::Reserve(c, b)),
+            (0..6usize, 0..1000usize).prop_map(|(c, b)| Op::Release(c, b)),
+            (0..5000usize).prop_map(Op::SetLimit),
+        ]
+    }
+
+    proptest! {
+        /// `used == sum of live reservations`, per component and in total; try_reserve never takes the
+        /// evictable total past the limit; peaks never below current.
+        #[test]
+        fn accounting_matches_model(ops in proptest::collection::vec(op(), 0..200), limit in 0..5000usize) {
+            let budget = Budget::new(limit);
+            let mut model = [0usize; 6];
+            let mut limit = limit;
+            for op in ops {
+                match op {
+                    Op::TryReserve(c, bytes) => {
+                        let comp = Component::ALL[c];
+                        let evictable: usize = model.iter().sum::<usize>() - model[4];
+                        let fits = limit == 0 || evictable + bytes <= limit;
+                        prop_assert_eq!(budget.try_reserve(comp, bytes).is_ok(), fits);
+                        if fits { model[c] += bytes; }
+                    }
+                    Op::Reserve(c, bytes) => { budget.reserve(Component::ALL[c], bytes); model[c] += bytes; }
+                    Op::Release(c, bytes) => {
+                        let bytes = bytes.min(model[c]);
+                        budget.release(Component::ALL[c], bytes);
+                        model[c] -= bytes;
+                    }
+                    Op::SetLimit(l) => { budget.set_limit(l); limit = l; }
+                }
+                for (i, c) in Component::ALL.iter().enumerate() {
+                    prop_assert_eq!(budget.used_by(*c), model[i]);
+                    prop_assert!(budget.peak_by(*c) >= model[i]);
+                }
+                prop_assert_eq!(budget.used(), model.iter().sum::<usize>());
+                prop_assert!(budget.peak() >= budget.used());
+            }
+        }
+    }
+
+    #[test]
+    fn persistence_is_not_evictable() {
+        let budget = Budget::new(100);
+        budget.reserve(Component::Persistence, 1000);
+        assert!(!budget.over_limit());
+        assert!(budget.try_reserve(Component::Keyspace, 100).is_ok());
+        assert!(budget.try_reserve(Component::Keyspace, 1).is_err());
+    }
+
+    #[test]
+    fn current_defaults_to_unlimited_and_install_replaces_it() {
+        assert_eq!(current().limit(), 0);
+        install(Budget::leak(42));
+        assert_eq!(current().limit(), 42);
+    }
+}

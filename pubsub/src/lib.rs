@@ -1,0 +1,4 @@
+//! Pub/Sub: channels, patterns, shard channels, subscriber limits, fan-out.
+//!
+//! Being built: see README.md and the open issues.
+#![deny(missing_docs)]
