@@ -1,6 +1,452 @@
 //! Databases, value types, expiration and eviction, generic over the KV storage strategy.
 //!
-//! Being built: see README.md and the open issues.
+//! Goals: memory-compact entries (one allocation per key for strings, integers stored as integers), Redis 7.0
+//! semantics byte for byte, and a single type parameter `A` — the KV strategy from `zedis-kv-pool` — that every
+//! key, value and index byte is allocated from, monomorphised once at startup.
+//!
+//! Non-goals: networking, RESP parsing, client state: the server owns those and calls in with a [`commands::Ctx`].
+//!
+//! Layout:
+//! - [`entry`]: the one-allocation key/value entry and its raw handle;
+//! - [`dict`]: the chained hash table (Redis's SCAN cursor, O(1) sampling);
+//! - [`db`]: one database (index + TTL keys);
+//! - [`value`]: type names, encodings, collection freeing;
+//! - [`num`]: Redis's number parsing and formatting;
+//! - [`glob`]: Redis's glob matcher (KEYS, SCAN, PSUBSCRIBE);
+//! - [`commands`]: the command handlers, one file per family.
+//!
+//! Memory: allocations through `A` are charged to the installed [`zedis_budget::GlobalBudget`] by the strategy
+//! itself and fail (instead of aborting) when it is full; the server calls [`Keyspace::reclaim`] before each write
+//! so that the configured eviction policy makes room first.
 #![deny(missing_docs)]
 
+pub mod commands;
+pub mod db;
+pub mod dict;
+pub mod entry;
 pub mod glob;
+pub mod num;
+pub mod value;
+
+use db::Db;
+use entry::{EntryPtr, Payload, PayloadInit};
+use zedis_budget::GlobalBudget;
+use zedis_kv_pool::KvAllocator;
+
+/// Redis's keyspace-event classes (`notify-keyspace-events`), same bit values as Redis.
+pub mod notify {
+    /// `K`: publish on `__keyspace@<db>__:<key>`.
+    pub const KEYSPACE: u32 = 1 << 0;
+    /// `E`: publish on `__keyevent@<db>__:<event>`.
+    pub const KEYEVENT: u32 = 1 << 1;
+    /// `g`: generic commands (DEL, EXPIRE, RENAME...).
+    pub const GENERIC: u32 = 1 << 2;
+    /// `$`: string commands.
+    pub const STRING: u32 = 1 << 3;
+    /// `l`: list commands.
+    pub const LIST: u32 = 1 << 4;
+    /// `s`: set commands.
+    pub const SET: u32 = 1 << 5;
+    /// `h`: hash commands.
+    pub const HASH: u32 = 1 << 6;
+    /// `z`: sorted-set commands.
+    pub const ZSET: u32 = 1 << 7;
+    /// `x`: expired events.
+    pub const EXPIRED: u32 = 1 << 8;
+    /// `e`: evicted events.
+    pub const EVICTED: u32 = 1 << 9;
+    /// `t`: stream commands.
+    pub const STREAM: u32 = 1 << 10;
+    /// `m`: key-miss events.
+    pub const KEY_MISS: u32 = 1 << 11;
+    /// `d`: module key type events.
+    pub const MODULE: u32 = 1 << 13;
+    /// `n`: new key events.
+    pub const NEW: u32 = 1 << 14;
+}
+
+/// Eviction policies (`maxmemory-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionPolicy {
+    /// Refuse writes with `-OOM` when over the limit.
+    NoEviction,
+    /// The seed's policy: drop the whole keyspace (a pool reset) when a write does not fit.
+    AllKeysFlush,
+    /// Approximated LRU over all keys.
+    AllKeysLru,
+    /// Approximated LRU over keys with a TTL.
+    VolatileLru,
+    /// Approximated LFU over all keys.
+    AllKeysLfu,
+    /// Approximated LFU over keys with a TTL.
+    VolatileLfu,
+    /// Random keys.
+    AllKeysRandom,
+    /// Random keys with a TTL.
+    VolatileRandom,
+    /// Keys with the nearest expire time.
+    VolatileTtl,
+}
+
+impl EvictionPolicy {
+    /// Every policy with its config name.
+    pub const ALL: [(EvictionPolicy, &'static str); 9] = [
+        (EvictionPolicy::NoEviction, "noeviction"),
+        (EvictionPolicy::AllKeysFlush, "allkeys-flush"),
+        (EvictionPolicy::AllKeysLru, "allkeys-lru"),
+        (EvictionPolicy::VolatileLru, "volatile-lru"),
+        (EvictionPolicy::AllKeysLfu, "allkeys-lfu"),
+        (EvictionPolicy::VolatileLfu, "volatile-lfu"),
+        (EvictionPolicy::AllKeysRandom, "allkeys-random"),
+        (EvictionPolicy::VolatileRandom, "volatile-random"),
+        (EvictionPolicy::VolatileTtl, "volatile-ttl"),
+    ];
+
+    /// Parses a config name (case-insensitive).
+    pub fn parse(name: &[u8]) -> Option<EvictionPolicy> {
+        Self::ALL.iter().find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(name)).map(|(p, _)| *p)
+    }
+
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(p, _)| *p == self).map_or("noeviction", |(_, n)| n)
+    }
+
+    /// Whether the policy keeps LFU counters in the entries' clock field.
+    pub fn is_lfu(self) -> bool {
+        matches!(self, EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu)
+    }
+}
+
+/// Tunables the server configures.
+#[derive(Debug, Clone)]
+pub struct KeyspaceConfig {
+    /// `maxmemory-policy`.
+    pub policy: EvictionPolicy,
+    /// `maxmemory-samples`.
+    pub samples: usize,
+    /// `lfu-log-factor`.
+    pub lfu_log_factor: u32,
+    /// `lfu-decay-time` in minutes.
+    pub lfu_decay_time: u32,
+    /// `proto-max-bulk-len`: the largest string APPEND/SETRANGE may build.
+    pub string_bytes_max: usize,
+}
+
+impl Default for KeyspaceConfig {
+    fn default() -> Self {
+        KeyspaceConfig {
+            policy: EvictionPolicy::NoEviction,
+            samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            string_bytes_max: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Counters for INFO stats.
+#[derive(Debug, Clone, Default)]
+pub struct KeyspaceStats {
+    /// Successful key lookups by read commands.
+    pub hits: u64,
+    /// Failed key lookups by read commands.
+    pub misses: u64,
+    /// Keys deleted because their TTL passed.
+    pub expired_keys: u64,
+    /// Keys removed by eviction.
+    pub evicted_keys: u64,
+    /// Whole-keyspace flushes done by `allkeys-flush`.
+    pub eviction_flushes: u64,
+}
+
+/// The server's data: `databases` numbered [`Db`]s over the KV strategy `A`.
+pub struct Keyspace<A: KvAllocator> {
+    dbs: Vec<Db<A>>,
+    /// Tunables.
+    pub config: KeyspaceConfig,
+    /// Counters.
+    pub stats: KeyspaceStats,
+    rng_state: u64,
+}
+
+/// A write could not be made room for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("OOM command not allowed when used memory > 'maxmemory'.")]
+pub struct Oom;
+
+impl<A: KvAllocator> Keyspace<A> {
+    /// `databases` empty databases.
+    pub fn new(databases: usize, config: KeyspaceConfig) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9e37_79b9_7f4a_7c15, |d| d.as_nanos() as u64)
+            | 1;
+        Keyspace {
+            dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
+            config,
+            stats: KeyspaceStats::default(),
+            rng_state: seed,
+        }
+    }
+
+    /// Number of databases.
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Database `idx` (must be < `db_count()`).
+    pub fn db(&self, idx: usize) -> &Db<A> {
+        &self.dbs[idx]
+    }
+
+    /// Database `idx`, mutably.
+    pub fn db_mut(&mut self, idx: usize) -> &mut Db<A> {
+        &mut self.dbs[idx]
+    }
+
+    /// A fast pseudo-random u64 (xorshift64*): sampling, RANDOMKEY, SPOP. Not for secrets.
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng_state = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Total keys in all databases.
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+
+    /// The 24-bit LRU clock for `now_ms` (seconds resolution, as Redis's LRU_CLOCK_RESOLUTION 1000).
+    pub fn lru_clock(now_ms: i64) -> u32 {
+        ((now_ms / 1000) as u32) & 0xff_ffff
+    }
+
+    /// The clock value a new entry starts with under the current policy.
+    pub fn initial_clock(&self, now_ms: i64) -> u32 {
+        if self.config.policy.is_lfu() {
+            // LFU_INIT_VAL 5, last decrement time in minutes (16 bits) above it.
+            ((((now_ms / 60_000) as u32) & 0xffff) << 8) | 5
+        } else {
+            Self::lru_clock(now_ms)
+        }
+    }
+
+    /// The live entry for `key` in `db`: an expired one is deleted here (lazy expiry) and `None` returned. Does
+    /// not touch hit/miss counters or the access clock.
+    pub fn lookup(&mut self, db: usize, key: &[u8], now_ms: i64, fx: &mut commands::Effects) -> Option<EntryPtr> {
+        let entry = self.dbs[db].find(key)?;
+        match entry.expire() {
+            Some(when) if when <= now_ms => {
+                self.dbs[db].remove(key);
+                self.stats.expired_keys += 1;
+                fx.notify(notify::EXPIRED, "expired", db, key);
+                fx.touch(db, key);
+                fx.expired.push((db, key.to_vec()));
+                None
+            }
+            _ => Some(entry),
+        }
+    }
+
+    /// [`Keyspace::lookup`] for a read command: counts a hit or miss and updates the access clock.
+    pub fn lookup_read(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: i64,
+        fx: &mut commands::Effects,
+    ) -> Option<EntryPtr> {
+        let found = self.lookup(db, key, now_ms, fx);
+        match found {
+            Some(entry) => {
+                self.stats.hits += 1;
+                self.touch_clock(entry, now_ms);
+            }
+            None => {
+                self.stats.misses += 1;
+                fx.notify(notify::KEY_MISS, "keymiss", db, key);
+            }
+        }
+        found
+    }
+
+    /// Records an access in the entry's clock (LRU time, or LFU counter with Redis's log increment).
+    pub fn touch_clock(&mut self, entry: EntryPtr, now_ms: i64) {
+        if self.config.policy.is_lfu() {
+            let counter = self.lfu_decayed(entry, now_ms);
+            let counter = self.lfu_log_incr(counter);
+            let minutes = ((now_ms / 60_000) as u32) & 0xffff;
+            entry.set_lru((minutes << 8) | u32::from(counter));
+        } else {
+            entry.set_lru(Self::lru_clock(now_ms));
+        }
+    }
+
+    /// The entry's LFU counter after Redis's time decay (LFUDecrAndReturn).
+    pub fn lfu_decayed(&self, entry: EntryPtr, now_ms: i64) -> u8 {
+        let clock = entry.lru();
+        let last = clock >> 8;
+        let counter = (clock & 0xff) as u8;
+        let now = ((now_ms / 60_000) as u32) & 0xffff;
+        let elapsed = if now >= last { now - last } else { 65535 - last + now };
+        let periods = if self.config.lfu_decay_time > 0 { elapsed / self.config.lfu_decay_time } else { 0 };
+        counter.saturating_sub(periods.min(255) as u8)
+    }
+
+    fn lfu_log_incr(&mut self, counter: u8) -> u8 {
+        if counter == 255 {
+            return 255;
+        }
+        let r = (self.random() >> 11) as f64 / (1u64 << 53) as f64;
+        let base = f64::from(counter.saturating_sub(5));
+        let p = 1.0 / (base * f64::from(self.config.lfu_log_factor) + 1.0);
+        if r < p {
+            counter + 1
+        } else {
+            counter
+        }
+    }
+
+    /// Stores a string value under `key`, replacing any value (and its TTL unless `keep_ttl`). Integer-looking
+    /// values are stored as integers. `expire` sets a TTL (unix ms).
+    pub fn set_string(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        value: &[u8],
+        expire: Option<i64>,
+        keep_ttl: bool,
+        now_ms: i64,
+    ) -> Result<(), Oom> {
+        let payload = match num::parse_i64_exact(value) {
+            Some(n) => PayloadInit::Int(n),
+            None => PayloadInit::Str(value),
+        };
+        self.set_payload(db, key, payload, expire, keep_ttl, now_ms).map(|_| ())
+    }
+
+    /// Stores `payload` under `key` (see [`Keyspace::set_string`]); returns the new entry.
+    pub fn set_payload(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        payload: PayloadInit<'_>,
+        expire: Option<i64>,
+        keep_ttl: bool,
+        now_ms: i64,
+    ) -> Result<EntryPtr, Oom> {
+        let old = self.dbs[db].find(key);
+        let expire = match (expire, old) {
+            (Some(when), _) => Some(when),
+            (None, Some(old)) if keep_ttl => old.expire(),
+            _ => None,
+        };
+        let clock = self.initial_clock(now_ms);
+        let entry = EntryPtr::new(A::default(), key, expire, payload, clock).map_err(|_| Oom)?;
+        let linked = match old {
+            Some(old) => self.dbs[db].replace(old, entry, true),
+            None => self.dbs[db].insert(entry),
+        };
+        if linked.is_err() {
+            // SAFETY: the new entry was never linked.
+            unsafe { entry.free(A::default()) };
+            return Err(Oom);
+        }
+        Ok(entry)
+    }
+
+    /// Sets or clears the TTL of an existing entry (reallocating it when it gains or loses its expire block).
+    pub fn set_expire(&mut self, db: usize, entry: EntryPtr, expire: Option<i64>) -> Result<EntryPtr, Oom> {
+        match (entry.has_expire(), expire) {
+            (true, Some(when)) => {
+                entry.set_expire(when);
+                return Ok(entry);
+            }
+            (false, None) => return Ok(entry),
+            _ => {}
+        }
+        let payload = match entry.payload() {
+            Payload::Str(bytes) => PayloadInit::Str(bytes),
+            Payload::Int(n) => PayloadInit::Int(n),
+            Payload::Object(kind, object) => PayloadInit::Object(kind, object),
+        };
+        let fresh = EntryPtr::new(A::default(), entry.key(), expire, payload, entry.lru()).map_err(|_| Oom)?;
+        if entry.has_flag(entry::FLAG_RAW) {
+            fresh.set_flag(entry::FLAG_RAW);
+        }
+        if self.dbs[db].replace(entry, fresh, false).is_err() {
+            // SAFETY: never linked; its object still belongs to `entry`.
+            unsafe { fresh.free(A::default()) };
+            return Err(Oom);
+        }
+        Ok(fresh)
+    }
+
+    /// Deletes `key` from `db` if present (an expired key counts as absent).
+    pub fn delete(&mut self, db: usize, key: &[u8], now_ms: i64, fx: &mut commands::Effects) -> bool {
+        if self.lookup(db, key, now_ms, fx).is_none() {
+            return false;
+        }
+        self.dbs[db].remove(key)
+    }
+
+    /// Empties one database.
+    pub fn flush_db(&mut self, db: usize) {
+        self.dbs[db].clear();
+    }
+
+    /// Empties every database. With a strategy that can reset all its memory at once (the pool) this is O(1)
+    /// in the number of keys.
+    pub fn flush_all(&mut self) {
+        // SAFETY: every allocation of `A` belongs to the databases, which forget theirs right after.
+        if unsafe { A::reset_all() } {
+            for db in &mut self.dbs {
+                db.forget();
+            }
+        } else {
+            for db in &mut self.dbs {
+                db.clear();
+            }
+        }
+    }
+
+    /// Swaps two databases (SWAPDB).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+    }
+
+    /// Makes room for a write that needs about `bytes_needed` more bytes, following the eviction policy. Called
+    /// before every write command that may grow memory (Redis's `denyoom` commands).
+    pub fn reclaim(&mut self, bytes_needed: usize, now_ms: i64, fx: &mut commands::Effects) -> Result<(), Oom> {
+        let budget = zedis_budget::current();
+        if budget.fits(bytes_needed) {
+            return Ok(());
+        }
+        match self.config.policy {
+            EvictionPolicy::NoEviction => Err(Oom),
+            EvictionPolicy::AllKeysFlush => {
+                let keys = self.total_keys();
+                if keys == 0 {
+                    return Err(Oom);
+                }
+                self.flush_all();
+                self.stats.evicted_keys += keys as u64;
+                self.stats.eviction_flushes += 1;
+                fx.flushed = true;
+                eprintln!(
+                    "# allkeys-flush: evicted the whole keyspace ({keys} keys) to fit a write of {bytes_needed} bytes"
+                );
+                if budget.fits(bytes_needed) {
+                    Ok(())
+                } else {
+                    Err(Oom)
+                }
+            }
+            _ => commands::evict::evict_until_fits(self, bytes_needed, now_ms, fx),
+        }
+    }
+}

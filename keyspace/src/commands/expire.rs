@@ -1,0 +1,173 @@
+//! Expiration commands: EXPIRE family, TTL family, PERSIST, and the active expire cycle.
+
+use super::{write, Ctx};
+use crate::{notify, Keyspace};
+use zedis_kv_pool::KvAllocator;
+use zedis_resp::reply;
+
+const NX: u8 = 1;
+const XX: u8 = 2;
+const GT: u8 = 4;
+const LT: u8 = 8;
+
+/// Redis's `parseExtendedExpireArgumentsOrReply`.
+fn parse_flags(ctx: &mut Ctx<'_>) -> Option<u8> {
+    let mut flags = 0;
+    for &arg in &ctx.argv[3..] {
+        flags |= match arg.to_ascii_lowercase().as_slice() {
+            b"nx" => NX,
+            b"xx" => XX,
+            b"gt" => GT,
+            b"lt" => LT,
+            _ => {
+                let msg = format!("ERR Unsupported option {}", String::from_utf8_lossy(arg));
+                ctx.error(msg.as_bytes());
+                return None;
+            }
+        };
+    }
+    if flags & NX != 0 && flags & (XX | GT | LT) != 0 {
+        ctx.error(b"ERR NX and XX, GT or LT options at the same time are not compatible");
+        return None;
+    }
+    if flags & GT != 0 && flags & LT != 0 {
+        ctx.error(b"ERR GT and LT options at the same time are not compatible");
+        return None;
+    }
+    Some(flags)
+}
+
+/// # Format
+/// `EXPIRE key seconds [NX | XX | GT | LT]`, likewise PEXPIRE, EXPIREAT, PEXPIREAT.
+pub fn expire<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let name = ctx.argv[0].to_ascii_lowercase();
+    let seconds = name == b"expire" || name == b"expireat";
+    let relative = name == b"expire" || name == b"pexpire";
+    let Some(flags) = parse_flags(ctx) else { return };
+    let Some(mut when) = ctx.int_arg(2) else { return };
+    if seconds {
+        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+            return ctx.invalid_expire();
+        }
+        when *= 1000;
+    }
+    if relative {
+        if when > i64::MAX - ctx.now_ms {
+            return ctx.invalid_expire();
+        }
+        when += ctx.now_ms;
+    }
+    let key = ctx.argv[1];
+    let Some(entry) = write(ks, ctx, key) else { return reply::integer(ctx.out, 0) };
+    let current = entry.expire();
+    let refused = (flags & NX != 0 && current.is_some())
+        || (flags & XX != 0 && current.is_none())
+        || (flags & GT != 0 && current.is_none_or(|c| when <= c))
+        || (flags & LT != 0 && current.is_some_and(|c| when >= c));
+    if refused {
+        return reply::integer(ctx.out, 0);
+    }
+    if when <= ctx.now_ms {
+        ks.db_mut(ctx.db).remove(key);
+        ctx.fx.changed(notify::GENERIC, "del", ctx.db, key);
+        ctx.fx.rewrite(vec![b"DEL".to_vec(), key.to_vec()]);
+        return reply::integer(ctx.out, 1);
+    }
+    if let Err(oom) = ks.set_expire(ctx.db, entry, Some(when)) {
+        return super::reply_oom(ctx, oom);
+    }
+    ctx.fx.changed(notify::GENERIC, "expire", ctx.db, key);
+    ctx.fx.rewrite(vec![b"PEXPIREAT".to_vec(), key.to_vec(), when.to_string().into_bytes()]);
+    reply::integer(ctx.out, 1);
+}
+
+/// # Format
+/// `TTL key`, `PTTL key`, `EXPIRETIME key`, `PEXPIRETIME key`
+pub fn ttl<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let name = ctx.argv[0].to_ascii_lowercase();
+    let Some(entry) = super::read(ks, ctx, ctx.argv[1]) else { return reply::integer(ctx.out, -2) };
+    let Some(when) = entry.expire() else { return reply::integer(ctx.out, -1) };
+    let value = match name.as_slice() {
+        b"ttl" => ((when - ctx.now_ms).max(0) + 500) / 1000,
+        b"pttl" => (when - ctx.now_ms).max(0),
+        b"expiretime" => when / 1000,
+        _ => when,
+    };
+    reply::integer(ctx.out, value);
+}
+
+/// # Format
+/// `PERSIST key`
+pub fn persist<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let key = ctx.argv[1];
+    let Some(entry) = write(ks, ctx, key) else { return reply::integer(ctx.out, 0) };
+    if !entry.has_expire() {
+        return reply::integer(ctx.out, 0);
+    }
+    if let Err(oom) = ks.set_expire(ctx.db, entry, None) {
+        return super::reply_oom(ctx, oom);
+    }
+    ctx.fx.changed(notify::GENERIC, "persist", ctx.db, key);
+    reply::integer(ctx.out, 1);
+}
+
+/// Figures from one active expire cycle.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CycleReport {
+    /// Keys sampled.
+    pub sampled: u64,
+    /// Keys expired.
+    pub expired: u64,
+    /// Whether the cycle stopped because it ran out of time.
+    pub time_cap_reached: bool,
+}
+
+/// Redis's active expire cycle: sample 20 TTL keys per db, delete the expired ones, and repeat while more than
+/// 10% of a sample was expired, until `deadline_ms` (the time cap: 25% of a `1000/hz` ms tick in Redis).
+pub fn active_expire_cycle<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    now_ms: i64,
+    deadline: std::time::Instant,
+    fx: &mut super::Effects,
+) -> CycleReport {
+    const KEYS_PER_LOOP: usize = 20;
+    let mut report = CycleReport::default();
+    for db in 0..ks.db_count() {
+        loop {
+            let volatile = ks.db(db).volatile_len();
+            if volatile == 0 {
+                break;
+            }
+            let mut expired_now = 0;
+            let checks = KEYS_PER_LOOP.min(volatile);
+            for _ in 0..checks {
+                let volatile = ks.db(db).volatile_len();
+                if volatile == 0 {
+                    break;
+                }
+                let idx = (ks.random() as usize) % volatile;
+                let Some(entry) = ks.db(db).volatile_at(idx) else { break };
+                report.sampled += 1;
+                if entry.expire().is_some_and(|when| when <= now_ms) {
+                    let key = entry.key().to_vec();
+                    ks.db_mut(db).remove(&key);
+                    ks.stats.expired_keys += 1;
+                    fx.dirty += 1;
+                    fx.touch(db, &key);
+                    fx.notify(notify::EXPIRED, "expired", db, &key);
+                    fx.expired.push((db, key));
+                    expired_now += 1;
+                }
+            }
+            report.expired += expired_now;
+            if std::time::Instant::now() >= deadline {
+                report.time_cap_reached = true;
+                return report;
+            }
+            if expired_now * 10 <= checks as u64 {
+                break;
+            }
+        }
+    }
+    report
+}

@@ -1,0 +1,497 @@
+//! String commands: GET, SET and its variants, MGET/MSET, counters, APPEND, ranges.
+
+use super::{is_string, read, reply_oom, reply_string, write, Ctx, NOT_FLOAT, NOT_INTEGER, STRING_TOO_LONG, SYNTAX, WRONGTYPE};
+use crate::entry::{EntryPtr, Payload, PayloadInit, FLAG_RAW};
+use crate::notify;
+use crate::num::{format_human, parse_f64, parse_i64_exact};
+use crate::Keyspace;
+use zedis_kv_pool::KvAllocator;
+use zedis_resp::reply;
+
+/// The string value of an entry, formatting integers into `buf`.
+fn string_bytes<'a>(entry: EntryPtr, buf: &'a mut itoa::Buffer) -> &'a [u8] {
+    match entry.payload() {
+        Payload::Str(bytes) => bytes,
+        Payload::Int(n) => buf.format(n).as_bytes(),
+        Payload::Object(..) => &[],
+    }
+}
+
+/// # Format
+/// `GET key`
+pub fn get<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    match read(ks, ctx, ctx.argv[1]) {
+        None => reply::null(ctx.out, ctx.proto),
+        Some(e) if is_string(e) => reply_string(ctx.out, e),
+        Some(_) => ctx.error(WRONGTYPE),
+    }
+}
+
+/// Expiry options shared by SET and GETEX.
+#[derive(Default, Clone, Copy)]
+struct SetOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    persist: bool,
+    /// (unit flag, argument index): 0 EX, 1 PX, 2 EXAT, 3 PXAT.
+    expire: Option<(u8, usize)>,
+}
+
+/// Redis's `parseExtendedStringArgumentsOrReply` for SET (`is_set`) and GETEX.
+fn parse_set_options(ctx: &mut Ctx<'_>, first: usize, is_set: bool) -> Option<SetOptions> {
+    let mut opts = SetOptions::default();
+    let mut j = first;
+    while j < ctx.argv.len() {
+        let opt = ctx.argv[j];
+        let has_next = j + 1 < ctx.argv.len();
+        let eq = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
+        if eq("nx") && !opts.xx && is_set {
+            opts.nx = true;
+        } else if eq("xx") && !opts.nx && is_set {
+            opts.xx = true;
+        } else if eq("get") && is_set {
+            opts.get = true;
+        } else if eq("keepttl") && !opts.persist && opts.expire.is_none() && is_set {
+            opts.keep_ttl = true;
+        } else if eq("persist") && !is_set && opts.expire.is_none() && !opts.keep_ttl {
+            opts.persist = true;
+        } else if let Some(unit) = ["ex", "px", "exat", "pxat"].iter().position(|u| eq(u)) {
+            let other_unit = opts.expire.is_some_and(|(u, _)| u != unit as u8);
+            if opts.keep_ttl || opts.persist || other_unit || !has_next {
+                ctx.error(SYNTAX);
+                return None;
+            }
+            opts.expire = Some((unit as u8, j + 1));
+            j += 1;
+        } else {
+            ctx.error(SYNTAX);
+            return None;
+        }
+        j += 1;
+    }
+    Some(opts)
+}
+
+/// Redis's `getExpireMillisecondsOrReply`: the absolute expire time in ms for an option, or an error reply.
+fn expire_at_ms(ctx: &mut Ctx<'_>, unit: u8, idx: usize) -> Option<i64> {
+    let value = ctx.int_arg(idx)?;
+    let seconds = unit == 0 || unit == 2;
+    if value <= 0 || (seconds && value > i64::MAX / 1000) {
+        ctx.invalid_expire();
+        return None;
+    }
+    let mut ms = if seconds { value * 1000 } else { value };
+    if unit < 2 {
+        match ms.checked_add(ctx.now_ms) {
+            Some(abs) => ms = abs,
+            None => {
+                ctx.invalid_expire();
+                return None;
+            }
+        }
+    }
+    if ms <= 0 {
+        ctx.invalid_expire();
+        return None;
+    }
+    Some(ms)
+}
+
+/// # Format
+/// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
+pub fn set<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let Some(opts) = parse_set_options(ctx, 3, true) else { return };
+    let expire = match opts.expire {
+        Some((unit, idx)) => match expire_at_ms(ctx, unit, idx) {
+            Some(ms) => Some(ms),
+            None => return,
+        },
+        None => None,
+    };
+    let key = ctx.argv[1];
+    let existing = if opts.get { read(ks, ctx, key) } else { write(ks, ctx, key) };
+    if opts.get {
+        match existing {
+            Some(e) if !is_string(e) => return ctx.error(WRONGTYPE),
+            Some(e) => reply_string(ctx.out, e),
+            None => reply::null(ctx.out, ctx.proto),
+        }
+    }
+    if (opts.nx && existing.is_some()) || (opts.xx && existing.is_none()) {
+        if !opts.get {
+            reply::null(ctx.out, ctx.proto);
+        }
+        return;
+    }
+    set_and_reply(ks, ctx, key, ctx.argv[2], expire, opts.keep_ttl, !opts.get);
+}
+
+/// Stores, records effects, logs a relative expire as absolute, and replies +OK if `reply_ok`.
+fn set_and_reply<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    value: &[u8],
+    expire: Option<i64>,
+    keep_ttl: bool,
+    reply_ok: bool,
+) {
+    if let Err(oom) = ks.set_string(ctx.db, key, value, expire, keep_ttl, ctx.now_ms) {
+        return reply_oom(ctx, oom);
+    }
+    ctx.fx.changed(notify::STRING, "set", ctx.db, key);
+    if let Some(when) = expire {
+        ctx.fx.notify(notify::GENERIC, "expire", ctx.db, key);
+        ctx.fx.rewrite(vec![b"SET".to_vec(), key.to_vec(), value.to_vec(), b"PXAT".to_vec(), when.to_string().into_bytes()]);
+    }
+    if reply_ok {
+        reply::ok(ctx.out);
+    }
+}
+
+/// # Format
+/// `SETNX key value`
+pub fn setnx<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let key = ctx.argv[1];
+    if write(ks, ctx, key).is_some() {
+        return reply::integer(ctx.out, 0);
+    }
+    let before = ctx.out.len();
+    set_and_reply(ks, ctx, key, ctx.argv[2], None, false, false);
+    if ctx.out.len() == before {
+        reply::integer(ctx.out, 1);
+    }
+}
+
+/// # Format
+/// `SETEX key seconds value` / `PSETEX key milliseconds value`
+pub fn setex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let unit = if ctx.argv[0].eq_ignore_ascii_case(b"psetex") { 1 } else { 0 };
+    let Some(when) = expire_at_ms(ctx, unit, 2) else { return };
+    let key = ctx.argv[1];
+    write(ks, ctx, key);
+    set_and_reply(ks, ctx, key, ctx.argv[3], Some(when), false, true);
+}
+
+/// # Format
+/// `GETSET key value`
+pub fn getset<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let key = ctx.argv[1];
+    match read(ks, ctx, key) {
+        Some(e) if !is_string(e) => return ctx.error(WRONGTYPE),
+        Some(e) => reply_string(ctx.out, e),
+        None => reply::null(ctx.out, ctx.proto),
+    }
+    set_and_reply(ks, ctx, key, ctx.argv[2], None, false, false);
+}
+
+/// # Format
+/// `GETDEL key`
+pub fn getdel<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let key = ctx.argv[1];
+    match read(ks, ctx, key) {
+        None => reply::null(ctx.out, ctx.proto),
+        Some(e) if !is_string(e) => ctx.error(WRONGTYPE),
+        Some(e) => {
+            reply_string(ctx.out, e);
+            ks.db_mut(ctx.db).remove(key);
+            ctx.fx.changed(notify::GENERIC, "del", ctx.db, key);
+        }
+    }
+}
+
+/// # Format
+/// `GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`
+pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let Some(opts) = parse_set_options(ctx, 2, false) else { return };
+    let expire = match opts.expire {
+        Some((unit, idx)) => match expire_at_ms(ctx, unit, idx) {
+            Some(ms) => Some(ms),
+            None => return,
+        },
+        None => None,
+    };
+    let key = ctx.argv[1];
+    let Some(entry) = read(ks, ctx, key) else { return reply::null(ctx.out, ctx.proto) };
+    if !is_string(entry) {
+        return ctx.error(WRONGTYPE);
+    }
+    reply_string(ctx.out, entry);
+    if let Some(when) = expire {
+        if when <= ctx.now_ms {
+            ks.db_mut(ctx.db).remove(key);
+            ctx.fx.changed(notify::GENERIC, "del", ctx.db, key);
+            ctx.fx.rewrite(vec![b"DEL".to_vec(), key.to_vec()]);
+        } else if ks.set_expire(ctx.db, entry, Some(when)).is_ok() {
+            ctx.fx.changed(notify::GENERIC, "expire", ctx.db, key);
+            ctx.fx.rewrite(vec![b"PEXPIREAT".to_vec(), key.to_vec(), when.to_string().into_bytes()]);
+        }
+    } else if opts.persist && entry.has_expire() && ks.set_expire(ctx.db, entry, None).is_ok() {
+        ctx.fx.changed(notify::GENERIC, "persist", ctx.db, key);
+        ctx.fx.rewrite(vec![b"PERSIST".to_vec(), key.to_vec()]);
+    }
+}
+
+/// # Format
+/// `MGET key [key ...]`
+pub fn mget<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    reply::array_len(ctx.out, ctx.argv.len() - 1);
+    for i in 1..ctx.argv.len() {
+        match read(ks, ctx, ctx.argv[i]) {
+            Some(e) if is_string(e) => reply_string(ctx.out, e),
+            _ => reply::null(ctx.out, ctx.proto),
+        }
+    }
+}
+
+fn wrong_arity(ctx: &mut Ctx<'_>) {
+    let name = String::from_utf8_lossy(ctx.argv[0]).to_ascii_lowercase();
+    ctx.error(format!("ERR wrong number of arguments for '{name}' command").as_bytes());
+}
+
+/// # Format
+/// `MSET key value [key value ...]` / `MSETNX key value [key value ...]`
+pub fn mset<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    if ctx.argv.len() % 2 == 0 {
+        return wrong_arity(ctx);
+    }
+    let nx = ctx.argv[0].eq_ignore_ascii_case(b"msetnx");
+    if nx {
+        for i in (1..ctx.argv.len()).step_by(2) {
+            if write(ks, ctx, ctx.argv[i]).is_some() {
+                return reply::integer(ctx.out, 0);
+            }
+        }
+    }
+    for i in (1..ctx.argv.len()).step_by(2) {
+        let (key, value) = (ctx.argv[i], ctx.argv[i + 1]);
+        if let Err(oom) = ks.set_string(ctx.db, key, value, None, false, ctx.now_ms) {
+            return reply_oom(ctx, oom);
+        }
+        ctx.fx.changed(notify::STRING, "set", ctx.db, key);
+    }
+    if nx {
+        reply::integer(ctx.out, 1);
+    } else {
+        reply::ok(ctx.out);
+    }
+}
+
+/// Adds `delta` to the integer at `key`, creating it at 0; replies with the new value.
+fn incr_by<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, delta: i64) {
+    let key = ctx.argv[1];
+    let entry = write(ks, ctx, key);
+    let current = match entry.map(|e| e.payload()) {
+        None => 0,
+        Some(Payload::Int(n)) => n,
+        Some(Payload::Str(bytes)) => match parse_i64_exact(bytes) {
+            Some(n) => n,
+            None => return ctx.error(NOT_INTEGER),
+        },
+        Some(Payload::Object(..)) => return ctx.error(WRONGTYPE),
+    };
+    let Some(value) = current.checked_add(delta) else {
+        return ctx.error(b"ERR increment or decrement would overflow");
+    };
+    match entry {
+        Some(e) if matches!(e.payload(), Payload::Int(_)) => e.set_int(value),
+        _ => {
+            if let Err(oom) = ks.set_payload(ctx.db, key, PayloadInit::Int(value), None, true, ctx.now_ms) {
+                return reply_oom(ctx, oom);
+            }
+        }
+    }
+    ctx.fx.changed(notify::STRING, "incrby", ctx.db, key);
+    reply::integer(ctx.out, value);
+}
+
+/// # Format
+/// `INCR key` / `DECR key`
+pub fn incr<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let delta = if ctx.argv[0].eq_ignore_ascii_case(b"decr") { -1 } else { 1 };
+    incr_by(ks, ctx, delta);
+}
+
+/// # Format
+/// `INCRBY key increment` / `DECRBY key decrement`
+pub fn incrby<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let Some(delta) = ctx.int_arg(2) else { return };
+    if ctx.argv[0].eq_ignore_ascii_case(b"decrby") {
+        if delta == i64::MIN {
+            return ctx.error(b"ERR decrement would overflow");
+        }
+        incr_by(ks, ctx, -delta);
+    } else {
+        incr_by(ks, ctx, delta);
+    }
+}
+
+/// # Format
+/// `INCRBYFLOAT key increment`
+pub fn incrbyfloat<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let key = ctx.argv[1];
+    let entry = write(ks, ctx, key);
+    let current = match entry.map(|e| e.payload()) {
+        None => 0.0,
+        Some(Payload::Int(n)) => n as f64,
+        Some(Payload::Str(bytes)) => match parse_f64(bytes) {
+            Some(v) => v,
+            None => return ctx.error(NOT_FLOAT),
+        },
+        Some(Payload::Object(..)) => return ctx.error(WRONGTYPE),
+    };
+    let Some(delta) = parse_f64(ctx.argv[2]) else { return ctx.error(NOT_FLOAT) };
+    let value = current + delta;
+    if !value.is_finite() {
+        return ctx.error(b"ERR increment would produce NaN or Infinity");
+    }
+    let mut text = Vec::with_capacity(24);
+    format_human(value, &mut text);
+    if let Err(oom) = ks.set_payload(ctx.db, key, PayloadInit::Str(&text), None, true, ctx.now_ms) {
+        return reply_oom(ctx, oom);
+    }
+    ctx.fx.changed(notify::STRING, "incrbyfloat", ctx.db, key);
+    ctx.fx.rewrite(vec![b"SET".to_vec(), key.to_vec(), text.clone(), b"KEEPTTL".to_vec()]);
+    reply::bulk(ctx.out, &text);
+}
+
+/// Rewrites the string at `key` to `len` bytes built by `fill` from the old bytes; keeps the TTL, marks raw.
+fn rebuild<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    old: Option<EntryPtr>,
+    len: usize,
+    fill: &mut dyn FnMut(&mut [u8], &[u8]),
+) -> bool {
+    let mut buf = itoa::Buffer::new();
+    let old_bytes: Vec<u8> = old.map(|e| string_bytes(e, &mut buf).to_vec()).unwrap_or_default();
+    let mut write_new = |dst: &mut [u8]| fill(dst, &old_bytes);
+    match ks.set_payload(ctx.db, key, PayloadInit::StrWith(len, &mut write_new), None, true, ctx.now_ms) {
+        Ok(entry) => {
+            entry.set_flag(FLAG_RAW);
+            true
+        }
+        Err(oom) => {
+            reply_oom(ctx, oom);
+            false
+        }
+    }
+}
+
+/// # Format
+/// `APPEND key value`
+pub fn append<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let (key, value) = (ctx.argv[1], ctx.argv[2]);
+    let old = write(ks, ctx, key);
+    let old_len = match old {
+        Some(e) if !is_string(e) => return ctx.error(WRONGTYPE),
+        Some(e) => string_bytes(e, &mut itoa::Buffer::new()).len(),
+        None => 0,
+    };
+    let len = old_len + value.len();
+    if old.is_some() && len > ks.config.string_bytes_max {
+        return ctx.error(STRING_TOO_LONG);
+    }
+    let built = if old.is_none() {
+        ks.set_payload(ctx.db, key, PayloadInit::Str(value), None, false, ctx.now_ms).map_err(|oom| reply_oom(ctx, oom)).is_ok()
+    } else {
+        rebuild(ks, ctx, key, old, len, &mut |dst, old_bytes| {
+            dst[..old_bytes.len()].copy_from_slice(old_bytes);
+            dst[old_bytes.len()..].copy_from_slice(value);
+        })
+    };
+    if built {
+        ctx.fx.changed(notify::STRING, "append", ctx.db, key);
+        reply::integer(ctx.out, len as i64);
+    }
+}
+
+/// # Format
+/// `STRLEN key`
+pub fn strlen<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    match read(ks, ctx, ctx.argv[1]) {
+        None => reply::integer(ctx.out, 0),
+        Some(e) if !is_string(e) => ctx.error(WRONGTYPE),
+        Some(e) => reply::integer(ctx.out, string_bytes(e, &mut itoa::Buffer::new()).len() as i64),
+    }
+}
+
+/// # Format
+/// `GETRANGE key start end`
+pub fn getrange<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let Some(mut start) = ctx.int_arg(2) else { return };
+    let Some(mut end) = ctx.int_arg(3) else { return };
+    let entry = match read(ks, ctx, ctx.argv[1]) {
+        None => return reply::bulk(ctx.out, b""),
+        Some(e) if !is_string(e) => return ctx.error(WRONGTYPE),
+        Some(e) => e,
+    };
+    let mut buf = itoa::Buffer::new();
+    let bytes = string_bytes(entry, &mut buf);
+    let len = bytes.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return reply::bulk(ctx.out, b"");
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return reply::bulk(ctx.out, b"");
+    }
+    reply::bulk(ctx.out, &bytes[start as usize..=end as usize]);
+}
+
+/// # Format
+/// `SETRANGE key offset value`
+pub fn setrange<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let Some(offset) = ctx.int_arg(2) else { return };
+    let (key, value) = (ctx.argv[1], ctx.argv[3]);
+    if offset < 0 {
+        return ctx.error(b"ERR offset is out of range");
+    }
+    let old = write(ks, ctx, key);
+    let old_len = match old {
+        Some(e) if !is_string(e) => return ctx.error(WRONGTYPE),
+        Some(e) => string_bytes(e, &mut itoa::Buffer::new()).len(),
+        None => 0,
+    };
+    if value.is_empty() {
+        return reply::integer(ctx.out, old_len as i64);
+    }
+    let offset = offset as usize;
+    let Some(end) = offset.checked_add(value.len()).filter(|end| *end <= ks.config.string_bytes_max) else {
+        return ctx.error(STRING_TOO_LONG);
+    };
+    let len = old_len.max(end);
+    // Fast path: a raw string being overwritten within its length.
+    if let Some(e) = old {
+        if len == old_len {
+            if let Some(dst) = e.str_mut() {
+                dst[offset..end].copy_from_slice(value);
+                e.set_flag(FLAG_RAW);
+                ctx.fx.changed(notify::STRING, "setrange", ctx.db, key);
+                return reply::integer(ctx.out, len as i64);
+            }
+        }
+    }
+    let built = rebuild(ks, ctx, key, old, len, &mut |dst, old_bytes| {
+        dst[..old_bytes.len()].copy_from_slice(old_bytes);
+        dst[old_bytes.len()..].fill(0);
+        dst[offset..end].copy_from_slice(value);
+    });
+    if built {
+        ctx.fx.changed(notify::STRING, "setrange", ctx.db, key);
+        reply::integer(ctx.out, len as i64);
+    }
+}

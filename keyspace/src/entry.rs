@@ -1,0 +1,436 @@
+//! One key and its value in a single allocation from the KV strategy.
+//!
+//! Layout (all multi-byte fields read and written unaligned, so no padding is needed):
+//!
+//! ```text
+//! 0   next       8 bytes   the next entry in the same hash bucket (null ends the chain)
+//! 8   meta       4 bytes   kind (4 bits) | flags (4 bits) | lru/lfu clock (24 bits)
+//! 12  [expire]  12 bytes   only when FLAG_EXPIRE: unix time ms (i64) + index in the db's volatile vector (u32)
+//! ..  key_len    varint
+//! ..  key        key_len bytes
+//! ..  payload    Str: varint len + bytes | Int: i64 | Object: pointer to the collection
+//! ```
+//!
+//! A 16-byte key with a 32-byte value takes 12 + 1 + 16 + 1 + 32 = 62 bytes: one 64-byte size class. Redis 7.0
+//! spends a dictEntry (24), an sds key (24) and an embstr robj (64) on the same pair.
+//!
+//! Everything here is `unsafe` at the edges: an [`EntryPtr`] is a raw handle whose lifetime the owning
+//! [`crate::dict::Dict`] manages. The functions document what they require.
+
+use allocator_api2::alloc::{AllocError, Allocator};
+use std::alloc::Layout;
+use std::ptr::{self, NonNull};
+
+/// What the payload holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// A byte string stored inline.
+    Str = 0,
+    /// A string that is a canonical 64-bit integer, stored as one (Redis's `int` encoding).
+    Int = 1,
+    /// A list object (pointer).
+    List = 2,
+    /// A set object (pointer).
+    Set = 3,
+    /// A hash object (pointer).
+    Hash = 4,
+}
+
+impl Kind {
+    fn from_bits(bits: u8) -> Kind {
+        match bits {
+            1 => Kind::Int,
+            2 => Kind::List,
+            3 => Kind::Set,
+            4 => Kind::Hash,
+            _ => Kind::Str,
+        }
+    }
+
+    /// Whether the payload is a pointer to a separately allocated collection.
+    pub fn is_object(self) -> bool {
+        matches!(self, Kind::List | Kind::Set | Kind::Hash)
+    }
+}
+
+/// The entry has an expire block.
+const FLAG_EXPIRE: u8 = 1;
+/// A string that was modified in place (APPEND, SETRANGE): OBJECT ENCODING says `raw`, as Redis does.
+pub const FLAG_RAW: u8 = 2;
+
+const META: usize = 8;
+const HEADER_BYTES: usize = 12;
+const EXPIRE_BYTES: usize = 12;
+/// Entries are allocated with this alignment (the `next` pointer is read unaligned anyway).
+const ALIGN: usize = 8;
+
+/// How a new entry's payload is written.
+pub enum PayloadInit<'a> {
+    /// Bytes copied in.
+    Str(&'a [u8]),
+    /// `len` bytes filled by the closure (APPEND, SETRANGE, INCRBYFLOAT build their result in place).
+    StrWith(usize, &'a mut dyn FnMut(&mut [u8])),
+    /// An integer.
+    Int(i64),
+    /// A collection pointer of the given kind (ownership moves into the entry).
+    Object(Kind, *mut u8),
+}
+
+/// The payload of an existing entry.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload<'a> {
+    /// Inline bytes.
+    Str(&'a [u8]),
+    /// An integer.
+    Int(i64),
+    /// A collection.
+    Object(Kind, *mut u8),
+}
+
+/// A raw handle to an entry. Copyable; validity is managed by the dict that owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryPtr(NonNull<u8>);
+
+pub(crate) fn varint_len(mut value: u64) -> usize {
+    let mut len = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        len += 1;
+    }
+    len
+}
+
+/// Writes `value` as LEB128 at `dst`; returns the bytes written.
+///
+/// # Safety
+/// `dst` must be valid for `varint_len(value)` bytes.
+unsafe fn write_varint(dst: *mut u8, mut value: u64) -> usize {
+    let mut i = 0;
+    while value >= 0x80 {
+        *dst.add(i) = (value as u8) | 0x80;
+        value >>= 7;
+        i += 1;
+    }
+    *dst.add(i) = value as u8;
+    i + 1
+}
+
+/// Reads a LEB128 value at `src`; returns it and its length.
+///
+/// # Safety
+/// `src` must point at a varint written by [`write_varint`].
+unsafe fn read_varint(src: *const u8) -> (u64, usize) {
+    let mut value = 0u64;
+    let mut shift = 0;
+    let mut i = 0;
+    loop {
+        let byte = *src.add(i);
+        value |= u64::from(byte & 0x7f) << shift;
+        i += 1;
+        if byte < 0x80 {
+            return (value, i);
+        }
+        shift += 7;
+    }
+}
+
+fn payload_bytes(init: &PayloadInit<'_>) -> usize {
+    match init {
+        PayloadInit::Str(bytes) => varint_len(bytes.len() as u64) + bytes.len(),
+        PayloadInit::StrWith(len, _) => varint_len(*len as u64) + len,
+        PayloadInit::Int(_) | PayloadInit::Object(..) => 8,
+    }
+}
+
+/// Bytes an entry with this key and payload occupies (before allocator rounding).
+pub fn entry_bytes(key_len: usize, has_expire: bool, payload_len: usize) -> usize {
+    HEADER_BYTES
+        + if has_expire { EXPIRE_BYTES } else { 0 }
+        + varint_len(key_len as u64)
+        + key_len
+        + varint_len(payload_len as u64)
+        + payload_len
+}
+
+impl EntryPtr {
+    /// Allocates and writes a new entry (its `next` is null, its lru clock `lru`).
+    pub fn new<A: Allocator>(
+        alloc: A,
+        key: &[u8],
+        expire: Option<i64>,
+        payload: PayloadInit<'_>,
+        lru: u32,
+    ) -> Result<EntryPtr, AllocError> {
+        let has_expire = expire.is_some();
+        let size = HEADER_BYTES
+            + if has_expire { EXPIRE_BYTES } else { 0 }
+            + varint_len(key.len() as u64)
+            + key.len()
+            + payload_bytes(&payload);
+        let layout = Layout::from_size_align(size, ALIGN).map_err(|_| AllocError)?;
+        let base = alloc.allocate(layout)?.cast::<u8>();
+        let kind = match payload {
+            PayloadInit::Str(_) | PayloadInit::StrWith(..) => Kind::Str,
+            PayloadInit::Int(_) => Kind::Int,
+            PayloadInit::Object(kind, _) => kind,
+        };
+        // SAFETY: `base` is a fresh allocation of `size` bytes and every write below stays within the
+        // sizes summed above.
+        unsafe {
+            let p = base.as_ptr();
+            ptr::write_unaligned(p.cast::<*mut u8>(), ptr::null_mut());
+            let flags = if has_expire { FLAG_EXPIRE } else { 0 };
+            let meta = (kind as u32) | (u32::from(flags) << 4) | ((lru & 0xff_ffff) << 8);
+            ptr::write_unaligned(p.add(META).cast::<u32>(), meta);
+            let mut at = HEADER_BYTES;
+            if let Some(when) = expire {
+                ptr::write_unaligned(p.add(at).cast::<i64>(), when);
+                ptr::write_unaligned(p.add(at + 8).cast::<u32>(), u32::MAX);
+                at += EXPIRE_BYTES;
+            }
+            at += write_varint(p.add(at), key.len() as u64);
+            ptr::copy_nonoverlapping(key.as_ptr(), p.add(at), key.len());
+            at += key.len();
+            match payload {
+                PayloadInit::Str(bytes) => {
+                    at += write_varint(p.add(at), bytes.len() as u64);
+                    ptr::copy_nonoverlapping(bytes.as_ptr(), p.add(at), bytes.len());
+                    at += bytes.len();
+                }
+                PayloadInit::StrWith(len, fill) => {
+                    at += write_varint(p.add(at), len as u64);
+                    fill(std::slice::from_raw_parts_mut(p.add(at), len));
+                    at += len;
+                }
+                PayloadInit::Int(value) => {
+                    ptr::write_unaligned(p.add(at).cast::<i64>(), value);
+                    at += 8;
+                }
+                PayloadInit::Object(_, object) => {
+                    ptr::write_unaligned(p.add(at).cast::<*mut u8>(), object);
+                    at += 8;
+                }
+            }
+            debug_assert_eq!(at, size);
+        }
+        Ok(EntryPtr(base))
+    }
+
+    fn base(self) -> *mut u8 {
+        self.0.as_ptr()
+    }
+
+    fn meta(self) -> u32 {
+        // SAFETY: every live entry has a 12-byte header.
+        unsafe { ptr::read_unaligned(self.base().add(META).cast::<u32>()) }
+    }
+
+    fn set_meta(self, meta: u32) {
+        // SAFETY: as in `meta`.
+        unsafe { ptr::write_unaligned(self.base().add(META).cast::<u32>(), meta) }
+    }
+
+    /// The next entry in the bucket chain.
+    pub fn next(self) -> Option<EntryPtr> {
+        // SAFETY: the first 8 bytes are the chain pointer.
+        let next = unsafe { ptr::read_unaligned(self.base().cast::<*mut u8>()) };
+        NonNull::new(next).map(EntryPtr)
+    }
+
+    /// Sets the next entry in the bucket chain.
+    pub fn set_next(self, next: Option<EntryPtr>) {
+        let raw = next.map_or(ptr::null_mut(), EntryPtr::base);
+        // SAFETY: as in `next`.
+        unsafe { ptr::write_unaligned(self.base().cast::<*mut u8>(), raw) }
+    }
+
+    /// The payload kind.
+    pub fn kind(self) -> Kind {
+        Kind::from_bits((self.meta() & 0xf) as u8)
+    }
+
+    fn flags(self) -> u8 {
+        ((self.meta() >> 4) & 0xf) as u8
+    }
+
+    /// Whether `flag` (e.g. [`FLAG_RAW`]) is set.
+    pub fn has_flag(self, flag: u8) -> bool {
+        self.flags() & flag != 0
+    }
+
+    /// Sets `flag`.
+    pub fn set_flag(self, flag: u8) {
+        self.set_meta(self.meta() | (u32::from(flag) << 4));
+    }
+
+    /// The 24-bit LRU/LFU clock.
+    pub fn lru(self) -> u32 {
+        self.meta() >> 8
+    }
+
+    /// Sets the 24-bit LRU/LFU clock.
+    pub fn set_lru(self, lru: u32) {
+        self.set_meta((self.meta() & 0xff) | ((lru & 0xff_ffff) << 8));
+    }
+
+    /// Whether the entry has an expire block.
+    pub fn has_expire(self) -> bool {
+        self.flags() & FLAG_EXPIRE != 0
+    }
+
+    /// The expire time in unix ms, if any.
+    pub fn expire(self) -> Option<i64> {
+        if !self.has_expire() {
+            return None;
+        }
+        // SAFETY: FLAG_EXPIRE means the 12-byte expire block follows the header.
+        Some(unsafe { ptr::read_unaligned(self.base().add(HEADER_BYTES).cast::<i64>()) })
+    }
+
+    /// Changes the expire time of an entry that has an expire block.
+    pub fn set_expire(self, when_ms: i64) {
+        assert!(self.has_expire());
+        // SAFETY: checked above.
+        unsafe { ptr::write_unaligned(self.base().add(HEADER_BYTES).cast::<i64>(), when_ms) }
+    }
+
+    /// The entry's index in its db's volatile vector.
+    pub fn volatile_idx(self) -> u32 {
+        debug_assert!(self.has_expire());
+        // SAFETY: only called on entries with an expire block.
+        unsafe { ptr::read_unaligned(self.base().add(HEADER_BYTES + 8).cast::<u32>()) }
+    }
+
+    /// Records the entry's index in its db's volatile vector.
+    pub fn set_volatile_idx(self, idx: u32) {
+        debug_assert!(self.has_expire());
+        // SAFETY: only called on entries with an expire block.
+        unsafe { ptr::write_unaligned(self.base().add(HEADER_BYTES + 8).cast::<u32>(), idx) }
+    }
+
+    fn key_offset(self) -> usize {
+        HEADER_BYTES + if self.has_expire() { EXPIRE_BYTES } else { 0 }
+    }
+
+    /// The key bytes. The returned slice is valid while the entry is.
+    pub fn key<'a>(self) -> &'a [u8] {
+        // SAFETY: the key varint and bytes follow the header (and expire block).
+        unsafe {
+            let at = self.key_offset();
+            let (len, n) = read_varint(self.base().add(at));
+            std::slice::from_raw_parts(self.base().add(at + n), len as usize)
+        }
+    }
+
+    fn payload_offset(self) -> usize {
+        let key = self.key();
+        self.key_offset() + varint_len(key.len() as u64) + key.len()
+    }
+
+    /// The payload. Byte slices are valid while the entry is.
+    pub fn payload<'a>(self) -> Payload<'a> {
+        let at = self.payload_offset();
+        // SAFETY: the payload follows the key and its shape is given by `kind`.
+        unsafe {
+            let p = self.base().add(at);
+            match self.kind() {
+                Kind::Str => {
+                    let (len, n) = read_varint(p);
+                    Payload::Str(std::slice::from_raw_parts(p.add(n), len as usize))
+                }
+                Kind::Int => Payload::Int(ptr::read_unaligned(p.cast::<i64>())),
+                kind => Payload::Object(kind, ptr::read_unaligned(p.cast::<*mut u8>())),
+            }
+        }
+    }
+
+    /// A string payload for writing in place (SETRANGE within the current length).
+    pub fn str_mut<'a>(self) -> Option<&'a mut [u8]> {
+        if self.kind() != Kind::Str {
+            return None;
+        }
+        let at = self.payload_offset();
+        // SAFETY: as in `payload`; the caller holds the only handle in use.
+        unsafe {
+            let p = self.base().add(at);
+            let (len, n) = read_varint(p);
+            Some(std::slice::from_raw_parts_mut(p.add(n), len as usize))
+        }
+    }
+
+    /// Overwrites an integer payload in place.
+    pub fn set_int(self, value: i64) {
+        assert_eq!(self.kind(), Kind::Int);
+        let at = self.payload_offset();
+        // SAFETY: Int payloads are 8 bytes.
+        unsafe { ptr::write_unaligned(self.base().add(at).cast::<i64>(), value) }
+    }
+
+    /// The entry's allocation size.
+    pub fn size(self) -> usize {
+        let payload = match self.payload() {
+            Payload::Str(bytes) => varint_len(bytes.len() as u64) + bytes.len(),
+            Payload::Int(_) | Payload::Object(..) => 8,
+        };
+        self.payload_offset() + payload
+    }
+
+    /// Frees the entry's own allocation (not a collection it points to).
+    ///
+    /// # Safety
+    /// The entry must have come from `alloc` and must not be used afterwards.
+    pub unsafe fn free<A: Allocator>(self, alloc: A) {
+        let layout = Layout::from_size_align_unchecked(self.size(), ALIGN);
+        alloc.deallocate(self.0, layout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allocator_api2::alloc::Global;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fields_round_trip(
+            key in proptest::collection::vec(any::<u8>(), 0..300),
+            value in proptest::collection::vec(any::<u8>(), 0..300),
+            expire in proptest::option::of(any::<i64>()),
+            int in any::<i64>(),
+            lru in 0u32..(1 << 24),
+        ) {
+            let e = EntryPtr::new(Global, &key, expire, PayloadInit::Str(&value), lru).unwrap();
+            prop_assert_eq!(e.key(), &key[..]);
+            prop_assert_eq!(e.expire(), expire);
+            prop_assert_eq!(e.lru(), lru);
+            prop_assert_eq!(e.kind(), Kind::Str);
+            prop_assert!(matches!(e.payload(), Payload::Str(v) if v == &value[..]));
+            prop_assert_eq!(e.size(), entry_bytes(key.len(), expire.is_some(), value.len()) - varint_len(value.len() as u64) + varint_len(value.len() as u64));
+            e.set_lru(lru ^ 0x55);
+            e.set_flag(FLAG_RAW);
+            prop_assert!(e.has_flag(FLAG_RAW));
+            prop_assert_eq!(e.kind(), Kind::Str);
+            prop_assert_eq!(e.expire(), expire);
+            if expire.is_some() {
+                e.set_volatile_idx(7);
+                prop_assert_eq!(e.volatile_idx(), 7);
+                prop_assert_eq!(e.key(), &key[..]);
+            }
+            unsafe { e.free(Global) };
+
+            let e = EntryPtr::new(Global, &key, expire, PayloadInit::Int(int), lru).unwrap();
+            prop_assert!(matches!(e.payload(), Payload::Int(v) if v == int));
+            e.set_int(int.wrapping_add(1));
+            prop_assert!(matches!(e.payload(), Payload::Int(v) if v == int.wrapping_add(1)));
+            prop_assert_eq!(e.key(), &key[..]);
+            unsafe { e.free(Global) };
+        }
+    }
+
+    #[test]
+    fn small_pair_fits_in_64_bytes() {
+        assert_eq!(entry_bytes(16, false, 32), 62);
+    }
+}

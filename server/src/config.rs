@@ -1,0 +1,413 @@
+//! redis-server-style configuration: one table of directives, read from a redis.conf-syntax file and
+//! `--name value` flags, answered by CONFIG GET (glob patterns) and changed by CONFIG SET where mutable.
+//!
+//! Values are kept in their canonical text form (memory sizes in bytes, enums lowercased), which is what
+//! CONFIG GET shows; typed accessors parse them when the server applies a change.
+
+use zedis_keyspace::glob;
+
+/// How a directive's value is checked and normalised.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// An integer within bounds.
+    Int(i64, i64),
+    /// A byte size with optional unit (`100mb`, `1gb`, `1k`), shown in bytes.
+    Memory,
+    /// `yes` or `no`.
+    Bool,
+    /// One of a fixed list (case-insensitive).
+    Enum(&'static [&'static str]),
+    /// Any string.
+    Str,
+    /// Checked by the server when applied (notify-keyspace-events, client-output-buffer-limit, save, bind).
+    Special,
+}
+
+/// One configuration directive.
+#[derive(Debug)]
+pub struct Directive {
+    /// Name as in redis.conf.
+    pub name: &'static str,
+    /// Value check.
+    pub kind: Kind,
+    /// Whether CONFIG SET may change it.
+    pub mutable: bool,
+    /// Default (canonical form).
+    pub default: &'static str,
+}
+
+const fn d(name: &'static str, kind: Kind, mutable: bool, default: &'static str) -> Directive {
+    Directive { name, kind, mutable, default }
+}
+
+/// In Redis's order (its CONFIG SET error lists them so), plus the seed's `allkeys-flush`.
+const POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+    "allkeys-flush",
+];
+
+/// Every directive Zedis knows. Unknown names are startup errors and CONFIG SET errors.
+pub const DIRECTIVES: &[Directive] = &[
+    d("port", Kind::Int(0, 65535), false, "6379"),
+    d("bind", Kind::Special, false, "127.0.0.1"),
+    d("tcp-backlog", Kind::Int(0, i32::MAX as i64), false, "511"),
+    d("databases", Kind::Int(1, i32::MAX as i64), false, "16"),
+    d("maxclients", Kind::Int(1, i32::MAX as i64), true, "10000"),
+    d("timeout", Kind::Int(0, i32::MAX as i64), true, "0"),
+    d("tcp-keepalive", Kind::Int(0, i32::MAX as i64), true, "300"),
+    d("hz", Kind::Int(0, i32::MAX as i64), true, "10"),
+    d("maxmemory", Kind::Memory, true, "0"),
+    d("maxmemory-policy", Kind::Enum(POLICIES), true, "noeviction"),
+    d("maxmemory-samples", Kind::Int(1, i32::MAX as i64), true, "5"),
+    d("lfu-log-factor", Kind::Int(0, i32::MAX as i64), true, "10"),
+    d("lfu-decay-time", Kind::Int(0, i32::MAX as i64), true, "1"),
+    d("proto-max-bulk-len", Kind::Memory, true, "536870912"),
+    d("client-query-buffer-limit", Kind::Memory, true, "1073741824"),
+    d("client-output-buffer-limit", Kind::Special, true, "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    d("notify-keyspace-events", Kind::Special, true, ""),
+    d("requirepass", Kind::Str, true, ""),
+    d("protected-mode", Kind::Bool, true, "yes"),
+    d("save", Kind::Special, true, ""),
+    d("dbfilename", Kind::Str, true, "dump.rdb"),
+    d("dir", Kind::Str, true, "."),
+    d("appendonly", Kind::Bool, true, "no"),
+    d("appendfilename", Kind::Str, false, "appendonly.aof"),
+    d("appendfsync", Kind::Enum(&["always", "everysec", "no"]), true, "everysec"),
+    d("aof-load-truncated", Kind::Bool, true, "yes"),
+    d("auto-aof-rewrite-percentage", Kind::Int(0, i32::MAX as i64), true, "100"),
+    d("auto-aof-rewrite-min-size", Kind::Memory, true, "67108864"),
+    d("list-max-listpack-size", Kind::Int(i32::MIN as i64, i32::MAX as i64), true, "-2"),
+    d("set-max-intset-entries", Kind::Int(0, i64::MAX), true, "512"),
+    d("set-max-listpack-entries", Kind::Int(0, i64::MAX), true, "128"),
+    d("set-max-listpack-value", Kind::Int(0, i64::MAX), true, "64"),
+    d("hash-max-listpack-entries", Kind::Int(0, i64::MAX), true, "128"),
+    d("hash-max-listpack-value", Kind::Int(0, i64::MAX), true, "64"),
+    d("zset-max-listpack-entries", Kind::Int(0, i64::MAX), true, "128"),
+    d("zset-max-listpack-value", Kind::Int(0, i64::MAX), true, "64"),
+    d("pubsub-max-subscribers-per-channel", Kind::Int(0, i64::MAX), true, "0"),
+    d("pubsub-max-channels", Kind::Int(0, i64::MAX), true, "0"),
+    d("loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), true, "notice"),
+    d("logfile", Kind::Str, false, ""),
+    d("daemonize", Kind::Enum(&["no"]), false, "no"),
+    d("pidfile", Kind::Str, false, ""),
+    d("allocator", Kind::Enum(&["zedis", "system"]), false, "zedis"),
+    d("kv-allocator", Kind::Enum(&["pool", "system"]), false, "pool"),
+    d("request-allocator", Kind::Enum(&["arena", "heap"]), false, "arena"),
+    d("client-allocator", Kind::Enum(&["pool", "heap"]), false, "pool"),
+    d("arena-retained-bytes-max", Kind::Memory, true, "1048576"),
+];
+
+/// A configuration problem, worded as redis-server words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses Redis's memory notation (`memtoull`): digits with an optional b/k/kb/m/mb/g/gb unit.
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    let value: u64 = digits.parse().ok()?;
+    value.checked_mul(multiplier)
+}
+
+/// The current configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Canonical values, parallel to [`DIRECTIVES`].
+    values: Vec<String>,
+    /// The config file, if the server was started with one (CONFIG REWRITE target).
+    pub file: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { values: DIRECTIVES.iter().map(|d| d.default.to_string()).collect(), file: None }
+    }
+}
+
+fn directive_index(name: &str) -> Option<usize> {
+    DIRECTIVES.iter().position(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+/// Checks and normalises a value for `directive`.
+fn normalise(directive: &Directive, value: &str) -> Result<String, String> {
+    match directive.kind {
+        Kind::Int(min, max) => match value.parse::<i64>() {
+            // Redis clamps hz to 1..=500 rather than refusing it.
+            Ok(n) if directive.name == "hz" => Ok(n.clamp(1, 500).to_string()),
+            Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
+            Ok(_) => Err(format!("argument must be between {min} and {max} inclusive")),
+            Err(_) => Err("argument couldn't be parsed into an integer".to_string()),
+        },
+        Kind::Memory => match parse_memory(value) {
+            Some(n) => Ok(n.to_string()),
+            None => Err("argument must be a memory value".to_string()),
+        },
+        Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            "yes" => Ok("yes".to_string()),
+            "no" => Ok("no".to_string()),
+            _ => Err("argument must be 'yes' or 'no'".to_string()),
+        },
+        Kind::Enum(options) => options
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(value))
+            .map(|o| o.to_string())
+            .ok_or_else(|| format!("argument(s) must be one of the following: {}", options.join(", "))),
+        Kind::Str => Ok(value.to_string()),
+        Kind::Special => normalise_special(directive.name, value),
+    }
+}
+
+fn normalise_special(name: &str, value: &str) -> Result<String, String> {
+    match name {
+        "notify-keyspace-events" => crate::notify::parse_flags(value)
+            .map(crate::notify::flags_to_string)
+            .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
+        "client-output-buffer-limit" => crate::outlimit::OutputLimits::parse(value, &Default::default())
+            .map(|limits| limits.to_config_string())
+            .map_err(|e| e.to_string()),
+        "save" => {
+            let words: Vec<&str> = value.split_whitespace().collect();
+            if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+                return Err("Invalid save parameters".to_string());
+            }
+            Ok(words.join(" "))
+        }
+        "bind" => Ok(value.split_whitespace().collect::<Vec<_>>().join(" ")),
+        _ => Ok(value.to_string()),
+    }
+}
+
+impl Config {
+    /// The value of a known directive.
+    pub fn get(&self, name: &str) -> &str {
+        directive_index(name).map_or("", |i| &self.values[i])
+    }
+
+    /// An integer directive (0 if it does not parse, which the table prevents).
+    pub fn int(&self, name: &str) -> i64 {
+        self.get(name).parse().unwrap_or(0)
+    }
+
+    /// A yes/no directive.
+    pub fn flag(&self, name: &str) -> bool {
+        self.get(name) == "yes"
+    }
+
+    /// Sets a directive (startup or CONFIG SET); `runtime` refuses immutable ones.
+    pub fn set(&mut self, name: &str, value: &str, runtime: bool) -> Result<(), String> {
+        let Some(i) = directive_index(name) else { return Err(format!("Unknown option '{name}'")) };
+        let directive = &DIRECTIVES[i];
+        if runtime && !directive.mutable {
+            return Err("can't set immutable config".to_string());
+        }
+        self.values[i] = normalise(directive, value)?;
+        Ok(())
+    }
+
+    /// `(name, value)` pairs whose names match any of the glob `patterns`, each once, for CONFIG GET.
+    pub fn matching<'a>(&'a self, patterns: &[&[u8]]) -> Vec<(&'static str, &'a str)> {
+        DIRECTIVES
+            .iter()
+            .zip(&self.values)
+            .filter(|(d, _)| patterns.iter().any(|p| glob::matches_nocase(p, d.name.as_bytes())))
+            .map(|(d, v)| (d.name, v.as_str()))
+            .collect()
+    }
+
+    /// The configuration from a command line: `[config-file] [--name value ...]`, as redis-server reads it
+    /// (flags after the file override it; a flag's value may span several words until the next `--`).
+    pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let mut rest = args;
+        if let Some(first) = args.first() {
+            if !first.starts_with("--") {
+                let text = std::fs::read_to_string(first)
+                    .map_err(|e| ConfigError(format!("Fatal error, can't open config file '{first}': {e}")))?;
+                config.load_text(&text)?;
+                config.file = Some(first.clone());
+                rest = &args[1..];
+            }
+        }
+        let mut lines = String::new();
+        for arg in rest {
+            if let Some(name) = arg.strip_prefix("--") {
+                if !lines.is_empty() {
+                    lines.push('\n');
+                }
+                lines.push_str(name);
+            } else {
+                lines.push(' ');
+                lines.push_str(&quote_word(arg));
+            }
+        }
+        config.load_text(&lines)?;
+        Ok(config)
+    }
+
+    /// Loads redis.conf-syntax text: `name value...` per line, `#` comments, quoted words.
+    pub fn load_text(&mut self, text: &str) -> Result<(), ConfigError> {
+        for (n, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let fatal = |why: &str| {
+                ConfigError(format!(
+                    "\n*** FATAL CONFIG FILE ERROR (Zedis {}) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}",
+                    env!("CARGO_PKG_VERSION"),
+                    n + 1,
+                    trimmed,
+                    why
+                ))
+            };
+            let words = split_words(trimmed).ok_or_else(|| fatal("Unbalanced quotes in configuration line"))?;
+            let (name, values) = words.split_first().ok_or_else(|| fatal("Bad directive or wrong number of arguments"))?;
+            if directive_index(name).is_none() {
+                return Err(fatal("Bad directive or wrong number of arguments"));
+            }
+            let multi = matches!(name.to_ascii_lowercase().as_str(), "save" | "bind" | "client-output-buffer-limit");
+            if values.is_empty() && !multi && name != "requirepass" && name != "notify-keyspace-events" {
+                return Err(fatal("Bad directive or wrong number of arguments"));
+            }
+            if !multi && values.len() > 1 {
+                return Err(fatal("Bad directive or wrong number of arguments"));
+            }
+            let value = values.join(" ");
+            let value = if name.eq_ignore_ascii_case("client-output-buffer-limit") {
+                // Each line gives one class; merge it into the current limits.
+                let current = crate::outlimit::OutputLimits::parse(self.get(name), &Default::default())
+                    .unwrap_or_default();
+                crate::outlimit::OutputLimits::parse(&value, &current)
+                    .map_err(|e| fatal(&e.to_string()))?
+                    .to_config_string()
+            } else {
+                value
+            };
+            self.set(name, &value, false).map_err(|why| fatal(&why))?;
+        }
+        Ok(())
+    }
+}
+
+fn quote_word(word: &str) -> String {
+    if !word.is_empty() && !word.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\') {
+        return word.to_string();
+    }
+    let mut quoted = String::from("\"");
+    for c in word.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            _ => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// Splits a config line into words, honouring double and single quotes (Redis's sdssplitargs).
+fn split_words(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&first) = chars.peek() else { return Some(words) };
+        let mut word = String::new();
+        if first == '"' || first == '\'' {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '\\' if first == '"' => match chars.next()? {
+                        'n' => word.push('\n'),
+                        't' => word.push('\t'),
+                        'r' => word.push('\r'),
+                        other => word.push(other),
+                    },
+                    '\\' if chars.peek() == Some(&'\'') => word.push(chars.next()?),
+                    c if c == first => break,
+                    c => word.push(c),
+                }
+            }
+            if chars.peek().is_some_and(|c| !c.is_whitespace()) {
+                return None;
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        words.push(word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_and_units() {
+        let config = Config::from_args(&args(&["--port", "7000", "--maxmemory", "100mb", "--save", "900", "1"])).unwrap();
+        assert_eq!(config.get("port"), "7000");
+        assert_eq!(config.get("maxmemory"), "104857600");
+        assert_eq!(config.get("save"), "900 1");
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("12x"), None);
+    }
+
+    #[test]
+    fn bad_directive_is_named() {
+        let err = Config::from_args(&args(&["--nonsense", "1"])).unwrap_err();
+        assert!(err.0.contains(">>> 'nonsense 1'"), "{}", err.0);
+        assert!(err.0.contains("Bad directive"));
+        let err = Config::from_args(&args(&["--port", "abc"])).unwrap_err();
+        assert!(err.0.contains("integer"), "{}", err.0);
+    }
+
+    #[test]
+    fn config_file_and_globs() {
+        let mut config = Config::default();
+        config.load_text("# comment\nport 7001\nmaxmemory-policy ALLKEYS-LRU\nrequirepass \"a b\"\n").unwrap();
+        assert_eq!(config.get("port"), "7001");
+        assert_eq!(config.get("maxmemory-policy"), "allkeys-lru");
+        assert_eq!(config.get("requirepass"), "a b");
+        let names: Vec<_> = config.matching(&[b"maxmemory*"]).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["maxmemory", "maxmemory-policy", "maxmemory-samples"]);
+        assert!(config.set("databases", "3", true).is_err());
+    }
+}

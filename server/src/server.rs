@@ -1,0 +1,658 @@
+//! The single-threaded mio event loop: accept, read, parse, execute, write.
+//!
+//! Every complete command in a client's buffer runs before anything is written (pipelining), and replies are
+//! written once per loop turn for all clients that have any (few syscalls). A client whose socket would block
+//! gets writable interest until its output drains. The cron (`hz` times a second) runs active expiry and
+//! client timeouts.
+
+use crate::client::{Client, Input, ReplyMode};
+use crate::config::Config;
+use crate::table::{Command, Handler, Table, DENYOOM, NO_AUTH, WRITE};
+use crate::{RequestAllocNew, Strategy};
+use allocator_api2::vec::Vec as AVec;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use std::io::{ErrorKind, Read, Write};
+use std::time::{Duration, Instant};
+use zedis_arena::RequestAlloc;
+use zedis_budget::{Budget, GlobalBudget};
+use zedis_client_pool::ClientSlots;
+use zedis_keyspace::commands::{Ctx, Effects};
+use zedis_keyspace::Keyspace;
+use zedis_resp::{reply, ParserLimits};
+
+const LISTENER: Token = Token(0);
+const SIGNALS: Token = Token(1);
+const CLIENT_TOKEN_BASE: usize = 2;
+/// Bytes read per read call (grown when a large bulk is announced).
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Reads per readable event before other clients get a turn.
+const READS_PER_EVENT_MAX: usize = 16;
+
+/// Counters for INFO stats.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// Connections accepted.
+    pub connections_received: u64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: u64,
+    /// Commands executed.
+    pub commands_processed: u64,
+    /// Bytes read from clients.
+    pub net_input_bytes: u64,
+    /// Bytes written to clients.
+    pub net_output_bytes: u64,
+    /// Commands per second over the last sample.
+    pub ops_per_sec: u64,
+    ops_sample_at_commands: u64,
+    ops_sample_at: Option<Instant>,
+    /// Error replies sent.
+    pub error_replies: u64,
+    /// Clients closed for passing their output limit.
+    pub client_output_limit_disconnections: u64,
+    /// Active expire cycles that hit their time cap.
+    pub expire_time_cap_reached: u64,
+    /// Share of sampled TTL keys found expired in the last cycle (percent).
+    pub expired_stale_perc: f64,
+}
+
+/// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
+/// core is borrowed mutably).
+pub struct Core<S: Strategy> {
+    /// The poller.
+    pub poll: Poll,
+    /// Listening socket.
+    pub listener: TcpListener,
+    /// Connected clients.
+    pub clients: S::Clients,
+    /// The data.
+    pub ks: Keyspace<S::Kv>,
+    /// Configuration.
+    pub config: Config,
+    /// The command table.
+    pub table: &'static Table<S>,
+    /// The installed budget.
+    pub budget: &'static Budget,
+    /// Per-command side effects (reused).
+    pub fx: Effects,
+    /// Counters.
+    pub stats: Stats,
+    /// Clients with output to write at the end of this loop turn.
+    pub pending_writes: Vec<usize>,
+    /// Clients to close at the end of this loop turn.
+    pub closing: Vec<usize>,
+    /// Next CLIENT ID.
+    pub next_client_id: u64,
+    /// SHUTDOWN or a signal asked to stop.
+    pub shutdown: bool,
+    /// When the server started.
+    pub started: Instant,
+    /// Cached `hz`.
+    pub hz: u64,
+    /// Parser limits applied to every client.
+    pub parser_limits: ParserLimits,
+    /// Cached `client-output-buffer-limit`.
+    pub output_limits: crate::outlimit::OutputLimits,
+    /// CLIENT PAUSE: until when, and whether only writes are paused.
+    pub paused_until_ms: i64,
+    /// CLIENT PAUSE WRITE.
+    pub pause_writes_only: bool,
+    /// Strategy names for INFO and CONFIG.
+    pub strategy_names: [&'static str; 3],
+}
+
+/// The server: the core plus the request allocator.
+pub struct Server<S: Strategy> {
+    /// The core.
+    pub core: Core<S>,
+    /// Per-batch request memory.
+    pub arena: S::Req,
+    signals: signal_hook_mio::v1_0::Signals,
+}
+
+/// Current unix time in ms.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl<S: Strategy> Server<S> {
+    /// Binds and prepares the server.
+    pub fn new(config: Config, budget: &'static Budget) -> anyhow::Result<Self> {
+        let poll = Poll::new()?;
+        let bind = config.get("bind").split_whitespace().next().unwrap_or("127.0.0.1").to_string();
+        let bind = if bind == "*" { "0.0.0.0".to_string() } else { bind };
+        let addr: std::net::SocketAddr = format!("{bind}:{}", config.get("port"))
+            .parse()
+            .or_else(|_| format!("[{bind}]:{}", config.get("port")).parse())?;
+        let mut listener = TcpListener::bind(addr)?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut signals = signal_hook_mio::v1_0::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
+        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+        let clients_max = config.int("maxclients") as usize;
+        let table: &'static Table<S> = Box::leak(Box::new(Table::new()));
+        let arena = S::Req::new_from(&config);
+        let mut core = Core {
+            poll,
+            listener,
+            clients: S::Clients::new(clients_max),
+            ks: Keyspace::new(config.int("databases") as usize, Default::default()),
+            table,
+            budget,
+            fx: Effects::default(),
+            stats: Stats::default(),
+            pending_writes: Vec::new(),
+            closing: Vec::new(),
+            next_client_id: 1,
+            shutdown: false,
+            started: Instant::now(),
+            hz: 10,
+            parser_limits: ParserLimits::default(),
+            output_limits: Default::default(),
+            paused_until_ms: 0,
+            pause_writes_only: false,
+            strategy_names: [
+                <S::Kv as zedis_kv_pool::KvAllocator>::NAME,
+                <S::Req as RequestAlloc>::NAME,
+                <S::Clients as ClientSlots<Client>>::NAME,
+            ],
+            config,
+        };
+        core.apply_config();
+        Ok(Server { core, arena, signals })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.core.listener.local_addr()
+    }
+
+    /// Runs until SHUTDOWN or SIGINT/SIGTERM.
+    pub fn run(mut self) -> anyhow::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut next_cron = Instant::now();
+        loop {
+            let timeout = next_cron.saturating_duration_since(Instant::now());
+            if let Err(e) = self.core.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e.into());
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.core.accept_all(),
+                    SIGNALS => {
+                        if self.signals.pending().next().is_some() {
+                            eprintln!("# Received a signal, scheduling shutdown...");
+                            self.core.shutdown = true;
+                        }
+                    }
+                    Token(t) => {
+                        let ck = t - CLIENT_TOKEN_BASE;
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read_client(ck);
+                        }
+                        if event.is_writable() {
+                            self.core.write_client(ck);
+                        }
+                    }
+                }
+            }
+            if Instant::now() >= next_cron {
+                self.core.cron();
+                next_cron = Instant::now() + Duration::from_millis(1000 / self.core.hz.max(1));
+            }
+            self.core.flush_pending_writes();
+            self.core.close_pending();
+            if self.core.shutdown {
+                break;
+            }
+        }
+        eprintln!("# Zedis is now ready to exit, bye bye...");
+        Ok(())
+    }
+
+    /// Reads what the socket has, then runs every complete command.
+    fn read_client(&mut self, ck: usize) {
+        let limit = self.core.config.int("client-query-buffer-limit") as usize;
+        let mut total = 0;
+        for _ in 0..READS_PER_EVENT_MAX {
+            let Some(client) = self.core.clients.get_mut(ck) else { return };
+            let (Some(stream), Some(input)) = (client.stream.as_mut(), client.input.as_mut()) else { return };
+            let wanted = input.parser.bytes_wanted().map_or(0, |w| w.saturating_sub(input.query.len()));
+            let chunk = wanted.clamp(READ_CHUNK_BYTES, 1024 * 1024);
+            let spare = input.query.spare(chunk);
+            match stream.read(spare) {
+                Ok(0) => {
+                    client.peer_closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    input.query.filled(n);
+                    total += n;
+                    if input.query.len() > limit {
+                        eprintln!("# Closing client that reached max query buffer length (id={})", client.id);
+                        self.core.closing.push(ck);
+                        return;
+                    }
+                    if n < spare_len_hint(chunk) {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    client.peer_closed = true;
+                    break;
+                }
+            }
+        }
+        self.core.stats.net_input_bytes += total as u64;
+        self.process_input(ck);
+        self.arena.reset();
+        let Some(client) = self.core.clients.get_mut(ck) else { return };
+        if client.peer_closed {
+            // Deliver what was produced for the last commands, then close.
+            self.core.write_client(ck);
+            self.core.closing.push(ck);
+        }
+    }
+
+    /// Parses and runs every complete command in the client's buffer.
+    pub fn process_input(&mut self, ck: usize) {
+        let Some(client) = self.core.clients.get_mut(ck) else { return };
+        client.last_interaction_ms = unix_ms();
+        let Some(mut input) = client.input.take() else { return };
+        let mut pos = 0;
+        loop {
+            let blocked = self.core.clients.get(ck).is_none_or(|c| c.close_after_reply);
+            if blocked || pos >= input.query.len() {
+                break;
+            }
+            let parsed = input.parser.parse(&mut input.query.data_mut()[pos..]);
+            match parsed {
+                Ok(None) => break,
+                Ok(Some(consumed)) => {
+                    let base = pos;
+                    pos += consumed;
+                    let spans = input.parser.args();
+                    if spans.is_empty() {
+                        continue;
+                    }
+                    let data = &input.query.data()[base..];
+                    let mut argv: AVec<&[u8], _> = AVec::new_in(self.arena.allocator());
+                    if argv.try_reserve_exact(spans.len()).is_err() {
+                        break;
+                    }
+                    argv.extend(spans.iter().map(|span| &data[span.clone()]));
+                    self.core.call(ck, &argv);
+                }
+                Err(err) => {
+                    let text = err.reply_text();
+                    eprintln!("# Protocol error ({text}) from client id={}", self.core.clients.get(ck).map_or(0, |c| c.id));
+                    if let Some(client) = self.core.clients.get_mut(ck) {
+                        reply::error(client.out.vec_mut(), text.as_bytes());
+                        client.out.recharge();
+                        client.close_after_reply = true;
+                    }
+                    self.core.queue_write(ck);
+                    pos = input.query.len();
+                    break;
+                }
+            }
+        }
+        input.query.consume(pos);
+        if input.query.is_empty() {
+            input.query.shrink_to(crate::client::QUERY_KEEP_BYTES_MAX);
+        }
+        if let Some(client) = self.core.clients.get_mut(ck) {
+            client.input = Some(input);
+        }
+    }
+}
+
+/// A short read means the socket is drained.
+fn spare_len_hint(chunk: usize) -> usize {
+    chunk
+}
+
+impl<S: Strategy> Core<S> {
+    /// Re-reads cached configuration after startup or CONFIG SET.
+    pub fn apply_config(&mut self) {
+        let c = &self.config;
+        self.hz = c.int("hz").clamp(1, 500) as u64;
+        self.budget.set_limit(c.int("maxmemory") as usize);
+        let ks = &mut self.ks.config;
+        ks.policy = zedis_keyspace::EvictionPolicy::parse(c.get("maxmemory-policy").as_bytes()).unwrap_or(ks.policy);
+        ks.samples = c.int("maxmemory-samples") as usize;
+        ks.lfu_log_factor = c.int("lfu-log-factor") as u32;
+        ks.lfu_decay_time = c.int("lfu-decay-time") as u32;
+        ks.string_bytes_max = c.int("proto-max-bulk-len") as usize;
+        self.parser_limits = ParserLimits { bulk_bytes_max: c.int("proto-max-bulk-len") as usize, ..ParserLimits::default() };
+        self.output_limits =
+            crate::outlimit::OutputLimits::parse(c.get("client-output-buffer-limit"), &Default::default()).unwrap_or_default();
+        self.fx.notify_flags = crate::notify::parse_flags(c.get("notify-keyspace-events")).unwrap_or(0);
+        self.clients.set_clients_max(c.int("maxclients") as usize);
+        let limits = self.parser_limits;
+        for ck in self.clients.keys() {
+            if let Some(input) = self.clients.get_mut(ck).and_then(|c| c.input.as_mut()) {
+                input.parser.set_limits(limits);
+            }
+        }
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.accept(stream, peer),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    eprintln!("# Accepting client connection: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
+        self.stats.connections_received += 1;
+        let _ = stream.set_nodelay(true);
+        let id = self.next_client_id;
+        let now = unix_ms();
+        let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        let authenticated = self.config.get("requirepass").is_empty();
+        let limits = self.parser_limits;
+        let inserted = self.clients.insert_with(|client| {
+            let mut input = client.input.take().unwrap_or_default();
+            input.parser.set_limits(limits);
+            input.parser.set_authenticated(authenticated);
+            client.input = Some(input);
+            client.id = id;
+            client.addr = peer.to_string();
+            client.laddr = laddr;
+            client.fd = fd;
+            client.created_ms = now;
+            client.last_interaction_ms = now;
+            client.authenticated = authenticated;
+            client.last_cmd = "NULL";
+        });
+        let ck = match inserted {
+            Ok(ck) => ck,
+            Err(_) => {
+                self.stats.rejected_connections += 1;
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                return;
+            }
+        };
+        if self.poll.registry().register(&mut stream, Token(ck + CLIENT_TOKEN_BASE), Interest::READABLE).is_err() {
+            self.clients.remove(ck);
+            return;
+        }
+        self.next_client_id += 1;
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.stream = Some(stream);
+        }
+    }
+
+    /// Marks a client as having output to write this loop turn.
+    pub fn queue_write(&mut self, ck: usize) {
+        if let Some(client) = self.clients.get_mut(ck) {
+            if !client.pending_write && !client.out.is_empty() {
+                client.pending_write = true;
+                self.pending_writes.push(ck);
+            }
+        }
+    }
+
+    fn flush_pending_writes(&mut self) {
+        let pending = std::mem::take(&mut self.pending_writes);
+        for &ck in &pending {
+            if let Some(client) = self.clients.get_mut(ck) {
+                client.pending_write = false;
+            }
+            self.write_client(ck);
+        }
+        let mut pending = pending;
+        pending.clear();
+        if self.pending_writes.is_empty() {
+            self.pending_writes = pending;
+        }
+    }
+
+    /// Writes as much pending output as the socket takes; asks for writable events if some is left.
+    pub fn write_client(&mut self, ck: usize) {
+        let Some(client) = self.clients.get_mut(ck) else { return };
+        let Some(stream) = client.stream.as_mut() else { return };
+        let mut written = 0;
+        let mut failed = false;
+        while !client.out.is_empty() {
+            match stream.write(client.out.data()) {
+                Ok(0) => {
+                    failed = true;
+                    break;
+                }
+                Ok(n) => {
+                    client.out.consume(n);
+                    written += n;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        self.stats.net_output_bytes += written as u64;
+        if failed {
+            self.closing.push(ck);
+            return;
+        }
+        let token = Token(ck + CLIENT_TOKEN_BASE);
+        if client.out.is_empty() {
+            client.out.shrink_to(crate::client::OUTPUT_KEEP_BYTES_MAX);
+            client.soft_limit_since_ms = None;
+            if client.close_after_reply {
+                self.closing.push(ck);
+                return;
+            }
+            if client.want_write {
+                client.want_write = false;
+                let _ = self.poll.registry().reregister(stream, token, Interest::READABLE);
+            }
+        } else if !client.want_write {
+            client.want_write = true;
+            let _ = self.poll.registry().reregister(stream, token, Interest::READABLE | Interest::WRITABLE);
+        }
+    }
+
+    fn close_pending(&mut self) {
+        while let Some(ck) = self.closing.pop() {
+            self.free_client(ck);
+        }
+    }
+
+    /// Disconnects and forgets a client.
+    pub fn free_client(&mut self, ck: usize) {
+        let Some(client) = self.clients.get_mut(ck) else { return };
+        if let Some(mut stream) = client.stream.take() {
+            let _ = self.poll.registry().deregister(&mut stream);
+        }
+        self.clients.remove(ck);
+    }
+
+    /// Runs one command for client `ck`.
+    pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
+        let table = self.table;
+        let Some(mut cmd) = table.lookup(argv[0]) else {
+            return self.reply_error(ck, unknown_command(argv).as_bytes());
+        };
+        if !cmd.arity_ok(argv.len()) {
+            return self.reply_error(ck, wrong_arity(cmd.name).as_bytes());
+        }
+        if matches!(cmd.handler, Handler::Container) {
+            match cmd.subcommand(argv[1]) {
+                Some(sub) if sub.arity_ok(argv.len()) => cmd = sub,
+                Some(sub) => return self.reply_error(ck, wrong_arity(sub.name).as_bytes()),
+                None => {
+                    let msg = format!(
+                        "ERR unknown subcommand '{}'. Try {} HELP.",
+                        truncate_lossy(argv[1], 128),
+                        cmd.name.to_ascii_uppercase()
+                    );
+                    return self.reply_error(ck, msg.as_bytes());
+                }
+            }
+        }
+        let Some(client) = self.clients.get_mut(ck) else { return };
+        if !client.authenticated && !cmd.has(NO_AUTH) {
+            return self.reply_error(ck, b"NOAUTH Authentication required.");
+        }
+        if client.in_subscribed_mode() && !crate::conn::allowed_in_subscribed_mode(cmd.name) {
+            let msg = format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                cmd.name
+            );
+            return self.reply_error(ck, msg.as_bytes());
+        }
+        let now_ms = unix_ms();
+        if cmd.has(DENYOOM) && self.budget.limit() != 0 {
+            let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64;
+            self.fx.reset();
+            if self.ks.reclaim(estimate, now_ms, &mut self.fx).is_err() {
+                self.after_command(ck, cmd);
+                return self.reply_error(ck, zedis_keyspace::commands::OOM);
+            }
+        }
+        self.execute(ck, cmd, argv, now_ms);
+    }
+
+    fn execute(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]], now_ms: i64) {
+        self.fx.reset();
+        match cmd.handler {
+            Handler::Kv(handler) => {
+                let Some(client) = self.clients.get_mut(ck) else { return };
+                let before = client.out.len();
+                let mut ctx = Ctx { argv, out: client.out.vec_mut(), proto: client.proto, db: client.db, now_ms, fx: &mut self.fx };
+                handler(&mut self.ks, &mut ctx);
+                if client.out.data().get(before) == Some(&b'-') {
+                    self.stats.error_replies += 1;
+                }
+                client.out.recharge();
+            }
+            Handler::Srv(handler) => handler(self, ck, argv),
+            Handler::Container => {}
+        }
+        self.stats.commands_processed += 1;
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.last_cmd = cmd.name;
+        }
+        self.after_command(ck, cmd);
+    }
+
+    /// Acts on a command's effects and schedules its reply.
+    fn after_command(&mut self, ck: usize, cmd: &Command<S>) {
+        let _ = cmd.has(WRITE);
+        if let Some(client) = self.clients.get_mut(ck) {
+            match client.reply_mode {
+                ReplyMode::On => {}
+                ReplyMode::Off => client.out.consume(client.out.len()),
+                ReplyMode::Skip => client.reply_mode = ReplyMode::SkipThis,
+                ReplyMode::SkipThis => {
+                    client.out.consume(client.out.len());
+                    client.reply_mode = ReplyMode::On;
+                }
+            }
+        }
+        self.queue_write(ck);
+    }
+
+    /// Replies an error to client `ck`.
+    pub fn reply_error(&mut self, ck: usize, text: &[u8]) {
+        self.stats.error_replies += 1;
+        if let Some(client) = self.clients.get_mut(ck) {
+            reply::error(client.out.vec_mut(), text);
+            client.out.recharge();
+        }
+        self.queue_write(ck);
+    }
+
+    /// The periodic tasks: active expiry, idle timeouts, ops/sec sampling.
+    fn cron(&mut self) {
+        let now_ms = unix_ms();
+        let budget_us = 1_000_000 / self.hz / 4;
+        let deadline = Instant::now() + Duration::from_micros(budget_us);
+        self.fx.reset();
+        let report = zedis_keyspace::commands::expire::active_expire_cycle(&mut self.ks, now_ms, deadline, &mut self.fx);
+        if report.time_cap_reached {
+            self.stats.expire_time_cap_reached += 1;
+        }
+        if report.sampled > 0 {
+            self.stats.expired_stale_perc = report.expired as f64 * 100.0 / report.sampled as f64;
+        }
+        let timeout_s = self.config.int("timeout");
+        if timeout_s > 0 {
+            for ck in self.clients.keys() {
+                let idle = self.clients.get(ck).is_some_and(|c| c.subscriptions == 0 && now_ms - c.last_interaction_ms > timeout_s * 1000);
+                if idle {
+                    self.closing.push(ck);
+                }
+            }
+        }
+        let now = Instant::now();
+        match self.stats.ops_sample_at {
+            Some(at) if now.duration_since(at) >= Duration::from_secs(1) => {
+                let ops = self.stats.commands_processed - self.stats.ops_sample_at_commands;
+                self.stats.ops_per_sec = (ops as f64 / now.duration_since(at).as_secs_f64()) as u64;
+                self.stats.ops_sample_at = Some(now);
+                self.stats.ops_sample_at_commands = self.stats.commands_processed;
+            }
+            None => self.stats.ops_sample_at = Some(now),
+            _ => {}
+        }
+    }
+}
+
+fn truncate_lossy(bytes: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned()
+}
+
+/// Redis 7.0's unknown-command error, with the first arguments quoted.
+pub fn unknown_command(argv: &[&[u8]]) -> String {
+    let mut args = String::new();
+    for arg in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push_str(&format!("'{}' ", truncate_lossy(arg, room)));
+    }
+    format!("ERR unknown command '{}', with args beginning with: {}", truncate_lossy(argv[0], 128), args)
+}
+
+/// Redis's arity error.
+pub fn wrong_arity(name: &str) -> String {
+    format!("ERR wrong number of arguments for '{name}' command")
+}
+
+/// Reads a whole config-sized input for tests of the module.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_command_text_matches_redis() {
+        let argv: [&[u8]; 3] = [b"foo", b"a", b"b"];
+        assert_eq!(unknown_command(&argv), "ERR unknown command 'foo', with args beginning with: 'a' 'b' ");
+        let argv: [&[u8]; 1] = [b"foo"];
+        assert_eq!(unknown_command(&argv), "ERR unknown command 'foo', with args beginning with: ");
+    }
+}
+
+// Keep `Input` referenced for docs even when unused in some configurations.
+#[allow(dead_code)]
+fn _input_is_default() -> Input {
+    Input::default()
+}

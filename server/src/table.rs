@@ -1,0 +1,301 @@
+//! The command table: the single source of truth for dispatch, arity errors and COMMAND's answers.
+//!
+//! Names, arity, flags, key positions, groups, summaries and ACL categories are Redis 7.0's, generated from a
+//! running redis-server 7.0 by `scripts/gen-command-table.py` (COMMAND INFO / COMMAND DOCS); handlers are
+//! written by hand. Lookup lowercases the name into a stack buffer: no allocation per command.
+
+use crate::server::Core;
+use crate::{clients, conn, introspect, Strategy};
+use zedis_keyspace::commands::{expire, keys, strings, Handler as KvHandler};
+
+/// Writes data.
+pub const WRITE: u32 = 1 << 0;
+/// Only reads.
+pub const READONLY: u32 = 1 << 1;
+/// May grow memory: refused (or evicted for) when over maxmemory.
+pub const DENYOOM: u32 = 1 << 2;
+/// Administrative.
+pub const ADMIN: u32 = 1 << 3;
+/// Pub/Sub related.
+pub const PUBSUB: u32 = 1 << 4;
+/// Not allowed in scripts.
+pub const NOSCRIPT: u32 = 1 << 5;
+/// May block the client.
+pub const BLOCKING: u32 = 1 << 6;
+/// Allowed while loading.
+pub const LOADING: u32 = 1 << 7;
+/// Allowed on a stale replica.
+pub const STALE: u32 = 1 << 8;
+/// O(1) or O(log N).
+pub const FAST: u32 = 1 << 9;
+/// Allowed before AUTH.
+pub const NO_AUTH: u32 = 1 << 10;
+/// May replicate.
+pub const MAY_REPLICATE: u32 = 1 << 11;
+/// Allowed while a script is busy.
+pub const ALLOW_BUSY: u32 = 1 << 12;
+/// Not allowed inside MULTI.
+pub const NO_MULTI: u32 = 1 << 13;
+/// Not shown to MONITOR.
+pub const SKIP_MONITOR: u32 = 1 << 14;
+/// Not logged in the slowlog.
+pub const SKIP_SLOWLOG: u32 = 1 << 15;
+/// May have no keys.
+pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
+/// Keys found by parsing arguments.
+pub const MOVABLE_KEYS: u32 = 1 << 17;
+
+/// Flag names as COMMAND INFO prints them.
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (WRITE, "write"),
+    (READONLY, "readonly"),
+    (DENYOOM, "denyoom"),
+    (ADMIN, "admin"),
+    (PUBSUB, "pubsub"),
+    (NOSCRIPT, "noscript"),
+    (BLOCKING, "blocking"),
+    (LOADING, "loading"),
+    (STALE, "stale"),
+    (SKIP_MONITOR, "skip_monitor"),
+    (SKIP_SLOWLOG, "skip_slowlog"),
+    (FAST, "fast"),
+    (NO_AUTH, "no_auth"),
+    (MAY_REPLICATE, "may_replicate"),
+    (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (ALLOW_BUSY, "allow_busy"),
+    (NO_MULTI, "no_multi"),
+    (MOVABLE_KEYS, "movablekeys"),
+];
+
+/// A server-level handler: the core, the client's slot key, the argv.
+pub type ServerHandler<S> = fn(&mut Core<S>, usize, &[&[u8]]);
+
+/// What runs a command.
+pub enum Handler<S: Strategy> {
+    /// A keyspace command.
+    Kv(KvHandler<S::Kv>),
+    /// A server command (connection, introspection, pub/sub...).
+    Srv(ServerHandler<S>),
+    /// A container: dispatch on the subcommand.
+    Container,
+}
+
+/// One command (or subcommand: `name` is then `parent|sub`).
+pub struct Command<S: Strategy> {
+    /// Lowercase full name.
+    pub name: &'static str,
+    /// Redis arity: positive = exact argc, negative = at least -arity.
+    pub arity: i32,
+    /// Flag bits.
+    pub flags: u32,
+    /// First key, last key (negative counts from the end), step.
+    pub keys: (i32, i32, i32),
+    /// COMMAND DOCS group.
+    pub group: &'static str,
+    /// Version that introduced it.
+    pub since: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Time complexity.
+    pub complexity: &'static str,
+    /// ACL categories, space separated (`@read @string @fast`).
+    pub acl: &'static str,
+    /// Command tips, space separated.
+    pub tips: &'static str,
+    /// The handler.
+    pub handler: Handler<S>,
+    /// Subcommands of a container.
+    pub subcommands: Vec<Command<S>>,
+}
+
+impl<S: Strategy> Command<S> {
+    fn subs(mut self, subcommands: Vec<Command<S>>) -> Self {
+        self.subcommands = subcommands;
+        self
+    }
+
+    /// Whether `argc` arguments (name included) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let arity = self.arity as i64;
+        (arity >= 0 && argc as i64 == arity) || (arity < 0 && argc as i64 >= -arity)
+    }
+
+    /// The subcommand named `sub` (case-insensitive).
+    pub fn subcommand(&self, sub: &[u8]) -> Option<&Command<S>> {
+        self.subcommands.iter().find(|c| c.name.split('|').nth(1).is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(sub)))
+    }
+
+    /// Whether the command has `flag`.
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd<S: Strategy>(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    complexity: &'static str,
+    acl: &'static str,
+    tips: &'static str,
+    handler: Handler<S>,
+) -> Command<S> {
+    Command { name, arity, flags, keys, group, since, summary, complexity, acl, tips, handler, subcommands: Vec::new() }
+}
+
+fn kv<S: Strategy>(handler: KvHandler<S::Kv>) -> Handler<S> {
+    Handler::Kv(handler)
+}
+
+fn srv<S: Strategy>(handler: ServerHandler<S>) -> Handler<S> {
+    Handler::Srv(handler)
+}
+
+/// All commands, with a name index.
+pub struct Table<S: Strategy> {
+    commands: Vec<Command<S>>,
+    index: hashbrown::HashMap<&'static str, usize>,
+}
+
+/// Longest command name Zedis knows, for the stack lowercase buffer.
+const NAME_BYTES_MAX: usize = 32;
+
+impl<S: Strategy> Table<S> {
+    /// The table, built once at startup.
+    pub fn new() -> Self {
+        let commands = base_commands::<S>();
+        let index = commands.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
+        Table { commands, index }
+    }
+
+    /// The command named `name` (case-insensitive).
+    pub fn lookup(&self, name: &[u8]) -> Option<&Command<S>> {
+        if name.len() > NAME_BYTES_MAX {
+            return None;
+        }
+        let mut buf = [0u8; NAME_BYTES_MAX];
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let name = std::str::from_utf8(lower).ok()?;
+        self.index.get(name).map(|&i| &self.commands[i])
+    }
+
+    /// Every top-level command.
+    pub fn all(&self) -> &[Command<S>] {
+        &self.commands
+    }
+}
+
+impl<S: Strategy> Default for Table<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The rows generated from Redis 7.0 (see the module docs).
+fn base_commands<S: Strategy>() -> Vec<Command<S>> {
+
+    vec![
+        cmd("get", 2, READONLY | FAST, (1, 1, 1), "string", "1.0.0", "Get the value of a key", "O(1)", "@read @string @fast", "", kv(strings::get)),
+        cmd("set", -3, WRITE | DENYOOM, (1, 1, 1), "string", "1.0.0", "Set the string value of a key", "O(1)", "@write @string @slow", "", kv(strings::set)),
+        cmd("setnx", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "1.0.0", "Set the value of a key, only if the key does not exist", "O(1)", "@write @string @fast", "", kv(strings::setnx)),
+        cmd("setex", 4, WRITE | DENYOOM, (1, 1, 1), "string", "2.0.0", "Set the value and expiration of a key", "O(1)", "@write @string @slow", "", kv(strings::setex)),
+        cmd("psetex", 4, WRITE | DENYOOM, (1, 1, 1), "string", "2.6.0", "Set the value and expiration in milliseconds of a key", "O(1)", "@write @string @slow", "", kv(strings::psetex)),
+        cmd("getset", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "1.0.0", "Set the string value of a key and return its old value", "O(1)", "@write @string @fast", "", kv(strings::getset)),
+        cmd("getdel", 2, WRITE | FAST, (1, 1, 1), "string", "6.2.0", "Get the value of a key and delete the key", "O(1)", "@write @string @fast", "", kv(strings::getdel)),
+        cmd("getex", -2, WRITE | FAST, (1, 1, 1), "string", "6.2.0", "Get the value of a key and optionally set its expiration", "O(1)", "@write @string @fast", "", kv(strings::getex)),
+        cmd("mget", -2, READONLY | FAST, (1, -1, 1), "string", "1.0.0", "Get the values of all the given keys", "O(N) where N is the number of keys to retrieve.", "@read @string @fast", "request_policy:multi_shard", kv(strings::mget)),
+        cmd("mset", -3, WRITE | DENYOOM, (1, -1, 2), "string", "1.0.1", "Set multiple keys to multiple values", "O(N) where N is the number of keys to set.", "@write @string @slow", "request_policy:multi_shard response_policy:all_succeeded", kv(strings::mset)),
+        cmd("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), "string", "1.0.1", "Set multiple keys to multiple values, only if none of the keys exist", "O(N) where N is the number of keys to set.", "@write @string @slow", "request_policy:multi_shard response_policy:agg_min", kv(strings::msetnx)),
+        cmd("incr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "1.0.0", "Increment the integer value of a key by one", "O(1)", "@write @string @fast", "", kv(strings::incr)),
+        cmd("decr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "1.0.0", "Decrement the integer value of a key by one", "O(1)", "@write @string @fast", "", kv(strings::decr)),
+        cmd("incrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "1.0.0", "Increment the integer value of a key by the given amount", "O(1)", "@write @string @fast", "", kv(strings::incrby)),
+        cmd("decrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "1.0.0", "Decrement the integer value of a key by the given number", "O(1)", "@write @string @fast", "", kv(strings::decrby)),
+        cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "2.6.0", "Increment the float value of a key by the given amount", "O(1)", "@write @string @fast", "", kv(strings::incrbyfloat)),
+        cmd("append", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "2.0.0", "Append a value to a key", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.", "@write @string @fast", "", kv(strings::append)),
+        cmd("strlen", 2, READONLY | FAST, (1, 1, 1), "string", "2.2.0", "Get the length of the value stored in a key", "O(1)", "@read @string @fast", "", kv(strings::strlen)),
+        cmd("getrange", 4, READONLY, (1, 1, 1), "string", "2.4.0", "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "@read @string @slow", "", kv(strings::getrange)),
+        cmd("setrange", 4, WRITE | DENYOOM, (1, 1, 1), "string", "2.2.0", "Overwrite part of a string at key starting at the specified offset", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", "@write @string @slow", "", kv(strings::setrange)),
+        cmd("del", -2, WRITE, (1, -1, 1), "generic", "1.0.0", "Delete a key", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", "@keyspace @write @slow", "request_policy:multi_shard response_policy:agg_sum", kv(keys::del)),
+        cmd("exists", -2, READONLY | FAST, (1, -1, 1), "generic", "1.0.0", "Determine if a key exists", "O(N) where N is the number of keys to check.", "@keyspace @read @fast", "request_policy:multi_shard response_policy:agg_sum", kv(keys::exists)),
+        cmd("touch", -2, READONLY | FAST, (1, -1, 1), "generic", "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified.", "O(N) where N is the number of keys that will be touched.", "@keyspace @read @fast", "request_policy:multi_shard response_policy:agg_sum", kv(keys::touch)),
+        cmd("keys", 2, READONLY, (0, 0, 0), "generic", "1.0.0", "Find all keys matching the given pattern", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "@keyspace @read @slow @dangerous", "request_policy:all_shards nondeterministic_output_order", kv(keys::keys)),
+        cmd("scan", -2, READONLY, (0, 0, 0), "generic", "2.8.0", "Incrementally iterate the keys space", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "@keyspace @read @slow", "nondeterministic_output request_policy:special", kv(keys::scan)),
+        cmd("randomkey", 1, READONLY, (0, 0, 0), "generic", "1.0.0", "Return a random key from the keyspace", "O(1)", "@keyspace @read @slow", "request_policy:all_shards nondeterministic_output", kv(keys::randomkey)),
+        cmd("rename", 3, WRITE, (1, 2, 1), "generic", "1.0.0", "Rename a key", "O(1)", "@keyspace @write @slow", "", kv(keys::rename)),
+        cmd("copy", -3, WRITE | DENYOOM, (1, 2, 1), "generic", "6.2.0", "Copy a key", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "@keyspace @write @slow", "", kv(keys::copy)),
+        cmd("dbsize", 1, READONLY | FAST, (0, 0, 0), "server", "1.0.0", "Return the number of keys in the selected database", "O(1)", "@keyspace @read @fast", "request_policy:all_shards response_policy:agg_sum", kv(keys::dbsize)),
+        cmd("flushdb", -1, WRITE, (0, 0, 0), "server", "1.0.0", "Remove all keys from the current database", "O(N) where N is the number of keys in the selected database", "@keyspace @write @slow @dangerous", "request_policy:all_shards response_policy:all_succeeded", kv(keys::flushdb)),
+        cmd("flushall", -1, WRITE, (0, 0, 0), "server", "1.0.0", "Remove all keys from all databases", "O(N) where N is the total number of keys in all databases", "@keyspace @write @slow @dangerous", "request_policy:all_shards response_policy:all_succeeded", kv(keys::flushall)),
+        cmd("swapdb", 3, WRITE | FAST, (0, 0, 0), "server", "4.0.0", "Swaps two Redis databases", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "@keyspace @write @fast @dangerous", "", kv(keys::swapdb)),
+        cmd("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "@keyspace @write @fast", "request_policy:multi_shard response_policy:agg_sum", kv(keys::del)),
+        cmd("renamenx", 3, WRITE | FAST, (1, 2, 1), "generic", "1.0.0", "Rename a key, only if the new key does not exist", "O(1)", "@keyspace @write @fast", "", kv(keys::rename)),
+        cmd("type", 2, READONLY | FAST, (1, 1, 1), "generic", "1.0.0", "Determine the type stored at key", "O(1)", "@keyspace @read @fast", "", kv(keys::type_)),
+        cmd("move", 3, WRITE | FAST, (1, 1, 1), "generic", "1.0.0", "Move a key to another database", "O(1)", "@keyspace @write @fast", "", kv(keys::move_)),
+        cmd("object", -2, 0, (0, 0, 0), "generic", "2.2.3", "A container for object introspection commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
+        cmd("object|encoding", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "Inspect the internal encoding of a Redis object", "O(1)", "@keyspace @read @slow", "nondeterministic_output", kv(keys::object)),
+        cmd("object|freq", 3, READONLY, (2, 2, 1), "generic", "4.0.0", "Get the logarithmic access frequency counter of a Redis object", "O(1)", "@keyspace @read @slow", "nondeterministic_output", kv(keys::object)),
+        cmd("object|idletime", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "Get the time since a Redis object was last accessed", "O(1)", "@keyspace @read @slow", "nondeterministic_output", kv(keys::object)),
+        cmd("object|refcount", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "Get the number of references to the value of the key", "O(1)", "@keyspace @read @slow", "nondeterministic_output", kv(keys::object)),
+        cmd("object|help", 2, LOADING | STALE, (0, 0, 0), "generic", "6.2.0", "Show helpful text about the different subcommands", "O(1)", "@keyspace @slow", "", kv(keys::object)),
+        ]),
+        cmd("expire", -3, WRITE | FAST, (1, 1, 1), "generic", "1.0.0", "Set a key's time to live in seconds", "O(1)", "@keyspace @write @fast", "", kv(expire::expire)),
+        cmd("pexpire", -3, WRITE | FAST, (1, 1, 1), "generic", "2.6.0", "Set a key's time to live in milliseconds", "O(1)", "@keyspace @write @fast", "", kv(expire::expire)),
+        cmd("expireat", -3, WRITE | FAST, (1, 1, 1), "generic", "1.2.0", "Set the expiration for a key as a UNIX timestamp", "O(1)", "@keyspace @write @fast", "", kv(expire::expire)),
+        cmd("pexpireat", -3, WRITE | FAST, (1, 1, 1), "generic", "2.6.0", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "O(1)", "@keyspace @write @fast", "", kv(expire::expire)),
+        cmd("ttl", 2, READONLY | FAST, (1, 1, 1), "generic", "1.0.0", "Get the time to live for a key in seconds", "O(1)", "@keyspace @read @fast", "nondeterministic_output", kv(expire::ttl)),
+        cmd("pttl", 2, READONLY | FAST, (1, 1, 1), "generic", "2.6.0", "Get the time to live for a key in milliseconds", "O(1)", "@keyspace @read @fast", "nondeterministic_output", kv(expire::ttl)),
+        cmd("expiretime", 2, READONLY | FAST, (1, 1, 1), "generic", "7.0.0", "Get the expiration Unix timestamp for a key", "O(1)", "@keyspace @read @fast", "", kv(expire::ttl)),
+        cmd("pexpiretime", 2, READONLY | FAST, (1, 1, 1), "generic", "7.0.0", "Get the expiration Unix timestamp for a key in milliseconds", "O(1)", "@keyspace @read @fast", "", kv(expire::ttl)),
+        cmd("persist", 2, WRITE | FAST, (1, 1, 1), "generic", "2.2.0", "Remove the expiration from a key", "O(1)", "@keyspace @write @fast", "", kv(expire::persist)),
+        cmd("ping", -1, FAST, (0, 0, 0), "connection", "1.0.0", "Ping the server", "O(1)", "@fast @connection", "request_policy:all_shards response_policy:all_succeeded", srv(conn::ping)),
+        cmd("echo", 2, LOADING | STALE | FAST, (0, 0, 0), "connection", "1.0.0", "Echo the given string", "O(1)", "@fast @connection", "", srv(conn::echo)),
+        cmd("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "1.0.0", "Close the connection", "O(1)", "@fast @connection", "", srv(conn::quit)),
+        cmd("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "6.0.0", "Handshake with Redis", "O(1)", "@fast @connection", "", srv(conn::hello)),
+        cmd("select", 2, LOADING | STALE | FAST, (0, 0, 0), "connection", "1.0.0", "Change the selected database for the current connection", "O(1)", "@fast @connection", "", srv(conn::select)),
+        cmd("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "6.2.0", "Reset the connection", "O(1)", "@fast @connection", "", srv(conn::reset)),
+        cmd("info", -1, LOADING | STALE, (0, 0, 0), "server", "1.0.0", "Get information and statistics about the server", "O(1)", "@slow @dangerous", "nondeterministic_output request_policy:all_shards response_policy:special", srv(conn::info)),
+        cmd("time", 1, LOADING | STALE | FAST, (0, 0, 0), "server", "2.6.0", "Return the current server time", "O(1)", "@fast", "nondeterministic_output", srv(conn::time)),
+        cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, (0, 0, 0), "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "@admin @slow @dangerous", "", srv(conn::shutdown)),
+        cmd("client", -2, 0, (0, 0, 0), "connection", "2.4.0", "A container for client connection commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
+        cmd("client|id", 2, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "Returns the client ID for the current connection", "O(1)", "@slow @connection", "", srv(clients::id)),
+        cmd("client|setname", 3, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "2.6.9", "Set the current connection name", "O(1)", "@slow @connection", "", srv(clients::setname)),
+        cmd("client|getname", 2, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "2.6.9", "Get the current connection name", "O(1)", "@slow @connection", "", srv(clients::getname)),
+        cmd("client|list", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "Get the list of client connections", "O(N) where N is the number of client connections", "@admin @slow @dangerous @connection", "nondeterministic_output", srv(clients::list)),
+        cmd("client|info", 2, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "6.2.0", "Returns information about the current client connection.", "O(1)", "@slow @connection", "nondeterministic_output", srv(clients::info)),
+        cmd("client|kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "Kill the connection of a client", "O(N) where N is the number of client connections", "@admin @slow @dangerous @connection", "", srv(clients::kill)),
+        cmd("client|pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "2.9.50", "Stop processing commands from clients for some time", "O(1)", "@admin @slow @dangerous @connection", "", srv(clients::pause)),
+        cmd("client|unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "6.2.0", "Resume processing of clients that were paused", "O(N) Where N is the number of paused clients", "@admin @slow @dangerous @connection", "", srv(clients::unpause)),
+        cmd("client|reply", 3, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "3.2.0", "Instruct the server whether to reply to commands", "O(1)", "@slow @connection", "", srv(clients::reply)),
+        cmd("client|no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "7.0.0", "Set client eviction mode for the current connection", "O(1)", "@admin @slow @dangerous @connection", "", srv(clients::no_evict)),
+        cmd("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow @connection", "", srv(clients::help)),
+        ]),
+        cmd("command", -1, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Get array of Redis command details", "O(N) where N is the total number of Redis commands", "@slow @connection", "nondeterministic_output_order", Handler::Container).subs(vec![
+        cmd("command|count", 2, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Get total number of Redis commands", "O(1)", "@slow @connection", "", srv(introspect::command_count)),
+        cmd("command|info", -2, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Get array of specific Redis command details, or all when no argument is given.", "O(N) where N is the number of commands to look up", "@slow @connection", "nondeterministic_output_order", srv(introspect::command_info)),
+        cmd("command|docs", -2, LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Get array of specific Redis command documentation", "O(N) where N is the number of commands to look up", "@slow @connection", "nondeterministic_output_order", srv(introspect::command_docs)),
+        cmd("command|list", -2, LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Get an array of Redis command names", "O(N) where N is the total number of Redis commands", "@slow @connection", "nondeterministic_output_order", srv(introspect::command_list)),
+        cmd("command|getkeys", -4, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Extract keys given a full Redis command", "O(N) where N is the number of arguments to the command", "@slow @connection", "", srv(introspect::command_getkeys)),
+        cmd("command|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow @connection", "", srv(introspect::command_help)),
+        ]),
+        cmd("config", -2, 0, (0, 0, 0), "server", "2.0.0", "A container for server configuration commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
+        cmd("config|get", -3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.0.0", "Get the values of configuration parameters", "O(N) when N is the number of configuration parameters provided", "@admin @slow @dangerous", "", srv(introspect::config_get)),
+        cmd("config|set", -4, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.0.0", "Set configuration parameters to the given values", "O(N) when N is the number of configuration parameters provided", "@admin @slow @dangerous", "request_policy:all_nodes response_policy:all_succeeded", srv(introspect::config_set)),
+        cmd("config|resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.0.0", "Reset the stats returned by INFO", "O(1)", "@admin @slow @dangerous", "", srv(introspect::config_resetstat)),
+        cmd("config|rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.8.0", "Rewrite the configuration file with the in memory configuration", "O(1)", "@admin @slow @dangerous", "", srv(introspect::config_rewrite)),
+        cmd("config|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow", "", srv(introspect::config_help)),
+        ]),
+        cmd("memory", -2, 0, (0, 0, 0), "server", "4.0.0", "A container for memory diagnostics commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
+        cmd("memory|usage", -3, READONLY, (2, 2, 1), "server", "4.0.0", "Estimate the memory usage of a key", "O(N) where N is the number of samples.", "@read @slow", "", srv(introspect::memory_usage)),
+        cmd("memory|stats", 2, 0, (0, 0, 0), "server", "4.0.0", "Show memory usage details", "O(1)", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(introspect::memory_stats)),
+        cmd("memory|doctor", 2, 0, (0, 0, 0), "server", "4.0.0", "Outputs memory problems report", "O(1)", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(introspect::memory_doctor)),
+        cmd("memory|purge", 2, 0, (0, 0, 0), "server", "4.0.0", "Ask the allocator to release memory", "Depends on how much memory is allocated, could be slow", "@slow", "request_policy:all_shards response_policy:all_succeeded", srv(introspect::memory_purge)),
+        cmd("memory|help", 2, LOADING | STALE, (0, 0, 0), "server", "4.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow", "", srv(introspect::memory_help)),
+        ]),    ]
+}
