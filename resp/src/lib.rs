@@ -21,6 +21,16 @@
 //!   in place; `number`: Redis's strict `string2ll`; `error` ([`ProtocolError`]).
 //! - [`reply`]: reply encoders appending to a `Vec<u8>`, and [`Protocol`]; `double`: C's `%.17g`.
 //! - [`frame`]: the client-side [`frame::Frame`] value, [`frame::parse_frame`] and [`frame::encode_command`].
+//! - `benches/parse.rs`: criterion throughput of pipelined batches, a large bulk, reply encoding.
+//! - `fuzz/`: cargo-fuzz targets (`parse_request`, `parse_frame`) in their own workspace:
+//!   `cd resp && cargo +nightly fuzz run parse_request`.
+//!
+//! # Deviations from Redis
+//! - A NUL byte in an inline request or a `*N`/`$N` line is an ordinary byte. Redis's `strchr` stops at NUL, so
+//!   such a request stalls until the inline limit; here it is parsed (and a header containing NUL is invalid).
+//! - Redis's query buffer grows by 16 KB reads, so whether an over-long *complete* inline line is accepted
+//!   depends on read sizes there; here it depends on what the caller has buffered (see
+//!   [`ParserLimits::inline_bytes_max`]).
 //!
 //! ```
 //! use zedis_resp::{reply, ParserLimits, Protocol, RequestParser};

@@ -10,7 +10,7 @@
 //! assert_eq!(out, b"*2\r\n$5\r\nscore\r\n$3\r\n1.5\r\n");
 //! ```
 
-pub use crate::double::{format_double_g17, format_g};
+pub use crate::double::{format_double_g17, format_g, G_PRECISION_MAX};
 
 /// The protocol a client speaks (`HELLO 2` / `HELLO 3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
