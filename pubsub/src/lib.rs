@@ -19,7 +19,9 @@
 //! its hash-table order, which is arbitrary; here it is deterministic).
 //!
 //! Layout:
-//! - `registry`: [`PubSub`], [`Kind`], [`Limits`], [`Change`], [`Unsubscribed`], [`Fanout`];
+//! - `kind`: the small API types [`Kind`], [`Limits`], [`Change`], [`Unsubscribed`];
+//! - `registry`: [`PubSub`] (subscribe, unsubscribe, disconnect, budget); `registry/fanout`: `PUBLISH`
+//!   ([`Fanout`], [`Delivery`]) and `PUBSUB` introspection;
 //! - `table`: one namespace of targets and their subscriber lists (internal);
 //! - `encode`: RESP2/RESP3 message and subscription-reply frames;
 //! - `notify`: [`NotifyFlags`] (`notify-keyspace-events`) and [`keyspace_notifications`].
@@ -52,6 +54,7 @@
 #![deny(missing_docs)]
 
 mod encode;
+mod kind;
 mod notify;
 mod registry;
 mod table;
@@ -59,8 +62,9 @@ mod table;
 pub use encode::{
     encode_message, encode_pmessage, encode_smessage, encode_subscription_reply, Protocol,
 };
+pub use kind::{Change, Kind, Limits, Unsubscribed};
 pub use notify::{keyspace_notifications, Notification, NotifyFlags};
-pub use registry::{Change, Delivery, Fanout, Kind, Limits, PubSub, Unsubscribed};
+pub use registry::{Delivery, Fanout, PubSub};
 
 /// A connected client, as the server numbers them (Redis's client id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,75 +5,13 @@ use std::rc::Rc;
 
 use hashbrown::HashMap;
 use zedis_budget::{Budget, Component, GlobalBudget};
-use zedis_keyspace::glob;
 
 use crate::table::{entry_bytes, Table};
-use crate::{ClientId, PubSubError};
+use crate::{Change, ClientId, Kind, Limits, PubSubError, Unsubscribed};
 
-/// The three namespaces a client can subscribe in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// `SUBSCRIBE` / `UNSUBSCRIBE`, delivered as `message`.
-    Channel,
-    /// `PSUBSCRIBE` / `PUNSUBSCRIBE`, delivered as `pmessage`.
-    Pattern,
-    /// `SSUBSCRIBE` / `SUNSUBSCRIBE`, delivered as `smessage`.
-    ShardChannel,
-}
+mod fanout;
 
-impl Kind {
-    /// Every kind, in the order [`PubSub::remove_client`] drops them.
-    pub const ALL: [Kind; 3] = [Kind::Channel, Kind::Pattern, Kind::ShardChannel];
-
-    /// First element of a subscribe reply: `subscribe`, `psubscribe` or `ssubscribe`.
-    pub const fn subscribe_reply_name(self) -> &'static [u8] {
-        match self {
-            Kind::Channel => b"subscribe",
-            Kind::Pattern => b"psubscribe",
-            Kind::ShardChannel => b"ssubscribe",
-        }
-    }
-
-    /// First element of an unsubscribe reply: `unsubscribe`, `punsubscribe` or `sunsubscribe`.
-    pub const fn unsubscribe_reply_name(self) -> &'static [u8] {
-        match self {
-            Kind::Channel => b"unsubscribe",
-            Kind::Pattern => b"punsubscribe",
-            Kind::ShardChannel => b"sunsubscribe",
-        }
-    }
-}
-
-/// Run-time limits (CONFIG SET). 0 means unlimited. Lowering a limit keeps existing subscriptions; it
-/// only refuses new ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Limits {
-    /// Most subscribers one channel, shard channel or pattern may have (a Zedis extension).
-    pub subscribers_per_channel_max: usize,
-    /// Most distinct channels + shard channels + patterns with at least one subscriber.
-    pub channels_max: usize,
-}
-
-/// Outcome of one subscribe or unsubscribe, what the reply `[kind, name, count]` needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Change {
-    /// Whether the subscription was added (subscribe) or removed (unsubscribe); false for a repeat
-    /// subscribe or an unsubscribe of something the client did not have. Redis replies either way.
-    pub changed: bool,
-    /// The client's subscription count after the operation, as Redis 7.0 reports it: channels +
-    /// patterns for the channel and pattern kinds, shard channels only for the shard kind.
-    pub count: usize,
-}
-
-/// One reply of an "unsubscribe from everything" (`UNSUBSCRIBE` with no argument, etc.).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsubscribed {
-    /// The channel or pattern removed; `None` when the client had none of this kind, for which Redis
-    /// sends one reply with a nil name.
-    pub name: Option<Rc<[u8]>>,
-    /// The client's count after this removal, as in [`Change::count`].
-    pub count: usize,
-}
+pub use fanout::{Delivery, Fanout};
 
 /// Where a client sits in one of its targets' subscriber lists.
 #[derive(Debug, Clone, Copy)]
@@ -404,64 +342,6 @@ impl PubSub {
             .is_some_and(|subs| subs.set(kind).contains_key(name))
     }
 
-    /// The recipients of `PUBLISH channel message`: the channel's subscribers (`message`), then each
-    /// pattern matching the channel with its subscribers (`pmessage`). Allocates nothing.
-    pub fn publish<'a>(&'a self, channel: &'a [u8]) -> Fanout<'a> {
-        let direct = self.channels.subscribers(channel);
-        Fanout {
-            channel: Some(direct).filter(|clients| !clients.is_empty()),
-            patterns: self.patterns.groups().iter(),
-            name: channel,
-        }
-    }
-
-    /// The recipients of `SPUBLISH shardchannel message` (`smessage`); its length is the reply.
-    pub fn spublish(&self, channel: &[u8]) -> &[ClientId] {
-        self.shard_channels.subscribers(channel)
-    }
-
-    /// `PUBSUB CHANNELS [pattern]`: channels with at least one subscriber, optionally glob-filtered,
-    /// sorted bytewise (Redis returns hash-table order).
-    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<&[u8]> {
-        names(&self.channels, pattern)
-    }
-
-    /// `PUBSUB SHARDCHANNELS [pattern]`, as [`PubSub::channels`].
-    pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<&[u8]> {
-        names(&self.shard_channels, pattern)
-    }
-
-    /// `PUBSUB NUMSUB`: subscribers of one channel, 0 if unknown.
-    pub fn numsub(&self, channel: &[u8]) -> usize {
-        self.channels.subscribers(channel).len()
-    }
-
-    /// `PUBSUB SHARDNUMSUB`: subscribers of one shard channel, 0 if unknown.
-    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
-        self.shard_channels.subscribers(channel).len()
-    }
-
-    /// `PUBSUB NUMPAT`: distinct patterns with at least one subscriber (Redis 7.0 counts unique
-    /// patterns, not pattern subscriptions).
-    pub fn numpat(&self) -> usize {
-        self.patterns.len()
-    }
-
-    /// Number of channels with at least one subscriber (`INFO stats` `pubsub_channels`).
-    pub fn channels_len(&self) -> usize {
-        self.channels.len()
-    }
-
-    /// Number of shard channels with at least one subscriber (`pubsubshard_channels`).
-    pub fn shard_channels_len(&self) -> usize {
-        self.shard_channels.len()
-    }
-
-    /// Number of clients with at least one subscription.
-    pub fn clients_len(&self) -> usize {
-        self.clients.len()
-    }
-
     fn table(&self, kind: Kind) -> &Table {
         match kind {
             Kind::Channel => &self.channels,
@@ -494,63 +374,6 @@ impl PubSub {
             self.budget.release(Component::Pubsub, self.charged - now);
         }
         self.charged = now;
-    }
-}
-
-fn names<'a>(table: &'a Table, pattern: Option<&[u8]>) -> Vec<&'a [u8]> {
-    let mut names: Vec<&[u8]> = table
-        .groups()
-        .iter()
-        .map(|group| &*group.name)
-        .filter(|name| pattern.is_none_or(|pattern| glob::matches(pattern, name)))
-        .collect();
-    names.sort_unstable();
-    names
-}
-
-/// A set of clients that receive the same frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery<'a> {
-    /// `None`: the channel's own subscribers (`message`); `Some(pattern)`: subscribers of that
-    /// pattern (`pmessage` with that pattern).
-    pub pattern: Option<&'a [u8]>,
-    /// The recipients; never empty.
-    pub clients: &'a [ClientId],
-}
-
-/// Iterator over the [`Delivery`] groups of one `PUBLISH`: the channel's subscribers first, then one
-/// group per matching pattern. A client subscribed to the channel and to k matching patterns appears
-/// k + 1 times, as in Redis.
-#[derive(Debug, Clone)]
-pub struct Fanout<'a> {
-    channel: Option<&'a [ClientId]>,
-    patterns: std::slice::Iter<'a, crate::table::Group>,
-    name: &'a [u8],
-}
-
-impl<'a> Fanout<'a> {
-    /// Consumes the fan-out and returns how many messages it delivers: `PUBLISH`'s reply.
-    pub fn receivers(self) -> usize {
-        self.map(|delivery| delivery.clients.len()).sum()
-    }
-}
-
-impl<'a> Iterator for Fanout<'a> {
-    type Item = Delivery<'a>;
-
-    fn next(&mut self) -> Option<Delivery<'a>> {
-        if let Some(clients) = self.channel.take() {
-            return Some(Delivery {
-                pattern: None,
-                clients,
-            });
-        }
-        let name = self.name;
-        let group = self.patterns.find(|group| group.matches(name))?;
-        Some(Delivery {
-            pattern: Some(&group.name),
-            clients: &group.subscribers,
-        })
     }
 }
 
@@ -730,27 +553,6 @@ mod tests {
         ps.unsubscribe(A, b"c");
         ps.unsubscribe(B, b"c");
         assert_eq!(ps.subscribe(A, b"d"), Ok(change(true, 2)));
-    }
-
-    #[test]
-    fn client_on_channel_and_patterns_receives_each() {
-        let mut ps = PubSub::with_budget(Budget::leak(0));
-        ps.subscribe(A, b"a.b").unwrap();
-        for pattern in [&b"a.*"[..], b"*", b"a.b", b"x*", b"a?b", b"a\\.b"] {
-            ps.psubscribe(A, pattern).unwrap();
-        }
-        let patterns: Vec<_> = ps.publish(b"a.b").map(|d| d.pattern).collect();
-        let expected: [Option<&[u8]>; 6] = [
-            None,
-            Some(b"a.*"),
-            Some(b"*"),
-            Some(b"a.b"),
-            Some(b"a?b"),
-            Some(b"a\\.b"),
-        ];
-        assert_eq!(patterns, expected);
-        assert_eq!(ps.publish(b"a.b").receivers(), 6);
-        assert_eq!(ps.publish(b"nothing").receivers(), 1, "`*` matches");
     }
 
     #[test]
