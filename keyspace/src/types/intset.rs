@@ -105,7 +105,7 @@ impl<A: Allocator + Copy> IntSet<A> {
         if width > self.width {
             return self.upgrade_and_insert(value, width).map(|()| true);
         }
-        reserve_bytes(&mut self.buf, self.width)?;
+        reserve_bytes(&mut self.buf, self.width, usize::MAX)?;
         let at = position * self.width;
         let old_len = self.buf.len();
         self.buf.resize(old_len + self.width, 0);

@@ -250,11 +250,22 @@ impl<A: Allocator> Listpack<A> {
 
     /// Inserts `elem` so that it starts at byte offset `off` (an entry offset or `bytes_len`).
     pub fn insert_at(&mut self, off: usize, elem: Elem<'_>) -> Result<(), AllocError> {
+        self.insert_at_bounded(off, elem, usize::MAX)
+    }
+
+    /// [`Self::insert_at`], growing the buffer's capacity past `ceiling_bytes` only if needed
+    /// (a quicklist passes its node size limit so full nodes carry no slack).
+    pub fn insert_at_bounded(
+        &mut self,
+        off: usize,
+        elem: Elem<'_>,
+        ceiling_bytes: usize,
+    ) -> Result<(), AllocError> {
         debug_assert!(off <= self.buf.len());
         let enc = encode(elem)?;
         let body = enc.body_len();
         let total = body + backlen_len(body);
-        reserve_bytes(&mut self.buf, total)?;
+        reserve_bytes(&mut self.buf, total, ceiling_bytes)?;
         let old_len = self.buf.len();
         self.buf.resize(old_len + total, 0);
         self.buf.copy_within(off..old_len, off + total);
@@ -293,7 +304,7 @@ impl<A: Allocator> Listpack<A> {
         let old_total = self.entry_len_at(off);
         let old_len = self.buf.len();
         if new_total > old_total {
-            reserve_bytes(&mut self.buf, new_total - old_total)?;
+            reserve_bytes(&mut self.buf, new_total - old_total, usize::MAX)?;
             self.buf.resize(old_len + new_total - old_total, 0);
             self.buf
                 .copy_within(off + old_total..old_len, off + new_total);
@@ -358,6 +369,25 @@ impl<A: Allocator> Listpack<A> {
         }
     }
 
+    /// Iterator over the entries from byte offset `front` up to byte offset `back`.
+    pub fn iter_offsets(&self, front: usize, back: usize) -> Iter<'_> {
+        debug_assert!(front <= back && back <= self.buf.len());
+        Iter {
+            buf: &self.buf,
+            front,
+            back,
+        }
+    }
+
+    /// Appends all of `other`'s entries, leaving it empty. On `Err` nothing changed.
+    pub fn try_append(&mut self, other: &mut Self) -> Result<(), AllocError> {
+        reserve_bytes(&mut self.buf, other.buf.len(), usize::MAX)?;
+        self.buf.extend_from_slice(&other.buf);
+        self.count += other.count;
+        other.clear();
+        Ok(())
+    }
+
     /// Moves the entries from `off` on into a new listpack (allocated in `alloc`).
     /// On `Err` nothing changed.
     pub fn split_off(&mut self, off: usize, alloc: A) -> Result<Self, AllocError> {
@@ -381,6 +411,17 @@ pub struct Iter<'a> {
     front: usize,
     /// End offset of the next entry from the back; `front <= back`.
     back: usize,
+}
+
+impl Iter<'_> {
+    /// An iterator that yields nothing.
+    pub fn empty() -> Self {
+        Iter {
+            buf: &[],
+            front: 0,
+            back: 0,
+        }
+    }
 }
 
 impl<'a> Iterator for Iter<'a> {

@@ -28,7 +28,7 @@ pub use allocator_api2::alloc::AllocError;
 pub use elem::{parse_int, Elem, Needle};
 pub use hash::Hash;
 pub use intset::IntSet;
-//pub use list::List;
+pub use list::List;
 pub use listpack::Listpack;
 pub use set::Set;
 
@@ -68,19 +68,29 @@ impl Default for Limits {
 /// Smallest capacity a growing byte buffer gets.
 const BUF_BYTES_MIN: usize = 16;
 
-/// Makes room for `additional` bytes, growing by at most 25% beyond the need (compactness over
-/// amortisation; Redis reallocates exactly and relies on jemalloc's ~25% size classes).
+/// Buffers up to this size grow to the next multiple of 8 only (reallocating small buffers is
+/// cheap, and 100k small hashes should not carry 25% slack).
+const BUF_EXACT_BYTES_MAX: usize = 256;
+
+/// Makes room for `additional` bytes, growing by at most 25% beyond the need and never past
+/// `ceiling_bytes` unless the need itself is larger (compactness over amortisation; Redis
+/// reallocates exactly and relies on jemalloc's ~25% size classes).
 pub(crate) fn reserve_bytes<A: Allocator>(
     buf: &mut Vec<u8, A>,
     additional: usize,
+    ceiling_bytes: usize,
 ) -> Result<(), AllocError> {
     let need = buf.len().checked_add(additional).ok_or(AllocError)?;
     if need <= buf.capacity() {
         return Ok(());
     }
-    let target = need
-        .max(buf.capacity() + buf.capacity() / 4)
-        .max(BUF_BYTES_MIN);
+    let target = if need <= BUF_EXACT_BYTES_MAX {
+        need.next_multiple_of(8).max(BUF_BYTES_MIN)
+    } else {
+        (buf.capacity() + buf.capacity() / 4)
+            .min(ceiling_bytes)
+            .max(need)
+    };
     buf.try_reserve_exact(target - buf.len())
         .map_err(|_| AllocError)
 }
