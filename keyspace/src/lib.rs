@@ -13,6 +13,7 @@
 //! - [`value`]: type names, encodings, collection freeing;
 //! - [`num`]: Redis's number parsing and formatting;
 //! - [`glob`]: Redis's glob matcher (KEYS, SCAN, PSUBSCRIBE);
+//! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes;
 //! - [`commands`]: the command handlers, one file per family.
 //!
 //! Memory: allocations through `A` are charged to the installed [`zedis_budget::GlobalBudget`] by the strategy
@@ -26,6 +27,7 @@ pub mod dict;
 pub mod entry;
 pub mod glob;
 pub mod num;
+pub mod types;
 pub mod value;
 
 use db::Db;
