@@ -33,9 +33,9 @@ pub enum ReplyMode {
     On,
     /// Replies are discarded.
     Off,
-    /// The next command's reply is discarded.
+    /// CLIENT REPLY SKIP was just given: the next command's reply is discarded.
     Skip,
-    /// The current command's reply is discarded (SKIP was given before it).
+    /// This command's reply is discarded, then replies resume.
     SkipThis,
 }
 

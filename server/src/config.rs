@@ -228,6 +228,17 @@ impl Config {
         Ok(())
     }
 
+    /// The configuration as a redis.conf file (CONFIG REWRITE): every directive that differs from its default.
+    pub fn render(&self) -> String {
+        let mut text = String::from("# Written by Zedis CONFIG REWRITE\n");
+        for (directive, value) in DIRECTIVES.iter().zip(&self.values) {
+            if value != directive.default {
+                text.push_str(&format!("{} {}\n", directive.name, quote_word(value)));
+            }
+        }
+        text
+    }
+
     /// `(name, value)` pairs whose names match any of the glob `patterns`, each once, for CONFIG GET.
     pub fn matching<'a>(&'a self, patterns: &[&[u8]]) -> Vec<(&'static str, &'a str)> {
         DIRECTIVES

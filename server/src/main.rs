@@ -1,1 +1,162 @@
-fn main() {}
+//! `zedis-server`: a Redis-compatible server on a single-threaded mio event loop.
+//!
+//! Started like redis-server: `zedis-server [path/to/zedis.conf] [--name value ...]`. The memory strategies
+//! are chosen at startup (`--allocator zedis|system`, or per part with `--kv-allocator`, `--request-allocator`,
+//! `--client-allocator`) and the whole server is monomorphised for the chosen combination: no dynamic
+//! dispatch on the hot path.
+
+mod client;
+mod clients;
+mod config;
+mod conn;
+mod info;
+mod introspect;
+mod notify;
+mod outlimit;
+mod server;
+mod table;
+
+use client::Client;
+use config::Config;
+use std::marker::PhantomData;
+use zedis_arena::{ArenaAlloc, HeapAlloc, RequestAlloc};
+use zedis_client_pool::{ClientSlots, FixedPool, HeapClients};
+use zedis_kv_pool::{KvAllocator, PoolAlloc, SystemAlloc};
+
+/// The Redis version Zedis answers as (HELLO, INFO): the reference it is compatible with.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// The memory strategies the server is built for.
+pub trait Strategy: Sized + 'static {
+    /// Key-value storage.
+    type Kv: KvAllocator;
+    /// Per-request memory.
+    type Req: RequestAlloc + RequestAllocNew + 'static;
+    /// Client slots.
+    type Clients: ClientSlots<Client> + 'static;
+}
+
+/// A strategy combination.
+pub struct Chosen<K, R, C>(PhantomData<(K, R, C)>);
+
+impl<K: KvAllocator, R: RequestAlloc + RequestAllocNew + 'static, C: ClientSlots<Client> + 'static> Strategy for Chosen<K, R, C> {
+    type Kv = K;
+    type Req = R;
+    type Clients = C;
+}
+
+/// Building a request allocator from the configuration.
+pub trait RequestAllocNew {
+    /// The allocator for this configuration.
+    fn new_from(config: &Config) -> Self;
+}
+
+impl RequestAllocNew for ArenaAlloc {
+    fn new_from(config: &Config) -> Self {
+        ArenaAlloc::new(config.int("arena-retained-bytes-max") as usize)
+    }
+}
+
+impl RequestAllocNew for HeapAlloc {
+    fn new_from(_config: &Config) -> Self {
+        HeapAlloc::new()
+    }
+}
+
+const HELP: &str = "Usage: ./zedis-server [/path/to/zedis.conf] [options] [-]
+       ./zedis-server - (read config from stdin)
+       ./zedis-server -v or --version
+       ./zedis-server -h or --help
+
+Examples:
+       ./zedis-server (run the server with default config)
+       ./zedis-server /etc/zedis/6379.conf
+       ./zedis-server --port 7777
+       ./zedis-server --port 7777 --maxmemory 100mb --maxmemory-policy allkeys-lru
+       ./zedis-server --allocator system (every memory strategy on its plain heap baseline)
+       ./zedis-server /etc/myzedis.conf --loglevel verbose
+
+Every directive of the configuration file can be given as --name value. Memory strategies:
+       --allocator zedis|system            preset: zedis = pool + arena + client pool; system = heap baselines
+       --kv-allocator pool|system          keys and values: fixed size-class pool, or the global allocator
+       --request-allocator arena|heap      per-request memory: bumpalo arena reset per batch, or the heap
+       --client-allocator pool|heap        client slots: fixed preallocated pool, or allocated on demand
+";
+
+fn run<S: Strategy>(config: Config, budget: &'static zedis_budget::Budget) -> anyhow::Result<()> {
+    let server = server::Server::<S>::new(config, budget)?;
+    eprintln!(
+        "# Zedis {} (Redis {REDIS_VERSION} compatible) ready to accept connections on {} (kv={}, request={}, clients={})",
+        env!("CARGO_PKG_VERSION"),
+        server.local_addr()?,
+        S::Kv::NAME,
+        <S::Req as RequestAlloc>::NAME,
+        <S::Clients as ClientSlots<Client>>::NAME,
+    );
+    server.run()
+}
+
+fn run_with_kv<K: KvAllocator>(config: Config, budget: &'static zedis_budget::Budget) -> anyhow::Result<()> {
+    match (config.get("request-allocator"), config.get("client-allocator")) {
+        ("arena", "pool") => run::<Chosen<K, ArenaAlloc, FixedPool<Client>>>(config, budget),
+        ("arena", _) => run::<Chosen<K, ArenaAlloc, HeapClients<Client>>>(config, budget),
+        (_, "pool") => run::<Chosen<K, HeapAlloc, FixedPool<Client>>>(config, budget),
+        _ => run::<Chosen<K, HeapAlloc, HeapClients<Client>>>(config, budget),
+    }
+}
+
+/// Resolves the preset into per-part choices; explicit per-part flags win.
+fn resolve_strategies(args: &[String], config: &mut Config) -> Result<(), String> {
+    let system = config.get("allocator") == "system";
+    for (part, zedis, baseline) in
+        [("kv-allocator", "pool", "system"), ("request-allocator", "arena", "heap"), ("client-allocator", "pool", "heap")]
+    {
+        let explicit = args.iter().any(|a| a == &format!("--{part}"));
+        if !explicit {
+            config.set(part, if system { baseline } else { zedis }, false)?;
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{HELP}");
+        return;
+    }
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!("Zedis server v={} (Redis {REDIS_VERSION} compatible) bits=64", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let mut config = match Config::from_args(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = resolve_strategies(&args, &mut config) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+    let maxmemory = config.int("maxmemory") as usize;
+    let budget = zedis_budget::Budget::leak(maxmemory);
+    zedis_budget::install(budget);
+    let result = if config.get("kv-allocator") == "pool" {
+        // The pool's address space: the budget plus room for size-class fragmentation (only touched pages
+        // become resident). Unlimited budgets get the pool's large default.
+        let capacity = if maxmemory == 0 { 0 } else { maxmemory + maxmemory / 2 + (64 << 20) };
+        if let Err(e) = PoolAlloc::install(capacity) {
+            eprintln!("# Can't reserve the key-value pool: {e}");
+            std::process::exit(1);
+        }
+        run_with_kv::<PoolAlloc>(config, budget)
+    } else {
+        run_with_kv::<SystemAlloc>(config, budget)
+    };
+    if let Err(e) = result {
+        eprintln!("# Fatal: {e}");
+        std::process::exit(1);
+    }
+}

@@ -7,7 +7,7 @@
 
 use crate::client::{Client, Input, ReplyMode};
 use crate::config::Config;
-use crate::table::{Command, Handler, Table, DENYOOM, NO_AUTH, WRITE};
+use crate::table::{Command, Handler, Table, DENYOOM, NO_AUTH};
 use crate::{RequestAllocNew, Strategy};
 use allocator_api2::vec::Vec as AVec;
 use mio::net::{TcpListener, TcpStream};
@@ -99,6 +99,8 @@ pub struct Core<S: Strategy> {
     pub pause_writes_only: bool,
     /// Strategy names for INFO and CONFIG.
     pub strategy_names: [&'static str; 3],
+    /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
+    pub request_info_text: String,
 }
 
 /// The server: the core plus the request allocator.
@@ -156,6 +158,7 @@ impl<S: Strategy> Server<S> {
                 <S::Clients as ClientSlots<Client>>::NAME,
             ],
             config,
+            request_info_text: String::new(),
         };
         core.apply_config();
         Ok(Server { core, arena, signals })
@@ -199,6 +202,7 @@ impl<S: Strategy> Server<S> {
                 }
             }
             if Instant::now() >= next_cron {
+                crate::info::refresh_request_info(&self.arena, &mut self.core.request_info_text);
                 self.core.cron();
                 next_cron = Instant::now() + Duration::from_millis(1000 / self.core.hz.max(1));
             }
@@ -474,8 +478,17 @@ impl<S: Strategy> Core<S> {
         }
     }
 
+    /// Forgets a client's transaction, watches, subscriptions and blocking state (RESET, disconnect).
+    pub fn reset_client_state(&mut self, ck: usize) {
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.subscriptions = 0;
+            client.shard_subscriptions = 0;
+        }
+    }
+
     /// Disconnects and forgets a client.
     pub fn free_client(&mut self, ck: usize) {
+        self.reset_client_state(ck);
         let Some(client) = self.clients.get_mut(ck) else { return };
         if let Some(mut stream) = client.stream.take() {
             let _ = self.poll.registry().deregister(&mut stream);
@@ -493,6 +506,10 @@ impl<S: Strategy> Core<S> {
             return self.reply_error(ck, wrong_arity(cmd.name).as_bytes());
         }
         if matches!(cmd.handler, Handler::Container) {
+            if argv.len() < 2 {
+                // Only COMMAND (arity -1) may come without a subcommand.
+                return crate::introspect::command_all(self, ck, argv);
+            }
             match cmd.subcommand(argv[1]) {
                 Some(sub) if sub.arity_ok(argv.len()) => cmd = sub,
                 Some(sub) => return self.reply_error(ck, wrong_arity(sub.name).as_bytes()),
@@ -522,7 +539,6 @@ impl<S: Strategy> Core<S> {
             let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64;
             self.fx.reset();
             if self.ks.reclaim(estimate, now_ms, &mut self.fx).is_err() {
-                self.after_command(ck, cmd);
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
             }
         }
@@ -531,6 +547,7 @@ impl<S: Strategy> Core<S> {
 
     fn execute(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]], now_ms: i64) {
         self.fx.reset();
+        let before = self.clients.get(ck).map_or(0, |c| c.out.len());
         match cmd.handler {
             Handler::Kv(handler) => {
                 let Some(client) = self.clients.get_mut(ck) else { return };
@@ -549,21 +566,29 @@ impl<S: Strategy> Core<S> {
         if let Some(client) = self.clients.get_mut(ck) {
             client.last_cmd = cmd.name;
         }
-        self.after_command(ck, cmd);
+        self.after_command(ck, before);
     }
 
-    /// Acts on a command's effects and schedules its reply.
-    fn after_command(&mut self, ck: usize, cmd: &Command<S>) {
-        let _ = cmd.has(WRITE);
+    /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes) and schedules the reply.
+    fn after_command(&mut self, ck: usize, before: usize) {
         if let Some(client) = self.clients.get_mut(ck) {
-            match client.reply_mode {
-                ReplyMode::On => {}
-                ReplyMode::Off => client.out.consume(client.out.len()),
-                ReplyMode::Skip => client.reply_mode = ReplyMode::SkipThis,
-                ReplyMode::SkipThis => {
-                    client.out.consume(client.out.len());
-                    client.reply_mode = ReplyMode::On;
+            let discard = match client.reply_mode {
+                ReplyMode::On => false,
+                ReplyMode::Off => true,
+                ReplyMode::Skip => {
+                    client.reply_mode = ReplyMode::SkipThis;
+                    false
                 }
+                ReplyMode::SkipThis => {
+                    client.reply_mode = ReplyMode::On;
+                    true
+                }
+            };
+            let produced = client.out.len().saturating_sub(before);
+            if discard && produced > 0 {
+                let out = client.out.vec_mut();
+                let len = out.len();
+                out.truncate(len - produced);
             }
         }
         self.queue_write(ck);

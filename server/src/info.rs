@@ -1,0 +1,222 @@
+//! INFO: Redis's sections and field names, read from the budget, the keyspace and the server's counters,
+//! plus Zedis's `allocator` section (the chosen strategies and their own figures).
+
+use crate::server::Core;
+use crate::Strategy;
+use std::fmt::Write;
+use zedis_arena::RequestAlloc;
+use zedis_budget::{Component, GlobalBudget};
+use zedis_client_pool::ClientSlots;
+use zedis_kv_pool::KvAllocator;
+
+const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "allocator"];
+
+/// Resident set size of this process in bytes (from /proc/self/statm).
+pub fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+/// Redis's `bytesToHuman`.
+pub fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes}B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", b / (1024.0 * 1024.0))
+    } else if b < 1024.0 * 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}G", b / (1024.0 * 1024.0 * 1024.0))
+    } else {
+        format!("{:.2}T", b / (1024.0 * 1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+fn cpu_times() -> (f64, f64) {
+    // SAFETY: getrusage only writes the struct we pass.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        (secs(usage.ru_utime), secs(usage.ru_stime))
+    }
+}
+
+/// The INFO text for the requested sections (`all`, `everything`, `default` or names).
+pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
+    let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let all = wanted.iter().any(|w| w == "all" || w == "everything");
+    let sections: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") || all {
+        DEFAULT_SECTIONS.to_vec()
+    } else {
+        DEFAULT_SECTIONS.iter().copied().filter(|s| wanted.iter().any(|w| w == s)).collect()
+    };
+    let mut out = String::new();
+    for section in sections {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        match section {
+            "server" => server(core, &mut out),
+            "clients" => clients(core, &mut out),
+            "memory" => memory(core, &mut out),
+            "persistence" => persistence(core, &mut out),
+            "stats" => stats(core, &mut out),
+            "replication" => out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_repl_offset:0\r\nrepl_backlog_active:0\r\n"),
+            "cpu" => {
+                let (user, sys) = cpu_times();
+                let _ = write!(out, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n");
+            }
+            "keyspace" => keyspace(core, &mut out),
+            "allocator" => allocator(core, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
+    let uptime = core.started.elapsed().as_secs();
+    let port = core.listener.local_addr().map_or(0, |a| a.port());
+    let _ = write!(
+        out,
+        "# Server\r\nredis_version:{}\r\nzedis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+        crate::REDIS_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::process::id(),
+        port,
+        crate::server::unix_ms() * 1000,
+        uptime,
+        uptime / 86400,
+        core.hz,
+        core.config.get("hz"),
+        zedis_keyspace::Keyspace::<S::Kv>::lru_clock(crate::server::unix_ms()),
+        std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+        core.config.file.as_deref().unwrap_or(""),
+    );
+}
+
+fn clients<S: Strategy>(core: &Core<S>, out: &mut String) {
+    let _ = write!(
+        out,
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        core.clients.len(),
+        core.clients.clients_max(),
+    );
+}
+
+fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
+    let b = core.budget;
+    let used = b.used() as u64;
+    let rss = rss_bytes() as u64;
+    let peak = b.peak() as u64;
+    let dataset = b.used_by(Component::Keyspace) as u64;
+    let overhead = used - dataset;
+    let limit = b.limit() as u64;
+    let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
+    let pct = |part: u64, whole: u64| if whole > 0 { part as f64 * 100.0 / whole as f64 } else { 0.0 };
+    let _ = write!(
+        out,
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nmaxmemory:{limit}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_clients_normal:{}\r\nmem_aof_buffer:{}\r\nmem_allocator:zedis-{}\r\n",
+        human(used),
+        human(rss),
+        human(peak),
+        pct(used, peak),
+        pct(dataset, used),
+        human(limit),
+        core.ks.config.policy.name(),
+        rss as i64 - used as i64,
+        b.used_by(Component::Persistence),
+        b.used_by(Component::Clients),
+        b.used_by(Component::Persistence),
+        core.strategy_names[0],
+    );
+    for component in Component::ALL {
+        let _ = write!(
+            out,
+            "used_memory_{}:{}\r\nused_memory_peak_{}:{}\r\n",
+            component.name(),
+            b.used_by(component),
+            component.name(),
+            b.peak_by(component)
+        );
+    }
+}
+
+fn persistence<S: Strategy>(_core: &Core<S>, out: &mut String) {
+    out.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n");
+}
+
+fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
+    let s = &core.stats;
+    let k = &core.ks.stats;
+    let _ = write!(
+        out,
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\ntotal_error_replies:{}\r\nclient_output_buffer_limit_disconnections:{}\r\neviction_flushes:{}\r\n",
+        s.connections_received,
+        s.commands_processed,
+        s.ops_per_sec,
+        s.net_input_bytes,
+        s.net_output_bytes,
+        s.rejected_connections,
+        k.expired_keys,
+        s.expired_stale_perc,
+        s.expire_time_cap_reached,
+        k.evicted_keys,
+        k.hits,
+        k.misses,
+        s.error_replies,
+        s.client_output_limit_disconnections,
+        k.eviction_flushes,
+    );
+}
+
+fn keyspace<S: Strategy>(core: &Core<S>, out: &mut String) {
+    out.push_str("# Keyspace\r\n");
+    let now = crate::server::unix_ms();
+    for i in 0..core.ks.db_count() {
+        let db = core.ks.db(i);
+        if db.is_empty() {
+            continue;
+        }
+        let volatile = db.volatile_len();
+        let mut ttl_sum: i64 = 0;
+        let sampled = volatile.min(64);
+        for j in 0..sampled {
+            if let Some(when) = db.volatile_at(j * volatile / sampled.max(1)).and_then(|e| e.expire()) {
+                ttl_sum += (when - now).max(0);
+            }
+        }
+        let avg_ttl = if sampled > 0 { ttl_sum / sampled as i64 } else { 0 };
+        let _ = write!(out, "db{i}:keys={},expires={volatile},avg_ttl={avg_ttl}\r\n", db.len());
+    }
+}
+
+fn allocator<S: Strategy>(core: &Core<S>, out: &mut String) {
+    let _ = write!(
+        out,
+        "# Allocator\r\nkv_allocator:{}\r\nrequest_allocator:{}\r\nclient_allocator:{}\r\n",
+        core.strategy_names[0], core.strategy_names[1], core.strategy_names[2]
+    );
+    S::Kv::write_info(out);
+    core.request_info(out);
+    core.clients.write_info(out);
+}
+
+impl<S: Strategy> Core<S> {
+    /// The request allocator's INFO lines (the allocator lives beside the core, so the server refreshes this
+    /// text after each batch).
+    pub fn request_info(&self, out: &mut String) {
+        out.push_str(&self.request_info_text);
+    }
+}
+
+/// Refreshes the cached request-allocator INFO text.
+pub fn refresh_request_info<R: RequestAlloc>(arena: &R, text: &mut String) {
+    text.clear();
+    arena.write_info(text);
+}

@@ -1,0 +1,441 @@
+//! COMMAND, CONFIG and MEMORY: answered from the command table, the config table and the budget.
+
+use crate::clients::help_reply;
+use crate::server::Core;
+use crate::table::{Command, Handler, FLAG_NAMES, READONLY, WRITE};
+use crate::Strategy;
+use zedis_budget::{Component, GlobalBudget};
+use zedis_client_pool::ClientSlots;
+use zedis_keyspace::commands::SYNTAX;
+use zedis_keyspace::entry::Payload;
+use zedis_resp::{reply, Protocol};
+
+fn write_words(out: &mut Vec<u8>, p: Protocol, words: &str) {
+    let words: Vec<&str> = words.split_whitespace().collect();
+    reply::set_len(out, p, words.len());
+    for w in words {
+        reply::simple(out, w.as_bytes());
+    }
+}
+
+/// One COMMAND INFO entry (Redis 7.0 shape: 10 fields).
+fn write_info<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
+    reply::array_len(out, 10);
+    reply::bulk(out, cmd.name.as_bytes());
+    reply::integer(out, i64::from(cmd.arity));
+    let flags: Vec<&str> = FLAG_NAMES.iter().filter(|(bit, _)| cmd.flags & bit != 0).map(|(_, n)| *n).collect();
+    write_words(out, p, &flags.join(" "));
+    reply::integer(out, i64::from(cmd.keys.0));
+    reply::integer(out, i64::from(cmd.keys.1));
+    reply::integer(out, i64::from(cmd.keys.2));
+    write_words(out, p, cmd.acl);
+    write_words(out, p, cmd.tips);
+    if cmd.keys.0 > 0 {
+        // One key spec derived from the legacy (first, last, step) triple.
+        reply::array_len(out, 1);
+        reply::map_len(out, p, 3);
+        reply::bulk(out, b"flags");
+        let spec_flags = if cmd.flags & WRITE != 0 { "RW update" } else if cmd.flags & READONLY != 0 { "RO access" } else { "" };
+        write_words(out, p, spec_flags);
+        reply::bulk(out, b"begin_search");
+        reply::map_len(out, p, 2);
+        reply::bulk(out, b"type");
+        reply::bulk(out, b"index");
+        reply::bulk(out, b"spec");
+        reply::map_len(out, p, 1);
+        reply::bulk(out, b"index");
+        reply::integer(out, i64::from(cmd.keys.0));
+        reply::bulk(out, b"find_keys");
+        reply::map_len(out, p, 2);
+        reply::bulk(out, b"type");
+        reply::bulk(out, b"range");
+        reply::bulk(out, b"spec");
+        reply::map_len(out, p, 3);
+        reply::bulk(out, b"lastkey");
+        let last = if cmd.keys.1 < 0 { i64::from(cmd.keys.1) } else { i64::from(cmd.keys.1 - cmd.keys.0) };
+        reply::integer(out, last);
+        reply::bulk(out, b"keystep");
+        reply::integer(out, i64::from(cmd.keys.2));
+        reply::bulk(out, b"limit");
+        reply::integer(out, 0);
+    } else {
+        reply::array_len(out, 0);
+    }
+    reply::array_len(out, cmd.subcommands.len());
+    for sub in &cmd.subcommands {
+        write_info(out, p, sub);
+    }
+}
+
+/// One COMMAND DOCS entry (name then doc map).
+fn write_docs<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
+    reply::bulk(out, cmd.name.as_bytes());
+    let fields = 4 + usize::from(!cmd.subcommands.is_empty());
+    reply::map_len(out, p, fields);
+    for (k, v) in [("summary", cmd.summary), ("since", cmd.since), ("group", cmd.group), ("complexity", cmd.complexity)] {
+        reply::bulk(out, k.as_bytes());
+        reply::bulk(out, v.as_bytes());
+    }
+    if !cmd.subcommands.is_empty() {
+        reply::bulk(out, b"subcommands");
+        reply::map_len(out, p, cmd.subcommands.len());
+        for sub in &cmd.subcommands {
+            write_docs(out, p, sub);
+        }
+    }
+}
+
+/// Finds a command or `parent|sub` by name.
+fn find<S: Strategy>(core: &Core<S>, name: &[u8]) -> Option<&'static Command<S>> {
+    let table = core.table;
+    match name.iter().position(|&b| b == b'|') {
+        Some(bar) => table.lookup(&name[..bar])?.subcommand(&name[bar + 1..]),
+        None => table.lookup(name),
+    }
+}
+
+/// # Format
+/// `COMMAND` (every command's info)
+pub fn command_all<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    let table = core.table;
+    core.reply(ck, |out, p| {
+        reply::array_len(out, table.all().len());
+        for cmd in table.all() {
+            write_info(out, p, cmd);
+        }
+    });
+}
+
+/// # Format
+/// `COMMAND COUNT`
+pub fn command_count<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    let n = core.table.all().len() as i64;
+    core.reply(ck, |out, _| reply::integer(out, n));
+}
+
+/// # Format
+/// `COMMAND INFO [command-name ...]`
+pub fn command_info<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    if argv.len() == 2 {
+        return command_all(core, ck, argv);
+    }
+    let found: Vec<Option<&Command<S>>> = argv[2..].iter().map(|name| find(core, name)).collect();
+    core.reply(ck, |out, p| {
+        reply::array_len(out, found.len());
+        for cmd in found {
+            match cmd {
+                Some(cmd) => write_info(out, p, cmd),
+                None => reply::null_array(out, p),
+            }
+        }
+    });
+}
+
+/// # Format
+/// `COMMAND DOCS [command-name ...]`
+pub fn command_docs<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    let found: Vec<&Command<S>> = if argv.len() == 2 {
+        core.table.all().iter().collect()
+    } else {
+        argv[2..].iter().filter_map(|name| find(core, name)).collect()
+    };
+    core.reply(ck, |out, p| {
+        reply::map_len(out, p, found.len());
+        for cmd in found {
+            write_docs(out, p, cmd);
+        }
+    });
+}
+
+/// # Format
+/// `COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`
+pub fn command_list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    let mut names: Vec<&str> = Vec::new();
+    let filter = match argv.len() {
+        2 => None,
+        5 if argv[2].eq_ignore_ascii_case(b"filterby") => Some((argv[3].to_ascii_lowercase(), argv[4])),
+        _ => return core.reply_error(ck, SYNTAX),
+    };
+    let mut push = |cmd: &Command<S>| {
+        let keep = match &filter {
+            None => true,
+            Some((kind, value)) if kind == b"pattern" => zedis_keyspace::glob::matches_nocase(value, cmd.name.as_bytes()),
+            Some((kind, value)) if kind == b"aclcat" => {
+                cmd.acl.split_whitespace().any(|c| c.trim_start_matches('@').as_bytes().eq_ignore_ascii_case(value))
+            }
+            Some(_) => false,
+        };
+        if keep {
+            names.push(cmd.name);
+        }
+    };
+    for cmd in core.table.all() {
+        push(cmd);
+        for sub in &cmd.subcommands {
+            push(sub);
+        }
+    }
+    if filter.as_ref().is_some_and(|(kind, _)| !matches!(kind.as_slice(), b"pattern" | b"aclcat" | b"module")) {
+        return core.reply_error(ck, SYNTAX);
+    }
+    core.reply(ck, |out, _| {
+        reply::array_len(out, names.len());
+        for name in names {
+            reply::bulk(out, name.as_bytes());
+        }
+    });
+}
+
+/// # Format
+/// `COMMAND GETKEYS command [arg ...]`
+pub fn command_getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    let Some(mut cmd) = core.table.lookup(argv[2]) else { return core.reply_error(ck, b"ERR Invalid command specified") };
+    let args = &argv[2..];
+    if matches!(cmd.handler, Handler::Container) {
+        match args.get(1).and_then(|sub| cmd.subcommand(sub)) {
+            Some(sub) => cmd = sub,
+            None => return core.reply_error(ck, b"ERR Invalid command specified"),
+        }
+    }
+    if !cmd.arity_ok(args.len()) {
+        return core.reply_error(ck, b"ERR Invalid number of arguments specified for command");
+    }
+    let (first, last, step) = cmd.keys;
+    if first <= 0 {
+        return core.reply_error(ck, b"ERR The command has no key arguments");
+    }
+    let last = if last < 0 { args.len() as i32 + last } else { last };
+    let keys: Vec<&[u8]> = (first..=last).step_by(step.max(1) as usize).filter_map(|i| args.get(i as usize).copied()).collect();
+    core.reply(ck, |out, _| {
+        reply::array_len(out, keys.len());
+        for key in keys {
+            reply::bulk(out, key);
+        }
+    });
+}
+
+/// # Format
+/// `COMMAND HELP`
+pub fn command_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    help_reply(
+        core,
+        ck,
+        &[
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "HELP",
+            "    Prints this help.",
+        ],
+    );
+}
+
+/// # Format
+/// `CONFIG GET parameter [parameter ...]`
+pub fn config_get<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    let pairs: Vec<(&str, String)> =
+        core.config.matching(&argv[2..]).into_iter().map(|(name, value)| (name, value.to_string())).collect();
+    core.reply(ck, |out, p| {
+        reply::map_len(out, p, pairs.len());
+        for (name, value) in pairs {
+            reply::bulk(out, name.as_bytes());
+            reply::bulk(out, value.as_bytes());
+        }
+    });
+}
+
+/// # Format
+/// `CONFIG SET parameter value [parameter value ...]` (all or nothing)
+pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    if argv.len() % 2 != 0 {
+        return core.reply_error(ck, crate::server::wrong_arity("config|set").as_bytes());
+    }
+    let mut next = core.config.clone();
+    for pair in argv[2..].chunks(2) {
+        let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(pair[1]).into_owned();
+        if !crate::config::DIRECTIVES.iter().any(|d| d.name == name) {
+            let msg = format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
+            return core.reply_error(ck, msg.as_bytes());
+        }
+        if let Err(why) = next.set(&name, &value, true) {
+            let msg = format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
+            return core.reply_error(ck, msg.as_bytes());
+        }
+    }
+    core.config = next;
+    core.apply_config();
+    core.reply(ck, |out, _| reply::ok(out));
+}
+
+/// # Format
+/// `CONFIG RESETSTAT`
+pub fn config_resetstat<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    core.stats = Default::default();
+    core.ks.stats = Default::default();
+    core.budget.reset_peaks();
+    core.reply(ck, |out, _| reply::ok(out));
+}
+
+/// # Format
+/// `CONFIG REWRITE`
+pub fn config_rewrite<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    let Some(path) = core.config.file.clone() else {
+        return core.reply_error(ck, b"ERR The server is running without a config file");
+    };
+    match std::fs::write(&path, core.config.render()) {
+        Ok(()) => core.reply(ck, |out, _| reply::ok(out)),
+        Err(e) => {
+            let msg = format!("ERR Rewriting config file: {e}");
+            core.reply_error(ck, msg.as_bytes());
+        }
+    }
+}
+
+/// # Format
+/// `CONFIG HELP`
+pub fn config_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    help_reply(
+        core,
+        ck,
+        &[
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Prints this help.",
+        ],
+    );
+}
+
+/// Bytes a key costs: its entry, its collection and its share of the index.
+pub fn key_bytes<S: Strategy>(core: &Core<S>, entry: zedis_keyspace::entry::EntryPtr) -> usize {
+    let entry_bytes = entry.size().next_multiple_of(8);
+    let object = match entry.payload() {
+        Payload::Object(kind, object) => zedis_keyspace::value::object_bytes(kind, object),
+        _ => 0,
+    };
+    entry_bytes + object + std::mem::size_of::<usize>()
+        + if entry.has_expire() { std::mem::size_of::<usize>() } else { 0 }
+        + core.ks.db_count() * 0
+}
+
+/// # Format
+/// `MEMORY USAGE key [SAMPLES count]`
+pub fn memory_usage<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    match argv.len() {
+        3 => {}
+        5 if argv[3].eq_ignore_ascii_case(b"samples") => {
+            if zedis_keyspace::num::parse_i64_exact(argv[4]).is_none() {
+                return core.reply_error(ck, zedis_keyspace::commands::NOT_INTEGER);
+            }
+        }
+        _ => return core.reply_error(ck, SYNTAX),
+    }
+    let db = core.clients.get(ck).map_or(0, |c| c.db);
+    let now = crate::server::unix_ms();
+    let found = core.ks.db(db).find(argv[2]).filter(|e| e.expire().is_none_or(|w| w > now));
+    let bytes = found.map(|e| key_bytes(core, e));
+    core.reply(ck, |out, p| match bytes {
+        Some(b) => reply::integer(out, b as i64),
+        None => reply::null(out, p),
+    });
+}
+
+/// # Format
+/// `MEMORY STATS`
+pub fn memory_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    let b = core.budget;
+    let keys = core.ks.total_keys();
+    let dataset = b.used_by(Component::Keyspace);
+    let overhead = b.used() - dataset;
+    let mut fields: Vec<(String, i64)> = vec![
+        ("peak.allocated".into(), b.peak() as i64),
+        ("total.allocated".into(), b.used() as i64),
+        ("startup.allocated".into(), 0),
+        ("clients.normal".into(), b.used_by(Component::Clients) as i64),
+        ("aof.buffer".into(), b.used_by(Component::Persistence) as i64),
+        ("pubsub".into(), b.used_by(Component::Pubsub) as i64),
+        ("request.arena".into(), b.used_by(Component::RequestArena) as i64),
+        ("overhead.total".into(), overhead as i64),
+        ("keys.count".into(), keys as i64),
+        ("keys.bytes-per-key".into(), if keys > 0 { (dataset / keys) as i64 } else { 0 }),
+        ("dataset.bytes".into(), dataset as i64),
+        ("allocator.resident".into(), crate::info::rss_bytes() as i64),
+    ];
+    for db in 0..core.ks.db_count() {
+        if !core.ks.db(db).is_empty() {
+            fields.push((format!("db.{db}.overhead.index"), core.ks.db(db).index_bytes() as i64));
+        }
+    }
+    core.reply(ck, |out, p| {
+        reply::map_len(out, p, fields.len());
+        for (k, v) in fields {
+            reply::bulk(out, k.as_bytes());
+            reply::integer(out, v);
+        }
+    });
+}
+
+/// # Format
+/// `MEMORY DOCTOR`
+pub fn memory_doctor<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    let b = core.budget;
+    let text = if b.used() < 5 * 1024 * 1024 {
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.".to_string()
+    } else if b.limit() != 0 && b.used() > b.limit() {
+        format!("Sam, used memory ({} bytes) is above maxmemory ({} bytes): writes are refused or evict keys.", b.used(), b.limit())
+    } else {
+        "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.".to_string()
+    };
+    core.reply(ck, |out, p| reply::verbatim(out, p, b"txt", text.as_bytes()));
+}
+
+/// # Format
+/// `MEMORY PURGE`
+pub fn memory_purge<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    core.reply(ck, |out, _| reply::ok(out));
+}
+
+/// # Format
+/// `MEMORY HELP`
+pub fn memory_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    help_reply(
+        core,
+        ck,
+        &[
+            "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+            "HELP",
+            "    Prints this help.",
+        ],
+    );
+}

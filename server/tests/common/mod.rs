@@ -1,0 +1,148 @@
+//! Starts a real `zedis-server` on a free port for a test, and talks to it with the `redis` crate or raw bytes.
+//!
+//! `ZEDIS_TEST_ARGS` (whitespace separated) is appended to every server's command line, so the whole suite
+//! can run under each memory strategy: `ZEDIS_TEST_ARGS="--allocator system" cargo test -p zedis-server`.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server, killed on drop.
+pub struct Server {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    /// Starts a server with extra flags and waits until it answers.
+    pub fn start(args: &[&str]) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_zedis-server"));
+            cmd.args(["--port", &port.to_string()]).args(args);
+            if let Ok(extra) = std::env::var("ZEDIS_TEST_ARGS") {
+                cmd.args(extra.split_whitespace());
+            }
+            let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn zedis-server");
+            let mut server = Server { child, port };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return server;
+                }
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = server.child.kill();
+        }
+        panic!("zedis-server did not start");
+    }
+
+    /// A `redis` crate connection.
+    pub fn conn(&self) -> redis::Connection {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap();
+        client.get_connection().unwrap()
+    }
+
+    /// A raw socket.
+    pub fn raw(&self) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Raw { stream }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw protocol connection.
+pub struct Raw {
+    /// The socket.
+    pub stream: TcpStream,
+}
+
+impl Raw {
+    /// Sends bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Reads until exactly `expected.len()` bytes arrived and returns them as text (for readable asserts).
+    pub fn read_exact_len(&mut self, len: usize) -> String {
+        let mut buf = vec![0u8; len];
+        let mut got = 0;
+        while got < len {
+            match self.stream.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) => panic!("read: {e} after {:?}", String::from_utf8_lossy(&buf[..got])),
+            }
+        }
+        String::from_utf8_lossy(&buf[..got]).into_owned()
+    }
+
+    /// Sends `request` and asserts the reply is exactly `expected`.
+    pub fn roundtrip(&mut self, request: &str, expected: &str) {
+        self.send(request.as_bytes());
+        let got = self.read_exact_len(expected.len());
+        assert_eq!(got, expected, "request {request:?}");
+    }
+
+    /// Reads until the peer closes; returns everything.
+    pub fn read_to_close(&mut self) -> String {
+        let mut out = Vec::new();
+        let _ = self.stream.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Runs a command and returns the `redis::Value`.
+pub fn cmd(conn: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<redis::Value> {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(conn)
+}
+
+/// Runs a command expected to fail and returns the error text as Redis sent it (`CODE message`).
+pub fn err(conn: &mut redis::Connection, args: &[&str]) -> String {
+    match cmd(conn, args) {
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+        Err(e) => {
+            let code = e.code().unwrap_or("").to_string();
+            let detail = e.detail().unwrap_or("").to_string();
+            if code.is_empty() { detail } else if detail.is_empty() { code } else { format!("{code} {detail}") }
+        }
+    }
+}
