@@ -547,6 +547,9 @@ impl<S: Strategy> Core<S> {
 
     fn execute(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]], now_ms: i64) {
         self.fx.reset();
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.last_cmd = cmd.name;
+        }
         let before = self.clients.get(ck).map_or(0, |c| c.out.len());
         match cmd.handler {
             Handler::Kv(handler) => {
@@ -563,9 +566,6 @@ impl<S: Strategy> Core<S> {
             Handler::Container => {}
         }
         self.stats.commands_processed += 1;
-        if let Some(client) = self.clients.get_mut(ck) {
-            client.last_cmd = cmd.name;
-        }
         self.after_command(ck, before);
     }
 
