@@ -22,7 +22,10 @@ pub struct Db<A: Allocator + Copy> {
 
 impl<A: Allocator + Copy + Default> Default for Db<A> {
     fn default() -> Self {
-        Db { dict: Dict::new(A::default()), volatile: Vec::new_in(A::default()) }
+        Db {
+            dict: Dict::new(A::default()),
+            volatile: Vec::new_in(A::default()),
+        }
     }
 }
 
@@ -82,7 +85,12 @@ impl<A: Allocator + Copy> Db<A> {
 
     /// Replaces linked `old` by `new` (same key) and frees `old`'s allocation; `free_object` says whether the
     /// collection `old` points to is freed too (false when `new` took it over).
-    pub fn replace(&mut self, old: EntryPtr, new: EntryPtr, free_object: bool) -> Result<(), AllocError> {
+    pub fn replace(
+        &mut self,
+        old: EntryPtr,
+        new: EntryPtr,
+        free_object: bool,
+    ) -> Result<(), AllocError> {
         if new.has_expire() && !old.has_expire() {
             self.volatile.try_reserve(1).map_err(|_| AllocError)?;
         }

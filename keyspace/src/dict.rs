@@ -34,7 +34,11 @@ impl<A: Allocator + Copy + Default> Default for Dict<A> {
 impl<A: Allocator + Copy> Dict<A> {
     /// An empty dict allocating its buckets from `alloc`.
     pub fn new(alloc: A) -> Self {
-        Dict { buckets: Vec::new_in(alloc), len: 0, hasher: hashbrown::DefaultHashBuilder::default() }
+        Dict {
+            buckets: Vec::new_in(alloc),
+            len: 0,
+            hasher: hashbrown::DefaultHashBuilder::default(),
+        }
     }
 
     /// Linked entries.
@@ -227,7 +231,12 @@ impl<A: Allocator + Copy> Dict<A> {
 
     /// Up to `count` entries from consecutive buckets starting at a random one (Redis's dictGetSomeKeys), for
     /// eviction sampling.
-    pub fn sample(&self, count: usize, rng: &mut impl FnMut() -> u64, out: &mut std::vec::Vec<EntryPtr>) {
+    pub fn sample(
+        &self,
+        count: usize,
+        rng: &mut impl FnMut() -> u64,
+        out: &mut std::vec::Vec<EntryPtr>,
+    ) {
         if self.len == 0 || count == 0 {
             return;
         }

@@ -27,7 +27,11 @@ fn at(bytes: &[u8], i: usize) -> u8 {
 /// C's `char` is signed on the platforms Redis is built for; range comparisons follow that.
 #[inline]
 fn signed(byte: u8, nocase: bool) -> i32 {
-    let byte = if nocase { byte.to_ascii_lowercase() } else { byte };
+    let byte = if nocase {
+        byte.to_ascii_lowercase()
+    } else {
+        byte
+    };
     byte as i8 as i32
 }
 
@@ -40,7 +44,13 @@ fn same(a: u8, b: u8, nocase: bool) -> bool {
     }
 }
 
-fn match_impl(pattern: &[u8], string: &[u8], nocase: bool, skip_longer: &mut bool, nesting: u32) -> bool {
+fn match_impl(
+    pattern: &[u8],
+    string: &[u8],
+    nocase: bool,
+    skip_longer: &mut bool,
+    nesting: u32,
+) -> bool {
     if nesting > 1000 {
         return false;
     }
@@ -55,7 +65,13 @@ fn match_impl(pattern: &[u8], string: &[u8], nocase: bool, skip_longer: &mut boo
                     return true;
                 }
                 while s < string.len() {
-                    if match_impl(&pattern[p + 1..], &string[s..], nocase, skip_longer, nesting + 1) {
+                    if match_impl(
+                        &pattern[p + 1..],
+                        &string[s..],
+                        nocase,
+                        skip_longer,
+                        nesting + 1,
+                    ) {
                         return true;
                     }
                     if *skip_longer {
@@ -87,7 +103,8 @@ fn match_impl(pattern: &[u8], string: &[u8], nocase: bool, skip_longer: &mut boo
                         p -= 1;
                         break;
                     } else if pattern.len() - p >= 3 && pattern[p + 1] == b'-' {
-                        let (mut start, mut end) = (signed(pattern[p], nocase), signed(pattern[p + 2], nocase));
+                        let (mut start, mut end) =
+                            (signed(pattern[p], nocase), signed(pattern[p + 2], nocase));
                         if start > end {
                             std::mem::swap(&mut start, &mut end);
                         }

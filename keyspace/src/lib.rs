@@ -106,17 +106,26 @@ impl EvictionPolicy {
 
     /// Parses a config name (case-insensitive).
     pub fn parse(name: &[u8]) -> Option<EvictionPolicy> {
-        Self::ALL.iter().find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(name)).map(|(p, _)| *p)
+        Self::ALL
+            .iter()
+            .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(name))
+            .map(|(p, _)| *p)
     }
 
     /// The config name.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(p, _)| *p == self).map_or("noeviction", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("noeviction", |(_, n)| n)
     }
 
     /// Whether the policy keeps LFU counters in the entries' clock field.
     pub fn is_lfu(self) -> bool {
-        matches!(self, EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu)
+        matches!(
+            self,
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
+        )
     }
 }
 
@@ -239,7 +248,13 @@ impl<A: KvAllocator> Keyspace<A> {
 
     /// The live entry for `key` in `db`: an expired one is deleted here (lazy expiry) and `None` returned. Does
     /// not touch hit/miss counters or the access clock.
-    pub fn lookup(&mut self, db: usize, key: &[u8], now_ms: i64, fx: &mut commands::Effects) -> Option<EntryPtr> {
+    pub fn lookup(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: i64,
+        fx: &mut commands::Effects,
+    ) -> Option<EntryPtr> {
         let entry = self.dbs[db].find(key)?;
         match entry.expire() {
             Some(when) if when <= now_ms => {
@@ -294,8 +309,16 @@ impl<A: KvAllocator> Keyspace<A> {
         let last = clock >> 8;
         let counter = (clock & 0xff) as u8;
         let now = ((now_ms / 60_000) as u32) & 0xffff;
-        let elapsed = if now >= last { now - last } else { 65535 - last + now };
-        let periods = if self.config.lfu_decay_time > 0 { elapsed / self.config.lfu_decay_time } else { 0 };
+        let elapsed = if now >= last {
+            now - last
+        } else {
+            65535 - last + now
+        };
+        let periods = if self.config.lfu_decay_time > 0 {
+            elapsed / self.config.lfu_decay_time
+        } else {
+            0
+        };
         counter.saturating_sub(periods.min(255) as u8)
     }
 
@@ -328,7 +351,8 @@ impl<A: KvAllocator> Keyspace<A> {
             Some(n) => PayloadInit::Int(n),
             None => PayloadInit::Str(value),
         };
-        self.set_payload(db, key, payload, expire, keep_ttl, now_ms).map(|_| ())
+        self.set_payload(db, key, payload, expire, keep_ttl, now_ms)
+            .map(|_| ())
     }
 
     /// Stores `payload` under `key` (see [`Keyspace::set_string`]); returns the new entry.
@@ -362,7 +386,12 @@ impl<A: KvAllocator> Keyspace<A> {
     }
 
     /// Sets or clears the TTL of an existing entry (reallocating it when it gains or loses its expire block).
-    pub fn set_expire(&mut self, db: usize, entry: EntryPtr, expire: Option<i64>) -> Result<EntryPtr, Oom> {
+    pub fn set_expire(
+        &mut self,
+        db: usize,
+        entry: EntryPtr,
+        expire: Option<i64>,
+    ) -> Result<EntryPtr, Oom> {
         match (entry.has_expire(), expire) {
             (true, Some(when)) => {
                 entry.set_expire(when);
@@ -376,7 +405,8 @@ impl<A: KvAllocator> Keyspace<A> {
             Payload::Int(n) => PayloadInit::Int(n),
             Payload::Object(kind, object) => PayloadInit::Object(kind, object),
         };
-        let fresh = EntryPtr::new(A::default(), entry.key(), expire, payload, entry.lru()).map_err(|_| Oom)?;
+        let fresh = EntryPtr::new(A::default(), entry.key(), expire, payload, entry.lru())
+            .map_err(|_| Oom)?;
         if entry.has_flag(entry::FLAG_RAW) {
             fresh.set_flag(entry::FLAG_RAW);
         }
@@ -389,7 +419,13 @@ impl<A: KvAllocator> Keyspace<A> {
     }
 
     /// Deletes `key` from `db` if present (an expired key counts as absent).
-    pub fn delete(&mut self, db: usize, key: &[u8], now_ms: i64, fx: &mut commands::Effects) -> bool {
+    pub fn delete(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: i64,
+        fx: &mut commands::Effects,
+    ) -> bool {
         if self.lookup(db, key, now_ms, fx).is_none() {
             return false;
         }
@@ -423,7 +459,12 @@ impl<A: KvAllocator> Keyspace<A> {
 
     /// Makes room for a write that needs about `bytes_needed` more bytes, following the eviction policy. Called
     /// before every write command that may grow memory (Redis's `denyoom` commands).
-    pub fn reclaim(&mut self, bytes_needed: usize, now_ms: i64, fx: &mut commands::Effects) -> Result<(), Oom> {
+    pub fn reclaim(
+        &mut self,
+        bytes_needed: usize,
+        now_ms: i64,
+        fx: &mut commands::Effects,
+    ) -> Result<(), Oom> {
         let budget = zedis_budget::current();
         if budget.fits(bytes_needed) {
             return Ok(());

@@ -99,8 +99,24 @@ mod tests {
         assert_eq!(parse_i64_exact(b"-1"), Some(-1));
         assert_eq!(parse_i64_exact(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64_exact(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b"9223372036854775808"[..], b"-0", b"01", b"+1", b" 1", b"1 ", b"", b"-", b"1a", b"0x1"] {
-            assert_eq!(parse_i64_exact(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"9223372036854775808"[..],
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"",
+            b"-",
+            b"1a",
+            b"0x1",
+        ] {
+            assert_eq!(
+                parse_i64_exact(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -20,7 +20,9 @@ pub fn type_name(kind: Kind) -> &'static str {
 pub fn encoding(entry: EntryPtr) -> &'static str {
     match entry.payload() {
         Payload::Int(_) => "int",
-        Payload::Str(bytes) if bytes.len() <= EMBSTR_BYTES_MAX && !entry.has_flag(FLAG_RAW) => "embstr",
+        Payload::Str(bytes) if bytes.len() <= EMBSTR_BYTES_MAX && !entry.has_flag(FLAG_RAW) => {
+            "embstr"
+        }
         Payload::Str(_) => "raw",
         Payload::Object(..) => "unknown",
     }

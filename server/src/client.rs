@@ -21,7 +21,10 @@ pub struct Input {
 
 impl Default for Input {
     fn default() -> Self {
-        Input { query: IoBuf::new(), parser: RequestParser::new(ParserLimits::default()) }
+        Input {
+            query: IoBuf::new(),
+            parser: RequestParser::new(ParserLimits::default()),
+        }
     }
 }
 
@@ -106,6 +109,10 @@ impl Recycle for Client {
         let mut out = std::mem::take(&mut self.out);
         out.consume(out.len());
         out.shrink_to(OUTPUT_KEEP_BYTES_MAX);
-        *self = Client { input: Some(input), out, ..Client::default() };
+        *self = Client {
+            input: Some(input),
+            out,
+            ..Client::default()
+        };
     }
 }

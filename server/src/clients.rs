@@ -75,8 +75,15 @@ pub fn set_authenticated<S: Strategy>(core: &mut Core<S>, ck: usize) {
 
 /// One CLIENT LIST / CLIENT INFO line.
 fn client_line(client: &Client, now_ms: i64) -> String {
-    let (qbuf, qcap) = client.input.as_ref().map_or((0, 0), |i| (i.query.len(), i.query.capacity()));
-    let flags = if client.subscriptions + client.shard_subscriptions > 0 { "P" } else { "N" };
+    let (qbuf, qcap) = client
+        .input
+        .as_ref()
+        .map_or((0, 0), |i| (i.query.len(), i.query.capacity()));
+    let flags = if client.subscriptions + client.shard_subscriptions > 0 {
+        "P"
+    } else {
+        "N"
+    };
     let events = if client.want_write { "rw" } else { "r" };
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub=0 ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}\n",
@@ -126,8 +133,18 @@ pub fn setname<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// # Format
 /// `CLIENT GETNAME`
 pub fn getname<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    let name = core.clients.get(ck).map(|c| c.name.clone()).unwrap_or_default();
-    core.reply(ck, |out, p| if name.is_empty() { reply::null(out, p) } else { reply::bulk(out, &name) });
+    let name = core
+        .clients
+        .get(ck)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    core.reply(ck, |out, p| {
+        if name.is_empty() {
+            reply::null(out, p)
+        } else {
+            reply::bulk(out, &name)
+        }
+    });
 }
 
 fn type_matches(client: &Client, kind: &[u8]) -> Option<bool> {
@@ -165,13 +182,18 @@ pub fn list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let mut keys = core.clients.keys();
     keys.sort_by_key(|k| core.clients.get(*k).map_or(0, |c| c.id));
     for k in keys {
-        let Some(client) = core.clients.get(k) else { continue };
+        let Some(client) = core.clients.get(k) else {
+            continue;
+        };
         if let Some(kind) = kind {
             match type_matches(client, kind) {
                 Some(true) => {}
                 Some(false) => continue,
                 None => {
-                    let msg = format!("ERR Unknown client type '{}'", String::from_utf8_lossy(kind));
+                    let msg = format!(
+                        "ERR Unknown client type '{}'",
+                        String::from_utf8_lossy(kind)
+                    );
                     return core.reply_error(ck, msg.as_bytes());
                 }
             }
@@ -181,14 +203,22 @@ pub fn list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         }
         text.push_str(&client_line(client, now));
     }
-    core.reply(ck, |out, p| reply::verbatim(out, p, b"txt", text.as_bytes()));
+    core.reply(ck, |out, p| {
+        reply::verbatim(out, p, b"txt", text.as_bytes())
+    });
 }
 
 /// # Format
 /// `CLIENT INFO`
 pub fn info<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    let text = core.clients.get(ck).map(|c| client_line(c, unix_ms())).unwrap_or_default();
-    core.reply(ck, |out, p| reply::verbatim(out, p, b"txt", text.as_bytes()));
+    let text = core
+        .clients
+        .get(ck)
+        .map(|c| client_line(c, unix_ms()))
+        .unwrap_or_default();
+    core.reply(ck, |out, p| {
+        reply::verbatim(out, p, b"txt", text.as_bytes())
+    });
 }
 
 /// # Format
@@ -196,7 +226,11 @@ pub fn info<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
 pub fn kill<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let me = core.clients.get(ck).map_or(0, |c| c.id);
     if argv.len() == 3 {
-        let target = core.clients.keys().into_iter().find(|k| core.clients.get(*k).is_some_and(|c| c.addr.as_bytes() == argv[2]));
+        let target = core.clients.keys().into_iter().find(|k| {
+            core.clients
+                .get(*k)
+                .is_some_and(|c| c.addr.as_bytes() == argv[2])
+        });
         return match target {
             Some(k) => {
                 close_later(core, k, ck);
@@ -219,8 +253,14 @@ pub fn kill<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
                 }
             }
             b"type" => {
-                if !matches!(value.to_ascii_lowercase().as_slice(), b"normal" | b"pubsub" | b"master" | b"replica" | b"slave") {
-                    let msg = format!("ERR Unknown client type '{}'", String::from_utf8_lossy(value));
+                if !matches!(
+                    value.to_ascii_lowercase().as_slice(),
+                    b"normal" | b"pubsub" | b"master" | b"replica" | b"slave"
+                ) {
+                    let msg = format!(
+                        "ERR Unknown client type '{}'",
+                        String::from_utf8_lossy(value)
+                    );
                     return core.reply_error(ck, msg.as_bytes());
                 }
             }
@@ -237,7 +277,9 @@ pub fn kill<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let now = unix_ms();
     let mut killed = 0;
     for k in core.clients.keys() {
-        let Some(client) = core.clients.get(k) else { continue };
+        let Some(client) = core.clients.get(k) else {
+            continue;
+        };
         if skip_me && client.id == me {
             continue;
         }
@@ -247,7 +289,8 @@ pub fn kill<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             b"addr" => client.addr.as_bytes() == *value,
             b"laddr" => client.laddr.as_bytes() == *value,
             b"user" => *value == b"default",
-            b"maxage" => zedis_keyspace::num::parse_i64_exact(value).is_some_and(|s| (now - client.created_ms) / 1000 >= s),
+            b"maxage" => zedis_keyspace::num::parse_i64_exact(value)
+                .is_some_and(|s| (now - client.created_ms) / 1000 >= s),
             _ => true,
         });
         if matches {

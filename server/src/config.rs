@@ -37,7 +37,12 @@ pub struct Directive {
 }
 
 const fn d(name: &'static str, kind: Kind, mutable: bool, default: &'static str) -> Directive {
-    Directive { name, kind, mutable, default }
+    Directive {
+        name,
+        kind,
+        mutable,
+        default,
+    }
 }
 
 /// In Redis's order (its CONFIG SET error lists them so), plus the seed's `allkeys-flush`.
@@ -65,12 +70,27 @@ pub const DIRECTIVES: &[Directive] = &[
     d("hz", Kind::Int(0, i32::MAX as i64), true, "10"),
     d("maxmemory", Kind::Memory, true, "0"),
     d("maxmemory-policy", Kind::Enum(POLICIES), true, "noeviction"),
-    d("maxmemory-samples", Kind::Int(1, i32::MAX as i64), true, "5"),
+    d(
+        "maxmemory-samples",
+        Kind::Int(1, i32::MAX as i64),
+        true,
+        "5",
+    ),
     d("lfu-log-factor", Kind::Int(0, i32::MAX as i64), true, "10"),
     d("lfu-decay-time", Kind::Int(0, i32::MAX as i64), true, "1"),
     d("proto-max-bulk-len", Kind::Memory, true, "536870912"),
-    d("client-query-buffer-limit", Kind::Memory, true, "1073741824"),
-    d("client-output-buffer-limit", Kind::Special, true, "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    d(
+        "client-query-buffer-limit",
+        Kind::Memory,
+        true,
+        "1073741824",
+    ),
+    d(
+        "client-output-buffer-limit",
+        Kind::Special,
+        true,
+        "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ),
     d("notify-keyspace-events", Kind::Special, true, ""),
     d("requirepass", Kind::Str, true, ""),
     d("protected-mode", Kind::Bool, true, "yes"),
@@ -79,28 +99,103 @@ pub const DIRECTIVES: &[Directive] = &[
     d("dir", Kind::Str, true, "."),
     d("appendonly", Kind::Bool, true, "no"),
     d("appendfilename", Kind::Str, false, "appendonly.aof"),
-    d("appendfsync", Kind::Enum(&["always", "everysec", "no"]), true, "everysec"),
+    d(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        true,
+        "everysec",
+    ),
     d("aof-load-truncated", Kind::Bool, true, "yes"),
-    d("auto-aof-rewrite-percentage", Kind::Int(0, i32::MAX as i64), true, "100"),
+    d(
+        "auto-aof-rewrite-percentage",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "100",
+    ),
     d("auto-aof-rewrite-min-size", Kind::Memory, true, "67108864"),
-    d("list-max-listpack-size", Kind::Int(i32::MIN as i64, i32::MAX as i64), true, "-2"),
-    d("set-max-intset-entries", Kind::Int(0, i64::MAX), true, "512"),
-    d("set-max-listpack-entries", Kind::Int(0, i64::MAX), true, "128"),
+    d(
+        "list-max-listpack-size",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        true,
+        "-2",
+    ),
+    d(
+        "set-max-intset-entries",
+        Kind::Int(0, i64::MAX),
+        true,
+        "512",
+    ),
+    d(
+        "set-max-listpack-entries",
+        Kind::Int(0, i64::MAX),
+        true,
+        "128",
+    ),
     d("set-max-listpack-value", Kind::Int(0, i64::MAX), true, "64"),
-    d("hash-max-listpack-entries", Kind::Int(0, i64::MAX), true, "128"),
-    d("hash-max-listpack-value", Kind::Int(0, i64::MAX), true, "64"),
-    d("zset-max-listpack-entries", Kind::Int(0, i64::MAX), true, "128"),
-    d("zset-max-listpack-value", Kind::Int(0, i64::MAX), true, "64"),
-    d("pubsub-max-subscribers-per-channel", Kind::Int(0, i64::MAX), true, "0"),
+    d(
+        "hash-max-listpack-entries",
+        Kind::Int(0, i64::MAX),
+        true,
+        "128",
+    ),
+    d(
+        "hash-max-listpack-value",
+        Kind::Int(0, i64::MAX),
+        true,
+        "64",
+    ),
+    d(
+        "zset-max-listpack-entries",
+        Kind::Int(0, i64::MAX),
+        true,
+        "128",
+    ),
+    d(
+        "zset-max-listpack-value",
+        Kind::Int(0, i64::MAX),
+        true,
+        "64",
+    ),
+    d(
+        "pubsub-max-subscribers-per-channel",
+        Kind::Int(0, i64::MAX),
+        true,
+        "0",
+    ),
     d("pubsub-max-channels", Kind::Int(0, i64::MAX), true, "0"),
-    d("loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), true, "notice"),
+    d(
+        "loglevel",
+        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        true,
+        "notice",
+    ),
     d("logfile", Kind::Str, false, ""),
     d("daemonize", Kind::Enum(&["no"]), false, "no"),
     d("pidfile", Kind::Str, false, ""),
-    d("allocator", Kind::Enum(&["zedis", "system"]), false, "zedis"),
-    d("kv-allocator", Kind::Enum(&["pool", "system"]), false, "pool"),
-    d("request-allocator", Kind::Enum(&["arena", "heap"]), false, "arena"),
-    d("client-allocator", Kind::Enum(&["pool", "heap"]), false, "pool"),
+    d(
+        "allocator",
+        Kind::Enum(&["zedis", "system"]),
+        false,
+        "zedis",
+    ),
+    d(
+        "kv-allocator",
+        Kind::Enum(&["pool", "system"]),
+        false,
+        "pool",
+    ),
+    d(
+        "request-allocator",
+        Kind::Enum(&["arena", "heap"]),
+        false,
+        "arena",
+    ),
+    d(
+        "client-allocator",
+        Kind::Enum(&["pool", "heap"]),
+        false,
+        "pool",
+    ),
     d("arena-retained-bytes-max", Kind::Memory, true, "1048576"),
 ];
 
@@ -117,7 +212,9 @@ impl std::fmt::Display for ConfigError {
 /// Parses Redis's memory notation (`memtoull`): digits with an optional b/k/kb/m/mb/g/gb unit.
 pub fn parse_memory(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
     let multiplier: u64 = match unit {
         "" | "b" => 1,
@@ -144,12 +241,17 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { values: DIRECTIVES.iter().map(|d| d.default.to_string()).collect(), file: None }
+        Config {
+            values: DIRECTIVES.iter().map(|d| d.default.to_string()).collect(),
+            file: None,
+        }
     }
 }
 
 fn directive_index(name: &str) -> Option<usize> {
-    DIRECTIVES.iter().position(|d| d.name.eq_ignore_ascii_case(name))
+    DIRECTIVES
+        .iter()
+        .position(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 /// Checks and normalises a value for `directive`.
@@ -159,7 +261,9 @@ fn normalise(directive: &Directive, value: &str) -> Result<String, String> {
             // Redis clamps hz to 1..=500 rather than refusing it.
             Ok(n) if directive.name == "hz" => Ok(n.clamp(1, 500).to_string()),
             Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
-            Ok(_) => Err(format!("argument must be between {min} and {max} inclusive")),
+            Ok(_) => Err(format!(
+                "argument must be between {min} and {max} inclusive"
+            )),
             Err(_) => Err("argument couldn't be parsed into an integer".to_string()),
         },
         Kind::Memory => match parse_memory(value) {
@@ -175,7 +279,12 @@ fn normalise(directive: &Directive, value: &str) -> Result<String, String> {
             .iter()
             .find(|o| o.eq_ignore_ascii_case(value))
             .map(|o| o.to_string())
-            .ok_or_else(|| format!("argument(s) must be one of the following: {}", options.join(", "))),
+            .ok_or_else(|| {
+                format!(
+                    "argument(s) must be one of the following: {}",
+                    options.join(", ")
+                )
+            }),
         Kind::Str => Ok(value.to_string()),
         Kind::Special => normalise_special(directive.name, value),
     }
@@ -186,9 +295,11 @@ fn normalise_special(name: &str, value: &str) -> Result<String, String> {
         "notify-keyspace-events" => crate::notify::parse_flags(value)
             .map(crate::notify::flags_to_string)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
-        "client-output-buffer-limit" => crate::outlimit::OutputLimits::parse(value, &Default::default())
-            .map(|limits| limits.to_config_string())
-            .map_err(|e| e.to_string()),
+        "client-output-buffer-limit" => {
+            crate::outlimit::OutputLimits::parse(value, &Default::default())
+                .map(|limits| limits.to_config_string())
+                .map_err(|e| e.to_string())
+        }
         "save" => {
             let words: Vec<&str> = value.split_whitespace().collect();
             if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
@@ -219,7 +330,9 @@ impl Config {
 
     /// Sets a directive (startup or CONFIG SET); `runtime` refuses immutable ones.
     pub fn set(&mut self, name: &str, value: &str, runtime: bool) -> Result<(), String> {
-        let Some(i) = directive_index(name) else { return Err(format!("Unknown option '{name}'")) };
+        let Some(i) = directive_index(name) else {
+            return Err(format!("Unknown option '{name}'"));
+        };
         let directive = &DIRECTIVES[i];
         if runtime && !directive.mutable {
             return Err("can't set immutable config".to_string());
@@ -244,7 +357,11 @@ impl Config {
         DIRECTIVES
             .iter()
             .zip(&self.values)
-            .filter(|(d, _)| patterns.iter().any(|p| glob::matches_nocase(p, d.name.as_bytes())))
+            .filter(|(d, _)| {
+                patterns
+                    .iter()
+                    .any(|p| glob::matches_nocase(p, d.name.as_bytes()))
+            })
             .map(|(d, v)| (d.name, v.as_str()))
             .collect()
     }
@@ -256,8 +373,11 @@ impl Config {
         let mut rest = args;
         if let Some(first) = args.first() {
             if !first.starts_with("--") {
-                let text = std::fs::read_to_string(first)
-                    .map_err(|e| ConfigError(format!("Fatal error, can't open config file '{first}': {e}")))?;
+                let text = std::fs::read_to_string(first).map_err(|e| {
+                    ConfigError(format!(
+                        "Fatal error, can't open config file '{first}': {e}"
+                    ))
+                })?;
                 config.load_text(&text)?;
                 config.file = Some(first.clone());
                 rest = &args[1..];
@@ -295,13 +415,23 @@ impl Config {
                     why
                 ))
             };
-            let words = split_words(trimmed).ok_or_else(|| fatal("Unbalanced quotes in configuration line"))?;
-            let (name, values) = words.split_first().ok_or_else(|| fatal("Bad directive or wrong number of arguments"))?;
+            let words = split_words(trimmed)
+                .ok_or_else(|| fatal("Unbalanced quotes in configuration line"))?;
+            let (name, values) = words
+                .split_first()
+                .ok_or_else(|| fatal("Bad directive or wrong number of arguments"))?;
             if directive_index(name).is_none() {
                 return Err(fatal("Bad directive or wrong number of arguments"));
             }
-            let multi = matches!(name.to_ascii_lowercase().as_str(), "save" | "bind" | "client-output-buffer-limit");
-            if values.is_empty() && !multi && name != "requirepass" && name != "notify-keyspace-events" {
+            let multi = matches!(
+                name.to_ascii_lowercase().as_str(),
+                "save" | "bind" | "client-output-buffer-limit"
+            );
+            if values.is_empty()
+                && !multi
+                && name != "requirepass"
+                && name != "notify-keyspace-events"
+            {
                 return Err(fatal("Bad directive or wrong number of arguments"));
             }
             if !multi && values.len() > 1 {
@@ -310,8 +440,9 @@ impl Config {
             let value = values.join(" ");
             let value = if name.eq_ignore_ascii_case("client-output-buffer-limit") {
                 // Each line gives one class; merge it into the current limits.
-                let current = crate::outlimit::OutputLimits::parse(self.get(name), &Default::default())
-                    .unwrap_or_default();
+                let current =
+                    crate::outlimit::OutputLimits::parse(self.get(name), &Default::default())
+                        .unwrap_or_default();
                 crate::outlimit::OutputLimits::parse(&value, &current)
                     .map_err(|e| fatal(&e.to_string()))?
                     .to_config_string()
@@ -325,7 +456,9 @@ impl Config {
 }
 
 fn quote_word(word: &str) -> String {
-    if !word.is_empty() && !word.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\') {
+    if !word.is_empty()
+        && !word.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
+    {
         return word.to_string();
     }
     let mut quoted = String::from("\"");
@@ -349,7 +482,9 @@ fn split_words(line: &str) -> Option<Vec<String>> {
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
         }
-        let Some(&first) = chars.peek() else { return Some(words) };
+        let Some(&first) = chars.peek() else {
+            return Some(words);
+        };
         let mut word = String::new();
         if first == '"' || first == '\'' {
             chars.next();
@@ -392,7 +527,16 @@ mod tests {
 
     #[test]
     fn flags_and_units() {
-        let config = Config::from_args(&args(&["--port", "7000", "--maxmemory", "100mb", "--save", "900", "1"])).unwrap();
+        let config = Config::from_args(&args(&[
+            "--port",
+            "7000",
+            "--maxmemory",
+            "100mb",
+            "--save",
+            "900",
+            "1",
+        ]))
+        .unwrap();
         assert_eq!(config.get("port"), "7000");
         assert_eq!(config.get("maxmemory"), "104857600");
         assert_eq!(config.get("save"), "900 1");
@@ -413,12 +557,21 @@ mod tests {
     #[test]
     fn config_file_and_globs() {
         let mut config = Config::default();
-        config.load_text("# comment\nport 7001\nmaxmemory-policy ALLKEYS-LRU\nrequirepass \"a b\"\n").unwrap();
+        config
+            .load_text("# comment\nport 7001\nmaxmemory-policy ALLKEYS-LRU\nrequirepass \"a b\"\n")
+            .unwrap();
         assert_eq!(config.get("port"), "7001");
         assert_eq!(config.get("maxmemory-policy"), "allkeys-lru");
         assert_eq!(config.get("requirepass"), "a b");
-        let names: Vec<_> = config.matching(&[b"maxmemory*"]).into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names, ["maxmemory", "maxmemory-policy", "maxmemory-samples"]);
+        let names: Vec<_> = config
+            .matching(&[b"maxmemory*"])
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            names,
+            ["maxmemory", "maxmemory-policy", "maxmemory-samples"]
+        );
         assert!(config.set("databases", "3", true).is_err());
     }
 }

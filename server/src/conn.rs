@@ -9,7 +9,15 @@ use zedis_resp::{reply, Protocol};
 pub fn allowed_in_subscribed_mode(name: &str) -> bool {
     matches!(
         name,
-        "ping" | "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "quit" | "reset"
+        "ping"
+            | "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "quit"
+            | "reset"
     )
 }
 
@@ -63,7 +71,8 @@ pub fn valid_client_name(name: &[u8]) -> bool {
 }
 
 /// The error for an invalid client name.
-pub const BAD_CLIENT_NAME: &[u8] = b"ERR Client names cannot contain spaces, newlines or special characters.";
+pub const BAD_CLIENT_NAME: &[u8] =
+    b"ERR Client names cannot contain spaces, newlines or special characters.";
 
 /// # Format
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`
@@ -71,8 +80,15 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let mut version = None;
     if argv.len() >= 2 {
         match zedis_keyspace::num::parse_i64_exact(argv[1]) {
-            None => return core.reply_error(ck, b"ERR Protocol version is not an integer or out of range"),
-            Some(v) if !(2..=3).contains(&v) => return core.reply_error(ck, b"NOPROTO unsupported protocol version"),
+            None => {
+                return core.reply_error(
+                    ck,
+                    b"ERR Protocol version is not an integer or out of range",
+                )
+            }
+            Some(v) if !(2..=3).contains(&v) => {
+                return core.reply_error(ck, b"NOPROTO unsupported protocol version")
+            }
             Some(v) => version = Some(v),
         }
     }
@@ -82,7 +98,10 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         let more = argv.len() - 1 - j;
         if argv[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
             if !crate::clients::check_password(core, argv[j + 1], argv[j + 2]) {
-                return core.reply_error(ck, b"WRONGPASS invalid username-password pair or user is disabled.");
+                return core.reply_error(
+                    ck,
+                    b"WRONGPASS invalid username-password pair or user is disabled.",
+                );
             }
             crate::clients::set_authenticated(core, ck);
             j += 3;
@@ -93,11 +112,16 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             name = Some(argv[j + 1]);
             j += 2;
         } else {
-            let msg = format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(argv[j]));
+            let msg = format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(argv[j])
+            );
             return core.reply_error(ck, msg.as_bytes());
         }
     }
-    let Some(client) = core.clients.get_mut(ck) else { return };
+    let Some(client) = core.clients.get_mut(ck) else {
+        return;
+    };
     if !client.authenticated {
         return core.reply_error(ck, b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
@@ -105,7 +129,11 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         client.name = name.to_vec();
     }
     if let Some(v) = version {
-        client.proto = if v == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
+        client.proto = if v == 3 {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        };
     }
     let (id, proto) = (client.id as i64, client.proto);
     core.reply(ck, |out, p| {
@@ -130,7 +158,9 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// # Format
 /// `SELECT index`
 pub fn select<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let Some(index) = zedis_keyspace::num::parse_i64_exact(argv[1]).filter(|n| i32::try_from(*n).is_ok()) else {
+    let Some(index) =
+        zedis_keyspace::num::parse_i64_exact(argv[1]).filter(|n| i32::try_from(*n).is_ok())
+    else {
         return core.reply_error(ck, zedis_keyspace::commands::NOT_INTEGER);
     };
     if index < 0 || index as usize >= core.ks.db_count() {
@@ -165,13 +195,17 @@ pub fn reset<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
 /// `INFO [section [section ...]]`
 pub fn info<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let text = crate::info::render(core, &argv[1..]);
-    core.reply(ck, |out, p| reply::verbatim(out, p, b"txt", text.as_bytes()));
+    core.reply(ck, |out, p| {
+        reply::verbatim(out, p, b"txt", text.as_bytes())
+    });
 }
 
 /// # Format
 /// `TIME`
 pub fn time<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     core.reply(ck, |out, _| {
         reply::array_len(out, 2);
         reply::bulk_int(out, now.as_secs() as i64);
@@ -193,6 +227,10 @@ pub fn shutdown<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     if abort || argv.len() > 1 && argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"abort")) {
         return core.reply_error(ck, b"ERR No shutdown in progress.");
     }
-    eprintln!("# User requested shutdown... (client id={}, at {} ms)", core.clients.get(ck).map_or(0, |c| c.id), unix_ms());
+    eprintln!(
+        "# User requested shutdown... (client id={}, at {} ms)",
+        core.clients.get(ck).map_or(0, |c| c.id),
+        unix_ms()
+    );
     core.shutdown = true;
 }

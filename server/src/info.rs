@@ -9,12 +9,26 @@ use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
 use zedis_kv_pool::KvAllocator;
 
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "allocator"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+    "allocator",
+];
 
 /// Resident set size of this process in bytes (from /proc/self/statm).
 pub fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -46,12 +60,19 @@ fn cpu_times() -> (f64, f64) {
 
 /// The INFO text for the requested sections (`all`, `everything`, `default` or names).
 pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
-    let wanted: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let wanted: Vec<String> = args
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
     let all = wanted.iter().any(|w| w == "all" || w == "everything");
     let sections: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") || all {
         DEFAULT_SECTIONS.to_vec()
     } else {
-        DEFAULT_SECTIONS.iter().copied().filter(|s| wanted.iter().any(|w| w == s)).collect()
+        DEFAULT_SECTIONS
+            .iter()
+            .copied()
+            .filter(|s| wanted.iter().any(|w| w == s))
+            .collect()
     };
     let mut out = String::new();
     for section in sections {
@@ -117,8 +138,18 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
     let dataset = b.used_by(Component::Keyspace) as u64;
     let overhead = used - dataset;
     let limit = b.limit() as u64;
-    let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
-    let pct = |part: u64, whole: u64| if whole > 0 { part as f64 * 100.0 / whole as f64 } else { 0.0 };
+    let frag = if used > 0 {
+        rss as f64 / used as f64
+    } else {
+        0.0
+    };
+    let pct = |part: u64, whole: u64| {
+        if whole > 0 {
+            part as f64 * 100.0 / whole as f64
+        } else {
+            0.0
+        }
+    };
     let _ = write!(
         out,
         "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nmaxmemory:{limit}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_clients_normal:{}\r\nmem_aof_buffer:{}\r\nmem_allocator:zedis-{}\r\n",
@@ -187,12 +218,23 @@ fn keyspace<S: Strategy>(core: &Core<S>, out: &mut String) {
         let mut ttl_sum: i64 = 0;
         let sampled = volatile.min(64);
         for j in 0..sampled {
-            if let Some(when) = db.volatile_at(j * volatile / sampled.max(1)).and_then(|e| e.expire()) {
+            if let Some(when) = db
+                .volatile_at(j * volatile / sampled.max(1))
+                .and_then(|e| e.expire())
+            {
                 ttl_sum += (when - now).max(0);
             }
         }
-        let avg_ttl = if sampled > 0 { ttl_sum / sampled as i64 } else { 0 };
-        let _ = write!(out, "db{i}:keys={},expires={volatile},avg_ttl={avg_ttl}\r\n", db.len());
+        let avg_ttl = if sampled > 0 {
+            ttl_sum / sampled as i64
+        } else {
+            0
+        };
+        let _ = write!(
+            out,
+            "db{i}:keys={},expires={volatile},avg_ttl={avg_ttl}\r\n",
+            db.len()
+        );
     }
 }
 

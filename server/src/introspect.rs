@@ -23,7 +23,11 @@ fn write_info<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
     reply::array_len(out, 10);
     reply::bulk(out, cmd.name.as_bytes());
     reply::integer(out, i64::from(cmd.arity));
-    let flags: Vec<&str> = FLAG_NAMES.iter().filter(|(bit, _)| cmd.flags & bit != 0).map(|(_, n)| *n).collect();
+    let flags: Vec<&str> = FLAG_NAMES
+        .iter()
+        .filter(|(bit, _)| cmd.flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
     write_words(out, p, &flags.join(" "));
     reply::integer(out, i64::from(cmd.keys.0));
     reply::integer(out, i64::from(cmd.keys.1));
@@ -35,7 +39,13 @@ fn write_info<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
         reply::array_len(out, 1);
         reply::map_len(out, p, 3);
         reply::bulk(out, b"flags");
-        let spec_flags = if cmd.flags & WRITE != 0 { "RW update" } else if cmd.flags & READONLY != 0 { "RO access" } else { "" };
+        let spec_flags = if cmd.flags & WRITE != 0 {
+            "RW update"
+        } else if cmd.flags & READONLY != 0 {
+            "RO access"
+        } else {
+            ""
+        };
         write_words(out, p, spec_flags);
         reply::bulk(out, b"begin_search");
         reply::map_len(out, p, 2);
@@ -52,7 +62,11 @@ fn write_info<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
         reply::bulk(out, b"spec");
         reply::map_len(out, p, 3);
         reply::bulk(out, b"lastkey");
-        let last = if cmd.keys.1 < 0 { i64::from(cmd.keys.1) } else { i64::from(cmd.keys.1 - cmd.keys.0) };
+        let last = if cmd.keys.1 < 0 {
+            i64::from(cmd.keys.1)
+        } else {
+            i64::from(cmd.keys.1 - cmd.keys.0)
+        };
         reply::integer(out, last);
         reply::bulk(out, b"keystep");
         reply::integer(out, i64::from(cmd.keys.2));
@@ -72,7 +86,12 @@ fn write_docs<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
     reply::bulk(out, cmd.name.as_bytes());
     let fields = 4 + usize::from(!cmd.subcommands.is_empty());
     reply::map_len(out, p, fields);
-    for (k, v) in [("summary", cmd.summary), ("since", cmd.since), ("group", cmd.group), ("complexity", cmd.complexity)] {
+    for (k, v) in [
+        ("summary", cmd.summary),
+        ("since", cmd.since),
+        ("group", cmd.group),
+        ("complexity", cmd.complexity),
+    ] {
         reply::bulk(out, k.as_bytes());
         reply::bulk(out, v.as_bytes());
     }
@@ -137,7 +156,10 @@ pub fn command_docs<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     let found: Vec<&Command<S>> = if argv.len() == 2 {
         core.table.all().iter().collect()
     } else {
-        argv[2..].iter().filter_map(|name| find(core, name)).collect()
+        argv[2..]
+            .iter()
+            .filter_map(|name| find(core, name))
+            .collect()
     };
     core.reply(ck, |out, p| {
         reply::map_len(out, p, found.len());
@@ -153,16 +175,22 @@ pub fn command_list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     let mut names: Vec<&str> = Vec::new();
     let filter = match argv.len() {
         2 => None,
-        5 if argv[2].eq_ignore_ascii_case(b"filterby") => Some((argv[3].to_ascii_lowercase(), argv[4])),
+        5 if argv[2].eq_ignore_ascii_case(b"filterby") => {
+            Some((argv[3].to_ascii_lowercase(), argv[4]))
+        }
         _ => return core.reply_error(ck, SYNTAX),
     };
     let mut push = |cmd: &Command<S>| {
         let keep = match &filter {
             None => true,
-            Some((kind, value)) if kind == b"pattern" => zedis_keyspace::glob::matches_nocase(value, cmd.name.as_bytes()),
-            Some((kind, value)) if kind == b"aclcat" => {
-                cmd.acl.split_whitespace().any(|c| c.trim_start_matches('@').as_bytes().eq_ignore_ascii_case(value))
+            Some((kind, value)) if kind == b"pattern" => {
+                zedis_keyspace::glob::matches_nocase(value, cmd.name.as_bytes())
             }
+            Some((kind, value)) if kind == b"aclcat" => cmd.acl.split_whitespace().any(|c| {
+                c.trim_start_matches('@')
+                    .as_bytes()
+                    .eq_ignore_ascii_case(value)
+            }),
             Some(_) => false,
         };
         if keep {
@@ -175,7 +203,10 @@ pub fn command_list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
             push(sub);
         }
     }
-    if filter.as_ref().is_some_and(|(kind, _)| !matches!(kind.as_slice(), b"pattern" | b"aclcat" | b"module")) {
+    if filter
+        .as_ref()
+        .is_some_and(|(kind, _)| !matches!(kind.as_slice(), b"pattern" | b"aclcat" | b"module"))
+    {
         return core.reply_error(ck, SYNTAX);
     }
     core.reply(ck, |out, _| {
@@ -189,7 +220,9 @@ pub fn command_list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
 /// # Format
 /// `COMMAND GETKEYS command [arg ...]`
 pub fn command_getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let Some(mut cmd) = core.table.lookup(argv[2]) else { return core.reply_error(ck, b"ERR Invalid command specified") };
+    let Some(mut cmd) = core.table.lookup(argv[2]) else {
+        return core.reply_error(ck, b"ERR Invalid command specified");
+    };
     let args = &argv[2..];
     if matches!(cmd.handler, Handler::Container) {
         match args.get(1).and_then(|sub| cmd.subcommand(sub)) {
@@ -204,8 +237,15 @@ pub fn command_getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]
     if first <= 0 {
         return core.reply_error(ck, b"ERR The command has no key arguments");
     }
-    let last = if last < 0 { args.len() as i32 + last } else { last };
-    let keys: Vec<&[u8]> = (first..=last).step_by(step.max(1) as usize).filter_map(|i| args.get(i as usize).copied()).collect();
+    let last = if last < 0 {
+        args.len() as i32 + last
+    } else {
+        last
+    };
+    let keys: Vec<&[u8]> = (first..=last)
+        .step_by(step.max(1) as usize)
+        .filter_map(|i| args.get(i as usize).copied())
+        .collect();
     core.reply(ck, |out, _| {
         reply::array_len(out, keys.len());
         for key in keys {
@@ -247,8 +287,12 @@ pub fn command_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
 /// # Format
 /// `CONFIG GET parameter [parameter ...]`
 pub fn config_get<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let pairs: Vec<(&str, String)> =
-        core.config.matching(&argv[2..]).into_iter().map(|(name, value)| (name, value.to_string())).collect();
+    let pairs: Vec<(&str, String)> = core
+        .config
+        .matching(&argv[2..])
+        .into_iter()
+        .map(|(name, value)| (name, value.to_string()))
+        .collect();
     core.reply(ck, |out, p| {
         reply::map_len(out, p, pairs.len());
         for (name, value) in pairs {
@@ -269,11 +313,13 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
         let value = String::from_utf8_lossy(pair[1]).into_owned();
         if !crate::config::DIRECTIVES.iter().any(|d| d.name == name) {
-            let msg = format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
+            let msg =
+                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
             return core.reply_error(ck, msg.as_bytes());
         }
         if let Err(why) = next.set(&name, &value, true) {
-            let msg = format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
+            let msg =
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
             return core.reply_error(ck, msg.as_bytes());
         }
     }
@@ -335,8 +381,14 @@ pub fn key_bytes<S: Strategy>(core: &Core<S>, entry: zedis_keyspace::entry::Entr
         Payload::Object(kind, object) => zedis_keyspace::value::object_bytes(kind, object),
         _ => 0,
     };
-    entry_bytes + object + std::mem::size_of::<usize>()
-        + if entry.has_expire() { std::mem::size_of::<usize>() } else { 0 }
+    entry_bytes
+        + object
+        + std::mem::size_of::<usize>()
+        + if entry.has_expire() {
+            std::mem::size_of::<usize>()
+        } else {
+            0
+        }
         + core.ks.db_count() * 0
 }
 
@@ -354,7 +406,11 @@ pub fn memory_usage<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     }
     let db = core.clients.get(ck).map_or(0, |c| c.db);
     let now = crate::server::unix_ms();
-    let found = core.ks.db(db).find(argv[2]).filter(|e| e.expire().is_none_or(|w| w > now));
+    let found = core
+        .ks
+        .db(db)
+        .find(argv[2])
+        .filter(|e| e.expire().is_none_or(|w| w > now));
     let bytes = found.map(|e| key_bytes(core, e));
     core.reply(ck, |out, p| match bytes {
         Some(b) => reply::integer(out, b as i64),
@@ -373,19 +429,34 @@ pub fn memory_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
         ("peak.allocated".into(), b.peak() as i64),
         ("total.allocated".into(), b.used() as i64),
         ("startup.allocated".into(), 0),
-        ("clients.normal".into(), b.used_by(Component::Clients) as i64),
-        ("aof.buffer".into(), b.used_by(Component::Persistence) as i64),
+        (
+            "clients.normal".into(),
+            b.used_by(Component::Clients) as i64,
+        ),
+        (
+            "aof.buffer".into(),
+            b.used_by(Component::Persistence) as i64,
+        ),
         ("pubsub".into(), b.used_by(Component::Pubsub) as i64),
-        ("request.arena".into(), b.used_by(Component::RequestArena) as i64),
+        (
+            "request.arena".into(),
+            b.used_by(Component::RequestArena) as i64,
+        ),
         ("overhead.total".into(), overhead as i64),
         ("keys.count".into(), keys as i64),
-        ("keys.bytes-per-key".into(), if keys > 0 { (dataset / keys) as i64 } else { 0 }),
+        (
+            "keys.bytes-per-key".into(),
+            if keys > 0 { (dataset / keys) as i64 } else { 0 },
+        ),
         ("dataset.bytes".into(), dataset as i64),
         ("allocator.resident".into(), crate::info::rss_bytes() as i64),
     ];
     for db in 0..core.ks.db_count() {
         if !core.ks.db(db).is_empty() {
-            fields.push((format!("db.{db}.overhead.index"), core.ks.db(db).index_bytes() as i64));
+            fields.push((
+                format!("db.{db}.overhead.index"),
+                core.ks.db(db).index_bytes() as i64,
+            ));
         }
     }
     core.reply(ck, |out, p| {
@@ -408,7 +479,9 @@ pub fn memory_doctor<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]
     } else {
         "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.".to_string()
     };
-    core.reply(ck, |out, p| reply::verbatim(out, p, b"txt", text.as_bytes()));
+    core.reply(ck, |out, p| {
+        reply::verbatim(out, p, b"txt", text.as_bytes())
+    });
 }
 
 /// # Format

@@ -39,7 +39,12 @@ pub trait Strategy: Sized + 'static {
 /// A strategy combination.
 pub struct Chosen<K, R, C>(PhantomData<(K, R, C)>);
 
-impl<K: KvAllocator, R: RequestAlloc + RequestAllocNew + 'static, C: ClientSlots<Client> + 'static> Strategy for Chosen<K, R, C> {
+impl<
+        K: KvAllocator,
+        R: RequestAlloc + RequestAllocNew + 'static,
+        C: ClientSlots<Client> + 'static,
+    > Strategy for Chosen<K, R, C>
+{
     type Kv = K;
     type Req = R;
     type Clients = C;
@@ -96,8 +101,14 @@ fn run<S: Strategy>(config: Config, budget: &'static zedis_budget::Budget) -> an
     server.run()
 }
 
-fn run_with_kv<K: KvAllocator>(config: Config, budget: &'static zedis_budget::Budget) -> anyhow::Result<()> {
-    match (config.get("request-allocator"), config.get("client-allocator")) {
+fn run_with_kv<K: KvAllocator>(
+    config: Config,
+    budget: &'static zedis_budget::Budget,
+) -> anyhow::Result<()> {
+    match (
+        config.get("request-allocator"),
+        config.get("client-allocator"),
+    ) {
         ("arena", "pool") => run::<Chosen<K, ArenaAlloc, FixedPool<Client>>>(config, budget),
         ("arena", _) => run::<Chosen<K, ArenaAlloc, HeapClients<Client>>>(config, budget),
         (_, "pool") => run::<Chosen<K, HeapAlloc, FixedPool<Client>>>(config, budget),
@@ -108,9 +119,11 @@ fn run_with_kv<K: KvAllocator>(config: Config, budget: &'static zedis_budget::Bu
 /// Resolves the preset into per-part choices; explicit per-part flags win.
 fn resolve_strategies(args: &[String], config: &mut Config) -> Result<(), String> {
     let system = config.get("allocator") == "system";
-    for (part, zedis, baseline) in
-        [("kv-allocator", "pool", "system"), ("request-allocator", "arena", "heap"), ("client-allocator", "pool", "heap")]
-    {
+    for (part, zedis, baseline) in [
+        ("kv-allocator", "pool", "system"),
+        ("request-allocator", "arena", "heap"),
+        ("client-allocator", "pool", "heap"),
+    ] {
         let explicit = args.iter().any(|a| a == &format!("--{part}"));
         if !explicit {
             config.set(part, if system { baseline } else { zedis }, false)?;
@@ -126,7 +139,10 @@ fn main() {
         return;
     }
     if args.iter().any(|a| a == "-v" || a == "--version") {
-        println!("Zedis server v={} (Redis {REDIS_VERSION} compatible) bits=64", env!("CARGO_PKG_VERSION"));
+        println!(
+            "Zedis server v={} (Redis {REDIS_VERSION} compatible) bits=64",
+            env!("CARGO_PKG_VERSION")
+        );
         return;
     }
     let mut config = match Config::from_args(&args) {
@@ -146,7 +162,11 @@ fn main() {
     let result = if config.get("kv-allocator") == "pool" {
         // The pool's address space: the budget plus room for size-class fragmentation (only touched pages
         // become resident). Unlimited budgets get the pool's large default.
-        let capacity = if maxmemory == 0 { 0 } else { maxmemory + maxmemory / 2 + (64 << 20) };
+        let capacity = if maxmemory == 0 {
+            0
+        } else {
+            maxmemory + maxmemory / 2 + (64 << 20)
+        };
         if let Err(e) = PoolAlloc::install(capacity) {
             eprintln!("# Can't reserve the key-value pool: {e}");
             std::process::exit(1);

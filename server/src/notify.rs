@@ -4,7 +4,8 @@
 use zedis_keyspace::notify::*;
 
 /// `A`: every class but key-miss and new-key events.
-pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+pub const ALL: u32 =
+    GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
 /// Parses a class string; `None` on an unknown character.
 pub fn parse_flags(classes: &str) -> Option<u32> {

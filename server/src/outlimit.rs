@@ -30,8 +30,16 @@ impl Default for OutputLimits {
     fn default() -> Self {
         OutputLimits {
             normal: Limit::default(),
-            replica: Limit { hard_bytes: 256 << 20, soft_bytes: 64 << 20, soft_seconds: 60 },
-            pubsub: Limit { hard_bytes: 32 << 20, soft_bytes: 8 << 20, soft_seconds: 60 },
+            replica: Limit {
+                hard_bytes: 256 << 20,
+                soft_bytes: 64 << 20,
+                soft_seconds: 60,
+            },
+            pubsub: Limit {
+                hard_bytes: 32 << 20,
+                soft_bytes: 8 << 20,
+                soft_seconds: 60,
+            },
         }
     }
 }
@@ -39,7 +47,6 @@ impl Default for OutputLimits {
 /// A malformed limit specification, in Redis's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitError(&'static str);
-
 
 impl std::fmt::Display for LimitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,20 +61,32 @@ impl OutputLimits {
     pub fn parse(spec: &str, base: &OutputLimits) -> Result<OutputLimits, LimitError> {
         let words: Vec<&str> = spec.split_whitespace().collect();
         if words.len() % 4 != 0 {
-            return Err(LimitError("Wrong number of arguments in buffer limit configuration."));
+            return Err(LimitError(
+                "Wrong number of arguments in buffer limit configuration.",
+            ));
         }
         let mut limits = *base;
         for group in words.chunks(4) {
-            let bad = LimitError("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            let bad = LimitError(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+            );
             let hard_bytes = parse_memory(group[1]).ok_or(bad.clone())?;
             let soft_bytes = parse_memory(group[2]).ok_or(bad.clone())?;
             let soft_seconds = group[3].parse::<u64>().map_err(|_| bad)?;
-            let limit = Limit { hard_bytes, soft_bytes, soft_seconds };
+            let limit = Limit {
+                hard_bytes,
+                soft_bytes,
+                soft_seconds,
+            };
             match group[0].to_ascii_lowercase().as_str() {
                 "normal" => limits.normal = limit,
                 "replica" | "slave" => limits.replica = limit,
                 "pubsub" => limits.pubsub = limit,
-                _ => return Err(LimitError("Invalid client class specified in buffer limit configuration.")),
+                _ => {
+                    return Err(LimitError(
+                        "Invalid client class specified in buffer limit configuration.",
+                    ))
+                }
             }
         }
         Ok(limits)
@@ -75,8 +94,18 @@ impl OutputLimits {
 
     /// CONFIG GET's form.
     pub fn to_config_string(&self) -> String {
-        let part = |name: &str, l: &Limit| format!("{name} {} {} {}", l.hard_bytes, l.soft_bytes, l.soft_seconds);
-        format!("{} {} {}", part("normal", &self.normal), part("slave", &self.replica), part("pubsub", &self.pubsub))
+        let part = |name: &str, l: &Limit| {
+            format!(
+                "{name} {} {} {}",
+                l.hard_bytes, l.soft_bytes, l.soft_seconds
+            )
+        };
+        format!(
+            "{} {} {}",
+            part("normal", &self.normal),
+            part("slave", &self.replica),
+            part("pubsub", &self.pubsub)
+        )
     }
 }
 
@@ -103,7 +132,14 @@ mod tests {
     #[test]
     fn parses_like_redis() {
         let limits = OutputLimits::parse("pubsub 1mb 512kb 10", &OutputLimits::default()).unwrap();
-        assert_eq!(limits.pubsub, Limit { hard_bytes: 1 << 20, soft_bytes: 512 << 10, soft_seconds: 10 });
+        assert_eq!(
+            limits.pubsub,
+            Limit {
+                hard_bytes: 1 << 20,
+                soft_bytes: 512 << 10,
+                soft_seconds: 10
+            }
+        );
         assert_eq!(
             OutputLimits::default().to_config_string(),
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
@@ -114,7 +150,11 @@ mod tests {
 
     #[test]
     fn soft_limit_needs_time() {
-        let limit = Limit { hard_bytes: 100, soft_bytes: 10, soft_seconds: 2 };
+        let limit = Limit {
+            hard_bytes: 100,
+            soft_bytes: 10,
+            soft_seconds: 2,
+        };
         let mut since = None;
         assert!(!limit.exceeded(20, &mut since, 0));
         assert!(!limit.exceeded(20, &mut since, 2000));

@@ -26,6 +26,8 @@ const SIGNALS: Token = Token(1);
 const CLIENT_TOKEN_BASE: usize = 2;
 /// Bytes read per read call (grown when a large bulk is announced).
 const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Room kept free at each write for client buffers charged after it (see `call`).
+const BUFFER_HEADROOM_BYTES: usize = 32 * 1024;
 /// Reads per readable event before other clients get a turn.
 const READS_PER_EVENT_MAX: usize = 16;
 
@@ -114,22 +116,38 @@ pub struct Server<S: Strategy> {
 
 /// Current unix time in ms.
 pub fn unix_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl<S: Strategy> Server<S> {
     /// Binds and prepares the server.
     pub fn new(config: Config, budget: &'static Budget) -> anyhow::Result<Self> {
         let poll = Poll::new()?;
-        let bind = config.get("bind").split_whitespace().next().unwrap_or("127.0.0.1").to_string();
-        let bind = if bind == "*" { "0.0.0.0".to_string() } else { bind };
+        let bind = config
+            .get("bind")
+            .split_whitespace()
+            .next()
+            .unwrap_or("127.0.0.1")
+            .to_string();
+        let bind = if bind == "*" {
+            "0.0.0.0".to_string()
+        } else {
+            bind
+        };
         let addr: std::net::SocketAddr = format!("{bind}:{}", config.get("port"))
             .parse()
             .or_else(|_| format!("[{bind}]:{}", config.get("port")).parse())?;
         let mut listener = TcpListener::bind(addr)?;
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
-        let mut signals = signal_hook_mio::v1_0::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
-        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut signals = signal_hook_mio::v1_0::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ])?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let clients_max = config.int("maxclients") as usize;
         let table: &'static Table<S> = Box::leak(Box::new(Table::new()));
         let arena = S::Req::new_from(&config);
@@ -161,7 +179,11 @@ impl<S: Strategy> Server<S> {
             request_info_text: String::new(),
         };
         core.apply_config();
-        Ok(Server { core, arena, signals })
+        Ok(Server {
+            core,
+            arena,
+            signals,
+        })
     }
 
     /// The bound address.
@@ -221,9 +243,17 @@ impl<S: Strategy> Server<S> {
         let limit = self.core.config.int("client-query-buffer-limit") as usize;
         let mut total = 0;
         for _ in 0..READS_PER_EVENT_MAX {
-            let Some(client) = self.core.clients.get_mut(ck) else { return };
-            let (Some(stream), Some(input)) = (client.stream.as_mut(), client.input.as_mut()) else { return };
-            let wanted = input.parser.bytes_wanted().map_or(0, |w| w.saturating_sub(input.query.len()));
+            let Some(client) = self.core.clients.get_mut(ck) else {
+                return;
+            };
+            let (Some(stream), Some(input)) = (client.stream.as_mut(), client.input.as_mut())
+            else {
+                return;
+            };
+            let wanted = input
+                .parser
+                .bytes_wanted()
+                .map_or(0, |w| w.saturating_sub(input.query.len()));
             let chunk = wanted.clamp(READ_CHUNK_BYTES, 1024 * 1024);
             let spare = input.query.spare(chunk);
             match stream.read(spare) {
@@ -235,7 +265,10 @@ impl<S: Strategy> Server<S> {
                     input.query.filled(n);
                     total += n;
                     if input.query.len() > limit {
-                        eprintln!("# Closing client that reached max query buffer length (id={})", client.id);
+                        eprintln!(
+                            "# Closing client that reached max query buffer length (id={})",
+                            client.id
+                        );
                         self.core.closing.push(ck);
                         return;
                     }
@@ -254,7 +287,9 @@ impl<S: Strategy> Server<S> {
         self.core.stats.net_input_bytes += total as u64;
         self.process_input(ck);
         self.arena.reset();
-        let Some(client) = self.core.clients.get_mut(ck) else { return };
+        let Some(client) = self.core.clients.get_mut(ck) else {
+            return;
+        };
         if client.peer_closed {
             // Deliver what was produced for the last commands, then close.
             self.core.write_client(ck);
@@ -264,12 +299,20 @@ impl<S: Strategy> Server<S> {
 
     /// Parses and runs every complete command in the client's buffer.
     pub fn process_input(&mut self, ck: usize) {
-        let Some(client) = self.core.clients.get_mut(ck) else { return };
+        let Some(client) = self.core.clients.get_mut(ck) else {
+            return;
+        };
         client.last_interaction_ms = unix_ms();
-        let Some(mut input) = client.input.take() else { return };
+        let Some(mut input) = client.input.take() else {
+            return;
+        };
         let mut pos = 0;
         loop {
-            let blocked = self.core.clients.get(ck).is_none_or(|c| c.close_after_reply);
+            let blocked = self
+                .core
+                .clients
+                .get(ck)
+                .is_none_or(|c| c.close_after_reply);
             if blocked || pos >= input.query.len() {
                 break;
             }
@@ -293,7 +336,10 @@ impl<S: Strategy> Server<S> {
                 }
                 Err(err) => {
                     let text = err.reply_text();
-                    eprintln!("# Protocol error ({text}) from client id={}", self.core.clients.get(ck).map_or(0, |c| c.id));
+                    eprintln!(
+                        "# Protocol error ({text}) from client id={}",
+                        self.core.clients.get(ck).map_or(0, |c| c.id)
+                    );
                     if let Some(client) = self.core.clients.get_mut(ck) {
                         reply::error(client.out.vec_mut(), text.as_bytes());
                         client.out.recharge();
@@ -327,15 +373,23 @@ impl<S: Strategy> Core<S> {
         self.hz = c.int("hz").clamp(1, 500) as u64;
         self.budget.set_limit(c.int("maxmemory") as usize);
         let ks = &mut self.ks.config;
-        ks.policy = zedis_keyspace::EvictionPolicy::parse(c.get("maxmemory-policy").as_bytes()).unwrap_or(ks.policy);
+        ks.policy = zedis_keyspace::EvictionPolicy::parse(c.get("maxmemory-policy").as_bytes())
+            .unwrap_or(ks.policy);
         ks.samples = c.int("maxmemory-samples") as usize;
         ks.lfu_log_factor = c.int("lfu-log-factor") as u32;
         ks.lfu_decay_time = c.int("lfu-decay-time") as u32;
         ks.string_bytes_max = c.int("proto-max-bulk-len") as usize;
-        self.parser_limits = ParserLimits { bulk_bytes_max: c.int("proto-max-bulk-len") as usize, ..ParserLimits::default() };
-        self.output_limits =
-            crate::outlimit::OutputLimits::parse(c.get("client-output-buffer-limit"), &Default::default()).unwrap_or_default();
-        self.fx.notify_flags = crate::notify::parse_flags(c.get("notify-keyspace-events")).unwrap_or(0);
+        self.parser_limits = ParserLimits {
+            bulk_bytes_max: c.int("proto-max-bulk-len") as usize,
+            ..ParserLimits::default()
+        };
+        self.output_limits = crate::outlimit::OutputLimits::parse(
+            c.get("client-output-buffer-limit"),
+            &Default::default(),
+        )
+        .unwrap_or_default();
+        self.fx.notify_flags =
+            crate::notify::parse_flags(c.get("notify-keyspace-events")).unwrap_or(0);
         self.clients.set_clients_max(c.int("maxclients") as usize);
         let limits = self.parser_limits;
         for ck in self.clients.keys() {
@@ -364,7 +418,10 @@ impl<S: Strategy> Core<S> {
         let _ = stream.set_nodelay(true);
         let id = self.next_client_id;
         let now = unix_ms();
-        let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let laddr = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let authenticated = self.config.get("requirepass").is_empty();
         let limits = self.parser_limits;
@@ -390,7 +447,16 @@ impl<S: Strategy> Core<S> {
                 return;
             }
         };
-        if self.poll.registry().register(&mut stream, Token(ck + CLIENT_TOKEN_BASE), Interest::READABLE).is_err() {
+        if self
+            .poll
+            .registry()
+            .register(
+                &mut stream,
+                Token(ck + CLIENT_TOKEN_BASE),
+                Interest::READABLE,
+            )
+            .is_err()
+        {
             self.clients.remove(ck);
             return;
         }
@@ -427,8 +493,12 @@ impl<S: Strategy> Core<S> {
 
     /// Writes as much pending output as the socket takes; asks for writable events if some is left.
     pub fn write_client(&mut self, ck: usize) {
-        let Some(client) = self.clients.get_mut(ck) else { return };
-        let Some(stream) = client.stream.as_mut() else { return };
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        let Some(stream) = client.stream.as_mut() else {
+            return;
+        };
         let mut written = 0;
         let mut failed = false;
         while !client.out.is_empty() {
@@ -464,11 +534,18 @@ impl<S: Strategy> Core<S> {
             }
             if client.want_write {
                 client.want_write = false;
-                let _ = self.poll.registry().reregister(stream, token, Interest::READABLE);
+                let _ = self
+                    .poll
+                    .registry()
+                    .reregister(stream, token, Interest::READABLE);
             }
         } else if !client.want_write {
             client.want_write = true;
-            let _ = self.poll.registry().reregister(stream, token, Interest::READABLE | Interest::WRITABLE);
+            let _ = self.poll.registry().reregister(
+                stream,
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            );
         }
     }
 
@@ -489,7 +566,9 @@ impl<S: Strategy> Core<S> {
     /// Disconnects and forgets a client.
     pub fn free_client(&mut self, ck: usize) {
         self.reset_client_state(ck);
-        let Some(client) = self.clients.get_mut(ck) else { return };
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
         if let Some(mut stream) = client.stream.take() {
             let _ = self.poll.registry().deregister(&mut stream);
         }
@@ -523,7 +602,9 @@ impl<S: Strategy> Core<S> {
                 }
             }
         }
-        let Some(client) = self.clients.get_mut(ck) else { return };
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
         if !client.authenticated && !cmd.has(NO_AUTH) {
             return self.reply_error(ck, b"NOAUTH Authentication required.");
         }
@@ -536,7 +617,9 @@ impl<S: Strategy> Core<S> {
         }
         let now_ms = unix_ms();
         if cmd.has(DENYOOM) && self.budget.limit() != 0 {
-            let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64;
+            // The write's own bytes plus headroom for the client buffers charged after it (replies, the next
+            // reads), so that used_memory stays under maxmemory, not just the keyspace.
+            let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES;
             self.fx.reset();
             if self.ks.reclaim(estimate, now_ms, &mut self.fx).is_err() {
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
@@ -553,9 +636,18 @@ impl<S: Strategy> Core<S> {
         let before = self.clients.get(ck).map_or(0, |c| c.out.len());
         match cmd.handler {
             Handler::Kv(handler) => {
-                let Some(client) = self.clients.get_mut(ck) else { return };
+                let Some(client) = self.clients.get_mut(ck) else {
+                    return;
+                };
                 let before = client.out.len();
-                let mut ctx = Ctx { argv, out: client.out.vec_mut(), proto: client.proto, db: client.db, now_ms, fx: &mut self.fx };
+                let mut ctx = Ctx {
+                    argv,
+                    out: client.out.vec_mut(),
+                    proto: client.proto,
+                    db: client.db,
+                    now_ms,
+                    fx: &mut self.fx,
+                };
                 handler(&mut self.ks, &mut ctx);
                 if client.out.data().get(before) == Some(&b'-') {
                     self.stats.error_replies += 1;
@@ -610,7 +702,12 @@ impl<S: Strategy> Core<S> {
         let budget_us = 1_000_000 / self.hz / 4;
         let deadline = Instant::now() + Duration::from_micros(budget_us);
         self.fx.reset();
-        let report = zedis_keyspace::commands::expire::active_expire_cycle(&mut self.ks, now_ms, deadline, &mut self.fx);
+        let report = zedis_keyspace::commands::expire::active_expire_cycle(
+            &mut self.ks,
+            now_ms,
+            deadline,
+            &mut self.fx,
+        );
         if report.time_cap_reached {
             self.stats.expire_time_cap_reached += 1;
         }
@@ -620,7 +717,9 @@ impl<S: Strategy> Core<S> {
         let timeout_s = self.config.int("timeout");
         if timeout_s > 0 {
             for ck in self.clients.keys() {
-                let idle = self.clients.get(ck).is_some_and(|c| c.subscriptions == 0 && now_ms - c.last_interaction_ms > timeout_s * 1000);
+                let idle = self.clients.get(ck).is_some_and(|c| {
+                    c.subscriptions == 0 && now_ms - c.last_interaction_ms > timeout_s * 1000
+                });
                 if idle {
                     self.closing.push(ck);
                 }
@@ -654,7 +753,11 @@ pub fn unknown_command(argv: &[&[u8]]) -> String {
         let room = 128 - args.len();
         args.push_str(&format!("'{}' ", truncate_lossy(arg, room)));
     }
-    format!("ERR unknown command '{}', with args beginning with: {}", truncate_lossy(argv[0], 128), args)
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncate_lossy(argv[0], 128),
+        args
+    )
 }
 
 /// Redis's arity error.
@@ -670,9 +773,15 @@ mod tests {
     #[test]
     fn unknown_command_text_matches_redis() {
         let argv: [&[u8]; 3] = [b"foo", b"a", b"b"];
-        assert_eq!(unknown_command(&argv), "ERR unknown command 'foo', with args beginning with: 'a' 'b' ");
+        assert_eq!(
+            unknown_command(&argv),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
         let argv: [&[u8]; 1] = [b"foo"];
-        assert_eq!(unknown_command(&argv), "ERR unknown command 'foo', with args beginning with: ");
+        assert_eq!(
+            unknown_command(&argv),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
     }
 }
 

@@ -122,7 +122,12 @@ impl<S: Strategy> Command<S> {
 
     /// The subcommand named `sub` (case-insensitive).
     pub fn subcommand(&self, sub: &[u8]) -> Option<&Command<S>> {
-        self.subcommands.iter().find(|c| c.name.split('|').nth(1).is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(sub)))
+        self.subcommands.iter().find(|c| {
+            c.name
+                .split('|')
+                .nth(1)
+                .is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(sub))
+        })
     }
 
     /// Whether the command has `flag`.
@@ -145,7 +150,20 @@ fn cmd<S: Strategy>(
     tips: &'static str,
     handler: Handler<S>,
 ) -> Command<S> {
-    Command { name, arity, flags, keys, group, since, summary, complexity, acl, tips, handler, subcommands: Vec::new() }
+    Command {
+        name,
+        arity,
+        flags,
+        keys,
+        group,
+        since,
+        summary,
+        complexity,
+        acl,
+        tips,
+        handler,
+        subcommands: Vec::new(),
+    }
 }
 
 fn kv<S: Strategy>(handler: KvHandler<S::Kv>) -> Handler<S> {
@@ -169,7 +187,11 @@ impl<S: Strategy> Table<S> {
     /// The table, built once at startup.
     pub fn new() -> Self {
         let commands = base_commands::<S>();
-        let index = commands.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
+        let index = commands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name, i))
+            .collect();
         Table { commands, index }
     }
 
@@ -200,7 +222,6 @@ impl<S: Strategy> Default for Table<S> {
 
 /// The rows generated from Redis 7.0 (see the module docs).
 fn base_commands<S: Strategy>() -> Vec<Command<S>> {
-
     vec![
         cmd("get", 2, READONLY | FAST, (1, 1, 1), "string", "1.0.0", "Get the value of a key", "O(1)", "@read @string @fast", "", kv(strings::get)),
         cmd("set", -3, WRITE | DENYOOM, (1, 1, 1), "string", "1.0.0", "Set the string value of a key", "O(1)", "@write @string @slow", "", kv(strings::set)),

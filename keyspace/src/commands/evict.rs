@@ -28,7 +28,9 @@ pub fn evict_until_fits<A: KvAllocator>(
             EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => random_victim(ks),
             _ => pooled_victim(ks, &mut pool, now_ms),
         };
-        let Some((db, key)) = victim else { return Err(Oom) };
+        let Some((db, key)) = victim else {
+            return Err(Oom);
+        };
         if !ks.db_mut(db).remove(&key) {
             continue;
         }
@@ -44,7 +46,10 @@ pub fn evict_until_fits<A: KvAllocator>(
 fn volatile_only(policy: EvictionPolicy) -> bool {
     matches!(
         policy,
-        EvictionPolicy::VolatileLru | EvictionPolicy::VolatileLfu | EvictionPolicy::VolatileRandom | EvictionPolicy::VolatileTtl
+        EvictionPolicy::VolatileLru
+            | EvictionPolicy::VolatileLfu
+            | EvictionPolicy::VolatileRandom
+            | EvictionPolicy::VolatileTtl
     )
 }
 
@@ -79,8 +84,12 @@ fn random_victim<A: KvAllocator>(ks: &mut Keyspace<A>) -> Option<(usize, Vec<u8>
 /// Higher is a better victim.
 fn score<A: KvAllocator>(ks: &Keyspace<A>, entry: EntryPtr, now_ms: i64) -> u64 {
     match ks.config.policy {
-        EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => 255 - u64::from(ks.lfu_decayed(entry, now_ms)),
-        EvictionPolicy::VolatileTtl => u64::MAX - entry.expire().map_or(u64::MAX, |when| when.max(0) as u64),
+        EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => {
+            255 - u64::from(ks.lfu_decayed(entry, now_ms))
+        }
+        EvictionPolicy::VolatileTtl => {
+            u64::MAX - entry.expire().map_or(u64::MAX, |when| when.max(0) as u64)
+        }
         _ => super::keys::idle_ms(entry, now_ms) as u64,
     }
 }

@@ -43,8 +43,12 @@ pub fn expire<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let name = ctx.argv[0].to_ascii_lowercase();
     let seconds = name == b"expire" || name == b"expireat";
     let relative = name == b"expire" || name == b"pexpire";
-    let Some(flags) = parse_flags(ctx) else { return };
-    let Some(mut when) = ctx.int_arg(2) else { return };
+    let Some(flags) = parse_flags(ctx) else {
+        return;
+    };
+    let Some(mut when) = ctx.int_arg(2) else {
+        return;
+    };
     if seconds {
         if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
             return ctx.invalid_expire();
@@ -58,7 +62,9 @@ pub fn expire<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         when += ctx.now_ms;
     }
     let key = ctx.argv[1];
-    let Some(entry) = write(ks, ctx, key) else { return reply::integer(ctx.out, 0) };
+    let Some(entry) = write(ks, ctx, key) else {
+        return reply::integer(ctx.out, 0);
+    };
     let current = entry.expire();
     let refused = (flags & NX != 0 && current.is_some())
         || (flags & XX != 0 && current.is_none())
@@ -77,7 +83,11 @@ pub fn expire<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return super::reply_oom(ctx, oom);
     }
     ctx.fx.changed(notify::GENERIC, "expire", ctx.db, key);
-    ctx.fx.rewrite(vec![b"PEXPIREAT".to_vec(), key.to_vec(), when.to_string().into_bytes()]);
+    ctx.fx.rewrite(vec![
+        b"PEXPIREAT".to_vec(),
+        key.to_vec(),
+        when.to_string().into_bytes(),
+    ]);
     reply::integer(ctx.out, 1);
 }
 
@@ -85,8 +95,12 @@ pub fn expire<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// `TTL key`, `PTTL key`, `EXPIRETIME key`, `PEXPIRETIME key`
 pub fn ttl<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let name = ctx.argv[0].to_ascii_lowercase();
-    let Some(entry) = super::read(ks, ctx, ctx.argv[1]) else { return reply::integer(ctx.out, -2) };
-    let Some(when) = entry.expire() else { return reply::integer(ctx.out, -1) };
+    let Some(entry) = super::read(ks, ctx, ctx.argv[1]) else {
+        return reply::integer(ctx.out, -2);
+    };
+    let Some(when) = entry.expire() else {
+        return reply::integer(ctx.out, -1);
+    };
     let value = match name.as_slice() {
         b"ttl" => ((when - ctx.now_ms).max(0) + 500) / 1000,
         b"pttl" => (when - ctx.now_ms).max(0),
@@ -100,7 +114,9 @@ pub fn ttl<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// `PERSIST key`
 pub fn persist<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let key = ctx.argv[1];
-    let Some(entry) = write(ks, ctx, key) else { return reply::integer(ctx.out, 0) };
+    let Some(entry) = write(ks, ctx, key) else {
+        return reply::integer(ctx.out, 0);
+    };
     if !entry.has_expire() {
         return reply::integer(ctx.out, 0);
     }
@@ -146,7 +162,9 @@ pub fn active_expire_cycle<A: KvAllocator>(
                     break;
                 }
                 let idx = (ks.random() as usize) % volatile;
-                let Some(entry) = ks.db(db).volatile_at(idx) else { break };
+                let Some(entry) = ks.db(db).volatile_at(idx) else {
+                    break;
+                };
                 report.sampled += 1;
                 if entry.expire().is_some_and(|when| when <= now_ms) {
                     let key = entry.key().to_vec();

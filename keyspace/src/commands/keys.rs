@@ -91,7 +91,11 @@ pub fn parse_cursor(bytes: &[u8]) -> Option<u64> {
         }
         value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
     }
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// SCAN's options, shared with the collection scans.
@@ -105,8 +109,17 @@ pub struct ScanOptions<'a> {
 }
 
 /// Parses `[MATCH pattern] [COUNT count] [TYPE type]` from `argv[first..]`, replying the error on failure.
-pub fn parse_scan_options<'a>(ctx: &mut Ctx<'_>, argv: &[&'a [u8]], first: usize, allow_type: bool) -> Option<ScanOptions<'a>> {
-    let mut opts = ScanOptions { pattern: None, count: 10, type_name: None };
+pub fn parse_scan_options<'a>(
+    ctx: &mut Ctx<'_>,
+    argv: &[&'a [u8]],
+    first: usize,
+    allow_type: bool,
+) -> Option<ScanOptions<'a>> {
+    let mut opts = ScanOptions {
+        pattern: None,
+        count: 10,
+        type_name: None,
+    };
     let mut i = first;
     while i < argv.len() {
         let remaining = argv.len() - i;
@@ -138,9 +151,13 @@ pub fn parse_scan_options<'a>(ctx: &mut Ctx<'_>, argv: &[&'a [u8]], first: usize
 /// # Format
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`
 pub fn scan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(mut cursor) = parse_cursor(ctx.argv[1]) else { return ctx.error(b"ERR invalid cursor") };
+    let Some(mut cursor) = parse_cursor(ctx.argv[1]) else {
+        return ctx.error(b"ERR invalid cursor");
+    };
     let argv = ctx.argv;
-    let Some(opts) = parse_scan_options(ctx, argv, 2, true) else { return };
+    let Some(opts) = parse_scan_options(ctx, argv, 2, true) else {
+        return;
+    };
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let dict = ks.db(ctx.db).dict();
     let mut iterations = opts.count.saturating_mul(10);
@@ -154,8 +171,13 @@ pub fn scan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     keys.retain(|key| opts.pattern.is_none_or(|p| glob::matches(p, key)));
     let mut kept = Vec::with_capacity(keys.len());
     for key in keys {
-        let Some(entry) = ks.lookup(ctx.db, &key, ctx.now_ms, ctx.fx) else { continue };
-        if opts.type_name.is_some_and(|t| !t.eq_ignore_ascii_case(type_name(entry.kind()).as_bytes())) {
+        let Some(entry) = ks.lookup(ctx.db, &key, ctx.now_ms, ctx.fx) else {
+            continue;
+        };
+        if opts
+            .type_name
+            .is_some_and(|t| !t.eq_ignore_ascii_case(type_name(entry.kind()).as_bytes()))
+        {
             continue;
         }
         kept.push(key);
@@ -174,7 +196,9 @@ pub fn randomkey<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     loop {
         let mut state = ks.random();
         let mut rng = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             state ^ (state >> 29)
         };
         let Some(entry) = ks.db(ctx.db).dict().random_entry(&mut rng) else {
@@ -194,7 +218,10 @@ fn payload_of<A: KvAllocator>(entry: EntryPtr, deep: bool) -> Result<PayloadInit
         Payload::Int(n) => PayloadInit::Int(n),
         Payload::Object(kind, object) if deep => {
             // SAFETY: `object` is the live collection of `entry`.
-            PayloadInit::Object(kind, unsafe { value::clone_object(A::default(), kind, object) }.map_err(|_| Oom)?)
+            PayloadInit::Object(
+                kind,
+                unsafe { value::clone_object(A::default(), kind, object) }.map_err(|_| Oom)?,
+            )
         }
         Payload::Object(kind, object) => PayloadInit::Object(kind, object),
     })
@@ -202,7 +229,13 @@ fn payload_of<A: KvAllocator>(entry: EntryPtr, deep: bool) -> Result<PayloadInit
 
 /// Creates `dst_key` in `dst_db` with `src`'s value and TTL (moving or copying a collection). `dst_key` must be
 /// absent in `dst_db`.
-fn place<A: KvAllocator>(ks: &mut Keyspace<A>, src: EntryPtr, dst_db: usize, dst_key: &[u8], deep: bool) -> Result<(), Oom> {
+fn place<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    src: EntryPtr,
+    dst_db: usize,
+    dst_key: &[u8],
+    deep: bool,
+) -> Result<(), Oom> {
     let payload = payload_of::<A>(src, deep)?;
     let copied_object = match payload {
         PayloadInit::Object(kind, object) if deep => Some((kind, object)),
@@ -215,7 +248,8 @@ fn place<A: KvAllocator>(ks: &mut Keyspace<A>, src: EntryPtr, dst_db: usize, dst
         }
         Oom
     };
-    let entry = EntryPtr::new(A::default(), dst_key, src.expire(), payload, src.lru()).map_err(|_| fail(copied_object))?;
+    let entry = EntryPtr::new(A::default(), dst_key, src.expire(), payload, src.lru())
+        .map_err(|_| fail(copied_object))?;
     if src.has_flag(FLAG_RAW) {
         entry.set_flag(FLAG_RAW);
     }
@@ -232,9 +266,15 @@ fn place<A: KvAllocator>(ks: &mut Keyspace<A>, src: EntryPtr, dst_db: usize, dst
 pub fn rename<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let nx = ctx.argv[0].eq_ignore_ascii_case(b"renamenx");
     let (src_key, dst_key) = (ctx.argv[1], ctx.argv[2]);
-    let Some(src) = write(ks, ctx, src_key) else { return ctx.error(NO_SUCH_KEY) };
+    let Some(src) = write(ks, ctx, src_key) else {
+        return ctx.error(NO_SUCH_KEY);
+    };
     if src_key == dst_key {
-        return if nx { reply::integer(ctx.out, 0) } else { reply::ok(ctx.out) };
+        return if nx {
+            reply::integer(ctx.out, 0)
+        } else {
+            reply::ok(ctx.out)
+        };
     }
     if write(ks, ctx, dst_key).is_some() {
         if nx {
@@ -249,7 +289,8 @@ pub fn rename<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     ctx.fx.dirty += 1;
     ctx.fx.touch(ctx.db, src_key);
     ctx.fx.touch(ctx.db, dst_key);
-    ctx.fx.notify(notify::GENERIC, "rename_from", ctx.db, src_key);
+    ctx.fx
+        .notify(notify::GENERIC, "rename_from", ctx.db, src_key);
     ctx.fx.notify(notify::GENERIC, "rename_to", ctx.db, dst_key);
     if nx {
         reply::integer(ctx.out, 1);
@@ -260,7 +301,8 @@ pub fn rename<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 
 /// A db index argument as Redis's getIntFromObject + selectDb check it.
 fn db_arg<A: KvAllocator>(ks: &Keyspace<A>, ctx: &mut Ctx<'_>, idx: usize) -> Option<usize> {
-    let Some(n) = crate::num::parse_i64_exact(ctx.argv[idx]).filter(|n| i32::try_from(*n).is_ok()) else {
+    let Some(n) = crate::num::parse_i64_exact(ctx.argv[idx]).filter(|n| i32::try_from(*n).is_ok())
+    else {
         ctx.error(NOT_INTEGER);
         return None;
     };
@@ -274,12 +316,16 @@ fn db_arg<A: KvAllocator>(ks: &Keyspace<A>, ctx: &mut Ctx<'_>, idx: usize) -> Op
 /// # Format
 /// `MOVE key db`
 pub fn move_<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(dst_db) = db_arg(ks, ctx, 2) else { return };
+    let Some(dst_db) = db_arg(ks, ctx, 2) else {
+        return;
+    };
     if dst_db == ctx.db {
         return ctx.error(SAME_OBJECT);
     }
     let key = ctx.argv[1];
-    let Some(src) = write(ks, ctx, key) else { return reply::integer(ctx.out, 0) };
+    let Some(src) = write(ks, ctx, key) else {
+        return reply::integer(ctx.out, 0);
+    };
     if ks.lookup(dst_db, key, ctx.now_ms, ctx.fx).is_some() {
         return reply::integer(ctx.out, 0);
     }
@@ -306,7 +352,9 @@ pub fn copy<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         if ctx.argv[j].eq_ignore_ascii_case(b"replace") {
             replace = true;
         } else if ctx.argv[j].eq_ignore_ascii_case(b"db") && j + 1 < ctx.argv.len() {
-            let Some(n) = crate::num::parse_i64_exact(ctx.argv[j + 1]) else { return ctx.error(NOT_INTEGER) };
+            let Some(n) = crate::num::parse_i64_exact(ctx.argv[j + 1]) else {
+                return ctx.error(NOT_INTEGER);
+            };
             if n < 0 || n as u64 >= ks.db_count() as u64 {
                 return ctx.error(DB_RANGE);
             }
@@ -320,7 +368,9 @@ pub fn copy<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     if dst_db == ctx.db && src_key == dst_key {
         return ctx.error(SAME_OBJECT);
     }
-    let Some(src) = read(ks, ctx, src_key) else { return reply::integer(ctx.out, 0) };
+    let Some(src) = read(ks, ctx, src_key) else {
+        return reply::integer(ctx.out, 0);
+    };
     if ks.lookup(dst_db, dst_key, ctx.now_ms, ctx.fx).is_some() {
         if !replace {
             return reply::integer(ctx.out, 0);
@@ -377,14 +427,19 @@ pub fn object<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         reply::integer(ctx.out, i64::from(ks.lfu_decayed(entry, ctx.now_ms)));
     } else if sub.eq_ignore_ascii_case(b"idletime") {
         if ks.config.policy.is_lfu() {
-            let msg = format!("ERR An LRU maxmemory policy is selected, idle time not tracked. {POLICY_SWITCH}");
+            let msg = format!(
+                "ERR An LRU maxmemory policy is selected, idle time not tracked. {POLICY_SWITCH}"
+            );
             return ctx.error(msg.as_bytes());
         }
         reply::integer(ctx.out, idle_ms(entry, ctx.now_ms) / 1000);
     } else {
         // REFCOUNT: Redis shares the integers 0..9999 unless an LRU/LFU policy needs per-key clocks.
         let shared = matches!(entry.payload(), Payload::Int(n) if (0..10_000).contains(&n))
-            && matches!(ks.config.policy, crate::EvictionPolicy::NoEviction | crate::EvictionPolicy::AllKeysFlush);
+            && matches!(
+                ks.config.policy,
+                crate::EvictionPolicy::NoEviction | crate::EvictionPolicy::AllKeysFlush
+            );
         reply::integer(ctx.out, if shared { i64::from(i32::MAX) } else { 1 });
     }
 }
@@ -393,7 +448,11 @@ pub fn object<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 pub fn idle_ms(entry: EntryPtr, now_ms: i64) -> i64 {
     let now = Keyspace::<zedis_kv_pool::SystemAlloc>::lru_clock(now_ms);
     let then = entry.lru();
-    let seconds = if now >= then { now - then } else { (0xff_ffff - then) + now };
+    let seconds = if now >= then {
+        now - then
+    } else {
+        (0xff_ffff - then) + now
+    };
     i64::from(seconds) * 1000
 }
 
@@ -448,9 +507,14 @@ pub fn flushall<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `SWAPDB index1 index2`
 pub fn swapdb<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let parse = |bytes: &[u8]| crate::num::parse_i64_exact(bytes).filter(|n| i32::try_from(*n).is_ok());
-    let Some(a) = parse(ctx.argv[1]) else { return ctx.error(b"ERR invalid first DB index") };
-    let Some(b) = parse(ctx.argv[2]) else { return ctx.error(b"ERR invalid second DB index") };
+    let parse =
+        |bytes: &[u8]| crate::num::parse_i64_exact(bytes).filter(|n| i32::try_from(*n).is_ok());
+    let Some(a) = parse(ctx.argv[1]) else {
+        return ctx.error(b"ERR invalid first DB index");
+    };
+    let Some(b) = parse(ctx.argv[2]) else {
+        return ctx.error(b"ERR invalid second DB index");
+    };
     let dbs = ks.db_count() as i64;
     if a < 0 || b < 0 || a >= dbs || b >= dbs {
         return ctx.error(DB_RANGE);

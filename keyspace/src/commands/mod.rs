@@ -78,7 +78,12 @@ impl Effects {
     #[inline]
     pub fn notify(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
         if self.notify_flags & class != 0 {
-            self.events.push(Event { class, name, db, key: key.to_vec() });
+            self.events.push(Event {
+                class,
+                name,
+                db,
+                key: key.to_vec(),
+            });
         }
     }
 
@@ -140,7 +145,10 @@ impl Ctx<'_> {
     /// Writes `ERR invalid expire time in '<command>' command`.
     pub fn invalid_expire(&mut self) {
         let name = String::from_utf8_lossy(self.argv[0]).to_ascii_lowercase();
-        reply::error(self.out, format!("ERR invalid expire time in '{name}' command").as_bytes());
+        reply::error(
+            self.out,
+            format!("ERR invalid expire time in '{name}' command").as_bytes(),
+        );
     }
 
     /// Parses argument `idx` as an integer, or replies the integer error.
@@ -173,11 +181,19 @@ pub fn reply_oom(ctx: &mut Ctx<'_>, _oom: Oom) {
 }
 
 /// Looks up a key for reading in the client's db; counts hit/miss.
-pub fn read<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, key: &[u8]) -> Option<EntryPtr> {
+pub fn read<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+) -> Option<EntryPtr> {
     ks.lookup_read(ctx.db, key, ctx.now_ms, ctx.fx)
 }
 
 /// Looks up a key for writing in the client's db.
-pub fn write<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, key: &[u8]) -> Option<EntryPtr> {
+pub fn write<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+) -> Option<EntryPtr> {
     ks.lookup(ctx.db, key, ctx.now_ms, ctx.fx)
 }

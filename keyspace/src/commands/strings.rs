@@ -1,6 +1,9 @@
 //! String commands: GET, SET and its variants, MGET/MSET, counters, APPEND, ranges.
 
-use super::{is_string, read, reply_oom, reply_string, write, Ctx, NOT_FLOAT, NOT_INTEGER, STRING_TOO_LONG, SYNTAX, WRONGTYPE};
+use super::{
+    is_string, read, reply_oom, reply_string, write, Ctx, NOT_FLOAT, NOT_INTEGER, STRING_TOO_LONG,
+    SYNTAX, WRONGTYPE,
+};
 use crate::entry::{EntryPtr, Payload, PayloadInit, FLAG_RAW};
 use crate::notify;
 use crate::num::{format_human, parse_f64, parse_i64_exact};
@@ -102,7 +105,9 @@ fn expire_at_ms(ctx: &mut Ctx<'_>, unit: u8, idx: usize) -> Option<i64> {
 /// # Format
 /// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
 pub fn set<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(opts) = parse_set_options(ctx, 3, true) else { return };
+    let Some(opts) = parse_set_options(ctx, 3, true) else {
+        return;
+    };
     let expire = match opts.expire {
         Some((unit, idx)) => match expire_at_ms(ctx, unit, idx) {
             Some(ms) => Some(ms),
@@ -111,7 +116,11 @@ pub fn set<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         None => None,
     };
     let key = ctx.argv[1];
-    let existing = if opts.get { read(ks, ctx, key) } else { write(ks, ctx, key) };
+    let existing = if opts.get {
+        read(ks, ctx, key)
+    } else {
+        write(ks, ctx, key)
+    };
     if opts.get {
         match existing {
             Some(e) if !is_string(e) => return ctx.error(WRONGTYPE),
@@ -144,7 +153,13 @@ fn set_and_reply<A: KvAllocator>(
     ctx.fx.changed(notify::STRING, "set", ctx.db, key);
     if let Some(when) = expire {
         ctx.fx.notify(notify::GENERIC, "expire", ctx.db, key);
-        ctx.fx.rewrite(vec![b"SET".to_vec(), key.to_vec(), value.to_vec(), b"PXAT".to_vec(), when.to_string().into_bytes()]);
+        ctx.fx.rewrite(vec![
+            b"SET".to_vec(),
+            key.to_vec(),
+            value.to_vec(),
+            b"PXAT".to_vec(),
+            when.to_string().into_bytes(),
+        ]);
     }
     if reply_ok {
         reply::ok(ctx.out);
@@ -168,8 +183,14 @@ pub fn setnx<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `SETEX key seconds value` / `PSETEX key milliseconds value`
 pub fn setex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let unit = if ctx.argv[0].eq_ignore_ascii_case(b"psetex") { 1 } else { 0 };
-    let Some(when) = expire_at_ms(ctx, unit, 2) else { return };
+    let unit = if ctx.argv[0].eq_ignore_ascii_case(b"psetex") {
+        1
+    } else {
+        0
+    };
+    let Some(when) = expire_at_ms(ctx, unit, 2) else {
+        return;
+    };
     let key = ctx.argv[1];
     write(ks, ctx, key);
     set_and_reply(ks, ctx, key, ctx.argv[3], Some(when), false, true);
@@ -205,7 +226,9 @@ pub fn getdel<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`
 pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(opts) = parse_set_options(ctx, 2, false) else { return };
+    let Some(opts) = parse_set_options(ctx, 2, false) else {
+        return;
+    };
     let expire = match opts.expire {
         Some((unit, idx)) => match expire_at_ms(ctx, unit, idx) {
             Some(ms) => Some(ms),
@@ -214,7 +237,9 @@ pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         None => None,
     };
     let key = ctx.argv[1];
-    let Some(entry) = read(ks, ctx, key) else { return reply::null(ctx.out, ctx.proto) };
+    let Some(entry) = read(ks, ctx, key) else {
+        return reply::null(ctx.out, ctx.proto);
+    };
     if !is_string(entry) {
         return ctx.error(WRONGTYPE);
     }
@@ -226,7 +251,11 @@ pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             ctx.fx.rewrite(vec![b"DEL".to_vec(), key.to_vec()]);
         } else if ks.set_expire(ctx.db, entry, Some(when)).is_ok() {
             ctx.fx.changed(notify::GENERIC, "expire", ctx.db, key);
-            ctx.fx.rewrite(vec![b"PEXPIREAT".to_vec(), key.to_vec(), when.to_string().into_bytes()]);
+            ctx.fx.rewrite(vec![
+                b"PEXPIREAT".to_vec(),
+                key.to_vec(),
+                when.to_string().into_bytes(),
+            ]);
         }
     } else if opts.persist && entry.has_expire() && ks.set_expire(ctx.db, entry, None).is_ok() {
         ctx.fx.changed(notify::GENERIC, "persist", ctx.db, key);
@@ -298,7 +327,9 @@ fn incr_by<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, delta: i64) 
     match entry {
         Some(e) if matches!(e.payload(), Payload::Int(_)) => e.set_int(value),
         _ => {
-            if let Err(oom) = ks.set_payload(ctx.db, key, PayloadInit::Int(value), None, true, ctx.now_ms) {
+            if let Err(oom) =
+                ks.set_payload(ctx.db, key, PayloadInit::Int(value), None, true, ctx.now_ms)
+            {
                 return reply_oom(ctx, oom);
             }
         }
@@ -310,7 +341,11 @@ fn incr_by<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, delta: i64) 
 /// # Format
 /// `INCR key` / `DECR key`
 pub fn incr<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let delta = if ctx.argv[0].eq_ignore_ascii_case(b"decr") { -1 } else { 1 };
+    let delta = if ctx.argv[0].eq_ignore_ascii_case(b"decr") {
+        -1
+    } else {
+        1
+    };
     incr_by(ks, ctx, delta);
 }
 
@@ -342,7 +377,9 @@ pub fn incrbyfloat<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         },
         Some(Payload::Object(..)) => return ctx.error(WRONGTYPE),
     };
-    let Some(delta) = parse_f64(ctx.argv[2]) else { return ctx.error(NOT_FLOAT) };
+    let Some(delta) = parse_f64(ctx.argv[2]) else {
+        return ctx.error(NOT_FLOAT);
+    };
     let value = current + delta;
     if !value.is_finite() {
         return ctx.error(b"ERR increment would produce NaN or Infinity");
@@ -353,7 +390,12 @@ pub fn incrbyfloat<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return reply_oom(ctx, oom);
     }
     ctx.fx.changed(notify::STRING, "incrbyfloat", ctx.db, key);
-    ctx.fx.rewrite(vec![b"SET".to_vec(), key.to_vec(), text.clone(), b"KEEPTTL".to_vec()]);
+    ctx.fx.rewrite(vec![
+        b"SET".to_vec(),
+        key.to_vec(),
+        text.clone(),
+        b"KEEPTTL".to_vec(),
+    ]);
     reply::bulk(ctx.out, &text);
 }
 
@@ -367,9 +409,18 @@ fn rebuild<A: KvAllocator>(
     fill: &mut dyn FnMut(&mut [u8], &[u8]),
 ) -> bool {
     let mut buf = itoa::Buffer::new();
-    let old_bytes: Vec<u8> = old.map(|e| string_bytes(e, &mut buf).to_vec()).unwrap_or_default();
+    let old_bytes: Vec<u8> = old
+        .map(|e| string_bytes(e, &mut buf).to_vec())
+        .unwrap_or_default();
     let mut write_new = |dst: &mut [u8]| fill(dst, &old_bytes);
-    match ks.set_payload(ctx.db, key, PayloadInit::StrWith(len, &mut write_new), None, true, ctx.now_ms) {
+    match ks.set_payload(
+        ctx.db,
+        key,
+        PayloadInit::StrWith(len, &mut write_new),
+        None,
+        true,
+        ctx.now_ms,
+    ) {
         Ok(entry) => {
             entry.set_flag(FLAG_RAW);
             true
@@ -396,7 +447,16 @@ pub fn append<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return ctx.error(STRING_TOO_LONG);
     }
     let built = if old.is_none() {
-        ks.set_payload(ctx.db, key, PayloadInit::Str(value), None, false, ctx.now_ms).map_err(|oom| reply_oom(ctx, oom)).is_ok()
+        ks.set_payload(
+            ctx.db,
+            key,
+            PayloadInit::Str(value),
+            None,
+            false,
+            ctx.now_ms,
+        )
+        .map_err(|oom| reply_oom(ctx, oom))
+        .is_ok()
     } else {
         rebuild(ks, ctx, key, old, len, &mut |dst, old_bytes| {
             dst[..old_bytes.len()].copy_from_slice(old_bytes);
@@ -415,15 +475,22 @@ pub fn strlen<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     match read(ks, ctx, ctx.argv[1]) {
         None => reply::integer(ctx.out, 0),
         Some(e) if !is_string(e) => ctx.error(WRONGTYPE),
-        Some(e) => reply::integer(ctx.out, string_bytes(e, &mut itoa::Buffer::new()).len() as i64),
+        Some(e) => reply::integer(
+            ctx.out,
+            string_bytes(e, &mut itoa::Buffer::new()).len() as i64,
+        ),
     }
 }
 
 /// # Format
 /// `GETRANGE key start end`
 pub fn getrange<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(mut start) = ctx.int_arg(2) else { return };
-    let Some(mut end) = ctx.int_arg(3) else { return };
+    let Some(mut start) = ctx.int_arg(2) else {
+        return;
+    };
+    let Some(mut end) = ctx.int_arg(3) else {
+        return;
+    };
     let entry = match read(ks, ctx, ctx.argv[1]) {
         None => return reply::bulk(ctx.out, b""),
         Some(e) if !is_string(e) => return ctx.error(WRONGTYPE),
@@ -470,7 +537,10 @@ pub fn setrange<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return reply::integer(ctx.out, old_len as i64);
     }
     let offset = offset as usize;
-    let Some(end) = offset.checked_add(value.len()).filter(|end| *end <= ks.config.string_bytes_max) else {
+    let Some(end) = offset
+        .checked_add(value.len())
+        .filter(|end| *end <= ks.config.string_bytes_max)
+    else {
         return ctx.error(STRING_TOO_LONG);
     };
     let len = old_len.max(end);

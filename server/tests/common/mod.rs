@@ -17,7 +17,11 @@ pub struct Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Server {
@@ -30,7 +34,11 @@ impl Server {
             if let Ok(extra) = std::env::var("ZEDIS_TEST_ARGS") {
                 cmd.args(extra.split_whitespace());
             }
-            let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn zedis-server");
+            let child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn zedis-server");
             let mut server = Server { child, port };
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
@@ -56,7 +64,9 @@ impl Server {
     /// A raw socket.
     pub fn raw(&self) -> Raw {
         let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         Raw { stream }
     }
 
@@ -142,7 +152,13 @@ pub fn err(conn: &mut redis::Connection, args: &[&str]) -> String {
         Err(e) => {
             let code = e.code().unwrap_or("").to_string();
             let detail = e.detail().unwrap_or("").to_string();
-            if code.is_empty() { detail } else if detail.is_empty() { code } else { format!("{code} {detail}") }
+            if code.is_empty() {
+                detail
+            } else if detail.is_empty() {
+                code
+            } else {
+                format!("{code} {detail}")
+            }
         }
     }
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need, then runs the whole workspace's tests, the
+# server's integration suite under every memory-strategy combination, and the redis-benchmark / redis-cli
+# compatibility smoke checks against the real binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]} (reference server and tools for the compatibility tests)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+
+echo "== cargo test --workspace"
+cargo test --workspace
+
+echo "== server integration suite under every strategy combination"
+for kv in pool system; do
+  for req in arena heap; do
+    for cl in pool heap; do
+      args="--kv-allocator $kv --request-allocator $req --client-allocator $cl"
+      echo "-- $args"
+      ZEDIS_TEST_ARGS="$args" cargo test -q -p zedis-server --test server
+    done
+  done
+done
+
+echo "== redis-cli and redis-benchmark against zedis-server"
+cargo build -q -p zedis-server
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+target/debug/zedis-server --port "$port" >/tmp/zedis-smoke.log 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+test "$(redis-cli -p "$port" set smoke ok)" = "OK"
+test "$(redis-cli -p "$port" get smoke)" = "ok"
+out=$(redis-benchmark -p "$port" -t ping,set,get,incr,mset -n 2000 -c 10 -q 2>&1)
+echo "$out"
+if echo "$out" | grep -qi "error"; then echo "redis-benchmark reported an error"; exit 1; fi
+test "$(echo "$out" | grep -c 'requests per second')" -ge 5
+redis-cli -p "$port" shutdown >/dev/null 2>&1 || true
+wait $pid 2>/dev/null || true
+trap - EXIT
+echo "1 passed, 0 failed: compatibility smoke (redis-cli, redis-benchmark)"
