@@ -314,11 +314,7 @@ impl<A: KvAllocator> Keyspace<A> {
         } else {
             65535 - last + now
         };
-        let periods = if self.config.lfu_decay_time > 0 {
-            elapsed / self.config.lfu_decay_time
-        } else {
-            0
-        };
+        let periods = elapsed.checked_div(self.config.lfu_decay_time).unwrap_or(0);
         counter.saturating_sub(periods.min(255) as u8)
     }
 

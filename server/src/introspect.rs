@@ -375,7 +375,7 @@ pub fn config_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) 
 }
 
 /// Bytes a key costs: its entry, its collection and its share of the index.
-pub fn key_bytes<S: Strategy>(core: &Core<S>, entry: zedis_keyspace::entry::EntryPtr) -> usize {
+pub fn key_bytes(entry: zedis_keyspace::entry::EntryPtr) -> usize {
     let entry_bytes = entry.size().next_multiple_of(8);
     let object = match entry.payload() {
         Payload::Object(kind, object) => zedis_keyspace::value::object_bytes(kind, object),
@@ -389,7 +389,6 @@ pub fn key_bytes<S: Strategy>(core: &Core<S>, entry: zedis_keyspace::entry::Entr
         } else {
             0
         }
-        + core.ks.db_count() * 0
 }
 
 /// # Format
@@ -411,7 +410,7 @@ pub fn memory_usage<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
         .db(db)
         .find(argv[2])
         .filter(|e| e.expire().is_none_or(|w| w > now));
-    let bytes = found.map(|e| key_bytes(core, e));
+    let bytes = found.map(key_bytes);
     core.reply(ck, |out, p| match bytes {
         Some(b) => reply::integer(out, b as i64),
         None => reply::null(out, p),
@@ -446,7 +445,7 @@ pub fn memory_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
         ("keys.count".into(), keys as i64),
         (
             "keys.bytes-per-key".into(),
-            if keys > 0 { (dataset / keys) as i64 } else { 0 },
+            dataset.checked_div(keys).unwrap_or(0) as i64,
         ),
         ("dataset.bytes".into(), dataset as i64),
         ("allocator.resident".into(), crate::info::rss_bytes() as i64),

@@ -93,7 +93,7 @@ impl OutputLimits {
     }
 
     /// CONFIG GET's form.
-    pub fn to_config_string(&self) -> String {
+    pub fn to_config_string(self) -> String {
         let part = |name: &str, l: &Limit| {
             format!(
                 "{name} {} {} {}",

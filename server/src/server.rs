@@ -5,7 +5,7 @@
 //! gets writable interest until its output drains. The cron (`hz` times a second) runs active expiry and
 //! client timeouts.
 
-use crate::client::{Client, Input, ReplyMode};
+use crate::client::{Client, ReplyMode};
 use crate::config::Config;
 use crate::table::{Command, Handler, Table, DENYOOM, NO_AUTH};
 use crate::{RequestAllocNew, Strategy};
@@ -466,8 +466,38 @@ impl<S: Strategy> Core<S> {
         }
     }
 
+    /// Applies `client-output-buffer-limit` to client `ck`; true if it was scheduled for closing.
+    fn output_limit_reached(&mut self, ck: usize, now_ms: i64) -> bool {
+        let Some(client) = self.clients.get_mut(ck) else {
+            return false;
+        };
+        let limit = if client.subscriptions + client.shard_subscriptions > 0 {
+            self.output_limits.pubsub
+        } else {
+            self.output_limits.normal
+        };
+        if limit.exceeded(
+            client.out.len() as u64,
+            &mut client.soft_limit_since_ms,
+            now_ms,
+        ) {
+            eprintln!(
+                "# Client id={} closed for overcoming of output buffer limits.",
+                client.id
+            );
+            client.out.clear();
+            self.stats.client_output_limit_disconnections += 1;
+            self.closing.push(ck);
+            return true;
+        }
+        false
+    }
+
     /// Marks a client as having output to write this loop turn.
     pub fn queue_write(&mut self, ck: usize) {
+        if self.output_limit_reached(ck, unix_ms()) {
+            return;
+        }
         if let Some(client) = self.clients.get_mut(ck) {
             if !client.pending_write && !client.out.is_empty() {
                 client.pending_write = true;
@@ -714,6 +744,9 @@ impl<S: Strategy> Core<S> {
         if report.sampled > 0 {
             self.stats.expired_stale_perc = report.expired as f64 * 100.0 / report.sampled as f64;
         }
+        for ck in self.clients.keys() {
+            self.output_limit_reached(ck, now_ms);
+        }
         let timeout_s = self.config.int("timeout");
         if timeout_s > 0 {
             for ck in self.clients.keys() {
@@ -783,10 +816,4 @@ mod tests {
             "ERR unknown command 'foo', with args beginning with: "
         );
     }
-}
-
-// Keep `Input` referenced for docs even when unused in some configurations.
-#[allow(dead_code)]
-fn _input_is_default() -> Input {
-    Input::default()
 }

@@ -8,7 +8,7 @@
 //! - prefixes (before the command): `?type` compares only the top-level RESP type byte; `?sorted` compares
 //!   aggregates as sorted multisets (recursively); `?pairs` compares a flat `[k, v, k, v]` array (or a map)
 //!   as a set of pairs; `?error` only requires both replies to be errors; `@noreply` sends without reading.
-//! - `@resp3`: sends `HELLO 3`, compares the reply with the `id` value masked.
+//! - `@resp3`: sends `HELLO 3`, compares the reply with the `id` value masked (as for every `HELLO` line).
 //! - `@sleep N`: sleeps N milliseconds.
 //! - `@raw BYTES`: sends escaped raw bytes (same escapes as double quotes, without the quotes) and reads one
 //!   reply frame; `@send BYTES` sends without reading; `@read` reads one frame; `@raw-close BYTES` sends and
@@ -163,6 +163,41 @@ impl Conn {
                 return Err(ReadFail::Closed(std::mem::take(&mut self.buf)));
             }
         }
+    }
+
+    /// After a command that must not be answered: waits `wait` for stray input and returns the frame that
+    /// arrived, or an empty vector when nothing did.
+    fn poll_stray(&mut self, wait: Duration) -> Result<Vec<u8>, ReadFail> {
+        let deadline = Instant::now() + wait;
+        let _ = self.stream.set_read_timeout(Some(Duration::from_millis(5)));
+        let mut chunk = [0u8; 16384];
+        while self.buf.is_empty() && Instant::now() < deadline {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReadFail::Io(e.to_string())),
+            }
+        }
+        let _ = self
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(100)));
+        if self.buf.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read_frame()
+    }
+
+    /// Sends `ECHO token` and discards frames until its echo arrives; returns how many were discarded.
+    fn resync(&mut self, token: &str) -> Result<usize, ReadFail> {
+        self.send(&encode(&[b"ECHO".to_vec(), token.as_bytes().to_vec()]))?;
+        let expected = format!("${}\r\n{token}\r\n", token.len()).into_bytes();
+        let mut discarded = 0;
+        while self.read_frame()? != expected {
+            discarded += 1;
+        }
+        Ok(discarded)
     }
 
     /// Reads everything until the server closes the connection.
@@ -450,6 +485,19 @@ fn mask_hello_id(frame: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether the step sends HELLO (whose reply carries the connection id, masked before comparing).
+fn is_hello(step: &Step) -> bool {
+    match step {
+        Step::Resp3 => true,
+        Step::Command {
+            mode: Mode::Exact,
+            args,
+            ..
+        } => args[0].eq_ignore_ascii_case(b"hello"),
+        _ => false,
+    }
+}
+
 /// Whether two replies match under `mode`.
 fn matches(mode: Mode, a: &[u8], b: &[u8]) -> bool {
     match mode {
@@ -527,10 +575,19 @@ impl Pair {
         };
         let [sa, sb] = self.send_both(&bytes);
         if !read {
-            return match (sa, sb) {
-                (Ok(()), Ok(())) => Outcome::Nothing,
-                (a, b) => Outcome::Replies(a.map(|_| Vec::new()), b.map(|_| Vec::new())),
-            };
+            if matches!(step, Step::Raw { .. }) {
+                return match (sa, sb) {
+                    (Ok(()), Ok(())) => Outcome::Nothing,
+                    (a, b) => Outcome::Replies(a.map(|_| Vec::new()), b.map(|_| Vec::new())),
+                };
+            }
+            // `@noreply`: any reply that arrives anyway is a mismatch against the empty one.
+            let [a, b] = &mut self.conns;
+            let wait = Duration::from_millis(30);
+            return Outcome::Replies(
+                sa.and_then(|_| a.poll_stray(wait)),
+                sb.and_then(|_| b.poll_stray(wait)),
+            );
         }
         let (a, b) = self.read_both();
         Outcome::Replies(sa.and(a), sb.and(b))
@@ -588,12 +645,13 @@ fn run_script(
             _ => Mode::Exact,
         };
         let ok = match (&a, &b) {
-            (Ok(x), Ok(y)) if matches!(step, Step::Resp3) => mask_hello_id(x) == mask_hello_id(y),
+            (Ok(x), Ok(y)) if is_hello(step) => mask_hello_id(x) == mask_hello_id(y),
             (Ok(x), Ok(y)) => matches(mode, x, y),
             _ => false,
         };
         if !ok {
             let show = |r: &Result<Vec<u8>, ReadFail>| match r {
+                Ok(bytes) if bytes.is_empty() => "<no reply>".to_string(),
                 Ok(bytes) => escape(bytes),
                 Err(e) => e.to_string(),
             };
@@ -605,19 +663,39 @@ fn run_script(
                 candidate: show(&b),
             });
         }
-        if a.is_err() || b.is_err() {
+        let mut failed = a.is_err() || b.is_err();
+        let is_read = matches!(
+            step,
+            Step::Command { noreply: false, .. } | Step::Resp3 | Step::Raw { read: true, .. }
+        );
+        if !ok && !failed && is_read {
+            // Realign both streams so one extra or missing reply does not shift every later comparison.
+            let token = format!("__resync_{line}__");
+            let [ca, cb] = &mut pair.conns;
+            match (ca.resync(&token), cb.resync(&token)) {
+                (Ok(0), Ok(0)) => {}
+                (Ok(x), Ok(y)) => out.push(Mismatch {
+                    script: name.to_string(),
+                    line: *line,
+                    text: format!("(resync after the mismatch above: discarded {x} extra frame(s) from redis, {y} from zedis)"),
+                    reference: String::new(),
+                    candidate: String::new(),
+                }),
+                _ => failed = true,
+            }
+        }
+        if failed {
             out.push(Mismatch {
                 script: name.to_string(),
                 line: *line,
-                text: "(script aborted: a connection failed; the rest of this script was skipped)"
+                text: "(a connection failed or desynced: both reconnected; connection state such as SELECT is lost)"
                     .into(),
                 reference: String::new(),
                 candidate: String::new(),
             });
-            return Ok(());
         }
-        if matches!(step, Step::RawClose(_)) {
-            // Both servers closed as expected; continue on fresh connections.
+        if failed || matches!(step, Step::RawClose(_)) {
+            // Continue on fresh connections (after `@raw-close` both servers closed as expected).
             pair.conns = [
                 Conn::open(ports[0]).map_err(|e| e.to_string())?,
                 Conn::open(ports[1]).map_err(|e| e.to_string())?,

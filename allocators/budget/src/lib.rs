@@ -207,9 +207,13 @@ impl GlobalBudget for Budget {
     fn release(&self, component: Component, bytes: usize) {
         let i = component.idx();
         let used = self.used[i].get();
-        debug_assert!(bytes <= used, "releasing {bytes} of {used} bytes for {component:?}");
+        debug_assert!(
+            bytes <= used,
+            "releasing {bytes} of {used} bytes for {component:?}"
+        );
         self.used[i].set(used.saturating_sub(bytes));
-        self.total.set(self.total.get().saturating_sub(bytes.min(used)));
+        self.total
+            .set(self.total.get().saturating_sub(bytes.min(used)));
     }
 
     fn used(&self) -> usize {

@@ -50,7 +50,7 @@ pub fn expire<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return;
     };
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return ctx.invalid_expire();
         }
         when *= 1000;

@@ -12,7 +12,7 @@ use zedis_kv_pool::KvAllocator;
 use zedis_resp::reply;
 
 /// The string value of an entry, formatting integers into `buf`.
-fn string_bytes<'a>(entry: EntryPtr, buf: &'a mut itoa::Buffer) -> &'a [u8] {
+fn string_bytes(entry: EntryPtr, buf: &mut itoa::Buffer) -> &[u8] {
     match entry.payload() {
         Payload::Str(bytes) => bytes,
         Payload::Int(n) => buf.format(n).as_bytes(),
