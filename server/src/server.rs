@@ -617,7 +617,8 @@ impl<S: Strategy> Core<S> {
         if matches!(cmd.handler, Handler::Container) {
             if argv.len() < 2 {
                 // Only COMMAND (arity -1) may come without a subcommand.
-                return crate::introspect::command_all(self, ck, argv);
+                crate::introspect::command_all(self, ck, argv);
+                return self.queue_write(ck);
             }
             match cmd.subcommand(argv[1]) {
                 Some(sub) if sub.arity_ok(argv.len()) => cmd = sub,
@@ -720,6 +721,16 @@ impl<S: Strategy> Core<S> {
     pub fn reply_error(&mut self, ck: usize, text: &[u8]) {
         self.stats.error_replies += 1;
         if let Some(client) = self.clients.get_mut(ck) {
+            // CLIENT REPLY OFF/SKIP silence errors too.
+            match client.reply_mode {
+                ReplyMode::Off => return,
+                ReplyMode::SkipThis => {
+                    client.reply_mode = ReplyMode::On;
+                    return;
+                }
+                ReplyMode::Skip => client.reply_mode = ReplyMode::SkipThis,
+                ReplyMode::On => {}
+            }
             reply::error(client.out.vec_mut(), text);
             client.out.recharge();
         }

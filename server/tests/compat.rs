@@ -12,13 +12,14 @@
 //! - `@sleep N`: sleeps N milliseconds.
 //! - `@raw BYTES`: sends escaped raw bytes (same escapes as double quotes, without the quotes) and reads one
 //!   reply frame; `@send BYTES` sends without reading; `@read` reads one frame; `@raw-close BYTES` sends and
-//!   reads until the server closes the connection, comparing everything received.
+//!   reads until the server closes the connection, comparing everything received; `@raw-close-rep PREFIX N
+//!   UNIT` does the same with PREFIX followed by N copies of UNIT (for size limits).
 //!
 //! Each script runs on fresh connections after `FLUSHALL`, and ends with a sentinel `ECHO` so stray replies
 //! show up as mismatches. All mismatches are collected, then the test fails once listing them all.
 //!
 //! Env: `COMPAT_SCRIPT=name` runs only `name.txt`; `COMPAT_VS_REDIS=1` compares redis against a second
-//! redis (to validate the scripts themselves).
+//! redis (to validate the scripts themselves); `COMPAT_VERBOSE=1` prints every reply pair.
 
 mod common;
 
@@ -364,6 +365,20 @@ fn parse_line(line: &str) -> Result<Step, String> {
         }
         "@read" => return Ok(Step::Read),
         "@raw-close" => return Ok(Step::RawClose(unescape(rest)?)),
+        "@raw-close-rep" => {
+            let mut words = rest.split_whitespace();
+            let (Some(prefix), Some(count), Some(unit)) =
+                (words.next(), words.next(), words.next())
+            else {
+                return Err("@raw-close-rep PREFIX COUNT UNIT".into());
+            };
+            let count: usize = count
+                .parse()
+                .map_err(|e| format!("@raw-close-rep count: {e}"))?;
+            let mut bytes = unescape(prefix)?;
+            bytes.extend(unescape(unit)?.repeat(count));
+            return Ok(Step::RawClose(bytes));
+        }
         _ => {}
     }
     let mut mode = Mode::Exact;
@@ -640,6 +655,17 @@ fn run_script(
         let Outcome::Replies(a, b) = pair.run(step) else {
             continue;
         };
+        if std::env::var_os("COMPAT_VERBOSE").is_some() {
+            let brief = |r: &Result<Vec<u8>, ReadFail>| match r {
+                Ok(bytes) => escape(bytes),
+                Err(e) => e.to_string(),
+            };
+            eprintln!(
+                "{name}:{line}: {text}\n    redis: {}\n    zedis: {}",
+                brief(&a),
+                brief(&b)
+            );
+        }
         let mode = match step {
             Step::Command { mode, .. } => *mode,
             _ => Mode::Exact,
