@@ -6,7 +6,10 @@
 
 pub mod evict;
 pub mod expire;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
+pub mod sets;
 pub mod strings;
 
 use crate::entry::{EntryPtr, Payload};
