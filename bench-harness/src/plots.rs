@@ -43,52 +43,7 @@ pub fn draw_all(
             }
             let file = format!("{}.svg", metric.name);
             let path = out_dir.join(&file);
-            if numeric_sweep {
-                let param = data.spec.sweep.as_ref().map_or("", |s| s.param.as_str());
-                let series: Vec<(String, Vec<(f64, f64)>)> = data
-                    .servers
-                    .iter()
-                    .map(|plan| {
-                        let points = data
-                            .points
-                            .iter()
-                            .filter_map(|p| {
-                                let s = rows
-                                    .iter()
-                                    .find(|s| s.point == p.label && s.server == plan.label)?;
-                                Some((p.x?, s.median))
-                            })
-                            .collect();
-                        (plan.label.clone(), points)
-                    })
-                    .filter(|(_, points): &(String, Vec<_>)| !points.is_empty())
-                    .collect();
-                line_chart(&path, metric.title, param, &series)?;
-            } else {
-                let multi = data.points.len() > 1;
-                let bars: Vec<Bar> = data
-                    .points
-                    .iter()
-                    .flat_map(|p| data.servers.iter().map(move |s| (p, s)))
-                    .filter_map(|(p, plan)| {
-                        let s = rows
-                            .iter()
-                            .find(|s| s.point == p.label && s.server == plan.label)?;
-                        let label = if multi {
-                            format!("{} @ {}", plan.label, p.label)
-                        } else {
-                            plan.label.clone()
-                        };
-                        Some(Bar {
-                            label,
-                            median: s.median,
-                            min: s.min,
-                            max: s.max,
-                        })
-                    })
-                    .collect();
-                bar_chart(&path, metric.title, &bars)?;
-            }
+            metric_chart(data, &rows, metric.title, numeric_sweep, &path)?;
             drawn.push((file, metric.title.to_owned()));
         }
     }
@@ -108,6 +63,63 @@ pub fn draw_all(
         }
     }
     Ok(drawn)
+}
+
+/// Lines against the sweep value when the spec sweeps a numeric parameter, else bars per (point, server).
+fn metric_chart(
+    data: &RunData,
+    rows: &[&Summary],
+    title: &str,
+    numeric_sweep: bool,
+    path: &Path,
+) -> Result<()> {
+    if numeric_sweep {
+        let param = data.spec.sweep.as_ref().map_or("", |s| s.param.as_str());
+        let series: Vec<(String, Vec<(f64, f64)>)> = data
+            .servers
+            .iter()
+            .map(|plan| {
+                let points = data
+                    .points
+                    .iter()
+                    .filter_map(|p| {
+                        let s = rows
+                            .iter()
+                            .find(|s| s.point == p.label && s.server == plan.label)?;
+                        Some((p.x?, s.median))
+                    })
+                    .collect();
+                (plan.label.clone(), points)
+            })
+            .filter(|(_, points): &(String, Vec<_>)| !points.is_empty())
+            .collect();
+        line_chart(path, title, param, &series)?;
+    } else {
+        let multi = data.points.len() > 1;
+        let bars: Vec<Bar> = data
+            .points
+            .iter()
+            .flat_map(|p| data.servers.iter().map(move |s| (p, s)))
+            .filter_map(|(p, plan)| {
+                let s = rows
+                    .iter()
+                    .find(|s| s.point == p.label && s.server == plan.label)?;
+                let label = if multi {
+                    format!("{} @ {}", plan.label, p.label)
+                } else {
+                    plan.label.clone()
+                };
+                Some(Bar {
+                    label,
+                    median: s.median,
+                    min: s.min,
+                    max: s.max,
+                })
+            })
+            .collect();
+        bar_chart(path, title, &bars)?;
+    }
+    Ok(())
 }
 
 /// One bar: median with a min–max whisker.

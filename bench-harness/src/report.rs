@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::plots;
 use crate::runner::RunData;
+use crate::spec::Point;
 use crate::workload::{Kind, Workload};
 
 /// A metric shown in tables: name, heading, whether to plot it.
@@ -285,6 +286,8 @@ fn timeseries_csv(data: &RunData) -> String {
     out
 }
 
+type Lookup<'a> = BTreeMap<(&'a str, &'a str, &'a str), &'a Summary>;
+
 fn markdown(data: &RunData, summary: &[Summary], plots: &[(String, String)]) -> Result<String> {
     let spec = &data.spec;
     let mut md = String::new();
@@ -293,114 +296,149 @@ fn markdown(data: &RunData, summary: &[Summary], plots: &[(String, String)]) -> 
         let _ = writeln!(md, "{}\n", spec.description.trim());
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let quick = if data.quick {
+        ", **--quick** (scaled down: a smoke test, not a measurement)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         md,
-        "Rounds: {} (servers alternate order each round){}. Machine: {cpus} CPUs. Cells are `median (min–max)` \
-         over rounds; `× base` is the median over rounds of the ratio to the baseline in the same round.\n",
+        "Rounds: {} (servers alternate order each round){quick}. Machine: {cpus} CPUs. Cells are \
+         `median (min–max)` over rounds; `× base` is the median over rounds of the ratio to the baseline in the \
+         same round.\n",
         data.rounds,
-        if data.quick { ", **--quick** (scaled down: smoke test, not a measurement)" } else { "" }
     );
     md.push_str("## Servers\n\n| label | command |\n|---|---|\n");
     for plan in &data.servers {
+        let baseline = if plan.baseline { " (baseline)" } else { "" };
         let _ = writeln!(
             md,
-            "| {}{} | `{}` |",
+            "| {}{baseline} | `{}` |",
             plan.label,
-            if plan.baseline { " (baseline)" } else { "" },
-            plan.command
+            plan.command.trim()
         );
     }
     md.push('\n');
-    let lookup: BTreeMap<(&str, &str, &str), &Summary> = summary
+    let lookup: Lookup = summary
         .iter()
         .map(|s| ((s.point.as_str(), s.server.as_str(), s.metric.as_str()), s))
         .collect();
     for point in &data.points {
-        let workload = Workload::from_table(&point.workload)?;
-        let _ = writeln!(md, "## {}\n", point.label);
-        let _ = writeln!(
-            md,
-            "Workload: `{}`\n",
-            toml::to_string(&point.workload)?
-                .replace('\n', "; ")
-                .trim_end_matches("; ")
-        );
-        let metrics: Vec<&MetricInfo> = headline(workload.kind)
-            .iter()
-            .filter(|mi| {
-                data.servers.iter().any(|s| {
-                    lookup.contains_key(&(point.label.as_str(), s.label.as_str(), mi.name))
-                })
-            })
-            .collect();
-        md.push_str("| server |");
-        for mi in &metrics {
-            let _ = write!(md, " {} |", mi.title);
-        }
-        let ratio_metrics: Vec<&&MetricInfo> =
-            metrics.iter().filter(|mi| mi.plot).take(2).collect();
-        let has_baseline = data.servers.iter().any(|s| s.baseline);
-        if has_baseline {
-            for mi in &ratio_metrics {
-                let _ = write!(md, " {} × base |", mi.title);
-            }
-        }
-        md.push_str("\n|---|");
-        md.push_str(
-            &"---|".repeat(metrics.len() + if has_baseline { ratio_metrics.len() } else { 0 }),
-        );
-        md.push('\n');
-        for plan in &data.servers {
-            let _ = write!(md, "| {} |", plan.label);
-            for mi in &metrics {
-                let cell = lookup
-                    .get(&(point.label.as_str(), plan.label.as_str(), mi.name))
-                    .map_or("–".into(), |s| {
-                        if s.n > 1 {
-                            format!("{} ({}–{})", fmt(s.median), fmt(s.min), fmt(s.max))
-                        } else {
-                            fmt(s.median)
-                        }
-                    });
-                let _ = write!(md, " {cell} |");
-            }
-            if has_baseline {
-                for mi in &ratio_metrics {
-                    let ratio = lookup
-                        .get(&(point.label.as_str(), plan.label.as_str(), mi.name))
-                        .and_then(|s| s.ratio_vs_baseline)
-                        .map_or("–".into(), |r| format!("{r:.2}"));
-                    let _ = write!(md, " {ratio} |");
-                }
-            }
-            md.push('\n');
-        }
-        md.push('\n');
+        point_table(&mut md, data, point, &lookup)?;
     }
-    let failed: Vec<_> = data.trials.iter().filter(|t| t.error.is_some()).collect();
-    if !failed.is_empty() {
-        md.push_str("## Failed trials\n\n");
-        for t in failed {
-            let _ = writeln!(
-                md,
-                "- round {} {} {}: {}",
-                t.round + 1,
-                t.point,
-                t.server,
-                t.error.as_deref().unwrap_or("")
-            );
-        }
-        md.push('\n');
-    }
+    trial_notes(&mut md, data);
     if !plots.is_empty() {
         md.push_str("## Plots\n\n");
         for (file, title) in plots {
             let _ = writeln!(md, "### {title}\n\n![{title}]({file})\n");
         }
     }
-    md.push_str("Data: `results.json` (spec, every trial, summary), `trials.csv`, `summary.csv`, `timeseries.csv`; \
-                 server logs in `logs/`.\n");
+    md.push_str(
+        "Data: `results.json` (spec, every trial, summary), `trials.csv`, `summary.csv`, \
+         `timeseries.csv`; server logs in `logs/`.\n",
+    );
     Ok(md)
+}
+
+/// One section per point: the workload and a table of headline metrics per server.
+fn point_table(md: &mut String, data: &RunData, point: &Point, lookup: &Lookup) -> Result<()> {
+    let workload = Workload::from_table(&point.workload)?;
+    let _ = writeln!(md, "## {}\n", point.label);
+    let shown = toml::to_string(&point.workload)?.replace('\n', "; ");
+    let _ = writeln!(md, "Workload: `{}`\n", shown.trim_end_matches("; "));
+    let get =
+        |server: &str, metric: &str| lookup.get(&(point.label.as_str(), server, metric)).copied();
+    let metrics: Vec<&MetricInfo> = headline(workload.kind)
+        .iter()
+        .filter(|mi| {
+            data.servers
+                .iter()
+                .any(|s| get(&s.label, mi.name).is_some())
+        })
+        .collect();
+    let ratio_metrics: Vec<&MetricInfo> = if data.servers.iter().any(|s| s.baseline) {
+        metrics
+            .iter()
+            .copied()
+            .filter(|mi| mi.plot)
+            .take(2)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    md.push_str("| server |");
+    for mi in &metrics {
+        let _ = write!(md, " {} |", mi.title);
+    }
+    for mi in &ratio_metrics {
+        let _ = write!(md, " {} × base |", mi.title);
+    }
+    let _ = writeln!(
+        md,
+        "\n|---|{}",
+        "---|".repeat(metrics.len() + ratio_metrics.len())
+    );
+    for plan in &data.servers {
+        let _ = write!(md, "| {} |", plan.label);
+        for mi in &metrics {
+            let cell = get(&plan.label, mi.name).map_or("–".into(), |s| {
+                if s.n > 1 {
+                    format!("{} ({}–{})", fmt(s.median), fmt(s.min), fmt(s.max))
+                } else {
+                    fmt(s.median)
+                }
+            });
+            let _ = write!(md, " {cell} |");
+        }
+        for mi in &ratio_metrics {
+            let ratio = get(&plan.label, mi.name)
+                .and_then(|s| s.ratio_vs_baseline)
+                .map_or("–".into(), |r| format!("{r:.2}"));
+            let _ = write!(md, " {ratio} |");
+        }
+        md.push('\n');
+    }
+    md.push('\n');
+    Ok(())
+}
+
+/// Failed trials and trials that saw error replies.
+fn trial_notes(md: &mut String, data: &RunData) {
+    let failed: Vec<_> = data.trials.iter().filter(|t| t.error.is_some()).collect();
+    if !failed.is_empty() {
+        md.push_str("## Failed trials\n\n");
+        for t in failed {
+            let error = t.error.as_deref().unwrap_or("");
+            let _ = writeln!(
+                md,
+                "- round {} {} {}: {error}",
+                t.round + 1,
+                t.point,
+                t.server
+            );
+        }
+        md.push('\n');
+    }
+    let replied: Vec<_> = data
+        .trials
+        .iter()
+        .filter(|t| t.first_error_reply.is_some())
+        .collect();
+    if !replied.is_empty() {
+        md.push_str("## Error replies (counted in `errors`; expected under noeviction)\n\n");
+        for t in replied {
+            let count = t.metrics.get("errors").copied().unwrap_or(0.0);
+            let reply = t.first_error_reply.as_deref().unwrap_or("");
+            let _ = writeln!(
+                md,
+                "- round {} {} {}: {count} replies, first `{reply}`",
+                t.round + 1,
+                t.point,
+                t.server
+            );
+        }
+        md.push('\n');
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub struct Trial {
     pub command: String,
     /// Set when the trial failed; its metrics are then partial or empty.
     pub error: Option<String>,
+    /// The first error reply the server sent (e.g. OOM under noeviction); counted in the `errors` metric.
+    pub first_error_reply: Option<String>,
     /// Metric name to value (names listed in `report::METRICS`).
     pub metrics: BTreeMap<String, f64>,
 }
@@ -200,6 +202,7 @@ fn run_trial(
         server: plan.label.clone(),
         command: String::new(),
         error: None,
+        first_error_reply: None,
         metrics: BTreeMap::new(),
     };
     let mut samples = Vec::new();
@@ -216,7 +219,8 @@ fn run_trial(
         let sampler = matches!(workload.kind, Kind::Kv | Kind::Pubsub)
             .then(|| Sampler::start(&server, workload));
         let result = match workload.kind {
-            Kind::Kv => kv_trial(&server, workload, sampler.as_ref(), &mut trial.metrics),
+            Kind::Kv => kv_trial(&server, workload, sampler.as_ref(), &mut trial.metrics)
+                .map(|reply| trial.first_error_reply = reply),
             Kind::IdleConnections => idle_trial(&server, workload, &mut trial.metrics),
             Kind::ConnectChurn => churn_trial(&server, workload, &mut trial.metrics),
             Kind::Pubsub => pubsub_trial(&server, workload, &mut trial.metrics),
@@ -256,7 +260,7 @@ fn kv_trial(
     workload: &Workload,
     sampler: Option<&Sampler>,
     m: &mut BTreeMap<String, f64>,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let mut control = server.conn()?;
     let rss_empty = server.sample()?.rss_bytes;
     let used_empty = info_u64(&control.info()?, "used_memory");
@@ -341,10 +345,7 @@ fn kv_trial(
         );
     }
     m.insert("keys_end".into(), control.dbsize()? as f64);
-    if let Some(error) = stats.first_error {
-        eprintln!("note: {} error replies, first: {error}", stats.errors);
-    }
-    Ok(())
+    Ok(stats.first_error)
 }
 
 fn idle_trial(
