@@ -155,7 +155,10 @@ impl Default for KeyspaceConfig {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             string_bytes_max: 512 * 1024 * 1024,
-            limits: types::Limits { set_listpack_entries_max: 0, ..types::Limits::default() },
+            limits: types::Limits {
+                set_listpack_entries_max: 0,
+                ..types::Limits::default()
+            },
         }
     }
 }
