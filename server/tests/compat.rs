@@ -791,7 +791,8 @@ fn compat_with_redis() {
     }
     // Known differences are a ratchet: listed ones are reported but do not fail the run; a new mismatch
     // fails it, and so does a listed one that no longer differs (remove it from the list).
-    let known_text = std::fs::read_to_string(scripts_dir().join("known-diffs.txt")).unwrap_or_default();
+    let known_text =
+        std::fs::read_to_string(scripts_dir().join("known-diffs.txt")).unwrap_or_default();
     let known: std::collections::BTreeSet<String> = known_text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
@@ -816,7 +817,9 @@ fn compat_with_redis() {
         }
     }
     for at in known.difference(&seen) {
-        report.push_str(&format!("{at}: listed in known-diffs.txt but now matches Redis: remove it\n"));
+        report.push_str(&format!(
+            "{at}: listed in known-diffs.txt but now matches Redis: remove it\n"
+        ));
     }
     for e in &errors {
         report.push_str(&format!("script error: {e}\n"));
@@ -827,7 +830,10 @@ fn compat_with_redis() {
         mismatches.len(),
         known_hits
     );
-    assert!(report.is_empty(), "unexpected compatibility differences:\n{report}");
+    assert!(
+        report.is_empty(),
+        "unexpected compatibility differences:\n{report}"
+    );
 }
 
 #[cfg(test)]

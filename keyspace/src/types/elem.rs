@@ -120,35 +120,7 @@ impl<'a> Needle<'a> {
 /// assert_eq!(parse_int(b"9223372036854775808"), None);
 /// ```
 pub fn parse_int(bytes: &[u8]) -> Option<i64> {
-    if bytes.is_empty() || bytes.len() > INT_TEXT_BYTES_MAX {
-        return None;
-    }
-    if bytes == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match bytes[0] {
-        b'-' => (true, &bytes[1..]),
-        _ => (false, bytes),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    // Accumulate as a negative number so i64::MIN is representable.
-    let mut value: i64 = 0;
-    for &digit in digits {
-        if !digit.is_ascii_digit() {
-            return None;
-        }
-        value = value
-            .checked_mul(10)?
-            .checked_sub(i64::from(digit - b'0'))?;
-    }
-    if negative {
-        Some(value)
-    } else {
-        value.checked_neg()
-    }
+    crate::num::parse_i64_exact(bytes)
 }
 
 /// Length of the decimal text of `value`.
