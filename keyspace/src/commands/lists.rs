@@ -112,19 +112,21 @@ pub fn pushx<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     push_all(ks, ctx, left, true);
 }
 
-/// Pops up to `count` elements from `key`'s list (known to exist) and replies them as an array, with the
-/// pop event and the key's deletion when emptied.
+/// Pops up to `count` elements from `key`'s list (known to exist) and replies them as an array (or, when
+/// `count` is `None`, one element as a bulk), with the pop event and the key's deletion when emptied.
 fn pop_range<A: KvAllocator>(
     ks: &mut Keyspace<A>,
     ctx: &mut Ctx<'_>,
     key: &[u8],
     list: &mut List<A>,
     left: bool,
-    count: usize,
+    count: Option<usize>,
 ) {
     let limits = ks.config.limits;
-    let n = count.min(list.len());
-    reply::array_len(ctx.out, n);
+    let n = count.unwrap_or(1).min(list.len());
+    if count.is_some() {
+        reply::array_len(ctx.out, n);
+    }
     for _ in 0..n {
         let out = &mut *ctx.out;
         let popped = if left {
@@ -166,23 +168,7 @@ pub fn pop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     };
     match count {
         Some(0) => reply::array_len(ctx.out, 0),
-        Some(count) => pop_range(ks, ctx, key, list, left, count),
-        None => {
-            let limits = ks.config.limits;
-            let out = &mut *ctx.out;
-            if left {
-                list.pop_front_with(&limits, |e| bulk_elem(out, e));
-            } else {
-                list.pop_back_with(&limits, |e| bulk_elem(out, e));
-            }
-            ctx.fx.changed(
-                notify::LIST,
-                if left { "lpop" } else { "rpop" },
-                ctx.db,
-                key,
-            );
-            delete_if_empty(ks, ctx, ctx.db, key, list);
-        }
+        count => pop_range(ks, ctx, key, list, left, count),
     }
 }
 
@@ -544,7 +530,7 @@ pub fn lmpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         let n = count.min(list.len());
         reply::array_len(ctx.out, 2);
         reply::bulk(ctx.out, key);
-        pop_range(ks, ctx, key, list, left, count);
+        pop_range(ks, ctx, key, list, left, Some(count));
         let name: &[u8] = if left { b"LPOP" } else { b"RPOP" };
         ctx.fx.rewrite(vec![
             name.to_vec(),

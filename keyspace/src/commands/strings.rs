@@ -102,18 +102,25 @@ fn expire_at_ms(ctx: &mut Ctx<'_>, unit: u8, idx: usize) -> Option<i64> {
     Some(ms)
 }
 
+/// The options of SET/GETEX and their absolute expire time, or `None` after replying the error.
+fn parse_options_and_expire(
+    ctx: &mut Ctx<'_>,
+    first: usize,
+    is_set: bool,
+) -> Option<(SetOptions, Option<i64>)> {
+    let opts = parse_set_options(ctx, first, is_set)?;
+    let expire = match opts.expire {
+        Some((unit, idx)) => Some(expire_at_ms(ctx, unit, idx)?),
+        None => None,
+    };
+    Some((opts, expire))
+}
+
 /// # Format
 /// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
 pub fn set<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(opts) = parse_set_options(ctx, 3, true) else {
+    let Some((opts, expire)) = parse_options_and_expire(ctx, 3, true) else {
         return;
-    };
-    let expire = match opts.expire {
-        Some((unit, idx)) => match expire_at_ms(ctx, unit, idx) {
-            Some(ms) => Some(ms),
-            None => return,
-        },
-        None => None,
     };
     let key = ctx.argv[1];
     let existing = if opts.get {
@@ -226,15 +233,8 @@ pub fn getdel<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`
 pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(opts) = parse_set_options(ctx, 2, false) else {
+    let Some((opts, expire)) = parse_options_and_expire(ctx, 2, false) else {
         return;
-    };
-    let expire = match opts.expire {
-        Some((unit, idx)) => match expire_at_ms(ctx, unit, idx) {
-            Some(ms) => Some(ms),
-            None => return,
-        },
-        None => None,
     };
     let key = ctx.argv[1];
     let Some(entry) = read(ks, ctx, key) else {
