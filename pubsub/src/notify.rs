@@ -58,6 +58,11 @@ impl NotifyFlags {
             | Self::MODULE.0,
     );
 
+    /// Flags from raw bits (Redis's values, as `zedis_keyspace::notify` uses them).
+    pub const fn from_bits(bits: u32) -> NotifyFlags {
+        NotifyFlags(bits)
+    }
+
     /// The raw bits (Redis's values).
     pub const fn bits(self) -> u32 {
         self.0

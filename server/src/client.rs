@@ -2,6 +2,9 @@
 //! whose buffers are kept, bounded, across connections) or on the heap (`heap`).
 
 use mio::net::TcpStream;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::{IoBuf, Recycle};
 use zedis_resp::{ParserLimits, Protocol, RequestParser};
 
@@ -24,6 +27,50 @@ impl Default for Input {
         Input {
             query: IoBuf::new(),
             parser: RequestParser::new(ParserLimits::default()),
+        }
+    }
+}
+
+/// Output bytes held outside the client's `out` buffer, charged to the budget while they live.
+pub struct Frame {
+    bytes: Box<[u8]>,
+    component: Component,
+}
+
+impl Frame {
+    /// Takes `bytes` and charges them to `component`.
+    pub fn new(bytes: Vec<u8>, component: Component) -> Frame {
+        let bytes = bytes.into_boxed_slice();
+        zedis_budget::current().reserve(component, bytes.len());
+        Frame { bytes, component }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        zedis_budget::current().release(self.component, self.bytes.len());
+    }
+}
+
+/// Queued output that precedes the client's `out` buffer.
+pub enum Chunk {
+    /// Reply bytes that were in `out` when a shared frame arrived (keeps the order).
+    Owned(Frame),
+    /// A published message encoded once and shared by every recipient (charged once, as Pubsub).
+    Shared(Rc<Frame>),
+}
+
+impl Chunk {
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Owned(frame) => frame.bytes(),
+            Chunk::Shared(frame) => frame.bytes(),
         }
     }
 }
@@ -63,8 +110,14 @@ pub struct Client {
     pub proto: Protocol,
     /// Unprocessed input; `None` only while its commands run.
     pub input: Option<Input>,
-    /// Pending reply bytes.
+    /// Pending reply bytes (written after every chunk of `pending`).
     pub out: IoBuf,
+    /// Output queued before `out`: shared pub/sub frames, in arrival order.
+    pub pending: VecDeque<Chunk>,
+    /// Unwritten bytes in `pending` (the front chunk's written prefix excluded).
+    pub pending_bytes: usize,
+    /// Bytes of the front chunk already written.
+    pub pending_offset: usize,
     /// Connection time (unix ms).
     pub created_ms: i64,
     /// Last command or read (unix ms), for `timeout` and CLIENT LIST idle.
@@ -94,6 +147,53 @@ pub struct Client {
 }
 
 impl Client {
+    /// Queues a shared frame after everything already pending.
+    pub fn push_shared(&mut self, frame: &Rc<Frame>) {
+        if !self.out.is_empty() {
+            let moved = self.out.data().to_vec();
+            self.out.consume(moved.len());
+            self.out.recharge();
+            self.pending_bytes += moved.len();
+            self.pending
+                .push_back(Chunk::Owned(Frame::new(moved, Component::Clients)));
+        }
+        self.pending_bytes += frame.bytes().len();
+        self.pending.push_back(Chunk::Shared(Rc::clone(frame)));
+    }
+
+    /// All unwritten output.
+    pub fn output_len(&self) -> usize {
+        self.pending_bytes + self.out.len()
+    }
+
+    /// Marks `n` bytes of the queued chunks (then of `out`) as written.
+    pub fn consume_output(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.pending.front() else {
+                break;
+            };
+            let left = front.bytes().len() - self.pending_offset;
+            if n < left {
+                self.pending_offset += n;
+                self.pending_bytes -= n;
+                return;
+            }
+            n -= left;
+            self.pending_bytes -= left;
+            self.pending_offset = 0;
+            self.pending.pop_front();
+        }
+        self.out.consume(n);
+    }
+
+    /// Drops all unwritten output.
+    pub fn clear_output(&mut self) {
+        self.pending.clear();
+        self.pending_bytes = 0;
+        self.pending_offset = 0;
+        self.out.clear();
+    }
+
     /// Whether the client is in RESP2 subscribed mode (only pub/sub commands allowed).
     pub fn in_subscribed_mode(&self) -> bool {
         self.proto == Protocol::Resp2 && (self.subscriptions + self.shard_subscriptions) > 0

@@ -292,9 +292,9 @@ fn normalise(directive: &Directive, value: &str) -> Result<String, String> {
 
 fn normalise_special(name: &str, value: &str) -> Result<String, String> {
     match name {
-        "notify-keyspace-events" => crate::notify::parse_flags(value)
-            .map(crate::notify::flags_to_string)
-            .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
+        "notify-keyspace-events" => zedis_pubsub::NotifyFlags::parse(value.as_bytes())
+            .map(|flags| flags.to_string())
+            .map_err(|e| e.to_string()),
         "client-output-buffer-limit" => {
             crate::outlimit::OutputLimits::parse(value, &Default::default())
                 .map(|limits| limits.to_config_string())

@@ -11,8 +11,8 @@ mod config;
 mod conn;
 mod info;
 mod introspect;
-mod notify;
 mod outlimit;
+mod pubsub_cmds;
 mod server;
 mod table;
 

@@ -12,7 +12,7 @@ use crate::{RequestAllocNew, Strategy};
 use allocator_api2::vec::Vec as AVec;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::time::{Duration, Instant};
 use zedis_arena::RequestAlloc;
 use zedis_budget::{Budget, GlobalBudget};
@@ -28,6 +28,8 @@ const CLIENT_TOKEN_BASE: usize = 2;
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Room kept free at each write for client buffers charged after it (see `call`).
 const BUFFER_HEADROOM_BYTES: usize = 32 * 1024;
+/// Buffers gathered by one writev.
+const WRITEV_SLICES_MAX: usize = 64;
 /// Reads per readable event before other clients get a turn.
 const READS_PER_EVENT_MAX: usize = 16;
 
@@ -69,6 +71,8 @@ pub struct Core<S: Strategy> {
     pub clients: S::Clients,
     /// The data.
     pub ks: Keyspace<S::Kv>,
+    /// Channel, pattern and shard-channel subscriptions.
+    pub pubsub: zedis_pubsub::PubSub,
     /// Configuration.
     pub config: Config,
     /// The command table.
@@ -156,6 +160,7 @@ impl<S: Strategy> Server<S> {
             listener,
             clients: S::Clients::new(clients_max),
             ks: Keyspace::new(config.int("databases") as usize, Default::default()),
+            pubsub: zedis_pubsub::PubSub::with_budget(budget),
             table,
             budget,
             fx: Effects::default(),
@@ -389,8 +394,13 @@ impl<S: Strategy> Core<S> {
         )
         .unwrap_or_default();
         self.fx.notify_flags =
-            crate::notify::parse_flags(c.get("notify-keyspace-events")).unwrap_or(0);
+            zedis_pubsub::NotifyFlags::parse(c.get("notify-keyspace-events").as_bytes())
+                .map_or(0, zedis_pubsub::NotifyFlags::bits);
         self.clients.set_clients_max(c.int("maxclients") as usize);
+        self.pubsub.set_limits(zedis_pubsub::Limits {
+            subscribers_per_channel_max: c.int("pubsub-max-subscribers-per-channel") as usize,
+            channels_max: c.int("pubsub-max-channels") as usize,
+        });
         let limits = self.parser_limits;
         for ck in self.clients.keys() {
             if let Some(input) = self.clients.get_mut(ck).and_then(|c| c.input.as_mut()) {
@@ -477,7 +487,7 @@ impl<S: Strategy> Core<S> {
             self.output_limits.normal
         };
         if limit.exceeded(
-            client.out.len() as u64,
+            client.output_len() as u64,
             &mut client.soft_limit_since_ms,
             now_ms,
         ) {
@@ -485,7 +495,7 @@ impl<S: Strategy> Core<S> {
                 "# Client id={} closed for overcoming of output buffer limits.",
                 client.id
             );
-            client.out.clear();
+            client.clear_output();
             self.stats.client_output_limit_disconnections += 1;
             self.closing.push(ck);
             return true;
@@ -499,7 +509,7 @@ impl<S: Strategy> Core<S> {
             return;
         }
         if let Some(client) = self.clients.get_mut(ck) {
-            if !client.pending_write && !client.out.is_empty() {
+            if !client.pending_write && client.output_len() > 0 {
                 client.pending_write = true;
                 self.pending_writes.push(ck);
             }
@@ -526,19 +536,37 @@ impl<S: Strategy> Core<S> {
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
-        let Some(stream) = client.stream.as_mut() else {
+        let Some(mut stream) = client.stream.take() else {
             return;
         };
         let mut written = 0;
         let mut failed = false;
-        while !client.out.is_empty() {
-            match stream.write(client.out.data()) {
+        while client.output_len() > 0 {
+            // Gather queued shared frames and the reply buffer into one writev.
+            let mut slices: [IoSlice<'_>; WRITEV_SLICES_MAX] =
+                [IoSlice::new(&[]); WRITEV_SLICES_MAX];
+            let mut count = 0;
+            for (i, chunk) in client
+                .pending
+                .iter()
+                .enumerate()
+                .take(WRITEV_SLICES_MAX - 1)
+            {
+                let skip = if i == 0 { client.pending_offset } else { 0 };
+                slices[count] = IoSlice::new(&chunk.bytes()[skip..]);
+                count += 1;
+            }
+            if count < WRITEV_SLICES_MAX - 1 || client.pending.len() == count {
+                slices[count] = IoSlice::new(client.out.data());
+                count += 1;
+            }
+            match stream.write_vectored(&slices[..count]) {
                 Ok(0) => {
                     failed = true;
                     break;
                 }
                 Ok(n) => {
-                    client.out.consume(n);
+                    client.consume_output(n);
                     written += n;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -550,33 +578,29 @@ impl<S: Strategy> Core<S> {
             }
         }
         self.stats.net_output_bytes += written as u64;
-        if failed {
-            self.closing.push(ck);
-            return;
-        }
+        let drained = client.output_len() == 0;
         let token = Token(ck + CLIENT_TOKEN_BASE);
-        if client.out.is_empty() {
+        let mut interest = None;
+        if failed || (drained && client.close_after_reply) {
+            self.closing.push(ck);
+        } else if drained {
             client.out.shrink_to(crate::client::OUTPUT_KEEP_BYTES_MAX);
             client.soft_limit_since_ms = None;
-            if client.close_after_reply {
-                self.closing.push(ck);
-                return;
-            }
             if client.want_write {
                 client.want_write = false;
-                let _ = self
-                    .poll
-                    .registry()
-                    .reregister(stream, token, Interest::READABLE);
+                interest = Some(Interest::READABLE);
             }
         } else if !client.want_write {
             client.want_write = true;
-            let _ = self.poll.registry().reregister(
-                stream,
-                token,
-                Interest::READABLE | Interest::WRITABLE,
-            );
+            interest = Some(Interest::READABLE | Interest::WRITABLE);
         }
+        if let Some(interest) = interest {
+            let _ = self
+                .poll
+                .registry()
+                .reregister(&mut stream, token, interest);
+        }
+        client.stream = Some(stream);
     }
 
     fn close_pending(&mut self) {
@@ -587,6 +611,7 @@ impl<S: Strategy> Core<S> {
 
     /// Forgets a client's transaction, watches, subscriptions and blocking state (RESET, disconnect).
     pub fn reset_client_state(&mut self, ck: usize) {
+        self.unsubscribe_all(ck);
         if let Some(client) = self.clients.get_mut(ck) {
             client.subscriptions = 0;
             client.shard_subscriptions = 0;
@@ -652,7 +677,9 @@ impl<S: Strategy> Core<S> {
             // reads), so that used_memory stays under maxmemory, not just the keyspace.
             let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES;
             self.fx.reset();
-            if self.ks.reclaim(estimate, now_ms, &mut self.fx).is_err() {
+            let reclaimed = self.ks.reclaim(estimate, now_ms, &mut self.fx);
+            self.publish_events();
+            if reclaimed.is_err() {
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
             }
         }
@@ -689,6 +716,7 @@ impl<S: Strategy> Core<S> {
             Handler::Container => {}
         }
         self.stats.commands_processed += 1;
+        self.publish_events();
         self.after_command(ck, before);
     }
 
@@ -749,6 +777,7 @@ impl<S: Strategy> Core<S> {
             deadline,
             &mut self.fx,
         );
+        self.publish_events();
         if report.time_cap_reached {
             self.stats.expire_time_cap_reached += 1;
         }
