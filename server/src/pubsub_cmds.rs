@@ -18,6 +18,9 @@ use zedis_pubsub::{
 };
 use zedis_resp::{reply, Protocol};
 
+/// Frames at least this large are shared between recipients instead of copied.
+const SHARED_FRAME_BYTES_MIN: usize = 1024;
+
 fn pubsub_protocol(proto: Protocol) -> zedis_pubsub::Protocol {
     match proto {
         Protocol::Resp2 => zedis_pubsub::Protocol::Resp2,
@@ -66,20 +69,31 @@ impl<S: Strategy> Core<S> {
         let mut receivers = 0;
         let mut deliver =
             |clients_to: &[ClientId], encode: &dyn Fn(&mut Vec<u8>, zedis_pubsub::Protocol)| {
-                // At most one encoding per protocol, made only if someone speaks it.
-                let mut frames: [Option<Rc<Frame>>; 2] = [None, None];
+                // At most one encoding per protocol, made only if someone speaks it. Small frames are copied
+                // into each recipient's reply buffer (a memcpy beats a shared pointer plus a writev slice);
+                // larger ones are shared.
+                let mut encoded: [Option<Vec<u8>>; 2] = [None, None];
+                let mut shared: [Option<Rc<Frame>>; 2] = [None, None];
                 for target in clients_to {
                     let ck = target.0 as usize;
                     let Some(client) = clients.get_mut(ck) else {
                         continue;
                     };
                     let slot = usize::from(client.proto == Protocol::Resp3);
-                    let frame = frames[slot].get_or_insert_with(|| {
+                    let bytes = encoded[slot].get_or_insert_with(|| {
                         let mut bytes = Vec::new();
                         encode(&mut bytes, pubsub_protocol(client.proto));
-                        Rc::new(Frame::new(bytes, Component::Pubsub))
+                        bytes
                     });
-                    client.push_shared(frame);
+                    if let Some(frame) = &shared[slot] {
+                        client.push_shared(frame);
+                    } else if bytes.len() < SHARED_FRAME_BYTES_MIN {
+                        client.out.extend_from_slice(bytes);
+                    } else {
+                        let frame = Rc::new(Frame::new(std::mem::take(bytes), Component::Pubsub));
+                        client.push_shared(&frame);
+                        shared[slot] = Some(frame);
+                    }
                     if !client.pending_write {
                         client.pending_write = true;
                         pending_writes.push(ck);
