@@ -144,6 +144,8 @@ pub struct Client {
     pub subscriptions: usize,
     /// Subscriptions to shard channels.
     pub shard_subscriptions: usize,
+    /// Parked by a blocking command.
+    pub blocked: Option<crate::blocking::Blocked>,
 }
 
 impl Client {

@@ -124,9 +124,10 @@ fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
 fn clients<S: Strategy>(core: &Core<S>, out: &mut String) {
     let _ = write!(
         out,
-        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
         core.clients.len(),
         core.clients.clients_max(),
+        core.blocked.len(),
     );
 }
 

@@ -71,6 +71,8 @@ pub struct Core<S: Strategy> {
     pub clients: S::Clients,
     /// The data.
     pub ks: Keyspace<S::Kv>,
+    /// Clients blocked on list keys.
+    pub blocked: crate::blocking::BlockedClients,
     /// Channel, pattern and shard-channel subscriptions.
     pub pubsub: zedis_pubsub::PubSub,
     /// Configuration.
@@ -161,6 +163,7 @@ impl<S: Strategy> Server<S> {
             clients: S::Clients::new(clients_max),
             ks: Keyspace::new(config.int("databases") as usize, Default::default()),
             pubsub: zedis_pubsub::PubSub::with_budget(budget),
+            blocked: Default::default(),
             table,
             budget,
             fx: Effects::default(),
@@ -200,8 +203,13 @@ impl<S: Strategy> Server<S> {
     pub fn run(mut self) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut next_cron = Instant::now();
+        let mut next_block_deadline_ms: Option<i64> = None;
         loop {
-            let timeout = next_cron.saturating_duration_since(Instant::now());
+            let mut timeout = next_cron.saturating_duration_since(Instant::now());
+            if let Some(deadline) = next_block_deadline_ms {
+                let until = Duration::from_millis(deadline.saturating_sub(unix_ms()).max(0) as u64);
+                timeout = timeout.min(until);
+            }
             if let Err(e) = self.core.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
@@ -233,6 +241,8 @@ impl<S: Strategy> Server<S> {
                 self.core.cron();
                 next_cron = Instant::now() + Duration::from_millis(1000 / self.core.hz.max(1));
             }
+            next_block_deadline_ms = self.core.expire_blocked(unix_ms());
+            self.resume_unblocked();
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {
@@ -302,6 +312,24 @@ impl<S: Strategy> Server<S> {
         }
     }
 
+    /// Runs the input that unblocked clients received while they waited.
+    fn resume_unblocked(&mut self) {
+        while !self.core.blocked.resumed.is_empty() {
+            let resumed = std::mem::take(&mut self.core.blocked.resumed);
+            for ck in resumed {
+                if self
+                    .core
+                    .clients
+                    .get(ck)
+                    .is_some_and(|c| c.blocked.is_none())
+                {
+                    self.process_input(ck);
+                    self.arena.reset();
+                }
+            }
+        }
+    }
+
     /// Parses and runs every complete command in the client's buffer.
     pub fn process_input(&mut self, ck: usize) {
         let Some(client) = self.core.clients.get_mut(ck) else {
@@ -317,7 +345,7 @@ impl<S: Strategy> Server<S> {
                 .core
                 .clients
                 .get(ck)
-                .is_none_or(|c| c.close_after_reply);
+                .is_none_or(|c| c.close_after_reply || c.blocked.is_some());
             if blocked || pos >= input.query.len() {
                 break;
             }
@@ -612,6 +640,7 @@ impl<S: Strategy> Core<S> {
     /// Forgets a client's transaction, watches, subscriptions and blocking state (RESET, disconnect).
     pub fn reset_client_state(&mut self, ck: usize) {
         self.unsubscribe_all(ck);
+        self.unblock_client(ck);
         if let Some(client) = self.clients.get_mut(ck) {
             client.subscriptions = 0;
             client.shard_subscriptions = 0;
@@ -688,36 +717,58 @@ impl<S: Strategy> Core<S> {
 
     fn execute(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]], now_ms: i64) {
         self.fx.reset();
+        self.fx.may_block = true;
+        self.fx.track_touched = self.track_touched_needed();
         if let Some(client) = self.clients.get_mut(ck) {
             client.last_cmd = cmd.name;
         }
         let before = self.clients.get(ck).map_or(0, |c| c.out.len());
         match cmd.handler {
-            Handler::Kv(handler) => {
-                let Some(client) = self.clients.get_mut(ck) else {
-                    return;
-                };
-                let before = client.out.len();
-                let mut ctx = Ctx {
-                    argv,
-                    out: client.out.vec_mut(),
-                    proto: client.proto,
-                    db: client.db,
-                    now_ms,
-                    fx: &mut self.fx,
-                };
-                handler(&mut self.ks, &mut ctx);
-                if client.out.data().get(before) == Some(&b'-') {
-                    self.stats.error_replies += 1;
-                }
-                client.out.recharge();
-            }
+            Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
             Handler::Srv(handler) => handler(self, ck, argv),
             Handler::Container => {}
         }
+        if let Some(block) = self.fx.block.take() {
+            self.block_client(ck, block, argv);
+        }
+        self.finish_command();
+        self.after_command(ck, before);
+        self.serve_ready_keys();
+    }
+
+    /// Runs a keyspace handler for client `ck` (its db and protocol) with the effects prepared by the caller.
+    pub fn run_kv(
+        &mut self,
+        ck: usize,
+        handler: zedis_keyspace::commands::Handler<S::Kv>,
+        argv: &[&[u8]],
+        now_ms: i64,
+    ) {
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        let before = client.out.len();
+        let mut ctx = Ctx {
+            argv,
+            out: client.out.vec_mut(),
+            proto: client.proto,
+            db: client.db,
+            now_ms,
+            fx: &mut self.fx,
+        };
+        handler(&mut self.ks, &mut ctx);
+        if client.out.data().get(before) == Some(&b'-') {
+            self.stats.error_replies += 1;
+        }
+        client.out.recharge();
+    }
+
+    /// What every executed command (including a blocked one finally served) does after its handler: counts
+    /// it, publishes its keyspace events, and marks keys that blocked clients wait on as ready.
+    pub fn finish_command(&mut self) {
         self.stats.commands_processed += 1;
         self.publish_events();
-        self.after_command(ck, before);
+        self.note_ready_keys();
     }
 
     /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes) and schedules the reply.

@@ -385,5 +385,10 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
             cmd("pubsub|shardnumsub", -2, PUBSUB | LOADING | STALE, (0, 0, 0), "pubsub", "7.0.0", "Get the count of subscribers for shard channels", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", "@pubsub @slow", "", srv(crate::pubsub_cmds::introspect)),
             cmd("pubsub|help", 2, LOADING | STALE, (0, 0, 0), "pubsub", "6.2.0", "Show helpful text about the different subcommands", "O(1)", "@slow", "", srv(crate::pubsub_cmds::introspect)),
         ]),
+        cmd("blpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), "list", "2.0.0", "Remove and get the first element in a list, or block until one is available", "O(N) where N is the number of provided keys.", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blpop)),
+        cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), "list", "2.0.0", "Remove and get the last element in a list, or block until one is available", "O(N) where N is the number of provided keys.", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blpop)),
+        cmd("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), "list", "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", "O(1)", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blmove)),
+        cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), "list", "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", "O(1)", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blmove)),
+        cmd("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "list", "7.0.0", "Pop elements from a list, or block until one is available", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blmpop)),
     ]
 }

@@ -114,7 +114,7 @@ pub fn pushx<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 
 /// Pops up to `count` elements from `key`'s list (known to exist) and replies them as an array (or, when
 /// `count` is `None`, one element as a bulk), with the pop event and the key's deletion when emptied.
-fn pop_range<A: KvAllocator>(
+pub(crate) fn pop_range<A: KvAllocator>(
     ks: &mut Keyspace<A>,
     ctx: &mut Ctx<'_>,
     key: &[u8],

@@ -4,6 +4,7 @@
 //!
 //! Replies and errors are Redis 7.0's byte for byte.
 
+pub mod blocking;
 pub mod evict;
 pub mod expire;
 pub mod hashes;
@@ -74,6 +75,20 @@ pub struct Effects {
     /// For AOF: the commands to log instead of the received argv (Redis's `alsoPropagate` /
     /// `rewriteClientCommandVector`), when the command is not deterministic as sent.
     pub rewritten: Option<Vec<Vec<Vec<u8>>>>,
+    /// Set by the server: a blocking command (BLPOP...) that finds nothing may block (false inside MULTI,
+    /// while loading, and when retried for a timeout).
+    pub may_block: bool,
+    /// Set by a blocking command that found nothing: the keys it waits on and its deadline.
+    pub block: Option<BlockOn>,
+}
+
+/// What a blocked client waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockOn {
+    /// Keys (in the client's db) whose change may serve it.
+    pub keys: Vec<Vec<u8>>,
+    /// Unix ms after which it gets a null reply; `None` waits forever.
+    pub deadline_ms: Option<i64>,
 }
 
 impl Effects {
@@ -119,6 +134,7 @@ impl Effects {
         self.flushed_dbs.clear();
         self.flushed = false;
         self.rewritten = None;
+        self.block = None;
         self.expired.clear();
     }
 }

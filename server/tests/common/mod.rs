@@ -121,6 +121,12 @@ impl Raw {
         String::from_utf8_lossy(&buf[..got]).into_owned()
     }
 
+    /// Reads `expected.len()` bytes and asserts they are `expected`.
+    pub fn expect(&mut self, expected: &str) {
+        let got = self.read_exact_len(expected.len());
+        assert_eq!(got, expected);
+    }
+
     /// Sends `request` and asserts the reply is exactly `expected`.
     pub fn roundtrip(&mut self, request: &str, expected: &str) {
         self.send(request.as_bytes());

@@ -1,0 +1,194 @@
+//! Clients blocked by BLPOP and friends.
+//!
+//! A blocking command that finds nothing leaves [`BlockOn`] in the effects; the client is parked (no reply,
+//! its further input waits) and queued, first come first served, on each key in its db. Whenever a command
+//! touches such a key, the key is marked ready; after the command, ready keys are served by re-running each
+//! waiting client's own command until one finds nothing again. A client whose deadline passes gets Redis's
+//! null reply. A disconnect leaves every queue.
+
+use crate::server::{unix_ms, Core};
+use crate::table::Handler;
+use crate::Strategy;
+use std::collections::VecDeque;
+use zedis_client_pool::ClientSlots;
+use zedis_keyspace::commands::BlockOn;
+use zedis_resp::reply;
+
+/// A parked client's state.
+#[derive(Debug, Clone)]
+pub struct Blocked {
+    /// Its db when it blocked.
+    pub db: usize,
+    /// The keys it waits on.
+    pub keys: Vec<Vec<u8>>,
+    /// When it times out (unix ms); `None` never.
+    pub deadline_ms: Option<i64>,
+    /// The command to run again when a key is ready.
+    pub argv: Vec<Vec<u8>>,
+}
+
+/// Waiting clients per (db, key), and keys made ready by the last command.
+#[derive(Debug, Default)]
+pub struct BlockedClients {
+    /// FIFO queues of client slot keys.
+    queues: hashbrown::HashMap<(usize, Vec<u8>), VecDeque<usize>>,
+    /// Keys with waiters that a command touched.
+    ready: Vec<(usize, Vec<u8>)>,
+    /// Number of blocked clients.
+    count: usize,
+    /// Clients unblocked since the event loop last looked (their pending input can run again).
+    pub resumed: Vec<usize>,
+    /// Serving is in progress (served commands touch keys too; the outer loop picks those up).
+    serving: bool,
+}
+
+impl BlockedClients {
+    /// How many clients are blocked.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no client is blocked.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl<S: Strategy> Core<S> {
+    /// Whether commands must report the keys they modify.
+    pub fn track_touched_needed(&self) -> bool {
+        !self.blocked.is_empty()
+    }
+
+    /// Parks client `ck` on the keys of `block`.
+    pub fn block_client(&mut self, ck: usize, block: BlockOn, argv: &[&[u8]]) {
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        let db = client.db;
+        for key in &block.keys {
+            let queue = self.blocked.queues.entry((db, key.clone())).or_default();
+            if !queue.contains(&ck) {
+                queue.push_back(ck);
+            }
+        }
+        if client.blocked.is_none() {
+            self.blocked.count += 1;
+        }
+        client.blocked = Some(Blocked {
+            db,
+            keys: block.keys,
+            deadline_ms: block.deadline_ms,
+            argv: argv.iter().map(|a| a.to_vec()).collect(),
+        });
+    }
+
+    /// Removes client `ck` from every queue it waits in.
+    pub fn unblock_client(&mut self, ck: usize) {
+        let Some(blocked) = self.clients.get_mut(ck).and_then(|c| c.blocked.take()) else {
+            return;
+        };
+        self.blocked.count -= 1;
+        for key in blocked.keys {
+            let slot = (blocked.db, key);
+            if let Some(queue) = self.blocked.queues.get_mut(&slot) {
+                queue.retain(|&waiting| waiting != ck);
+                if queue.is_empty() {
+                    self.blocked.queues.remove(&slot);
+                }
+            }
+        }
+        self.blocked.resumed.push(ck);
+    }
+
+    /// Marks the keys the last command touched that someone waits on.
+    pub fn note_ready_keys(&mut self) {
+        if self.blocked.is_empty() {
+            return;
+        }
+        let touched = std::mem::take(&mut self.fx.touched);
+        for slot in &touched {
+            if self.blocked.queues.contains_key(slot) && !self.blocked.ready.contains(slot) {
+                self.blocked.ready.push(slot.clone());
+            }
+        }
+        self.fx.touched = touched;
+        if self.fx.flushed || !self.fx.flushed_dbs.is_empty() {
+            // SWAPDB can make a waited-on key appear in any db: look at all of them.
+            for slot in self.blocked.queues.keys() {
+                if !self.blocked.ready.contains(slot) {
+                    self.blocked.ready.push(slot.clone());
+                }
+            }
+        }
+    }
+
+    /// Serves clients waiting on ready keys, oldest first, until none can be served.
+    pub fn serve_ready_keys(&mut self) {
+        if self.blocked.serving {
+            return;
+        }
+        self.blocked.serving = true;
+        while let Some(slot) = self.blocked.ready.pop() {
+            while let Some(&ck) = self.blocked.queues.get(&slot).and_then(|q| q.front()) {
+                if !self.retry_blocked(ck) {
+                    break;
+                }
+            }
+        }
+        self.blocked.serving = false;
+    }
+
+    /// Runs a blocked client's command again; true if it was served (and unblocked).
+    fn retry_blocked(&mut self, ck: usize) -> bool {
+        let Some(blocked) = self.clients.get(ck).and_then(|c| c.blocked.clone()) else {
+            return false;
+        };
+        let argv: Vec<&[u8]> = blocked.argv.iter().map(Vec::as_slice).collect();
+        let table = self.table;
+        let Some(&Handler::Kv(handler)) = table.lookup(argv[0]).map(|c| &c.handler) else {
+            self.unblock_client(ck);
+            return false;
+        };
+        self.fx.reset();
+        self.fx.may_block = true;
+        self.fx.track_touched = true;
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.db = blocked.db;
+        }
+        self.run_kv(ck, handler, &argv, unix_ms());
+        if self.fx.block.take().is_some() {
+            return false;
+        }
+        self.unblock_client(ck);
+        self.finish_command();
+        self.queue_write(ck);
+        true
+    }
+
+    /// Replies the timed-out null to blocked clients whose deadline passed; returns the nearest deadline left.
+    pub fn expire_blocked(&mut self, now_ms: i64) -> Option<i64> {
+        if self.blocked.is_empty() {
+            return None;
+        }
+        let mut nearest: Option<i64> = None;
+        for ck in self.clients.keys() {
+            let Some(deadline) = self
+                .clients
+                .get(ck)
+                .and_then(|c| c.blocked.as_ref())
+                .and_then(|b| b.deadline_ms)
+            else {
+                continue;
+            };
+            if deadline <= now_ms {
+                self.unblock_client(ck);
+                self.reply(ck, reply::null_array);
+                self.queue_write(ck);
+            } else {
+                nearest = Some(nearest.map_or(deadline, |n| n.min(deadline)));
+            }
+        }
+        nearest
+    }
+}
