@@ -125,18 +125,19 @@ pub const DIRECTIVES: &[Directive] = &[
         true,
         "512",
     ),
+    // Redis 7.0 has no listpack sets: 0 keeps its intset/hashtable encodings (128 gives Redis 7.2's).
     d(
         "set-max-listpack-entries",
         Kind::Int(0, i64::MAX),
         true,
-        "128",
+        "0",
     ),
     d("set-max-listpack-value", Kind::Int(0, i64::MAX), true, "64"),
     d(
         "hash-max-listpack-entries",
         Kind::Int(0, i64::MAX),
         true,
-        "128",
+        "512",
     ),
     d(
         "hash-max-listpack-value",

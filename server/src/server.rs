@@ -412,6 +412,14 @@ impl<S: Strategy> Core<S> {
         ks.lfu_log_factor = c.int("lfu-log-factor") as u32;
         ks.lfu_decay_time = c.int("lfu-decay-time") as u32;
         ks.string_bytes_max = c.int("proto-max-bulk-len") as usize;
+        ks.limits = zedis_keyspace::types::Limits {
+            list_max_listpack_size: c.int("list-max-listpack-size"),
+            set_intset_entries_max: c.int("set-max-intset-entries") as usize,
+            set_listpack_entries_max: c.int("set-max-listpack-entries") as usize,
+            set_listpack_value_bytes_max: c.int("set-max-listpack-value") as usize,
+            hash_listpack_entries_max: c.int("hash-max-listpack-entries") as usize,
+            hash_listpack_value_bytes_max: c.int("hash-max-listpack-value") as usize,
+        };
         self.parser_limits = ParserLimits {
             bulk_bytes_max: c.int("proto-max-bulk-len") as usize,
             ..ParserLimits::default()

@@ -23,7 +23,10 @@ fn contents<A: Allocator + Copy>(hash: &Hash<A>) -> Model {
 
 #[test]
 fn encodings_at_thresholds() {
-    let limits = Limits::default();
+    let limits = Limits {
+        hash_listpack_entries_max: 128,
+        ..Limits::default()
+    };
     let mut hash = Hash::new_in(Global);
     assert_eq!(hash.encoding(), "listpack");
     for i in 0..128 {

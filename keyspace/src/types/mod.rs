@@ -59,7 +59,7 @@ impl Default for Limits {
             set_intset_entries_max: 512,
             set_listpack_entries_max: 128,
             set_listpack_value_bytes_max: 64,
-            hash_listpack_entries_max: 128,
+            hash_listpack_entries_max: 512,
             hash_listpack_value_bytes_max: 64,
         }
     }
