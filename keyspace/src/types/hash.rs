@@ -52,9 +52,10 @@ fn write_varint(mut len: usize, buf: &mut [u8; 10]) -> &[u8] {
 
 type HashTable<A> = Table<A, INLINE_BYTES_MAX, FieldKey>;
 
+/// The table is boxed so that the common small hash pays only for the listpack inline.
 enum Repr<A: Allocator + Copy> {
     Pack(Listpack<A>),
-    Table(HashTable<A>),
+    Table(allocator_api2::boxed::Box<HashTable<A>, A>),
 }
 
 /// A map from byte-string fields to byte-string values in the most compact encoding allowed.
@@ -97,7 +98,7 @@ impl<A: Allocator + Copy> Hash<A> {
     pub fn mem_bytes(&self) -> usize {
         match &self.repr {
             Repr::Pack(lp) => lp.mem_bytes(),
-            Repr::Table(table) => table.mem_bytes(),
+            Repr::Table(table) => table.mem_bytes() + core::mem::size_of::<HashTable<A>>(),
         }
     }
 
@@ -187,6 +188,8 @@ impl<A: Allocator + Copy> Hash<A> {
             ])?;
         }
         table.upsert(&[write_varint(field.len(), &mut prefix), field, value])?;
+        let table =
+            allocator_api2::boxed::Box::try_new_in(table, self.alloc).map_err(|_| AllocError)?;
         self.repr = Repr::Table(table);
         Ok(())
     }
