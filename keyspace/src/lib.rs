@@ -186,6 +186,8 @@ pub struct Keyspace<A: KvAllocator> {
     /// Counters.
     pub stats: KeyspaceStats,
     rng_state: u64,
+    /// Eviction candidates kept between evictions: (score, db, key), ascending score.
+    pub(crate) evict_pool: Vec<(u64, usize, Vec<u8>)>,
 }
 
 /// A write could not be made room for.
@@ -205,6 +207,7 @@ impl<A: KvAllocator> Keyspace<A> {
             config,
             stats: KeyspaceStats::default(),
             rng_state: seed,
+            evict_pool: Vec::new(),
         }
     }
 
@@ -443,6 +446,7 @@ impl<A: KvAllocator> Keyspace<A> {
     /// Empties every database. With a strategy that can reset all its memory at once (the pool) this is O(1)
     /// in the number of keys.
     pub fn flush_all(&mut self) {
+        self.evict_pool.clear();
         // SAFETY: every allocation of `A` belongs to the databases, which forget theirs right after.
         if unsafe { A::reset_all() } {
             for db in &mut self.dbs {

@@ -7,8 +7,9 @@ use zedis_budget::{Component, GlobalBudget};
 
 use crate::{ClientPoolStats, ClientSlots, PoolFull, Recycle};
 
-/// Slots preallocated at startup are capped at this many (a huge `maxclients` grows on demand instead).
-pub const PREALLOC_SLOTS_MAX: usize = 16 * 1024;
+/// Slots preallocated at startup are capped at this many (about 400 KiB of client state); a larger
+/// `maxclients` grows on demand up to its bound.
+pub const PREALLOC_SLOTS_MAX: usize = 1024;
 
 /// Client slots in one Vec, reused after [`Recycle::recycle`]: a reconnecting client gets a warm slot with
 /// its buffers' capacity kept (each bounded by the client's own shrinking).

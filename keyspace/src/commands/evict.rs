@@ -22,14 +22,19 @@ pub fn evict_until_fits<A: KvAllocator>(
     fx: &mut Effects,
 ) -> Result<(), Oom> {
     let budget = zedis_budget::current();
-    let mut pool: Vec<(u64, usize, Vec<u8>)> = Vec::with_capacity(POOL_SIZE + 1);
-    while !budget.fits(bytes_needed) {
+    // The candidate pool lives across calls, as Redis's EvictionPoolLRU does: a good candidate seen once
+    // stays eligible even when later samples happen to be poor.
+    let mut pool = std::mem::take(&mut ks.evict_pool);
+    let result = loop {
+        if budget.fits(bytes_needed) {
+            break Ok(());
+        }
         let victim = match ks.config.policy {
             EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => random_victim(ks),
             _ => pooled_victim(ks, &mut pool, now_ms),
         };
         let Some((db, key)) = victim else {
-            return Err(Oom);
+            break Err(Oom);
         };
         if !ks.db_mut(db).remove(&key) {
             continue;
@@ -39,8 +44,9 @@ pub fn evict_until_fits<A: KvAllocator>(
         fx.touch(db, &key);
         fx.notify(notify::EVICTED, "evicted", db, &key);
         fx.expired.push((db, key));
-    }
-    Ok(())
+    };
+    ks.evict_pool = pool;
+    result
 }
 
 fn volatile_only(policy: EvictionPolicy) -> bool {
