@@ -103,6 +103,8 @@ pub struct Core<S: Strategy> {
     pub strategy_names: [&'static str; 3],
     /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
     pub request_info_text: String,
+    /// AOF persistence (`crate::aof`).
+    pub aof: crate::aof::Aof,
 }
 
 /// The server: the core plus the request allocator.
@@ -177,8 +179,11 @@ impl<S: Strategy> Server<S> {
             ],
             config,
             request_info_text: String::new(),
+            aof: Default::default(),
         };
         core.apply_config();
+        // AOF: load before the loop accepts clients.
+        core.aof_startup()?;
         Ok(Server {
             core,
             arena,
@@ -228,12 +233,15 @@ impl<S: Strategy> Server<S> {
                 self.core.cron();
                 next_cron = Instant::now() + Duration::from_millis(1000 / self.core.hz.max(1));
             }
+            // AOF: this turn's commands reach the file (and with `always` the disk) before the replies leave.
+            self.core.aof_before_sleep();
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {
                 break;
             }
         }
+        self.core.aof_shutdown();
         eprintln!("# Zedis is now ready to exit, bye bye...");
         Ok(())
     }
@@ -397,6 +405,7 @@ impl<S: Strategy> Core<S> {
                 input.parser.set_limits(limits);
             }
         }
+        self.aof_apply_config();
     }
 
     fn accept_all(&mut self) {
@@ -652,9 +661,14 @@ impl<S: Strategy> Core<S> {
             // reads), so that used_memory stays under maxmemory, not just the keyspace.
             let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES;
             self.fx.reset();
-            if self.ks.reclaim(estimate, now_ms, &mut self.fx).is_err() {
+            let reclaimed = self.ks.reclaim(estimate, now_ms, &mut self.fx);
+            self.aof_log_deletions();
+            if reclaimed.is_err() {
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
             }
+        }
+        if let Some(misconf) = self.aof_denies(cmd) {
+            return self.reply_error(ck, misconf.as_bytes());
         }
         self.execute(ck, cmd, argv, now_ms);
     }
@@ -665,6 +679,7 @@ impl<S: Strategy> Core<S> {
             client.last_cmd = cmd.name;
         }
         let before = self.clients.get(ck).map_or(0, |c| c.out.len());
+        let db = self.clients.get(ck).map_or(0, |c| c.db);
         match cmd.handler {
             Handler::Kv(handler) => {
                 let Some(client) = self.clients.get_mut(ck) else {
@@ -688,6 +703,7 @@ impl<S: Strategy> Core<S> {
             Handler::Srv(handler) => handler(self, ck, argv),
             Handler::Container => {}
         }
+        self.aof_log_command(db, argv);
         self.stats.commands_processed += 1;
         self.after_command(ck, before);
     }
@@ -749,6 +765,8 @@ impl<S: Strategy> Core<S> {
             deadline,
             &mut self.fx,
         );
+        self.aof_log_deletions();
+        self.aof_cron();
         if report.time_cap_reached {
             self.stats.expire_time_cap_reached += 1;
         }

@@ -369,5 +369,6 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("hstrlen", 3, READONLY | FAST, (1, 1, 1), "hash", "3.2.0", "Get the length of the value of a hash field", "O(1)", "@read @hash @fast", "", kv(zedis_keyspace::commands::hashes::hstrlen)),
         cmd("hrandfield", -2, READONLY, (1, 1, 1), "hash", "6.2.0", "Get one or multiple random fields from a hash", "O(N) where N is the number of fields returned", "@read @hash @slow", "nondeterministic_output", kv(zedis_keyspace::commands::hashes::hrandfield)),
         cmd("hscan", -3, READONLY, (1, 1, 1), "hash", "2.8.0", "Incrementally iterate hash fields and associated values", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "@read @hash @slow", "nondeterministic_output", kv(zedis_keyspace::commands::hashes::hscan)),
+        cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT, (0, 0, 0), "server", "1.0.0", "Asynchronously rewrite the append-only file", "O(1)", "@admin @slow @dangerous", "", srv(crate::aof::bgrewriteaof)),
     ]
 }
