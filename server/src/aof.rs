@@ -683,6 +683,7 @@ impl<S: Strategy> Core<S> {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
         let now_ms = unix_ms();
+        let fork_started = Instant::now();
         // SAFETY: see the module docs on fork safety; the child only dumps the keyspace and `_exit`s.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
@@ -704,7 +705,10 @@ impl<S: Strategy> Core<S> {
                 libc::_exit(code);
             }
         }
-        eprintln!("# Background append only file rewriting started by pid {pid}");
+        eprintln!(
+            "# Background append only file rewriting started by pid {pid} (fork took {} us)",
+            fork_started.elapsed().as_micros()
+        );
         self.aof.path = path;
         self.aof.rewrites += 1;
         self.aof.rewrite = Some(Rewrite {
