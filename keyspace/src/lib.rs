@@ -14,7 +14,8 @@
 //! - [`num`]: Redis's number parsing and formatting;
 //! - [`glob`]: Redis's glob matcher (KEYS, SCAN, PSUBSCRIBE);
 //! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes;
-//! - [`commands`]: the command handlers, one file per family.
+//! - [`commands`]: the command handlers, one file per family;
+//! - [`dump`]: the keyspace as a minimal list of commands (AOF rewrite).
 //!
 //! Memory: allocations through `A` are charged to the installed [`zedis_budget::GlobalBudget`] by the strategy
 //! itself and fail (instead of aborting) when it is full; the server calls [`Keyspace::reclaim`] before each write
@@ -24,6 +25,7 @@
 pub mod commands;
 pub mod db;
 pub mod dict;
+pub mod dump;
 pub mod entry;
 pub mod glob;
 pub mod num;

@@ -161,7 +161,7 @@ impl<S: Strategy> Core<S> {
             return false;
         }
         self.unblock_client(ck);
-        self.finish_command();
+        self.finish_command(blocked.db, &argv);
         self.queue_write(ck);
         true
     }

@@ -179,8 +179,9 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
     }
 }
 
-fn persistence<S: Strategy>(_core: &Core<S>, out: &mut String) {
-    out.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n");
+fn persistence<S: Strategy>(core: &Core<S>, out: &mut String) {
+    out.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\n");
+    crate::aof::info(&core.aof, out);
 }
 
 fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {

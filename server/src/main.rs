@@ -5,6 +5,7 @@
 //! `--client-allocator`) and the whole server is monomorphised for the chosen combination: no dynamic
 //! dispatch on the hot path.
 
+mod aof;
 mod blocking;
 mod client;
 mod clients;

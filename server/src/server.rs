@@ -109,6 +109,8 @@ pub struct Core<S: Strategy> {
     pub strategy_names: [&'static str; 3],
     /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
     pub request_info_text: String,
+    /// AOF persistence (`crate::aof`).
+    pub aof: crate::aof::Aof,
 }
 
 /// The server: the core plus the request allocator.
@@ -185,8 +187,11 @@ impl<S: Strategy> Server<S> {
             ],
             config,
             request_info_text: String::new(),
+            aof: Default::default(),
         };
         core.apply_config();
+        // AOF: load before the loop accepts clients.
+        core.aof_startup()?;
         Ok(Server {
             core,
             arena,
@@ -243,12 +248,15 @@ impl<S: Strategy> Server<S> {
             }
             next_block_deadline_ms = self.core.expire_blocked(unix_ms());
             self.resume_unblocked();
+            // AOF: this turn's commands reach the file (and with `always` the disk) before the replies leave.
+            self.core.aof_before_sleep();
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {
                 break;
             }
         }
+        self.core.aof_shutdown();
         eprintln!("# Zedis is now ready to exit, bye bye...");
         Ok(())
     }
@@ -443,6 +451,7 @@ impl<S: Strategy> Core<S> {
                 input.parser.set_limits(limits);
             }
         }
+        self.aof_apply_config();
     }
 
     fn accept_all(&mut self) {
@@ -715,10 +724,14 @@ impl<S: Strategy> Core<S> {
             let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES;
             self.fx.reset();
             let reclaimed = self.ks.reclaim(estimate, now_ms, &mut self.fx);
+            self.aof_log_deletions();
             self.publish_events();
             if reclaimed.is_err() {
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
             }
+        }
+        if let Some(misconf) = self.aof_denies(cmd) {
+            return self.reply_error(ck, misconf.as_bytes());
         }
         self.execute(ck, cmd, argv, now_ms);
     }
@@ -731,6 +744,7 @@ impl<S: Strategy> Core<S> {
             client.last_cmd = cmd.name;
         }
         let before = self.clients.get(ck).map_or(0, |c| c.out.len());
+        let db = self.clients.get(ck).map_or(0, |c| c.db);
         match cmd.handler {
             Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
             Handler::Srv(handler) => handler(self, ck, argv),
@@ -739,7 +753,7 @@ impl<S: Strategy> Core<S> {
         if let Some(block) = self.fx.block.take() {
             self.block_client(ck, block, argv);
         }
-        self.finish_command();
+        self.finish_command(db, argv);
         self.after_command(ck, before);
         self.serve_ready_keys();
     }
@@ -773,7 +787,8 @@ impl<S: Strategy> Core<S> {
 
     /// What every executed command (including a blocked one finally served) does after its handler: counts
     /// it, publishes its keyspace events, and marks keys that blocked clients wait on as ready.
-    pub fn finish_command(&mut self) {
+    pub fn finish_command(&mut self, db: usize, argv: &[&[u8]]) {
+        self.aof_log_command(db, argv);
         self.stats.commands_processed += 1;
         self.publish_events();
         self.note_ready_keys();
@@ -836,6 +851,8 @@ impl<S: Strategy> Core<S> {
             deadline,
             &mut self.fx,
         );
+        self.aof_log_deletions();
+        self.aof_cron();
         self.publish_events();
         if report.time_cap_reached {
             self.stats.expire_time_cap_reached += 1;

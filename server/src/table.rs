@@ -390,5 +390,6 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), "list", "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", "O(1)", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blmove)),
         cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), "list", "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", "O(1)", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blmove)),
         cmd("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "list", "7.0.0", "Pop elements from a list, or block until one is available", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blmpop)),
+        cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT, (0, 0, 0), "server", "1.0.0", "Asynchronously rewrite the append-only file", "O(1)", "@admin @slow @dangerous", "", srv(crate::aof::bgrewriteaof)),
     ]
 }

@@ -135,6 +135,7 @@ impl Effects {
         self.flushed = false;
         self.rewritten = None;
         self.block = None;
+        self.may_block = false;
         self.expired.clear();
     }
 }

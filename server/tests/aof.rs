@@ -1,0 +1,620 @@
+//! AOF persistence: durability under SIGKILL, truncated and corrupted files, rewrites under load, absolute TTLs,
+//! turning the AOF on at run time, and a real Redis 7.0 loading a Zedis AOF.
+
+mod common;
+
+use common::{cmd, Server};
+use redis::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zedis-aof-{name}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    fn aof(&self) -> PathBuf {
+        self.0.join("appendonly.aof")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start(dir: &TempDir, extra: &[&str]) -> Server {
+    let mut args = vec!["--appendonly", "yes", "--dir", dir.path()];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+/// Runs zedis-server expecting it to exit at startup; returns (success, stderr).
+fn start_failing(dir: &TempDir, extra: &[&str]) -> (bool, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
+        .args(["--port", "0", "--appendonly", "yes", "--dir", dir.path()])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            let output = child.wait_with_output().unwrap();
+            return (
+                status.success(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("zedis-server did not exit");
+}
+
+fn info_field(conn: &mut redis::Connection, field: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+        .to_string()
+}
+
+fn wait_rewrite_done(conn: &mut redis::Connection, rewrites_at_least: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let done = info_field(conn, "aof_rewrite_in_progress") == "0"
+            && info_field(conn, "aof_rewrites").parse::<u64>().unwrap() >= rewrites_at_least
+            && info_field(conn, "aof_enabled") == "1";
+        if done {
+            assert_eq!(info_field(conn, "aof_last_bgrewrite_status"), "ok");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("rewrite did not finish");
+}
+
+/// (db, key) -> (type, value, PEXPIRETIME).
+type Snapshot = BTreeMap<(u8, Vec<u8>), (String, Vec<Vec<u8>>, i64)>;
+
+/// Every key of databases 0..4 with its type, value (sets/hashes sorted) and expire time.
+fn snapshot(conn: &mut redis::Connection) -> Snapshot {
+    let mut all = BTreeMap::new();
+    for db in 0..4u8 {
+        let _: () = redis::cmd("SELECT").arg(db).query(conn).unwrap();
+        let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(conn).unwrap();
+        for key in keys {
+            let kind: String = redis::cmd("TYPE").arg(&key).query(conn).unwrap();
+            let mut value: Vec<Vec<u8>> = match kind.as_str() {
+                "string" => vec![redis::cmd("GET").arg(&key).query(conn).unwrap()],
+                "list" => redis::cmd("LRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query(conn)
+                    .unwrap(),
+                "set" => redis::cmd("SMEMBERS").arg(&key).query(conn).unwrap(),
+                "hash" => redis::cmd("HGETALL").arg(&key).query(conn).unwrap(),
+                other => panic!("type {other}"),
+            };
+            if kind == "set" {
+                value.sort();
+            }
+            if kind == "hash" {
+                let mut pairs: Vec<Vec<u8>> = value.chunks(2).map(|p| p.concat()).collect();
+                pairs.sort();
+                value = pairs;
+            }
+            let expire: i64 = redis::cmd("PEXPIRETIME").arg(&key).query(conn).unwrap();
+            all.insert((db, key), (kind, value, expire));
+        }
+    }
+    let _: () = redis::cmd("SELECT").arg(0).query(conn).unwrap();
+    all
+}
+
+/// Writer threads that SET `w{thread}:{n}` for increasing n and publish the last acknowledged n (+1).
+struct Writers {
+    acked: Vec<Arc<AtomicU64>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Writers {
+    fn start(port: u16, count: usize) -> Writers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut acked = Vec::new();
+        let mut threads = Vec::new();
+        for t in 0..count {
+            let done = Arc::new(AtomicU64::new(0));
+            acked.push(Arc::clone(&done));
+            let stop = Arc::clone(&stop);
+            threads.push(std::thread::spawn(move || {
+                let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+                let Ok(mut conn) = client.get_connection() else {
+                    return;
+                };
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let key = format!("w{t}:{n}");
+                    let ok: redis::RedisResult<()> =
+                        redis::cmd("SET").arg(&key).arg(n).query(&mut conn);
+                    if ok.is_err() {
+                        return;
+                    }
+                    n += 1;
+                    done.store(n, Ordering::SeqCst);
+                }
+            }));
+        }
+        Writers {
+            acked,
+            stop,
+            threads,
+        }
+    }
+
+    fn finish(self) -> Vec<u64> {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+        self.acked
+            .iter()
+            .map(|a| a.load(Ordering::SeqCst))
+            .collect()
+    }
+}
+
+/// Keys `w{t}:{0..acked}` missing from the server.
+fn missing_acked(conn: &mut redis::Connection, acked: &[u64]) -> u64 {
+    let mut missing = 0;
+    for (t, &count) in acked.iter().enumerate() {
+        let keys: Vec<String> = (0..count).map(|n| format!("w{t}:{n}")).collect();
+        for chunk in keys.chunks(1000) {
+            let values: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(conn).unwrap();
+            missing += values.iter().filter(|v| v.is_none()).count() as u64;
+        }
+    }
+    missing
+}
+
+fn sigkill_under_load(policy: &str) -> (u64, u64) {
+    let dir = TempDir::new(policy);
+    let server = start(&dir, &["--appendfsync", policy]);
+    let writers = Writers::start(server.port, 4);
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(server); // SIGKILL while the writers are mid-stream.
+    let acked = writers.finish();
+    let total: u64 = acked.iter().sum();
+    assert!(total > 0, "no write was acknowledged");
+    let server = start(&dir, &["--appendfsync", policy]);
+    let mut conn = server.conn();
+    (total, missing_acked(&mut conn, &acked))
+}
+
+#[test]
+fn always_sigkill_loses_no_acknowledged_write() {
+    let (total, missing) = sigkill_under_load("always");
+    assert_eq!(missing, 0, "{missing} of {total} acknowledged writes lost");
+}
+
+#[test]
+fn everysec_sigkill_keeps_acknowledged_writes() {
+    // A process kill leaves the page cache intact, and every turn's commands are written before the replies,
+    // so with everysec too nothing acknowledged is lost (only a machine crash could lose about a second).
+    let (total, missing) = sigkill_under_load("everysec");
+    assert!(
+        missing * 10 <= total,
+        "{missing} of {total} acknowledged writes lost"
+    );
+}
+
+fn fill(conn: &mut redis::Connection) {
+    for i in 0..50 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("s{i}"))
+            .arg(i)
+            .query(conn)
+            .unwrap();
+    }
+    let _: () = redis::cmd("RPUSH")
+        .arg("list")
+        .arg(&["a", "b", "c"])
+        .query(conn)
+        .unwrap();
+    let _: () = redis::cmd("SADD")
+        .arg("set")
+        .arg(&["x", "1", "2"])
+        .query(conn)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg("hash")
+        .arg(&["f", "v", "g", "7"])
+        .query(conn)
+        .unwrap();
+    let _: () = redis::cmd("SELECT").arg(2).query(conn).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("in2")
+        .arg("two")
+        .arg("EX")
+        .arg(1000)
+        .query(conn)
+        .unwrap();
+    let _: () = redis::cmd("INCRBYFLOAT")
+        .arg("float")
+        .arg("1.25")
+        .query(conn)
+        .unwrap();
+    let _: () = redis::cmd("SELECT").arg(0).query(conn).unwrap();
+}
+
+#[test]
+fn truncated_file_loads_with_warning_or_is_refused() {
+    let dir = TempDir::new("truncated");
+    let expected = {
+        let server = start(&dir, &[]);
+        let mut conn = server.conn();
+        fill(&mut conn);
+        snapshot(&mut conn)
+    };
+    let good_len = std::fs::metadata(dir.aof()).unwrap().len();
+    let partial = b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$5\r\nab";
+    let mut bytes = std::fs::read(dir.aof()).unwrap();
+    bytes.extend_from_slice(partial);
+    std::fs::write(dir.aof(), &bytes).unwrap();
+
+    let (ok, stderr) = start_failing(&dir, &["--aof-load-truncated", "no"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("Unexpected end of file") && stderr.contains(&good_len.to_string()),
+        "{stderr}"
+    );
+
+    let server = start(&dir, &[]);
+    let mut conn = server.conn();
+    assert_eq!(snapshot(&mut conn), expected);
+    assert_eq!(
+        std::fs::metadata(dir.aof()).unwrap().len(),
+        good_len,
+        "trimmed"
+    );
+    // Appends continue cleanly after the trimmed command.
+    let _: () = redis::cmd("SET")
+        .arg("after")
+        .arg("1")
+        .query(&mut conn)
+        .unwrap();
+    drop(server);
+    let server = start(&dir, &[]);
+    let mut conn = server.conn();
+    let after: String = redis::cmd("GET").arg("after").query(&mut conn).unwrap();
+    assert_eq!(after, "1");
+}
+
+#[test]
+fn corrupted_file_stops_startup_naming_the_offset() {
+    let dir = TempDir::new("corrupt");
+    let first = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n";
+    let mut bytes = first.to_vec();
+    bytes.extend_from_slice(b"garbage\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    std::fs::write(dir.aof(), &bytes).unwrap();
+    let (ok, stderr) = start_failing(&dir, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("byte offset {}", first.len())),
+        "{stderr}"
+    );
+
+    // A bad bulk length inside a command.
+    let mut bytes = first.to_vec();
+    bytes.extend_from_slice(b"*2\r\n$x\r\nGET\r\n");
+    bytes.extend_from_slice(first);
+    std::fs::write(dir.aof(), &bytes).unwrap();
+    let (ok, stderr) = start_failing(&dir, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("byte offset {}", first.len())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bgrewriteaof_under_write_load_keeps_the_dataset() {
+    let dir = TempDir::new("rewrite");
+    let server = start(&dir, &["--appendfsync", "always"]);
+    let mut conn = server.conn();
+    fill(&mut conn);
+    let writers = Writers::start(server.port, 3);
+    // Writes of every type land while the child works.
+    let mixer = {
+        let port = server.port;
+        std::thread::spawn(move || {
+            let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+            let mut conn = client.get_connection().unwrap();
+            for i in 0..400 {
+                let _: () = redis::cmd("INCR").arg("counter").query(&mut conn).unwrap();
+                let _: () = redis::cmd("RPUSH")
+                    .arg("list")
+                    .arg(i)
+                    .query(&mut conn)
+                    .unwrap();
+                let _: () = redis::cmd("SADD")
+                    .arg("set")
+                    .arg(format!("m{i}"))
+                    .query(&mut conn)
+                    .unwrap();
+                let _: () = redis::cmd("HSET")
+                    .arg("hash")
+                    .arg(format!("f{}", i % 50))
+                    .arg(i)
+                    .query(&mut conn)
+                    .unwrap();
+                let _: Value = redis::cmd("SPOP").arg("set").query(&mut conn).unwrap();
+                let _: () = redis::cmd("SET")
+                    .arg(format!("s{}", i % 50))
+                    .arg(i)
+                    .query(&mut conn)
+                    .unwrap();
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let started: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+    assert_eq!(started, "Background append only file rewriting started");
+    wait_rewrite_done(&mut conn, 1);
+    mixer.join().unwrap();
+    let acked = writers.finish();
+    let _: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+    wait_rewrite_done(&mut conn, 2);
+    let _: () = redis::cmd("SET")
+        .arg("last")
+        .arg("write")
+        .query(&mut conn)
+        .unwrap();
+    let before = snapshot(&mut conn);
+    assert_eq!(missing_acked(&mut conn, &acked), 0);
+    let size: u64 = info_field(&mut conn, "aof_current_size").parse().unwrap();
+    assert_eq!(size, std::fs::metadata(dir.aof()).unwrap().len());
+    drop(server);
+
+    let server = start(&dir, &[]);
+    let mut conn = server.conn();
+    assert_eq!(snapshot(&mut conn), before);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("temp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn ttls_survive_as_absolute_times() {
+    let dir = TempDir::new("ttl");
+    let server = start(&dir, &[]);
+    let mut conn = server.conn();
+    let _: () = redis::cmd("SET")
+        .arg("px")
+        .arg("v")
+        .arg("PX")
+        .arg(100_000)
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("SETEX")
+        .arg("setex")
+        .arg(100)
+        .arg("v")
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("RPUSH")
+        .arg("list")
+        .arg("a")
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("EXPIRE")
+        .arg("list")
+        .arg(200)
+        .query(&mut conn)
+        .unwrap();
+    let _: Value = redis::cmd("GETEX")
+        .arg("px")
+        .arg("PX")
+        .arg(300_000)
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("short")
+        .arg("v")
+        .arg("PX")
+        .arg(300)
+        .query(&mut conn)
+        .unwrap();
+    let before = snapshot(&mut conn);
+    std::thread::sleep(Duration::from_millis(1100));
+    drop(server);
+    let server = start(&dir, &[]);
+    let mut conn = server.conn();
+    let mut after = snapshot(&mut conn);
+    // The short key's absolute time passed while down; it is gone (or about to be, logically already).
+    let short: Option<String> = redis::cmd("GET").arg("short").query(&mut conn).unwrap();
+    assert_eq!(short, None);
+    after.remove(&(0, b"short".to_vec()));
+    let mut before = before;
+    before.remove(&(0, b"short".to_vec()));
+    assert_eq!(after, before, "expire times are the same absolute ms");
+}
+
+#[test]
+fn config_set_appendonly_writes_the_dataset_first() {
+    let dir = TempDir::new("configset");
+    let server = Server::start(&["--dir", dir.path()]);
+    let mut conn = server.conn();
+    fill(&mut conn);
+    assert_eq!(info_field(&mut conn, "aof_enabled"), "0");
+    assert!(!dir.aof().exists());
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("yes")
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("during")
+        .arg("1")
+        .query(&mut conn)
+        .unwrap();
+    wait_rewrite_done(&mut conn, 1);
+    let _: () = redis::cmd("SET")
+        .arg("after")
+        .arg("2")
+        .query(&mut conn)
+        .unwrap();
+    let before = snapshot(&mut conn);
+    drop(server);
+    let server = start(&dir, &[]);
+    let mut conn = server.conn();
+    assert_eq!(snapshot(&mut conn), before);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("no")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(info_field(&mut conn, "aof_enabled"), "0");
+}
+
+#[test]
+fn automatic_rewrite_on_growth() {
+    let dir = TempDir::new("auto");
+    let server = start(
+        &dir,
+        &[
+            "--auto-aof-rewrite-min-size",
+            "4kb",
+            "--auto-aof-rewrite-percentage",
+            "100",
+        ],
+    );
+    let mut conn = server.conn();
+    let mut appended = 0;
+    for i in 0..2000 {
+        let _: () = redis::cmd("SET").arg("k").arg(i).query(&mut conn).unwrap();
+        appended += format!(
+            "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n{i}\r\n",
+            i.to_string().len()
+        )
+        .len();
+    }
+    wait_rewrite_done(&mut conn, 1);
+    let size = std::fs::metadata(dir.aof()).unwrap().len() as usize;
+    assert!(
+        size < appended,
+        "rewritten: {size} bytes of {appended} appended"
+    );
+    let base: usize = info_field(&mut conn, "aof_base_size").parse().unwrap();
+    assert!(base < appended);
+    drop(server);
+    let server = start(&dir, &[]);
+    let mut conn = server.conn();
+    let value: u64 = redis::cmd("GET").arg("k").query(&mut conn).unwrap();
+    assert_eq!(value, 1999);
+}
+
+fn redis_server_available() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn redis_7_loads_a_zedis_aof() {
+    if !redis_server_available() {
+        eprintln!("redis-server not installed: skipping the Redis readability test");
+        return;
+    }
+    let dir = TempDir::new("redis");
+    let expected = {
+        let server = start(&dir, &[]);
+        let mut conn = server.conn();
+        fill(&mut conn);
+        let _: () = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+        wait_rewrite_done(&mut conn, 1);
+        // Some commands after the rewrite too, including rewritten (non-deterministic) ones.
+        let _: Value = redis::cmd("SPOP").arg("set").query(&mut conn).unwrap();
+        let _: () = redis::cmd("EXPIRE")
+            .arg("list")
+            .arg(500)
+            .query(&mut conn)
+            .unwrap();
+        let _: () = redis::cmd("HINCRBYFLOAT")
+            .arg("hash")
+            .arg("g")
+            .arg("0.5")
+            .query(&mut conn)
+            .unwrap();
+        snapshot(&mut conn)
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--appendonly",
+            "yes",
+            "--dir",
+            dir.path(),
+            "--save",
+            "",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut conn = loop {
+        if let Ok(mut conn) = client.get_connection() {
+            if cmd(&mut conn, &["PING"]).is_ok() {
+                break conn;
+            }
+        }
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let got = snapshot(&mut conn);
+    let _ = redis.kill();
+    let _ = redis.wait();
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+    assert!(Path::new(&dir.0).join("appendonlydir").is_dir());
+}
