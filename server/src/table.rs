@@ -369,5 +369,7 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("hstrlen", 3, READONLY | FAST, (1, 1, 1), "hash", "3.2.0", "Get the length of the value of a hash field", "O(1)", "@read @hash @fast", "", kv(zedis_keyspace::commands::hashes::hstrlen)),
         cmd("hrandfield", -2, READONLY, (1, 1, 1), "hash", "6.2.0", "Get one or multiple random fields from a hash", "O(N) where N is the number of fields returned", "@read @hash @slow", "nondeterministic_output", kv(zedis_keyspace::commands::hashes::hrandfield)),
         cmd("hscan", -3, READONLY, (1, 1, 1), "hash", "2.8.0", "Incrementally iterate hash fields and associated values", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "@read @hash @slow", "nondeterministic_output", kv(zedis_keyspace::commands::hashes::hscan)),
+        cmd("substr", 4, READONLY, (1, 1, 1), "string", "1.0.0", "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "@read @string @slow", "", kv(strings::getrange)),
+        cmd("lcs", -3, READONLY, (1, 2, 1), "string", "7.0.0", "Find longest common substring", "O(N*M) where N and M are the lengths of s1 and s2, respectively", "@read @string @slow", "", kv(zedis_keyspace::commands::strings_lcs::lcs)),
     ]
 }
