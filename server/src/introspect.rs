@@ -287,36 +287,75 @@ pub fn command_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
 /// # Format
 /// `CONFIG GET parameter [parameter ...]`
 pub fn config_get<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let pairs: Vec<(&str, String)> = core
-        .config
-        .matching(&argv[2..])
-        .into_iter()
-        .map(|(name, value)| (name, value.to_string()))
-        .collect();
+    let pairs = config_get_pairs(&core.config, &argv[2..]);
     core.reply(ck, |out, p| {
         reply::map_len(out, p, pairs.len());
         for (name, value) in pairs {
-            reply::bulk(out, name.as_bytes());
+            reply::bulk(out, &name);
             reply::bulk(out, value.as_bytes());
         }
     });
 }
 
+/// Redis 7.0's `configGetCommand`: a pattern without `[*?` is looked up directly and answered under the name
+/// as typed; a glob answers every matching name (aliases too); a name is answered once (case-insensitively).
+fn config_get_pairs(config: &crate::config::Config, patterns: &[&[u8]]) -> Vec<(Vec<u8>, String)> {
+    let mut pairs: Vec<(Vec<u8>, String)> = Vec::new();
+    let seen = |pairs: &[(Vec<u8>, String)], name: &[u8]| {
+        pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    for &pattern in patterns {
+        if !pattern.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
+            let index = std::str::from_utf8(pattern)
+                .ok()
+                .and_then(crate::config::directive_index);
+            if let Some(i) = index.filter(|_| !seen(&pairs, pattern)) {
+                pairs.push((pattern.to_vec(), config.value_at(i).to_string()));
+            }
+            continue;
+        }
+        for (name, value) in config.matching(&[pattern]) {
+            if !seen(&pairs, name.as_bytes()) {
+                pairs.push((name.as_bytes().to_vec(), value.to_string()));
+            }
+        }
+    }
+    pairs
+}
+
 /// # Format
 /// `CONFIG SET parameter value [parameter value ...]` (all or nothing)
+///
+/// As Redis 7.0's `configSetCommand`: first every name is checked (unknown, immutable, given twice), then
+/// every value, then all are applied together.
 pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     if argv.len() % 2 != 0 {
-        return core.reply_error(ck, crate::server::wrong_arity("config|set").as_bytes());
+        return core.reply_error(ck, zedis_keyspace::commands::SYNTAX);
+    }
+    let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
+    // The first bad name, in argument order, is the one reported.
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        let text = String::from_utf8_lossy(name);
+        let Some(index) = crate::config::directive_index(&text) else {
+            let mut msg = b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
+            msg.extend_from_slice(name.split(|&b| b == 0).next().unwrap_or_default());
+            msg.push(b'\'');
+            return core.reply_error(ck, &msg);
+        };
+        let why = if !crate::config::DIRECTIVES[index].mutable {
+            "can't set immutable config"
+        } else if pairs[..i].iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            "duplicate parameter"
+        } else {
+            continue;
+        };
+        let msg = format!("ERR CONFIG SET failed (possibly related to argument '{text}') - {why}");
+        return core.reply_error(ck, msg.as_bytes());
     }
     let mut next = core.config.clone();
-    for pair in argv[2..].chunks(2) {
-        let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
-        let value = String::from_utf8_lossy(pair[1]).into_owned();
-        if !crate::config::DIRECTIVES.iter().any(|d| d.name == name) {
-            let msg =
-                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
-            return core.reply_error(ck, msg.as_bytes());
-        }
+    for (name, value) in pairs {
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(value).into_owned();
         if let Err(why) = next.set(&name, &value, true) {
             let msg =
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");

@@ -428,7 +428,7 @@ pub fn object<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     } else if sub.eq_ignore_ascii_case(b"idletime") {
         if ks.config.policy.is_lfu() {
             let msg = format!(
-                "ERR An LRU maxmemory policy is selected, idle time not tracked. {POLICY_SWITCH}"
+                "ERR An LFU maxmemory policy is selected, idle time not tracked. {POLICY_SWITCH}"
             );
             return ctx.error(msg.as_bytes());
         }
