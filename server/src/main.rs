@@ -7,6 +7,8 @@
 
 mod client;
 mod clients;
+mod command_docs;
+mod command_meta;
 mod config;
 mod conn;
 mod info;

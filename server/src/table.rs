@@ -45,7 +45,7 @@ pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
 /// Keys found by parsing arguments.
 pub const MOVABLE_KEYS: u32 = 1 << 17;
 
-/// Flag names as COMMAND INFO prints them.
+/// Flag names as COMMAND INFO prints them, in Redis's order (`addReplyCommandFlags`).
 pub const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
     (READONLY, "readonly"),
@@ -62,9 +62,9 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
-    (ALLOW_BUSY, "allow_busy"),
     (NO_MULTI, "no_multi"),
     (MOVABLE_KEYS, "movablekeys"),
+    (ALLOW_BUSY, "allow_busy"),
 ];
 
 /// A server-level handler: the core, the client's slot key, the argv.
@@ -303,6 +303,7 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("command|docs", -2, LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Get array of specific Redis command documentation", "O(N) where N is the number of commands to look up", "@slow @connection", "nondeterministic_output_order", srv(introspect::command_docs)),
         cmd("command|list", -2, LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Get an array of Redis command names", "O(N) where N is the total number of Redis commands", "@slow @connection", "nondeterministic_output_order", srv(introspect::command_list)),
         cmd("command|getkeys", -4, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Extract keys given a full Redis command", "O(N) where N is the number of arguments to the command", "@slow @connection", "", srv(introspect::command_getkeys)),
+        cmd("command|getkeysandflags", -4, LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Extract keys and access flags given a full Redis command", "O(N) where N is the number of arguments to the command", "@slow @connection", "", srv(introspect::command_getkeysandflags)),
         cmd("command|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow @connection", "", srv(introspect::command_help)),
         ]),
         cmd("config", -2, 0, (0, 0, 0), "server", "2.0.0", "A container for server configuration commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
