@@ -12,6 +12,7 @@
 //! - [`db`]: one database (index + TTL keys);
 //! - [`value`]: type names, encodings, collection freeing;
 //! - [`num`]: Redis's number parsing and formatting;
+//! - [`longdouble`]: the x87 `long double` arithmetic of INCRBYFLOAT/HINCRBYFLOAT, in software;
 //! - [`glob`]: Redis's glob matcher (KEYS, SCAN, PSUBSCRIBE);
 //! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes;
 //! - [`commands`]: the command handlers, one file per family;
@@ -28,6 +29,7 @@ pub mod dict;
 pub mod dump;
 pub mod entry;
 pub mod glob;
+pub mod longdouble;
 pub mod num;
 pub mod types;
 pub mod value;

@@ -1,5 +1,5 @@
-//! Redis's number rules: `string2ll` (what counts as an integer), `string2ld` (what counts as a float), and
-//! the human-friendly float formatting of INCRBYFLOAT.
+//! Redis's number rules: `string2ll` (what counts as an integer) and a `double` argument parser. The
+//! `long double` arithmetic of INCRBYFLOAT/HINCRBYFLOAT lives in [`crate::longdouble`].
 
 /// Parses `bytes` as Redis's `string2ll` does: optional `-`, no `+`, no leading zeros ("0" alone is fine, "-0"
 /// is not), no spaces, fits in i64. Values that pass are exactly the ones that print back identically.
@@ -35,7 +35,7 @@ pub fn parse_i64_exact(bytes: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parses a float argument as Redis's `string2ld`/`strtold`: no leading space, no trailing garbage, no NaN.
+/// Parses a `double` argument (Redis's `strtod`-based rules): no leading space, no trailing garbage, no NaN.
 /// `inf`/`infinity` are accepted (callers reject infinite results where Redis does).
 pub fn parse_f64(bytes: &[u8]) -> Option<f64> {
     if bytes.is_empty() || bytes.len() >= 5 * 1024 || bytes[0].is_ascii_whitespace() {
@@ -47,39 +47,6 @@ pub fn parse_f64(bytes: &[u8]) -> Option<f64> {
         return None;
     }
     Some(value)
-}
-
-/// Formats a float the way INCRBYFLOAT and HINCRBYFLOAT reply (Redis's `ld2string` in human mode: fixed
-/// notation, at most 17 decimals, trailing zeros trimmed, "-0" as "0").
-///
-/// Redis computes in `long double`; Zedis uses f64 and prints the shortest representation that round-trips,
-/// which gives the same text for the values people use (10.5 + 0.1 prints `10.6` in both).
-pub fn format_human(value: f64, out: &mut Vec<u8>) {
-    use std::io::Write;
-    if value == 0.0 {
-        out.push(b'0');
-        return;
-    }
-    let start = out.len();
-    let _ = write!(out, "{value}");
-    let text = &out[start..];
-    if let Some(dot) = text.iter().position(|&b| b == b'.') {
-        let decimals = text.len() - dot - 1;
-        if decimals > 17 {
-            out.truncate(start);
-            let _ = write!(out, "{value:.17}");
-            while out.last() == Some(&b'0') {
-                out.pop();
-            }
-            if out.last() == Some(&b'.') {
-                out.pop();
-            }
-            if &out[start..] == b"-0" {
-                out.truncate(start);
-                out.push(b'0');
-            }
-        }
-    }
 }
 
 /// Appends the decimal text of `value`.
@@ -127,18 +94,6 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"1x"), None);
-        let mut out = Vec::new();
-        format_human(10.5 + 0.1, &mut out);
-        assert_eq!(out, b"10.6");
-        out.clear();
-        format_human(3.0, &mut out);
-        assert_eq!(out, b"3");
-        out.clear();
-        format_human(5.0e3, &mut out);
-        assert_eq!(out, b"5000");
-        out.clear();
-        format_human(-0.0, &mut out);
-        assert_eq!(out, b"0");
     }
 
     proptest! {

@@ -315,16 +315,21 @@ fn close_later<S: Strategy>(core: &mut Core<S>, k: usize, caller: usize) {
 /// # Format
 /// `CLIENT PAUSE timeout [WRITE | ALL]`
 pub fn pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let Some(timeout) = zedis_keyspace::num::parse_i64_exact(argv[2]).filter(|t| *t >= 0) else {
-        return core.reply_error(ck, b"ERR timeout is not an integer or out of range");
-    };
+    // Redis checks the mode before the timeout.
     let writes_only = match argv.get(3).map(|a| a.to_ascii_lowercase()) {
         None => false,
         Some(mode) if mode == b"write" => true,
         Some(mode) if mode == b"all" => false,
-        Some(_) => return core.reply_error(ck, SYNTAX),
+        Some(_) => return core.reply_error(ck, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
     };
-    core.paused_until_ms = unix_ms() + timeout;
+    let Some(timeout) = zedis_keyspace::num::parse_i64_exact(argv[2]) else {
+        return core.reply_error(ck, b"ERR timeout is not an integer or out of range");
+    };
+    if timeout < 0 {
+        return core.reply_error(ck, b"ERR timeout is negative");
+    }
+    // Redis 7.0 adds without an overflow check: a huge timeout wraps into the past (no pause).
+    core.paused_until_ms = unix_ms().wrapping_add(timeout);
     core.pause_writes_only = writes_only;
     core.reply(ck, |out, _| reply::ok(out));
 }

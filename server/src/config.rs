@@ -46,7 +46,7 @@ const fn d(name: &'static str, kind: Kind, mutable: bool, default: &'static str)
 }
 
 /// In Redis's order (its CONFIG SET error lists them so), plus the seed's `allkeys-flush`.
-const POLICIES: &[&str] = &[
+pub const POLICIES: &[&str] = &[
     "volatile-lru",
     "volatile-lfu",
     "volatile-random",
@@ -56,6 +56,21 @@ const POLICIES: &[&str] = &[
     "allkeys-random",
     "noeviction",
     "allkeys-flush",
+];
+
+/// Values Zedis accepts beyond Redis's: accepted, but left out of the "must be one of" error so that the
+/// error stays byte-identical to Redis's for Redis's own inputs (`allkeys-flush` is documented in the README).
+const ENUM_EXTENSIONS: &[&str] = &["allkeys-flush"];
+
+/// Redis 7.0's alternative names, `(alias, directive)`: CONFIG GET lists both, CONFIG SET through either
+/// changes the one value.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("slave-ignore-maxmemory", "replica-ignore-maxmemory"),
+    ("list-max-ziplist-size", "list-max-listpack-size"),
+    ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+    ("hash-max-ziplist-value", "hash-max-listpack-value"),
+    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
 ];
 
 /// Every directive Zedis knows. Unknown names are startup errors and CONFIG SET errors.
@@ -76,6 +91,11 @@ pub const DIRECTIVES: &[Directive] = &[
         true,
         "5",
     ),
+    // Redis bounds the time one command spends evicting by this; Zedis's budget is a hard limit, so a write
+    // always evicts until it fits (Redis's 100): the value is validated and stored for compatibility.
+    d("maxmemory-eviction-tenacity", Kind::Int(0, 100), true, "10"),
+    // Only meaningful on a replica; Zedis never is one, so maxmemory is never ignored.
+    d("replica-ignore-maxmemory", Kind::Bool, true, "yes"),
     d("lfu-log-factor", Kind::Int(0, i32::MAX as i64), true, "10"),
     d("lfu-decay-time", Kind::Int(0, i32::MAX as i64), true, "1"),
     d("proto-max-bulk-len", Kind::Memory, true, "536870912"),
@@ -141,7 +161,7 @@ pub const DIRECTIVES: &[Directive] = &[
     ),
     d(
         "hash-max-listpack-value",
-        Kind::Int(0, i64::MAX),
+        Kind::Memory, // a MEMORY_CONFIG in Redis: `1kb` works
         true,
         "64",
     ),
@@ -151,12 +171,7 @@ pub const DIRECTIVES: &[Directive] = &[
         true,
         "128",
     ),
-    d(
-        "zset-max-listpack-value",
-        Kind::Int(0, i64::MAX),
-        true,
-        "64",
-    ),
+    d("zset-max-listpack-value", Kind::Memory, true, "64"),
     d(
         "pubsub-max-subscribers-per-channel",
         Kind::Int(0, i64::MAX),
@@ -210,14 +225,15 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-/// Parses Redis's memory notation (`memtoull`): digits with an optional b/k/kb/m/mb/g/gb unit.
+/// Parses Redis's memory notation as `memtoull` does: digits with an optional b/k/kb/m/mb/g/gb unit (case
+/// insensitive). Like Redis, no digits means 0 (`""`, `"kb"`), a too-long number saturates (strtoull) and the
+/// unit multiplication wraps; a sign or any other character is an error.
 pub fn parse_memory(text: &str) -> Option<u64> {
-    let lower = text.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !c.is_ascii_digit() && c != '-')
-        .unwrap_or(lower.len());
-    let (digits, unit) = lower.split_at(split);
-    let multiplier: u64 = match unit {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" => 1000,
         "kb" => 1024,
@@ -227,8 +243,10 @@ pub fn parse_memory(text: &str) -> Option<u64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
-    let value: u64 = digits.parse().ok()?;
-    value.checked_mul(multiplier)
+    let value = digits.bytes().fold(0u64, |acc, d| {
+        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    });
+    Some(value.wrapping_mul(multiplier))
 }
 
 /// The current configuration.
@@ -249,10 +267,24 @@ impl Default for Config {
     }
 }
 
-fn directive_index(name: &str) -> Option<usize> {
+/// The directive called `name` or one of its aliases (case-insensitive).
+pub fn directive_index(name: &str) -> Option<usize> {
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+        .map_or(name, |(_, directive)| directive);
     DIRECTIVES
         .iter()
         .position(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+/// Every name CONFIG GET can match: directives, then aliases, each with its value's index.
+pub fn all_names() -> impl Iterator<Item = (&'static str, usize)> {
+    let directives = DIRECTIVES.iter().enumerate().map(|(i, d)| (d.name, i));
+    let aliases = ALIASES
+        .iter()
+        .filter_map(|(alias, _)| directive_index(alias).map(|i| (*alias, i)));
+    directives.chain(aliases)
 }
 
 /// Checks and normalises a value for `directive`.
@@ -281,9 +313,14 @@ fn normalise(directive: &Directive, value: &str) -> Result<String, String> {
             .find(|o| o.eq_ignore_ascii_case(value))
             .map(|o| o.to_string())
             .ok_or_else(|| {
+                let shown: Vec<&str> = options
+                    .iter()
+                    .copied()
+                    .filter(|o| !ENUM_EXTENSIONS.contains(o))
+                    .collect();
                 format!(
                     "argument(s) must be one of the following: {}",
-                    options.join(", ")
+                    shown.join(", ")
                 )
             }),
         Kind::Str => Ok(value.to_string()),
@@ -317,6 +354,11 @@ impl Config {
     /// The value of a known directive.
     pub fn get(&self, name: &str) -> &str {
         directive_index(name).map_or("", |i| &self.values[i])
+    }
+
+    /// The value at `index` in [`DIRECTIVES`].
+    pub fn value_at(&self, index: usize) -> &str {
+        &self.values[index]
     }
 
     /// An integer directive (0 if it does not parse, which the table prevents).
@@ -355,15 +397,13 @@ impl Config {
 
     /// `(name, value)` pairs whose names match any of the glob `patterns`, each once, for CONFIG GET.
     pub fn matching<'a>(&'a self, patterns: &[&[u8]]) -> Vec<(&'static str, &'a str)> {
-        DIRECTIVES
-            .iter()
-            .zip(&self.values)
-            .filter(|(d, _)| {
+        all_names()
+            .filter(|(name, _)| {
                 patterns
                     .iter()
-                    .any(|p| glob::matches_nocase(p, d.name.as_bytes()))
+                    .any(|p| glob::matches_nocase(p, name.as_bytes()))
             })
-            .map(|(d, v)| (d.name, v.as_str()))
+            .map(|(name, i)| (name, self.values[i].as_str()))
             .collect()
     }
 
@@ -544,6 +584,18 @@ mod tests {
         assert_eq!(parse_memory("1gb"), Some(1 << 30));
         assert_eq!(parse_memory("1k"), Some(1000));
         assert_eq!(parse_memory("12x"), None);
+        // memtoull's corners, as redis-server 7.0 answers them.
+        assert_eq!(parse_memory(""), Some(0));
+        assert_eq!(parse_memory("kb"), Some(0));
+        assert_eq!(parse_memory("5Kb"), Some(5120));
+        assert_eq!(parse_memory("99999999999999999999"), Some(u64::MAX));
+        assert_eq!(
+            parse_memory("99999999999999999gb"),
+            Some(1685049947004600320)
+        );
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory(" 5"), None);
+        assert_eq!(parse_memory("1 "), None);
     }
 
     #[test]
@@ -571,8 +623,20 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["maxmemory", "maxmemory-policy", "maxmemory-samples"]
+            [
+                "maxmemory",
+                "maxmemory-policy",
+                "maxmemory-samples",
+                "maxmemory-eviction-tenacity"
+            ]
         );
+        config.set("slave-ignore-maxmemory", "no", true).unwrap();
+        assert_eq!(config.get("replica-ignore-maxmemory"), "no");
+        let err = config.set("maxmemory-policy", "foo", true).unwrap_err();
+        assert!(err.ends_with("allkeys-random, noeviction"), "{err}");
+        config
+            .set("maxmemory-policy", "allkeys-flush", true)
+            .unwrap();
         assert!(config.set("databases", "3", true).is_err());
     }
 }

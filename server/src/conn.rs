@@ -92,7 +92,6 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             Some(v) => version = Some(v),
         }
     }
-    let mut name = None;
     let mut j = 2;
     while j < argv.len() {
         let more = argv.len() - 1 - j;
@@ -109,14 +108,18 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             if !valid_client_name(argv[j + 1]) {
                 return core.reply_error(ck, BAD_CLIENT_NAME);
             }
-            name = Some(argv[j + 1]);
+            // Applied at once, as Redis does: a later bad option does not undo it.
+            if let Some(client) = core.clients.get_mut(ck) {
+                client.name = argv[j + 1].to_vec();
+            }
             j += 2;
         } else {
-            let msg = format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(argv[j])
-            );
-            return core.reply_error(ck, msg.as_bytes());
+            // `%s`: the option up to its first NUL.
+            let opt = argv[j].split(|&b| b == 0).next().unwrap_or_default();
+            let mut msg = b"ERR Syntax error in HELLO option '".to_vec();
+            msg.extend_from_slice(opt);
+            msg.push(b'\'');
+            return core.reply_error(ck, &msg);
         }
     }
     let Some(client) = core.clients.get_mut(ck) else {
@@ -124,9 +127,6 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     };
     if !client.authenticated {
         return core.reply_error(ck, b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
-    }
-    if let Some(name) = name {
-        client.name = name.to_vec();
     }
     if let Some(v) = version {
         client.proto = if v == 3 {

@@ -2,7 +2,7 @@
 
 use crate::clients::help_reply;
 use crate::server::Core;
-use crate::table::{Command, Handler, FLAG_NAMES, READONLY, WRITE};
+use crate::table::{Command, FLAG_NAMES, READONLY, WRITE};
 use crate::Strategy;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
@@ -33,58 +33,76 @@ fn write_info<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
     reply::integer(out, i64::from(cmd.keys.1));
     reply::integer(out, i64::from(cmd.keys.2));
     write_words(out, p, cmd.acl);
-    write_words(out, p, cmd.tips);
-    if cmd.keys.0 > 0 {
-        // One key spec derived from the legacy (first, last, step) triple.
-        reply::array_len(out, 1);
-        reply::map_len(out, p, 3);
-        reply::bulk(out, b"flags");
-        let spec_flags = if cmd.flags & WRITE != 0 {
-            "RW update"
-        } else if cmd.flags & READONLY != 0 {
-            "RO access"
-        } else {
-            ""
-        };
-        write_words(out, p, spec_flags);
-        reply::bulk(out, b"begin_search");
-        reply::map_len(out, p, 2);
-        reply::bulk(out, b"type");
-        reply::bulk(out, b"index");
-        reply::bulk(out, b"spec");
-        reply::map_len(out, p, 1);
-        reply::bulk(out, b"index");
-        reply::integer(out, i64::from(cmd.keys.0));
-        reply::bulk(out, b"find_keys");
-        reply::map_len(out, p, 2);
-        reply::bulk(out, b"type");
-        reply::bulk(out, b"range");
-        reply::bulk(out, b"spec");
-        reply::map_len(out, p, 3);
-        reply::bulk(out, b"lastkey");
-        let last = if cmd.keys.1 < 0 {
-            i64::from(cmd.keys.1)
-        } else {
-            i64::from(cmd.keys.1 - cmd.keys.0)
-        };
-        reply::integer(out, last);
-        reply::bulk(out, b"keystep");
-        reply::integer(out, i64::from(cmd.keys.2));
-        reply::bulk(out, b"limit");
-        reply::integer(out, 0);
-    } else {
-        reply::array_len(out, 0);
+    // Tips are bulk strings in Redis's reply, unlike flags and ACL categories.
+    let tips: Vec<&str> = cmd.tips.split_whitespace().collect();
+    reply::set_len(out, p, tips.len());
+    for tip in tips {
+        reply::bulk(out, tip.as_bytes());
     }
-    reply::array_len(out, cmd.subcommands.len());
+    match crate::command_meta::lookup(cmd.name) {
+        Some(docs) => docs.key_specs.write(out, p),
+        None => write_legacy_key_spec(out, p, cmd),
+    }
+    // Redis answers an empty *set* for no subcommands, an array otherwise.
+    if cmd.subcommands.is_empty() {
+        reply::set_len(out, p, 0);
+    } else {
+        reply::array_len(out, cmd.subcommands.len());
+    }
     for sub in &cmd.subcommands {
         write_info(out, p, sub);
     }
 }
 
+/// A key spec derived from the legacy (first, last, step) triple, for a command without generated metadata
+/// (see `scripts/gen-command-table.py --docs`).
+fn write_legacy_key_spec<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
+    if cmd.keys.0 <= 0 {
+        return reply::set_len(out, p, 0);
+    }
+    reply::set_len(out, p, 1);
+    reply::map_len(out, p, 3);
+    reply::bulk(out, b"flags");
+    let spec_flags = if cmd.flags & WRITE != 0 {
+        "RW update"
+    } else if cmd.flags & READONLY != 0 {
+        "RO access"
+    } else {
+        ""
+    };
+    write_words(out, p, spec_flags);
+    reply::bulk(out, b"begin_search");
+    reply::map_len(out, p, 2);
+    reply::bulk(out, b"type");
+    reply::bulk(out, b"index");
+    reply::bulk(out, b"spec");
+    reply::map_len(out, p, 1);
+    reply::bulk(out, b"index");
+    reply::integer(out, i64::from(cmd.keys.0));
+    reply::bulk(out, b"find_keys");
+    reply::map_len(out, p, 2);
+    reply::bulk(out, b"type");
+    reply::bulk(out, b"range");
+    reply::bulk(out, b"spec");
+    reply::map_len(out, p, 3);
+    reply::bulk(out, b"lastkey");
+    let last = if cmd.keys.1 < 0 {
+        i64::from(cmd.keys.1)
+    } else {
+        i64::from(cmd.keys.1 - cmd.keys.0)
+    };
+    reply::integer(out, last);
+    reply::bulk(out, b"keystep");
+    reply::integer(out, i64::from(cmd.keys.2));
+    reply::bulk(out, b"limit");
+    reply::integer(out, 0);
+}
+
 /// One COMMAND DOCS entry (name then doc map).
 fn write_docs<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
     reply::bulk(out, cmd.name.as_bytes());
-    let fields = 4 + usize::from(!cmd.subcommands.is_empty());
+    let extras = crate::command_meta::lookup(cmd.name).map_or(&[][..], |docs| docs.extras);
+    let fields = 4 + extras.len() + usize::from(!cmd.subcommands.is_empty());
     reply::map_len(out, p, fields);
     for (k, v) in [
         ("summary", cmd.summary),
@@ -94,6 +112,10 @@ fn write_docs<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
     ] {
         reply::bulk(out, k.as_bytes());
         reply::bulk(out, v.as_bytes());
+    }
+    for (key, value) in extras {
+        reply::bulk(out, key.as_bytes());
+        value.write(out, p);
     }
     if !cmd.subcommands.is_empty() {
         reply::bulk(out, b"subcommands");
@@ -144,7 +166,7 @@ pub fn command_info<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
         for cmd in found {
             match cmd {
                 Some(cmd) => write_info(out, p, cmd),
-                None => reply::null_array(out, p),
+                None => reply::null(out, p),
             }
         }
     });
@@ -220,38 +242,78 @@ pub fn command_list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
 /// # Format
 /// `COMMAND GETKEYS command [arg ...]`
 pub fn command_getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let Some(mut cmd) = core.table.lookup(argv[2]) else {
+    getkeys(core, ck, argv, false);
+}
+
+/// # Format
+/// `COMMAND GETKEYSANDFLAGS command [arg ...]`
+pub fn command_getkeysandflags<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    getkeys(core, ck, argv, true);
+}
+
+/// Redis 7.0's `getKeysSubcommandImpl`: the command (a container's subcommand when one is given), then
+/// "has keys", then arity, then the keys its key specs find.
+fn getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]], with_flags: bool) {
+    let args = &argv[2..];
+    let Some(mut cmd) = core.table.lookup(args[0]) else {
         return core.reply_error(ck, b"ERR Invalid command specified");
     };
-    let args = &argv[2..];
-    if matches!(cmd.handler, Handler::Container) {
-        match args.get(1).and_then(|sub| cmd.subcommand(sub)) {
+    if !cmd.subcommands.is_empty() && args.len() > 1 {
+        match cmd.subcommand(args[1]) {
             Some(sub) => cmd = sub,
             None => return core.reply_error(ck, b"ERR Invalid command specified"),
         }
     }
+    let docs = crate::command_meta::lookup(cmd.name);
+    let has_keys = docs.map_or(cmd.keys.0 > 0, crate::command_meta::has_keys);
+    if !has_keys {
+        return core.reply_error(ck, b"ERR The command has no key arguments");
+    }
     if !cmd.arity_ok(args.len()) {
         return core.reply_error(ck, b"ERR Invalid number of arguments specified for command");
     }
-    let (first, last, step) = cmd.keys;
-    if first <= 0 {
-        return core.reply_error(ck, b"ERR The command has no key arguments");
+    let keys = match docs {
+        Some(docs) => {
+            crate::command_meta::keys_with_flags(cmd.name, docs, args).unwrap_or_default()
+        }
+        None => legacy_keys(cmd.keys, args),
+    };
+    if keys.is_empty() {
+        if cmd.has(crate::table::NO_MANDATORY_KEYS) {
+            return core.reply(ck, |out, _| reply::array_len(out, 0));
+        }
+        return core.reply_error(ck, b"ERR Invalid arguments specified for command");
     }
+    core.reply(ck, |out, p| {
+        reply::array_len(out, keys.len());
+        for (pos, flags) in keys {
+            if with_flags {
+                reply::array_len(out, 2);
+                reply::bulk(out, args[pos]);
+                flags.write(out, p);
+            } else {
+                reply::bulk(out, args[pos]);
+            }
+        }
+    });
+}
+
+/// Key positions from the legacy (first, last, step) triple, for commands without generated key specs.
+fn legacy_keys(
+    (first, last, step): (i32, i32, i32),
+    args: &[&[u8]],
+) -> Vec<(usize, &'static crate::command_meta::Node)> {
+    static NO_FLAGS: crate::command_meta::Node = crate::command_meta::Node::Set(&[]);
     let last = if last < 0 {
         args.len() as i32 + last
     } else {
         last
     };
-    let keys: Vec<&[u8]> = (first..=last)
+    (first.max(1)..=last)
         .step_by(step.max(1) as usize)
-        .filter_map(|i| args.get(i as usize).copied())
-        .collect();
-    core.reply(ck, |out, _| {
-        reply::array_len(out, keys.len());
-        for key in keys {
-            reply::bulk(out, key);
-        }
-    });
+        .filter(|&i| (i as usize) < args.len())
+        .map(|i| (i as usize, &NO_FLAGS))
+        .collect()
 }
 
 /// # Format
@@ -278,6 +340,8 @@ pub fn command_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
             "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
             "HELP",
             "    Prints this help.",
         ],
@@ -287,36 +351,75 @@ pub fn command_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
 /// # Format
 /// `CONFIG GET parameter [parameter ...]`
 pub fn config_get<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let pairs: Vec<(&str, String)> = core
-        .config
-        .matching(&argv[2..])
-        .into_iter()
-        .map(|(name, value)| (name, value.to_string()))
-        .collect();
+    let pairs = config_get_pairs(&core.config, &argv[2..]);
     core.reply(ck, |out, p| {
         reply::map_len(out, p, pairs.len());
         for (name, value) in pairs {
-            reply::bulk(out, name.as_bytes());
+            reply::bulk(out, &name);
             reply::bulk(out, value.as_bytes());
         }
     });
 }
 
+/// Redis 7.0's `configGetCommand`: a pattern without `[*?` is looked up directly and answered under the name
+/// as typed; a glob answers every matching name (aliases too); a name is answered once (case-insensitively).
+fn config_get_pairs(config: &crate::config::Config, patterns: &[&[u8]]) -> Vec<(Vec<u8>, String)> {
+    let mut pairs: Vec<(Vec<u8>, String)> = Vec::new();
+    let seen = |pairs: &[(Vec<u8>, String)], name: &[u8]| {
+        pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    for &pattern in patterns {
+        if !pattern.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
+            let index = std::str::from_utf8(pattern)
+                .ok()
+                .and_then(crate::config::directive_index);
+            if let Some(i) = index.filter(|_| !seen(&pairs, pattern)) {
+                pairs.push((pattern.to_vec(), config.value_at(i).to_string()));
+            }
+            continue;
+        }
+        for (name, value) in config.matching(&[pattern]) {
+            if !seen(&pairs, name.as_bytes()) {
+                pairs.push((name.as_bytes().to_vec(), value.to_string()));
+            }
+        }
+    }
+    pairs
+}
+
 /// # Format
 /// `CONFIG SET parameter value [parameter value ...]` (all or nothing)
+///
+/// As Redis 7.0's `configSetCommand`: first every name is checked (unknown, immutable, given twice), then
+/// every value, then all are applied together.
 pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     if argv.len() % 2 != 0 {
-        return core.reply_error(ck, crate::server::wrong_arity("config|set").as_bytes());
+        return core.reply_error(ck, zedis_keyspace::commands::SYNTAX);
+    }
+    let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
+    // The first bad name, in argument order, is the one reported.
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        let text = String::from_utf8_lossy(name);
+        let Some(index) = crate::config::directive_index(&text) else {
+            let mut msg = b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
+            msg.extend_from_slice(name.split(|&b| b == 0).next().unwrap_or_default());
+            msg.push(b'\'');
+            return core.reply_error(ck, &msg);
+        };
+        let why = if !crate::config::DIRECTIVES[index].mutable {
+            "can't set immutable config"
+        } else if pairs[..i].iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            "duplicate parameter"
+        } else {
+            continue;
+        };
+        let msg = format!("ERR CONFIG SET failed (possibly related to argument '{text}') - {why}");
+        return core.reply_error(ck, msg.as_bytes());
     }
     let mut next = core.config.clone();
-    for pair in argv[2..].chunks(2) {
-        let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
-        let value = String::from_utf8_lossy(pair[1]).into_owned();
-        if !crate::config::DIRECTIVES.iter().any(|d| d.name == name) {
-            let msg =
-                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
-            return core.reply_error(ck, msg.as_bytes());
-        }
+    for (name, value) in pairs {
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(value).into_owned();
         if let Err(why) = next.set(&name, &value, true) {
             let msg =
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");

@@ -9,6 +9,8 @@ mod aof;
 mod blocking;
 mod client;
 mod clients;
+mod command_docs;
+mod command_meta;
 mod config;
 mod conn;
 mod info;

@@ -680,7 +680,7 @@ impl<S: Strategy> Core<S> {
     pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
         let table = self.table;
         let Some(mut cmd) = table.lookup(argv[0]) else {
-            return self.reply_error(ck, unknown_command(argv).as_bytes());
+            return self.reply_error(ck, &unknown_command(argv));
         };
         if !cmd.arity_ok(argv.len()) {
             return self.reply_error(ck, wrong_arity(cmd.name).as_bytes());
@@ -695,12 +695,12 @@ impl<S: Strategy> Core<S> {
                 Some(sub) if sub.arity_ok(argv.len()) => cmd = sub,
                 Some(sub) => return self.reply_error(ck, wrong_arity(sub.name).as_bytes()),
                 None => {
-                    let msg = format!(
-                        "ERR unknown subcommand '{}'. Try {} HELP.",
-                        truncate_lossy(argv[1], 128),
-                        cmd.name.to_ascii_uppercase()
-                    );
-                    return self.reply_error(ck, msg.as_bytes());
+                    let mut msg = b"ERR unknown subcommand '".to_vec();
+                    msg.extend_from_slice(c_str_prefix(argv[1], 128));
+                    msg.extend_from_slice(b"'. Try ");
+                    msg.extend_from_slice(cmd.name.to_ascii_uppercase().as_bytes());
+                    msg.extend_from_slice(b" HELP.");
+                    return self.reply_error(ck, &msg);
                 }
             }
         }
@@ -888,25 +888,29 @@ impl<S: Strategy> Core<S> {
     }
 }
 
-fn truncate_lossy(bytes: &[u8], max: usize) -> String {
-    String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned()
+/// What C's `%.<max>s` prints of `bytes`: up to the first NUL, at most `max` bytes.
+fn c_str_prefix(bytes: &[u8], max: usize) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end.min(max)]
 }
 
-/// Redis 7.0's unknown-command error, with the first arguments quoted.
-pub fn unknown_command(argv: &[&[u8]]) -> String {
-    let mut args = String::new();
+/// Redis 7.0's unknown-command error, with the first arguments quoted (raw bytes, cut as `%.*s` cuts them).
+pub fn unknown_command(argv: &[&[u8]]) -> Vec<u8> {
+    let mut args = Vec::new();
     for arg in &argv[1..] {
         if args.len() >= 128 {
             break;
         }
         let room = 128 - args.len();
-        args.push_str(&format!("'{}' ", truncate_lossy(arg, room)));
+        args.push(b'\'');
+        args.extend_from_slice(c_str_prefix(arg, room));
+        args.extend_from_slice(b"' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        truncate_lossy(argv[0], 128),
-        args
-    )
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(c_str_prefix(argv[0], 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&args);
+    msg
 }
 
 /// Redis's arity error.
@@ -924,12 +928,17 @@ mod tests {
         let argv: [&[u8]; 3] = [b"foo", b"a", b"b"];
         assert_eq!(
             unknown_command(&argv),
-            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+            b"ERR unknown command 'foo', with args beginning with: 'a' 'b' "
         );
         let argv: [&[u8]; 1] = [b"foo"];
         assert_eq!(
             unknown_command(&argv),
-            "ERR unknown command 'foo', with args beginning with: "
+            b"ERR unknown command 'foo', with args beginning with: "
+        );
+        let argv: [&[u8]; 3] = [b"FOO\0BAR", b"x\0y", b"\xff"];
+        assert_eq!(
+            unknown_command(&argv),
+            b"ERR unknown command 'FOO', with args beginning with: 'x' '\xff' "
         );
     }
 }

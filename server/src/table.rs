@@ -45,7 +45,7 @@ pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
 /// Keys found by parsing arguments.
 pub const MOVABLE_KEYS: u32 = 1 << 17;
 
-/// Flag names as COMMAND INFO prints them.
+/// Flag names as COMMAND INFO prints them, in Redis's order (`addReplyCommandFlags`).
 pub const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
     (READONLY, "readonly"),
@@ -62,9 +62,9 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
-    (ALLOW_BUSY, "allow_busy"),
     (NO_MULTI, "no_multi"),
     (MOVABLE_KEYS, "movablekeys"),
+    (ALLOW_BUSY, "allow_busy"),
 ];
 
 /// A server-level handler: the core, the client's slot key, the argv.
@@ -303,6 +303,7 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("command|docs", -2, LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Get array of specific Redis command documentation", "O(N) where N is the number of commands to look up", "@slow @connection", "nondeterministic_output_order", srv(introspect::command_docs)),
         cmd("command|list", -2, LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Get an array of Redis command names", "O(N) where N is the total number of Redis commands", "@slow @connection", "nondeterministic_output_order", srv(introspect::command_list)),
         cmd("command|getkeys", -4, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Extract keys given a full Redis command", "O(N) where N is the number of arguments to the command", "@slow @connection", "", srv(introspect::command_getkeys)),
+        cmd("command|getkeysandflags", -4, LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Extract keys and access flags given a full Redis command", "O(N) where N is the number of arguments to the command", "@slow @connection", "", srv(introspect::command_getkeysandflags)),
         cmd("command|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow @connection", "", srv(introspect::command_help)),
         ]),
         cmd("config", -2, 0, (0, 0, 0), "server", "2.0.0", "A container for server configuration commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
@@ -391,5 +392,7 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), "list", "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", "O(1)", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blmove)),
         cmd("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "list", "7.0.0", "Pop elements from a list, or block until one is available", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "@write @list @slow @blocking", "", kv(zedis_keyspace::commands::blocking::blmpop)),
         cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT, (0, 0, 0), "server", "1.0.0", "Asynchronously rewrite the append-only file", "O(1)", "@admin @slow @dangerous", "", srv(crate::aof::bgrewriteaof)),
+        cmd("substr", 4, READONLY, (1, 1, 1), "string", "1.0.0", "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "@read @string @slow", "", kv(strings::getrange)),
+        cmd("lcs", -3, READONLY, (1, 2, 1), "string", "7.0.0", "Find longest common substring", "O(N*M) where N and M are the lengths of s1 and s2, respectively", "@read @string @slow", "", kv(zedis_keyspace::commands::strings_lcs::lcs)),
     ]
 }

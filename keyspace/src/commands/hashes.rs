@@ -6,7 +6,8 @@ use super::keys::parse_scan_options;
 use super::lists::{bulk_elem, wrong_arity};
 use super::sets::{reply_scan, scan_cursor};
 use super::{Ctx, NOT_FLOAT, OOM, SYNTAX};
-use crate::num::{format_human, parse_f64, parse_i64_exact};
+use crate::longdouble::LongDouble;
+use crate::num::parse_i64_exact;
 use crate::types::{Elem, Hash, Rng};
 use crate::value::{delete_if_empty, read_obj, write_obj, write_or_create, Found};
 use crate::{glob, notify, Keyspace};
@@ -251,10 +252,10 @@ fn store_field<A: KvAllocator>(
 /// # Format
 /// `HINCRBYFLOAT key field increment`
 pub fn hincrbyfloat<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(delta) = parse_f64(ctx.argv[3]) else {
+    let Some(delta) = LongDouble::parse(ctx.argv[3]) else {
         return ctx.error(NOT_FLOAT);
     };
-    if delta.is_infinite() {
+    if !delta.is_finite() {
         return ctx.error(b"ERR value is NaN or Infinity");
     }
     let (key, field) = (ctx.argv[1], ctx.argv[2]);
@@ -264,9 +265,9 @@ pub fn hincrbyfloat<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         Found::Some(hash) => Some(hash),
     };
     let current = match existing.as_ref().and_then(|h| h.get(field)) {
-        None => 0.0,
-        Some(Elem::Int(n)) => n as f64,
-        Some(Elem::Bytes(bytes)) => match parse_f64(bytes) {
+        None => LongDouble::ZERO,
+        Some(Elem::Int(n)) => LongDouble::from_i64(n),
+        Some(Elem::Bytes(bytes)) => match LongDouble::parse(bytes) {
             Some(v) => v,
             None => return ctx.error(b"ERR hash value is not a float"),
         },
@@ -276,7 +277,7 @@ pub fn hincrbyfloat<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return ctx.error(b"ERR increment would produce NaN or Infinity");
     }
     let mut text = Vec::with_capacity(24);
-    format_human(value, &mut text);
+    value.format_human(&mut text);
     if store_field(ks, ctx, key, field, &text) {
         ctx.fx.changed(notify::HASH, "hincrbyfloat", ctx.db, key);
         ctx.fx.rewrite(vec![

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lists;
 pub mod sets;
 pub mod strings;
+pub mod strings_lcs;
 
 use crate::entry::{EntryPtr, Payload};
 use crate::{Keyspace, Oom};

@@ -5,8 +5,9 @@ use super::{
     SYNTAX, WRONGTYPE,
 };
 use crate::entry::{EntryPtr, Payload, PayloadInit, FLAG_RAW};
+use crate::longdouble::LongDouble;
 use crate::notify;
-use crate::num::{format_human, parse_f64, parse_i64_exact};
+use crate::num::parse_i64_exact;
 use crate::Keyspace;
 use zedis_kv_pool::KvAllocator;
 use zedis_resp::reply;
@@ -369,15 +370,15 @@ pub fn incrbyfloat<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let key = ctx.argv[1];
     let entry = write(ks, ctx, key);
     let current = match entry.map(|e| e.payload()) {
-        None => 0.0,
-        Some(Payload::Int(n)) => n as f64,
-        Some(Payload::Str(bytes)) => match parse_f64(bytes) {
+        None => LongDouble::ZERO,
+        Some(Payload::Int(n)) => LongDouble::from_i64(n),
+        Some(Payload::Str(bytes)) => match LongDouble::parse(bytes) {
             Some(v) => v,
             None => return ctx.error(NOT_FLOAT),
         },
         Some(Payload::Object(..)) => return ctx.error(WRONGTYPE),
     };
-    let Some(delta) = parse_f64(ctx.argv[2]) else {
+    let Some(delta) = LongDouble::parse(ctx.argv[2]) else {
         return ctx.error(NOT_FLOAT);
     };
     let value = current + delta;
@@ -385,7 +386,7 @@ pub fn incrbyfloat<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return ctx.error(b"ERR increment would produce NaN or Infinity");
     }
     let mut text = Vec::with_capacity(24);
-    format_human(value, &mut text);
+    value.format_human(&mut text);
     if let Err(oom) = ks.set_payload(ctx.db, key, PayloadInit::Str(&text), None, true, ctx.now_ms) {
         return reply_oom(ctx, oom);
     }
