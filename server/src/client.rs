@@ -91,6 +91,8 @@ pub struct Client {
     pub subscriptions: usize,
     /// Subscriptions to shard channels.
     pub shard_subscriptions: usize,
+    /// MULTI/WATCH state and a command postponed by CLIENT PAUSE (`multi.rs`).
+    pub tx: crate::multi::ClientTx,
 }
 
 impl Client {

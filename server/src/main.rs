@@ -5,14 +5,17 @@
 //! `--client-allocator`) and the whole server is monomorphised for the chosen combination: no dynamic
 //! dispatch on the hot path.
 
+mod auth;
 mod client;
 mod clients;
 mod config;
 mod conn;
 mod info;
 mod introspect;
+mod multi;
 mod notify;
 mod outlimit;
+mod pause;
 mod server;
 mod table;
 

@@ -103,6 +103,8 @@ pub struct Core<S: Strategy> {
     pub strategy_names: [&'static str; 3],
     /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
     pub request_info_text: String,
+    /// Watched keys, EXEC in progress, clients postponed by CLIENT PAUSE (`multi.rs`, `pause.rs`).
+    pub tx: crate::multi::Watches,
 }
 
 /// The server: the core plus the request allocator.
@@ -177,6 +179,7 @@ impl<S: Strategy> Server<S> {
             ],
             config,
             request_info_text: String::new(),
+            tx: Default::default(),
         };
         core.apply_config();
         Ok(Server {
@@ -228,6 +231,7 @@ impl<S: Strategy> Server<S> {
                 self.core.cron();
                 next_cron = Instant::now() + Duration::from_millis(1000 / self.core.hz.max(1));
             }
+            crate::pause::resume(&mut self);
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {
@@ -316,6 +320,15 @@ impl<S: Strategy> Server<S> {
             if blocked || pos >= input.query.len() {
                 break;
             }
+            // CLIENT PAUSE: input behind a postponed command waits for it (pause.rs).
+            if self
+                .core
+                .clients
+                .get(ck)
+                .is_some_and(|c| c.tx.is_postponed())
+            {
+                break;
+            }
             let parsed = input.parser.parse(&mut input.query.data_mut()[pos..]);
             match parsed {
                 Ok(None) => break,
@@ -397,6 +410,7 @@ impl<S: Strategy> Core<S> {
                 input.parser.set_limits(limits);
             }
         }
+        crate::auth::apply_requirepass(self);
     }
 
     fn accept_all(&mut self) {
@@ -415,6 +429,9 @@ impl<S: Strategy> Core<S> {
 
     fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
         self.stats.connections_received += 1;
+        if crate::auth::protected_mode_denies(self, &mut stream, peer) {
+            return;
+        }
         let _ = stream.set_nodelay(true);
         let id = self.next_client_id;
         let now = unix_ms();
@@ -591,6 +608,7 @@ impl<S: Strategy> Core<S> {
             client.subscriptions = 0;
             client.shard_subscriptions = 0;
         }
+        crate::multi::forget_client(self, ck);
     }
 
     /// Disconnects and forgets a client.
@@ -607,6 +625,10 @@ impl<S: Strategy> Core<S> {
 
     /// Runs one command for client `ck`.
     pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
+        // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
+        if crate::multi::intercept(self, ck, argv) {
+            return;
+        }
         let table = self.table;
         let Some(mut cmd) = table.lookup(argv[0]) else {
             return self.reply_error(ck, unknown_command(argv).as_bytes());
@@ -653,8 +675,10 @@ impl<S: Strategy> Core<S> {
             let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES;
             self.fx.reset();
             if self.ks.reclaim(estimate, now_ms, &mut self.fx).is_err() {
+                crate::multi::signal_touched(self);
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
             }
+            crate::multi::signal_touched(self);
         }
         self.execute(ck, cmd, argv, now_ms);
     }
@@ -689,6 +713,7 @@ impl<S: Strategy> Core<S> {
             Handler::Container => {}
         }
         self.stats.commands_processed += 1;
+        crate::multi::signal_touched(self);
         self.after_command(ck, before);
     }
 
@@ -749,6 +774,7 @@ impl<S: Strategy> Core<S> {
             deadline,
             &mut self.fx,
         );
+        crate::multi::signal_touched(self);
         if report.time_cap_reached {
             self.stats.expire_time_cap_reached += 1;
         }
