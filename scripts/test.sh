@@ -15,6 +15,33 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
 
+# Real clients for server/tests/real_clients.rs. A failed install prints a note; those tests then skip.
+if ! command -v nutcracker >/dev/null 2>&1; then
+  echo "== installing nutcracker (twemproxy, for the proxy test)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nutcracker >/dev/null; } ||
+    echo "note: could not install nutcracker; the twemproxy test will be skipped"
+fi
+pyenv="$(realpath -m "${CARGO_TARGET_DIR:-target}")/pyenv"
+venv_with_redis() {
+  python3 -m venv "$pyenv" >/dev/null 2>&1 && "$pyenv/bin/python" -m pip install -q redis >/dev/null 2>&1
+}
+if [ -x "$pyenv/bin/python" ] && "$pyenv/bin/python" -c 'import redis' 2>/dev/null; then
+  export ZEDIS_PYTHON="$pyenv/bin/python"
+else
+  echo "== installing redis-py into $pyenv (for the redis-py test)"
+  if venv_with_redis ||
+    { if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv python3-pip >/dev/null 2>&1 && venv_with_redis; }; then
+    export ZEDIS_PYTHON="$pyenv/bin/python"
+  elif python3 -m pip install -q --user redis >/dev/null 2>&1 ||
+    python3 -m pip install -q --user --break-system-packages redis >/dev/null 2>&1; then
+    export ZEDIS_PYTHON=python3
+  else
+    echo "note: could not install redis-py (pip); the redis-py test will be skipped"
+  fi
+fi
+
 echo "== cargo test --workspace"
 cargo test --workspace
 

@@ -7,24 +7,24 @@
 //!
 //! `Db` owns its entries: whatever it unlinks it frees, including the collection an entry points to.
 
+use crate::chunked::ChunkedVec;
 use crate::dict::Dict;
 use crate::entry::{EntryPtr, Payload};
 use crate::value;
 use allocator_api2::alloc::{AllocError, Allocator};
-use allocator_api2::vec::Vec;
 
 /// A database.
 pub struct Db<A: Allocator + Copy> {
     dict: Dict<A>,
     /// Every entry with an expire block; `volatile[e.volatile_idx()] == e`.
-    volatile: Vec<EntryPtr, A>,
+    volatile: ChunkedVec<A>,
 }
 
 impl<A: Allocator + Copy + Default> Default for Db<A> {
     fn default() -> Self {
         Db {
             dict: Dict::new(A::default()),
-            volatile: Vec::new_in(A::default()),
+            volatile: ChunkedVec::new_in(A::default()),
         }
     }
 }
@@ -47,7 +47,7 @@ impl<A: Allocator + Copy> Db<A> {
 
     /// Bytes of index overhead (bucket array and volatile vector).
     pub fn index_bytes(&self) -> usize {
-        self.dict.index_bytes() + self.volatile.capacity() * std::mem::size_of::<EntryPtr>()
+        self.dict.index_bytes() + self.volatile.bytes()
     }
 
     /// The entry for `key`, expired or not.
@@ -63,17 +63,17 @@ impl<A: Allocator + Copy> Db<A> {
 
     /// The `idx`th volatile entry.
     pub fn volatile_at(&self, idx: usize) -> Option<EntryPtr> {
-        self.volatile.get(idx).copied()
+        self.volatile.get(idx)
     }
 
     fn alloc(&self) -> A {
-        *self.volatile.allocator()
+        self.dict.allocator()
     }
 
     /// Links a new entry whose key is absent.
     pub fn insert(&mut self, entry: EntryPtr) -> Result<(), AllocError> {
         if entry.has_expire() {
-            self.volatile.try_reserve(1).map_err(|_| AllocError)?;
+            self.volatile.try_reserve_one()?;
         }
         self.dict.insert(entry)?;
         if entry.has_expire() {
@@ -92,14 +92,14 @@ impl<A: Allocator + Copy> Db<A> {
         free_object: bool,
     ) -> Result<(), AllocError> {
         if new.has_expire() && !old.has_expire() {
-            self.volatile.try_reserve(1).map_err(|_| AllocError)?;
+            self.volatile.try_reserve_one()?;
         }
         self.dict.replace(old, new);
         match (old.has_expire(), new.has_expire()) {
             (true, true) => {
                 let idx = old.volatile_idx();
                 new.set_volatile_idx(idx);
-                self.volatile[idx as usize] = new;
+                self.volatile.set(idx as usize, new);
             }
             (true, false) => self.volatile_remove(old),
             (false, true) => {
@@ -115,9 +115,8 @@ impl<A: Allocator + Copy> Db<A> {
 
     fn volatile_remove(&mut self, entry: EntryPtr) {
         let idx = entry.volatile_idx() as usize;
-        debug_assert_eq!(self.volatile.get(idx), Some(&entry));
-        self.volatile.swap_remove(idx);
-        if let Some(moved) = self.volatile.get(idx) {
+        debug_assert_eq!(self.volatile.get(idx), Some(entry));
+        if let Some(moved) = self.volatile.swap_remove(idx) {
             moved.set_volatile_idx(idx as u32);
         }
     }
@@ -176,14 +175,13 @@ impl<A: Allocator + Copy> Db<A> {
                 entry.free(alloc);
             }
         });
-        self.volatile = Vec::new_in(alloc);
+        self.volatile = ChunkedVec::new_in(alloc);
     }
 
     /// Forgets everything without freeing: only after the KV strategy reset all its memory at once.
     pub fn forget(&mut self) {
         self.dict.forget();
-        let alloc = self.alloc();
-        std::mem::forget(std::mem::replace(&mut self.volatile, Vec::new_in(alloc)));
+        self.volatile.forget();
     }
 }
 

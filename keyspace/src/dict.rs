@@ -41,6 +41,11 @@ impl<A: Allocator + Copy> Dict<A> {
         }
     }
 
+    /// The allocator the bucket array comes from.
+    pub fn allocator(&self) -> A {
+        *self.buckets.allocator()
+    }
+
     /// Linked entries.
     pub fn len(&self) -> usize {
         self.len

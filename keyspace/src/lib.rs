@@ -23,6 +23,7 @@
 //! so that the configured eviction policy makes room first.
 #![deny(missing_docs)]
 
+pub mod chunked;
 pub mod commands;
 pub mod db;
 pub mod dict;

@@ -57,7 +57,7 @@ impl BlockedClients {
 impl<S: Strategy> Core<S> {
     /// Whether commands must report the keys they modify.
     pub fn track_touched_needed(&self) -> bool {
-        !self.blocked.is_empty()
+        !self.blocked.is_empty() || self.tx.watching()
     }
 
     /// Parks client `ck` on the keys of `block`.

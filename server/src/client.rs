@@ -146,6 +146,8 @@ pub struct Client {
     pub shard_subscriptions: usize,
     /// Parked by a blocking command.
     pub blocked: Option<crate::blocking::Blocked>,
+    /// MULTI/WATCH state and a command postponed by CLIENT PAUSE (`multi.rs`).
+    pub tx: crate::multi::ClientTx,
 }
 
 impl Client {

@@ -79,14 +79,27 @@ fn client_line(client: &Client, now_ms: i64) -> String {
         .input
         .as_ref()
         .map_or((0, 0), |i| (i.query.len(), i.query.capacity()));
-    let flags = if client.subscriptions + client.shard_subscriptions > 0 {
-        "P"
+    let mut flags = String::new();
+    if client.subscriptions + client.shard_subscriptions > 0 {
+        flags.push('P');
+    }
+    if client.tx.active {
+        flags.push('x');
+    }
+    if client.tx.dirty {
+        flags.push('d');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let (multi, multi_mem) = if client.tx.active {
+        (client.tx.queued as i64, client.tx.queue.capacity())
     } else {
-        "N"
+        (-1, 0)
     };
     let events = if client.want_write { "rw" } else { "r" };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub=0 ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub=0 ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}\n",
         client.id,
         client.addr,
         client.laddr,
@@ -98,8 +111,10 @@ fn client_line(client: &Client, now_ms: i64) -> String {
         client.db,
         client.subscriptions,
         client.shard_subscriptions,
+        multi,
         qbuf,
         qcap - qbuf,
+        multi_mem,
         qcap,
         qbuf,
         client.out.len(),
@@ -310,28 +325,6 @@ fn close_later<S: Strategy>(core: &mut Core<S>, k: usize, caller: usize) {
     } else {
         core.closing.push(k);
     }
-}
-
-/// # Format
-/// `CLIENT PAUSE timeout [WRITE | ALL]`
-pub fn pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    // Redis checks the mode before the timeout.
-    let writes_only = match argv.get(3).map(|a| a.to_ascii_lowercase()) {
-        None => false,
-        Some(mode) if mode == b"write" => true,
-        Some(mode) if mode == b"all" => false,
-        Some(_) => return core.reply_error(ck, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
-    };
-    let Some(timeout) = zedis_keyspace::num::parse_i64_exact(argv[2]) else {
-        return core.reply_error(ck, b"ERR timeout is not an integer or out of range");
-    };
-    if timeout < 0 {
-        return core.reply_error(ck, b"ERR timeout is negative");
-    }
-    // Redis 7.0 adds without an overflow check: a huge timeout wraps into the past (no pause).
-    core.paused_until_ms = unix_ms().wrapping_add(timeout);
-    core.pause_writes_only = writes_only;
-    core.reply(ck, |out, _| reply::ok(out));
 }
 
 /// # Format

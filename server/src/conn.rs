@@ -126,7 +126,7 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         return;
     };
     if !client.authenticated {
-        return core.reply_error(ck, b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return core.reply_error(ck, b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(v) = version {
         client.proto = if v == 3 {

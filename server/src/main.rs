@@ -6,6 +6,7 @@
 //! dispatch on the hot path.
 
 mod aof;
+mod auth;
 mod blocking;
 mod client;
 mod clients;
@@ -15,7 +16,9 @@ mod config;
 mod conn;
 mod info;
 mod introspect;
+mod multi;
 mod outlimit;
+mod pause;
 mod pubsub_cmds;
 mod server;
 mod table;

@@ -111,6 +111,8 @@ pub struct Core<S: Strategy> {
     pub request_info_text: String,
     /// AOF persistence (`crate::aof`).
     pub aof: crate::aof::Aof,
+    /// Watched keys, EXEC in progress, clients postponed by CLIENT PAUSE (`multi.rs`, `pause.rs`).
+    pub tx: crate::multi::Watches,
 }
 
 /// The server: the core plus the request allocator.
@@ -188,6 +190,7 @@ impl<S: Strategy> Server<S> {
             config,
             request_info_text: String::new(),
             aof: Default::default(),
+            tx: Default::default(),
         };
         core.apply_config();
         // AOF: load before the loop accepts clients.
@@ -248,6 +251,7 @@ impl<S: Strategy> Server<S> {
             }
             next_block_deadline_ms = self.core.expire_blocked(unix_ms());
             self.resume_unblocked();
+            crate::pause::resume(&mut self);
             // AOF: this turn's commands reach the file (and with `always` the disk) before the replies leave.
             self.core.aof_before_sleep();
             self.core.flush_pending_writes();
@@ -357,6 +361,15 @@ impl<S: Strategy> Server<S> {
             if blocked || pos >= input.query.len() {
                 break;
             }
+            // CLIENT PAUSE: input behind a postponed command waits for it (pause.rs).
+            if self
+                .core
+                .clients
+                .get(ck)
+                .is_some_and(|c| c.tx.is_postponed())
+            {
+                break;
+            }
             let parsed = input.parser.parse(&mut input.query.data_mut()[pos..]);
             match parsed {
                 Ok(None) => break,
@@ -452,6 +465,7 @@ impl<S: Strategy> Core<S> {
             }
         }
         self.aof_apply_config();
+        crate::auth::apply_requirepass(self);
     }
 
     fn accept_all(&mut self) {
@@ -470,6 +484,9 @@ impl<S: Strategy> Core<S> {
 
     fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
         self.stats.connections_received += 1;
+        if crate::auth::protected_mode_denies(self, &mut stream, peer) {
+            return;
+        }
         let _ = stream.set_nodelay(true);
         let id = self.next_client_id;
         let now = unix_ms();
@@ -662,6 +679,7 @@ impl<S: Strategy> Core<S> {
             client.subscriptions = 0;
             client.shard_subscriptions = 0;
         }
+        crate::multi::forget_client(self, ck);
     }
 
     /// Disconnects and forgets a client.
@@ -678,6 +696,10 @@ impl<S: Strategy> Core<S> {
 
     /// Runs one command for client `ck`.
     pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
+        // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
+        if crate::multi::intercept(self, ck, argv) {
+            return;
+        }
         let table = self.table;
         let Some(mut cmd) = table.lookup(argv[0]) else {
             return self.reply_error(ck, &unknown_command(argv));
@@ -723,12 +745,15 @@ impl<S: Strategy> Core<S> {
             // reads), so that used_memory stays under maxmemory, not just the keyspace.
             let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES;
             self.fx.reset();
+            self.fx.track_touched = self.track_touched_needed();
             let reclaimed = self.ks.reclaim(estimate, now_ms, &mut self.fx);
             self.aof_log_deletions();
             self.publish_events();
             if reclaimed.is_err() {
+                crate::multi::signal_touched(self);
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
             }
+            crate::multi::signal_touched(self);
         }
         if let Some(misconf) = self.aof_denies(cmd) {
             return self.reply_error(ck, misconf.as_bytes());
@@ -738,7 +763,8 @@ impl<S: Strategy> Core<S> {
 
     fn execute(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]], now_ms: i64) {
         self.fx.reset();
-        self.fx.may_block = true;
+        // Inside EXEC, blocking commands act as their non-blocking forms.
+        self.fx.may_block = !self.tx.executing;
         self.fx.track_touched = self.track_touched_needed();
         if let Some(client) = self.clients.get_mut(ck) {
             client.last_cmd = cmd.name;
@@ -790,6 +816,7 @@ impl<S: Strategy> Core<S> {
     pub fn finish_command(&mut self, db: usize, argv: &[&[u8]]) {
         self.aof_log_command(db, argv);
         self.stats.commands_processed += 1;
+        crate::multi::signal_touched(self);
         self.publish_events();
         self.note_ready_keys();
     }
@@ -845,6 +872,7 @@ impl<S: Strategy> Core<S> {
         let budget_us = 1_000_000 / self.hz / 4;
         let deadline = Instant::now() + Duration::from_micros(budget_us);
         self.fx.reset();
+        self.fx.track_touched = self.track_touched_needed();
         let report = zedis_keyspace::commands::expire::active_expire_cycle(
             &mut self.ks,
             now_ms,
@@ -854,6 +882,7 @@ impl<S: Strategy> Core<S> {
         self.aof_log_deletions();
         self.aof_cron();
         self.publish_events();
+        crate::multi::signal_touched(self);
         if report.time_cap_reached {
             self.stats.expire_time_cap_reached += 1;
         }

@@ -42,8 +42,12 @@ impl Server {
             let mut server = Server { child, port };
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return server;
+                if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+                    // Another process may own a port picked as free: make sure it is our server.
+                    if answered_by(stream, server.child.id()) {
+                        return server;
+                    }
+                    break;
                 }
                 if let Ok(Some(_)) = server.child.try_wait() {
                     break;
@@ -93,6 +97,31 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether the server behind `stream` is process `pid` (from INFO server's process_id).
+fn answered_by(mut stream: TcpStream, pid: u32) -> bool {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    if stream.write_all(b"INFO server\r\n").is_err() {
+        return false;
+    }
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    let needle = format!("process_id:{pid}\r\n");
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+        let seen = String::from_utf8_lossy(&text);
+        if seen.contains(&needle) {
+            return true;
+        }
+        if seen.contains("\r\n\r\n") || seen.contains("# Clients") {
+            break;
+        }
+    }
+    false
 }
 
 /// A raw protocol connection.

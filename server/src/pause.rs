@@ -1,0 +1,113 @@
+//! CLIENT PAUSE: a command that arrives while clients are paused (all commands, or with WRITE only those that
+//! write or may replicate, and EXEC of a transaction that writes) waits, with the rest of its client's input,
+//! until the pause ends by CLIENT UNPAUSE or its timeout. Then the event loop runs the waiting commands in
+//! arrival order ([`resume`]). As in Redis 7.0, commands queued inside MULTI are not paused by WRITE, and a
+//! second pause keeps the later end time and the stricter mode.
+
+use crate::multi::{decode_commands, encode_command};
+use crate::server::{unix_ms, Core, Server};
+use crate::table::{Command, MAY_REPLICATE, WRITE};
+use crate::Strategy;
+use zedis_arena::RequestAlloc;
+use zedis_client_pool::{ClientSlots, IoBuf};
+use zedis_resp::reply;
+
+/// Whether a pause is in force now.
+pub fn active<S: Strategy>(core: &Core<S>) -> bool {
+    core.paused_until_ms != 0 && core.paused_until_ms > unix_ms()
+}
+
+/// Whether the pause in force holds `cmd` from client `ck` (`queued`: it would be queued inside MULTI).
+pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued: bool) -> bool {
+    if !core.pause_writes_only {
+        return true;
+    }
+    if queued {
+        return false;
+    }
+    let flags = if cmd.name == "exec" {
+        core.clients.get(ck).map_or(0, |c| c.tx.queued_flags)
+    } else {
+        cmd.flags
+    };
+    flags & (WRITE | MAY_REPLICATE) != 0
+}
+
+/// Keeps `argv` until the pause ends; the client's later input waits behind it.
+pub fn postpone<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    let Some(client) = core.clients.get_mut(ck) else {
+        return;
+    };
+    let mut buf = IoBuf::new();
+    encode_command(&mut buf, argv);
+    client.tx.postponed = Some(buf);
+    core.tx.postponed.push(ck);
+}
+
+/// Called every event-loop turn: once no pause is in force, runs the postponed commands and the input
+/// that arrived behind them.
+pub fn resume<S: Strategy>(server: &mut Server<S>) {
+    if server.core.tx.postponed.is_empty() || active(&server.core) {
+        return;
+    }
+    server.core.paused_until_ms = 0;
+    let waiting = std::mem::take(&mut server.core.tx.postponed);
+    for ck in waiting {
+        let Some(client) = server.core.clients.get_mut(ck) else {
+            continue;
+        };
+        let Some(buf) = client.tx.postponed.take() else {
+            continue;
+        };
+        for argv in decode_commands(buf.data()) {
+            if !argv.is_empty() {
+                server.core.call(ck, &argv);
+            }
+        }
+        drop(buf);
+        server.process_input(ck);
+        server.arena.reset();
+        let Some(client) = server.core.clients.get_mut(ck) else {
+            continue;
+        };
+        if client.peer_closed && !client.tx.is_postponed() {
+            server.core.write_client(ck);
+            server.core.closing.push(ck);
+        }
+    }
+}
+
+/// # Format
+/// `CLIENT PAUSE timeout [WRITE | ALL]`
+pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    if argv.len() > 4 {
+        let msg = format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(argv[1])
+        );
+        return core.reply_error(ck, msg.as_bytes());
+    }
+    // Redis checks the mode before the timeout.
+    let writes_only = match argv.get(3).map(|a| a.to_ascii_lowercase()) {
+        None => false,
+        Some(mode) if mode == b"write" => true,
+        Some(mode) if mode == b"all" => false,
+        Some(_) => return core.reply_error(ck, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    };
+    let Some(timeout) = zedis_keyspace::num::parse_i64_exact(argv[2]) else {
+        return core.reply_error(ck, b"ERR timeout is not an integer or out of range");
+    };
+    if timeout < 0 {
+        return core.reply_error(ck, b"ERR timeout is negative");
+    }
+    // Redis 7.0 adds without an overflow check: a huge timeout wraps into the past (no pause).
+    let end_ms = unix_ms().wrapping_add(timeout);
+    if active(core) {
+        core.paused_until_ms = core.paused_until_ms.max(end_ms);
+        core.pause_writes_only &= writes_only;
+    } else {
+        core.paused_until_ms = end_ms;
+        core.pause_writes_only = writes_only;
+    }
+    core.reply(ck, |out, _| reply::ok(out));
+}
