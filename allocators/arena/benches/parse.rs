@@ -1,39 +1,16 @@
 //! Arena vs heap for per-request scratch memory: building argument vectors (and a small reply) for deep
 //! pipelines and for large arguments, resetting after each batch as the server does.
 //!
-//! NOTE: `zedis_resp::RequestParser` did not exist in this worktree when this bench was written, so the
-//! requests are split by the small local RESP multibulk splitter below. Swap in `RequestParser` (its
-//! `args()` ranges) once the resp crate lands; the allocation pattern measured is the same.
+//! Requests are split by the server's own parser (`zedis_resp::RequestParser`, zero-copy spans into the query
+//! buffer), and the argument vector is built from the spans in the strategy's allocator exactly as
+//! `server::Server::process_input` does; only the allocation strategy differs between the two benches.
 
 use std::hint::black_box;
 
 use allocator_api2::vec::Vec as AVec;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use zedis_arena::{ArenaAlloc, HeapAlloc, RequestAlloc};
-
-/// Parses one `*N\r\n$len\r\n<bytes>\r\n...` request at the start of `buf` into `argv`; returns the
-/// bytes consumed, or None if the request is malformed or incomplete.
-fn split_request<'q, A: allocator_api2::alloc::Allocator>(
-    buf: &'q [u8],
-    argv: &mut AVec<&'q [u8], A>,
-) -> Option<usize> {
-    fn line(buf: &[u8], at: usize) -> Option<(usize, usize)> {
-        let end = at + buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
-        let n = std::str::from_utf8(buf.get(at + 1..end)?)
-            .ok()?
-            .parse()
-            .ok()?;
-        Some((n, end + 2))
-    }
-    let (argc, mut at) = line(buf, 0)?;
-    argv.reserve(argc);
-    for _ in 0..argc {
-        let (len, start) = line(buf, at)?;
-        argv.push(buf.get(start..start + len)?);
-        at = start + len + 2;
-    }
-    Some(at)
-}
+use zedis_resp::{ParserLimits, RequestParser};
 
 fn encode(args: &[&[u8]], out: &mut Vec<u8>) {
     out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
@@ -56,23 +33,36 @@ fn batch(depth: usize, argc: usize, arg_bytes: usize) -> Vec<u8> {
     out
 }
 
-/// Handles one batch the way the server does: an argv per command and a scratch reply, then reset.
-fn handle_batch<R: RequestAlloc>(strategy: &mut R, query: &[u8]) -> usize {
+/// Handles one batch the way the server does: parse each request, an argv per command and a scratch reply,
+/// then reset. `query` is mutable because the parser unescapes inline requests in place (these are multibulk,
+/// so it is left as is and can be parsed again).
+fn handle_batch<R: RequestAlloc>(
+    strategy: &mut R,
+    parser: &mut RequestParser,
+    query: &mut [u8],
+) -> usize {
     let mut replied = 0;
     {
         let alloc = strategy.allocator();
         let mut at = 0;
         while at < query.len() {
-            let mut argv = AVec::new_in(alloc);
-            let Some(used) = split_request(&query[at..], &mut argv) else {
+            let Ok(Some(used)) = parser.parse(&mut query[at..]) else {
                 break;
             };
+            let data = &query[at..at + used];
             at += used;
+            let spans = parser.args();
+            let mut argv: AVec<&[u8], _> = AVec::new_in(alloc);
+            if argv.try_reserve_exact(spans.len()).is_err() {
+                break;
+            }
+            argv.extend(spans.iter().map(|span| &data[span.clone()]));
             let mut reply: AVec<u8, R::Alloc<'_>> = AVec::with_capacity_in(16, alloc);
             reply.extend_from_slice(b"+OK\r\n");
             replied += reply.len() + argv.len();
             black_box(&argv);
         }
+        assert_eq!(at, query.len(), "the batch parses completely");
     }
     strategy.reset();
     replied
@@ -87,15 +77,18 @@ fn parse(c: &mut Criterion) {
     ];
     let mut group = c.benchmark_group("parse");
     for (name, depth, argc, arg_bytes) in cases {
-        let query = batch(depth, argc, arg_bytes);
-        group.throughput(Throughput::Bytes(query.len() as u64));
+        let mut query = batch(depth, argc, arg_bytes);
+        // Commands, not bytes: the zero-copy parser never reads a bulk's bytes, so bytes per second would
+        // measure the argument size, not the work.
+        group.throughput(Throughput::Elements(depth as u64));
+        let mut parser = RequestParser::new(ParserLimits::default());
         let mut arena = ArenaAlloc::new(1 << 20);
-        group.bench_with_input(BenchmarkId::new(ArenaAlloc::NAME, name), &query, |b, q| {
-            b.iter(|| handle_batch(&mut arena, q))
+        group.bench_function(BenchmarkId::new(ArenaAlloc::NAME, name), |b| {
+            b.iter(|| handle_batch(&mut arena, &mut parser, &mut query))
         });
         let mut heap = HeapAlloc::new();
-        group.bench_with_input(BenchmarkId::new(HeapAlloc::NAME, name), &query, |b, q| {
-            b.iter(|| handle_batch(&mut heap, q))
+        group.bench_function(BenchmarkId::new(HeapAlloc::NAME, name), |b| {
+            b.iter(|| handle_batch(&mut heap, &mut parser, &mut query))
         });
     }
     group.finish();
