@@ -740,20 +740,26 @@ impl<S: Strategy> Core<S> {
             return self.reply_error(ck, msg.as_bytes());
         }
         let now_ms = unix_ms();
-        if cmd.has(DENYOOM) && self.budget.limit() != 0 {
-            // The write's own bytes plus headroom for the client buffers charged after it (replies, the next
-            // reads), so that used_memory stays under maxmemory, not just the keyspace.
-            let estimate = argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES;
+        // As Redis's processCommand: with a limit set, any command first evicts while memory is over it (so a
+        // lowered maxmemory takes effect even under a read-only load); a command that may grow memory also
+        // makes room for its own bytes plus headroom for the client buffers charged after it, and is refused
+        // with -OOM when that cannot be done.
+        let denyoom = cmd.has(DENYOOM);
+        if self.budget.limit() != 0 && (denyoom || self.budget.over_limit()) {
+            let estimate = if denyoom {
+                argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES
+            } else {
+                0
+            };
             self.fx.reset();
             self.fx.track_touched = self.track_touched_needed();
             let reclaimed = self.ks.reclaim(estimate, now_ms, &mut self.fx);
             self.aof_log_deletions();
             self.publish_events();
-            if reclaimed.is_err() {
-                crate::multi::signal_touched(self);
+            crate::multi::signal_touched(self);
+            if reclaimed.is_err() && denyoom {
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
             }
-            crate::multi::signal_touched(self);
         }
         if let Some(misconf) = self.aof_denies(cmd) {
             return self.reply_error(ck, misconf.as_bytes());

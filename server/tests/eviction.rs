@@ -156,3 +156,20 @@ fn lfu_policy_tracks_frequency() {
     assert!(err(&mut c, &["OBJECT", "IDLETIME", "f"])
         .starts_with("ERR An LFU maxmemory policy is selected"));
 }
+
+#[test]
+fn lowering_maxmemory_evicts_even_under_reads() {
+    let server = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let mut c = server.conn();
+    fill(&mut c, "k", 10_000, None);
+    let used = info_field(&mut c, "used_memory");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(used / 2)
+        .query(&mut c)
+        .unwrap();
+    let _: Option<String> = redis::cmd("GET").arg("k1").query(&mut c).unwrap();
+    assert!(info_field(&mut c, "used_memory") <= used / 2);
+    assert!(info_field(&mut c, "evicted_keys") > 0);
+}

@@ -44,10 +44,12 @@ impl Server {
             while Instant::now() < deadline {
                 if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
                     // Another process may own a port picked as free: make sure it is our server.
-                    if answered_by(stream, server.child.id()) {
-                        return server;
+                    // (A password or protected mode refuses INFO: then a live child is ours.)
+                    match answered_by(stream, server.child.id()) {
+                        Some(true) => return server,
+                        None if matches!(server.child.try_wait(), Ok(None)) => return server,
+                        _ => break,
                     }
-                    break;
                 }
                 if let Ok(Some(_)) = server.child.try_wait() {
                     break;
@@ -100,10 +102,11 @@ impl Drop for Server {
 }
 
 /// Whether the server behind `stream` is process `pid` (from INFO server's process_id).
-fn answered_by(mut stream: TcpStream, pid: u32) -> bool {
+/// `None` when the server refused to say (an error reply).
+fn answered_by(mut stream: TcpStream, pid: u32) -> Option<bool> {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     if stream.write_all(b"INFO server\r\n").is_err() {
-        return false;
+        return Some(false);
     }
     let mut text = Vec::new();
     let mut buf = [0u8; 4096];
@@ -114,14 +117,21 @@ fn answered_by(mut stream: TcpStream, pid: u32) -> bool {
         }
         text.extend_from_slice(&buf[..n]);
         let seen = String::from_utf8_lossy(&text);
+        if seen.starts_with('-') {
+            return None;
+        }
         if seen.contains(&needle) {
-            return true;
+            return Some(true);
         }
         if seen.contains("\r\n\r\n") || seen.contains("# Clients") {
             break;
         }
     }
-    false
+    if text.is_empty() {
+        None
+    } else {
+        Some(false)
+    }
 }
 
 /// A raw protocol connection.
