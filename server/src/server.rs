@@ -28,6 +28,8 @@ const CLIENT_TOKEN_BASE: usize = 2;
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Room kept free at each write for client buffers charged after it (see `call`).
 const BUFFER_HEADROOM_BYTES: usize = 32 * 1024;
+/// A client idle this long gives back its empty query and output buffers (Redis uses 2 seconds).
+const IDLE_BUFFER_RELEASE_MS: i64 = 2000;
 /// Buffers gathered by one writev.
 const WRITEV_SLICES_MAX: usize = 64;
 /// Reads per readable event before other clients get a turn.
@@ -896,7 +898,21 @@ impl<S: Strategy> Core<S> {
             self.stats.expired_stale_perc = report.expired as f64 * 100.0 / report.sampled as f64;
         }
         for ck in self.clients.keys() {
-            self.output_limit_reached(ck, now_ms);
+            if self.output_limit_reached(ck, now_ms) {
+                continue;
+            }
+            // Redis's clientsCronResizeQueryBuffer/OutputBuffer: a client idle for a while gives its empty
+            // buffers back, so idle connections cost only their slot.
+            if let Some(client) = self.clients.get_mut(ck) {
+                if now_ms - client.last_interaction_ms >= IDLE_BUFFER_RELEASE_MS {
+                    if let Some(input) = client.input.as_mut().filter(|i| i.query.is_empty()) {
+                        input.query.shrink_to(0);
+                    }
+                    if client.output_len() == 0 {
+                        client.out.shrink_to(0);
+                    }
+                }
+            }
         }
         let timeout_s = self.config.int("timeout");
         if timeout_s > 0 {
