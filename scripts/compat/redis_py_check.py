@@ -111,21 +111,7 @@ def optimistic(r, tag):
     other.close()
 
 
-def server_has(name):
-    """COMMAND INFO over a raw socket (redis-py's parser for it does not accept unknown names)."""
-    import socket
-    with socket.create_connection(("127.0.0.1", PORT)) as sock:
-        if PASSWORD:
-            sock.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(PASSWORD), PASSWORD.encode()))
-            sock.recv(100)
-        sock.sendall(b"*3\r\n$7\r\nCOMMAND\r\n$4\r\nINFO\r\n$%d\r\n%s\r\n" % (len(name), name.encode()))
-        return not sock.recv(100).startswith(b"*1\r\n*-1")
-
-
 def pubsub(r, tag):
-    if not server_has("subscribe"):
-        print(f"SKIP {tag} pub/sub: the server has no SUBSCRIBE yet", flush=True)
-        return
     p = r.pubsub()
     p.subscribe("ch")
     p.psubscribe("news.*")
