@@ -24,6 +24,8 @@ use zedis_resp::{reply, ParserLimits};
 const LISTENER: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const CLIENT_TOKEN_BASE: usize = 2;
+/// Smallest read a fresh connection starts with.
+const READ_CHUNK_MIN_BYTES: usize = 1024;
 /// Bytes read per read call (grown when a large bulk is announced).
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Room kept free at each write for client buffers charged after it (see `call`).
@@ -283,7 +285,10 @@ impl<S: Strategy> Server<S> {
                 .parser
                 .bytes_wanted()
                 .map_or(0, |w| w.saturating_sub(input.query.len()));
-            let chunk = wanted.clamp(READ_CHUNK_BYTES, 1024 * 1024);
+            // Start small (an idle or chatty connection should not touch 16 KiB it never uses) and grow with
+            // the buffer while reads keep filling it; a large announced bulk gets what it needs at once.
+            let adaptive = (2 * input.query.capacity()).clamp(READ_CHUNK_MIN_BYTES, READ_CHUNK_BYTES);
+            let chunk = wanted.clamp(adaptive, 1024 * 1024);
             let spare = input.query.spare(chunk);
             match stream.read(spare) {
                 Ok(0) => {
