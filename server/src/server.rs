@@ -128,6 +128,27 @@ pub struct Server<S: Strategy> {
     signals: signal_hook_mio::v1_0::Signals,
 }
 
+thread_local! {
+    /// The event loop's clock, read once per loop turn (on some virtual machines every clock read is a
+    /// system call; a command's time snapshot does not need more precision than a loop turn).
+    static CLOCK_MS: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// Reads the real clock into the cached one; returns it.
+pub fn refresh_clock() -> i64 {
+    let now = unix_ms();
+    CLOCK_MS.with(|c| c.set(now));
+    now
+}
+
+/// The time of the current loop turn (unix ms).
+pub fn cached_ms() -> i64 {
+    match CLOCK_MS.with(std::cell::Cell::get) {
+        0 => refresh_clock(),
+        now => now,
+    }
+}
+
 /// Current unix time in ms.
 pub fn unix_ms() -> i64 {
     std::time::SystemTime::now()
@@ -228,6 +249,7 @@ impl<S: Strategy> Server<S> {
                 }
                 return Err(e.into());
             }
+            refresh_clock();
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.core.accept_all(),
@@ -253,7 +275,7 @@ impl<S: Strategy> Server<S> {
                 self.core.cron();
                 next_cron = Instant::now() + Duration::from_millis(1000 / self.core.hz.max(1));
             }
-            next_block_deadline_ms = self.core.expire_blocked(unix_ms());
+            next_block_deadline_ms = self.core.expire_blocked(refresh_clock());
             self.resume_unblocked();
             crate::pause::resume(&mut self);
             // AOF: this turn's commands reach the file (and with `always` the disk) before the replies leave.
@@ -287,7 +309,8 @@ impl<S: Strategy> Server<S> {
                 .map_or(0, |w| w.saturating_sub(input.query.len()));
             // Start small (an idle or chatty connection should not touch 16 KiB it never uses) and grow with
             // the buffer while reads keep filling it; a large announced bulk gets what it needs at once.
-            let adaptive = (2 * input.query.capacity()).clamp(READ_CHUNK_MIN_BYTES, READ_CHUNK_BYTES);
+            let adaptive =
+                (2 * input.query.capacity()).clamp(READ_CHUNK_MIN_BYTES, READ_CHUNK_BYTES);
             let chunk = wanted.clamp(adaptive, 1024 * 1024);
             let spare = input.query.spare(chunk);
             match stream.read(spare) {
@@ -354,7 +377,7 @@ impl<S: Strategy> Server<S> {
         let Some(client) = self.core.clients.get_mut(ck) else {
             return;
         };
-        client.last_interaction_ms = unix_ms();
+        client.last_interaction_ms = cached_ms();
         let Some(mut input) = client.input.take() else {
             return;
         };
@@ -574,7 +597,7 @@ impl<S: Strategy> Core<S> {
 
     /// Marks a client as having output to write this loop turn.
     pub fn queue_write(&mut self, ck: usize) {
-        if self.output_limit_reached(ck, unix_ms()) {
+        if self.output_limit_reached(ck, cached_ms()) {
             return;
         }
         if let Some(client) = self.clients.get_mut(ck) {
@@ -746,7 +769,7 @@ impl<S: Strategy> Core<S> {
             );
             return self.reply_error(ck, msg.as_bytes());
         }
-        let now_ms = unix_ms();
+        let now_ms = cached_ms();
         // As Redis's processCommand: with a limit set, any command first evicts while memory is over it (so a
         // lowered maxmemory takes effect even under a read-only load); a command that may grow memory also
         // makes room for its own bytes plus headroom for the client buffers charged after it, and is refused
