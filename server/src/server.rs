@@ -238,21 +238,26 @@ impl<S: Strategy> Server<S> {
     /// Runs until SHUTDOWN or SIGINT/SIGTERM.
     pub fn run(mut self) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let mut next_cron = Instant::now();
+        // One clock read per loop turn: the cron and blocked-client deadlines run on the cached clock.
+        let mut next_cron_ms = refresh_clock();
         let mut next_block_deadline_ms: Option<i64> = None;
         loop {
-            let mut timeout = next_cron.saturating_duration_since(Instant::now());
+            let now_ms = cached_ms();
+            let mut wait_ms = next_cron_ms.saturating_sub(now_ms).max(0);
             if let Some(deadline) = next_block_deadline_ms {
-                let until = Duration::from_millis(deadline.saturating_sub(unix_ms()).max(0) as u64);
-                timeout = timeout.min(until);
+                wait_ms = wait_ms.min(deadline.saturating_sub(now_ms).max(0));
             }
-            if let Err(e) = self.core.poll.poll(&mut events, Some(timeout)) {
+            if let Err(e) = self
+                .core
+                .poll
+                .poll(&mut events, Some(Duration::from_millis(wait_ms as u64)))
+            {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e.into());
             }
-            refresh_clock();
+            let now_ms = refresh_clock();
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.core.accept_all(),
@@ -273,12 +278,12 @@ impl<S: Strategy> Server<S> {
                     }
                 }
             }
-            if Instant::now() >= next_cron {
+            if now_ms >= next_cron_ms {
                 crate::info::refresh_request_info(&self.arena, &mut self.core.request_info_text);
                 self.core.cron();
-                next_cron = Instant::now() + Duration::from_millis(1000 / self.core.hz.max(1));
+                next_cron_ms = now_ms + 1000 / self.core.hz.max(1) as i64;
             }
-            next_block_deadline_ms = self.core.expire_blocked(refresh_clock());
+            next_block_deadline_ms = self.core.expire_blocked(now_ms);
             self.core.fast_expire_cycle();
             self.resume_unblocked();
             crate::pause::resume(&mut self);
