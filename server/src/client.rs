@@ -144,6 +144,8 @@ pub struct Client {
     pub subscriptions: usize,
     /// Subscriptions to shard channels.
     pub shard_subscriptions: usize,
+    /// Passed its output buffer limit: scheduled for closing, its output dropped.
+    pub output_limit_hit: bool,
     /// Parked by a blocking command.
     pub blocked: Option<crate::blocking::Blocked>,
     /// MULTI/WATCH state and a command postponed by CLIENT PAUSE (`multi.rs`).

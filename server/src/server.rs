@@ -392,11 +392,10 @@ impl<S: Strategy> Server<S> {
         };
         let mut pos = 0;
         loop {
-            let blocked = self
-                .core
-                .clients
-                .get(ck)
-                .is_none_or(|c| c.close_after_reply || c.blocked.is_some());
+            let blocked =
+                self.core.clients.get(ck).is_none_or(|c| {
+                    c.close_after_reply || c.blocked.is_some() || c.output_limit_hit
+                });
             if blocked || pos >= input.query.len() {
                 break;
             }
@@ -582,6 +581,10 @@ impl<S: Strategy> Core<S> {
         let Some(client) = self.clients.get_mut(ck) else {
             return false;
         };
+        if client.output_limit_hit {
+            // Already scheduled for closing (a pipelined batch checks after every command).
+            return true;
+        }
         let limit = if client.subscriptions + client.shard_subscriptions > 0 {
             self.output_limits.pubsub
         } else {
@@ -597,6 +600,7 @@ impl<S: Strategy> Core<S> {
                 client.id
             );
             client.clear_output();
+            client.output_limit_hit = true;
             self.stats.client_output_limit_disconnections += 1;
             self.closing.push(ck);
             return true;
@@ -982,7 +986,11 @@ impl<S: Strategy> Core<S> {
         if timeout_s > 0 {
             for ck in self.clients.keys() {
                 let idle = self.clients.get(ck).is_some_and(|c| {
-                    c.subscriptions == 0 && now_ms - c.last_interaction_ms > timeout_s * 1000
+                    // As in Redis: subscribers, blocked clients and paused ones are not idle.
+                    c.subscriptions == 0
+                        && c.blocked.is_none()
+                        && !c.tx.is_postponed()
+                        && now_ms - c.last_interaction_ms > timeout_s * 1000
                 });
                 if idle {
                     self.closing.push(ck);
