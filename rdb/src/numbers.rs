@@ -1,0 +1,148 @@
+//! Number <-> text conversions with Redis's exact rules (`string2ll`, `d2string`, `%.17g`).
+
+/// Parses `s` as Redis's `string2ll`/`lpStringToInt64` do: canonical decimal only (no `+`, no
+/// leading zeros, no `-0`, at most 20 bytes), within `i64`.
+pub fn string_to_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            return None;
+        }
+        Some((v as i64).wrapping_neg())
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// Redis's `double2ll`: the value as an integer when it is one, within ±`LLONG_MAX/2`.
+pub fn double_to_i64(d: f64) -> Option<i64> {
+    let half = (i64::MAX / 2) as f64;
+    if d < -half || d > half || d.is_nan() {
+        return None;
+    }
+    let ll = d as i64;
+    (ll as f64 == d).then_some(ll)
+}
+
+/// C's `printf("%.17g", d)` for a finite `d`.
+pub fn format_g17(d: f64) -> String {
+    const PRECISION: i32 = 17;
+    if d == 0.0 {
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let sci = format!("{:.*e}", (PRECISION - 1) as usize, d);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..PRECISION).contains(&exp) {
+        let m = strip_zeros(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{m}e{sign}{:02}", exp.abs())
+    } else {
+        let decimals = (PRECISION - 1 - exp).max(0) as usize;
+        strip_zeros(&format!("{:.*}", decimals, d)).to_string()
+    }
+}
+
+fn strip_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// Redis's `d2string`, used for sorted-set scores inside listpacks.
+pub fn d2string(d: f64) -> String {
+    if d.is_nan() {
+        "nan".into()
+    } else if d.is_infinite() {
+        if d < 0.0 {
+            "-inf".into()
+        } else {
+            "inf".into()
+        }
+    } else if d == 0.0 {
+        if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        }
+    } else if let Some(v) = double_to_i64(d) {
+        v.to_string()
+    } else {
+        format_g17(d)
+    }
+}
+
+/// Parses a double as `strtod`/`sscanf("%lg")` would for the texts Redis writes.
+pub fn parse_double(s: &[u8]) -> Option<f64> {
+    let t = std::str::from_utf8(s).ok()?.trim();
+    match t.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => return Some(f64::INFINITY),
+        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
+        "nan" | "+nan" | "-nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    t.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn string2ll_rules() {
+        assert_eq!(string_to_i64(b"0"), Some(0));
+        assert_eq!(string_to_i64(b"-0"), None);
+        assert_eq!(string_to_i64(b"01"), None);
+        assert_eq!(string_to_i64(b"+1"), None);
+        assert_eq!(string_to_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(string_to_i64(b"9223372036854775808"), None);
+    }
+
+    #[test]
+    fn g17_matches_c() {
+        assert_eq!(format_g17(1.5), "1.5");
+        assert_eq!(format_g17(0.1), "0.10000000000000001");
+        assert_eq!(
+            format_g17(1e100),
+            "1.0000000000000000e+100".replace(".0000000000000000", "")
+        );
+        assert_eq!(format_g17(1.2345e-7), "1.2345000000000001e-07");
+        assert_eq!(format_g17(3.0e20), "3e+20");
+        assert_eq!(d2string(3.0), "3");
+        assert_eq!(d2string(-0.0), "-0");
+    }
+
+    proptest! {
+        #[test]
+        fn g17_roundtrips(d in any::<f64>().prop_filter("finite", |d| d.is_finite())) {
+            prop_assert_eq!(parse_double(format_g17(d).as_bytes()), Some(d));
+        }
+    }
+}

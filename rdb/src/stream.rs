@@ -1,0 +1,370 @@
+//! Streams: listpack nodes keyed by master ID, metadata, consumer groups with their PELs.
+//!
+//! A node's listpack (as `t_stream.c` builds it):
+//! ```text
+//! count | deleted | master field count | master fields... | 0
+//! per entry: flags | ms-diff | seq-diff | [field count | field value ...] or [values...] | lp-count
+//! ```
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use crate::encode::{write_len, write_string, EncodingConfig};
+use crate::error::Result;
+use crate::input::Input;
+use crate::listpack::{self, ListpackBuilder, LpEntry};
+use crate::numbers::string_to_i64;
+use crate::rdb_type as t;
+use crate::value::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId};
+
+const FLAG_DELETED: i64 = 1;
+const FLAG_SAMEFIELDS: i64 = 2;
+
+fn id_pair<R: Read>(input: &mut Input<R>, what: &'static str) -> Result<StreamId> {
+    Ok(StreamId {
+        ms: input.len(what)?,
+        seq: input.len(what)?,
+    })
+}
+
+/// Reads a stream of type `STREAM_LISTPACKS`, `_2` or `_3`.
+pub fn read_stream<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<Stream> {
+    let nodes = input.count("stream listpack count")?;
+    let mut s = Stream::default();
+    let mut prev_master: Option<StreamId> = None;
+    for _ in 0..nodes {
+        let key = input.string("stream master ID")?;
+        let key: [u8; 16] = key
+            .try_into()
+            .map_err(|_| input.corrupt("stream node key entry is not the size of a stream ID"))?;
+        let master = StreamId::from_be_bytes(key);
+        if prev_master.is_some_and(|p| p >= master) {
+            return Err(input.corrupt("stream node keys are not ascending"));
+        }
+        prev_master = Some(master);
+        let start = input.offset();
+        let lp = input.string("stream listpack")?;
+        let entries = listpack::decode(&lp)
+            .map_err(|e| crate::RdbError::corrupt(start, format!("stream listpack: {e}")))?;
+        if entries.is_empty() {
+            return Err(crate::RdbError::corrupt(
+                start,
+                "empty listpack inside stream",
+            ));
+        }
+        parse_node(master, &entries, &mut s.entries).map_err(|e| {
+            crate::RdbError::corrupt(
+                start,
+                format!("stream listpack integrity check failed: {e}"),
+            )
+        })?;
+    }
+    let length = input.len("stream length")?;
+    s.last_id = id_pair(input, "stream last ID")?;
+    if rdb_type == t::STREAM_LISTPACKS {
+        s.first_id = s.entries.first().map(|e| e.id).unwrap_or_default();
+        s.entries_added = length;
+    } else {
+        s.first_id = id_pair(input, "stream first ID")?;
+        s.max_deleted_id = id_pair(input, "stream max deleted ID")?;
+        s.entries_added = input.len("stream entries added")?;
+    }
+    if length != s.entries.len() as u64 {
+        return Err(input.corrupt(format!(
+            "stream length {length} differs from its {} entries",
+            s.entries.len()
+        )));
+    }
+    if s.entries.last().is_some_and(|e| e.id > s.last_id) {
+        return Err(input.corrupt("stream entry ID greater than the last ID"));
+    }
+    let groups = input.count("stream group count")?;
+    for _ in 0..groups {
+        s.groups.push(read_group(input, rdb_type)?);
+    }
+    Ok(s)
+}
+
+fn read_group<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<ConsumerGroup> {
+    let name = input.string("consumer group name")?;
+    let last_id = id_pair(input, "consumer group last ID")?;
+    let entries_read = if rdb_type == t::STREAM_LISTPACKS {
+        -1
+    } else {
+        input.len("consumer group entries read")? as i64
+    };
+    let n = input.count("stream PEL size")?;
+    let mut pending = Vec::with_capacity(n.min(1024) as usize);
+    let mut owner: HashMap<StreamId, bool> = HashMap::new();
+    for _ in 0..n {
+        let id = StreamId::from_be_bytes(input.array("stream PEL ID")?);
+        let delivery_time_ms = input.millis("stream PEL delivery time")?;
+        let delivery_count = input.len("stream PEL delivery count")?;
+        if owner.insert(id, false).is_some() {
+            return Err(input.corrupt("duplicated global PEL entry loading stream consumer group"));
+        }
+        pending.push(PendingEntry {
+            id,
+            delivery_time_ms,
+            delivery_count,
+        });
+    }
+    let n = input.count("stream consumer count")?;
+    let mut consumers: Vec<Consumer> = Vec::with_capacity(n.min(1024) as usize);
+    for _ in 0..n {
+        let name = input.string("stream consumer name")?;
+        if consumers.iter().any(|c| c.name == name) {
+            return Err(input.corrupt("duplicate stream consumer detected"));
+        }
+        let seen_time_ms = input.millis("stream consumer seen time")?;
+        let active_time_ms = if rdb_type == t::STREAM_LISTPACKS_3 {
+            Some(input.millis("stream consumer active time")?)
+        } else {
+            None
+        };
+        let k = input.count("stream consumer PEL size")?;
+        let mut ids = Vec::with_capacity(k.min(1024) as usize);
+        for _ in 0..k {
+            let id = StreamId::from_be_bytes(input.array("stream consumer PEL ID")?);
+            match owner.get_mut(&id) {
+                None => return Err(input.corrupt("consumer entry not found in group global PEL")),
+                Some(true) => {
+                    return Err(input
+                        .corrupt("duplicated consumer PEL entry loading a stream consumer group"))
+                }
+                Some(owned) => *owned = true,
+            }
+            ids.push(id);
+        }
+        consumers.push(Consumer {
+            name,
+            seen_time_ms,
+            active_time_ms,
+            pending: ids,
+        });
+    }
+    if owner.values().any(|owned| !owned) {
+        return Err(input.corrupt("stream CG PEL entry without consumer"));
+    }
+    Ok(ConsumerGroup {
+        name,
+        last_id,
+        entries_read,
+        pending,
+        consumers,
+    })
+}
+
+fn int_of(e: Option<&LpEntry<'_>>) -> std::result::Result<i64, &'static str> {
+    match e {
+        Some(LpEntry::Int(v)) => Ok(*v),
+        Some(LpEntry::Str(s)) => string_to_i64(s).ok_or("expected an integer"),
+        None => Err("listpack ends inside an entry"),
+    }
+}
+
+fn bytes_of(e: Option<&LpEntry<'_>>) -> std::result::Result<Vec<u8>, &'static str> {
+    e.map(|e| e.to_bytes())
+        .ok_or("listpack ends inside an entry")
+}
+
+/// Validates one node listpack and appends its live entries.
+fn parse_node(
+    master: StreamId,
+    lp: &[LpEntry<'_>],
+    out: &mut Vec<StreamEntry>,
+) -> std::result::Result<(), &'static str> {
+    let mut it = lp.iter();
+    let count = int_of(it.next())?;
+    let deleted = int_of(it.next())?;
+    let nfields = int_of(it.next())?;
+    if !(0..=lp.len() as i64).contains(&nfields) {
+        return Err("bad master field count");
+    }
+    let mut master_fields = Vec::with_capacity(nfields as usize);
+    for _ in 0..nfields {
+        master_fields.push(bytes_of(it.next())?);
+    }
+    if int_of(it.next())? != 0 {
+        return Err("master entry not terminated by 0");
+    }
+    let (mut live, mut dead) = (0i64, 0i64);
+    while let Some(flags) = it.next() {
+        let flags = int_of(Some(flags))?;
+        let id = StreamId {
+            ms: master.ms.wrapping_add(int_of(it.next())? as u64),
+            seq: master.seq.wrapping_add(int_of(it.next())? as u64),
+        };
+        let mut fields = Vec::new();
+        let pieces = if flags & FLAG_SAMEFIELDS != 0 {
+            for f in &master_fields {
+                fields.push((f.clone(), bytes_of(it.next())?));
+            }
+            master_fields.len() as i64 + 3
+        } else {
+            let n = int_of(it.next())?;
+            if !(0..=lp.len() as i64).contains(&n) {
+                return Err("bad entry field count");
+            }
+            for _ in 0..n {
+                fields.push((bytes_of(it.next())?, bytes_of(it.next())?));
+            }
+            n * 2 + 4
+        };
+        if int_of(it.next())? != pieces {
+            return Err("lp-count does not match the entry");
+        }
+        if flags & FLAG_DELETED != 0 {
+            dead += 1;
+            continue;
+        }
+        if out.last().is_some_and(|e| e.id >= id) || id < master {
+            return Err("entry IDs are not ascending");
+        }
+        live += 1;
+        out.push(StreamEntry { id, fields });
+    }
+    if live != count || dead != deleted {
+        return Err("entry counts differ from the master entry");
+    }
+    Ok(())
+}
+
+/// One node while it is being filled: its items after the count, and its counters.
+struct Node {
+    master: StreamId,
+    count: i64,
+    body: ListpackBuilder,
+}
+
+impl Node {
+    fn bytes(&self) -> usize {
+        let mut one = ListpackBuilder::new();
+        one.push_int(self.count);
+        self.body.bytes() + one.bytes() - ListpackBuilder::new().bytes()
+    }
+
+    fn finish(&self) -> Vec<u8> {
+        let mut lp = ListpackBuilder::new();
+        lp.push_int(self.count);
+        let body = self.body.clone().finish();
+        for e in listpack::decode(&body).unwrap_or_default() {
+            match e {
+                LpEntry::Int(v) => lp.push_int(v),
+                LpEntry::Str(s) => lp.push_str(s),
+            }
+        }
+        lp.finish()
+    }
+}
+
+/// Splits entries into nodes exactly as successive XADDs do (`streamAppendItem`).
+fn build_nodes(entries: &[StreamEntry], cfg: &EncodingConfig) -> Vec<Node> {
+    let max_bytes = if cfg.stream_node_max_bytes == 0 {
+        1 << 30
+    } else {
+        cfg.stream_node_max_bytes.min(1 << 30)
+    };
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut master_fields: Vec<Vec<u8>> = Vec::new();
+    for e in entries {
+        let total: usize = e.fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+        let full = nodes.last().is_none_or(|n| {
+            n.bytes() + total >= max_bytes
+                || (cfg.stream_node_max_entries > 0
+                    && n.count as usize >= cfg.stream_node_max_entries)
+        });
+        let mut flags = 0;
+        if full {
+            let mut body = ListpackBuilder::new();
+            body.push_int(0);
+            body.push_int(e.fields.len() as i64);
+            for (f, _) in &e.fields {
+                body.push_str(f);
+            }
+            body.push_int(0);
+            master_fields = e.fields.iter().map(|(f, _)| f.clone()).collect();
+            nodes.push(Node {
+                master: e.id,
+                count: 0,
+                body,
+            });
+            flags = FLAG_SAMEFIELDS;
+        } else if master_fields.len() == e.fields.len()
+            && master_fields
+                .iter()
+                .zip(&e.fields)
+                .all(|(m, (f, _))| m == f)
+        {
+            flags = FLAG_SAMEFIELDS;
+        }
+        let Some(node) = nodes.last_mut() else {
+            continue;
+        };
+        node.count += 1;
+        let body = &mut node.body;
+        body.push_int(flags);
+        body.push_int(e.id.ms.wrapping_sub(node.master.ms) as i64);
+        body.push_int(e.id.seq.wrapping_sub(node.master.seq) as i64);
+        if flags == 0 {
+            body.push_int(e.fields.len() as i64);
+        }
+        for (f, v) in &e.fields {
+            if flags == 0 {
+                body.push_str(f);
+            }
+            body.push_str(v);
+        }
+        let n = e.fields.len() as i64;
+        body.push_int(if flags == 0 { n * 2 + 4 } else { n + 3 });
+    }
+    nodes
+}
+
+/// Writes a stream as `STREAM_LISTPACKS_2` (groups and consumers in name order, PELs by ID, as
+/// Redis's radix trees iterate them).
+pub fn write_stream(out: &mut Vec<u8>, s: &Stream, cfg: &EncodingConfig) {
+    let z = cfg.compression;
+    let nodes = build_nodes(&s.entries, cfg);
+    write_len(out, nodes.len() as u64);
+    for node in &nodes {
+        write_string(out, &node.master.to_be_bytes(), z);
+        write_string(out, &node.finish(), z);
+    }
+    write_len(out, s.entries.len() as u64);
+    for id in [s.last_id, s.first_id, s.max_deleted_id] {
+        write_len(out, id.ms);
+        write_len(out, id.seq);
+    }
+    write_len(out, s.entries_added);
+    let mut groups: Vec<&ConsumerGroup> = s.groups.iter().collect();
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    write_len(out, groups.len() as u64);
+    for g in groups {
+        write_string(out, &g.name, z);
+        write_len(out, g.last_id.ms);
+        write_len(out, g.last_id.seq);
+        write_len(out, g.entries_read as u64);
+        let mut pel = g.pending.clone();
+        pel.sort_by_key(|p| p.id);
+        write_len(out, pel.len() as u64);
+        for p in &pel {
+            out.extend_from_slice(&p.id.to_be_bytes());
+            out.extend_from_slice(&p.delivery_time_ms.to_le_bytes());
+            write_len(out, p.delivery_count);
+        }
+        let mut consumers: Vec<&Consumer> = g.consumers.iter().collect();
+        consumers.sort_by(|a, b| a.name.cmp(&b.name));
+        write_len(out, consumers.len() as u64);
+        for c in consumers {
+            write_string(out, &c.name, z);
+            out.extend_from_slice(&c.seen_time_ms.to_le_bytes());
+            let mut ids = c.pending.clone();
+            ids.sort();
+            write_len(out, ids.len() as u64);
+            for id in ids {
+                out.extend_from_slice(&id.to_be_bytes());
+            }
+        }
+    }
+}
