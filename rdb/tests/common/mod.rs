@@ -1,0 +1,435 @@
+//! A real `redis-server` on a free loopback port, a minimal RESP client, and canonical text forms of
+//! a key's data (from Redis's replies and from the codec's values) so they can be compared.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use zedis_rdb::{RdbValue, StreamId};
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh directory under the system temp dir.
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let p =
+            std::env::temp_dir().join(format!("zedis-rdb-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// True when `bin` runs; prints a note otherwise.
+pub fn have(bin: &str) -> bool {
+    let ok = Command::new(bin)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !ok {
+        eprintln!("note: {bin} not found, skipping this interop test");
+    }
+    ok
+}
+
+/// A running redis-server, stopped (by its PID) on drop.
+pub struct Redis {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Redis {
+    /// Starts redis-server with `dir` as its data directory and `extra` arguments.
+    pub fn start(dir: &Path, dbfilename: &str, extra: &[&str]) -> Redis {
+        let port = free_port();
+        let mut cmd = Command::new("redis-server");
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        cmd.arg("--dir")
+            .arg(dir)
+            .args(["--dbfilename", dbfilename])
+            .args(extra);
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        let r = Redis { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)).map(Client::from) {
+                if matches!(c.cmd(&["PING"]), Reply::Status(s) if s == "PONG") {
+                    return r;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A new connection.
+    pub fn client(&self) -> Client {
+        Client::from(TcpStream::connect(("127.0.0.1", self.port)).expect("connect"))
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A RESP2 reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+...`
+    Status(String),
+    /// `-...`
+    Error(String),
+    /// `:...`
+    Int(i64),
+    /// `$...` (None = nil)
+    Bulk(Option<Vec<u8>>),
+    /// `*...` (None = nil)
+    Array(Option<Vec<Reply>>),
+}
+
+impl Reply {
+    /// Bulk bytes (panics otherwise: a test helper).
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            Reply::Bulk(Some(b)) => b.clone(),
+            Reply::Status(s) => s.as_bytes().to_vec(),
+            Reply::Int(i) => i.to_string().into_bytes(),
+            other => panic!("expected bulk, got {other:?}"),
+        }
+    }
+
+    /// Array items.
+    pub fn items(&self) -> Vec<Reply> {
+        match self {
+            Reply::Array(Some(v)) => v.clone(),
+            other => panic!("expected array, got {other:?}"),
+        }
+    }
+
+    /// Text of a bulk/status/int.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes()).into_owned()
+    }
+}
+
+/// A blocking RESP2 client.
+pub struct Client {
+    r: BufReader<TcpStream>,
+}
+
+impl From<TcpStream> for Client {
+    fn from(s: TcpStream) -> Self {
+        s.set_read_timeout(Some(Duration::from_secs(120))).ok();
+        Client {
+            r: BufReader::new(s),
+        }
+    }
+}
+
+impl Client {
+    /// Sends a command of string arguments.
+    pub fn cmd(&mut self, args: &[&str]) -> Reply {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.cmd_bytes(&args)
+    }
+
+    /// Sends a command of binary arguments.
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Reply {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.r.get_mut().write_all(&out).expect("write");
+        self.read()
+    }
+
+    /// Sends a command and asserts the reply is not an error.
+    pub fn ok(&mut self, args: &[&str]) -> Reply {
+        let r = self.cmd(args);
+        assert!(!matches!(r, Reply::Error(_)), "{args:?} -> {r:?}");
+        r
+    }
+
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.r.read_line(&mut l).expect("read");
+        l.trim_end_matches("\r\n").to_string()
+    }
+
+    fn read(&mut self) -> Reply {
+        let l = self.line();
+        let (t, rest) = l.split_at(1);
+        match t {
+            "+" => Reply::Status(rest.into()),
+            "-" => Reply::Error(rest.into()),
+            ":" => Reply::Int(rest.parse().expect("int")),
+            "$" => {
+                let n: i64 = rest.parse().expect("len");
+                if n < 0 {
+                    return Reply::Bulk(None);
+                }
+                let mut b = vec![0u8; n as usize + 2];
+                self.r.read_exact(&mut b).expect("bulk");
+                b.truncate(n as usize);
+                Reply::Bulk(Some(b))
+            }
+            "*" => {
+                let n: i64 = rest.parse().expect("len");
+                if n < 0 {
+                    return Reply::Array(None);
+                }
+                Reply::Array(Some((0..n).map(|_| self.read()).collect()))
+            }
+            other => panic!("bad reply type {other}"),
+        }
+    }
+}
+
+fn esc(b: &[u8]) -> String {
+    b.escape_ascii().to_string()
+}
+
+fn score(s: f64) -> String {
+    format!("{s:?}")
+}
+
+fn id_text(id: StreamId) -> String {
+    id.to_string()
+}
+
+/// Canonical text of a key's data as redis-server reports it.
+pub fn describe_redis(c: &mut Client, key: &str) -> String {
+    let ty = c.ok(&["TYPE", key]).text();
+    match ty.as_str() {
+        "string" => format!("string {}", esc(&c.ok(&["GET", key]).bytes())),
+        "list" => {
+            let items: Vec<String> = c
+                .ok(&["LRANGE", key, "0", "-1"])
+                .items()
+                .iter()
+                .map(|r| esc(&r.bytes()))
+                .collect();
+            format!("list {items:?}")
+        }
+        "set" => {
+            let mut items: Vec<String> = c
+                .ok(&["SMEMBERS", key])
+                .items()
+                .iter()
+                .map(|r| esc(&r.bytes()))
+                .collect();
+            items.sort();
+            format!("set {items:?}")
+        }
+        "hash" => {
+            let flat = c.ok(&["HGETALL", key]).items();
+            let mut pairs: Vec<(String, String)> = flat
+                .chunks(2)
+                .map(|p| (esc(&p[0].bytes()), esc(&p[1].bytes())))
+                .collect();
+            pairs.sort();
+            format!("hash {pairs:?}")
+        }
+        "zset" => {
+            let flat = c.ok(&["ZRANGE", key, "0", "-1", "WITHSCORES"]).items();
+            let mut pairs: Vec<(String, String)> = flat
+                .chunks(2)
+                .map(|p| {
+                    (
+                        esc(&p[0].bytes()),
+                        score(p[1].text().parse::<f64>().expect("score")),
+                    )
+                })
+                .collect();
+            pairs.sort();
+            format!("zset {pairs:?}")
+        }
+        "stream" => describe_redis_stream(c, key),
+        other => panic!("unexpected type {other}"),
+    }
+}
+
+fn map_of(flat: Vec<Reply>) -> std::collections::BTreeMap<String, Reply> {
+    flat.chunks(2)
+        .map(|p| (p[0].text(), p[1].clone()))
+        .collect()
+}
+
+fn describe_redis_stream(c: &mut Client, key: &str) -> String {
+    let mut out = String::from("stream");
+    for e in c.ok(&["XRANGE", key, "-", "+"]).items() {
+        let e = e.items();
+        let fields: Vec<String> = e[1].items().iter().map(|f| esc(&f.bytes())).collect();
+        out += &format!(" [{} {fields:?}]", e[0].text());
+    }
+    let info = map_of(c.ok(&["XINFO", "STREAM", key]).items());
+    for k in [
+        "length",
+        "last-generated-id",
+        "max-deleted-entry-id",
+        "entries-added",
+        "recorded-first-entry-id",
+    ] {
+        out += &format!(" {k}={}", info[k].text());
+    }
+    let mut groups: Vec<_> = c
+        .ok(&["XINFO", "GROUPS", key])
+        .items()
+        .into_iter()
+        .map(|g| map_of(g.items()))
+        .collect();
+    groups.sort_by_key(|g| g["name"].text());
+    for g in groups {
+        let name = g["name"].text();
+        let read = match &g["entries-read"] {
+            Reply::Bulk(None) => "nil".to_string(),
+            r => r.text(),
+        };
+        out += &format!(
+            " group {name} last={} read={read}",
+            g["last-delivered-id"].text()
+        );
+        for p in c.ok(&["XPENDING", key, &name, "-", "+", "100000"]).items() {
+            let p = p.items();
+            out += &format!(" pel {} {} {}", p[0].text(), p[1].text(), p[3].text());
+        }
+        let mut cons: Vec<_> = c
+            .ok(&["XINFO", "CONSUMERS", key, &name])
+            .items()
+            .into_iter()
+            .map(|x| map_of(x.items()))
+            .collect();
+        cons.sort_by_key(|x| x["name"].text());
+        for x in cons {
+            out += &format!(" consumer {} {}", x["name"].text(), x["pending"].text());
+        }
+    }
+    out
+}
+
+/// Canonical text of a decoded value, in the same form as [`describe_redis`].
+pub fn describe_value(v: &RdbValue) -> String {
+    match v {
+        RdbValue::String(s) => format!("string {}", esc(s)),
+        RdbValue::List(items) => {
+            let items: Vec<String> = items.iter().map(|i| esc(i)).collect();
+            format!("list {items:?}")
+        }
+        RdbValue::Set(m) => {
+            let mut items: Vec<String> = m.iter().map(|i| esc(i)).collect();
+            items.sort();
+            format!("set {items:?}")
+        }
+        RdbValue::Hash(p) => {
+            let mut pairs: Vec<(String, String)> =
+                p.iter().map(|(f, v)| (esc(f), esc(v))).collect();
+            pairs.sort();
+            format!("hash {pairs:?}")
+        }
+        RdbValue::ZSet(p) => {
+            let mut pairs: Vec<(String, String)> =
+                p.iter().map(|(m, s)| (esc(m), score(*s))).collect();
+            pairs.sort();
+            format!("zset {pairs:?}")
+        }
+        RdbValue::Stream(s) => {
+            let mut out = String::from("stream");
+            for e in &s.entries {
+                let fields: Vec<String> = e
+                    .fields
+                    .iter()
+                    .flat_map(|(f, v)| [esc(f), esc(v)])
+                    .collect();
+                out += &format!(" [{} {fields:?}]", e.id);
+            }
+            out += &format!(
+                " length={} last-generated-id={} max-deleted-entry-id={} entries-added={} recorded-first-entry-id={}",
+                s.entries.len(),
+                id_text(s.last_id),
+                id_text(s.max_deleted_id),
+                s.entries_added,
+                id_text(s.first_id)
+            );
+            let mut groups: Vec<_> = s.groups.iter().collect();
+            groups.sort_by_key(|g| g.name.clone());
+            for g in groups {
+                let read = if g.entries_read < 0 {
+                    "nil".to_string()
+                } else {
+                    g.entries_read.to_string()
+                };
+                out += &format!(
+                    " group {} last={} read={read}",
+                    String::from_utf8_lossy(&g.name),
+                    g.last_id
+                );
+                let mut pel = g.pending.clone();
+                pel.sort_by_key(|p| p.id);
+                for p in pel {
+                    let owner = g
+                        .consumers
+                        .iter()
+                        .find(|c| c.pending.contains(&p.id))
+                        .map(|c| String::from_utf8_lossy(&c.name).into_owned())
+                        .unwrap_or_default();
+                    out += &format!(" pel {} {owner} {}", p.id, p.delivery_count);
+                }
+                let mut cons: Vec<_> = g.consumers.iter().collect();
+                cons.sort_by_key(|c| c.name.clone());
+                for c in cons {
+                    out += &format!(
+                        " consumer {} {}",
+                        String::from_utf8_lossy(&c.name),
+                        c.pending.len()
+                    );
+                }
+            }
+            out
+        }
+    }
+}
