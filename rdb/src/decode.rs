@@ -251,3 +251,53 @@ pub fn is_empty(value: &RdbValue) -> bool {
         RdbValue::ZSet(v) => v.is_empty(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::write_string;
+    use crate::listpack::ListpackBuilder;
+    use crate::Limits;
+
+    fn decode(ty: u8, body: &[u8]) -> Result<RdbValue> {
+        let mut input = Input::new(body, Limits::default(), false);
+        read_object(&mut input, ty)
+    }
+
+    #[test]
+    fn set_listpack_of_redis_7_2() {
+        let mut lp = ListpackBuilder::new();
+        for m in [&b"a"[..], b"17", b"-3"] {
+            lp.push_str(m);
+        }
+        let mut body = Vec::new();
+        write_string(&mut body, &lp.finish(), false);
+        let want = RdbValue::Set(vec![b"a".to_vec(), b"17".to_vec(), b"-3".to_vec()]);
+        assert_eq!(decode(t::SET_LISTPACK, &body).unwrap(), want);
+    }
+
+    #[test]
+    fn duplicates_and_modules_are_refused() {
+        let mut lp = ListpackBuilder::new();
+        for m in [&b"f"[..], b"1", b"f", b"2"] {
+            lp.push_str(m);
+        }
+        let mut body = Vec::new();
+        write_string(&mut body, &lp.finish(), false);
+        let e = decode(t::HASH_LISTPACK, &body).unwrap_err();
+        assert!(e.to_string().contains("duplicate hash fields"), "{e}");
+        // Module type ID of "ABCDEFGHI" version 3.
+        let mut id: u64 = 0;
+        for c in 0..9u64 {
+            id = (id << 6) | c;
+        }
+        let id = (id << 10) | 3;
+        let mut body = vec![0x81];
+        body.extend_from_slice(&id.to_be_bytes());
+        let e = decode(t::MODULE_2, &body).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "module data can't be loaded: no matching module type 'ABCDEFGHI' at byte 9"
+        );
+    }
+}

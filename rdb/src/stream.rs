@@ -324,6 +324,11 @@ fn build_nodes(entries: &[StreamEntry], cfg: &EncodingConfig) -> Vec<Node> {
 /// Writes a stream as `STREAM_LISTPACKS_2` (groups and consumers in name order, PELs by ID, as
 /// Redis's radix trees iterate them).
 pub fn write_stream(out: &mut Vec<u8>, s: &Stream, cfg: &EncodingConfig) {
+    write_stream_as(out, s, cfg, t::STREAM_LISTPACKS_2);
+}
+
+/// Writes a stream in the layout of `rdb_type` (`STREAM_LISTPACKS`, `_2` or `_3`).
+fn write_stream_as(out: &mut Vec<u8>, s: &Stream, cfg: &EncodingConfig, rdb_type: u8) {
     let z = cfg.compression;
     let nodes = build_nodes(&s.entries, cfg);
     write_len(out, nodes.len() as u64);
@@ -332,11 +337,15 @@ pub fn write_stream(out: &mut Vec<u8>, s: &Stream, cfg: &EncodingConfig) {
         write_string(out, &node.finish(), z);
     }
     write_len(out, s.entries.len() as u64);
-    for id in [s.last_id, s.first_id, s.max_deleted_id] {
-        write_len(out, id.ms);
-        write_len(out, id.seq);
+    write_len(out, s.last_id.ms);
+    write_len(out, s.last_id.seq);
+    if rdb_type != t::STREAM_LISTPACKS {
+        for id in [s.first_id, s.max_deleted_id] {
+            write_len(out, id.ms);
+            write_len(out, id.seq);
+        }
+        write_len(out, s.entries_added);
     }
-    write_len(out, s.entries_added);
     let mut groups: Vec<&ConsumerGroup> = s.groups.iter().collect();
     groups.sort_by(|a, b| a.name.cmp(&b.name));
     write_len(out, groups.len() as u64);
@@ -344,7 +353,9 @@ pub fn write_stream(out: &mut Vec<u8>, s: &Stream, cfg: &EncodingConfig) {
         write_string(out, &g.name, z);
         write_len(out, g.last_id.ms);
         write_len(out, g.last_id.seq);
-        write_len(out, g.entries_read as u64);
+        if rdb_type != t::STREAM_LISTPACKS {
+            write_len(out, g.entries_read as u64);
+        }
         let mut pel = g.pending.clone();
         pel.sort_by_key(|p| p.id);
         write_len(out, pel.len() as u64);
@@ -359,6 +370,9 @@ pub fn write_stream(out: &mut Vec<u8>, s: &Stream, cfg: &EncodingConfig) {
         for c in consumers {
             write_string(out, &c.name, z);
             out.extend_from_slice(&c.seen_time_ms.to_le_bytes());
+            if rdb_type == t::STREAM_LISTPACKS_3 {
+                out.extend_from_slice(&c.active_time_ms.unwrap_or(c.seen_time_ms).to_le_bytes());
+            }
             let mut ids = c.pending.clone();
             ids.sort();
             write_len(out, ids.len() as u64);
@@ -366,5 +380,108 @@ pub fn write_stream(out: &mut Vec<u8>, s: &Stream, cfg: &EncodingConfig) {
                 out.extend_from_slice(&id.to_be_bytes());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Stream {
+        let entries: Vec<StreamEntry> = (1..=150u64)
+            .map(|i| StreamEntry {
+                id: StreamId {
+                    ms: 1000 + i,
+                    seq: i % 3,
+                },
+                fields: if i % 4 == 0 {
+                    vec![(b"other".to_vec(), i.to_string().into_bytes())]
+                } else {
+                    vec![
+                        (b"a".to_vec(), b"x".repeat(i as usize)),
+                        (b"n".to_vec(), i.to_string().into_bytes()),
+                    ]
+                },
+            })
+            .collect();
+        let pending = vec![PendingEntry {
+            id: entries[3].id,
+            delivery_time_ms: 17,
+            delivery_count: 2,
+        }];
+        Stream {
+            first_id: entries[0].id,
+            last_id: entries[149].id,
+            max_deleted_id: StreamId::default(),
+            entries_added: 150,
+            groups: vec![ConsumerGroup {
+                name: b"g".to_vec(),
+                last_id: entries[10].id,
+                entries_read: 11,
+                pending,
+                consumers: vec![Consumer {
+                    name: b"c".to_vec(),
+                    seen_time_ms: 5,
+                    active_time_ms: Some(6),
+                    pending: vec![entries[3].id],
+                }],
+            }],
+            entries,
+        }
+    }
+
+    fn read(bytes: &[u8], rdb_type: u8) -> Stream {
+        let mut input = Input::new(bytes, crate::Limits::default(), false);
+        let s = read_stream(&mut input, rdb_type).unwrap();
+        assert!(input.into_inner().is_empty());
+        s
+    }
+
+    #[test]
+    fn all_three_layouts_read_back() {
+        let s = sample();
+        let cfg = EncodingConfig::default();
+        for ty in [
+            t::STREAM_LISTPACKS,
+            t::STREAM_LISTPACKS_2,
+            t::STREAM_LISTPACKS_3,
+        ] {
+            let mut out = Vec::new();
+            write_stream_as(&mut out, &s, &cfg, ty);
+            let mut want = s.clone();
+            if ty != t::STREAM_LISTPACKS_3 {
+                want.groups[0].consumers[0].active_time_ms = None;
+            }
+            if ty == t::STREAM_LISTPACKS {
+                want.groups[0].entries_read = -1;
+            }
+            assert_eq!(read(&out, ty), want, "type {ty}");
+        }
+    }
+
+    #[test]
+    fn nodes_split_at_entry_and_byte_limits() {
+        let s = sample();
+        let by_entries = build_nodes(
+            &s.entries,
+            &EncodingConfig {
+                stream_node_max_bytes: 0,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            by_entries.iter().map(|n| n.count).collect::<Vec<_>>(),
+            vec![100, 50]
+        );
+        let by_bytes = build_nodes(
+            &s.entries,
+            &EncodingConfig {
+                stream_node_max_bytes: 512,
+                stream_node_max_entries: 0,
+                ..Default::default()
+            },
+        );
+        assert!(by_bytes.len() > 2);
+        assert!(by_bytes.iter().all(|n| n.finish().len() < 512 + 200));
     }
 }
