@@ -13,15 +13,71 @@ fn idx(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
+/// The hash table, kept per thread: each slot holds `generation << 32 | (position + 1)`, so a
+/// new call starts from an empty table without clearing 2^16 slots.
+struct HashTable {
+    slots: Vec<u64>,
+    generation: u64,
+}
+
+thread_local! {
+    static TABLE: std::cell::RefCell<HashTable> = const {
+        std::cell::RefCell::new(HashTable { slots: Vec::new(), generation: 0 })
+    };
+}
+
 /// Compresses `input` into at most `out_len` bytes; `None` when it does not fit (as `lzf_compress`
 /// returning 0).
 pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    if input.len() >= u32::MAX as usize {
+        return None;
+    }
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.slots.is_empty() || t.generation >= u32::MAX as u64 {
+            t.slots = vec![0; HSIZE];
+            t.generation = 0;
+        }
+        t.generation += 1;
+        let generation = t.generation;
+        compress_with(
+            input,
+            out_len,
+            &mut Slots {
+                slots: &mut t.slots,
+                generation,
+            },
+        )
+    })
+}
+
+/// The table of one call: positions + 1 of this generation, 0 for anything older.
+struct Slots<'a> {
+    slots: &'a mut [u64],
+    generation: u64,
+}
+
+impl Slots<'_> {
+    fn get(&self, i: usize) -> u32 {
+        let v = self.slots[i];
+        if v >> 32 == self.generation {
+            v as u32
+        } else {
+            0
+        }
+    }
+
+    fn set(&mut self, i: usize, pos_plus_one: u32) {
+        self.slots[i] = (self.generation << 32) | pos_plus_one as u64;
+    }
+}
+
+fn compress_with(input: &[u8], out_len: usize, htab: &mut Slots<'_>) -> Option<Vec<u8>> {
     let in_len = input.len();
     if in_len == 0 || out_len == 0 {
         return None;
     }
     // Slot = position + 1 (0 = empty).
-    let mut htab = vec![0u32; HSIZE];
     let mut out = vec![0u8; out_len];
     let mut op = 1usize; // start run
     let mut lit = 0usize;
@@ -31,8 +87,8 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     while in_len >= 3 && ip < in_len - 2 {
         hval = (hval << 8) | at(ip + 2);
         let slot = idx(hval);
-        let stored = htab[slot] as usize;
-        htab[slot] = (ip + 1) as u32;
+        let stored = htab.get(slot) as usize;
+        htab.set(slot, (ip + 1) as u32);
         let matched = stored > 1 && {
             let r = stored - 1;
             ip - r - 1 < MAX_OFF
@@ -89,10 +145,10 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             ip -= 2;
             hval = (at(ip) << 8) | at(ip + 1);
             hval = (hval << 8) | at(ip + 2);
-            htab[idx(hval)] = (ip + 1) as u32;
+            htab.set(idx(hval), (ip + 1) as u32);
             ip += 1;
             hval = (hval << 8) | at(ip + 2);
-            htab[idx(hval)] = (ip + 1) as u32;
+            htab.set(idx(hval), (ip + 1) as u32);
             ip += 1;
         } else {
             if op >= out_len {

@@ -433,3 +433,133 @@ pub fn describe_value(v: &RdbValue) -> String {
         }
     }
 }
+
+fn parse_id(r: &Reply) -> StreamId {
+    let t = r.text();
+    let (ms, seq) = t.split_once('-').expect("stream ID");
+    StreamId {
+        ms: ms.parse().expect("ms"),
+        seq: seq.parse().expect("seq"),
+    }
+}
+
+fn pairs(flat: &[Reply]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    flat.chunks(2)
+        .map(|p| (p[0].bytes(), p[1].bytes()))
+        .collect()
+}
+
+/// The value of `key` rebuilt only from redis-server's replies, in its reply order (for listpack
+/// encodings that is the stored order).
+pub fn value_from_redis(c: &mut Client, key: &str) -> RdbValue {
+    use zedis_rdb::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry};
+    let ty = c.ok(&["TYPE", key]).text();
+    match ty.as_str() {
+        "string" => RdbValue::String(c.ok(&["GET", key]).bytes()),
+        "list" => RdbValue::List(
+            c.ok(&["LRANGE", key, "0", "-1"])
+                .items()
+                .iter()
+                .map(Reply::bytes)
+                .collect(),
+        ),
+        "set" => RdbValue::Set(
+            c.ok(&["SMEMBERS", key])
+                .items()
+                .iter()
+                .map(Reply::bytes)
+                .collect(),
+        ),
+        "hash" => RdbValue::Hash(pairs(&c.ok(&["HGETALL", key]).items())),
+        "zset" => {
+            let flat = c.ok(&["ZRANGE", key, "0", "-1", "WITHSCORES"]).items();
+            RdbValue::ZSet(
+                flat.chunks(2)
+                    .map(|p| (p[0].bytes(), p[1].text().parse::<f64>().expect("score")))
+                    .collect(),
+            )
+        }
+        "stream" => {
+            let info = map_of(
+                c.ok(&["XINFO", "STREAM", key, "FULL", "COUNT", "0"])
+                    .items(),
+            );
+            let entries = info["entries"]
+                .items()
+                .iter()
+                .map(|e| {
+                    let e = e.items();
+                    StreamEntry {
+                        id: parse_id(&e[0]),
+                        fields: pairs(&e[1].items()),
+                    }
+                })
+                .collect();
+            let groups = info["groups"]
+                .items()
+                .iter()
+                .map(|g| {
+                    let g = map_of(g.items());
+                    let pending = g["pending"]
+                        .items()
+                        .iter()
+                        .map(|p| {
+                            let p = p.items();
+                            let n = |r: &Reply| match r {
+                                Reply::Int(v) => *v,
+                                other => panic!("{other:?}"),
+                            };
+                            PendingEntry {
+                                id: parse_id(&p[0]),
+                                delivery_time_ms: n(&p[2]),
+                                delivery_count: n(&p[3]) as u64,
+                            }
+                        })
+                        .collect();
+                    let consumers = g["consumers"]
+                        .items()
+                        .iter()
+                        .map(|x| {
+                            let x = map_of(x.items());
+                            let seen = match x["seen-time"] {
+                                Reply::Int(v) => v,
+                                ref other => panic!("{other:?}"),
+                            };
+                            let pending = x["pending"]
+                                .items()
+                                .iter()
+                                .map(|p| parse_id(&p.items()[0]))
+                                .collect();
+                            Consumer {
+                                name: x["name"].bytes(),
+                                seen_time_ms: seen,
+                                active_time_ms: None,
+                                pending,
+                            }
+                        })
+                        .collect();
+                    let entries_read = match &g["entries-read"] {
+                        Reply::Int(v) => *v,
+                        _ => -1,
+                    };
+                    ConsumerGroup {
+                        name: g["name"].bytes(),
+                        last_id: parse_id(&g["last-delivered-id"]),
+                        entries_read,
+                        pending,
+                        consumers,
+                    }
+                })
+                .collect();
+            RdbValue::Stream(Box::new(Stream {
+                entries,
+                last_id: parse_id(&info["last-generated-id"]),
+                first_id: parse_id(&info["recorded-first-entry-id"]),
+                max_deleted_id: parse_id(&info["max-deleted-entry-id"]),
+                entries_added: info["entries-added"].text().parse().expect("entries-added"),
+                groups,
+            }))
+        }
+        other => panic!("unexpected type {other}"),
+    }
+}
