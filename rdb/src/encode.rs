@@ -28,6 +28,9 @@ pub struct EncodingConfig {
     pub stream_node_max_bytes: usize,
     /// `stream-node-max-entries`.
     pub stream_node_max_entries: usize,
+    /// Elements of at least this many bytes get a plain quicklist node (Redis's `packed_threshold`,
+    /// 1 GiB, changed only by `DEBUG QUICKLIST-PACKED-THRESHOLD`).
+    pub list_packed_threshold_bytes: usize,
     /// `rdbcompression`: LZF for strings over 20 bytes when it saves space.
     pub compression: bool,
 }
@@ -43,6 +46,7 @@ impl Default for EncodingConfig {
             zset_max_listpack_value: 64,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
+            list_packed_threshold_bytes: 1 << 30,
             compression: true,
         }
     }
@@ -199,8 +203,6 @@ pub fn write_object(out: &mut Vec<u8>, value: &RdbValue, cfg: &EncodingConfig) -
     ty
 }
 
-/// Elements at or over this size get a plain quicklist node (`packed_threshold`, 1 GiB).
-const PACKED_THRESHOLD_BYTES: usize = 1 << 30;
 /// `SIZE_SAFETY_LIMIT`.
 const SIZE_SAFETY_LIMIT: usize = 8192;
 /// `SIZE_ESTIMATE_OVERHEAD`.
@@ -228,7 +230,7 @@ fn write_quicklist(out: &mut Vec<u8>, items: &[Vec<u8>], cfg: &EncodingConfig) {
     }
     let mut nodes: Vec<Node> = Vec::new();
     for item in items {
-        if item.len() >= PACKED_THRESHOLD_BYTES {
+        if item.len() >= cfg.list_packed_threshold_bytes {
             nodes.push(Node::Plain(item.clone()));
             continue;
         }

@@ -366,6 +366,19 @@ fn redis_dump_rdb_reads_back_dumps_match_and_our_files_load() {
         &["--maxmemory-policy", "allkeys-lfu"],
     );
     let mut f = fresh.client();
+    for ((db, key), (_, meta)) in &keys {
+        f.ok(&["SELECT", &db.to_string()]);
+        let freq = f.ok(&["OBJECT", "FREQ", &key_str(key)]);
+        assert_eq!(
+            meta.lfu_freq.map(i64::from),
+            match freq {
+                Reply::Int(v) => Some(v),
+                _ => None,
+            },
+            "LFU loaded"
+        );
+    }
+    f.ok(&["SELECT", "0"]);
     assert_eq!(f.ok(&["FCALL", "rdbfn", "0"]), Reply::Int(42));
     for (db, key) in keys.keys() {
         let k = key_str(key);
@@ -387,4 +400,36 @@ fn redis_dump_rdb_reads_back_dumps_match_and_our_files_load() {
         f.ok(&["DBSIZE"]),
         Reply::Int(keys.keys().filter(|(db, _)| *db == 0).count() as i64)
     );
+}
+
+#[test]
+fn plain_quicklist_nodes_read_and_dump_identically() {
+    if !have("redis-server") {
+        return;
+    }
+    let dir = TempDir::new("plain");
+    let redis = Redis::start(&dir.0, "dump.rdb", &["--enable-debug-command", "yes"]);
+    let mut c = redis.client();
+    c.ok(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "100"]);
+    let big = "p".repeat(200);
+    let other = "q".repeat(300);
+    c.ok(&["RPUSH", "plain", "a", &big, "b", "c", &other, &other, "d"]);
+    c.ok(&["SAVE"]);
+    let snap = read_file(&dir.0.join("dump.rdb"));
+    let (value, _) = snap
+        .keys()
+        .remove(&(0, b"plain".to_vec()))
+        .expect("key in file");
+    assert_eq!(describe_value(&value), describe_redis(&mut c, "plain"));
+    let cfg = EncodingConfig {
+        list_packed_threshold_bytes: 100,
+        ..EncodingConfig::default()
+    };
+    let ours = create_dump_payload(&value, &cfg);
+    assert_eq!(ours, c.cmd(&["DUMP", "plain"]).bytes());
+    assert_eq!(
+        c.cmd_bytes(&[b"RESTORE", b"copy", b"0", &ours]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(describe_redis(&mut c, "copy"), describe_value(&value));
 }

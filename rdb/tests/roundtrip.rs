@@ -187,6 +187,7 @@ fn configs() -> impl Strategy<Value = EncodingConfig> {
                 zset_max_listpack_value: value,
                 stream_node_max_bytes: node_bytes * 20,
                 stream_node_max_entries: small,
+                list_packed_threshold_bytes: if small > 5 { 150 } else { 1 << 30 },
             },
         )
 }
