@@ -23,7 +23,7 @@ pub struct RdbReader<R> {
 }
 
 impl<R: Read> RdbReader<R> {
-    /// Reads the `REDIS0010` header.
+    /// Reads the `REDIS00NN` header. Reads are small: wrap files and sockets in a `BufReader`.
     pub fn new(reader: R, limits: Limits) -> Result<Self> {
         let mut input = Input::new(reader, limits, true);
         let magic: [u8; 9] = input.array("RDB header")?;
@@ -140,6 +140,22 @@ impl<R: Read> RdbReader<R> {
     }
 }
 
+/// Items until the EOF opcode; an error ends the iteration.
+impl<R: Read> Iterator for RdbReader<R> {
+    type Item = Result<RdbItem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_item() {
+            Ok(Some(item)) => Some(Ok(item)),
+            Ok(None) => None,
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
 /// The AUX fields Redis writes at the start of every RDB file.
 #[derive(Debug, Clone)]
 pub struct AuxInfo {
@@ -177,6 +193,8 @@ impl Default for WriteOptions {
 /// database SELECTDB, RESIZEDB and keys, then EOF and the CRC64.
 pub struct RdbWriter<W: Write> {
     out: W,
+    /// Bytes written so far (for error offsets).
+    written: u64,
     crc: Crc64,
     opts: WriteOptions,
     buf: Vec<u8>,
@@ -187,6 +205,7 @@ impl<W: Write> RdbWriter<W> {
     pub fn new(out: W, opts: WriteOptions) -> Result<Self> {
         let mut w = RdbWriter {
             out,
+            written: 0,
             crc: Crc64::new(),
             opts,
             buf: Vec::with_capacity(4096),
@@ -201,9 +220,11 @@ impl<W: Write> RdbWriter<W> {
         if self.opts.checksum {
             self.crc.update(&self.buf);
         }
+        let at = self.written;
         self.out
             .write_all(&self.buf)
-            .map_err(|e| RdbError::new(0, ErrorKind::Io(e)))?;
+            .map_err(|e| RdbError::new(at, ErrorKind::Io(e)))?;
+        self.written += self.buf.len() as u64;
         self.buf.clear();
         Ok(())
     }
@@ -242,8 +263,12 @@ impl<W: Write> RdbWriter<W> {
         self.flush_buf()
     }
 
-    /// Writes a key with its metadata and value (`rdbSaveKeyValuePair`).
+    /// Writes a key with its metadata and value (`rdbSaveKeyValuePair`). An empty collection is
+    /// skipped: Redis never holds one, and an empty intset would not load.
     pub fn key(&mut self, key: &[u8], value: &RdbValue, meta: &KeyMeta) -> Result<()> {
+        if is_empty(value) {
+            return Ok(());
+        }
         if let Some(ms) = meta.expire_ms {
             self.buf.push(opcode::EXPIRETIME_MS);
             self.buf.extend_from_slice(&ms.to_le_bytes());
@@ -272,12 +297,13 @@ impl<W: Write> RdbWriter<W> {
         } else {
             0
         };
+        let at = self.written;
         self.out
             .write_all(&crc.to_le_bytes())
-            .map_err(|e| RdbError::new(0, ErrorKind::Io(e)))?;
+            .map_err(|e| RdbError::new(at, ErrorKind::Io(e)))?;
         self.out
             .flush()
-            .map_err(|e| RdbError::new(0, ErrorKind::Io(e)))?;
+            .map_err(|e| RdbError::new(at, ErrorKind::Io(e)))?;
         Ok(self.out)
     }
 }

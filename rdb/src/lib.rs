@@ -15,6 +15,34 @@
 //! - `encode`: Redis's type choice ([`EncodingConfig`]) and object bytes.
 //! - `listpack`, `compact` (ziplist, zipmap, intset), `lzf`, `crc64`, `numbers`: the building blocks.
 //! - `file`: [`RdbReader`], [`RdbWriter`]; `dump`: DUMP payloads.
+//!
+//! ```
+//! use zedis_rdb::*;
+//!
+//! // SAVE: header, AUX fields, functions, databases, EOF + CRC64.
+//! let mut w = RdbWriter::new(Vec::new(), WriteOptions::default())?;
+//! w.standard_aux(&AuxInfo {
+//!     redis_ver: "7.0.15".into(),
+//!     redis_bits: 64,
+//!     ctime_secs: 1_700_000_000,
+//!     used_mem_bytes: 1 << 20,
+//!     aof_base: false,
+//! })?;
+//! w.select_db(0, 1, 1)?;
+//! let meta = KeyMeta { expire_ms: Some(4_102_444_800_000), ..KeyMeta::default() };
+//! w.key(b"k", &RdbValue::Hash(vec![(b"f".to_vec(), b"v".to_vec())]), &meta)?;
+//! let file = w.finish()?;
+//!
+//! // Loading: items in file order, CRC64 checked at the end.
+//! let items = RdbReader::new(&file[..], Limits::default())?.collect::<Result<Vec<_>>>()?;
+//! assert!(matches!(&items[..], [.., RdbItem::Key { meta: m, .. }] if *m == meta));
+//!
+//! // DUMP / RESTORE.
+//! let payload = create_dump_payload(&RdbValue::String(b"42".to_vec()), &EncodingConfig::default());
+//! assert_eq!(payload[..3], [0, 0xC0, 42]); // type string, 8-bit integer encoding
+//! assert_eq!(decode_dump_payload(&payload, Limits::default()), Ok(RdbValue::String(b"42".to_vec())));
+//! # Ok::<(), RdbError>(())
+//! ```
 
 #![deny(missing_docs)]
 
