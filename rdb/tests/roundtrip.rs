@@ -275,6 +275,31 @@ proptest! {
     }
 
     #[test]
+    fn mutated_files_never_panic(v in value(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
+        let mut w = RdbWriter::new(Vec::new(), WriteOptions::default()).unwrap();
+        w.select_db(0, 1, 0).unwrap();
+        w.key(b"key", &v, &KeyMeta::default()).unwrap();
+        let mut file = w.finish().unwrap();
+        for (pos, byte) in flips {
+            let i = 9 + pos % (file.len() - 9);
+            file[i] = byte;
+        }
+        file.truncate(9 + cut % (file.len() - 8));
+        if let Ok(mut r) = RdbReader::new(&file[..], Limits::default()) {
+            for _ in 0..100 {
+                match r.next_item() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        prop_assert!(e.offset <= file.len() as u64);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn corrupt_payload_bodies_are_refused_not_panicking(v in value(), pos in any::<usize>(), byte in any::<u8>()) {
         let mut payload = create_dump_payload(&v, &EncodingConfig::default());
         let body_len = payload.len() - 10;
