@@ -433,3 +433,68 @@ fn plain_quicklist_nodes_read_and_dump_identically() {
     );
     assert_eq!(describe_redis(&mut c, "copy"), describe_value(&value));
 }
+
+#[test]
+fn compression_and_checksum_switched_off() {
+    if !have("redis-server") {
+        return;
+    }
+    let dir = TempDir::new("nocompress");
+    let redis = Redis::start(
+        &dir.0,
+        "dump.rdb",
+        &["--rdbcompression", "no", "--rdbchecksum", "no"],
+    );
+    let mut c = redis.client();
+    let text = "abcabcabd".repeat(40);
+    c.ok(&["SET", "lzf", &text]);
+    c.ok(&["HSET", "h", "field", &"v".repeat(60)]);
+    c.ok(&["SAVE"]);
+    let file = std::fs::read(dir.0.join("dump.rdb")).expect("dump.rdb");
+    assert_eq!(
+        file[file.len() - 8..],
+        [0u8; 8],
+        "checksum disabled writes 0"
+    );
+    let snap = read_file(&dir.0.join("dump.rdb"));
+    let cfg = EncodingConfig {
+        compression: false,
+        ..EncodingConfig::default()
+    };
+    for ((_, key), (value, _)) in snap.keys() {
+        let k = key_str(&key);
+        assert_eq!(
+            create_dump_payload(&value, &cfg),
+            c.cmd(&["DUMP", &k]).bytes(),
+            "DUMP of {k}"
+        );
+    }
+
+    // Our file without checksum loads into redis.
+    let out = TempDir::new("nochecksum");
+    let f = std::fs::File::create(out.0.join("plain.rdb")).expect("create");
+    let opts = WriteOptions {
+        encoding: cfg,
+        checksum: false,
+    };
+    let mut w = RdbWriter::new(f, opts).expect("writer");
+    w.select_db(0, 1, 0).expect("select");
+    w.key(
+        b"lzf",
+        &RdbValue::String(text.clone().into_bytes()),
+        &KeyMeta::default(),
+    )
+    .expect("key");
+    w.finish().expect("finish");
+    let bytes = std::fs::read(out.0.join("plain.rdb")).expect("read back");
+    assert_eq!(bytes[bytes.len() - 8..], [0u8; 8]);
+    assert!(
+        bytes.windows(text.len()).any(|w| w == text.as_bytes()),
+        "stored uncompressed"
+    );
+    let fresh = Redis::start(&out.0, "plain.rdb", &[]);
+    assert_eq!(
+        fresh.client().ok(&["GET", "lzf"]).bytes(),
+        text.into_bytes()
+    );
+}
