@@ -150,6 +150,8 @@ pub struct KeyspaceConfig {
     /// Collection encoding thresholds (`list-max-listpack-size`, `set-max-intset-entries`, ...). The default
     /// has `set_listpack_entries_max` 0: Redis 7.0 has no listpack sets.
     pub limits: types::Limits,
+    /// `stream-node-max-bytes` / `stream-node-max-entries`.
+    pub stream_limits: types::NodeLimits,
 }
 
 impl Default for KeyspaceConfig {
@@ -164,6 +166,7 @@ impl Default for KeyspaceConfig {
                 set_listpack_entries_max: 0,
                 ..types::Limits::default()
             },
+            stream_limits: types::NodeLimits::default(),
         }
     }
 }
