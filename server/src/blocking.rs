@@ -79,7 +79,12 @@ impl<S: Strategy> Core<S> {
             db,
             keys: block.keys,
             deadline_ms: block.deadline_ms,
-            argv: argv.iter().map(|a| a.to_vec()).collect(),
+            // The handler may name a different command to retry (XREAD with `$` resolved at block time).
+            argv: self
+                .fx
+                .block_argv
+                .take()
+                .unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect()),
         });
     }
 
