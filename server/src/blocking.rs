@@ -130,7 +130,8 @@ impl<S: Strategy> Core<S> {
 
     /// Serves clients waiting on ready keys, oldest first, until none can be served.
     pub fn serve_ready_keys(&mut self) {
-        if self.blocked.serving {
+        // Inside EXEC the keys are served once the whole transaction ran (Redis serves them after `call()`).
+        if self.blocked.serving || self.tx.executing {
             return;
         }
         self.blocked.serving = true;

@@ -3,9 +3,10 @@
 //! When nothing can be served and BLOCK was given, the handler records [`super::BlockOn`] on the stream keys
 //! and, in [`super::Effects::block_argv`], the command the server must run again when a key changes: `$`
 //! resolved to the id it meant at block time, `COUNT 1000` when no COUNT was given (Redis's
-//! `XREAD_BLOCKED_DEFAULT_COUNT`), and for XREADGROUP a leading [`RETRY_MARK`] argument so the retry
-//! answers Redis's errors for a blocked reader (`-UNBLOCKED the stream key no longer exists`,
-//! `-NOGROUP the consumer group this client was blocked on no longer exists`).
+//! `XREAD_BLOCKED_DEFAULT_COUNT`), and a leading [`RETRY_MARK`] argument so the retry behaves as Redis's
+//! serving of a blocked reader: XREAD keeps waiting on a key of another type; XREADGROUP answers
+//! `-UNBLOCKED the stream key no longer exists` or
+//! `-NOGROUP the consumer group this client was blocked on no longer exists`.
 //!
 //! XREADGROUP is logged to the AOF as Redis propagates it: one `XCLAIM ... FORCE JUSTID LASTID` per entry
 //! delivered with `>`, `XGROUP SETID` after a NOACK read, `XGROUP CREATECONSUMER` for a consumer created by
@@ -51,7 +52,7 @@ fn parse_args<'a>(ctx: &mut Ctx<'a>, readgroup: bool) -> Option<ReadArgs<'a>> {
         retry: false,
     };
     let mut i = 1;
-    if readgroup && argv.get(1) == Some(&RETRY_MARK) {
+    if argv.get(1) == Some(&RETRY_MARK) {
         args.retry = true;
         i = 2;
     }
@@ -149,6 +150,8 @@ fn resolve<A: KvAllocator>(
         let id_arg = argv[args.streams_at + args.n + i];
         let stream = match stream_at::<A>(ks, ctx, key) {
             Ok(stream) => stream,
+            // A blocked XREAD keeps waiting while its key holds another type.
+            Err(()) if args.retry && args.group.is_none() => None,
             Err(()) if args.retry => {
                 ctx.error(b"UNBLOCKED the stream key no longer exists");
                 return None;
@@ -312,9 +315,8 @@ fn stream_header(out: &mut Vec<u8>, proto: Protocol, key: &[u8]) {
 /// The command a blocked reader runs again (see the module docs).
 fn retry_argv(ctx: &Ctx<'_>, args: &ReadArgs<'_>, from: &[From], block_ms: i64) -> Vec<Vec<u8>> {
     let argv = ctx.argv;
-    let mut out: Vec<Vec<u8>> = vec![argv[0].to_vec()];
+    let mut out: Vec<Vec<u8>> = vec![argv[0].to_vec(), RETRY_MARK.to_vec()];
     if let Some((group, consumer)) = args.group {
-        out.push(RETRY_MARK.to_vec());
         out.extend([b"GROUP".to_vec(), group.to_vec(), consumer.to_vec()]);
         if args.noack {
             out.push(b"NOACK".to_vec());

@@ -68,6 +68,8 @@ pub fn parse_id_quiet(
                         .filter(|(_, seq)| !seq)
                         .map(|(id, _)| (id, false));
                 }
+                // XADD: a bare `<ms>` means `<ms>-0`; only `<ms>-*` leaves the sequence to generate.
+                return StreamId::parse(arg, missing_seq).map(|(id, _)| (id, true));
             }
             StreamId::parse(arg, missing_seq)
         }
