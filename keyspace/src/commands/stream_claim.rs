@@ -218,7 +218,9 @@ pub fn xclaim<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         stream.groups[idx].last_id = last_id;
         propagate_last_id = true;
     }
-    if delivery == -1 || delivery < 0 || delivery > now {
+    // While the AOF loads the clock reads 0: the logged TIME is then taken as given.
+    let loading = now == 0;
+    if delivery < 0 || (delivery > now && !loading) {
         delivery = now;
     }
     let (key, group_name) = (argv[1], argv[2]);
@@ -332,8 +334,8 @@ pub fn xautoclaim<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             let max = i64::MAX / 16;
             match parse_i64_exact(argv[j + 1]) {
                 Some(n) if (1..=max).contains(&n) => count = n,
-                Some(_) => return ctx.error(b"ERR COUNT must be > 0"),
-                None => return ctx.error(super::NOT_INTEGER),
+                // Redis's getRangeLongFromObjectOrReply gives its message for both failures.
+                _ => return ctx.error(b"ERR COUNT must be > 0"),
             }
             j += 1;
         } else if argv[j].eq_ignore_ascii_case(b"justid") {
