@@ -250,6 +250,9 @@ impl<A: Allocator + Copy> Stream<A> {
             let mut node = Node::new(id, pairs, self.alloc)?;
             node.push(id, pairs, ceiling)?;
             self.nodes.try_reserve(1).map_err(|_| AllocError)?;
+            if let Some(full) = self.nodes.last_mut() {
+                full.compact();
+            }
             self.nodes.push(node);
         }
         self.length += 1;

@@ -291,6 +291,19 @@ impl<A: Allocator + Copy> Node<A> {
         true
     }
 
+    /// Gives back the buffer's spare capacity (a node that will not grow again); on allocation failure it
+    /// keeps the buffer as it is.
+    pub fn compact(&mut self) {
+        if self.buf.capacity() == self.buf.len() {
+            return;
+        }
+        let mut exact = Vec::new_in(*self.buf.allocator());
+        if exact.try_reserve_exact(self.buf.len()).is_ok() {
+            exact.extend_from_slice(&self.buf);
+            self.buf = exact;
+        }
+    }
+
     /// A byte-for-byte copy (COPY).
     pub fn try_clone(&self, alloc: A) -> Result<Self, AllocError> {
         let mut buf = Vec::new_in(alloc);
