@@ -219,6 +219,13 @@ fn aof_reload_and_rewrite_reproduce_streams() {
             )
             .unwrap();
         }
+        for i in 30..35 {
+            let n = i.to_string();
+            let args = [
+                "XADD", "s", "MAXLEN", "~", "20", "LIMIT", "100", "*", "n", &n,
+            ];
+            cmd(&mut conn, &args).unwrap();
+        }
         cmd(&mut conn, &["XGROUP", "CREATE", "s", "g", "0"]).unwrap();
         cmd(
             &mut conn,

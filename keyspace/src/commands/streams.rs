@@ -106,6 +106,8 @@ pub struct TrimArgs {
     pub no_mkstream: bool,
     /// XADD only: index of the id argument.
     pub id_idx: usize,
+    /// Index of the `LIMIT` option, if given (dropped from the AOF form, which trims exactly).
+    pub limit_idx: Option<usize>,
 }
 
 /// Parses XADD/XTRIM options from `argv[2..]` as Redis's `streamParseAddOrTrimArgsOrReply`; replies on error.
@@ -118,6 +120,7 @@ pub fn parse_trim_args(ctx: &mut Ctx<'_>, xadd: bool, node_entries_max: usize) -
         threshold_idx: 0,
         no_mkstream: false,
         id_idx: argv.len(),
+        limit_idx: None,
     };
     let mut limit_given = false;
     let mut i = 2;
@@ -167,6 +170,7 @@ pub fn parse_trim_args(ctx: &mut Ctx<'_>, xadd: bool, node_entries_max: usize) -
             }
             args.limit = limit as u64;
             limit_given = true;
+            args.limit_idx = Some(i);
             i += 1;
         } else if xadd && opt.eq_ignore_ascii_case(b"nomkstream") {
             args.no_mkstream = true;
@@ -224,6 +228,14 @@ fn apply_trim<A: KvAllocator>(
         };
     }
     removed
+}
+
+/// Removes `LIMIT n` from an approximate trim's AOF form: it trims exactly (`=`) to the length or first id
+/// reached, and Redis 7.0 refuses LIMIT without `~` from a client (it ignores it only when loading).
+fn drop_limit(args: &TrimArgs, logged: &mut Vec<Vec<u8>>) {
+    if let (true, Some(at)) = (args.approx, args.limit_idx) {
+        logged.drain(at..at + 2);
+    }
 }
 
 /// # Format
@@ -287,6 +299,7 @@ pub fn xadd<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let mut logged: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
     apply_trim(ctx, stream, &args, &mut logged);
     logged[args.id_idx] = id.to_string().into_bytes();
+    drop_limit(&args, &mut logged);
     ctx.fx.rewrite(logged);
 }
 
@@ -305,6 +318,7 @@ pub fn xtrim<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     };
     let mut logged: Vec<Vec<u8>> = ctx.argv.iter().map(|a| a.to_vec()).collect();
     let removed = apply_trim(ctx, stream, &args, &mut logged);
+    drop_limit(&args, &mut logged);
     if removed > 0 {
         ctx.fx.dirty += removed;
         ctx.fx.touch(ctx.db, key);
