@@ -316,14 +316,20 @@ pub fn xpending<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return pending_summary(ctx, group);
     }
     let (start, end, mut count, min_idle, consumer) = range;
-    let mut ids: Vec<StreamId> = match consumer {
-        None => group.pel.iter().map(|(id, _)| *id).collect(),
+    // Both PELs are sorted: start at the first id >= start, stop past end.
+    let ids: &[StreamId] = match consumer {
+        None => &[],
         Some(name) => match group.find_consumer(name).and_then(|s| group.consumer(s)) {
             None => return reply::array_len(ctx.out, 0),
-            Some(c) => c.pel.to_vec(),
+            Some(c) => &c.pel[c.pel.partition_point(|id| *id < start)..],
         },
     };
-    ids.retain(|id| (start..=end).contains(id));
+    let from_group = &group.pel[group.pel.partition_point(|(id, _)| *id < start)..];
+    let ids: Box<dyn Iterator<Item = StreamId> + '_> = match consumer {
+        None => Box::new(from_group.iter().map(|(id, _)| *id)),
+        Some(_) => Box::new(ids.iter().copied()),
+    };
+    let ids = ids.take_while(|id| *id <= end);
     let mut body = Vec::new();
     let mut n = 0;
     for id in ids {
