@@ -232,14 +232,20 @@ fn read_command<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, readgro
         let Ok(Some(stream)) = stream_at::<A>(ks, ctx, key) else {
             continue;
         };
-        let last = stream.last_entry().map(|e| e.id);
+        // Redis serves when the last live id is past the start: i.e. some live entry is after it.
+        let has_after = |after: StreamId| {
+            after < stream.last_id
+                && after
+                    .incr()
+                    .is_some_and(|first| stream.range(first, StreamId::MAX, false).next().is_some())
+        };
         let ok = match (start, args.group) {
             // A consumer's history is served even from an empty stream (deleted ids come back as nulls).
             (From::After(_), Some(_)) => true,
             (From::New, Some((group, _))) => stream
                 .find_group(group)
-                .is_some_and(|g| last.is_some_and(|l| l > stream.groups[g].last_id)),
-            (From::After(id), None) => last.is_some_and(|l| l > *id),
+                .is_some_and(|g| has_after(stream.groups[g].last_id)),
+            (From::After(id), None) => has_after(*id),
             (From::New, None) => false,
         };
         if !ok {

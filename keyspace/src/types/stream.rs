@@ -411,9 +411,9 @@ pub struct Range<'a, A: Allocator + Copy> {
     rev: bool,
     /// Current node index; `None` when done.
     node: Option<usize>,
-    /// Entry offsets of the current node.
+    /// Reverse walks: entry offsets of the current node.
     offs: std::vec::Vec<usize>,
-    /// Next position in `offs` (forward), or one past it (reverse).
+    /// Forward: byte offset of the next entry; reverse: one past the next index in `offs`.
     pos: usize,
 }
 
@@ -421,8 +421,14 @@ impl<A: Allocator + Copy> Range<'_, A> {
     fn load_node(&mut self) {
         match self.node {
             Some(idx) if idx < self.stream.nodes.len() => {
-                self.offs = self.stream.nodes[idx].offsets();
-                self.pos = if self.rev { self.offs.len() } else { 0 };
+                let node = &self.stream.nodes[idx];
+                if self.rev {
+                    self.offs = node.offsets();
+                    self.pos = self.offs.len();
+                } else {
+                    // Forward walks decode in place: `pos` is a byte offset into the node.
+                    self.pos = node.first_off();
+                }
             }
             _ => self.node = None,
         }
@@ -444,8 +450,10 @@ impl<'a, A: Allocator + Copy> Iterator for Range<'a, A> {
                     self.pos = p;
                     self.offs[p]
                 })
+            } else if node.at_end(self.pos) {
+                None
             } else {
-                self.offs.get(self.pos).copied().inspect(|_| self.pos += 1)
+                Some(self.pos)
             };
             let Some(off) = next_off else {
                 self.node = if self.rev {
@@ -457,6 +465,9 @@ impl<'a, A: Allocator + Copy> Iterator for Range<'a, A> {
                 continue;
             };
             let raw = node.entry_at(off);
+            if !self.rev {
+                self.pos = raw.end_off;
+            }
             if self.rev {
                 if raw.id < self.start {
                     self.node = None;
