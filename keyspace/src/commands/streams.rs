@@ -506,3 +506,7 @@ pub fn xsetid<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     reply::ok(ctx.out);
     ctx.fx.changed(notify::STREAM, "xsetid", ctx.db, key);
 }
+
+#[cfg(test)]
+#[path = "stream_cmd_tests.rs"]
+mod tests;
