@@ -265,12 +265,12 @@ pub fn xadd<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         }
     }
     let key = argv[1];
-    let stream = match write_obj::<A, Stream<A>>(ks, ctx, key) {
+    let (stream, created) = match write_obj::<A, Stream<A>>(ks, ctx, key) {
         Found::WrongType => return,
-        Found::Some(stream) => stream,
+        Found::Some(stream) => (stream, false),
         Found::Missing if args.no_mkstream => return reply::null(ctx.out, ctx.proto),
         Found::Missing => match create::<A, Stream<A>>(ks, ctx, key) {
-            Some(stream) => stream,
+            Some(stream) => (stream, true),
             None => return,
         },
     };
@@ -292,6 +292,10 @@ pub fn xadd<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         );
     };
     if stream.append(id, &argv[field_pos..], &limits).is_err() {
+        // A stream created for this entry does not stay behind empty.
+        if created {
+            ks.db_mut(ctx.db).remove(key);
+        }
         return ctx.error(OOM);
     }
     reply_id(ctx.out, id);
