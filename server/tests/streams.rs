@@ -294,3 +294,38 @@ fn aof_reload_and_rewrite_reproduce_streams() {
     let mut conn = server.conn();
     assert_eq!(before, state(&mut conn));
 }
+
+fn used_memory(conn: &mut redis::Connection) -> i64 {
+    let info: String = redis::cmd("INFO").arg("memory").query(conn).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn streams_are_charged_to_the_budget_and_refused_when_full() {
+    let server = Server::start(&["--maxmemory", "4mb", "--maxmemory-policy", "noeviction"]);
+    let mut conn = server.conn();
+    let base = used_memory(&mut conn);
+    let value = "x".repeat(100);
+    let mut added = 0;
+    let refused = loop {
+        match cmd(&mut conn, &["XADD", "s", "*", "f", &value]) {
+            Ok(_) => added += 1,
+            Err(e) => break e.to_string(),
+        }
+        assert!(added < 1_000_000, "never refused");
+    };
+    assert!(refused.contains("OOM"), "{refused}");
+    assert_eq!(cmd(&mut conn, &["XLEN", "s"]).unwrap(), Value::Int(added));
+    let full = used_memory(&mut conn);
+    // About 100 bytes of value per entry are held and charged.
+    assert!(
+        full - base > added * 100,
+        "{full} - {base} for {added} entries"
+    );
+    cmd(&mut conn, &["DEL", "s"]).unwrap();
+    let after = used_memory(&mut conn);
+    assert!(after - base < (full - base) / 10, "{after} vs base {base}");
+}
