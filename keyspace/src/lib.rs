@@ -14,7 +14,8 @@
 //! - [`num`]: Redis's number parsing and formatting;
 //! - [`longdouble`]: the x87 `long double` arithmetic of INCRBYFLOAT/HINCRBYFLOAT, in software;
 //! - [`glob`]: Redis's glob matcher (KEYS, SCAN, PSUBSCRIBE);
-//! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes;
+//! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes, and streams
+//!   (delta-encoded nodes with consumer groups);
 //! - [`commands`]: the command handlers, one file per family;
 //! - [`dump`]: the keyspace as a minimal list of commands (AOF rewrite).
 //!

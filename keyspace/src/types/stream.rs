@@ -1,9 +1,9 @@
 //! [`Stream`]: Redis's append-only log type.
 //!
 //! Memory layout: an ordered index (a sorted `Vec`, appended at the end and trimmed at the front as a stream
-//! is used) of [`Node`]s, each a byte buffer of up to `stream-node-max-entries` entries and about
+//! is used) of `Node`s, each a byte buffer of up to `stream-node-max-entries` entries and about
 //! `stream-node-max-bytes` bytes, with ids delta-encoded against the node's first id and field names shared
-//! with the node's first entry (see [`super::stream_node`]). Deleted entries are flagged in place; a node
+//! with the node's first entry (see `stream_node.rs`). Deleted entries are flagged in place; a node
 //! whose entries are all deleted is dropped. Consumer groups live in [`super::stream_cg`]. Everything is
 //! allocated from the KV strategy `A`.
 //!
