@@ -300,11 +300,19 @@ pub fn xadd<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     }
     reply_id(ctx.out, id);
     ctx.fx.changed(notify::STREAM, "xadd", ctx.db, key);
-    let mut logged: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+    // The argv is logged as received unless the id was generated or an approximate trim must be pinned.
+    let rewrite = !matches!(given, Some((_, true))) || args.approx;
+    let mut logged: Vec<Vec<u8>> = if rewrite {
+        argv.iter().map(|a| a.to_vec()).collect()
+    } else {
+        Vec::new()
+    };
     apply_trim(ctx, stream, &args, &mut logged);
-    logged[args.id_idx] = id.to_string().into_bytes();
-    drop_limit(&args, &mut logged);
-    ctx.fx.rewrite(logged);
+    if rewrite {
+        logged[args.id_idx] = id.to_string().into_bytes();
+        drop_limit(&args, &mut logged);
+        ctx.fx.rewrite(logged);
+    }
 }
 
 /// # Format
