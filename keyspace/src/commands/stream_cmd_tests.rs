@@ -149,3 +149,111 @@ proptest! {
         }
     }
 }
+
+/// Words the no-panic test builds commands from: options, ids (edge values included), names.
+const VOCABULARY: &[&str] = &[
+    "s",
+    "g",
+    "c",
+    "*",
+    "$",
+    ">",
+    "0",
+    "1-1",
+    "-",
+    "+",
+    "(1-0",
+    "(0-0",
+    "MAXLEN",
+    "MINID",
+    "~",
+    "=",
+    "LIMIT",
+    "COUNT",
+    "BLOCK",
+    "STREAMS",
+    "GROUP",
+    "NOACK",
+    "JUSTID",
+    "FORCE",
+    "IDLE",
+    "TIME",
+    "RETRYCOUNT",
+    "LASTID",
+    "FULL",
+    "CREATE",
+    "SETID",
+    "DESTROY",
+    "CREATECONSUMER",
+    "DELCONSUMER",
+    "MKSTREAM",
+    "ENTRIESREAD",
+    "ENTRIESADDED",
+    "MAXDELETEDID",
+    "-1",
+    "18446744073709551615-18446744073709551615",
+    "(18446744073709551615",
+    "x",
+    "NOMKSTREAM",
+    "HELP",
+    "STREAM",
+    "GROUPS",
+    "CONSUMERS",
+    "99999999999999999999",
+    "5",
+    "1-*",
+    "0-0",
+    "\u{0}blocked-retry",
+];
+
+/// Every stream handler with its name and Redis's minimum argument count.
+fn handlers() -> Vec<(Handler<A>, &'static str, usize)> {
+    use crate::commands::{stream_claim, stream_info};
+    vec![
+        (streams::xadd, "XADD", 5),
+        (streams::xrange, "XRANGE", 4),
+        (streams::xrevrange, "XREVRANGE", 4),
+        (streams::xlen, "XLEN", 2),
+        (streams::xdel, "XDEL", 3),
+        (streams::xtrim, "XTRIM", 4),
+        (streams::xsetid, "XSETID", 3),
+        (stream_read::xread, "XREAD", 4),
+        (stream_read::xreadgroup, "XREADGROUP", 7),
+        (stream_groups::xgroup, "XGROUP", 2),
+        (stream_groups::xack, "XACK", 4),
+        (stream_groups::xpending, "XPENDING", 3),
+        (stream_claim::xclaim, "XCLAIM", 6),
+        (stream_claim::xautoclaim, "XAUTOCLAIM", 6),
+        (stream_info::xinfo, "XINFO", 2),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn random_arguments_never_panic(
+        commands in proptest::collection::vec(
+            (0usize..15, proptest::collection::vec(0usize..VOCABULARY.len(), 0..12), any::<bool>()),
+            1..60,
+        )
+    ) {
+        let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+        let table = handlers();
+        run(&mut ks, streams::xadd, &words("XADD s 1-1 f v"), 5);
+        run(&mut ks, stream_groups::xgroup, &words("XGROUP CREATE s g 0"), 5);
+        for (which, picks, may_block) in commands {
+            let (handler, name, arity) = table[which];
+            let mut argv = vec![name.to_string()];
+            argv.extend(picks.iter().map(|&i| VOCABULARY[i].to_string()));
+            while argv.len() < arity {
+                argv.push("s".to_string());
+            }
+            let argv_bytes: Vec<&[u8]> = argv.iter().map(|w| w.as_bytes()).collect();
+            let mut fx = Effects { may_block, ..Effects::default() };
+            let mut out = Vec::new();
+            let mut ctx = Ctx { argv: &argv_bytes, out: &mut out, proto: Protocol::Resp3, db: 0, now_ms: 10, fx: &mut fx };
+            handler(&mut ks, &mut ctx);
+            // Exactly one reply unless the command blocked.
+            prop_assert!(!out.is_empty() || fx.block.is_some(), "{:?} gave no reply", argv);
+        }
+    }
+}
