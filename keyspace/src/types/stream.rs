@@ -327,7 +327,9 @@ impl<A: Allocator + Copy> Stream<A> {
     /// `limit` caps the entries removed (0 = no cap). Returns how many were removed.
     pub fn trim(&mut self, how: Trim, approx: bool, limit: u64) -> u64 {
         let mut deleted = 0u64;
-        while let Some(node) = self.nodes.first() {
+        // Nodes wholly removed so far: dropped together at the end (one move of the index).
+        let mut gone = 0;
+        while let Some(node) = self.nodes.get_mut(gone) {
             if matches!(how, Trim::MaxLen(max) if self.length <= max) {
                 break;
             }
@@ -340,7 +342,7 @@ impl<A: Allocator + Copy> Stream<A> {
                 Trim::MinId(min) => node_last_id(node) < min,
             };
             if remove_node {
-                self.nodes.remove(0);
+                gone += 1;
                 self.length -= entries;
                 deleted += entries;
                 continue;
@@ -348,7 +350,6 @@ impl<A: Allocator + Copy> Stream<A> {
             if approx {
                 break;
             }
-            let node = &mut self.nodes[0];
             let mut off = node.first_off();
             while !node.at_end(off) {
                 let raw = node.entry_at(off);
@@ -366,10 +367,11 @@ impl<A: Allocator + Copy> Stream<A> {
                 off = raw.end_off;
             }
             if node.live == 0 {
-                self.nodes.remove(0);
+                gone += 1;
             }
             break;
         }
+        self.nodes.drain(..gone);
         deleted
     }
 
