@@ -516,7 +516,9 @@ pub fn xsetid<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         stream.max_deleted_id = max_deleted;
     }
     reply::ok(ctx.out);
-    ctx.fx.changed(notify::STREAM, "xsetid", ctx.db, key);
+    // Redis does not signal the key as modified here (WATCH is not invalidated).
+    ctx.fx.dirty += 1;
+    ctx.fx.notify(notify::STREAM, "xsetid", ctx.db, key);
 }
 
 #[cfg(test)]
