@@ -10,7 +10,7 @@
 
 use crate::entry::{EntryPtr, Kind, Payload};
 use crate::types::elem::INT_TEXT_BYTES_MAX;
-use crate::types::{Elem, Hash, List, Set};
+use crate::types::{Elem, Hash, List, Set, Stream, StreamId};
 use crate::value::object;
 use crate::Keyspace;
 use zedis_kv_pool::KvAllocator;
@@ -76,6 +76,11 @@ fn dump_entry<A: KvAllocator>(entry: EntryPtr, args: &mut Args, f: &mut impl FnM
                 );
             }
         }
+        Payload::Object(Kind::Stream, _) => {
+            if let Some(stream) = object::<A, Stream<A>>(entry) {
+                dump_stream(key, stream, args, f);
+            }
+        }
         Payload::Object(..) => return,
     }
     let expire = entry.expire();
@@ -92,6 +97,85 @@ fn dump_entry<A: KvAllocator>(entry: EntryPtr, args: &mut Args, f: &mut impl FnM
             args.push_int(when);
         }
         args.emit(f);
+    }
+}
+
+/// A stream as Redis's `rewriteStreamObject` writes it: its entries as XADDs (or the `XADD MAXLEN 0` trick
+/// for an empty stream), XSETID with its counters, then per group XGROUP CREATE, and per consumer its
+/// pending entries as `XCLAIM ... FORCE` (or XGROUP CREATECONSUMER when it has none).
+fn dump_stream<A: KvAllocator>(
+    key: &[u8],
+    stream: &Stream<A>,
+    args: &mut Args,
+    f: &mut impl FnMut(&[&[u8]]),
+) {
+    let push_id = |args: &mut Args, id: StreamId| args.push(id.to_string().as_bytes());
+    if stream.is_empty() {
+        args.start(b"XADD");
+        args.push(key);
+        for arg in [&b"MAXLEN"[..], b"0", b"0-1", b"x", b"y"] {
+            args.push(arg);
+        }
+        args.emit(f);
+    }
+    for entry in stream.range(StreamId::MIN, StreamId::MAX, false) {
+        args.start(b"XADD");
+        args.push(key);
+        push_id(args, entry.id);
+        for (field, value) in entry.pairs() {
+            args.push(field);
+            args.push(value);
+        }
+        args.emit(f);
+    }
+    args.start(b"XSETID");
+    args.push(key);
+    push_id(args, stream.last_id);
+    args.push(b"ENTRIESADDED");
+    args.push_int(stream.entries_added as i64);
+    args.push(b"MAXDELETEDID");
+    push_id(args, stream.max_deleted_id);
+    args.emit(f);
+    for group in stream.groups.iter() {
+        args.start(b"XGROUP");
+        args.push(b"CREATE");
+        args.push(key);
+        args.push(&group.name);
+        push_id(args, group.last_id);
+        args.push(b"ENTRIESREAD");
+        args.push_int(group.entries_read);
+        args.emit(f);
+        for slot in group.consumers_by_name() {
+            let Some(consumer) = group.consumer(slot) else {
+                continue;
+            };
+            if consumer.pel.is_empty() {
+                args.start(b"XGROUP");
+                args.push(b"CREATECONSUMER");
+                args.push(key);
+                args.push(&group.name);
+                args.push(&consumer.name);
+                args.emit(f);
+            }
+            for &id in consumer.pel.iter() {
+                let Some(nack) = group.nack(id) else {
+                    continue;
+                };
+                args.start(b"XCLAIM");
+                args.push(key);
+                args.push(&group.name);
+                args.push(&consumer.name);
+                args.push(b"0");
+                push_id(args, id);
+                args.push(b"TIME");
+                args.push_int(nack.delivery_ms);
+                args.push(b"RETRYCOUNT");
+                args.push_int(nack.delivery_count as i64);
+                args.push(b"JUSTID");
+                args.push(b"FORCE");
+                args.emit(f);
+            }
+        }
     }
 }
 

@@ -14,7 +14,8 @@
 //! - [`num`]: Redis's number parsing and formatting;
 //! - [`longdouble`]: the x87 `long double` arithmetic of INCRBYFLOAT/HINCRBYFLOAT, in software;
 //! - [`glob`]: Redis's glob matcher (KEYS, SCAN, PSUBSCRIBE);
-//! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes;
+//! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes, and streams
+//!   (delta-encoded nodes with consumer groups);
 //! - [`commands`]: the command handlers, one file per family;
 //! - [`dump`]: the keyspace as a minimal list of commands (AOF rewrite).
 //!
@@ -150,6 +151,8 @@ pub struct KeyspaceConfig {
     /// Collection encoding thresholds (`list-max-listpack-size`, `set-max-intset-entries`, ...). The default
     /// has `set_listpack_entries_max` 0: Redis 7.0 has no listpack sets.
     pub limits: types::Limits,
+    /// `stream-node-max-bytes` / `stream-node-max-entries`.
+    pub stream_limits: types::NodeLimits,
 }
 
 impl Default for KeyspaceConfig {
@@ -164,6 +167,7 @@ impl Default for KeyspaceConfig {
                 set_listpack_entries_max: 0,
                 ..types::Limits::default()
             },
+            stream_limits: types::NodeLimits::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::commands::{reply_oom, Ctx, WRONGTYPE};
 use crate::entry::{EntryPtr, Kind, Payload, PayloadInit, FLAG_RAW};
-use crate::types::{Hash, Limits, List, Set};
+use crate::types::{Hash, Limits, List, Set, Stream};
 use crate::{notify, Keyspace, Oom};
 use allocator_api2::alloc::{AllocError, Allocator};
 use allocator_api2::boxed::Box;
@@ -19,6 +19,7 @@ pub fn type_name(kind: Kind) -> &'static str {
         Kind::List => "list",
         Kind::Set => "set",
         Kind::Hash => "hash",
+        Kind::Stream => "stream",
     }
 }
 
@@ -53,6 +54,7 @@ fn encoding_of<A: Allocator + Copy>(kind: Kind, object: *mut u8) -> &'static str
             Kind::List => "quicklist",
             Kind::Set => (*(object as *const Set<A>)).encoding(),
             Kind::Hash => (*(object as *const Hash<A>)).encoding(),
+            Kind::Stream => "stream",
             Kind::Str | Kind::Int => "unknown",
         }
     }
@@ -68,6 +70,9 @@ fn bytes_of<A: Allocator + Copy>(kind: Kind, object: *mut u8) -> usize {
             Kind::Set => std::mem::size_of::<Set<A>>() + (*(object as *const Set<A>)).mem_bytes(),
             Kind::Hash => {
                 std::mem::size_of::<Hash<A>>() + (*(object as *const Hash<A>)).mem_bytes()
+            }
+            Kind::Stream => {
+                std::mem::size_of::<Stream<A>>() + (*(object as *const Stream<A>)).mem_bytes()
             }
             Kind::Str | Kind::Int => 0,
         }
@@ -134,6 +139,20 @@ impl<A: Allocator + Copy> Collection<A> for Hash<A> {
     }
 }
 
+impl<A: Allocator + Copy> Collection<A> for Stream<A> {
+    const KIND: Kind = Kind::Stream;
+    fn empty(alloc: A) -> Self {
+        Stream::new_in(alloc)
+    }
+    fn is_empty(&self) -> bool {
+        // A stream key stays when its last entry goes (XDEL, XTRIM): never "empty" in this sense.
+        false
+    }
+    fn mem_bytes(&self) -> usize {
+        Stream::mem_bytes(self)
+    }
+}
+
 /// The collection `entry` points to, if it is a `T`.
 ///
 /// The reference is valid until the entry is deleted or replaced; callers must not hold two references to
@@ -171,6 +190,7 @@ pub(crate) unsafe fn free_object<A: Allocator + Copy>(alloc: A, kind: Kind, obje
         Kind::List => drop_object::<A, List<A>>(alloc, object),
         Kind::Set => drop_object::<A, Set<A>>(alloc, object),
         Kind::Hash => drop_object::<A, Hash<A>>(alloc, object),
+        Kind::Stream => drop_object::<A, Stream<A>>(alloc, object),
         Kind::Str | Kind::Int => debug_assert!(false, "free_object on a string"),
     }
 }
@@ -233,6 +253,7 @@ pub(crate) unsafe fn clone_object<A: Allocator + Copy>(
             }
             box_in(alloc, copy)
         }
+        Kind::Stream => box_in(alloc, (*(object as *const Stream<A>)).try_clone()?),
         Kind::Str | Kind::Int => Err(AllocError),
     }
 }

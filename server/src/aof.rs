@@ -540,6 +540,11 @@ impl<S: Strategy> Core<S> {
                 String::from_utf8_lossy(name)
             ));
         };
+        // Container commands (XGROUP CREATE, XGROUP SETID... in a rewritten stream) load as their subcommand.
+        let cmd = match (&cmd.handler, argv.get(1)) {
+            (Handler::Container, Some(sub)) => cmd.subcommand(sub).unwrap_or(cmd),
+            _ => cmd,
+        };
         if !cmd.arity_ok(argv.len()) {
             return Err(crate::server::wrong_arity(cmd.name));
         }

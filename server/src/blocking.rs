@@ -79,7 +79,12 @@ impl<S: Strategy> Core<S> {
             db,
             keys: block.keys,
             deadline_ms: block.deadline_ms,
-            argv: argv.iter().map(|a| a.to_vec()).collect(),
+            // The handler may name a different command to retry (XREAD with `$` resolved at block time).
+            argv: self
+                .fx
+                .block_argv
+                .take()
+                .unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect()),
         });
     }
 
@@ -125,7 +130,8 @@ impl<S: Strategy> Core<S> {
 
     /// Serves clients waiting on ready keys, oldest first, until none can be served.
     pub fn serve_ready_keys(&mut self) {
-        if self.blocked.serving {
+        // Inside EXEC the keys are served once the whole transaction ran (Redis serves them after `call()`).
+        if self.blocked.serving || self.tx.executing {
             return;
         }
         self.blocked.serving = true;

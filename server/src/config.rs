@@ -172,6 +172,13 @@ pub const DIRECTIVES: &[Directive] = &[
         "128",
     ),
     d("zset-max-listpack-value", Kind::Memory, true, "64"),
+    d("stream-node-max-bytes", Kind::Memory, true, "4096"),
+    d(
+        "stream-node-max-entries",
+        Kind::Int(0, i64::MAX),
+        true,
+        "100",
+    ),
     d(
         "pubsub-max-subscribers-per-channel",
         Kind::Int(0, i64::MAX),

@@ -479,6 +479,10 @@ impl<S: Strategy> Core<S> {
             hash_listpack_entries_max: c.int("hash-max-listpack-entries") as usize,
             hash_listpack_value_bytes_max: c.int("hash-max-listpack-value") as usize,
         };
+        ks.stream_limits = zedis_keyspace::types::NodeLimits {
+            node_bytes_max: c.int("stream-node-max-bytes") as usize,
+            node_entries_max: c.int("stream-node-max-entries") as usize,
+        };
         self.parser_limits = ParserLimits {
             bulk_bytes_max: c.int("proto-max-bulk-len") as usize,
             ..ParserLimits::default()

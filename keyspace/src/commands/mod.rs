@@ -11,6 +11,11 @@ pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod sets;
+pub mod stream_claim;
+pub mod stream_groups;
+pub mod stream_info;
+pub mod stream_read;
+pub mod streams;
 pub mod strings;
 pub mod strings_lcs;
 
@@ -81,6 +86,9 @@ pub struct Effects {
     pub may_block: bool,
     /// Set by a blocking command that found nothing: the keys it waits on and its deadline.
     pub block: Option<BlockOn>,
+    /// With [`Effects::block`]: the command to run again when a key is ready, when it differs from the one
+    /// received (XREAD's `$` resolved at block time, for instance).
+    pub block_argv: Option<Vec<Vec<u8>>>,
 }
 
 /// What a blocked client waits for.
@@ -136,6 +144,7 @@ impl Effects {
         self.flushed = false;
         self.rewritten = None;
         self.block = None;
+        self.block_argv = None;
         self.may_block = false;
         self.expired.clear();
     }

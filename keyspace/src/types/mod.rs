@@ -9,6 +9,7 @@
 //! - [`list`]: [`List`], a quicklist of listpack nodes (`listpack` / `quicklist`).
 //! - [`set`]: [`Set`] (`intset` / `listpack` / `hashtable`).
 //! - [`hash`]: [`Hash`] (`listpack` / `hashtable`).
+//! - [`stream`]: [`Stream`], nodes of delta-encoded entries, with consumer groups ([`stream_cg`]).
 //!
 //! Elements are read as [`Elem`]: integers stored as integers, other strings as bytes; strings
 //! are recognised as integers exactly as Redis's `string2ll` does ([`parse_int`]).
@@ -21,6 +22,9 @@ pub mod list;
 pub mod listpack;
 mod packed;
 pub mod set;
+pub mod stream;
+pub mod stream_cg;
+mod stream_node;
 #[cfg(test)]
 mod test_alloc;
 
@@ -31,6 +35,7 @@ pub use intset::IntSet;
 pub use list::List;
 pub use listpack::Listpack;
 pub use set::Set;
+pub use stream::{NodeLimits, Stream, StreamId};
 
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
