@@ -35,6 +35,8 @@ pub enum Kind {
     Set = 3,
     /// A hash object (pointer).
     Hash = 4,
+    /// A sorted set object (pointer).
+    ZSet = 5,
 }
 
 impl Kind {
@@ -44,13 +46,14 @@ impl Kind {
             2 => Kind::List,
             3 => Kind::Set,
             4 => Kind::Hash,
+            5 => Kind::ZSet,
             _ => Kind::Str,
         }
     }
 
     /// Whether the payload is a pointer to a separately allocated collection.
     pub fn is_object(self) -> bool {
-        matches!(self, Kind::List | Kind::Set | Kind::Hash)
+        matches!(self, Kind::List | Kind::Set | Kind::Hash | Kind::ZSet)
     }
 }
 

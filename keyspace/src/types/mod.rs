@@ -9,6 +9,7 @@
 //! - [`list`]: [`List`], a quicklist of listpack nodes (`listpack` / `quicklist`).
 //! - [`set`]: [`Set`] (`intset` / `listpack` / `hashtable`).
 //! - [`hash`]: [`Hash`] (`listpack` / `hashtable`).
+//! - [`zset`]: [`ZSet`] (`listpack` / `skiplist`).
 //!
 //! Elements are read as [`Elem`]: integers stored as integers, other strings as bytes; strings
 //! are recognised as integers exactly as Redis's `string2ll` does ([`parse_int`]).
@@ -23,6 +24,7 @@ mod packed;
 pub mod set;
 #[cfg(test)]
 mod test_alloc;
+pub mod zset;
 
 pub use allocator_api2::alloc::AllocError;
 pub use elem::{parse_int, Elem, Needle};
@@ -31,6 +33,7 @@ pub use intset::IntSet;
 pub use list::List;
 pub use listpack::Listpack;
 pub use set::Set;
+pub use zset::ZSet;
 
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
@@ -50,6 +53,10 @@ pub struct Limits {
     pub hash_listpack_entries_max: usize,
     /// `hash-max-listpack-value`.
     pub hash_listpack_value_bytes_max: usize,
+    /// `zset-max-listpack-entries`.
+    pub zset_listpack_entries_max: usize,
+    /// `zset-max-listpack-value`.
+    pub zset_listpack_value_bytes_max: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +68,8 @@ impl Default for Limits {
             set_listpack_value_bytes_max: 64,
             hash_listpack_entries_max: 512,
             hash_listpack_value_bytes_max: 64,
+            zset_listpack_entries_max: 128,
+            zset_listpack_value_bytes_max: 64,
         }
     }
 }
