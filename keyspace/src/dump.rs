@@ -1,7 +1,7 @@
 //! The whole keyspace as a minimal list of commands: what an AOF rewrite writes.
 //!
 //! Per non-empty database a `SELECT n`, then per live key: strings as `SET key value` (with `PXAT ms` when the
-//! key has a TTL), collections as `RPUSH` / `SADD` / `HSET` in batches of [`ITEMS_PER_COMMAND_MAX`] items (Redis's
+//! key has a TTL), collections as `RPUSH` / `SADD` / `HSET` / `ZADD` in batches of [`ITEMS_PER_COMMAND_MAX`] items (Redis's
 //! `AOF_REWRITE_ITEMS_PER_CMD`) followed by `PEXPIREAT key ms` when they have a TTL. Keys already expired at
 //! `now_ms` are left out. Every command is one Redis 7.0 accepts, so the result loads in Redis as well.
 //!
@@ -10,7 +10,7 @@
 
 use crate::entry::{EntryPtr, Kind, Payload};
 use crate::types::elem::INT_TEXT_BYTES_MAX;
-use crate::types::{Elem, Hash, List, Set};
+use crate::types::{Elem, Hash, List, Set, ZSet};
 use crate::value::object;
 use crate::Keyspace;
 use zedis_kv_pool::KvAllocator;
@@ -76,6 +76,11 @@ fn dump_entry<A: KvAllocator>(entry: EntryPtr, args: &mut Args, f: &mut impl FnM
                 );
             }
         }
+        Payload::Object(Kind::ZSet, _) => {
+            if let Some(zset) = object::<A, ZSet<A>>(entry) {
+                zadd_batches(key, zset, args, f);
+            }
+        }
         Payload::Object(..) => return,
     }
     let expire = entry.expire();
@@ -113,6 +118,36 @@ fn batches<'a>(
         if let Some(second) = second {
             args.push_elem(second);
         }
+        in_batch += 1;
+        if in_batch == ITEMS_PER_COMMAND_MAX {
+            args.emit(f);
+            in_batch = 0;
+        }
+    }
+    if in_batch > 0 {
+        args.emit(f);
+    }
+}
+
+/// Emits `ZADD key score member ...` commands of at most [`ITEMS_PER_COMMAND_MAX`] pairs each, scores
+/// in Redis's `d2string` form (exact round trip).
+fn zadd_batches<A: KvAllocator>(
+    key: &[u8],
+    zset: &ZSet<A>,
+    args: &mut Args,
+    f: &mut impl FnMut(&[&[u8]]),
+) {
+    let mut in_batch = 0;
+    let mut text = Vec::new();
+    for (member, score) in zset.iter() {
+        if in_batch == 0 {
+            args.start(b"ZADD");
+            args.push(key);
+        }
+        text.clear();
+        crate::commands::zsets::d2string(&mut text, score);
+        args.push(&text);
+        args.push_elem(member);
         in_batch += 1;
         if in_batch == ITEMS_PER_COMMAND_MAX {
             args.emit(f);

@@ -478,6 +478,8 @@ impl<S: Strategy> Core<S> {
             set_listpack_value_bytes_max: c.int("set-max-listpack-value") as usize,
             hash_listpack_entries_max: c.int("hash-max-listpack-entries") as usize,
             hash_listpack_value_bytes_max: c.int("hash-max-listpack-value") as usize,
+            zset_listpack_entries_max: c.int("zset-max-listpack-entries") as usize,
+            zset_listpack_value_bytes_max: c.int("zset-max-listpack-value") as usize,
         };
         self.parser_limits = ParserLimits {
             bulk_bytes_max: c.int("proto-max-bulk-len") as usize,

@@ -13,6 +13,10 @@ pub mod lists;
 pub mod sets;
 pub mod strings;
 pub mod strings_lcs;
+pub mod zset_pop;
+pub mod zset_range;
+pub mod zset_store;
+pub mod zsets;
 
 use crate::entry::{EntryPtr, Payload};
 use crate::{Keyspace, Oom};

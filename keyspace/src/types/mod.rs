@@ -33,7 +33,7 @@ pub use intset::IntSet;
 pub use list::List;
 pub use listpack::Listpack;
 pub use set::Set;
-pub use zset::ZSet;
+pub use zset::{Upsert, ZSet};
 
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;

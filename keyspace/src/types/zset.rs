@@ -47,10 +47,8 @@ const EXACT_INT_MAX: f64 = 9_007_199_254_740_992.0;
 
 /// The listpack element holding `score` (bytes written to `buf` when not an integer).
 fn score_elem(score: f64, buf: &mut [u8; 8]) -> Elem<'_> {
-    if score.fract() == 0.0
-        && score.abs() < EXACT_INT_MAX
-        && !(score == 0.0 && score.is_sign_negative())
-    {
+    // -0 becomes 0, as Redis's listpack stores it (`double2ll` accepts it).
+    if score.fract() == 0.0 && score.abs() < EXACT_INT_MAX {
         Elem::Int(score as i64)
     } else {
         *buf = score.to_le_bytes();
@@ -652,7 +650,7 @@ fn remove_pair_at_score<A: Allocator>(
             break;
         };
         let score = elem_score(node.get_at(score_off));
-        if score.to_bits() == old.to_bits() && score != new {
+        if score == old && score != new {
             node.remove_range(found, 2);
             if node.is_empty() {
                 nodes.remove(idx);
