@@ -832,7 +832,11 @@ impl<S: Strategy> Core<S> {
         }
         self.finish_command(db, argv);
         self.after_command(ck, before);
-        self.serve_ready_keys();
+        // Inside EXEC, waiters are served once the whole transaction ran (as Redis's `handleClientsBlockedOnKeys`
+        // after `execCommand`), so `ZADD k ..; DEL k` in one MULTI wakes no one.
+        if !self.tx.executing {
+            self.serve_ready_keys();
+        }
     }
 
     /// Runs a keyspace handler for client `ck` (its db and protocol) with the effects prepared by the caller.

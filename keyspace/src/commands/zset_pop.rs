@@ -8,7 +8,7 @@
 
 use super::blocking::{block_or_null, parse_timeout};
 use super::lists::bulk_elem;
-use super::{Ctx, NOT_INTEGER, SYNTAX};
+use super::{Ctx, SYNTAX};
 use crate::num::parse_i64_exact;
 use crate::types::ZSet;
 use crate::value::{delete_if_empty, write_obj, Found};
@@ -109,8 +109,7 @@ fn zpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, max: bool) {
         None => None,
         Some(arg) => match parse_i64_exact(arg) {
             Some(n) if n >= 0 => Some(n as usize),
-            Some(_) => return ctx.error(b"ERR value is out of range, must be positive"),
-            None => return ctx.error(NOT_INTEGER),
+            _ => return ctx.error(b"ERR value is out of range, must be positive"),
         },
     };
     let shape = PopShape {
