@@ -7,6 +7,7 @@
 pub mod blocking;
 pub mod evict;
 pub mod expire;
+pub mod geo;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
@@ -83,6 +84,10 @@ pub struct Effects {
     /// Set by the server: a blocking command (BLPOP...) that finds nothing may block (false inside MULTI,
     /// while loading, and when retried for a timeout).
     pub may_block: bool,
+    /// Set by the server when it re-runs a blocked client's command because a key it waits on changed: a
+    /// waited-on key that now holds another type is then skipped (Redis serves a waiter only from a key of
+    /// its type) instead of replying WRONGTYPE.
+    pub blocked_retry: bool,
     /// Set by a blocking command that found nothing: the keys it waits on and its deadline.
     pub block: Option<BlockOn>,
 }
@@ -141,6 +146,7 @@ impl Effects {
         self.rewritten = None;
         self.block = None;
         self.may_block = false;
+        self.blocked_retry = false;
         self.expired.clear();
     }
 }

@@ -221,6 +221,12 @@ fn blocking_pop<A: KvAllocator>(
     deadline: Option<i64>,
 ) {
     for &key in keys {
+        if ctx.fx.blocked_retry {
+            let entry = super::write(ks, ctx, key);
+            if entry.is_some_and(|e| e.kind() != crate::entry::Kind::ZSet) {
+                continue;
+            }
+        }
         match write_obj::<A, ZSet<A>>(ks, ctx, key) {
             Found::WrongType => return,
             Found::Missing => continue,

@@ -1,0 +1,622 @@
+//! Geo commands over sorted sets (positions are 52-bit geohash scores, see [`crate::geohash`]):
+//! GEOADD, GEOPOS, GEODIST, GEOHASH, GEOSEARCH, GEOSEARCHSTORE and the legacy GEORADIUS,
+//! GEORADIUSBYMEMBER and their `_RO` forms (Redis's `georadiusGeneric`).
+
+use super::zset_range::store_zset;
+use super::zsets::{parse_score, zadd};
+use super::{Ctx, NOT_FLOAT, NOT_INTEGER, SYNTAX};
+use crate::geohash::{self, Search, Shape};
+use crate::longdouble::LongDouble;
+use crate::num::parse_i64_exact;
+use crate::types::ZSet;
+use crate::value::{read_obj, Found};
+use crate::Keyspace;
+use zedis_kv_pool::KvAllocator;
+use zedis_resp::{reply, Protocol};
+
+const BAD_MEMBER: &[u8] = b"ERR could not decode requested zset member";
+
+/// Parses `longitude latitude` at `argv[idx..]`; replies the error on failure.
+fn parse_lon_lat(ctx: &mut Ctx<'_>, idx: usize) -> Option<(f64, f64)> {
+    let (Some(longitude), Some(latitude)) =
+        (parse_score(ctx.argv[idx]), parse_score(ctx.argv[idx + 1]))
+    else {
+        ctx.error(NOT_FLOAT);
+        return None;
+    };
+    if !(geohash::LONG_MIN..=geohash::LONG_MAX).contains(&longitude)
+        || !(geohash::LAT_MIN..=geohash::LAT_MAX).contains(&latitude)
+    {
+        let text = format!("ERR invalid longitude,latitude pair {longitude:.6},{latitude:.6}");
+        ctx.error(text.as_bytes());
+        return None;
+    }
+    Some((longitude, latitude))
+}
+
+/// Meters per unit (`m`, `km`, `ft`, `mi`); replies the error for another unit.
+fn parse_unit(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<f64> {
+    match arg.to_ascii_lowercase().as_slice() {
+        b"m" => Some(1.0),
+        b"km" => Some(1000.0),
+        b"ft" => Some(0.3048),
+        b"mi" => Some(1609.34),
+        _ => {
+            ctx.error(b"ERR unsupported unit provided. please use M, KM, FT, MI");
+            None
+        }
+    }
+}
+
+/// Parses `radius unit` at `argv[idx..]`: (radius, meters per unit).
+fn parse_radius(ctx: &mut Ctx<'_>, idx: usize) -> Option<(f64, f64)> {
+    let Some(radius) = parse_score(ctx.argv[idx]) else {
+        ctx.error(b"ERR need numeric radius");
+        return None;
+    };
+    if radius < 0.0 {
+        ctx.error(b"ERR radius cannot be negative");
+        return None;
+    }
+    let unit = parse_unit(ctx, ctx.argv[idx + 1])?;
+    Some((radius, unit))
+}
+
+/// Writes a coordinate as Redis's `addReplyHumanLongDouble`.
+fn reply_coord(out: &mut Vec<u8>, proto: Protocol, value: f64) {
+    let mut text = Vec::new();
+    LongDouble::from_f64(value).format_human(&mut text);
+    match proto {
+        Protocol::Resp2 => reply::bulk(out, &text),
+        Protocol::Resp3 => {
+            out.push(b',');
+            out.extend_from_slice(&text);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+/// # Format
+/// `GEOADD key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]`
+///
+/// Runs as the ZADD it stands for, which is also what the AOF logs.
+pub fn geoadd<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let (mut nx, mut xx, mut first) = (false, false, 2);
+    while let Some(opt) = ctx.argv.get(first) {
+        if opt.eq_ignore_ascii_case(b"nx") {
+            nx = true;
+        } else if opt.eq_ignore_ascii_case(b"xx") {
+            xx = true;
+        } else if !opt.eq_ignore_ascii_case(b"ch") {
+            break;
+        }
+        first += 1;
+    }
+    if (ctx.argv.len() - first) % 3 != 0 || (xx && nx) {
+        return ctx.error(SYNTAX);
+    }
+    let mut argv: Vec<Vec<u8>> = vec![b"ZADD".to_vec()];
+    argv.extend(ctx.argv[1..first].iter().map(|a| a.to_vec()));
+    for idx in (first..ctx.argv.len()).step_by(3) {
+        let Some((longitude, latitude)) = parse_lon_lat(ctx, idx) else {
+            return;
+        };
+        let score = geohash::score_of(longitude, latitude).unwrap_or(0);
+        argv.push(score.to_string().into_bytes());
+        argv.push(ctx.argv[idx + 2].to_vec());
+    }
+    let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let dirty = ctx.fx.dirty;
+    let mut inner = Ctx {
+        argv: &args,
+        out: &mut *ctx.out,
+        proto: ctx.proto,
+        db: ctx.db,
+        now_ms: ctx.now_ms,
+        fx: &mut *ctx.fx,
+    };
+    zadd(ks, &mut inner);
+    if ctx.fx.dirty != dirty {
+        ctx.fx.rewrite(argv);
+    }
+}
+
+/// # Format
+/// `GEOPOS key [member [member ...]]`
+pub fn geopos<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let zset = match read_obj::<A, ZSet<A>>(ks, ctx, ctx.argv[1]) {
+        Found::WrongType => return,
+        Found::Missing => None,
+        Found::Some(zset) => Some(&*zset),
+    };
+    reply::array_len(ctx.out, ctx.argv.len() - 2);
+    for &member in &ctx.argv[2..] {
+        match zset
+            .and_then(|z| z.score(member))
+            .and_then(geohash::decode_score)
+        {
+            Some((longitude, latitude)) => {
+                reply::array_len(ctx.out, 2);
+                reply_coord(ctx.out, ctx.proto, longitude);
+                reply_coord(ctx.out, ctx.proto, latitude);
+            }
+            None => reply::null_array(ctx.out, ctx.proto),
+        }
+    }
+}
+
+/// # Format
+/// `GEODIST key member1 member2 [M | KM | FT | MI]`
+pub fn geodist<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let unit = match ctx.argv.len() {
+        5 => match parse_unit(ctx, ctx.argv[4]) {
+            Some(unit) => unit,
+            None => return,
+        },
+        n if n > 5 => return ctx.error(SYNTAX),
+        _ => 1.0,
+    };
+    let zset = match read_obj::<A, ZSet<A>>(ks, ctx, ctx.argv[1]) {
+        Found::WrongType => return,
+        Found::Missing => return reply::null(ctx.out, ctx.proto),
+        Found::Some(zset) => zset,
+    };
+    let position = |member: &[u8]| zset.score(member).and_then(geohash::decode_score);
+    match (position(ctx.argv[2]), position(ctx.argv[3])) {
+        (Some((x1, y1)), Some((x2, y2))) => {
+            let mut text = Vec::new();
+            geohash::format_distance(&mut text, geohash::distance(x1, y1, x2, y2) / unit);
+            reply::bulk(ctx.out, &text);
+        }
+        _ => reply::null(ctx.out, ctx.proto),
+    }
+}
+
+/// # Format
+/// `GEOHASH key [member [member ...]]`
+pub fn geohash_cmd<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    let zset = match read_obj::<A, ZSet<A>>(ks, ctx, ctx.argv[1]) {
+        Found::WrongType => return,
+        Found::Missing => None,
+        Found::Some(zset) => Some(&*zset),
+    };
+    reply::array_len(ctx.out, ctx.argv.len() - 2);
+    for &member in &ctx.argv[2..] {
+        match zset
+            .and_then(|z| z.score(member))
+            .and_then(geohash::standard_hash)
+        {
+            Some(hash) => reply::bulk(ctx.out, &hash),
+            None => reply::null(ctx.out, ctx.proto),
+        }
+    }
+}
+
+/// Which command variant (Redis's `RADIUS_*` / `GEOSEARCH*` flags).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Radius { by_member: bool, read_only: bool },
+    Search { store: bool },
+}
+
+/// Options parsed after the fixed arguments.
+#[derive(Default)]
+struct Options<'a> {
+    withdist: bool,
+    withhash: bool,
+    withcoord: bool,
+    any: bool,
+    /// `Some(true)` ascending, `Some(false)` descending.
+    sort_asc: Option<bool>,
+    count: usize,
+    store: Option<&'a [u8]>,
+    storedist: bool,
+    from_member: bool,
+    from_lonlat: bool,
+    center: Option<(f64, f64)>,
+    shape: Option<(Shape, f64)>,
+}
+
+/// One found point.
+struct Point {
+    member: Vec<u8>,
+    longitude: f64,
+    latitude: f64,
+    dist: f64,
+    score: f64,
+}
+
+fn parse_options<'a, A: KvAllocator>(
+    ctx: &mut Ctx<'a>,
+    zset: Option<&ZSet<A>>,
+    base: usize,
+    variant: Variant,
+    opts: &mut Options<'a>,
+) -> bool {
+    let argv = ctx.argv;
+    let search = matches!(variant, Variant::Search { .. });
+    let no_store = matches!(
+        variant,
+        Variant::Radius {
+            read_only: true,
+            ..
+        }
+    ) || search;
+    let mut i = base;
+    while i < argv.len() {
+        let left = argv.len() - i - 1;
+        let arg = argv[i].to_ascii_lowercase();
+        match arg.as_slice() {
+            b"withdist" => opts.withdist = true,
+            b"withhash" => opts.withhash = true,
+            b"withcoord" => opts.withcoord = true,
+            b"any" => opts.any = true,
+            b"asc" => opts.sort_asc = Some(true),
+            b"desc" => opts.sort_asc = Some(false),
+            b"count" if left >= 1 => {
+                let Some(count) = parse_i64_exact(argv[i + 1]) else {
+                    ctx.error(NOT_INTEGER);
+                    return false;
+                };
+                if count <= 0 {
+                    ctx.error(b"ERR COUNT must be > 0");
+                    return false;
+                }
+                opts.count = count as usize;
+                i += 1;
+            }
+            b"store" | b"storedist" if left >= 1 && !no_store => {
+                opts.store = Some(argv[i + 1]);
+                opts.storedist = arg == b"storedist";
+                i += 1;
+            }
+            b"storedist" if variant == (Variant::Search { store: true }) => opts.storedist = true,
+            b"frommember" if left >= 1 && search && !opts.from_lonlat => {
+                if let Some(zset) = zset {
+                    match zset.score(argv[i + 1]).and_then(geohash::decode_score) {
+                        Some(center) => opts.center = Some(center),
+                        None => {
+                            ctx.error(BAD_MEMBER);
+                            return false;
+                        }
+                    }
+                }
+                opts.from_member = true;
+                i += 1;
+            }
+            b"fromlonlat" if left >= 2 && search && !opts.from_member => {
+                let Some(center) = parse_lon_lat(ctx, i + 1) else {
+                    return false;
+                };
+                opts.center = Some(center);
+                opts.from_lonlat = true;
+                i += 2;
+            }
+            b"byradius"
+                if left >= 2 && search && !matches!(opts.shape, Some((Shape::Box(..), _))) =>
+            {
+                let Some((radius, unit)) = parse_radius(ctx, i + 1) else {
+                    return false;
+                };
+                opts.shape = Some((Shape::Radius(radius), unit));
+                i += 2;
+            }
+            b"bybox"
+                if left >= 3 && search && !matches!(opts.shape, Some((Shape::Radius(_), _))) =>
+            {
+                let (Some(width), Some(height)) =
+                    (parse_score(argv[i + 1]), parse_score(argv[i + 2]))
+                else {
+                    let which: &[u8] = if parse_score(argv[i + 1]).is_none() {
+                        b"width"
+                    } else {
+                        b"height"
+                    };
+                    ctx.error(&[b"ERR need numeric ".as_slice(), which].concat());
+                    return false;
+                };
+                if width < 0.0 || height < 0.0 {
+                    ctx.error(b"ERR height or width cannot be negative");
+                    return false;
+                }
+                let Some(unit) = parse_unit(ctx, argv[i + 3]) else {
+                    return false;
+                };
+                opts.shape = Some((Shape::Box(width, height), unit));
+                i += 3;
+            }
+            _ => {
+                ctx.error(SYNTAX);
+                return false;
+            }
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Checks the option combinations Redis rejects; replies the error.
+fn check_options(ctx: &mut Ctx<'_>, opts: &Options<'_>, variant: Variant) -> bool {
+    let name = String::from_utf8_lossy(ctx.argv[0]).into_owned();
+    let error = if opts.store.is_some() && (opts.withdist || opts.withhash || opts.withcoord) {
+        let what = if variant == (Variant::Search { store: true }) {
+            "GEOSEARCHSTORE"
+        } else {
+            "STORE option in GEORADIUS"
+        };
+        Some(format!(
+            "ERR {what} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+        ))
+    } else if matches!(variant, Variant::Search { .. }) && !(opts.from_member || opts.from_lonlat) {
+        Some(format!(
+            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {name}"
+        ))
+    } else if matches!(variant, Variant::Search { .. }) && opts.shape.is_none() {
+        Some(format!(
+            "ERR exactly one of BYRADIUS and BYBOX can be specified for {name}"
+        ))
+    } else if opts.any && opts.count == 0 {
+        Some("ERR the ANY argument requires COUNT argument".to_string())
+    } else {
+        None
+    };
+    match error {
+        Some(text) => {
+            ctx.error(text.as_bytes());
+            false
+        }
+        None => true,
+    }
+}
+
+/// The points of `zset` inside `search`, box by box in Redis's order, stopping at `limit` (0: none).
+fn points_in<A: KvAllocator>(zset: &ZSet<A>, search: &Search, limit: usize) -> Vec<Point> {
+    let mut points = Vec::new();
+    let boxes = search.boxes();
+    let mut last: Option<usize> = None;
+    for (i, hash) in boxes.iter().enumerate() {
+        if hash.bits == 0 && hash.step == 0 {
+            continue;
+        }
+        if last.is_some_and(|l| boxes[l] == *hash) {
+            continue;
+        }
+        if limit != 0 && points.len() >= limit {
+            break;
+        }
+        let (min, max) = geohash::box_scores(*hash);
+        let start = zset.count_before(|_, s| s < min);
+        let end = zset.count_before(|_, s| s < max);
+        for (member, score) in zset.range(start, end, false) {
+            let Some((longitude, latitude)) = geohash::decode_score(score) else {
+                continue;
+            };
+            if let Some(dist) = search.distance_if_within(longitude, latitude) {
+                points.push(Point {
+                    member: member.to_vec(),
+                    longitude,
+                    latitude,
+                    dist,
+                    score,
+                });
+            }
+            if limit != 0 && points.len() >= limit {
+                break;
+            }
+        }
+        last = Some(i);
+    }
+    points
+}
+
+fn reply_points(ctx: &mut Ctx<'_>, points: &[Point], opts: &Options<'_>, unit: f64) {
+    let extra =
+        usize::from(opts.withdist) + usize::from(opts.withhash) + usize::from(opts.withcoord);
+    reply::array_len(ctx.out, points.len());
+    for point in points {
+        if extra > 0 {
+            reply::array_len(ctx.out, extra + 1);
+        }
+        reply::bulk(ctx.out, &point.member);
+        if opts.withdist {
+            let mut text = Vec::new();
+            geohash::format_distance(&mut text, point.dist / unit);
+            reply::bulk(ctx.out, &text);
+        }
+        if opts.withhash {
+            reply::integer(ctx.out, point.score as i64);
+        }
+        if opts.withcoord {
+            reply::array_len(ctx.out, 2);
+            reply_coord(ctx.out, ctx.proto, point.longitude);
+            reply_coord(ctx.out, ctx.proto, point.latitude);
+        }
+    }
+}
+
+/// Redis's `georadiusGeneric`: `argv[src]` is the sorted set.
+fn search_generic<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    variant: Variant,
+) {
+    let zset = match read_obj::<A, ZSet<A>>(ks, ctx, ctx.argv[src]) {
+        Found::WrongType => return,
+        Found::Missing => None,
+        Found::Some(zset) => Some(&*zset),
+    };
+    let mut opts = Options::default();
+    let base = match variant {
+        Variant::Radius {
+            by_member: false, ..
+        } => {
+            let Some(center) = parse_lon_lat(ctx, 2) else {
+                return;
+            };
+            let Some((radius, unit)) = parse_radius(ctx, 4) else {
+                return;
+            };
+            (opts.center, opts.shape) = (Some(center), Some((Shape::Radius(radius), unit)));
+            6
+        }
+        Variant::Radius {
+            by_member: true, ..
+        } => {
+            if let Some(zset) = zset {
+                let Some(center) = zset.score(ctx.argv[2]).and_then(geohash::decode_score) else {
+                    return ctx.error(BAD_MEMBER);
+                };
+                let Some((radius, unit)) = parse_radius(ctx, 3) else {
+                    return;
+                };
+                (opts.center, opts.shape) = (Some(center), Some((Shape::Radius(radius), unit)));
+            }
+            5
+        }
+        Variant::Search { store: true } => {
+            opts.store = Some(ctx.argv[1]);
+            3
+        }
+        Variant::Search { store: false } => 2,
+    };
+    if !parse_options(ctx, zset, base, variant, &mut opts) || !check_options(ctx, &opts, variant) {
+        return;
+    }
+    let (Some(zset), Some(center), Some((shape, unit))) = (zset, opts.center, opts.shape) else {
+        return match opts.store {
+            Some(dst) => store_zset(ks, ctx, dst, &[], "georadiusstore"),
+            None => reply::array_len(ctx.out, 0),
+        };
+    };
+    let search = Search {
+        center,
+        shape,
+        unit_meters: unit,
+    };
+    let mut points = points_in(zset, &search, if opts.any { opts.count } else { 0 });
+    let sort = match opts.sort_asc {
+        None if opts.count != 0 && !opts.any => Some(true),
+        other => other,
+    };
+    match sort {
+        Some(true) => points.sort_by(|a, b| {
+            a.dist
+                .partial_cmp(&b.dist)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        }),
+        Some(false) => points.sort_by(|a, b| {
+            b.dist
+                .partial_cmp(&a.dist)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        }),
+        None => {}
+    }
+    if opts.count != 0 {
+        points.truncate(opts.count);
+    }
+    let Some(dst) = opts.store else {
+        return reply_points(ctx, &points, &opts, unit);
+    };
+    let mut pairs: Vec<(Vec<u8>, f64)> = points
+        .into_iter()
+        .map(|p| {
+            let score = if opts.storedist {
+                p.dist / unit
+            } else {
+                p.score
+            };
+            (p.member, score)
+        })
+        .collect();
+    pairs.sort_by(|a, b| {
+        a.1.partial_cmp(&b.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let event = if matches!(variant, Variant::Search { .. }) {
+        "geosearchstore"
+    } else {
+        "georadiusstore"
+    };
+    let mark = ctx.out.len();
+    store_zset(ks, ctx, dst, &pairs, event);
+    if !pairs.is_empty() && ctx.out.get(mark) == Some(&b':') {
+        // Redis counts one change per stored point.
+        ctx.fx.dirty += pairs.len() as u64 - 1;
+    }
+}
+
+/// # Format
+/// `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH]
+/// [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]`
+pub fn georadius<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    search_generic(
+        ks,
+        ctx,
+        1,
+        Variant::Radius {
+            by_member: false,
+            read_only: false,
+        },
+    );
+}
+
+/// # Format
+/// `GEORADIUS_RO key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH]
+/// [COUNT count [ANY]] [ASC | DESC]`
+pub fn georadius_ro<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    search_generic(
+        ks,
+        ctx,
+        1,
+        Variant::Radius {
+            by_member: false,
+            read_only: true,
+        },
+    );
+}
+
+/// # Format
+/// `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH]
+/// [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]`
+pub fn georadiusbymember<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    search_generic(
+        ks,
+        ctx,
+        1,
+        Variant::Radius {
+            by_member: true,
+            read_only: false,
+        },
+    );
+}
+
+/// # Format
+/// `GEORADIUSBYMEMBER_RO key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH]
+/// [COUNT count [ANY]] [ASC | DESC]`
+pub fn georadiusbymember_ro<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    search_generic(
+        ks,
+        ctx,
+        1,
+        Variant::Radius {
+            by_member: true,
+            read_only: true,
+        },
+    );
+}
+
+/// # Format
+/// `GEOSEARCH key <FROMMEMBER member | FROMLONLAT longitude latitude> <BYRADIUS radius <M | KM | FT | MI>
+/// | BYBOX width height <M | KM | FT | MI>> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]`
+pub fn geosearch<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    search_generic(ks, ctx, 1, Variant::Search { store: false });
+}
+
+/// # Format
+/// `GEOSEARCHSTORE destination source <FROMMEMBER member | FROMLONLAT longitude latitude> <BYRADIUS radius
+/// <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>> [ASC | DESC] [COUNT count [ANY]] [STOREDIST]`
+pub fn geosearchstore<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    search_generic(ks, ctx, 2, Variant::Search { store: true });
+}
