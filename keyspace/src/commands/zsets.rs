@@ -409,9 +409,22 @@ pub fn zrandmember<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         // A client-declared count is bounded by what the reply buffer limits allow to be sent.
         return reply_pairs(ctx.out, ctx.proto, &mut picks, n, withscores);
     }
-    // Distinct members: a partial Fisher-Yates shuffle of the ranks.
     let len = zset.len();
     let n = (count as usize).min(len);
+    if n.saturating_mul(3) <= len {
+        // Few of many (Redis's CASE 4): random picks until `n` distinct members.
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        let mut picks = Vec::with_capacity(n);
+        while picks.len() < n {
+            if let Some((member, score)) = zset.random(&mut rng) {
+                if seen.insert(member.to_vec()) {
+                    picks.push((member, score));
+                }
+            }
+        }
+        return reply_pairs(ctx.out, ctx.proto, picks.into_iter(), n, withscores);
+    }
+    // Distinct members, many of few: a partial Fisher-Yates shuffle of the ranks.
     let mut ranks: Vec<usize> = (0..len).collect();
     for i in 0..n {
         let j = i + crate::types::Rng::below(&mut rng, len - i);
