@@ -8,6 +8,7 @@ pub mod blocking;
 pub mod evict;
 pub mod expire;
 pub mod geo;
+pub mod geo_search;
 pub mod hashes;
 pub mod keys;
 pub mod lists;

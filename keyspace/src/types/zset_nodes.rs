@@ -1,0 +1,304 @@
+//! The node layer of [`super::ZSet`]: how pairs and scores sit in listpacks, and the `skiplist`
+//! encoding's ordered chain of listpack nodes with its `member -> score` table.
+
+use super::super::elem::{Elem, Needle, INT_TEXT_BYTES_MAX};
+use super::super::listpack::{self, Listpack};
+use super::super::packed::{KeyOf, Table};
+use super::super::AllocError;
+use allocator_api2::alloc::Allocator;
+use allocator_api2::vec::Vec;
+use core::cmp::Ordering;
+
+/// Pairs per node of the `skiplist` encoding before it splits (small in tests, so model tests cross
+/// node boundaries).
+#[cfg(not(test))]
+pub const NODE_PAIRS_MAX: usize = 128;
+/// Pairs per node of the `skiplist` encoding before it splits.
+#[cfg(test)]
+pub const NODE_PAIRS_MAX: usize = 8;
+
+/// Table entries (8 score bytes + member) up to this size live inside the 32-byte slot.
+pub(super) const INLINE_BYTES_MAX: usize = 30;
+
+/// Table entries are `score (f64 LE) member`.
+pub(super) struct ScoreKey;
+
+impl KeyOf for ScoreKey {
+    fn key(entry: &[u8]) -> &[u8] {
+        &entry[8..]
+    }
+}
+
+pub(super) type ScoreTable<A> = Table<A, INLINE_BYTES_MAX, ScoreKey>;
+
+/// Largest magnitude stored as an integer (every integer up to it is exact in a double).
+pub(super) const EXACT_INT_MAX: f64 = 9_007_199_254_740_992.0;
+
+/// The listpack element holding `score` (bytes written to `buf` when not an integer).
+pub(super) fn score_elem(score: f64, buf: &mut [u8; 8]) -> Elem<'_> {
+    // -0 becomes 0, as Redis's listpack stores it (`double2ll` accepts it).
+    if score.fract() == 0.0 && score.abs() < EXACT_INT_MAX {
+        Elem::Int(score as i64)
+    } else {
+        *buf = score.to_le_bytes();
+        Elem::Bytes(&buf[..])
+    }
+}
+
+/// The score a listpack element holds.
+pub(super) fn elem_score(elem: Elem<'_>) -> f64 {
+    match elem {
+        Elem::Int(value) => value as f64,
+        Elem::Bytes(bytes) => {
+            let mut raw = [0u8; 8];
+            let n = bytes.len().min(8);
+            raw[..n].copy_from_slice(&bytes[..n]);
+            f64::from_le_bytes(raw)
+        }
+    }
+}
+
+/// Orders `(score_a, member_a)` against `(score_b, member_b)`: by score, then by member bytes.
+pub fn cmp_pair(score_a: f64, member_a: Elem<'_>, score_b: f64, member_b: &[u8]) -> Ordering {
+    match score_a.partial_cmp(&score_b) {
+        Some(Ordering::Equal) | None => {
+            let mut buf = [0u8; INT_TEXT_BYTES_MAX];
+            member_a.to_bytes(&mut buf).cmp(member_b)
+        }
+        Some(order) => order,
+    }
+}
+
+/// Inserts the pair at byte offset `off` of `lp`. On `Err` `lp` is unchanged.
+pub(super) fn insert_pair<A: Allocator>(
+    lp: &mut Listpack<A>,
+    off: usize,
+    member: &[u8],
+    score: f64,
+) -> Result<(), AllocError> {
+    let member = Elem::from_bytes(member);
+    lp.insert_at(off, member)?;
+    let mut buf = [0u8; 8];
+    let score_off = off + listpack::entry_bytes(member);
+    if let Err(error) = lp.insert_at(score_off, score_elem(score, &mut buf)) {
+        lp.remove_at(off);
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// Byte offset of the first pair of `lp` for which `before` is false (or `bytes_len`), and its index.
+pub(super) fn partition_pairs<A: Allocator>(
+    lp: &Listpack<A>,
+    mut before: impl FnMut(Elem<'_>, f64) -> bool,
+) -> (usize, usize) {
+    let mut iter = lp.iter();
+    let mut off = 0;
+    let mut index = 0;
+    while let (Some(member), Some(score)) = (iter.next(), iter.next()) {
+        if !before(member, elem_score(score)) {
+            return (off, index);
+        }
+        off += listpack::entry_bytes(member) + listpack::entry_bytes(score);
+        index += 1;
+    }
+    (lp.bytes_len(), index)
+}
+
+/// The last pair of a non-empty node.
+pub(super) fn last_pair<A: Allocator>(lp: &Listpack<A>) -> Option<(Elem<'_>, f64)> {
+    let score_off = lp.last_off()?;
+    let member_off = lp.prev_off(score_off)?;
+    Some((lp.get_at(member_off), elem_score(lp.get_at(score_off))))
+}
+
+/// The `skiplist` encoding: ordered nodes plus the member index.
+pub(super) struct Sorted<A: Allocator + Copy> {
+    /// Non-empty nodes in order; every pair of node `i` sorts before every pair of node `i + 1`.
+    pub(super) nodes: Vec<Listpack<A>, A>,
+    /// `member -> score` for every pair in `nodes`.
+    pub(super) table: ScoreTable<A>,
+}
+
+impl<A: Allocator + Copy> Sorted<A> {
+    pub(super) fn new_in(capacity: usize, alloc: A) -> Result<Self, AllocError> {
+        Ok(Sorted {
+            nodes: Vec::new_in(alloc),
+            table: ScoreTable::with_capacity_in(capacity, alloc)?,
+        })
+    }
+
+    pub(super) fn score(&self, member: &[u8]) -> Option<f64> {
+        self.table.get(member).map(table_score)
+    }
+
+    /// Index of the node a pair `(score, member)` belongs in (the last node when past the end).
+    pub(super) fn node_for(&self, score: f64, member: &[u8]) -> usize {
+        let idx = self.nodes.partition_point(|node| {
+            last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, score, member) == Ordering::Less)
+        });
+        idx.min(self.nodes.len().saturating_sub(1))
+    }
+
+    /// Appends a pair known to sort after every present pair (conversion and bulk builds).
+    pub(super) fn push_sorted(
+        &mut self,
+        member: &[u8],
+        score: f64,
+        alloc: A,
+    ) -> Result<(), AllocError> {
+        self.table.reserve(1)?;
+        let full = self
+            .nodes
+            .last()
+            .is_none_or(|n| n.len() / 2 >= NODE_PAIRS_MAX);
+        if full {
+            self.nodes.try_reserve(1).map_err(|_| AllocError)?;
+            self.nodes.push(Listpack::new_in(alloc));
+        }
+        let last = self.nodes.len() - 1;
+        let node = &mut self.nodes[last];
+        let end = node.bytes_len();
+        let result = insert_pair(node, end, member, score).and_then(|()| {
+            self.table
+                .upsert(&[&score.to_le_bytes(), member])
+                .map(|_| ())
+        });
+        if result.is_err() {
+            let node = &mut self.nodes[last];
+            if node.bytes_len() > end {
+                node.remove_range(end, 2);
+            }
+            if node.is_empty() {
+                self.nodes.pop();
+            }
+        }
+        result
+    }
+
+    /// Inserts an absent member. On `Err` nothing changed.
+    pub(super) fn insert(&mut self, member: &[u8], score: f64, alloc: A) -> Result<(), AllocError> {
+        if self.nodes.is_empty() {
+            return self.push_sorted(member, score, alloc);
+        }
+        self.table.reserve(1)?;
+        self.nodes.try_reserve(1).map_err(|_| AllocError)?;
+        let idx = self.node_for(score, member);
+        let node = &mut self.nodes[idx];
+        let (off, _) =
+            partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
+        insert_pair(node, off, member, score)?;
+        if let Err(error) = self.table.upsert(&[&score.to_le_bytes(), member]) {
+            node.remove_range(off, 2);
+            return Err(error);
+        }
+        if node.len() / 2 > NODE_PAIRS_MAX {
+            // Best effort: an oversized node is still valid if the split cannot allocate.
+            if let Some(mid) = node.offset_of(node.len() / 2 / 2 * 2) {
+                if let Ok(tail) = node.split_off(mid, alloc) {
+                    self.nodes.insert(idx + 1, tail);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the pair of `member` (whose score is `score`) from the nodes only.
+    pub(super) fn remove_from_nodes(&mut self, member: &[u8], score: f64) {
+        let idx = self.node_for(score, member);
+        let node = &mut self.nodes[idx];
+        let Some(off) = node.find(&Needle::new(member), 0, 2) else {
+            debug_assert!(false, "zset member missing from its node");
+            return;
+        };
+        node.remove_range(off, 2);
+        if node.is_empty() {
+            self.nodes.remove(idx);
+            return;
+        }
+        // Merge with the next node when both are small, so nodes stay at least a quarter full.
+        let pairs = node.len() / 2;
+        if pairs < NODE_PAIRS_MAX / 4 && idx + 1 < self.nodes.len() {
+            let next_pairs = self.nodes[idx + 1].len() / 2;
+            if pairs + next_pairs <= NODE_PAIRS_MAX / 2 {
+                let (left, right) = self.nodes.split_at_mut(idx + 1);
+                if left[idx].try_append(&mut right[0]).is_ok() {
+                    self.nodes.remove(idx + 1);
+                }
+            }
+        }
+    }
+
+    pub(super) fn mem_bytes(&self) -> usize {
+        core::mem::size_of::<Self>()
+            + self.nodes.capacity() * core::mem::size_of::<Listpack<A>>()
+            + self.nodes.iter().map(Listpack::mem_bytes).sum::<usize>()
+            + self.table.mem_bytes()
+    }
+}
+
+pub(super) fn table_score(entry: &[u8]) -> f64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&entry[..8]);
+    f64::from_le_bytes(raw)
+}
+
+/// Node index and pair index within it of rank `rank` (`rank < len`).
+pub(super) fn locate<A: Allocator>(nodes: &[Listpack<A>], mut rank: usize) -> (usize, usize) {
+    for (idx, node) in nodes.iter().enumerate() {
+        let pairs = node.len() / 2;
+        if rank < pairs {
+            return (idx, rank);
+        }
+        rank -= pairs;
+    }
+    (nodes.len().saturating_sub(1), 0)
+}
+
+/// Removes the pair `(old, member)` from `nodes` (the pair `(new, member)` is also present).
+pub(super) fn remove_pair_at_score<A: Allocator>(
+    nodes: &mut Vec<Listpack<A>, A>,
+    member: &[u8],
+    old: f64,
+    new: f64,
+) {
+    let idx = nodes.partition_point(|node| {
+        last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, old, member) == Ordering::Less)
+    });
+    let Some(node) = nodes.get_mut(idx) else {
+        return;
+    };
+    let needle = Needle::new(member);
+    let mut off = 0;
+    while let Some(found) = node.find(&needle, off, 2) {
+        let Some(score_off) = node.next_off(found) else {
+            break;
+        };
+        let score = elem_score(node.get_at(score_off));
+        if score == old && score != new {
+            node.remove_range(found, 2);
+            if node.is_empty() {
+                nodes.remove(idx);
+            }
+            return;
+        }
+        off = node.next_off(score_off).unwrap_or(node.bytes_len());
+    }
+}
+
+/// Splits node `idx` in half (best effort).
+pub(super) fn split_node<A: Allocator + Copy>(
+    nodes: &mut Vec<Listpack<A>, A>,
+    idx: usize,
+    alloc: A,
+) {
+    if nodes.try_reserve(1).is_err() {
+        return;
+    }
+    let node = &mut nodes[idx];
+    if let Some(mid) = node.offset_of(node.len() / 2 / 2 * 2) {
+        if let Ok(tail) = node.split_off(mid, alloc) {
+            nodes.insert(idx + 1, tail);
+        }
+    }
+}
