@@ -258,7 +258,7 @@ fn wait_rewrite_done(conn: &mut redis::Connection) {
 }
 
 #[test]
-fn aof_replays_pops_and_rewrites_as_zadd() {
+fn aof_replays_pops_and_geo_and_rewrites_as_zadd() {
     let dir = std::env::temp_dir().join(format!("zedis-zset-aof-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -286,11 +286,46 @@ fn aof_replays_pops_and_rewrites_as_zadd() {
         run(&mut conn, &["ZMPOP", "1", "big", "MAX", "COUNT", "3"]);
         run(&mut conn, &["BZPOPMIN", "big", "0"]);
         run(&mut conn, &["ZRANGESTORE", "copy", "big", "0", "9"]);
+        run(
+            &mut conn,
+            &[
+                "GEOADD",
+                "geo",
+                "13.361389",
+                "38.115556",
+                "Palermo",
+                "15.087269",
+                "37.502669",
+                "Catania",
+            ],
+        );
+        run(
+            &mut conn,
+            &[
+                "GEOSEARCHSTORE",
+                "near",
+                "geo",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "100",
+                "km",
+                "STOREDIST",
+            ],
+        );
         expected = (
             range_withscores(&mut conn, "z"),
             range_withscores(&mut conn, "big"),
             range_withscores(&mut conn, "copy"),
+            range_withscores(&mut conn, "geo"),
+            range_withscores(&mut conn, "near"),
         );
+        assert_eq!(
+            expected.3[0],
+            ("Palermo".to_string(), "3479099956230698".to_string())
+        );
+        assert_eq!(expected.4.len(), 1);
         assert_eq!(expected.1.len(), 196);
     }
     let server = Server::start(&args);
@@ -299,6 +334,8 @@ fn aof_replays_pops_and_rewrites_as_zadd() {
         range_withscores(&mut conn, "z"),
         range_withscores(&mut conn, "big"),
         range_withscores(&mut conn, "copy"),
+        range_withscores(&mut conn, "geo"),
+        range_withscores(&mut conn, "near"),
     );
     assert_eq!(got, expected);
     assert_eq!(
