@@ -345,3 +345,35 @@ fn aof_replays_pops_and_geo_and_rewrites_as_zadd() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_full_budget_refuses_writes_without_losing_the_set() {
+    let mut server = Server::start(&["--maxmemory", "3mb", "--maxmemory-policy", "noeviction"]);
+    let mut conn = server.conn();
+    let value = "v".repeat(200);
+    let mut added = 0u64;
+    let mut refused = false;
+    for i in 0..100_000 {
+        match cmd(
+            &mut conn,
+            &["ZADD", "full", &i.to_string(), &format!("{value}{i}")],
+        ) {
+            Ok(_) => added += 1,
+            Err(e) => {
+                assert!(e.to_string().contains("OOM"), "{e}");
+                refused = true;
+                break;
+            }
+        }
+    }
+    assert!(refused, "3mb never filled");
+    assert!(server.alive());
+    assert_eq!(run(&mut conn, &["ZCARD", "full"]), added.to_string());
+    let last = format!("{value}{}", added - 1);
+    assert_eq!(
+        run(&mut conn, &["ZRANK", "full", &last]),
+        (added - 1).to_string()
+    );
+    run(&mut conn, &["DEL", "full"]);
+    assert_eq!(run(&mut conn, &["ZADD", "again", "1", "a"]), "1");
+}
