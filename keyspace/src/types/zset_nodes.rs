@@ -154,6 +154,9 @@ impl<A: Allocator + Copy> Sorted<A> {
             .is_none_or(|n| n.len() / 2 >= NODE_PAIRS_MAX);
         if full {
             self.nodes.try_reserve(1).map_err(|_| AllocError)?;
+            if let Some(previous) = self.nodes.last_mut() {
+                previous.shrink_to_fit(alloc);
+            }
             self.nodes.push(Listpack::new_in(alloc));
         }
         let last = self.nodes.len() - 1;
@@ -184,6 +187,7 @@ impl<A: Allocator + Copy> Sorted<A> {
         self.table.reserve(1)?;
         self.nodes.try_reserve(1).map_err(|_| AllocError)?;
         let idx = self.node_for(score, member);
+        let is_last = idx + 1 == self.nodes.len();
         let node = &mut self.nodes[idx];
         let (off, _) =
             partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
@@ -193,12 +197,15 @@ impl<A: Allocator + Copy> Sorted<A> {
             return Err(error);
         }
         if node.len() / 2 > NODE_PAIRS_MAX {
-            // Best effort: an oversized node is still valid if the split cannot allocate.
-            if let Some(mid) = node.offset_of(node.len() / 2 / 2 * 2) {
-                if let Ok(tail) = node.split_off(mid, alloc) {
-                    self.nodes.insert(idx + 1, tail);
-                }
-            }
+            // Appending past the end of the last node (ascending scores: timestamps, counters) leaves
+            // the full node full and starts a new one; any other overflow splits in half.
+            let appended = is_last && off + pair_bytes(member, score) == node.bytes_len();
+            let keep_pairs = if appended {
+                node.len() / 2 - 1
+            } else {
+                node.len() / 4
+            };
+            split_node_at(&mut self.nodes, idx, keep_pairs, alloc);
         }
         Ok(())
     }
@@ -292,12 +299,33 @@ pub(super) fn split_node<A: Allocator + Copy>(
     idx: usize,
     alloc: A,
 ) {
+    let keep_pairs = nodes[idx].len() / 4;
+    split_node_at(nodes, idx, keep_pairs, alloc);
+}
+
+/// Bytes the pair `(member, score)` takes in a listpack.
+fn pair_bytes(member: &[u8], score: f64) -> usize {
+    let mut buf = [0u8; 8];
+    listpack::entry_bytes(Elem::from_bytes(member))
+        + listpack::entry_bytes(score_elem(score, &mut buf))
+}
+
+/// Moves the pairs of node `idx` after the first `keep_pairs` into a new node after it, and gives the
+/// kept node's spare capacity back. Best effort: an oversized node is still valid if this cannot
+/// allocate.
+fn split_node_at<A: Allocator + Copy>(
+    nodes: &mut Vec<Listpack<A>, A>,
+    idx: usize,
+    keep_pairs: usize,
+    alloc: A,
+) {
     if nodes.try_reserve(1).is_err() {
         return;
     }
     let node = &mut nodes[idx];
-    if let Some(mid) = node.offset_of(node.len() / 2 / 2 * 2) {
+    if let Some(mid) = node.offset_of(2 * keep_pairs) {
         if let Ok(tail) = node.split_off(mid, alloc) {
+            node.shrink_to_fit(alloc);
             nodes.insert(idx + 1, tail);
         }
     }
