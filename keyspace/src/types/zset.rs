@@ -21,10 +21,7 @@ use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box;
 use core::cmp::Ordering;
 pub use nodes::{cmp_pair, NODE_PAIRS_MAX};
-use nodes::{
-    elem_score, insert_pair, last_pair, locate, partition_pairs, remove_pair_at_score, score_elem,
-    split_node, table_score, Sorted,
-};
+use nodes::{elem_score, insert_pair, last_pair, partition_pairs, score_elem, table_score, Sorted};
 
 enum Repr<A: Allocator + Copy> {
     Pack(Listpack<A>),
@@ -219,25 +216,20 @@ impl<A: Allocator + Copy> ZSet<A> {
                 Ok(())
             }
             Repr::Skip(sorted) => {
-                // Insert the new pair into the nodes, then drop the old one, then fix the table in place.
+                // Insert the new pair into the nodes, then drop the old one (the search by
+                // `(old, member)` finds it: the new pair has another score), then fix the table in place.
                 sorted.nodes.try_reserve(1).map_err(|_| AllocError)?;
                 let idx = sorted.node_for(score, member);
                 let node = &mut sorted.nodes[idx];
                 let (off, _) =
                     partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
-                // Mark the old pair position first: find it by (old, member).
                 insert_pair(node, off, member, score)?;
-                // Remove the old pair: it sorts by `old`; the new pair has a different score, so the
-                // search by (old, member) finds the old one.
-                remove_pair_at_score(&mut sorted.nodes, member, old, score);
+                sorted.index_step(idx, true);
+                sorted.remove_old_pair(member, old, score);
                 if let Some(entry) = sorted.table.get_mut(member) {
                     entry[..8].copy_from_slice(&score.to_le_bytes());
                 }
-                if let Some(node) = sorted.nodes.get(idx) {
-                    if node.len() / 2 > NODE_PAIRS_MAX {
-                        split_node(&mut sorted.nodes, idx, alloc);
-                    }
-                }
+                sorted.split_if_full(idx, alloc);
                 Ok(())
             }
         }
@@ -281,7 +273,11 @@ impl<A: Allocator + Copy> ZSet<A> {
     pub fn count_before(&self, mut before: impl FnMut(Elem<'_>, f64) -> bool) -> usize {
         let nodes = self.nodes();
         let idx = nodes.partition_point(|node| last_pair(node).is_some_and(|(m, s)| before(m, s)));
-        let skipped: usize = nodes[..idx].iter().map(|n| n.len() / 2).sum();
+        let skipped = match &self.repr {
+            Repr::Pack(lp) if idx > 0 => lp.len() / 2,
+            Repr::Pack(_) => 0,
+            Repr::Skip(sorted) => sorted.pairs_before(idx),
+        };
         match nodes.get(idx) {
             Some(node) => skipped + partition_pairs(node, before).1,
             None => skipped,
@@ -311,7 +307,10 @@ impl<A: Allocator + Copy> ZSet<A> {
             };
         }
         let target = if rev { end - 1 } else { start };
-        let (idx, local) = locate(nodes, target);
+        let (idx, local) = match &self.repr {
+            Repr::Pack(_) => (0, target),
+            Repr::Skip(sorted) => sorted.locate(target),
+        };
         let node = &nodes[idx];
         let member_off = node.offset_of(2 * local).unwrap_or(0);
         let iter = if rev {

@@ -118,6 +118,10 @@ pub(super) struct Sorted<A: Allocator + Copy> {
     pub(super) nodes: Vec<Listpack<A>, A>,
     /// `member -> score` for every pair in `nodes`.
     pub(super) table: ScoreTable<A>,
+    /// A Fenwick tree over the nodes' pair counts (`index[i]` sums nodes `i + 1 - lowbit(i + 1) ..= i`),
+    /// kept in step with `nodes` by every change so ranks cost O(log nodes). `index.len() != nodes.len()`
+    /// means it is stale (an allocation failed): rank queries then add node lengths.
+    index: Vec<usize, A>,
 }
 
 impl<A: Allocator + Copy> Sorted<A> {
@@ -125,7 +129,80 @@ impl<A: Allocator + Copy> Sorted<A> {
         Ok(Sorted {
             nodes: Vec::new_in(alloc),
             table: ScoreTable::with_capacity_in(capacity, alloc)?,
+            index: Vec::new_in(alloc),
         })
+    }
+
+    fn index_valid(&self) -> bool {
+        self.index.len() == self.nodes.len()
+    }
+
+    /// Rebuilds the index from the node lengths (after nodes were added, removed or split); best effort.
+    pub(super) fn reindex(&mut self) {
+        self.index.clear();
+        let n = self.nodes.len();
+        if self.index.try_reserve(n).is_err() {
+            return;
+        }
+        self.index
+            .extend(self.nodes.iter().map(|node| node.len() / 2));
+        for i in 1..=n {
+            let parent = i + (i & i.wrapping_neg());
+            if parent <= n {
+                self.index[parent - 1] += self.index[i - 1];
+            }
+        }
+    }
+
+    /// Records that node `idx` gained (`grew`) or lost one pair.
+    pub(super) fn index_step(&mut self, idx: usize, grew: bool) {
+        if !self.index_valid() {
+            return;
+        }
+        let mut i = idx + 1;
+        while i <= self.index.len() {
+            if grew {
+                self.index[i - 1] += 1;
+            } else {
+                self.index[i - 1] -= 1;
+            }
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// Pairs in nodes `0..idx`.
+    pub(super) fn pairs_before(&self, idx: usize) -> usize {
+        if !self.index_valid() {
+            return self.nodes[..idx].iter().map(|n| n.len() / 2).sum();
+        }
+        let (mut sum, mut i) = (0, idx);
+        while i > 0 {
+            sum += self.index[i - 1];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+
+    /// Node index and pair index within it of rank `rank` (`rank < len`).
+    pub(super) fn locate(&self, rank: usize) -> (usize, usize) {
+        if !self.index_valid() {
+            return locate(&self.nodes, rank);
+        }
+        let n = self.index.len();
+        let (mut pos, mut rest) = (0, rank);
+        let mut step = if n == 0 {
+            0
+        } else {
+            1 << (usize::BITS - 1 - n.leading_zeros())
+        };
+        while step > 0 {
+            if pos + step <= n && self.index[pos + step - 1] <= rest {
+                pos += step;
+                rest -= self.index[pos - 1];
+            }
+            step >>= 1;
+        }
+        (pos.min(n.saturating_sub(1)), rest)
     }
 
     pub(super) fn score(&self, member: &[u8]) -> Option<f64> {
@@ -175,8 +252,34 @@ impl<A: Allocator + Copy> Sorted<A> {
             if node.is_empty() {
                 self.nodes.pop();
             }
+        } else if full {
+            self.index_push_last();
+        } else {
+            self.index_step(last, true);
         }
         result
+    }
+
+    /// Extends the index by the last node (just pushed, holding one pair).
+    fn index_push_last(&mut self) {
+        let n = self.nodes.len();
+        if self.index.len() + 1 != n || self.index.try_reserve(1).is_err() {
+            return self.reindex();
+        }
+        // The new slot n covers nodes n - lowbit(n) + 1 ..= n: its own pair plus the slots below it.
+        let low = n & n.wrapping_neg();
+        let below = self.pairs_before_raw(n - 1) - self.pairs_before_raw(n - low);
+        self.index.push(1 + below);
+    }
+
+    /// [`Self::pairs_before`] on the index alone (valid for `idx <= index.len()`).
+    fn pairs_before_raw(&self, idx: usize) -> usize {
+        let (mut sum, mut i) = (0, idx);
+        while i > 0 {
+            sum += self.index[i - 1];
+            i -= i & i.wrapping_neg();
+        }
+        sum
     }
 
     /// Inserts an absent member. On `Err` nothing changed.
@@ -207,6 +310,11 @@ impl<A: Allocator + Copy> Sorted<A> {
             };
             split_node_at(&mut self.nodes, idx, keep_pairs, alloc);
         }
+        if self.nodes.len() == self.index.len() {
+            self.index_step(idx, true);
+        } else {
+            self.reindex();
+        }
         Ok(())
     }
 
@@ -221,7 +329,7 @@ impl<A: Allocator + Copy> Sorted<A> {
         node.remove_range(off, 2);
         if node.is_empty() {
             self.nodes.remove(idx);
-            return;
+            return self.reindex();
         }
         // Merge with the next node when both are small, so nodes stay at least a quarter full.
         let pairs = node.len() / 2;
@@ -231,8 +339,35 @@ impl<A: Allocator + Copy> Sorted<A> {
                 let (left, right) = self.nodes.split_at_mut(idx + 1);
                 if left[idx].try_append(&mut right[0]).is_ok() {
                     self.nodes.remove(idx + 1);
+                    return self.reindex();
                 }
             }
+        }
+        self.index_step(idx, false);
+    }
+
+    /// Removes the pair `(old, member)` while the pair `(new, member)` is also present (a score
+    /// update inserts the new pair first).
+    pub(super) fn remove_old_pair(&mut self, member: &[u8], old: f64, new: f64) {
+        let before = self.nodes.len();
+        if let Some(idx) = remove_pair_at_score(&mut self.nodes, member, old, new) {
+            if self.nodes.len() == before {
+                self.index_step(idx, false);
+            } else {
+                self.reindex();
+            }
+        }
+    }
+
+    /// Splits node `idx` in half if it is oversized (best effort).
+    pub(super) fn split_if_full(&mut self, idx: usize, alloc: A) {
+        if self
+            .nodes
+            .get(idx)
+            .is_some_and(|n| n.len() / 2 > NODE_PAIRS_MAX)
+        {
+            split_node(&mut self.nodes, idx, alloc);
+            self.reindex();
         }
     }
 
@@ -241,6 +376,7 @@ impl<A: Allocator + Copy> Sorted<A> {
             + self.nodes.capacity() * core::mem::size_of::<Listpack<A>>()
             + self.nodes.iter().map(Listpack::mem_bytes).sum::<usize>()
             + self.table.mem_bytes()
+            + self.index.capacity() * core::mem::size_of::<usize>()
     }
 }
 
@@ -263,18 +399,16 @@ pub(super) fn locate<A: Allocator>(nodes: &[Listpack<A>], mut rank: usize) -> (u
 }
 
 /// Removes the pair `(old, member)` from `nodes` (the pair `(new, member)` is also present).
-pub(super) fn remove_pair_at_score<A: Allocator>(
+fn remove_pair_at_score<A: Allocator>(
     nodes: &mut Vec<Listpack<A>, A>,
     member: &[u8],
     old: f64,
     new: f64,
-) {
+) -> Option<usize> {
     let idx = nodes.partition_point(|node| {
         last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, old, member) == Ordering::Less)
     });
-    let Some(node) = nodes.get_mut(idx) else {
-        return;
-    };
+    let node = nodes.get_mut(idx)?;
     let needle = Needle::new(member);
     let mut off = 0;
     while let Some(found) = node.find(&needle, off, 2) {
@@ -287,18 +421,15 @@ pub(super) fn remove_pair_at_score<A: Allocator>(
             if node.is_empty() {
                 nodes.remove(idx);
             }
-            return;
+            return Some(idx);
         }
         off = node.next_off(score_off).unwrap_or(node.bytes_len());
     }
+    None
 }
 
 /// Splits node `idx` in half (best effort).
-pub(super) fn split_node<A: Allocator + Copy>(
-    nodes: &mut Vec<Listpack<A>, A>,
-    idx: usize,
-    alloc: A,
-) {
+fn split_node<A: Allocator + Copy>(nodes: &mut Vec<Listpack<A>, A>, idx: usize, alloc: A) {
     let keep_pairs = nodes[idx].len() / 4;
     split_node_at(nodes, idx, keep_pairs, alloc);
 }
