@@ -218,6 +218,7 @@ mod tests {
             (b"SADD", crate::commands::sets::sadd),
             (b"HSET", crate::commands::hashes::hset),
             (b"PEXPIREAT", crate::commands::expire::expire),
+            (b"ZADD", crate::commands::zsets::zadd),
         ];
         let handler = table
             .iter()
@@ -326,5 +327,51 @@ mod tests {
         let copy = replay(&commands);
         assert_eq!(canonical(&dump(&copy, 2_000)), canonical(&commands));
         assert_eq!(copy.total_keys(), 7);
+    }
+
+    #[test]
+    fn sorted_sets_dump_as_exact_zadd_batches() {
+        let mut ks: Keyspace<SystemAlloc> = Keyspace::new(16, Default::default());
+        let pairs: Vec<(String, String)> = (0..100)
+            .map(|i| (format!("{}", f64::from(i) / 3.0), format!("m{i}")))
+            .collect();
+        let mut argv: Vec<&[u8]> = vec![b"ZADD", b"z"];
+        for (score, member) in &pairs {
+            argv.push(score.as_bytes());
+            argv.push(member.as_bytes());
+        }
+        run(&mut ks, 0, &argv);
+        run(
+            &mut ks,
+            0,
+            &[
+                b"ZADD", b"small", b"-inf", b"a", b"1e300", b"b", b"-0", b"c",
+            ],
+        );
+        let commands = dump(&ks, 2_000);
+        let zadds: Vec<_> = commands.iter().filter(|c| c[0] == b"ZADD").collect();
+        assert_eq!(
+            zadds.len(),
+            3,
+            "100 pairs in batches of 64, plus the small set"
+        );
+        let small = zadds.iter().find(|c| c[1] == b"small").unwrap();
+        assert_eq!(
+            small[2..],
+            [
+                b"-inf".to_vec(),
+                b"a".to_vec(),
+                b"0".to_vec(),
+                b"c".to_vec(),
+                b"1.0000000000000001e+300".to_vec(),
+                b"b".to_vec()
+            ]
+        );
+        let copy = replay(&commands);
+        let mut again = dump(&copy, 2_000);
+        let mut expected = commands.clone();
+        again.sort();
+        expected.sort();
+        assert_eq!(again, expected, "scores round-trip exactly");
     }
 }
