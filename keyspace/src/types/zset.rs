@@ -4,12 +4,14 @@
 //!   `zset-max-listpack-entries` members of at most `zset-max-listpack-value` bytes (Redis's rule).
 //! - `skiplist` (the name `OBJECT ENCODING` reports, as Redis): the pairs in order in a chain of listpack
 //!   nodes of at most [`NODE_PAIRS_MAX`] pairs (found by binary search on each node's last pair), plus a
-//!   hash table `member -> score` for O(1) ZSCORE and member lookups. Rank queries add node lengths.
-//!   Like Redis, a sorted set never converts back by itself (the STORE commands build their result in
+//!   hash table `member -> score` for O(1) ZSCORE and member lookups, and a Fenwick tree over the node
+//!   lengths for O(log nodes) ranks. Appends past the end fill nodes completely (ascending scores such as
+//!   timestamps); other overflows split a node in half. Like Redis, a sorted set never converts back by itself (the STORE commands build their result in
 //!   the encoding its size calls for).
 //!
 //! Scores are stored as listpack integers when they are integral and below 2^53 in magnitude (exact in
-//! a double), else as their 8 IEEE-754 bytes. NaN is never stored.
+//! a double; -0 is stored as 0, as Redis's listpack does), else as their 8 IEEE-754 bytes. NaN is never
+//! stored.
 
 #[path = "zset_nodes.rs"]
 mod nodes;
