@@ -1,7 +1,7 @@
 //! The whole keyspace as a minimal list of commands: what an AOF rewrite writes.
 //!
 //! Per non-empty database a `SELECT n`, then per live key: strings as `SET key value` (with `PXAT ms` when the
-//! key has a TTL), collections as `RPUSH` / `SADD` / `HSET` in batches of [`ITEMS_PER_COMMAND_MAX`] items (Redis's
+//! key has a TTL), collections as `RPUSH` / `SADD` / `HSET` / `ZADD` in batches of [`ITEMS_PER_COMMAND_MAX`] items (Redis's
 //! `AOF_REWRITE_ITEMS_PER_CMD`) followed by `PEXPIREAT key ms` when they have a TTL. Keys already expired at
 //! `now_ms` are left out. Every command is one Redis 7.0 accepts, so the result loads in Redis as well.
 //!
@@ -10,7 +10,7 @@
 
 use crate::entry::{EntryPtr, Kind, Payload};
 use crate::types::elem::INT_TEXT_BYTES_MAX;
-use crate::types::{Elem, Hash, List, Set, Stream, StreamId};
+use crate::types::{Elem, Hash, List, Set, Stream, StreamId, ZSet};
 use crate::value::object;
 use crate::Keyspace;
 use zedis_kv_pool::KvAllocator;
@@ -79,6 +79,11 @@ fn dump_entry<A: KvAllocator>(entry: EntryPtr, args: &mut Args, f: &mut impl FnM
         Payload::Object(Kind::Stream, _) => {
             if let Some(stream) = object::<A, Stream<A>>(entry) {
                 dump_stream(key, stream, args, f);
+            }
+        }
+        Payload::Object(Kind::ZSet, _) => {
+            if let Some(zset) = object::<A, ZSet<A>>(entry) {
+                zadd_batches(key, zset, args, f);
             }
         }
         Payload::Object(..) => return,
@@ -208,6 +213,36 @@ fn batches<'a>(
     }
 }
 
+/// Emits `ZADD key score member ...` commands of at most [`ITEMS_PER_COMMAND_MAX`] pairs each, scores
+/// in Redis's `d2string` form (exact round trip).
+fn zadd_batches<A: KvAllocator>(
+    key: &[u8],
+    zset: &ZSet<A>,
+    args: &mut Args,
+    f: &mut impl FnMut(&[&[u8]]),
+) {
+    let mut in_batch = 0;
+    let mut text = Vec::new();
+    for (member, score) in zset.iter() {
+        if in_batch == 0 {
+            args.start(b"ZADD");
+            args.push(key);
+        }
+        text.clear();
+        crate::commands::zsets::d2string(&mut text, score);
+        args.push(&text);
+        args.push_elem(member);
+        in_batch += 1;
+        if in_batch == ITEMS_PER_COMMAND_MAX {
+            args.emit(f);
+            in_batch = 0;
+        }
+    }
+    if in_batch > 0 {
+        args.emit(f);
+    }
+}
+
 /// One command's arguments, concatenated in a reused buffer.
 #[derive(Default)]
 struct Args {
@@ -267,6 +302,7 @@ mod tests {
             (b"SADD", crate::commands::sets::sadd),
             (b"HSET", crate::commands::hashes::hset),
             (b"PEXPIREAT", crate::commands::expire::expire),
+            (b"ZADD", crate::commands::zsets::zadd),
         ];
         let handler = table
             .iter()
@@ -375,5 +411,51 @@ mod tests {
         let copy = replay(&commands);
         assert_eq!(canonical(&dump(&copy, 2_000)), canonical(&commands));
         assert_eq!(copy.total_keys(), 7);
+    }
+
+    #[test]
+    fn sorted_sets_dump_as_exact_zadd_batches() {
+        let mut ks: Keyspace<SystemAlloc> = Keyspace::new(16, Default::default());
+        let pairs: Vec<(String, String)> = (0..100)
+            .map(|i| (format!("{}", f64::from(i) / 3.0), format!("m{i}")))
+            .collect();
+        let mut argv: Vec<&[u8]> = vec![b"ZADD", b"z"];
+        for (score, member) in &pairs {
+            argv.push(score.as_bytes());
+            argv.push(member.as_bytes());
+        }
+        run(&mut ks, 0, &argv);
+        run(
+            &mut ks,
+            0,
+            &[
+                b"ZADD", b"small", b"-inf", b"a", b"1e300", b"b", b"-0", b"c",
+            ],
+        );
+        let commands = dump(&ks, 2_000);
+        let zadds: Vec<_> = commands.iter().filter(|c| c[0] == b"ZADD").collect();
+        assert_eq!(
+            zadds.len(),
+            3,
+            "100 pairs in batches of 64, plus the small set"
+        );
+        let small = zadds.iter().find(|c| c[1] == b"small").unwrap();
+        assert_eq!(
+            small[2..],
+            [
+                b"-inf".to_vec(),
+                b"a".to_vec(),
+                b"0".to_vec(),
+                b"c".to_vec(),
+                b"1.0000000000000001e+300".to_vec(),
+                b"b".to_vec()
+            ]
+        );
+        let copy = replay(&commands);
+        let mut again = dump(&copy, 2_000);
+        let mut expected = commands.clone();
+        again.sort();
+        expected.sort();
+        assert_eq!(again, expected, "scores round-trip exactly");
     }
 }

@@ -37,6 +37,8 @@ pub enum Kind {
     Hash = 4,
     /// A stream object (pointer). (5 is the sorted set's.)
     Stream = 6,
+    /// A sorted set object (pointer).
+    ZSet = 5,
 }
 
 impl Kind {
@@ -47,13 +49,17 @@ impl Kind {
             3 => Kind::Set,
             4 => Kind::Hash,
             6 => Kind::Stream,
+            5 => Kind::ZSet,
             _ => Kind::Str,
         }
     }
 
     /// Whether the payload is a pointer to a separately allocated collection.
     pub fn is_object(self) -> bool {
-        matches!(self, Kind::List | Kind::Set | Kind::Hash | Kind::Stream)
+        matches!(
+            self,
+            Kind::List | Kind::Set | Kind::Hash | Kind::ZSet | Kind::Stream
+        )
     }
 }
 

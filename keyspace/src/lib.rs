@@ -30,6 +30,7 @@ pub mod db;
 pub mod dict;
 pub mod dump;
 pub mod entry;
+pub mod geohash;
 pub mod glob;
 pub mod longdouble;
 pub mod num;

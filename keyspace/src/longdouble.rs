@@ -55,6 +55,38 @@ impl LongDouble {
         round_pack(n < 0, u128::from(n.unsigned_abs()), 0, false)
     }
 
+    /// The exact value of a double (every double fits in 64 significand bits).
+    pub fn from_f64(d: f64) -> LongDouble {
+        let negative = d.is_sign_negative();
+        if d.is_nan() {
+            return LongDouble {
+                negative,
+                class: Class::NaN,
+            };
+        }
+        if d.is_infinite() {
+            return LongDouble {
+                negative,
+                class: Class::Infinite,
+            };
+        }
+        let bits = d.to_bits();
+        let exp_bits = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1 << 52) - 1);
+        let (mant, exp) = if exp_bits == 0 {
+            (frac, -1074)
+        } else {
+            (frac | (1 << 52), exp_bits - 1075)
+        };
+        if mant == 0 {
+            return LongDouble {
+                negative,
+                class: Class::Zero,
+            };
+        }
+        round_pack(negative, u128::from(mant), exp, false)
+    }
+
     /// True unless infinite or NaN.
     pub fn is_finite(self) -> bool {
         matches!(self.class, Class::Zero | Class::Finite { .. })

@@ -3,7 +3,7 @@
 
 use crate::commands::{reply_oom, Ctx, WRONGTYPE};
 use crate::entry::{EntryPtr, Kind, Payload, PayloadInit, FLAG_RAW};
-use crate::types::{Hash, Limits, List, Set, Stream};
+use crate::types::{Hash, Limits, List, Set, Stream, ZSet};
 use crate::{notify, Keyspace, Oom};
 use allocator_api2::alloc::{AllocError, Allocator};
 use allocator_api2::boxed::Box;
@@ -20,6 +20,7 @@ pub fn type_name(kind: Kind) -> &'static str {
         Kind::Set => "set",
         Kind::Hash => "hash",
         Kind::Stream => "stream",
+        Kind::ZSet => "zset",
     }
 }
 
@@ -55,6 +56,7 @@ fn encoding_of<A: Allocator + Copy>(kind: Kind, object: *mut u8) -> &'static str
             Kind::Set => (*(object as *const Set<A>)).encoding(),
             Kind::Hash => (*(object as *const Hash<A>)).encoding(),
             Kind::Stream => "stream",
+            Kind::ZSet => (*(object as *const ZSet<A>)).encoding(),
             Kind::Str | Kind::Int => "unknown",
         }
     }
@@ -73,6 +75,9 @@ fn bytes_of<A: Allocator + Copy>(kind: Kind, object: *mut u8) -> usize {
             }
             Kind::Stream => {
                 std::mem::size_of::<Stream<A>>() + (*(object as *const Stream<A>)).mem_bytes()
+            }
+            Kind::ZSet => {
+                std::mem::size_of::<ZSet<A>>() + (*(object as *const ZSet<A>)).mem_bytes()
             }
             Kind::Str | Kind::Int => 0,
         }
@@ -153,6 +158,19 @@ impl<A: Allocator + Copy> Collection<A> for Stream<A> {
     }
 }
 
+impl<A: Allocator + Copy> Collection<A> for ZSet<A> {
+    const KIND: Kind = Kind::ZSet;
+    fn empty(alloc: A) -> Self {
+        ZSet::new_in(alloc)
+    }
+    fn is_empty(&self) -> bool {
+        ZSet::is_empty(self)
+    }
+    fn mem_bytes(&self) -> usize {
+        ZSet::mem_bytes(self)
+    }
+}
+
 /// The collection `entry` points to, if it is a `T`.
 ///
 /// The reference is valid until the entry is deleted or replaced; callers must not hold two references to
@@ -191,6 +209,7 @@ pub(crate) unsafe fn free_object<A: Allocator + Copy>(alloc: A, kind: Kind, obje
         Kind::Set => drop_object::<A, Set<A>>(alloc, object),
         Kind::Hash => drop_object::<A, Hash<A>>(alloc, object),
         Kind::Stream => drop_object::<A, Stream<A>>(alloc, object),
+        Kind::ZSet => drop_object::<A, ZSet<A>>(alloc, object),
         Kind::Str | Kind::Int => debug_assert!(false, "free_object on a string"),
     }
 }
@@ -211,6 +230,12 @@ fn limits_keeping(encoding: &str) -> Limits {
         set_listpack_value_bytes_max: cap,
         hash_listpack_entries_max: cap,
         hash_listpack_value_bytes_max: cap,
+        zset_listpack_entries_max: if encoding == "listpack" {
+            usize::MAX
+        } else {
+            0
+        },
+        zset_listpack_value_bytes_max: cap,
     }
 }
 
@@ -254,6 +279,16 @@ pub(crate) unsafe fn clone_object<A: Allocator + Copy>(
             box_in(alloc, copy)
         }
         Kind::Stream => box_in(alloc, (*(object as *const Stream<A>)).try_clone()?),
+        Kind::ZSet => {
+            let src = &*(object as *const ZSet<A>);
+            let mut copy = if src.encoding() == "listpack" {
+                ZSet::new_in(alloc)
+            } else {
+                ZSet::new_skiplist_in(src.len(), alloc)?
+            };
+            copy.extend_sorted(src.iter())?;
+            box_in(alloc, copy)
+        }
         Kind::Str | Kind::Int => Err(AllocError),
     }
 }

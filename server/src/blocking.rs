@@ -158,6 +158,7 @@ impl<S: Strategy> Core<S> {
         };
         self.fx.reset();
         self.fx.may_block = true;
+        self.fx.blocked_retry = true;
         self.fx.track_touched = true;
         if let Some(client) = self.clients.get_mut(ck) {
             client.db = blocked.db;

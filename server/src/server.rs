@@ -478,6 +478,8 @@ impl<S: Strategy> Core<S> {
             set_listpack_value_bytes_max: c.int("set-max-listpack-value") as usize,
             hash_listpack_entries_max: c.int("hash-max-listpack-entries") as usize,
             hash_listpack_value_bytes_max: c.int("hash-max-listpack-value") as usize,
+            zset_listpack_entries_max: c.int("zset-max-listpack-entries") as usize,
+            zset_listpack_value_bytes_max: c.int("zset-max-listpack-value") as usize,
         };
         ks.stream_limits = zedis_keyspace::types::NodeLimits {
             node_bytes_max: c.int("stream-node-max-bytes") as usize,
@@ -834,7 +836,11 @@ impl<S: Strategy> Core<S> {
         }
         self.finish_command(db, argv);
         self.after_command(ck, before);
-        self.serve_ready_keys();
+        // Inside EXEC, waiters are served once the whole transaction ran (as Redis's `handleClientsBlockedOnKeys`
+        // after `execCommand`), so `ZADD k ..; DEL k` in one MULTI wakes no one.
+        if !self.tx.executing {
+            self.serve_ready_keys();
+        }
     }
 
     /// Runs a keyspace handler for client `ck` (its db and protocol) with the effects prepared by the caller.

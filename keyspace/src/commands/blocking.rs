@@ -16,7 +16,7 @@ use zedis_resp::reply;
 
 /// Redis's `getTimeoutFromObjectOrReply` in seconds: the absolute deadline (`None` = forever), or an error
 /// reply.
-fn parse_timeout(ctx: &mut Ctx<'_>, idx: usize) -> Result<Option<i64>, ()> {
+pub(crate) fn parse_timeout(ctx: &mut Ctx<'_>, idx: usize) -> Result<Option<i64>, ()> {
     let Some(seconds) = parse_f64(ctx.argv[idx]) else {
         ctx.error(b"ERR timeout is not a float or out of range");
         return Err(());
@@ -45,7 +45,7 @@ fn parse_timeout(ctx: &mut Ctx<'_>, idx: usize) -> Result<Option<i64>, ()> {
 }
 
 /// Nothing to serve: block on `keys`, or reply the timed-out null when blocking is not allowed.
-fn block_or_null(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline_ms: Option<i64>) {
+pub(crate) fn block_or_null(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline_ms: Option<i64>) {
     if ctx.fx.may_block {
         ctx.fx.block = Some(BlockOn {
             keys: keys.iter().map(|k| k.to_vec()).collect(),

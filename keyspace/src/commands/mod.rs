@@ -7,6 +7,8 @@
 pub mod blocking;
 pub mod evict;
 pub mod expire;
+pub mod geo;
+pub mod geo_search;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
@@ -18,6 +20,10 @@ pub mod stream_read;
 pub mod streams;
 pub mod strings;
 pub mod strings_lcs;
+pub mod zset_pop;
+pub mod zset_range;
+pub mod zset_store;
+pub mod zsets;
 
 use crate::entry::{EntryPtr, Payload};
 use crate::{Keyspace, Oom};
@@ -84,6 +90,10 @@ pub struct Effects {
     /// Set by the server: a blocking command (BLPOP...) that finds nothing may block (false inside MULTI,
     /// while loading, and when retried for a timeout).
     pub may_block: bool,
+    /// Set by the server when it re-runs a blocked client's command because a key it waits on changed: a
+    /// waited-on key that now holds another type is then skipped (Redis serves a waiter only from a key of
+    /// its type) instead of replying WRONGTYPE.
+    pub blocked_retry: bool,
     /// Set by a blocking command that found nothing: the keys it waits on and its deadline.
     pub block: Option<BlockOn>,
     /// With [`Effects::block`]: the command to run again when a key is ready, when it differs from the one
@@ -146,6 +156,7 @@ impl Effects {
         self.block = None;
         self.block_argv = None;
         self.may_block = false;
+        self.blocked_retry = false;
         self.expired.clear();
     }
 }

@@ -336,6 +336,19 @@ impl<A: Allocator> Listpack<A> {
         removed
     }
 
+    /// Gives spare capacity back by moving the entries into an exact buffer from `alloc` (best effort:
+    /// the buffer is kept if the smaller one cannot be allocated).
+    pub fn shrink_to_fit(&mut self, alloc: A) {
+        if self.buf.capacity() - self.buf.len() < 8 {
+            return;
+        }
+        let mut exact = Vec::new_in(alloc);
+        if exact.try_reserve_exact(self.buf.len()).is_ok() {
+            exact.extend_from_slice(&self.buf);
+            self.buf = exact;
+        }
+    }
+
     /// Removes every entry.
     pub fn clear(&mut self) {
         self.buf.clear();

@@ -10,6 +10,7 @@
 //! - [`set`]: [`Set`] (`intset` / `listpack` / `hashtable`).
 //! - [`hash`]: [`Hash`] (`listpack` / `hashtable`).
 //! - [`stream`]: [`Stream`], nodes of delta-encoded entries, with consumer groups ([`stream_cg`]).
+//! - [`zset`]: [`ZSet`] (`listpack` / `skiplist`).
 //!
 //! Elements are read as [`Elem`]: integers stored as integers, other strings as bytes; strings
 //! are recognised as integers exactly as Redis's `string2ll` does ([`parse_int`]).
@@ -27,6 +28,7 @@ pub mod stream_cg;
 mod stream_node;
 #[cfg(test)]
 mod test_alloc;
+pub mod zset;
 
 pub use allocator_api2::alloc::AllocError;
 pub use elem::{parse_int, Elem, Needle};
@@ -36,6 +38,7 @@ pub use list::List;
 pub use listpack::Listpack;
 pub use set::Set;
 pub use stream::{NodeLimits, Stream, StreamId};
+pub use zset::{Upsert, ZSet};
 
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
@@ -55,6 +58,10 @@ pub struct Limits {
     pub hash_listpack_entries_max: usize,
     /// `hash-max-listpack-value`.
     pub hash_listpack_value_bytes_max: usize,
+    /// `zset-max-listpack-entries`.
+    pub zset_listpack_entries_max: usize,
+    /// `zset-max-listpack-value`.
+    pub zset_listpack_value_bytes_max: usize,
 }
 
 impl Default for Limits {
@@ -66,6 +73,8 @@ impl Default for Limits {
             set_listpack_value_bytes_max: 64,
             hash_listpack_entries_max: 512,
             hash_listpack_value_bytes_max: 64,
+            zset_listpack_entries_max: 128,
+            zset_listpack_value_bytes_max: 64,
         }
     }
 }

@@ -51,6 +51,14 @@ impl<A: Allocator, const N: usize> Packed<A, N> {
         }
     }
 
+    /// The content for in-place edits that keep its length (and its key).
+    pub(crate) fn as_bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Packed::Inline { len, buf } => &mut buf[..usize::from(*len)],
+            Packed::Heap(bytes) => bytes,
+        }
+    }
+
     /// Heap bytes held outside the slot.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
@@ -116,6 +124,14 @@ impl<A: Allocator + Copy, const N: usize, K: KeyOf> Table<A, N, K> {
         self.table
             .find(self.hash(key), |e| K::key(e.as_bytes()) == key)
             .map(|e| e.as_bytes())
+    }
+
+    /// The entry with `key`, for in-place edits that leave its key unchanged.
+    pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut [u8]> {
+        let hash = self.hash(key);
+        self.table
+            .find_mut(hash, |e| K::key(e.as_bytes()) == key)
+            .map(|e| e.as_bytes_mut())
     }
 
     /// Inserts or replaces the entry with `entry`'s key (built from `parts`); whether it was new.

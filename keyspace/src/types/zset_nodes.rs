@@ -1,0 +1,463 @@
+//! The node layer of [`super::ZSet`]: how pairs and scores sit in listpacks, and the `skiplist`
+//! encoding's ordered chain of listpack nodes with its `member -> score` table.
+
+use super::super::elem::{Elem, Needle, INT_TEXT_BYTES_MAX};
+use super::super::listpack::{self, Listpack};
+use super::super::packed::{KeyOf, Table};
+use super::super::AllocError;
+use allocator_api2::alloc::Allocator;
+use allocator_api2::vec::Vec;
+use core::cmp::Ordering;
+
+/// Pairs per node of the `skiplist` encoding before it splits (small in tests, so model tests cross
+/// node boundaries).
+#[cfg(not(test))]
+pub const NODE_PAIRS_MAX: usize = 128;
+/// Pairs per node of the `skiplist` encoding before it splits.
+#[cfg(test)]
+pub const NODE_PAIRS_MAX: usize = 8;
+
+/// Table entries (8 score bytes + member) up to this size live inside the 32-byte slot.
+pub(super) const INLINE_BYTES_MAX: usize = 30;
+
+/// Table entries are `score (f64 LE) member`.
+pub(super) struct ScoreKey;
+
+impl KeyOf for ScoreKey {
+    fn key(entry: &[u8]) -> &[u8] {
+        &entry[8..]
+    }
+}
+
+pub(super) type ScoreTable<A> = Table<A, INLINE_BYTES_MAX, ScoreKey>;
+
+/// Largest magnitude stored as an integer (every integer up to it is exact in a double).
+pub(super) const EXACT_INT_MAX: f64 = 9_007_199_254_740_992.0;
+
+/// The listpack element holding `score` (bytes written to `buf` when not an integer).
+pub(super) fn score_elem(score: f64, buf: &mut [u8; 8]) -> Elem<'_> {
+    // -0 becomes 0, as Redis's listpack stores it (`double2ll` accepts it).
+    if score.fract() == 0.0 && score.abs() < EXACT_INT_MAX {
+        Elem::Int(score as i64)
+    } else {
+        *buf = score.to_le_bytes();
+        Elem::Bytes(&buf[..])
+    }
+}
+
+/// The score a listpack element holds.
+pub(super) fn elem_score(elem: Elem<'_>) -> f64 {
+    match elem {
+        Elem::Int(value) => value as f64,
+        Elem::Bytes(bytes) => {
+            let mut raw = [0u8; 8];
+            let n = bytes.len().min(8);
+            raw[..n].copy_from_slice(&bytes[..n]);
+            f64::from_le_bytes(raw)
+        }
+    }
+}
+
+/// Orders `(score_a, member_a)` against `(score_b, member_b)`: by score, then by member bytes.
+pub fn cmp_pair(score_a: f64, member_a: Elem<'_>, score_b: f64, member_b: &[u8]) -> Ordering {
+    match score_a.partial_cmp(&score_b) {
+        Some(Ordering::Equal) | None => {
+            let mut buf = [0u8; INT_TEXT_BYTES_MAX];
+            member_a.to_bytes(&mut buf).cmp(member_b)
+        }
+        Some(order) => order,
+    }
+}
+
+/// Inserts the pair at byte offset `off` of `lp`. On `Err` `lp` is unchanged.
+pub(super) fn insert_pair<A: Allocator>(
+    lp: &mut Listpack<A>,
+    off: usize,
+    member: &[u8],
+    score: f64,
+) -> Result<(), AllocError> {
+    let member = Elem::from_bytes(member);
+    lp.insert_at(off, member)?;
+    let mut buf = [0u8; 8];
+    let score_off = off + listpack::entry_bytes(member);
+    if let Err(error) = lp.insert_at(score_off, score_elem(score, &mut buf)) {
+        lp.remove_at(off);
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// Byte offset of the first pair of `lp` for which `before` is false (or `bytes_len`), and its index.
+pub(super) fn partition_pairs<A: Allocator>(
+    lp: &Listpack<A>,
+    mut before: impl FnMut(Elem<'_>, f64) -> bool,
+) -> (usize, usize) {
+    let mut iter = lp.iter();
+    let mut off = 0;
+    let mut index = 0;
+    while let (Some(member), Some(score)) = (iter.next(), iter.next()) {
+        if !before(member, elem_score(score)) {
+            return (off, index);
+        }
+        off += listpack::entry_bytes(member) + listpack::entry_bytes(score);
+        index += 1;
+    }
+    (lp.bytes_len(), index)
+}
+
+/// The last pair of a non-empty node.
+pub(super) fn last_pair<A: Allocator>(lp: &Listpack<A>) -> Option<(Elem<'_>, f64)> {
+    let score_off = lp.last_off()?;
+    let member_off = lp.prev_off(score_off)?;
+    Some((lp.get_at(member_off), elem_score(lp.get_at(score_off))))
+}
+
+/// The `skiplist` encoding: ordered nodes plus the member index.
+pub(super) struct Sorted<A: Allocator + Copy> {
+    /// Non-empty nodes in order; every pair of node `i` sorts before every pair of node `i + 1`.
+    pub(super) nodes: Vec<Listpack<A>, A>,
+    /// `member -> score` for every pair in `nodes`.
+    pub(super) table: ScoreTable<A>,
+    /// A Fenwick tree over the nodes' pair counts (`index[i]` sums nodes `i + 1 - lowbit(i + 1) ..= i`),
+    /// kept in step with `nodes` by every change so ranks cost O(log nodes). `index.len() != nodes.len()`
+    /// means it is stale (an allocation failed): rank queries then add node lengths.
+    index: Vec<usize, A>,
+}
+
+impl<A: Allocator + Copy> Sorted<A> {
+    pub(super) fn new_in(capacity: usize, alloc: A) -> Result<Self, AllocError> {
+        Ok(Sorted {
+            nodes: Vec::new_in(alloc),
+            table: ScoreTable::with_capacity_in(capacity, alloc)?,
+            index: Vec::new_in(alloc),
+        })
+    }
+
+    fn index_valid(&self) -> bool {
+        self.index.len() == self.nodes.len()
+    }
+
+    /// Rebuilds the index from the node lengths (after nodes were added, removed or split); best effort.
+    pub(super) fn reindex(&mut self) {
+        self.index.clear();
+        let n = self.nodes.len();
+        if self.index.try_reserve(n).is_err() {
+            return;
+        }
+        self.index
+            .extend(self.nodes.iter().map(|node| node.len() / 2));
+        for i in 1..=n {
+            let parent = i + (i & i.wrapping_neg());
+            if parent <= n {
+                self.index[parent - 1] += self.index[i - 1];
+            }
+        }
+    }
+
+    /// Records that node `idx` gained (`grew`) or lost one pair.
+    pub(super) fn index_step(&mut self, idx: usize, grew: bool) {
+        if !self.index_valid() {
+            return;
+        }
+        let mut i = idx + 1;
+        while i <= self.index.len() {
+            if grew {
+                self.index[i - 1] += 1;
+            } else {
+                self.index[i - 1] -= 1;
+            }
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// Pairs in nodes `0..idx`.
+    pub(super) fn pairs_before(&self, idx: usize) -> usize {
+        if !self.index_valid() {
+            return self.nodes[..idx].iter().map(|n| n.len() / 2).sum();
+        }
+        let (mut sum, mut i) = (0, idx);
+        while i > 0 {
+            sum += self.index[i - 1];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+
+    /// Node index and pair index within it of rank `rank` (`rank < len`).
+    pub(super) fn locate(&self, rank: usize) -> (usize, usize) {
+        if !self.index_valid() {
+            return locate(&self.nodes, rank);
+        }
+        let n = self.index.len();
+        let (mut pos, mut rest) = (0, rank);
+        let mut step = if n == 0 {
+            0
+        } else {
+            1 << (usize::BITS - 1 - n.leading_zeros())
+        };
+        while step > 0 {
+            if pos + step <= n && self.index[pos + step - 1] <= rest {
+                pos += step;
+                rest -= self.index[pos - 1];
+            }
+            step >>= 1;
+        }
+        (pos.min(n.saturating_sub(1)), rest)
+    }
+
+    pub(super) fn score(&self, member: &[u8]) -> Option<f64> {
+        self.table.get(member).map(table_score)
+    }
+
+    /// Index of the node a pair `(score, member)` belongs in (the last node when past the end).
+    pub(super) fn node_for(&self, score: f64, member: &[u8]) -> usize {
+        let idx = self.nodes.partition_point(|node| {
+            last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, score, member) == Ordering::Less)
+        });
+        idx.min(self.nodes.len().saturating_sub(1))
+    }
+
+    /// Appends a pair known to sort after every present pair (conversion and bulk builds).
+    pub(super) fn push_sorted(
+        &mut self,
+        member: &[u8],
+        score: f64,
+        alloc: A,
+    ) -> Result<(), AllocError> {
+        self.table.reserve(1)?;
+        let full = self
+            .nodes
+            .last()
+            .is_none_or(|n| n.len() / 2 >= NODE_PAIRS_MAX);
+        if full {
+            self.nodes.try_reserve(1).map_err(|_| AllocError)?;
+            if let Some(previous) = self.nodes.last_mut() {
+                previous.shrink_to_fit(alloc);
+            }
+            self.nodes.push(Listpack::new_in(alloc));
+        }
+        let last = self.nodes.len() - 1;
+        let node = &mut self.nodes[last];
+        let end = node.bytes_len();
+        let result = insert_pair(node, end, member, score).and_then(|()| {
+            self.table
+                .upsert(&[&score.to_le_bytes(), member])
+                .map(|_| ())
+        });
+        if result.is_err() {
+            let node = &mut self.nodes[last];
+            if node.bytes_len() > end {
+                node.remove_range(end, 2);
+            }
+            if node.is_empty() {
+                self.nodes.pop();
+            }
+        } else if full {
+            self.index_push_last();
+        } else {
+            self.index_step(last, true);
+        }
+        result
+    }
+
+    /// Extends the index by the last node (just pushed, holding one pair).
+    fn index_push_last(&mut self) {
+        let n = self.nodes.len();
+        if self.index.len() + 1 != n || self.index.try_reserve(1).is_err() {
+            return self.reindex();
+        }
+        // The new slot n covers nodes n - lowbit(n) + 1 ..= n: its own pair plus the slots below it.
+        let low = n & n.wrapping_neg();
+        let below = self.pairs_before_raw(n - 1) - self.pairs_before_raw(n - low);
+        self.index.push(1 + below);
+    }
+
+    /// [`Self::pairs_before`] on the index alone (valid for `idx <= index.len()`).
+    fn pairs_before_raw(&self, idx: usize) -> usize {
+        let (mut sum, mut i) = (0, idx);
+        while i > 0 {
+            sum += self.index[i - 1];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+
+    /// Inserts an absent member. On `Err` nothing changed.
+    pub(super) fn insert(&mut self, member: &[u8], score: f64, alloc: A) -> Result<(), AllocError> {
+        if self.nodes.is_empty() {
+            return self.push_sorted(member, score, alloc);
+        }
+        self.table.reserve(1)?;
+        self.nodes.try_reserve(1).map_err(|_| AllocError)?;
+        let idx = self.node_for(score, member);
+        let is_last = idx + 1 == self.nodes.len();
+        let node = &mut self.nodes[idx];
+        let (off, _) =
+            partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
+        insert_pair(node, off, member, score)?;
+        if let Err(error) = self.table.upsert(&[&score.to_le_bytes(), member]) {
+            node.remove_range(off, 2);
+            return Err(error);
+        }
+        if node.len() / 2 > NODE_PAIRS_MAX {
+            // Appending past the end of the last node (ascending scores: timestamps, counters) leaves
+            // the full node full and starts a new one; any other overflow splits in half.
+            let appended = is_last && off + pair_bytes(member, score) == node.bytes_len();
+            let keep_pairs = if appended {
+                node.len() / 2 - 1
+            } else {
+                node.len() / 4
+            };
+            split_node_at(&mut self.nodes, idx, keep_pairs, alloc);
+        }
+        if self.nodes.len() == self.index.len() {
+            self.index_step(idx, true);
+        } else {
+            self.reindex();
+        }
+        Ok(())
+    }
+
+    /// Removes the pair of `member` (whose score is `score`) from the nodes only.
+    pub(super) fn remove_from_nodes(&mut self, member: &[u8], score: f64) {
+        let idx = self.node_for(score, member);
+        let node = &mut self.nodes[idx];
+        let Some(off) = node.find(&Needle::new(member), 0, 2) else {
+            debug_assert!(false, "zset member missing from its node");
+            return;
+        };
+        node.remove_range(off, 2);
+        if node.is_empty() {
+            self.nodes.remove(idx);
+            return self.reindex();
+        }
+        // Merge with the next node when both are small, so nodes stay at least a quarter full.
+        let pairs = node.len() / 2;
+        if pairs < NODE_PAIRS_MAX / 4 && idx + 1 < self.nodes.len() {
+            let next_pairs = self.nodes[idx + 1].len() / 2;
+            if pairs + next_pairs <= NODE_PAIRS_MAX / 2 {
+                let (left, right) = self.nodes.split_at_mut(idx + 1);
+                if left[idx].try_append(&mut right[0]).is_ok() {
+                    self.nodes.remove(idx + 1);
+                    return self.reindex();
+                }
+            }
+        }
+        self.index_step(idx, false);
+    }
+
+    /// Removes the pair `(old, member)` while the pair `(new, member)` is also present (a score
+    /// update inserts the new pair first).
+    pub(super) fn remove_old_pair(&mut self, member: &[u8], old: f64, new: f64) {
+        let before = self.nodes.len();
+        if let Some(idx) = remove_pair_at_score(&mut self.nodes, member, old, new) {
+            if self.nodes.len() == before {
+                self.index_step(idx, false);
+            } else {
+                self.reindex();
+            }
+        }
+    }
+
+    /// Splits node `idx` in half if it is oversized (best effort).
+    pub(super) fn split_if_full(&mut self, idx: usize, alloc: A) {
+        if self
+            .nodes
+            .get(idx)
+            .is_some_and(|n| n.len() / 2 > NODE_PAIRS_MAX)
+        {
+            split_node(&mut self.nodes, idx, alloc);
+            self.reindex();
+        }
+    }
+
+    pub(super) fn mem_bytes(&self) -> usize {
+        core::mem::size_of::<Self>()
+            + self.nodes.capacity() * core::mem::size_of::<Listpack<A>>()
+            + self.nodes.iter().map(Listpack::mem_bytes).sum::<usize>()
+            + self.table.mem_bytes()
+            + self.index.capacity() * core::mem::size_of::<usize>()
+    }
+}
+
+pub(super) fn table_score(entry: &[u8]) -> f64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&entry[..8]);
+    f64::from_le_bytes(raw)
+}
+
+/// Node index and pair index within it of rank `rank` (`rank < len`).
+pub(super) fn locate<A: Allocator>(nodes: &[Listpack<A>], mut rank: usize) -> (usize, usize) {
+    for (idx, node) in nodes.iter().enumerate() {
+        let pairs = node.len() / 2;
+        if rank < pairs {
+            return (idx, rank);
+        }
+        rank -= pairs;
+    }
+    (nodes.len().saturating_sub(1), 0)
+}
+
+/// Removes the pair `(old, member)` from `nodes` (the pair `(new, member)` is also present).
+fn remove_pair_at_score<A: Allocator>(
+    nodes: &mut Vec<Listpack<A>, A>,
+    member: &[u8],
+    old: f64,
+    new: f64,
+) -> Option<usize> {
+    let idx = nodes.partition_point(|node| {
+        last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, old, member) == Ordering::Less)
+    });
+    let node = nodes.get_mut(idx)?;
+    let needle = Needle::new(member);
+    let mut off = 0;
+    while let Some(found) = node.find(&needle, off, 2) {
+        let Some(score_off) = node.next_off(found) else {
+            break;
+        };
+        let score = elem_score(node.get_at(score_off));
+        if score == old && score != new {
+            node.remove_range(found, 2);
+            if node.is_empty() {
+                nodes.remove(idx);
+            }
+            return Some(idx);
+        }
+        off = node.next_off(score_off).unwrap_or(node.bytes_len());
+    }
+    None
+}
+
+/// Splits node `idx` in half (best effort).
+fn split_node<A: Allocator + Copy>(nodes: &mut Vec<Listpack<A>, A>, idx: usize, alloc: A) {
+    let keep_pairs = nodes[idx].len() / 4;
+    split_node_at(nodes, idx, keep_pairs, alloc);
+}
+
+/// Bytes the pair `(member, score)` takes in a listpack.
+fn pair_bytes(member: &[u8], score: f64) -> usize {
+    let mut buf = [0u8; 8];
+    listpack::entry_bytes(Elem::from_bytes(member))
+        + listpack::entry_bytes(score_elem(score, &mut buf))
+}
+
+/// Moves the pairs of node `idx` after the first `keep_pairs` into a new node after it, and gives the
+/// kept node's spare capacity back. Best effort: an oversized node is still valid if this cannot
+/// allocate.
+fn split_node_at<A: Allocator + Copy>(
+    nodes: &mut Vec<Listpack<A>, A>,
+    idx: usize,
+    keep_pairs: usize,
+    alloc: A,
+) {
+    if nodes.try_reserve(1).is_err() {
+        return;
+    }
+    let node = &mut nodes[idx];
+    if let Some(mid) = node.offset_of(2 * keep_pairs) {
+        if let Ok(tail) = node.split_off(mid, alloc) {
+            node.shrink_to_fit(alloc);
+            nodes.insert(idx + 1, tail);
+        }
+    }
+}
