@@ -132,3 +132,21 @@ fn redis_crate_blpop_with_data_and_with_wait() {
         ("m".to_string(), vec!["a".to_string(), "b".to_string()])
     );
 }
+
+#[test]
+fn a_key_ready_only_inside_a_transaction_wakes_no_one() {
+    let server = Server::start(&[]);
+    let mut waiter = server.raw();
+    waiter.send(b"BLPOP l 0\r\n");
+    std::thread::sleep(Duration::from_millis(200));
+    let mut writer = server.raw();
+    writer.roundtrip("MULTI\r\n", "+OK\r\n");
+    writer.roundtrip("LPUSH l x\r\n", "+QUEUED\r\n");
+    writer.roundtrip("DEL l\r\n", "+QUEUED\r\n");
+    writer.roundtrip("SET l foo\r\n", "+QUEUED\r\n");
+    writer.roundtrip("EXEC\r\n", "*3\r\n:1\r\n:1\r\n+OK\r\n");
+    // The key now holds a string: the waiter stays blocked (no WRONGTYPE), then a real push serves it.
+    writer.roundtrip("DEL l\r\n", ":1\r\n");
+    writer.roundtrip("LPUSH l y\r\n", ":1\r\n");
+    waiter.expect("*2\r\n$1\r\nl\r\n$1\r\ny\r\n");
+}

@@ -83,6 +83,16 @@ fn try_non_blocking<A: KvAllocator>(
     false
 }
 
+/// Whether `key` exists and holds something other than a list (a retried blocked client skips it).
+fn holds_other_type<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, key: &[u8]) -> bool {
+    super::write(ks, ctx, key).is_some_and(|e| e.kind() != crate::entry::Kind::List)
+}
+
+/// Whether `key` exists.
+fn ks_has<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, key: &[u8]) -> bool {
+    super::write(ks, ctx, key).is_some()
+}
+
 /// # Format
 /// `BLPOP key [key ...] timeout` / `BRPOP key [key ...] timeout`
 pub fn blpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
@@ -93,6 +103,9 @@ pub fn blpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let left = ctx.argv[0].eq_ignore_ascii_case(b"blpop");
     let keys = &ctx.argv[1..last];
     for &key in keys {
+        if ctx.fx.blocked_retry && holds_other_type(ks, ctx, key) {
+            continue;
+        }
         let list = match write_obj::<A, List<A>>(ks, ctx, key) {
             Found::WrongType => return,
             Found::Missing => continue,
@@ -123,6 +136,10 @@ pub fn blmove<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let Ok(deadline) = parse_timeout(ctx, last) else {
         return;
     };
+    let source = ctx.argv[1];
+    if ctx.fx.blocked_retry && holds_other_type(ks, ctx, source) {
+        return block_or_null(ctx, &[source], deadline);
+    }
     let mut argv: Vec<&[u8]> = ctx.argv[..last].to_vec();
     let handler: Handler<A> = if brpoplpush {
         argv[0] = b"RPOPLPUSH";
@@ -137,7 +154,6 @@ pub fn blmove<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         }
         return;
     }
-    let source = ctx.argv[1];
     block_or_null(ctx, &[source], deadline);
 }
 
@@ -151,10 +167,18 @@ pub fn blmpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let Ok(deadline) = parse_timeout(ctx, 1) else {
         return;
     };
+    let numkeys = crate::num::parse_i64_exact(ctx.argv[2]).unwrap_or(0).max(0) as usize;
+    let keys: Vec<&[u8]> = ctx.argv[3..(3 + numkeys).min(ctx.argv.len())].to_vec();
+    // A retry skips keys that now hold another type (Redis leaves the client blocked on them).
+    if ctx.fx.blocked_retry
+        && keys
+            .iter()
+            .all(|k| holds_other_type(ks, ctx, k) || !ks_has(ks, ctx, k))
+    {
+        return block_or_null(ctx, &keys, deadline);
+    }
     if try_non_blocking(ks, ctx, &argv, lmpop::<A>) {
         return;
     }
-    let numkeys = crate::num::parse_i64_exact(ctx.argv[2]).unwrap_or(0).max(0) as usize;
-    let keys: Vec<&[u8]> = ctx.argv[3..(3 + numkeys).min(ctx.argv.len())].to_vec();
     block_or_null(ctx, &keys, deadline);
 }
