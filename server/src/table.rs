@@ -400,5 +400,13 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, (1, -1, 1), "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block", "O(1) for every key.", "@fast @transaction", "", srv(crate::multi::watch)),
         cmd("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, (0, 0, 0), "transactions", "2.2.0", "Forget about all watched keys", "O(1)", "@fast @transaction", "", srv(crate::multi::unwatch)),
         cmd("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "1.0.0", "Authenticate to the server", "O(N) where N is the number of passwords defined for the user", "@fast @connection", "", srv(crate::auth::auth)),
+        // Bitmaps, BITFIELD, HyperLogLog and SORT (issue 15).
+        cmd("setbit", 4, WRITE | DENYOOM, (1, 1, 1), "bitmap", "2.2.0", "Sets or clears the bit at offset in the string value stored at key", "O(1)", "@write @bitmap @slow", "", kv(zedis_keyspace::commands::bitmaps::setbit)),
+        cmd("getbit", 3, READONLY | FAST, (1, 1, 1), "bitmap", "2.2.0", "Returns the bit value at offset in the string value stored at key", "O(1)", "@read @bitmap @fast", "", kv(zedis_keyspace::commands::bitmaps::getbit)),
+        cmd("bitcount", -2, READONLY, (1, 1, 1), "bitmap", "2.6.0", "Count set bits in a string", "O(N)", "@read @bitmap @slow", "", kv(zedis_keyspace::commands::bitmaps::bitcount)),
+        cmd("bitpos", -3, READONLY, (1, 1, 1), "bitmap", "2.8.7", "Find first bit set or clear in a string", "O(N)", "@read @bitmap @slow", "", kv(zedis_keyspace::commands::bitmaps::bitpos)),
+        cmd("bitop", -4, WRITE | DENYOOM, (2, -1, 1), "bitmap", "2.6.0", "Perform bitwise operations between strings", "O(N)", "@write @bitmap @slow", "", kv(zedis_keyspace::commands::bitmaps::bitop)),
+        cmd("bitfield", -2, WRITE | DENYOOM, (1, 1, 1), "bitmap", "3.2.0", "Perform arbitrary bitfield integer operations on strings", "O(1) for each subcommand specified", "@write @bitmap @slow", "", kv(zedis_keyspace::commands::bitfield::bitfield)),
+        cmd("bitfield_ro", -2, READONLY | FAST, (1, 1, 1), "bitmap", "6.0.0", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", "O(1) for each subcommand specified", "@read @bitmap @fast", "", kv(zedis_keyspace::commands::bitfield::bitfield_ro)),
     ]
 }

@@ -4,6 +4,8 @@
 //!
 //! Replies and errors are Redis 7.0's byte for byte.
 
+pub mod bitfield;
+pub mod bitmaps;
 pub mod blocking;
 pub mod evict;
 pub mod expire;
