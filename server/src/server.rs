@@ -471,6 +471,7 @@ impl<S: Strategy> Core<S> {
         ks.lfu_log_factor = c.int("lfu-log-factor") as u32;
         ks.lfu_decay_time = c.int("lfu-decay-time") as u32;
         ks.string_bytes_max = c.int("proto-max-bulk-len") as usize;
+        ks.hll_sparse_bytes_max = c.int("hll-sparse-max-bytes") as usize;
         ks.limits = zedis_keyspace::types::Limits {
             list_max_listpack_size: c.int("list-max-listpack-size"),
             set_intset_entries_max: c.int("set-max-intset-entries") as usize,

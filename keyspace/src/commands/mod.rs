@@ -10,6 +10,7 @@ pub mod blocking;
 pub mod evict;
 pub mod expire;
 pub mod hashes;
+pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod sets;
