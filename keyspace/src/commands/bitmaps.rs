@@ -416,7 +416,7 @@ pub fn bitop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let len = slices.iter().map(|s| s.len()).max().unwrap_or(0);
     let dest = ctx.argv[2];
     if len == 0 {
-        if ks.db_mut(ctx.db).remove(dest) {
+        if ks.delete(ctx.db, dest, ctx.now_ms, ctx.fx) {
             ctx.fx.changed(notify::GENERIC, "del", ctx.db, dest);
         }
         return reply::integer(ctx.out, 0);

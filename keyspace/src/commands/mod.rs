@@ -14,6 +14,7 @@ pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod strings_lcs;
 
