@@ -15,7 +15,7 @@ pub const EMBSTR_BYTES_MAX: usize = 44;
 /// TYPE's answer.
 pub fn type_name(kind: Kind) -> &'static str {
     match kind {
-        Kind::Str | Kind::Int => "string",
+        Kind::Str | Kind::Int | Kind::BigStr => "string",
         Kind::List => "list",
         Kind::Set => "set",
         Kind::Hash => "hash",
@@ -53,7 +53,7 @@ fn encoding_of<A: Allocator + Copy>(kind: Kind, object: *mut u8) -> &'static str
             Kind::List => "quicklist",
             Kind::Set => (*(object as *const Set<A>)).encoding(),
             Kind::Hash => (*(object as *const Hash<A>)).encoding(),
-            Kind::Str | Kind::Int => "unknown",
+            Kind::Str | Kind::Int | Kind::BigStr => "unknown",
         }
     }
 }
@@ -69,7 +69,7 @@ fn bytes_of<A: Allocator + Copy>(kind: Kind, object: *mut u8) -> usize {
             Kind::Hash => {
                 std::mem::size_of::<Hash<A>>() + (*(object as *const Hash<A>)).mem_bytes()
             }
-            Kind::Str | Kind::Int => 0,
+            Kind::Str | Kind::Int | Kind::BigStr => 0,
         }
     }
 }
@@ -171,7 +171,7 @@ pub(crate) unsafe fn free_object<A: Allocator + Copy>(alloc: A, kind: Kind, obje
         Kind::List => drop_object::<A, List<A>>(alloc, object),
         Kind::Set => drop_object::<A, Set<A>>(alloc, object),
         Kind::Hash => drop_object::<A, Hash<A>>(alloc, object),
-        Kind::Str | Kind::Int => debug_assert!(false, "free_object on a string"),
+        Kind::Str | Kind::Int | Kind::BigStr => debug_assert!(false, "free_object on a string"),
     }
 }
 
@@ -233,7 +233,7 @@ pub(crate) unsafe fn clone_object<A: Allocator + Copy>(
             }
             box_in(alloc, copy)
         }
-        Kind::Str | Kind::Int => Err(AllocError),
+        Kind::Str | Kind::Int | Kind::BigStr => Err(AllocError),
     }
 }
 

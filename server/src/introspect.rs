@@ -482,7 +482,7 @@ pub fn key_bytes(entry: zedis_keyspace::entry::EntryPtr) -> usize {
     let entry_bytes = entry.size().next_multiple_of(8);
     let object = match entry.payload() {
         Payload::Object(kind, object) => zedis_keyspace::value::object_bytes(kind, object),
-        _ => 0,
+        _ => entry.out_of_line_bytes(),
     };
     entry_bytes
         + object

@@ -57,8 +57,14 @@ fn workload(c: &mut redis::Connection) -> Vec<Vec<u8>> {
     let _: () = q(c, &["PFMERGE", "merged", "hll", "hll2"]);
     let _: i64 = q(c, &["RPUSH", "list", "3", "1", "2"]);
     let _: i64 = q(c, &["SORT", "list", "DESC", "STORE", "sorted"]);
+    // A string grown past the inline limit (stored out of line), with a TTL added afterwards.
+    for offset in ["3000", "9000", "20000"] {
+        let _: i64 = q(c, &["SETBIT", "big", offset, "1"]);
+    }
+    let _: i64 = q(c, &["PEXPIREAT", "big", "99999999999999"]);
+    let _: i64 = q(c, &["SETBIT", "big", "30000", "1"]);
     let mut out = Vec::new();
-    for key in ["bits", "inv", "hll", "merged"] {
+    for key in ["bits", "inv", "hll", "merged", "big"] {
         out.push(q::<Vec<u8>>(c, &["GET", key]));
     }
     let sorted: Vec<Vec<u8>> = q(c, &["LRANGE", "sorted", "0", "-1"]);
@@ -75,16 +81,45 @@ fn aof_replays_to_the_same_values() {
         let mut c = server.conn();
         workload(&mut c)
     };
+    let after = reload(&args);
+    assert!(before == after, "values differ after AOF replay");
+    // Again after a rewrite, which snapshots the out-of-line string.
+    {
+        let server = Server::start(&args);
+        let mut c = server.conn();
+        let _: () = q(&mut c, &["BGREWRITEAOF"]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let info: String = q(&mut c, &["INFO", "persistence"]);
+            let done = info.contains("aof_rewrite_in_progress:0")
+                && !info.contains("aof_rewrites:0\r")
+                && info.contains("aof_last_bgrewrite_status:ok");
+            if done {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "rewrite did not finish"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert!(before == reload(&args), "values differ after rewrite");
     let server = Server::start(&args);
+    assert_eq!(q::<i64>(&mut server.conn(), &["PFCOUNT", "merged"]), 5);
+}
+
+fn reload(args: &[&str]) -> Vec<Vec<u8>> {
+    let server = Server::start(args);
     let mut c = server.conn();
+    assert!(q::<i64>(&mut c, &["PTTL", "big"]) > 0);
     let mut after = Vec::new();
-    for key in ["bits", "inv", "hll", "merged"] {
+    for key in ["bits", "inv", "hll", "merged", "big"] {
         after.push(q::<Vec<u8>>(&mut c, &["GET", key]));
     }
     let sorted: Vec<Vec<u8>> = q(&mut c, &["LRANGE", "sorted", "0", "-1"]);
     after.extend(sorted);
-    assert_eq!(before, after);
-    assert_eq!(q::<i64>(&mut c, &["PFCOUNT", "merged"]), 5);
+    after
 }
 
 #[test]
@@ -99,7 +134,7 @@ fn keyspace_events_name_the_command() {
     let mut c = server.conn();
     workload(&mut c);
     let mut got = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..11 {
         let msg = pubsub.get_message().unwrap();
         got.push(format!(
             "{} {}",
@@ -120,6 +155,7 @@ fn keyspace_events_name_the_command() {
             "pfadd merged",
             "rpush list",
             "sortstore sorted",
+            "setbit big",
         ]
     );
 }

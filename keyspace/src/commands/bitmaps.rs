@@ -58,6 +58,18 @@ pub(crate) fn parse_bit_offset<A: KvAllocator>(
     }
 }
 
+/// Strings that bit commands make longer than this are stored out of line ([`crate::entry::Kind::BigStr`]), so that
+/// growing them again reallocates only their bytes, with spare room, and never the key.
+pub const INLINE_BYTES_MAX: usize = 256;
+
+/// Spare room for a string growing to `len` bytes, as Redis's `sdsMakeRoomFor`: double below 1 MiB, then
+/// 1 MiB more; never past `limit` (`proto-max-bulk-len`) unless `len` already is.
+fn grown_capacity(len: usize, limit: usize) -> usize {
+    const MIB: usize = 1024 * 1024;
+    let greedy = if len < MIB { len * 2 } else { len + MIB };
+    greedy.min(limit.max(len))
+}
+
 /// Redis's `lookupStringForBitCommand`: the string at `ctx.argv[1]`, created or zero-padded so that it holds
 /// at least `len` bytes, as a raw string. Returns the entry and whether it was created or grown, or `None`
 /// after replying an error (wrong type, OOM).
@@ -68,6 +80,7 @@ pub(crate) fn string_for_bits<A: KvAllocator>(
 ) -> Option<(EntryPtr, bool)> {
     let key = ctx.argv[1];
     let old = write(ks, ctx, key);
+    let capacity = grown_capacity(len, ks.config.string_bytes_max);
     if let Some(e) = old {
         if !is_string(e) {
             ctx.error(WRONGTYPE);
@@ -79,6 +92,14 @@ pub(crate) fn string_for_bits<A: KvAllocator>(
                 return Some((e, false));
             }
         }
+        match e.grow_big_str(A::default(), len, capacity) {
+            Ok(true) => return Some((e, true)),
+            Ok(false) => {}
+            Err(_) => {
+                reply_oom(ctx, crate::Oom);
+                return None;
+            }
+        }
     }
     let old_value = old.and_then(string_value);
     let old_bytes: &[u8] = old_value.as_deref().unwrap_or(&[]);
@@ -88,7 +109,16 @@ pub(crate) fn string_for_bits<A: KvAllocator>(
         dst[..old_bytes.len()].copy_from_slice(old_bytes);
         dst[old_bytes.len()..].fill(0);
     };
-    let init = PayloadInit::StrWith(new_len, &mut fill);
+    let init = if new_len <= INLINE_BYTES_MAX {
+        PayloadInit::StrWith(new_len, &mut fill)
+    } else {
+        PayloadInit::BigStrWith {
+            len: new_len,
+            // A new key gets its exact size, as in Redis; a growing one gets room to grow again.
+            capacity: if old.is_some() { capacity } else { new_len },
+            fill: &mut fill,
+        }
+    };
     match ks.set_payload(ctx.db, key, init, None, true, ctx.now_ms) {
         Ok(e) => {
             e.set_flag(FLAG_RAW);

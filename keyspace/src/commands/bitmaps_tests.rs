@@ -82,7 +82,7 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        (0u32..300, any::<bool>()).prop_map(|(o, b)| Step::Set(o, b)),
+        (prop_oneof![0u32..300, 0u32..5000], any::<bool>()).prop_map(|(o, b)| Step::Set(o, b)),
         (-50i64..50, -50i64..50, any::<bool>()).prop_map(|(s, e, b)| Step::Count(s, e, b)),
         (any::<bool>(), -50i64..50, -50i64..50, any::<bool>())
             .prop_map(|(v, s, e, b)| Step::Pos(v, s, e, b)),
