@@ -337,3 +337,91 @@ pub fn pfdebug<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         ctx.error(format!("ERR Unknown PFDEBUG subcommand '{name}'").as_bytes());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{pfadd, pfcount, pfdebug, pfmerge};
+    use crate::commands::{strings, Ctx, Effects, Handler};
+    use crate::{Keyspace, KeyspaceConfig};
+    use proptest::prelude::*;
+    use zedis_kv_pool::SystemAlloc;
+    use zedis_resp::Protocol;
+
+    type A = SystemAlloc;
+
+    fn run(ks: &mut Keyspace<A>, handler: Handler<A>, args: &[&[u8]]) -> Vec<u8> {
+        let mut fx = Effects::default();
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            argv: args,
+            out: &mut out,
+            proto: Protocol::Resp2,
+            db: 0,
+            now_ms: 1_000_000,
+            fx: &mut fx,
+        };
+        handler(ks, &mut ctx);
+        out
+    }
+
+    /// A value that passes the header check, so the register area is what gets fuzzed.
+    fn hll_like() -> impl Strategy<Value = Vec<u8>> {
+        (
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 0..400),
+        )
+            .prop_map(|(dense, body)| {
+                let mut v = b"HYLL".to_vec();
+                v.push(u8::from(!dense));
+                v.extend_from_slice(&[0; 11]);
+                v.extend_from_slice(&body);
+                if dense {
+                    v.resize(crate::types::hll::DENSE_BYTES, 0xa5);
+                }
+                v
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_values_never_panic(
+            value in prop_oneof![proptest::collection::vec(any::<u8>(), 0..64), hll_like()],
+            element in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+            run(&mut ks, strings::set, &[b"set", b"k", &value]);
+            run(&mut ks, pfadd, &[b"pfadd", b"ok", b"a"]);
+            for (handler, args) in [
+                (pfcount as Handler<A>, vec![&b"pfcount"[..], b"k"]),
+                (pfcount, vec![b"pfcount", b"k", b"ok"]),
+                (pfmerge, vec![b"pfmerge", b"ok", b"k"]),
+                (pfdebug, vec![b"pfdebug", b"decode", b"k"]),
+                (pfdebug, vec![b"pfdebug", b"getreg", b"k"]),
+                (pfadd, vec![b"pfadd", b"k", &element]),
+                (pfcount, vec![b"pfcount", b"k"]),
+            ] {
+                let reply = run(&mut ks, handler, &args);
+                prop_assert!(matches!(reply.first(), Some(b':' | b'-' | b'+' | b'$' | b'*')));
+            }
+        }
+    }
+
+    #[test]
+    fn corrupt_values_get_redis_errors() {
+        let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+        run(&mut ks, strings::set, &[b"set", b"s", b"not an hll"]);
+        assert_eq!(
+            run(&mut ks, pfcount, &[b"pfcount", b"s"]),
+            b"-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n"
+        );
+        let mut bad = b"HYLL\x01".to_vec();
+        bad.extend_from_slice(&[0; 10]);
+        bad.push(0x80); // cached cardinality invalid
+        bad.push(0x00); // a single ZERO opcode: 1 register instead of 16384
+        run(&mut ks, strings::set, &[b"set", b"b", &bad]);
+        assert_eq!(
+            run(&mut ks, pfcount, &[b"pfcount", b"b"]),
+            b"-INVALIDOBJ Corrupted HLL object detected\r\n"
+        );
+    }
+}
