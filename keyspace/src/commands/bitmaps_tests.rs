@@ -1,6 +1,8 @@
 //! Bitmap and BITFIELD commands against a `Vec<bool>` model (proptest), plus edge cases of the helpers.
 
-use super::{bitcount, bitop, bitpos, first_bit, getbit, popcount, setbit};
+use super::{
+    bitcount, bitop, bitop_byte, bitop_into, bitpos, first_bit, getbit, popcount, setbit, BitOp,
+};
 use crate::commands::bitfield::{
     bitfield, get_signed, get_unsigned, set_bits, signed_overflow, unsigned_overflow, Overflow,
 };
@@ -163,7 +165,14 @@ proptest! {
 
     #[test]
     fn bitop_matches_bytewise_model(a in proptest::collection::vec(any::<u8>(), 0..80),
-                                    b in proptest::collection::vec(any::<u8>(), 0..80)) {
+                                    b in proptest::collection::vec(any::<u8>(), 0..80),
+                                    c in proptest::collection::vec(any::<u8>(), 0..80)) {
+        let mut dst = vec![0u8; a.len().max(b.len()).max(c.len())];
+        for op in [BitOp::And, BitOp::Or, BitOp::Xor] {
+            bitop_into(op, &[&a, &b, &c], &mut dst);
+            let want: Vec<u8> = (0..dst.len()).map(|i| bitop_byte(op, &[&a, &b, &c], i)).collect();
+            prop_assert_eq!(&dst, &want);
+        }
         let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
         run(&mut ks, strings::set, &[b"set", b"a", &a]);
         run(&mut ks, strings::set, &[b"set", b"b", &b]);
