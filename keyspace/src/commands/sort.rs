@@ -368,7 +368,77 @@ pub fn sort_ro<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::sort_score;
+    use super::{sort, sort_score};
+    use crate::commands::{lists, Ctx, Effects};
+    use crate::{Keyspace, KeyspaceConfig};
+    use proptest::prelude::*;
+    use zedis_kv_pool::SystemAlloc;
+    use zedis_resp::Protocol;
+
+    type A = SystemAlloc;
+
+    fn run(ks: &mut Keyspace<A>, handler: crate::commands::Handler<A>, args: &[&[u8]]) -> Vec<u8> {
+        let mut fx = Effects::default();
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            argv: args,
+            out: &mut out,
+            proto: Protocol::Resp2,
+            db: 0,
+            now_ms: 1_000_000,
+            fx: &mut fx,
+        };
+        handler(ks, &mut ctx);
+        out
+    }
+
+    fn bulk_array(items: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", items.len()).into_bytes();
+        for item in items {
+            out.extend_from_slice(format!("${}\r\n", item.len()).as_bytes());
+            out.extend_from_slice(item);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn sort_matches_a_model(values in proptest::collection::vec(-50i64..50, 0..30),
+                                desc in any::<bool>(), alpha in any::<bool>(),
+                                limit in proptest::option::of((-3i64..40, -3i64..40))) {
+            let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+            let texts: Vec<Vec<u8>> = values.iter().map(|v| v.to_string().into_bytes()).collect();
+            let mut push: Vec<&[u8]> = vec![b"rpush", b"l"];
+            push.extend(texts.iter().map(|t| &t[..]));
+            if !texts.is_empty() {
+                run(&mut ks, lists::push, &push);
+            }
+            let mut args: Vec<Vec<u8>> = vec![b"sort".to_vec(), b"l".to_vec()];
+            if desc { args.push(b"DESC".to_vec()); }
+            if alpha { args.push(b"ALPHA".to_vec()); }
+            if let Some((start, count)) = limit {
+                args.extend([b"LIMIT".to_vec(), start.to_string().into_bytes(), count.to_string().into_bytes()]);
+            }
+            let argv: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            let got = run(&mut ks, sort, &argv);
+
+            let mut model = texts.clone();
+            if alpha {
+                model.sort();
+            } else {
+                model.sort_by_key(|t| std::str::from_utf8(t).unwrap().parse::<i64>().unwrap());
+            }
+            if desc { model.reverse(); }
+            if let Some((start, count)) = limit {
+                let len = model.len() as i64;
+                let start = start.clamp(0, len) as usize;
+                let count = if count < 0 { model.len() } else { count as usize };
+                model = model.into_iter().skip(start).take(count).collect();
+            }
+            prop_assert_eq!(got, bulk_array(&model));
+        }
+    }
 
     #[test]
     fn scores_follow_strtod() {
