@@ -353,6 +353,25 @@ fn store_items<A: KvAllocator>(
     reply::integer(ctx.out, pushed as i64);
 }
 
+/// Redis's `sortGetKeys` (COMMAND GETKEYS, ACL, cluster routing): the source key (1) and the last STORE
+/// destination, skipping the arguments of LIMIT, GET and BY. `argv[0]` is the command name.
+pub fn key_positions(argv: &[&[u8]]) -> Vec<usize> {
+    let mut store = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let arg = argv[i];
+        if arg.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if arg.eq_ignore_ascii_case(b"get") || arg.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if arg.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    std::iter::once(1).chain(store).collect()
+}
+
 /// # Format
 /// `SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]
 /// [STORE destination]`
@@ -438,6 +457,24 @@ mod tests {
             }
             prop_assert_eq!(got, bulk_array(&model));
         }
+    }
+
+    #[test]
+    fn key_positions_follow_sort_get_keys() {
+        let argv = |line: &'static str| -> Vec<&'static [u8]> {
+            line.split(' ').map(str::as_bytes).collect()
+        };
+        assert_eq!(super::key_positions(&argv("sort abc store def")), [1, 3]);
+        assert_eq!(
+            super::key_positions(&argv("sort abc store invalid store stillbad store def")),
+            [1, 7]
+        );
+        assert_eq!(super::key_positions(&argv("sort abc get store by x")), [1]);
+        assert_eq!(
+            super::key_positions(&argv("sort abc limit store x store")),
+            [1]
+        );
+        assert_eq!(super::key_positions(&argv("sort_ro abc")), [1]);
     }
 
     #[test]
