@@ -272,11 +272,12 @@ fn getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]], with_flag
     if !cmd.arity_ok(args.len()) {
         return core.reply_error(ck, b"ERR Invalid number of arguments specified for command");
     }
-    let keys = match docs {
-        Some(docs) => {
+    let keys = match (crate::command_meta::procedure_keys(cmd.name, args), docs) {
+        (Some(keys), _) => keys,
+        (None, Some(docs)) => {
             crate::command_meta::keys_with_flags(cmd.name, docs, args).unwrap_or_default()
         }
-        None => legacy_keys(cmd.keys, args),
+        (None, None) => legacy_keys(cmd.keys, args),
     };
     if keys.is_empty() {
         if cmd.has(crate::table::NO_MANDATORY_KEYS) {
