@@ -435,7 +435,9 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// # Format
 /// `CONFIG RESETSTAT`
 pub fn config_resetstat<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    let changes_since_save = core.stats.changes_since_save;
     core.stats = Default::default();
+    core.stats.changes_since_save = changes_since_save;
     core.ks.stats = Default::default();
     core.budget.reset_peaks();
     core.reply(ck, |out, _| reply::ok(out));

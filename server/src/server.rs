@@ -62,6 +62,9 @@ pub struct Stats {
     pub expire_time_cap_reached: u64,
     /// Share of sampled TTL keys found expired in the last cycle (percent).
     pub expired_stale_perc: f64,
+    /// Changes made by commands (Redis's `server.dirty`; INFO's `rdb_changes_since_last_save`, as Zedis never
+    /// saves an RDB). Kept across CONFIG RESETSTAT, as in Redis.
+    pub changes_since_save: u64,
 }
 
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
@@ -866,6 +869,7 @@ impl<S: Strategy> Core<S> {
     pub fn finish_command(&mut self, db: usize, argv: &[&[u8]]) {
         self.aof_log_command(db, argv);
         self.stats.commands_processed += 1;
+        self.stats.changes_since_save += self.fx.dirty;
         crate::multi::signal_touched(self);
         self.publish_events();
         self.note_ready_keys();
