@@ -8,8 +8,13 @@
 //! 12  [expire]  12 bytes   only when FLAG_EXPIRE: unix time ms (i64) + index in the db's volatile vector (u32)
 //! ..  key_len    varint
 //! ..  key        key_len bytes
-//! ..  payload    Str: varint len + bytes | Int: i64 | Object: pointer to the collection
+//! ..  payload    Str: varint len + bytes | Int: i64 | Object: pointer to the collection |
+//!                BigStr: pointer to an out-of-line buffer `len u64 | capacity u64 | capacity bytes`
 //! ```
+//!
+//! `BigStr` is a string that grows in place (SETBIT, BITFIELD): growing it reallocates only its buffer,
+//! with spare capacity as Redis's `sdsMakeRoomFor` keeps, never the key. Readers see it as [`Payload::Str`];
+//! it is never handed over to another entry (copies copy its bytes), so [`EntryPtr::free`] frees it.
 //!
 //! A 16-byte key with a 32-byte value takes 12 + 1 + 16 + 1 + 32 = 62 bytes: one 64-byte size class. Redis 7.0
 //! spends a dictEntry (24), an sds key (24) and an embstr robj (64) on the same pair.
@@ -39,6 +44,8 @@ pub enum Kind {
     Stream = 6,
     /// A sorted set object (pointer).
     ZSet = 5,
+    /// A byte string stored out of line with spare capacity (kinds 5 and 6 belong to other types).
+    BigStr = 7,
 }
 
 impl Kind {
@@ -50,6 +57,7 @@ impl Kind {
             4 => Kind::Hash,
             6 => Kind::Stream,
             5 => Kind::ZSet,
+            7 => Kind::BigStr,
             _ => Kind::Str,
         }
     }
@@ -82,6 +90,15 @@ pub enum PayloadInit<'a> {
     StrWith(usize, &'a mut dyn FnMut(&mut [u8])),
     /// An integer.
     Int(i64),
+    /// An out-of-line string of `len` bytes filled by the closure, with room for `capacity` (≥ `len`).
+    BigStrWith {
+        /// Bytes.
+        len: usize,
+        /// Bytes the buffer can hold.
+        capacity: usize,
+        /// Writes the `len` bytes.
+        fill: &'a mut dyn FnMut(&mut [u8]),
+    },
     /// A collection pointer of the given kind (ownership moves into the entry).
     Object(Kind, *mut u8),
 }
@@ -95,6 +112,16 @@ pub enum Payload<'a> {
     Int(i64),
     /// A collection.
     Object(Kind, *mut u8),
+}
+
+/// Frees an out-of-line buffer.
+///
+/// # Safety
+/// `buf` must come from [`big_alloc`] on `alloc` with this capacity, and not be used afterwards.
+unsafe fn big_free<A: Allocator>(alloc: &A, buf: *mut u8, capacity: usize) {
+    if let (Some(nn), Ok(layout)) = (NonNull::new(buf), big_layout(capacity)) {
+        alloc.deallocate(nn, layout);
+    }
 }
 
 /// A raw handle to an entry. Copyable; validity is managed by the dict that owns it.
@@ -148,8 +175,39 @@ fn payload_bytes(init: &PayloadInit<'_>) -> usize {
     match init {
         PayloadInit::Str(bytes) => varint_len(bytes.len() as u64) + bytes.len(),
         PayloadInit::StrWith(len, _) => varint_len(*len as u64) + len,
-        PayloadInit::Int(_) | PayloadInit::Object(..) => 8,
+        PayloadInit::Int(_) | PayloadInit::Object(..) | PayloadInit::BigStrWith { .. } => 8,
     }
+}
+
+/// Header bytes of an out-of-line string buffer (length and capacity).
+const BIG_HEADER_BYTES: usize = 16;
+
+fn big_layout(capacity: usize) -> Result<Layout, AllocError> {
+    let size = BIG_HEADER_BYTES.checked_add(capacity).ok_or(AllocError)?;
+    Layout::from_size_align(size, ALIGN).map_err(|_| AllocError)
+}
+
+/// Allocates an out-of-line buffer for `capacity` bytes holding `len` (unwritten) bytes.
+fn big_alloc<A: Allocator>(alloc: &A, len: usize, capacity: usize) -> Result<*mut u8, AllocError> {
+    debug_assert!(len <= capacity);
+    let buf = alloc.allocate(big_layout(capacity)?)?.cast::<u8>().as_ptr();
+    // SAFETY: fresh allocation of at least 16 bytes.
+    unsafe {
+        ptr::write_unaligned(buf.cast::<u64>(), len as u64);
+        ptr::write_unaligned(buf.add(8).cast::<u64>(), capacity as u64);
+    }
+    Ok(buf)
+}
+
+/// (len, capacity) of an out-of-line buffer.
+///
+/// # Safety
+/// `buf` must be a live buffer from [`big_alloc`].
+unsafe fn big_header(buf: *mut u8) -> (usize, usize) {
+    (
+        ptr::read_unaligned(buf.cast::<u64>()) as usize,
+        ptr::read_unaligned(buf.add(8).cast::<u64>()) as usize,
+    )
 }
 
 /// Bytes an entry with this key and payload occupies (before allocator rounding).
@@ -178,9 +236,26 @@ impl EntryPtr {
             + key.len()
             + payload_bytes(&payload);
         let layout = Layout::from_size_align(size, ALIGN).map_err(|_| AllocError)?;
-        let base = alloc.allocate(layout)?.cast::<u8>();
+        let big = match &payload {
+            PayloadInit::BigStrWith { len, capacity, .. } => {
+                Some(big_alloc(&alloc, *len, (*capacity).max(*len))?)
+            }
+            _ => None,
+        };
+        let base = match alloc.allocate(layout) {
+            Ok(base) => base.cast::<u8>(),
+            Err(e) => {
+                if let (Some(buf), PayloadInit::BigStrWith { len, capacity, .. }) = (big, &payload)
+                {
+                    // SAFETY: allocated just above with this layout.
+                    unsafe { big_free(&alloc, buf, (*capacity).max(*len)) };
+                }
+                return Err(e);
+            }
+        };
         let kind = match payload {
             PayloadInit::Str(_) | PayloadInit::StrWith(..) => Kind::Str,
+            PayloadInit::BigStrWith { .. } => Kind::BigStr,
             PayloadInit::Int(_) => Kind::Int,
             PayloadInit::Object(kind, _) => kind,
         };
@@ -218,6 +293,15 @@ impl EntryPtr {
                 }
                 PayloadInit::Object(_, object) => {
                     ptr::write_unaligned(p.add(at).cast::<*mut u8>(), object);
+                    at += 8;
+                }
+                PayloadInit::BigStrWith { len, fill, .. } => {
+                    let buf = big.unwrap_or(ptr::null_mut());
+                    fill(std::slice::from_raw_parts_mut(
+                        buf.add(BIG_HEADER_BYTES),
+                        len,
+                    ));
+                    ptr::write_unaligned(p.add(at).cast::<*mut u8>(), buf);
                     at += 8;
                 }
             }
@@ -349,6 +433,11 @@ impl EntryPtr {
                     Payload::Str(std::slice::from_raw_parts(p.add(n), len as usize))
                 }
                 Kind::Int => Payload::Int(ptr::read_unaligned(p.cast::<i64>())),
+                Kind::BigStr => {
+                    let buf = ptr::read_unaligned(p.cast::<*mut u8>());
+                    let (len, _) = big_header(buf);
+                    Payload::Str(std::slice::from_raw_parts(buf.add(BIG_HEADER_BYTES), len))
+                }
                 kind => Payload::Object(kind, ptr::read_unaligned(p.cast::<*mut u8>())),
             }
         }
@@ -356,6 +445,16 @@ impl EntryPtr {
 
     /// A string payload for writing in place (SETRANGE within the current length).
     pub fn str_mut<'a>(self) -> Option<&'a mut [u8]> {
+        if let Some(buf) = self.big_buffer() {
+            // SAFETY: a live out-of-line buffer; the caller holds the only handle in use.
+            unsafe {
+                let (len, _) = big_header(buf);
+                return Some(std::slice::from_raw_parts_mut(
+                    buf.add(BIG_HEADER_BYTES),
+                    len,
+                ));
+            }
+        }
         if self.kind() != Kind::Str {
             return None;
         }
@@ -366,6 +465,60 @@ impl EntryPtr {
             let (len, n) = read_varint(p);
             Some(std::slice::from_raw_parts_mut(p.add(n), len as usize))
         }
+    }
+
+    /// The out-of-line buffer of a `BigStr` entry.
+    fn big_buffer(self) -> Option<*mut u8> {
+        if self.kind() != Kind::BigStr {
+            return None;
+        }
+        let at = self.payload_offset();
+        // SAFETY: a BigStr payload is the buffer pointer.
+        Some(unsafe { ptr::read_unaligned(self.base().add(at).cast::<*mut u8>()) })
+    }
+
+    /// Bytes held outside the entry allocation (a `BigStr` buffer), for MEMORY USAGE.
+    pub fn out_of_line_bytes(self) -> usize {
+        // SAFETY: a live buffer.
+        self.big_buffer()
+            .map_or(0, |buf| BIG_HEADER_BYTES + unsafe { big_header(buf) }.1)
+    }
+
+    /// Grows a `BigStr` to `len` bytes (zero-filled), reallocating only its buffer when its capacity is
+    /// short, to `capacity` bytes. Returns `Ok(false)` for other kinds or a `len` below the current one.
+    pub fn grow_big_str<A: Allocator>(
+        self,
+        alloc: A,
+        len: usize,
+        capacity: usize,
+    ) -> Result<bool, AllocError> {
+        let Some(buf) = self.big_buffer() else {
+            return Ok(false);
+        };
+        // SAFETY: a live buffer from `alloc`; all writes stay within its capacity.
+        unsafe {
+            let (old_len, old_capacity) = big_header(buf);
+            if len < old_len {
+                return Ok(false);
+            }
+            let target = if len <= old_capacity {
+                buf
+            } else {
+                let fresh = big_alloc(&alloc, len, capacity.max(len))?;
+                ptr::copy_nonoverlapping(
+                    buf.add(BIG_HEADER_BYTES),
+                    fresh.add(BIG_HEADER_BYTES),
+                    old_len,
+                );
+                big_free(&alloc, buf, old_capacity);
+                let at = self.payload_offset();
+                ptr::write_unaligned(self.base().add(at).cast::<*mut u8>(), fresh);
+                fresh
+            };
+            ptr::write_bytes(target.add(BIG_HEADER_BYTES + old_len), 0, len - old_len);
+            ptr::write_unaligned(target.cast::<u64>(), len as u64);
+        }
+        Ok(true)
     }
 
     /// Overwrites an integer payload in place.
@@ -379,6 +532,7 @@ impl EntryPtr {
     /// The entry's allocation size.
     pub fn size(self) -> usize {
         let payload = match self.payload() {
+            _ if self.kind() == Kind::BigStr => 8,
             Payload::Str(bytes) => varint_len(bytes.len() as u64) + bytes.len(),
             Payload::Int(_) | Payload::Object(..) => 8,
         };
@@ -390,56 +544,14 @@ impl EntryPtr {
     /// # Safety
     /// The entry must have come from `alloc` and must not be used afterwards.
     pub unsafe fn free<A: Allocator>(self, alloc: A) {
+        if let Some(buf) = self.big_buffer() {
+            big_free(&alloc, buf, big_header(buf).1);
+        }
         let layout = Layout::from_size_align_unchecked(self.size(), ALIGN);
         alloc.deallocate(self.0, layout);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use allocator_api2::alloc::Global;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn fields_round_trip(
-            key in proptest::collection::vec(any::<u8>(), 0..300),
-            value in proptest::collection::vec(any::<u8>(), 0..300),
-            expire in proptest::option::of(any::<i64>()),
-            int in any::<i64>(),
-            lru in 0u32..(1 << 24),
-        ) {
-            let e = EntryPtr::new(Global, &key, expire, PayloadInit::Str(&value), lru).unwrap();
-            prop_assert_eq!(e.key(), &key[..]);
-            prop_assert_eq!(e.expire(), expire);
-            prop_assert_eq!(e.lru(), lru);
-            prop_assert_eq!(e.kind(), Kind::Str);
-            prop_assert!(matches!(e.payload(), Payload::Str(v) if v == &value[..]));
-            prop_assert_eq!(e.size(), entry_bytes(key.len(), expire.is_some(), value.len()) - varint_len(value.len() as u64) + varint_len(value.len() as u64));
-            e.set_lru(lru ^ 0x55);
-            e.set_flag(FLAG_RAW);
-            prop_assert!(e.has_flag(FLAG_RAW));
-            prop_assert_eq!(e.kind(), Kind::Str);
-            prop_assert_eq!(e.expire(), expire);
-            if expire.is_some() {
-                e.set_volatile_idx(7);
-                prop_assert_eq!(e.volatile_idx(), 7);
-                prop_assert_eq!(e.key(), &key[..]);
-            }
-            unsafe { e.free(Global) };
-
-            let e = EntryPtr::new(Global, &key, expire, PayloadInit::Int(int), lru).unwrap();
-            prop_assert!(matches!(e.payload(), Payload::Int(v) if v == int));
-            e.set_int(int.wrapping_add(1));
-            prop_assert!(matches!(e.payload(), Payload::Int(v) if v == int.wrapping_add(1)));
-            prop_assert_eq!(e.key(), &key[..]);
-            unsafe { e.free(Global) };
-        }
-    }
-
-    #[test]
-    fn small_pair_fits_in_64_bytes() {
-        assert_eq!(entry_bytes(16, false, 32), 62);
-    }
-}
+#[path = "entry_tests.rs"]
+mod tests;

@@ -149,6 +149,8 @@ pub struct KeyspaceConfig {
     pub lfu_decay_time: u32,
     /// `proto-max-bulk-len`: the largest string APPEND/SETRANGE may build.
     pub string_bytes_max: usize,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog that would grow past this is converted to dense.
+    pub hll_sparse_bytes_max: usize,
     /// Collection encoding thresholds (`list-max-listpack-size`, `set-max-intset-entries`, ...). The default
     /// has `set_listpack_entries_max` 0: Redis 7.0 has no listpack sets.
     pub limits: types::Limits,
@@ -164,6 +166,7 @@ impl Default for KeyspaceConfig {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             string_bytes_max: 512 * 1024 * 1024,
+            hll_sparse_bytes_max: 3000,
             limits: types::Limits {
                 set_listpack_entries_max: 0,
                 ..types::Limits::default()

@@ -15,7 +15,7 @@ pub const EMBSTR_BYTES_MAX: usize = 44;
 /// TYPE's answer.
 pub fn type_name(kind: Kind) -> &'static str {
     match kind {
-        Kind::Str | Kind::Int => "string",
+        Kind::Str | Kind::Int | Kind::BigStr => "string",
         Kind::List => "list",
         Kind::Set => "set",
         Kind::Hash => "hash",
@@ -57,7 +57,7 @@ fn encoding_of<A: Allocator + Copy>(kind: Kind, object: *mut u8) -> &'static str
             Kind::Hash => (*(object as *const Hash<A>)).encoding(),
             Kind::Stream => "stream",
             Kind::ZSet => (*(object as *const ZSet<A>)).encoding(),
-            Kind::Str | Kind::Int => "unknown",
+            Kind::Str | Kind::Int | Kind::BigStr => "unknown",
         }
     }
 }
@@ -79,7 +79,7 @@ fn bytes_of<A: Allocator + Copy>(kind: Kind, object: *mut u8) -> usize {
             Kind::ZSet => {
                 std::mem::size_of::<ZSet<A>>() + (*(object as *const ZSet<A>)).mem_bytes()
             }
-            Kind::Str | Kind::Int => 0,
+            Kind::Str | Kind::Int | Kind::BigStr => 0,
         }
     }
 }
@@ -210,7 +210,7 @@ pub(crate) unsafe fn free_object<A: Allocator + Copy>(alloc: A, kind: Kind, obje
         Kind::Hash => drop_object::<A, Hash<A>>(alloc, object),
         Kind::Stream => drop_object::<A, Stream<A>>(alloc, object),
         Kind::ZSet => drop_object::<A, ZSet<A>>(alloc, object),
-        Kind::Str | Kind::Int => debug_assert!(false, "free_object on a string"),
+        Kind::Str | Kind::Int | Kind::BigStr => debug_assert!(false, "free_object on a string"),
     }
 }
 
@@ -289,7 +289,7 @@ pub(crate) unsafe fn clone_object<A: Allocator + Copy>(
             copy.extend_sorted(src.iter())?;
             box_in(alloc, copy)
         }
-        Kind::Str | Kind::Int => Err(AllocError),
+        Kind::Str | Kind::Int | Kind::BigStr => Err(AllocError),
     }
 }
 

@@ -123,6 +123,31 @@ static SET_FLAGS_WITH_GET: Node = Node::Set(&[
     Node::Simple("update"),
 ]);
 
+static SORT_SOURCE_FLAGS: Node = Node::Set(&[Node::Simple("RO"), Node::Simple("access")]);
+static SORT_STORE_FLAGS: Node = Node::Set(&[Node::Simple("OW"), Node::Simple("update")]);
+
+/// Keys found by a command's own procedure where its key specs cannot (Redis's `getkeys_proc`): SORT's
+/// STORE destination sits after options of varying length (`sortGetKeys`). `None` for other commands.
+pub fn procedure_keys(name: &str, args: &[&[u8]]) -> Option<Vec<(usize, &'static Node)>> {
+    if name != "sort" && name != "sort_ro" {
+        return None;
+    }
+    let positions = zedis_keyspace::commands::sort::key_positions(args);
+    Some(
+        positions
+            .into_iter()
+            .map(|pos| {
+                let flags = if pos == 1 {
+                    &SORT_SOURCE_FLAGS
+                } else {
+                    &SORT_STORE_FLAGS
+                };
+                (pos, flags)
+            })
+            .collect(),
+    )
+}
+
 /// The keys of `args` (the full command, name first) with each key's flags, as Redis's
 /// `getKeysFromCommandWithSpecs`; `None` when the arguments do not fit the specs.
 pub fn keys_with_flags(

@@ -99,6 +99,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("lfu-log-factor", Kind::Int(0, i32::MAX as i64), true, "10"),
     d("lfu-decay-time", Kind::Int(0, i32::MAX as i64), true, "1"),
     d("proto-max-bulk-len", Kind::Memory, true, "536870912"),
+    d("hll-sparse-max-bytes", Kind::Memory, true, "3000"),
     d(
         "client-query-buffer-limit",
         Kind::Memory,

@@ -180,7 +180,11 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
 }
 
 fn persistence<S: Strategy>(core: &Core<S>, out: &mut String) {
-    out.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\n");
+    let _ = write!(
+        out,
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\n",
+        core.stats.changes_since_save
+    );
     crate::aof::info(&core.aof, out);
 }
 

@@ -272,11 +272,12 @@ fn getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]], with_flag
     if !cmd.arity_ok(args.len()) {
         return core.reply_error(ck, b"ERR Invalid number of arguments specified for command");
     }
-    let keys = match docs {
-        Some(docs) => {
+    let keys = match (crate::command_meta::procedure_keys(cmd.name, args), docs) {
+        (Some(keys), _) => keys,
+        (None, Some(docs)) => {
             crate::command_meta::keys_with_flags(cmd.name, docs, args).unwrap_or_default()
         }
-        None => legacy_keys(cmd.keys, args),
+        (None, None) => legacy_keys(cmd.keys, args),
     };
     if keys.is_empty() {
         if cmd.has(crate::table::NO_MANDATORY_KEYS) {
@@ -434,7 +435,9 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// # Format
 /// `CONFIG RESETSTAT`
 pub fn config_resetstat<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    let changes_since_save = core.stats.changes_since_save;
     core.stats = Default::default();
+    core.stats.changes_since_save = changes_since_save;
     core.ks.stats = Default::default();
     core.budget.reset_peaks();
     core.reply(ck, |out, _| reply::ok(out));
@@ -482,7 +485,7 @@ pub fn key_bytes(entry: zedis_keyspace::entry::EntryPtr) -> usize {
     let entry_bytes = entry.size().next_multiple_of(8);
     let object = match entry.payload() {
         Payload::Object(kind, object) => zedis_keyspace::value::object_bytes(kind, object),
-        _ => 0,
+        _ => entry.out_of_line_bytes(),
     };
     entry_bytes
         + object

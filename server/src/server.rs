@@ -62,6 +62,9 @@ pub struct Stats {
     pub expire_time_cap_reached: u64,
     /// Share of sampled TTL keys found expired in the last cycle (percent).
     pub expired_stale_perc: f64,
+    /// Changes made by commands (Redis's `server.dirty`; INFO's `rdb_changes_since_last_save`, as Zedis never
+    /// saves an RDB). Kept across CONFIG RESETSTAT, as in Redis.
+    pub changes_since_save: u64,
 }
 
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
@@ -471,6 +474,7 @@ impl<S: Strategy> Core<S> {
         ks.lfu_log_factor = c.int("lfu-log-factor") as u32;
         ks.lfu_decay_time = c.int("lfu-decay-time") as u32;
         ks.string_bytes_max = c.int("proto-max-bulk-len") as usize;
+        ks.hll_sparse_bytes_max = c.int("hll-sparse-max-bytes") as usize;
         ks.limits = zedis_keyspace::types::Limits {
             list_max_listpack_size: c.int("list-max-listpack-size"),
             set_intset_entries_max: c.int("set-max-intset-entries") as usize,
@@ -875,6 +879,7 @@ impl<S: Strategy> Core<S> {
     pub fn finish_command(&mut self, db: usize, argv: &[&[u8]]) {
         self.aof_log_command(db, argv);
         self.stats.commands_processed += 1;
+        self.stats.changes_since_save += self.fx.dirty;
         crate::multi::signal_touched(self);
         self.publish_events();
         self.note_ready_keys();

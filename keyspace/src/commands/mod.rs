@@ -4,15 +4,19 @@
 //!
 //! Replies and errors are Redis 7.0's byte for byte.
 
+pub mod bitfield;
+pub mod bitmaps;
 pub mod blocking;
 pub mod evict;
 pub mod expire;
 pub mod geo;
 pub mod geo_search;
 pub mod hashes;
+pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod sets;
+pub mod sort;
 pub mod stream_claim;
 pub mod stream_groups;
 pub mod stream_info;

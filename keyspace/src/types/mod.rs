@@ -18,6 +18,7 @@
 
 pub mod elem;
 pub mod hash;
+pub mod hll;
 pub mod intset;
 pub mod list;
 pub mod listpack;
