@@ -27,7 +27,7 @@ const BUCKET_BYTES: usize = SLOTS_PER_BUCKET * 8;
 const BUCKET_CHARGE: usize = BUCKET_BYTES + 4;
 
 /// Where an item lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Loc {
     /// Segment id.
     pub seg: u32,
@@ -84,6 +84,9 @@ pub struct Index {
     initial_power: u32,
 }
 
+/// Buckets, chain links, and the bytes reserved for them.
+type Table = (Vec<[u64; SLOTS_PER_BUCKET]>, Vec<u32>, usize);
+
 /// The index could not get memory from the budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexFull;
@@ -100,36 +103,52 @@ impl Index {
             charged: 0,
             initial_power: power,
         };
-        index.reset()?;
+        let table = index.alloc_table(1 << power, 0)?;
+        index.install(table);
         Ok(index)
     }
 
-    /// Empties the table back to its initial size.
-    pub fn reset(&mut self) -> Result<(), IndexFull> {
+    /// Empties the table back to its initial size. The small initial table is charged even past the
+    /// limit (the caller just freed everything else it held), so the index always stays usable.
+    pub fn reset(&mut self) {
         self.budget.release(Component::Keyspace, self.charged);
         self.charged = 0;
         self.buckets = Vec::new();
         self.next = Vec::new();
-        let (buckets, next) = self.alloc_table(1 << self.initial_power)?;
-        self.install(buckets, next);
-        Ok(())
+        let count = 1usize << self.initial_power;
+        self.budget
+            .reserve(Component::Keyspace, count * BUCKET_CHARGE);
+        let table = (
+            vec![[0u64; SLOTS_PER_BUCKET]; count],
+            vec![NONE; count],
+            count * BUCKET_CHARGE,
+        );
+        self.install(table);
     }
 
-    fn alloc_table(&self, count: usize) -> Result<(Vec<[u64; 8]>, Vec<u32>), IndexFull> {
-        let bytes = count * BUCKET_CHARGE;
+    /// A table of `count` primary buckets with room for `spare` overflow buckets, reserved in the budget.
+    /// Returns it with the bytes reserved.
+    fn alloc_table(&self, count: usize, spare: usize) -> Result<Table, IndexFull> {
+        let bytes = (count + spare) * BUCKET_CHARGE;
         self.budget
             .try_reserve(Component::Keyspace, bytes)
             .map_err(|_| IndexFull)?;
-        Ok((vec![[0u64; 8]; count], vec![NONE; count]))
+        let mut buckets = Vec::with_capacity(count + spare);
+        buckets.resize(count, [0u64; SLOTS_PER_BUCKET]);
+        let mut next = Vec::with_capacity(count + spare);
+        next.resize(count, NONE);
+        Ok((buckets, next, bytes))
     }
 
-    fn install(&mut self, buckets: Vec<[u64; 8]>, next: Vec<u32>) {
+    /// Replaces the table (the old one's charge is released) and settles the charge to the exact
+    /// capacities.
+    fn install(&mut self, (buckets, next, reserved): Table) {
         self.budget.release(Component::Keyspace, self.charged);
         self.mask = buckets.len() - 1;
-        self.charged = buckets.capacity() * BUCKET_BYTES + next.capacity() * 4;
-        // The new table was reserved by `alloc_table` with exactly this charge.
         self.buckets = buckets;
         self.next = next;
+        self.charged = reserved;
+        self.resettle();
     }
 
     /// Bytes charged to the budget.
@@ -234,22 +253,16 @@ impl Index {
         if items * 4 <= slots * 3 || self.primary_buckets() >= 1 << 30 {
             return;
         }
-        let old_buckets = std::mem::take(&mut self.buckets);
-        let Ok((buckets, next)) = self.alloc_table(self.primary_buckets() * 2) else {
-            self.buckets = old_buckets;
+        // A new chain only receives items of one old chain, so it needs at most as many overflow
+        // buckets as that chain had: reserving the old overflow count keeps the rehash within budget.
+        let Ok(table) = self.alloc_table(self.primary_buckets() * 2, self.overflow_buckets())
+        else {
             return;
         };
-        let old_next = std::mem::replace(&mut self.next, next);
-        self.buckets = buckets;
-        let old_charged = self.charged;
-        self.mask = self.buckets.len() - 1;
-        self.charged = self.buckets.capacity() * BUCKET_BYTES + self.next.capacity() * 4;
-        self.budget.release(Component::Keyspace, old_charged);
-        drop(old_next);
+        let old_buckets = std::mem::take(&mut self.buckets);
+        self.install(table);
         for slot in old_buckets.iter().flatten().copied().filter(|&s| s != 0) {
             let hash = self.hash(key_of(slot_loc(slot)));
-            // Overflow during a rehash is forced past the limit rather than losing a key; it is bounded
-            // by the old table's own overflow (the new table has twice the primary slots).
             if let Ok(pos) = self.free_slot_in(hash, true) {
                 self.set(pos, slot);
             }

@@ -64,6 +64,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod check;
 mod evict;
 mod index;
 mod item;

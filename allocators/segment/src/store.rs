@@ -337,8 +337,7 @@ impl SegStore {
     pub fn flush_all(&mut self) {
         self.segs.clear();
         self.items = 0;
-        // Freeing first means the initial index always fits again.
-        let _ = self.index.reset();
+        self.index.reset();
     }
 
     /// Current figures.
