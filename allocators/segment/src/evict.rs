@@ -275,3 +275,93 @@ impl SegStore {
         cands
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{EvictPolicy, SegConfig, SegError, SegStore, ValueRef};
+    use zedis_budget::Budget;
+
+    fn filled() -> SegStore {
+        let config = SegConfig {
+            segment_bytes: 1024,
+            hash_power: 2,
+            merge_segments: 2,
+        };
+        let mut s = SegStore::with_budget(config, Budget::leak(0)).unwrap();
+        // 3 segments of persistent keys 0..60, then 3 of keys 100..160 expiring at 10 s,
+        // then 3 of keys 200..260 expiring at 2000 s.
+        for i in 0..60u32 {
+            s.set(&i.to_be_bytes(), &[0; 40], None, 0).unwrap();
+        }
+        for i in 100..160u32 {
+            s.set(&i.to_be_bytes(), &[0; 40], Some(10_000), 0).unwrap();
+        }
+        for i in 200..260u32 {
+            s.set(&i.to_be_bytes(), &[0; 40], Some(2_000_000), 0)
+                .unwrap();
+        }
+        s
+    }
+
+    fn ids(keys: &[Vec<u8>]) -> Vec<u32> {
+        let mut ids: Vec<u32> = keys
+            .iter()
+            .map(|k| u32::from_be_bytes(k[..4].try_into().unwrap()))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn fifo_frees_the_oldest_segment_and_volatile_spares_persistent_keys() {
+        let mut s = filled();
+        let removed = s.evict_one_unit(EvictPolicy::Fifo, false, 0).unwrap();
+        assert_eq!(ids(&removed.evicted)[0], 0);
+        let removed = s.evict_one_unit(EvictPolicy::Fifo, true, 0).unwrap();
+        assert_eq!(ids(&removed.evicted)[0], 100);
+        let removed = s.evict_one_unit(EvictPolicy::Random, true, 0).unwrap();
+        assert!(ids(&removed.evicted).iter().all(|&i| i >= 100));
+        s.verify().unwrap();
+    }
+
+    #[test]
+    fn nearest_expiry_and_expired_items_are_reported_as_expired() {
+        let mut s = filled();
+        let removed = s
+            .evict_one_unit(EvictPolicy::NearestExpiry, true, 0)
+            .unwrap();
+        assert!(ids(&removed.evicted)
+            .iter()
+            .all(|&i| (100..160).contains(&i)));
+        // At 10 s the remaining 100..160 items are expired: eviction reports them as such.
+        let removed = s
+            .evict_one_unit(EvictPolicy::NearestExpiry, true, 10_000)
+            .unwrap();
+        assert!(removed.evicted.is_empty() && !removed.expired.is_empty());
+        s.verify().unwrap();
+    }
+
+    #[test]
+    fn compaction_is_lossless_and_nothing_to_evict_when_empty() {
+        let mut s = filled();
+        for i in (0..60u32).filter(|i| i % 3 != 0) {
+            assert!(s.delete(&i.to_be_bytes(), 0));
+        }
+        let before = s.stats();
+        while let Some(removed) = s.compact_step(0) {
+            assert!(removed.evicted.is_empty() && removed.expired.is_empty());
+        }
+        let after = s.stats();
+        assert!(after.segments < before.segments);
+        assert_eq!((after.items, after.dead_bytes), (before.items, 0));
+        for i in (0..60u32).step_by(3) {
+            assert_eq!(s.get(&i.to_be_bytes(), 0), Some(ValueRef::Bytes(&[0; 40])));
+        }
+        s.verify().unwrap();
+        s.flush_all();
+        assert_eq!(
+            s.evict_one_unit(EvictPolicy::Merge, false, 0),
+            Err(SegError::NothingToEvict)
+        );
+    }
+}

@@ -333,6 +333,30 @@ impl SegStore {
         None
     }
 
+    /// Calls `f(key, value, expire_at_ms)` for every live item at `now_ms`, segment by segment (for a
+    /// snapshot or an AOF rewrite). Order is storage order, not insertion order.
+    pub fn for_each_live(&self, now_ms: i64, mut f: impl FnMut(&[u8], ValueRef<'_>, Option<i64>)) {
+        for id in self.segs.held_ids() {
+            let data = &self.segs.segs[id as usize].data;
+            let mut at = 0;
+            while at < self.segs.segs[id as usize].write as usize {
+                let it = item::read(data, at);
+                if !it.is_deleted() && !it.is_expired(now_ms) {
+                    let loc = Loc {
+                        seg: id,
+                        offset: at as u32,
+                    };
+                    f(
+                        &data[it.key_at..it.value_at()],
+                        self.value_of(loc, &it),
+                        it.expire_at_ms,
+                    );
+                }
+                at += it.total_len;
+            }
+        }
+    }
+
     /// Frees everything (FLUSHALL): all segments at once, and the index back to its initial size.
     pub fn flush_all(&mut self) {
         self.segs.clear();
@@ -412,5 +436,99 @@ impl SegStore {
             id = self.segs.segs[id as usize].next;
         }
         ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zedis_budget::GlobalBudget;
+
+    fn store(segment_bytes: usize, limit: usize) -> SegStore {
+        let config = SegConfig {
+            segment_bytes,
+            hash_power: 2,
+            merge_segments: 2,
+        };
+        SegStore::with_budget(config, Budget::leak(limit)).unwrap()
+    }
+
+    #[test]
+    fn overwrite_leaves_a_hole_and_keeps_frequency() {
+        let mut s = store(4096, 0);
+        s.set(b"k", b"one", None, 0).unwrap();
+        for _ in 0..3 {
+            s.get(b"k", 0);
+        }
+        s.set(b"k", b"two!", None, 0).unwrap();
+        assert_eq!(s.get(b"k", 0), Some(ValueRef::Bytes(b"two!")));
+        assert_eq!(s.frequency(b"k"), Some(4));
+        let stats = s.stats();
+        assert_eq!(
+            (stats.items, stats.dead_bytes),
+            (1, item::item_len(1, 3, false))
+        );
+        s.verify().unwrap();
+    }
+
+    #[test]
+    fn ttl_changes_move_the_item_between_buckets() {
+        let mut s = store(4096, 0);
+        s.set(b"k", b"v", Some(100_000), 0).unwrap();
+        assert_eq!(s.ttl(b"k", 0), Some(Some(100_000)));
+        assert_eq!(s.bucket_segments().collect::<Vec<_>>(), vec![(13, 1)]);
+        assert!(s.persist(b"k", 0).unwrap());
+        assert!(!s.persist(b"k", 0).unwrap());
+        assert_eq!(s.ttl(b"k", 0), Some(None));
+        // The emptied TTL segment was its bucket's active one, so it stays until merged or expired.
+        assert!(s.set_expire(b"k", Some(5), 5).unwrap());
+        assert_eq!((s.ttl(b"k", 5), s.len()), (None, 0));
+        assert!(!s.set_expire(b"missing", Some(5), 0).unwrap());
+        s.verify().unwrap();
+    }
+
+    #[test]
+    fn bad_sizes_and_configs_are_errors() {
+        let mut s = store(256, 0);
+        assert_eq!(
+            s.set(b"k", &[0; 300], None, 0),
+            Err(SegError::TooLarge {
+                len: 305,
+                segment_bytes: 256
+            })
+        );
+        let bad = SegConfig {
+            segment_bytes: OFFSET_MAX + 1,
+            ..SegConfig::default()
+        };
+        assert_eq!(
+            SegStore::with_budget(bad, Budget::leak(0)).err(),
+            Some(SegError::BadConfig)
+        );
+        // The initial index alone does not fit.
+        assert_eq!(
+            SegStore::with_budget(SegConfig::default(), Budget::leak(100)).err(),
+            Some(SegError::Full)
+        );
+    }
+
+    #[test]
+    fn flush_and_for_each_live() {
+        let budget = Budget::leak(0);
+        let mut s = SegStore::with_budget(SegConfig::default(), budget).unwrap();
+        let empty = budget.used();
+        for i in 0..5000u32 {
+            s.set(&i.to_le_bytes(), b"x", (i % 2 == 0).then_some(10), 0)
+                .unwrap();
+        }
+        let mut seen = 0;
+        s.for_each_live(10, |_, v, at| {
+            assert_eq!((v, at), (ValueRef::Bytes(b"x"), None));
+            seen += 1;
+        });
+        assert_eq!(seen, 2500);
+        s.flush_all();
+        assert_eq!((s.len(), budget.used()), (0, empty));
+        s.verify().unwrap();
     }
 }
