@@ -253,7 +253,9 @@ impl SegStore {
     }
 
     /// Changes the expiry of a live `key` (`None` = persist) by re-appending it into its new TTL bucket.
-    /// False if absent or expired. An expiry at or before `now_ms` deletes it (still true).
+    /// False if absent or expired. An expiry at or before `now_ms` deletes it (still true). On `Err`
+    /// nothing changed: `Full` (evict and retry) or `TooLarge` (the 8 expiry bytes no longer fit one
+    /// segment; the caller moves the key elsewhere).
     pub fn set_expire(
         &mut self,
         key: &[u8],
