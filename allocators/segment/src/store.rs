@@ -143,6 +143,15 @@ impl SegStore {
         ))
     }
 
+    /// Bytes `key` costs (its item plus its 8-byte index slot), for MEMORY USAGE; `None` if absent or
+    /// expired. The index's empty slots and the segments' holes are shared overhead, not counted here.
+    pub fn item_bytes(&self, key: &[u8], now_ms: i64) -> Option<usize> {
+        let it = self.item_at(slot_loc(
+            self.index.get(self.locate(key, self.index.hash(key))?),
+        ));
+        (!it.is_expired(now_ms)).then_some(it.total_len + 8)
+    }
+
     /// Sets `key` to `value`, expiring at `expire_at_ms` (unix ms; at or before `now_ms` deletes the key,
     /// as Redis does). On `Err` nothing changed.
     pub fn set(
@@ -465,6 +474,7 @@ mod tests {
         s.set(b"k", b"two!", None, 0).unwrap();
         assert_eq!(s.get(b"k", 0), Some(ValueRef::Bytes(b"two!")));
         assert_eq!(s.frequency(b"k"), Some(4));
+        assert_eq!(s.item_bytes(b"k", 0), Some(3 + 1 + 4 + 8));
         let stats = s.stats();
         assert_eq!(
             (stats.items, stats.dead_bytes),
