@@ -412,3 +412,17 @@ fn expired_segments_are_freed_whole() {
         "{info}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// The same properties over long sequences: many merges, expiry steps and index resizes per case.
+    #[test]
+    fn long_sequences_match_model(
+        ops in proptest::collection::vec(op(), 1000..2500),
+        limit_segments in 2usize..12,
+        merge_segments in 2usize..6,
+    ) {
+        run(ops, limit_segments, merge_segments)?;
+    }
+}
