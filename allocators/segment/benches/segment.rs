@@ -3,7 +3,8 @@
 //! `bytes_per_key` loads `ZEDIS_SEG_BENCH_KEYS` keys (default 1,000,000; 12-byte keys `key:00000000`)
 //! with 16/32/64/256-byte values, with and without TTLs (spread over 1 to 2 hours, so over several TTL
 //! buckets), and prints the budget charge per key (segments + index) and the item bytes per key, then
-//! times a single lookup so criterion has something to report. `set`/`get` measure throughput on a
+//! times a single lookup so criterion has something to report. `ZEDIS_SEG_BENCH_INDEX_LOAD` sets
+//! `SegConfig::index_load_max_percent`. `set`/`get` measure throughput on a
 //! 100k-key store (overwrites and hits).
 
 use std::hint::black_box;
@@ -37,8 +38,20 @@ fn ttl_of(i: u64, with_ttl: bool) -> Option<i64> {
     with_ttl.then(|| NOW_MS + 3_600_000 + (i.wrapping_mul(0x9E37_79B9) % 3_600_000) as i64)
 }
 
+/// `ZEDIS_SEG_BENCH_INDEX_LOAD` (percent, 25..=100) overrides the index growth threshold.
+fn config() -> SegConfig {
+    let mut config = SegConfig::default();
+    if let Some(load) = std::env::var("ZEDIS_SEG_BENCH_INDEX_LOAD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.index_load_max_percent = load;
+    }
+    config
+}
+
 fn load(n: u64, value_len: usize, with_ttl: bool) -> SegStore {
-    let mut store = SegStore::with_budget(SegConfig::default(), Budget::leak(0)).expect("store");
+    let mut store = SegStore::with_budget(config(), Budget::leak(0)).expect("store");
     let value = vec![b'v'; value_len];
     for i in 0..n {
         store

@@ -286,6 +286,7 @@ mod tests {
             segment_bytes: 1024,
             hash_power: 2,
             merge_segments: 2,
+            ..SegConfig::default()
         };
         let mut s = SegStore::with_budget(config, Budget::leak(0)).unwrap();
         // 3 segments of persistent keys 0..60, then 3 of keys 100..160 expiring at 10 s,

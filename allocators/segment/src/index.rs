@@ -3,8 +3,9 @@
 //! A slot is 8 bytes: `tag:12 | freq:8 | segment:22 | offset:22` (high to low bits). The tag is 12 bits of
 //! the key's hash (never 0, so an all-zero slot is empty); a lookup compares tags and reads the key from
 //! the segment only on a tag match. A bucket is 8 slots (one cache line); a full bucket chains to an
-//! overflow bucket. The primary table doubles when it is 3/4 full, rehashing each key read from its
-//! segment, so chains stay short. Every byte of the table is charged to the budget.
+//! overflow bucket. The primary table doubles when it is 3/4 full (`SegConfig::index_load_max_percent`),
+//! rehashing each key read from its segment, so chains stay short. Every byte of the table is charged to
+//! the budget.
 
 use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
@@ -82,6 +83,8 @@ pub struct Index {
     budget: &'static Budget,
     charged: usize,
     initial_power: u32,
+    /// The primary table doubles past this percentage of used slots.
+    load_max_percent: u8,
 }
 
 /// Buckets, chain links, and the bytes reserved for them.
@@ -93,7 +96,11 @@ pub struct IndexFull;
 
 impl Index {
     /// An index with `2^power` primary buckets, or `IndexFull` when they do not fit the budget.
-    pub fn new(power: u32, budget: &'static Budget) -> Result<Self, IndexFull> {
+    pub fn new(
+        power: u32,
+        load_max_percent: u8,
+        budget: &'static Budget,
+    ) -> Result<Self, IndexFull> {
         let mut index = Index {
             buckets: Vec::new(),
             next: Vec::new(),
@@ -102,6 +109,7 @@ impl Index {
             budget,
             charged: 0,
             initial_power: power,
+            load_max_percent,
         };
         let table = index.alloc_table(1 << power, 0)?;
         index.install(table);
@@ -246,11 +254,14 @@ impl Index {
         Ok(())
     }
 
-    /// Doubles the primary table if more than 3/4 of its slots are used, rehashing with `key_of`.
+    /// Doubles the primary table if more than `load_max_percent` of its slots are used, rehashing with
+    /// `key_of`.
     /// Does nothing when the bigger table does not fit the budget (chains just get longer).
     pub fn maybe_grow<'a>(&mut self, items: usize, key_of: impl Fn(Loc) -> &'a [u8]) {
         let slots = self.primary_buckets() * SLOTS_PER_BUCKET;
-        if items * 4 <= slots * 3 || self.primary_buckets() >= 1 << 30 {
+        if items * 100 <= slots * self.load_max_percent as usize
+            || self.primary_buckets() >= 1 << 30
+        {
             return;
         }
         // A new chain only receives items of one old chain, so it needs at most as many overflow
@@ -338,7 +349,7 @@ mod tests {
     #[test]
     fn chains_grow_and_charge_exactly() {
         let budget = Budget::leak(0);
-        let mut index = Index::new(0, budget).unwrap();
+        let mut index = Index::new(0, 75, budget).unwrap();
         for i in 0..100u32 {
             let pos = index.free_slot(0).unwrap();
             index.set(pos, pack(1, 0, Loc { seg: i, offset: 0 }));

@@ -100,6 +100,9 @@ pub struct SegConfig {
     pub hash_power: u32,
     /// Segments merged into one by merge eviction (N >= 2).
     pub merge_segments: usize,
+    /// The index's primary table doubles when more than this percentage of its slots would be used
+    /// (25..=100). Higher saves index bytes (8 / load per key) at the cost of more overflow buckets.
+    pub index_load_max_percent: u8,
 }
 
 impl Default for SegConfig {
@@ -108,6 +111,7 @@ impl Default for SegConfig {
             segment_bytes: SEGMENT_BYTES_DEFAULT,
             hash_power: 10,
             merge_segments: 4,
+            index_load_max_percent: 75,
         }
     }
 }

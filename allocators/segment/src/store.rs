@@ -43,12 +43,14 @@ impl SegStore {
         if !(SEGMENT_BYTES_MIN..=OFFSET_MAX).contains(&config.segment_bytes)
             || config.merge_segments < 2
             || config.hash_power > 30
+            || !(25..=100).contains(&config.index_load_max_percent)
         {
             return Err(SegError::BadConfig);
         }
         Ok(SegStore {
             config,
-            index: Index::new(config.hash_power, budget).map_err(|_| SegError::Full)?,
+            index: Index::new(config.hash_power, config.index_load_max_percent, budget)
+                .map_err(|_| SegError::Full)?,
             segs: Segments::new(config.segment_bytes, budget),
             items: 0,
             rng: 0x9E37_79B9_7F4A_7C15,
@@ -460,6 +462,7 @@ mod tests {
             segment_bytes,
             hash_power: 2,
             merge_segments: 2,
+            ..SegConfig::default()
         };
         SegStore::with_budget(config, Budget::leak(limit)).unwrap()
     }

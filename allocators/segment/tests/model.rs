@@ -125,6 +125,7 @@ fn run(ops: Vec<Op>, limit_segments: usize, merge_segments: usize) -> Result<(),
         segment_bytes: SEG_BYTES,
         hash_power: 1,
         merge_segments,
+        index_load_max_percent: [50, 75, 100][merge_segments % 3],
     };
     let index_bytes = 2 * 68;
     let limit = if limit_segments == 0 {
@@ -350,6 +351,7 @@ fn merge_keeps_frequently_read_items() {
         segment_bytes: 4096,
         hash_power: 4,
         merge_segments: 4,
+        ..SegConfig::default()
     };
     let mut store = SegStore::with_budget(config, budget).unwrap();
     for i in 0..400u32 {
@@ -381,6 +383,7 @@ fn expired_segments_are_freed_whole() {
         segment_bytes: 4096,
         hash_power: 4,
         merge_segments: 4,
+        ..SegConfig::default()
     };
     let mut store = SegStore::with_budget(config, budget).unwrap();
     for i in 0..1000u32 {
