@@ -74,7 +74,6 @@ pub fn pack(tag: u64, freq: u8, loc: Loc) -> u64 {
 
 /// The hash table. Invariant: `charged == buckets.capacity() * 64 + next.capacity() * 4`, reserved in
 /// the budget under `Keyspace`; buckets `0..=mask` are primary, the rest overflow.
-#[derive(Debug)]
 pub struct Index {
     buckets: Vec<[u64; SLOTS_PER_BUCKET]>,
     next: Vec<u32>,
@@ -93,6 +92,17 @@ type Table = (Vec<[u64; SLOTS_PER_BUCKET]>, Vec<u32>, usize);
 /// The index could not get memory from the budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexFull;
+
+impl std::fmt::Debug for Index {
+    /// Sizes only (the table can be hundreds of megabytes).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("primary_buckets", &self.primary_buckets())
+            .field("overflow_buckets", &self.overflow_buckets())
+            .field("charged", &self.charged)
+            .finish()
+    }
+}
 
 impl Index {
     /// An index with `2^power` primary buckets, or `IndexFull` when they do not fit the budget.

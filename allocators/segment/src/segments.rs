@@ -9,7 +9,6 @@ use zedis_budget::{Budget, Component, GlobalBudget};
 pub const NONE: u32 = u32::MAX;
 
 /// One segment. A free segment has an empty `data`.
-#[derive(Debug)]
 pub struct Segment {
     /// `seg_bytes` bytes while held; items live in `data[..write]`.
     pub data: Box<[u8]>,
@@ -30,6 +29,23 @@ pub struct Segment {
     /// Latest expiry of any item ever written here (`i64::MAX` if one had none): once it has passed,
     /// every item in the segment is expired and the segment can be freed whole.
     pub expire_max_ms: i64,
+}
+
+impl std::fmt::Debug for Segment {
+    /// Everything but the data bytes (a segment is a megabyte).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("data_len", &self.data.len())
+            .field("write", &self.write)
+            .field("live_items", &self.live_items)
+            .field("live_bytes", &self.live_bytes)
+            .field("bucket", &self.bucket)
+            .field("prev", &self.prev)
+            .field("next", &self.next)
+            .field("seq", &self.seq)
+            .field("expire_max_ms", &self.expire_max_ms)
+            .finish()
+    }
 }
 
 impl Segment {
