@@ -32,11 +32,12 @@
 //! When [`SegStore::set`] returns [`SegError::Full`], the caller evicts one unit with
 //! [`SegStore::evict_one_unit`] and retries; every removed key is returned so it can be logged as `DEL` and
 //! published. The unit is a segment, not a key:
-//! - [`EvictPolicy::Merge`] (Segcache's; what `allkeys-lru` and `allkeys-lfu` map to): the N oldest sealed
-//!   segments of one TTL bucket are merged into the first; from each, the live items with the highest
-//!   access frequency (up to 1/N of a segment) are kept, with their counters halved, the rest evicted. It
-//!   is FIFO by segment age refined by frequency, an approximation of LFU rather than LRU: there is no
-//!   per-key access clock.
+//! - [`EvictPolicy::Merge`] (Segcache's; what `allkeys-lru` and `allkeys-lfu` map to): the N oldest
+//!   segments of one TTL bucket (round-robin over the buckets holding at least two; the active one may be
+//!   among them, as the store is single-threaded) are merged into the first; from each, the live items
+//!   with the highest access frequency (up to 1/N of a segment) are kept, with their counters halved, the
+//!   rest evicted. It is FIFO by segment age refined by frequency, an approximation of LFU rather than
+//!   LRU: there is no per-key access clock. With no bucket holding two segments it falls back to FIFO.
 //! - [`EvictPolicy::Fifo`]: the oldest segment is freed whole.
 //! - [`EvictPolicy::Random`] (`allkeys-random`): a random segment is freed whole.
 //! - [`EvictPolicy::NearestExpiry`] (`volatile-ttl`): the segment whose items all expire soonest.
