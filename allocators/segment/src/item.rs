@@ -1,0 +1,180 @@
+//! The in-segment item format: a tiny header followed by the key and value bytes.
+//!
+//! ```text
+//! flags:u8 | key_len:varint | value_len:varint | [expire_at_ms:i64 LE if TTL] | key | value
+//! ```
+//! Lengths are LEB128 (7 bits a byte), so keys and values under 128 bytes cost one byte each: the header
+//! is 3 bytes for an item without TTL and 11 with one. An integer value (flag `INT`) is 8 bytes LE.
+
+/// The item was deleted or overwritten: its bytes are a hole until its segment is merged or freed.
+pub const FLAG_DELETED: u8 = 1;
+/// An absolute expiry time (unix ms) follows the lengths.
+pub const FLAG_TTL: u8 = 2;
+/// The value is an `i64` stored as 8 bytes little-endian.
+pub const FLAG_INT: u8 = 4;
+
+/// Bytes of an `i64` value.
+pub const INT_BYTES: usize = 8;
+
+/// A decoded item header, with its position in the segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item {
+    /// `FLAG_*` bits.
+    pub flags: u8,
+    /// Offset of the key's first byte in the segment.
+    pub key_at: usize,
+    /// Key length.
+    pub key_len: usize,
+    /// Value length (8 for `INT`).
+    pub value_len: usize,
+    /// Absolute expiry (unix ms), when `FLAG_TTL`.
+    pub expire_at_ms: Option<i64>,
+    /// Header plus key plus value.
+    pub total_len: usize,
+}
+
+impl Item {
+    /// Offset of the value's first byte in the segment.
+    pub fn value_at(&self) -> usize {
+        self.key_at + self.key_len
+    }
+
+    /// Whether the item is deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.flags & FLAG_DELETED != 0
+    }
+
+    /// Whether the item has expired at `now_ms` (an item expires at its expiry instant, as in Redis).
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.expire_at_ms.is_some_and(|at| at <= now_ms)
+    }
+}
+
+fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+fn put_varint(buf: &mut [u8], mut at: usize, mut n: usize) -> usize {
+    while n >= 0x80 {
+        buf[at] = (n as u8) | 0x80;
+        n >>= 7;
+        at += 1;
+    }
+    buf[at] = n as u8;
+    at + 1
+}
+
+fn get_varint(buf: &[u8], mut at: usize) -> (usize, usize) {
+    let (mut n, mut shift) = (0usize, 0);
+    loop {
+        let byte = buf[at];
+        n |= ((byte & 0x7f) as usize) << shift;
+        at += 1;
+        if byte & 0x80 == 0 {
+            return (n, at);
+        }
+        shift += 7;
+    }
+}
+
+/// Header bytes for these lengths.
+pub fn header_len(key_len: usize, value_len: usize, has_ttl: bool) -> usize {
+    1 + varint_len(key_len) + varint_len(value_len) + if has_ttl { 8 } else { 0 }
+}
+
+/// Total bytes of an item.
+pub fn item_len(key_len: usize, value_len: usize, has_ttl: bool) -> usize {
+    header_len(key_len, value_len, has_ttl) + key_len + value_len
+}
+
+/// Writes an item at `at`; returns its total length. The caller checked that it fits.
+pub fn write(
+    buf: &mut [u8],
+    at: usize,
+    key: &[u8],
+    value: &[u8],
+    flags: u8,
+    expire_at_ms: Option<i64>,
+) -> usize {
+    let flags = (flags & FLAG_INT) | if expire_at_ms.is_some() { FLAG_TTL } else { 0 };
+    buf[at] = flags;
+    let mut pos = put_varint(buf, at + 1, key.len());
+    pos = put_varint(buf, pos, value.len());
+    if let Some(expire_at) = expire_at_ms {
+        buf[pos..pos + 8].copy_from_slice(&expire_at.to_le_bytes());
+        pos += 8;
+    }
+    buf[pos..pos + key.len()].copy_from_slice(key);
+    pos += key.len();
+    buf[pos..pos + value.len()].copy_from_slice(value);
+    pos + value.len() - at
+}
+
+/// Decodes the item header at `at`.
+pub fn read(buf: &[u8], at: usize) -> Item {
+    let flags = buf[at];
+    let (key_len, pos) = get_varint(buf, at + 1);
+    let (value_len, mut pos) = get_varint(buf, pos);
+    let expire_at_ms = if flags & FLAG_TTL != 0 {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(&buf[pos..pos + 8]);
+        pos += 8;
+        Some(i64::from_le_bytes(raw))
+    } else {
+        None
+    };
+    Item {
+        flags,
+        key_at: pos,
+        key_len,
+        value_len,
+        expire_at_ms,
+        total_len: pos + key_len + value_len - at,
+    }
+}
+
+/// Marks the item at `at` deleted (its bytes stay, as a hole).
+pub fn mark_deleted(buf: &mut [u8], at: usize) {
+    buf[at] |= FLAG_DELETED;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_and_without_ttl() {
+        let mut buf = vec![0u8; 4096];
+        let value = vec![7u8; 300];
+        let n = write(&mut buf, 10, b"key", &value, 0, Some(-5));
+        assert_eq!(n, item_len(3, 300, true));
+        assert_eq!(header_len(3, 300, true), 1 + 1 + 2 + 8);
+        let item = read(&buf, 10);
+        assert_eq!(item.total_len, n);
+        assert_eq!(item.expire_at_ms, Some(-5));
+        assert_eq!(&buf[item.key_at..item.key_at + 3], b"key");
+        assert_eq!(&buf[item.value_at()..item.value_at() + 300], &value[..]);
+        assert!(item.is_expired(-5) && !item.is_expired(-6));
+        let m = write(&mut buf, 10 + n, b"", b"v", FLAG_INT, None);
+        assert_eq!(m, 3 + 1);
+        let second = read(&buf, 10 + n);
+        assert_eq!((second.flags, second.expire_at_ms), (FLAG_INT, None));
+        mark_deleted(&mut buf, 10);
+        assert!(read(&buf, 10).is_deleted());
+    }
+
+    #[test]
+    fn varints_cover_large_lengths() {
+        let mut buf = [0u8; 16];
+        for n in [0, 127, 128, 16_383, 16_384, 1 << 30] {
+            let end = put_varint(&mut buf, 0, n);
+            assert_eq!(end, varint_len(n));
+            assert_eq!(get_varint(&buf, 0), (n, end));
+        }
+    }
+}
