@@ -26,7 +26,7 @@
 //! also reset in the child by fork) and uses only the keyspace, a buffered file and `_exit`.
 
 use crate::server::{unix_ms, Core};
-use crate::table::{Command, Handler, WRITE};
+use crate::table::{Command, DISK_ERROR_DENIED, WRITE};
 use crate::Strategy;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
@@ -37,8 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
-use zedis_keyspace::commands::Ctx;
-use zedis_resp::{reply, ParserLimits, Protocol, RequestParser};
+use zedis_resp::{reply, ParserLimits, RequestParser};
 
 /// Bytes read per read call while loading.
 const LOAD_CHUNK_BYTES: usize = 1 << 20;
@@ -471,7 +470,7 @@ impl<S: Strategy> Core<S> {
                         let argv: Vec<&[u8]> =
                             parser.args().iter().map(|s| &data[s.clone()]).collect();
                         if !argv.is_empty() {
-                            match self.call_loading(&mut db, &argv, &mut out) {
+                            match self.load_command(&mut db, &argv, &mut out) {
                                 Ok(true) => {}
                                 Ok(false) => errors += 1,
                                 Err(what) => {
@@ -519,56 +518,8 @@ impl<S: Strategy> Core<S> {
         Ok(())
     }
 
-    /// Runs one command read from the AOF on the keyspace, without a client. `db` tracks SELECT. Ok(false): the
-    /// command replied an error (skipped, as Redis does); Err: it cannot be loaded.
-    ///
-    /// Time stands still at 0 while loading: no key counts as expired (as in Redis, where nothing expires during
-    /// loading), so a key whose absolute TTL passed since is loaded and then expired as usual.
-    pub fn call_loading(
-        &mut self,
-        db: &mut usize,
-        argv: &[&[u8]],
-        out: &mut Vec<u8>,
-    ) -> Result<bool, String> {
-        let name = argv[0];
-        if name.eq_ignore_ascii_case(b"MULTI") || name.eq_ignore_ascii_case(b"EXEC") {
-            return Ok(true);
-        }
-        let Some(cmd) = self.table.lookup(name) else {
-            return Err(format!(
-                "unknown command '{}'",
-                String::from_utf8_lossy(name)
-            ));
-        };
-        if !cmd.arity_ok(argv.len()) {
-            return Err(crate::server::wrong_arity(cmd.name));
-        }
-        if cmd.name == "select" {
-            let idx = zedis_keyspace::num::parse_i64_exact(argv[1])
-                .filter(|&n| n >= 0 && (n as usize) < self.ks.db_count())
-                .ok_or_else(|| "invalid SELECT".to_string())?;
-            *db = idx as usize;
-            return Ok(true);
-        }
-        let Handler::Kv(handler) = cmd.handler else {
-            return Err(format!("command '{}' can't be loaded", cmd.name));
-        };
-        self.fx.reset();
-        out.clear();
-        let mut ctx = Ctx {
-            argv,
-            out,
-            proto: Protocol::Resp2,
-            db: *db,
-            now_ms: 0,
-            fx: &mut self.fx,
-        };
-        handler(&mut self.ks, &mut ctx);
-        self.fx.reset();
-        Ok(out.first() != Some(&b'-'))
-    }
-
     /// Logs the keys deleted by expiry/eviction in `fx` (and a whole-keyspace eviction flush) as DEL/FLUSHALL.
+    /// Called only by `Core::drain_effects`.
     pub fn aof_log_deletions(&mut self) {
         if !self.aof.enabled() && !self.aof.rewrite_in_progress() {
             return;
@@ -582,7 +533,8 @@ impl<S: Strategy> Core<S> {
         self.aof.recharge(self.budget);
     }
 
-    /// After a command ran in `db`: its deletions, then itself (deterministic form) if it wrote.
+    /// After a command ran in `db`: its deletions, then itself (deterministic form) if it wrote. Called only by
+    /// `Core::drain_effects`.
     pub fn aof_log_command(&mut self, db: usize, argv: &[&[u8]]) {
         if !self.aof.enabled() && !self.aof.rewrite_in_progress() {
             return;
@@ -608,7 +560,7 @@ impl<S: Strategy> Core<S> {
 
     /// Redis's `-MISCONF` refusal for writes (and PING) while the AOF cannot be written.
     pub fn aof_denies(&self, cmd: &Command<S>) -> Option<String> {
-        if !cmd.has(WRITE) && cmd.name != "ping" {
+        if !cmd.has(WRITE | DISK_ERROR_DENIED) {
             return None;
         }
         self.aof.misconf_error()

@@ -2,12 +2,13 @@
 //!
 //! A blocking command that finds nothing leaves [`BlockOn`] in the effects; the client is parked (no reply,
 //! its further input waits) and queued, first come first served, on each key in its db. Whenever a command
-//! touches such a key, the key is marked ready; after the command, ready keys are served by re-running each
-//! waiting client's own command until one finds nothing again. A client whose deadline passes gets Redis's
+//! touches such a key, the key is marked ready (`Core::drain_effects`); after the top-level command (a whole
+//! EXEC, as Redis's `handleClientsBlockedOnKeys`), ready keys are served by re-running each waiting client's own
+//! command through the dispatch path until one finds nothing again. A client whose deadline passes gets Redis's
 //! null reply. A disconnect leaves every queue.
 
-use crate::server::{unix_ms, Core};
-use crate::table::Handler;
+use crate::server::{cached_ms, Core};
+use crate::table::CommandId;
 use crate::Strategy;
 use std::collections::VecDeque;
 use zedis_client_pool::ClientSlots;
@@ -23,7 +24,9 @@ pub struct Blocked {
     pub keys: Vec<Vec<u8>>,
     /// When it times out (unix ms); `None` never.
     pub deadline_ms: Option<i64>,
-    /// The command to run again when a key is ready.
+    /// The command to run again when a key is ready, as resolved when it blocked.
+    pub cmd: CommandId,
+    /// Its arguments.
     pub argv: Vec<Vec<u8>>,
 }
 
@@ -61,7 +64,7 @@ impl<S: Strategy> Core<S> {
     }
 
     /// Parks client `ck` on the keys of `block`.
-    pub fn block_client(&mut self, ck: usize, block: BlockOn, argv: &[&[u8]]) {
+    pub fn block_client(&mut self, ck: usize, block: BlockOn, cmd: CommandId, argv: &[&[u8]]) {
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
@@ -79,6 +82,7 @@ impl<S: Strategy> Core<S> {
             db,
             keys: block.keys,
             deadline_ms: block.deadline_ms,
+            cmd,
             argv: argv.iter().map(|a| a.to_vec()).collect(),
         });
     }
@@ -146,22 +150,20 @@ impl<S: Strategy> Core<S> {
         };
         let argv: Vec<&[u8]> = blocked.argv.iter().map(Vec::as_slice).collect();
         let table = self.table;
-        let Some(&Handler::Kv(handler)) = table.lookup(argv[0]).map(|c| &c.handler) else {
+        let Some(cmd) = table.by_id(blocked.cmd) else {
             self.unblock_client(ck);
             return false;
         };
-        self.fx.reset();
-        self.fx.may_block = true;
-        self.fx.track_touched = true;
         if let Some(client) = self.clients.get_mut(ck) {
             client.db = blocked.db;
         }
-        self.run_kv(ck, handler, &argv, unix_ms());
-        if self.fx.block.take().is_some() {
+        if self
+            .run_command(ck, cmd, &argv, cached_ms(), true)
+            .is_some()
+        {
             return false;
         }
         self.unblock_client(ck);
-        self.finish_command(blocked.db, &argv);
         self.queue_write(ck);
         true
     }

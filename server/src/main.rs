@@ -14,6 +14,7 @@ mod command_docs;
 mod command_meta;
 mod config;
 mod conn;
+mod dispatch;
 mod info;
 mod introspect;
 mod multi;

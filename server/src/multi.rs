@@ -13,8 +13,9 @@
 //! `client-query-buffer-limit` (a client past it is closed, as for its query buffer). Watched keys are charged
 //! to the same component.
 
+use crate::dispatch::Rejection;
 use crate::server::{unix_ms, Core};
-use crate::table::{Command, Handler, Table, DENYOOM, NO_AUTH, NO_MULTI};
+use crate::table::{Command, DENYOOM, NO_AUTH, NO_MULTI, RUNS_IN_MULTI, RUNS_QUEUE};
 use crate::Strategy;
 use hashbrown::HashMap;
 use zedis_budget::{Component, GlobalBudget};
@@ -126,27 +127,15 @@ pub fn decode_commands(mut bytes: &[u8]) -> Vec<Vec<&[u8]>> {
     commands
 }
 
-/// The command (or subcommand) `argv` names, if it exists and its arity fits.
-pub fn resolve<'t, S: Strategy>(table: &'t Table<S>, argv: &[&[u8]]) -> Option<&'t Command<S>> {
-    let cmd = table.lookup(argv[0]).filter(|c| c.arity_ok(argv.len()))?;
-    if !matches!(cmd.handler, Handler::Container) || argv.len() < 2 {
-        return Some(cmd);
-    }
-    cmd.subcommand(argv[1]).filter(|s| s.arity_ok(argv.len()))
-}
-
-/// Commands that run at once inside MULTI instead of being queued.
-fn runs_inside_multi(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
-}
-
 /// Called first in `Core::call`: queues the command of a client in MULTI, or postpones it during CLIENT PAUSE.
 /// True if the command was handled here; false to run it normally (which also produces any rejection error,
 /// after this has flagged the transaction).
-pub fn intercept<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) -> bool {
+pub fn intercept<S: Strategy>(
+    core: &mut Core<S>,
+    ck: usize,
+    argv: &[&[u8]],
+    resolved: &Result<&'static Command<S>, Rejection<S>>,
+) -> bool {
     if core.tx.executing {
         return false;
     }
@@ -158,26 +147,27 @@ pub fn intercept<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) -> 
     if !in_multi && !paused {
         return false;
     }
-    let table = core.table;
-    let Some(cmd) = resolve(table, argv) else {
-        if in_multi && argv[0].eq_ignore_ascii_case(b"exec") {
+    let cmd = match resolved {
+        Ok(cmd) => *cmd,
+        Err(Rejection::Arity(cmd)) if in_multi && cmd.has(RUNS_QUEUE) => {
             let msg = format!(
                 "EXECABORT Transaction discarded because of: {}",
-                &crate::server::wrong_arity("exec")[4..]
+                &crate::dispatch::wrong_arity(cmd.name)[4..]
             );
             discard_transaction(core, ck);
             core.reply_error(ck, msg.as_bytes());
             return true;
         }
-        client.tx.aborted |= in_multi;
-        return false;
+        Err(_) => {
+            client.tx.aborted |= in_multi;
+            return false;
+        }
     };
     if !client.authenticated && !cmd.has(NO_AUTH) {
         client.tx.aborted |= in_multi;
         return false;
     }
-    let top_name = cmd.name.split('|').next().unwrap_or(cmd.name);
-    let queued = in_multi && !runs_inside_multi(top_name);
+    let queued = in_multi && !cmd.has(RUNS_IN_MULTI);
     if paused && crate::pause::applies(core, ck, cmd, queued) {
         crate::pause::postpone(core, ck, argv);
         return true;
@@ -197,11 +187,9 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
     }
     if core.budget.limit() != 0 {
         // Redis refuses any queued command while out of memory: the queue would grow without bound.
+        // The keys evicted here are logged and announced like any other eviction (`drain_effects`).
         let needed = argv.iter().map(|a| a.len() + 8).sum::<usize>() + 4;
-        core.fx.reset();
-        let reclaimed = core.ks.reclaim(needed, unix_ms(), &mut core.fx);
-        signal_touched(core);
-        if reclaimed.is_err() {
+        if core.reclaim(needed, unix_ms()).is_err() {
             flag(core, ck);
             return core.reply_error(ck, zedis_keyspace::commands::OOM);
         }
@@ -298,18 +286,13 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
         }
         return core.reply(ck, reply::null_array);
     }
-    if flags & DENYOOM != 0 && core.budget.limit() != 0 {
-        core.fx.reset();
-        let reclaimed = core.ks.reclaim(0, unix_ms(), &mut core.fx);
-        signal_touched(core);
-        if reclaimed.is_err() {
-            discard_transaction(core, ck);
-            let msg = format!(
-                "EXECABORT Transaction discarded because of: {}",
-                String::from_utf8_lossy(zedis_keyspace::commands::OOM)
-            );
-            return core.reply_error(ck, msg.as_bytes());
-        }
+    if flags & DENYOOM != 0 && core.budget.limit() != 0 && core.reclaim(0, unix_ms()).is_err() {
+        discard_transaction(core, ck);
+        let msg = format!(
+            "EXECABORT Transaction discarded because of: {}",
+            String::from_utf8_lossy(zedis_keyspace::commands::OOM)
+        );
+        return core.reply_error(ck, msg.as_bytes());
     }
     let Some(client) = core.clients.get_mut(ck) else {
         return;
@@ -325,9 +308,8 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
         }
         core.call(ck, &argv);
     }
+    // Blocked clients are served after EXEC as a whole (`Core::execute`), with the transaction's final state.
     core.tx.executing = false;
-    // The queued commands' side effects were handled after each of them; EXEC itself has none.
-    core.fx.reset();
     if let Some(client) = core.clients.get_mut(ck) {
         client.last_cmd = "exec";
     }

@@ -6,7 +6,7 @@
 
 use crate::multi::{decode_commands, encode_command};
 use crate::server::{unix_ms, Core, Server};
-use crate::table::{Command, MAY_REPLICATE, WRITE};
+use crate::table::{Command, MAY_REPLICATE, RUNS_QUEUE, WRITE};
 use crate::Strategy;
 use zedis_arena::RequestAlloc;
 use zedis_client_pool::{ClientSlots, IoBuf};
@@ -25,7 +25,7 @@ pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued:
     if queued {
         return false;
     }
-    let flags = if cmd.name == "exec" {
+    let flags = if cmd.has(RUNS_QUEUE) {
         core.clients.get(ck).map_or(0, |c| c.tx.queued_flags)
     } else {
         cmd.flags

@@ -5,9 +5,9 @@
 //! gets writable interest until its output drains. The cron (`hz` times a second) runs active expiry and
 //! client timeouts.
 
-use crate::client::{Client, ReplyMode};
+use crate::client::Client;
 use crate::config::Config;
-use crate::table::{Command, Handler, Table, DENYOOM, NO_AUTH};
+use crate::table::Table;
 use crate::{RequestAllocNew, Strategy};
 use allocator_api2::vec::Vec as AVec;
 use mio::net::{TcpListener, TcpStream};
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use zedis_arena::RequestAlloc;
 use zedis_budget::{Budget, GlobalBudget};
 use zedis_client_pool::ClientSlots;
-use zedis_keyspace::commands::{Ctx, Effects};
+use zedis_keyspace::commands::Effects;
 use zedis_keyspace::Keyspace;
 use zedis_resp::{reply, ParserLimits};
 
@@ -28,8 +28,6 @@ const CLIENT_TOKEN_BASE: usize = 2;
 const READ_CHUNK_MIN_BYTES: usize = 1024;
 /// Bytes read per read call (grown when a large bulk is announced).
 const READ_CHUNK_BYTES: usize = 16 * 1024;
-/// Room kept free at each write for client buffers charged after it (see `call`).
-const BUFFER_HEADROOM_BYTES: usize = 32 * 1024;
 /// A client idle this long gives back its empty query and output buffers (Redis uses 2 seconds).
 const IDLE_BUFFER_RELEASE_MS: i64 = 2000;
 /// Buffers gathered by one writev.
@@ -737,184 +735,6 @@ impl<S: Strategy> Core<S> {
         self.clients.remove(ck);
     }
 
-    /// Runs one command for client `ck`.
-    pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
-        // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
-        if crate::multi::intercept(self, ck, argv) {
-            return;
-        }
-        let table = self.table;
-        let Some(mut cmd) = table.lookup(argv[0]) else {
-            return self.reply_error(ck, &unknown_command(argv));
-        };
-        if !cmd.arity_ok(argv.len()) {
-            return self.reply_error(ck, wrong_arity(cmd.name).as_bytes());
-        }
-        if matches!(cmd.handler, Handler::Container) {
-            if argv.len() < 2 {
-                // Only COMMAND (arity -1) may come without a subcommand.
-                crate::introspect::command_all(self, ck, argv);
-                return self.queue_write(ck);
-            }
-            match cmd.subcommand(argv[1]) {
-                Some(sub) if sub.arity_ok(argv.len()) => cmd = sub,
-                Some(sub) => return self.reply_error(ck, wrong_arity(sub.name).as_bytes()),
-                None => {
-                    let mut msg = b"ERR unknown subcommand '".to_vec();
-                    msg.extend_from_slice(c_str_prefix(argv[1], 128));
-                    msg.extend_from_slice(b"'. Try ");
-                    msg.extend_from_slice(cmd.name.to_ascii_uppercase().as_bytes());
-                    msg.extend_from_slice(b" HELP.");
-                    return self.reply_error(ck, &msg);
-                }
-            }
-        }
-        let Some(client) = self.clients.get_mut(ck) else {
-            return;
-        };
-        if !client.authenticated && !cmd.has(NO_AUTH) {
-            return self.reply_error(ck, b"NOAUTH Authentication required.");
-        }
-        if client.in_subscribed_mode() && !crate::conn::allowed_in_subscribed_mode(cmd.name) {
-            let msg = format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                cmd.name
-            );
-            return self.reply_error(ck, msg.as_bytes());
-        }
-        let now_ms = cached_ms();
-        // As Redis's processCommand: with a limit set, any command first evicts while memory is over it (so a
-        // lowered maxmemory takes effect even under a read-only load); a command that may grow memory also
-        // makes room for its own bytes plus headroom for the client buffers charged after it, and is refused
-        // with -OOM when that cannot be done.
-        let denyoom = cmd.has(DENYOOM);
-        if self.budget.limit() != 0 && (denyoom || self.budget.over_limit()) {
-            let estimate = if denyoom {
-                argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES
-            } else {
-                0
-            };
-            self.fx.reset();
-            self.fx.track_touched = self.track_touched_needed();
-            let reclaimed = self.ks.reclaim(estimate, now_ms, &mut self.fx);
-            self.aof_log_deletions();
-            self.publish_events();
-            crate::multi::signal_touched(self);
-            if reclaimed.is_err() && denyoom {
-                return self.reply_error(ck, zedis_keyspace::commands::OOM);
-            }
-        }
-        if let Some(misconf) = self.aof_denies(cmd) {
-            return self.reply_error(ck, misconf.as_bytes());
-        }
-        self.execute(ck, cmd, argv, now_ms);
-    }
-
-    fn execute(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]], now_ms: i64) {
-        self.fx.reset();
-        // Inside EXEC, blocking commands act as their non-blocking forms.
-        self.fx.may_block = !self.tx.executing;
-        self.fx.track_touched = self.track_touched_needed();
-        if let Some(client) = self.clients.get_mut(ck) {
-            client.last_cmd = cmd.name;
-        }
-        let before = self.clients.get(ck).map_or(0, |c| c.out.len());
-        let db = self.clients.get(ck).map_or(0, |c| c.db);
-        match cmd.handler {
-            Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
-            Handler::Srv(handler) => handler(self, ck, argv),
-            Handler::Container => {}
-        }
-        if let Some(block) = self.fx.block.take() {
-            self.block_client(ck, block, argv);
-        }
-        self.finish_command(db, argv);
-        self.after_command(ck, before);
-        self.serve_ready_keys();
-    }
-
-    /// Runs a keyspace handler for client `ck` (its db and protocol) with the effects prepared by the caller.
-    pub fn run_kv(
-        &mut self,
-        ck: usize,
-        handler: zedis_keyspace::commands::Handler<S::Kv>,
-        argv: &[&[u8]],
-        now_ms: i64,
-    ) {
-        let Some(client) = self.clients.get_mut(ck) else {
-            return;
-        };
-        let before = client.out.len();
-        let mut ctx = Ctx {
-            argv,
-            out: client.out.vec_mut(),
-            proto: client.proto,
-            db: client.db,
-            now_ms,
-            fx: &mut self.fx,
-        };
-        handler(&mut self.ks, &mut ctx);
-        if client.out.data().get(before) == Some(&b'-') {
-            self.stats.error_replies += 1;
-        }
-        client.out.recharge();
-    }
-
-    /// What every executed command (including a blocked one finally served) does after its handler: counts
-    /// it, publishes its keyspace events, and marks keys that blocked clients wait on as ready.
-    pub fn finish_command(&mut self, db: usize, argv: &[&[u8]]) {
-        self.aof_log_command(db, argv);
-        self.stats.commands_processed += 1;
-        crate::multi::signal_touched(self);
-        self.publish_events();
-        self.note_ready_keys();
-    }
-
-    /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes) and schedules the reply.
-    fn after_command(&mut self, ck: usize, before: usize) {
-        if let Some(client) = self.clients.get_mut(ck) {
-            let discard = match client.reply_mode {
-                ReplyMode::On => false,
-                ReplyMode::Off => true,
-                ReplyMode::Skip => {
-                    client.reply_mode = ReplyMode::SkipThis;
-                    false
-                }
-                ReplyMode::SkipThis => {
-                    client.reply_mode = ReplyMode::On;
-                    true
-                }
-            };
-            let produced = client.out.len().saturating_sub(before);
-            if discard && produced > 0 {
-                let out = client.out.vec_mut();
-                let len = out.len();
-                out.truncate(len - produced);
-            }
-        }
-        self.queue_write(ck);
-    }
-
-    /// Replies an error to client `ck`.
-    pub fn reply_error(&mut self, ck: usize, text: &[u8]) {
-        self.stats.error_replies += 1;
-        if let Some(client) = self.clients.get_mut(ck) {
-            // CLIENT REPLY OFF/SKIP silence errors too.
-            match client.reply_mode {
-                ReplyMode::Off => return,
-                ReplyMode::SkipThis => {
-                    client.reply_mode = ReplyMode::On;
-                    return;
-                }
-                ReplyMode::Skip => client.reply_mode = ReplyMode::SkipThis,
-                ReplyMode::On => {}
-            }
-            reply::error(client.out.vec_mut(), text);
-            client.out.recharge();
-        }
-        self.queue_write(ck);
-    }
-
     /// The periodic tasks: active expiry, idle timeouts, ops/sec sampling.
     fn cron(&mut self) {
         let now_ms = unix_ms();
@@ -923,6 +743,7 @@ impl<S: Strategy> Core<S> {
         if report.time_cap_reached {
             self.stats.expire_time_cap_reached += 1;
         }
+        self.aof_cron();
         self.cron_clients(now_ms);
         self.cron_stats();
     }
@@ -953,10 +774,7 @@ impl<S: Strategy> Core<S> {
             deadline,
             &mut self.fx,
         );
-        self.aof_log_deletions();
-        self.aof_cron();
-        self.publish_events();
-        crate::multi::signal_touched(self);
+        self.drain_effects(crate::dispatch::Origin::Housekeeping);
         if report.sampled > 0 {
             self.stats.expired_stale_perc = report.expired as f64 * 100.0 / report.sampled as f64;
         }
@@ -1012,60 +830,5 @@ impl<S: Strategy> Core<S> {
             None => self.stats.ops_sample_at = Some(now),
             _ => {}
         }
-    }
-}
-
-/// What C's `%.<max>s` prints of `bytes`: up to the first NUL, at most `max` bytes.
-fn c_str_prefix(bytes: &[u8], max: usize) -> &[u8] {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    &bytes[..end.min(max)]
-}
-
-/// Redis 7.0's unknown-command error, with the first arguments quoted (raw bytes, cut as `%.*s` cuts them).
-pub fn unknown_command(argv: &[&[u8]]) -> Vec<u8> {
-    let mut args = Vec::new();
-    for arg in &argv[1..] {
-        if args.len() >= 128 {
-            break;
-        }
-        let room = 128 - args.len();
-        args.push(b'\'');
-        args.extend_from_slice(c_str_prefix(arg, room));
-        args.extend_from_slice(b"' ");
-    }
-    let mut msg = b"ERR unknown command '".to_vec();
-    msg.extend_from_slice(c_str_prefix(argv[0], 128));
-    msg.extend_from_slice(b"', with args beginning with: ");
-    msg.extend_from_slice(&args);
-    msg
-}
-
-/// Redis's arity error.
-pub fn wrong_arity(name: &str) -> String {
-    format!("ERR wrong number of arguments for '{name}' command")
-}
-
-/// Reads a whole config-sized input for tests of the module.
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_command_text_matches_redis() {
-        let argv: [&[u8]; 3] = [b"foo", b"a", b"b"];
-        assert_eq!(
-            unknown_command(&argv),
-            b"ERR unknown command 'foo', with args beginning with: 'a' 'b' "
-        );
-        let argv: [&[u8]; 1] = [b"foo"];
-        assert_eq!(
-            unknown_command(&argv),
-            b"ERR unknown command 'foo', with args beginning with: "
-        );
-        let argv: [&[u8]; 3] = [b"FOO\0BAR", b"x\0y", b"\xff"];
-        assert_eq!(
-            unknown_command(&argv),
-            b"ERR unknown command 'FOO', with args beginning with: 'x' '\xff' "
-        );
     }
 }

@@ -1,0 +1,234 @@
+//! After-command effects on every path (`server/src/dispatch`): keys evicted or expired anywhere reach the AOF as
+//! `DEL` and publish their keyspace events; blocked clients are served after the whole command or transaction.
+
+mod common;
+
+use common::{cmd, Server};
+use redis::Value;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zedis-effects-{name}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn int(v: Value) -> i64 {
+    match v {
+        Value::Int(n) => n,
+        other => panic!("expected an integer, got {other:?}"),
+    }
+}
+
+fn info_stat(conn: &mut redis::Connection, field: &str) -> i64 {
+    let info: String = redis::cmd("INFO").arg("stats").query(conn).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO stats"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A subscriber's socket and everything it received so far.
+struct Subscriber {
+    raw: common::Raw,
+    text: Vec<u8>,
+}
+
+impl Subscriber {
+    fn new(server: &Server, channel: &str) -> Subscriber {
+        let mut raw = server.raw();
+        raw.send(format!("SUBSCRIBE {channel}\r\n").as_bytes());
+        raw.expect(&format!(
+            "*3\r\n$9\r\nsubscribe\r\n${}\r\n{channel}\r\n:1\r\n",
+            channel.len()
+        ));
+        raw.stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Subscriber {
+            raw,
+            text: Vec::new(),
+        }
+    }
+
+    /// Reads what arrived until the socket stays quiet for a read timeout.
+    fn drain(&mut self) {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = self.raw.stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            self.text.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Messages received on `channel`, waiting up to 20 s for `wanted` of them (and a moment for extra ones).
+    fn count(&mut self, channel: &str, wanted: usize) -> usize {
+        let needle = format!("\r\n{channel}\r\n");
+        let count = |text: &[u8]| String::from_utf8_lossy(text).matches(&needle).count();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline && count(&self.text) < wanted {
+            self.drain();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        self.drain();
+        count(&self.text)
+    }
+}
+
+/// The issue-12 scenario: keys evicted while a MULTI is queued (the queued SET needs room) are logged as DEL and
+/// announced as `evicted` events, so a restart on the same AOF keeps the same DBSIZE.
+fn multi_eviction_survives_restart(preset: &str) {
+    let dir = TempDir::new(preset);
+    let args = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        dir.path(),
+        "--maxmemory",
+        "8mb",
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--notify-keyspace-events",
+        "Ee",
+        "--allocator",
+        preset,
+    ];
+    let server = Server::start(&args);
+    let mut subscriber = Subscriber::new(&server, "__keyevent@0__:evicted");
+    let mut conn = server.conn();
+    let value = "v".repeat(1024);
+    for chunk in 0..120 {
+        let mut pipe = redis::pipe();
+        for i in 0..100 {
+            pipe.cmd("SET")
+                .arg(format!("key:{}", chunk * 100 + i))
+                .arg(&value)
+                .ignore();
+        }
+        pipe.query::<()>(&mut conn).unwrap();
+        subscriber.drain();
+    }
+    let evicted_by_writes = info_stat(&mut conn, "evicted_keys");
+    assert!(evicted_by_writes > 0, "8 MB cannot hold 12 MB of values");
+    let before_multi = int(cmd(&mut conn, &["DBSIZE"]).unwrap());
+    let big = "b".repeat(2 * 1024 * 1024);
+    assert_eq!(cmd(&mut conn, &["MULTI"]).unwrap(), Value::Okay);
+    assert_eq!(
+        cmd(&mut conn, &["SET", "big", &big]).unwrap(),
+        Value::SimpleString("QUEUED".into())
+    );
+    assert_eq!(cmd(&mut conn, &["DISCARD"]).unwrap(), Value::Okay);
+    let dbsize = int(cmd(&mut conn, &["DBSIZE"]).unwrap());
+    assert!(
+        dbsize < before_multi,
+        "queueing a 2 MB SET evicts ({before_multi} keys before, {dbsize} after)"
+    );
+    let evicted = info_stat(&mut conn, "evicted_keys");
+    let seen = subscriber.count("__keyevent@0__:evicted", evicted as usize);
+    assert_eq!(seen as i64, evicted, "one evicted event per evicted key");
+    // Everything is written to the file before the replies leave: a SIGKILL now loses nothing.
+    drop(conn);
+    drop(subscriber);
+    drop(server);
+    let server = Server::start(&args);
+    let mut conn = server.conn();
+    assert_eq!(int(cmd(&mut conn, &["DBSIZE"]).unwrap()), dbsize);
+}
+
+#[test]
+fn multi_eviction_survives_restart_zedis() {
+    multi_eviction_survives_restart("zedis");
+}
+
+#[test]
+fn multi_eviction_survives_restart_system() {
+    multi_eviction_survives_restart("system");
+}
+
+/// Waits until the server reports `count` blocked clients.
+fn wait_blocked(conn: &mut redis::Connection, count: i64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info: String = redis::cmd("INFO").arg("clients").query(conn).unwrap();
+        let blocked: i64 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        if blocked == count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{blocked} blocked, wanted {count}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// As Redis's handleClientsBlockedOnKeys: a transaction wakes blocked clients only with its final state, so a
+/// key pushed and deleted inside one EXEC wakes no one.
+#[test]
+fn blocked_clients_see_a_transaction_as_a_whole() {
+    let server = Server::start(&[]);
+    let mut conn = server.conn();
+    let mut waiter = server.raw();
+    waiter.send(b"BLPOP l 0\r\n");
+    wait_blocked(&mut conn, 1);
+    let mut pusher = server.raw();
+    pusher.roundtrip(
+        "MULTI\r\nLPUSH l x\r\nDEL l\r\nEXEC\r\n",
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n:1\r\n",
+    );
+    // Still blocked: nothing arrives, and the next push is what it gets.
+    waiter
+        .stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        waiter.stream.read(&mut byte).is_err(),
+        "the waiter must not be served a deleted element"
+    );
+    wait_blocked(&mut conn, 1);
+    waiter
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    pusher.roundtrip(
+        "MULTI\r\nRPUSH l a\r\nRPUSH l b\r\nEXEC\r\n",
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n:2\r\n",
+    );
+    waiter.expect("*2\r\n$1\r\nl\r\n$1\r\na\r\n");
+    pusher.roundtrip("LRANGE l 0 -1\r\n", "*1\r\n$1\r\nb\r\n");
+    wait_blocked(&mut conn, 0);
+}
