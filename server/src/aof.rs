@@ -25,24 +25,23 @@
 //! fork happens, and the child never touches that mutex. The child therefore may allocate (glibc's malloc is
 //! also reset in the child by fork) and uses only the keyspace, a buffered file and `_exit`.
 
-use crate::server::{unix_ms, Core};
+use crate::server::Core;
 use crate::table::{Command, DISK_ERROR_DENIED, WRITE};
 use crate::Strategy;
 use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zedis_budget::{Component, GlobalBudget};
-use zedis_client_pool::ClientSlots;
-use zedis_resp::{reply, ParserLimits, RequestParser};
 
-/// Bytes read per read call while loading.
-const LOAD_CHUNK_BYTES: usize = 1 << 20;
-/// Output buffer of the rewrite child.
-const REWRITE_BUFFER_BYTES: usize = 1 << 20;
+mod load;
+mod rewrite;
+
+pub use rewrite::bgrewriteaof;
+
 /// Capacity kept by the per-turn buffer when it empties.
 const BUF_KEEP_BYTES_MAX: usize = 64 * 1024;
 
@@ -359,45 +358,6 @@ fn fsync_loop(shared: &FsyncShared) {
     }
 }
 
-/// Writes the keyspace dump to `path` (in the rewrite child).
-fn write_dump<A: zedis_kv_pool::KvAllocator>(
-    ks: &zedis_keyspace::Keyspace<A>,
-    path: &Path,
-    now_ms: i64,
-) -> std::io::Result<()> {
-    let file = File::create(path)?;
-    let mut out = std::io::BufWriter::with_capacity(REWRITE_BUFFER_BYTES, file);
-    let mut scratch = Vec::new();
-    let mut result = Ok(());
-    zedis_keyspace::dump::for_each_command(ks, now_ms, |argv| {
-        if result.is_err() {
-            return;
-        }
-        scratch.clear();
-        encode(&mut scratch, argv);
-        result = out.write_all(&scratch);
-    });
-    result?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()
-}
-
-/// fsyncs a directory so that a rename in it is durable.
-fn sync_dir(path: &Path) {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Ok(dir) = File::open(dir.unwrap_or(Path::new("."))) {
-        let _ = dir.sync_all();
-    }
-}
-
-/// Why loading stopped.
-fn load_error(path: &Path, offset: u64, what: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "Bad file format reading the append only file {}: {what} at byte offset {offset}. Make a backup of the file, then truncate or repair it from that offset.",
-        path.display()
-    )
-}
-
 impl<S: Strategy> Core<S> {
     fn aof_path(&self) -> PathBuf {
         Path::new(self.config.get("dir")).join(self.config.get("appendfilename"))
@@ -417,104 +377,6 @@ impl<S: Strategy> Core<S> {
         self.aof.base_size = self.aof.current_size;
         self.aof.state = State::On;
         self.aof.ensure_fsync_thread();
-        Ok(())
-    }
-
-    /// Replays the file at `path` (absent: nothing to do). A truncated last command is cut off (with
-    /// `aof-load-truncated yes`) or refused; anything else malformed stops with its byte offset.
-    fn aof_load(&mut self, path: &Path) -> anyhow::Result<()> {
-        let mut file = match OpenOptions::new().read(true).write(true).open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-            Err(e) => anyhow::bail!("Can't open the append only file {}: {e}", path.display()),
-        };
-        let started = Instant::now();
-        let mut parser = RequestParser::new(ParserLimits {
-            bulk_bytes_max: 1 << 40,
-            inline_bytes_max: 64 * 1024,
-            multibulk_len_max: i32::MAX as usize,
-        });
-        let mut buf: Vec<u8> = Vec::with_capacity(LOAD_CHUNK_BYTES);
-        let mut buf_offset: u64 = 0;
-        let mut in_command = false;
-        let mut db = 0;
-        let (mut commands, mut errors) = (0u64, 0u64);
-        let mut out = Vec::new();
-        loop {
-            let len = buf.len();
-            let wanted = parser.bytes_wanted().unwrap_or(0);
-            buf.resize(len + LOAD_CHUNK_BYTES.max(wanted.saturating_sub(len)), 0);
-            let n = loop {
-                match file.read(&mut buf[len..]) {
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    other => break other?,
-                }
-            };
-            buf.truncate(len + n);
-            if n == 0 {
-                break;
-            }
-            let mut pos = 0;
-            while pos < buf.len() {
-                if !in_command && buf[pos] != b'*' {
-                    return Err(load_error(path, buf_offset + pos as u64, "expected '*'"));
-                }
-                match parser.parse(&mut buf[pos..]) {
-                    Ok(None) => {
-                        in_command = true;
-                        break;
-                    }
-                    Ok(Some(consumed)) => {
-                        in_command = false;
-                        let data = &buf[pos..];
-                        let argv: Vec<&[u8]> =
-                            parser.args().iter().map(|s| &data[s.clone()]).collect();
-                        if !argv.is_empty() {
-                            match self.load_command(&mut db, &argv, &mut out) {
-                                Ok(true) => {}
-                                Ok(false) => errors += 1,
-                                Err(what) => {
-                                    return Err(load_error(path, buf_offset + pos as u64, &what))
-                                }
-                            }
-                            commands += 1;
-                        }
-                        pos += consumed;
-                    }
-                    Err(e) => {
-                        return Err(load_error(path, buf_offset + pos as u64, &e.reply_text()))
-                    }
-                }
-            }
-            buf.drain(..pos);
-            buf_offset += pos as u64;
-        }
-        if !buf.is_empty() {
-            if !self.config.flag("aof-load-truncated") {
-                anyhow::bail!(
-                    "Unexpected end of file reading the append only file {} at byte offset {buf_offset}. You can: 1) Make a backup of your AOF file, then truncate it at that offset. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
-                    path.display()
-                );
-            }
-            eprintln!(
-                "# !!! Warning: short read while loading the AOF file {}!!!",
-                path.display()
-            );
-            eprintln!(
-                "# AOF {} loaded anyway because aof-load-truncated is enabled: truncated from {} to {buf_offset} bytes",
-                path.display(),
-                buf_offset + buf.len() as u64
-            );
-            file.set_len(buf_offset)?;
-        }
-        if errors > 0 {
-            eprintln!("# {errors} commands of the AOF replied an error while loading (skipped)");
-        }
-        eprintln!(
-            "# DB loaded from append only file: {:.3} seconds ({commands} commands, {} keys)",
-            started.elapsed().as_secs_f64(),
-            self.ks.total_keys()
-        );
         Ok(())
     }
 
@@ -610,8 +472,8 @@ impl<S: Strategy> Core<S> {
             let _ = self.aof_start_rewrite();
             return;
         }
-        let percentage = self.config.int("auto-aof-rewrite-percentage") as u64;
-        let min_size = self.config.int("auto-aof-rewrite-min-size") as u64;
+        let percentage = self.settings.aof_rewrite_percentage;
+        let min_size = self.settings.aof_rewrite_min_bytes;
         let (current, base) = (self.aof.current_size, self.aof.base_size.max(1));
         if self.aof.state == State::On && percentage > 0 && current > min_size {
             let growth = (current * 100 / base).saturating_sub(100);
@@ -620,107 +482,6 @@ impl<S: Strategy> Core<S> {
                 let _ = self.aof_start_rewrite();
             }
         }
-    }
-
-    /// Forks the rewrite child. Err: Redis's error text.
-    pub fn aof_start_rewrite(&mut self) -> Result<(), String> {
-        if self.aof.rewrite.is_some() {
-            return Err("ERR Background append only file rewriting already in progress".into());
-        }
-        let path = if self.aof.file.is_some() {
-            self.aof.path.clone()
-        } else {
-            self.aof_path()
-        };
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-        let now_ms = unix_ms();
-        let fork_started = Instant::now();
-        // SAFETY: see the module docs on fork safety; the child only dumps the keyspace and `_exit`s.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            let e = std::io::Error::last_os_error();
-            self.aof.last_bgrewrite_ok = false;
-            return Err(format!(
-                "ERR Can't rewrite append only file in background: fork: {e}"
-            ));
-        }
-        if pid == 0 {
-            // SAFETY: resetting dispositions and exiting without running the parent's destructors.
-            unsafe {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                libc::signal(libc::SIGTERM, libc::SIG_DFL);
-                let code = match write_dump(&self.ks, &temp, now_ms) {
-                    Ok(()) => 0,
-                    Err(_) => 1,
-                };
-                libc::_exit(code);
-            }
-        }
-        eprintln!(
-            "# Background append only file rewriting started by pid {pid} (fork took {} us)",
-            fork_started.elapsed().as_micros()
-        );
-        self.aof.path = path;
-        self.aof.rewrites += 1;
-        self.aof.rewrite = Some(Rewrite {
-            pid,
-            temp,
-            started: Instant::now(),
-            diff: Vec::new(),
-        });
-        // The rewrite buffer must start with a SELECT of its own.
-        self.aof.selected_db = None;
-        Ok(())
-    }
-
-    /// The child exited: install its file (plus the rewrite buffer) or drop it.
-    fn aof_rewrite_done(&mut self, child_ok: bool) {
-        let Some(rewrite) = self.aof.rewrite.take() else {
-            return;
-        };
-        self.aof.last_rewrite_time_sec = rewrite.started.elapsed().as_secs() as i64;
-        let installed = child_ok && self.aof_install_rewrite(&rewrite).is_ok();
-        self.aof.last_bgrewrite_ok = installed;
-        if installed {
-            eprintln!("# Background AOF rewrite finished successfully");
-        } else {
-            let _ = std::fs::remove_file(&rewrite.temp);
-            eprintln!("# Background AOF rewrite failed");
-            if self.aof.state == State::WaitRewrite {
-                self.aof.rewrite_scheduled = true;
-                self.aof.retry_at = Some(Instant::now() + Duration::from_secs(1));
-            }
-        }
-        self.aof.recharge(self.budget);
-    }
-
-    fn aof_install_rewrite(&mut self, rewrite: &Rewrite) -> std::io::Result<()> {
-        let mut file = OpenOptions::new().append(true).open(&rewrite.temp)?;
-        file.write_all(&rewrite.diff)?;
-        file.sync_data()?;
-        // The old file gets this turn's bytes too (they are also in the diff) so that it stays complete until
-        // the rename; then the buffer restarts on the new file.
-        let _ = self.aof.write_buf();
-        std::fs::rename(&rewrite.temp, &self.aof.path)?;
-        sync_dir(&self.aof.path);
-        self.aof.buf.clear();
-        let size = file.metadata()?.len();
-        let selected = self.aof.selected_db;
-        if self.aof.state == State::Off {
-            return Ok(());
-        }
-        self.aof.install_file(file);
-        // The diff ended with the same SELECT state as the stream it copied.
-        self.aof.selected_db = selected;
-        self.aof.current_size = size;
-        self.aof.base_size = size;
-        self.aof.write_errno = None;
-        if self.aof.state == State::WaitRewrite {
-            self.aof.rewrite_scheduled = false;
-        }
-        self.aof.state = State::On;
-        Ok(())
     }
 
     /// Applies `appendonly` and `appendfsync` after startup and CONFIG SET.
@@ -761,17 +522,6 @@ impl<S: Strategy> Core<S> {
         self.aof.recharge(self.budget);
     }
 
-    fn aof_kill_rewrite(&mut self) {
-        if let Some(rewrite) = self.aof.rewrite.take() {
-            // SAFETY: our own child.
-            unsafe {
-                libc::kill(rewrite.pid, libc::SIGKILL);
-                libc::waitpid(rewrite.pid, std::ptr::null_mut(), 0);
-            }
-            let _ = std::fs::remove_file(&rewrite.temp);
-        }
-    }
-
     /// Shutdown: everything buffered goes to disk.
     pub fn aof_shutdown(&mut self) {
         self.aof_kill_rewrite();
@@ -781,22 +531,6 @@ impl<S: Strategy> Core<S> {
                 let _ = file.sync_data();
             }
         }
-    }
-}
-
-/// BGREWRITEAOF.
-pub fn bgrewriteaof<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    match core.aof_start_rewrite() {
-        Ok(()) => {
-            if let Some(client) = core.clients.get_mut(ck) {
-                reply::simple(
-                    client.out.vec_mut(),
-                    b"Background append only file rewriting started",
-                );
-                client.out.recharge();
-            }
-        }
-        Err(e) => core.reply_error(ck, e.as_bytes()),
     }
 }
 

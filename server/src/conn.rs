@@ -160,7 +160,7 @@ pub fn select<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// `RESET`
 pub fn reset<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     core.reset_client_state(ck);
-    let requirepass = !core.config.get("requirepass").is_empty();
+    let requirepass = core.settings.password_required;
     if let Some(client) = core.clients.get_mut(ck) {
         client.db = 0;
         client.proto = Protocol::Resp2;

@@ -113,7 +113,7 @@ fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
         crate::server::unix_ms() * 1000,
         uptime,
         uptime / 86400,
-        core.hz,
+        core.settings.hz,
         core.config.get("hz"),
         zedis_keyspace::Keyspace::<S::Kv>::lru_clock(crate::server::unix_ms()),
         std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),

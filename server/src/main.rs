@@ -22,6 +22,7 @@ mod outlimit;
 mod pause;
 mod pubsub_cmds;
 mod server;
+mod settings;
 mod table;
 
 use client::Client;

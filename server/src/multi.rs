@@ -194,7 +194,7 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
             return core.reply_error(ck, zedis_keyspace::commands::OOM);
         }
     }
-    let limit = core.config.int("client-query-buffer-limit") as usize;
+    let limit = core.settings.query_buffer_bytes_max;
     let Some(client) = core.clients.get_mut(ck) else {
         return;
     };

@@ -19,7 +19,9 @@ use zedis_budget::{Budget, GlobalBudget};
 use zedis_client_pool::ClientSlots;
 use zedis_keyspace::commands::Effects;
 use zedis_keyspace::Keyspace;
-use zedis_resp::{reply, ParserLimits};
+use zedis_resp::reply;
+
+mod net;
 
 const LISTENER: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -97,12 +99,8 @@ pub struct Core<S: Strategy> {
     pub shutdown: bool,
     /// When the server started.
     pub started: Instant,
-    /// Cached `hz`.
-    pub hz: u64,
-    /// Parser limits applied to every client.
-    pub parser_limits: ParserLimits,
-    /// Cached `client-output-buffer-limit`.
-    pub output_limits: crate::outlimit::OutputLimits,
+    /// Typed configuration values, refreshed by `apply_config` (no lookup by name on a per-command path).
+    pub settings: crate::settings::Settings,
     /// CLIENT PAUSE: until when, and whether only writes are paused.
     pub paused_until_ms: i64,
     /// CLIENT PAUSE WRITE.
@@ -202,9 +200,7 @@ impl<S: Strategy> Server<S> {
             next_client_id: 1,
             shutdown: false,
             started: Instant::now(),
-            hz: 10,
-            parser_limits: ParserLimits::default(),
-            output_limits: Default::default(),
+            settings: Default::default(),
             paused_until_ms: 0,
             pause_writes_only: false,
             strategy_names: [
@@ -279,7 +275,7 @@ impl<S: Strategy> Server<S> {
             if now_ms >= next_cron_ms {
                 crate::info::refresh_request_info(&self.arena, &mut self.core.request_info_text);
                 self.core.cron();
-                next_cron_ms = now_ms + 1000 / self.core.hz.max(1) as i64;
+                next_cron_ms = now_ms + 1000 / self.core.settings.hz.max(1) as i64;
             }
             next_block_deadline_ms = self.core.expire_blocked(now_ms);
             self.core.fast_expire_cycle();
@@ -296,69 +292,6 @@ impl<S: Strategy> Server<S> {
         self.core.aof_shutdown();
         eprintln!("# Zedis is now ready to exit, bye bye...");
         Ok(())
-    }
-
-    /// Reads what the socket has, then runs every complete command.
-    fn read_client(&mut self, ck: usize) {
-        let limit = self.core.config.int("client-query-buffer-limit") as usize;
-        let mut total = 0;
-        for _ in 0..READS_PER_EVENT_MAX {
-            let Some(client) = self.core.clients.get_mut(ck) else {
-                return;
-            };
-            let (Some(stream), Some(input)) = (client.stream.as_mut(), client.input.as_mut())
-            else {
-                return;
-            };
-            let wanted = input
-                .parser
-                .bytes_wanted()
-                .map_or(0, |w| w.saturating_sub(input.query.len()));
-            // Start small (an idle or chatty connection should not touch 16 KiB it never uses) and grow with
-            // the buffer while reads keep filling it; a large announced bulk gets what it needs at once.
-            let adaptive =
-                (2 * input.query.capacity()).clamp(READ_CHUNK_MIN_BYTES, READ_CHUNK_BYTES);
-            let chunk = wanted.clamp(adaptive, 1024 * 1024);
-            let spare = input.query.spare(chunk);
-            match stream.read(spare) {
-                Ok(0) => {
-                    client.peer_closed = true;
-                    break;
-                }
-                Ok(n) => {
-                    input.query.filled(n);
-                    total += n;
-                    if input.query.len() > limit {
-                        eprintln!(
-                            "# Closing client that reached max query buffer length (id={})",
-                            client.id
-                        );
-                        self.core.closing.push(ck);
-                        return;
-                    }
-                    if n < spare_len_hint(chunk) {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    client.peer_closed = true;
-                    break;
-                }
-            }
-        }
-        self.core.stats.net_input_bytes += total as u64;
-        self.process_input(ck);
-        self.arena.reset();
-        let Some(client) = self.core.clients.get_mut(ck) else {
-            return;
-        };
-        if client.peer_closed {
-            // Deliver what was produced for the last commands, then close.
-            self.core.write_client(ck);
-            self.core.closing.push(ck);
-        }
     }
 
     /// Runs the input that unblocked clients received while they waited.
@@ -378,89 +311,13 @@ impl<S: Strategy> Server<S> {
             }
         }
     }
-
-    /// Parses and runs every complete command in the client's buffer.
-    pub fn process_input(&mut self, ck: usize) {
-        let Some(client) = self.core.clients.get_mut(ck) else {
-            return;
-        };
-        client.last_interaction_ms = cached_ms();
-        let Some(mut input) = client.input.take() else {
-            return;
-        };
-        let mut pos = 0;
-        loop {
-            let blocked =
-                self.core.clients.get(ck).is_none_or(|c| {
-                    c.close_after_reply || c.blocked.is_some() || c.output_limit_hit
-                });
-            if blocked || pos >= input.query.len() {
-                break;
-            }
-            // CLIENT PAUSE: input behind a postponed command waits for it (pause.rs).
-            if self
-                .core
-                .clients
-                .get(ck)
-                .is_some_and(|c| c.tx.is_postponed())
-            {
-                break;
-            }
-            let parsed = input.parser.parse(&mut input.query.data_mut()[pos..]);
-            match parsed {
-                Ok(None) => break,
-                Ok(Some(consumed)) => {
-                    let base = pos;
-                    pos += consumed;
-                    let spans = input.parser.args();
-                    if spans.is_empty() {
-                        continue;
-                    }
-                    let data = &input.query.data()[base..];
-                    let mut argv: AVec<&[u8], _> = AVec::new_in(self.arena.allocator());
-                    if argv.try_reserve_exact(spans.len()).is_err() {
-                        break;
-                    }
-                    argv.extend(spans.iter().map(|span| &data[span.clone()]));
-                    self.core.call(ck, &argv);
-                }
-                Err(err) => {
-                    let text = err.reply_text();
-                    eprintln!(
-                        "# Protocol error ({text}) from client id={}",
-                        self.core.clients.get(ck).map_or(0, |c| c.id)
-                    );
-                    if let Some(client) = self.core.clients.get_mut(ck) {
-                        reply::error(client.out.vec_mut(), text.as_bytes());
-                        client.out.recharge();
-                        client.close_after_reply = true;
-                    }
-                    self.core.queue_write(ck);
-                    pos = input.query.len();
-                    break;
-                }
-            }
-        }
-        input.query.consume(pos);
-        if input.query.is_empty() {
-            input.query.shrink_to(crate::client::QUERY_KEEP_BYTES_MAX);
-        }
-        if let Some(client) = self.core.clients.get_mut(ck) {
-            client.input = Some(input);
-        }
-    }
-}
-
-/// A short read means the socket is drained.
-fn spare_len_hint(chunk: usize) -> usize {
-    chunk
 }
 
 impl<S: Strategy> Core<S> {
     /// Re-reads cached configuration after startup or CONFIG SET.
     pub fn apply_config(&mut self) {
         let c = &self.config;
-        self.hz = c.int("hz").clamp(1, 500) as u64;
+        self.settings = crate::settings::Settings::from_config(c);
         self.budget.set_limit(c.int("maxmemory") as usize);
         let ks = &mut self.ks.config;
         ks.policy = zedis_keyspace::EvictionPolicy::parse(c.get("maxmemory-policy").as_bytes())
@@ -477,15 +334,6 @@ impl<S: Strategy> Core<S> {
             hash_listpack_entries_max: c.int("hash-max-listpack-entries") as usize,
             hash_listpack_value_bytes_max: c.int("hash-max-listpack-value") as usize,
         };
-        self.parser_limits = ParserLimits {
-            bulk_bytes_max: c.int("proto-max-bulk-len") as usize,
-            ..ParserLimits::default()
-        };
-        self.output_limits = crate::outlimit::OutputLimits::parse(
-            c.get("client-output-buffer-limit"),
-            &Default::default(),
-        )
-        .unwrap_or_default();
         self.fx.notify_flags =
             zedis_pubsub::NotifyFlags::parse(c.get("notify-keyspace-events").as_bytes())
                 .map_or(0, zedis_pubsub::NotifyFlags::bits);
@@ -494,7 +342,7 @@ impl<S: Strategy> Core<S> {
             subscribers_per_channel_max: c.int("pubsub-max-subscribers-per-channel") as usize,
             channels_max: c.int("pubsub-max-channels") as usize,
         });
-        let limits = self.parser_limits;
+        let limits = self.settings.parser_limits;
         for ck in self.clients.keys() {
             if let Some(input) = self.clients.get_mut(ck).and_then(|c| c.input.as_mut()) {
                 input.parser.set_limits(limits);
@@ -504,241 +352,10 @@ impl<S: Strategy> Core<S> {
         crate::auth::apply_requirepass(self);
     }
 
-    fn accept_all(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, peer)) => self.accept(stream, peer),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    eprintln!("# Accepting client connection: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
-    fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
-        self.stats.connections_received += 1;
-        if crate::auth::protected_mode_denies(self, &mut stream, peer) {
-            return;
-        }
-        let _ = stream.set_nodelay(true);
-        let id = self.next_client_id;
-        let now = unix_ms();
-        let laddr = stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        let authenticated = self.config.get("requirepass").is_empty();
-        let limits = self.parser_limits;
-        let inserted = self.clients.insert_with(|client| {
-            let mut input = client.input.take().unwrap_or_default();
-            input.parser.set_limits(limits);
-            input.parser.set_authenticated(authenticated);
-            client.input = Some(input);
-            client.id = id;
-            client.addr = peer.to_string();
-            client.laddr = laddr;
-            client.fd = fd;
-            client.created_ms = now;
-            client.last_interaction_ms = now;
-            client.authenticated = authenticated;
-            client.last_cmd = "NULL";
-        });
-        let ck = match inserted {
-            Ok(ck) => ck,
-            Err(_) => {
-                self.stats.rejected_connections += 1;
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                return;
-            }
-        };
-        if self
-            .poll
-            .registry()
-            .register(
-                &mut stream,
-                Token(ck + CLIENT_TOKEN_BASE),
-                Interest::READABLE,
-            )
-            .is_err()
-        {
-            self.clients.remove(ck);
-            return;
-        }
-        self.next_client_id += 1;
-        if let Some(client) = self.clients.get_mut(ck) {
-            client.stream = Some(stream);
-        }
-    }
-
-    /// Applies `client-output-buffer-limit` to client `ck`; true if it was scheduled for closing.
-    fn output_limit_reached(&mut self, ck: usize, now_ms: i64) -> bool {
-        let Some(client) = self.clients.get_mut(ck) else {
-            return false;
-        };
-        if client.output_limit_hit {
-            // Already scheduled for closing (a pipelined batch checks after every command).
-            return true;
-        }
-        let limit = if client.subscriptions + client.shard_subscriptions > 0 {
-            self.output_limits.pubsub
-        } else {
-            self.output_limits.normal
-        };
-        if limit.exceeded(
-            client.output_len() as u64,
-            &mut client.soft_limit_since_ms,
-            now_ms,
-        ) {
-            eprintln!(
-                "# Client id={} closed for overcoming of output buffer limits.",
-                client.id
-            );
-            client.clear_output();
-            client.output_limit_hit = true;
-            self.stats.client_output_limit_disconnections += 1;
-            self.closing.push(ck);
-            return true;
-        }
-        false
-    }
-
-    /// Marks a client as having output to write this loop turn.
-    pub fn queue_write(&mut self, ck: usize) {
-        if self.output_limit_reached(ck, cached_ms()) {
-            return;
-        }
-        if let Some(client) = self.clients.get_mut(ck) {
-            if !client.pending_write && client.output_len() > 0 {
-                client.pending_write = true;
-                self.pending_writes.push(ck);
-            }
-        }
-    }
-
-    fn flush_pending_writes(&mut self) {
-        let pending = std::mem::take(&mut self.pending_writes);
-        for &ck in &pending {
-            if let Some(client) = self.clients.get_mut(ck) {
-                client.pending_write = false;
-            }
-            self.write_client(ck);
-        }
-        let mut pending = pending;
-        pending.clear();
-        if self.pending_writes.is_empty() {
-            self.pending_writes = pending;
-        }
-    }
-
-    /// Writes as much pending output as the socket takes; asks for writable events if some is left.
-    pub fn write_client(&mut self, ck: usize) {
-        let Some(client) = self.clients.get_mut(ck) else {
-            return;
-        };
-        let Some(mut stream) = client.stream.take() else {
-            return;
-        };
-        let mut written = 0;
-        let mut failed = false;
-        while client.output_len() > 0 {
-            // Gather queued shared frames and the reply buffer into one writev.
-            let mut slices: [IoSlice<'_>; WRITEV_SLICES_MAX] =
-                [IoSlice::new(&[]); WRITEV_SLICES_MAX];
-            let mut count = 0;
-            for (i, chunk) in client
-                .pending
-                .iter()
-                .enumerate()
-                .take(WRITEV_SLICES_MAX - 1)
-            {
-                let skip = if i == 0 { client.pending_offset } else { 0 };
-                slices[count] = IoSlice::new(&chunk.bytes()[skip..]);
-                count += 1;
-            }
-            if count < WRITEV_SLICES_MAX - 1 || client.pending.len() == count {
-                slices[count] = IoSlice::new(client.out.data());
-                count += 1;
-            }
-            match stream.write_vectored(&slices[..count]) {
-                Ok(0) => {
-                    failed = true;
-                    break;
-                }
-                Ok(n) => {
-                    client.consume_output(n);
-                    written += n;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        self.stats.net_output_bytes += written as u64;
-        let drained = client.output_len() == 0;
-        let token = Token(ck + CLIENT_TOKEN_BASE);
-        let mut interest = None;
-        if failed || (drained && client.close_after_reply) {
-            self.closing.push(ck);
-        } else if drained {
-            client.out.shrink_to(crate::client::OUTPUT_KEEP_BYTES_MAX);
-            client.soft_limit_since_ms = None;
-            if client.want_write {
-                client.want_write = false;
-                interest = Some(Interest::READABLE);
-            }
-        } else if !client.want_write {
-            client.want_write = true;
-            interest = Some(Interest::READABLE | Interest::WRITABLE);
-        }
-        if let Some(interest) = interest {
-            let _ = self
-                .poll
-                .registry()
-                .reregister(&mut stream, token, interest);
-        }
-        client.stream = Some(stream);
-    }
-
-    fn close_pending(&mut self) {
-        while let Some(ck) = self.closing.pop() {
-            self.free_client(ck);
-        }
-    }
-
-    /// Forgets a client's transaction, watches, subscriptions and blocking state (RESET, disconnect).
-    pub fn reset_client_state(&mut self, ck: usize) {
-        self.unsubscribe_all(ck);
-        self.unblock_client(ck);
-        if let Some(client) = self.clients.get_mut(ck) {
-            client.subscriptions = 0;
-            client.shard_subscriptions = 0;
-        }
-        crate::multi::forget_client(self, ck);
-    }
-
-    /// Disconnects and forgets a client.
-    pub fn free_client(&mut self, ck: usize) {
-        self.reset_client_state(ck);
-        let Some(client) = self.clients.get_mut(ck) else {
-            return;
-        };
-        if let Some(mut stream) = client.stream.take() {
-            let _ = self.poll.registry().deregister(&mut stream);
-        }
-        self.clients.remove(ck);
-    }
-
     /// The periodic tasks: active expiry, idle timeouts, ops/sec sampling.
     fn cron(&mut self) {
         let now_ms = unix_ms();
-        let budget_us = 1_000_000 / self.hz / 4;
+        let budget_us = 1_000_000 / self.settings.hz / 4;
         let report = self.expire_cycle(now_ms, Duration::from_micros(budget_us));
         if report.time_cap_reached {
             self.stats.expire_time_cap_reached += 1;
@@ -779,42 +396,6 @@ impl<S: Strategy> Core<S> {
             self.stats.expired_stale_perc = report.expired as f64 * 100.0 / report.sampled as f64;
         }
         report
-    }
-
-    /// Per-client housekeeping: output limits, idle buffers, idle timeouts.
-    fn cron_clients(&mut self, now_ms: i64) {
-        for ck in self.clients.keys() {
-            if self.output_limit_reached(ck, now_ms) {
-                continue;
-            }
-            // Redis's clientsCronResizeQueryBuffer/OutputBuffer: a client idle for a while gives its empty
-            // buffers back, so idle connections cost only their slot.
-            if let Some(client) = self.clients.get_mut(ck) {
-                if now_ms - client.last_interaction_ms >= IDLE_BUFFER_RELEASE_MS {
-                    if let Some(input) = client.input.as_mut().filter(|i| i.query.is_empty()) {
-                        input.query.shrink_to(0);
-                    }
-                    if client.output_len() == 0 {
-                        client.out.shrink_to(0);
-                    }
-                }
-            }
-        }
-        let timeout_s = self.config.int("timeout");
-        if timeout_s > 0 {
-            for ck in self.clients.keys() {
-                let idle = self.clients.get(ck).is_some_and(|c| {
-                    // As in Redis: subscribers, blocked clients and paused ones are not idle.
-                    c.subscriptions == 0
-                        && c.blocked.is_none()
-                        && !c.tx.is_postponed()
-                        && now_ms - c.last_interaction_ms > timeout_s * 1000
-                });
-                if idle {
-                    self.closing.push(ck);
-                }
-            }
-        }
     }
 
     /// The instantaneous ops/sec sample.
