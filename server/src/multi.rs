@@ -20,6 +20,7 @@ use crate::Strategy;
 use hashbrown::HashMap;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::{ClientSlots, IoBuf};
+use zedis_keyspace::commands::args::Args;
 use zedis_resp::reply;
 
 /// Bytes charged per watched key besides the key itself (map entry, list slot, per-client record).
@@ -347,7 +348,7 @@ pub fn watch<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     // No point in watching more once a watched key changed.
     if !client.tx.dirty {
         let db = client.db;
-        for key in &argv[1..] {
+        for key in Args::new(argv).rest() {
             watch_key(core, ck, db, key);
         }
     }

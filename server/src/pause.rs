@@ -10,6 +10,7 @@ use crate::table::{Command, MAY_REPLICATE, RUNS_QUEUE, WRITE};
 use crate::Strategy;
 use zedis_arena::RequestAlloc;
 use zedis_client_pool::{ClientSlots, IoBuf};
+use zedis_keyspace::commands::args::Args;
 use zedis_resp::reply;
 
 /// Whether a pause is in force now.
@@ -80,7 +81,8 @@ pub fn resume<S: Strategy>(server: &mut Server<S>) {
 /// # Format
 /// `CLIENT PAUSE timeout [WRITE | ALL]`
 pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    if argv.len() > 4 {
+    let mut args = Args::new(argv).skip(1);
+    if args.remaining() > 2 {
         let msg = format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
             String::from_utf8_lossy(argv[1])
@@ -88,13 +90,18 @@ pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
         return core.reply_error(ck, msg.as_bytes());
     }
     // Redis checks the mode before the timeout.
-    let writes_only = match argv.get(3).map(|a| a.to_ascii_lowercase()) {
-        None => false,
-        Some(mode) if mode == b"write" => true,
-        Some(mode) if mode == b"all" => false,
-        Some(_) => return core.reply_error(ck, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    let mut timeout_args = args.clone();
+    let _ = args.next_arg();
+    let writes_only = if args.remaining() == 0 {
+        false
+    } else if args.flag("write") {
+        true
+    } else if args.flag("all") {
+        false
+    } else {
+        return core.reply_error(ck, b"ERR CLIENT PAUSE mode must be WRITE or ALL");
     };
-    let Some(timeout) = zedis_keyspace::num::parse_i64_exact(argv[2]) else {
+    let Ok(timeout) = timeout_args.int() else {
         return core.reply_error(ck, b"ERR timeout is not an integer or out of range");
     };
     if timeout < 0 {

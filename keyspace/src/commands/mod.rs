@@ -4,6 +4,7 @@
 //!
 //! Replies and errors are Redis 7.0's byte for byte.
 
+pub mod args;
 pub mod blocking;
 pub mod evict;
 pub mod expire;

@@ -5,6 +5,7 @@ use super::{resolve, Origin};
 use crate::server::Core;
 use crate::table::{Handler, SELECTS_DB, TX_BOUNDARY};
 use crate::Strategy;
+use zedis_keyspace::commands::args::Args;
 use zedis_keyspace::commands::Ctx;
 use zedis_resp::Protocol;
 
@@ -34,7 +35,9 @@ impl<S: Strategy> Core<S> {
             return Ok(true);
         }
         if cmd.has(SELECTS_DB) {
-            let idx = zedis_keyspace::num::parse_i64_exact(argv[1])
+            let idx = Args::new(argv)
+                .int()
+                .ok()
                 .filter(|&n| n >= 0 && (n as usize) < self.ks.db_count())
                 .ok_or_else(|| "invalid SELECT".to_string())?;
             *db = idx as usize;
