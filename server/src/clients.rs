@@ -323,7 +323,7 @@ fn close_later<S: Strategy>(core: &mut Core<S>, k: usize, caller: usize) {
             client.close_after_reply = true;
         }
     } else {
-        core.closing.push(k);
+        core.net.closing.push(k);
     }
 }
 

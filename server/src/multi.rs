@@ -208,7 +208,7 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
             client.id
         );
         discard_transaction(core, ck);
-        core.closing.push(ck);
+        core.net.closing.push(ck);
         return;
     }
     core.reply(ck, |out, _| reply::simple(out, b"QUEUED"));

@@ -73,7 +73,7 @@ pub fn resume<S: Strategy>(server: &mut Server<S>) {
         };
         if client.peer_closed && !client.tx.is_postponed() {
             server.core.write_client(ck);
-            server.core.closing.push(ck);
+            server.core.net.closing.push(ck);
         }
     }
 }

@@ -63,7 +63,7 @@ impl<S: Strategy> Core<S> {
         let Core {
             pubsub,
             clients,
-            pending_writes,
+            net,
             ..
         } = self;
         let mut receivers = 0;
@@ -96,7 +96,7 @@ impl<S: Strategy> Core<S> {
                     }
                     if !client.pending_write {
                         client.pending_write = true;
-                        pending_writes.push(ck);
+                        net.pending_writes.push(ck);
                     }
                     receivers += 1;
                 }

@@ -9,19 +9,19 @@ use crate::client::Client;
 use crate::config::Config;
 use crate::table::Table;
 use crate::{RequestAllocNew, Strategy};
-use allocator_api2::vec::Vec as AVec;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use std::io::{ErrorKind, IoSlice, Read, Write};
+use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 use zedis_arena::RequestAlloc;
 use zedis_budget::{Budget, GlobalBudget};
 use zedis_client_pool::ClientSlots;
 use zedis_keyspace::commands::Effects;
 use zedis_keyspace::Keyspace;
-use zedis_resp::reply;
 
 mod net;
+
+pub use net::Net;
 
 const LISTENER: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -67,11 +67,9 @@ pub struct Stats {
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
 /// core is borrowed mutably).
 pub struct Core<S: Strategy> {
-    /// The poller.
-    pub poll: Poll,
-    /// Listening socket.
-    pub listener: TcpListener,
-    /// Connected clients.
+    /// The network half's sockets and per-turn queues (`server/net.rs`).
+    pub net: Net,
+    /// Connected clients (their sockets and buffers belong to the network half; handlers reply through them).
     pub clients: S::Clients,
     /// The data.
     pub ks: Keyspace<S::Kv>,
@@ -89,12 +87,6 @@ pub struct Core<S: Strategy> {
     pub fx: Effects,
     /// Counters.
     pub stats: Stats,
-    /// Clients with output to write at the end of this loop turn.
-    pub pending_writes: Vec<usize>,
-    /// Clients to close at the end of this loop turn.
-    pub closing: Vec<usize>,
-    /// Next CLIENT ID.
-    pub next_client_id: u64,
     /// SHUTDOWN or a signal asked to stop.
     pub shutdown: bool,
     /// When the server started.
@@ -185,8 +177,13 @@ impl<S: Strategy> Server<S> {
         let table: &'static Table<S> = Box::leak(Box::new(Table::new()));
         let arena = S::Req::new_from(&config);
         let mut core = Core {
-            poll,
-            listener,
+            net: Net {
+                poll,
+                listener,
+                pending_writes: Vec::new(),
+                closing: Vec::new(),
+                next_client_id: 1,
+            },
             clients: S::Clients::new(clients_max),
             ks: Keyspace::new(config.int("databases") as usize, Default::default()),
             pubsub: zedis_pubsub::PubSub::with_budget(budget),
@@ -195,9 +192,6 @@ impl<S: Strategy> Server<S> {
             budget,
             fx: Effects::default(),
             stats: Stats::default(),
-            pending_writes: Vec::new(),
-            closing: Vec::new(),
-            next_client_id: 1,
             shutdown: false,
             started: Instant::now(),
             settings: Default::default(),
@@ -226,7 +220,7 @@ impl<S: Strategy> Server<S> {
 
     /// The bound address.
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.core.listener.local_addr()
+        self.core.net.listener.local_addr()
     }
 
     /// Runs until SHUTDOWN or SIGINT/SIGTERM.
@@ -243,6 +237,7 @@ impl<S: Strategy> Server<S> {
             }
             if let Err(e) = self
                 .core
+                .net
                 .poll
                 .poll(&mut events, Some(Duration::from_millis(wait_ms as u64)))
             {

@@ -2,7 +2,33 @@
 //! replies, closing clients. It touches sockets and buffers, never data: complete commands go to `Core::call`
 //! (`crate::dispatch`).
 
-use super::*;
+use super::{
+    cached_ms, unix_ms, Core, Server, CLIENT_TOKEN_BASE, IDLE_BUFFER_RELEASE_MS,
+    READS_PER_EVENT_MAX, READ_CHUNK_BYTES, READ_CHUNK_MIN_BYTES, WRITEV_SLICES_MAX,
+};
+use crate::Strategy;
+use allocator_api2::vec::Vec as AVec;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Interest, Poll, Token};
+use std::io::{ErrorKind, IoSlice, Read, Write};
+use zedis_arena::RequestAlloc;
+use zedis_client_pool::ClientSlots;
+use zedis_resp::reply;
+
+/// The network half's own state: the poller, the listener and the per-turn queues of clients to write to and
+/// to close. (The clients themselves stay on `Core` for now: every handler replies through them.)
+pub struct Net {
+    /// The poller.
+    pub poll: Poll,
+    /// Listening socket.
+    pub listener: TcpListener,
+    /// Clients with output to write at the end of this loop turn.
+    pub pending_writes: Vec<usize>,
+    /// Clients to close at the end of this loop turn.
+    pub closing: Vec<usize>,
+    /// Next CLIENT ID.
+    pub next_client_id: u64,
+}
 
 impl<S: Strategy> Server<S> {
     /// Reads what the socket has, then runs every complete command.
@@ -40,7 +66,7 @@ impl<S: Strategy> Server<S> {
                             "# Closing client that reached max query buffer length (id={})",
                             client.id
                         );
-                        self.core.closing.push(ck);
+                        self.core.net.closing.push(ck);
                         return;
                     }
                     if n < spare_len_hint(chunk) {
@@ -64,7 +90,7 @@ impl<S: Strategy> Server<S> {
         if client.peer_closed {
             // Deliver what was produced for the last commands, then close.
             self.core.write_client(ck);
-            self.core.closing.push(ck);
+            self.core.net.closing.push(ck);
         }
     }
 
@@ -148,7 +174,7 @@ fn spare_len_hint(chunk: usize) -> usize {
 impl<S: Strategy> Core<S> {
     pub(super) fn accept_all(&mut self) {
         loop {
-            match self.listener.accept() {
+            match self.net.listener.accept() {
                 Ok((stream, peer)) => self.accept(stream, peer),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -166,7 +192,7 @@ impl<S: Strategy> Core<S> {
             return;
         }
         let _ = stream.set_nodelay(true);
-        let id = self.next_client_id;
+        let id = self.net.next_client_id;
         let now = unix_ms();
         let laddr = stream
             .local_addr()
@@ -198,6 +224,7 @@ impl<S: Strategy> Core<S> {
             }
         };
         if self
+            .net
             .poll
             .registry()
             .register(
@@ -210,7 +237,7 @@ impl<S: Strategy> Core<S> {
             self.clients.remove(ck);
             return;
         }
-        self.next_client_id += 1;
+        self.net.next_client_id += 1;
         if let Some(client) = self.clients.get_mut(ck) {
             client.stream = Some(stream);
         }
@@ -242,7 +269,7 @@ impl<S: Strategy> Core<S> {
             client.clear_output();
             client.output_limit_hit = true;
             self.stats.client_output_limit_disconnections += 1;
-            self.closing.push(ck);
+            self.net.closing.push(ck);
             return true;
         }
         false
@@ -256,13 +283,13 @@ impl<S: Strategy> Core<S> {
         if let Some(client) = self.clients.get_mut(ck) {
             if !client.pending_write && client.output_len() > 0 {
                 client.pending_write = true;
-                self.pending_writes.push(ck);
+                self.net.pending_writes.push(ck);
             }
         }
     }
 
     pub(super) fn flush_pending_writes(&mut self) {
-        let pending = std::mem::take(&mut self.pending_writes);
+        let pending = std::mem::take(&mut self.net.pending_writes);
         for &ck in &pending {
             if let Some(client) = self.clients.get_mut(ck) {
                 client.pending_write = false;
@@ -271,8 +298,8 @@ impl<S: Strategy> Core<S> {
         }
         let mut pending = pending;
         pending.clear();
-        if self.pending_writes.is_empty() {
-            self.pending_writes = pending;
+        if self.net.pending_writes.is_empty() {
+            self.net.pending_writes = pending;
         }
     }
 
@@ -327,7 +354,7 @@ impl<S: Strategy> Core<S> {
         let token = Token(ck + CLIENT_TOKEN_BASE);
         let mut interest = None;
         if failed || (drained && client.close_after_reply) {
-            self.closing.push(ck);
+            self.net.closing.push(ck);
         } else if drained {
             client.out.shrink_to(crate::client::OUTPUT_KEEP_BYTES_MAX);
             client.soft_limit_since_ms = None;
@@ -341,6 +368,7 @@ impl<S: Strategy> Core<S> {
         }
         if let Some(interest) = interest {
             let _ = self
+                .net
                 .poll
                 .registry()
                 .reregister(&mut stream, token, interest);
@@ -349,7 +377,7 @@ impl<S: Strategy> Core<S> {
     }
 
     pub(super) fn close_pending(&mut self) {
-        while let Some(ck) = self.closing.pop() {
+        while let Some(ck) = self.net.closing.pop() {
             self.free_client(ck);
         }
     }
@@ -372,7 +400,7 @@ impl<S: Strategy> Core<S> {
             return;
         };
         if let Some(mut stream) = client.stream.take() {
-            let _ = self.poll.registry().deregister(&mut stream);
+            let _ = self.net.poll.registry().deregister(&mut stream);
         }
         self.clients.remove(ck);
     }
@@ -407,7 +435,7 @@ impl<S: Strategy> Core<S> {
                         && now_ms - c.last_interaction_ms > timeout_s * 1000
                 });
                 if idle {
-                    self.closing.push(ck);
+                    self.net.closing.push(ck);
                 }
             }
         }
