@@ -203,3 +203,43 @@ fn blocked_clients_see_a_transaction_as_a_whole() {
     pusher.roundtrip("LRANGE l 0 -1\r\n", "*1\r\n$1\r\nb\r\n");
     wait_blocked(&mut conn, 0);
 }
+
+/// Error replies are counted where they are produced (keyspace handlers, server checks, inside EXEC), as
+/// Redis 7.0 counts them in `total_error_replies`.
+#[test]
+fn error_replies_are_counted_once_each() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    raw.roundtrip("SET s abc\r\n", "+OK\r\n");
+    raw.roundtrip(
+        "INCR s\r\n",
+        "-ERR value is not an integer or out of range\r\n",
+    );
+    raw.roundtrip(
+        "FOOBAR\r\n",
+        "-ERR unknown command 'FOOBAR', with args beginning with: \r\n",
+    );
+    raw.roundtrip(
+        "LPUSH s x\r\n",
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    );
+    raw.roundtrip(
+        "MULTI\r\nINCR s\r\nSET t 1\r\nEXEC\r\n",
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n-ERR value is not an integer or out of range\r\n+OK\r\n",
+    );
+    raw.roundtrip("GET s\r\n", "$3\r\nabc\r\n");
+    // Asked on the same raw connection: a client library's connection setup (CLIENT SETINFO, which Redis 7.0
+    // refuses too) would add its own errors.
+    raw.send(b"INFO stats\r\n");
+    let mut text = String::new();
+    while !text.contains("total_error_replies:") || !text.ends_with("\r\n") {
+        text.push_str(&raw.read_exact_len(1));
+    }
+    let count = text
+        .lines()
+        .find_map(|l| l.strip_prefix("total_error_replies:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(count, "4");
+}

@@ -82,6 +82,9 @@ pub struct Effects {
     pub may_block: bool,
     /// Set by a blocking command that found nothing: the keys it waits on and its deadline.
     pub block: Option<BlockOn>,
+    /// Error replies written (Redis's `total_error_replies`), counted where they are produced: by
+    /// [`Ctx::error`] and the other `Ctx` error helpers (write errors through them, not `reply::error`).
+    pub errors: u64,
 }
 
 /// What a blocked client waits for.
@@ -139,6 +142,7 @@ impl Effects {
         self.block = None;
         self.may_block = false;
         self.expired.clear();
+        self.errors = 0;
     }
 }
 
@@ -161,23 +165,21 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Writes an error reply.
     pub fn error(&mut self, text: &[u8]) {
+        self.fx.errors += 1;
         reply::error(self.out, text);
     }
 
     /// Writes `ERR invalid expire time in '<command>' command`.
     pub fn invalid_expire(&mut self) {
         let name = String::from_utf8_lossy(self.argv[0]).to_ascii_lowercase();
-        reply::error(
-            self.out,
-            format!("ERR invalid expire time in '{name}' command").as_bytes(),
-        );
+        self.error(format!("ERR invalid expire time in '{name}' command").as_bytes());
     }
 
     /// Parses argument `idx` as an integer, or replies the integer error.
     pub fn int_arg(&mut self, idx: usize) -> Option<i64> {
         let parsed = crate::num::parse_i64_exact(self.argv[idx]);
         if parsed.is_none() {
-            reply::error(self.out, NOT_INTEGER);
+            self.error(NOT_INTEGER);
         }
         parsed
     }

@@ -31,6 +31,9 @@ impl<S: Strategy> Core<S> {
             Origin::Command { db, argv } => {
                 self.aof_log_command(db, argv);
                 self.stats.commands_processed += 1;
+                // Keyspace handlers count their error replies as they write them (`Ctx::error`); server
+                // handlers count theirs in `Core::reply_error`.
+                self.stats.error_replies += self.fx.errors;
             }
             Origin::Housekeeping => self.aof_log_deletions(),
             Origin::Loading => {

@@ -57,7 +57,8 @@ impl<S: Strategy> Core<S> {
             fx: &mut self.fx,
         };
         handler(&mut self.ks, &mut ctx);
+        let failed = self.fx.errors > 0;
         self.drain_effects(Origin::Loading);
-        Ok(out.first() != Some(&b'-'))
+        Ok(!failed)
     }
 }

@@ -116,7 +116,6 @@ impl<S: Strategy> Core<S> {
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
-        let before = client.out.len();
         let mut ctx = Ctx {
             argv,
             out: client.out.vec_mut(),
@@ -126,11 +125,6 @@ impl<S: Strategy> Core<S> {
             fx: &mut self.fx,
         };
         handler(&mut self.ks, &mut ctx);
-        // Keyspace handlers write their errors straight into the reply: one is counted here, where it is
-        // produced (server handlers count theirs in `reply_error`).
-        if client.out.data().get(before) == Some(&b'-') {
-            self.stats.error_replies += 1;
-        }
         client.out.recharge();
     }
 
