@@ -401,8 +401,10 @@ impl<S: Strategy> Core<S> {
         if !self.aof.enabled() && !self.aof.rewrite_in_progress() {
             return;
         }
-        if !self.fx.expired.is_empty() || self.fx.flushed {
-            self.aof_log_deletions();
+        // Only eviction empties the whole keyspace as a side effect, and it never runs inside a command
+        // (`Core::reclaim` drains as housekeeping): here `fx.flushed` is FLUSHALL itself, logged below.
+        for (db, key) in &self.fx.expired {
+            self.aof.feed(*db, &[b"DEL", key]);
         }
         if self.fx.dirty == 0 {
             return;

@@ -243,3 +243,33 @@ fn error_replies_are_counted_once_each() {
         .to_string();
     assert_eq!(count, "4");
 }
+
+/// Keys removed by active expiry and by lazy expiry (inside EXEC too) each publish one `expired` event.
+#[test]
+fn expired_keys_publish_events_on_every_path() {
+    let server = Server::start(&["--notify-keyspace-events", "Ex"]);
+    let mut subscriber = Subscriber::new(&server, "__keyevent@0__:expired");
+    let mut raw = server.raw();
+    for i in 0..50 {
+        raw.roundtrip(&format!("SET active:{i} v PX 30\r\n"), "+OK\r\n");
+    }
+    // Lazy expiry inside a transaction: the key is gone when EXEC runs (or the active cycle got it first;
+    // either way one event).
+    raw.roundtrip("SET lazy v PX 1\r\n", "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(20));
+    raw.roundtrip(
+        "MULTI\r\nGET lazy\r\nEXEC\r\n",
+        "+OK\r\n+QUEUED\r\n*1\r\n$-1\r\n",
+    );
+    let mut conn = server.conn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while int(cmd(&mut conn, &["DBSIZE"]).unwrap()) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the active cycle removes every key"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(info_stat(&mut conn, "expired_keys"), 51);
+    assert_eq!(subscriber.count("__keyevent@0__:expired", 51), 51);
+}
