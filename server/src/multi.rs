@@ -15,7 +15,7 @@
 
 use crate::dispatch::Rejection;
 use crate::server::{unix_ms, Core};
-use crate::table::{Command, DENYOOM, NO_AUTH, NO_MULTI, RUNS_IN_MULTI, RUNS_QUEUE};
+use crate::table::{Command, CommandId, DENYOOM, NO_AUTH, NO_MULTI, RUNS_IN_MULTI, RUNS_QUEUE};
 use crate::Strategy;
 use hashbrown::HashMap;
 use zedis_budget::{Component, GlobalBudget};
@@ -94,9 +94,11 @@ pub struct Watches {
     pub postponed: Vec<usize>,
 }
 
-/// Appends `argv` to `buf` as `argc:u32` then `len:u32 bytes` per argument (little endian).
-pub fn encode_command(buf: &mut IoBuf, argv: &[&[u8]]) {
+/// Appends the command `id` resolved to and its `argv` to `buf`: `id:u32`, `argc:u32`, then `len:u32 bytes`
+/// per argument (little endian). The id lets EXEC run the command without resolving its name again.
+pub fn encode_command(buf: &mut IoBuf, id: CommandId, argv: &[&[u8]]) {
     let out = buf.vec_mut();
+    out.extend_from_slice(&id.to_bits().to_le_bytes());
     out.extend_from_slice(&(argv.len() as u32).to_le_bytes());
     for arg in argv {
         out.extend_from_slice(&(arg.len() as u32).to_le_bytes());
@@ -105,16 +107,19 @@ pub fn encode_command(buf: &mut IoBuf, argv: &[&[u8]]) {
     buf.recharge();
 }
 
-/// Decodes the commands [`encode_command`] wrote.
-pub fn decode_commands(mut bytes: &[u8]) -> Vec<Vec<&[u8]>> {
+/// Decodes the commands [`encode_command`] wrote (a truncated record is dropped).
+pub fn decode_commands(mut bytes: &[u8]) -> Vec<(CommandId, Vec<&[u8]>)> {
     fn take_u32(bytes: &mut &[u8]) -> Option<usize> {
         let (head, rest) = bytes.split_first_chunk::<4>()?;
         *bytes = rest;
         Some(u32::from_le_bytes(*head) as usize)
     }
     let mut commands = Vec::new();
-    while let Some(argc) = take_u32(&mut bytes) {
-        let mut argv = Vec::with_capacity(argc);
+    while let Some(id) = take_u32(&mut bytes) {
+        let Some(argc) = take_u32(&mut bytes) else {
+            return commands;
+        };
+        let mut argv = Vec::with_capacity(argc.min(bytes.len()));
         for _ in 0..argc {
             let Some(len) = take_u32(&mut bytes) else {
                 return commands;
@@ -123,7 +128,7 @@ pub fn decode_commands(mut bytes: &[u8]) -> Vec<Vec<&[u8]>> {
             argv.push(arg);
             bytes = rest;
         }
-        commands.push(argv);
+        commands.push((CommandId::from_bits(id as u32), argv));
     }
     commands
 }
@@ -170,7 +175,7 @@ pub fn intercept<S: Strategy>(
     }
     let queued = in_multi && !cmd.has(RUNS_IN_MULTI);
     if paused && crate::pause::applies(core, ck, cmd, queued) {
-        crate::pause::postpone(core, ck, argv);
+        crate::pause::postpone(core, ck, cmd, argv);
         return true;
     }
     if !queued {
@@ -199,7 +204,7 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
     let Some(client) = core.clients.get_mut(ck) else {
         return;
     };
-    encode_command(&mut client.tx.queue, argv);
+    encode_command(&mut client.tx.queue, cmd.id, argv);
     client.tx.queued += 1;
     client.tx.queued_flags |= cmd.flags;
     if client.tx.queue.len() > limit {
@@ -303,11 +308,12 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     discard_transaction(core, ck);
     core.reply(ck, |out, _| reply::array_len(out, count));
     core.tx.executing = true;
-    for argv in decode_commands(queue.data()) {
-        if argv.is_empty() {
-            continue;
+    let table = core.table;
+    for (id, argv) in decode_commands(queue.data()) {
+        // Resolved when queued: run by table entry, with the per-command memory and AOF checks.
+        if let Some(cmd) = table.by_id(id) {
+            core.call_resolved(ck, cmd, &argv);
         }
-        core.call(ck, &argv);
     }
     // Blocked clients are served after EXEC as a whole (`Core::execute`), with the transaction's final state.
     core.tx.executing = false;
@@ -538,18 +544,23 @@ mod tests {
     #[test]
     fn commands_round_trip_through_the_queue_encoding() {
         let mut buf = IoBuf::new();
-        encode_command(&mut buf, &[b"SET", b"k", b""]);
-        encode_command(&mut buf, &[b"PING"]);
+        let (set, ping) = (CommandId::from_bits(3), CommandId::from_bits(7 << 16 | 2));
+        encode_command(&mut buf, set, &[b"SET", b"k", b""]);
+        encode_command(&mut buf, ping, &[b"PING"]);
         let commands = decode_commands(buf.data());
         assert_eq!(commands.len(), 2);
-        assert_eq!(commands[0], vec![&b"SET"[..], b"k", b""]);
-        assert_eq!(commands[1], vec![&b"PING"[..]]);
+        assert_eq!(commands[0], (set, vec![&b"SET"[..], b"k", b""]));
+        assert_eq!(commands[1], (ping, vec![&b"PING"[..]]));
     }
 
     #[test]
     fn truncated_encoding_never_panics() {
         let mut buf = IoBuf::new();
-        encode_command(&mut buf, &[b"SET", b"key", b"value"]);
+        encode_command(
+            &mut buf,
+            CommandId::from_bits(1),
+            &[b"SET", b"key", b"value"],
+        );
         let data = buf.data();
         for cut in 0..data.len() {
             let _ = decode_commands(&data[..cut]);

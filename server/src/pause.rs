@@ -35,12 +35,12 @@ pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued:
 }
 
 /// Keeps `argv` until the pause ends; the client's later input waits behind it.
-pub fn postpone<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+pub fn postpone<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, argv: &[&[u8]]) {
     let Some(client) = core.clients.get_mut(ck) else {
         return;
     };
     let mut buf = IoBuf::new();
-    encode_command(&mut buf, argv);
+    encode_command(&mut buf, cmd.id, argv);
     client.tx.postponed = Some(buf);
     core.tx.postponed.push(ck);
 }
@@ -60,7 +60,8 @@ pub fn resume<S: Strategy>(server: &mut Server<S>) {
         let Some(buf) = client.tx.postponed.take() else {
             continue;
         };
-        for argv in decode_commands(buf.data()) {
+        // The whole path again (MULTI queueing, AUTH...): the client's state may have changed meanwhile.
+        for (_, argv) in decode_commands(buf.data()) {
             if !argv.is_empty() {
                 server.core.call(ck, &argv);
             }

@@ -152,6 +152,21 @@ pub struct CommandId {
     sub: u16,
 }
 
+impl CommandId {
+    /// The id as one integer (for queues that store commands as bytes).
+    pub fn to_bits(self) -> u32 {
+        (u32::from(self.top) << 16) | u32::from(self.sub)
+    }
+
+    /// The id [`CommandId::to_bits`] encoded.
+    pub fn from_bits(bits: u32) -> CommandId {
+        CommandId {
+            top: (bits >> 16) as u16,
+            sub: bits as u16,
+        }
+    }
+}
+
 impl<S: Strategy> Command<S> {
     fn subs(mut self, subcommands: Vec<Command<S>>) -> Self {
         self.subcommands = subcommands;

@@ -39,6 +39,12 @@ impl<S: Strategy> Core<S> {
             );
             return self.reply_error(ck, msg.as_bytes());
         }
+        self.call_resolved(ck, cmd, argv);
+    }
+
+    /// The memory and persistence checks, then [`Core::execute`]: for a command already resolved and let in
+    /// (by `call`, or by EXEC for a command queued after those checks).
+    pub fn call_resolved(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]]) {
         let now_ms = cached_ms();
         // As Redis's processCommand: with a limit set, any command first evicts while memory is over it (so a
         // lowered maxmemory takes effect even under a read-only load); a command that may grow memory also
