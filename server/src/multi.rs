@@ -3,7 +3,8 @@
 //! - While a client is in MULTI, [`intercept`] (called first thing in `Core::call`) queues its commands and
 //!   replies `+QUEUED`. A command rejected at queue time (unknown, wrong arity, NO_MULTI, OOM) flags the
 //!   transaction, and EXEC then replies `-EXECABORT`. EXEC, DISCARD, MULTI, WATCH, QUIT and RESET run at once.
-//! - EXEC runs the queue through `Core::call`: a runtime error in one command does not stop the others.
+//! - EXEC runs the queue through `Core::call_resolved`, by the table entry each command resolved to when it was
+//!   queued: a runtime error in one command does not stop the others.
 //! - WATCH: `Core::tx` maps `(db, key)` to the watching clients. After every command (and after eviction and
 //!   the active expire cycle) [`signal_touched`] reads the keys the keyspace reported in `Effects::touched`
 //!   (and whole-database flushes and swaps) and marks their watchers dirty; EXEC then replies a null array.
