@@ -365,61 +365,61 @@ impl<S: Strategy> Core<S> {
 
     /// Startup: loads the AOF when `appendonly yes`, then opens it for appending. Called before the loop runs.
     pub fn aof_startup(&mut self) -> anyhow::Result<()> {
-        self.aof.policy = FsyncPolicy::parse(self.config.get("appendfsync"));
-        self.aof.started = true;
+        self.engine.aof.policy = FsyncPolicy::parse(self.config.get("appendfsync"));
+        self.engine.aof.started = true;
         if !self.config.flag("appendonly") {
             return Ok(());
         }
         let path = self.aof_path();
         self.aof_load(&path)?;
-        self.aof.open(&path)?;
-        self.aof.path = path;
-        self.aof.base_size = self.aof.current_size;
-        self.aof.state = State::On;
-        self.aof.ensure_fsync_thread();
+        self.engine.aof.open(&path)?;
+        self.engine.aof.path = path;
+        self.engine.aof.base_size = self.engine.aof.current_size;
+        self.engine.aof.state = State::On;
+        self.engine.aof.ensure_fsync_thread();
         Ok(())
     }
 
     /// Logs the keys deleted by expiry/eviction in `fx` (and a whole-keyspace eviction flush) as DEL/FLUSHALL.
     /// Called only by `Core::drain_effects`.
     pub fn aof_log_deletions(&mut self) {
-        if !self.aof.enabled() && !self.aof.rewrite_in_progress() {
+        if !self.engine.aof.enabled() && !self.engine.aof.rewrite_in_progress() {
             return;
         }
-        if self.fx.flushed {
-            self.aof.feed(0, &[b"FLUSHALL"]);
+        if self.engine.fx.flushed {
+            self.engine.aof.feed(0, &[b"FLUSHALL"]);
         }
-        for (db, key) in &self.fx.expired {
-            self.aof.feed(*db, &[b"DEL", key]);
+        for (db, key) in &self.engine.fx.expired {
+            self.engine.aof.feed(*db, &[b"DEL", key]);
         }
-        self.aof.recharge(self.budget);
+        self.engine.aof.recharge(self.budget);
     }
 
     /// After a command ran in `db`: its deletions, then itself (deterministic form) if it wrote. Called only by
     /// `Core::drain_effects`.
     pub fn aof_log_command(&mut self, db: usize, argv: &[&[u8]]) {
-        if !self.aof.enabled() && !self.aof.rewrite_in_progress() {
+        if !self.engine.aof.enabled() && !self.engine.aof.rewrite_in_progress() {
             return;
         }
         // Only eviction empties the whole keyspace as a side effect, and it never runs inside a command
         // (`Core::reclaim` drains as housekeeping): here `fx.flushed` is FLUSHALL itself, logged below.
-        for (db, key) in &self.fx.expired {
-            self.aof.feed(*db, &[b"DEL", key]);
+        for (db, key) in &self.engine.fx.expired {
+            self.engine.aof.feed(*db, &[b"DEL", key]);
         }
-        if self.fx.dirty == 0 {
+        if self.engine.fx.dirty == 0 {
             return;
         }
-        match self.fx.rewritten.take() {
+        match self.engine.fx.rewritten.take() {
             Some(commands) => {
                 for command in &commands {
                     let argv: Vec<&[u8]> = command.iter().map(|a| a.as_slice()).collect();
-                    self.aof.feed(db, &argv);
+                    self.engine.aof.feed(db, &argv);
                 }
-                self.fx.rewritten = Some(commands);
+                self.engine.fx.rewritten = Some(commands);
             }
-            None => self.aof.feed(db, argv),
+            None => self.engine.aof.feed(db, argv),
         }
-        self.aof.recharge(self.budget);
+        self.engine.aof.recharge(self.budget);
     }
 
     /// Redis's `-MISCONF` refusal for writes (and PING) while the AOF cannot be written.
@@ -427,38 +427,38 @@ impl<S: Strategy> Core<S> {
         if !cmd.has(WRITE | DISK_ERROR_DENIED) {
             return None;
         }
-        self.aof.misconf_error()
+        self.engine.aof.misconf_error()
     }
 
     /// Before replies are sent: writes this turn's commands, and with `always` fdatasyncs them.
     pub fn aof_before_sleep(&mut self) {
-        if self.aof.state != State::On || self.aof.buf.is_empty() {
+        if self.engine.aof.state != State::On || self.engine.aof.buf.is_empty() {
             return;
         }
-        let always = self.aof.policy == FsyncPolicy::Always;
-        match self.aof.write_buf() {
+        let always = self.engine.aof.policy == FsyncPolicy::Always;
+        match self.engine.aof.write_buf() {
             Err(_) if always => {
                 eprintln!("# Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
                 std::process::exit(1);
             }
             Err(_) => {}
             Ok(()) if always => {
-                if let Some(Err(e)) = self.aof.file.as_ref().map(File::sync_data) {
+                if let Some(Err(e)) = self.engine.aof.file.as_ref().map(File::sync_data) {
                     eprintln!("# Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
                     std::process::exit(1);
                 }
             }
             Ok(()) => {}
         }
-        self.aof.recharge(self.budget);
+        self.engine.aof.recharge(self.budget);
     }
 
     /// Cron: retries a failed write, reaps a finished rewrite child, starts scheduled or automatic rewrites.
     pub fn aof_cron(&mut self) {
-        if self.aof.write_errno.is_some() {
-            let _ = self.aof.write_buf();
+        if self.engine.aof.write_errno.is_some() {
+            let _ = self.engine.aof.write_buf();
         }
-        if let Some(pid) = self.aof.rewrite.as_ref().map(|r| r.pid) {
+        if let Some(pid) = self.engine.aof.rewrite.as_ref().map(|r| r.pid) {
             let mut status = 0;
             // SAFETY: plain waitpid on our own child.
             let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
@@ -468,16 +468,23 @@ impl<S: Strategy> Core<S> {
             }
             return;
         }
-        let retry_due = self.aof.retry_at.is_none_or(|at| Instant::now() >= at);
-        if self.aof.rewrite_scheduled && retry_due {
-            self.aof.rewrite_scheduled = false;
+        let retry_due = self
+            .engine
+            .aof
+            .retry_at
+            .is_none_or(|at| Instant::now() >= at);
+        if self.engine.aof.rewrite_scheduled && retry_due {
+            self.engine.aof.rewrite_scheduled = false;
             let _ = self.aof_start_rewrite();
             return;
         }
         let percentage = self.settings.aof_rewrite_percentage;
         let min_size = self.settings.aof_rewrite_min_bytes;
-        let (current, base) = (self.aof.current_size, self.aof.base_size.max(1));
-        if self.aof.state == State::On && percentage > 0 && current > min_size {
+        let (current, base) = (
+            self.engine.aof.current_size,
+            self.engine.aof.base_size.max(1),
+        );
+        if self.engine.aof.state == State::On && percentage > 0 && current > min_size {
             let growth = (current * 100 / base).saturating_sub(100);
             if growth >= percentage {
                 eprintln!("# Starting automatic rewriting of AOF on {growth}% growth");
@@ -489,22 +496,22 @@ impl<S: Strategy> Core<S> {
     /// Applies `appendonly` and `appendfsync` after startup and CONFIG SET.
     pub fn aof_apply_config(&mut self) {
         let policy = FsyncPolicy::parse(self.config.get("appendfsync"));
-        self.aof.policy = policy;
-        if let Some(shared) = &self.aof.fsync {
+        self.engine.aof.policy = policy;
+        if let Some(shared) = &self.engine.aof.fsync {
             shared
                 .everysec
                 .store(policy == FsyncPolicy::EverySec, Ordering::Relaxed);
         }
         let wanted = self.config.flag("appendonly");
-        match (self.aof.state, wanted) {
-            (State::Off, true) if self.aof.started => {
+        match (self.engine.aof.state, wanted) {
+            (State::Off, true) if self.engine.aof.started => {
                 // As Redis's startAppendOnly: the current dataset first goes to the file through a rewrite.
-                self.aof.path = self.aof_path();
-                self.aof.state = State::WaitRewrite;
-                self.aof.ensure_fsync_thread();
+                self.engine.aof.path = self.aof_path();
+                self.engine.aof.state = State::WaitRewrite;
+                self.engine.aof.ensure_fsync_thread();
                 if let Err(e) = self.aof_start_rewrite() {
                     eprintln!("# Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}");
-                    self.aof.rewrite_scheduled = true;
+                    self.engine.aof.rewrite_scheduled = true;
                 }
             }
             (State::On | State::WaitRewrite, false) => self.aof_stop(),
@@ -514,22 +521,22 @@ impl<S: Strategy> Core<S> {
 
     /// CONFIG SET appendonly no: flush, close, and abandon a running rewrite.
     fn aof_stop(&mut self) {
-        let _ = self.aof.write_buf();
-        self.aof.buf.clear();
-        self.aof.close_file();
+        let _ = self.engine.aof.write_buf();
+        self.engine.aof.buf.clear();
+        self.engine.aof.close_file();
         self.aof_kill_rewrite();
-        self.aof.state = State::Off;
-        self.aof.rewrite_scheduled = false;
-        self.aof.write_errno = None;
-        self.aof.recharge(self.budget);
+        self.engine.aof.state = State::Off;
+        self.engine.aof.rewrite_scheduled = false;
+        self.engine.aof.write_errno = None;
+        self.engine.aof.recharge(self.budget);
     }
 
     /// Shutdown: everything buffered goes to disk.
     pub fn aof_shutdown(&mut self) {
         self.aof_kill_rewrite();
-        if self.aof.state == State::On {
-            let _ = self.aof.write_buf();
-            if let Some(file) = &self.aof.file {
+        if self.engine.aof.state == State::On {
+            let _ = self.engine.aof.write_buf();
+            if let Some(file) = &self.engine.aof.file {
                 let _ = file.sync_data();
             }
         }

@@ -74,7 +74,7 @@ pub fn protected_mode_denies<S: Strategy>(
     }
     // A fresh socket's send buffer takes the whole message; a short write only shortens the explanation.
     let _ = stream.write(PROTECTED_MODE_DENIED);
-    core.stats.rejected_connections += 1;
+    core.engine.stats.rejected_connections += 1;
     true
 }
 

@@ -60,7 +60,7 @@ impl BlockedClients {
 impl<S: Strategy> Core<S> {
     /// Whether commands must report the keys they modify.
     pub fn track_touched_needed(&self) -> bool {
-        !self.blocked.is_empty() || self.tx.watching()
+        !self.engine.blocked.is_empty() || self.engine.tx.watching()
     }
 
     /// Parks client `ck` on the keys of `block`.
@@ -70,13 +70,18 @@ impl<S: Strategy> Core<S> {
         };
         let db = client.db;
         for key in &block.keys {
-            let queue = self.blocked.queues.entry((db, key.clone())).or_default();
+            let queue = self
+                .engine
+                .blocked
+                .queues
+                .entry((db, key.clone()))
+                .or_default();
             if !queue.contains(&ck) {
                 queue.push_back(ck);
             }
         }
         if client.blocked.is_none() {
-            self.blocked.count += 1;
+            self.engine.blocked.count += 1;
         }
         client.blocked = Some(Blocked {
             db,
@@ -92,36 +97,38 @@ impl<S: Strategy> Core<S> {
         let Some(blocked) = self.clients.get_mut(ck).and_then(|c| c.blocked.take()) else {
             return;
         };
-        self.blocked.count -= 1;
+        self.engine.blocked.count -= 1;
         for key in blocked.keys {
             let slot = (blocked.db, key);
-            if let Some(queue) = self.blocked.queues.get_mut(&slot) {
+            if let Some(queue) = self.engine.blocked.queues.get_mut(&slot) {
                 queue.retain(|&waiting| waiting != ck);
                 if queue.is_empty() {
-                    self.blocked.queues.remove(&slot);
+                    self.engine.blocked.queues.remove(&slot);
                 }
             }
         }
-        self.blocked.resumed.push(ck);
+        self.engine.blocked.resumed.push(ck);
     }
 
     /// Marks the keys the last command touched that someone waits on.
     pub fn note_ready_keys(&mut self) {
-        if self.blocked.is_empty() {
+        if self.engine.blocked.is_empty() {
             return;
         }
-        let touched = std::mem::take(&mut self.fx.touched);
+        let touched = std::mem::take(&mut self.engine.fx.touched);
         for slot in &touched {
-            if self.blocked.queues.contains_key(slot) && !self.blocked.ready.contains(slot) {
-                self.blocked.ready.push(slot.clone());
+            if self.engine.blocked.queues.contains_key(slot)
+                && !self.engine.blocked.ready.contains(slot)
+            {
+                self.engine.blocked.ready.push(slot.clone());
             }
         }
-        self.fx.touched = touched;
-        if self.fx.flushed || !self.fx.flushed_dbs.is_empty() {
+        self.engine.fx.touched = touched;
+        if self.engine.fx.flushed || !self.engine.fx.flushed_dbs.is_empty() {
             // SWAPDB can make a waited-on key appear in any db: look at all of them.
-            for slot in self.blocked.queues.keys() {
-                if !self.blocked.ready.contains(slot) {
-                    self.blocked.ready.push(slot.clone());
+            for slot in self.engine.blocked.queues.keys() {
+                if !self.engine.blocked.ready.contains(slot) {
+                    self.engine.blocked.ready.push(slot.clone());
                 }
             }
         }
@@ -129,18 +136,24 @@ impl<S: Strategy> Core<S> {
 
     /// Serves clients waiting on ready keys, oldest first, until none can be served.
     pub fn serve_ready_keys(&mut self) {
-        if self.blocked.serving {
+        if self.engine.blocked.serving {
             return;
         }
-        self.blocked.serving = true;
-        while let Some(slot) = self.blocked.ready.pop() {
-            while let Some(&ck) = self.blocked.queues.get(&slot).and_then(|q| q.front()) {
+        self.engine.blocked.serving = true;
+        while let Some(slot) = self.engine.blocked.ready.pop() {
+            while let Some(&ck) = self
+                .engine
+                .blocked
+                .queues
+                .get(&slot)
+                .and_then(|q| q.front())
+            {
                 if !self.retry_blocked(ck) {
                     break;
                 }
             }
         }
-        self.blocked.serving = false;
+        self.engine.blocked.serving = false;
     }
 
     /// Runs a blocked client's command again; true if it was served (and unblocked).
@@ -170,7 +183,7 @@ impl<S: Strategy> Core<S> {
 
     /// Replies the timed-out null to blocked clients whose deadline passed; returns the nearest deadline left.
     pub fn expire_blocked(&mut self, now_ms: i64) -> Option<i64> {
-        if self.blocked.is_empty() {
+        if self.engine.blocked.is_empty() {
             return None;
         }
         let mut nearest: Option<i64> = None;

@@ -330,7 +330,7 @@ fn close_later<S: Strategy>(core: &mut Core<S>, k: usize, caller: usize) {
 /// # Format
 /// `CLIENT UNPAUSE`
 pub fn unpause<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    core.paused_until_ms = 0;
+    core.engine.paused_until_ms = 0;
     core.reply(ck, |out, _| reply::ok(out));
 }
 

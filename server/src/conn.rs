@@ -147,7 +147,7 @@ pub fn select<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     else {
         return core.reply_error(ck, zedis_keyspace::commands::NOT_INTEGER);
     };
-    if index < 0 || index as usize >= core.ks.db_count() {
+    if index < 0 || index as usize >= core.engine.ks.db_count() {
         return core.reply_error(ck, zedis_keyspace::commands::DB_RANGE);
     }
     if let Some(client) = core.clients.get_mut(ck) {

@@ -434,8 +434,8 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// # Format
 /// `CONFIG RESETSTAT`
 pub fn config_resetstat<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    core.stats = Default::default();
-    core.ks.stats = Default::default();
+    core.engine.stats = Default::default();
+    core.engine.ks.stats = Default::default();
     core.budget.reset_peaks();
     core.reply(ck, |out, _| reply::ok(out));
 }
@@ -509,6 +509,7 @@ pub fn memory_usage<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     let db = core.clients.get(ck).map_or(0, |c| c.db);
     let now = crate::server::unix_ms();
     let found = core
+        .engine
         .ks
         .db(db)
         .find(argv[2])
@@ -524,7 +525,7 @@ pub fn memory_usage<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
 /// `MEMORY STATS`
 pub fn memory_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     let b = core.budget;
-    let keys = core.ks.total_keys();
+    let keys = core.engine.ks.total_keys();
     let dataset = b.used_by(Component::Keyspace);
     let overhead = b.used() - dataset;
     let mut fields: Vec<(String, i64)> = vec![
@@ -553,11 +554,11 @@ pub fn memory_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
         ("dataset.bytes".into(), dataset as i64),
         ("allocator.resident".into(), crate::info::rss_bytes() as i64),
     ];
-    for db in 0..core.ks.db_count() {
-        if !core.ks.db(db).is_empty() {
+    for db in 0..core.engine.ks.db_count() {
+        if !core.engine.ks.db(db).is_empty() {
             fields.push((
                 format!("db.{db}.overhead.index"),
-                core.ks.db(db).index_bytes() as i64,
+                core.engine.ks.db(db).index_bytes() as i64,
             ));
         }
     }

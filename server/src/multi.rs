@@ -143,7 +143,7 @@ pub fn intercept<S: Strategy>(
     argv: &[&[u8]],
     resolved: &Result<&'static Command<S>, Rejection<S>>,
 ) -> bool {
-    if core.tx.executing {
+    if core.engine.tx.executing {
         return false;
     }
     let paused = crate::pause::active(core);
@@ -247,7 +247,7 @@ pub fn forget_client<S: Strategy>(core: &mut Core<S>, ck: usize) {
     discard_transaction(core, ck);
     if let Some(client) = core.clients.get_mut(ck) {
         if client.tx.postponed.take().is_some() {
-            core.tx.postponed.retain(|&k| k != ck);
+            core.engine.tx.postponed.retain(|&k| k != ck);
         }
     }
 }
@@ -308,7 +308,7 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     let count = client.tx.queued;
     discard_transaction(core, ck);
     core.reply(ck, |out, _| reply::array_len(out, count));
-    core.tx.executing = true;
+    core.engine.tx.executing = true;
     let table = core.table;
     for (id, argv) in decode_commands(queue.data()) {
         // Resolved when queued: run by table entry, with the per-command memory and AOF checks.
@@ -317,7 +317,7 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
         }
     }
     // Blocked clients are served after EXEC as a whole (`Core::execute`), with the transaction's final state.
-    core.tx.executing = false;
+    core.engine.tx.executing = false;
     if let Some(client) = core.clients.get_mut(ck) {
         client.last_cmd = "exec";
     }
@@ -330,13 +330,16 @@ fn watched_key_expired<S: Strategy>(core: &Core<S>, ck: usize) -> bool {
     };
     let now_ms = unix_ms();
     client.tx.watched.iter().any(|wk| {
-        !wk.expired && wk.db < core.ks.db_count() && key_expired(core, wk.db, &wk.key, now_ms)
+        !wk.expired
+            && wk.db < core.engine.ks.db_count()
+            && key_expired(core, wk.db, &wk.key, now_ms)
     })
 }
 
 /// The key is in the database but its TTL has passed (not yet deleted).
 fn key_expired<S: Strategy>(core: &Core<S>, db: usize, key: &[u8], now_ms: i64) -> bool {
-    core.ks
+    core.engine
+        .ks
         .db(db)
         .find(key)
         .and_then(|e| e.expire())
@@ -364,7 +367,7 @@ pub fn watch<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 
 fn watch_key<S: Strategy>(core: &mut Core<S>, ck: usize, db: usize, key: &[u8]) {
     let now_ms = unix_ms();
-    let existed = core.ks.db(db).find(key).is_some();
+    let existed = core.engine.ks.db(db).find(key).is_some();
     let expired = key_expired(core, db, key, now_ms);
     let Some(client) = core.clients.get_mut(ck) else {
         return;
@@ -381,13 +384,13 @@ fn watch_key<S: Strategy>(core: &mut Core<S>, ck: usize, db: usize, key: &[u8]) 
         existed,
         expired,
     });
-    let tx = &mut core.tx;
+    let tx = &mut core.engine.tx;
     if tx.by_db.len() <= db {
         tx.by_db.resize_with(db + 1, HashMap::new);
     }
     tx.by_db[db].entry(key.to_vec()).or_default().push(ck);
     tx.watch_count += 1;
-    core.fx.track_touched = true;
+    core.engine.fx.track_touched = true;
 }
 
 /// # Format
@@ -412,7 +415,7 @@ fn unwatch_all<S: Strategy>(core: &mut Core<S>, ck: usize) {
     core.budget
         .release(Component::Clients, client.tx.watched_charged_bytes);
     client.tx.watched_charged_bytes = 0;
-    let tx = &mut core.tx;
+    let tx = &mut core.engine.tx;
     for wk in watched {
         let Some(map) = tx.by_db.get_mut(wk.db) else {
             continue;
@@ -425,25 +428,31 @@ fn unwatch_all<S: Strategy>(core: &mut Core<S>, ck: usize) {
         }
         tx.watch_count -= 1;
     }
-    core.fx.track_touched = tx.watch_count > 0;
+    core.engine.fx.track_touched = tx.watch_count > 0;
 }
 
 /// Marks the watchers of the keys the last command (or eviction, or expiry) changed as dirty. Called after
 /// every command; cheap when no one watches.
 pub fn signal_touched<S: Strategy>(core: &mut Core<S>) {
-    if core.tx.watch_count == 0 {
+    if core.engine.tx.watch_count == 0 {
         return;
     }
-    let fx = &core.fx;
+    let fx = &core.engine.fx;
     if fx.touched.is_empty() && !fx.flushed && fx.flushed_dbs.is_empty() {
         return;
     }
     let mut dirty = Vec::new();
     for (db, key) in &fx.touched {
-        let Some(watchers) = core.tx.by_db.get(*db).and_then(|m| m.get(key.as_slice())) else {
+        let Some(watchers) = core
+            .engine
+            .tx
+            .by_db
+            .get(*db)
+            .and_then(|m| m.get(key.as_slice()))
+        else {
             continue;
         };
-        let present = core.ks.db(*db).find(key).is_some();
+        let present = core.engine.ks.db(*db).find(key).is_some();
         for &w in watchers {
             let Some(wk) = watched_mut(&mut core.clients, w, *db, key) else {
                 continue;
@@ -458,7 +467,9 @@ pub fn signal_touched<S: Strategy>(core: &mut Core<S>) {
         }
     }
     let flushed: Vec<(usize, bool)> = if fx.flushed {
-        (0..core.tx.by_db.len()).map(|db| (db, false)).collect()
+        (0..core.engine.tx.by_db.len())
+            .map(|db| (db, false))
+            .collect()
     } else {
         fx.flushed_dbs.iter().map(|&db| (db, true)).collect()
     };
@@ -481,15 +492,15 @@ fn flushed_db_watchers<S: Strategy>(
     replaced: bool,
     dirty: &mut Vec<usize>,
 ) {
-    let Some(map) = core.tx.by_db.get(db) else {
+    let Some(map) = core.engine.tx.by_db.get(db) else {
         return;
     };
-    if db >= core.ks.db_count() {
+    if db >= core.engine.ks.db_count() {
         return;
     }
     let now_ms = unix_ms();
     for (key, watchers) in map {
-        let in_replacement = replaced && core.ks.db(db).find(key).is_some();
+        let in_replacement = replaced && core.engine.ks.db(db).find(key).is_some();
         let replacement_expired = replaced && key_expired(core, db, key, now_ms);
         for &w in watchers {
             let Some(wk) = watched_mut(&mut core.clients, w, db, key) else {

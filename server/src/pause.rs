@@ -15,12 +15,12 @@ use zedis_resp::reply;
 
 /// Whether a pause is in force now.
 pub fn active<S: Strategy>(core: &Core<S>) -> bool {
-    core.paused_until_ms != 0 && core.paused_until_ms > unix_ms()
+    core.engine.paused_until_ms != 0 && core.engine.paused_until_ms > unix_ms()
 }
 
 /// Whether the pause in force holds `cmd` from client `ck` (`queued`: it would be queued inside MULTI).
 pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued: bool) -> bool {
-    if !core.pause_writes_only {
+    if !core.engine.pause_writes_only {
         return true;
     }
     if queued {
@@ -42,17 +42,17 @@ pub fn postpone<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, ar
     let mut buf = IoBuf::new();
     encode_command(&mut buf, cmd.id, argv);
     client.tx.postponed = Some(buf);
-    core.tx.postponed.push(ck);
+    core.engine.tx.postponed.push(ck);
 }
 
 /// Called every event-loop turn: once no pause is in force, runs the postponed commands and the input
 /// that arrived behind them.
 pub fn resume<S: Strategy>(server: &mut Server<S>) {
-    if server.core.tx.postponed.is_empty() || active(&server.core) {
+    if server.core.engine.tx.postponed.is_empty() || active(&server.core) {
         return;
     }
-    server.core.paused_until_ms = 0;
-    let waiting = std::mem::take(&mut server.core.tx.postponed);
+    server.core.engine.paused_until_ms = 0;
+    let waiting = std::mem::take(&mut server.core.engine.tx.postponed);
     for ck in waiting {
         let Some(client) = server.core.clients.get_mut(ck) else {
             continue;
@@ -111,11 +111,11 @@ pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     // Redis 7.0 adds without an overflow check: a huge timeout wraps into the past (no pause).
     let end_ms = unix_ms().wrapping_add(timeout);
     if active(core) {
-        core.paused_until_ms = core.paused_until_ms.max(end_ms);
-        core.pause_writes_only &= writes_only;
+        core.engine.paused_until_ms = core.engine.paused_until_ms.max(end_ms);
+        core.engine.pause_writes_only &= writes_only;
     } else {
-        core.paused_until_ms = end_ms;
-        core.pause_writes_only = writes_only;
+        core.engine.paused_until_ms = end_ms;
+        core.engine.pause_writes_only = writes_only;
     }
     core.reply(ck, |out, _| reply::ok(out));
 }

@@ -64,49 +64,57 @@ pub struct Stats {
     pub expired_stale_perc: f64,
 }
 
+/// The engine half: the data and everything that follows from commands (pub/sub, blocked clients,
+/// transactions, effects, persistence, counters). It never touches a socket.
+pub struct Engine<S: Strategy> {
+    /// The data.
+    pub ks: Keyspace<S::Kv>,
+    /// Clients blocked on keys.
+    pub blocked: crate::blocking::BlockedClients,
+    /// Channel, pattern and shard-channel subscriptions.
+    pub pubsub: zedis_pubsub::PubSub,
+    /// Per-command side effects (reused), drained by `Core::drain_effects`.
+    pub fx: Effects,
+    /// Counters.
+    pub stats: Stats,
+    /// AOF persistence (`crate::aof`).
+    pub aof: crate::aof::Aof,
+    /// Watched keys, EXEC in progress, clients postponed by CLIENT PAUSE (`multi.rs`, `pause.rs`).
+    pub tx: crate::multi::Watches,
+    /// CLIENT PAUSE: until when (unix ms).
+    pub paused_until_ms: i64,
+    /// CLIENT PAUSE WRITE.
+    pub pause_writes_only: bool,
+    /// When the fast expire cycle last ran (unix ms).
+    pub last_fast_expire_ms: i64,
+}
+
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
-/// core is borrowed mutably).
+/// core is borrowed mutably): the network half, the engine half, and what both read (configuration, typed
+/// settings, the command table, the budget).
 pub struct Core<S: Strategy> {
     /// The network half's sockets and per-turn queues (`server/net.rs`).
     pub net: Net,
     /// Connected clients (their sockets and buffers belong to the network half; handlers reply through them).
     pub clients: S::Clients,
-    /// The data.
-    pub ks: Keyspace<S::Kv>,
-    /// Clients blocked on list keys.
-    pub blocked: crate::blocking::BlockedClients,
-    /// Channel, pattern and shard-channel subscriptions.
-    pub pubsub: zedis_pubsub::PubSub,
-    /// Configuration.
+    /// The engine half.
+    pub engine: Engine<S>,
+    /// Configuration (the source of CONFIG GET/SET; running code reads `settings`).
     pub config: Config,
+    /// Typed configuration values, refreshed by `apply_config` (no lookup by name on a per-command path).
+    pub settings: crate::settings::Settings,
     /// The command table.
     pub table: &'static Table<S>,
     /// The installed budget.
     pub budget: &'static Budget,
-    /// Per-command side effects (reused).
-    pub fx: Effects,
-    /// Counters.
-    pub stats: Stats,
     /// SHUTDOWN or a signal asked to stop.
     pub shutdown: bool,
     /// When the server started.
     pub started: Instant,
-    /// Typed configuration values, refreshed by `apply_config` (no lookup by name on a per-command path).
-    pub settings: crate::settings::Settings,
-    /// CLIENT PAUSE: until when, and whether only writes are paused.
-    pub paused_until_ms: i64,
-    /// CLIENT PAUSE WRITE.
-    pub pause_writes_only: bool,
     /// Strategy names for INFO and CONFIG.
     pub strategy_names: [&'static str; 3],
-    /// When the fast expire cycle last ran (unix ms).
-    pub last_fast_expire_ms: i64,
     /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
     pub request_info_text: String,
-    /// AOF persistence (`crate::aof`).
-    pub aof: crate::aof::Aof,
-    /// Watched keys, EXEC in progress, clients postponed by CLIENT PAUSE (`multi.rs`, `pause.rs`).
-    pub tx: crate::multi::Watches,
 }
 
 /// The server: the core plus the request allocator.
@@ -185,18 +193,23 @@ impl<S: Strategy> Server<S> {
                 next_client_id: 1,
             },
             clients: S::Clients::new(clients_max),
-            ks: Keyspace::new(config.int("databases") as usize, Default::default()),
-            pubsub: zedis_pubsub::PubSub::with_budget(budget),
-            blocked: Default::default(),
+            engine: Engine {
+                ks: Keyspace::new(config.int("databases") as usize, Default::default()),
+                blocked: Default::default(),
+                pubsub: zedis_pubsub::PubSub::with_budget(budget),
+                fx: Effects::default(),
+                stats: Stats::default(),
+                aof: Default::default(),
+                tx: Default::default(),
+                paused_until_ms: 0,
+                pause_writes_only: false,
+                last_fast_expire_ms: 0,
+            },
             table,
             budget,
-            fx: Effects::default(),
-            stats: Stats::default(),
             shutdown: false,
             started: Instant::now(),
             settings: Default::default(),
-            paused_until_ms: 0,
-            pause_writes_only: false,
             strategy_names: [
                 <S::Kv as zedis_kv_pool::KvAllocator>::NAME,
                 <S::Req as RequestAlloc>::NAME,
@@ -204,9 +217,6 @@ impl<S: Strategy> Server<S> {
             ],
             config,
             request_info_text: String::new(),
-            last_fast_expire_ms: 0,
-            aof: Default::default(),
-            tx: Default::default(),
         };
         core.apply_config();
         // AOF: load before the loop accepts clients.
@@ -291,8 +301,8 @@ impl<S: Strategy> Server<S> {
 
     /// Runs the input that unblocked clients received while they waited.
     fn resume_unblocked(&mut self) {
-        while !self.core.blocked.resumed.is_empty() {
-            let resumed = std::mem::take(&mut self.core.blocked.resumed);
+        while !self.core.engine.blocked.resumed.is_empty() {
+            let resumed = std::mem::take(&mut self.core.engine.blocked.resumed);
             for ck in resumed {
                 if self
                     .core
@@ -314,7 +324,7 @@ impl<S: Strategy> Core<S> {
         let c = &self.config;
         self.settings = crate::settings::Settings::from_config(c);
         self.budget.set_limit(c.int("maxmemory") as usize);
-        let ks = &mut self.ks.config;
+        let ks = &mut self.engine.ks.config;
         ks.policy = zedis_keyspace::EvictionPolicy::parse(c.get("maxmemory-policy").as_bytes())
             .unwrap_or(ks.policy);
         ks.samples = c.int("maxmemory-samples") as usize;
@@ -329,11 +339,11 @@ impl<S: Strategy> Core<S> {
             hash_listpack_entries_max: c.int("hash-max-listpack-entries") as usize,
             hash_listpack_value_bytes_max: c.int("hash-max-listpack-value") as usize,
         };
-        self.fx.notify_flags =
+        self.engine.fx.notify_flags =
             zedis_pubsub::NotifyFlags::parse(c.get("notify-keyspace-events").as_bytes())
                 .map_or(0, zedis_pubsub::NotifyFlags::bits);
         self.clients.set_clients_max(c.int("maxclients") as usize);
-        self.pubsub.set_limits(zedis_pubsub::Limits {
+        self.engine.pubsub.set_limits(zedis_pubsub::Limits {
             subscribers_per_channel_max: c.int("pubsub-max-subscribers-per-channel") as usize,
             channels_max: c.int("pubsub-max-channels") as usize,
         });
@@ -353,7 +363,7 @@ impl<S: Strategy> Core<S> {
         let budget_us = 1_000_000 / self.settings.hz / 4;
         let report = self.expire_cycle(now_ms, Duration::from_micros(budget_us));
         if report.time_cap_reached {
-            self.stats.expire_time_cap_reached += 1;
+            self.engine.stats.expire_time_cap_reached += 1;
         }
         self.aof_cron();
         self.cron_clients(now_ms);
@@ -364,10 +374,12 @@ impl<S: Strategy> Core<S> {
     /// up to 1 ms more reclaiming them (at most once per 2 ms), so keys nobody touches go away quickly.
     pub fn fast_expire_cycle(&mut self) {
         let now_ms = cached_ms();
-        if self.stats.expired_stale_perc < 10.0 || now_ms - self.last_fast_expire_ms < 2 {
+        if self.engine.stats.expired_stale_perc < 10.0
+            || now_ms - self.engine.last_fast_expire_ms < 2
+        {
             return;
         }
-        self.last_fast_expire_ms = now_ms;
+        self.engine.last_fast_expire_ms = now_ms;
         self.expire_cycle(now_ms, Duration::from_millis(1));
     }
 
@@ -378,17 +390,18 @@ impl<S: Strategy> Core<S> {
         budget: Duration,
     ) -> zedis_keyspace::commands::expire::CycleReport {
         let deadline = Instant::now() + budget;
-        self.fx.reset();
-        self.fx.track_touched = self.track_touched_needed();
+        self.engine.fx.reset();
+        self.engine.fx.track_touched = self.track_touched_needed();
         let report = zedis_keyspace::commands::expire::active_expire_cycle(
-            &mut self.ks,
+            &mut self.engine.ks,
             now_ms,
             deadline,
-            &mut self.fx,
+            &mut self.engine.fx,
         );
         self.drain_effects(crate::dispatch::Origin::Housekeeping);
         if report.sampled > 0 {
-            self.stats.expired_stale_perc = report.expired as f64 * 100.0 / report.sampled as f64;
+            self.engine.stats.expired_stale_perc =
+                report.expired as f64 * 100.0 / report.sampled as f64;
         }
         report
     }
@@ -396,14 +409,16 @@ impl<S: Strategy> Core<S> {
     /// The instantaneous ops/sec sample.
     fn cron_stats(&mut self) {
         let now = Instant::now();
-        match self.stats.ops_sample_at {
+        match self.engine.stats.ops_sample_at {
             Some(at) if now.duration_since(at) >= Duration::from_secs(1) => {
-                let ops = self.stats.commands_processed - self.stats.ops_sample_at_commands;
-                self.stats.ops_per_sec = (ops as f64 / now.duration_since(at).as_secs_f64()) as u64;
-                self.stats.ops_sample_at = Some(now);
-                self.stats.ops_sample_at_commands = self.stats.commands_processed;
+                let ops =
+                    self.engine.stats.commands_processed - self.engine.stats.ops_sample_at_commands;
+                self.engine.stats.ops_per_sec =
+                    (ops as f64 / now.duration_since(at).as_secs_f64()) as u64;
+                self.engine.stats.ops_sample_at = Some(now);
+                self.engine.stats.ops_sample_at_commands = self.engine.stats.commands_processed;
             }
-            None => self.stats.ops_sample_at = Some(now),
+            None => self.engine.stats.ops_sample_at = Some(now),
             _ => {}
         }
     }

@@ -113,7 +113,7 @@ impl<S: Strategy> Core<S> {
         eprintln!(
             "# DB loaded from append only file: {:.3} seconds ({commands} commands, {} keys)",
             started.elapsed().as_secs_f64(),
-            self.ks.total_keys()
+            self.engine.ks.total_keys()
         );
         Ok(())
     }

@@ -47,11 +47,11 @@ fn sync_dir(path: &Path) {
 impl<S: Strategy> Core<S> {
     /// Forks the rewrite child. Err: Redis's error text.
     pub fn aof_start_rewrite(&mut self) -> Result<(), String> {
-        if self.aof.rewrite.is_some() {
+        if self.engine.aof.rewrite.is_some() {
             return Err("ERR Background append only file rewriting already in progress".into());
         }
-        let path = if self.aof.file.is_some() {
-            self.aof.path.clone()
+        let path = if self.engine.aof.file.is_some() {
+            self.engine.aof.path.clone()
         } else {
             self.aof_path()
         };
@@ -63,7 +63,7 @@ impl<S: Strategy> Core<S> {
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             let e = std::io::Error::last_os_error();
-            self.aof.last_bgrewrite_ok = false;
+            self.engine.aof.last_bgrewrite_ok = false;
             return Err(format!(
                 "ERR Can't rewrite append only file in background: fork: {e}"
             ));
@@ -73,7 +73,7 @@ impl<S: Strategy> Core<S> {
             unsafe {
                 libc::signal(libc::SIGINT, libc::SIG_DFL);
                 libc::signal(libc::SIGTERM, libc::SIG_DFL);
-                let code = match write_dump(&self.ks, &temp, now_ms) {
+                let code = match write_dump(&self.engine.ks, &temp, now_ms) {
                     Ok(()) => 0,
                     Err(_) => 1,
                 };
@@ -84,38 +84,38 @@ impl<S: Strategy> Core<S> {
             "# Background append only file rewriting started by pid {pid} (fork took {} us)",
             fork_started.elapsed().as_micros()
         );
-        self.aof.path = path;
-        self.aof.rewrites += 1;
-        self.aof.rewrite = Some(Rewrite {
+        self.engine.aof.path = path;
+        self.engine.aof.rewrites += 1;
+        self.engine.aof.rewrite = Some(Rewrite {
             pid,
             temp,
             started: Instant::now(),
             diff: Vec::new(),
         });
         // The rewrite buffer must start with a SELECT of its own.
-        self.aof.selected_db = None;
+        self.engine.aof.selected_db = None;
         Ok(())
     }
 
     /// The child exited: install its file (plus the rewrite buffer) or drop it.
     pub(super) fn aof_rewrite_done(&mut self, child_ok: bool) {
-        let Some(rewrite) = self.aof.rewrite.take() else {
+        let Some(rewrite) = self.engine.aof.rewrite.take() else {
             return;
         };
-        self.aof.last_rewrite_time_sec = rewrite.started.elapsed().as_secs() as i64;
+        self.engine.aof.last_rewrite_time_sec = rewrite.started.elapsed().as_secs() as i64;
         let installed = child_ok && self.aof_install_rewrite(&rewrite).is_ok();
-        self.aof.last_bgrewrite_ok = installed;
+        self.engine.aof.last_bgrewrite_ok = installed;
         if installed {
             eprintln!("# Background AOF rewrite finished successfully");
         } else {
             let _ = std::fs::remove_file(&rewrite.temp);
             eprintln!("# Background AOF rewrite failed");
-            if self.aof.state == State::WaitRewrite {
-                self.aof.rewrite_scheduled = true;
-                self.aof.retry_at = Some(Instant::now() + Duration::from_secs(1));
+            if self.engine.aof.state == State::WaitRewrite {
+                self.engine.aof.rewrite_scheduled = true;
+                self.engine.aof.retry_at = Some(Instant::now() + Duration::from_secs(1));
             }
         }
-        self.aof.recharge(self.budget);
+        self.engine.aof.recharge(self.budget);
     }
 
     fn aof_install_rewrite(&mut self, rewrite: &Rewrite) -> std::io::Result<()> {
@@ -124,30 +124,30 @@ impl<S: Strategy> Core<S> {
         file.sync_data()?;
         // The old file gets this turn's bytes too (they are also in the diff) so that it stays complete until
         // the rename; then the buffer restarts on the new file.
-        let _ = self.aof.write_buf();
-        std::fs::rename(&rewrite.temp, &self.aof.path)?;
-        sync_dir(&self.aof.path);
-        self.aof.buf.clear();
+        let _ = self.engine.aof.write_buf();
+        std::fs::rename(&rewrite.temp, &self.engine.aof.path)?;
+        sync_dir(&self.engine.aof.path);
+        self.engine.aof.buf.clear();
         let size = file.metadata()?.len();
-        let selected = self.aof.selected_db;
-        if self.aof.state == State::Off {
+        let selected = self.engine.aof.selected_db;
+        if self.engine.aof.state == State::Off {
             return Ok(());
         }
-        self.aof.install_file(file);
+        self.engine.aof.install_file(file);
         // The diff ended with the same SELECT state as the stream it copied.
-        self.aof.selected_db = selected;
-        self.aof.current_size = size;
-        self.aof.base_size = size;
-        self.aof.write_errno = None;
-        if self.aof.state == State::WaitRewrite {
-            self.aof.rewrite_scheduled = false;
+        self.engine.aof.selected_db = selected;
+        self.engine.aof.current_size = size;
+        self.engine.aof.base_size = size;
+        self.engine.aof.write_errno = None;
+        if self.engine.aof.state == State::WaitRewrite {
+            self.engine.aof.rewrite_scheduled = false;
         }
-        self.aof.state = State::On;
+        self.engine.aof.state = State::On;
         Ok(())
     }
 
     pub(super) fn aof_kill_rewrite(&mut self) {
-        if let Some(rewrite) = self.aof.rewrite.take() {
+        if let Some(rewrite) = self.engine.aof.rewrite.take() {
             // SAFETY: our own child.
             unsafe {
                 libc::kill(rewrite.pid, libc::SIGKILL);

@@ -30,30 +30,33 @@ impl<S: Strategy> Core<S> {
         match origin {
             Origin::Command { db, argv } => {
                 self.aof_log_command(db, argv);
-                self.stats.commands_processed += 1;
+                self.engine.stats.commands_processed += 1;
                 // Keyspace handlers count their error replies as they write them (`Ctx::error`); server
                 // handlers count theirs in `Core::reply_error`.
-                self.stats.error_replies += self.fx.errors;
+                self.engine.stats.error_replies += self.engine.fx.errors;
             }
             Origin::Housekeeping => self.aof_log_deletions(),
             Origin::Loading => {
                 // No client is connected yet: no watcher, subscriber or blocked client to tell.
-                self.fx.reset();
+                self.engine.fx.reset();
                 return;
             }
         }
         crate::multi::signal_touched(self);
         self.publish_events();
         self.note_ready_keys();
-        self.fx.reset();
+        self.engine.fx.reset();
     }
 
     /// Makes room for about `bytes_needed` more bytes by the eviction policy, with the evicted keys'
     /// effects drained (AOF DELs, `evicted` events, WATCH). Err: the room cannot be made.
     pub fn reclaim(&mut self, bytes_needed: usize, now_ms: i64) -> Result<(), Oom> {
-        self.fx.reset();
-        self.fx.track_touched = self.track_touched_needed();
-        let reclaimed = self.ks.reclaim(bytes_needed, now_ms, &mut self.fx);
+        self.engine.fx.reset();
+        self.engine.fx.track_touched = self.track_touched_needed();
+        let reclaimed = self
+            .engine
+            .ks
+            .reclaim(bytes_needed, now_ms, &mut self.engine.fx);
         self.drain_effects(Origin::Housekeeping);
         reclaimed
     }

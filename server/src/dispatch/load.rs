@@ -38,7 +38,7 @@ impl<S: Strategy> Core<S> {
             let idx = Args::new(argv)
                 .int()
                 .ok()
-                .filter(|&n| n >= 0 && (n as usize) < self.ks.db_count())
+                .filter(|&n| n >= 0 && (n as usize) < self.engine.ks.db_count())
                 .ok_or_else(|| "invalid SELECT".to_string())?;
             *db = idx as usize;
             return Ok(true);
@@ -46,7 +46,7 @@ impl<S: Strategy> Core<S> {
         let Handler::Kv(handler) = cmd.handler else {
             return Err(format!("command '{}' can't be loaded", cmd.name));
         };
-        self.fx.reset();
+        self.engine.fx.reset();
         out.clear();
         let mut ctx = Ctx {
             argv,
@@ -54,10 +54,10 @@ impl<S: Strategy> Core<S> {
             proto: Protocol::Resp2,
             db: *db,
             now_ms: 0,
-            fx: &mut self.fx,
+            fx: &mut self.engine.fx,
         };
-        handler(&mut self.ks, &mut ctx);
-        let failed = self.fx.errors > 0;
+        handler(&mut self.engine.ks, &mut ctx);
+        let failed = self.engine.fx.errors > 0;
         self.drain_effects(Origin::Loading);
         Ok(!failed)
     }

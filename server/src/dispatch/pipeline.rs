@@ -76,12 +76,12 @@ impl<S: Strategy> Core<S> {
         }
         let before = self.clients.get(ck).map_or(0, |c| c.out.len());
         // Inside EXEC, blocking commands act as their non-blocking forms.
-        let may_block = !self.tx.executing;
+        let may_block = !self.engine.tx.executing;
         if let Some(block) = self.run_command(ck, cmd, argv, now_ms, may_block) {
             self.block_client(ck, block, cmd.id, argv);
         }
         self.after_command(ck, before);
-        if !self.tx.executing {
+        if !self.engine.tx.executing {
             self.serve_ready_keys();
         }
     }
@@ -96,9 +96,9 @@ impl<S: Strategy> Core<S> {
         now_ms: i64,
         may_block: bool,
     ) -> Option<BlockOn> {
-        self.fx.reset();
-        self.fx.may_block = may_block;
-        self.fx.track_touched = self.track_touched_needed();
+        self.engine.fx.reset();
+        self.engine.fx.may_block = may_block;
+        self.engine.fx.track_touched = self.track_touched_needed();
         let db = self.clients.get(ck).map_or(0, |c| c.db);
         match cmd.handler {
             Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
@@ -106,7 +106,7 @@ impl<S: Strategy> Core<S> {
             // Only COMMAND may come without a subcommand (see `resolve`).
             Handler::Container => crate::introspect::command_all(self, ck, argv),
         }
-        let block = self.fx.block.take();
+        let block = self.engine.fx.block.take();
         self.drain_effects(Origin::Command { db, argv });
         block
     }
@@ -128,9 +128,9 @@ impl<S: Strategy> Core<S> {
             proto: client.proto,
             db: client.db,
             now_ms,
-            fx: &mut self.fx,
+            fx: &mut self.engine.fx,
         };
-        handler(&mut self.ks, &mut ctx);
+        handler(&mut self.engine.ks, &mut ctx);
         client.out.recharge();
     }
 
@@ -161,7 +161,7 @@ impl<S: Strategy> Core<S> {
 
     /// Replies an error to client `ck` (and counts it).
     pub fn reply_error(&mut self, ck: usize, text: &[u8]) {
-        self.stats.error_replies += 1;
+        self.engine.stats.error_replies += 1;
         if let Some(client) = self.clients.get_mut(ck) {
             // CLIENT REPLY OFF/SKIP silence errors too.
             match client.reply_mode {

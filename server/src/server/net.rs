@@ -81,7 +81,7 @@ impl<S: Strategy> Server<S> {
                 }
             }
         }
-        self.core.stats.net_input_bytes += total as u64;
+        self.core.engine.stats.net_input_bytes += total as u64;
         self.process_input(ck);
         self.arena.reset();
         let Some(client) = self.core.clients.get_mut(ck) else {
@@ -187,7 +187,7 @@ impl<S: Strategy> Core<S> {
     }
 
     fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
-        self.stats.connections_received += 1;
+        self.engine.stats.connections_received += 1;
         if crate::auth::protected_mode_denies(self, &mut stream, peer) {
             return;
         }
@@ -218,7 +218,7 @@ impl<S: Strategy> Core<S> {
         let ck = match inserted {
             Ok(ck) => ck,
             Err(_) => {
-                self.stats.rejected_connections += 1;
+                self.engine.stats.rejected_connections += 1;
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
                 return;
             }
@@ -268,7 +268,7 @@ impl<S: Strategy> Core<S> {
             );
             client.clear_output();
             client.output_limit_hit = true;
-            self.stats.client_output_limit_disconnections += 1;
+            self.engine.stats.client_output_limit_disconnections += 1;
             self.net.closing.push(ck);
             return true;
         }
@@ -349,7 +349,7 @@ impl<S: Strategy> Core<S> {
                 }
             }
         }
-        self.stats.net_output_bytes += written as u64;
+        self.engine.stats.net_output_bytes += written as u64;
         let drained = client.output_len() == 0;
         let token = Token(ck + CLIENT_TOKEN_BASE);
         let mut interest = None;
