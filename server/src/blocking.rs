@@ -7,6 +7,7 @@
 //! command through the dispatch path until one finds nothing again. A client whose deadline passes gets Redis's
 //! null reply. A disconnect leaves every queue.
 
+use crate::dispatch::{Ran, Run};
 use crate::server::{cached_ms, Core};
 use crate::table::CommandId;
 use crate::Strategy;
@@ -170,11 +171,9 @@ impl<S: Strategy> Core<S> {
         if let Some(client) = self.clients.get_mut(ck) {
             client.db = blocked.db;
         }
-        if self
-            .run_command(ck, cmd, &argv, cached_ms(), true)
-            .is_some()
-        {
-            return false;
+        match self.run_command(ck, cmd, &argv, cached_ms(), Run::Retry) {
+            Ran::Done => {}
+            Ran::Block(_) | Ran::KeepWaiting => return false,
         }
         self.unblock_client(ck);
         self.queue_write(ck);

@@ -273,3 +273,27 @@ fn expired_keys_publish_events_on_every_path() {
     assert_eq!(info_stat(&mut conn, "expired_keys"), 51);
     assert_eq!(subscriber.count("__keyevent@0__:expired", 51), 51);
 }
+
+/// A ready key of another type does not serve a blocked client (no WRONGTYPE reply): it keeps waiting, as in
+/// Redis's "LPUSH + DEL + SET should not awake blocked client".
+#[test]
+fn blocked_client_keeps_waiting_when_the_key_has_another_type() {
+    let server = Server::start(&[]);
+    let mut conn = server.conn();
+    // (The client library's connection setup may have drawn errors of its own.)
+    let errors_before = info_stat(&mut conn, "total_error_replies");
+    let mut waiter = server.raw();
+    waiter.send(b"BLPOP list 0\r\n");
+    wait_blocked(&mut conn, 1);
+    let mut other = server.raw();
+    other.roundtrip(
+        "MULTI\r\nLPUSH list a\r\nDEL list\r\nSET list foo\r\nEXEC\r\n",
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n:1\r\n:1\r\n+OK\r\n",
+    );
+    wait_blocked(&mut conn, 1);
+    other.roundtrip("DEL list\r\n", ":1\r\n");
+    other.roundtrip("LPUSH list b\r\n", ":1\r\n");
+    waiter.expect("*2\r\n$4\r\nlist\r\n$1\r\nb\r\n");
+    wait_blocked(&mut conn, 0);
+    assert_eq!(info_stat(&mut conn, "total_error_replies"), errors_before);
+}

@@ -30,4 +30,5 @@ mod pipeline;
 pub mod resolve;
 
 pub use effects::Origin;
+pub use pipeline::{Ran, Run};
 pub use resolve::{resolve, wrong_arity, Rejection};
