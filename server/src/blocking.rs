@@ -7,7 +7,6 @@
 //! command through the dispatch path until one finds nothing again. A client whose deadline passes gets Redis's
 //! null reply. A disconnect leaves every queue.
 
-use crate::dispatch::{Ran, Run};
 use crate::server::{cached_ms, Core};
 use crate::table::CommandId;
 use crate::Strategy;
@@ -149,7 +148,7 @@ impl<S: Strategy> Core<S> {
                 .get(&slot)
                 .and_then(|q| q.front())
             {
-                if !self.retry_blocked(ck) {
+                if !self.retry_blocked(ck, &slot) {
                     break;
                 }
             }
@@ -157,8 +156,10 @@ impl<S: Strategy> Core<S> {
         self.engine.blocked.serving = false;
     }
 
-    /// Runs a blocked client's command again; true if it was served (and unblocked).
-    fn retry_blocked(&mut self, ck: usize) -> bool {
+    /// Runs a blocked client's command again for the ready key `slot`; true if it was served (and unblocked).
+    /// As Redis's `serveClientsBlockedOnKeys`, a ready key holding another type than the command waits for
+    /// (a list for the list commands) serves no one: its waiters keep waiting, with no WRONGTYPE reply.
+    fn retry_blocked(&mut self, ck: usize, slot: &(usize, Vec<u8>)) -> bool {
         let Some(blocked) = self.clients.get(ck).and_then(|c| c.blocked.clone()) else {
             return false;
         };
@@ -168,16 +169,38 @@ impl<S: Strategy> Core<S> {
             self.unblock_client(ck);
             return false;
         };
+        if !self.holds_waited_type(slot, cmd.group) {
+            return false;
+        }
         if let Some(client) = self.clients.get_mut(ck) {
             client.db = blocked.db;
         }
-        match self.run_command(ck, cmd, &argv, cached_ms(), Run::Retry) {
-            Ran::Done => {}
-            Ran::Block(_) | Ran::KeepWaiting => return false,
+        if self
+            .run_command(ck, cmd, &argv, cached_ms(), true)
+            .is_some()
+        {
+            return false;
         }
         self.unblock_client(ck);
         self.queue_write(ck);
         true
+    }
+
+    /// Whether the key at `slot` is absent or holds the type that commands of `group` wait for (COMMAND DOCS
+    /// groups: `list`, `sorted-set`, `stream`).
+    fn holds_waited_type(&self, slot: &(usize, Vec<u8>), group: &str) -> bool {
+        let (db, key) = slot;
+        if *db >= self.engine.ks.db_count() {
+            return true;
+        }
+        let Some(entry) = self.engine.ks.db(*db).find(key) else {
+            return true;
+        };
+        let waited = match group {
+            "sorted-set" => "zset",
+            other => other,
+        };
+        zedis_keyspace::value::type_name(entry.kind()) == waited
     }
 
     /// Replies the timed-out null to blocked clients whose deadline passed; returns the nearest deadline left.

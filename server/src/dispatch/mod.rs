@@ -30,5 +30,4 @@ mod pipeline;
 pub mod resolve;
 
 pub use effects::Origin;
-pub use pipeline::{Ran, Run};
 pub use resolve::{resolve, wrong_arity, Rejection};

@@ -10,30 +10,6 @@ use zedis_client_pool::ClientSlots;
 use zedis_keyspace::commands::{BlockOn, Ctx};
 use zedis_resp::reply;
 
-/// How a command is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Run {
-    /// A client's command; `may_block` is false inside EXEC (blocking commands act as non-blocking).
-    Fresh {
-        /// The command may block the client.
-        may_block: bool,
-    },
-    /// A blocked client's command, run again because a key it waits on is ready.
-    Retry,
-}
-
-/// What running a command came to.
-#[derive(Debug)]
-pub enum Ran {
-    /// It replied.
-    Done,
-    /// It found nothing and asks to block on these keys.
-    Block(BlockOn),
-    /// A retry that hit an error (a key of another type, a destination of the wrong type): as Redis's
-    /// `serveClientsBlockedOnKeys`, that is not the client's reply; its output was dropped and it keeps waiting.
-    KeepWaiting,
-}
-
 /// Room kept free at each write for client buffers charged after it (see [`Core::call`]).
 const BUFFER_HEADROOM_BYTES: usize = 32 * 1024;
 
@@ -101,8 +77,7 @@ impl<S: Strategy> Core<S> {
         let before = self.clients.get(ck).map_or(0, |c| c.out.len());
         // Inside EXEC, blocking commands act as their non-blocking forms.
         let may_block = !self.engine.tx.executing;
-        if let Ran::Block(block) = self.run_command(ck, cmd, argv, now_ms, Run::Fresh { may_block })
-        {
+        if let Some(block) = self.run_command(ck, cmd, argv, now_ms, may_block) {
             self.block_client(ck, block, cmd.id, argv);
         }
         self.after_command(ck, before);
@@ -111,18 +86,18 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    /// Runs `cmd` for client `ck` in its db and drains the effects.
+    /// Runs `cmd` for client `ck` in its db and drains the effects. Returns what the command waits for if it
+    /// asked to block (only when `may_block`).
     pub fn run_command(
         &mut self,
         ck: usize,
         cmd: &'static Command<S>,
         argv: &[&[u8]],
         now_ms: i64,
-        run: Run,
-    ) -> Ran {
+        may_block: bool,
+    ) -> Option<BlockOn> {
         self.engine.fx.reset();
-        self.engine.fx.may_block = run != Run::Fresh { may_block: false };
-        let before = self.clients.get(ck).map_or(0, |c| c.out.len());
+        self.engine.fx.may_block = may_block;
         self.engine.fx.track_touched = self.track_touched_needed();
         let db = self.clients.get(ck).map_or(0, |c| c.db);
         match cmd.handler {
@@ -132,21 +107,8 @@ impl<S: Strategy> Core<S> {
             Handler::Container => crate::introspect::command_all(self, ck, argv),
         }
         let block = self.engine.fx.block.take();
-        let keep_waiting = run == Run::Retry && self.engine.fx.errors > 0;
-        if keep_waiting {
-            // Checked before any change by the handlers, so only the reply is undone (and not counted).
-            self.engine.fx.errors = 0;
-            if let Some(client) = self.clients.get_mut(ck) {
-                client.out.vec_mut().truncate(before);
-                client.out.recharge();
-            }
-        }
         self.drain_effects(Origin::Command { db, argv });
-        match block {
-            Some(block) => Ran::Block(block),
-            None if keep_waiting => Ran::KeepWaiting,
-            None => Ran::Done,
-        }
+        block
     }
 
     /// Runs a keyspace handler for client `ck` (its db and protocol) with the effects prepared by the caller.
