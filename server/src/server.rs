@@ -355,6 +355,11 @@ impl<S: Strategy> Core<S> {
         }
         self.aof_apply_config();
         crate::auth::apply_requirepass(self);
+        // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF
+        // DELs), not only at the next command.
+        if self.budget.limit() != 0 && self.budget.over_limit() {
+            let _ = self.reclaim(0, cached_ms());
+        }
     }
 
     /// The periodic tasks: active expiry, idle timeouts, ops/sec sampling.

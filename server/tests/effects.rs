@@ -297,3 +297,22 @@ fn blocked_client_keeps_waiting_when_the_key_has_another_type() {
     wait_blocked(&mut conn, 0);
     assert_eq!(info_stat(&mut conn, "total_error_replies"), errors_before);
 }
+
+/// Lowering `maxmemory` evicts at once (Redis's updateMaxmemory), with the `evicted` events published.
+#[test]
+fn lowering_maxmemory_evicts_at_once() {
+    let server = Server::start(&[
+        "--notify-keyspace-events",
+        "Ee",
+        "--maxmemory-policy",
+        "allkeys-lru",
+    ]);
+    let mut subscriber = Subscriber::new(&server, "__keyevent@0__:evicted");
+    let mut raw = server.raw();
+    raw.roundtrip("SET foo bar\r\n", "+OK\r\n");
+    raw.roundtrip("CONFIG SET maxmemory 1\r\n", "+OK\r\n");
+    // No other command runs: the event comes from CONFIG SET itself.
+    assert_eq!(subscriber.count("__keyevent@0__:evicted", 1), 1);
+    raw.roundtrip("CONFIG SET maxmemory 0\r\n", "+OK\r\n");
+    raw.roundtrip("DBSIZE\r\n", ":0\r\n");
+}
