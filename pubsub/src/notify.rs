@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::ops::BitOr;
+use zedis_util::notify;
 
 use crate::PubSubError;
 
@@ -17,33 +18,33 @@ impl NotifyFlags {
     /// No flag: notifications off (the default).
     pub const NONE: NotifyFlags = NotifyFlags(0);
     /// `K`: publish to `__keyspace@<db>__:<key>`.
-    pub const KEYSPACE: NotifyFlags = NotifyFlags(1 << 0);
+    pub const KEYSPACE: NotifyFlags = NotifyFlags(notify::KEYSPACE);
     /// `E`: publish to `__keyevent@<db>__:<event>`.
-    pub const KEYEVENT: NotifyFlags = NotifyFlags(1 << 1);
+    pub const KEYEVENT: NotifyFlags = NotifyFlags(notify::KEYEVENT);
     /// `g`: generic commands (DEL, EXPIRE, RENAME, ...).
-    pub const GENERIC: NotifyFlags = NotifyFlags(1 << 2);
+    pub const GENERIC: NotifyFlags = NotifyFlags(notify::GENERIC);
     /// `$`: string commands.
-    pub const STRING: NotifyFlags = NotifyFlags(1 << 3);
+    pub const STRING: NotifyFlags = NotifyFlags(notify::STRING);
     /// `l`: list commands.
-    pub const LIST: NotifyFlags = NotifyFlags(1 << 4);
+    pub const LIST: NotifyFlags = NotifyFlags(notify::LIST);
     /// `s`: set commands.
-    pub const SET: NotifyFlags = NotifyFlags(1 << 5);
+    pub const SET: NotifyFlags = NotifyFlags(notify::SET);
     /// `h`: hash commands.
-    pub const HASH: NotifyFlags = NotifyFlags(1 << 6);
+    pub const HASH: NotifyFlags = NotifyFlags(notify::HASH);
     /// `z`: sorted set commands.
-    pub const ZSET: NotifyFlags = NotifyFlags(1 << 7);
+    pub const ZSET: NotifyFlags = NotifyFlags(notify::ZSET);
     /// `x`: expired events.
-    pub const EXPIRED: NotifyFlags = NotifyFlags(1 << 8);
+    pub const EXPIRED: NotifyFlags = NotifyFlags(notify::EXPIRED);
     /// `e`: evicted events.
-    pub const EVICTED: NotifyFlags = NotifyFlags(1 << 9);
+    pub const EVICTED: NotifyFlags = NotifyFlags(notify::EVICTED);
     /// `t`: stream commands.
-    pub const STREAM: NotifyFlags = NotifyFlags(1 << 10);
+    pub const STREAM: NotifyFlags = NotifyFlags(notify::STREAM);
     /// `m`: key misses. Not part of `A`.
-    pub const KEY_MISS: NotifyFlags = NotifyFlags(1 << 11);
+    pub const KEY_MISS: NotifyFlags = NotifyFlags(notify::KEY_MISS);
     /// `d`: module key types. (Bit 12 is Redis's module-only `NOTIFY_LOADED`.)
-    pub const MODULE: NotifyFlags = NotifyFlags(1 << 13);
+    pub const MODULE: NotifyFlags = NotifyFlags(notify::MODULE);
     /// `n`: new keys. Not part of `A`.
-    pub const NEW: NotifyFlags = NotifyFlags(1 << 14);
+    pub const NEW: NotifyFlags = NotifyFlags(notify::NEW);
     /// `A`: alias for `g$lshzxetd`.
     pub const ALL: NotifyFlags = NotifyFlags(
         Self::GENERIC.0
@@ -58,7 +59,7 @@ impl NotifyFlags {
             | Self::MODULE.0,
     );
 
-    /// Flags from raw bits (Redis's values, as `zedis_keyspace::notify` uses them).
+    /// Flags from raw bits (Redis's values, as `zedis_util::notify` defines them).
     pub const fn from_bits(bits: u32) -> NotifyFlags {
         NotifyFlags(bits)
     }

@@ -10,7 +10,7 @@ use std::mem::size_of;
 use std::rc::Rc;
 
 use hashbrown::HashMap;
-use zedis_keyspace::glob;
+use zedis_util::glob;
 
 use crate::ClientId;
 

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use zedis_budget::{Budget, Component, GlobalBudget};
-use zedis_keyspace::glob;
 use zedis_pubsub::{Change, ClientId, Kind, Limits, PubSub, PubSubError};
+use zedis_util::glob;
 
 #[derive(Debug, Clone)]
 enum Op {

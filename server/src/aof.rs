@@ -25,25 +25,23 @@
 //! fork happens, and the child never touches that mutex. The child therefore may allocate (glibc's malloc is
 //! also reset in the child by fork) and uses only the keyspace, a buffered file and `_exit`.
 
-use crate::server::{unix_ms, Core};
-use crate::table::{Command, Handler, WRITE};
+use crate::server::Core;
+use crate::table::{Command, DISK_ERROR_DENIED, WRITE};
 use crate::Strategy;
 use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zedis_budget::{Component, GlobalBudget};
-use zedis_client_pool::ClientSlots;
-use zedis_keyspace::commands::Ctx;
-use zedis_resp::{reply, ParserLimits, Protocol, RequestParser};
 
-/// Bytes read per read call while loading.
-const LOAD_CHUNK_BYTES: usize = 1 << 20;
-/// Output buffer of the rewrite child.
-const REWRITE_BUFFER_BYTES: usize = 1 << 20;
+mod load;
+mod rewrite;
+
+pub use rewrite::bgrewriteaof;
+
 /// Capacity kept by the per-turn buffer when it empties.
 const BUF_KEEP_BYTES_MAX: usize = 64 * 1024;
 
@@ -360,45 +358,6 @@ fn fsync_loop(shared: &FsyncShared) {
     }
 }
 
-/// Writes the keyspace dump to `path` (in the rewrite child).
-fn write_dump<A: zedis_kv_pool::KvAllocator>(
-    ks: &zedis_keyspace::Keyspace<A>,
-    path: &Path,
-    now_ms: i64,
-) -> std::io::Result<()> {
-    let file = File::create(path)?;
-    let mut out = std::io::BufWriter::with_capacity(REWRITE_BUFFER_BYTES, file);
-    let mut scratch = Vec::new();
-    let mut result = Ok(());
-    zedis_keyspace::dump::for_each_command(ks, now_ms, |argv| {
-        if result.is_err() {
-            return;
-        }
-        scratch.clear();
-        encode(&mut scratch, argv);
-        result = out.write_all(&scratch);
-    });
-    result?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()
-}
-
-/// fsyncs a directory so that a rename in it is durable.
-fn sync_dir(path: &Path) {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Ok(dir) = File::open(dir.unwrap_or(Path::new("."))) {
-        let _ = dir.sync_all();
-    }
-}
-
-/// Why loading stopped.
-fn load_error(path: &Path, offset: u64, what: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "Bad file format reading the append only file {}: {what} at byte offset {offset}. Make a backup of the file, then truncate or repair it from that offset.",
-        path.display()
-    )
-}
-
 impl<S: Strategy> Core<S> {
     fn aof_path(&self) -> PathBuf {
         Path::new(self.config.get("dir")).join(self.config.get("appendfilename"))
@@ -406,248 +365,100 @@ impl<S: Strategy> Core<S> {
 
     /// Startup: loads the AOF when `appendonly yes`, then opens it for appending. Called before the loop runs.
     pub fn aof_startup(&mut self) -> anyhow::Result<()> {
-        self.aof.policy = FsyncPolicy::parse(self.config.get("appendfsync"));
-        self.aof.started = true;
+        self.engine.aof.policy = FsyncPolicy::parse(self.config.get("appendfsync"));
+        self.engine.aof.started = true;
         if !self.config.flag("appendonly") {
             return Ok(());
         }
         let path = self.aof_path();
         self.aof_load(&path)?;
-        self.aof.open(&path)?;
-        self.aof.path = path;
-        self.aof.base_size = self.aof.current_size;
-        self.aof.state = State::On;
-        self.aof.ensure_fsync_thread();
+        self.engine.aof.open(&path)?;
+        self.engine.aof.path = path;
+        self.engine.aof.base_size = self.engine.aof.current_size;
+        self.engine.aof.state = State::On;
+        self.engine.aof.ensure_fsync_thread();
         Ok(())
-    }
-
-    /// Replays the file at `path` (absent: nothing to do). A truncated last command is cut off (with
-    /// `aof-load-truncated yes`) or refused; anything else malformed stops with its byte offset.
-    fn aof_load(&mut self, path: &Path) -> anyhow::Result<()> {
-        let mut file = match OpenOptions::new().read(true).write(true).open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-            Err(e) => anyhow::bail!("Can't open the append only file {}: {e}", path.display()),
-        };
-        let started = Instant::now();
-        let mut parser = RequestParser::new(ParserLimits {
-            bulk_bytes_max: 1 << 40,
-            inline_bytes_max: 64 * 1024,
-            multibulk_len_max: i32::MAX as usize,
-        });
-        let mut buf: Vec<u8> = Vec::with_capacity(LOAD_CHUNK_BYTES);
-        let mut buf_offset: u64 = 0;
-        let mut in_command = false;
-        let mut db = 0;
-        let (mut commands, mut errors) = (0u64, 0u64);
-        let mut out = Vec::new();
-        loop {
-            let len = buf.len();
-            let wanted = parser.bytes_wanted().unwrap_or(0);
-            buf.resize(len + LOAD_CHUNK_BYTES.max(wanted.saturating_sub(len)), 0);
-            let n = loop {
-                match file.read(&mut buf[len..]) {
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    other => break other?,
-                }
-            };
-            buf.truncate(len + n);
-            if n == 0 {
-                break;
-            }
-            let mut pos = 0;
-            while pos < buf.len() {
-                if !in_command && buf[pos] != b'*' {
-                    return Err(load_error(path, buf_offset + pos as u64, "expected '*'"));
-                }
-                match parser.parse(&mut buf[pos..]) {
-                    Ok(None) => {
-                        in_command = true;
-                        break;
-                    }
-                    Ok(Some(consumed)) => {
-                        in_command = false;
-                        let data = &buf[pos..];
-                        let argv: Vec<&[u8]> =
-                            parser.args().iter().map(|s| &data[s.clone()]).collect();
-                        if !argv.is_empty() {
-                            match self.call_loading(&mut db, &argv, &mut out) {
-                                Ok(true) => {}
-                                Ok(false) => errors += 1,
-                                Err(what) => {
-                                    return Err(load_error(path, buf_offset + pos as u64, &what))
-                                }
-                            }
-                            commands += 1;
-                        }
-                        pos += consumed;
-                    }
-                    Err(e) => {
-                        return Err(load_error(path, buf_offset + pos as u64, &e.reply_text()))
-                    }
-                }
-            }
-            buf.drain(..pos);
-            buf_offset += pos as u64;
-        }
-        if !buf.is_empty() {
-            if !self.config.flag("aof-load-truncated") {
-                anyhow::bail!(
-                    "Unexpected end of file reading the append only file {} at byte offset {buf_offset}. You can: 1) Make a backup of your AOF file, then truncate it at that offset. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
-                    path.display()
-                );
-            }
-            eprintln!(
-                "# !!! Warning: short read while loading the AOF file {}!!!",
-                path.display()
-            );
-            eprintln!(
-                "# AOF {} loaded anyway because aof-load-truncated is enabled: truncated from {} to {buf_offset} bytes",
-                path.display(),
-                buf_offset + buf.len() as u64
-            );
-            file.set_len(buf_offset)?;
-        }
-        if errors > 0 {
-            eprintln!("# {errors} commands of the AOF replied an error while loading (skipped)");
-        }
-        eprintln!(
-            "# DB loaded from append only file: {:.3} seconds ({commands} commands, {} keys)",
-            started.elapsed().as_secs_f64(),
-            self.ks.total_keys()
-        );
-        Ok(())
-    }
-
-    /// Runs one command read from the AOF on the keyspace, without a client. `db` tracks SELECT. Ok(false): the
-    /// command replied an error (skipped, as Redis does); Err: it cannot be loaded.
-    ///
-    /// Time stands still at 0 while loading: no key counts as expired (as in Redis, where nothing expires during
-    /// loading), so a key whose absolute TTL passed since is loaded and then expired as usual.
-    pub fn call_loading(
-        &mut self,
-        db: &mut usize,
-        argv: &[&[u8]],
-        out: &mut Vec<u8>,
-    ) -> Result<bool, String> {
-        let name = argv[0];
-        if name.eq_ignore_ascii_case(b"MULTI") || name.eq_ignore_ascii_case(b"EXEC") {
-            return Ok(true);
-        }
-        let Some(cmd) = self.table.lookup(name) else {
-            return Err(format!(
-                "unknown command '{}'",
-                String::from_utf8_lossy(name)
-            ));
-        };
-        // Container commands (XGROUP CREATE, XGROUP SETID... in a rewritten stream) load as their subcommand.
-        let cmd = match (&cmd.handler, argv.get(1)) {
-            (Handler::Container, Some(sub)) => cmd.subcommand(sub).unwrap_or(cmd),
-            _ => cmd,
-        };
-        if !cmd.arity_ok(argv.len()) {
-            return Err(crate::server::wrong_arity(cmd.name));
-        }
-        if cmd.name == "select" {
-            let idx = zedis_keyspace::num::parse_i64_exact(argv[1])
-                .filter(|&n| n >= 0 && (n as usize) < self.ks.db_count())
-                .ok_or_else(|| "invalid SELECT".to_string())?;
-            *db = idx as usize;
-            return Ok(true);
-        }
-        let Handler::Kv(handler) = cmd.handler else {
-            return Err(format!("command '{}' can't be loaded", cmd.name));
-        };
-        self.fx.reset();
-        out.clear();
-        let mut ctx = Ctx {
-            argv,
-            out,
-            proto: Protocol::Resp2,
-            db: *db,
-            now_ms: 0,
-            fx: &mut self.fx,
-        };
-        handler(&mut self.ks, &mut ctx);
-        self.fx.reset();
-        Ok(out.first() != Some(&b'-'))
     }
 
     /// Logs the keys deleted by expiry/eviction in `fx` (and a whole-keyspace eviction flush) as DEL/FLUSHALL.
+    /// Called only by `Core::drain_effects`.
     pub fn aof_log_deletions(&mut self) {
-        if !self.aof.enabled() && !self.aof.rewrite_in_progress() {
+        if !self.engine.aof.enabled() && !self.engine.aof.rewrite_in_progress() {
             return;
         }
-        if self.fx.flushed {
-            self.aof.feed(0, &[b"FLUSHALL"]);
+        if self.engine.fx.flushed {
+            self.engine.aof.feed(0, &[b"FLUSHALL"]);
         }
-        for (db, key) in &self.fx.expired {
-            self.aof.feed(*db, &[b"DEL", key]);
+        for (db, key) in &self.engine.fx.expired {
+            self.engine.aof.feed(*db, &[b"DEL", key]);
         }
-        self.aof.recharge(self.budget);
+        self.engine.aof.recharge(self.budget);
     }
 
-    /// After a command ran in `db`: its deletions, then itself (deterministic form) if it wrote.
+    /// After a command ran in `db`: its deletions, then itself (deterministic form) if it wrote. Called only by
+    /// `Core::drain_effects`.
     pub fn aof_log_command(&mut self, db: usize, argv: &[&[u8]]) {
-        if !self.aof.enabled() && !self.aof.rewrite_in_progress() {
+        if !self.engine.aof.enabled() && !self.engine.aof.rewrite_in_progress() {
             return;
         }
-        if !self.fx.expired.is_empty() || self.fx.flushed {
-            self.aof_log_deletions();
+        // Only eviction empties the whole keyspace as a side effect, and it never runs inside a command
+        // (`Core::reclaim` drains as housekeeping): here `fx.flushed` is FLUSHALL itself, logged below.
+        for (db, key) in &self.engine.fx.expired {
+            self.engine.aof.feed(*db, &[b"DEL", key]);
         }
-        if self.fx.dirty == 0 {
+        if self.engine.fx.dirty == 0 {
             return;
         }
-        match self.fx.rewritten.take() {
+        match self.engine.fx.rewritten.take() {
             Some(commands) => {
                 for command in &commands {
                     let argv: Vec<&[u8]> = command.iter().map(|a| a.as_slice()).collect();
-                    self.aof.feed(db, &argv);
+                    self.engine.aof.feed(db, &argv);
                 }
-                self.fx.rewritten = Some(commands);
+                self.engine.fx.rewritten = Some(commands);
             }
-            None => self.aof.feed(db, argv),
+            None => self.engine.aof.feed(db, argv),
         }
-        self.aof.recharge(self.budget);
+        self.engine.aof.recharge(self.budget);
     }
 
     /// Redis's `-MISCONF` refusal for writes (and PING) while the AOF cannot be written.
     pub fn aof_denies(&self, cmd: &Command<S>) -> Option<String> {
-        if !cmd.has(WRITE) && cmd.name != "ping" {
+        if !cmd.has(WRITE | DISK_ERROR_DENIED) {
             return None;
         }
-        self.aof.misconf_error()
+        self.engine.aof.misconf_error()
     }
 
     /// Before replies are sent: writes this turn's commands, and with `always` fdatasyncs them.
     pub fn aof_before_sleep(&mut self) {
-        if self.aof.state != State::On || self.aof.buf.is_empty() {
+        if self.engine.aof.state != State::On || self.engine.aof.buf.is_empty() {
             return;
         }
-        let always = self.aof.policy == FsyncPolicy::Always;
-        match self.aof.write_buf() {
+        let always = self.engine.aof.policy == FsyncPolicy::Always;
+        match self.engine.aof.write_buf() {
             Err(_) if always => {
                 eprintln!("# Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
                 std::process::exit(1);
             }
             Err(_) => {}
             Ok(()) if always => {
-                if let Some(Err(e)) = self.aof.file.as_ref().map(File::sync_data) {
+                if let Some(Err(e)) = self.engine.aof.file.as_ref().map(File::sync_data) {
                     eprintln!("# Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
                     std::process::exit(1);
                 }
             }
             Ok(()) => {}
         }
-        self.aof.recharge(self.budget);
+        self.engine.aof.recharge(self.budget);
     }
 
     /// Cron: retries a failed write, reaps a finished rewrite child, starts scheduled or automatic rewrites.
     pub fn aof_cron(&mut self) {
-        if self.aof.write_errno.is_some() {
-            let _ = self.aof.write_buf();
+        if self.engine.aof.write_errno.is_some() {
+            let _ = self.engine.aof.write_buf();
         }
-        if let Some(pid) = self.aof.rewrite.as_ref().map(|r| r.pid) {
+        if let Some(pid) = self.engine.aof.rewrite.as_ref().map(|r| r.pid) {
             let mut status = 0;
             // SAFETY: plain waitpid on our own child.
             let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
@@ -657,16 +468,23 @@ impl<S: Strategy> Core<S> {
             }
             return;
         }
-        let retry_due = self.aof.retry_at.is_none_or(|at| Instant::now() >= at);
-        if self.aof.rewrite_scheduled && retry_due {
-            self.aof.rewrite_scheduled = false;
+        let retry_due = self
+            .engine
+            .aof
+            .retry_at
+            .is_none_or(|at| Instant::now() >= at);
+        if self.engine.aof.rewrite_scheduled && retry_due {
+            self.engine.aof.rewrite_scheduled = false;
             let _ = self.aof_start_rewrite();
             return;
         }
-        let percentage = self.config.int("auto-aof-rewrite-percentage") as u64;
-        let min_size = self.config.int("auto-aof-rewrite-min-size") as u64;
-        let (current, base) = (self.aof.current_size, self.aof.base_size.max(1));
-        if self.aof.state == State::On && percentage > 0 && current > min_size {
+        let percentage = self.settings.aof_rewrite_percentage;
+        let min_size = self.settings.aof_rewrite_min_bytes;
+        let (current, base) = (
+            self.engine.aof.current_size,
+            self.engine.aof.base_size.max(1),
+        );
+        if self.engine.aof.state == State::On && percentage > 0 && current > min_size {
             let growth = (current * 100 / base).saturating_sub(100);
             if growth >= percentage {
                 eprintln!("# Starting automatic rewriting of AOF on {growth}% growth");
@@ -675,126 +493,25 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    /// Forks the rewrite child. Err: Redis's error text.
-    pub fn aof_start_rewrite(&mut self) -> Result<(), String> {
-        if self.aof.rewrite.is_some() {
-            return Err("ERR Background append only file rewriting already in progress".into());
-        }
-        let path = if self.aof.file.is_some() {
-            self.aof.path.clone()
-        } else {
-            self.aof_path()
-        };
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-        let now_ms = unix_ms();
-        let fork_started = Instant::now();
-        // SAFETY: see the module docs on fork safety; the child only dumps the keyspace and `_exit`s.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            let e = std::io::Error::last_os_error();
-            self.aof.last_bgrewrite_ok = false;
-            return Err(format!(
-                "ERR Can't rewrite append only file in background: fork: {e}"
-            ));
-        }
-        if pid == 0 {
-            // SAFETY: resetting dispositions and exiting without running the parent's destructors.
-            unsafe {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                libc::signal(libc::SIGTERM, libc::SIG_DFL);
-                let code = match write_dump(&self.ks, &temp, now_ms) {
-                    Ok(()) => 0,
-                    Err(_) => 1,
-                };
-                libc::_exit(code);
-            }
-        }
-        eprintln!(
-            "# Background append only file rewriting started by pid {pid} (fork took {} us)",
-            fork_started.elapsed().as_micros()
-        );
-        self.aof.path = path;
-        self.aof.rewrites += 1;
-        self.aof.rewrite = Some(Rewrite {
-            pid,
-            temp,
-            started: Instant::now(),
-            diff: Vec::new(),
-        });
-        // The rewrite buffer must start with a SELECT of its own.
-        self.aof.selected_db = None;
-        Ok(())
-    }
-
-    /// The child exited: install its file (plus the rewrite buffer) or drop it.
-    fn aof_rewrite_done(&mut self, child_ok: bool) {
-        let Some(rewrite) = self.aof.rewrite.take() else {
-            return;
-        };
-        self.aof.last_rewrite_time_sec = rewrite.started.elapsed().as_secs() as i64;
-        let installed = child_ok && self.aof_install_rewrite(&rewrite).is_ok();
-        self.aof.last_bgrewrite_ok = installed;
-        if installed {
-            eprintln!("# Background AOF rewrite finished successfully");
-        } else {
-            let _ = std::fs::remove_file(&rewrite.temp);
-            eprintln!("# Background AOF rewrite failed");
-            if self.aof.state == State::WaitRewrite {
-                self.aof.rewrite_scheduled = true;
-                self.aof.retry_at = Some(Instant::now() + Duration::from_secs(1));
-            }
-        }
-        self.aof.recharge(self.budget);
-    }
-
-    fn aof_install_rewrite(&mut self, rewrite: &Rewrite) -> std::io::Result<()> {
-        let mut file = OpenOptions::new().append(true).open(&rewrite.temp)?;
-        file.write_all(&rewrite.diff)?;
-        file.sync_data()?;
-        // The old file gets this turn's bytes too (they are also in the diff) so that it stays complete until
-        // the rename; then the buffer restarts on the new file.
-        let _ = self.aof.write_buf();
-        std::fs::rename(&rewrite.temp, &self.aof.path)?;
-        sync_dir(&self.aof.path);
-        self.aof.buf.clear();
-        let size = file.metadata()?.len();
-        let selected = self.aof.selected_db;
-        if self.aof.state == State::Off {
-            return Ok(());
-        }
-        self.aof.install_file(file);
-        // The diff ended with the same SELECT state as the stream it copied.
-        self.aof.selected_db = selected;
-        self.aof.current_size = size;
-        self.aof.base_size = size;
-        self.aof.write_errno = None;
-        if self.aof.state == State::WaitRewrite {
-            self.aof.rewrite_scheduled = false;
-        }
-        self.aof.state = State::On;
-        Ok(())
-    }
-
     /// Applies `appendonly` and `appendfsync` after startup and CONFIG SET.
     pub fn aof_apply_config(&mut self) {
         let policy = FsyncPolicy::parse(self.config.get("appendfsync"));
-        self.aof.policy = policy;
-        if let Some(shared) = &self.aof.fsync {
+        self.engine.aof.policy = policy;
+        if let Some(shared) = &self.engine.aof.fsync {
             shared
                 .everysec
                 .store(policy == FsyncPolicy::EverySec, Ordering::Relaxed);
         }
         let wanted = self.config.flag("appendonly");
-        match (self.aof.state, wanted) {
-            (State::Off, true) if self.aof.started => {
+        match (self.engine.aof.state, wanted) {
+            (State::Off, true) if self.engine.aof.started => {
                 // As Redis's startAppendOnly: the current dataset first goes to the file through a rewrite.
-                self.aof.path = self.aof_path();
-                self.aof.state = State::WaitRewrite;
-                self.aof.ensure_fsync_thread();
+                self.engine.aof.path = self.aof_path();
+                self.engine.aof.state = State::WaitRewrite;
+                self.engine.aof.ensure_fsync_thread();
                 if let Err(e) = self.aof_start_rewrite() {
                     eprintln!("# Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}");
-                    self.aof.rewrite_scheduled = true;
+                    self.engine.aof.rewrite_scheduled = true;
                 }
             }
             (State::On | State::WaitRewrite, false) => self.aof_stop(),
@@ -804,52 +521,25 @@ impl<S: Strategy> Core<S> {
 
     /// CONFIG SET appendonly no: flush, close, and abandon a running rewrite.
     fn aof_stop(&mut self) {
-        let _ = self.aof.write_buf();
-        self.aof.buf.clear();
-        self.aof.close_file();
+        let _ = self.engine.aof.write_buf();
+        self.engine.aof.buf.clear();
+        self.engine.aof.close_file();
         self.aof_kill_rewrite();
-        self.aof.state = State::Off;
-        self.aof.rewrite_scheduled = false;
-        self.aof.write_errno = None;
-        self.aof.recharge(self.budget);
-    }
-
-    fn aof_kill_rewrite(&mut self) {
-        if let Some(rewrite) = self.aof.rewrite.take() {
-            // SAFETY: our own child.
-            unsafe {
-                libc::kill(rewrite.pid, libc::SIGKILL);
-                libc::waitpid(rewrite.pid, std::ptr::null_mut(), 0);
-            }
-            let _ = std::fs::remove_file(&rewrite.temp);
-        }
+        self.engine.aof.state = State::Off;
+        self.engine.aof.rewrite_scheduled = false;
+        self.engine.aof.write_errno = None;
+        self.engine.aof.recharge(self.budget);
     }
 
     /// Shutdown: everything buffered goes to disk.
     pub fn aof_shutdown(&mut self) {
         self.aof_kill_rewrite();
-        if self.aof.state == State::On {
-            let _ = self.aof.write_buf();
-            if let Some(file) = &self.aof.file {
+        if self.engine.aof.state == State::On {
+            let _ = self.engine.aof.write_buf();
+            if let Some(file) = &self.engine.aof.file {
                 let _ = file.sync_data();
             }
         }
-    }
-}
-
-/// BGREWRITEAOF.
-pub fn bgrewriteaof<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    match core.aof_start_rewrite() {
-        Ok(()) => {
-            if let Some(client) = core.clients.get_mut(ck) {
-                reply::simple(
-                    client.out.vec_mut(),
-                    b"Background append only file rewriting started",
-                );
-                client.out.recharge();
-            }
-        }
-        Err(e) => core.reply_error(ck, e.as_bytes()),
     }
 }
 

@@ -23,7 +23,7 @@ pub const WRONGPASS: &[u8] = b"WRONGPASS invalid username-password pair or user 
 pub fn auth<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let (user, password): (&[u8], &[u8]) = match argv.len() {
         2 => {
-            if core.config.get("requirepass").is_empty() {
+            if !core.settings.password_required {
                 return core.reply_error(ck, b"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             }
             (b"default", argv[1])
@@ -41,7 +41,7 @@ pub fn auth<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// After CONFIG SET: with no password any more, every connection is authenticated (Redis checks the default
 /// user's `nopass` at each command).
 pub fn apply_requirepass<S: Strategy>(core: &mut Core<S>) {
-    if !core.config.get("requirepass").is_empty() {
+    if core.settings.password_required {
         return;
     }
     for ck in core.clients.keys() {
@@ -68,16 +68,13 @@ pub fn protected_mode_denies<S: Strategy>(
     stream: &mut mio::net::TcpStream,
     peer: SocketAddr,
 ) -> bool {
-    let protected = core
-        .config
-        .get("protected-mode")
-        .eq_ignore_ascii_case("yes");
-    if !protected || !core.config.get("requirepass").is_empty() || is_loopback(peer.ip()) {
+    let protected = core.settings.protected_mode;
+    if !protected || core.settings.password_required || is_loopback(peer.ip()) {
         return false;
     }
     // A fresh socket's send buffer takes the whole message; a short write only shortens the explanation.
     let _ = stream.write(PROTECTED_MODE_DENIED);
-    core.stats.rejected_connections += 1;
+    core.engine.stats.rejected_connections += 1;
     true
 }
 

@@ -2,12 +2,13 @@
 //!
 //! A blocking command that finds nothing leaves [`BlockOn`] in the effects; the client is parked (no reply,
 //! its further input waits) and queued, first come first served, on each key in its db. Whenever a command
-//! touches such a key, the key is marked ready; after the command, ready keys are served by re-running each
-//! waiting client's own command until one finds nothing again. A client whose deadline passes gets Redis's
+//! touches such a key, the key is marked ready (`Core::drain_effects`); after the top-level command (a whole
+//! EXEC, as Redis's `handleClientsBlockedOnKeys`), ready keys are served by re-running each waiting client's own
+//! command through the dispatch path until one finds nothing again. A client whose deadline passes gets Redis's
 //! null reply. A disconnect leaves every queue.
 
-use crate::server::{unix_ms, Core};
-use crate::table::Handler;
+use crate::server::{cached_ms, Core};
+use crate::table::CommandId;
 use crate::Strategy;
 use std::collections::VecDeque;
 use zedis_client_pool::ClientSlots;
@@ -23,7 +24,9 @@ pub struct Blocked {
     pub keys: Vec<Vec<u8>>,
     /// When it times out (unix ms); `None` never.
     pub deadline_ms: Option<i64>,
-    /// The command to run again when a key is ready.
+    /// The command to run again when a key is ready, as resolved when it blocked.
+    pub cmd: CommandId,
+    /// Its arguments.
     pub argv: Vec<Vec<u8>>,
 }
 
@@ -39,7 +42,7 @@ pub struct BlockedClients {
     /// Clients unblocked since the event loop last looked (their pending input can run again).
     pub resumed: Vec<usize>,
     /// Serving is in progress (served commands touch keys too; the outer loop picks those up).
-    serving: bool,
+    pub(crate) serving: bool,
 }
 
 impl BlockedClients {
@@ -57,30 +60,37 @@ impl BlockedClients {
 impl<S: Strategy> Core<S> {
     /// Whether commands must report the keys they modify.
     pub fn track_touched_needed(&self) -> bool {
-        !self.blocked.is_empty() || self.tx.watching()
+        !self.engine.blocked.is_empty() || self.engine.tx.watching()
     }
 
     /// Parks client `ck` on the keys of `block`.
-    pub fn block_client(&mut self, ck: usize, block: BlockOn, argv: &[&[u8]]) {
+    pub fn block_client(&mut self, ck: usize, block: BlockOn, cmd: CommandId, argv: &[&[u8]]) {
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
         let db = client.db;
         for key in &block.keys {
-            let queue = self.blocked.queues.entry((db, key.clone())).or_default();
+            let queue = self
+                .engine
+                .blocked
+                .queues
+                .entry((db, key.clone()))
+                .or_default();
             if !queue.contains(&ck) {
                 queue.push_back(ck);
             }
         }
         if client.blocked.is_none() {
-            self.blocked.count += 1;
+            self.engine.blocked.count += 1;
         }
         client.blocked = Some(Blocked {
             db,
             keys: block.keys,
             deadline_ms: block.deadline_ms,
+            cmd,
             // The handler may name a different command to retry (XREAD with `$` resolved at block time).
             argv: self
+                .engine
                 .fx
                 .block_argv
                 .take()
@@ -93,36 +103,38 @@ impl<S: Strategy> Core<S> {
         let Some(blocked) = self.clients.get_mut(ck).and_then(|c| c.blocked.take()) else {
             return;
         };
-        self.blocked.count -= 1;
+        self.engine.blocked.count -= 1;
         for key in blocked.keys {
             let slot = (blocked.db, key);
-            if let Some(queue) = self.blocked.queues.get_mut(&slot) {
+            if let Some(queue) = self.engine.blocked.queues.get_mut(&slot) {
                 queue.retain(|&waiting| waiting != ck);
                 if queue.is_empty() {
-                    self.blocked.queues.remove(&slot);
+                    self.engine.blocked.queues.remove(&slot);
                 }
             }
         }
-        self.blocked.resumed.push(ck);
+        self.engine.blocked.resumed.push(ck);
     }
 
     /// Marks the keys the last command touched that someone waits on.
     pub fn note_ready_keys(&mut self) {
-        if self.blocked.is_empty() {
+        if self.engine.blocked.is_empty() {
             return;
         }
-        let touched = std::mem::take(&mut self.fx.touched);
+        let touched = std::mem::take(&mut self.engine.fx.touched);
         for slot in &touched {
-            if self.blocked.queues.contains_key(slot) && !self.blocked.ready.contains(slot) {
-                self.blocked.ready.push(slot.clone());
+            if self.engine.blocked.queues.contains_key(slot)
+                && !self.engine.blocked.ready.contains(slot)
+            {
+                self.engine.blocked.ready.push(slot.clone());
             }
         }
-        self.fx.touched = touched;
-        if self.fx.flushed || !self.fx.flushed_dbs.is_empty() {
+        self.engine.fx.touched = touched;
+        if self.engine.fx.flushed || !self.engine.fx.flushed_dbs.is_empty() {
             // SWAPDB can make a waited-on key appear in any db: look at all of them.
-            for slot in self.blocked.queues.keys() {
-                if !self.blocked.ready.contains(slot) {
-                    self.blocked.ready.push(slot.clone());
+            for slot in self.engine.blocked.queues.keys() {
+                if !self.engine.blocked.ready.contains(slot) {
+                    self.engine.blocked.ready.push(slot.clone());
                 }
             }
         }
@@ -130,52 +142,76 @@ impl<S: Strategy> Core<S> {
 
     /// Serves clients waiting on ready keys, oldest first, until none can be served.
     pub fn serve_ready_keys(&mut self) {
-        // Inside EXEC the keys are served once the whole transaction ran (Redis serves them after `call()`).
-        if self.blocked.serving || self.tx.executing {
+        if self.engine.blocked.serving {
             return;
         }
-        self.blocked.serving = true;
-        while let Some(slot) = self.blocked.ready.pop() {
-            while let Some(&ck) = self.blocked.queues.get(&slot).and_then(|q| q.front()) {
-                if !self.retry_blocked(ck) {
+        self.engine.blocked.serving = true;
+        while let Some(slot) = self.engine.blocked.ready.pop() {
+            while let Some(&ck) = self
+                .engine
+                .blocked
+                .queues
+                .get(&slot)
+                .and_then(|q| q.front())
+            {
+                if !self.retry_blocked(ck, &slot) {
                     break;
                 }
             }
         }
-        self.blocked.serving = false;
+        self.engine.blocked.serving = false;
     }
 
-    /// Runs a blocked client's command again; true if it was served (and unblocked).
-    fn retry_blocked(&mut self, ck: usize) -> bool {
+    /// Runs a blocked client's command again for the ready key `slot`; true if it was served (and unblocked).
+    /// As Redis's `serveClientsBlockedOnKeys`, a ready key holding another type than the command waits for
+    /// (a list for the list commands) serves no one: its waiters keep waiting, with no WRONGTYPE reply.
+    fn retry_blocked(&mut self, ck: usize, slot: &(usize, Vec<u8>)) -> bool {
         let Some(blocked) = self.clients.get(ck).and_then(|c| c.blocked.clone()) else {
             return false;
         };
         let argv: Vec<&[u8]> = blocked.argv.iter().map(Vec::as_slice).collect();
         let table = self.table;
-        let Some(&Handler::Kv(handler)) = table.lookup(argv[0]).map(|c| &c.handler) else {
+        let Some(cmd) = table.by_id(blocked.cmd) else {
             self.unblock_client(ck);
             return false;
         };
-        self.fx.reset();
-        self.fx.may_block = true;
-        self.fx.blocked_retry = true;
-        self.fx.track_touched = true;
+        if !self.holds_waited_type(slot, cmd.group) {
+            return false;
+        }
         if let Some(client) = self.clients.get_mut(ck) {
             client.db = blocked.db;
         }
-        self.run_kv(ck, handler, &argv, unix_ms());
-        if self.fx.block.take().is_some() {
+        if self
+            .run_command(ck, cmd, &argv, cached_ms(), true)
+            .is_some()
+        {
             return false;
         }
         self.unblock_client(ck);
-        self.finish_command(blocked.db, &argv);
         self.queue_write(ck);
         true
     }
 
+    /// Whether the key at `slot` is absent or holds the type that commands of `group` wait for (COMMAND DOCS
+    /// groups: `list`, `sorted-set`, `stream`).
+    fn holds_waited_type(&self, slot: &(usize, Vec<u8>), group: &str) -> bool {
+        let (db, key) = slot;
+        if *db >= self.engine.ks.db_count() {
+            return true;
+        }
+        let Some(entry) = self.engine.ks.db(*db).find(key) else {
+            return true;
+        };
+        let waited = match group {
+            "sorted-set" => "zset",
+            other => other,
+        };
+        zedis_keyspace::value::type_name(entry.kind()) == waited
+    }
+
     /// Replies the timed-out null to blocked clients whose deadline passed; returns the nearest deadline left.
     pub fn expire_blocked(&mut self, now_ms: i64) -> Option<i64> {
-        if self.blocked.is_empty() {
+        if self.engine.blocked.is_empty() {
             return None;
         }
         let mut nearest: Option<i64> = None;

@@ -323,14 +323,14 @@ fn close_later<S: Strategy>(core: &mut Core<S>, k: usize, caller: usize) {
             client.close_after_reply = true;
         }
     } else {
-        core.closing.push(k);
+        core.net.closing.push(k);
     }
 }
 
 /// # Format
 /// `CLIENT UNPAUSE`
 pub fn unpause<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    core.paused_until_ms = 0;
+    core.engine.paused_until_ms = 0;
     core.reply(ck, |out, _| reply::ok(out));
 }
 

@@ -5,22 +5,6 @@ use crate::Strategy;
 use zedis_client_pool::ClientSlots;
 use zedis_resp::{reply, Protocol};
 
-/// Commands a RESP2 client may send while subscribed.
-pub fn allowed_in_subscribed_mode(name: &str) -> bool {
-    matches!(
-        name,
-        "ping"
-            | "subscribe"
-            | "ssubscribe"
-            | "unsubscribe"
-            | "sunsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "quit"
-            | "reset"
-    )
-}
-
 impl<S: Strategy> Core<S> {
     /// Writes into client `ck`'s output with its protocol; no-op for a vanished client.
     pub fn reply(&mut self, ck: usize, write: impl FnOnce(&mut Vec<u8>, Protocol)) {
@@ -36,7 +20,7 @@ impl<S: Strategy> Core<S> {
 /// `PING [message]`
 pub fn ping<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     if argv.len() > 2 {
-        return core.reply_error(ck, crate::server::wrong_arity("ping").as_bytes());
+        return core.reply_error(ck, crate::dispatch::wrong_arity("ping").as_bytes());
     }
     let subscribed = core.clients.get(ck).is_some_and(|c| c.in_subscribed_mode());
     core.reply(ck, |out, _| match (subscribed, argv.get(1)) {
@@ -163,7 +147,7 @@ pub fn select<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     else {
         return core.reply_error(ck, zedis_keyspace::commands::NOT_INTEGER);
     };
-    if index < 0 || index as usize >= core.ks.db_count() {
+    if index < 0 || index as usize >= core.engine.ks.db_count() {
         return core.reply_error(ck, zedis_keyspace::commands::DB_RANGE);
     }
     if let Some(client) = core.clients.get_mut(ck) {
@@ -176,7 +160,7 @@ pub fn select<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// `RESET`
 pub fn reset<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     core.reset_client_state(ck);
-    let requirepass = !core.config.get("requirepass").is_empty();
+    let requirepass = core.settings.password_required;
     if let Some(client) = core.clients.get_mut(ck) {
         client.db = 0;
         client.proto = Protocol::Resp2;

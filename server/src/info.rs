@@ -100,7 +100,7 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
 
 fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
     let uptime = core.started.elapsed().as_secs();
-    let port = core.listener.local_addr().map_or(0, |a| a.port());
+    let port = core.net.listener.local_addr().map_or(0, |a| a.port());
     let _ = write!(
         out,
         "# Server\r\nredis_version:{}\r\nzedis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
@@ -113,7 +113,7 @@ fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
         crate::server::unix_ms() * 1000,
         uptime,
         uptime / 86400,
-        core.hz,
+        core.settings.hz,
         core.config.get("hz"),
         zedis_keyspace::Keyspace::<S::Kv>::lru_clock(crate::server::unix_ms()),
         std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
@@ -127,7 +127,7 @@ fn clients<S: Strategy>(core: &Core<S>, out: &mut String) {
         "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
         core.clients.len(),
         core.clients.clients_max(),
-        core.blocked.len(),
+        core.engine.blocked.len(),
     );
 }
 
@@ -160,7 +160,7 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
         pct(used, peak),
         pct(dataset, used),
         human(limit),
-        core.ks.config.policy.name(),
+        core.engine.ks.config.policy.name(),
         rss as i64 - used as i64,
         b.used_by(Component::Persistence),
         b.used_by(Component::Clients),
@@ -183,14 +183,14 @@ fn persistence<S: Strategy>(core: &Core<S>, out: &mut String) {
     let _ = write!(
         out,
         "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\n",
-        core.stats.changes_since_save
+        core.engine.stats.changes_since_save
     );
-    crate::aof::info(&core.aof, out);
+    crate::aof::info(&core.engine.aof, out);
 }
 
 fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
-    let s = &core.stats;
-    let k = &core.ks.stats;
+    let s = &core.engine.stats;
+    let k = &core.engine.ks.stats;
     let _ = write!(
         out,
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\nclient_output_buffer_limit_disconnections:{}\r\neviction_flushes:{}\r\n",
@@ -206,9 +206,9 @@ fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
         k.evicted_keys,
         k.hits,
         k.misses,
-        core.pubsub.channels_len(),
-        core.pubsub.numpat(),
-        core.pubsub.shard_channels_len(),
+        core.engine.pubsub.channels_len(),
+        core.engine.pubsub.numpat(),
+        core.engine.pubsub.shard_channels_len(),
         s.error_replies,
         s.client_output_limit_disconnections,
         k.eviction_flushes,
@@ -218,8 +218,8 @@ fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
 fn keyspace<S: Strategy>(core: &Core<S>, out: &mut String) {
     out.push_str("# Keyspace\r\n");
     let now = crate::server::unix_ms();
-    for i in 0..core.ks.db_count() {
-        let db = core.ks.db(i);
+    for i in 0..core.engine.ks.db_count() {
+        let db = core.engine.ks.db(i);
         if db.is_empty() {
             continue;
         }

@@ -435,10 +435,10 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// # Format
 /// `CONFIG RESETSTAT`
 pub fn config_resetstat<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    let changes_since_save = core.stats.changes_since_save;
-    core.stats = Default::default();
-    core.stats.changes_since_save = changes_since_save;
-    core.ks.stats = Default::default();
+    let changes_since_save = core.engine.stats.changes_since_save;
+    core.engine.stats = Default::default();
+    core.engine.stats.changes_since_save = changes_since_save;
+    core.engine.ks.stats = Default::default();
     core.budget.reset_peaks();
     core.reply(ck, |out, _| reply::ok(out));
 }
@@ -512,6 +512,7 @@ pub fn memory_usage<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     let db = core.clients.get(ck).map_or(0, |c| c.db);
     let now = crate::server::unix_ms();
     let found = core
+        .engine
         .ks
         .db(db)
         .find(argv[2])
@@ -527,7 +528,7 @@ pub fn memory_usage<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
 /// `MEMORY STATS`
 pub fn memory_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     let b = core.budget;
-    let keys = core.ks.total_keys();
+    let keys = core.engine.ks.total_keys();
     let dataset = b.used_by(Component::Keyspace);
     let overhead = b.used() - dataset;
     let mut fields: Vec<(String, i64)> = vec![
@@ -556,11 +557,11 @@ pub fn memory_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
         ("dataset.bytes".into(), dataset as i64),
         ("allocator.resident".into(), crate::info::rss_bytes() as i64),
     ];
-    for db in 0..core.ks.db_count() {
-        if !core.ks.db(db).is_empty() {
+    for db in 0..core.engine.ks.db_count() {
+        if !core.engine.ks.db(db).is_empty() {
             fields.push((
                 format!("db.{db}.overhead.index"),
-                core.ks.db(db).index_bytes() as i64,
+                core.engine.ks.db(db).index_bytes() as i64,
             ));
         }
     }

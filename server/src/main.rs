@@ -14,6 +14,7 @@ mod command_docs;
 mod command_meta;
 mod config;
 mod conn;
+mod dispatch;
 mod info;
 mod introspect;
 mod multi;
@@ -21,6 +22,7 @@ mod outlimit;
 mod pause;
 mod pubsub_cmds;
 mod server;
+mod settings;
 mod table;
 
 use client::Client;

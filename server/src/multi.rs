@@ -3,7 +3,8 @@
 //! - While a client is in MULTI, [`intercept`] (called first thing in `Core::call`) queues its commands and
 //!   replies `+QUEUED`. A command rejected at queue time (unknown, wrong arity, NO_MULTI, OOM) flags the
 //!   transaction, and EXEC then replies `-EXECABORT`. EXEC, DISCARD, MULTI, WATCH, QUIT and RESET run at once.
-//! - EXEC runs the queue through `Core::call`: a runtime error in one command does not stop the others.
+//! - EXEC runs the queue through `Core::call_resolved`, by the table entry each command resolved to when it was
+//!   queued: a runtime error in one command does not stop the others.
 //! - WATCH: `Core::tx` maps `(db, key)` to the watching clients. After every command (and after eviction and
 //!   the active expire cycle) [`signal_touched`] reads the keys the keyspace reported in `Effects::touched`
 //!   (and whole-database flushes and swaps) and marks their watchers dirty; EXEC then replies a null array.
@@ -13,12 +14,14 @@
 //! `client-query-buffer-limit` (a client past it is closed, as for its query buffer). Watched keys are charged
 //! to the same component.
 
+use crate::dispatch::Rejection;
 use crate::server::{unix_ms, Core};
-use crate::table::{Command, Handler, Table, DENYOOM, NO_AUTH, NO_MULTI};
+use crate::table::{Command, CommandId, DENYOOM, NO_AUTH, NO_MULTI, RUNS_IN_MULTI, RUNS_QUEUE};
 use crate::Strategy;
 use hashbrown::HashMap;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::{ClientSlots, IoBuf};
+use zedis_keyspace::commands::args::Args;
 use zedis_resp::reply;
 
 /// Bytes charged per watched key besides the key itself (map entry, list slot, per-client record).
@@ -92,9 +95,11 @@ pub struct Watches {
     pub postponed: Vec<usize>,
 }
 
-/// Appends `argv` to `buf` as `argc:u32` then `len:u32 bytes` per argument (little endian).
-pub fn encode_command(buf: &mut IoBuf, argv: &[&[u8]]) {
+/// Appends the command `id` resolved to and its `argv` to `buf`: `id:u32`, `argc:u32`, then `len:u32 bytes`
+/// per argument (little endian). The id lets EXEC run the command without resolving its name again.
+pub fn encode_command(buf: &mut IoBuf, id: CommandId, argv: &[&[u8]]) {
     let out = buf.vec_mut();
+    out.extend_from_slice(&id.to_bits().to_le_bytes());
     out.extend_from_slice(&(argv.len() as u32).to_le_bytes());
     for arg in argv {
         out.extend_from_slice(&(arg.len() as u32).to_le_bytes());
@@ -103,16 +108,19 @@ pub fn encode_command(buf: &mut IoBuf, argv: &[&[u8]]) {
     buf.recharge();
 }
 
-/// Decodes the commands [`encode_command`] wrote.
-pub fn decode_commands(mut bytes: &[u8]) -> Vec<Vec<&[u8]>> {
+/// Decodes the commands [`encode_command`] wrote (a truncated record is dropped).
+pub fn decode_commands(mut bytes: &[u8]) -> Vec<(CommandId, Vec<&[u8]>)> {
     fn take_u32(bytes: &mut &[u8]) -> Option<usize> {
         let (head, rest) = bytes.split_first_chunk::<4>()?;
         *bytes = rest;
         Some(u32::from_le_bytes(*head) as usize)
     }
     let mut commands = Vec::new();
-    while let Some(argc) = take_u32(&mut bytes) {
-        let mut argv = Vec::with_capacity(argc);
+    while let Some(id) = take_u32(&mut bytes) {
+        let Some(argc) = take_u32(&mut bytes) else {
+            return commands;
+        };
+        let mut argv = Vec::with_capacity(argc.min(bytes.len()));
         for _ in 0..argc {
             let Some(len) = take_u32(&mut bytes) else {
                 return commands;
@@ -121,33 +129,21 @@ pub fn decode_commands(mut bytes: &[u8]) -> Vec<Vec<&[u8]>> {
             argv.push(arg);
             bytes = rest;
         }
-        commands.push(argv);
+        commands.push((CommandId::from_bits(id as u32), argv));
     }
     commands
-}
-
-/// The command (or subcommand) `argv` names, if it exists and its arity fits.
-pub fn resolve<'t, S: Strategy>(table: &'t Table<S>, argv: &[&[u8]]) -> Option<&'t Command<S>> {
-    let cmd = table.lookup(argv[0]).filter(|c| c.arity_ok(argv.len()))?;
-    if !matches!(cmd.handler, Handler::Container) || argv.len() < 2 {
-        return Some(cmd);
-    }
-    cmd.subcommand(argv[1]).filter(|s| s.arity_ok(argv.len()))
-}
-
-/// Commands that run at once inside MULTI instead of being queued.
-fn runs_inside_multi(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
 }
 
 /// Called first in `Core::call`: queues the command of a client in MULTI, or postpones it during CLIENT PAUSE.
 /// True if the command was handled here; false to run it normally (which also produces any rejection error,
 /// after this has flagged the transaction).
-pub fn intercept<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) -> bool {
-    if core.tx.executing {
+pub fn intercept<S: Strategy>(
+    core: &mut Core<S>,
+    ck: usize,
+    argv: &[&[u8]],
+    resolved: &Result<&'static Command<S>, Rejection<S>>,
+) -> bool {
+    if core.engine.tx.executing {
         return false;
     }
     let paused = crate::pause::active(core);
@@ -158,28 +154,29 @@ pub fn intercept<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) -> 
     if !in_multi && !paused {
         return false;
     }
-    let table = core.table;
-    let Some(cmd) = resolve(table, argv) else {
-        if in_multi && argv[0].eq_ignore_ascii_case(b"exec") {
+    let cmd = match resolved {
+        Ok(cmd) => *cmd,
+        Err(Rejection::Arity(cmd)) if in_multi && cmd.has(RUNS_QUEUE) => {
             let msg = format!(
                 "EXECABORT Transaction discarded because of: {}",
-                &crate::server::wrong_arity("exec")[4..]
+                &crate::dispatch::wrong_arity(cmd.name)[4..]
             );
             discard_transaction(core, ck);
             core.reply_error(ck, msg.as_bytes());
             return true;
         }
-        client.tx.aborted |= in_multi;
-        return false;
+        Err(_) => {
+            client.tx.aborted |= in_multi;
+            return false;
+        }
     };
     if !client.authenticated && !cmd.has(NO_AUTH) {
         client.tx.aborted |= in_multi;
         return false;
     }
-    let top_name = cmd.name.split('|').next().unwrap_or(cmd.name);
-    let queued = in_multi && !runs_inside_multi(top_name);
+    let queued = in_multi && !cmd.has(RUNS_IN_MULTI);
     if paused && crate::pause::applies(core, ck, cmd, queued) {
-        crate::pause::postpone(core, ck, argv);
+        crate::pause::postpone(core, ck, cmd, argv);
         return true;
     }
     if !queued {
@@ -197,20 +194,18 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
     }
     if core.budget.limit() != 0 {
         // Redis refuses any queued command while out of memory: the queue would grow without bound.
+        // The keys evicted here are logged and announced like any other eviction (`drain_effects`).
         let needed = argv.iter().map(|a| a.len() + 8).sum::<usize>() + 4;
-        core.fx.reset();
-        let reclaimed = core.ks.reclaim(needed, unix_ms(), &mut core.fx);
-        signal_touched(core);
-        if reclaimed.is_err() {
+        if core.reclaim(needed, unix_ms()).is_err() {
             flag(core, ck);
             return core.reply_error(ck, zedis_keyspace::commands::OOM);
         }
     }
-    let limit = core.config.int("client-query-buffer-limit") as usize;
+    let limit = core.settings.query_buffer_bytes_max;
     let Some(client) = core.clients.get_mut(ck) else {
         return;
     };
-    encode_command(&mut client.tx.queue, argv);
+    encode_command(&mut client.tx.queue, cmd.id, argv);
     client.tx.queued += 1;
     client.tx.queued_flags |= cmd.flags;
     if client.tx.queue.len() > limit {
@@ -219,7 +214,7 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
             client.id
         );
         discard_transaction(core, ck);
-        core.closing.push(ck);
+        core.net.closing.push(ck);
         return;
     }
     core.reply(ck, |out, _| reply::simple(out, b"QUEUED"));
@@ -252,7 +247,7 @@ pub fn forget_client<S: Strategy>(core: &mut Core<S>, ck: usize) {
     discard_transaction(core, ck);
     if let Some(client) = core.clients.get_mut(ck) {
         if client.tx.postponed.take().is_some() {
-            core.tx.postponed.retain(|&k| k != ck);
+            core.engine.tx.postponed.retain(|&k| k != ck);
         }
     }
 }
@@ -298,18 +293,13 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
         }
         return core.reply(ck, reply::null_array);
     }
-    if flags & DENYOOM != 0 && core.budget.limit() != 0 {
-        core.fx.reset();
-        let reclaimed = core.ks.reclaim(0, unix_ms(), &mut core.fx);
-        signal_touched(core);
-        if reclaimed.is_err() {
-            discard_transaction(core, ck);
-            let msg = format!(
-                "EXECABORT Transaction discarded because of: {}",
-                String::from_utf8_lossy(zedis_keyspace::commands::OOM)
-            );
-            return core.reply_error(ck, msg.as_bytes());
-        }
+    if flags & DENYOOM != 0 && core.budget.limit() != 0 && core.reclaim(0, unix_ms()).is_err() {
+        discard_transaction(core, ck);
+        let msg = format!(
+            "EXECABORT Transaction discarded because of: {}",
+            String::from_utf8_lossy(zedis_keyspace::commands::OOM)
+        );
+        return core.reply_error(ck, msg.as_bytes());
     }
     let Some(client) = core.clients.get_mut(ck) else {
         return;
@@ -318,16 +308,16 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     let count = client.tx.queued;
     discard_transaction(core, ck);
     core.reply(ck, |out, _| reply::array_len(out, count));
-    core.tx.executing = true;
-    for argv in decode_commands(queue.data()) {
-        if argv.is_empty() {
-            continue;
+    core.engine.tx.executing = true;
+    let table = core.table;
+    for (id, argv) in decode_commands(queue.data()) {
+        // Resolved when queued: run by table entry, with the per-command memory and AOF checks.
+        if let Some(cmd) = table.by_id(id) {
+            core.call_resolved(ck, cmd, &argv);
         }
-        core.call(ck, &argv);
     }
-    core.tx.executing = false;
-    // The queued commands' side effects were handled after each of them; EXEC itself has none.
-    core.fx.reset();
+    // Blocked clients are served after EXEC as a whole (`Core::execute`), with the transaction's final state.
+    core.engine.tx.executing = false;
     if let Some(client) = core.clients.get_mut(ck) {
         client.last_cmd = "exec";
     }
@@ -340,13 +330,16 @@ fn watched_key_expired<S: Strategy>(core: &Core<S>, ck: usize) -> bool {
     };
     let now_ms = unix_ms();
     client.tx.watched.iter().any(|wk| {
-        !wk.expired && wk.db < core.ks.db_count() && key_expired(core, wk.db, &wk.key, now_ms)
+        !wk.expired
+            && wk.db < core.engine.ks.db_count()
+            && key_expired(core, wk.db, &wk.key, now_ms)
     })
 }
 
 /// The key is in the database but its TTL has passed (not yet deleted).
 fn key_expired<S: Strategy>(core: &Core<S>, db: usize, key: &[u8], now_ms: i64) -> bool {
-    core.ks
+    core.engine
+        .ks
         .db(db)
         .find(key)
         .and_then(|e| e.expire())
@@ -365,7 +358,7 @@ pub fn watch<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     // No point in watching more once a watched key changed.
     if !client.tx.dirty {
         let db = client.db;
-        for key in &argv[1..] {
+        for key in Args::new(argv).rest() {
             watch_key(core, ck, db, key);
         }
     }
@@ -374,7 +367,7 @@ pub fn watch<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 
 fn watch_key<S: Strategy>(core: &mut Core<S>, ck: usize, db: usize, key: &[u8]) {
     let now_ms = unix_ms();
-    let existed = core.ks.db(db).find(key).is_some();
+    let existed = core.engine.ks.db(db).find(key).is_some();
     let expired = key_expired(core, db, key, now_ms);
     let Some(client) = core.clients.get_mut(ck) else {
         return;
@@ -391,13 +384,13 @@ fn watch_key<S: Strategy>(core: &mut Core<S>, ck: usize, db: usize, key: &[u8]) 
         existed,
         expired,
     });
-    let tx = &mut core.tx;
+    let tx = &mut core.engine.tx;
     if tx.by_db.len() <= db {
         tx.by_db.resize_with(db + 1, HashMap::new);
     }
     tx.by_db[db].entry(key.to_vec()).or_default().push(ck);
     tx.watch_count += 1;
-    core.fx.track_touched = true;
+    core.engine.fx.track_touched = true;
 }
 
 /// # Format
@@ -422,7 +415,7 @@ fn unwatch_all<S: Strategy>(core: &mut Core<S>, ck: usize) {
     core.budget
         .release(Component::Clients, client.tx.watched_charged_bytes);
     client.tx.watched_charged_bytes = 0;
-    let tx = &mut core.tx;
+    let tx = &mut core.engine.tx;
     for wk in watched {
         let Some(map) = tx.by_db.get_mut(wk.db) else {
             continue;
@@ -435,25 +428,31 @@ fn unwatch_all<S: Strategy>(core: &mut Core<S>, ck: usize) {
         }
         tx.watch_count -= 1;
     }
-    core.fx.track_touched = tx.watch_count > 0;
+    core.engine.fx.track_touched = tx.watch_count > 0;
 }
 
 /// Marks the watchers of the keys the last command (or eviction, or expiry) changed as dirty. Called after
 /// every command; cheap when no one watches.
 pub fn signal_touched<S: Strategy>(core: &mut Core<S>) {
-    if core.tx.watch_count == 0 {
+    if core.engine.tx.watch_count == 0 {
         return;
     }
-    let fx = &core.fx;
+    let fx = &core.engine.fx;
     if fx.touched.is_empty() && !fx.flushed && fx.flushed_dbs.is_empty() {
         return;
     }
     let mut dirty = Vec::new();
     for (db, key) in &fx.touched {
-        let Some(watchers) = core.tx.by_db.get(*db).and_then(|m| m.get(key.as_slice())) else {
+        let Some(watchers) = core
+            .engine
+            .tx
+            .by_db
+            .get(*db)
+            .and_then(|m| m.get(key.as_slice()))
+        else {
             continue;
         };
-        let present = core.ks.db(*db).find(key).is_some();
+        let present = core.engine.ks.db(*db).find(key).is_some();
         for &w in watchers {
             let Some(wk) = watched_mut(&mut core.clients, w, *db, key) else {
                 continue;
@@ -468,7 +467,9 @@ pub fn signal_touched<S: Strategy>(core: &mut Core<S>) {
         }
     }
     let flushed: Vec<(usize, bool)> = if fx.flushed {
-        (0..core.tx.by_db.len()).map(|db| (db, false)).collect()
+        (0..core.engine.tx.by_db.len())
+            .map(|db| (db, false))
+            .collect()
     } else {
         fx.flushed_dbs.iter().map(|&db| (db, true)).collect()
     };
@@ -491,15 +492,15 @@ fn flushed_db_watchers<S: Strategy>(
     replaced: bool,
     dirty: &mut Vec<usize>,
 ) {
-    let Some(map) = core.tx.by_db.get(db) else {
+    let Some(map) = core.engine.tx.by_db.get(db) else {
         return;
     };
-    if db >= core.ks.db_count() {
+    if db >= core.engine.ks.db_count() {
         return;
     }
     let now_ms = unix_ms();
     for (key, watchers) in map {
-        let in_replacement = replaced && core.ks.db(db).find(key).is_some();
+        let in_replacement = replaced && core.engine.ks.db(db).find(key).is_some();
         let replacement_expired = replaced && key_expired(core, db, key, now_ms);
         for &w in watchers {
             let Some(wk) = watched_mut(&mut core.clients, w, db, key) else {
@@ -555,18 +556,23 @@ mod tests {
     #[test]
     fn commands_round_trip_through_the_queue_encoding() {
         let mut buf = IoBuf::new();
-        encode_command(&mut buf, &[b"SET", b"k", b""]);
-        encode_command(&mut buf, &[b"PING"]);
+        let (set, ping) = (CommandId::from_bits(3), CommandId::from_bits(7 << 16 | 2));
+        encode_command(&mut buf, set, &[b"SET", b"k", b""]);
+        encode_command(&mut buf, ping, &[b"PING"]);
         let commands = decode_commands(buf.data());
         assert_eq!(commands.len(), 2);
-        assert_eq!(commands[0], vec![&b"SET"[..], b"k", b""]);
-        assert_eq!(commands[1], vec![&b"PING"[..]]);
+        assert_eq!(commands[0], (set, vec![&b"SET"[..], b"k", b""]));
+        assert_eq!(commands[1], (ping, vec![&b"PING"[..]]));
     }
 
     #[test]
     fn truncated_encoding_never_panics() {
         let mut buf = IoBuf::new();
-        encode_command(&mut buf, &[b"SET", b"key", b"value"]);
+        encode_command(
+            &mut buf,
+            CommandId::from_bits(1),
+            &[b"SET", b"key", b"value"],
+        );
         let data = buf.data();
         for cut in 0..data.len() {
             let _ = decode_commands(&data[..cut]);

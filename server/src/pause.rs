@@ -6,26 +6,27 @@
 
 use crate::multi::{decode_commands, encode_command};
 use crate::server::{unix_ms, Core, Server};
-use crate::table::{Command, MAY_REPLICATE, WRITE};
+use crate::table::{Command, MAY_REPLICATE, RUNS_QUEUE, WRITE};
 use crate::Strategy;
 use zedis_arena::RequestAlloc;
 use zedis_client_pool::{ClientSlots, IoBuf};
+use zedis_keyspace::commands::args::Args;
 use zedis_resp::reply;
 
 /// Whether a pause is in force now.
 pub fn active<S: Strategy>(core: &Core<S>) -> bool {
-    core.paused_until_ms != 0 && core.paused_until_ms > unix_ms()
+    core.engine.paused_until_ms != 0 && core.engine.paused_until_ms > unix_ms()
 }
 
 /// Whether the pause in force holds `cmd` from client `ck` (`queued`: it would be queued inside MULTI).
 pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued: bool) -> bool {
-    if !core.pause_writes_only {
+    if !core.engine.pause_writes_only {
         return true;
     }
     if queued {
         return false;
     }
-    let flags = if cmd.name == "exec" {
+    let flags = if cmd.has(RUNS_QUEUE) {
         core.clients.get(ck).map_or(0, |c| c.tx.queued_flags)
     } else {
         cmd.flags
@@ -34,24 +35,24 @@ pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued:
 }
 
 /// Keeps `argv` until the pause ends; the client's later input waits behind it.
-pub fn postpone<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+pub fn postpone<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, argv: &[&[u8]]) {
     let Some(client) = core.clients.get_mut(ck) else {
         return;
     };
     let mut buf = IoBuf::new();
-    encode_command(&mut buf, argv);
+    encode_command(&mut buf, cmd.id, argv);
     client.tx.postponed = Some(buf);
-    core.tx.postponed.push(ck);
+    core.engine.tx.postponed.push(ck);
 }
 
 /// Called every event-loop turn: once no pause is in force, runs the postponed commands and the input
 /// that arrived behind them.
 pub fn resume<S: Strategy>(server: &mut Server<S>) {
-    if server.core.tx.postponed.is_empty() || active(&server.core) {
+    if server.core.engine.tx.postponed.is_empty() || active(&server.core) {
         return;
     }
-    server.core.paused_until_ms = 0;
-    let waiting = std::mem::take(&mut server.core.tx.postponed);
+    server.core.engine.paused_until_ms = 0;
+    let waiting = std::mem::take(&mut server.core.engine.tx.postponed);
     for ck in waiting {
         let Some(client) = server.core.clients.get_mut(ck) else {
             continue;
@@ -59,7 +60,8 @@ pub fn resume<S: Strategy>(server: &mut Server<S>) {
         let Some(buf) = client.tx.postponed.take() else {
             continue;
         };
-        for argv in decode_commands(buf.data()) {
+        // The whole path again (MULTI queueing, AUTH...): the client's state may have changed meanwhile.
+        for (_, argv) in decode_commands(buf.data()) {
             if !argv.is_empty() {
                 server.core.call(ck, &argv);
             }
@@ -72,7 +74,7 @@ pub fn resume<S: Strategy>(server: &mut Server<S>) {
         };
         if client.peer_closed && !client.tx.is_postponed() {
             server.core.write_client(ck);
-            server.core.closing.push(ck);
+            server.core.net.closing.push(ck);
         }
     }
 }
@@ -80,7 +82,8 @@ pub fn resume<S: Strategy>(server: &mut Server<S>) {
 /// # Format
 /// `CLIENT PAUSE timeout [WRITE | ALL]`
 pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    if argv.len() > 4 {
+    let mut args = Args::new(argv).skip(1);
+    if args.remaining() > 2 {
         let msg = format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
             String::from_utf8_lossy(argv[1])
@@ -88,13 +91,18 @@ pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
         return core.reply_error(ck, msg.as_bytes());
     }
     // Redis checks the mode before the timeout.
-    let writes_only = match argv.get(3).map(|a| a.to_ascii_lowercase()) {
-        None => false,
-        Some(mode) if mode == b"write" => true,
-        Some(mode) if mode == b"all" => false,
-        Some(_) => return core.reply_error(ck, b"ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    let mut timeout_args = args.clone();
+    let _ = args.next_arg();
+    let writes_only = if args.remaining() == 0 {
+        false
+    } else if args.flag("write") {
+        true
+    } else if args.flag("all") {
+        false
+    } else {
+        return core.reply_error(ck, b"ERR CLIENT PAUSE mode must be WRITE or ALL");
     };
-    let Some(timeout) = zedis_keyspace::num::parse_i64_exact(argv[2]) else {
+    let Ok(timeout) = timeout_args.int() else {
         return core.reply_error(ck, b"ERR timeout is not an integer or out of range");
     };
     if timeout < 0 {
@@ -103,11 +111,11 @@ pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     // Redis 7.0 adds without an overflow check: a huge timeout wraps into the past (no pause).
     let end_ms = unix_ms().wrapping_add(timeout);
     if active(core) {
-        core.paused_until_ms = core.paused_until_ms.max(end_ms);
-        core.pause_writes_only &= writes_only;
+        core.engine.paused_until_ms = core.engine.paused_until_ms.max(end_ms);
+        core.engine.pause_writes_only &= writes_only;
     } else {
-        core.paused_until_ms = end_ms;
-        core.pause_writes_only = writes_only;
+        core.engine.paused_until_ms = end_ms;
+        core.engine.pause_writes_only = writes_only;
     }
     core.reply(ck, |out, _| reply::ok(out));
 }

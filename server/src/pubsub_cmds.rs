@@ -45,8 +45,11 @@ impl<S: Strategy> Core<S> {
     /// Refreshes the client's cached subscription counts (they decide RESP2 subscribed mode).
     fn sync_subscription_counts(&mut self, ck: usize) {
         // The registry counts channels and patterns together, as SUBSCRIBE's replies do.
-        let channels = self.pubsub.subscription_count(id(ck), Kind::Channel);
-        let shards = self.pubsub.subscription_count(id(ck), Kind::ShardChannel);
+        let channels = self.engine.pubsub.subscription_count(id(ck), Kind::Channel);
+        let shards = self
+            .engine
+            .pubsub
+            .subscription_count(id(ck), Kind::ShardChannel);
         if let Some(client) = self.clients.get_mut(ck) {
             client.subscriptions = channels;
             client.shard_subscriptions = shards;
@@ -55,17 +58,18 @@ impl<S: Strategy> Core<S> {
 
     /// Drops every subscription of client `ck` (disconnect, RESET).
     pub fn unsubscribe_all(&mut self, ck: usize) {
-        self.pubsub.remove_client(id(ck));
+        self.engine.pubsub.remove_client(id(ck));
     }
 
     /// Delivers `payload` on `channel` (or shard channel) to its subscribers; returns the receiver count.
     pub fn publish(&mut self, channel: &[u8], payload: &[u8], shard: bool) -> usize {
         let Core {
-            pubsub,
+            engine,
             clients,
-            pending_writes,
+            net,
             ..
         } = self;
+        let pubsub = &mut engine.pubsub;
         let mut receivers = 0;
         let mut deliver =
             |clients_to: &[ClientId], encode: &dyn Fn(&mut Vec<u8>, zedis_pubsub::Protocol)| {
@@ -96,7 +100,7 @@ impl<S: Strategy> Core<S> {
                     }
                     if !client.pending_write {
                         client.pending_write = true;
-                        pending_writes.push(ck);
+                        net.pending_writes.push(ck);
                     }
                     receivers += 1;
                 }
@@ -121,11 +125,11 @@ impl<S: Strategy> Core<S> {
 
     /// Publishes the keyspace events the last command (or cron) recorded.
     pub fn publish_events(&mut self) {
-        if self.fx.events.is_empty() {
+        if self.engine.fx.events.is_empty() {
             return;
         }
-        let mut events = std::mem::take(&mut self.fx.events);
-        let flags = NotifyFlags::from_bits(self.fx.notify_flags);
+        let mut events = std::mem::take(&mut self.engine.fx.events);
+        let flags = NotifyFlags::from_bits(self.engine.fx.notify_flags);
         for event in &events {
             let class = NotifyFlags::from_bits(event.class);
             for note in
@@ -135,7 +139,7 @@ impl<S: Strategy> Core<S> {
             }
         }
         events.clear();
-        self.fx.events = events;
+        self.engine.fx.events = events;
     }
 }
 
@@ -152,7 +156,7 @@ pub fn subscription<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     let proto = pubsub_protocol(proto);
     let mut out = Vec::new();
     if unsubscribe && argv.len() == 1 {
-        for gone in core.pubsub.remove_all(kind, id(ck)) {
+        for gone in core.engine.pubsub.remove_all(kind, id(ck)) {
             encode_subscription_reply(
                 &mut out,
                 proto,
@@ -164,7 +168,7 @@ pub fn subscription<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
     } else {
         for &target in &argv[1..] {
             if unsubscribe {
-                let change = core.pubsub.remove(kind, id(ck), target);
+                let change = core.engine.pubsub.remove(kind, id(ck), target);
                 encode_subscription_reply(
                     &mut out,
                     proto,
@@ -173,7 +177,7 @@ pub fn subscription<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
                     change.count,
                 );
             } else {
-                match core.pubsub.add(kind, id(ck), target) {
+                match core.engine.pubsub.add(kind, id(ck), target) {
                     Ok(change) => encode_subscription_reply(
                         &mut out,
                         proto,
@@ -232,9 +236,9 @@ pub fn introspect<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             }
             let pattern = argv.get(2).copied();
             let names = if sub == b"channels" {
-                core.pubsub.channels(pattern)
+                core.engine.pubsub.channels(pattern)
             } else {
-                core.pubsub.shard_channels(pattern)
+                core.engine.pubsub.shard_channels(pattern)
             };
             reply::array_len(&mut out, names.len());
             for name in names {
@@ -245,15 +249,15 @@ pub fn introspect<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             reply::array_len(&mut out, (argv.len() - 2) * 2);
             for &channel in &argv[2..] {
                 let n = if sub == b"numsub" {
-                    core.pubsub.numsub(channel)
+                    core.engine.pubsub.numsub(channel)
                 } else {
-                    core.pubsub.shard_numsub(channel)
+                    core.engine.pubsub.shard_numsub(channel)
                 };
                 reply::bulk(&mut out, channel);
                 reply::integer(&mut out, n as i64);
             }
         }
-        b"numpat" => reply::integer(&mut out, core.pubsub.numpat() as i64),
+        b"numpat" => reply::integer(&mut out, core.engine.pubsub.numpat() as i64),
         _ => return crate::clients::help_reply(core, ck, HELP),
     }
     core.reply(ck, |buf, _| buf.extend_from_slice(&out));

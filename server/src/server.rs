@@ -5,21 +5,23 @@
 //! gets writable interest until its output drains. The cron (`hz` times a second) runs active expiry and
 //! client timeouts.
 
-use crate::client::{Client, ReplyMode};
+use crate::client::Client;
 use crate::config::Config;
-use crate::table::{Command, Handler, Table, DENYOOM, NO_AUTH};
+use crate::table::Table;
 use crate::{RequestAllocNew, Strategy};
-use allocator_api2::vec::Vec as AVec;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use std::io::{ErrorKind, IoSlice, Read, Write};
+use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 use zedis_arena::RequestAlloc;
 use zedis_budget::{Budget, GlobalBudget};
 use zedis_client_pool::ClientSlots;
-use zedis_keyspace::commands::{Ctx, Effects};
+use zedis_keyspace::commands::Effects;
 use zedis_keyspace::Keyspace;
-use zedis_resp::{reply, ParserLimits};
+
+mod net;
+
+pub use net::Net;
 
 const LISTENER: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -28,8 +30,6 @@ const CLIENT_TOKEN_BASE: usize = 2;
 const READ_CHUNK_MIN_BYTES: usize = 1024;
 /// Bytes read per read call (grown when a large bulk is announced).
 const READ_CHUNK_BYTES: usize = 16 * 1024;
-/// Room kept free at each write for client buffers charged after it (see `call`).
-const BUFFER_HEADROOM_BYTES: usize = 32 * 1024;
 /// A client idle this long gives back its empty query and output buffers (Redis uses 2 seconds).
 const IDLE_BUFFER_RELEASE_MS: i64 = 2000;
 /// Buffers gathered by one writev.
@@ -67,61 +67,57 @@ pub struct Stats {
     pub changes_since_save: u64,
 }
 
-/// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
-/// core is borrowed mutably).
-pub struct Core<S: Strategy> {
-    /// The poller.
-    pub poll: Poll,
-    /// Listening socket.
-    pub listener: TcpListener,
-    /// Connected clients.
-    pub clients: S::Clients,
+/// The engine half: the data and everything that follows from commands (pub/sub, blocked clients,
+/// transactions, effects, persistence, counters). It never touches a socket.
+pub struct Engine<S: Strategy> {
     /// The data.
     pub ks: Keyspace<S::Kv>,
-    /// Clients blocked on list keys.
+    /// Clients blocked on keys.
     pub blocked: crate::blocking::BlockedClients,
     /// Channel, pattern and shard-channel subscriptions.
     pub pubsub: zedis_pubsub::PubSub,
-    /// Configuration.
-    pub config: Config,
-    /// The command table.
-    pub table: &'static Table<S>,
-    /// The installed budget.
-    pub budget: &'static Budget,
-    /// Per-command side effects (reused).
+    /// Per-command side effects (reused), drained by `Core::drain_effects`.
     pub fx: Effects,
     /// Counters.
     pub stats: Stats,
-    /// Clients with output to write at the end of this loop turn.
-    pub pending_writes: Vec<usize>,
-    /// Clients to close at the end of this loop turn.
-    pub closing: Vec<usize>,
-    /// Next CLIENT ID.
-    pub next_client_id: u64,
-    /// SHUTDOWN or a signal asked to stop.
-    pub shutdown: bool,
-    /// When the server started.
-    pub started: Instant,
-    /// Cached `hz`.
-    pub hz: u64,
-    /// Parser limits applied to every client.
-    pub parser_limits: ParserLimits,
-    /// Cached `client-output-buffer-limit`.
-    pub output_limits: crate::outlimit::OutputLimits,
-    /// CLIENT PAUSE: until when, and whether only writes are paused.
-    pub paused_until_ms: i64,
-    /// CLIENT PAUSE WRITE.
-    pub pause_writes_only: bool,
-    /// Strategy names for INFO and CONFIG.
-    pub strategy_names: [&'static str; 3],
-    /// When the fast expire cycle last ran (unix ms).
-    pub last_fast_expire_ms: i64,
-    /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
-    pub request_info_text: String,
     /// AOF persistence (`crate::aof`).
     pub aof: crate::aof::Aof,
     /// Watched keys, EXEC in progress, clients postponed by CLIENT PAUSE (`multi.rs`, `pause.rs`).
     pub tx: crate::multi::Watches,
+    /// CLIENT PAUSE: until when (unix ms).
+    pub paused_until_ms: i64,
+    /// CLIENT PAUSE WRITE.
+    pub pause_writes_only: bool,
+    /// When the fast expire cycle last ran (unix ms).
+    pub last_fast_expire_ms: i64,
+}
+
+/// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
+/// core is borrowed mutably): the network half, the engine half, and what both read (configuration, typed
+/// settings, the command table, the budget).
+pub struct Core<S: Strategy> {
+    /// The network half's sockets and per-turn queues (`server/net.rs`).
+    pub net: Net,
+    /// Connected clients (their sockets and buffers belong to the network half; handlers reply through them).
+    pub clients: S::Clients,
+    /// The engine half.
+    pub engine: Engine<S>,
+    /// Configuration (the source of CONFIG GET/SET; running code reads `settings`).
+    pub config: Config,
+    /// Typed configuration values, refreshed by `apply_config` (no lookup by name on a per-command path).
+    pub settings: crate::settings::Settings,
+    /// The command table.
+    pub table: &'static Table<S>,
+    /// The installed budget.
+    pub budget: &'static Budget,
+    /// SHUTDOWN or a signal asked to stop.
+    pub shutdown: bool,
+    /// When the server started.
+    pub started: Instant,
+    /// Strategy names for INFO and CONFIG.
+    pub strategy_names: [&'static str; 3],
+    /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
+    pub request_info_text: String,
 }
 
 /// The server: the core plus the request allocator.
@@ -192,26 +188,31 @@ impl<S: Strategy> Server<S> {
         let table: &'static Table<S> = Box::leak(Box::new(Table::new()));
         let arena = S::Req::new_from(&config);
         let mut core = Core {
-            poll,
-            listener,
+            net: Net {
+                poll,
+                listener,
+                pending_writes: Vec::new(),
+                closing: Vec::new(),
+                next_client_id: 1,
+            },
             clients: S::Clients::new(clients_max),
-            ks: Keyspace::new(config.int("databases") as usize, Default::default()),
-            pubsub: zedis_pubsub::PubSub::with_budget(budget),
-            blocked: Default::default(),
+            engine: Engine {
+                ks: Keyspace::new(config.int("databases") as usize, Default::default()),
+                blocked: Default::default(),
+                pubsub: zedis_pubsub::PubSub::with_budget(budget),
+                fx: Effects::default(),
+                stats: Stats::default(),
+                aof: Default::default(),
+                tx: Default::default(),
+                paused_until_ms: 0,
+                pause_writes_only: false,
+                last_fast_expire_ms: 0,
+            },
             table,
             budget,
-            fx: Effects::default(),
-            stats: Stats::default(),
-            pending_writes: Vec::new(),
-            closing: Vec::new(),
-            next_client_id: 1,
             shutdown: false,
             started: Instant::now(),
-            hz: 10,
-            parser_limits: ParserLimits::default(),
-            output_limits: Default::default(),
-            paused_until_ms: 0,
-            pause_writes_only: false,
+            settings: Default::default(),
             strategy_names: [
                 <S::Kv as zedis_kv_pool::KvAllocator>::NAME,
                 <S::Req as RequestAlloc>::NAME,
@@ -219,9 +220,6 @@ impl<S: Strategy> Server<S> {
             ],
             config,
             request_info_text: String::new(),
-            last_fast_expire_ms: 0,
-            aof: Default::default(),
-            tx: Default::default(),
         };
         core.apply_config();
         // AOF: load before the loop accepts clients.
@@ -235,7 +233,7 @@ impl<S: Strategy> Server<S> {
 
     /// The bound address.
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.core.listener.local_addr()
+        self.core.net.listener.local_addr()
     }
 
     /// Runs until SHUTDOWN or SIGINT/SIGTERM.
@@ -252,6 +250,7 @@ impl<S: Strategy> Server<S> {
             }
             if let Err(e) = self
                 .core
+                .net
                 .poll
                 .poll(&mut events, Some(Duration::from_millis(wait_ms as u64)))
             {
@@ -284,7 +283,7 @@ impl<S: Strategy> Server<S> {
             if now_ms >= next_cron_ms {
                 crate::info::refresh_request_info(&self.arena, &mut self.core.request_info_text);
                 self.core.cron();
-                next_cron_ms = now_ms + 1000 / self.core.hz.max(1) as i64;
+                next_cron_ms = now_ms + 1000 / self.core.settings.hz.max(1) as i64;
             }
             next_block_deadline_ms = self.core.expire_blocked(now_ms);
             self.core.fast_expire_cycle();
@@ -303,73 +302,10 @@ impl<S: Strategy> Server<S> {
         Ok(())
     }
 
-    /// Reads what the socket has, then runs every complete command.
-    fn read_client(&mut self, ck: usize) {
-        let limit = self.core.config.int("client-query-buffer-limit") as usize;
-        let mut total = 0;
-        for _ in 0..READS_PER_EVENT_MAX {
-            let Some(client) = self.core.clients.get_mut(ck) else {
-                return;
-            };
-            let (Some(stream), Some(input)) = (client.stream.as_mut(), client.input.as_mut())
-            else {
-                return;
-            };
-            let wanted = input
-                .parser
-                .bytes_wanted()
-                .map_or(0, |w| w.saturating_sub(input.query.len()));
-            // Start small (an idle or chatty connection should not touch 16 KiB it never uses) and grow with
-            // the buffer while reads keep filling it; a large announced bulk gets what it needs at once.
-            let adaptive =
-                (2 * input.query.capacity()).clamp(READ_CHUNK_MIN_BYTES, READ_CHUNK_BYTES);
-            let chunk = wanted.clamp(adaptive, 1024 * 1024);
-            let spare = input.query.spare(chunk);
-            match stream.read(spare) {
-                Ok(0) => {
-                    client.peer_closed = true;
-                    break;
-                }
-                Ok(n) => {
-                    input.query.filled(n);
-                    total += n;
-                    if input.query.len() > limit {
-                        eprintln!(
-                            "# Closing client that reached max query buffer length (id={})",
-                            client.id
-                        );
-                        self.core.closing.push(ck);
-                        return;
-                    }
-                    if n < spare_len_hint(chunk) {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    client.peer_closed = true;
-                    break;
-                }
-            }
-        }
-        self.core.stats.net_input_bytes += total as u64;
-        self.process_input(ck);
-        self.arena.reset();
-        let Some(client) = self.core.clients.get_mut(ck) else {
-            return;
-        };
-        if client.peer_closed {
-            // Deliver what was produced for the last commands, then close.
-            self.core.write_client(ck);
-            self.core.closing.push(ck);
-        }
-    }
-
     /// Runs the input that unblocked clients received while they waited.
     fn resume_unblocked(&mut self) {
-        while !self.core.blocked.resumed.is_empty() {
-            let resumed = std::mem::take(&mut self.core.blocked.resumed);
+        while !self.core.engine.blocked.resumed.is_empty() {
+            let resumed = std::mem::take(&mut self.core.engine.blocked.resumed);
             for ck in resumed {
                 if self
                     .core
@@ -383,91 +319,15 @@ impl<S: Strategy> Server<S> {
             }
         }
     }
-
-    /// Parses and runs every complete command in the client's buffer.
-    pub fn process_input(&mut self, ck: usize) {
-        let Some(client) = self.core.clients.get_mut(ck) else {
-            return;
-        };
-        client.last_interaction_ms = cached_ms();
-        let Some(mut input) = client.input.take() else {
-            return;
-        };
-        let mut pos = 0;
-        loop {
-            let blocked =
-                self.core.clients.get(ck).is_none_or(|c| {
-                    c.close_after_reply || c.blocked.is_some() || c.output_limit_hit
-                });
-            if blocked || pos >= input.query.len() {
-                break;
-            }
-            // CLIENT PAUSE: input behind a postponed command waits for it (pause.rs).
-            if self
-                .core
-                .clients
-                .get(ck)
-                .is_some_and(|c| c.tx.is_postponed())
-            {
-                break;
-            }
-            let parsed = input.parser.parse(&mut input.query.data_mut()[pos..]);
-            match parsed {
-                Ok(None) => break,
-                Ok(Some(consumed)) => {
-                    let base = pos;
-                    pos += consumed;
-                    let spans = input.parser.args();
-                    if spans.is_empty() {
-                        continue;
-                    }
-                    let data = &input.query.data()[base..];
-                    let mut argv: AVec<&[u8], _> = AVec::new_in(self.arena.allocator());
-                    if argv.try_reserve_exact(spans.len()).is_err() {
-                        break;
-                    }
-                    argv.extend(spans.iter().map(|span| &data[span.clone()]));
-                    self.core.call(ck, &argv);
-                }
-                Err(err) => {
-                    let text = err.reply_text();
-                    eprintln!(
-                        "# Protocol error ({text}) from client id={}",
-                        self.core.clients.get(ck).map_or(0, |c| c.id)
-                    );
-                    if let Some(client) = self.core.clients.get_mut(ck) {
-                        reply::error(client.out.vec_mut(), text.as_bytes());
-                        client.out.recharge();
-                        client.close_after_reply = true;
-                    }
-                    self.core.queue_write(ck);
-                    pos = input.query.len();
-                    break;
-                }
-            }
-        }
-        input.query.consume(pos);
-        if input.query.is_empty() {
-            input.query.shrink_to(crate::client::QUERY_KEEP_BYTES_MAX);
-        }
-        if let Some(client) = self.core.clients.get_mut(ck) {
-            client.input = Some(input);
-        }
-    }
-}
-
-/// A short read means the socket is drained.
-fn spare_len_hint(chunk: usize) -> usize {
-    chunk
 }
 
 impl<S: Strategy> Core<S> {
     /// Re-reads cached configuration after startup or CONFIG SET.
     pub fn apply_config(&mut self) {
         let c = &self.config;
-        self.hz = c.int("hz").clamp(1, 500) as u64;
+        self.settings = crate::settings::Settings::from_config(c);
         self.budget.set_limit(c.int("maxmemory") as usize);
-        let ks = &mut self.ks.config;
+        let ks = &mut self.engine.ks.config;
         ks.policy = zedis_keyspace::EvictionPolicy::parse(c.get("maxmemory-policy").as_bytes())
             .unwrap_or(ks.policy);
         ks.samples = c.int("maxmemory-samples") as usize;
@@ -489,24 +349,15 @@ impl<S: Strategy> Core<S> {
             node_bytes_max: c.int("stream-node-max-bytes") as usize,
             node_entries_max: c.int("stream-node-max-entries") as usize,
         };
-        self.parser_limits = ParserLimits {
-            bulk_bytes_max: c.int("proto-max-bulk-len") as usize,
-            ..ParserLimits::default()
-        };
-        self.output_limits = crate::outlimit::OutputLimits::parse(
-            c.get("client-output-buffer-limit"),
-            &Default::default(),
-        )
-        .unwrap_or_default();
-        self.fx.notify_flags =
+        self.engine.fx.notify_flags =
             zedis_pubsub::NotifyFlags::parse(c.get("notify-keyspace-events").as_bytes())
                 .map_or(0, zedis_pubsub::NotifyFlags::bits);
         self.clients.set_clients_max(c.int("maxclients") as usize);
-        self.pubsub.set_limits(zedis_pubsub::Limits {
+        self.engine.pubsub.set_limits(zedis_pubsub::Limits {
             subscribers_per_channel_max: c.int("pubsub-max-subscribers-per-channel") as usize,
             channels_max: c.int("pubsub-max-channels") as usize,
         });
-        let limits = self.parser_limits;
+        let limits = self.settings.parser_limits;
         for ck in self.clients.keys() {
             if let Some(input) = self.clients.get_mut(ck).and_then(|c| c.input.as_mut()) {
                 input.parser.set_limits(limits);
@@ -514,430 +365,22 @@ impl<S: Strategy> Core<S> {
         }
         self.aof_apply_config();
         crate::auth::apply_requirepass(self);
-    }
-
-    fn accept_all(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, peer)) => self.accept(stream, peer),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    eprintln!("# Accepting client connection: {e}");
-                    return;
-                }
-            }
+        // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF
+        // DELs), not only at the next command.
+        if self.budget.limit() != 0 && self.budget.over_limit() {
+            let _ = self.reclaim(0, cached_ms());
         }
-    }
-
-    fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
-        self.stats.connections_received += 1;
-        if crate::auth::protected_mode_denies(self, &mut stream, peer) {
-            return;
-        }
-        let _ = stream.set_nodelay(true);
-        let id = self.next_client_id;
-        let now = unix_ms();
-        let laddr = stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        let authenticated = self.config.get("requirepass").is_empty();
-        let limits = self.parser_limits;
-        let inserted = self.clients.insert_with(|client| {
-            let mut input = client.input.take().unwrap_or_default();
-            input.parser.set_limits(limits);
-            input.parser.set_authenticated(authenticated);
-            client.input = Some(input);
-            client.id = id;
-            client.addr = peer.to_string();
-            client.laddr = laddr;
-            client.fd = fd;
-            client.created_ms = now;
-            client.last_interaction_ms = now;
-            client.authenticated = authenticated;
-            client.last_cmd = "NULL";
-        });
-        let ck = match inserted {
-            Ok(ck) => ck,
-            Err(_) => {
-                self.stats.rejected_connections += 1;
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                return;
-            }
-        };
-        if self
-            .poll
-            .registry()
-            .register(
-                &mut stream,
-                Token(ck + CLIENT_TOKEN_BASE),
-                Interest::READABLE,
-            )
-            .is_err()
-        {
-            self.clients.remove(ck);
-            return;
-        }
-        self.next_client_id += 1;
-        if let Some(client) = self.clients.get_mut(ck) {
-            client.stream = Some(stream);
-        }
-    }
-
-    /// Applies `client-output-buffer-limit` to client `ck`; true if it was scheduled for closing.
-    fn output_limit_reached(&mut self, ck: usize, now_ms: i64) -> bool {
-        let Some(client) = self.clients.get_mut(ck) else {
-            return false;
-        };
-        if client.output_limit_hit {
-            // Already scheduled for closing (a pipelined batch checks after every command).
-            return true;
-        }
-        let limit = if client.subscriptions + client.shard_subscriptions > 0 {
-            self.output_limits.pubsub
-        } else {
-            self.output_limits.normal
-        };
-        if limit.exceeded(
-            client.output_len() as u64,
-            &mut client.soft_limit_since_ms,
-            now_ms,
-        ) {
-            eprintln!(
-                "# Client id={} closed for overcoming of output buffer limits.",
-                client.id
-            );
-            client.clear_output();
-            client.output_limit_hit = true;
-            self.stats.client_output_limit_disconnections += 1;
-            self.closing.push(ck);
-            return true;
-        }
-        false
-    }
-
-    /// Marks a client as having output to write this loop turn.
-    pub fn queue_write(&mut self, ck: usize) {
-        if self.output_limit_reached(ck, cached_ms()) {
-            return;
-        }
-        if let Some(client) = self.clients.get_mut(ck) {
-            if !client.pending_write && client.output_len() > 0 {
-                client.pending_write = true;
-                self.pending_writes.push(ck);
-            }
-        }
-    }
-
-    fn flush_pending_writes(&mut self) {
-        let pending = std::mem::take(&mut self.pending_writes);
-        for &ck in &pending {
-            if let Some(client) = self.clients.get_mut(ck) {
-                client.pending_write = false;
-            }
-            self.write_client(ck);
-        }
-        let mut pending = pending;
-        pending.clear();
-        if self.pending_writes.is_empty() {
-            self.pending_writes = pending;
-        }
-    }
-
-    /// Writes as much pending output as the socket takes; asks for writable events if some is left.
-    pub fn write_client(&mut self, ck: usize) {
-        let Some(client) = self.clients.get_mut(ck) else {
-            return;
-        };
-        let Some(mut stream) = client.stream.take() else {
-            return;
-        };
-        let mut written = 0;
-        let mut failed = false;
-        while client.output_len() > 0 {
-            // Gather queued shared frames and the reply buffer into one writev.
-            let mut slices: [IoSlice<'_>; WRITEV_SLICES_MAX] =
-                [IoSlice::new(&[]); WRITEV_SLICES_MAX];
-            let mut count = 0;
-            for (i, chunk) in client
-                .pending
-                .iter()
-                .enumerate()
-                .take(WRITEV_SLICES_MAX - 1)
-            {
-                let skip = if i == 0 { client.pending_offset } else { 0 };
-                slices[count] = IoSlice::new(&chunk.bytes()[skip..]);
-                count += 1;
-            }
-            if count < WRITEV_SLICES_MAX - 1 || client.pending.len() == count {
-                slices[count] = IoSlice::new(client.out.data());
-                count += 1;
-            }
-            match stream.write_vectored(&slices[..count]) {
-                Ok(0) => {
-                    failed = true;
-                    break;
-                }
-                Ok(n) => {
-                    client.consume_output(n);
-                    written += n;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        self.stats.net_output_bytes += written as u64;
-        let drained = client.output_len() == 0;
-        let token = Token(ck + CLIENT_TOKEN_BASE);
-        let mut interest = None;
-        if failed || (drained && client.close_after_reply) {
-            self.closing.push(ck);
-        } else if drained {
-            client.out.shrink_to(crate::client::OUTPUT_KEEP_BYTES_MAX);
-            client.soft_limit_since_ms = None;
-            if client.want_write {
-                client.want_write = false;
-                interest = Some(Interest::READABLE);
-            }
-        } else if !client.want_write {
-            client.want_write = true;
-            interest = Some(Interest::READABLE | Interest::WRITABLE);
-        }
-        if let Some(interest) = interest {
-            let _ = self
-                .poll
-                .registry()
-                .reregister(&mut stream, token, interest);
-        }
-        client.stream = Some(stream);
-    }
-
-    fn close_pending(&mut self) {
-        while let Some(ck) = self.closing.pop() {
-            self.free_client(ck);
-        }
-    }
-
-    /// Forgets a client's transaction, watches, subscriptions and blocking state (RESET, disconnect).
-    pub fn reset_client_state(&mut self, ck: usize) {
-        self.unsubscribe_all(ck);
-        self.unblock_client(ck);
-        if let Some(client) = self.clients.get_mut(ck) {
-            client.subscriptions = 0;
-            client.shard_subscriptions = 0;
-        }
-        crate::multi::forget_client(self, ck);
-    }
-
-    /// Disconnects and forgets a client.
-    pub fn free_client(&mut self, ck: usize) {
-        self.reset_client_state(ck);
-        let Some(client) = self.clients.get_mut(ck) else {
-            return;
-        };
-        if let Some(mut stream) = client.stream.take() {
-            let _ = self.poll.registry().deregister(&mut stream);
-        }
-        self.clients.remove(ck);
-    }
-
-    /// Runs one command for client `ck`.
-    pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
-        // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
-        if crate::multi::intercept(self, ck, argv) {
-            return;
-        }
-        let table = self.table;
-        let Some(mut cmd) = table.lookup(argv[0]) else {
-            return self.reply_error(ck, &unknown_command(argv));
-        };
-        if !cmd.arity_ok(argv.len()) {
-            return self.reply_error(ck, wrong_arity(cmd.name).as_bytes());
-        }
-        if matches!(cmd.handler, Handler::Container) {
-            if argv.len() < 2 {
-                // Only COMMAND (arity -1) may come without a subcommand.
-                crate::introspect::command_all(self, ck, argv);
-                return self.queue_write(ck);
-            }
-            match cmd.subcommand(argv[1]) {
-                Some(sub) if sub.arity_ok(argv.len()) => cmd = sub,
-                Some(sub) => return self.reply_error(ck, wrong_arity(sub.name).as_bytes()),
-                None => {
-                    let mut msg = b"ERR unknown subcommand '".to_vec();
-                    msg.extend_from_slice(c_str_prefix(argv[1], 128));
-                    msg.extend_from_slice(b"'. Try ");
-                    msg.extend_from_slice(cmd.name.to_ascii_uppercase().as_bytes());
-                    msg.extend_from_slice(b" HELP.");
-                    return self.reply_error(ck, &msg);
-                }
-            }
-        }
-        let Some(client) = self.clients.get_mut(ck) else {
-            return;
-        };
-        if !client.authenticated && !cmd.has(NO_AUTH) {
-            return self.reply_error(ck, b"NOAUTH Authentication required.");
-        }
-        if client.in_subscribed_mode() && !crate::conn::allowed_in_subscribed_mode(cmd.name) {
-            let msg = format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                cmd.name
-            );
-            return self.reply_error(ck, msg.as_bytes());
-        }
-        let now_ms = cached_ms();
-        // As Redis's processCommand: with a limit set, any command first evicts while memory is over it (so a
-        // lowered maxmemory takes effect even under a read-only load); a command that may grow memory also
-        // makes room for its own bytes plus headroom for the client buffers charged after it, and is refused
-        // with -OOM when that cannot be done.
-        let denyoom = cmd.has(DENYOOM);
-        if self.budget.limit() != 0 && (denyoom || self.budget.over_limit()) {
-            let estimate = if denyoom {
-                argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES
-            } else {
-                0
-            };
-            self.fx.reset();
-            self.fx.track_touched = self.track_touched_needed();
-            let reclaimed = self.ks.reclaim(estimate, now_ms, &mut self.fx);
-            self.aof_log_deletions();
-            self.publish_events();
-            crate::multi::signal_touched(self);
-            if reclaimed.is_err() && denyoom {
-                return self.reply_error(ck, zedis_keyspace::commands::OOM);
-            }
-        }
-        if let Some(misconf) = self.aof_denies(cmd) {
-            return self.reply_error(ck, misconf.as_bytes());
-        }
-        self.execute(ck, cmd, argv, now_ms);
-    }
-
-    fn execute(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]], now_ms: i64) {
-        self.fx.reset();
-        // Inside EXEC, blocking commands act as their non-blocking forms.
-        self.fx.may_block = !self.tx.executing;
-        self.fx.track_touched = self.track_touched_needed();
-        if let Some(client) = self.clients.get_mut(ck) {
-            client.last_cmd = cmd.name;
-        }
-        let before = self.clients.get(ck).map_or(0, |c| c.out.len());
-        let db = self.clients.get(ck).map_or(0, |c| c.db);
-        match cmd.handler {
-            Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
-            Handler::Srv(handler) => handler(self, ck, argv),
-            Handler::Container => {}
-        }
-        if let Some(block) = self.fx.block.take() {
-            self.block_client(ck, block, argv);
-        }
-        self.finish_command(db, argv);
-        self.after_command(ck, before);
-        // Inside EXEC, waiters are served once the whole transaction ran (as Redis's `handleClientsBlockedOnKeys`
-        // after `execCommand`), so `ZADD k ..; DEL k` in one MULTI wakes no one.
-        if !self.tx.executing {
-            self.serve_ready_keys();
-        }
-    }
-
-    /// Runs a keyspace handler for client `ck` (its db and protocol) with the effects prepared by the caller.
-    pub fn run_kv(
-        &mut self,
-        ck: usize,
-        handler: zedis_keyspace::commands::Handler<S::Kv>,
-        argv: &[&[u8]],
-        now_ms: i64,
-    ) {
-        let Some(client) = self.clients.get_mut(ck) else {
-            return;
-        };
-        let before = client.out.len();
-        let mut ctx = Ctx {
-            argv,
-            out: client.out.vec_mut(),
-            proto: client.proto,
-            db: client.db,
-            now_ms,
-            fx: &mut self.fx,
-        };
-        handler(&mut self.ks, &mut ctx);
-        if client.out.data().get(before) == Some(&b'-') {
-            self.stats.error_replies += 1;
-        }
-        client.out.recharge();
-    }
-
-    /// What every executed command (including a blocked one finally served) does after its handler: counts
-    /// it, publishes its keyspace events, and marks keys that blocked clients wait on as ready.
-    pub fn finish_command(&mut self, db: usize, argv: &[&[u8]]) {
-        self.aof_log_command(db, argv);
-        self.stats.commands_processed += 1;
-        self.stats.changes_since_save += self.fx.dirty;
-        crate::multi::signal_touched(self);
-        self.publish_events();
-        self.note_ready_keys();
-    }
-
-    /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes) and schedules the reply.
-    fn after_command(&mut self, ck: usize, before: usize) {
-        if let Some(client) = self.clients.get_mut(ck) {
-            let discard = match client.reply_mode {
-                ReplyMode::On => false,
-                ReplyMode::Off => true,
-                ReplyMode::Skip => {
-                    client.reply_mode = ReplyMode::SkipThis;
-                    false
-                }
-                ReplyMode::SkipThis => {
-                    client.reply_mode = ReplyMode::On;
-                    true
-                }
-            };
-            let produced = client.out.len().saturating_sub(before);
-            if discard && produced > 0 {
-                let out = client.out.vec_mut();
-                let len = out.len();
-                out.truncate(len - produced);
-            }
-        }
-        self.queue_write(ck);
-    }
-
-    /// Replies an error to client `ck`.
-    pub fn reply_error(&mut self, ck: usize, text: &[u8]) {
-        self.stats.error_replies += 1;
-        if let Some(client) = self.clients.get_mut(ck) {
-            // CLIENT REPLY OFF/SKIP silence errors too.
-            match client.reply_mode {
-                ReplyMode::Off => return,
-                ReplyMode::SkipThis => {
-                    client.reply_mode = ReplyMode::On;
-                    return;
-                }
-                ReplyMode::Skip => client.reply_mode = ReplyMode::SkipThis,
-                ReplyMode::On => {}
-            }
-            reply::error(client.out.vec_mut(), text);
-            client.out.recharge();
-        }
-        self.queue_write(ck);
     }
 
     /// The periodic tasks: active expiry, idle timeouts, ops/sec sampling.
     fn cron(&mut self) {
         let now_ms = unix_ms();
-        let budget_us = 1_000_000 / self.hz / 4;
+        let budget_us = 1_000_000 / self.settings.hz / 4;
         let report = self.expire_cycle(now_ms, Duration::from_micros(budget_us));
         if report.time_cap_reached {
-            self.stats.expire_time_cap_reached += 1;
+            self.engine.stats.expire_time_cap_reached += 1;
         }
+        self.aof_cron();
         self.cron_clients(now_ms);
         self.cron_stats();
     }
@@ -946,10 +389,12 @@ impl<S: Strategy> Core<S> {
     /// up to 1 ms more reclaiming them (at most once per 2 ms), so keys nobody touches go away quickly.
     pub fn fast_expire_cycle(&mut self) {
         let now_ms = cached_ms();
-        if self.stats.expired_stale_perc < 10.0 || now_ms - self.last_fast_expire_ms < 2 {
+        if self.engine.stats.expired_stale_perc < 10.0
+            || now_ms - self.engine.last_fast_expire_ms < 2
+        {
             return;
         }
-        self.last_fast_expire_ms = now_ms;
+        self.engine.last_fast_expire_ms = now_ms;
         self.expire_cycle(now_ms, Duration::from_millis(1));
     }
 
@@ -960,127 +405,36 @@ impl<S: Strategy> Core<S> {
         budget: Duration,
     ) -> zedis_keyspace::commands::expire::CycleReport {
         let deadline = Instant::now() + budget;
-        self.fx.reset();
-        self.fx.track_touched = self.track_touched_needed();
+        self.engine.fx.reset();
+        self.engine.fx.track_touched = self.track_touched_needed();
         let report = zedis_keyspace::commands::expire::active_expire_cycle(
-            &mut self.ks,
+            &mut self.engine.ks,
             now_ms,
             deadline,
-            &mut self.fx,
+            &mut self.engine.fx,
         );
-        self.aof_log_deletions();
-        self.aof_cron();
-        self.publish_events();
-        crate::multi::signal_touched(self);
+        self.drain_effects(crate::dispatch::Origin::Housekeeping);
         if report.sampled > 0 {
-            self.stats.expired_stale_perc = report.expired as f64 * 100.0 / report.sampled as f64;
+            self.engine.stats.expired_stale_perc =
+                report.expired as f64 * 100.0 / report.sampled as f64;
         }
         report
-    }
-
-    /// Per-client housekeeping: output limits, idle buffers, idle timeouts.
-    fn cron_clients(&mut self, now_ms: i64) {
-        for ck in self.clients.keys() {
-            if self.output_limit_reached(ck, now_ms) {
-                continue;
-            }
-            // Redis's clientsCronResizeQueryBuffer/OutputBuffer: a client idle for a while gives its empty
-            // buffers back, so idle connections cost only their slot.
-            if let Some(client) = self.clients.get_mut(ck) {
-                if now_ms - client.last_interaction_ms >= IDLE_BUFFER_RELEASE_MS {
-                    if let Some(input) = client.input.as_mut().filter(|i| i.query.is_empty()) {
-                        input.query.shrink_to(0);
-                    }
-                    if client.output_len() == 0 {
-                        client.out.shrink_to(0);
-                    }
-                }
-            }
-        }
-        let timeout_s = self.config.int("timeout");
-        if timeout_s > 0 {
-            for ck in self.clients.keys() {
-                let idle = self.clients.get(ck).is_some_and(|c| {
-                    // As in Redis: subscribers, blocked clients and paused ones are not idle.
-                    c.subscriptions == 0
-                        && c.blocked.is_none()
-                        && !c.tx.is_postponed()
-                        && now_ms - c.last_interaction_ms > timeout_s * 1000
-                });
-                if idle {
-                    self.closing.push(ck);
-                }
-            }
-        }
     }
 
     /// The instantaneous ops/sec sample.
     fn cron_stats(&mut self) {
         let now = Instant::now();
-        match self.stats.ops_sample_at {
+        match self.engine.stats.ops_sample_at {
             Some(at) if now.duration_since(at) >= Duration::from_secs(1) => {
-                let ops = self.stats.commands_processed - self.stats.ops_sample_at_commands;
-                self.stats.ops_per_sec = (ops as f64 / now.duration_since(at).as_secs_f64()) as u64;
-                self.stats.ops_sample_at = Some(now);
-                self.stats.ops_sample_at_commands = self.stats.commands_processed;
+                let ops =
+                    self.engine.stats.commands_processed - self.engine.stats.ops_sample_at_commands;
+                self.engine.stats.ops_per_sec =
+                    (ops as f64 / now.duration_since(at).as_secs_f64()) as u64;
+                self.engine.stats.ops_sample_at = Some(now);
+                self.engine.stats.ops_sample_at_commands = self.engine.stats.commands_processed;
             }
-            None => self.stats.ops_sample_at = Some(now),
+            None => self.engine.stats.ops_sample_at = Some(now),
             _ => {}
         }
-    }
-}
-
-/// What C's `%.<max>s` prints of `bytes`: up to the first NUL, at most `max` bytes.
-fn c_str_prefix(bytes: &[u8], max: usize) -> &[u8] {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    &bytes[..end.min(max)]
-}
-
-/// Redis 7.0's unknown-command error, with the first arguments quoted (raw bytes, cut as `%.*s` cuts them).
-pub fn unknown_command(argv: &[&[u8]]) -> Vec<u8> {
-    let mut args = Vec::new();
-    for arg in &argv[1..] {
-        if args.len() >= 128 {
-            break;
-        }
-        let room = 128 - args.len();
-        args.push(b'\'');
-        args.extend_from_slice(c_str_prefix(arg, room));
-        args.extend_from_slice(b"' ");
-    }
-    let mut msg = b"ERR unknown command '".to_vec();
-    msg.extend_from_slice(c_str_prefix(argv[0], 128));
-    msg.extend_from_slice(b"', with args beginning with: ");
-    msg.extend_from_slice(&args);
-    msg
-}
-
-/// Redis's arity error.
-pub fn wrong_arity(name: &str) -> String {
-    format!("ERR wrong number of arguments for '{name}' command")
-}
-
-/// Reads a whole config-sized input for tests of the module.
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_command_text_matches_redis() {
-        let argv: [&[u8]; 3] = [b"foo", b"a", b"b"];
-        assert_eq!(
-            unknown_command(&argv),
-            b"ERR unknown command 'foo', with args beginning with: 'a' 'b' "
-        );
-        let argv: [&[u8]; 1] = [b"foo"];
-        assert_eq!(
-            unknown_command(&argv),
-            b"ERR unknown command 'foo', with args beginning with: "
-        );
-        let argv: [&[u8]; 3] = [b"FOO\0BAR", b"x\0y", b"\xff"];
-        assert_eq!(
-            unknown_command(&argv),
-            b"ERR unknown command 'FOO', with args beginning with: 'x' '\xff' "
-        );
     }
 }

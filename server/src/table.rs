@@ -45,6 +45,40 @@ pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
 /// Keys found by parsing arguments.
 pub const MOVABLE_KEYS: u32 = 1 << 17;
 
+/// Zedis's own rules, not shown by COMMAND INFO (bits 24 and up). They are set by [`Table::new`] from
+/// [`INTERNAL_FLAGS`], so that no code decides a rule by comparing command names.
+///
+/// Allowed in RESP2 subscribed mode.
+pub const SUBSCRIBED_OK: u32 = 1 << 24;
+/// Runs at once inside MULTI instead of being queued.
+pub const RUNS_IN_MULTI: u32 = 1 << 25;
+/// Runs a transaction's queue (EXEC): CLIENT PAUSE WRITE judges it by the queued commands' flags.
+pub const RUNS_QUEUE: u32 = 1 << 26;
+/// Refused with -MISCONF while the AOF cannot be written, besides WRITE commands (Redis's PING rule).
+pub const DISK_ERROR_DENIED: u32 = 1 << 27;
+/// Changes the database commands run in (SELECT): AOF loading follows it.
+pub const SELECTS_DB: u32 = 1 << 28;
+/// A transaction boundary (MULTI, EXEC) in the AOF: loading skips it.
+pub const TX_BOUNDARY: u32 = 1 << 29;
+
+/// Which commands get which internal flags (applied by [`Table::new`]; a name not in the table is ignored).
+const INTERNAL_FLAGS: &[(&str, u32)] = &[
+    ("ping", SUBSCRIBED_OK | DISK_ERROR_DENIED),
+    ("subscribe", SUBSCRIBED_OK),
+    ("ssubscribe", SUBSCRIBED_OK),
+    ("psubscribe", SUBSCRIBED_OK),
+    ("unsubscribe", SUBSCRIBED_OK),
+    ("sunsubscribe", SUBSCRIBED_OK),
+    ("punsubscribe", SUBSCRIBED_OK),
+    ("quit", SUBSCRIBED_OK | RUNS_IN_MULTI),
+    ("reset", SUBSCRIBED_OK | RUNS_IN_MULTI),
+    ("multi", RUNS_IN_MULTI | TX_BOUNDARY),
+    ("exec", RUNS_IN_MULTI | RUNS_QUEUE | TX_BOUNDARY),
+    ("discard", RUNS_IN_MULTI),
+    ("watch", RUNS_IN_MULTI),
+    ("select", SELECTS_DB),
+];
+
 /// Flag names as COMMAND INFO prints them, in Redis's order (`addReplyCommandFlags`).
 pub const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
@@ -106,6 +140,31 @@ pub struct Command<S: Strategy> {
     pub handler: Handler<S>,
     /// Subcommands of a container.
     pub subcommands: Vec<Command<S>>,
+    /// Position in the table, set by [`Table::new`]: [`Table::by_id`] finds the command again without a name
+    /// lookup (a blocked client keeps it to be retried).
+    pub id: CommandId,
+}
+
+/// Where a command sits in the table: top-level index and subcommand index + 1 (0 for the command itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommandId {
+    top: u16,
+    sub: u16,
+}
+
+impl CommandId {
+    /// The id as one integer (for queues that store commands as bytes).
+    pub fn to_bits(self) -> u32 {
+        (u32::from(self.top) << 16) | u32::from(self.sub)
+    }
+
+    /// The id [`CommandId::to_bits`] encoded.
+    pub fn from_bits(bits: u32) -> CommandId {
+        CommandId {
+            top: (bits >> 16) as u16,
+            sub: bits as u16,
+        }
+    }
 }
 
 impl<S: Strategy> Command<S> {
@@ -163,6 +222,7 @@ fn cmd<S: Strategy>(
         tips,
         handler,
         subcommands: Vec::new(),
+        id: CommandId::default(),
     }
 }
 
@@ -186,7 +246,22 @@ const NAME_BYTES_MAX: usize = 32;
 impl<S: Strategy> Table<S> {
     /// The table, built once at startup.
     pub fn new() -> Self {
-        let commands = base_commands::<S>();
+        let mut commands = base_commands::<S>();
+        for (top, command) in commands.iter_mut().enumerate() {
+            command.id = CommandId {
+                top: top as u16,
+                sub: 0,
+            };
+            for (sub, subcommand) in command.subcommands.iter_mut().enumerate() {
+                subcommand.id = CommandId {
+                    top: top as u16,
+                    sub: sub as u16 + 1,
+                };
+            }
+            if let Some(&(_, flags)) = INTERNAL_FLAGS.iter().find(|(n, _)| *n == command.name) {
+                command.flags |= flags;
+            }
+        }
         let index = commands
             .iter()
             .enumerate()
@@ -206,6 +281,15 @@ impl<S: Strategy> Table<S> {
         lower.make_ascii_lowercase();
         let name = std::str::from_utf8(lower).ok()?;
         self.index.get(name).map(|&i| &self.commands[i])
+    }
+
+    /// The command with id `id` (from [`Command::id`]).
+    pub fn by_id(&self, id: CommandId) -> Option<&Command<S>> {
+        let top = self.commands.get(id.top as usize)?;
+        match id.sub {
+            0 => Some(top),
+            sub => top.subcommands.get(sub as usize - 1),
+        }
     }
 
     /// Every top-level command.

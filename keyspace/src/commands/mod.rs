@@ -4,6 +4,7 @@
 //!
 //! Replies and errors are Redis 7.0's byte for byte.
 
+pub mod args;
 pub mod bitfield;
 pub mod bitmaps;
 pub mod blocking;
@@ -103,6 +104,9 @@ pub struct Effects {
     /// With [`Effects::block`]: the command to run again when a key is ready, when it differs from the one
     /// received (XREAD's `$` resolved at block time, for instance).
     pub block_argv: Option<Vec<Vec<u8>>>,
+    /// Error replies written (Redis's `total_error_replies`), counted where they are produced: by
+    /// [`Ctx::error`] and the other `Ctx` error helpers (write errors through them, not `reply::error`).
+    pub errors: u64,
 }
 
 /// What a blocked client waits for.
@@ -162,6 +166,7 @@ impl Effects {
         self.may_block = false;
         self.blocked_retry = false;
         self.expired.clear();
+        self.errors = 0;
     }
 }
 
@@ -184,23 +189,21 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Writes an error reply.
     pub fn error(&mut self, text: &[u8]) {
+        self.fx.errors += 1;
         reply::error(self.out, text);
     }
 
     /// Writes `ERR invalid expire time in '<command>' command`.
     pub fn invalid_expire(&mut self) {
         let name = String::from_utf8_lossy(self.argv[0]).to_ascii_lowercase();
-        reply::error(
-            self.out,
-            format!("ERR invalid expire time in '{name}' command").as_bytes(),
-        );
+        self.error(format!("ERR invalid expire time in '{name}' command").as_bytes());
     }
 
     /// Parses argument `idx` as an integer, or replies the integer error.
     pub fn int_arg(&mut self, idx: usize) -> Option<i64> {
         let parsed = crate::num::parse_i64_exact(self.argv[idx]);
         if parsed.is_none() {
-            reply::error(self.out, NOT_INTEGER);
+            self.error(NOT_INTEGER);
         }
         parsed
     }

@@ -1,6 +1,6 @@
 //! `PUBLISH` fan-out and `PUBSUB` introspection.
 
-use zedis_keyspace::glob;
+use zedis_util::glob;
 
 use super::PubSub;
 use crate::table::{Group, Table};

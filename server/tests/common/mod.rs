@@ -6,7 +6,9 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A running server, killed on drop.
@@ -205,5 +207,39 @@ pub fn err(conn: &mut redis::Connection, args: &[&str]) -> String {
                 format!("{code} {detail}")
             }
         }
+    }
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// Creates it (`name` appears in the directory name).
+    pub fn new(name: &str) -> TempDir {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zedis-test-{name}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// Its path as text (for `--dir`).
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    /// The AOF file in it (default `appendfilename`).
+    pub fn aof(&self) -> PathBuf {
+        self.0.join("appendonly.aof")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

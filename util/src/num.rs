@@ -1,5 +1,5 @@
 //! Redis's number rules: `string2ll` (what counts as an integer) and a `double` argument parser. The
-//! `long double` arithmetic of INCRBYFLOAT/HINCRBYFLOAT lives in [`crate::longdouble`].
+//! `long double` arithmetic of INCRBYFLOAT/HINCRBYFLOAT lives in `zedis_keyspace::longdouble`.
 
 /// Parses `bytes` as Redis's `string2ll` does: optional `-`, no `+`, no leading zeros ("0" alone is fine, "-0"
 /// is not), no spaces, fits in i64. Values that pass are exactly the ones that print back identically.

@@ -1,0 +1,120 @@
+//! Loading the AOF at startup: the file is replayed through the dispatch path (`Core::load_command`).
+
+use crate::server::Core;
+use crate::Strategy;
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Read};
+use std::path::Path;
+use std::time::Instant;
+use zedis_resp::{ParserLimits, RequestParser};
+
+/// Bytes read per read call while loading.
+const LOAD_CHUNK_BYTES: usize = 1 << 20;
+
+/// Why loading stopped.
+fn load_error(path: &Path, offset: u64, what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "Bad file format reading the append only file {}: {what} at byte offset {offset}. Make a backup of the file, then truncate or repair it from that offset.",
+        path.display()
+    )
+}
+
+impl<S: Strategy> Core<S> {
+    /// Replays the file at `path` (absent: nothing to do). A truncated last command is cut off (with
+    /// `aof-load-truncated yes`) or refused; anything else malformed stops with its byte offset.
+    pub(super) fn aof_load(&mut self, path: &Path) -> anyhow::Result<()> {
+        let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => anyhow::bail!("Can't open the append only file {}: {e}", path.display()),
+        };
+        let started = Instant::now();
+        let mut parser = RequestParser::new(ParserLimits {
+            bulk_bytes_max: 1 << 40,
+            inline_bytes_max: 64 * 1024,
+            multibulk_len_max: i32::MAX as usize,
+        });
+        let mut buf: Vec<u8> = Vec::with_capacity(LOAD_CHUNK_BYTES);
+        let mut buf_offset: u64 = 0;
+        let mut in_command = false;
+        let mut db = 0;
+        let (mut commands, mut errors) = (0u64, 0u64);
+        let mut out = Vec::new();
+        loop {
+            let len = buf.len();
+            let wanted = parser.bytes_wanted().unwrap_or(0);
+            buf.resize(len + LOAD_CHUNK_BYTES.max(wanted.saturating_sub(len)), 0);
+            let n = loop {
+                match file.read(&mut buf[len..]) {
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            buf.truncate(len + n);
+            if n == 0 {
+                break;
+            }
+            let mut pos = 0;
+            while pos < buf.len() {
+                if !in_command && buf[pos] != b'*' {
+                    return Err(load_error(path, buf_offset + pos as u64, "expected '*'"));
+                }
+                match parser.parse(&mut buf[pos..]) {
+                    Ok(None) => {
+                        in_command = true;
+                        break;
+                    }
+                    Ok(Some(consumed)) => {
+                        in_command = false;
+                        let data = &buf[pos..];
+                        let argv: Vec<&[u8]> =
+                            parser.args().iter().map(|s| &data[s.clone()]).collect();
+                        if !argv.is_empty() {
+                            match self.load_command(&mut db, &argv, &mut out) {
+                                Ok(true) => {}
+                                Ok(false) => errors += 1,
+                                Err(what) => {
+                                    return Err(load_error(path, buf_offset + pos as u64, &what))
+                                }
+                            }
+                            commands += 1;
+                        }
+                        pos += consumed;
+                    }
+                    Err(e) => {
+                        return Err(load_error(path, buf_offset + pos as u64, &e.reply_text()))
+                    }
+                }
+            }
+            buf.drain(..pos);
+            buf_offset += pos as u64;
+        }
+        if !buf.is_empty() {
+            if !self.settings.aof_load_truncated {
+                anyhow::bail!(
+                    "Unexpected end of file reading the append only file {} at byte offset {buf_offset}. You can: 1) Make a backup of your AOF file, then truncate it at that offset. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
+                    path.display()
+                );
+            }
+            eprintln!(
+                "# !!! Warning: short read while loading the AOF file {}!!!",
+                path.display()
+            );
+            eprintln!(
+                "# AOF {} loaded anyway because aof-load-truncated is enabled: truncated from {} to {buf_offset} bytes",
+                path.display(),
+                buf_offset + buf.len() as u64
+            );
+            file.set_len(buf_offset)?;
+        }
+        if errors > 0 {
+            eprintln!("# {errors} commands of the AOF replied an error while loading (skipped)");
+        }
+        eprintln!(
+            "# DB loaded from append only file: {:.3} seconds ({commands} commands, {} keys)",
+            started.elapsed().as_secs_f64(),
+            self.engine.ks.total_keys()
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+//! The after-command work, done in one place for every caller: [`Core::drain_effects`].
+
+use crate::server::Core;
+use crate::Strategy;
+use zedis_keyspace::Oom;
+
+/// What produced the effects being drained.
+#[derive(Clone, Copy)]
+pub enum Origin<'a> {
+    /// A command `argv` ran in database `db` (a client's, a queued one inside EXEC, a blocked client's retry).
+    Command {
+        /// The database it ran in.
+        db: usize,
+        /// Its arguments, logged to the AOF when it wrote and has no rewritten form.
+        argv: &'a [&'a [u8]],
+    },
+    /// The server's own work: eviction before a command or a queued command, the active expire cycle.
+    Housekeeping,
+    /// A command replayed from the AOF: nothing is propagated back to the file.
+    Loading,
+}
+
+impl<S: Strategy> Core<S> {
+    /// Does everything that follows a change of the keyspace, in Redis's order (`call()` then
+    /// `afterCommand()`): AOF propagation (DELs for keys that expired or were evicted along the way, then the
+    /// command itself in its deterministic form if it wrote), stats, WATCH invalidation, keyspace
+    /// notifications, and marking keys blocked clients wait on as ready (they are served after the top-level
+    /// command, see `Core::execute`). Leaves `fx` empty for the next command.
+    pub fn drain_effects(&mut self, origin: Origin<'_>) {
+        match origin {
+            Origin::Command { db, argv } => {
+                self.aof_log_command(db, argv);
+                self.engine.stats.commands_processed += 1;
+                self.engine.stats.changes_since_save += self.engine.fx.dirty;
+                // Keyspace handlers count their error replies as they write them (`Ctx::error`); server
+                // handlers count theirs in `Core::reply_error`.
+                self.engine.stats.error_replies += self.engine.fx.errors;
+            }
+            Origin::Housekeeping => self.aof_log_deletions(),
+            Origin::Loading => {
+                // No client is connected yet: no watcher, subscriber or blocked client to tell.
+                self.engine.fx.reset();
+                return;
+            }
+        }
+        crate::multi::signal_touched(self);
+        self.publish_events();
+        self.note_ready_keys();
+        self.engine.fx.reset();
+    }
+
+    /// Makes room for about `bytes_needed` more bytes by the eviction policy, with the evicted keys'
+    /// effects drained (AOF DELs, `evicted` events, WATCH). Err: the room cannot be made.
+    pub fn reclaim(&mut self, bytes_needed: usize, now_ms: i64) -> Result<(), Oom> {
+        self.engine.fx.reset();
+        self.engine.fx.track_touched = self.track_touched_needed();
+        let reclaimed = self
+            .engine
+            .ks
+            .reclaim(bytes_needed, now_ms, &mut self.engine.fx);
+        self.drain_effects(Origin::Housekeeping);
+        reclaimed
+    }
+}

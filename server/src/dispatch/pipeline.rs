@@ -1,0 +1,183 @@
+//! A client's command from argv to reply: [`Core::call`] checks, [`Core::execute`] runs and drains.
+
+use super::{resolve, Origin};
+use crate::client::ReplyMode;
+use crate::server::{cached_ms, Core};
+use crate::table::{Command, Handler, DENYOOM, NO_AUTH, SUBSCRIBED_OK};
+use crate::Strategy;
+use zedis_budget::GlobalBudget;
+use zedis_client_pool::ClientSlots;
+use zedis_keyspace::commands::{BlockOn, Ctx};
+use zedis_resp::reply;
+
+/// Room kept free at each write for client buffers charged after it (see [`Core::call`]).
+const BUFFER_HEADROOM_BYTES: usize = 32 * 1024;
+
+impl<S: Strategy> Core<S> {
+    /// Runs one command of client `ck`: the entry point for commands read from a socket or resumed after
+    /// CLIENT PAUSE.
+    pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
+        let resolved = resolve(self.table, argv);
+        // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
+        if crate::multi::intercept(self, ck, argv, &resolved) {
+            return;
+        }
+        let cmd = match resolved {
+            Ok(cmd) => cmd,
+            Err(rejection) => return self.reply_error(ck, &rejection.text(argv)),
+        };
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        if !client.authenticated && !cmd.has(NO_AUTH) {
+            return self.reply_error(ck, b"NOAUTH Authentication required.");
+        }
+        if client.in_subscribed_mode() && !cmd.has(SUBSCRIBED_OK) {
+            let msg = format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                cmd.name
+            );
+            return self.reply_error(ck, msg.as_bytes());
+        }
+        self.call_resolved(ck, cmd, argv);
+    }
+
+    /// The memory and persistence checks, then [`Core::execute`]: for a command already resolved and let in
+    /// (by `call`, or by EXEC for a command queued after those checks).
+    pub fn call_resolved(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]]) {
+        let now_ms = cached_ms();
+        // As Redis's processCommand: with a limit set, any command first evicts while memory is over it (so a
+        // lowered maxmemory takes effect even under a read-only load); a command that may grow memory also
+        // makes room for its own bytes plus headroom for the client buffers charged after it, and is refused
+        // with -OOM when that cannot be done.
+        let denyoom = cmd.has(DENYOOM);
+        if self.budget.limit() != 0 && (denyoom || self.budget.over_limit()) {
+            let estimate = if denyoom {
+                argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES
+            } else {
+                0
+            };
+            if self.reclaim(estimate, now_ms).is_err() && denyoom {
+                return self.reply_error(ck, zedis_keyspace::commands::OOM);
+            }
+        }
+        if let Some(misconf) = self.aof_denies(cmd) {
+            return self.reply_error(ck, misconf.as_bytes());
+        }
+        self.execute(ck, cmd, argv, now_ms);
+    }
+
+    /// Runs the resolved command `cmd` for client `ck`, drains its effects, applies CLIENT REPLY and schedules
+    /// the reply. At the top level (not inside EXEC) the blocked clients whose keys it made ready are served
+    /// afterwards, so a transaction wakes them only with its final state.
+    pub fn execute(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]], now_ms: i64) {
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.last_cmd = cmd.name;
+        }
+        let before = self.clients.get(ck).map_or(0, |c| c.out.len());
+        // Inside EXEC, blocking commands act as their non-blocking forms.
+        let may_block = !self.engine.tx.executing;
+        if let Some(block) = self.run_command(ck, cmd, argv, now_ms, may_block) {
+            self.block_client(ck, block, cmd.id, argv);
+        }
+        self.after_command(ck, before);
+        if !self.engine.tx.executing {
+            self.serve_ready_keys();
+        }
+    }
+
+    /// Runs `cmd` for client `ck` in its db and drains the effects. Returns what the command waits for if it
+    /// asked to block (only when `may_block`).
+    pub fn run_command(
+        &mut self,
+        ck: usize,
+        cmd: &'static Command<S>,
+        argv: &[&[u8]],
+        now_ms: i64,
+        may_block: bool,
+    ) -> Option<BlockOn> {
+        self.engine.fx.reset();
+        self.engine.fx.may_block = may_block;
+        // Only blocked clients' retries run while ready keys are being served.
+        self.engine.fx.blocked_retry = self.engine.blocked.serving;
+        self.engine.fx.track_touched = self.track_touched_needed();
+        let db = self.clients.get(ck).map_or(0, |c| c.db);
+        match cmd.handler {
+            Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
+            Handler::Srv(handler) => handler(self, ck, argv),
+            // Only COMMAND may come without a subcommand (see `resolve`).
+            Handler::Container => crate::introspect::command_all(self, ck, argv),
+        }
+        let block = self.engine.fx.block.take();
+        self.drain_effects(Origin::Command { db, argv });
+        block
+    }
+
+    /// Runs a keyspace handler for client `ck` (its db and protocol) with the effects prepared by the caller.
+    fn run_kv(
+        &mut self,
+        ck: usize,
+        handler: zedis_keyspace::commands::Handler<S::Kv>,
+        argv: &[&[u8]],
+        now_ms: i64,
+    ) {
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            argv,
+            out: client.out.vec_mut(),
+            proto: client.proto,
+            db: client.db,
+            now_ms,
+            fx: &mut self.engine.fx,
+        };
+        handler(&mut self.engine.ks, &mut ctx);
+        client.out.recharge();
+    }
+
+    /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes) and schedules the reply.
+    fn after_command(&mut self, ck: usize, before: usize) {
+        if let Some(client) = self.clients.get_mut(ck) {
+            let discard = match client.reply_mode {
+                ReplyMode::On => false,
+                ReplyMode::Off => true,
+                ReplyMode::Skip => {
+                    client.reply_mode = ReplyMode::SkipThis;
+                    false
+                }
+                ReplyMode::SkipThis => {
+                    client.reply_mode = ReplyMode::On;
+                    true
+                }
+            };
+            let produced = client.out.len().saturating_sub(before);
+            if discard && produced > 0 {
+                let out = client.out.vec_mut();
+                let len = out.len();
+                out.truncate(len - produced);
+            }
+        }
+        self.queue_write(ck);
+    }
+
+    /// Replies an error to client `ck` (and counts it).
+    pub fn reply_error(&mut self, ck: usize, text: &[u8]) {
+        self.engine.stats.error_replies += 1;
+        if let Some(client) = self.clients.get_mut(ck) {
+            // CLIENT REPLY OFF/SKIP silence errors too.
+            match client.reply_mode {
+                ReplyMode::Off => return,
+                ReplyMode::SkipThis => {
+                    client.reply_mode = ReplyMode::On;
+                    return;
+                }
+                ReplyMode::Skip => client.reply_mode = ReplyMode::SkipThis,
+                ReplyMode::On => {}
+            }
+            reply::error(client.out.vec_mut(), text);
+            client.out.recharge();
+        }
+        self.queue_write(ck);
+    }
+}

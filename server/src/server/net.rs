@@ -1,0 +1,443 @@
+//! The network half of the event loop: accepting, reading and parsing client input, output limits, writing
+//! replies, closing clients. It touches sockets and buffers, never data: complete commands go to `Core::call`
+//! (`crate::dispatch`).
+
+use super::{
+    cached_ms, unix_ms, Core, Server, CLIENT_TOKEN_BASE, IDLE_BUFFER_RELEASE_MS,
+    READS_PER_EVENT_MAX, READ_CHUNK_BYTES, READ_CHUNK_MIN_BYTES, WRITEV_SLICES_MAX,
+};
+use crate::Strategy;
+use allocator_api2::vec::Vec as AVec;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Interest, Poll, Token};
+use std::io::{ErrorKind, IoSlice, Read, Write};
+use zedis_arena::RequestAlloc;
+use zedis_client_pool::ClientSlots;
+use zedis_resp::reply;
+
+/// The network half's own state: the poller, the listener and the per-turn queues of clients to write to and
+/// to close. (The clients themselves stay on `Core` for now: every handler replies through them.)
+pub struct Net {
+    /// The poller.
+    pub poll: Poll,
+    /// Listening socket.
+    pub listener: TcpListener,
+    /// Clients with output to write at the end of this loop turn.
+    pub pending_writes: Vec<usize>,
+    /// Clients to close at the end of this loop turn.
+    pub closing: Vec<usize>,
+    /// Next CLIENT ID.
+    pub next_client_id: u64,
+}
+
+impl<S: Strategy> Server<S> {
+    /// Reads what the socket has, then runs every complete command.
+    pub(super) fn read_client(&mut self, ck: usize) {
+        let limit = self.core.settings.query_buffer_bytes_max;
+        let mut total = 0;
+        for _ in 0..READS_PER_EVENT_MAX {
+            let Some(client) = self.core.clients.get_mut(ck) else {
+                return;
+            };
+            let (Some(stream), Some(input)) = (client.stream.as_mut(), client.input.as_mut())
+            else {
+                return;
+            };
+            let wanted = input
+                .parser
+                .bytes_wanted()
+                .map_or(0, |w| w.saturating_sub(input.query.len()));
+            // Start small (an idle or chatty connection should not touch 16 KiB it never uses) and grow with
+            // the buffer while reads keep filling it; a large announced bulk gets what it needs at once.
+            let adaptive =
+                (2 * input.query.capacity()).clamp(READ_CHUNK_MIN_BYTES, READ_CHUNK_BYTES);
+            let chunk = wanted.clamp(adaptive, 1024 * 1024);
+            let spare = input.query.spare(chunk);
+            match stream.read(spare) {
+                Ok(0) => {
+                    client.peer_closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    input.query.filled(n);
+                    total += n;
+                    if input.query.len() > limit {
+                        eprintln!(
+                            "# Closing client that reached max query buffer length (id={})",
+                            client.id
+                        );
+                        self.core.net.closing.push(ck);
+                        return;
+                    }
+                    if n < spare_len_hint(chunk) {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    client.peer_closed = true;
+                    break;
+                }
+            }
+        }
+        self.core.engine.stats.net_input_bytes += total as u64;
+        self.process_input(ck);
+        self.arena.reset();
+        let Some(client) = self.core.clients.get_mut(ck) else {
+            return;
+        };
+        if client.peer_closed {
+            // Deliver what was produced for the last commands, then close.
+            self.core.write_client(ck);
+            self.core.net.closing.push(ck);
+        }
+    }
+
+    /// Parses and runs every complete command in the client's buffer.
+    pub fn process_input(&mut self, ck: usize) {
+        let Some(client) = self.core.clients.get_mut(ck) else {
+            return;
+        };
+        client.last_interaction_ms = cached_ms();
+        let Some(mut input) = client.input.take() else {
+            return;
+        };
+        let mut pos = 0;
+        loop {
+            let blocked =
+                self.core.clients.get(ck).is_none_or(|c| {
+                    c.close_after_reply || c.blocked.is_some() || c.output_limit_hit
+                });
+            if blocked || pos >= input.query.len() {
+                break;
+            }
+            // CLIENT PAUSE: input behind a postponed command waits for it (pause.rs).
+            if self
+                .core
+                .clients
+                .get(ck)
+                .is_some_and(|c| c.tx.is_postponed())
+            {
+                break;
+            }
+            let parsed = input.parser.parse(&mut input.query.data_mut()[pos..]);
+            match parsed {
+                Ok(None) => break,
+                Ok(Some(consumed)) => {
+                    let base = pos;
+                    pos += consumed;
+                    let spans = input.parser.args();
+                    if spans.is_empty() {
+                        continue;
+                    }
+                    let data = &input.query.data()[base..];
+                    let mut argv: AVec<&[u8], _> = AVec::new_in(self.arena.allocator());
+                    if argv.try_reserve_exact(spans.len()).is_err() {
+                        break;
+                    }
+                    argv.extend(spans.iter().map(|span| &data[span.clone()]));
+                    self.core.call(ck, &argv);
+                }
+                Err(err) => {
+                    let text = err.reply_text();
+                    eprintln!(
+                        "# Protocol error ({text}) from client id={}",
+                        self.core.clients.get(ck).map_or(0, |c| c.id)
+                    );
+                    if let Some(client) = self.core.clients.get_mut(ck) {
+                        reply::error(client.out.vec_mut(), text.as_bytes());
+                        client.out.recharge();
+                        client.close_after_reply = true;
+                    }
+                    self.core.queue_write(ck);
+                    pos = input.query.len();
+                    break;
+                }
+            }
+        }
+        input.query.consume(pos);
+        if input.query.is_empty() {
+            input.query.shrink_to(crate::client::QUERY_KEEP_BYTES_MAX);
+        }
+        if let Some(client) = self.core.clients.get_mut(ck) {
+            client.input = Some(input);
+        }
+    }
+}
+
+/// A short read means the socket is drained.
+fn spare_len_hint(chunk: usize) -> usize {
+    chunk
+}
+
+impl<S: Strategy> Core<S> {
+    pub(super) fn accept_all(&mut self) {
+        loop {
+            match self.net.listener.accept() {
+                Ok((stream, peer)) => self.accept(stream, peer),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    eprintln!("# Accepting client connection: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
+        self.engine.stats.connections_received += 1;
+        if crate::auth::protected_mode_denies(self, &mut stream, peer) {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let id = self.net.next_client_id;
+        let now = unix_ms();
+        let laddr = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        let authenticated = !self.settings.password_required;
+        let limits = self.settings.parser_limits;
+        let inserted = self.clients.insert_with(|client| {
+            let mut input = client.input.take().unwrap_or_default();
+            input.parser.set_limits(limits);
+            input.parser.set_authenticated(authenticated);
+            client.input = Some(input);
+            client.id = id;
+            client.addr = peer.to_string();
+            client.laddr = laddr;
+            client.fd = fd;
+            client.created_ms = now;
+            client.last_interaction_ms = now;
+            client.authenticated = authenticated;
+            client.last_cmd = "NULL";
+        });
+        let ck = match inserted {
+            Ok(ck) => ck,
+            Err(_) => {
+                self.engine.stats.rejected_connections += 1;
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                return;
+            }
+        };
+        if self
+            .net
+            .poll
+            .registry()
+            .register(
+                &mut stream,
+                Token(ck + CLIENT_TOKEN_BASE),
+                Interest::READABLE,
+            )
+            .is_err()
+        {
+            self.clients.remove(ck);
+            return;
+        }
+        self.net.next_client_id += 1;
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.stream = Some(stream);
+        }
+    }
+
+    /// Applies `client-output-buffer-limit` to client `ck`; true if it was scheduled for closing.
+    fn output_limit_reached(&mut self, ck: usize, now_ms: i64) -> bool {
+        let Some(client) = self.clients.get_mut(ck) else {
+            return false;
+        };
+        if client.output_limit_hit {
+            // Already scheduled for closing (a pipelined batch checks after every command).
+            return true;
+        }
+        let limit = if client.subscriptions + client.shard_subscriptions > 0 {
+            self.settings.output_limits.pubsub
+        } else {
+            self.settings.output_limits.normal
+        };
+        if limit.exceeded(
+            client.output_len() as u64,
+            &mut client.soft_limit_since_ms,
+            now_ms,
+        ) {
+            eprintln!(
+                "# Client id={} closed for overcoming of output buffer limits.",
+                client.id
+            );
+            client.clear_output();
+            client.output_limit_hit = true;
+            self.engine.stats.client_output_limit_disconnections += 1;
+            self.net.closing.push(ck);
+            return true;
+        }
+        false
+    }
+
+    /// Marks a client as having output to write this loop turn.
+    pub fn queue_write(&mut self, ck: usize) {
+        if self.output_limit_reached(ck, cached_ms()) {
+            return;
+        }
+        if let Some(client) = self.clients.get_mut(ck) {
+            if !client.pending_write && client.output_len() > 0 {
+                client.pending_write = true;
+                self.net.pending_writes.push(ck);
+            }
+        }
+    }
+
+    pub(super) fn flush_pending_writes(&mut self) {
+        let pending = std::mem::take(&mut self.net.pending_writes);
+        for &ck in &pending {
+            if let Some(client) = self.clients.get_mut(ck) {
+                client.pending_write = false;
+            }
+            self.write_client(ck);
+        }
+        let mut pending = pending;
+        pending.clear();
+        if self.net.pending_writes.is_empty() {
+            self.net.pending_writes = pending;
+        }
+    }
+
+    /// Writes as much pending output as the socket takes; asks for writable events if some is left.
+    pub fn write_client(&mut self, ck: usize) {
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        let Some(mut stream) = client.stream.take() else {
+            return;
+        };
+        let mut written = 0;
+        let mut failed = false;
+        while client.output_len() > 0 {
+            // Gather queued shared frames and the reply buffer into one writev.
+            let mut slices: [IoSlice<'_>; WRITEV_SLICES_MAX] =
+                [IoSlice::new(&[]); WRITEV_SLICES_MAX];
+            let mut count = 0;
+            for (i, chunk) in client
+                .pending
+                .iter()
+                .enumerate()
+                .take(WRITEV_SLICES_MAX - 1)
+            {
+                let skip = if i == 0 { client.pending_offset } else { 0 };
+                slices[count] = IoSlice::new(&chunk.bytes()[skip..]);
+                count += 1;
+            }
+            if count < WRITEV_SLICES_MAX - 1 || client.pending.len() == count {
+                slices[count] = IoSlice::new(client.out.data());
+                count += 1;
+            }
+            match stream.write_vectored(&slices[..count]) {
+                Ok(0) => {
+                    failed = true;
+                    break;
+                }
+                Ok(n) => {
+                    client.consume_output(n);
+                    written += n;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        self.engine.stats.net_output_bytes += written as u64;
+        let drained = client.output_len() == 0;
+        let token = Token(ck + CLIENT_TOKEN_BASE);
+        let mut interest = None;
+        if failed || (drained && client.close_after_reply) {
+            self.net.closing.push(ck);
+        } else if drained {
+            client.out.shrink_to(crate::client::OUTPUT_KEEP_BYTES_MAX);
+            client.soft_limit_since_ms = None;
+            if client.want_write {
+                client.want_write = false;
+                interest = Some(Interest::READABLE);
+            }
+        } else if !client.want_write {
+            client.want_write = true;
+            interest = Some(Interest::READABLE | Interest::WRITABLE);
+        }
+        if let Some(interest) = interest {
+            let _ = self
+                .net
+                .poll
+                .registry()
+                .reregister(&mut stream, token, interest);
+        }
+        client.stream = Some(stream);
+    }
+
+    pub(super) fn close_pending(&mut self) {
+        while let Some(ck) = self.net.closing.pop() {
+            self.free_client(ck);
+        }
+    }
+
+    /// Forgets a client's transaction, watches, subscriptions and blocking state (RESET, disconnect).
+    pub fn reset_client_state(&mut self, ck: usize) {
+        self.unsubscribe_all(ck);
+        self.unblock_client(ck);
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.subscriptions = 0;
+            client.shard_subscriptions = 0;
+        }
+        crate::multi::forget_client(self, ck);
+    }
+
+    /// Disconnects and forgets a client.
+    pub fn free_client(&mut self, ck: usize) {
+        self.reset_client_state(ck);
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        if let Some(mut stream) = client.stream.take() {
+            let _ = self.net.poll.registry().deregister(&mut stream);
+        }
+        self.clients.remove(ck);
+    }
+
+    /// Per-client housekeeping: output limits, idle buffers, idle timeouts.
+    pub(super) fn cron_clients(&mut self, now_ms: i64) {
+        for ck in self.clients.keys() {
+            if self.output_limit_reached(ck, now_ms) {
+                continue;
+            }
+            // Redis's clientsCronResizeQueryBuffer/OutputBuffer: a client idle for a while gives its empty
+            // buffers back, so idle connections cost only their slot.
+            if let Some(client) = self.clients.get_mut(ck) {
+                if now_ms - client.last_interaction_ms >= IDLE_BUFFER_RELEASE_MS {
+                    if let Some(input) = client.input.as_mut().filter(|i| i.query.is_empty()) {
+                        input.query.shrink_to(0);
+                    }
+                    if client.output_len() == 0 {
+                        client.out.shrink_to(0);
+                    }
+                }
+            }
+        }
+        let timeout_s = self.settings.idle_timeout_s;
+        if timeout_s > 0 {
+            for ck in self.clients.keys() {
+                let idle = self.clients.get(ck).is_some_and(|c| {
+                    // As in Redis: subscribers, blocked clients and paused ones are not idle.
+                    c.subscriptions == 0
+                        && c.blocked.is_none()
+                        && !c.tx.is_postponed()
+                        && now_ms - c.last_interaction_ms > timeout_s * 1000
+                });
+                if idle {
+                    self.net.closing.push(ck);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Typed settings: the configuration values the server consults while it runs, parsed once when the
+//! configuration is applied (startup, CONFIG SET) so that no per-command or per-read path looks a value up by
+//! name. `Config` stays the source of truth for CONFIG GET/SET/REWRITE.
+
+use crate::config::Config;
+use crate::outlimit::OutputLimits;
+use zedis_resp::ParserLimits;
+
+/// Values read by the event loop, the command path and the cron.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `hz`, clamped to 1..=500.
+    pub hz: u64,
+    /// `client-query-buffer-limit`: a client whose query buffer (or MULTI queue) passes it is closed.
+    pub query_buffer_bytes_max: usize,
+    /// `timeout`: idle clients are closed after this many seconds (0 = never).
+    pub idle_timeout_s: i64,
+    /// `requirepass` is set: new connections start unauthenticated.
+    pub password_required: bool,
+    /// `protected-mode yes`.
+    pub protected_mode: bool,
+    /// Parser limits applied to every client (`proto-max-bulk-len`).
+    pub parser_limits: ParserLimits,
+    /// `client-output-buffer-limit`.
+    pub output_limits: OutputLimits,
+    /// `auto-aof-rewrite-percentage` (0 = no automatic rewrite).
+    pub aof_rewrite_percentage: u64,
+    /// `auto-aof-rewrite-min-size`.
+    pub aof_rewrite_min_bytes: u64,
+    /// `aof-load-truncated`.
+    pub aof_load_truncated: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            hz: 10,
+            query_buffer_bytes_max: 1 << 30,
+            idle_timeout_s: 0,
+            password_required: false,
+            protected_mode: true,
+            parser_limits: ParserLimits::default(),
+            output_limits: OutputLimits::default(),
+            aof_rewrite_percentage: 100,
+            aof_rewrite_min_bytes: 64 << 20,
+            aof_load_truncated: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings from `config` (values were validated when set).
+    pub fn from_config(c: &Config) -> Settings {
+        Settings {
+            hz: c.int("hz").clamp(1, 500) as u64,
+            query_buffer_bytes_max: c.int("client-query-buffer-limit") as usize,
+            idle_timeout_s: c.int("timeout"),
+            password_required: !c.get("requirepass").is_empty(),
+            protected_mode: c.get("protected-mode").eq_ignore_ascii_case("yes"),
+            parser_limits: ParserLimits {
+                bulk_bytes_max: c.int("proto-max-bulk-len") as usize,
+                ..ParserLimits::default()
+            },
+            output_limits: OutputLimits::parse(
+                c.get("client-output-buffer-limit"),
+                &Default::default(),
+            )
+            .unwrap_or_default(),
+            aof_rewrite_percentage: c.int("auto-aof-rewrite-percentage") as u64,
+            aof_rewrite_min_bytes: c.int("auto-aof-rewrite-min-size") as u64,
+            aof_load_truncated: c.flag("aof-load-truncated"),
+        }
+    }
+}

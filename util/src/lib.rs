@@ -1,0 +1,13 @@
+//! Small helpers that several Zedis crates share, so that each rule is written once:
+//!
+//! - [`num`]: Redis's `string2ll` integer rule, its double-argument parser, integer formatting;
+//! - [`glob`]: Redis's glob matcher (KEYS, SCAN MATCH, PSUBSCRIBE, COMMAND LIST FILTERBY PATTERN);
+//! - [`notify`]: the keyspace-event class bits of `notify-keyspace-events`.
+//!
+//! Non-goals: anything that allocates for the keyspace or knows about the protocol. `zedis_keyspace::num`,
+//! `zedis_keyspace::glob` and `zedis_keyspace::notify` re-export these modules.
+#![deny(missing_docs)]
+
+pub mod glob;
+pub mod notify;
+pub mod num;
