@@ -49,10 +49,472 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "auth",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.0.0"),
+                        Node::Bulk("Added ACL style (username and password)."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("username")),
+                        ("type", Node::Bulk("string")),
+                        ("since", Node::Bulk("6.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("password")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "bgrewriteaof",
         CommandDocs {
             key_specs: Node::Set(&[]),
             extras: &[
+            ],
+        },
+    ),
+    (
+        "bitcount",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added the `BYTE|BIT` option."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("index")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("start")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("end")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("index_unit")),
+                                ("type", Node::Bulk("oneof")),
+                                ("since", Node::Bulk("7.0.0")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("byte")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("BYTE")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("bit")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("BIT")),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "bitfield",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("This command allows both access and modification of the key")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                        Node::Simple("variable_flags"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("operation")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("encoding_offset")),
+                                ("type", Node::Bulk("block")),
+                                ("token", Node::Bulk("GET")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("encoding")),
+                                        ("type", Node::Bulk("string")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("offset")),
+                                        ("type", Node::Bulk("integer")),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("write")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("wrap_sat_fail")),
+                                        ("type", Node::Bulk("oneof")),
+                                        ("token", Node::Bulk("OVERFLOW")),
+                                        ("flags", Node::Set(&[
+                                            Node::Simple("optional"),
+                                        ])),
+                                        ("arguments", Node::Array(&[
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("wrap")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("WRAP")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("sat")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("SAT")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("fail")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("FAIL")),
+                                            ]),
+                                        ])),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("write_operation")),
+                                        ("type", Node::Bulk("oneof")),
+                                        ("arguments", Node::Array(&[
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("encoding_offset_value")),
+                                                ("type", Node::Bulk("block")),
+                                                ("token", Node::Bulk("SET")),
+                                                ("arguments", Node::Array(&[
+                                                    Node::Map(&[
+                                                        ("name", Node::Bulk("encoding")),
+                                                        ("type", Node::Bulk("string")),
+                                                    ]),
+                                                    Node::Map(&[
+                                                        ("name", Node::Bulk("offset")),
+                                                        ("type", Node::Bulk("integer")),
+                                                    ]),
+                                                    Node::Map(&[
+                                                        ("name", Node::Bulk("value")),
+                                                        ("type", Node::Bulk("integer")),
+                                                    ]),
+                                                ])),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("encoding_offset_increment")),
+                                                ("type", Node::Bulk("block")),
+                                                ("token", Node::Bulk("INCRBY")),
+                                                ("arguments", Node::Array(&[
+                                                    Node::Map(&[
+                                                        ("name", Node::Bulk("encoding")),
+                                                        ("type", Node::Bulk("string")),
+                                                    ]),
+                                                    Node::Map(&[
+                                                        ("name", Node::Bulk("offset")),
+                                                        ("type", Node::Bulk("integer")),
+                                                    ]),
+                                                    Node::Map(&[
+                                                        ("name", Node::Bulk("increment")),
+                                                        ("type", Node::Bulk("integer")),
+                                                    ]),
+                                                ])),
+                                            ]),
+                                        ])),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "bitfield_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("encoding_offset")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("GET")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                            Node::Simple("multiple_token"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("encoding")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "bitop",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(3)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-1)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("operation")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("destkey")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "bitpos",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added the `BYTE|BIT` option."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("bit")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("index")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("start")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("end_index")),
+                                ("type", Node::Bulk("block")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("end")),
+                                        ("type", Node::Bulk("integer")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("index_unit")),
+                                        ("type", Node::Bulk("oneof")),
+                                        ("since", Node::Bulk("7.0.0")),
+                                        ("flags", Node::Set(&[
+                                            Node::Simple("optional"),
+                                        ])),
+                                        ("arguments", Node::Array(&[
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("byte")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("BYTE")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("bit")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("BIT")),
+                                            ]),
+                                        ])),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
             ],
         },
     ),
@@ -394,6 +856,178 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("name", Node::Bulk("destination")),
                         ("type", Node::Bulk("key")),
                         ("key_spec_index", Node::Int(1)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("timeout")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "bzmpop",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("timeout")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("where")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("min")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MIN")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("max")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MAX")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("COUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "bzpopmax",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-2)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.0.0"),
+                        Node::Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("timeout")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "bzpopmin",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-2)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.0.0"),
+                        Node::Bulk("`timeout` is interpreted as a double instead of an integer."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
                     ]),
                     Node::Map(&[
                         ("name", Node::Bulk("timeout")),
@@ -1193,6 +1827,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "discard",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "echo",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -1203,6 +1845,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("type", Node::Bulk("string")),
                     ]),
                 ])),
+            ],
+        },
+    ),
+    (
+        "exec",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
             ],
         },
     ),
@@ -1521,6 +2171,1412 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "geoadd",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `CH`, `NX` and `XX` options."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("condition")),
+                        ("type", Node::Bulk("oneof")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("nx")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("NX")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("xx")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("XX")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("change")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("CH")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("longitude_latitude_member")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("longitude")),
+                                ("type", Node::Bulk("double")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("latitude")),
+                                ("type", Node::Bulk("double")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("member")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "geodist",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member1")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member2")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("unit")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("m")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("M")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("km")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("KM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("ft")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("mi")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MI")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "geohash",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "geopos",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "georadius",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("keyword")),
+                        ("spec", Node::Map(&[
+                            ("keyword", Node::Bulk("STORE")),
+                            ("startfrom", Node::Int(6)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("keyword")),
+                        ("spec", Node::Map(&[
+                            ("keyword", Node::Bulk("STOREDIST")),
+                            ("startfrom", Node::Int(6)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument")),
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `ANY` option for `COUNT`."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added support for uppercase unit names."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("longitude")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("latitude")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("radius")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("unit")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("m")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("M")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("km")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("KM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("ft")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("mi")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MI")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withcoord")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHCOORD")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withdist")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHDIST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withhash")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHHASH")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("COUNT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("any")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ANY")),
+                                ("since", Node::Bulk("6.2.0")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("order")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("asc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("desc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("DESC")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("token", Node::Bulk("STORE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(2)),
+                        ("token", Node::Bulk("STOREDIST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "georadius_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`GEOSEARCH` with the `BYRADIUS` argument")),
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `ANY` option for `COUNT`."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("longitude")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("latitude")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("radius")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("unit")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("m")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("M")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("km")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("KM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("ft")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("mi")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MI")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withcoord")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHCOORD")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withdist")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHDIST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withhash")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHHASH")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("COUNT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("any")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ANY")),
+                                ("since", Node::Bulk("6.2.0")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("order")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("asc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("desc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("DESC")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "georadiusbymember",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("keyword")),
+                        ("spec", Node::Map(&[
+                            ("keyword", Node::Bulk("STORE")),
+                            ("startfrom", Node::Int(5)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("keyword")),
+                        ("spec", Node::Map(&[
+                            ("keyword", Node::Bulk("STOREDIST")),
+                            ("startfrom", Node::Int(5)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments")),
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added support for uppercase unit names."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("radius")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("unit")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("m")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("M")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("km")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("KM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("ft")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("mi")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MI")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withcoord")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHCOORD")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withdist")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHDIST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withhash")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHHASH")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("COUNT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("any")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ANY")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("order")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("asc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("desc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("DESC")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("token", Node::Bulk("STORE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(2)),
+                        ("token", Node::Bulk("STOREDIST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "georadiusbymember_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments")),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("radius")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("unit")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("m")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("M")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("km")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("KM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("ft")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("mi")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MI")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withcoord")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHCOORD")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withdist")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHDIST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withhash")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHHASH")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("COUNT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("any")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ANY")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("order")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("asc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("desc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("DESC")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "geosearch",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added support for uppercase unit names."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("from")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("member")),
+                                ("type", Node::Bulk("string")),
+                                ("token", Node::Bulk("FROMMEMBER")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("longitude_latitude")),
+                                ("type", Node::Bulk("block")),
+                                ("token", Node::Bulk("FROMLONLAT")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("longitude")),
+                                        ("type", Node::Bulk("double")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("latitude")),
+                                        ("type", Node::Bulk("double")),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("by")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("circle")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("radius")),
+                                        ("type", Node::Bulk("double")),
+                                        ("token", Node::Bulk("BYRADIUS")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("unit")),
+                                        ("type", Node::Bulk("oneof")),
+                                        ("arguments", Node::Array(&[
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("m")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("M")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("km")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("KM")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("ft")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("FT")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("mi")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("MI")),
+                                            ]),
+                                        ])),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("box")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("width")),
+                                        ("type", Node::Bulk("double")),
+                                        ("token", Node::Bulk("BYBOX")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("height")),
+                                        ("type", Node::Bulk("double")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("unit")),
+                                        ("type", Node::Bulk("oneof")),
+                                        ("arguments", Node::Array(&[
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("m")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("M")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("km")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("KM")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("ft")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("FT")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("mi")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("MI")),
+                                            ]),
+                                        ])),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("order")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("asc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("desc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("DESC")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("COUNT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("any")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ANY")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withcoord")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHCOORD")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withdist")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHDIST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withhash")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHHASH")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "geosearchstore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added support for uppercase unit names."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("destination")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("source")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("from")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("member")),
+                                ("type", Node::Bulk("string")),
+                                ("token", Node::Bulk("FROMMEMBER")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("longitude_latitude")),
+                                ("type", Node::Bulk("block")),
+                                ("token", Node::Bulk("FROMLONLAT")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("longitude")),
+                                        ("type", Node::Bulk("double")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("latitude")),
+                                        ("type", Node::Bulk("double")),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("by")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("circle")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("radius")),
+                                        ("type", Node::Bulk("double")),
+                                        ("token", Node::Bulk("BYRADIUS")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("unit")),
+                                        ("type", Node::Bulk("oneof")),
+                                        ("arguments", Node::Array(&[
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("m")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("M")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("km")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("KM")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("ft")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("FT")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("mi")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("MI")),
+                                            ]),
+                                        ])),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("box")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("width")),
+                                        ("type", Node::Bulk("double")),
+                                        ("token", Node::Bulk("BYBOX")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("height")),
+                                        ("type", Node::Bulk("double")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("unit")),
+                                        ("type", Node::Bulk("oneof")),
+                                        ("arguments", Node::Array(&[
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("m")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("M")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("km")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("KM")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("ft")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("FT")),
+                                            ]),
+                                            Node::Map(&[
+                                                ("name", Node::Bulk("mi")),
+                                                ("type", Node::Bulk("pure-token")),
+                                                ("token", Node::Bulk("MI")),
+                                            ]),
+                                        ])),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("order")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("asc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("desc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("DESC")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("COUNT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("any")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ANY")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("storedist")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("STOREDIST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "get",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -1551,6 +3607,46 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("name", Node::Bulk("key")),
                         ("type", Node::Bulk("key")),
                         ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "getbit",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset")),
+                        ("type", Node::Bulk("integer")),
                     ]),
                 ])),
             ],
@@ -3705,6 +5801,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "multi",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "object",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -4080,6 +6184,209 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("type", Node::Bulk("key")),
                         ("key_spec_index", Node::Int(0)),
                     ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "pfadd",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("insert"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("element")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "pfcount",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("RW because it may change the internal representation of the key, and propagate to replicas")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-1)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "pfdebug",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("syscmd"),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("subcommand")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "pfmerge",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("insert"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-1)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("destkey")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("sourcekey")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "pfselftest",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("syscmd"),
                 ])),
             ],
         },
@@ -5086,6 +7393,51 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "setbit",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("value")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "setex",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -5608,6 +7960,262 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                     Node::Map(&[
                         ("name", Node::Bulk("member")),
                         ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "sort",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("notes", Node::Bulk("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("unknown")),
+                        ("spec", Node::Map(&[])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("unknown")),
+                        ("spec", Node::Map(&[])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("notes", Node::Bulk("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("unknown")),
+                        ("spec", Node::Map(&[])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("unknown")),
+                        ("spec", Node::Map(&[])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("pattern")),
+                        ("type", Node::Bulk("pattern")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("token", Node::Bulk("BY")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset_count")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("pattern")),
+                        ("type", Node::Bulk("pattern")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("token", Node::Bulk("GET")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                            Node::Simple("multiple_token"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("order")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("asc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("desc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("DESC")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("sorting")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("ALPHA")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("destination")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(2)),
+                        ("token", Node::Bulk("STORE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "sort_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("notes", Node::Bulk("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("unknown")),
+                        ("spec", Node::Map(&[])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("unknown")),
+                        ("spec", Node::Map(&[])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("pattern")),
+                        ("type", Node::Bulk("pattern")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("token", Node::Bulk("BY")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset_count")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("pattern")),
+                        ("type", Node::Bulk("pattern")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("token", Node::Bulk("GET")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                            Node::Simple("multiple_token"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("order")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("asc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("desc")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("DESC")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("sorting")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("ALPHA")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
                     ]),
                 ])),
             ],
@@ -6328,6 +8936,3499 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("flags", Node::Set(&[
                             Node::Simple("optional"),
                             Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "unwatch",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "watch",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-1)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xack",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("group")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("id")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xadd",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("UPDATE instead of INSERT because of the optional trimming feature")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added support for the `<ms>-*` explicit ID form."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("nomkstream")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("NOMKSTREAM")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("trim")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("strategy")),
+                                ("type", Node::Bulk("oneof")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("maxlen")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("MAXLEN")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("minid")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("MINID")),
+                                        ("since", Node::Bulk("6.2.0")),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("operator")),
+                                ("type", Node::Bulk("oneof")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("equal")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("=")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("approximately")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("~")),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("threshold")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("LIMIT")),
+                                ("since", Node::Bulk("6.2.0")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("id_or_auto")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("auto_id")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("*")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("id")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("field_value")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("field")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("value")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xautoclaim",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added an element to the reply array, containing deleted entries the command cleared from the PEL"),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("group")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("consumer")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min-idle-time")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("start")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("COUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("justid")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("JUSTID")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xclaim",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("group")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("consumer")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min-idle-time")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("id")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("ms")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("IDLE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("unix-time-milliseconds")),
+                        ("type", Node::Bulk("unix-time")),
+                        ("token", Node::Bulk("TIME")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("RETRYCOUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("force")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("FORCE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("justid")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("JUSTID")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("id")),
+                        ("type", Node::Bulk("string")),
+                        ("token", Node::Bulk("LASTID")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xdel",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("id")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xgroup",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "xgroup|create",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("insert"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added the `entries_read` named argument."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("groupname")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("id")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("id")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("new_id")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("$")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("mkstream")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("MKSTREAM")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("entries_read")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("ENTRIESREAD")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xgroup|createconsumer",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("insert"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("groupname")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("consumername")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xgroup|delconsumer",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("groupname")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("consumername")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xgroup|destroy",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("groupname")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xgroup|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "xgroup|setid",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added the optional `entries_read` argument."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("groupname")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("id")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("id")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("new_id")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("$")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("entries_read")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("ENTRIESREAD")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xinfo",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "xinfo|consumers",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("groupname")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xinfo|groups",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added the `entries-read` and `lag` fields"),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xinfo|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "xinfo|stream",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.0.0"),
+                        Node::Bulk("Added the `FULL` modifier."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries-read` and `lag` fields"),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("full")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("FULL")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("COUNT")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xlen",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xpending",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `IDLE` option and exclusive range intervals."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("group")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("filters")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("min-idle-time")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("IDLE")),
+                                ("since", Node::Bulk("6.2.0")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("start")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("end")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("consumer")),
+                                ("type", Node::Bulk("string")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xrange",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added exclusive ranges."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("start")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("end")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("COUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xread",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("keyword")),
+                        ("spec", Node::Map(&[
+                            ("keyword", Node::Bulk("STREAMS")),
+                            ("startfrom", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-1)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(2)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("COUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("milliseconds")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("BLOCK")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("streams")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("STREAMS")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("key")),
+                                ("type", Node::Bulk("key")),
+                                ("key_spec_index", Node::Int(0)),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("multiple"),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("id")),
+                                ("type", Node::Bulk("string")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("multiple"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xreadgroup",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("keyword")),
+                        ("spec", Node::Map(&[
+                            ("keyword", Node::Bulk("STREAMS")),
+                            ("startfrom", Node::Int(4)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-1)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(2)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("group_consumer")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("GROUP")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("group")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("consumer")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("COUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("milliseconds")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("BLOCK")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("noack")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("NOACK")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("streams")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("STREAMS")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("key")),
+                                ("type", Node::Bulk("key")),
+                                ("key_spec_index", Node::Int(0)),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("multiple"),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("id")),
+                                ("type", Node::Bulk("string")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("multiple"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xrevrange",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added exclusive ranges."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("end")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("start")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("COUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xsetid",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added the `entries_added` and `max_deleted_entry_id` arguments."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("last-id")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("entries_added")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("ENTRIESADDED")),
+                        ("since", Node::Bulk("7.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max_deleted_entry_id")),
+                        ("type", Node::Bulk("string")),
+                        ("token", Node::Bulk("MAXDELETEDID")),
+                        ("since", Node::Bulk("7.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "xtrim",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `MINID` trimming strategy and the `LIMIT` option."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("trim")),
+                        ("type", Node::Bulk("block")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("strategy")),
+                                ("type", Node::Bulk("oneof")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("maxlen")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("MAXLEN")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("minid")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("MINID")),
+                                        ("since", Node::Bulk("6.2.0")),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("operator")),
+                                ("type", Node::Bulk("oneof")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("equal")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("=")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("approximately")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("~")),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("threshold")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                                ("token", Node::Bulk("LIMIT")),
+                                ("since", Node::Bulk("6.2.0")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zadd",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("2.4.0"),
+                        Node::Bulk("Accepts multiple elements."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("3.0.2"),
+                        Node::Bulk("Added the `XX`, `NX`, `CH` and `INCR` options."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `GT` and `LT` options."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("condition")),
+                        ("type", Node::Bulk("oneof")),
+                        ("since", Node::Bulk("3.0.2")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("nx")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("NX")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("xx")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("XX")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("comparison")),
+                        ("type", Node::Bulk("oneof")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("gt")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("GT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("lt")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("LT")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("change")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("CH")),
+                        ("since", Node::Bulk("3.0.2")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("increment")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("INCR")),
+                        ("since", Node::Bulk("3.0.2")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("score_member")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("score")),
+                                ("type", Node::Bulk("double")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("member")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zcard",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zcount",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zdiff",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withscores")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHSCORES")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zdiffstore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("destination")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zincrby",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("increment")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zinter",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("weight")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("WEIGHTS")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("aggregate")),
+                        ("type", Node::Bulk("oneof")),
+                        ("token", Node::Bulk("AGGREGATE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("sum")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SUM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("min")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MIN")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("max")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MAX")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withscores")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHSCORES")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zintercard",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("limit")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zinterstore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("destination")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("weight")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("WEIGHTS")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("aggregate")),
+                        ("type", Node::Bulk("oneof")),
+                        ("token", Node::Bulk("AGGREGATE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("sum")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SUM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("min")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MIN")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("max")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MAX")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zlexcount",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zmpop",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("where")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("min")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MIN")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("max")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MAX")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("COUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zmscore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zpopmax",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zpopmin",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrandmember",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("options")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("withscores")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("WITHSCORES")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrange",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("start")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("stop")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("sortby")),
+                        ("type", Node::Bulk("oneof")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("byscore")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("BYSCORE")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("bylex")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("BYLEX")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("rev")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("REV")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset_count")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withscores")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHSCORES")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrangebylex",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`ZRANGE` with the `BYLEX` argument")),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset_count")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrangebyscore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`ZRANGE` with the `BYSCORE` argument")),
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("2.0.0"),
+                        Node::Bulk("Added the `WITHSCORES` modifier."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withscores")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHSCORES")),
+                        ("since", Node::Bulk("2.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset_count")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrangestore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("dst")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("src")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("sortby")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("byscore")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("BYSCORE")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("bylex")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("BYLEX")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("rev")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("REV")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset_count")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrank",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrem",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("2.4.0"),
+                        Node::Bulk("Accepts multiple elements."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zremrangebylex",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zremrangebyrank",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("start")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("stop")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zremrangebyscore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrevrange",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`ZRANGE` with the `REV` argument")),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("start")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("stop")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withscores")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHSCORES")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrevrangebylex",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`ZRANGE` with the `REV` and `BYLEX` arguments")),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset_count")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrevrangebyscore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("6.2.0")),
+                ("replaced_by", Node::Bulk("`ZRANGE` with the `REV` and `BYSCORE` arguments")),
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("2.1.6"),
+                        Node::Bulk("`min` and `max` can be exclusive."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("max")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("min")),
+                        ("type", Node::Bulk("double")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withscores")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHSCORES")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset_count")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("LIMIT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("offset")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zrevrank",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zscan",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("cursor")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("pattern")),
+                        ("type", Node::Bulk("pattern")),
+                        ("token", Node::Bulk("MATCH")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("COUNT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zscore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("member")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zunion",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("weight")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("WEIGHTS")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("aggregate")),
+                        ("type", Node::Bulk("oneof")),
+                        ("token", Node::Bulk("AGGREGATE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("sum")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SUM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("min")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MIN")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("max")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MAX")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withscores")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHSCORES")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "zunionstore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("destination")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("weight")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("WEIGHTS")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("aggregate")),
+                        ("type", Node::Bulk("oneof")),
+                        ("token", Node::Bulk("AGGREGATE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("sum")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SUM")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("min")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MIN")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("max")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("MAX")),
+                            ]),
                         ])),
                     ]),
                 ])),

@@ -109,7 +109,10 @@ impl<S: Strategy> Core<S> {
             Handler::Container => crate::introspect::command_all(self, ck, argv),
         }
         let block = self.engine.fx.block.take();
+        let retry_argv = self.engine.fx.block_argv.take();
         self.drain_effects(Origin::Command { db, argv });
+        // Kept past the drain for `Core::block_client` (XREAD's `$` resolved at block time).
+        self.engine.fx.block_argv = retry_argv;
         block
     }
 
