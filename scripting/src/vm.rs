@@ -1,0 +1,484 @@
+//! One sandboxed Lua 5.1 state with Redis's environment: the EVAL engine and the functions engine each own
+//! one, as in Redis.
+
+use crate::convert::{error_table, format_g17, frame_to_lua, lua_to_reply, ReplyStyle};
+use crate::flags::ScriptFlags;
+use crate::host::{CallCtx, Host, LogLevel};
+use crate::libs;
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use sha1::{Digest, Sha1};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use zedis_resp::{parse_frame, reply, Protocol};
+
+/// Instructions between two checks of the kill flag and the time limit (Redis's hook period).
+pub const HOOK_INSTRUCTIONS: u32 = 100_000;
+/// `redis.log` lines kept per run before they are handed to the host.
+const LOG_LINES_MAX: usize = 1024;
+
+/// Which environment a VM carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmKind {
+    /// EVAL scripts: `KEYS`/`ARGV` globals, `redis.breakpoint`, `redis.debug`, `redis.replicate_commands`.
+    Eval,
+    /// FUNCTION libraries: `redis.register_function` while loading.
+    Function,
+}
+
+/// Called from the instruction hook with the time the script has run; returns true to kill the script.
+pub type BusyHandler = Box<dyn FnMut(Duration) -> bool>;
+
+/// The busy handler shared by both VMs' hooks.
+pub type SharedBusy = std::rc::Rc<RefCell<BusyHandler>>;
+
+/// A function registered by `redis.register_function` during a FUNCTION LOAD.
+pub(crate) struct Registered {
+    pub name: String,
+    pub description: Option<String>,
+    pub callback: Function,
+    pub flags: ScriptFlags,
+}
+
+/// Per-run state reachable from the Rust primitives.
+struct RunState {
+    script_protocol: Protocol,
+    repl_flags: u8,
+    logs: Vec<(LogLevel, Vec<u8>)>,
+    registered: Option<Vec<Registered>>,
+    started: Instant,
+    load_timeout: Option<Duration>,
+}
+
+/// What a script run needs besides its function.
+pub(crate) struct RunRequest<'a> {
+    pub keys: &'a [&'a [u8]],
+    pub args: &'a [&'a [u8]],
+    pub protocol: Protocol,
+    pub flags: ScriptFlags,
+    pub compat_mode: bool,
+    pub read_only: bool,
+    /// What Redis names the script in error replies: the SHA1 for EVAL, the function name for FCALL.
+    pub name: &'a str,
+}
+
+/// A Lua state with Redis's sandbox.
+pub(crate) struct Vm {
+    lua: Lua,
+    module: Table,
+    env: Table,
+    globals: Table,
+    kind: VmKind,
+    killed: Arc<AtomicBool>,
+    calls_since_gc: u32,
+}
+
+impl Vm {
+    /// Builds the state, its libraries and its sandbox, with the heap bounded by `memory_bytes_max`.
+    pub fn new(
+        kind: VmKind,
+        memory_bytes_max: usize,
+        killed: Arc<AtomicBool>,
+        busy: Option<SharedBusy>,
+    ) -> mlua::Result<Vm> {
+        // SAFETY: the debug library is loaded only so the error handler can capture `debug.getinfo`; the
+        // prelude removes it from the globals before any user code runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::new(),
+            )
+        };
+        lua.set_app_data(RunState {
+            script_protocol: Protocol::Resp2,
+            repl_flags: 3,
+            logs: Vec::new(),
+            registered: None,
+            started: Instant::now(),
+            load_timeout: None,
+        });
+        let globals = lua.globals();
+        let dbg: Table = globals.get("debug")?;
+        let prims = Self::primitives(&lua, &killed)?;
+        let prelude = lua
+            .load(include_str!("prelude.lua"))
+            .set_name("=zedis")
+            .into_function()?;
+        let kind_name = if kind == VmKind::Eval {
+            "eval"
+        } else {
+            "function"
+        };
+        let module: Table = prelude.call((globals.clone(), dbg, prims, kind_name))?;
+        let env: Table = module.get("env")?;
+        let hook_killed = killed.clone();
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+            move |lua, _| {
+                let (elapsed, timeout) = match lua.app_data_ref::<RunState>() {
+                    Some(s) => (s.started.elapsed(), s.load_timeout),
+                    None => (Duration::ZERO, None),
+                };
+                let over = timeout.is_some_and(|t| elapsed > t);
+                let kill = over
+                    || busy.as_ref().is_some_and(|b| {
+                        b.try_borrow_mut().map(|mut f| f(elapsed)).unwrap_or(false)
+                    });
+                if kill {
+                    hook_killed.store(true, Ordering::SeqCst);
+                }
+                if hook_killed.load(Ordering::SeqCst) {
+                    return Err(mlua::Error::runtime("killed"));
+                }
+                Ok(mlua::VmState::Continue)
+            },
+        );
+        lua.set_memory_limit(memory_bytes_max)?;
+        Ok(Vm {
+            lua,
+            module,
+            env,
+            globals,
+            kind,
+            killed,
+            calls_since_gc: 0,
+        })
+    }
+
+    fn primitives(lua: &Lua, killed: &Arc<AtomicBool>) -> mlua::Result<Table> {
+        let prims = lua.create_table()?;
+        prims.set(
+            "sha1hex",
+            lua.create_function(|lua, s: mlua::String| lua.create_string(sha1_hex(&s.as_bytes())))?,
+        )?;
+        let k = killed.clone();
+        prims.set(
+            "killed",
+            lua.create_function(move |_, ()| Ok(k.load(Ordering::SeqCst)))?,
+        )?;
+        prims.set(
+            "log",
+            lua.create_function(|lua, (level, msg): (u8, mlua::String)| {
+                let level = match level {
+                    0 => LogLevel::Debug,
+                    1 => LogLevel::Verbose,
+                    2 => LogLevel::Notice,
+                    _ => LogLevel::Warning,
+                };
+                if let Some(mut s) = lua.app_data_mut::<RunState>() {
+                    if s.logs.len() < LOG_LINES_MAX {
+                        s.logs.push((level, msg.as_bytes().to_vec()));
+                    }
+                }
+                Ok(())
+            })?,
+        )?;
+        prims.set(
+            "setresp",
+            lua.create_function(|lua, v: u8| {
+                if let Some(mut s) = lua.app_data_mut::<RunState>() {
+                    s.script_protocol = if v == 3 {
+                        Protocol::Resp3
+                    } else {
+                        Protocol::Resp2
+                    };
+                }
+                Ok(())
+            })?,
+        )?;
+        prims.set(
+            "set_repl",
+            lua.create_function(|lua, v: u8| {
+                if let Some(mut s) = lua.app_data_mut::<RunState>() {
+                    s.repl_flags = v;
+                }
+                Ok(())
+            })?,
+        )?;
+        prims.set(
+            "acl_check",
+            lua.create_function(|_, _: MultiValue| Ok(true))?,
+        )?;
+        prims.set(
+            "register",
+            lua.create_function(
+                |lua, (name, desc, cb, flags): (String, Option<String>, Function, u8)| {
+                    let Some(mut s) = lua.app_data_mut::<RunState>() else {
+                        return Ok(Some(
+                            "redis.register_function can only be called on FUNCTION LOAD command"
+                                .to_string(),
+                        ));
+                    };
+                    let Some(list) = s.registered.as_mut() else {
+                        return Ok(Some(
+                            "redis.register_function can only be called on FUNCTION LOAD command"
+                                .to_string(),
+                        ));
+                    };
+                    if !valid_name(name.as_bytes()) {
+                        return Ok(Some(NAME_ERROR.to_string()));
+                    }
+                    if list.iter().any(|f| f.name == name) {
+                        return Ok(Some("Function already exists in the library".to_string()));
+                    }
+                    list.push(Registered {
+                        name,
+                        description: desc,
+                        callback: cb,
+                        flags: ScriptFlags(flags),
+                    });
+                    Ok(None)
+                },
+            )?,
+        )?;
+        libs::install(lua, &prims)?;
+        Ok(prims)
+    }
+
+    /// Compiles `code` under the chunk name (`@user_script` or `@user_function`) in the sandbox.
+    pub fn compile(&self, chunk_name: &str, code: &[u8]) -> Result<Function, String> {
+        self.lua
+            .load(code)
+            .set_name(chunk_name)
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                other => other.to_string(),
+            })
+    }
+
+    /// Bytes of Lua heap in use.
+    pub fn used_memory_bytes(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Runs a library's top-level code, returning the functions it registered or Redis's error text
+    /// (without the leading `ERR `).
+    pub fn load_library(
+        &mut self,
+        chunk: &Function,
+        timeout: Duration,
+    ) -> Result<Vec<Registered>, String> {
+        self.begin(Some(timeout));
+        if let Some(mut s) = self.lua.app_data_mut::<RunState>() {
+            s.registered = Some(Vec::new());
+        }
+        let call = |on: bool| -> mlua::Result<()> {
+            let f: Function = self.module.get("load_mode")?;
+            f.call::<()>(on)
+        };
+        let outcome = call(true).and_then(|()| {
+            let load: Function = self.module.get("load")?;
+            load.call::<Option<String>>(chunk.clone())
+        });
+        let _ = call(false);
+        let registered = self
+            .lua
+            .app_data_mut::<RunState>()
+            .and_then(|mut s| s.registered.take());
+        self.killed.store(false, Ordering::SeqCst);
+        match outcome {
+            Ok(None) => Ok(registered.unwrap_or_default()),
+            Ok(Some(e)) => Err(format!("Error registering functions: {e}")),
+            Err(e) => Err(format!("Error registering functions: ERR {e}")),
+        }
+    }
+
+    fn begin(&self, load_timeout: Option<Duration>) {
+        if let Some(mut s) = self.lua.app_data_mut::<RunState>() {
+            s.script_protocol = Protocol::Resp2;
+            s.repl_flags = 3;
+            s.logs.clear();
+            s.started = Instant::now();
+            s.load_timeout = load_timeout;
+        }
+    }
+
+    /// Runs a compiled script or function and returns its reply in `req.protocol`.
+    pub fn run(&mut self, f: &Function, req: &RunRequest<'_>, host: &mut dyn Host) -> Vec<u8> {
+        self.begin(None);
+        let mut out = Vec::new();
+        let result = self.run_inner(f, req, host);
+        let (protocol, logs) = match self.lua.app_data_mut::<RunState>() {
+            Some(mut s) => (s.script_protocol, std::mem::take(&mut s.logs)),
+            None => (Protocol::Resp2, Vec::new()),
+        };
+        for (level, line) in logs {
+            host.log(level, &line);
+        }
+        match result {
+            Ok((true, value)) => {
+                let style = ReplyStyle {
+                    caller: req.protocol,
+                    script: protocol,
+                };
+                lua_to_reply(&mut out, &value, style, 0);
+            }
+            Ok((false, value)) => error_reply(&mut out, &value, req.name),
+            Err(e) => {
+                let msg = format!(
+                    "ERR Error running script {}, {:.100}",
+                    req.name,
+                    e.to_string()
+                );
+                reply::error(&mut out, msg.as_bytes());
+            }
+        }
+        self.killed.store(false, Ordering::SeqCst);
+        if self.kind == VmKind::Eval {
+            let _ = self.globals.raw_set("KEYS", Value::Nil);
+            let _ = self.globals.raw_set("ARGV", Value::Nil);
+        }
+        self.calls_since_gc += 1;
+        if self.calls_since_gc >= 50 {
+            self.calls_since_gc = 0;
+            let _ = self.lua.gc_step_kbytes(50);
+        }
+        out
+    }
+
+    fn run_inner(
+        &mut self,
+        f: &Function,
+        req: &RunRequest<'_>,
+        host: &mut dyn Host,
+    ) -> mlua::Result<(bool, Value)> {
+        let lua = &self.lua;
+        let keys = string_array(lua, req.keys)?;
+        let args = string_array(lua, req.args)?;
+        let (keys_arg, args_arg) = if self.kind == VmKind::Eval {
+            self.globals.raw_set("KEYS", keys)?;
+            self.globals.raw_set("ARGV", args)?;
+            (Value::Nil, Value::Nil)
+        } else {
+            (Value::Table(keys), Value::Table(args))
+        };
+        let set_call: Function = self.module.get("set_call")?;
+        let run: Function = self.module.get("run")?;
+        let host_cell = RefCell::new(host);
+        let base = CallCtx {
+            protocol: Protocol::Resp2,
+            flags: req.flags,
+            compat_mode: req.compat_mode,
+            read_only: req.read_only,
+            repl_flags: 3,
+        };
+        let result = lua.scope(|scope| {
+            let call = scope.create_function(|lua, argv: MultiValue| {
+                let mut ctx = base;
+                if let Some(s) = lua.app_data_ref::<RunState>() {
+                    ctx.protocol = s.script_protocol;
+                    ctx.repl_flags = s.repl_flags;
+                }
+                let mut host = host_cell.borrow_mut();
+                redis_call(lua, argv, &ctx, &mut **host)
+            })?;
+            set_call.call::<()>(call)?;
+            let r = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
+            set_call.call::<()>(Value::Nil)?;
+            r
+        });
+        result
+    }
+}
+
+/// The error reply of a failed run: `-<err> script: <name>, on <source>:<line>.`
+fn error_reply(out: &mut Vec<u8>, value: &Value, name: &str) {
+    let mut msg: Vec<u8> = Vec::new();
+    match value {
+        Value::Table(t) => {
+            match t.get::<Value>("err") {
+                Ok(Value::String(s)) => msg.extend_from_slice(&s.as_bytes()),
+                Ok(Value::Number(n)) => format_g17(&mut msg, n),
+                _ => msg.extend_from_slice(b"(null)"),
+            }
+            let source = t.get::<Option<mlua::String>>("source").ok().flatten();
+            let line = t.get::<Value>("line").ok();
+            if let (Some(source), Some(Value::Number(line))) = (source, line) {
+                msg.extend_from_slice(format!(" script: {name}, on ").as_bytes());
+                msg.extend_from_slice(&source.as_bytes());
+                msg.extend_from_slice(format!(":{}.", line as i64).as_bytes());
+            }
+        }
+        Value::String(s) => {
+            msg.extend_from_slice(format!("ERR Error running script {name}, ").as_bytes());
+            let bytes = s.as_bytes();
+            msg.extend_from_slice(&bytes[..bytes.len().min(100)]);
+        }
+        _ => msg.extend_from_slice(
+            format!("ERR Error running script {name}, execution failure").as_bytes(),
+        ),
+    }
+    reply::error(out, &msg);
+}
+
+/// `redis.call`/`redis.pcall` core: returns (is_error, value).
+fn redis_call(
+    lua: &Lua,
+    argv: MultiValue,
+    ctx: &CallCtx,
+    host: &mut dyn Host,
+) -> mlua::Result<(bool, Value)> {
+    if argv.is_empty() {
+        let t = error_table(
+            lua,
+            b"Please specify at least one argument for this redis lib call",
+        )?;
+        return Ok((true, Value::Table(t)));
+    }
+    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.len());
+    for v in argv.iter() {
+        match v {
+            Value::Number(n) => {
+                let mut b = Vec::new();
+                format_g17(&mut b, *n);
+                owned.push(b);
+            }
+            Value::Integer(n) => owned.push(n.to_string().into_bytes()),
+            Value::String(s) => owned.push(s.as_bytes().to_vec()),
+            _ => {
+                let t = error_table(
+                    lua,
+                    b"Lua redis lib command arguments must be strings or integers",
+                )?;
+                return Ok((true, Value::Table(t)));
+            }
+        }
+    }
+    let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let bytes = host.call(&args, ctx);
+    let frame = match parse_frame(&bytes) {
+        Ok(Some((frame, _))) => frame,
+        _ => {
+            let t = error_table(lua, b"Invalid reply from the command")?;
+            return Ok((true, Value::Table(t)));
+        }
+    };
+    let is_err = matches!(frame, zedis_resp::Frame::Error(_));
+    Ok((is_err, frame_to_lua(lua, &frame, ctx.protocol)?))
+}
+
+fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (idx, item) in items.iter().enumerate() {
+        t.raw_set(idx + 1, lua.create_string(item)?)?;
+    }
+    Ok(t)
+}
+
+/// Lowercase hex SHA1 of `data`.
+pub fn sha1_hex(data: &[u8]) -> String {
+    let digest = Sha1::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Redis's error for a bad library or function name.
+pub const NAME_ERROR: &str =
+    "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+
+/// Letters, digits and underscores, at least one.
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
