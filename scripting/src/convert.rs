@@ -50,6 +50,15 @@ pub fn format_g(out: &mut Vec<u8>, d: f64, precision: usize) {
     }
 }
 
+/// A Lua number, whichever way mlua represents it (integral numbers arrive as `Value::Integer`).
+pub fn as_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => Some(*n),
+        Value::Integer(n) => Some(*n as f64),
+        _ => None,
+    }
+}
+
 fn trim_zeros(s: &str) -> &str {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -204,7 +213,7 @@ fn table_to_reply(out: &mut Vec<u8>, t: &Table, style: ReplyStyle, depth: usize)
         reply::simple(out, &s.as_bytes());
         return;
     }
-    if let Value::Number(d) = field(t, "double") {
+    if let Some(d) = as_number(&field(t, "double")) {
         reply::double(out, p, d);
         return;
     }

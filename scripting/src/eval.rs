@@ -65,7 +65,7 @@ impl EvalEngine {
     }
 
     pub fn exists(&self, sha: &[u8]) -> bool {
-        std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(s))
+        std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
     }
 
     /// The flags of a cached script (lower-case SHA1) and whether it runs in compatibility mode.

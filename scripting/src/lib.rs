@@ -375,3 +375,36 @@ fn error_bytes_raw(msg: &[u8]) -> Vec<u8> {
     reply::error(&mut out, msg);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every command with `+OK`, records argv.
+    struct Echo(Vec<Vec<Vec<u8>>>);
+
+    impl Host for Echo {
+        fn call(&mut self, argv: &[&[u8]], _: &CallCtx) -> Vec<u8> {
+            self.0.push(argv.iter().map(|a| a.to_vec()).collect());
+            b"+OK\r\n".to_vec()
+        }
+    }
+
+    #[test]
+    fn function_errors_name_the_function() {
+        let mut s = Scripting::new(Limits::default()).unwrap();
+        let code = b"#!lua name=l\nredis.register_function('boom', function() error('bad') end)";
+        assert_eq!(s.function_load(code, false), b"$1\r\nl\r\n");
+        let got = s.fcall(
+            b"boom",
+            &[],
+            &[],
+            RunOptions::default(),
+            &mut Echo(Vec::new()),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            "-ERR user_function:2: bad script: boom, on @user_function:2.\r\n"
+        );
+    }
+}

@@ -6,6 +6,7 @@ local error, type, tostring, rawget, rawset, setmetatable, getmetatable, select,
   error, type, tostring, rawget, rawset, setmetatable, getmetatable, select, unpack, xpcall, next
 local raw_pcall = pcall
 local M = {}
+local cwrap = R.cwrap
 
 -- Readonly tables: Redis patches its Lua VM; here each protected table is an empty proxy whose metatable
 -- reads through to the real table and refuses writes.
@@ -21,22 +22,22 @@ local function missing_global(_, k)
 end
 local error_mt = {__index = missing_global, __newindex = ro_error}
 
-G.rawset = function(t, k, v)
+G.rawset = cwrap(function(t, k, v)
   if proxies[t] or t == G then error('Attempt to modify a readonly table', 0) end
   return rawset(t, k, v)
-end
-G.rawget = function(t, k) return rawget(proxies[t] or t, k) end
-G.setmetatable = function(t, mt)
+end)
+G.rawget = cwrap(function(t, k) return rawget(proxies[t] or t, k) end)
+G.setmetatable = cwrap(function(t, mt)
   if proxies[t] or t == G then error('Attempt to modify a readonly table', 0) end
   return setmetatable(t, mt)
-end
-local function wrapped_next(t, k) return next(proxies[t] or t, k) end
+end)
+local wrapped_next = cwrap(function(t, k) return next(proxies[t] or t, k) end)
 G.next = wrapped_next
-G.pairs = function(t) return wrapped_next, t, nil end
+G.pairs = cwrap(function(t) return wrapped_next, t, nil end)
 
 local function pack(...) return {n = select('#', ...), ...} end
 -- Redis's pcall turns a caught {err=...} table into its message.
-G.pcall = function(...)
+G.pcall = cwrap(function(...)
   local r = pack(raw_pcall(...))
   if not r[1] then
     if R.killed() then error(r[2], 0) end
@@ -47,7 +48,7 @@ G.pcall = function(...)
     end
   end
   return unpack(r, 1, r.n)
-end
+end)
 G.dofile, G.loadfile, G.print, G.getfenv, G.setfenv, G.newproxy, G.module, G.require = nil
 G.debug = nil
 G.gcinfo = gcinfo
@@ -76,8 +77,8 @@ local function generic(raise, ...)
   if is_err and raise then error(v) end
   return v
 end
-redis.call = function(...) return generic(true, ...) end
-redis.pcall = function(...) return generic(false, ...) end
+redis.call = function(...) return (generic(true, ...)) end
+redis.pcall = function(...) return (generic(false, ...)) end
 redis.sha1hex = function(...)
   if select('#', ...) ~= 1 then error(err_table('wrong number of arguments')) end
   local s = ...
@@ -137,6 +138,9 @@ redis.acl_check_cmd = function(...)
   if type(r) == 'string' then error(err_table(r)) end
   return r
 end
+for k, v in pairs(redis) do
+  if type(v) == 'function' then redis[k] = cwrap(v) end
+end
 if kind == 'eval' then
   redis.breakpoint = function() return false end
   redis.debug = function() end
@@ -148,8 +152,13 @@ local function handler(err)
   local lvl = 2
   local i = dbg.getinfo(lvl, 'nSl')
   if i and i.what == 'C' then lvl = lvl + 1; i = dbg.getinfo(lvl, 'nSl') end
-  while i and i.source == '=zedis' do lvl = lvl + 1; i = dbg.getinfo(lvl, 'nSl') end
-  if i and i.what == 'C' then lvl = lvl + 1; i = dbg.getinfo(lvl, 'nSl') end
+  -- Skip this file's frames (and tail-call markers), then the C trampoline that entered them.
+  local internal = false
+  while i and (i.source == '=zedis' or i.what == 'tail') do
+    internal = true
+    lvl = lvl + 1; i = dbg.getinfo(lvl, 'nSl')
+  end
+  if internal and i and i.what == 'C' then lvl = lvl + 1; i = dbg.getinfo(lvl, 'nSl') end
   if R.killed() then
     err = {err = 'ERR Script killed by user with SCRIPT KILL...'}
   elseif type(err) ~= 'table' then
@@ -166,15 +175,15 @@ end
 
 if R.cjson then
   local enc, dec = R.cjson.encode, R.cjson.decode
-  R.cjson.encode = function(v) local r, e = enc(v) if e then error(e, 0) end return r end
-  R.cjson.decode = function(s)
+  R.cjson.encode = cwrap(function(v) local r, e = enc(v) if e then error(e, 3) end return r end)
+  R.cjson.decode = cwrap(function(s)
     if type(s) ~= 'string' and type(s) ~= 'number' then
       error("bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")", 0)
     end
     local r, e = dec(tostring(s))
-    if e then error(e, 0) end
+    if e then error(e, 3) end
     return r
-  end
+  end)
 end
 for _, name in ipairs({'cjson', 'bit', 'struct', 'cmsgpack'}) do
   if R[name] then G[name] = R[name] end
@@ -190,6 +199,9 @@ G.getmetatable = function(t)
   return getmetatable(t)
 end
 
+for _, k in ipairs({'breakpoint', 'debug', 'replicate_commands'}) do
+  if redis[k] then redis[k] = cwrap(redis[k]) end
+end
 if kind == 'eval' then
   G.redis = protect(redis)
   local env = protect(G)
@@ -240,7 +252,7 @@ else
     if not cb then fail('redis.register_function must get a callback argument') end
     return name, desc, cb, flags
   end
-  local lib_redis = {register_function = function(...)
+  local lib_redis = {register_function = cwrap(function(...)
     local n = select('#', ...)
     if n < 1 or n > 2 then fail('wrong number of arguments to redis.register_function') end
     local name, desc, cb, flags
@@ -254,8 +266,9 @@ else
     end
     local e = R.register(name, desc, cb, flags)
     if e then fail(e) end
-  end}
+  end)}
   register_log(lib_redis)
+  lib_redis.log = cwrap(lib_redis.log)
   setmetatable(lib_redis, error_mt)
   local lib_globals = setmetatable({redis = protect(lib_redis)}, error_mt)
   local env_mt = {__newindex = ro_error, __index = G}

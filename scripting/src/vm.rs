@@ -1,7 +1,7 @@
 //! One sandboxed Lua 5.1 state with Redis's environment: the EVAL engine and the functions engine each own
 //! one, as in Redis.
 
-use crate::convert::{error_table, format_g17, frame_to_lua, lua_to_reply, ReplyStyle};
+use crate::convert::{as_number, error_table, format_g17, frame_to_lua, lua_to_reply, ReplyStyle};
 use crate::flags::ScriptFlags;
 use crate::host::{CallCtx, Host, LogLevel};
 use crate::libs;
@@ -232,6 +232,10 @@ impl Vm {
                 },
             )?,
         )?;
+        prims.set(
+            "cwrap",
+            lua.create_function(|lua, f: Function| c_wrap(lua, f))?,
+        )?;
         libs::install(lua, &prims)?;
         Ok(prims)
     }
@@ -391,12 +395,14 @@ fn error_reply(out: &mut Vec<u8>, value: &Value, name: &str) {
         Value::Table(t) => {
             match t.get::<Value>("err") {
                 Ok(Value::String(s)) => msg.extend_from_slice(&s.as_bytes()),
-                Ok(Value::Number(n)) => format_g17(&mut msg, n),
+                Ok(v @ (Value::Number(_) | Value::Integer(_))) => {
+                    format_g17(&mut msg, as_number(&v).unwrap_or(0.0))
+                }
                 _ => msg.extend_from_slice(b"(null)"),
             }
             let source = t.get::<Option<mlua::String>>("source").ok().flatten();
-            let line = t.get::<Value>("line").ok();
-            if let (Some(source), Some(Value::Number(line))) = (source, line) {
+            let line = t.get::<Value>("line").ok().as_ref().and_then(as_number);
+            if let (Some(source), Some(line)) = (source, line) {
                 msg.extend_from_slice(format!(" script: {name}, on ").as_bytes());
                 msg.extend_from_slice(&source.as_bytes());
                 msg.extend_from_slice(format!(":{}.", line as i64).as_bytes());
@@ -436,7 +442,11 @@ fn redis_call(
                 format_g17(&mut b, *n);
                 owned.push(b);
             }
-            Value::Integer(n) => owned.push(n.to_string().into_bytes()),
+            Value::Integer(n) => {
+                let mut b = Vec::new();
+                format_g17(&mut b, *n as f64);
+                owned.push(b);
+            }
             Value::String(s) => owned.push(s.as_bytes().to_vec()),
             _ => {
                 let t = error_table(
@@ -466,6 +476,32 @@ fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
         t.raw_set(idx + 1, lua.create_string(item)?)?;
     }
     Ok(t)
+}
+
+/// Calls its upvalue with its arguments, propagating errors untouched: a C frame, so a script's
+/// `return redis.call(...)` (a tail call) keeps the script's frame for the error handler, as Redis's C API
+/// functions do.
+unsafe extern "C-unwind" fn trampoline(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    // SAFETY: called by Lua with a valid state; a C function has LUA_MINSTACK free slots, and this frame
+    // owns nothing that a longjmp past it would leak.
+    unsafe {
+        let nargs = mlua::ffi::lua_gettop(state);
+        mlua::ffi::lua_pushvalue(state, mlua::ffi::lua_upvalueindex(1));
+        mlua::ffi::lua_insert(state, 1);
+        mlua::ffi::lua_call(state, nargs, mlua::ffi::LUA_MULTRET);
+        mlua::ffi::lua_gettop(state)
+    }
+}
+
+/// Wraps a Lua function in [`trampoline`].
+fn c_wrap(lua: &Lua, f: Function) -> mlua::Result<Function> {
+    // SAFETY: the closure runs in mlua's protected call with `f` on the stack top; it replaces `f` by a
+    // C closure holding it as its only upvalue.
+    unsafe {
+        lua.exec_raw::<Function>(f, |state| {
+            mlua::ffi::lua_pushcclosure(state, trampoline, 1);
+        })
+    }
 }
 
 /// Lowercase hex SHA1 of `data`.

@@ -57,7 +57,7 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
             }
             format_g(out, *n, 14);
         }
-        Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Integer(n) => format_g(out, *n as f64, 14),
         Value::String(s) => encode_string(out, &s.as_bytes()),
         Value::Table(t) => {
             if depth + 1 > NESTING_MAX {
@@ -120,7 +120,11 @@ fn encode_table(out: &mut Vec<u8>, t: &Table, depth: usize) -> Result<(), String
                 format_g(&mut key, *n, 14);
                 encode_string(out, &key);
             }
-            Value::Integer(n) => encode_string(out, n.to_string().as_bytes()),
+            Value::Integer(n) => {
+                let mut key = Vec::new();
+                format_g(&mut key, *n as f64, 14);
+                encode_string(out, &key);
+            }
             _ => return Err("Cannot serialise table: table key must be a number or string".into()),
         }
         out.push(b':');
@@ -156,10 +160,22 @@ struct Decoder<'a> {
 }
 
 impl Decoder<'_> {
+    /// lua-cjson's "Expected X but found <token> at character N", naming the token at the position.
     fn err(&self, expected: &str) -> String {
-        let found = match self.src.get(self.pos) {
-            None => "T_END".to_string(),
-            Some(_) => "invalid token".to_string(),
+        let rest = &self.src[self.pos.min(self.src.len())..];
+        let found = match rest.first() {
+            None => "T_END",
+            Some(b'{') => "T_OBJ_BEGIN",
+            Some(b'}') => "T_OBJ_END",
+            Some(b'[') => "T_ARR_BEGIN",
+            Some(b']') => "T_ARR_END",
+            Some(b'"') => "T_STRING",
+            Some(b':') => "T_COLON",
+            Some(b',') => "T_COMMA",
+            Some(b'-' | b'0'..=b'9') => "T_NUMBER",
+            Some(_) if rest.starts_with(b"true") || rest.starts_with(b"false") => "T_BOOLEAN",
+            Some(_) if rest.starts_with(b"null") => "T_NULL",
+            Some(_) => "invalid token",
         };
         format!(
             "Expected {expected} but found {found} at character {}",
