@@ -185,6 +185,20 @@ if R.cjson then
     return r
   end)
 end
+-- Rust library functions return `ok, ...`; these raise the message as the C libraries' luaL_error does
+-- (with the caller's position: level 3 is the script, above this wrapper and its C trampoline).
+local function raise_or_return(ok, ...)
+  if not ok then error((...), 4) end
+  return ...
+end
+for _, lib in ipairs({'cmsgpack', 'struct'}) do
+  local t = R[lib]
+  for k, f in pairs(t) do
+    if type(f) == 'function' then
+      t[k] = cwrap(function(...) return raise_or_return(f(...)) end)
+    end
+  end
+end
 for _, name in ipairs({'cjson', 'bit', 'struct', 'cmsgpack'}) do
   if R[name] then G[name] = R[name] end
 end

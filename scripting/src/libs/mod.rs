@@ -1,7 +1,10 @@
-//! The Lua libraries Redis bundles: `bit` (LuaBitOp) and `cjson` (lua-cjson), written in Rust.
+//! The Lua libraries Redis bundles, written in Rust: `bit` (LuaBitOp), `cjson` (lua-cjson), `cmsgpack`
+//! (lua-cmsgpack) and `struct`.
 
 mod bit;
 mod cjson;
+mod cmsgpack;
+mod struct_lib;
 
 use mlua::{Lua, Table};
 
@@ -10,5 +13,7 @@ use mlua::{Lua, Table};
 pub(crate) fn install(lua: &Lua, prims: &Table) -> mlua::Result<()> {
     prims.set("bit", bit::create(lua)?)?;
     prims.set("cjson", cjson::create(lua)?)?;
+    prims.set("cmsgpack", cmsgpack::create(lua)?)?;
+    prims.set("struct", struct_lib::create(lua)?)?;
     Ok(())
 }
