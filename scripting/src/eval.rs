@@ -2,7 +2,7 @@
 
 use crate::flags::{lossy, parse_eval_shebang, ScriptFlags};
 use crate::host::Host;
-use crate::vm::{sha1_hex, RunRequest, SharedBusy, Vm, VmKind};
+use crate::vm::{sha1_hex, RunRequest, Shared, Vm, VmKind};
 use crate::Limits;
 use mlua::Function;
 use std::collections::HashMap;
@@ -28,11 +28,7 @@ pub(crate) struct EvalEngine {
 pub const NOSCRIPT: &[u8] = b"NOSCRIPT No matching script. Please use EVAL.";
 
 impl EvalEngine {
-    pub fn new(
-        limits: &Limits,
-        killed: Arc<AtomicBool>,
-        busy: Option<SharedBusy>,
-    ) -> mlua::Result<Self> {
+    pub fn new(limits: &Limits, killed: Arc<AtomicBool>, busy: Shared) -> mlua::Result<Self> {
         Ok(EvalEngine {
             vm: Vm::new(VmKind::Eval, limits.lua_heap_bytes_max, killed, busy)?,
             scripts: HashMap::new(),

@@ -2,7 +2,7 @@
 
 use crate::flags::{lossy, split_args, ScriptFlags};
 use crate::host::Host;
-use crate::vm::{valid_name, Registered, RunRequest, SharedBusy, Vm, VmKind, NAME_ERROR};
+use crate::vm::{valid_name, Registered, RunRequest, Shared, Vm, VmKind, NAME_ERROR};
 use crate::{dump, Limits, RunOptions};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -46,16 +46,12 @@ pub(crate) struct FunctionEngine {
     libraries: BTreeMap<String, Library>,
     index: BTreeMap<String, String>,
     killed: Arc<AtomicBool>,
-    busy: Option<SharedBusy>,
+    busy: Shared,
     heap_bytes_max: usize,
 }
 
 impl FunctionEngine {
-    pub fn new(
-        limits: &Limits,
-        killed: Arc<AtomicBool>,
-        busy: Option<SharedBusy>,
-    ) -> mlua::Result<Self> {
+    pub fn new(limits: &Limits, killed: Arc<AtomicBool>, busy: Shared) -> mlua::Result<Self> {
         Ok(FunctionEngine {
             vm: Vm::new(
                 VmKind::Function,

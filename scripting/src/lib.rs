@@ -41,10 +41,10 @@ mod vm;
 pub use flags::{parse_eval_shebang, ScriptFlags, Shebang};
 pub use functions::{glob_match, FunctionInfo, RestorePolicy, LOAD_TIMEOUT};
 pub use host::{CallCtx, Host, LogLevel};
-use vm::SharedBusy;
+use vm::Shared;
 pub use vm::{sha1_hex, BusyHandler, HOOK_INSTRUCTIONS};
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -100,7 +100,7 @@ pub struct Scripting {
     functions: functions::FunctionEngine,
     limits: Limits,
     killed: Arc<AtomicBool>,
-    busy: Option<SharedBusy>,
+    busy: Shared,
 }
 
 /// Keys then arguments of a script invocation.
@@ -137,12 +137,16 @@ impl Scripting {
     /// Creates both Lua states.
     pub fn new(limits: Limits) -> Result<Self, ScriptingError> {
         let killed = Arc::new(AtomicBool::new(false));
+        let shared = Shared {
+            busy: None,
+            rand: Rc::new(Cell::new(vm::RAND48_INITIAL)),
+        };
         Ok(Scripting {
-            eval: eval::EvalEngine::new(&limits, killed.clone(), None)?,
-            functions: functions::FunctionEngine::new(&limits, killed.clone(), None)?,
+            eval: eval::EvalEngine::new(&limits, killed.clone(), shared.clone())?,
+            functions: functions::FunctionEngine::new(&limits, killed.clone(), shared.clone())?,
             limits,
             killed,
-            busy: None,
+            busy: shared,
         })
     }
 
@@ -151,7 +155,10 @@ impl Scripting {
     /// true to kill the script (SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE). Recreates the Lua states,
     /// so call it once at startup.
     pub fn set_busy_handler(&mut self, handler: BusyHandler) -> Result<(), ScriptingError> {
-        let busy = Some(Rc::new(RefCell::new(handler)));
+        let busy = Shared {
+            busy: Some(Rc::new(RefCell::new(handler))),
+            rand: self.busy.rand.clone(),
+        };
         self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), busy.clone())?;
         self.functions =
             functions::FunctionEngine::new(&self.limits, self.killed.clone(), busy.clone())?;

@@ -203,6 +203,37 @@ for _, name in ipairs({'cjson', 'bit', 'struct', 'cmsgpack'}) do
   if R[name] then G[name] = R[name] end
 end
 
+-- math.random / math.randomseed on Redis's redisLrand48 (deterministic, shared by every script).
+local function checkint(v, n, fname)
+  local x = tonumber(v)
+  if x == nil then
+    local got = v == nil and 'no value' or type(v)
+    error("bad argument #" .. n .. " to '" .. fname .. "' (number expected, got " .. got .. ")", 4)
+  end
+  if x >= 0 then return math.floor(x) end
+  return math.ceil(x)
+end
+G.math.random = cwrap(function(...)
+  local n = select('#', ...)
+  local r = R.rand()
+  if n == 0 then return r end
+  if n == 1 then
+    local u = checkint((...), 1, 'random')
+    if u < 1 then error("bad argument #1 to 'random' (interval is empty)", 3) end
+    return math.floor(r * u) + 1
+  end
+  if n == 2 then
+    local l, u = ...
+    l, u = checkint(l, 1, 'random'), checkint(u, 2, 'random')
+    if l > u then error("bad argument #2 to 'random' (interval is empty)", 3) end
+    return math.floor(r * (u - l + 1)) + l
+  end
+  error('wrong number of arguments', 3)
+end)
+G.math.randomseed = cwrap(function(...)
+  R.srand(checkint((...), 1, 'randomseed') % 4294967296)
+end)
+
 local protected_names = {'string', 'table', 'math', 'coroutine', 'cjson', 'bit', 'struct', 'cmsgpack'}
 for _, name in ipairs(protected_names) do
   if G[name] then G[name] = protect(G[name]) end

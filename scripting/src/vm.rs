@@ -33,6 +33,25 @@ pub type BusyHandler = Box<dyn FnMut(Duration) -> bool>;
 /// The busy handler shared by both VMs' hooks.
 pub type SharedBusy = std::rc::Rc<RefCell<BusyHandler>>;
 
+/// State both VMs share, surviving SCRIPT FLUSH and FUNCTION FLUSH as Redis's process globals do.
+#[derive(Clone, Default)]
+pub(crate) struct Shared {
+    /// The server's busy handler, called from the instruction hook.
+    pub busy: Option<SharedBusy>,
+    /// The 48-bit state of Redis's `redisLrand48` behind `math.random`.
+    pub rand: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+/// `redisLrand48`'s initial state (`X2:X1:X0`).
+pub(crate) const RAND48_INITIAL: u64 = 0x1234_ABCD_330E;
+
+/// One step of `lrand48`: returns the next 31-bit value.
+fn lrand48(state: &std::cell::Cell<u64>) -> u32 {
+    let next = state.get().wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & 0xFFFF_FFFF_FFFF;
+    state.set(next);
+    (next >> 17) as u32
+}
+
 /// A function registered by `redis.register_function` during a FUNCTION LOAD.
 pub(crate) struct Registered {
     pub name: String,
@@ -80,7 +99,7 @@ impl Vm {
         kind: VmKind,
         memory_bytes_max: usize,
         killed: Arc<AtomicBool>,
-        busy: Option<SharedBusy>,
+        shared: Shared,
     ) -> mlua::Result<Vm> {
         // SAFETY: the debug library is loaded only so the error handler can capture `debug.getinfo`; the
         // prelude removes it from the globals before any user code runs.
@@ -100,7 +119,7 @@ impl Vm {
         });
         let globals = lua.globals();
         let dbg: Table = globals.get("debug")?;
-        let prims = Self::primitives(&lua, &killed)?;
+        let prims = Self::primitives(&lua, &killed, &shared)?;
         let prelude = lua
             .load(include_str!("prelude.lua"))
             .set_name("=zedis")
@@ -122,7 +141,7 @@ impl Vm {
                 };
                 let over = timeout.is_some_and(|t| elapsed > t);
                 let kill = over
-                    || busy.as_ref().is_some_and(|b| {
+                    || shared.busy.as_ref().is_some_and(|b| {
                         b.try_borrow_mut().map(|mut f| f(elapsed)).unwrap_or(false)
                     });
                 if kill {
@@ -146,8 +165,24 @@ impl Vm {
         })
     }
 
-    fn primitives(lua: &Lua, killed: &Arc<AtomicBool>) -> mlua::Result<Table> {
+    fn primitives(lua: &Lua, killed: &Arc<AtomicBool>, shared: &Shared) -> mlua::Result<Table> {
         let prims = lua.create_table()?;
+        let rand = shared.rand.clone();
+        prims.set(
+            "rand",
+            lua.create_function(move |_, ()| {
+                let r = lrand48(&rand) % (i32::MAX as u32);
+                Ok(f64::from(r) / f64::from(i32::MAX))
+            })?,
+        )?;
+        let seed = shared.rand.clone();
+        prims.set(
+            "srand",
+            lua.create_function(move |_, v: f64| {
+                seed.set((u64::from(v as i64 as u32) << 16) | 0x330E);
+                Ok(())
+            })?,
+        )?;
         prims.set(
             "sha1hex",
             lua.create_function(|lua, s: mlua::String| lua.create_string(sha1_hex(&s.as_bytes())))?,
