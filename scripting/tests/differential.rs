@@ -45,6 +45,8 @@ fn start_server() -> Option<Server> {
             "127.0.0.1",
             "--save",
             "",
+            "--enable-debug-command",
+            "yes",
             "--appendonly",
             "no",
         ])
@@ -462,12 +464,49 @@ const LIBRARIES: &[&str] = &[
     "return struct.size('z')",
 ];
 
+/// Commands whose replies cover the RESP3 types a script can receive (DEBUG PROTOCOL is not allowed from
+/// scripts), seen by a RESP2 and a RESP3 script.
+const TYPED_COMMANDS: &[&str] = &[
+    "'get', 'str'",
+    "'get', 'missing'",
+    "'incr', 'n'",
+    "'zscore', 'z', 'a'",
+    "'zrange', 'z', 0, -1, 'withscores'",
+    "'zincrby', 'z', 0.5, 'a'",
+    "'hgetall', 'h'",
+    "'smembers', 's'",
+    "'lolwut', 'version', '5', '1', '1', '1'",
+    "'lrange', 'missing', 0, -1",
+    "'hmget', 'h', 'f', 'nofield'",
+    "'type', 'h'",
+    "'incr', 'str'",
+];
+
 #[test]
 fn eval_matches_redis() {
     let Some(mut h) = Harness::new() else { return };
     let setup: &[&[&[u8]]] = &[&[b"SET", b"str", b"notanumber"]];
     for script in CONVERSIONS.iter().chain(ERRORS).chain(LIBRARIES) {
         h.eval_case(script, &["k1", "k2"], &["v1", "v2", "v3"], setup);
+    }
+    let typed_setup: &[&[&[u8]]] = &[
+        &[b"SET", b"str", b"text"],
+        &[b"ZADD", b"z", b"1.5", b"a", b"2", b"b"],
+        &[b"HSET", b"h", b"f", b"v", b"g", b"w"],
+        &[b"SADD", b"s", b"m1", b"m2"],
+    ];
+    for command in TYPED_COMMANDS {
+        for prefix in ["", "redis.setresp(3); "] {
+            let direct = format!("{prefix}return redis.pcall({command})");
+            h.eval_case(&direct, &[], &[], typed_setup);
+            let inspect = format!(
+                "{prefix}local v = redis.pcall({command}) \
+                 if type(v) ~= 'table' then return {{type(v), tostring(v)}} end \
+                 local keys = {{}} for k in pairs(v) do keys[#keys + 1] = tostring(k) end table.sort(keys) \
+                 return {{type(v), keys}}"
+            );
+            h.eval_case(&inspect, &[], &[], typed_setup);
+        }
     }
     h.report();
 }
