@@ -49,6 +49,46 @@ G.pcall = cwrap(function(...)
   end
   return unpack(r, 1, r.n)
 end)
+-- Redis's Lua never loads precompiled chunks (crafted bytecode can corrupt the VM): a chunk starting
+-- with ESC is parsed as text, which fails on its first byte.
+local function chunkid(name)
+  local first = name:sub(1, 1)
+  if first == '=' then return name:sub(2, 60) end
+  if first == '@' then
+    local rest = name:sub(2)
+    if #rest > 45 then return '...' .. rest:sub(-45) end
+    return rest
+  end
+  local nul = name:find('\0', 1, true)
+  if nul then name = name:sub(1, nul - 1) end
+  local line = name
+  local nl = name:find('\n', 1, true)
+  if nl then line = name:sub(1, nl - 1) end
+  local truncated = #line < #name
+  if #line > 45 then line = line:sub(1, 45); truncated = true end
+  return '[string "' .. line .. (truncated and '..."]' or '"]')
+end
+local function binary_error(name)
+  return chunkid(name) .. ":1: unexpected symbol near 'char(27)'"
+end
+local raw_loadstring, raw_load = loadstring, load
+G.loadstring = cwrap(function(s, name)
+  if type(s) == 'string' and s:byte(1) == 27 then return nil, binary_error(name or s) end
+  return raw_loadstring(s, name)
+end)
+G.load = cwrap(function(f, name)
+  if type(f) ~= 'function' then return raw_load(f, name) end
+  local parts = {}
+  while true do
+    local piece = f()
+    if piece == nil or piece == '' then break end
+    if type(piece) ~= 'string' then return nil, 'reader function must return a string' end
+    parts[#parts + 1] = piece
+  end
+  local s = table.concat(parts)
+  if s:byte(1) == 27 then return nil, binary_error(name or '=(load)') end
+  return raw_loadstring(s, name or '=(load)')
+end)
 G.dofile, G.loadfile, G.print, G.getfenv, G.setfenv, G.newproxy, G.module, G.require = nil
 G.debug = nil
 G.gcinfo = gcinfo

@@ -277,9 +277,15 @@ impl Vm {
 
     /// Compiles `code` under the chunk name (`@user_script` or `@user_function`) in the sandbox.
     pub fn compile(&self, chunk_name: &str, code: &[u8]) -> Result<Function, String> {
+        if code.first() == Some(&0x1b) {
+            // Never load bytecode: Redis's Lua parses every chunk as text, failing on the ESC byte.
+            let name = chunk_name.trim_start_matches('@');
+            return Err(format!("{name}:1: unexpected symbol near 'char(27)'"));
+        }
         self.lua
             .load(code)
             .set_name(chunk_name)
+            .set_mode(mlua::ChunkMode::Text)
             .set_environment(self.env.clone())
             .into_function()
             .map_err(|e| match e {
