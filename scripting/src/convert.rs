@@ -3,10 +3,6 @@
 use mlua::{Lua, Table, Value};
 use zedis_resp::{reply, Frame, Protocol};
 
-/// Nesting depth past which a returned table is replied as an error instead of recursing further (Redis
-/// stops near Lua's C stack limit; here the bound also protects the Rust stack).
-pub const REPLY_DEPTH_MAX: usize = 1000;
-
 /// Appends C's `printf("%.17g", d)` (how Redis turns a Lua number argument into a command argument).
 pub fn format_g17(out: &mut Vec<u8>, d: f64) {
     format_g(out, d, 17);
@@ -163,8 +159,33 @@ pub struct ReplyStyle {
     pub script: Protocol,
 }
 
-/// Appends the reply for a Lua value as Redis's `luaReplyToRedisReply`.
-pub fn lua_to_reply(out: &mut Vec<u8>, value: &Value, style: ReplyStyle, depth: usize) {
+/// Appends the reply for a Lua value as Redis's `luaReplyToRedisReply`, iteratively (no Rust recursion).
+pub fn lua_to_reply(out: &mut Vec<u8>, value: &Value, style: ReplyStyle) {
+    // Each pending value carries the Lua stack slots Redis would be using when converting it, so the
+    // "reached lua stack limit" error lands at the same depth as in Redis.
+    let mut pending: Vec<(Value, usize)> = vec![(value.clone(), REPLY_ROOT_SLOTS)];
+    while let Some((v, slots)) = pending.pop() {
+        if slots + 4 > LUA_STACK_SLOTS_MAX {
+            reply::error(out, b"ERR reached lua stack limit");
+            continue;
+        }
+        let Value::Table(t) = v else {
+            scalar_to_reply(out, &v, style);
+            continue;
+        };
+        let first = pending.len();
+        table_to_reply(out, &t, style, slots, &mut pending);
+        // Children were pushed in order; reverse them so they pop in order.
+        pending[first..].reverse();
+    }
+}
+
+/// Lua stack slots in use when Redis converts a script's result (the error handler and the result).
+const REPLY_ROOT_SLOTS: usize = 2;
+/// Lua's `LUAI_MAXCSTACK`: `lua_checkstack` fails past it.
+const LUA_STACK_SLOTS_MAX: usize = 8000;
+
+fn scalar_to_reply(out: &mut Vec<u8>, value: &Value, style: ReplyStyle) {
     let p = style.caller;
     match value {
         Value::String(s) => reply::bulk(out, &s.as_bytes()),
@@ -181,7 +202,6 @@ pub fn lua_to_reply(out: &mut Vec<u8>, value: &Value, style: ReplyStyle, depth: 
         }
         Value::Number(n) => reply::integer(out, number_to_i64(*n)),
         Value::Integer(n) => reply::integer(out, *n),
-        Value::Table(t) => table_to_reply(out, t, style, depth),
         _ => reply::null(out, p),
     }
 }
@@ -199,12 +219,15 @@ fn field(t: &Table, key: &str) -> Value {
     t.raw_get(key).unwrap_or(Value::Nil)
 }
 
-fn table_to_reply(out: &mut Vec<u8>, t: &Table, style: ReplyStyle, depth: usize) {
+/// Writes a table's reply header (or the whole reply for the single-field forms) and queues its children.
+fn table_to_reply(
+    out: &mut Vec<u8>,
+    t: &Table,
+    style: ReplyStyle,
+    slots: usize,
+    pending: &mut Vec<(Value, usize)>,
+) {
     let p = style.caller;
-    if depth >= REPLY_DEPTH_MAX {
-        reply::error(out, b"ERR reached lua stack limit");
-        return;
-    }
     if let Value::String(e) = field(t, "err") {
         reply::error(out, &e.as_bytes());
         return;
@@ -237,37 +260,34 @@ fn table_to_reply(out: &mut Vec<u8>, t: &Table, style: ReplyStyle, depth: usize)
         }
     }
     if let Value::Table(m) = field(t, "map") {
-        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
-        reply::map_len(out, p, pairs.len());
-        for (k, v) in &pairs {
-            lua_to_reply(out, k, style, depth + 1);
-            lua_to_reply(out, v, style, depth + 1);
+        let mut count = 0;
+        for (k, v) in m.pairs::<Value, Value>().filter_map(Result::ok) {
+            pending.push((k, slots + 4));
+            pending.push((v, slots + 3));
+            count += 1;
         }
+        reply::map_len(out, p, count);
         return;
     }
     if let Value::Table(s) = field(t, "set") {
-        let keys: Vec<Value> = s
-            .pairs::<Value, Value>()
-            .filter_map(|kv| kv.ok().map(|(k, _)| k))
-            .collect();
-        reply::set_len(out, p, keys.len());
-        for k in &keys {
-            lua_to_reply(out, k, style, depth + 1);
+        let mut count = 0;
+        for (k, _) in s.pairs::<Value, Value>().filter_map(Result::ok) {
+            pending.push((k, slots + 3));
+            count += 1;
         }
+        reply::set_len(out, p, count);
         return;
     }
-    let mut items = Vec::new();
+    let mut count = 0;
     loop {
-        let v: Value = t.raw_get(items.len() + 1).unwrap_or(Value::Nil);
+        let v: Value = t.raw_get(count + 1).unwrap_or(Value::Nil);
         if v.is_nil() {
             break;
         }
-        items.push(v);
+        pending.push((v, slots + 1));
+        count += 1;
     }
-    reply::array_len(out, items.len());
-    for v in &items {
-        lua_to_reply(out, v, style, depth + 1);
-    }
+    reply::array_len(out, count);
 }
 
 #[cfg(test)]

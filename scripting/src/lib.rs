@@ -25,8 +25,8 @@
 //! - Readonly tables are proxies (Redis patches its Lua VM): `#string`/`pairs` over a library table see
 //!   the proxy; `next`/`pairs`/`rawget`/`getmetatable` are wrapped to see through them.
 //! - A killed script is re-raised by `pcall`, not by a line hook.
-//! - A returned table nested deeper than [`convert::REPLY_DEPTH_MAX`] ends with `-ERR reached lua stack
-//!   limit` (Redis stops at its Lua C stack limit, about 8000 levels).
+//! - Returned tables are converted iteratively; the `-ERR reached lua stack limit` element lands at the
+//!   depth where Redis's Lua stack would run out (7995 nested arrays).
 #![deny(missing_docs)]
 
 pub mod convert;

@@ -5,7 +5,7 @@ local G, dbg, R, kind = ...
 local error, type, tostring, rawget, rawset, setmetatable, getmetatable, select, unpack, xpcall, next =
   error, type, tostring, rawget, rawset, setmetatable, getmetatable, select, unpack, xpcall, next
 local raw_pcall = pcall
-local M = {}
+local M = {killed = false}
 local cwrap = R.cwrap
 
 -- Readonly tables: Redis patches its Lua VM; here each protected table is an empty proxy whose metatable
@@ -36,11 +36,12 @@ G.next = wrapped_next
 G.pairs = cwrap(function(t) return wrapped_next, t, nil end)
 
 local function pack(...) return {n = select('#', ...), ...} end
--- Redis's pcall turns a caught {err=...} table into its message.
-G.pcall = cwrap(function(...)
+-- Redis's pcall turns a caught {err=...} table into its message. A plain Lua function (no trampoline):
+-- it never raises, and it then costs one C call per nesting level as Redis's C version does.
+G.pcall = function(...)
   local r = pack(raw_pcall(...))
   if not r[1] then
-    if R.killed() then error(r[2], 0) end
+    if M.killed then error(r[2], 0) end
     local e = r[2]
     if type(e) == 'table' then
       local m = e.err
@@ -48,7 +49,7 @@ G.pcall = cwrap(function(...)
     end
   end
   return unpack(r, 1, r.n)
-end)
+end
 -- Redis's Lua never loads precompiled chunks (crafted bytecode can corrupt the VM): a chunk starting
 -- with ESC is parsed as text, which fails on its first byte.
 local function chunkid(name)
@@ -199,7 +200,7 @@ local function handler(err)
     lvl = lvl + 1; i = dbg.getinfo(lvl, 'nSl')
   end
   if internal and i and i.what == 'C' then lvl = lvl + 1; i = dbg.getinfo(lvl, 'nSl') end
-  if R.killed() then
+  if M.killed then
     err = {err = 'ERR Script killed by user with SCRIPT KILL...'}
   elseif type(err) ~= 'table' then
     err = {err = 'ERR ' .. tostring(err)}
@@ -367,7 +368,7 @@ else
   function M.load(chunk)
     local ok, e = raw_pcall(chunk)
     if ok then return nil end
-    if R.killed() then return 'ERR FUNCTION LOAD timeout' end
+    if M.killed then return 'ERR FUNCTION LOAD timeout' end
     if type(e) == 'table' then return tostring(rawget(e, 'err')) end
     return 'ERR ' .. tostring(e)
   end

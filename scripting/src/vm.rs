@@ -91,6 +91,8 @@ pub(crate) struct Vm {
     kind: VmKind,
     killed: Arc<AtomicBool>,
     calls_since_gc: u32,
+    /// The heap bound given to Lua; past half of it a run ends with a full collection.
+    memory_bytes_max: usize,
 }
 
 impl Vm {
@@ -132,6 +134,7 @@ impl Vm {
         let module: Table = prelude.call((globals.clone(), dbg, prims, kind_name))?;
         let env: Table = module.get("env")?;
         let hook_killed = killed.clone();
+        let hook_module = module.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
             move |lua, _| {
@@ -148,7 +151,12 @@ impl Vm {
                     hook_killed.store(true, Ordering::SeqCst);
                 }
                 if hook_killed.load(Ordering::SeqCst) {
-                    return Err(mlua::Error::runtime("killed"));
+                    // The error handler and the pcall wrapper read this field (no call into Rust there: they
+                    // may run with the Lua stack exhausted).
+                    hook_module.raw_set("killed", true)?;
+                    return Err(mlua::Error::runtime(
+                        "Script killed by user with SCRIPT KILL...",
+                    ));
                 }
                 Ok(mlua::VmState::Continue)
             },
@@ -162,6 +170,7 @@ impl Vm {
             kind,
             killed,
             calls_since_gc: 0,
+            memory_bytes_max,
         })
     }
 
@@ -324,6 +333,7 @@ impl Vm {
             .app_data_mut::<RunState>()
             .and_then(|mut s| s.registered.take());
         self.killed.store(false, Ordering::SeqCst);
+        let _ = self.module.raw_set("killed", false);
         match outcome {
             Ok(None) => Ok(registered.unwrap_or_default()),
             Ok(Some(e)) => Err(format!("Error registering functions: {e}")),
@@ -359,7 +369,7 @@ impl Vm {
                     caller: req.protocol,
                     script: protocol,
                 };
-                lua_to_reply(&mut out, &value, style, 0);
+                lua_to_reply(&mut out, &value, style);
             }
             Ok((false, value)) => error_reply(&mut out, &value, req.name),
             Err(e) => {
@@ -372,12 +382,21 @@ impl Vm {
             }
         }
         self.killed.store(false, Ordering::SeqCst);
+        let _ = self.module.raw_set("killed", false);
         if self.kind == VmKind::Eval {
             let _ = self.globals.raw_set("KEYS", Value::Nil);
             let _ = self.globals.raw_set("ARGV", Value::Nil);
         }
         self.calls_since_gc += 1;
-        if self.calls_since_gc >= 50 {
+        if self.lua.used_memory() > self.memory_bytes_max / 2 {
+            // A script that ran out of memory leaves its garbage behind: free it now, so the next
+            // script (or compile) is not refused.
+            self.calls_since_gc = 0;
+            // mlua's collect itself needs a little memory: lift the bound for it.
+            let _ = self.lua.set_memory_limit(usize::MAX);
+            let _ = self.lua.gc_collect();
+            let _ = self.lua.set_memory_limit(self.memory_bytes_max);
+        } else if self.calls_since_gc >= 50 {
             self.calls_since_gc = 0;
             let _ = self.lua.gc_step_kbytes(50);
         }

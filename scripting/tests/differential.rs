@@ -87,7 +87,7 @@ impl Conn {
         encode_command(&mut out, args);
         self.stream.write_all(&out).expect("write");
         loop {
-            if let Ok(Some((_, used))) = parse_frame(&self.buf) {
+            if let Some(used) = frame_len(&self.buf) {
                 return self.buf.drain(..used).collect();
             }
             let mut chunk = [0u8; 65536];
@@ -101,6 +101,37 @@ impl Conn {
         let v: &[u8] = if p == Protocol::Resp3 { b"3" } else { b"2" };
         self.cmd(&[b"HELLO", v]);
     }
+}
+
+/// Length of the first complete RESP2/RESP3 value in `buf`, scanned iteratively (the `resp` crate's
+/// decoder bounds nesting; deeply nested script replies are part of the corpus).
+fn frame_len(buf: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    let mut remaining: u64 = 1;
+    while remaining > 0 {
+        let kind = *buf.get(pos)?;
+        let end = pos + buf[pos..].windows(2).position(|w| w == b"\r\n")?;
+        let line = std::str::from_utf8(&buf[pos + 1..end]).ok()?;
+        pos = end + 2;
+        remaining -= 1;
+        match kind {
+            b'$' | b'=' | b'!' => {
+                let len: i64 = line.parse().ok()?;
+                if len >= 0 {
+                    pos += len as usize + 2;
+                    if pos > buf.len() {
+                        return None;
+                    }
+                }
+            }
+            b'*' | b'~' | b'>' => remaining += line.parse::<i64>().ok()?.max(0) as u64,
+            b'%' | b'|' => {
+                remaining += 2 * line.parse::<i64>().ok()?.max(0) as u64 + u64::from(kind == b'|')
+            }
+            _ => {}
+        }
+    }
+    Some(pos)
 }
 
 /// Forwards each `redis.call` to the real server, in the protocol the script asked for.
@@ -302,6 +333,10 @@ const CONVERSIONS: &[&str] = &[
     "return redis.sha1hex()",
     "return redis.sha1hex(1)",
     "return KEYS[1] .. ARGV[1] .. #KEYS .. #ARGV",
+    "local t = {} t[1] = t return t",
+    "local t = {} local c = t for i = 1, 10000 do c[1] = {} c = c[1] end return t",
+    "local t = {} local c = t for i = 1, 3000 do c.map = {k = {}} c = c.map.k end return t",
+    "local t = {} local c = t for i = 1, 3000 do local n = {} c.set = {[n] = true} c = n end return {map = {a = t}}",
     "return {KEYS, ARGV}",
 ];
 
