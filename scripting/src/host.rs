@@ -44,6 +44,13 @@ pub trait Host {
     /// `ERR Write commands are not allowed from read-only scripts.`.
     fn call(&mut self, argv: &[&[u8]], ctx: &CallCtx) -> Vec<u8>;
 
+    /// `redis.acl_check_cmd(...)`: whether the calling user may run this command with these arguments;
+    /// `None` for an unknown command (the script gets `Invalid command passed to redis.acl_check_cmd()`).
+    fn acl_check_cmd(&mut self, argv: &[&[u8]]) -> Option<bool> {
+        let _ = argv;
+        Some(true)
+    }
+
     /// `redis.log(level, ...)`: the message is the arguments joined by spaces.
     fn log(&mut self, level: LogLevel, message: &[u8]) {
         let _ = (level, message);

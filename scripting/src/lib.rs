@@ -106,8 +106,21 @@ pub struct Scripting {
 /// Keys then arguments of a script invocation.
 pub type KeysAndArgs<'a> = (&'a [&'a [u8]], &'a [&'a [u8]]);
 
+/// Which command's `numkeys` rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// EVAL, EVALSHA and their `_RO` forms.
+    Eval,
+    /// FCALL and FCALL_RO (a non-integer count is `Bad number of keys provided`).
+    Fcall,
+}
+
 /// Splits `numkeys key... arg...` as EVAL and FCALL do; errors are complete RESP replies.
-pub fn split_keys<'a>(numkeys: &[u8], rest: &'a [&'a [u8]]) -> Result<KeysAndArgs<'a>, Vec<u8>> {
+pub fn split_keys<'a>(
+    invocation: Invocation,
+    numkeys: &[u8],
+    rest: &'a [&'a [u8]],
+) -> Result<KeysAndArgs<'a>, Vec<u8>> {
     let mut out = Vec::new();
     let n = std::str::from_utf8(numkeys)
         .ok()
@@ -116,7 +129,11 @@ pub fn split_keys<'a>(numkeys: &[u8], rest: &'a [&'a [u8]]) -> Result<KeysAndArg
         && !numkeys.starts_with(b"+")
         && (numkeys == b"0" || !numkeys.starts_with(b"0"));
     let Some(n) = n.filter(|_| valid) else {
-        reply::error(&mut out, b"ERR value is not an integer or out of range");
+        let msg: &[u8] = match invocation {
+            Invocation::Eval => b"ERR value is not an integer or out of range",
+            Invocation::Fcall => b"ERR Bad number of keys provided",
+        };
+        reply::error(&mut out, msg);
         return Err(out);
     };
     if n > rest.len() as i64 {
@@ -395,6 +412,31 @@ mod tests {
             self.0.push(argv.iter().map(|a| a.to_vec()).collect());
             b"+OK\r\n".to_vec()
         }
+    }
+
+    #[test]
+    fn numkeys_rules() {
+        let rest: [&[u8]; 3] = [b"k", b"a", b"b"];
+        let (keys, args) = split_keys(Invocation::Eval, b"1", &rest).unwrap();
+        assert_eq!((keys.len(), args.len()), (1, 2));
+        let err =
+            |inv, n: &[u8]| String::from_utf8(split_keys(inv, n, &rest).unwrap_err()).unwrap();
+        assert_eq!(
+            err(Invocation::Eval, b"x"),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            err(Invocation::Fcall, b"x"),
+            "-ERR Bad number of keys provided\r\n"
+        );
+        assert_eq!(
+            err(Invocation::Eval, b"4"),
+            "-ERR Number of keys can't be greater than number of args\r\n"
+        );
+        assert_eq!(
+            err(Invocation::Fcall, b"-1"),
+            "-ERR Number of keys can't be negative\r\n"
+        );
     }
 
     #[test]

@@ -106,8 +106,8 @@ local function err_table(msg)
 end
 M.err_table = err_table
 
-local current_call
-function M.set_call(f) current_call = f end
+local current_call, current_acl
+function M.set_call(f, acl) current_call, current_acl = f, acl end
 
 local redis = {}
 local function generic(raise, ...)
@@ -175,7 +175,8 @@ end
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.acl_check_cmd = function(...)
   if select('#', ...) == 0 then error(err_table('Please specify at least one argument for this redis lib call')) end
-  local r = R.acl_check(...)
+  if not current_acl then error(err_table('redis.acl_check_cmd can only be called inside a script invocation')) end
+  local r = current_acl(...)
   if type(r) == 'string' then error(err_table(r)) end
   return r
 end

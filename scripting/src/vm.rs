@@ -241,10 +241,6 @@ impl Vm {
             })?,
         )?;
         prims.set(
-            "acl_check",
-            lua.create_function(|_, _: MultiValue| Ok(true))?,
-        )?;
-        prims.set(
             "register",
             lua.create_function(
                 |lua, (name, desc, cb, flags): (String, Option<String>, Function, u8)| {
@@ -439,9 +435,22 @@ impl Vm {
                 let mut host = host_cell.borrow_mut();
                 redis_call(lua, argv, &ctx, &mut **host)
             })?;
-            set_call.call::<()>(call)?;
+            let acl = scope.create_function(|lua, argv: MultiValue| {
+                let owned = match command_args(&argv) {
+                    Ok(owned) => owned,
+                    Err(msg) => return Ok(Value::String(lua.create_string(msg)?)),
+                };
+                let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+                Ok(match host_cell.borrow_mut().acl_check_cmd(&args) {
+                    Some(allowed) => Value::Boolean(allowed),
+                    None => Value::String(
+                        lua.create_string("Invalid command passed to redis.acl_check_cmd()")?,
+                    ),
+                })
+            })?;
+            set_call.call::<()>((call, acl))?;
             let r = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
-            set_call.call::<()>(Value::Nil)?;
+            set_call.call::<()>((Value::Nil, Value::Nil))?;
             r
         });
         result
@@ -494,29 +503,10 @@ fn redis_call(
         )?;
         return Ok((true, Value::Table(t)));
     }
-    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.len());
-    for v in argv.iter() {
-        match v {
-            Value::Number(n) => {
-                let mut b = Vec::new();
-                format_g17(&mut b, *n);
-                owned.push(b);
-            }
-            Value::Integer(n) => {
-                let mut b = Vec::new();
-                format_g17(&mut b, *n as f64);
-                owned.push(b);
-            }
-            Value::String(s) => owned.push(s.as_bytes().to_vec()),
-            _ => {
-                let t = error_table(
-                    lua,
-                    b"Lua redis lib command arguments must be strings or integers",
-                )?;
-                return Ok((true, Value::Table(t)));
-            }
-        }
-    }
+    let owned = match command_args(&argv) {
+        Ok(owned) => owned,
+        Err(msg) => return Ok((true, Value::Table(error_table(lua, msg.as_bytes())?))),
+    };
     let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
     let bytes = host.call(&args, ctx);
     let frame = match parse_frame(&bytes) {
@@ -528,6 +518,23 @@ fn redis_call(
     };
     let is_err = matches!(frame, zedis_resp::Frame::Error(_));
     Ok((is_err, frame_to_lua(lua, &frame, ctx.protocol)?))
+}
+
+/// A command's arguments from Lua values: numbers as `%.17g`, strings as they are.
+fn command_args(argv: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
+    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.len());
+    for v in argv.iter() {
+        match v {
+            Value::Number(_) | Value::Integer(_) => {
+                let mut b = Vec::new();
+                format_g17(&mut b, as_number(v).unwrap_or(0.0));
+                owned.push(b);
+            }
+            Value::String(s) => owned.push(s.as_bytes().to_vec()),
+            _ => return Err("Lua redis lib command arguments must be strings or integers"),
+        }
+    }
+    Ok(owned)
 }
 
 fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {

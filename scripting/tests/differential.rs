@@ -141,6 +141,15 @@ struct Forward {
 }
 
 impl Host for Forward {
+    fn acl_check_cmd(&mut self, argv: &[&[u8]]) -> Option<bool> {
+        // The default user may run everything; whether the command exists is the server's table's answer.
+        let reply = self.conn.cmd(&[b"COMMAND", b"INFO", argv[0]]);
+        let unknown = [&b"*1\r\n*-1"[..], b"*1\r\n$-1", b"*1\r\n_"]
+            .iter()
+            .any(|p| reply.starts_with(p));
+        (!unknown).then_some(true)
+    }
+
     fn call(&mut self, argv: &[&[u8]], ctx: &CallCtx) -> Vec<u8> {
         if ctx.protocol != self.protocol {
             self.conn.hello(ctx.protocol);
@@ -328,6 +337,10 @@ const CONVERSIONS: &[&str] = &[
     "local ok, e = pcall(redis.call, 'nosuch'); return {tostring(ok), e}",
     "local ok, e = pcall(error, 'boom'); return {tostring(ok), e}",
     "local ok, e = pcall(error, {err='X y'}); return {tostring(ok), e}",
+    "return redis.acl_check_cmd('get', 'x')",
+    "return redis.acl_check_cmd('nosuchcommand')",
+    "return redis.acl_check_cmd()",
+    "return redis.acl_check_cmd('get', {})",
     "return redis.sha1hex('')",
     "return redis.sha1hex('abc')",
     "return redis.sha1hex()",
