@@ -21,6 +21,20 @@
 //! - `eval`: the EVAL script cache; `functions`: libraries and FCALL; `dump`: FUNCTION DUMP payloads.
 //! - `libs`: `bit` and `cjson` in Rust.
 //!
+//! # Wiring it into the server
+//! - One [`Scripting`] per engine thread (it holds `Rc`s: not `Send`). Implement [`Host`] over the command
+//!   dispatcher: [`Host::call`] runs one command as the script's client (reply in [`CallCtx::protocol`],
+//!   refusing `noscript` commands, writes from read-only scripts, ACL denials with Redis's texts) and the
+//!   server accumulates the effects to propagate them wrapped in MULTI/EXEC.
+//! - EVAL/EVAL_RO: [`split_keys`] then [`Scripting::eval`]; EVALSHA: [`Scripting::evalsha`]; FCALL:
+//!   [`Scripting::fcall`]. Before running, [`Scripting::eval_flags`] / [`Scripting::function_flags`] give
+//!   the flags for the server's own checks (OOM without `allow-oom`, replica/stale, `no-cluster`).
+//! - SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/LIST/DELETE/FLUSH/DUMP/RESTORE/STATS return their replies.
+//! - Limits: [`Limits::lua_heap_bytes_max`] bounds each Lua state; [`Scripting::used_memory_bytes`] is the
+//!   figure to charge to the budget (INFO `used_memory_lua`); [`Scripting::set_busy_handler`] is called
+//!   every [`HOOK_INSTRUCTIONS`] instructions with the elapsed time (serve `-BUSY`, return true to kill);
+//!   [`Scripting::kill_switch`] kills from anywhere.
+//!
 //! # Deviations from Redis
 //! - Readonly tables are proxies (Redis patches its Lua VM): `#string`/`pairs` over a library table see
 //!   the proxy; `next`/`pairs`/`rawget`/`getmetatable` are wrapped to see through them.
