@@ -71,7 +71,7 @@ impl FunctionEngine {
         self.vm.used_memory_bytes()
     }
 
-    /// FUNCTION LOAD [REPLACE]: returns the library name or the full error text (with `ERR`).
+    /// FUNCTION LOAD `[REPLACE]`: returns the library name or the full error text (with `ERR`).
     pub fn load(&mut self, code: &[u8], replace: bool) -> Result<String, String> {
         let (name, body) = parse_metadata(code).map_err(|e| format!("ERR {e}"))?;
         if self.libraries.contains_key(&name) && !replace {
@@ -209,7 +209,7 @@ impl FunctionEngine {
         self.vm.run(&function, &req, host)
     }
 
-    /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE] reply.
+    /// FUNCTION LIST `[LIBRARYNAME pattern] [WITHCODE]` reply.
     pub fn list_reply(&self, pattern: Option<&[u8]>, with_code: bool, p: Protocol) -> Vec<u8> {
         let libs: Vec<(&String, &Library)> = self
             .libraries

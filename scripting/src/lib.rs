@@ -297,7 +297,7 @@ impl Scripting {
         Ok(())
     }
 
-    /// FUNCTION LOAD [REPLACE]: the library name bulk reply or the error.
+    /// FUNCTION LOAD `[REPLACE]`: the library name bulk reply or the error.
     pub fn function_load(&mut self, code: &[u8], replace: bool) -> Vec<u8> {
         match self.functions.load(code, replace) {
             Ok(name) => {
@@ -326,7 +326,7 @@ impl Scripting {
         self.functions.flags(name)
     }
 
-    /// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
+    /// FUNCTION LIST `[LIBRARYNAME pattern] [WITHCODE]`.
     pub fn function_list(
         &self,
         pattern: Option<&[u8]>,
@@ -354,7 +354,7 @@ impl Scripting {
         self.functions.dump()
     }
 
-    /// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]: `+OK` or the error.
+    /// FUNCTION RESTORE payload `[FLUSH|APPEND|REPLACE]`: `+OK` or the error.
     pub fn function_restore(&mut self, payload: &[u8], policy: RestorePolicy) -> Vec<u8> {
         match self.functions.restore(payload, policy) {
             Ok(()) => b"+OK\r\n".to_vec(),
