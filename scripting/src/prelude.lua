@@ -276,6 +276,33 @@ G.math.randomseed = cwrap(function(...)
   R.srand(checkint((...), 1, 'randomseed') % 4294967296)
 end)
 
+-- Coroutines get a count hook (mlua's hook covers the main thread only) that asks Rust whether the
+-- script must die.
+local tick
+function M.install_tick(f) tick = f end
+local function coroutine_hook()
+  if tick and tick() then error({err = 'ERR Script killed by user with SCRIPT KILL...'}) end
+end
+local raw_create = coroutine.create
+local function hooked_create(f)
+  local co = raw_create(f)
+  dbg.sethook(co, coroutine_hook, '', 100000)
+  return co
+end
+G.coroutine.create = hooked_create
+G.coroutine.wrap = function(f)
+  local co = hooked_create(f)
+  -- As lua's auxwrap: a string error gets the caller's position prepended.
+  return cwrap(function(...)
+    local r = pack(coroutine.resume(co, ...))
+    if not r[1] then
+      if type(r[2]) == 'string' or type(r[2]) == 'number' then error(r[2], 3) end
+      error(r[2], 0)
+    end
+    return unpack(r, 2, r.n)
+  end)
+end
+
 local protected_names = {'string', 'table', 'math', 'coroutine', 'cjson', 'bit', 'struct', 'cmsgpack'}
 for _, name in ipairs(protected_names) do
   if G[name] then G[name] = protect(G[name]) end

@@ -8,6 +8,7 @@ use crate::libs;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use sha1::{Digest, Sha1};
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,6 +59,39 @@ pub(crate) struct Registered {
     pub description: Option<String>,
     pub callback: Function,
     pub flags: ScriptFlags,
+}
+
+/// The periodic check of a running script: load timeout, busy handler, kill flag.
+struct Tick {
+    killed: Arc<AtomicBool>,
+    busy: Option<SharedBusy>,
+    module: Table,
+}
+
+impl Tick {
+    /// True when the script must die; then also marks the prelude's `killed` field, which the error
+    /// handler and the pcall wrapper read (no call into Rust there: they may run with the Lua stack
+    /// exhausted).
+    fn check(&self, lua: &Lua) -> mlua::Result<bool> {
+        let (elapsed, timeout) = match lua.app_data_ref::<RunState>() {
+            Some(s) => (s.started.elapsed(), s.load_timeout),
+            None => (Duration::ZERO, None),
+        };
+        let over = timeout.is_some_and(|t| elapsed > t);
+        let kill = over
+            || self
+                .busy
+                .as_ref()
+                .is_some_and(|b| b.try_borrow_mut().map(|mut f| f(elapsed)).unwrap_or(false));
+        if kill {
+            self.killed.store(true, Ordering::SeqCst);
+        }
+        if !self.killed.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.module.raw_set("killed", true)?;
+        Ok(true)
+    }
 }
 
 /// Per-run state reachable from the Rust primitives.
@@ -133,27 +167,16 @@ impl Vm {
         };
         let module: Table = prelude.call((globals.clone(), dbg, prims, kind_name))?;
         let env: Table = module.get("env")?;
-        let hook_killed = killed.clone();
-        let hook_module = module.clone();
+        let tick = Rc::new(Tick {
+            killed: killed.clone(),
+            busy: shared.busy.clone(),
+            module: module.clone(),
+        });
+        let hook_tick = tick.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
             move |lua, _| {
-                let (elapsed, timeout) = match lua.app_data_ref::<RunState>() {
-                    Some(s) => (s.started.elapsed(), s.load_timeout),
-                    None => (Duration::ZERO, None),
-                };
-                let over = timeout.is_some_and(|t| elapsed > t);
-                let kill = over
-                    || shared.busy.as_ref().is_some_and(|b| {
-                        b.try_borrow_mut().map(|mut f| f(elapsed)).unwrap_or(false)
-                    });
-                if kill {
-                    hook_killed.store(true, Ordering::SeqCst);
-                }
-                if hook_killed.load(Ordering::SeqCst) {
-                    // The error handler and the pcall wrapper read this field (no call into Rust there: they
-                    // may run with the Lua stack exhausted).
-                    hook_module.raw_set("killed", true)?;
+                if hook_tick.check(lua)? {
                     return Err(mlua::Error::runtime(
                         "Script killed by user with SCRIPT KILL...",
                     ));
@@ -161,6 +184,11 @@ impl Vm {
                 Ok(mlua::VmState::Continue)
             },
         );
+        // Coroutines do not run mlua's hook: the prelude installs a Lua count hook on each one that calls
+        // this, and raises the kill error itself.
+        let coroutine_tick = tick.clone();
+        let install: Function = module.get("install_tick")?;
+        install.call::<()>(lua.create_function(move |lua, ()| coroutine_tick.check(lua))?)?;
         lua.set_memory_limit(memory_bytes_max)?;
         Ok(Vm {
             lua,

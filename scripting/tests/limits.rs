@@ -45,6 +45,16 @@ fn busy_handler_kills_an_infinite_loop() {
     );
     assert!(reply.ends_with(", on @user_script:2.\r\n"), "{reply}");
     assert!(calls.load(Ordering::SeqCst) >= 1);
+    // A loop inside a coroutine is killed too (threads inherit the hook).
+    let reply = text(&eval(
+        &mut s,
+        "local co = coroutine.wrap(function() while true do end end) return co()",
+    ));
+    assert!(reply.starts_with("-ERR "), "{reply}");
+    assert!(
+        reply.contains("Script killed by user with SCRIPT KILL..."),
+        "{reply}"
+    );
     // pcall cannot swallow the kill.
     let reply = text(&eval(
         &mut s,
