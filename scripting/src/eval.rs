@@ -1,0 +1,125 @@
+//! EVAL, EVALSHA and the SCRIPT cache.
+
+use crate::flags::{lossy, parse_eval_shebang, ScriptFlags};
+use crate::host::Host;
+use crate::vm::{sha1_hex, RunRequest, Shared, Vm, VmKind};
+use crate::Limits;
+use mlua::Function;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use zedis_resp::reply;
+
+/// A cached script.
+struct Script {
+    function: Function,
+    flags: ScriptFlags,
+    compat_mode: bool,
+}
+
+/// The EVAL engine: one Lua state and the SHA1 → script cache.
+pub(crate) struct EvalEngine {
+    vm: Vm,
+    scripts: HashMap<String, Script>,
+    scripts_bytes: usize,
+}
+
+/// Redis's NOSCRIPT error.
+pub const NOSCRIPT: &[u8] = b"NOSCRIPT No matching script. Please use EVAL.";
+
+impl EvalEngine {
+    pub fn new(limits: &Limits, killed: Arc<AtomicBool>, busy: Shared) -> mlua::Result<Self> {
+        Ok(EvalEngine {
+            vm: Vm::new(VmKind::Eval, limits.lua_heap_bytes_max, killed, busy)?,
+            scripts: HashMap::new(),
+            scripts_bytes: 0,
+        })
+    }
+
+    /// SCRIPT LOAD / the first EVAL of a body: compiles and caches it, returning its SHA1 or the error
+    /// message (with its `ERR` code).
+    pub fn load(&mut self, body: &[u8]) -> Result<String, String> {
+        let sha = sha1_hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let shebang = parse_eval_shebang(body).map_err(|e| format!("ERR {e}"))?;
+        let function = self
+            .vm
+            .compile("@user_script", &body[shebang.len..])
+            .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
+        self.scripts_bytes += body.len() + sha.len();
+        self.scripts.insert(
+            sha.clone(),
+            Script {
+                function,
+                flags: shebang.flags,
+                compat_mode: shebang.compat_mode,
+            },
+        );
+        Ok(sha)
+    }
+
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
+    }
+
+    /// The flags of a cached script (lower-case SHA1) and whether it runs in compatibility mode.
+    pub fn flags(&self, sha: &str) -> Option<(ScriptFlags, bool)> {
+        self.scripts.get(sha).map(|s| (s.flags, s.compat_mode))
+    }
+
+    pub fn used_memory_bytes(&self) -> usize {
+        self.vm.used_memory_bytes()
+    }
+
+    pub fn cache_bytes(&self) -> usize {
+        self.scripts_bytes
+    }
+
+    pub fn count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// Runs a cached script.
+    pub fn run(
+        &mut self,
+        sha: &str,
+        keys: &[&[u8]],
+        args: &[&[u8]],
+        opts: crate::RunOptions,
+        host: &mut dyn Host,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        let Some(script) = self.scripts.get(sha) else {
+            reply::error(&mut out, NOSCRIPT);
+            return out;
+        };
+        if opts.read_only && !script.compat_mode && !script.flags.has(ScriptFlags::NO_WRITES) {
+            reply::error(
+                &mut out,
+                b"ERR Can not execute a script with write flag using *_ro command.",
+            );
+            return out;
+        }
+        let function = script.function.clone();
+        let req = RunRequest {
+            keys,
+            args,
+            protocol: opts.protocol,
+            flags: script.flags,
+            compat_mode: script.compat_mode,
+            read_only: opts.read_only,
+            name: sha,
+        };
+        self.vm.run(&function, &req, host)
+    }
+}
+
+/// Lower-cases a 40-byte SHA1 argument; `None` when it cannot name a cached script.
+pub(crate) fn normalize_sha(sha: &[u8]) -> Option<String> {
+    if sha.len() != 40 {
+        return None;
+    }
+    Some(lossy(sha).to_ascii_lowercase())
+}

@@ -1,0 +1,473 @@
+//! Redis 7.0-compatible Lua scripting for Zedis: EVAL scripts and FUNCTION libraries on an embedded,
+//! sandboxed Lua 5.1 (`mlua`, vendored), running their commands through a [`Host`] the server provides.
+//!
+//! # Goals
+//! - Redis's scripting environment byte for byte: the `redis.*` API, the sandbox (protected globals,
+//!   readonly library tables, no `dofile`/`loadfile`/`print`), the RESP2/RESP3 ⇄ Lua conversions and the
+//!   error texts (`... script: <sha>, on @user_script:1.`).
+//! - Sans-server: the crate never touches the keyspace. [`Host::call`] runs one command through the
+//!   server's single command path and returns its RESP reply.
+//! - Bounded: the Lua heap is capped and measured ([`Scripting::used_memory_bytes`]); an instruction hook
+//!   checks a kill flag ([`Scripting::kill_switch`]) and an optional busy handler
+//!   ([`Scripting::set_busy_handler`]) so the server can answer `-BUSY` and honour SCRIPT KILL.
+//!
+//! # Non-goals
+//! - The Lua debugger (SCRIPT DEBUG), `cmsgpack` and `struct` (not yet), cluster/replica checks (the
+//!   server does them with [`Scripting::eval_flags`] / [`Scripting::function_flags`]).
+//!
+//! # Module layout
+//! - `vm`: one Lua state with the sandbox (`prelude.lua`), runs and the Rust side of `redis.*`.
+//! - `convert`: RESP ⇄ Lua conversions; `flags`: script flags and shebangs; `host`: the [`Host`] trait.
+//! - `eval`: the EVAL script cache; `functions`: libraries and FCALL; `dump`: FUNCTION DUMP payloads.
+//! - `libs`: `bit` and `cjson` in Rust.
+//!
+//! # Wiring it into the server
+//! - One [`Scripting`] per engine thread (it holds `Rc`s: not `Send`). Implement [`Host`] over the command
+//!   dispatcher: [`Host::call`] runs one command as the script's client (reply in [`CallCtx::protocol`],
+//!   refusing `noscript` commands, writes from read-only scripts, ACL denials with Redis's texts) and the
+//!   server accumulates the effects to propagate them wrapped in MULTI/EXEC.
+//! - EVAL/EVAL_RO: [`split_keys`] then [`Scripting::eval`]; EVALSHA: [`Scripting::evalsha`]; FCALL:
+//!   [`Scripting::fcall`]. Before running, [`Scripting::eval_flags`] / [`Scripting::function_flags`] give
+//!   the flags for the server's own checks (OOM without `allow-oom`, replica/stale, `no-cluster`).
+//! - SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/LIST/DELETE/FLUSH/DUMP/RESTORE/STATS return their replies.
+//! - Limits: [`Limits::lua_heap_bytes_max`] bounds each Lua state; [`Scripting::used_memory_bytes`] is the
+//!   figure to charge to the budget (INFO `used_memory_lua`); [`Scripting::set_busy_handler`] is called
+//!   every [`HOOK_INSTRUCTIONS`] instructions with the elapsed time (serve `-BUSY`, return true to kill);
+//!   [`Scripting::kill_switch`] kills from anywhere.
+//!
+//! # Deviations from Redis
+//! - Readonly tables are proxies (Redis patches its Lua VM): `#string`/`pairs` over a library table see
+//!   the proxy; `next`/`pairs`/`rawget`/`getmetatable` are wrapped to see through them.
+//! - A killed script is re-raised by `pcall`, not by a line hook.
+//! - Returned tables are converted iteratively; the `-ERR reached lua stack limit` element lands at the
+//!   depth where Redis's Lua stack would run out (7995 nested arrays).
+#![deny(missing_docs)]
+
+pub mod convert;
+mod dump;
+mod eval;
+pub mod flags;
+mod functions;
+mod host;
+mod libs;
+mod vm;
+
+pub use flags::{parse_eval_shebang, ScriptFlags, Shebang};
+pub use functions::{glob_match, FunctionInfo, RestorePolicy, LOAD_TIMEOUT};
+pub use host::{CallCtx, Host, LogLevel};
+use vm::Shared;
+pub use vm::{sha1_hex, BusyHandler, HOOK_INSTRUCTIONS};
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use zedis_resp::{reply, Protocol};
+
+/// Limits of the scripting engines.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Heap each Lua state may allocate (one for EVAL, one for functions); an allocation past it fails
+    /// with Lua's "not enough memory" error.
+    pub lua_heap_bytes_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            lua_heap_bytes_max: 256 << 20,
+        }
+    }
+}
+
+/// How a script is invoked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// The caller's protocol: the reply is encoded in it.
+    pub protocol: Protocol,
+    /// EVAL_RO / EVALSHA_RO / FCALL_RO.
+    pub read_only: bool,
+}
+
+/// Errors creating the engines.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptingError {
+    /// Lua could not be initialised (out of memory).
+    #[error("lua: {0}")]
+    Lua(#[from] mlua::Error),
+}
+
+/// The script FUNCTION STATS reports as running.
+#[derive(Debug, Clone, Copy)]
+pub struct RunningScript<'a> {
+    /// Function name or script SHA1.
+    pub name: &'a [u8],
+    /// The FCALL/EVAL command's arguments.
+    pub command: &'a [&'a [u8]],
+    /// How long it has run.
+    pub duration_ms: u64,
+}
+
+/// Both engines and their shared kill flag: what the server holds.
+pub struct Scripting {
+    eval: eval::EvalEngine,
+    functions: functions::FunctionEngine,
+    limits: Limits,
+    killed: Arc<AtomicBool>,
+    busy: Shared,
+}
+
+/// Keys then arguments of a script invocation.
+pub type KeysAndArgs<'a> = (&'a [&'a [u8]], &'a [&'a [u8]]);
+
+/// Which command's `numkeys` rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// EVAL, EVALSHA and their `_RO` forms.
+    Eval,
+    /// FCALL and FCALL_RO (a non-integer count is `Bad number of keys provided`).
+    Fcall,
+}
+
+/// Splits `numkeys key... arg...` as EVAL and FCALL do; errors are complete RESP replies.
+pub fn split_keys<'a>(
+    invocation: Invocation,
+    numkeys: &[u8],
+    rest: &'a [&'a [u8]],
+) -> Result<KeysAndArgs<'a>, Vec<u8>> {
+    let mut out = Vec::new();
+    let n = std::str::from_utf8(numkeys)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok());
+    let valid = n.is_some()
+        && !numkeys.starts_with(b"+")
+        && (numkeys == b"0" || !numkeys.starts_with(b"0"));
+    let Some(n) = n.filter(|_| valid) else {
+        let msg: &[u8] = match invocation {
+            Invocation::Eval => b"ERR value is not an integer or out of range",
+            Invocation::Fcall => b"ERR Bad number of keys provided",
+        };
+        reply::error(&mut out, msg);
+        return Err(out);
+    };
+    if n > rest.len() as i64 {
+        reply::error(
+            &mut out,
+            b"ERR Number of keys can't be greater than number of args",
+        );
+        return Err(out);
+    }
+    if n < 0 {
+        reply::error(&mut out, b"ERR Number of keys can't be negative");
+        return Err(out);
+    }
+    Ok(rest.split_at(n as usize))
+}
+
+impl Scripting {
+    /// Creates both Lua states.
+    pub fn new(limits: Limits) -> Result<Self, ScriptingError> {
+        let killed = Arc::new(AtomicBool::new(false));
+        let shared = Shared {
+            busy: None,
+            rand: Rc::new(Cell::new(vm::RAND48_INITIAL)),
+        };
+        Ok(Scripting {
+            eval: eval::EvalEngine::new(&limits, killed.clone(), shared.clone())?,
+            functions: functions::FunctionEngine::new(&limits, killed.clone(), shared.clone())?,
+            limits,
+            killed,
+            busy: shared,
+        })
+    }
+
+    /// Installs the handler the instruction hook calls every [`HOOK_INSTRUCTIONS`] with the time the script
+    /// has run: the server serves `-BUSY` to other clients past `busy-reply-threshold` from it, and returns
+    /// true to kill the script (SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE). Recreates the Lua states,
+    /// so call it once at startup.
+    pub fn set_busy_handler(&mut self, handler: BusyHandler) -> Result<(), ScriptingError> {
+        let busy = Shared {
+            busy: Some(Rc::new(RefCell::new(handler))),
+            rand: self.busy.rand.clone(),
+        };
+        self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), busy.clone())?;
+        self.functions =
+            functions::FunctionEngine::new(&self.limits, self.killed.clone(), busy.clone())?;
+        self.busy = busy;
+        Ok(())
+    }
+
+    /// A flag that, once set, makes the running script fail with
+    /// `ERR Script killed by user with SCRIPT KILL...` at its next hook check (cleared after each run).
+    pub fn kill_switch(&self) -> Arc<AtomicBool> {
+        self.killed.clone()
+    }
+
+    /// Lua heap bytes in use by both states (INFO memory `used_memory_lua`, charged to the budget).
+    pub fn used_memory_bytes(&self) -> usize {
+        self.eval.used_memory_bytes() + self.functions.used_memory_bytes()
+    }
+
+    /// Bytes held by cached script bodies and SHA1s (`used_memory_scripts`).
+    pub fn scripts_cache_bytes(&self) -> usize {
+        self.eval.cache_bytes()
+    }
+
+    /// Number of cached EVAL scripts (`number_of_cached_scripts`).
+    pub fn cached_scripts(&self) -> usize {
+        self.eval.count()
+    }
+
+    /// EVAL / EVAL_RO: caches the body, then runs it. Returns the reply in `opts.protocol`.
+    pub fn eval(
+        &mut self,
+        body: &[u8],
+        keys: &[&[u8]],
+        args: &[&[u8]],
+        opts: RunOptions,
+        host: &mut dyn Host,
+    ) -> Vec<u8> {
+        match self.eval.load(body) {
+            Ok(sha) => self.eval.run(&sha, keys, args, opts, host),
+            Err(e) => error_bytes(&e),
+        }
+    }
+
+    /// EVALSHA / EVALSHA_RO.
+    pub fn evalsha(
+        &mut self,
+        sha: &[u8],
+        keys: &[&[u8]],
+        args: &[&[u8]],
+        opts: RunOptions,
+        host: &mut dyn Host,
+    ) -> Vec<u8> {
+        match eval::normalize_sha(sha) {
+            Some(sha) => self.eval.run(&sha, keys, args, opts, host),
+            None => error_bytes_raw(eval::NOSCRIPT),
+        }
+    }
+
+    /// The flags of an EVAL body (cached or not) or a SHA1, so the server can apply its pre-run checks
+    /// (`no-writes` on a replica, OOM, `no-cluster`); `None` for an unknown SHA1 or a bad shebang.
+    pub fn eval_flags(&self, body_or_sha: &[u8], is_sha: bool) -> Option<Shebang> {
+        let sha = if is_sha {
+            eval::normalize_sha(body_or_sha)?
+        } else {
+            sha1_hex(body_or_sha)
+        };
+        if let Some((flags, compat_mode)) = self.eval.flags(&sha) {
+            return Some(Shebang {
+                flags,
+                compat_mode,
+                len: 0,
+            });
+        }
+        if is_sha {
+            return None;
+        }
+        parse_eval_shebang(body_or_sha).ok()
+    }
+
+    /// SCRIPT LOAD: the SHA1 bulk reply or the compile error.
+    pub fn script_load(&mut self, body: &[u8]) -> Vec<u8> {
+        match self.eval.load(body) {
+            Ok(sha) => {
+                let mut out = Vec::new();
+                reply::bulk(&mut out, sha.as_bytes());
+                out
+            }
+            Err(e) => error_bytes(&e),
+        }
+    }
+
+    /// SCRIPT EXISTS: one 1/0 per SHA1 (case-sensitive, as Redis's dict lookup).
+    pub fn script_exists(&self, shas: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        reply::array_len(&mut out, shas.len());
+        for sha in shas {
+            reply::integer(&mut out, i64::from(self.eval.exists(sha)));
+        }
+        out
+    }
+
+    /// SCRIPT FLUSH: drops the cache and recreates the EVAL Lua state.
+    pub fn script_flush(&mut self) -> Result<(), ScriptingError> {
+        self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), self.busy.clone())?;
+        Ok(())
+    }
+
+    /// FUNCTION LOAD `[REPLACE]`: the library name bulk reply or the error.
+    pub fn function_load(&mut self, code: &[u8], replace: bool) -> Vec<u8> {
+        match self.functions.load(code, replace) {
+            Ok(name) => {
+                let mut out = Vec::new();
+                reply::bulk(&mut out, name.as_bytes());
+                out
+            }
+            Err(e) => error_bytes(&e),
+        }
+    }
+
+    /// FCALL / FCALL_RO.
+    pub fn fcall(
+        &mut self,
+        name: &[u8],
+        keys: &[&[u8]],
+        args: &[&[u8]],
+        opts: RunOptions,
+        host: &mut dyn Host,
+    ) -> Vec<u8> {
+        self.functions.call(name, keys, args, opts, host)
+    }
+
+    /// The flags of a function, for the server's pre-run checks.
+    pub fn function_flags(&self, name: &[u8]) -> Option<ScriptFlags> {
+        self.functions.flags(name)
+    }
+
+    /// FUNCTION LIST `[LIBRARYNAME pattern] [WITHCODE]`.
+    pub fn function_list(
+        &self,
+        pattern: Option<&[u8]>,
+        with_code: bool,
+        protocol: Protocol,
+    ) -> Vec<u8> {
+        self.functions.list_reply(pattern, with_code, protocol)
+    }
+
+    /// FUNCTION DELETE: `+OK` or `-ERR Library not found`.
+    pub fn function_delete(&mut self, name: &[u8]) -> Vec<u8> {
+        match self.functions.delete(name) {
+            Ok(()) => b"+OK\r\n".to_vec(),
+            Err(e) => error_bytes(e),
+        }
+    }
+
+    /// FUNCTION FLUSH.
+    pub fn function_flush(&mut self) -> Result<(), ScriptingError> {
+        Ok(self.functions.flush()?)
+    }
+
+    /// FUNCTION DUMP payload (the bulk's content).
+    pub fn function_dump(&self) -> Vec<u8> {
+        self.functions.dump()
+    }
+
+    /// FUNCTION RESTORE payload `[FLUSH|APPEND|REPLACE]`: `+OK` or the error.
+    pub fn function_restore(&mut self, payload: &[u8], policy: RestorePolicy) -> Vec<u8> {
+        match self.functions.restore(payload, policy) {
+            Ok(()) => b"+OK\r\n".to_vec(),
+            Err(e) => error_bytes(&e),
+        }
+    }
+
+    /// FUNCTION STATS reply; `running` names the running script and its command (the server knows it,
+    /// as it is only asked while a script runs, from the busy handler).
+    pub fn function_stats(
+        &self,
+        running: Option<RunningScript<'_>>,
+        protocol: Protocol,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        reply::map_len(&mut out, protocol, 2);
+        reply::bulk(&mut out, b"running_script");
+        match running {
+            None => reply::null(&mut out, protocol),
+            Some(RunningScript {
+                name,
+                command,
+                duration_ms,
+            }) => {
+                reply::map_len(&mut out, protocol, 3);
+                reply::bulk(&mut out, b"name");
+                reply::bulk(&mut out, name);
+                reply::bulk(&mut out, b"command");
+                reply::array_len(&mut out, command.len());
+                for arg in command {
+                    reply::bulk(&mut out, arg);
+                }
+                reply::bulk(&mut out, b"duration_ms");
+                reply::integer(&mut out, duration_ms as i64);
+            }
+        }
+        reply::bulk(&mut out, b"engines");
+        reply::map_len(&mut out, protocol, 1);
+        reply::bulk(&mut out, b"LUA");
+        let (libs, funcs) = self.functions.counts();
+        reply::map_len(&mut out, protocol, 2);
+        reply::bulk(&mut out, b"libraries_count");
+        reply::integer(&mut out, libs as i64);
+        reply::bulk(&mut out, b"functions_count");
+        reply::integer(&mut out, funcs as i64);
+        out
+    }
+}
+
+fn error_bytes(msg: &str) -> Vec<u8> {
+    error_bytes_raw(msg.as_bytes())
+}
+
+fn error_bytes_raw(msg: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    reply::error(&mut out, msg);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every command with `+OK`, records argv.
+    struct Echo(Vec<Vec<Vec<u8>>>);
+
+    impl Host for Echo {
+        fn call(&mut self, argv: &[&[u8]], _: &CallCtx) -> Vec<u8> {
+            self.0.push(argv.iter().map(|a| a.to_vec()).collect());
+            b"+OK\r\n".to_vec()
+        }
+    }
+
+    #[test]
+    fn numkeys_rules() {
+        let rest: [&[u8]; 3] = [b"k", b"a", b"b"];
+        let (keys, args) = split_keys(Invocation::Eval, b"1", &rest).unwrap();
+        assert_eq!((keys.len(), args.len()), (1, 2));
+        let err =
+            |inv, n: &[u8]| String::from_utf8(split_keys(inv, n, &rest).unwrap_err()).unwrap();
+        assert_eq!(
+            err(Invocation::Eval, b"x"),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            err(Invocation::Fcall, b"x"),
+            "-ERR Bad number of keys provided\r\n"
+        );
+        assert_eq!(
+            err(Invocation::Eval, b"4"),
+            "-ERR Number of keys can't be greater than number of args\r\n"
+        );
+        assert_eq!(
+            err(Invocation::Fcall, b"-1"),
+            "-ERR Number of keys can't be negative\r\n"
+        );
+    }
+
+    #[test]
+    fn function_errors_name_the_function() {
+        let mut s = Scripting::new(Limits::default()).unwrap();
+        let code = b"#!lua name=l\nredis.register_function('boom', function() error('bad') end)";
+        assert_eq!(s.function_load(code, false), b"$1\r\nl\r\n");
+        let got = s.fcall(
+            b"boom",
+            &[],
+            &[],
+            RunOptions::default(),
+            &mut Echo(Vec::new()),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            "-ERR user_function:2: bad script: boom, on @user_function:2.\r\n"
+        );
+    }
+}

@@ -1,0 +1,615 @@
+//! One sandboxed Lua 5.1 state with Redis's environment: the EVAL engine and the functions engine each own
+//! one, as in Redis.
+
+use crate::convert::{as_number, error_table, format_g17, frame_to_lua, lua_to_reply, ReplyStyle};
+use crate::flags::ScriptFlags;
+use crate::host::{CallCtx, Host, LogLevel};
+use crate::libs;
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use sha1::{Digest, Sha1};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use zedis_resp::{parse_frame, reply, Protocol};
+
+/// Instructions between two checks of the kill flag and the time limit (Redis's hook period).
+pub const HOOK_INSTRUCTIONS: u32 = 100_000;
+/// `redis.log` lines kept per run before they are handed to the host.
+const LOG_LINES_MAX: usize = 1024;
+
+/// Which environment a VM carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmKind {
+    /// EVAL scripts: `KEYS`/`ARGV` globals, `redis.breakpoint`, `redis.debug`, `redis.replicate_commands`.
+    Eval,
+    /// FUNCTION libraries: `redis.register_function` while loading.
+    Function,
+}
+
+/// Called from the instruction hook with the time the script has run; returns true to kill the script.
+pub type BusyHandler = Box<dyn FnMut(Duration) -> bool>;
+
+/// The busy handler shared by both VMs' hooks.
+pub type SharedBusy = std::rc::Rc<RefCell<BusyHandler>>;
+
+/// State both VMs share, surviving SCRIPT FLUSH and FUNCTION FLUSH as Redis's process globals do.
+#[derive(Clone, Default)]
+pub(crate) struct Shared {
+    /// The server's busy handler, called from the instruction hook.
+    pub busy: Option<SharedBusy>,
+    /// The 48-bit state of Redis's `redisLrand48` behind `math.random`.
+    pub rand: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+/// `redisLrand48`'s initial state (`X2:X1:X0`).
+pub(crate) const RAND48_INITIAL: u64 = 0x1234_ABCD_330E;
+
+/// One step of `lrand48`: returns the next 31-bit value.
+fn lrand48(state: &std::cell::Cell<u64>) -> u32 {
+    let next = state.get().wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & 0xFFFF_FFFF_FFFF;
+    state.set(next);
+    (next >> 17) as u32
+}
+
+/// A function registered by `redis.register_function` during a FUNCTION LOAD.
+pub(crate) struct Registered {
+    pub name: String,
+    pub description: Option<String>,
+    pub callback: Function,
+    pub flags: ScriptFlags,
+}
+
+/// The periodic check of a running script: load timeout, busy handler, kill flag.
+struct Tick {
+    killed: Arc<AtomicBool>,
+    busy: Option<SharedBusy>,
+    module: Table,
+}
+
+impl Tick {
+    /// True when the script must die; then also marks the prelude's `killed` field, which the error
+    /// handler and the pcall wrapper read (no call into Rust there: they may run with the Lua stack
+    /// exhausted).
+    fn check(&self, lua: &Lua) -> mlua::Result<bool> {
+        let (elapsed, timeout) = match lua.app_data_ref::<RunState>() {
+            Some(s) => (s.started.elapsed(), s.load_timeout),
+            None => (Duration::ZERO, None),
+        };
+        let over = timeout.is_some_and(|t| elapsed > t);
+        let kill = over
+            || self
+                .busy
+                .as_ref()
+                .is_some_and(|b| b.try_borrow_mut().map(|mut f| f(elapsed)).unwrap_or(false));
+        if kill {
+            self.killed.store(true, Ordering::SeqCst);
+        }
+        if !self.killed.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.module.raw_set("killed", true)?;
+        Ok(true)
+    }
+}
+
+/// Per-run state reachable from the Rust primitives.
+struct RunState {
+    script_protocol: Protocol,
+    repl_flags: u8,
+    logs: Vec<(LogLevel, Vec<u8>)>,
+    registered: Option<Vec<Registered>>,
+    started: Instant,
+    load_timeout: Option<Duration>,
+}
+
+/// What a script run needs besides its function.
+pub(crate) struct RunRequest<'a> {
+    pub keys: &'a [&'a [u8]],
+    pub args: &'a [&'a [u8]],
+    pub protocol: Protocol,
+    pub flags: ScriptFlags,
+    pub compat_mode: bool,
+    pub read_only: bool,
+    /// What Redis names the script in error replies: the SHA1 for EVAL, the function name for FCALL.
+    pub name: &'a str,
+}
+
+/// A Lua state with Redis's sandbox.
+pub(crate) struct Vm {
+    lua: Lua,
+    module: Table,
+    env: Table,
+    globals: Table,
+    kind: VmKind,
+    killed: Arc<AtomicBool>,
+    calls_since_gc: u32,
+    /// The heap bound given to Lua; past half of it a run ends with a full collection.
+    memory_bytes_max: usize,
+}
+
+impl Vm {
+    /// Builds the state, its libraries and its sandbox, with the heap bounded by `memory_bytes_max`.
+    pub fn new(
+        kind: VmKind,
+        memory_bytes_max: usize,
+        killed: Arc<AtomicBool>,
+        shared: Shared,
+    ) -> mlua::Result<Vm> {
+        // SAFETY: the debug library is loaded only so the error handler can capture `debug.getinfo`; the
+        // prelude removes it from the globals before any user code runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::new(),
+            )
+        };
+        lua.set_app_data(RunState {
+            script_protocol: Protocol::Resp2,
+            repl_flags: 3,
+            logs: Vec::new(),
+            registered: None,
+            started: Instant::now(),
+            load_timeout: None,
+        });
+        let globals = lua.globals();
+        let dbg: Table = globals.get("debug")?;
+        let prims = Self::primitives(&lua, &killed, &shared)?;
+        let prelude = lua
+            .load(include_str!("prelude.lua"))
+            .set_name("=zedis")
+            .into_function()?;
+        let kind_name = if kind == VmKind::Eval {
+            "eval"
+        } else {
+            "function"
+        };
+        let module: Table = prelude.call((globals.clone(), dbg, prims, kind_name))?;
+        let env: Table = module.get("env")?;
+        let tick = Rc::new(Tick {
+            killed: killed.clone(),
+            busy: shared.busy.clone(),
+            module: module.clone(),
+        });
+        let hook_tick = tick.clone();
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+            move |lua, _| {
+                if hook_tick.check(lua)? {
+                    return Err(mlua::Error::runtime(
+                        "Script killed by user with SCRIPT KILL...",
+                    ));
+                }
+                Ok(mlua::VmState::Continue)
+            },
+        );
+        // Coroutines do not run mlua's hook: the prelude installs a Lua count hook on each one that calls
+        // this, and raises the kill error itself.
+        let coroutine_tick = tick.clone();
+        let install: Function = module.get("install_tick")?;
+        install.call::<()>(lua.create_function(move |lua, ()| coroutine_tick.check(lua))?)?;
+        lua.set_memory_limit(memory_bytes_max)?;
+        Ok(Vm {
+            lua,
+            module,
+            env,
+            globals,
+            kind,
+            killed,
+            calls_since_gc: 0,
+            memory_bytes_max,
+        })
+    }
+
+    fn primitives(lua: &Lua, killed: &Arc<AtomicBool>, shared: &Shared) -> mlua::Result<Table> {
+        let prims = lua.create_table()?;
+        let rand = shared.rand.clone();
+        prims.set(
+            "rand",
+            lua.create_function(move |_, ()| {
+                let r = lrand48(&rand) % (i32::MAX as u32);
+                Ok(f64::from(r) / f64::from(i32::MAX))
+            })?,
+        )?;
+        let seed = shared.rand.clone();
+        prims.set(
+            "srand",
+            lua.create_function(move |_, v: f64| {
+                seed.set((u64::from(v as i64 as u32) << 16) | 0x330E);
+                Ok(())
+            })?,
+        )?;
+        prims.set(
+            "sha1hex",
+            lua.create_function(|lua, s: mlua::String| lua.create_string(sha1_hex(&s.as_bytes())))?,
+        )?;
+        let k = killed.clone();
+        prims.set(
+            "killed",
+            lua.create_function(move |_, ()| Ok(k.load(Ordering::SeqCst)))?,
+        )?;
+        prims.set(
+            "log",
+            lua.create_function(|lua, (level, msg): (u8, mlua::String)| {
+                let level = match level {
+                    0 => LogLevel::Debug,
+                    1 => LogLevel::Verbose,
+                    2 => LogLevel::Notice,
+                    _ => LogLevel::Warning,
+                };
+                if let Some(mut s) = lua.app_data_mut::<RunState>() {
+                    if s.logs.len() < LOG_LINES_MAX {
+                        s.logs.push((level, msg.as_bytes().to_vec()));
+                    }
+                }
+                Ok(())
+            })?,
+        )?;
+        prims.set(
+            "setresp",
+            lua.create_function(|lua, v: u8| {
+                if let Some(mut s) = lua.app_data_mut::<RunState>() {
+                    s.script_protocol = if v == 3 {
+                        Protocol::Resp3
+                    } else {
+                        Protocol::Resp2
+                    };
+                }
+                Ok(())
+            })?,
+        )?;
+        prims.set(
+            "set_repl",
+            lua.create_function(|lua, v: u8| {
+                if let Some(mut s) = lua.app_data_mut::<RunState>() {
+                    s.repl_flags = v;
+                }
+                Ok(())
+            })?,
+        )?;
+        prims.set(
+            "register",
+            lua.create_function(
+                |lua, (name, desc, cb, flags): (String, Option<String>, Function, u8)| {
+                    let Some(mut s) = lua.app_data_mut::<RunState>() else {
+                        return Ok(Some(
+                            "redis.register_function can only be called on FUNCTION LOAD command"
+                                .to_string(),
+                        ));
+                    };
+                    let Some(list) = s.registered.as_mut() else {
+                        return Ok(Some(
+                            "redis.register_function can only be called on FUNCTION LOAD command"
+                                .to_string(),
+                        ));
+                    };
+                    if !valid_name(name.as_bytes()) {
+                        return Ok(Some(NAME_ERROR.to_string()));
+                    }
+                    if list.iter().any(|f| f.name == name) {
+                        return Ok(Some("Function already exists in the library".to_string()));
+                    }
+                    list.push(Registered {
+                        name,
+                        description: desc,
+                        callback: cb,
+                        flags: ScriptFlags(flags),
+                    });
+                    Ok(None)
+                },
+            )?,
+        )?;
+        prims.set(
+            "cwrap",
+            lua.create_function(|lua, f: Function| c_wrap(lua, f))?,
+        )?;
+        libs::install(lua, &prims)?;
+        Ok(prims)
+    }
+
+    /// Compiles `code` under the chunk name (`@user_script` or `@user_function`) in the sandbox.
+    pub fn compile(&self, chunk_name: &str, code: &[u8]) -> Result<Function, String> {
+        if code.first() == Some(&0x1b) {
+            // Never load bytecode: Redis's Lua parses every chunk as text, failing on the ESC byte.
+            let name = chunk_name.trim_start_matches('@');
+            return Err(format!("{name}:1: unexpected symbol near 'char(27)'"));
+        }
+        self.lua
+            .load(code)
+            .set_name(chunk_name)
+            .set_mode(mlua::ChunkMode::Text)
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                other => other.to_string(),
+            })
+    }
+
+    /// Bytes of Lua heap in use.
+    pub fn used_memory_bytes(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Runs a library's top-level code, returning the functions it registered or Redis's error text
+    /// (without the leading `ERR `).
+    pub fn load_library(
+        &mut self,
+        chunk: &Function,
+        timeout: Duration,
+    ) -> Result<Vec<Registered>, String> {
+        self.begin(Some(timeout));
+        if let Some(mut s) = self.lua.app_data_mut::<RunState>() {
+            s.registered = Some(Vec::new());
+        }
+        let call = |on: bool| -> mlua::Result<()> {
+            let f: Function = self.module.get("load_mode")?;
+            f.call::<()>(on)
+        };
+        let outcome = call(true).and_then(|()| {
+            let load: Function = self.module.get("load")?;
+            load.call::<Option<String>>(chunk.clone())
+        });
+        let _ = call(false);
+        let registered = self
+            .lua
+            .app_data_mut::<RunState>()
+            .and_then(|mut s| s.registered.take());
+        self.killed.store(false, Ordering::SeqCst);
+        let _ = self.module.raw_set("killed", false);
+        match outcome {
+            Ok(None) => Ok(registered.unwrap_or_default()),
+            Ok(Some(e)) => Err(format!("Error registering functions: {e}")),
+            Err(e) => Err(format!("Error registering functions: ERR {e}")),
+        }
+    }
+
+    fn begin(&self, load_timeout: Option<Duration>) {
+        if let Some(mut s) = self.lua.app_data_mut::<RunState>() {
+            s.script_protocol = Protocol::Resp2;
+            s.repl_flags = 3;
+            s.logs.clear();
+            s.started = Instant::now();
+            s.load_timeout = load_timeout;
+        }
+    }
+
+    /// Runs a compiled script or function and returns its reply in `req.protocol`.
+    pub fn run(&mut self, f: &Function, req: &RunRequest<'_>, host: &mut dyn Host) -> Vec<u8> {
+        self.begin(None);
+        let mut out = Vec::new();
+        let result = self.run_inner(f, req, host);
+        let (protocol, logs) = match self.lua.app_data_mut::<RunState>() {
+            Some(mut s) => (s.script_protocol, std::mem::take(&mut s.logs)),
+            None => (Protocol::Resp2, Vec::new()),
+        };
+        for (level, line) in logs {
+            host.log(level, &line);
+        }
+        match result {
+            Ok((true, value)) => {
+                let style = ReplyStyle {
+                    caller: req.protocol,
+                    script: protocol,
+                };
+                lua_to_reply(&mut out, &value, style);
+            }
+            Ok((false, value)) => error_reply(&mut out, &value, req.name),
+            Err(e) => {
+                let msg = format!(
+                    "ERR Error running script {}, {:.100}",
+                    req.name,
+                    e.to_string()
+                );
+                reply::error(&mut out, msg.as_bytes());
+            }
+        }
+        self.killed.store(false, Ordering::SeqCst);
+        let _ = self.module.raw_set("killed", false);
+        if self.kind == VmKind::Eval {
+            let _ = self.globals.raw_set("KEYS", Value::Nil);
+            let _ = self.globals.raw_set("ARGV", Value::Nil);
+        }
+        self.calls_since_gc += 1;
+        if self.lua.used_memory() > self.memory_bytes_max / 2 {
+            // A script that ran out of memory leaves its garbage behind: free it now, so the next
+            // script (or compile) is not refused.
+            self.calls_since_gc = 0;
+            // mlua's collect itself needs a little memory: lift the bound for it.
+            let _ = self.lua.set_memory_limit(usize::MAX);
+            let _ = self.lua.gc_collect();
+            let _ = self.lua.set_memory_limit(self.memory_bytes_max);
+        } else if self.calls_since_gc >= 50 {
+            self.calls_since_gc = 0;
+            let _ = self.lua.gc_step_kbytes(50);
+        }
+        out
+    }
+
+    fn run_inner(
+        &mut self,
+        f: &Function,
+        req: &RunRequest<'_>,
+        host: &mut dyn Host,
+    ) -> mlua::Result<(bool, Value)> {
+        let lua = &self.lua;
+        let keys = string_array(lua, req.keys)?;
+        let args = string_array(lua, req.args)?;
+        let (keys_arg, args_arg) = if self.kind == VmKind::Eval {
+            self.globals.raw_set("KEYS", keys)?;
+            self.globals.raw_set("ARGV", args)?;
+            (Value::Nil, Value::Nil)
+        } else {
+            (Value::Table(keys), Value::Table(args))
+        };
+        let set_call: Function = self.module.get("set_call")?;
+        let run: Function = self.module.get("run")?;
+        let host_cell = RefCell::new(host);
+        let base = CallCtx {
+            protocol: Protocol::Resp2,
+            flags: req.flags,
+            compat_mode: req.compat_mode,
+            read_only: req.read_only,
+            repl_flags: 3,
+        };
+        let result = lua.scope(|scope| {
+            let call = scope.create_function(|lua, argv: MultiValue| {
+                let mut ctx = base;
+                if let Some(s) = lua.app_data_ref::<RunState>() {
+                    ctx.protocol = s.script_protocol;
+                    ctx.repl_flags = s.repl_flags;
+                }
+                let mut host = host_cell.borrow_mut();
+                redis_call(lua, argv, &ctx, &mut **host)
+            })?;
+            let acl = scope.create_function(|lua, argv: MultiValue| {
+                let owned = match command_args(&argv) {
+                    Ok(owned) => owned,
+                    Err(msg) => return Ok(Value::String(lua.create_string(msg)?)),
+                };
+                let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+                Ok(match host_cell.borrow_mut().acl_check_cmd(&args) {
+                    Some(allowed) => Value::Boolean(allowed),
+                    None => Value::String(
+                        lua.create_string("Invalid command passed to redis.acl_check_cmd()")?,
+                    ),
+                })
+            })?;
+            set_call.call::<()>((call, acl))?;
+            let r = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
+            set_call.call::<()>((Value::Nil, Value::Nil))?;
+            r
+        });
+        result
+    }
+}
+
+/// The error reply of a failed run: `-<err> script: <name>, on <source>:<line>.`
+fn error_reply(out: &mut Vec<u8>, value: &Value, name: &str) {
+    let mut msg: Vec<u8> = Vec::new();
+    match value {
+        Value::Table(t) => {
+            match t.get::<Value>("err") {
+                Ok(Value::String(s)) => msg.extend_from_slice(&s.as_bytes()),
+                Ok(v @ (Value::Number(_) | Value::Integer(_))) => {
+                    format_g17(&mut msg, as_number(&v).unwrap_or(0.0))
+                }
+                _ => msg.extend_from_slice(b"(null)"),
+            }
+            let source = t.get::<Option<mlua::String>>("source").ok().flatten();
+            let line = t.get::<Value>("line").ok().as_ref().and_then(as_number);
+            if let (Some(source), Some(line)) = (source, line) {
+                msg.extend_from_slice(format!(" script: {name}, on ").as_bytes());
+                msg.extend_from_slice(&source.as_bytes());
+                msg.extend_from_slice(format!(":{}.", line as i64).as_bytes());
+            }
+        }
+        Value::String(s) => {
+            msg.extend_from_slice(format!("ERR Error running script {name}, ").as_bytes());
+            let bytes = s.as_bytes();
+            msg.extend_from_slice(&bytes[..bytes.len().min(100)]);
+        }
+        _ => msg.extend_from_slice(
+            format!("ERR Error running script {name}, execution failure").as_bytes(),
+        ),
+    }
+    reply::error(out, &msg);
+}
+
+/// `redis.call`/`redis.pcall` core: returns (is_error, value).
+fn redis_call(
+    lua: &Lua,
+    argv: MultiValue,
+    ctx: &CallCtx,
+    host: &mut dyn Host,
+) -> mlua::Result<(bool, Value)> {
+    if argv.is_empty() {
+        let t = error_table(
+            lua,
+            b"Please specify at least one argument for this redis lib call",
+        )?;
+        return Ok((true, Value::Table(t)));
+    }
+    let owned = match command_args(&argv) {
+        Ok(owned) => owned,
+        Err(msg) => return Ok((true, Value::Table(error_table(lua, msg.as_bytes())?))),
+    };
+    let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let bytes = host.call(&args, ctx);
+    let frame = match parse_frame(&bytes) {
+        Ok(Some((frame, _))) => frame,
+        _ => {
+            let t = error_table(lua, b"Invalid reply from the command")?;
+            return Ok((true, Value::Table(t)));
+        }
+    };
+    let is_err = matches!(frame, zedis_resp::Frame::Error(_));
+    Ok((is_err, frame_to_lua(lua, &frame, ctx.protocol)?))
+}
+
+/// A command's arguments from Lua values: numbers as `%.17g`, strings as they are.
+fn command_args(argv: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
+    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.len());
+    for v in argv.iter() {
+        match v {
+            Value::Number(_) | Value::Integer(_) => {
+                let mut b = Vec::new();
+                format_g17(&mut b, as_number(v).unwrap_or(0.0));
+                owned.push(b);
+            }
+            Value::String(s) => owned.push(s.as_bytes().to_vec()),
+            _ => return Err("Lua redis lib command arguments must be strings or integers"),
+        }
+    }
+    Ok(owned)
+}
+
+fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (idx, item) in items.iter().enumerate() {
+        t.raw_set(idx + 1, lua.create_string(item)?)?;
+    }
+    Ok(t)
+}
+
+/// Calls its upvalue with its arguments, propagating errors untouched: a C frame, so a script's
+/// `return redis.call(...)` (a tail call) keeps the script's frame for the error handler, as Redis's C API
+/// functions do.
+unsafe extern "C-unwind" fn trampoline(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    // SAFETY: called by Lua with a valid state; a C function has LUA_MINSTACK free slots, and this frame
+    // owns nothing that a longjmp past it would leak.
+    unsafe {
+        let nargs = mlua::ffi::lua_gettop(state);
+        mlua::ffi::lua_pushvalue(state, mlua::ffi::lua_upvalueindex(1));
+        mlua::ffi::lua_insert(state, 1);
+        mlua::ffi::lua_call(state, nargs, mlua::ffi::LUA_MULTRET);
+        mlua::ffi::lua_gettop(state)
+    }
+}
+
+/// Wraps a Lua function in [`trampoline`].
+fn c_wrap(lua: &Lua, f: Function) -> mlua::Result<Function> {
+    // SAFETY: the closure runs in mlua's protected call with `f` on the stack top; it replaces `f` by a
+    // C closure holding it as its only upvalue.
+    unsafe {
+        lua.exec_raw::<Function>(f, |state| {
+            mlua::ffi::lua_pushcclosure(state, trampoline, 1);
+        })
+    }
+}
+
+/// Lowercase hex SHA1 of `data`.
+pub fn sha1_hex(data: &[u8]) -> String {
+    let digest = Sha1::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Redis's error for a bad library or function name.
+pub const NAME_ERROR: &str =
+    "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+
+/// Letters, digits and underscores, at least one.
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}

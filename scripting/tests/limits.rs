@@ -1,0 +1,208 @@
+//! Limits: killed scripts, the Lua heap bound, deep recursion and huge or cyclic returns never crash or
+//! wedge the engine, which keeps serving scripts afterwards.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use zedis_resp::{parse_frame, Frame};
+use zedis_scripting::{CallCtx, Host, Limits, RunOptions, Scripting};
+
+/// Answers every command with `+OK`.
+struct Ok;
+
+impl Host for Ok {
+    fn call(&mut self, _: &[&[u8]], _: &CallCtx) -> Vec<u8> {
+        b"+OK\r\n".to_vec()
+    }
+}
+
+fn eval(s: &mut Scripting, body: &str) -> Vec<u8> {
+    s.eval(body.as_bytes(), &[], &[], RunOptions::default(), &mut Ok)
+}
+
+fn text(reply: &[u8]) -> String {
+    String::from_utf8_lossy(reply).into_owned()
+}
+
+fn still_works(s: &mut Scripting) {
+    assert_eq!(text(&eval(s, "return redis.call('ping')")), "+OK\r\n");
+}
+
+#[test]
+fn busy_handler_kills_an_infinite_loop() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    s.set_busy_handler(Box::new(move |elapsed| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        elapsed > Duration::from_millis(20)
+    }))
+    .unwrap();
+    let reply = text(&eval(&mut s, "local i = 0\nwhile true do i = i + 1 end"));
+    assert!(
+        reply.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "),
+        "{reply}"
+    );
+    assert!(reply.ends_with(", on @user_script:2.\r\n"), "{reply}");
+    assert!(calls.load(Ordering::SeqCst) >= 1);
+    // A loop inside a coroutine is killed too (threads inherit the hook).
+    let reply = text(&eval(
+        &mut s,
+        "local co = coroutine.wrap(function() while true do end end) return co()",
+    ));
+    assert!(reply.starts_with("-ERR "), "{reply}");
+    assert!(
+        reply.contains("Script killed by user with SCRIPT KILL..."),
+        "{reply}"
+    );
+    // pcall cannot swallow the kill.
+    let reply = text(&eval(
+        &mut s,
+        "while true do pcall(function() while true do end end) end",
+    ));
+    assert!(
+        reply.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{reply}"
+    );
+    still_works(&mut s);
+}
+
+#[test]
+fn kill_switch_from_another_thread_stops_functions_too() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let code =
+        b"#!lua name=spin\nredis.register_function('spin', function() while true do end end)";
+    assert_eq!(text(&s.function_load(code, false)), "$4\r\nspin\r\n");
+    let switch = s.kill_switch();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        switch.store(true, Ordering::SeqCst);
+    });
+    let reply = text(&s.fcall(b"spin", &[], &[], RunOptions::default(), &mut Ok));
+    killer.join().unwrap();
+    assert!(
+        reply.starts_with("-ERR Script killed by user with SCRIPT KILL... script: spin"),
+        "{reply}"
+    );
+    // The flag is cleared after the run: a long but finite script completes.
+    let reply = text(&eval(
+        &mut s,
+        "local n = 0 for i = 1, 3000000 do n = n + 1 end return n",
+    ));
+    assert_eq!(reply, ":3000000\r\n");
+}
+
+#[test]
+fn function_load_times_out() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let reply = text(&s.function_load(b"#!lua name=slow\nwhile true do end", false));
+    assert_eq!(
+        reply,
+        "-ERR Error registering functions: ERR FUNCTION LOAD timeout\r\n"
+    );
+    assert_eq!(
+        text(&s.function_load(
+            b"#!lua name=ok\nredis.register_function('f', function() return 1 end)",
+            false
+        )),
+        "$2\r\nok\r\n"
+    );
+}
+
+#[test]
+fn heap_limit_fails_the_script_not_the_server() {
+    let heap_bytes_max = 16 << 20;
+    let mut s = Scripting::new(Limits {
+        lua_heap_bytes_max: heap_bytes_max,
+    })
+    .unwrap();
+    let reply = text(&eval(
+        &mut s,
+        "local t = {} for i = 1, 1e8 do t[i] = string.rep('x', 64) .. i end return #t",
+    ));
+    assert!(reply.starts_with("-ERR "), "{reply}");
+    assert!(reply.contains("not enough memory"), "{reply}");
+    assert!(
+        s.used_memory_bytes() <= 2 * heap_bytes_max,
+        "{}",
+        s.used_memory_bytes()
+    );
+    still_works(&mut s);
+    let reply = text(&eval(&mut s, "return string.rep('x', 64 * 1024 * 1024)"));
+    assert!(reply.contains("not enough memory"), "{reply}");
+    still_works(&mut s);
+}
+
+#[test]
+fn used_memory_grows_with_cached_scripts_and_resets_on_flush() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let before = s.used_memory_bytes();
+    for i in 0..200 {
+        s.script_load(format!("return {i} + {}", "1 + ".repeat(50) + "1").as_bytes());
+    }
+    assert!(s.used_memory_bytes() > before);
+    assert_eq!(s.cached_scripts(), 200);
+    s.script_flush().unwrap();
+    assert_eq!(s.cached_scripts(), 0);
+    assert!(s.used_memory_bytes() < before + 64 * 1024);
+}
+
+#[test]
+fn deep_recursion_is_a_script_error() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let reply = text(&eval(
+        &mut s,
+        "local function f(n) return 1 + f(n + 1) end return f(1)",
+    ));
+    assert!(
+        reply.starts_with("-ERR user_script:1: stack overflow"),
+        "{reply}"
+    );
+    let reply = text(&eval(
+        &mut s,
+        "local function f(n) return pcall(f, n + 1) end return f(1)",
+    ));
+    assert!(!reply.is_empty());
+    still_works(&mut s);
+}
+
+#[test]
+fn huge_and_cyclic_returns_are_bounded() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let reply = eval(
+        &mut s,
+        "local t = {} for i = 1, 200000 do t[i] = i end return t",
+    );
+    let Some((Frame::Array(items), used)) = parse_frame(&reply).unwrap() else {
+        panic!("not an array")
+    };
+    assert_eq!((items.len(), used), (200000, reply.len()));
+    let reply = eval(&mut s, "local t = {} t[1] = t return t");
+    assert!(text(&reply).contains("-ERR reached lua stack limit\r\n"));
+    let reply = eval(
+        &mut s,
+        "local t = {} local c = t for i = 1, 100000 do c[1] = {} c = c[1] end return t",
+    );
+    assert!(text(&reply).contains("-ERR reached lua stack limit\r\n"));
+    let reply = eval(&mut s, "local t = {} t.map = t return {map = {a = t}}");
+    assert!(!reply.is_empty());
+    still_works(&mut s);
+}
+
+#[test]
+fn bytecode_is_never_loaded() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let reply = text(&s.eval(
+        b"\x1bLuaQ\x00\x01\x04",
+        &[],
+        &[],
+        RunOptions::default(),
+        &mut Ok,
+    ));
+    assert_eq!(reply, "-ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'\r\n");
+    let reply = text(&eval(
+        &mut s,
+        "return {loadstring(string.dump(function() return 1 end))}",
+    ));
+    assert_eq!(reply, "*0\r\n");
+}
