@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memory per element of lists, sets and hashes: zedis-server against redis-server, in the same run.
+"""Memory per element of lists, sets, hashes, sorted sets and streams: zedis-server against redis-server, in the same run.
 
 Usage: scripts/measure-collections.py [--zedis target/release/zedis-server] [--elements 1000000]
                                       [--small-hashes 100000] [--zedis-args "--allocator system"]
@@ -7,7 +7,8 @@ Usage: scripts/measure-collections.py [--zedis target/release/zedis-server] [--e
 For each workload it starts a fresh server (Redis first, then Zedis), fills it with pipelined commands, and
 reports bytes per element from the growth of RSS (/proc/PID/status VmRSS) and of INFO used_memory.
 Workloads: one list of N elements (RPUSH element:i), one set of N members (SADD member:i), one hash of N
-fields (HSET field:i value:i), and M small hashes of 5 fields each (HSET h:i f0 v0 ... f4 v4).
+fields (HSET field:i value:i), one sorted set of N members (ZADD), M sorted sets of 5 members, one stream of N
+entries of 3 small fields (XADD *), and M small hashes of 5 fields each (HSET h:i f0 v0 ... f4 v4).
 """
 import argparse
 import os
@@ -97,6 +98,15 @@ def workloads(n, m):
     yield "hash", n, lambda i0: [encode("HSET", "bighash", *sum(([f"field:{i}", f"value:{i}"]
                                                                 for i in range(i0, min(i0 + 100, n))), []))
                                 for i0 in range(i0, min(i0 + batch * 100, n), 100)], batch * 100
+    yield "sorted set", n, lambda i0: [encode("ZADD", "bigzset", *sum(([str(i * 7 % 1000003), f"member:{i}"]
+                                                                     for i in range(i0, min(i0 + 100, n))), []))
+                                      for i0 in range(i0, min(i0 + batch * 100, n), 100)], batch * 100
+    yield "small sorted sets (5 members)", m, lambda i0: [
+        encode("ZADD", f"z:{i}", *sum(([str(j), f"m{j}"] for j in range(5)), []))
+        for i in range(i0, min(i0 + batch, m))], batch
+    yield "stream (3 small fields)", n, lambda i0: [
+        encode("XADD", "bigstream", "*", "a", str(i), "b", "x", "c", "yz")
+        for i in range(i0, min(i0 + batch * 10, n))], batch * 10
     yield "small hashes (5 fields)", m, lambda i0: [
         encode("HSET", f"h:{i}", *sum(([f"f{j}", f"v{j}"] for j in range(5)), []))
         for i in range(i0, min(i0 + batch, m))], batch
@@ -135,7 +145,7 @@ def main():
     for name, count, make_batch, step in workloads(args.elements, args.small_hashes):
         results = {label: measure(cmd, name, count, make_batch, step) for label, cmd in servers}
         (r_rss, r_used), (z_rss, z_used) = results["redis"], results["zedis"]
-        unit = "hash" if "small" in name else "element"
+        unit = "key" if name.startswith("small") else "element"
         print(f"| {name} (per {unit}) | {r_rss:.1f} | {z_rss:.1f} | {z_rss / r_rss:.2f} | {r_used:.1f} | {z_used:.1f} |")
         sys.stdout.flush()
 
