@@ -44,15 +44,21 @@ fn parse_timeout(ctx: &mut Ctx<'_>, idx: usize) -> Result<Option<i64>, ()> {
     }
 }
 
-/// Nothing to serve: block on `keys`, or reply the timed-out null when blocking is not allowed.
-fn block_or_null(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline_ms: Option<i64>) {
+/// Nothing to serve: block on `keys`, or reply `null` when blocking is not allowed (inside MULTI, Redis
+/// answers BLMOVE/BRPOPLPUSH with a null bulk and the pops with a null array).
+fn block_or_null(
+    ctx: &mut Ctx<'_>,
+    keys: &[&[u8]],
+    deadline_ms: Option<i64>,
+    null: fn(&mut Vec<u8>, reply::Protocol),
+) {
     if ctx.fx.may_block {
         ctx.fx.block = Some(BlockOn {
             keys: keys.iter().map(|k| k.to_vec()).collect(),
             deadline_ms,
         });
     } else {
-        reply::null_array(ctx.out, ctx.proto);
+        null(ctx.out, ctx.proto);
     }
 }
 
@@ -105,7 +111,7 @@ pub fn blpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         ctx.fx.rewrite(vec![name.to_vec(), key.to_vec()]);
         return;
     }
-    block_or_null(ctx, keys, deadline);
+    block_or_null(ctx, keys, deadline, reply::null_array);
 }
 
 /// # Format
@@ -138,7 +144,7 @@ pub fn blmove<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return;
     }
     let source = ctx.argv[1];
-    block_or_null(ctx, &[source], deadline);
+    block_or_null(ctx, &[source], deadline, reply::null);
 }
 
 /// # Format
@@ -156,5 +162,5 @@ pub fn blmpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     }
     let numkeys = crate::num::parse_i64_exact(ctx.argv[2]).unwrap_or(0).max(0) as usize;
     let keys: Vec<&[u8]> = ctx.argv[3..(3 + numkeys).min(ctx.argv.len())].to_vec();
-    block_or_null(ctx, &keys, deadline);
+    block_or_null(ctx, &keys, deadline, reply::null_array);
 }
