@@ -136,6 +136,16 @@ const TTLS: &[&[u8]] = &[
     b"9223372036854775807",
     b"1.5",
 ];
+/// Millisecond durations: long enough that nothing expires between the two servers' commands.
+const PTTLS: &[&[u8]] = &[
+    b"100000",
+    b"5000000",
+    b"0",
+    b"-1",
+    b"abc",
+    b"9223372036854775807",
+    b"1.5",
+];
 const ATS: &[&[u8]] = &[b"1", b"4102444800", b"4102444800000", b"0", b"-5", b"x"];
 const PATTERNS: &[&[u8]] = &[
     b"*", b"k*", b"k[1-2]", b"?", b"*x", b"[^k]*", b"\\*", b"h?", b"*\x00*", b"[", b"a*b",
@@ -277,14 +287,14 @@ impl Gen {
             }
             5 => argv(&[b"SETNX", k, v]),
             6 => argv(&[b"SETEX", k, self.rng.pick(TTLS), v]),
-            7 => argv(&[b"PSETEX", k, self.rng.pick(TTLS), v]),
+            7 => argv(&[b"PSETEX", k, self.rng.pick(PTTLS), v]),
             8 => argv(&[b"GETSET", k, v]),
             9 => argv(&[b"GETDEL", k]),
             10 => {
                 let mut a = argv(&[b"GETEX", k]);
                 match self.rng.below(6) {
                     0 => a.extend(argv(&[b"EX", self.rng.pick(TTLS)])),
-                    1 => a.extend(argv(&[b"PX", self.rng.pick(TTLS)])),
+                    1 => a.extend(argv(&[b"PX", self.rng.pick(PTTLS)])),
                     2 => a.extend(argv(&[b"EXAT", self.rng.pick(ATS)])),
                     3 => a.extend(argv(&[b"PERSIST"])),
                     4 => a.extend(argv(&[b"KEEPTTL"])),
@@ -346,7 +356,7 @@ impl Gen {
                 1 => a.push(b"XX".to_vec()),
                 2 => a.push(b"GET".to_vec()),
                 3 => a.extend(argv(&[b"EX", self.rng.pick(TTLS)])),
-                4 => a.extend(argv(&[b"PX", self.rng.pick(TTLS)])),
+                4 => a.extend(argv(&[b"PX", self.rng.pick(PTTLS)])),
                 5 => a.extend(argv(&[b"EXAT", self.rng.pick(ATS)])),
                 6 => a.extend(argv(&[b"PXAT", self.rng.pick(ATS)])),
                 7 => a.push(b"KEEPTTL".to_vec()),
@@ -420,6 +430,8 @@ impl Gen {
                     .pick(&[b"EXPIRE", b"PEXPIRE", b"EXPIREAT", b"PEXPIREAT"]);
                 let when = if name.ends_with(b"AT") {
                     self.rng.pick(ATS)
+                } else if name == b"PEXPIRE" {
+                    self.rng.pick(PTTLS)
                 } else {
                     self.rng.pick(TTLS)
                 };

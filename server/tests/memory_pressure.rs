@@ -1,0 +1,95 @@
+//! Memory pressure under `allkeys-lru`: a workload that Redis serves without a single `-OOM` must get none
+//! from Zedis either (issue 26). A few big hashes, lists and sets grow by 100 KB elements while plain keys
+//! are SET; about 60 MB is written into a 50 MB budget, so eviction has to make room all along.
+
+mod common;
+
+use common::Server;
+
+/// One element or value: 100 KB.
+const ELEMENT_BYTES: usize = 100 * 1024;
+/// Total bytes written: a little more than the budget.
+const WRITTEN_BYTES_MAX: usize = 60 << 20;
+/// The budget.
+const MAXMEMORY_BYTES: u64 = 50 << 20;
+
+fn info_field(c: &mut redis::Connection, name: &str) -> u64 {
+    let info: String = redis::cmd("INFO").arg("memory").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("INFO has no {name}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Runs the workload and returns the refused writes (index, command, error).
+fn grow_collections_and_set(c: &mut redis::Connection) -> Vec<(usize, String, String)> {
+    let mut refused = Vec::new();
+    let mut written = 0;
+    let mut i = 0;
+    while written < WRITTEN_BYTES_MAX {
+        // Each element differs, so sets and hashes really grow.
+        let mut element = vec![b'a' + (i % 26) as u8; ELEMENT_BYTES];
+        element[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        let slot = i % 3;
+        let mut cmd = match i % 4 {
+            0 => {
+                let mut c = redis::cmd("HSET");
+                c.arg(format!("hash{slot}"))
+                    .arg(format!("f{i}"))
+                    .arg(&element);
+                c
+            }
+            1 => {
+                let mut c = redis::cmd("RPUSH");
+                c.arg(format!("list{slot}")).arg(&element);
+                c
+            }
+            2 => {
+                let mut c = redis::cmd("SADD");
+                c.arg(format!("set{slot}")).arg(&element);
+                c
+            }
+            _ => {
+                let mut c = redis::cmd("SET");
+                c.arg(format!("plain{i}")).arg(&element);
+                c
+            }
+        };
+        if let Err(e) = cmd.query::<redis::Value>(c) {
+            let name = ["HSET", "RPUSH", "SADD", "SET"][i % 4];
+            refused.push((i, name.to_string(), e.to_string()));
+        }
+        written += ELEMENT_BYTES;
+        i += 1;
+    }
+    refused
+}
+
+#[test]
+fn allkeys_lru_never_refuses_what_redis_accepts() {
+    for preset in ["zedis", "system"] {
+        let server = Server::start(&[
+            "--maxmemory",
+            "50mb",
+            "--maxmemory-policy",
+            "allkeys-lru",
+            "--allocator",
+            preset,
+        ]);
+        let mut c = server.conn();
+        let refused = grow_collections_and_set(&mut c);
+        assert!(
+            refused.is_empty(),
+            "--allocator {preset}: {} writes refused, first: {:?}",
+            refused.len(),
+            refused.iter().take(5).collect::<Vec<_>>()
+        );
+        let used = info_field(&mut c, "used_memory");
+        assert!(
+            used <= MAXMEMORY_BYTES,
+            "--allocator {preset}: used_memory {used} over maxmemory"
+        );
+    }
+}
