@@ -33,7 +33,7 @@ fn grow_collections_and_set(c: &mut redis::Connection) -> Vec<(usize, String, St
         let mut element = vec![b'a' + (i % 26) as u8; ELEMENT_BYTES];
         element[..8].copy_from_slice(&(i as u64).to_le_bytes());
         let slot = i % 3;
-        let mut cmd = match i % 4 {
+        let cmd = match i % 4 {
             0 => {
                 let mut c = redis::cmd("HSET");
                 c.arg(format!("hash{slot}"))
