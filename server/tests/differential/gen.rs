@@ -8,9 +8,13 @@
 pub struct Rng(u64);
 
 impl Rng {
-    /// A generator seeded with `seed` (0 is remapped, xorshift needs a non-zero state).
+    /// A generator seeded with `seed` (the state is never 0, which xorshift cannot leave).
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
+        // splitmix64 of the seed: neighbouring seeds give unrelated streams.
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Rng((z ^ (z >> 31)) | 1)
     }
 
     /// The next 64 random bits.
@@ -200,7 +204,41 @@ impl Gen {
     pub fn next(&mut self, conn: usize) -> Op {
         let mut op = self.command(conn);
         self.mutate(&mut op);
+        self.settle_past_expiry(conn, &mut op);
         op
+    }
+
+    /// A SET with an absolute time in the past stores a key that is already logically expired: Redis keeps
+    /// counting it in DBSIZE until its active expiry cycle (timer driven) or an access removes it, so the two
+    /// servers would differ by timing alone. Outside MULTI, an `EXISTS key` follows (removing it on both);
+    /// inside MULTI, where nothing can follow at once, the time is moved to the future instead.
+    fn settle_past_expiry(&mut self, conn: usize, op: &mut Op) {
+        if !op.args[0].eq_ignore_ascii_case(b"SET") || op.args.len() < 2 {
+            return;
+        }
+        let mut past = false;
+        for i in 3..op.args.len().saturating_sub(1) {
+            let unit = op.args[i].to_ascii_uppercase();
+            let ms_per_unit: i128 = match unit.as_slice() {
+                b"EXAT" => 1000,
+                b"PXAT" => 1,
+                _ => continue,
+            };
+            let when = std::str::from_utf8(&op.args[i + 1])
+                .ok()
+                .and_then(|t| t.parse::<i128>().ok());
+            // 2000-01-01 in ms: every time the pools hold is either before 1971 or after 2100.
+            if matches!(when, Some(t) if t > 0 && t * ms_per_unit < 946_684_800_000) {
+                past = true;
+                if self.in_multi[conn] {
+                    op.args[i + 1] = b"4102444800".to_vec();
+                    op.args[i] = b"EXAT".to_vec();
+                }
+            }
+        }
+        if past && !self.in_multi[conn] {
+            op.fixup = Some(vec![b"EXISTS".to_vec(), op.args[1].clone()]);
+        }
     }
 
     /// Records whether connection `conn` is inside MULTI (as its replies showed).

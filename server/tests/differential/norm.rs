@@ -80,7 +80,8 @@ fn scan(frame: &Frame, as_pairs: bool) -> String {
     }
 }
 
-/// Whether two replies agree under `norm`. `queued` gives the modes of the commands an EXEC ran.
+/// Whether two replies agree under `norm` (the caller has compared the raw bytes first, so `Exact` here only
+/// serves the elements of an EXEC reply). `queued` gives the modes of the commands an EXEC ran.
 pub fn agree(norm: Norm, a: &Frame, b: &Frame, queued: &[Norm]) -> bool {
     match norm {
         Norm::Exact => a == b,
