@@ -176,6 +176,9 @@ struct Run {
     queued: [Vec<Norm>; 2],
     history: VecDeque<String>,
     history_len: usize,
+    /// Replies that were errors, and all replies (a run that only meets errors tests little).
+    errors: usize,
+    replies: usize,
 }
 
 impl Run {
@@ -199,6 +202,8 @@ impl Run {
             self.fail(idx, args, &escape(&z.0), &escape(&r.0));
         }
         self.queued[pair] = queued;
+        self.replies += 1;
+        self.errors += usize::from(matches!(r.1, Frame::Error(_)));
         r.1
     }
 
@@ -265,6 +270,8 @@ fn differential_against_redis() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(HISTORY_LEN),
+        errors: 0,
+        replies: 0,
     };
     run.step(0, 0, &[b"FLUSHALL".to_vec()], Norm::Exact);
     let hello = [b"HELLO".to_vec(), b"3".to_vec()];
@@ -278,5 +285,8 @@ fn differential_against_redis() {
         let op = gen.next(pair);
         run.op(idx, pair, &op, &mut gen);
     }
-    eprintln!("differential fuzz: {ops} operations, no divergence");
+    eprintln!(
+        "differential fuzz: {ops} operations ({} replies, {} errors), no divergence",
+        run.replies, run.errors
+    );
 }

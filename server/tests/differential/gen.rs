@@ -77,13 +77,22 @@ const KEYS: &[&[u8]] = &[
     b"k2",
     b"k3",
     b"s1",
+    b"s2",
     b"h1",
+    b"h2",
     b"l1",
+    b"l2",
     b"\x00\xffbin",
     b"a\r\nb",
     b"{t}x",
     b"",
 ];
+/// Keys a family prefers (three times in four), so that most commands meet their own type; the rest
+/// come from [`KEYS`], for wrong types and binary names.
+const STRING_KEYS: &[&[u8]] = &[b"k1", b"k2", b"k3", b"\x00\xffbin"];
+const LIST_KEYS: &[&[u8]] = &[b"l1", b"l2", b"a\r\nb"];
+const SET_KEYS: &[&[u8]] = &[b"s1", b"s2", b"{t}x"];
+const HASH_KEYS: &[&[u8]] = &[b"h1", b"h2", b""];
 const VALUES: &[&[u8]] = &[
     b"1",
     b"-7",
@@ -162,6 +171,8 @@ pub struct Gen {
     /// The PRNG.
     pub rng: Rng,
     in_multi: [bool; 2],
+    /// The keys the family being generated prefers.
+    prefer: &'static [&'static [u8]],
 }
 
 /// Builds an argument vector from byte slices.
@@ -175,11 +186,16 @@ impl Gen {
         Gen {
             rng: Rng::new(seed),
             in_multi: [false; 2],
+            prefer: KEYS,
         }
     }
 
     fn key(&mut self) -> &'static [u8] {
-        self.rng.pick(KEYS)
+        if self.rng.chance(75) {
+            self.rng.pick(self.prefer)
+        } else {
+            self.rng.pick(KEYS)
+        }
     }
 
     fn value(&mut self) -> &'static [u8] {
@@ -261,7 +277,15 @@ impl Gen {
             return self.op(argv(&[b"MULTI"]), Norm::Exact);
         }
         let random_ok = !self.in_multi[conn];
-        match self.rng.below(100) {
+        let family = self.rng.below(100);
+        self.prefer = match family {
+            0..=24 => STRING_KEYS,
+            48..=64 => LIST_KEYS,
+            65..=79 => SET_KEYS,
+            80..=94 => HASH_KEYS,
+            _ => KEYS,
+        };
+        match family {
             0..=24 => self.strings(),
             25..=39 => self.keyspace(random_ok),
             40..=47 => self.expire(),
