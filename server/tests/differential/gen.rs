@@ -173,6 +173,9 @@ pub struct Gen {
     in_multi: [bool; 2],
     /// The keys the family being generated prefers.
     prefer: &'static [&'static [u8]],
+    /// Many distinct members (integers, so sets start as intsets, and long strings past the listpack value
+    /// limit), so collections cross their compact-encoding thresholds.
+    wide: Vec<&'static [u8]>,
 }
 
 /// Builds an argument vector from byte slices.
@@ -187,6 +190,15 @@ impl Gen {
             rng: Rng::new(seed),
             in_multi: [false; 2],
             prefer: KEYS,
+            wide: (0..700)
+                .map(|i| {
+                    let text = match i % 3 {
+                        0 | 1 => format!("{i}"),
+                        _ => format!("member-{i}-{}", "x".repeat(60)),
+                    };
+                    &*Box::leak(text.into_bytes().into_boxed_slice())
+                })
+                .collect(),
         }
     }
 
@@ -199,7 +211,12 @@ impl Gen {
     }
 
     fn value(&mut self) -> &'static [u8] {
-        self.rng.pick(VALUES)
+        if self.rng.chance(15) {
+            let i = self.rng.below(self.wide.len());
+            self.wide[i]
+        } else {
+            self.rng.pick(VALUES)
+        }
     }
 
     /// `n` random keys (1..=3 when `n` is 0).
@@ -209,9 +226,14 @@ impl Gen {
         }
     }
 
-    /// One to four values or fields.
+    /// One to four values or fields, sometimes dozens.
     fn values(&mut self, out: &mut Vec<Vec<u8>>) {
-        for _ in 0..1 + self.rng.below(4) {
+        let n = if self.rng.chance(5) {
+            20 + self.rng.below(60)
+        } else {
+            1 + self.rng.below(4)
+        };
+        for _ in 0..n {
             out.push(self.value().to_vec());
         }
     }
