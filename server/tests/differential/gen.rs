@@ -404,13 +404,15 @@ impl Gen {
             9 => argv(&[b"GETDEL", k]),
             10 => {
                 let mut a = argv(&[b"GETEX", k]);
-                match self.rng.below(6) {
-                    0 => a.extend(argv(&[b"EX", self.rng.pick(TTLS)])),
-                    1 => a.extend(argv(&[b"PX", self.rng.pick(PTTLS)])),
-                    2 => a.extend(argv(&[b"EXAT", self.rng.pick(ATS)])),
-                    3 => a.extend(argv(&[b"PERSIST"])),
-                    4 => a.extend(argv(&[b"KEEPTTL"])),
-                    _ => {}
+                for _ in 0..self.rng.below(3) {
+                    match self.rng.below(6) {
+                        0 => a.extend(argv(&[b"EX", self.rng.pick(TTLS)])),
+                        1 => a.extend(argv(&[b"PX", self.rng.pick(PTTLS)])),
+                        2 => a.extend(argv(&[b"EXAT", self.rng.pick(ATS)])),
+                        3 => a.extend(argv(&[b"PERSIST"])),
+                        4 => a.extend(argv(&[b"KEEPTTL"])),
+                        _ => a.extend(argv(&[b"PXAT", self.rng.pick(ATS)])),
+                    }
                 }
                 a
             }
@@ -548,12 +550,9 @@ impl Gen {
                     self.rng.pick(TTLS)
                 };
                 let mut a = argv(&[name, k, when]);
-                if self.rng.chance(40) {
-                    a.push(
-                        self.rng
-                            .pick(&[b"NX", b"XX", b"GT", b"LT", b"nx", b"ZZ"])
-                            .to_vec(),
-                    );
+                for _ in 0..self.rng.below(3) {
+                    let option = self.rng.pick(&[b"NX", b"XX", b"GT", b"LT", b"nx", b"ZZ"]);
+                    a.push(option.to_vec());
                 }
                 (a, Norm::Exact)
             }
