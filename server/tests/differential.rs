@@ -33,10 +33,10 @@ mod norm;
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use common::reference::RedisProcess;
 use gen::{Gen, Norm, Op};
 use zedis_resp::frame::{encode_command, parse_frame, Frame};
 
@@ -46,57 +46,6 @@ const REPLY_WAIT_MAX: Duration = Duration::from_secs(20);
 const HISTORY_LEN: usize = 20;
 /// Operations when `ZEDIS_FUZZ_OPS` is not set.
 const OPS_DEFAULT: usize = 20_000;
-
-/// A spawned `redis-server`, killed by PID on drop.
-struct RedisProcess {
-    child: Child,
-    port: u16,
-}
-
-impl RedisProcess {
-    fn start() -> Option<RedisProcess> {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .args(["--bind", "127.0.0.1"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let mut process = RedisProcess { child, port };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(process);
-                }
-                if let Ok(Some(_)) = process.child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        None
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One connection with its unread input.
 struct Conn {
@@ -243,7 +192,7 @@ impl Run {
 
 #[test]
 fn differential_against_redis() {
-    let Some(redis) = RedisProcess::start() else {
+    let Some(redis) = RedisProcess::start(&[]) else {
         eprintln!("note: redis-server not found or did not start; differential fuzzer skipped");
         return;
     };
