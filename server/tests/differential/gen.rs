@@ -70,6 +70,8 @@ pub struct Op {
     pub norm: Norm,
     /// A deterministic command sent after this one to make the two keyspaces equal again (after SPOP).
     pub fixup: Option<Vec<Vec<u8>>>,
+    /// Milliseconds to wait before the fixup (a 1 ms expiry must have passed on both servers).
+    pub settle_ms: u64,
 }
 
 const KEYS: &[&[u8]] = &[
@@ -327,6 +329,9 @@ impl Gen {
             return self.op(argv(&[b"MULTI"]), Norm::Exact);
         }
         let random_ok = !self.in_multi[conn];
+        if random_ok && self.rng.chance(2) {
+            return self.expire_soon();
+        }
         let family = self.rng.below(100);
         self.prefer = match family {
             0..=24 => STRING_KEYS,
@@ -352,6 +357,7 @@ impl Gen {
             args,
             norm,
             fixup: None,
+            settle_ms: 0,
         }
     }
 
@@ -461,6 +467,22 @@ impl Gen {
             }
         };
         self.op(args, Norm::Exact)
+    }
+
+    /// A key given a 1 ms life, then (after a wait) read with `EXISTS` on both servers: real expiry through
+    /// the lazy path, with no window where one server still has the key (outside MULTI only).
+    fn expire_soon(&mut self) -> Op {
+        let (k, v) = (self.key(), self.value());
+        let args = match self.rng.below(4) {
+            0 => argv(&[b"PSETEX", k, b"1", v]),
+            1 => argv(&[b"SET", k, v, b"PX", b"1"]),
+            2 => argv(&[b"PEXPIRE", k, b"1"]),
+            _ => argv(&[b"GETEX", k, b"PX", b"1"]),
+        };
+        let mut op = self.op(args, Norm::Exact);
+        op.fixup = Some(argv(&[b"EXISTS", k]));
+        op.settle_ms = 5;
+        op
     }
 
     fn set_options(&mut self, a: &mut Vec<Vec<u8>>) {
