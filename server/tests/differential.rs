@@ -29,6 +29,8 @@ mod common;
 mod gen;
 #[path = "differential/gen_collections.rs"]
 mod gen_collections;
+#[path = "differential/gen_strings.rs"]
+mod gen_strings;
 #[path = "differential/norm.rs"]
 mod norm;
 

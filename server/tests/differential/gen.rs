@@ -169,27 +169,6 @@ const FLOATS: &[&[u8]] = &[
     b"1_0",
     b"-1e-320",
 ];
-const TTLS: &[&[u8]] = &[
-    b"100",
-    b"5000",
-    b"100000",
-    b"0",
-    b"-1",
-    b"abc",
-    b"9223372036854775807",
-    b"1.5",
-];
-/// Millisecond durations: long enough that nothing expires between the two servers' commands.
-const PTTLS: &[&[u8]] = &[
-    b"100000",
-    b"5000000",
-    b"0",
-    b"-1",
-    b"abc",
-    b"9223372036854775807",
-    b"1.5",
-];
-const ATS: &[&[u8]] = &[b"1", b"4102444800", b"4102444800000", b"0", b"-5", b"x"];
 const PATTERNS: &[&[u8]] = &[
     b"*", b"k*", b"k[1-2]", b"?", b"*x", b"[^k]*", b"\\*", b"h?", b"*\x00*", b"[", b"a*b",
 ];
@@ -330,7 +309,7 @@ impl Gen {
         }
         let random_ok = !self.in_multi[conn];
         if random_ok && self.rng.chance(2) {
-            return self.expire_soon();
+            return super::gen_strings::expire_soon(self);
         }
         let family = self.rng.below(100);
         self.prefer = match family {
@@ -341,9 +320,9 @@ impl Gen {
             _ => KEYS,
         };
         match family {
-            0..=24 => self.strings(),
+            0..=24 => super::gen_strings::strings(self),
             25..=39 => self.keyspace(random_ok),
-            40..=47 => self.expire(),
+            40..=47 => super::gen_strings::expire(self),
             48..=64 => super::gen_collections::lists(self),
             65..=79 => super::gen_collections::sets(self, random_ok),
             80..=94 => super::gen_collections::hashes(self, random_ok),
@@ -390,115 +369,6 @@ impl Gen {
             _ => argv(&[b"BRPOPLPUSH", k1, k2, b"0"]),
         };
         self.op(args, Norm::Exact)
-    }
-
-    fn strings(&mut self) -> Op {
-        let k = self.key();
-        let v = self.value();
-        let i = self.rng.pick(INTS);
-        let args = match self.rng.below(22) {
-            0 | 1 => argv(&[b"GET", k]),
-            2..=4 => {
-                let mut a = argv(&[b"SET", k, v]);
-                self.set_options(&mut a);
-                a
-            }
-            5 => argv(&[b"SETNX", k, v]),
-            6 => argv(&[b"SETEX", k, self.rng.pick(TTLS), v]),
-            7 => argv(&[b"PSETEX", k, self.rng.pick(PTTLS), v]),
-            8 => argv(&[b"GETSET", k, v]),
-            9 => argv(&[b"GETDEL", k]),
-            10 => {
-                let mut a = argv(&[b"GETEX", k]);
-                for _ in 0..self.rng.below(3) {
-                    match self.rng.below(6) {
-                        0 => a.extend(argv(&[b"EX", self.rng.pick(TTLS)])),
-                        1 => a.extend(argv(&[b"PX", self.rng.pick(PTTLS)])),
-                        2 => a.extend(argv(&[b"EXAT", self.rng.pick(ATS)])),
-                        3 => a.extend(argv(&[b"PERSIST"])),
-                        4 => a.extend(argv(&[b"KEEPTTL"])),
-                        _ => a.extend(argv(&[b"PXAT", self.rng.pick(ATS)])),
-                    }
-                }
-                a
-            }
-            11 => {
-                let mut a = argv(&[b"MGET"]);
-                self.keys(&mut a);
-                a
-            }
-            12 | 13 => {
-                let mut a = argv(&[if self.rng.chance(70) {
-                    b"MSET"
-                } else {
-                    b"MSETNX"
-                }]);
-                for _ in 0..1 + self.rng.below(3) {
-                    a.extend(argv(&[self.key(), self.value()]));
-                }
-                a
-            }
-            14 => argv(&[self.rng.pick(&[b"INCR", b"DECR"]), k]),
-            15 => argv(&[self.rng.pick(&[b"INCRBY", b"DECRBY"]), k, i]),
-            16 => argv(&[b"INCRBYFLOAT", k, self.rng.pick(FLOATS)]),
-            17 => argv(&[b"APPEND", k, v]),
-            18 => argv(&[b"STRLEN", k]),
-            19 => argv(&[
-                self.rng.pick(&[b"GETRANGE", b"SUBSTR"]),
-                k,
-                i,
-                self.rng.pick(INTS),
-            ]),
-            20 => {
-                let offset = self
-                    .rng
-                    .pick(&[b"0", b"1", b"5", b"20", b"-1", b"abc", b"536870912"]);
-                argv(&[b"SETRANGE", k, offset, v])
-            }
-            _ => {
-                let mut a = argv(&[b"LCS", k, self.key()]);
-                match self.rng.below(4) {
-                    0 => a.push(b"LEN".to_vec()),
-                    1 => a.extend(argv(&[b"IDX", b"MINMATCHLEN", i, b"WITHMATCHLEN"])),
-                    2 => a.push(b"IDX".to_vec()),
-                    _ => {}
-                }
-                a
-            }
-        };
-        self.op(args, Norm::Exact)
-    }
-
-    /// A key given a 1 ms life, then (after a wait) read with `EXISTS` on both servers: real expiry through
-    /// the lazy path, with no window where one server still has the key (outside MULTI only).
-    fn expire_soon(&mut self) -> Op {
-        let (k, v) = (self.key(), self.value());
-        let args = match self.rng.below(4) {
-            0 => argv(&[b"PSETEX", k, b"1", v]),
-            1 => argv(&[b"SET", k, v, b"PX", b"1"]),
-            2 => argv(&[b"PEXPIRE", k, b"1"]),
-            _ => argv(&[b"GETEX", k, b"PX", b"1"]),
-        };
-        let mut op = self.op(args, Norm::Exact);
-        op.fixup = Some(argv(&[b"EXISTS", k]));
-        op.settle_ms = 5;
-        op
-    }
-
-    fn set_options(&mut self, a: &mut Vec<Vec<u8>>) {
-        for _ in 0..self.rng.below(3) {
-            match self.rng.below(9) {
-                0 => a.push(b"NX".to_vec()),
-                1 => a.push(b"XX".to_vec()),
-                2 => a.push(b"GET".to_vec()),
-                3 => a.extend(argv(&[b"EX", self.rng.pick(TTLS)])),
-                4 => a.extend(argv(&[b"PX", self.rng.pick(PTTLS)])),
-                5 => a.extend(argv(&[b"EXAT", self.rng.pick(ATS)])),
-                6 => a.extend(argv(&[b"PXAT", self.rng.pick(ATS)])),
-                7 => a.push(b"KEEPTTL".to_vec()),
-                _ => a.push(b"FOO".to_vec()),
-            }
-        }
     }
 
     fn keyspace(&mut self, random_ok: bool) -> Op {
@@ -553,36 +423,6 @@ impl Gen {
                 (a, Norm::Exact)
             }
             _ => (argv(&[b"EXISTS", k1, k2]), Norm::Exact),
-        };
-        self.op(args, norm)
-    }
-
-    fn expire(&mut self) -> Op {
-        let k = self.key();
-        let (args, norm) = match self.rng.below(8) {
-            0..=2 => {
-                let name = self
-                    .rng
-                    .pick(&[b"EXPIRE", b"PEXPIRE", b"EXPIREAT", b"PEXPIREAT"]);
-                let when = if name.ends_with(b"AT") {
-                    self.rng.pick(ATS)
-                } else if name == b"PEXPIRE" {
-                    self.rng.pick(PTTLS)
-                } else {
-                    self.rng.pick(TTLS)
-                };
-                let mut a = argv(&[name, k, when]);
-                for _ in 0..self.rng.below(3) {
-                    let option = self.rng.pick(&[b"NX", b"XX", b"GT", b"LT", b"nx", b"ZZ"]);
-                    a.push(option.to_vec());
-                }
-                (a, Norm::Exact)
-            }
-            3 => (argv(&[b"TTL", k]), Norm::Within(2)),
-            4 => (argv(&[b"PTTL", k]), Norm::Within(2000)),
-            5 => (argv(&[b"EXPIRETIME", k]), Norm::Within(2)),
-            6 => (argv(&[b"PEXPIRETIME", k]), Norm::Within(2000)),
-            _ => (argv(&[b"PERSIST", k]), Norm::Exact),
         };
         self.op(args, norm)
     }
