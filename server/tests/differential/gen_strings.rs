@@ -2,6 +2,7 @@
 
 use super::gen::{args as argv, Gen, Norm, Op};
 
+/// Second durations: valid ones are long (nothing expires mid-run), plus zero, negative and malformed.
 const TTLS: &[&[u8]] = &[
     b"100",
     b"5000",
@@ -22,8 +23,10 @@ const PTTLS: &[&[u8]] = &[
     b"9223372036854775807",
     b"1.5",
 ];
+/// Absolute times: past (the key goes at once) or after 2100, plus invalid ones.
 const ATS: &[&[u8]] = &[b"1", b"4102444800", b"4102444800000", b"0", b"-5", b"x"];
 
+/// A string command.
 pub fn strings(g: &mut Gen) -> Op {
     let k = g.pick_key();
     let v = g.pick_value();
@@ -108,6 +111,7 @@ pub fn expire_soon(g: &mut Gen) -> Op {
     op
 }
 
+/// Zero to two SET options, conflicting ones included.
 fn set_options(g: &mut Gen, a: &mut Vec<Vec<u8>>) {
     for _ in 0..g.rng.below(3) {
         match g.rng.below(9) {
@@ -124,6 +128,7 @@ fn set_options(g: &mut Gen, a: &mut Vec<Vec<u8>>) {
     }
 }
 
+/// An expiry command (set, read or remove a TTL).
 pub fn expire(g: &mut Gen) -> Op {
     let k = g.pick_key();
     let (args, norm) = match g.rng.below(8) {
