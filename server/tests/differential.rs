@@ -6,7 +6,8 @@
 //!   (wrong arity, wrong types, bad integers and floats, out of range values, unknown options and commands)
 //!   over a small pool of keys, some binary, so that commands collide.
 //! - Two connection pairs: the first speaks RESP2, the second RESP3 (`HELLO 3`); each command goes to one
-//!   pair, chosen at random, so MULTI, WATCH and SELECT state interleave across connections.
+//!   pair, chosen at random, so MULTI, WATCH and SELECT state interleave across connections. Now and then up
+//!   to 16 commands are pipelined (sent in one write, replies read after).
 //! - Normalisation, only where Redis is nondeterministic (see `differential/norm.rs`): SMEMBERS, SINTER,
 //!   SUNION, SDIFF, KEYS, HKEYS, HVALS compared as multisets and HGETALL as pairs (hash table iteration
 //!   order); SCAN/SSCAN/HSCAN (always `0 ... COUNT 1000`) as cursor plus multiset; SPOP, SRANDMEMBER,
@@ -47,6 +48,8 @@ use zedis_resp::frame::{encode_command, parse_frame, Frame};
 const REPLY_WAIT_MAX: Duration = Duration::from_secs(20);
 /// How many past commands a failure report shows (`ZEDIS_FUZZ_HISTORY` overrides it).
 const HISTORY_LEN: usize = 20;
+/// The longest pipeline (commands sent in one write before reading their replies).
+const PIPELINE_LEN_MAX: usize = 16;
 /// Operations when `ZEDIS_FUZZ_OPS` is not set.
 const OPS_DEFAULT: usize = 20_000;
 
@@ -71,10 +74,22 @@ impl Conn {
 
     /// Sends a command and reads one reply: its raw bytes and its decoded frame.
     fn call(&mut self, args: &[Vec<u8>]) -> Result<(Vec<u8>, Frame), String> {
+        self.send(&[args])?;
+        self.read()
+    }
+
+    /// Sends commands in one write (a pipeline).
+    fn send(&mut self, commands: &[&[Vec<u8>]]) -> Result<(), String> {
         let mut out = Vec::new();
-        let parts: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        encode_command(&mut out, &parts);
-        self.stream.write_all(&out).map_err(|e| e.to_string())?;
+        for args in commands {
+            let parts: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            encode_command(&mut out, &parts);
+        }
+        self.stream.write_all(&out).map_err(|e| e.to_string())
+    }
+
+    /// Reads one reply.
+    fn read(&mut self) -> Result<(Vec<u8>, Frame), String> {
         let deadline = Instant::now() + REPLY_WAIT_MAX;
         let mut chunk = [0u8; 16384];
         loop {
@@ -136,13 +151,41 @@ struct Run {
 impl Run {
     /// Sends one command on pair `pair` and compares the replies; panics with a report on a mismatch.
     fn step(&mut self, idx: usize, pair: usize, args: &[Vec<u8>], norm: Norm) -> Frame {
+        let sent = (
+            self.zedis[pair].send(&[args]),
+            self.redis[pair].send(&[args]),
+        );
+        if let (Err(e), _) | (_, Err(e)) = sent {
+            self.fail(idx, args, &e, "<send failed>");
+        }
+        self.compare(idx, pair, args, norm)
+    }
+
+    /// Sends several commands to each server in one write, then compares the replies one by one.
+    fn pipeline(&mut self, first_idx: usize, pair: usize, ops: &[Op], gen: &mut Gen) {
+        let commands: Vec<&[Vec<u8>]> = ops.iter().map(|op| op.args.as_slice()).collect();
+        let sent = (
+            self.zedis[pair].send(&commands),
+            self.redis[pair].send(&commands),
+        );
+        if let (Err(e), _) | (_, Err(e)) = sent {
+            self.fail(first_idx, &ops[0].args, &e, "<send failed>");
+        }
+        for (i, op) in ops.iter().enumerate() {
+            let reply = self.compare(first_idx + i, pair, &op.args, op.norm);
+            self.after(pair, op, &reply, gen);
+        }
+    }
+
+    /// Reads one reply from each server for `args` (already sent) and compares them.
+    fn compare(&mut self, idx: usize, pair: usize, args: &[Vec<u8>], norm: Norm) -> Frame {
         self.history
             .push_back(format!("#{idx} conn{pair}: {}", show(args)));
         if self.history.len() > self.history_len {
             self.history.pop_front();
         }
-        let z = self.zedis[pair].call(args);
-        let r = self.redis[pair].call(args);
+        let z = self.zedis[pair].read();
+        let r = self.redis[pair].read();
         let (z, r) = match (z, r) {
             (Ok(z), Ok(r)) => (z, r),
             (z, r) => self.fail(idx, args, &format!("{z:?}"), &format!("{r:?}")),
@@ -173,10 +216,19 @@ impl Run {
     /// Runs one generated op (and its fixup), and tracks MULTI state from the replies.
     fn op(&mut self, idx: usize, pair: usize, op: &Op, gen: &mut Gen) {
         let reply = self.step(idx, pair, &op.args, op.norm);
+        self.after(pair, op, &reply, gen);
+        if let (Some(fixup), false) = (&op.fixup, matches!(reply, Frame::Error(_))) {
+            std::thread::sleep(std::time::Duration::from_millis(op.settle_ms));
+            self.step(idx, pair, fixup, Norm::Exact);
+        }
+    }
+
+    /// Tracks MULTI state and queued comparison modes from a reply.
+    fn after(&mut self, pair: usize, op: &Op, reply: &Frame, gen: &mut Gen) {
         let name = op.args[0].to_ascii_uppercase();
-        let arity_error = matches!(&reply, Frame::Error(e) if e.starts_with(b"ERR wrong number"));
+        let arity_error = matches!(reply, Frame::Error(e) if e.starts_with(b"ERR wrong number"));
         match name.as_slice() {
-            b"MULTI" if reply == Frame::Simple(b"OK".to_vec()) => {
+            b"MULTI" if *reply == Frame::Simple(b"OK".to_vec()) => {
                 self.queued[pair].clear();
                 gen.set_multi(pair, true);
             }
@@ -184,12 +236,8 @@ impl Run {
                 self.queued[pair].clear();
                 gen.set_multi(pair, false);
             }
-            _ if reply == Frame::Simple(b"QUEUED".to_vec()) => self.queued[pair].push(op.norm),
+            _ if *reply == Frame::Simple(b"QUEUED".to_vec()) => self.queued[pair].push(op.norm),
             _ => {}
-        }
-        if let (Some(fixup), false) = (&op.fixup, matches!(reply, Frame::Error(_))) {
-            std::thread::sleep(std::time::Duration::from_millis(op.settle_ms));
-            self.step(idx, pair, fixup, Norm::Exact);
         }
     }
 }
@@ -233,10 +281,34 @@ fn differential_against_redis() {
         assert!(matches!(frame, Frame::Map(_)), "HELLO 3 answered {frame:?}");
     }
     let mut gen = Gen::new(seed);
-    for idx in 1..=ops {
+    let mut idx = 1;
+    while idx <= ops {
         let pair = gen.rng.below(2);
+        if gen.rng.chance(5) {
+            // A pipeline: commands that neither change MULTI state nor need a fixup, sent in one write.
+            let mut batch = Vec::new();
+            let mut last = None;
+            while batch.len() < PIPELINE_LEN_MAX && idx + batch.len() < ops {
+                let op = gen.next(pair);
+                let name = op.args[0].to_ascii_uppercase();
+                if op.fixup.is_some() || matches!(name.as_slice(), b"MULTI" | b"EXEC" | b"DISCARD")
+                {
+                    last = Some(op);
+                    break;
+                }
+                batch.push(op);
+            }
+            run.pipeline(idx, pair, &batch, &mut gen);
+            idx += batch.len();
+            if let Some(op) = last {
+                run.op(idx, pair, &op, &mut gen);
+                idx += 1;
+            }
+            continue;
+        }
         let op = gen.next(pair);
         run.op(idx, pair, &op, &mut gen);
+        idx += 1;
     }
     eprintln!(
         "differential fuzz: {ops} operations ({} replies, {} errors), no divergence",
