@@ -12,7 +12,9 @@
 //!   SUNION, SDIFF, KEYS, HKEYS, HVALS compared as multisets and HGETALL as pairs (hash table iteration
 //!   order); SCAN/SSCAN/HSCAN (always `0 ... COUNT 1000`) as cursor plus multiset; SPOP, SRANDMEMBER,
 //!   HRANDFIELD, RANDOMKEY by shape only (types and lengths), and every SPOP is followed by a `DEL` of its key
-//!   on both servers so the keyspaces stay equal; TTL/EXPIRETIME within 2 s, PTTL/PEXPIRETIME within 2000 ms.
+//!   on both servers so the keyspaces stay equal; TTL/EXPIRETIME within 2 s, PTTL/PEXPIRETIME within 2000 ms;
+//!   EXPIRE/PEXPIRE with GT or LT only as "0 or 1" on both (an equal relative TTL set twice compares equal
+//!   or greater depending on whether a millisecond passed, and the TTL reads tolerate the ms apart).
 //!   Expiry uses past or far-future times, so no key expires between the two servers' commands, except 1 ms
 //!   lives (PSETEX, SET PX, PEXPIRE, GETEX PX) followed by a 5 ms wait and `EXISTS key` on both; a
 //!   SET with a past absolute time is followed by `EXISTS key` (outside MULTI) or gets a future time (inside),

@@ -58,6 +58,9 @@ pub enum Norm {
     ScanPairs,
     /// A non-negative integer within this tolerance (TTLs and absolute expire times); negatives exactly.
     Within(i64),
+    /// `:0` or `:1` on both sides (errors exactly): EXPIRE/PEXPIRE with GT or LT, whose answer for an equal
+    /// relative TTL depends on whether a millisecond passed since the previous one was set.
+    Flag,
     /// EXEC: each element compared with the mode of the command queued at its position.
     Exec,
 }

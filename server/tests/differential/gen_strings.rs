@@ -144,11 +144,15 @@ pub fn expire(g: &mut Gen) -> Op {
                 g.rng.pick(TTLS)
             };
             let mut a = argv(&[name, k, when]);
+            let mut norm = Norm::Exact;
             for _ in 0..g.rng.below(3) {
                 let option = g.rng.pick(&[b"NX", b"XX", b"GT", b"LT", b"nx", b"ZZ"]);
+                if matches!(option, b"GT" | b"LT") && !name.ends_with(b"AT") {
+                    norm = Norm::Flag;
+                }
                 a.push(option.to_vec());
             }
-            (a, Norm::Exact)
+            (a, norm)
         }
         3 => (argv(&[b"TTL", k]), Norm::Within(2)),
         4 => (argv(&[b"PTTL", k]), Norm::Within(2000)),

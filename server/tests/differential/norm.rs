@@ -96,6 +96,10 @@ pub fn agree(norm: Norm, a: &Frame, b: &Frame, queued: &[Norm]) -> bool {
             }
             _ => a == b,
         },
+        Norm::Flag => match (a, b) {
+            (Frame::Integer(x), Frame::Integer(y)) => (0..=1).contains(x) && (0..=1).contains(y),
+            _ => a == b,
+        },
         Norm::Exec => match (a, b) {
             (Frame::Array(xs), Frame::Array(ys))
                 if xs.len() == ys.len() && xs.len() == queued.len() =>
