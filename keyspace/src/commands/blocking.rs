@@ -44,15 +44,21 @@ pub(crate) fn parse_timeout(ctx: &mut Ctx<'_>, idx: usize) -> Result<Option<i64>
     }
 }
 
-/// Nothing to serve: block on `keys`, or reply the timed-out null when blocking is not allowed.
-pub(crate) fn block_or_null(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline_ms: Option<i64>) {
+/// Nothing to serve: block on `keys`, or reply `null` when blocking is not allowed (inside MULTI, Redis
+/// answers BLMOVE/BRPOPLPUSH with a null bulk and the pops with a null array).
+pub(crate) fn block_or_null(
+    ctx: &mut Ctx<'_>,
+    keys: &[&[u8]],
+    deadline_ms: Option<i64>,
+    null: fn(&mut Vec<u8>, reply::Protocol),
+) {
     if ctx.fx.may_block {
         ctx.fx.block = Some(BlockOn {
             keys: keys.iter().map(|k| k.to_vec()).collect(),
             deadline_ms,
         });
     } else {
-        reply::null_array(ctx.out, ctx.proto);
+        null(ctx.out, ctx.proto);
     }
 }
 
@@ -118,7 +124,7 @@ pub fn blpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         ctx.fx.rewrite(vec![name.to_vec(), key.to_vec()]);
         return;
     }
-    block_or_null(ctx, keys, deadline);
+    block_or_null(ctx, keys, deadline, reply::null_array);
 }
 
 /// # Format
@@ -138,7 +144,7 @@ pub fn blmove<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     };
     let source = ctx.argv[1];
     if ctx.fx.blocked_retry && holds_other_type(ks, ctx, source) {
-        return block_or_null(ctx, &[source], deadline);
+        return block_or_null(ctx, &[source], deadline, reply::null);
     }
     let mut argv: Vec<&[u8]> = ctx.argv[..last].to_vec();
     let handler: Handler<A> = if brpoplpush {
@@ -154,7 +160,7 @@ pub fn blmove<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         }
         return;
     }
-    block_or_null(ctx, &[source], deadline);
+    block_or_null(ctx, &[source], deadline, reply::null);
 }
 
 /// # Format
@@ -175,10 +181,10 @@ pub fn blmpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             .iter()
             .all(|k| holds_other_type(ks, ctx, k) || !ks_has(ks, ctx, k))
     {
-        return block_or_null(ctx, &keys, deadline);
+        return block_or_null(ctx, &keys, deadline, reply::null_array);
     }
     if try_non_blocking(ks, ctx, &argv, lmpop::<A>) {
         return;
     }
-    block_or_null(ctx, &keys, deadline);
+    block_or_null(ctx, &keys, deadline, reply::null_array);
 }

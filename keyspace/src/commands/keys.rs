@@ -519,9 +519,12 @@ pub fn swapdb<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     if a < 0 || b < 0 || a >= dbs || b >= dbs {
         return ctx.error(DB_RANGE);
     }
-    ks.swap_dbs(a as usize, b as usize);
     ctx.fx.dirty += 1;
-    ctx.fx.flushed_dbs.push(a as usize);
-    ctx.fx.flushed_dbs.push(b as usize);
+    // Swapping a database with itself changes nothing: Redis leaves WATCHed keys and blocked clients alone.
+    if a != b {
+        ks.swap_dbs(a as usize, b as usize);
+        ctx.fx.flushed_dbs.push(a as usize);
+        ctx.fx.flushed_dbs.push(b as usize);
+    }
     reply::ok(ctx.out);
 }

@@ -234,7 +234,8 @@ pub fn getdel<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`
 pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some((opts, expire)) = parse_options_and_expire(ctx, 2, false) else {
+    // As Redis: options first, then the key's type, and only then the expire value.
+    let Some(opts) = parse_set_options(ctx, 2, false) else {
         return;
     };
     let key = ctx.argv[1];
@@ -244,6 +245,13 @@ pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     if !is_string(entry) {
         return ctx.error(WRONGTYPE);
     }
+    let expire = match opts.expire {
+        Some((unit, idx)) => match expire_at_ms(ctx, unit, idx) {
+            Some(when) => Some(when),
+            None => return,
+        },
+        None => None,
+    };
     reply_string(ctx.out, entry);
     if let Some(when) = expire {
         if when <= ctx.now_ms {

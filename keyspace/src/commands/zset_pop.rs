@@ -238,7 +238,7 @@ fn blocking_pop<A: KvAllocator>(
             }
         }
     }
-    block_or_null(ctx, keys, deadline);
+    block_or_null(ctx, keys, deadline, zedis_resp::reply::null_array);
 }
 
 fn bzpop<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, max: bool) {

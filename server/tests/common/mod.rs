@@ -4,6 +4,8 @@
 //! can run under each memory strategy: `ZEDIS_TEST_ARGS="--allocator system" cargo test -p zedis-server`.
 #![allow(dead_code)]
 
+pub mod reference;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
