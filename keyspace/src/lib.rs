@@ -172,6 +172,11 @@ pub struct Keyspace<A: KvAllocator> {
     rng_state: u64,
     /// Eviction candidates kept between evictions: (score, db, key), ascending score.
     pub(crate) evict_pool: Vec<(u64, usize, Vec<u8>)>,
+    /// Whether to record keys added to the keyspace in [`Keyspace::new_keys`] (the `n` event class is on).
+    pub track_new_keys: bool,
+    /// Keys added since the server last drained them, (db, key): the `new` keyspace events, published
+    /// before the command's own events as Redis's `dbAdd` does.
+    pub new_keys: Vec<(usize, Vec<u8>)>,
 }
 
 /// A write could not be made room for.
@@ -192,6 +197,15 @@ impl<A: KvAllocator> Keyspace<A> {
             stats: KeyspaceStats::default(),
             rng_state: seed,
             evict_pool: Vec::new(),
+            track_new_keys: false,
+            new_keys: Vec::new(),
+        }
+    }
+
+    /// Records `key` as added to `db` when `new` events are wanted.
+    pub fn note_new_key(&mut self, db: usize, key: &[u8]) {
+        if self.track_new_keys {
+            self.new_keys.push((db, key.to_vec()));
         }
     }
 
@@ -367,6 +381,9 @@ impl<A: KvAllocator> Keyspace<A> {
             Some(old) => self.dbs[db].replace(old, entry, true),
             None => self.dbs[db].insert(entry),
         };
+        if linked.is_ok() && old.is_none() {
+            self.note_new_key(db, key);
+        }
         if linked.is_err() {
             // SAFETY: the new entry was never linked.
             unsafe { entry.free(A::default()) };

@@ -125,6 +125,18 @@ impl<S: Strategy> Core<S> {
 
     /// Publishes the keyspace events the last command (or cron) recorded.
     pub fn publish_events(&mut self) {
+        if !self.engine.ks.new_keys.is_empty() {
+            let flags = NotifyFlags::from_bits(self.engine.fx.notify_flags);
+            let class = NotifyFlags::from_bits(zedis_keyspace::notify::NEW);
+            let mut new_keys = std::mem::take(&mut self.engine.ks.new_keys);
+            for (db, key) in &new_keys {
+                for note in keyspace_notifications(flags, class, b"new", key, *db) {
+                    self.publish(&note.channel, note.message, false);
+                }
+            }
+            new_keys.clear();
+            self.engine.ks.new_keys = new_keys;
+        }
         if self.engine.fx.events.is_empty() {
             return;
         }

@@ -352,6 +352,8 @@ impl<S: Strategy> Core<S> {
         self.engine.fx.notify_flags =
             zedis_pubsub::NotifyFlags::parse(c.get("notify-keyspace-events").as_bytes())
                 .map_or(0, zedis_pubsub::NotifyFlags::bits);
+        self.engine.ks.track_new_keys =
+            self.engine.fx.notify_flags & zedis_keyspace::notify::NEW != 0;
         self.clients.set_clients_max(c.int("maxclients") as usize);
         self.engine.pubsub.set_limits(zedis_pubsub::Limits {
             subscribers_per_channel_max: c.int("pubsub-max-subscribers-per-channel") as usize,

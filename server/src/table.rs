@@ -60,16 +60,19 @@ pub const DISK_ERROR_DENIED: u32 = 1 << 27;
 pub const SELECTS_DB: u32 = 1 << 28;
 /// A transaction boundary (MULTI, EXEC) in the AOF: loading skips it.
 pub const TX_BOUNDARY: u32 = 1 << 29;
+/// Its replies are pushes (subscription confirmations): CLIENT REPLY OFF/SKIP does not silence them, as
+/// Redis's `CLIENT_PUSHING` replies.
+pub const PUSHES: u32 = 1 << 30;
 
 /// Which commands get which internal flags (applied by [`Table::new`]; a name not in the table is ignored).
 const INTERNAL_FLAGS: &[(&str, u32)] = &[
     ("ping", SUBSCRIBED_OK | DISK_ERROR_DENIED),
-    ("subscribe", SUBSCRIBED_OK),
-    ("ssubscribe", SUBSCRIBED_OK),
-    ("psubscribe", SUBSCRIBED_OK),
-    ("unsubscribe", SUBSCRIBED_OK),
-    ("sunsubscribe", SUBSCRIBED_OK),
-    ("punsubscribe", SUBSCRIBED_OK),
+    ("subscribe", SUBSCRIBED_OK | PUSHES),
+    ("ssubscribe", SUBSCRIBED_OK | PUSHES),
+    ("psubscribe", SUBSCRIBED_OK | PUSHES),
+    ("unsubscribe", SUBSCRIBED_OK | PUSHES),
+    ("sunsubscribe", SUBSCRIBED_OK | PUSHES),
+    ("punsubscribe", SUBSCRIBED_OK | PUSHES),
     ("quit", SUBSCRIBED_OK | RUNS_IN_MULTI),
     ("reset", SUBSCRIBED_OK | RUNS_IN_MULTI),
     ("multi", RUNS_IN_MULTI | TX_BOUNDARY),

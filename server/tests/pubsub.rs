@@ -242,3 +242,20 @@ fn slow_subscriber_is_disconnected_and_others_are_served() {
     );
     assert!(info_field(&mut c, "used_memory_pubsub") < 4 << 20);
 }
+
+#[test]
+fn subscription_confirmations_ignore_client_reply_off_and_new_key_events() {
+    let server = Server::start(&[]);
+    let mut admin = server.raw();
+    admin.roundtrip("CONFIG SET notify-keyspace-events En\r\n", "+OK\r\n");
+    let mut sub = server.raw();
+    // CLIENT REPLY OFF silences its own reply, but subscription confirmations and messages are pushes.
+    sub.send(b"CLIENT REPLY OFF\r\nPSUBSCRIBE *\r\n");
+    sub.expect("*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:1\r\n");
+    admin.roundtrip("SET foo bar\r\n", "+OK\r\n");
+    admin.roundtrip("SET foo baz\r\n", "+OK\r\n");
+    admin.roundtrip("SET bar bar\r\n", "+OK\r\n");
+    // Only new keys make a `new` event (a second SET of foo does not).
+    sub.expect("*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$18\r\n__keyevent@0__:new\r\n$3\r\nfoo\r\n");
+    sub.expect("*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$18\r\n__keyevent@0__:new\r\n$3\r\nbar\r\n");
+}

@@ -258,6 +258,7 @@ fn place<A: KvAllocator>(
         unsafe { entry.free(A::default()) };
         return Err(fail(copied_object));
     }
+    ks.note_new_key(dst_db, dst_key);
     Ok(())
 }
 

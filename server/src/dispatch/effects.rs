@@ -40,6 +40,7 @@ impl<S: Strategy> Core<S> {
             Origin::Loading => {
                 // No client is connected yet: no watcher, subscriber or blocked client to tell.
                 self.engine.fx.reset();
+                self.engine.ks.new_keys.clear();
                 return;
             }
         }

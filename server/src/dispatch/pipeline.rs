@@ -80,7 +80,7 @@ impl<S: Strategy> Core<S> {
         if let Some(block) = self.run_command(ck, cmd, argv, now_ms, may_block) {
             self.block_client(ck, block, cmd.id, argv);
         }
-        self.after_command(ck, before);
+        self.after_command(ck, before, cmd.has(crate::table::PUSHES));
         if !self.engine.tx.executing {
             self.serve_ready_keys();
         }
@@ -139,8 +139,9 @@ impl<S: Strategy> Core<S> {
         client.out.recharge();
     }
 
-    /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes) and schedules the reply.
-    fn after_command(&mut self, ck: usize, before: usize) {
+    /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes; never to `pushes`,
+    /// subscription confirmations) and schedules the reply.
+    fn after_command(&mut self, ck: usize, before: usize, pushes: bool) {
         if let Some(client) = self.clients.get_mut(ck) {
             let discard = match client.reply_mode {
                 ReplyMode::On => false,
@@ -155,7 +156,7 @@ impl<S: Strategy> Core<S> {
                 }
             };
             let produced = client.out.len().saturating_sub(before);
-            if discard && produced > 0 {
+            if discard && !pushes && produced > 0 {
                 let out = client.out.vec_mut();
                 let len = out.len();
                 out.truncate(len - produced);
