@@ -474,3 +474,62 @@ fn corrupt_payloads_are_refused_like_redis_without_a_crash() {
     }
     assert_eq!(run(&mut z, "PING"), Ok(Value::SimpleString("PONG".into())));
 }
+
+#[test]
+fn restore_is_logged_with_an_absolute_ttl_and_reloads() {
+    let dir = common::TempDir::new("dump-restore-aof");
+    let args = ["--appendonly", "yes", "--dir", dir.path()];
+    let server = Server::start(&args);
+    let mut z = server.conn();
+    run(&mut z, "RPUSH src a b 3").unwrap();
+    run(&mut z, "SET old v").unwrap();
+    let p = dump(&mut z, "src");
+    q(&mut z, &[b"RESTORE", b"ttl", b"100000", &p]).unwrap();
+    q(&mut z, &[b"RESTORE", b"plain", b"0", &p, b"IDLETIME", b"5"]).unwrap();
+    q(
+        &mut z,
+        &[b"RESTORE", b"old", b"1", &p, b"REPLACE", b"ABSTTL"],
+    )
+    .unwrap();
+    let pttl = |c: &mut redis::Connection| match run(c, "PEXPIRETIME ttl") {
+        Ok(Value::Int(n)) => n,
+        other => panic!("{other:?}"),
+    };
+    let when = pttl(&mut z);
+    let aof = String::from_utf8_lossy(&std::fs::read(dir.aof()).unwrap()).into_owned();
+    let logged = format!(
+        "RESTORE\r\n$3\r\nttl\r\n${}\r\n{when}\r\n",
+        when.to_string().len()
+    );
+    let at = aof.find(&logged).unwrap_or_else(|| panic!("{aof:?}"));
+    assert!(aof[at..].starts_with(&logged));
+    assert!(aof[at..].contains("ABSTTL"), "{aof:?}");
+    assert!(aof.contains("$3\r\nDEL\r\n$3\r\nold\r\n"), "{aof:?}");
+    drop(server);
+
+    let server = Server::start(&args);
+    let mut z = server.conn();
+    assert_eq!(pttl(&mut z), when);
+    for key in ["ttl", "plain"] {
+        assert_eq!(contents(&mut z, key), contents(&mut z, "src"));
+    }
+    assert_eq!(run(&mut z, "EXISTS old"), Ok(Value::Int(0)));
+}
+
+#[test]
+fn restore_fires_its_keyspace_event() {
+    let server = Server::start(&[]);
+    let mut z = server.conn();
+    run(&mut z, "CONFIG SET notify-keyspace-events KEA").unwrap();
+    run(&mut z, "SET src v").unwrap();
+    let p = dump(&mut z, "src");
+    let mut sub = server.conn();
+    let mut pubsub = sub.as_pubsub();
+    pubsub.subscribe("__keyevent@0__:restore").unwrap();
+    pubsub
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    q(&mut z, &[b"RESTORE", b"dst", b"0", &p]).unwrap();
+    let msg = pubsub.get_message().unwrap();
+    assert_eq!(msg.get_payload::<String>().unwrap(), "dst");
+}
