@@ -19,39 +19,54 @@ struct Redis {
 
 impl Redis {
     fn start() -> Option<Redis> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--sanitize-dump-payload",
-                "yes",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let Ok(child) = child else {
-            eprintln!("note: redis-server not found, skipping the DUMP/RESTORE interop tests");
-            return None;
-        };
-        let mut redis = Redis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            assert!(
-                matches!(redis.child.try_wait(), Ok(None)),
-                "redis-server exited"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        Redis::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Option<Redis> {
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args([
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--sanitize-dump-payload",
+                    "yes",
+                ])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            let Ok(child) = child else {
+                eprintln!("note: redis-server not found, skipping the DUMP/RESTORE interop tests");
+                return None;
+            };
+            let mut redis = Redis { child, port };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline && matches!(redis.child.try_wait(), Ok(None)) {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    // Another test's server may own a port picked as free: make sure it is ours.
+                    let pid = format!("process_id:{}\r\n", redis.child.id());
+                    match run(&mut redis.conn(), "INFO server") {
+                        Ok(Value::VerbatimString { text, .. }) if text.contains(&pid) => {
+                            return Some(redis)
+                        }
+                        Ok(Value::BulkString(b)) if String::from_utf8_lossy(&b).contains(&pid) => {
+                            return Some(redis)
+                        }
+                        _ => break,
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        Some(redis)
+        panic!("redis-server did not start");
     }
 
     fn conn(&self) -> redis::Connection {
@@ -532,4 +547,75 @@ fn restore_fires_its_keyspace_event() {
     q(&mut z, &[b"RESTORE", b"dst", b"0", &p]).unwrap();
     let msg = pubsub.get_message().unwrap();
     assert_eq!(msg.get_payload::<String>().unwrap(), "dst");
+}
+
+#[test]
+fn save_writes_a_file_redis_loads_and_both_servers_reload() {
+    let Some(probe) = Redis::start() else { return };
+    drop(probe);
+    let zdir = common::TempDir::new("rdb-save-zedis");
+    let rdir = common::TempDir::new("rdb-save-redis");
+    let zargs = ["--dir", zdir.path(), "--dbfilename", "dump.rdb"];
+    let rargs = ["--dir", rdir.path(), "--dbfilename", "dump.rdb"];
+    let keys: Vec<&str> = fixtures().iter().map(|f| f.0).collect();
+    let mut expected: Vec<Vec<String>> = Vec::new();
+    {
+        let zedis = Server::start(&zargs);
+        let redis = Redis::start_with(&rargs).unwrap();
+        let (mut z, mut r) = (zedis.conn(), redis.conn());
+        for (_, commands, _) in fixtures() {
+            for c in &commands {
+                let _ = run(&mut z, c);
+                let _ = run(&mut r, c);
+            }
+        }
+        run(&mut z, "SET withttl v EX 1000").unwrap();
+        run(&mut r, "SET withttl v EX 1000").unwrap();
+        assert_eq!(run(&mut z, "SAVE"), Ok(Value::Okay));
+        assert_eq!(run(&mut r, "SAVE"), Ok(Value::Okay));
+    }
+    let zfile = zdir.0.join("dump.rdb");
+    if let Ok(out) = Command::new("redis-check-rdb").arg(&zfile).output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("RDB looks OK"),
+            "{text}"
+        );
+    }
+    // Reference: redis-server reloading its own file (a loaded string is int/embstr/raw by content).
+    {
+        let reference = Redis::start_with(&rargs).unwrap();
+        let mut conn = reference.conn();
+        for key in &keys {
+            expected.push(contents(&mut conn, key));
+        }
+    }
+    // Zedis's file in redis-server and in Zedis; redis-server's file in Zedis.
+    let redis_on_zedis_file = Redis::start_with(&zargs).unwrap();
+    let zedis_on_zedis_file = Server::start(&zargs);
+    let zedis_on_redis_file = Server::start(&rargs);
+    for (name, mut conn) in [
+        (
+            "redis-server loading Zedis's file",
+            redis_on_zedis_file.conn(),
+        ),
+        ("Zedis reloading its file", zedis_on_zedis_file.conn()),
+        (
+            "Zedis loading redis-server's file",
+            zedis_on_redis_file.conn(),
+        ),
+    ] {
+        for (key, want) in keys.iter().zip(&expected) {
+            assert_eq!(&contents(&mut conn, key), want, "{name}: {key}");
+        }
+        match run(&mut conn, "TTL withttl") {
+            Ok(Value::Int(n)) => assert!((900..=1000).contains(&n), "{name}: ttl {n}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert_eq!(
+            run(&mut conn, "DBSIZE"),
+            Ok(Value::Int(keys.len() as i64 + 1)),
+            "{name}"
+        );
+    }
 }

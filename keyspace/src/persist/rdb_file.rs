@@ -10,7 +10,8 @@ use super::rdb::{apply_clock, encoding_config, entry_value, key_meta, store_valu
 use crate::Keyspace;
 use std::io::{Read, Write};
 use zedis_kv_pool::KvAllocator;
-use zedis_rdb::{AuxInfo, Limits, RdbError, RdbItem, RdbReader, RdbWriter, WriteOptions};
+pub use zedis_rdb::AuxInfo;
+use zedis_rdb::{Limits, RdbError, RdbItem, RdbReader, RdbWriter, WriteOptions};
 
 /// Why loading an RDB file failed.
 #[derive(Debug, thiserror::Error)]
