@@ -39,6 +39,9 @@ impl Redis {
                     "--sanitize-dump-payload",
                     "yes",
                 ])
+                // Never a file in the working directory, where zedis-server test instances start.
+                .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+                .args(["--dbfilename", &format!("zedis-test-redis-{port}.rdb")])
                 .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
