@@ -31,6 +31,7 @@ pub mod dict;
 pub mod dump;
 pub mod entry;
 pub mod geohash;
+pub mod persist;
 pub use zedis_util::glob;
 pub mod longdouble;
 pub use zedis_util::num;

@@ -223,6 +223,7 @@ impl<S: Strategy> Server<S> {
         };
         core.apply_config();
         // AOF: load before the loop accepts clients.
+        core.rdb_startup()?;
         core.aof_startup()?;
         Ok(Server {
             core,

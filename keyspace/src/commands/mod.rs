@@ -8,6 +8,7 @@ pub mod args;
 pub mod bitfield;
 pub mod bitmaps;
 pub mod blocking;
+pub mod dump_restore;
 pub mod evict;
 pub mod expire;
 pub mod geo;

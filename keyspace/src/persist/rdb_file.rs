@@ -1,0 +1,135 @@
+//! Whole-keyspace RDB files (SAVE and loading `dump.rdb`), through the `zedis-rdb` codec.
+//!
+//! [`save`] writes Redis 7.0's layout: header, AUX fields, then per non-empty database SELECTDB and
+//! RESIZEDB followed by its live keys (expired ones are left out, as Redis does), EOF and CRC64.
+//! [`load`] reads such a file (or any redis-server 7.0 writes) into an empty keyspace: every value is
+//! built as [`store_value`] builds it, expired keys are skipped, and any corruption, duplicate key,
+//! out-of-range database or unsupported item (function libraries) stops the load with an error naming it.
+
+use super::rdb::{apply_clock, encoding_config, entry_value, key_meta, store_value, BuildError};
+use crate::Keyspace;
+use std::io::{Read, Write};
+use zedis_kv_pool::KvAllocator;
+pub use zedis_rdb::AuxInfo;
+use zedis_rdb::{Limits, RdbError, RdbItem, RdbReader, RdbWriter, WriteOptions};
+
+/// Why loading an RDB file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The codec refused the bytes (names the offset and key).
+    #[error("{0}")]
+    Rdb(#[from] RdbError),
+    /// A key's value could not be stored.
+    #[error("key '{key}': {err}")]
+    Build {
+        /// The key.
+        key: String,
+        /// Why.
+        err: BuildError,
+    },
+    /// The file selects a database this server does not have.
+    #[error("database {0} is out of range (databases {1})")]
+    DbRange(u64, usize),
+    /// The same key twice in one database.
+    #[error("duplicate key '{0}'")]
+    DuplicateKey(String),
+    /// Function libraries are not supported yet.
+    #[error("the file holds function libraries, which this server cannot load")]
+    Functions,
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadStats {
+    /// Keys stored.
+    pub keys: u64,
+    /// Keys skipped because their TTL had passed.
+    pub expired_skipped: u64,
+}
+
+/// Writes the keyspace as an RDB file to `out` (see the module docs); returns `out`.
+pub fn save<A: KvAllocator, W: Write>(
+    ks: &Keyspace<A>,
+    out: W,
+    aux: &AuxInfo,
+    now_ms: i64,
+) -> Result<W, RdbError> {
+    let opts = WriteOptions {
+        encoding: encoding_config(&ks.config),
+        checksum: true,
+    };
+    let mut w = RdbWriter::new(out, opts)?;
+    w.standard_aux(aux)?;
+    for idx in 0..ks.db_count() {
+        let db = ks.db(idx);
+        let live = |e: &crate::entry::EntryPtr| e.expire().is_none_or(|when| when > now_ms);
+        let (mut keys, mut expires) = (0u64, 0u64);
+        db.dict().for_each(|e| {
+            if live(&e) {
+                keys += 1;
+                expires += u64::from(e.expire().is_some());
+            }
+        });
+        if keys == 0 {
+            continue;
+        }
+        w.select_db(idx as u64, keys, expires)?;
+        let mut failed = None;
+        db.dict().for_each(|e| {
+            if failed.is_some() || !live(&e) {
+                return;
+            }
+            if let Some(value) = entry_value::<A>(e) {
+                if let Err(err) = w.key(e.key(), &value, &key_meta(ks, e, now_ms)) {
+                    failed = Some(err);
+                }
+            }
+        });
+        if let Some(err) = failed {
+            return Err(err);
+        }
+    }
+    w.finish()
+}
+
+/// Loads an RDB file into `ks` (meant to be empty); see the module docs.
+pub fn load<A: KvAllocator, R: Read>(
+    ks: &mut Keyspace<A>,
+    input: R,
+    now_ms: i64,
+) -> Result<LoadStats, LoadError> {
+    let limits = Limits {
+        string_bytes_max: ks.config.string_bytes_max as u64,
+        ..Limits::default()
+    };
+    let mut reader = RdbReader::new(input, limits)?;
+    let mut stats = LoadStats::default();
+    let mut db = 0usize;
+    while let Some(item) = reader.next_item()? {
+        match item {
+            RdbItem::Aux { .. } | RdbItem::ResizeDb { .. } => {}
+            RdbItem::Function(_) => return Err(LoadError::Functions),
+            RdbItem::SelectDb(n) => {
+                if n >= ks.db_count() as u64 {
+                    return Err(LoadError::DbRange(n, ks.db_count()));
+                }
+                db = n as usize;
+            }
+            RdbItem::Key { key, value, meta } => {
+                let name = || String::from_utf8_lossy(&key).into_owned();
+                if ks.db(db).find(&key).is_some() {
+                    return Err(LoadError::DuplicateKey(name()));
+                }
+                if meta.expire_ms.is_some_and(|when| when <= now_ms) {
+                    stats.expired_skipped += 1;
+                    continue;
+                }
+                let entry = store_value(ks, db, &key, &value, meta.expire_ms, now_ms)
+                    .map_err(|err| LoadError::Build { key: name(), err })?;
+                apply_clock(ks, entry, meta.idle_secs, meta.lfu_freq, now_ms);
+                stats.keys += 1;
+            }
+        }
+    }
+    Ok(stats)
+}
