@@ -18,6 +18,9 @@ pub struct Server {
     child: Child,
     /// Its port.
     pub port: u16,
+    /// Its working directory, fresh per server: a `dump.rdb` saved or left by one test never reaches another
+    /// (the server loads `./dump.rdb` at startup, as Redis does).
+    _cwd: TempDir,
 }
 
 fn free_port() -> u16 {
@@ -33,7 +36,9 @@ impl Server {
     pub fn start(args: &[&str]) -> Server {
         for _ in 0..5 {
             let port = free_port();
+            let cwd = TempDir::new("cwd");
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_zedis-server"));
+            cmd.current_dir(&cwd.0);
             cmd.args(["--port", &port.to_string()]).args(args);
             if let Ok(extra) = std::env::var("ZEDIS_TEST_ARGS") {
                 cmd.args(extra.split_whitespace());
@@ -43,7 +48,11 @@ impl Server {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn zedis-server");
-            let mut server = Server { child, port };
+            let mut server = Server {
+                child,
+                port,
+                _cwd: cwd,
+            };
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
