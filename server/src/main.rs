@@ -21,6 +21,7 @@ mod multi;
 mod outlimit;
 mod pause;
 mod pubsub_cmds;
+mod scripting_cmds;
 mod server;
 mod settings;
 mod table;
