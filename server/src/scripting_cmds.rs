@@ -7,7 +7,7 @@
 use crate::dispatch::ScriptRun;
 use crate::server::Core;
 use crate::Strategy;
-use zedis_budget::GlobalBudget;
+use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
 use zedis_resp::reply;
 use zedis_scripting::{
@@ -90,6 +90,36 @@ pub fn new_scripting() -> Option<Box<Scripting>> {
         .map(Box::new)
 }
 
+/// Charges the Lua heaps and the script cache to the budget (`Component::Lua`) at their current size.
+pub fn recharge<S: Strategy>(core: &mut Core<S>) {
+    let Some(scripting) = core.engine.scripting.as_ref() else {
+        return;
+    };
+    let bytes = scripting.used_memory_bytes() + scripting.scripts_cache_bytes();
+    let charged = core.engine.scripting_charged;
+    if bytes > charged {
+        core.budget.reserve(Component::Lua, bytes - charged);
+    } else {
+        core.budget.release(Component::Lua, charged - bytes);
+    }
+    core.engine.scripting_charged = bytes;
+}
+
+/// INFO memory's scripting fields, as Redis names them.
+pub fn info_memory<S: Strategy>(core: &Core<S>, out: &mut String) {
+    use std::fmt::Write;
+    let Some(s) = core.engine.scripting.as_ref() else {
+        return;
+    };
+    let vm = s.used_memory_bytes();
+    let cache = s.scripts_cache_bytes();
+    let _ = write!(
+        out,
+        "used_memory_vm_eval:{vm}\r\nused_memory_scripts_eval:{cache}\r\nnumber_of_cached_scripts:{}\r\nused_memory_vm_total:{vm}\r\nused_memory_scripts:{cache}\r\n",
+        s.cached_scripts()
+    );
+}
+
 /// The [`zedis_scripting::Host`] of a script run by client `ck`.
 struct ScriptHost<'a, S: Strategy> {
     core: &'a mut Core<S>,
@@ -134,6 +164,7 @@ fn run_script<S: Strategy>(
     let script_run = host.run;
     core.engine.scripting = Some(scripting);
     core.script_done(&script_run);
+    recharge(core);
     reply_raw(core, ck, &out);
 }
 
@@ -249,6 +280,7 @@ pub fn script<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             }
         }
     };
+    recharge(core);
     reply_raw(core, ck, &out);
 }
 
@@ -363,6 +395,7 @@ pub fn function<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             Err(msg) => return core.reply_error(ck, msg.as_bytes()),
         },
     };
+    recharge(core);
     reply_raw(core, ck, &out);
 }
 

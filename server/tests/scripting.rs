@@ -49,7 +49,18 @@ fn eval_evalsha_and_noscript() {
     assert_eq!(
         err(&mut conn, &["SCRIPT", "KILL"]),
         "NOTBUSY No scripts in execution right now."
-    );
+    ); // The Lua heap is charged to the budget and shown in INFO memory.
+    let info: String = redis::cmd("INFO").arg("memory").query(&mut conn).unwrap();
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {info}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(field("used_memory_lua") > 0);
+    assert!(field("used_memory_vm_eval") > 0);
+    assert!(field("used_memory") >= field("used_memory_lua"));
 }
 
 #[test]
