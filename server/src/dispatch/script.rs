@@ -66,9 +66,20 @@ impl<S: Strategy> Core<S> {
             );
             return out;
         }
-        let allow_oom = ctx.compat_mode || ctx.flags.has(ScriptFlags::ALLOW_OOM);
-        if cmd.has(DENYOOM) && !allow_oom && self.budget.limit() != 0 && self.budget.over_limit() {
+        // As Redis's scriptVerifyOOM: over `maxmemory`, a `denyoom` command is refused unless the script
+        // declared `allow-oom` or already wrote (it cannot be stopped halfway).
+        let allow_oom = !ctx.compat_mode && ctx.flags.has(ScriptFlags::ALLOW_OOM);
+        let over_limit = self.budget.limit() != 0 && self.budget.over_limit();
+        if cmd.has(DENYOOM) && over_limit && !allow_oom && run.propagated == 0 {
             reply::error(&mut out, zedis_keyspace::commands::OOM);
+            return out;
+        }
+        if is_blocking_stream_read(argv) {
+            let msg = format!(
+                "ERR {} command is not allowed with BLOCK option from scripts",
+                String::from_utf8_lossy(argv[0])
+            );
+            reply::error(&mut out, msg.as_bytes());
             return out;
         }
         if let Some(misconf) = self.aof_denies(cmd) {
@@ -86,7 +97,16 @@ impl<S: Strategy> Core<S> {
         client.reply_mode = ReplyMode::On;
         let before = client.out.len();
         let aof_before = self.engine.aof.mark();
+        // An `allow-oom` script writes past the limit: the keyspace's own reservations may overshoot.
+        let lifted = over_limit && allow_oom && cmd.has(DENYOOM);
+        let limit = self.budget.limit();
+        if lifted {
+            self.budget.set_limit(0);
+        }
         self.run_command(ck, cmd, argv, cached_ms(), false);
+        if lifted {
+            self.budget.set_limit(limit);
+        }
         let aof_after = self.engine.aof.mark();
         if aof_after != aof_before {
             run.aof_mark.get_or_insert(aof_before);
@@ -113,4 +133,16 @@ impl<S: Strategy> Core<S> {
             }
         }
     }
+}
+
+/// XREAD/XREADGROUP with BLOCK: refused from scripts, as Redis does.
+fn is_blocking_stream_read(argv: &[&[u8]]) -> bool {
+    let name = argv[0];
+    if !name.eq_ignore_ascii_case(b"xread") && !name.eq_ignore_ascii_case(b"xreadgroup") {
+        return false;
+    }
+    argv[1..]
+        .iter()
+        .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+        .any(|a| a.eq_ignore_ascii_case(b"block"))
 }
