@@ -1849,6 +1849,234 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "eval",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("script")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "eval_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("script")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "evalsha",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("sha1")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "evalsha_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("sha1")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "exec",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -2089,6 +2317,121 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "fcall",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("function")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "fcall_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("function")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "flushall",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -2167,6 +2510,175 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ])),
                     ]),
                 ])),
+            ],
+        },
+    ),
+    (
+        "function",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "function|delete",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("library-name")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|dump",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "function|flush",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("async")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("async")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASYNC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("sync")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SYNC")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "function|kill",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "function|list",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("library-name-pattern")),
+                        ("type", Node::Bulk("string")),
+                        ("token", Node::Bulk("LIBRARYNAME")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withcode")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHCODE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|load",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("replace")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("REPLACE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("function-code")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|restore",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("serialized-value")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("policy")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("flush")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FLUSH")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("append")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("APPEND")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("replace")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("REPLACE")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|stats",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
             ],
         },
     ),
@@ -7141,6 +7653,97 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("name", Node::Bulk("key")),
                         ("type", Node::Bulk("key")),
                         ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "script",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "script|exists",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("sha1")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "script|flush",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `ASYNC` and `SYNC` flushing mode modifiers."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("async")),
+                        ("type", Node::Bulk("oneof")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("async")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASYNC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("sync")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SYNC")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "script|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "script|kill",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "script|load",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("script")),
+                        ("type", Node::Bulk("string")),
                     ]),
                 ])),
             ],
