@@ -291,3 +291,23 @@ fn blocked_client_is_served_after_the_script() {
     assert_eq!(bulk(v), "first");
     raw.expect("*2\r\n$1\r\nq\r\n$6\r\nsecond\r\n");
 }
+
+#[test]
+fn script_writes_invalidate_watch_and_notify() {
+    let server = Server::start(&["--notify-keyspace-events", "KEA"]);
+    let mut watcher = server.conn();
+    let mut writer = server.conn();
+    let mut sub = server.raw();
+    sub.send(b"*2\r\n$9\r\nSUBSCRIBE\r\n$21\r\n__keyevent@0__:incrby\r\n");
+    sub.expect("*3\r\n$9\r\nsubscribe\r\n$21\r\n__keyevent@0__:incrby\r\n:1\r\n");
+    cmd(&mut watcher, &["WATCH", "w"]).unwrap();
+    cmd(
+        &mut writer,
+        &["EVAL", "return redis.call('INCR', KEYS[1])", "1", "w"],
+    )
+    .unwrap();
+    cmd(&mut watcher, &["MULTI"]).unwrap();
+    cmd(&mut watcher, &["SET", "w", "mine"]).unwrap();
+    assert_eq!(cmd(&mut watcher, &["EXEC"]).unwrap(), Value::Nil);
+    sub.expect("*3\r\n$7\r\nmessage\r\n$21\r\n__keyevent@0__:incrby\r\n$1\r\nw\r\n");
+}
