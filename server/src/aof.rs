@@ -227,6 +227,32 @@ impl Aof {
         }
     }
 
+    /// Where the next fed command will start: (buffer, rewrite diff) lengths.
+    pub fn mark(&self) -> (usize, usize) {
+        (
+            self.buf.len(),
+            self.rewrite.as_ref().map_or(0, |r| r.diff.len()),
+        )
+    }
+
+    /// Wraps everything fed since `mark` in MULTI/EXEC (a script's commands, as Redis propagates them).
+    pub fn wrap_in_multi(&mut self, mark: (usize, usize)) {
+        let mut multi = Vec::new();
+        encode(&mut multi, &[b"MULTI"]);
+        let mut exec = Vec::new();
+        encode(&mut exec, &[b"EXEC"]);
+        if self.state == State::On && mark.0 <= self.buf.len() {
+            self.buf.splice(mark.0..mark.0, multi.iter().copied());
+            self.buf.extend_from_slice(&exec);
+        }
+        if let Some(rewrite) = &mut self.rewrite {
+            if mark.1 <= rewrite.diff.len() {
+                rewrite.diff.splice(mark.1..mark.1, multi.iter().copied());
+                rewrite.diff.extend_from_slice(&exec);
+            }
+        }
+    }
+
     /// Writes the buffered commands. On failure the unwritten bytes stay buffered (a partial write is undone with
     /// ftruncate when possible) and `write_errno` is set until a later call succeeds.
     fn write_buf(&mut self) -> Result<(), i32> {

@@ -1835,6 +1835,42 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "dump",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "echo",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -1843,6 +1879,234 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                     Node::Map(&[
                         ("name", Node::Bulk("message")),
                         ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "eval",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("script")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "eval_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("script")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "evalsha",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("sha1")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "evalsha_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("sha1")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
                     ]),
                 ])),
             ],
@@ -2089,6 +2353,121 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "fcall",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("function")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "fcall_ro",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("notes", Node::Bulk("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")),
+                    ("flags", Node::Set(&[
+                        Node::Simple("RO"),
+                        Node::Simple("access"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("keynum")),
+                        ("spec", Node::Map(&[
+                            ("keynumidx", Node::Int(0)),
+                            ("firstkey", Node::Int(1)),
+                            ("keystep", Node::Int(1)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("function")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("numkeys")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "flushall",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -2167,6 +2546,175 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ])),
                     ]),
                 ])),
+            ],
+        },
+    ),
+    (
+        "function",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "function|delete",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("library-name")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|dump",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "function|flush",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("async")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("async")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASYNC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("sync")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SYNC")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "function|kill",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "function|list",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("library-name-pattern")),
+                        ("type", Node::Bulk("string")),
+                        ("token", Node::Bulk("LIBRARYNAME")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("withcode")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("WITHCODE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|load",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("replace")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("REPLACE")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("function-code")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|restore",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("serialized-value")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("policy")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("flush")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FLUSH")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("append")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("APPEND")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("replace")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("REPLACE")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "function|stats",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
             ],
         },
     ),
@@ -6802,6 +7350,100 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "restore",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("3.0.0"),
+                        Node::Bulk("Added the `REPLACE` modifier."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("5.0.0"),
+                        Node::Bulk("Added the `ABSTTL` modifier."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("5.0.0"),
+                        Node::Bulk("Added the `IDLETIME` and `FREQ` options."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("ttl")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("serialized-value")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("replace")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("REPLACE")),
+                        ("since", Node::Bulk("3.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("absttl")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("ABSTTL")),
+                        ("since", Node::Bulk("5.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("seconds")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("IDLETIME")),
+                        ("since", Node::Bulk("5.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("frequency")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("FREQ")),
+                        ("since", Node::Bulk("5.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "rpop",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -7067,6 +7709,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "save",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "scan",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -7141,6 +7791,97 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("name", Node::Bulk("key")),
                         ("type", Node::Bulk("key")),
                         ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "script",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "script|exists",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("sha1")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "script|flush",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added the `ASYNC` and `SYNC` flushing mode modifiers."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("async")),
+                        ("type", Node::Bulk("oneof")),
+                        ("since", Node::Bulk("6.2.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("async")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ASYNC")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("sync")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SYNC")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "script|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "script|kill",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "script|load",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("script")),
+                        ("type", Node::Bulk("string")),
                     ]),
                 ])),
             ],

@@ -177,6 +177,7 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
             b.peak_by(component)
         );
     }
+    crate::scripting_cmds::info_memory(core, out);
 }
 
 fn persistence<S: Strategy>(core: &Core<S>, out: &mut String) {

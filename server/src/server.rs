@@ -90,6 +90,10 @@ pub struct Engine<S: Strategy> {
     pub pause_writes_only: bool,
     /// When the fast expire cycle last ran (unix ms).
     pub last_fast_expire_ms: i64,
+    /// The Lua engines (EVAL scripts and FUNCTION libraries); taken out while a script runs.
+    pub scripting: Option<Box<zedis_scripting::Scripting>>,
+    /// Bytes of the Lua heaps and script cache charged to the budget (`Component::Lua`).
+    pub scripting_charged: usize,
 }
 
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
@@ -207,6 +211,8 @@ impl<S: Strategy> Server<S> {
                 paused_until_ms: 0,
                 pause_writes_only: false,
                 last_fast_expire_ms: 0,
+                scripting: crate::scripting_cmds::new_scripting(),
+                scripting_charged: 0,
             },
             table,
             budget,

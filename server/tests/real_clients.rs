@@ -315,3 +315,53 @@ fn twemproxy_shards_keys_over_two_servers() {
     assert_eq!(on_a + on_b, 200);
     assert!(on_a > 0 && on_b > 0, "keys on a: {on_a}, on b: {on_b}");
 }
+
+#[test]
+fn redis_py_lock_runs_its_lua_scripts() {
+    let Some(python) = python_with_redis() else {
+        return skip("redis-py");
+    };
+    let server = Server::start(&[]);
+    // redis-py's Lock acquires with SET NX PX and releases, extends and reacquires with EVALSHA scripts
+    // (falling back to EVAL on NOSCRIPT).
+    let program = r#"
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]))
+lock = r.lock("resource", timeout=10)
+assert lock.acquire(blocking=False)
+other = r.lock("resource", timeout=10)
+assert not other.acquire(blocking=False), "second holder"
+assert lock.owned()
+assert lock.extend(5)
+assert r.pttl("resource") > 10000
+assert lock.reacquire()
+lock.release()
+assert r.get("resource") is None
+try:
+    lock.release()
+    raise SystemExit("released twice")
+except redis.exceptions.LockError:
+    pass
+with r.lock("ctx", timeout=5, blocking_timeout=5):
+    assert r.exists("ctx") == 1
+assert r.exists("ctx") == 0
+# A lock whose key was taken over by someone else is not released by the stale holder (the script checks).
+stale = r.lock("stolen", timeout=10)
+assert stale.acquire(blocking=False)
+r.set("stolen", "someone-else")
+try:
+    stale.do_release(stale.local.token)
+    raise SystemExit("released a lock it does not own")
+except redis.exceptions.LockNotOwnedError:
+    pass
+assert r.get("stolen") == b"someone-else"
+print("OK lock")
+"#;
+    let out = run(&python, &["-c", program, &port_str(&server)]);
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("OK lock"),
+        "{stdout}{}",
+        text(&out.stderr)
+    );
+}

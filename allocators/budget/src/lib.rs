@@ -48,17 +48,20 @@ pub enum Component {
     Persistence,
     /// Everything else the server holds on behalf of clients (expiry metadata, blocked-client queues...).
     Other,
+    /// The Lua heaps of scripts and functions, and the script cache.
+    Lua,
 }
 
 impl Component {
     /// Every component, in `INFO memory` order.
-    pub const ALL: [Component; 6] = [
+    pub const ALL: [Component; 7] = [
         Component::Keyspace,
         Component::RequestArena,
         Component::Clients,
         Component::Pubsub,
         Component::Persistence,
         Component::Other,
+        Component::Lua,
     ];
 
     /// The name used in `INFO memory` (`used_memory_<name>`).
@@ -70,6 +73,7 @@ impl Component {
             Component::Pubsub => "pubsub",
             Component::Persistence => "persistence",
             Component::Other => "other",
+            Component::Lua => "lua",
         }
     }
 
@@ -143,9 +147,9 @@ pub struct Budget {
     total: Cell<usize>,
     /// Invariant: `total_peak >= total`.
     total_peak: Cell<usize>,
-    used: [Cell<usize>; 6],
+    used: [Cell<usize>; 7],
     /// Invariant: `peak[i] >= used[i]`.
-    peak: [Cell<usize>; 6],
+    peak: [Cell<usize>; 7],
 }
 
 impl Budget {
@@ -278,9 +282,9 @@ mod tests {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            (0..6usize, 0..1000usize).prop_map(|(c, b)| Op::TryReserve(c, b)),
-            (0..6usize, 0..100usize).prop_map(|(c, b)| Op::Reserve(c, b)),
-            (0..6usize, 0..1000usize).prop_map(|(c, b)| Op::Release(c, b)),
+            (0..7usize, 0..1000usize).prop_map(|(c, b)| Op::TryReserve(c, b)),
+            (0..7usize, 0..100usize).prop_map(|(c, b)| Op::Reserve(c, b)),
+            (0..7usize, 0..1000usize).prop_map(|(c, b)| Op::Release(c, b)),
             (0..5000usize).prop_map(Op::SetLimit),
         ]
     }
@@ -291,7 +295,7 @@ mod tests {
         #[test]
         fn accounting_matches_model(ops in proptest::collection::vec(op(), 0..200), limit in 0..5000usize) {
             let budget = Budget::new(limit);
-            let mut model = [0usize; 6];
+            let mut model = [0usize; 7];
             let mut limit = limit;
             for op in ops {
                 match op {

@@ -16,12 +16,19 @@ const REWRITE_BUFFER_BYTES: usize = 1 << 20;
 /// Writes the keyspace dump to `path` (in the rewrite child).
 fn write_dump<A: zedis_kv_pool::KvAllocator>(
     ks: &zedis_keyspace::Keyspace<A>,
+    functions: Option<&[Vec<u8>]>,
     path: &Path,
     now_ms: i64,
 ) -> std::io::Result<()> {
     let file = File::create(path)?;
     let mut out = std::io::BufWriter::with_capacity(REWRITE_BUFFER_BYTES, file);
     let mut scratch = Vec::new();
+    // Function libraries first, as Redis's rewrite does.
+    if let Some(command) = functions {
+        let argv: Vec<&[u8]> = command.iter().map(|a| a.as_slice()).collect();
+        encode(&mut scratch, &argv);
+        out.write_all(&scratch)?;
+    }
     let mut result = Ok(());
     zedis_keyspace::dump::for_each_command(ks, now_ms, |argv| {
         if result.is_err() {
@@ -58,6 +65,7 @@ impl<S: Strategy> Core<S> {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
         let now_ms = unix_ms();
+        let functions = crate::scripting_cmds::rewrite_commands(self);
         let fork_started = Instant::now();
         // SAFETY: see the module docs on fork safety; the child only dumps the keyspace and `_exit`s.
         let pid = unsafe { libc::fork() };
@@ -73,7 +81,7 @@ impl<S: Strategy> Core<S> {
             unsafe {
                 libc::signal(libc::SIGINT, libc::SIG_DFL);
                 libc::signal(libc::SIGTERM, libc::SIG_DFL);
-                let code = match write_dump(&self.engine.ks, &temp, now_ms) {
+                let code = match write_dump(&self.engine.ks, functions.as_deref(), &temp, now_ms) {
                     Ok(()) => 0,
                     Err(_) => 1,
                 };

@@ -43,6 +43,9 @@ impl<S: Strategy> Core<S> {
             *db = idx as usize;
             return Ok(true);
         }
+        if cmd.name.starts_with("function|") && cmd.has(crate::table::WRITE) {
+            return crate::scripting_cmds::load_function(self, argv);
+        }
         let Handler::Kv(handler) = cmd.handler else {
             return Err(format!("command '{}' can't be loaded", cmd.name));
         };

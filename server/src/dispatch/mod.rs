@@ -28,6 +28,8 @@ mod effects;
 pub mod load;
 mod pipeline;
 pub mod resolve;
+mod script;
 
 pub use effects::Origin;
 pub use resolve::{resolve, wrong_arity, Rejection};
+pub use script::ScriptRun;

@@ -1,0 +1,148 @@
+//! Commands a Lua script runs (`redis.call`/`redis.pcall`): [`Core::script_call`], the scripts' entry into
+//! the one command path.
+
+use super::{resolve, Rejection};
+use crate::client::ReplyMode;
+use crate::server::{cached_ms, Core};
+use crate::table::{DENYOOM, NOSCRIPT, WRITE};
+use crate::Strategy;
+use zedis_budget::GlobalBudget;
+use zedis_client_pool::ClientSlots;
+use zedis_resp::reply;
+use zedis_scripting::{flags::ScriptFlags, CallCtx};
+
+/// What a script has done so far, for the checks and the AOF wrapping of its commands.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScriptRun {
+    /// The script's database (SELECT inside a script changes only this, as Redis 7).
+    pub db: usize,
+    /// Where the AOF buffer stood before the script's first propagated command.
+    pub aof_mark: Option<(usize, usize)>,
+    /// Commands the script propagated to the AOF.
+    pub propagated: usize,
+}
+
+impl<S: Strategy> Core<S> {
+    /// Runs `argv` for the script of client `ck` and returns the reply in `ctx.protocol`: resolved by the
+    /// table, refused as Redis refuses it from a script (unknown, arity, `noscript`, a write from a
+    /// read-only script, `-OOM` for a `denyoom` command over `maxmemory` without `allow-oom`, `-MISCONF`),
+    /// else run by the handler as the client (in the script's db, never blocking) and its effects drained
+    /// per command. Blocked clients are served by the caller after the whole script.
+    pub fn script_call(
+        &mut self,
+        ck: usize,
+        run: &mut ScriptRun,
+        argv: &[&[u8]],
+        ctx: &CallCtx,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        let cmd = match resolve(self.table, argv) {
+            Ok(cmd) => cmd,
+            Err(Rejection::Arity(_)) => {
+                reply::error(
+                    &mut out,
+                    b"ERR Wrong number of args calling Redis command from script",
+                );
+                return out;
+            }
+            Err(_) => {
+                reply::error(&mut out, b"ERR Unknown Redis command called from script");
+                return out;
+            }
+        };
+        if cmd.has(NOSCRIPT) {
+            reply::error(
+                &mut out,
+                b"ERR This Redis command is not allowed from script",
+            );
+            return out;
+        }
+        if cmd.has(WRITE)
+            && (ctx.read_only || (!ctx.compat_mode && ctx.flags.has(ScriptFlags::NO_WRITES)))
+        {
+            reply::error(
+                &mut out,
+                b"ERR Write commands are not allowed from read-only scripts.",
+            );
+            return out;
+        }
+        // As Redis's scriptVerifyOOM: over `maxmemory`, a `denyoom` command is refused unless the script
+        // declared `allow-oom` or already wrote (it cannot be stopped halfway).
+        let allow_oom = !ctx.compat_mode && ctx.flags.has(ScriptFlags::ALLOW_OOM);
+        let over_limit = self.budget.limit() != 0 && self.budget.over_limit();
+        if cmd.has(DENYOOM) && over_limit && !allow_oom && run.propagated == 0 {
+            reply::error(&mut out, zedis_keyspace::commands::OOM);
+            return out;
+        }
+        if is_blocking_stream_read(argv) {
+            let msg = format!(
+                "ERR {} command is not allowed with BLOCK option from scripts",
+                String::from_utf8_lossy(argv[0])
+            );
+            reply::error(&mut out, msg.as_bytes());
+            return out;
+        }
+        if let Some(misconf) = self.aof_denies(cmd) {
+            reply::error(&mut out, misconf.as_bytes());
+            return out;
+        }
+        // Run as the client, in the script's db and protocol, with replies on; restored afterwards.
+        let Some(client) = self.clients.get_mut(ck) else {
+            reply::error(&mut out, b"ERR client gone");
+            return out;
+        };
+        let saved = (client.db, client.proto, client.reply_mode);
+        client.db = run.db;
+        client.proto = ctx.protocol;
+        client.reply_mode = ReplyMode::On;
+        let before = client.out.len();
+        let aof_before = self.engine.aof.mark();
+        // An `allow-oom` script writes past the limit: the keyspace's own reservations may overshoot.
+        let lifted = over_limit && allow_oom && cmd.has(DENYOOM);
+        let limit = self.budget.limit();
+        if lifted {
+            self.budget.set_limit(0);
+        }
+        self.run_command(ck, cmd, argv, cached_ms(), false);
+        if lifted {
+            self.budget.set_limit(limit);
+        }
+        let aof_after = self.engine.aof.mark();
+        if aof_after != aof_before {
+            run.aof_mark.get_or_insert(aof_before);
+            run.propagated += 1;
+        }
+        if let Some(client) = self.clients.get_mut(ck) {
+            let buf = client.out.vec_mut();
+            if buf.len() > before {
+                out.extend_from_slice(&buf[before..]);
+                buf.truncate(before);
+            }
+            client.out.recharge();
+            run.db = client.db;
+            (client.db, client.proto, client.reply_mode) = saved;
+        }
+        out
+    }
+
+    /// After a script: wraps the commands it propagated in MULTI/EXEC when there are more than one.
+    pub fn script_done(&mut self, run: &ScriptRun) {
+        if run.propagated > 1 {
+            if let Some(mark) = run.aof_mark {
+                self.engine.aof.wrap_in_multi(mark);
+            }
+        }
+    }
+}
+
+/// XREAD/XREADGROUP with BLOCK: refused from scripts, as Redis does.
+fn is_blocking_stream_read(argv: &[&[u8]]) -> bool {
+    let name = argv[0];
+    if !name.eq_ignore_ascii_case(b"xread") && !name.eq_ignore_ascii_case(b"xreadgroup") {
+        return false;
+    }
+    argv[1..]
+        .iter()
+        .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+        .any(|a| a.eq_ignore_ascii_case(b"block"))
+}
