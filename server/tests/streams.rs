@@ -329,3 +329,16 @@ fn streams_are_charged_to_the_budget_and_refused_when_full() {
     let after = used_memory(&mut conn);
     assert!(after - base < (full - base) / 10, "{after} vs base {base}");
 }
+
+#[test]
+fn xreadgroup_fails_when_its_key_changes_type() {
+    let server = Server::start(&[]);
+    let mut writer = server.raw();
+    writer.roundtrip("XADD s 1-0 f v\r\n", "$3\r\n1-0\r\n");
+    writer.roundtrip("XGROUP CREATE s g $\r\n", "+OK\r\n");
+    let mut reader = server.raw();
+    reader.send(b"XREADGROUP GROUP g alice BLOCK 0 STREAMS s >\r\n");
+    std::thread::sleep(SETTLE);
+    writer.roundtrip("SET s x\r\n", "+OK\r\n");
+    reader.expect("-UNBLOCKED the stream key no longer exists\r\n");
+}
