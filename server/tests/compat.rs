@@ -23,68 +23,18 @@
 
 mod common;
 
+use common::reference::RedisProcess;
+
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zedis_resp::frame::parse_frame;
 
 /// How long one reply may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A spawned `redis-server`, killed on drop.
-struct RedisProcess {
-    child: Child,
-    port: u16,
-}
-
-impl RedisProcess {
-    fn start() -> Option<RedisProcess> {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--bind",
-                    "127.0.0.1",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let mut process = RedisProcess { child, port };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(process);
-                }
-                if let Ok(Some(_)) = process.child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        None
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Why a read did not produce a frame.
 #[derive(Debug)]
@@ -748,10 +698,10 @@ fn compat_with_redis() {
         eprintln!("compat: redis-server is not on PATH; skipping the side-by-side suite");
         return;
     }
-    let reference = RedisProcess::start().expect("start redis-server");
+    let reference = RedisProcess::start(&[]).expect("start redis-server");
     let vs_redis = std::env::var("COMPAT_VS_REDIS").is_ok_and(|v| v == "1");
     let (_zedis, _second, candidate_port) = if vs_redis {
-        let second = RedisProcess::start().expect("start second redis-server");
+        let second = RedisProcess::start(&[]).expect("start second redis-server");
         let port = second.port;
         (None, Some(second), port)
     } else {

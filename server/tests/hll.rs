@@ -4,59 +4,19 @@
 
 mod common;
 
+use common::reference::RedisProcess;
 use common::Server;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// A spawned `redis-server`, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
+/// The reference server with a `redis` crate connection.
+struct Redis(RedisProcess);
 
 impl Redis {
     fn start() -> Option<Redis> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let redis = Redis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(mut c) = redis.conn() {
-                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    return Some(redis);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
+        RedisProcess::start(&[]).map(Redis)
     }
 
     fn conn(&self) -> redis::RedisResult<redis::Connection> {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?.get_connection()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.0.port))?.get_connection()
     }
 }
 

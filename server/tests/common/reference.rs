@@ -30,6 +30,9 @@ impl RedisProcess {
                     "no",
                 ])
                 .args(["--bind", "127.0.0.1"])
+                // Never a file in a working directory a zedis-server test instance might read.
+                .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+                .args(["--dbfilename", &format!("zedis-test-redis-{port}.rdb")])
                 .args(args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
