@@ -63,8 +63,16 @@ impl<S: Strategy> Core<S> {
         !self.engine.blocked.is_empty() || self.engine.tx.watching()
     }
 
-    /// Parks client `ck` on the keys of `block`.
-    pub fn block_client(&mut self, ck: usize, block: BlockOn, cmd: CommandId, argv: &[&[u8]]) {
+    /// Parks client `ck` on the keys of `block`, to run `retry_argv` (the handler's choice: XREAD with `$`
+    /// resolved at block time) or else `argv` again when one is ready.
+    pub fn block_client(
+        &mut self,
+        ck: usize,
+        block: BlockOn,
+        cmd: CommandId,
+        retry_argv: Option<Vec<Vec<u8>>>,
+        argv: &[&[u8]],
+    ) {
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
@@ -88,13 +96,7 @@ impl<S: Strategy> Core<S> {
             keys: block.keys,
             deadline_ms: block.deadline_ms,
             cmd,
-            // The handler may name a different command to retry (XREAD with `$` resolved at block time).
-            argv: self
-                .engine
-                .fx
-                .block_argv
-                .take()
-                .unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect()),
+            argv: retry_argv.unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect()),
         });
     }
 

@@ -77,8 +77,8 @@ impl<S: Strategy> Core<S> {
         let before = self.clients.get(ck).map_or(0, |c| c.out.len());
         // Inside EXEC, blocking commands act as their non-blocking forms.
         let may_block = !self.engine.tx.executing;
-        if let Some(block) = self.run_command(ck, cmd, argv, now_ms, may_block) {
-            self.block_client(ck, block, cmd.id, argv);
+        if let Some((block, retry_argv)) = self.run_command(ck, cmd, argv, now_ms, may_block) {
+            self.block_client(ck, block, cmd.id, retry_argv, argv);
         }
         self.after_command(ck, before, cmd.has(crate::table::PUSHES));
         if !self.engine.tx.executing {
@@ -87,7 +87,7 @@ impl<S: Strategy> Core<S> {
     }
 
     /// Runs `cmd` for client `ck` in its db and drains the effects. Returns what the command waits for if it
-    /// asked to block (only when `may_block`).
+    /// asked to block (only when `may_block`), with the argv to retry it with when the handler named one.
     pub fn run_command(
         &mut self,
         ck: usize,
@@ -95,7 +95,7 @@ impl<S: Strategy> Core<S> {
         argv: &[&[u8]],
         now_ms: i64,
         may_block: bool,
-    ) -> Option<BlockOn> {
+    ) -> Option<(BlockOn, Option<Vec<Vec<u8>>>)> {
         self.engine.fx.reset();
         self.engine.fx.may_block = may_block;
         // Only blocked clients' retries run while ready keys are being served.
@@ -111,9 +111,7 @@ impl<S: Strategy> Core<S> {
         let block = self.engine.fx.block.take();
         let retry_argv = self.engine.fx.block_argv.take();
         self.drain_effects(Origin::Command { db, argv });
-        // Kept past the drain for `Core::block_client` (XREAD's `$` resolved at block time).
-        self.engine.fx.block_argv = retry_argv;
-        block
+        block.map(|block| (block, retry_argv))
     }
 
     /// Runs a keyspace handler for client `ck` (its db and protocol) with the effects prepared by the caller.
