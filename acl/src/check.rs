@@ -1,0 +1,288 @@
+//! Permission checks: may this user run this command with these keys and channels
+//! (`ACLCheckAllUserCommandPerm`), with Redis's choice of which denial to report and its texts.
+
+use zedis_util::glob;
+
+use crate::catalog::{AclCommandId, CommandCatalog};
+use crate::selector::{
+    Selector, FLAG_ALL_CHANNELS, FLAG_ALL_COMMANDS, FLAG_ALL_KEYS, PERM_READ, PERM_WRITE,
+};
+use crate::store::{Acl, UserId};
+use crate::user::User;
+
+/// A key the command touches, as its key spec says (COMMAND GETKEYSANDFLAGS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRef<'a> {
+    /// Index of the key in argv (command name = 0).
+    pub pos: usize,
+    /// The key.
+    pub name: &'a [u8],
+    /// The key spec has `access` (the value is read or returned).
+    pub read: bool,
+    /// The key spec has `insert`, `delete` or `update`.
+    pub write: bool,
+}
+
+/// A channel the command publishes or subscribes to (unsubscribing is never checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelRef<'a> {
+    /// Index in argv.
+    pub pos: usize,
+    /// The channel (or pattern).
+    pub name: &'a [u8],
+    /// PSUBSCRIBE: the argument is a pattern, matched literally against the user's patterns.
+    pub pattern: bool,
+}
+
+/// What the server resolved about one command call.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The command, or the subcommand for a container.
+    pub command: AclCommandId,
+    /// The argument after the command name (after the subcommand for a subcommand), for `+cmd|arg` rules.
+    pub first_arg: Option<&'a [u8]>,
+    /// Keys from the key specs.
+    pub keys: &'a [KeyRef<'a>],
+    /// Channels published or subscribed to.
+    pub channels: &'a [ChannelRef<'a>],
+}
+
+/// Why a command was refused. Ordered as Redis's codes: the highest wins when selectors disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DenialReason {
+    /// The command (or subcommand) is not allowed.
+    Command,
+    /// A key is not allowed.
+    Key,
+    /// Authentication failed (ACL LOG only).
+    Auth,
+    /// A channel is not allowed.
+    Channel,
+}
+
+impl DenialReason {
+    /// ACL LOG's `reason` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            DenialReason::Command => "command",
+            DenialReason::Key => "key",
+            DenialReason::Auth => "auth",
+            DenialReason::Channel => "channel",
+        }
+    }
+
+    /// Redis's `getAclErrorMessage` (scripts prefix "The user executing the script ").
+    pub fn short_message(self) -> &'static str {
+        match self {
+            DenialReason::Command => "can't run this command or subcommand",
+            DenialReason::Key => {
+                "can't access at least one of the keys mentioned in the command arguments"
+            }
+            DenialReason::Channel => "can't publish to the channel mentioned in the command",
+            DenialReason::Auth => "lacking the permissions for the command",
+        }
+    }
+}
+
+/// A refusal: why, and what (the command's full name, or the key or channel argument).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// Why.
+    pub reason: DenialReason,
+    /// argv index of the key or channel (0 for a command denial).
+    pub pos: usize,
+    /// ACL LOG's `object`: the command's full name, the key or the channel.
+    pub object: Vec<u8>,
+}
+
+impl Denial {
+    /// The error reply for a command refused at the top level or while queueing in MULTI (without the
+    /// leading `-`): `NOPERM this user has no permissions to run the 'get' command`.
+    pub fn message(&self) -> Vec<u8> {
+        match self.reason {
+            DenialReason::Command => {
+                let mut out = b"NOPERM this user has no permissions to run the '".to_vec();
+                out.extend_from_slice(&self.object);
+                out.extend_from_slice(b"' command");
+                out
+            }
+            DenialReason::Key => b"NOPERM this user has no permissions to access one of the keys used as arguments".to_vec(),
+            DenialReason::Channel => {
+                b"NOPERM this user has no permissions to access one of the channels used as arguments".to_vec()
+            }
+            DenialReason::Auth => b"no permission".to_vec(),
+        }
+    }
+
+    /// The error for a queued command refused at EXEC time (the rules changed meanwhile).
+    pub fn exec_message(&self) -> String {
+        let reason = match self.reason {
+            DenialReason::Command => "no permission to execute the command or subcommand",
+            DenialReason::Key => "no permission to touch the specified keys",
+            DenialReason::Channel => {
+                "no permission to access one of the channels used as arguments"
+            }
+            DenialReason::Auth => "no permission",
+        };
+        format!(
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. \
+             This command is no longer allowed for the following reason: {reason}"
+        )
+    }
+
+    /// The error a script's `redis.call` gets (the scripting layer adds its own prefix/suffix).
+    pub fn script_message(&self) -> String {
+        format!(
+            "The user executing the script {}",
+            self.reason.short_message()
+        )
+    }
+
+    /// ACL DRYRUN's bulk reply for a refusal.
+    pub fn dryrun_message(&self) -> Vec<u8> {
+        let (head, tail): (&[u8], &[u8]) = match self.reason {
+            DenialReason::Command => (b"This user has no permissions to run the '", b"' command"),
+            DenialReason::Key => (b"This user has no permissions to access the '", b"' key"),
+            _ => (
+                b"This user has no permissions to access the '",
+                b"' channel",
+            ),
+        };
+        [head, &self.object, tail].concat()
+    }
+}
+
+/// Every selector flag a `~* &* +@all` selector has: such a root selector allows everything.
+const FAST_PATH_FLAGS: u8 = FLAG_ALL_COMMANDS | FLAG_ALL_KEYS | FLAG_ALL_CHANNELS;
+
+fn key_allowed(selector: &Selector, key: &KeyRef<'_>) -> bool {
+    let wanted = if key.read { PERM_READ } else { 0 } | if key.write { PERM_WRITE } else { 0 };
+    selector
+        .patterns
+        .iter()
+        .any(|p| p.flags & wanted == wanted && glob::matches(&p.pattern, key.name))
+}
+
+fn channel_allowed(patterns: &[Vec<u8>], channel: &[u8], is_pattern: bool) -> bool {
+    patterns.iter().any(|p| {
+        if is_pattern {
+            p.as_slice() == channel
+        } else {
+            glob::matches(p, channel)
+        }
+    })
+}
+
+/// One selector's verdict: `None` = allowed, else the reason and argv position.
+fn check_selector(
+    catalog: &CommandCatalog,
+    selector: &Selector,
+    request: &Request<'_>,
+) -> Option<(DenialReason, usize)> {
+    let id = request.command;
+    if selector.flags & FLAG_ALL_COMMANDS == 0
+        && !catalog.entry(id).no_auth
+        && !selector.command_bit(id)
+    {
+        let first_args = selector.first_args_of(id);
+        let allowed = request
+            .first_arg
+            .is_some_and(|arg| first_args.iter().any(|a| a.eq_ignore_ascii_case(arg)));
+        if !allowed {
+            return Some((DenialReason::Command, 0));
+        }
+    }
+    if selector.flags & FLAG_ALL_KEYS == 0 {
+        if let Some(key) = request.keys.iter().find(|k| !key_allowed(selector, k)) {
+            return Some((DenialReason::Key, key.pos));
+        }
+    }
+    if selector.flags & FLAG_ALL_CHANNELS == 0 {
+        if let Some(channel) = request
+            .channels
+            .iter()
+            .find(|c| !channel_allowed(&selector.channels, c.name, c.pattern))
+        {
+            return Some((DenialReason::Channel, channel.pos));
+        }
+    }
+    None
+}
+
+impl Acl {
+    /// Whether `user` may run `request`. A user whose root selector is `~* &* +@all` passes on one flag
+    /// test. A deleted user is refused on the command.
+    pub fn check(&self, user: UserId, request: &Request<'_>) -> Result<(), Denial> {
+        let Some(user) = self.user(user) else {
+            return Err(self.denial(request, DenialReason::Command, 0));
+        };
+        if user.selectors[0].flags & FAST_PATH_FLAGS == FAST_PATH_FLAGS {
+            return Ok(());
+        }
+        self.check_user(user, request)
+    }
+
+    /// [`Acl::check`] for a [`User`] directly.
+    pub fn check_user(&self, user: &User, request: &Request<'_>) -> Result<(), Denial> {
+        let mut relevant = (DenialReason::Command, 0);
+        for selector in &user.selectors {
+            match check_selector(&self.catalog, selector, request) {
+                None => return Ok(()),
+                Some(verdict) => {
+                    if verdict.0 > relevant.0 || (verdict.0 == relevant.0 && verdict.1 > relevant.1)
+                    {
+                        relevant = verdict;
+                    }
+                }
+            }
+        }
+        Err(self.denial(request, relevant.0, relevant.1))
+    }
+
+    fn denial(&self, request: &Request<'_>, reason: DenialReason, pos: usize) -> Denial {
+        let object = match reason {
+            DenialReason::Key => request.keys.iter().find(|k| k.pos == pos).map(|k| k.name),
+            DenialReason::Channel => request
+                .channels
+                .iter()
+                .find(|c| c.pos == pos)
+                .map(|c| c.name),
+            _ => None,
+        };
+        Denial {
+            reason,
+            pos,
+            object: object
+                .map(<[u8]>::to_vec)
+                .unwrap_or_else(|| self.catalog.entry(request.command).name.as_bytes().to_vec()),
+        }
+    }
+
+    /// Whether some selector of `user` allows this key access (`ACLUserCheckKeyPerm`).
+    pub fn key_allowed(&self, user: UserId, key: &[u8], read: bool, write: bool) -> bool {
+        let key = KeyRef {
+            pos: 0,
+            name: key,
+            read,
+            write,
+        };
+        self.user(user).is_some_and(|u| {
+            u.selectors
+                .iter()
+                .any(|s| s.flags & FLAG_ALL_KEYS != 0 || key_allowed(s, &key))
+        })
+    }
+
+    /// Whether `user` may stay subscribed to `channel` (a pattern for PSUBSCRIBE): the test after ACL
+    /// SETUSER reported [`crate::SetUserOutcome::recheck_subscriptions`] (`ACLUserCheckChannelPerm`).
+    pub fn subscription_allowed(&self, user: UserId, channel: &[u8], is_pattern: bool) -> bool {
+        self.user(user)
+            .is_some_and(|u| user_channel_allowed(u, channel, is_pattern))
+    }
+}
+
+fn user_channel_allowed(user: &User, channel: &[u8], is_pattern: bool) -> bool {
+    user.selectors.iter().any(|s| {
+        s.flags & FLAG_ALL_CHANNELS != 0 || channel_allowed(&s.channels, channel, is_pattern)
+    })
+}

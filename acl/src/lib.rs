@@ -1,0 +1,40 @@
+//! Access control for Zedis, as Redis 7.0's ACL: users, selectors, rules, checks and the ACL LOG.
+//!
+//! Goals: the rule language, ACL LIST / GETUSER descriptions, error texts and `-NOPERM` replies byte for
+//! byte as Redis 7.0.15; a check that costs one flag test for a `~* &* +@all` user; state the server can
+//! charge to its memory budget ([`Acl::bytes`], [`AclLog::bytes`]).
+//!
+//! Non-goals: networking, RESP encoding, key extraction. The server resolves the command, extracts keys
+//! (from its key specs) and channels, and asks [`Acl::check`]; it renders the typed replies.
+//!
+//! Layout:
+//! - [`category`]: the 21 ACL categories.
+//! - [`catalog`]: the command universe ([`CommandCatalog`]) the server fills from its command table.
+//! - `selector`, `user`: rule parsing (`ACLSetSelector`, `ACLSetUser`).
+//! - `describe`: rules rebuilt from bitmaps (ACL LIST, GETUSER, SAVE).
+//! - `store`: the users ([`Acl`]): SETUSER, DELUSER, GETUSER, LIST, USERS, CAT, AUTH, GENPASS.
+//! - `check`: [`Acl::check`], [`Denial`] and its texts (top level, EXEC, scripts, DRYRUN).
+//! - `log`: [`AclLog`].
+//! - `file`: the aclfile (ACL SAVE / LOAD).
+//! - `split`: Redis's argument splitting for selectors.
+#![deny(missing_docs)]
+
+pub mod catalog;
+pub mod category;
+mod check;
+mod describe;
+mod error;
+mod file;
+mod log;
+mod selector;
+mod split;
+mod store;
+mod user;
+
+pub use catalog::{AclCommandId, CommandCatalog, CommandEntry, COMMANDS_MAX};
+pub use category::{category_bit, parse_categories, CategoryBits, CATEGORIES};
+pub use check::{ChannelRef, Denial, DenialReason, KeyRef, Request};
+pub use error::{AclError, RuleErrorKind};
+pub use log::{AclLog, LogContext, LogEntry, ACLLOG_MAX_LEN_DEFAULT};
+pub use store::{genpass, Acl, AuthFailure, SetUserOutcome, UserId};
+pub use user::{hash_password, PasswordHash, SelectorInfo, User, UserInfo};
