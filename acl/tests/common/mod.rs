@@ -2,6 +2,8 @@
 //! [`CommandCatalog`] built from the reference's `COMMAND INFO`.
 #![allow(dead_code)]
 
+pub mod rules;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
