@@ -223,6 +223,42 @@ impl CommandBits {
     }
 }
 
+/// A small catalog for unit tests: plain commands, a container with subcommands, a `no_auth` command.
+#[cfg(test)]
+pub(crate) fn test_catalog() -> CommandCatalog {
+    use crate::category::parse_categories;
+    let mut catalog = CommandCatalog::new();
+    let plain = [
+        ("get", "@read @string @fast", false),
+        ("set", "@write @string @slow", false),
+        ("lpush", "@write @list @fast", false),
+        ("lrange", "@read @list @slow", false),
+        ("select", "@fast @connection", false),
+        ("publish", "@pubsub @fast", false),
+        ("subscribe", "@pubsub @slow", false),
+        ("auth", "@fast @connection", true),
+        ("flushall", "@keyspace @write @slow @dangerous", false),
+    ];
+    for (name, categories, no_auth) in plain {
+        catalog
+            .add_command(name, parse_categories(categories), no_auth)
+            .unwrap();
+    }
+    let config = catalog
+        .add_command("config", parse_categories("@slow"), false)
+        .unwrap();
+    for (sub, categories) in [
+        ("get", "@admin @slow @dangerous"),
+        ("set", "@admin @slow @dangerous"),
+        ("help", "@slow"),
+    ] {
+        catalog
+            .add_subcommand(config, sub, parse_categories(categories), false)
+            .unwrap();
+    }
+    catalog
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -286,3 +286,206 @@ fn user_channel_allowed(user: &User, channel: &[u8], is_pattern: bool) -> bool {
         s.flags & FLAG_ALL_CHANNELS != 0 || channel_allowed(&s.channels, channel, is_pattern)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::test_catalog;
+
+    fn acl_with(rules: &[&str]) -> (Acl, UserId) {
+        let mut acl = Acl::new(test_catalog(), false);
+        let rules: Vec<&[u8]> = rules.iter().map(|r| r.as_bytes()).collect();
+        let id = acl.set_user(b"u", &rules).unwrap().id;
+        (acl, id)
+    }
+
+    fn request<'a>(
+        acl: &Acl,
+        name: &str,
+        first: Option<&'a [u8]>,
+        keys: &'a [KeyRef<'a>],
+        channels: &'a [ChannelRef<'a>],
+    ) -> Request<'a> {
+        Request {
+            command: acl.catalog().get(name).unwrap(),
+            first_arg: first,
+            keys,
+            channels,
+        }
+    }
+
+    #[test]
+    fn fast_path_user_passes_everything() {
+        let acl = Acl::new(test_catalog(), false);
+        let keys = [KeyRef {
+            pos: 1,
+            name: b"k",
+            read: true,
+            write: true,
+        }];
+        let channels = [ChannelRef {
+            pos: 2,
+            name: b"c",
+            pattern: false,
+        }];
+        let req = request(&acl, "flushall", None, &keys, &channels);
+        assert_eq!(acl.check(acl.default_user(), &req), Ok(()));
+    }
+
+    #[test]
+    fn command_key_and_channel_denials() {
+        let (acl, u) = acl_with(&[
+            "+@read",
+            "%R~r*",
+            "~rw*",
+            "&news.*",
+            "+publish",
+            "+select|0",
+            "+config|get",
+        ]);
+        let k = |pos, name: &'static [u8], read, write| KeyRef {
+            pos,
+            name,
+            read,
+            write,
+        };
+        assert_eq!(
+            acl.check(
+                u,
+                &request(&acl, "get", None, &[k(1, b"r1", true, false)], &[])
+            ),
+            Ok(())
+        );
+        let denial = acl
+            .check(
+                u,
+                &request(&acl, "set", None, &[k(1, b"r1", false, true)], &[]),
+            )
+            .unwrap_err();
+        assert_eq!(
+            denial.message(),
+            b"NOPERM this user has no permissions to run the 'set' command"
+        );
+        let keys = [k(1, b"rw1", true, false), k(2, b"r2", true, true)];
+        let denial = acl
+            .check(u, &request(&acl, "lrange", None, &keys, &[]))
+            .unwrap_err();
+        assert_eq!(
+            (denial.reason, denial.pos, denial.object.as_slice()),
+            (DenialReason::Key, 2, b"r2".as_slice())
+        );
+        assert_eq!(
+            denial.dryrun_message(),
+            b"This user has no permissions to access the 'r2' key"
+        );
+        let ch = [ChannelRef {
+            pos: 1,
+            name: b"other",
+            pattern: false,
+        }];
+        let denial = acl
+            .check(u, &request(&acl, "publish", None, &[], &ch))
+            .unwrap_err();
+        assert_eq!(denial.reason, DenialReason::Channel);
+        let ch = [ChannelRef {
+            pos: 1,
+            name: b"news.*",
+            pattern: true,
+        }];
+        assert_eq!(
+            acl.check(u, &request(&acl, "publish", None, &[], &ch)),
+            Ok(())
+        );
+        let ch = [ChannelRef {
+            pos: 1,
+            name: b"news.x*",
+            pattern: true,
+        }];
+        assert!(
+            acl.check(u, &request(&acl, "publish", None, &[], &ch))
+                .is_err(),
+            "patterns match literally"
+        );
+        assert_eq!(
+            acl.check(u, &request(&acl, "select", Some(b"0"), &[], &[])),
+            Ok(())
+        );
+        assert!(acl
+            .check(u, &request(&acl, "select", Some(b"1"), &[], &[]))
+            .is_err());
+        assert_eq!(
+            acl.check(u, &request(&acl, "config|get", None, &[], &[])),
+            Ok(())
+        );
+        assert!(acl
+            .check(u, &request(&acl, "config|set", None, &[], &[]))
+            .is_err());
+        assert_eq!(
+            acl.check(u, &request(&acl, "auth", None, &[], &[])),
+            Ok(()),
+            "no_auth commands always run"
+        );
+    }
+
+    #[test]
+    fn selectors_and_denial_choice() {
+        let (acl, u) = acl_with(&["~a", "+get", "(~b +set)", "(&c +publish)"]);
+        let k = |pos, name: &'static [u8]| KeyRef {
+            pos,
+            name,
+            read: true,
+            write: false,
+        };
+        assert_eq!(
+            acl.check(u, &request(&acl, "get", None, &[k(1, b"a")], &[])),
+            Ok(())
+        );
+        assert_eq!(
+            acl.check(u, &request(&acl, "set", None, &[k(1, b"b")], &[])),
+            Ok(())
+        );
+        // Root denies the key at 1, the first selector the command: the key wins (higher code).
+        let denial = acl
+            .check(u, &request(&acl, "set", None, &[k(1, b"a")], &[]))
+            .unwrap_err();
+        assert_eq!((denial.reason, denial.pos), (DenialReason::Key, 1));
+        let denial = acl
+            .check(u, &request(&acl, "lpush", None, &[k(1, b"a")], &[]))
+            .unwrap_err();
+        assert_eq!(denial.object, b"lpush");
+        let gone = {
+            let mut acl = acl_with(&["+get"]).0;
+            let id = acl.user_id(b"u").unwrap();
+            acl.delete_users(&[b"u"]).unwrap();
+            acl.check(id, &request(&acl, "get", None, &[], &[]))
+                .unwrap_err()
+                .reason
+        };
+        assert_eq!(gone, DenialReason::Command);
+        assert!(acl.key_allowed(u, b"b", false, true));
+        assert!(!acl.key_allowed(u, b"z", true, false));
+        assert!(acl.subscription_allowed(u, b"c", false));
+        assert!(!acl.subscription_allowed(u, b"d", false));
+    }
+
+    #[test]
+    fn revoking_channels_asks_for_a_recheck() {
+        let mut acl = acl_with(&["&a", "&b"]).0;
+        assert!(!acl.set_user(b"u", &[b"&c"]).unwrap().recheck_subscriptions);
+        assert!(
+            acl.set_user(b"u", &[b"resetchannels", b"&a"])
+                .unwrap()
+                .recheck_subscriptions
+        );
+        assert!(
+            !acl.set_user(b"u", &[b"allchannels"])
+                .unwrap()
+                .recheck_subscriptions
+        );
+        assert!(
+            acl.set_user(b"u", &[b"resetchannels"])
+                .unwrap()
+                .recheck_subscriptions
+        );
+    }
+}

@@ -81,6 +81,9 @@ pub enum AclError {
     /// ACL LOAD / aclfile errors, one line as Redis's.
     #[error("{0}")]
     Load(String),
+    /// A `user` directive of the config file is invalid (the server refuses to start).
+    #[error("{0}")]
+    Config(String),
     /// The operating system's random source failed (ACL GENPASS).
     #[error("random source failed")]
     Random,

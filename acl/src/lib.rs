@@ -15,13 +15,14 @@
 //! - `store`: the users ([`Acl`]): SETUSER, DELUSER, GETUSER, LIST, USERS, CAT, AUTH, GENPASS.
 //! - `check`: [`Acl::check`], [`Denial`] and its texts (top level, EXEC, scripts, DRYRUN).
 //! - `log`: [`AclLog`].
-//! - `file`: the aclfile (ACL SAVE / LOAD).
+//! - `file`: the aclfile (ACL SAVE / LOAD); `config`: `user` directives of the config file.
 //! - `split`: Redis's argument splitting for selectors.
 #![deny(missing_docs)]
 
 pub mod catalog;
 pub mod category;
 mod check;
+mod config;
 mod describe;
 mod error;
 mod file;
@@ -34,6 +35,7 @@ mod user;
 pub use catalog::{AclCommandId, CommandCatalog, CommandEntry, COMMANDS_MAX};
 pub use category::{category_bit, parse_categories, CategoryBits, CATEGORIES};
 pub use check::{ChannelRef, Denial, DenialReason, KeyRef, Request};
+pub use config::ConfigUsers;
 pub use error::{AclError, RuleErrorKind};
 pub use log::{AclLog, LogContext, LogEntry, ACLLOG_MAX_LEN_DEFAULT};
 pub use store::{genpass, Acl, AuthFailure, SetUserOutcome, UserId};

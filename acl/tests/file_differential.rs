@@ -4,7 +4,7 @@
 mod common;
 
 use common::{catalog_from_reference, RedisProcess, Reply};
-use zedis_acl::Acl;
+use zedis_acl::{Acl, ConfigUsers};
 
 fn ok() -> Reply {
     Reply::Simple(b"OK".to_vec())
@@ -113,4 +113,58 @@ fn aclfile_round_trips_and_errors_match() {
     }
     drop(redis);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_file_users_match_redis() {
+    let declarations: &[&[&str]] = &[
+        &[
+            "user",
+            "app",
+            "on",
+            ">pw",
+            "~app:*",
+            "&jobs",
+            "+@read",
+            "+@write",
+            "-flushall",
+        ],
+        &[
+            "user", "default", "on", "nopass", "~*", "&*", "+@all", "-debug",
+        ],
+        &[
+            "user",
+            "ro",
+            "on",
+            "#2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
+            "%R~*",
+            "+@read",
+            "(~w +set)",
+        ],
+    ];
+    let mut args: Vec<&str> = Vec::new();
+    for declaration in declarations {
+        args.push("--user");
+        args.extend_from_slice(&declaration[1..]);
+    }
+    let Some(redis) = RedisProcess::start(&args) else {
+        eprintln!("redis-server not available: skipped");
+        return;
+    };
+    let mut client = redis.client();
+    let catalog = catalog_from_reference(&mut client);
+    let mut acl = Acl::new(catalog, false);
+    let mut users = ConfigUsers::new();
+    for declaration in declarations {
+        let argv: Vec<&[u8]> = declaration.iter().map(|a| a.as_bytes()).collect();
+        users.add(&acl, &argv).unwrap();
+    }
+    users.apply(&mut acl).unwrap();
+    let theirs: Vec<Vec<u8>> = client
+        .call(&["ACL", "LIST"])
+        .items()
+        .iter()
+        .map(Reply::bytes)
+        .collect();
+    assert_eq!(acl.list(), theirs);
 }
