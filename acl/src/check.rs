@@ -222,6 +222,26 @@ impl Acl {
         self.check_user(user, request)
     }
 
+    /// Whether `user` may run anything with any key and channel (root selector `~* &* +@all`): the server
+    /// then skips key and channel extraction and [`Acl::check`] altogether.
+    pub fn unrestricted(&self, user: UserId) -> bool {
+        self.user(user)
+            .is_some_and(|u| u.selectors[0].flags & FAST_PATH_FLAGS == FAST_PATH_FLAGS)
+    }
+
+    /// Whether a check for `user` looks at keys (some selector lacks `allkeys`): when not, the server may
+    /// pass no keys and skip the key-spec evaluation.
+    pub fn needs_keys(&self, user: UserId) -> bool {
+        self.user(user)
+            .is_none_or(|u| u.selectors.iter().any(|s| s.flags & FLAG_ALL_KEYS == 0))
+    }
+
+    /// Whether a check for `user` looks at channels (some selector lacks `allchannels`).
+    pub fn needs_channels(&self, user: UserId) -> bool {
+        self.user(user)
+            .is_none_or(|u| u.selectors.iter().any(|s| s.flags & FLAG_ALL_CHANNELS == 0))
+    }
+
     /// [`Acl::check`] for a [`User`] directly.
     pub fn check_user(&self, user: &User, request: &Request<'_>) -> Result<(), Denial> {
         let mut relevant = (DenialReason::Command, 0);
@@ -330,6 +350,12 @@ mod tests {
         }];
         let req = request(&acl, "flushall", None, &keys, &channels);
         assert_eq!(acl.check(acl.default_user(), &req), Ok(()));
+        assert!(acl.unrestricted(acl.default_user()));
+        assert!(!acl.needs_keys(acl.default_user()) && !acl.needs_channels(acl.default_user()));
+        let (acl, u) = acl_with(&["allkeys", "+@all", "(&a +get)"]);
+        assert!(!acl.unrestricted(u));
+        assert!(acl.needs_keys(u), "the selector has no keys");
+        assert!(acl.needs_channels(u));
     }
 
     #[test]
