@@ -270,7 +270,7 @@ fn log_entries_match_redis() {
         Reply::Simple(b"OK".to_vec())
     );
     let rules = [
-        "on", ">pw", "~a*", "&ch", "+@read", "+publish", "+multi", "+discard", "+auth",
+        "on", ">pw", "~a*", "&ch", "+@read", "+publish", "+multi", "+discard", "+exec", "+auth",
     ];
     admin.call(&[&["ACL", "SETUSER", "app"][..], &rules].concat());
     let rule_bytes: Vec<&[u8]> = rules.iter().map(|r| r.as_bytes()).collect();
@@ -346,6 +346,46 @@ fn log_entries_match_redis() {
             }
         }
     }
+    // Rules changed between queueing and EXEC: the queued command fails with the EXEC text and is logged
+    // in the multi context.
+    assert_eq!(user.call(&["MULTI"]), Reply::Simple(b"OK".to_vec()));
+    assert_eq!(user.call(&["GET", "a1"]), Reply::Simple(b"QUEUED".to_vec()));
+    assert_eq!(
+        admin.call(&["ACL", "SETUSER", "app", "-get"]),
+        Reply::Simple(b"OK".to_vec())
+    );
+    acl.set_user(b"app", &[b"-get"]).unwrap();
+    let key = [KeyRef {
+        pos: 1,
+        name: b"a1",
+        read: true,
+        write: false,
+    }];
+    let get = acl.catalog().get("get").unwrap();
+    let denial = acl
+        .check(
+            app,
+            &Request {
+                command: get,
+                first_arg: Some(b"a1"),
+                keys: &key,
+                channels: &[],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        user.call(&["EXEC"]),
+        Reply::Array(Some(vec![Reply::Error(denial.exec_message().into_bytes())]))
+    );
+    log.add(LogEntry {
+        count: 1,
+        reason: denial.reason,
+        context: LogContext::Multi,
+        object: denial.object.clone(),
+        username: b"app".to_vec(),
+        time_ms: now_ms,
+        client_info: Vec::new(),
+    });
     // A failed AUTH is logged with the command as typed and the user tried.
     assert!(matches!(
         user.call(&["auth", "app", "wrong"]),
