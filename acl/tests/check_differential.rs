@@ -8,8 +8,8 @@ use common::{catalog_from_reference, Client, RedisProcess, Reply};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use zedis_acl::{
-    genpass, Acl, AclCommandId, AclLog, ChannelRef, CommandCatalog, DenialReason, KeyRef,
-    LogContext, LogEntry, Request,
+    genpass, Acl, AclCommandId, AclLog, ChannelRef, CommandCatalog, Denial, DenialReason, KeyRef,
+    LogContext, LogEntry, Request, UserId,
 };
 
 /// Commands to try (argv), covering keys with read/write flags, subcommands, first-args, channels.
@@ -117,7 +117,8 @@ fn resolve(catalog: &CommandCatalog, argv: &[&str]) -> (AclCommandId, Option<usi
     (top, (argv.len() > 1).then_some(1))
 }
 
-fn engine_dryrun(acl: &Acl, client: &mut Client, user: &str, call: &str) -> Reply {
+/// The engine's verdict for `user` running `call` (keys from the reference's key specs).
+fn engine_check(acl: &Acl, client: &mut Client, user: UserId, call: &str) -> Result<(), Denial> {
     let argv: Vec<&str> = call.split(' ').collect();
     let keys = reference_keys(client, &argv);
     let positions = key_positions(&argv, &keys);
@@ -139,13 +140,39 @@ fn engine_dryrun(acl: &Acl, client: &mut Client, user: &str, call: &str) -> Repl
         keys: &key_refs,
         channels: &channel_refs,
     };
+    acl.check(user, &request)
+}
+
+fn engine_dryrun(acl: &Acl, client: &mut Client, user: &str, call: &str) -> Reply {
     let Some(id) = acl.user_id(user.as_bytes()) else {
         return Reply::Error(format!("ERR User '{user}' not found").into_bytes());
     };
-    match acl.check(id, &request) {
+    match engine_check(acl, client, id, call) {
         Ok(()) => Reply::Simple(b"OK".to_vec()),
         Err(denial) => Reply::Bulk(Some(denial.dryrun_message())),
     }
+}
+
+/// Applies random SETUSER steps to the reference and a fresh engine; their verdicts must agree.
+fn apply_steps(
+    client: &mut Client,
+    catalog: &CommandCatalog,
+    steps: &[(usize, Vec<String>)],
+) -> Result<Acl, TestCaseError> {
+    client.call(&["ACL", "DELUSER", "u1", "u2"]);
+    let mut acl = Acl::new(catalog.clone(), false);
+    for (user, rules) in steps {
+        let name = ["u1", "u2"][*user];
+        let mut args = vec!["ACL".to_string(), "SETUSER".into(), name.into()];
+        args.extend(rules.iter().cloned());
+        let theirs = client.call(&args);
+        let rules: Vec<&[u8]> = rules.iter().map(|r| r.as_bytes()).collect();
+        prop_assert_eq!(
+            acl.set_user(name.as_bytes(), &rules).is_ok(),
+            theirs == Reply::Simple(b"OK".to_vec())
+        );
+    }
+    Ok(acl)
 }
 
 fn start() -> (RedisProcess, Client, CommandCatalog) {
@@ -173,19 +200,7 @@ fn dryrun_matches_redis() {
     runner
         .run(&strategy, |(steps, calls)| {
             let mut client = client.borrow_mut();
-            client.call(&["ACL", "DELUSER", "u1", "u2"]);
-            let mut acl = Acl::new(catalog.clone(), false);
-            for (user, rules) in &steps {
-                let name = ["u1", "u2"][*user];
-                let mut args = vec!["ACL".to_string(), "SETUSER".into(), name.into()];
-                args.extend(rules.iter().cloned());
-                let theirs = client.call(&args);
-                let rules: Vec<&[u8]> = rules.iter().map(|r| r.as_bytes()).collect();
-                prop_assert_eq!(
-                    acl.set_user(name.as_bytes(), &rules).is_ok(),
-                    theirs == Reply::Simple(b"OK".to_vec())
-                );
-            }
+            let acl = apply_steps(&mut client, &catalog, &steps)?;
             for call in &calls {
                 for user in ["u1", "u2", "default"] {
                     let mut args = vec!["ACL", "DRYRUN", user];
@@ -210,6 +225,72 @@ fn dryrun_matches_redis() {
         seen.iter().all(|&n| n > 0),
         "replies seen (ok, command, key, channel): {seen:?}"
     );
+}
+
+/// Calls that keep the connection usable (no subscribing, no AUTH) for real execution; DEBUG is refused
+/// by its config before any ACL check.
+fn runnable(call: &str) -> bool {
+    !["subscribe", "psubscribe", "ssubscribe", "auth", "debug"]
+        .contains(&call.split(' ').next().unwrap_or_default())
+}
+
+#[test]
+fn noperm_replies_match_redis() {
+    let (redis, client, catalog) = start();
+    let client = std::cell::RefCell::new(client);
+    let denied = std::cell::Cell::new(0usize);
+    let mut runner = TestRunner::new(Config {
+        cases: 150,
+        ..Config::default()
+    });
+    let strategy = (
+        steps(),
+        prop::collection::vec(prop::sample::select(CALLS), 1..8),
+    );
+    runner
+        .run(&strategy, |(steps, calls)| {
+            let mut client = client.borrow_mut();
+            let mut acl = apply_steps(&mut client, &catalog, &steps)?;
+            for name in ["u1", "u2"] {
+                // Only authentication changes: permissions stay as the random steps left them.
+                client.call(&["ACL", "SETUSER", name, "on", "nopass"]);
+                acl.set_user(name.as_bytes(), &[b"on", b"nopass"]).unwrap();
+            }
+            for name in ["u1", "u2"] {
+                let mut conn = redis.client();
+                prop_assert_eq!(
+                    conn.call(&["AUTH", name, "x"]),
+                    Reply::Simple(b"OK".to_vec())
+                );
+                let id = acl.user_id(name.as_bytes()).unwrap();
+                for call in calls.iter().filter(|c| runnable(c)) {
+                    let argv: Vec<&str> = call.split(' ').collect();
+                    let theirs = conn.call(&argv);
+                    match engine_check(&acl, &mut client, id, call) {
+                        Ok(()) => prop_assert!(
+                            !matches!(&theirs, Reply::Error(e) if e.starts_with(b"NOPERM")),
+                            "{} {}: {:?}",
+                            name,
+                            call,
+                            theirs
+                        ),
+                        Err(denial) => {
+                            denied.set(denied.get() + 1);
+                            prop_assert_eq!(
+                                Reply::Error(denial.message()),
+                                theirs,
+                                "{} {}",
+                                name,
+                                call
+                            );
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(denied.get() > 0);
 }
 
 #[test]
