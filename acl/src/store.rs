@@ -330,3 +330,56 @@ fn channels_revoked(old: &User, new: &User) -> bool {
                 .any(|c| !new.selectors.iter().any(|n| n.channels.contains(c)))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::test_catalog;
+
+    #[test]
+    fn bytes_follow_users_and_rules() {
+        let mut acl = Acl::new(test_catalog(), false);
+        let empty = acl.bytes();
+        acl.set_user(b"a", &[b"~pattern:*", b"&channel", b"+get", b"(~x +set)"])
+            .unwrap();
+        let one = acl.bytes();
+        assert!(one > empty + 128, "{one} vs {empty}");
+        acl.set_user(b"a", &[b"~another:pattern:that:is:long:*"])
+            .unwrap();
+        assert!(acl.bytes() > one);
+        acl.delete_users(&[b"a"]).unwrap();
+        assert!(acl.bytes() < one);
+    }
+
+    #[test]
+    fn handles_do_not_outlive_users() {
+        let mut acl = Acl::new(test_catalog(), false);
+        let a = acl.set_user(b"a", &[b"on", b">pw"]).unwrap().id;
+        assert_eq!(acl.authenticate(b"a", b"pw"), Ok(a));
+        assert_eq!(acl.authenticate(b"a", b"no"), Err(AuthFailure::Refused));
+        assert_eq!(acl.authenticate(b"zz", b"pw"), Err(AuthFailure::NoSuchUser));
+        assert_eq!(acl.delete_users(&[b"a", b"zz"]).unwrap(), vec![a]);
+        let b = acl.set_user(b"b", &[]).unwrap().id;
+        assert!(
+            acl.user(a).is_none(),
+            "the slot was reused with a new generation"
+        );
+        assert_eq!(acl.user(b).map(User::name), Some(b"b".as_slice()));
+        assert_eq!(
+            acl.delete_users(&[b"default"]),
+            Err(AclError::DefaultUserCannotBeRemoved)
+        );
+        acl.set_default_password(Some(b"secret"));
+        assert_eq!(
+            acl.authenticate(b"default", b"secret"),
+            Ok(acl.default_user())
+        );
+        assert!(acl.authenticate(b"default", b"x").is_err());
+        acl.set_default_password(None);
+        assert!(acl.authenticate(b"default", b"x").is_ok());
+        assert_eq!(
+            acl.usernames(),
+            vec![b"b".as_slice(), b"default".as_slice()]
+        );
+    }
+}

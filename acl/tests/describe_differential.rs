@@ -56,11 +56,12 @@ fn list_reply(acl: &Acl) -> Reply {
 fn run_case(
     client: &mut Client,
     catalog: &zedis_acl::CommandCatalog,
+    pubsub_all: bool,
     steps: &[(usize, Vec<String>)],
 ) -> Result<(), TestCaseError> {
     const NAMES: [&str; 2] = ["u1", "u2"];
     client.call(&["ACL", "DELUSER", "u1", "u2"]);
-    let mut acl = Acl::new(catalog.clone(), false);
+    let mut acl = Acl::new(catalog.clone(), pubsub_all);
     for (user, rules) in steps {
         let mut args = vec!["ACL".to_string(), "SETUSER".into(), NAMES[*user].into()];
         args.extend(rules.iter().cloned());
@@ -88,22 +89,32 @@ fn run_case(
     Ok(())
 }
 
-#[test]
-fn setuser_list_getuser_match_redis() {
+/// Runs `cases` random sequences against a reference started with `args`.
+fn random_sequences(args: &[&str], pubsub_all: bool, cases: u32) {
     let redis =
-        RedisProcess::start(&[]).expect("redis-server 7.0 must be installed (the reference)");
+        RedisProcess::start(args).expect("redis-server 7.0 must be installed (the reference)");
     let mut client = redis.client();
     let catalog = catalog_from_reference(&mut client);
     let client = std::cell::RefCell::new(client);
     let mut runner = TestRunner::new(Config {
-        cases: 400,
+        cases,
         ..Config::default()
     });
     runner
         .run(&steps(), |steps| {
-            run_case(&mut client.borrow_mut(), &catalog, &steps)
+            run_case(&mut client.borrow_mut(), &catalog, pubsub_all, &steps)
         })
         .unwrap();
+}
+
+#[test]
+fn setuser_list_getuser_match_redis() {
+    random_sequences(&[], false, 400);
+}
+
+#[test]
+fn pubsub_default_allchannels_matches_redis() {
+    random_sequences(&["--acl-pubsub-default", "allchannels"], true, 150);
 }
 
 #[test]
@@ -130,6 +141,6 @@ fn fixed_cases_match_redis() {
     ];
     for rules in cases {
         let steps = vec![(0, rules.iter().map(|r| r.to_string()).collect())];
-        run_case(&mut client, &catalog, &steps).unwrap();
+        run_case(&mut client, &catalog, false, &steps).unwrap();
     }
 }
