@@ -17,6 +17,26 @@
 //! - `log`: [`AclLog`].
 //! - `file`: the aclfile (ACL SAVE / LOAD); `config`: `user` directives of the config file.
 //! - `split`: Redis's argument splitting for selectors.
+//!
+//! ```
+//! use zedis_acl::{parse_categories, Acl, CommandCatalog, KeyRef, Request};
+//!
+//! let mut catalog = CommandCatalog::new();
+//! let get = catalog.add_command("get", parse_categories("@read @string @fast"), false).unwrap();
+//! catalog.add_command("set", parse_categories("@write @string @slow"), false).unwrap();
+//! let mut acl = Acl::new(catalog, false);
+//! let app = acl.set_user(b"app", &[b"on", b">pw", b"~app:*", b"+@read"]).unwrap().id;
+//! assert_eq!(acl.authenticate(b"app", b"pw"), Ok(app));
+//! let keys = [KeyRef { pos: 1, name: b"other", read: true, write: false }];
+//! let denial = acl
+//!     .check(app, &Request { command: get, first_arg: Some(b"other"), keys: &keys, channels: &[] })
+//!     .unwrap_err();
+//! assert_eq!(
+//!     denial.message(),
+//!     b"NOPERM this user has no permissions to access one of the keys used as arguments"
+//! );
+//! assert_eq!(acl.list()[0], b"user app on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~app:* resetchannels -@all +@read");
+//! ```
 #![deny(missing_docs)]
 
 pub mod catalog;
