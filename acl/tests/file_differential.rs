@@ -13,9 +13,9 @@ fn ok() -> Reply {
 #[test]
 fn aclfile_round_trips_and_errors_match() {
     // The file must exist before redis-server starts with --aclfile.
-    let dir = std::env::temp_dir().join(format!("zedis-acl-file-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("users.acl");
+    let dir = DirGuard(std::env::temp_dir().join(format!("zedis-acl-file-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join("users.acl");
     std::fs::write(&path, b"user default on nopass ~* &* +@all\n").unwrap();
     let path_text = path.to_string_lossy().to_string();
     let redis = RedisProcess::start(&["--aclfile", &path_text])
@@ -109,7 +109,15 @@ fn aclfile_round_trips_and_errors_match() {
         );
     }
     drop(redis);
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Removes its directory when dropped (also when the test fails).
+struct DirGuard(std::path::PathBuf);
+
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[test]
