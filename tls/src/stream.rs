@@ -11,6 +11,9 @@
 //! peer declares: incoming records at most one record (~16 KiB) outside the handshake and 64 KiB while joining
 //! handshake messages, decrypted input at most 16 KiB plus one record, outgoing records
 //! [`StreamLimits::send_buffer_bytes_max`].
+//!
+//! The stream deliberately does not implement `std::io::Read`/`Write`: `Read::bytes` would shadow the memory
+//! accounting [`TlsStream::bytes`], and the explicit names keep "plaintext" visible at the call site.
 
 use crate::TlsError;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -144,7 +147,7 @@ impl<S: Read + Write> TlsStream<S> {
     }
 
     /// Encrypts up to `buf.len()` bytes; returns how many were taken. `WouldBlock` while earlier records still
-    /// wait for the socket or the send buffer is full: call again (or [`TlsStream::flush_tls`]) on writable.
+    /// wait for the socket or the send buffer is full: call again (or [`TlsStream::flush`]) on writable.
     pub fn write_plain(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write_plain_vectored(&[IoSlice::new(buf)])
     }
@@ -152,7 +155,7 @@ impl<S: Read + Write> TlsStream<S> {
     /// [`TlsStream::write_plain`] over several buffers (the server's writev path).
     pub fn write_plain_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.check_deadline()?;
-        self.flush_tls()?;
+        self.flush()?;
         let wanted: usize = bufs.iter().map(|b| b.len()).sum();
         let n = self.conn.writer().write_vectored(bufs)?;
         if n == 0 && wanted > 0 {
@@ -160,12 +163,12 @@ impl<S: Read + Write> TlsStream<S> {
         }
         // Each record adds a header and an AEAD tag (at most 22 bytes per 16 KiB record).
         self.tls_buffered += n + 22 * n.div_ceil(16 * 1024);
-        self.flush_tls_quiet()?;
+        self.flush_quiet()?;
         Ok(n)
     }
 
     /// Writes queued TLS records to the socket; `WouldBlock` if some remain (keep writable interest).
-    pub fn flush_tls(&mut self) -> io::Result<()> {
+    pub fn flush(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {
             match self.conn.write_tls(&mut self.sock) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
@@ -178,8 +181,8 @@ impl<S: Read + Write> TlsStream<S> {
         Ok(())
     }
 
-    fn flush_tls_quiet(&mut self) -> io::Result<()> {
-        match self.flush_tls() {
+    fn flush_quiet(&mut self) -> io::Result<()> {
+        match self.flush() {
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
             other => other,
         }
@@ -191,7 +194,7 @@ impl<S: Read + Write> TlsStream<S> {
     pub fn handshake(&mut self) -> io::Result<()> {
         self.check_deadline()?;
         loop {
-            self.flush_tls()?;
+            self.flush()?;
             if !self.conn.is_handshaking() {
                 return Ok(());
             }
@@ -213,7 +216,7 @@ impl<S: Read + Write> TlsStream<S> {
     /// Sends close_notify (best effort: what the socket does not take now is dropped with the connection).
     pub fn close(&mut self) {
         self.conn.send_close_notify();
-        let _ = self.flush_tls_quiet();
+        let _ = self.flush_quiet();
     }
 
     fn process(&mut self) -> io::Result<()> {
@@ -224,14 +227,14 @@ impl<S: Read + Write> TlsStream<S> {
             }
             Err(error) => {
                 // rustls queued an alert for the peer: send it, then report.
-                let _ = self.flush_tls();
+                let _ = self.flush();
                 return Err(protocol_error(error));
             }
         }
         if !self.conn.is_handshaking() {
             self.handshake_deadline = None;
         }
-        self.flush_tls_quiet()
+        self.flush_quiet()
     }
 
     fn check_deadline(&mut self) -> io::Result<()> {
@@ -263,7 +266,7 @@ impl<S> TlsStream<S> {
     }
 
     /// Whether encrypted bytes wait for the socket: keep (or ask for) writable interest and call
-    /// [`TlsStream::flush_tls`] when writable, even with no plaintext left to write.
+    /// [`TlsStream::flush`] when writable, even with no plaintext left to write.
     pub fn wants_write(&self) -> bool {
         self.conn.wants_write()
     }
@@ -281,7 +284,11 @@ impl<S> TlsStream<S> {
 
     /// The negotiated protocol version ("TLSv1.3"), once known.
     pub fn protocol_name(&self) -> Option<&'static str> {
-        self.conn.protocol_version().and_then(|v| v.as_str())
+        match self.conn.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => Some("TLSv1.3"),
+            rustls::ProtocolVersion::TLSv1_2 => Some("TLSv1.2"),
+            other => other.as_str(),
+        }
     }
 
     /// The negotiated cipher suite's IANA name, once known.
@@ -310,25 +317,5 @@ impl<S> TlsStream<S> {
     /// The socket, mutably (to register it with a poller; reading or writing it directly breaks the stream).
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.sock
-    }
-}
-
-impl<S: Read + Write> Read for TlsStream<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_plain(buf)
-    }
-}
-
-impl<S: Read + Write> Write for TlsStream<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_plain(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.write_plain_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.flush_tls()
     }
 }

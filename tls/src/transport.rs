@@ -1,6 +1,8 @@
 //! What the server holds per client: a plain socket or a TLS stream, read and written the same way.
-//! `Transport<TcpStream>` implements `Read` and `Write` (with `write_vectored`) and, with the `mio` feature,
-//! `mio::event::Source`, so the event loop's accept, register, read and writev code keeps its shape; the
+//! `Transport<TcpStream>` has `read_plain`, `write_plain_vectored` and `flush` with a socket's non-blocking
+//! meaning and, with the `mio` feature, implements `mio::event::Source`, so the event loop's accept,
+//! register, read and writev code keeps its shape (`read` becomes `read_plain`, `write_vectored` becomes
+//! `write_plain_vectored`); the
 //! TLS-only duties are [`Transport::wants_write`] (keep writable interest even with no reply left) and
 //! [`Transport::handshake_expired`] (close stalled handshakes from the timer).
 
@@ -91,34 +93,38 @@ impl<S: Read + Write> Transport<S> {
     }
 }
 
-impl<S: Read + Write> Read for Transport<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl<S: Read + Write> Transport<S> {
+    /// Reads plaintext: the socket's `read` for plain TCP, [`TlsStream::read_plain`] for TLS (same
+    /// `Ok(0)`/`WouldBlock` meaning; TLS adds `InvalidData` for protocol errors and `TimedOut` for a handshake
+    /// past its deadline, both meaning "close").
+    pub fn read_plain(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(sock) => sock.read(buf),
             Transport::Tls(tls) => tls.read_plain(buf),
         }
     }
-}
 
-impl<S: Read + Write> Write for Transport<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    /// Writes plaintext (see [`TlsStream::write_plain`]).
+    pub fn write_plain(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(sock) => sock.write(buf),
             Transport::Tls(tls) => tls.write_plain(buf),
         }
     }
 
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    /// Writes plaintext from several buffers: `writev` for plain TCP, [`TlsStream::write_plain_vectored`].
+    pub fn write_plain_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Transport::Plain(sock) => sock.write_vectored(bufs),
             Transport::Tls(tls) => tls.write_plain_vectored(bufs),
         }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    /// Pushes queued TLS records to the socket (`WouldBlock` if some remain); nothing to do for plain TCP.
+    pub fn flush(&mut self) -> io::Result<()> {
         match self {
-            Transport::Plain(sock) => sock.flush(),
-            Transport::Tls(tls) => tls.flush_tls(),
+            Transport::Plain(_) => Ok(()),
+            Transport::Tls(tls) => tls.flush(),
         }
     }
 }

@@ -1,0 +1,313 @@
+//! TLS interop through real programs: `redis-cli --tls` and `openssl s_client` against the test RESP responder
+//! running on `zedis_tls`, a rustls client built on `TlsStream`, the three `tls-auth-clients` modes, wrong CAs,
+//! and the client configuration against a real `redis-server` built with TLS.
+
+mod common;
+
+use common::pki::Pki;
+use common::process::{free_port, run, RedisServer};
+use common::resp_server::RespServer;
+use common::{roundtrip, tls_client, WAIT};
+use std::path::Path;
+use std::process::Command;
+use zedis_tls::StreamLimits;
+
+fn serve(pki: &Pki, auth_clients: &str) -> RespServer {
+    let configs = pki.settings(auth_clients).build().expect("build");
+    RespServer::start(configs.server, StreamLimits::default())
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// `redis-cli --tls` with the given extra arguments, sending PING; returns (stdout, stderr).
+fn redis_cli_ping(port: u16, ca: &Path, extra: &[&str]) -> (String, String) {
+    let out = run(
+        Command::new("redis-cli")
+            .args([
+                "--tls",
+                "--cacert",
+                p(ca),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .args(extra)
+            .arg("PING"),
+        b"",
+        WAIT,
+    );
+    (out.stdout, out.stderr)
+}
+
+#[test]
+fn redis_cli_tls_ping_with_client_certificate() {
+    let pki = Pki::new("cli");
+    let server = serve(&pki, "yes");
+    let (out, err) = redis_cli_ping(
+        server.port,
+        &pki.ca,
+        &["--cert", p(&pki.client_cert), "--key", p(&pki.client_key)],
+    );
+    assert_eq!(out.trim(), "PONG", "stderr: {err}");
+    // The responder saw one command over TLS; the client closed cleanly afterwards.
+    let stats = server.wait_for(WAIT, |s| s.closed_eof + s.closed_protocol >= 1);
+    assert_eq!(stats.commands, 1);
+    assert_eq!(stats.closed_protocol, 0);
+}
+
+#[test]
+fn auth_clients_yes_refuses_a_client_without_certificate() {
+    let pki = Pki::new("yes");
+    let server = serve(&pki, "yes");
+    let (out, _) = redis_cli_ping(server.port, &pki.ca, &[]);
+    assert_ne!(out.trim(), "PONG");
+    let stats = server.wait_for(WAIT, |s| s.closed_protocol >= 1);
+    assert_eq!(stats.commands, 0);
+    assert!(stats.closed_protocol >= 1, "{stats:?}");
+}
+
+#[test]
+fn auth_clients_optional_and_no() {
+    let pki = Pki::new("opt");
+    let cert_args = ["--cert", p(&pki.client_cert), "--key", p(&pki.client_key)];
+    let optional = serve(&pki, "optional");
+    assert_eq!(redis_cli_ping(optional.port, &pki.ca, &[]).0.trim(), "PONG");
+    assert_eq!(
+        redis_cli_ping(optional.port, &pki.ca, &cert_args).0.trim(),
+        "PONG"
+    );
+
+    // Identity: with a certificate the stream exposes it; without, none.
+    let client_config = pki.settings("optional").build_client().unwrap();
+    let mut with_cert = tls_client(optional.port, client_config, "localhost");
+    assert_eq!(
+        roundtrip(&mut with_cert, b"PEERCERTS\r\n", 4).unwrap(),
+        b":1\r\n"
+    );
+    let mut anonymous_settings = pki.settings("no");
+    anonymous_settings.set("tls-cert-file", "").unwrap();
+    anonymous_settings.set("tls-key-file", "").unwrap();
+    let anonymous = anonymous_settings.build_client().unwrap();
+    let mut without = tls_client(optional.port, anonymous.clone(), "localhost");
+    assert_eq!(
+        roundtrip(&mut without, b"PEERCERTS\r\n", 4).unwrap(),
+        b":0\r\n"
+    );
+
+    let none = serve(&pki, "no");
+    assert_eq!(redis_cli_ping(none.port, &pki.ca, &[]).0.trim(), "PONG");
+    // With tls-auth-clients no the server asks for nothing, so even a client holding one sends none.
+    let mut holder = tls_client(
+        none.port,
+        pki.settings("no").build_client().unwrap(),
+        "localhost",
+    );
+    assert_eq!(
+        roundtrip(&mut holder, b"PEERCERTS\r\n", 4).unwrap(),
+        b":0\r\n"
+    );
+}
+
+#[test]
+fn wrong_ca_is_refused_both_ways() {
+    let pki = Pki::new("right");
+    let other = Pki::new("wrong");
+    let server = serve(&pki, "yes");
+    // A client certificate from another CA.
+    let (out, _) = redis_cli_ping(
+        server.port,
+        &pki.ca,
+        &[
+            "--cert",
+            p(&other.client_cert),
+            "--key",
+            p(&other.client_key),
+        ],
+    );
+    assert_ne!(out.trim(), "PONG");
+    // A client trusting another CA refuses our server.
+    let (out, err) = redis_cli_ping(
+        server.port,
+        &other.ca,
+        &["--cert", p(&pki.client_cert), "--key", p(&pki.client_key)],
+    );
+    assert_ne!(out.trim(), "PONG");
+    assert!(!err.is_empty() || !out.is_empty());
+    // And our rustls client with the other CA fails the handshake with a certificate error.
+    let mut wrong = tls_client(
+        server.port,
+        other.settings("yes").build_client().unwrap(),
+        "localhost",
+    );
+    let e = roundtrip(&mut wrong, b"PING\r\n", 7).unwrap_err();
+    assert!(e.contains("certificate"), "{e}");
+    let stats = server.wait_for(WAIT, |s| s.closed_protocol >= 3);
+    assert!(stats.closed_protocol >= 3, "{stats:?}");
+    assert_eq!(stats.commands, 0);
+}
+
+#[test]
+fn openssl_s_client_ping_and_quit() {
+    let pki = Pki::new("sclient");
+    let server = serve(&pki, "yes");
+    let out = run(
+        Command::new("openssl").args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{}", server.port),
+            "-CAfile",
+            p(&pki.ca),
+            "-cert",
+            p(&pki.client_cert),
+            "-key",
+            p(&pki.client_key),
+            "-verify_return_error",
+            "-ign_eof",
+        ]),
+        b"PING\r\nECHO hello\r\nQUIT\r\n",
+        WAIT,
+    );
+    assert!(
+        out.stdout.contains("+PONG\r\n$5\r\nhello\r\n+OK\r\n"),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("Verify return code: 0 (ok)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("TLSv1.3"), "{}", out.stdout);
+}
+
+#[test]
+fn protocol_and_cipher_directives_reach_the_wire() {
+    let pki = Pki::new("ciphers");
+    let mut settings = pki.settings("no");
+    settings.set("tls-protocols", "TLSv1.2").unwrap();
+    settings
+        .set("tls-ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305")
+        .unwrap();
+    let server = RespServer::start(settings.build().unwrap().server, StreamLimits::default());
+    let s_client = |extra: &[&str]| {
+        run(
+            Command::new("openssl")
+                .args([
+                    "s_client",
+                    "-connect",
+                    &format!("127.0.0.1:{}", server.port),
+                    "-CAfile",
+                    p(&pki.ca),
+                ])
+                .args(extra),
+            b"PING\r\n",
+            WAIT,
+        )
+    };
+    let out = s_client(&["-tls1_2"]);
+    assert!(
+        out.stdout
+            .contains("Cipher is ECDHE-ECDSA-CHACHA20-POLY1305"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("TLSv1.2"), "{}", out.stdout);
+    // TLSv1.3 is off: a TLSv1.3-only client is refused.
+    let out = s_client(&["-tls1_3"]);
+    assert!(!out.stdout.contains("Cipher is TLS_"), "{}", out.stdout);
+    // A TLSv1.2 client offering only other suites is refused.
+    let out = s_client(&["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"]);
+    assert!(!out.stdout.contains("Cipher is ECDHE"), "{}", out.stdout);
+}
+
+#[test]
+fn session_caching_resumes_when_on() {
+    let pki = Pki::new("sessions");
+    let reused = |caching: &str| {
+        let mut settings = pki.settings("no");
+        settings.set("tls-session-caching", caching).unwrap();
+        let configs = settings.build().unwrap();
+        let server = RespServer::start(configs.server.clone(), StreamLimits::default());
+        let out = run(
+            Command::new("openssl").args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{}", server.port),
+                "-CAfile",
+                p(&pki.ca),
+                "-tls1_2",
+                "-reconnect",
+            ]),
+            b"",
+            WAIT,
+        );
+        (
+            out.stdout.matches("Reused, TLSv1.2").count(),
+            configs.bytes(),
+        )
+    };
+    let (on, cache_bytes) = reused("yes");
+    assert!(on >= 4, "resumed {on} times");
+    assert!(cache_bytes > 0, "the session cache reports its memory");
+    let (off, no_cache_bytes) = reused("no");
+    assert_eq!(off, 0);
+    assert_eq!(no_cache_bytes, 0);
+}
+
+#[test]
+fn client_config_talks_to_real_redis_server_over_tls() {
+    let pki = Pki::new("redis");
+    let port = free_port();
+    let args: Vec<String> = [
+        "--tls-port",
+        &port.to_string(),
+        "--port",
+        "0",
+        "--tls-cert-file",
+        p(&pki.server_cert),
+        "--tls-key-file",
+        p(&pki.server_key),
+        "--tls-ca-cert-file",
+        p(&pki.ca),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let _redis = RedisServer::start(&pki.dir.0, port, &args);
+    // tls-auth-clients yes on redis-server: our client presents tls-client-cert-file.
+    let mut settings = pki.settings("yes");
+    settings
+        .set("tls-client-cert-file", p(&pki.client_cert))
+        .unwrap();
+    settings
+        .set("tls-client-key-file", p(&pki.client_key))
+        .unwrap();
+    settings.set("tls-replication", "yes").unwrap();
+    let config = settings
+        .build()
+        .unwrap()
+        .client
+        .expect("client config with a CA");
+    let mut stream = tls_client(port, config.clone(), "localhost");
+    assert_eq!(
+        roundtrip(&mut stream, b"*1\r\n$4\r\nPING\r\n", 7).unwrap(),
+        b"+PONG\r\n"
+    );
+    assert_eq!(stream.protocol_name(), Some("TLSv1.3"));
+    // Like Redis, links check the chain, not the name: a name the certificate lacks still connects.
+    let mut by_other_name = tls_client(port, config, "replica.invalid");
+    assert_eq!(
+        roundtrip(&mut by_other_name, b"PING\r\n", 7).unwrap(),
+        b"+PONG\r\n"
+    );
+    // Without a client certificate redis-server (tls-auth-clients yes) refuses.
+    let mut anonymous = pki.settings("no");
+    anonymous.set("tls-cert-file", "").unwrap();
+    anonymous.set("tls-key-file", "").unwrap();
+    let mut refused = tls_client(port, anonymous.build_client().unwrap(), "localhost");
+    assert!(roundtrip(&mut refused, b"PING\r\n", 7).is_err());
+}
