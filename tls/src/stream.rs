@@ -27,10 +27,13 @@ pub const HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 /// rustls's default cap on encrypted-but-unsent plus plaintext-not-yet-encrypted bytes.
 pub const SEND_BUFFER_BYTES_MAX_DEFAULT: usize = 64 * 1024;
 /// Heap a connection holds beyond its buffered bytes once established: rustls's state, record keys and
-/// deframer buffer (measured by the `memory_bounded` test: about 20 KiB on x86-64; rounded up).
-pub const CONNECTION_BYTES_BASE: usize = 24 * 1024;
-/// Extra heap while the handshake runs (transcript, key shares, peer chain); measured likewise.
-pub const HANDSHAKE_BYTES_EXTRA: usize = 16 * 1024;
+/// buffers' spare capacity (the `memory` test measures about 8 KiB per idle connection on x86-64).
+pub const CONNECTION_BYTES_BASE: usize = 10 * 1024;
+/// Extra heap while the handshake runs (transcript, key shares, peer chain), on top of the handshake bytes
+/// received so far (the `memory` test measures about 14 KiB per unfinished handshake holding up to 8 KiB).
+pub const HANDSHAKE_BYTES_EXTRA: usize = 6 * 1024;
+/// Most handshake input rustls holds: a 64 KiB handshake message being joined plus one record.
+const HANDSHAKE_INPUT_BYTES_MAX: usize = 64 * 1024 + 16 * 1024 + 5;
 
 /// Per-connection limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +64,8 @@ pub struct TlsStream<S> {
     plaintext_buffered: usize,
     /// Estimate of encrypted bytes rustls holds for the socket (0 when it has none).
     tls_buffered: usize,
+    /// Bytes received while handshaking, capped at what rustls can hold then (charged until it completes).
+    handshake_input_bytes: usize,
 }
 
 fn protocol_error(error: rustls::Error) -> io::Error {
@@ -106,6 +111,7 @@ impl<S: Read + Write> TlsStream<S> {
             handshake_deadline: Some(Instant::now() + limits.handshake_timeout),
             plaintext_buffered: 0,
             tls_buffered: 0,
+            handshake_input_bytes: 0,
         }
     }
 
@@ -137,7 +143,7 @@ impl<S: Read + Write> TlsStream<S> {
             }
             match self.conn.read_tls(&mut self.sock) {
                 // EOF is recorded by rustls; the reader reports it above once the buffer is drained.
-                Ok(_) => {}
+                Ok(n) => self.count_handshake_input(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == ErrorKind::WouldBlock && filled > 0 => return Ok(filled),
                 Err(e) => return Err(e),
@@ -205,11 +211,18 @@ impl<S: Read + Write> TlsStream<S> {
                         "peer closed during TLS handshake",
                     ))
                 }
-                Ok(_) => {}
+                Ok(n) => self.count_handshake_input(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
             self.process()?;
+        }
+    }
+
+    fn count_handshake_input(&mut self, n: usize) {
+        if self.handshake_deadline.is_some() {
+            self.handshake_input_bytes =
+                (self.handshake_input_bytes + n).min(HANDSHAKE_INPUT_BYTES_MAX);
         }
     }
 
@@ -233,6 +246,7 @@ impl<S: Read + Write> TlsStream<S> {
         }
         if !self.conn.is_handshaking() {
             self.handshake_deadline = None;
+            self.handshake_input_bytes = 0;
         }
         self.flush_quiet()
     }
@@ -298,11 +312,12 @@ impl<S> TlsStream<S> {
             .and_then(|s| s.suite().as_str())
     }
 
-    /// Heap bytes this connection holds (estimate: a measured base plus what rustls reports buffered), for
-    /// the memory budget.
+    /// Heap bytes this connection holds, for the memory budget: a measured base, plus while handshaking a
+    /// measured extra and the handshake bytes received, plus the plaintext and records rustls reports
+    /// buffered. An estimate from above (the `memory` test checks it against a counting allocator).
     pub fn bytes(&self) -> usize {
         let handshake = if self.handshake_deadline.is_some() {
-            HANDSHAKE_BYTES_EXTRA
+            HANDSHAKE_BYTES_EXTRA + self.handshake_input_bytes
         } else {
             0
         };

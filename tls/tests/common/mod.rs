@@ -31,6 +31,9 @@ pub fn roundtrip(
     request: &[u8],
     expected_len: usize,
 ) -> Result<Vec<u8>, String> {
+    if stream.is_handshaking() {
+        stream.handshake().map_err(|e| e.to_string())?;
+    }
     let mut sent = 0;
     while sent < request.len() {
         sent += stream

@@ -15,7 +15,7 @@ use zedis_tls::rustls::ServerConfig;
 use zedis_tls::{StreamLimits, TlsStream, Transport};
 
 const LISTENER: Token = Token(usize::MAX);
-const INPUT_BYTES_MAX: usize = 1 << 20;
+const INPUT_BYTES_MAX: usize = 4 << 20;
 
 /// What the responder saw, for assertions.
 #[derive(Debug, Default, Clone)]
@@ -61,6 +61,15 @@ struct Conn {
 impl RespServer {
     /// Starts serving TLS with `config` and `limits`.
     pub fn start(config: Arc<ServerConfig>, limits: StreamLimits) -> RespServer {
+        Self::start_with_hook(config, limits, || {})
+    }
+
+    /// As `start`, running `hook` first on the responder's thread (the memory test marks it there).
+    pub fn start_with_hook(
+        config: Arc<ServerConfig>,
+        limits: StreamLimits,
+        hook: fn(),
+    ) -> RespServer {
         let mut listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).expect("bind");
         let port = listener.local_addr().unwrap().port();
         let poll = Poll::new().expect("poll");
@@ -80,7 +89,10 @@ impl RespServer {
             stats: stats.clone(),
         };
         let stop_flag = stop.clone();
-        let thread = std::thread::spawn(move || event_loop.run(&stop_flag));
+        let thread = std::thread::spawn(move || {
+            hook();
+            event_loop.run(&stop_flag)
+        });
         RespServer {
             port,
             stats,
