@@ -14,7 +14,11 @@ use std::process::Command;
 use zedis_tls::{StreamLimits, TlsError, TlsSettings};
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = run(Command::new("openssl").current_dir(dir).args(args), b"", WAIT);
+    let out = run(
+        Command::new("openssl").current_dir(dir).args(args),
+        b"",
+        WAIT,
+    );
     assert!(out.success, "openssl {args:?}: {}", out.stderr);
 }
 
@@ -24,7 +28,21 @@ fn openssl_pki(dir: &TempDir) {
     openssl(d, &["genrsa", "-out", "ca.key", "4096"]);
     openssl(
         d,
-        &["req", "-x509", "-new", "-nodes", "-sha256", "-key", "ca.key", "-days", "3650", "-subj", "/O=Zedis Test/CN=CA", "-out", "ca.crt"],
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-nodes",
+            "-sha256",
+            "-key",
+            "ca.key",
+            "-days",
+            "3650",
+            "-subj",
+            "/O=Zedis Test/CN=CA",
+            "-out",
+            "ca.crt",
+        ],
     );
     std::fs::write(
         d.join("openssl.cnf"),
@@ -37,13 +55,39 @@ fn openssl_pki(dir: &TempDir) {
         openssl(d, &["genrsa", "-out", &format!("{name}.key"), "2048"]);
         openssl(
             d,
-            &["req", "-new", "-sha256", "-subj", &format!("/O=Zedis Test/CN={name}"), "-key", &format!("{name}.key"), "-out", &format!("{name}.csr")],
+            &[
+                "req",
+                "-new",
+                "-sha256",
+                "-subj",
+                &format!("/O=Zedis Test/CN={name}"),
+                "-key",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+            ],
         );
         openssl(
             d,
             &[
-                "x509", "-req", "-sha256", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365",
-                "-extfile", "openssl.cnf", "-extensions", ext, "-in", &format!("{name}.csr"), "-out", &format!("{name}.crt"),
+                "x509",
+                "-req",
+                "-sha256",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "365",
+                "-extfile",
+                "openssl.cnf",
+                "-extensions",
+                ext,
+                "-in",
+                &format!("{name}.csr"),
+                "-out",
+                &format!("{name}.crt"),
             ],
         );
     }
@@ -72,7 +116,11 @@ fn openssl_made_rsa_pki_serves_redis_cli_and_ca_dir_works() {
         ("tls-key-file", &dir.join("server.key")),
         ("tls-ca-cert-dir", &ca_dir),
     ]);
-    s.set("tls-ciphers", "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256").unwrap();
+    s.set(
+        "tls-ciphers",
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256",
+    )
+    .unwrap();
     let server = RespServer::start(s.build().unwrap().server, StreamLimits::default());
     let ping = |extra: &[&str]| {
         run(
@@ -88,20 +136,40 @@ fn openssl_made_rsa_pki_serves_redis_cli_and_ca_dir_works() {
     };
     let cert = dir.join("client.crt");
     let key = dir.join("client.key");
-    assert_eq!(ping(&["--cert", cert.to_str().unwrap(), "--key", key.to_str().unwrap()]).trim(), "PONG");
+    assert_eq!(
+        ping(&[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap()
+        ])
+        .trim(),
+        "PONG"
+    );
     // tls-auth-clients yes (the default): no certificate, no PONG.
     assert_ne!(ping(&[]).trim(), "PONG");
     // TLSv1.2 with the RSA suites named in tls-ciphers.
     let out = run(
         Command::new("openssl").args([
-            "s_client", "-connect", &format!("127.0.0.1:{}", server.port), "-tls1_2",
-            "-cert", cert.to_str().unwrap(), "-key", key.to_str().unwrap(),
-            "-CAfile", dir.join("ca.crt").to_str().unwrap(),
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{}", server.port),
+            "-tls1_2",
+            "-cert",
+            cert.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+            "-CAfile",
+            dir.join("ca.crt").to_str().unwrap(),
         ]),
         b"",
         WAIT,
     );
-    assert!(out.stdout.contains("Cipher is ECDHE-RSA-AES256-GCM-SHA384"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Cipher is ECDHE-RSA-AES256-GCM-SHA384"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -109,21 +177,63 @@ fn encrypted_keys_are_refused_by_name() {
     let pki = Pki::new("enc");
     let dir = &pki.dir.0;
     // PKCS#8 (openssl's default) and traditional PEM encryption.
-    openssl(dir, &["pkey", "-in", "server.key", "-aes256", "-passout", "pass:secret", "-out", "enc8.key"]);
-    openssl(dir, &["genrsa", "-aes128", "-passout", "pass:secret", "-traditional", "-out", "enc1.key", "2048"]);
+    openssl(
+        dir,
+        &[
+            "pkey",
+            "-in",
+            "server.key",
+            "-aes256",
+            "-passout",
+            "pass:secret",
+            "-out",
+            "enc8.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "genrsa",
+            "-aes128",
+            "-passout",
+            "pass:secret",
+            "-traditional",
+            "-out",
+            "enc1.key",
+            "2048",
+        ],
+    );
     for file in ["enc8.key", "enc1.key"] {
         let mut s = pki.settings("no");
-        s.set("tls-key-file", dir.join(file).to_str().unwrap()).unwrap();
+        s.set("tls-key-file", dir.join(file).to_str().unwrap())
+            .unwrap();
         s.set("tls-key-file-pass", "secret").unwrap();
         let e = s.build().unwrap_err();
-        assert!(matches!(e, TlsError::EncryptedKey { directive: "tls-key-file", .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                TlsError::EncryptedKey {
+                    directive: "tls-key-file",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         let text = e.to_string();
-        assert!(text.starts_with(&format!("tls-key-file: {}", dir.join(file).display())), "{text}");
+        assert!(
+            text.starts_with(&format!("tls-key-file: {}", dir.join(file).display())),
+            "{text}"
+        );
         assert!(text.contains("encrypted"), "{text}");
     }
     let mut s = pki.settings("no");
-    s.set("tls-client-cert-file", pki.client_cert.to_str().unwrap()).unwrap();
-    s.set("tls-client-key-file", dir.join("enc8.key").to_str().unwrap()).unwrap();
+    s.set("tls-client-cert-file", pki.client_cert.to_str().unwrap())
+        .unwrap();
+    s.set(
+        "tls-client-key-file",
+        dir.join("enc8.key").to_str().unwrap(),
+    )
+    .unwrap();
     let text = s.build().unwrap_err().to_string();
     assert!(text.starts_with("tls-client-key-file: "), "{text}");
 }
@@ -134,46 +244,69 @@ fn refusals_name_the_directive_and_file() {
     let missing = pki.dir.join("missing.pem");
     let check = |s: &TlsSettings, prefix: &str| {
         let text = s.build().map(|_| ()).unwrap_err().to_string();
-        assert!(text.starts_with(prefix), "{text:?} should start with {prefix:?}");
+        assert!(
+            text.starts_with(prefix),
+            "{text:?} should start with {prefix:?}"
+        );
         text
     };
     let mut s = pki.settings("no");
     s.set("tls-cert-file", missing.to_str().unwrap()).unwrap();
-    check(&s, &format!("tls-cert-file: cannot read {}", missing.display()));
+    check(
+        &s,
+        &format!("tls-cert-file: cannot read {}", missing.display()),
+    );
 
     // A key where the certificate should be, a certificate where the key should be.
     let mut s = pki.settings("no");
-    s.set("tls-cert-file", pki.server_key.to_str().unwrap()).unwrap();
+    s.set("tls-cert-file", pki.server_key.to_str().unwrap())
+        .unwrap();
     let text = check(&s, "tls-cert-file: ");
     assert!(text.ends_with("no certificate found"), "{text}");
     let mut s = pki.settings("no");
-    s.set("tls-key-file", pki.server_cert.to_str().unwrap()).unwrap();
+    s.set("tls-key-file", pki.server_cert.to_str().unwrap())
+        .unwrap();
     let text = check(&s, "tls-key-file: ");
     assert!(text.ends_with("no private key found"), "{text}");
 
     // A key that belongs to another certificate.
     let mut s = pki.settings("no");
-    s.set("tls-key-file", pki.client_key.to_str().unwrap()).unwrap();
+    s.set("tls-key-file", pki.client_key.to_str().unwrap())
+        .unwrap();
     check(&s, "tls-cert-file ");
 
     let mut s = pki.settings("no");
-    s.set("tls-ca-cert-file", missing.to_str().unwrap()).unwrap();
+    s.set("tls-ca-cert-file", missing.to_str().unwrap())
+        .unwrap();
     check(&s, "tls-ca-cert-file: cannot read");
     let empty = TempDir::new("empty-ca");
     let mut s = pki.settings("no");
     s.set("tls-ca-cert-file", "").unwrap();
     s.set("tls-ca-cert-dir", empty.0.to_str().unwrap()).unwrap();
-    check(&s, &format!("tls-ca-cert-dir: {}: no CA certificate found", empty.0.display()));
+    check(
+        &s,
+        &format!(
+            "tls-ca-cert-dir: {}: no CA certificate found",
+            empty.0.display()
+        ),
+    );
 
     // Redis's own words where Redis has them.
     let mut s = pki.settings("yes");
     s.set("tls-ca-cert-file", "").unwrap();
-    check(&s, "Either tls-ca-cert-file or tls-ca-cert-dir must be specified");
+    check(
+        &s,
+        "Either tls-ca-cert-file or tls-ca-cert-dir must be specified",
+    );
     let mut s = pki.settings("no");
     s.set("tls-ca-cert-file", "").unwrap();
-    s.build().expect("no CA needed without client auth, replication or cluster");
+    s.build()
+        .expect("no CA needed without client auth, replication or cluster");
     s.set("tls-replication", "yes").unwrap();
-    check(&s, "Either tls-ca-cert-file or tls-ca-cert-dir must be specified");
+    check(
+        &s,
+        "Either tls-ca-cert-file or tls-ca-cert-dir must be specified",
+    );
     let mut s = pki.settings("no");
     s.set("tls-cert-file", "").unwrap();
     check(&s, "No tls-cert-file configured!");
@@ -183,15 +316,23 @@ fn refusals_name_the_directive_and_file() {
     s.set("tls-protocols", "TLSv1 TLSv1.1").unwrap();
     check(&s, "tls-protocols: ");
     let mut s = pki.settings("no");
-    s.set("tls-ciphersuites", "TLS_AES_128_CCM_8_SHA256").unwrap();
-    check(&s, "tls-ciphersuites: unknown or unsupported cipher(s): TLS_AES_128_CCM_8_SHA256;");
+    s.set("tls-ciphersuites", "TLS_AES_128_CCM_8_SHA256")
+        .unwrap();
+    check(
+        &s,
+        "tls-ciphersuites: unknown or unsupported cipher(s): TLS_AES_128_CCM_8_SHA256;",
+    );
     let mut s = pki.settings("no");
     s.set("tls-ciphers", "DHE-RSA-AES256-SHA").unwrap();
-    check(&s, "tls-ciphers: unknown or unsupported cipher(s): DHE-RSA-AES256-SHA;");
+    check(
+        &s,
+        "tls-ciphers: unknown or unsupported cipher(s): DHE-RSA-AES256-SHA;",
+    );
     // Excluding every TLSv1.2 suite while TLSv1.2 is on.
     let mut s = pki.settings("no");
     s.set("tls-ciphers", "DEFAULT:!ALL").unwrap();
     check(&s, "tls-ciphers: no cipher suite left for TLSv1.2");
     s.set("tls-protocols", "TLSv1.3").unwrap();
-    s.build().expect("TLSv1.2 suites do not matter with TLSv1.3 only");
+    s.build()
+        .expect("TLSv1.2 suites do not matter with TLSv1.3 only");
 }
