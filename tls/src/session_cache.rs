@@ -16,11 +16,14 @@ const ENTRY_OVERHEAD_BYTES: usize = 96;
 
 #[derive(Debug, Default)]
 struct Entries {
-    /// Session key → (serialized session, when stored).
-    map: HashMap<Vec<u8>, (Vec<u8>, Instant)>,
-    /// Keys in insertion order; may hold keys already taken (skipped on eviction). Never longer than
+    /// Session key → (serialized session, when stored, insertion number).
+    map: HashMap<Vec<u8>, (Vec<u8>, Instant, u64)>,
+    /// (key, insertion number) in insertion order; holds stale pairs for keys taken or stored again
+    /// (skipped on eviction: only a pair whose number matches the map's is live). Never longer than
     /// `2 * entries_max + 1` (compacted when it grows past that).
-    order: VecDeque<Vec<u8>>,
+    order: VecDeque<(Vec<u8>, u64)>,
+    /// Next insertion number.
+    next_seq: u64,
     /// Key and value bytes held in `map` and `order`.
     payload_bytes: usize,
 }
@@ -72,16 +75,21 @@ impl SessionCache {
 
 impl Entries {
     fn remove(&mut self, key: &[u8]) -> Option<(Vec<u8>, Instant)> {
-        let (value, at) = self.map.remove(key)?;
+        let (value, at, _) = self.map.remove(key)?;
         self.payload_bytes -= key.len() + value.len();
         Some((value, at))
     }
 
+    fn is_live(&self, key: &[u8], seq: u64) -> bool {
+        self.map.get(key).is_some_and(|&(_, _, s)| s == seq)
+    }
+
     /// Drops the oldest live entry; false if there was none.
     fn evict_oldest(&mut self) -> bool {
-        while let Some(key) = self.order.pop_front() {
+        while let Some((key, seq)) = self.order.pop_front() {
             self.payload_bytes -= key.len();
-            if self.remove(&key).is_some() {
+            if self.is_live(&key, seq) {
+                self.remove(&key);
                 return true;
             }
         }
@@ -89,15 +97,16 @@ impl Entries {
     }
 
     fn compact(&mut self) {
-        let map = &self.map;
+        let mut order = std::mem::take(&mut self.order);
         let mut dropped = 0;
-        self.order.retain(|k| {
-            let keep = map.contains_key(k);
+        order.retain(|(k, seq)| {
+            let keep = self.is_live(k, *seq);
             if !keep {
                 dropped += k.len();
             }
             keep
         });
+        self.order = order;
         self.payload_bytes -= dropped;
     }
 }
@@ -110,8 +119,10 @@ impl StoresServerSessions for SessionCache {
         e.remove(&key);
         while e.map.len() >= self.entries_max && e.evict_oldest() {}
         e.payload_bytes += 2 * key.len() + value.len();
-        e.order.push_back(key.clone());
-        e.map.insert(key, (value, Instant::now()));
+        let seq = e.next_seq;
+        e.next_seq += 1;
+        e.order.push_back((key.clone(), seq));
+        e.map.insert(key, (value, Instant::now(), seq));
         if e.order.len() > 2 * self.entries_max + 1 {
             e.compact();
         }
@@ -120,7 +131,7 @@ impl StoresServerSessions for SessionCache {
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         let mut e = self.entries.lock().ok()?;
-        let (value, at) = e.map.get(key)?;
+        let (value, at, _) = e.map.get(key)?;
         if self.fresh(*at) {
             return Some(value.clone());
         }
