@@ -311,3 +311,92 @@ fn client_config_talks_to_real_redis_server_over_tls() {
     let mut refused = tls_client(port, anonymous.build_client().unwrap(), "localhost");
     assert!(roundtrip(&mut refused, b"PING\r\n", 7).is_err());
 }
+
+/// An outgoing link as replication will drive it: a non-blocking mio socket still connecting, the handshake
+/// advanced by `TlsStream::handshake` on poll events, then plaintext through `Transport`.
+#[test]
+fn nonblocking_outgoing_link_to_real_redis_server() {
+    use mio::{Events, Interest, Poll, Token};
+    use std::io::ErrorKind;
+    use std::time::Instant;
+    use zedis_tls::rustls::pki_types::ServerName;
+    use zedis_tls::{TlsStream, Transport};
+
+    let pki = Pki::new("link");
+    let port = free_port();
+    let args: Vec<String> = [
+        "--tls-port",
+        &port.to_string(),
+        "--port",
+        "0",
+        "--tls-cert-file",
+        p(&pki.server_cert),
+        "--tls-key-file",
+        p(&pki.server_key),
+        "--tls-ca-cert-file",
+        p(&pki.ca),
+        "--tls-auth-clients",
+        "optional",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let _redis = RedisServer::start(&pki.dir.0, port, &args);
+    let mut settings = pki.settings("no");
+    settings.set("tls-replication", "yes").unwrap();
+    let config = settings.build().unwrap().client.unwrap();
+
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let sock = mio::net::TcpStream::connect(format!("127.0.0.1:{port}").parse().unwrap()).unwrap();
+    let name = ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    let tls = TlsStream::connect(sock, config, name, StreamLimits::default()).unwrap();
+    let mut link = Transport::Tls(Box::new(tls));
+    poll.registry()
+        .register(&mut link, Token(0), Interest::READABLE | Interest::WRITABLE)
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let Transport::Tls(stream) = &mut link else {
+        unreachable!()
+    };
+    loop {
+        assert!(Instant::now() < deadline, "handshake did not finish");
+        match stream.handshake() {
+            Ok(()) => break,
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected => {}
+            Err(e) => panic!("handshake: {e}"),
+        }
+        poll.poll(&mut events, Some(std::time::Duration::from_millis(100)))
+            .unwrap();
+    }
+    assert_eq!(stream.protocol_name(), Some("TLSv1.3"));
+    assert!(stream
+        .cipher_suite_name()
+        .is_some_and(|n| n.starts_with("TLS13_")));
+    let request = b"*1\r\n$4\r\nPING\r\n";
+    let mut sent = 0;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 64];
+    while reply.len() < 7 {
+        assert!(Instant::now() < deadline, "no reply: {reply:?}");
+        if sent < request.len() {
+            match link.write_plain(&request[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => panic!("write: {e}"),
+            }
+        }
+        match link.read_plain(&mut buf) {
+            Ok(0) => panic!("closed"),
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                poll.poll(&mut events, Some(std::time::Duration::from_millis(100)))
+                    .unwrap();
+            }
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    assert_eq!(reply, b"+PONG\r\n");
+    assert!(!link.wants_write());
+    link.close();
+}
