@@ -145,7 +145,12 @@ impl TlsSettings {
         session_cache: Option<Arc<SessionCache>>,
     ) -> Result<ServerConfig, TlsError> {
         let chain = load_chain("tls-cert-file", cert_file)?;
-        let key = load_key("tls-key-file", key_file)?;
+        let key = load_key(
+            "tls-key-file",
+            key_file,
+            "tls-key-file-pass",
+            self.key_file_pass.as_deref(),
+        )?;
         let verifier = match (self.auth_clients, roots) {
             (AuthClients::No, _) | (_, None) => WebPkiClientVerifier::no_client_auth(),
             (AuthClients::Yes, Some(roots)) => {
@@ -204,18 +209,13 @@ impl TlsSettings {
             ))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(ChainOnlyVerifier::new(webpki)));
+        let Some(id) = self.client_identity() else {
+            return Ok(Arc::new(builder.with_no_client_auth()));
+        };
         let (cert_directive, cert, key_directive, key) =
-            match (&self.client_cert_file, &self.client_key_file) {
-                (Some(cert), Some(key)) => {
-                    ("tls-client-cert-file", cert, "tls-client-key-file", key)
-                }
-                _ => match (&self.cert_file, &self.key_file) {
-                    (Some(cert), Some(key)) => ("tls-cert-file", cert, "tls-key-file", key),
-                    _ => return Ok(Arc::new(builder.with_no_client_auth())),
-                },
-            };
+            (id.cert_directive, id.cert, id.key_directive, id.key);
         let chain = load_chain(cert_directive, cert)?;
-        let key_der = load_key(key_directive, key)?;
+        let key_der = load_key(key_directive, key, id.pass_directive, id.pass)?;
         let config = builder
             .with_client_auth_cert(chain, key_der)
             .map_err(rustls_error(format!(
@@ -225,4 +225,39 @@ impl TlsSettings {
             )))?;
         Ok(Arc::new(config))
     }
+
+    /// As Redis: the client pair if both are set, else the server's own pair, with their passphrases.
+    fn client_identity(&self) -> Option<Identity<'_>> {
+        if let (Some(cert), Some(key)) = (&self.client_cert_file, &self.client_key_file) {
+            return Some(Identity {
+                cert_directive: "tls-client-cert-file",
+                cert,
+                key_directive: "tls-client-key-file",
+                key,
+                pass_directive: "tls-client-key-file-pass",
+                pass: self.client_key_file_pass.as_deref(),
+            });
+        }
+        let (Some(cert), Some(key)) = (&self.cert_file, &self.key_file) else {
+            return None;
+        };
+        Some(Identity {
+            cert_directive: "tls-cert-file",
+            cert,
+            key_directive: "tls-key-file",
+            key,
+            pass_directive: "tls-key-file-pass",
+            pass: self.key_file_pass.as_deref(),
+        })
+    }
+}
+
+/// The certificate, key and passphrase an outgoing link presents, with the directives they came from.
+struct Identity<'a> {
+    cert_directive: &'static str,
+    cert: &'a Path,
+    key_directive: &'static str,
+    key: &'a Path,
+    pass_directive: &'static str,
+    pass: Option<&'a str>,
 }

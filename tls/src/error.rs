@@ -38,16 +38,16 @@ pub enum TlsError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The private key file is encrypted: rustls takes only plain keys.
-    #[error(
-        "{directive}: {path}: the private key is encrypted (tls-key-file-pass); encrypted keys are not \
-         supported, store the key decrypted with restricted permissions (openssl pkey -in KEY -out PLAIN_KEY)"
-    )]
+    /// The private key file is encrypted and cannot be decrypted: no passphrase, a wrong one, or OpenSSL's
+    /// legacy PEM encryption (only PKCS#8 encryption is supported).
+    #[error("{directive}: {path}: {reason}")]
     EncryptedKey {
         /// `tls-key-file` or `tls-client-key-file`.
         directive: &'static str,
         /// The file.
         path: PathBuf,
+        /// What is missing or wrong, naming the passphrase directive.
+        reason: String,
     },
     /// `tls-protocols` names something that is not a TLS version.
     #[error(

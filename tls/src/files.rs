@@ -4,7 +4,7 @@
 use crate::TlsError;
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::path::{Path, PathBuf};
 
 /// Largest certificate, key or CA file read (a CA bundle such as Debian's is about 200 KiB).
@@ -65,15 +65,37 @@ pub fn load_chain(
     Ok(chain)
 }
 
-/// A private key (PKCS#8, PKCS#1 or SEC1 PEM). Encrypted keys are refused with [`TlsError::EncryptedKey`].
-pub fn load_key(directive: &'static str, path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+/// A private key (PKCS#8, PKCS#1 or SEC1 PEM). A PKCS#8 key encrypted with PBES2 (what `openssl pkey
+/// -aes256` writes) is decrypted with `pass`, the value of `pass_directive`; OpenSSL's legacy PEM encryption
+/// (`Proc-Type: 4,ENCRYPTED`) is refused with the command that converts it.
+pub fn load_key(
+    directive: &'static str,
+    path: &Path,
+    pass_directive: &'static str,
+    pass: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, TlsError> {
     let pem = read(directive, path)?;
-    let encrypted = contains(&pem, b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-        || contains(&pem, b"Proc-Type: 4,ENCRYPTED");
-    if encrypted {
-        return Err(TlsError::EncryptedKey {
-            directive,
-            path: path.to_owned(),
+    let refuse = |reason: String| TlsError::EncryptedKey {
+        directive,
+        path: path.to_owned(),
+        reason,
+    };
+    if contains(&pem, b"Proc-Type: 4,ENCRYPTED") {
+        return Err(refuse(format!(
+            "the private key uses OpenSSL's legacy PEM encryption, which is not supported; convert it to \
+             encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW_KEY) for {pass_directive}"
+        )));
+    }
+    if let Some(section) = pem_section(&pem, "ENCRYPTED PRIVATE KEY") {
+        let Some(pass) = pass else {
+            return Err(refuse(format!(
+                "the private key is encrypted and {pass_directive} is not set"
+            )));
+        };
+        return decrypt_pkcs8(section, pass).map_err(|why| {
+            refuse(format!(
+                "cannot decrypt the private key with {pass_directive}: {why}"
+            ))
         });
     }
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
@@ -82,6 +104,35 @@ pub fn load_key(directive: &'static str, path: &Path) -> Result<PrivateKeyDer<'s
         }
         e => file_error(directive, path, format!("bad PEM: {e}")),
     })
+}
+
+/// The first PEM block labelled `label`, BEGIN and END lines included.
+fn pem_section<'a>(pem: &'a [u8], label: &str) -> Option<&'a [u8]> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem
+        .windows(begin.len())
+        .position(|w| w == begin.as_bytes())?;
+    let stop = start
+        + pem[start..]
+            .windows(end.len())
+            .position(|w| w == end.as_bytes())?
+        + end.len();
+    Some(&pem[start..stop])
+}
+
+fn decrypt_pkcs8(section: &[u8], pass: &str) -> Result<PrivateKeyDer<'static>, String> {
+    use pkcs8::der::Decode;
+    let text = std::str::from_utf8(section).map_err(|_| "the PEM block is not text".to_owned())?;
+    let (_, document) = pkcs8::Document::from_pem(text).map_err(|e| format!("bad PEM: {e}"))?;
+    let info = pkcs8::EncryptedPrivateKeyInfo::from_der(document.as_bytes())
+        .map_err(|e| format!("bad encrypted key: {e}"))?;
+    let secret = info
+        .decrypt(pass)
+        .map_err(|e| format!("{e} (wrong passphrase?)"))?;
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        secret.as_bytes().to_vec(),
+    )))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -6,7 +6,11 @@
 //! [`Transport`]; bounded memory per connection (rustls's bounded buffers, a handshake deadline) reported as a
 //! byte count for the server's budget.
 //!
-//! Non-goals: TLSv1/TLSv1.1 and ciphers rustls lacks (refused by name), encrypted private keys (refused),
+//! Encrypted private keys are read when PKCS#8-encrypted (PBES2, as `openssl pkey -aes256` writes them) with
+//! `tls-key-file-pass` / `tls-client-key-file-pass`.
+//!
+//! Non-goals: TLSv1/TLSv1.1 and ciphers rustls lacks (refused by name), keys under OpenSSL's legacy PEM
+//! encryption (refused, with the command that converts them),
 //! finite-field DHE (`tls-dh-params-file` is kept but unused), the listener and `CONFIG SET` plumbing (the
 //! server's).
 //!

@@ -63,13 +63,13 @@ pub struct TlsSettings {
     pub cert_file: Option<PathBuf>,
     /// `tls-key-file`: the server's private key (PEM).
     pub key_file: Option<PathBuf>,
-    /// `tls-key-file-pass`: the key's passphrase (encrypted keys are refused, see [`TlsError::EncryptedKey`]).
+    /// `tls-key-file-pass`: the passphrase of a PKCS#8-encrypted `tls-key-file`.
     pub key_file_pass: Option<String>,
     /// `tls-client-cert-file`: the certificate for outgoing links (falls back to `tls-cert-file`).
     pub client_cert_file: Option<PathBuf>,
     /// `tls-client-key-file`: the key for outgoing links (falls back to `tls-key-file`).
     pub client_key_file: Option<PathBuf>,
-    /// `tls-client-key-file-pass`.
+    /// `tls-client-key-file-pass`: the passphrase of a PKCS#8-encrypted `tls-client-key-file`.
     pub client_key_file_pass: Option<String>,
     /// `tls-dh-params-file`: kept for `CONFIG GET`; rustls has no finite-field DHE suites, so it is unused.
     pub dh_params_file: Option<PathBuf>,

@@ -1,7 +1,8 @@
 //! Configuration from real files: an RSA PKI made with the `openssl` CLI the way Redis's
-//! `utils/gen-test-certs.sh` makes one (served to `redis-cli --tls`), `tls-ca-cert-dir`, and every refusal
-//! naming its directive and file: missing and malformed files, encrypted keys (`tls-key-file-pass`), a key
-//! that does not match its certificate, no CA where one is needed, protocols and ciphers rustls lacks.
+//! `utils/gen-test-certs.sh` makes one (served to `redis-cli --tls`), `tls-ca-cert-dir`, encrypted keys with
+//! `tls-key-file-pass` / `tls-client-key-file-pass`, and every refusal naming its directive and file: missing
+//! and malformed files, wrong or missing passphrases, legacy-encrypted keys, a key that does not match its
+//! certificate, no CA where one is needed, protocols and ciphers rustls lacks.
 
 mod common;
 
@@ -173,10 +174,10 @@ fn openssl_made_rsa_pki_serves_redis_cli_and_ca_dir_works() {
 }
 
 #[test]
-fn encrypted_keys_are_refused_by_name() {
+fn encrypted_keys_decrypt_with_the_passphrase_directives() {
     let pki = Pki::new("enc");
     let dir = &pki.dir.0;
-    // PKCS#8 (openssl's default) and traditional PEM encryption.
+    // PKCS#8 with PBES2 (openssl's default), and OpenSSL's legacy PEM encryption.
     openssl(
         dir,
         &[
@@ -193,49 +194,105 @@ fn encrypted_keys_are_refused_by_name() {
     openssl(
         dir,
         &[
+            "pkey",
+            "-in",
+            "client.key",
+            "-aes128",
+            "-passout",
+            "pass:other",
+            "-out",
+            "client8.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
             "genrsa",
             "-aes128",
             "-passout",
             "pass:secret",
             "-traditional",
             "-out",
-            "enc1.key",
+            "legacy.key",
             "2048",
         ],
     );
-    for file in ["enc8.key", "enc1.key"] {
-        let mut s = pki.settings("no");
-        s.set("tls-key-file", dir.join(file).to_str().unwrap())
-            .unwrap();
-        s.set("tls-key-file-pass", "secret").unwrap();
-        let e = s.build().unwrap_err();
-        assert!(
-            matches!(
-                e,
-                TlsError::EncryptedKey {
-                    directive: "tls-key-file",
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
-        let text = e.to_string();
-        assert!(
-            text.starts_with(&format!("tls-key-file: {}", dir.join(file).display())),
-            "{text}"
-        );
-        assert!(text.contains("encrypted"), "{text}");
-    }
-    let mut s = pki.settings("no");
+    let enc8 = dir.join("enc8.key");
+    let with_key = |file: &Path, pass: &str| {
+        let mut s = pki.settings("optional");
+        s.set("tls-key-file", file.to_str().unwrap()).unwrap();
+        s.set("tls-key-file-pass", pass).unwrap();
+        s
+    };
+    // The right passphrase: the server serves redis-cli.
+    let server = RespServer::start(
+        with_key(&enc8, "secret").build().unwrap().server,
+        StreamLimits::default(),
+    );
+    let out = run(
+        Command::new("redis-cli")
+            .args([
+                "--tls",
+                "--cacert",
+                pki.ca.to_str().unwrap(),
+                "-h",
+                "127.0.0.1",
+            ])
+            .args(["-p", &server.port.to_string(), "PING"]),
+        b"",
+        WAIT,
+    );
+    assert_eq!(out.stdout.trim(), "PONG", "{}", out.stderr);
+    let prefix = format!("tls-key-file: {}: ", enc8.display());
+    let text = with_key(&enc8, "wrong").build().unwrap_err().to_string();
+    assert!(
+        text.starts_with(&format!(
+            "{prefix}cannot decrypt the private key with tls-key-file-pass"
+        )),
+        "{text}"
+    );
+    let text = with_key(&enc8, "").build().unwrap_err().to_string();
+    assert_eq!(
+        text,
+        format!("{prefix}the private key is encrypted and tls-key-file-pass is not set")
+    );
+    let legacy = dir.join("legacy.key");
+    let e = with_key(&legacy, "secret").build().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TlsError::EncryptedKey {
+                directive: "tls-key-file",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("legacy PEM encryption"), "{e}");
+    assert!(e.to_string().contains("openssl pkcs8 -topk8"), "{e}");
+
+    // Outgoing links: tls-client-key-file with tls-client-key-file-pass.
+    let mut s = pki.settings("optional");
     s.set("tls-client-cert-file", pki.client_cert.to_str().unwrap())
         .unwrap();
     s.set(
         "tls-client-key-file",
-        dir.join("enc8.key").to_str().unwrap(),
+        dir.join("client8.key").to_str().unwrap(),
     )
     .unwrap();
     let text = s.build().unwrap_err().to_string();
-    assert!(text.starts_with("tls-client-key-file: "), "{text}");
+    assert!(
+        text.starts_with("tls-client-key-file: ")
+            && text.ends_with("tls-client-key-file-pass is not set"),
+        "{text}"
+    );
+    s.set("tls-client-key-file-pass", "other").unwrap();
+    let client = s.build().unwrap().client.unwrap();
+    let mut link = common::tls_client(server.port, client, "localhost");
+    assert_eq!(
+        common::roundtrip(&mut link, b"PEERCERTS\r\n", 4).unwrap(),
+        b":1\r\n"
+    );
 }
 
 #[test]
