@@ -400,3 +400,32 @@ fn nonblocking_outgoing_link_to_real_redis_server() {
     assert!(!link.wants_write());
     link.close();
 }
+
+#[test]
+fn redis_cli_tls_many_commands_from_stdin() {
+    let pki = Pki::new("stdin");
+    let server = serve(&pki, "optional");
+    let mut input = String::new();
+    for i in 0..500 {
+        input.push_str(&format!("PING\nECHO message-{i}\n"));
+    }
+    let out = run(
+        Command::new("redis-cli").args([
+            "--tls",
+            "--cacert",
+            p(&pki.ca),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port.to_string(),
+        ]),
+        input.as_bytes(),
+        WAIT,
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1000, "stderr: {}", out.stderr);
+    for (i, pair) in lines.chunks(2).enumerate() {
+        assert_eq!(pair[0], "PONG");
+        assert_eq!(pair[1], format!("message-{i}"));
+    }
+}
