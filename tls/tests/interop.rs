@@ -429,3 +429,38 @@ fn redis_cli_tls_many_commands_from_stdin() {
         assert_eq!(pair[1], format!("message-{i}"));
     }
 }
+
+#[test]
+fn prefer_server_ciphers_picks_the_server_order() {
+    let pki = Pki::new("prefer");
+    let chosen = |prefer: &str| {
+        let mut settings = pki.settings("no");
+        settings.set("tls-prefer-server-ciphers", prefer).unwrap();
+        settings
+            .set(
+                "tls-ciphersuites",
+                "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+            )
+            .unwrap();
+        let server = RespServer::start(settings.build().unwrap().server, StreamLimits::default());
+        let out = run(
+            Command::new("openssl").args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{}", server.port),
+                "-CAfile",
+                p(&pki.ca),
+                "-ciphersuites",
+                "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+            ]),
+            b"",
+            WAIT,
+        );
+        out.stdout
+            .lines()
+            .find_map(|l| l.split("Cipher is ").nth(1).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no cipher line in {}", out.stdout))
+    };
+    assert_eq!(chosen("no"), "TLS_CHACHA20_POLY1305_SHA256");
+    assert_eq!(chosen("yes"), "TLS_AES_256_GCM_SHA384");
+}
