@@ -464,3 +464,38 @@ fn prefer_server_ciphers_picks_the_server_order() {
     assert_eq!(chosen("no"), "TLS_CHACHA20_POLY1305_SHA256");
     assert_eq!(chosen("yes"), "TLS_AES_256_GCM_SHA384");
 }
+
+#[test]
+fn session_cache_timeout_ends_resumption() {
+    let pki = Pki::new("timeout");
+    let resumed_after = |timeout_s: &str, pause: std::time::Duration| {
+        let mut settings = pki.settings("no");
+        settings
+            .set("tls-session-cache-timeout", timeout_s)
+            .unwrap();
+        let server = RespServer::start(settings.build().unwrap().server, StreamLimits::default());
+        let session = pki.dir.join(&format!("session-{timeout_s}.pem"));
+        let connect = |extra: [&str; 2]| {
+            run(
+                Command::new("openssl")
+                    .args([
+                        "s_client",
+                        "-connect",
+                        &format!("127.0.0.1:{}", server.port),
+                    ])
+                    .args(["-CAfile", p(&pki.ca), "-tls1_2"])
+                    .args(extra),
+                b"",
+                WAIT,
+            )
+            .stdout
+        };
+        let first = connect(["-sess_out", p(&session)]);
+        assert!(first.contains("New, TLSv1.2"), "{first}");
+        std::thread::sleep(pause);
+        connect(["-sess_in", p(&session)]).contains("Reused, TLSv1.2")
+    };
+    assert!(resumed_after("300", std::time::Duration::ZERO));
+    // Sessions older than tls-session-cache-timeout are not resumed (1 s timeout, 3 s pause).
+    assert!(!resumed_after("1", std::time::Duration::from_secs(3)));
+}
