@@ -35,6 +35,15 @@ impl<S> Transport<S> {
         }
     }
 
+    /// Whether a TLS handshake is still running (false for plain TCP). Plaintext written meanwhile waits in
+    /// rustls until the handshake completes, so a client closed "after its reply" must not be closed before.
+    pub fn is_handshaking(&self) -> bool {
+        match self {
+            Transport::Plain(_) => false,
+            Transport::Tls(tls) => tls.is_handshaking(),
+        }
+    }
+
     /// Whether decrypted input is waiting in the stream (read again without waiting for a readable event).
     pub fn has_buffered_input(&self) -> bool {
         match self {
