@@ -499,3 +499,38 @@ fn session_cache_timeout_ends_resumption() {
     // Sessions older than tls-session-cache-timeout are not resumed (1 s timeout, 3 s pause).
     assert!(!resumed_after("1", std::time::Duration::from_secs(3)));
 }
+
+/// An error written at accept, before the handshake (the server's maxclients refusal), reaches a TLS client
+/// after the handshake, and the connection closes only then.
+#[test]
+fn error_written_before_the_handshake_arrives_after_it() {
+    let pki = Pki::new("reject");
+    let server = RespServer::start_rejecting(pki.settings("no").build().unwrap().server);
+    let out = run(
+        Command::new("openssl").args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{}", server.port),
+            "-CAfile",
+            p(&pki.ca),
+            "-ign_eof",
+        ]),
+        b"",
+        WAIT,
+    );
+    assert!(
+        out.stdout
+            .contains("-ERR max number of clients reached\r\n"),
+        "{}",
+        out.stdout
+    );
+    let mut client = tls_client(
+        server.port,
+        pki.settings("no").build_client().unwrap(),
+        "localhost",
+    );
+    let reply = roundtrip(&mut client, b"", 36).unwrap();
+    assert_eq!(reply, b"-ERR max number of clients reached\r\n");
+    let stats = server.wait_for(WAIT, |s| s.closed_eof >= 2);
+    assert_eq!(stats.closed_eof, 2, "{stats:?}");
+}

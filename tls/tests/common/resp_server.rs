@@ -64,11 +64,26 @@ impl RespServer {
         Self::start_with_hook(config, limits, || {})
     }
 
+    /// As `start`, but every connection gets `-ERR max number of clients reached` at accept and is closed
+    /// after it, the way the server refuses a client over `maxclients`.
+    pub fn start_rejecting(config: Arc<ServerConfig>) -> RespServer {
+        Self::spawn(config, StreamLimits::default(), || {}, true)
+    }
+
     /// As `start`, running `hook` first on the responder's thread (the memory test marks it there).
     pub fn start_with_hook(
         config: Arc<ServerConfig>,
         limits: StreamLimits,
         hook: fn(),
+    ) -> RespServer {
+        Self::spawn(config, limits, hook, false)
+    }
+
+    fn spawn(
+        config: Arc<ServerConfig>,
+        limits: StreamLimits,
+        hook: fn(),
+        reject: bool,
     ) -> RespServer {
         let mut listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).expect("bind");
         let port = listener.local_addr().unwrap().port();
@@ -87,6 +102,7 @@ impl RespServer {
             limits,
             config: config.clone(),
             stats: stats.clone(),
+            reject,
         };
         let stop_flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -138,6 +154,8 @@ struct Loop {
     limits: StreamLimits,
     config: Arc<Mutex<Arc<ServerConfig>>>,
     stats: Arc<Mutex<Stats>>,
+    /// Refuse every client with an error at accept.
+    reject: bool,
 }
 
 enum Closed {
@@ -221,6 +239,16 @@ impl Loop {
                 },
             );
             self.stats.lock().unwrap().accepted += 1;
+            if self.reject {
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    conn.output
+                        .extend_from_slice(b"-ERR max number of clients reached\r\n");
+                    conn.close_after_write = true;
+                }
+                if let Some(why) = self.write(id) {
+                    self.close(id, why);
+                }
+            }
         }
     }
 
@@ -269,7 +297,8 @@ impl Loop {
             Err(_) => return Some(Closed::Protocol),
         }
         let pending = !conn.output.is_empty() || conn.transport.wants_write();
-        if !pending && conn.close_after_write {
+        // Plaintext written during the handshake waits in rustls until it completes.
+        if !pending && conn.close_after_write && !conn.transport.is_handshaking() {
             return Some(Closed::Eof);
         }
         if pending != conn.writable_interest {
