@@ -8,11 +8,12 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)   # the TLS tests make their certificates with it
 if [ ${#need[@]} -gt 0 ]; then
-  echo "== installing ${need[*]} (reference server and tools for the compatibility tests)"
+  echo "== installing ${need[*]} (reference server and tools for the compatibility and TLS tests)"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 # Real clients for server/tests/real_clients.rs. A failed install prints a note; those tests then skip.
