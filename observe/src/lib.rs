@@ -1,0 +1,35 @@
+//! The observability engine of Zedis: the state and the reply/INFO text of Redis 7.0's SLOWLOG, LATENCY
+//! monitor, INFO `commandstats`/`errorstats`/`latencystats`, the client-side caching (CLIENT TRACKING) table,
+//! and a Prometheus exposition of the server's figures.
+//!
+//! # Goals
+//! - Output byte-identical to Redis 7.0.15 (`slowlog.c`, `latency.c`, `sparkline.c`, `tracking.c`, the INFO
+//!   code in `server.c`), verified in `tests/` against a real `redis-server` fed the same input.
+//! - Plain data driven by the server: every engine takes its inputs (argv, durations, the clock, client ids)
+//!   as arguments and writes replies into a `Vec<u8>` with `zedis_resp::reply`; nothing here reads a socket
+//!   or a clock (except the metrics HTTP thread, which only serves a published snapshot).
+//! - Measurable memory: every engine has a `bytes()` the server charges to the budget, and every table is
+//!   bounded (slowlog-max-len, 160 samples per latency event, 128 error prefixes, tracking-table-max-keys).
+//!
+//! # Non-goals
+//! - Wiring: the server's command table, `call()` timing and INFO sections call into this crate (see
+//!   README's "Observability engine" section for where).
+//! - Redis's dict iteration order (random per process): events, commands and errors are listed in insertion
+//!   or sorted order here; tests compare such lists as sets.
+//!
+//! # Module layout
+//! - [`slowlog`]: [`SlowLog`], entries and SLOWLOG replies.
+//! - [`latency`]: [`LatencyMonitor`] (events, LATEST, HISTORY, RESET, GRAPH), `sparkline` (Redis's ASCII
+//!   renderer), `doctor` (LATENCY DOCTOR's report), [`histogram`] (per-command hdr histograms as Redis reports
+//!   them).
+//! - [`stats`]: [`CommandStats`] and [`ErrorStats`], the INFO sections text.
+//! - [`tracking`]: [`TrackingTable`], CLIENT TRACKING options and invalidation messages.
+//! - [`metrics`]: Prometheus text writer and the `metrics-port` HTTP server.
+#![deny(missing_docs)]
+
+mod error;
+mod help;
+pub mod slowlog;
+
+pub use error::ObserveError;
+pub use slowlog::{SlowLog, SlowlogEntry};
