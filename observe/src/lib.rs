@@ -27,9 +27,16 @@
 //! - [`metrics`]: Prometheus text writer and the `metrics-port` HTTP server.
 #![deny(missing_docs)]
 
+pub mod doctor;
 mod error;
 mod help;
+pub mod histogram;
+pub mod latency;
 pub mod slowlog;
+mod sparkline;
 
+pub use doctor::DoctorInputs;
 pub use error::ObserveError;
+pub use histogram::CommandHistogram;
+pub use latency::LatencyMonitor;
 pub use slowlog::{SlowLog, SlowlogEntry};

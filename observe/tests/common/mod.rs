@@ -40,6 +40,7 @@ impl RedisProcess {
                     "no",
                 ])
                 .args(["--bind", "127.0.0.1", "--dir", &dir.to_string_lossy()])
+                .args(["--enable-debug-command", "yes"])
                 .args(args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -168,5 +169,46 @@ pub fn items(frame: &Frame) -> &[Frame] {
     match frame {
         Frame::Array(items) => items,
         other => panic!("not an array: {other:?}"),
+    }
+}
+
+/// The bulk bytes of a frame.
+pub fn bulk(frame: &Frame) -> &[u8] {
+    match frame {
+        Frame::Bulk(b) => b,
+        Frame::Verbatim { text, .. } => text,
+        other => panic!("not a bulk: {other:?}"),
+    }
+}
+
+impl Client {
+    /// The server's clock in whole seconds (TIME).
+    pub fn unix_s(&mut self) -> i64 {
+        let reply = self.cmd(&["TIME"]);
+        std::str::from_utf8(bulk(&items(&reply)[0]))
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// A field of INFO `section`.
+    pub fn info_field(&mut self, section: &str, field: &str) -> String {
+        let reply = self.cmd(&["INFO", section]);
+        let text = String::from_utf8_lossy(bulk(&reply)).into_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Runs `args` until the server's second is the same before and after; returns the reply bytes and that
+    /// second, so a reply computed from "now" can be recomputed.
+    pub fn raw_at_stable_second(&mut self, args: &[&str]) -> (Vec<u8>, i64) {
+        loop {
+            let before = self.unix_s();
+            let raw = self.raw(args);
+            if self.unix_s() == before {
+                return (raw, before);
+            }
+        }
     }
 }
