@@ -22,21 +22,26 @@
 //! - [`latency`]: [`LatencyMonitor`] (events, LATEST, HISTORY, RESET, GRAPH), `sparkline` (Redis's ASCII
 //!   renderer), `doctor` (LATENCY DOCTOR's report), [`histogram`] (per-command hdr histograms as Redis reports
 //!   them).
-//! - [`stats`]: [`CommandStats`] and [`ErrorStats`], the INFO sections text.
+//! - [`stats`]: [`CommandStats`] (INFO `commandstats`/`latencystats`, LATENCY HISTOGRAM); [`errorstats`]:
+//!   [`ErrorStats`] (INFO `errorstats`, the 128-code cap).
 //! - [`tracking`]: [`TrackingTable`], CLIENT TRACKING options and invalidation messages.
 //! - [`metrics`]: Prometheus text writer and the `metrics-port` HTTP server.
 #![deny(missing_docs)]
 
 pub mod doctor;
 mod error;
+pub mod errorstats;
 mod help;
 pub mod histogram;
 pub mod latency;
 pub mod slowlog;
 mod sparkline;
+pub mod stats;
 
 pub use doctor::DoctorInputs;
 pub use error::ObserveError;
+pub use errorstats::ErrorStats;
 pub use histogram::CommandHistogram;
 pub use latency::LatencyMonitor;
 pub use slowlog::{SlowLog, SlowlogEntry};
+pub use stats::{CommandSlot, CommandStats};
