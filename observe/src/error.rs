@@ -37,6 +37,15 @@ pub enum ObserveError {
     /// Switching OPTIN/OPTOUT while tracking is on.
     #[error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")]
     OptSwitch,
+    /// CLIENT CACHING without tracking on.
+    #[error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled")]
+    CachingNeedsTracking,
+    /// CLIENT CACHING YES outside OPTIN mode.
+    #[error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")]
+    CachingYesNeedsOptin,
+    /// CLIENT CACHING NO outside OPTOUT mode.
+    #[error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")]
+    CachingNoNeedsOptout,
     /// A new BCAST prefix overlapping one the client already has.
     #[error("ERR Prefix '{new}' overlaps with an existing prefix '{existing}'. Prefixes for a single client must not overlap.")]
     PrefixOverlapsExisting {

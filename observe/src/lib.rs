@@ -24,7 +24,8 @@
 //!   them).
 //! - [`stats`]: [`CommandStats`] (INFO `commandstats`/`latencystats`, LATENCY HISTOGRAM); [`errorstats`]:
 //!   [`ErrorStats`] (INFO `errorstats`, the 128-code cap).
-//! - [`tracking`]: [`TrackingTable`], CLIENT TRACKING options and invalidation messages.
+//! - [`tracking`]: [`TrackingTable`] and invalidation messages; `tracking_cmd`: CLIENT TRACKING / CACHING /
+//!   GETREDIR / TRACKINGINFO on it.
 //! - [`metrics`]: Prometheus text writer and the `metrics-port` HTTP server.
 #![deny(missing_docs)]
 
@@ -37,6 +38,8 @@ pub mod latency;
 pub mod slowlog;
 mod sparkline;
 pub mod stats;
+pub mod tracking;
+mod tracking_cmd;
 
 pub use doctor::DoctorInputs;
 pub use error::ObserveError;
@@ -45,3 +48,4 @@ pub use histogram::CommandHistogram;
 pub use latency::LatencyMonitor;
 pub use slowlog::{SlowLog, SlowlogEntry};
 pub use stats::{CommandSlot, CommandStats};
+pub use tracking::{ClientConn, ClientDirectory, ClientId, Invalidation, TrackingTable};
