@@ -97,6 +97,11 @@ impl ErrorStats {
         self.total_error_replies
     }
 
+    /// Every code and its count, in byte order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        self.counts.iter().map(|(k, v)| (k.as_slice(), *v))
+    }
+
     /// The count for `code`.
     pub fn count(&self, code: &[u8]) -> u64 {
         self.counts.get(code).copied().unwrap_or(0)

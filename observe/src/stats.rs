@@ -147,6 +147,11 @@ impl CommandStats {
         self.by_name.get(&name).copied()
     }
 
+    /// Every registered command's full name and counters, in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &CommandStat)> {
+        self.names.iter().map(String::as_str).zip(&self.stats)
+    }
+
     /// The counters of `slot`.
     pub fn get(&self, slot: CommandSlot) -> Option<&CommandStat> {
         self.stats.get(slot.0 as usize)
