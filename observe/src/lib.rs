@@ -26,7 +26,8 @@
 //!   [`ErrorStats`] (INFO `errorstats`, the 128-code cap).
 //! - [`tracking`]: [`TrackingTable`] and invalidation messages; `tracking_cmd`: CLIENT TRACKING / CACHING /
 //!   GETREDIR / TRACKINGINFO on it.
-//! - [`metrics`]: Prometheus text writer and the `metrics-port` HTTP server.
+//! - [`metrics`]: Prometheus text writer ([`Snapshot`]); [`metrics_http`]: the `metrics-port` HTTP server.
+//! - [`monitor`]: MONITOR's line format.
 #![deny(missing_docs)]
 
 pub mod doctor;
@@ -37,6 +38,7 @@ pub mod histogram;
 pub mod latency;
 pub mod metrics;
 pub mod metrics_http;
+pub mod monitor;
 pub mod slowlog;
 mod sparkline;
 pub mod stats;
