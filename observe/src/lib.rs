@@ -28,6 +28,27 @@
 //!   GETREDIR / TRACKINGINFO on it.
 //! - [`metrics`]: Prometheus text writer ([`Snapshot`]); [`metrics_http`]: the `metrics-port` HTTP server.
 //! - [`monitor`]: MONITOR's line format.
+//!
+//! ```
+//! use zedis_observe::{CommandStats, SlowLog};
+//!
+//! // The server times a command, then logs and counts it.
+//! let mut slowlog = SlowLog::new(0, 128); // slowlog-log-slower-than 0: log everything
+//! slowlog.push_if_needed(&[b"GET", b"key"], 12, b"127.0.0.1:50000", b"", 1_700_000_000);
+//! let mut reply = Vec::new();
+//! slowlog.reply_len(&mut reply);
+//! assert_eq!(reply, b":1\r\n");
+//!
+//! let mut stats = CommandStats::new();
+//! let get = stats.register("get");
+//! stats.record_call(get, 12);
+//! let mut info = String::new();
+//! stats.write_commandstats(&mut info);
+//! assert_eq!(
+//!     info,
+//!     "# Commandstats\r\ncmdstat_get:calls=1,usec=12,usec_per_call=12.00,rejected_calls=0,failed_calls=0\r\n"
+//! );
+//! ```
 #![deny(missing_docs)]
 
 pub mod doctor;

@@ -184,7 +184,7 @@ impl SlowLog {
         self.bytes + self.entries.capacity() * std::mem::size_of::<SlowlogEntry>()
     }
 
-    /// SLOWLOG GET [count]: `count_arg` is the raw argument if given. On a bad count nothing is appended and
+    /// `SLOWLOG GET [count]`: `count_arg` is the raw argument if given. On a bad count nothing is appended and
     /// Redis's error is returned.
     pub fn reply_get(
         &self,

@@ -67,7 +67,7 @@ fn parse_options<'a>(
 }
 
 impl TrackingTable {
-    /// CLIENT TRACKING on|off [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP] for client `id`;
+    /// `CLIENT TRACKING on|off [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]` for client `id`;
     /// `args` starts at `on`/`off`. `Ok` means reply `+OK`.
     ///
     /// Deviation: two provided prefixes overlapping where the first is not the first PREFIX makes Redis 7.0.15
