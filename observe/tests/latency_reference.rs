@@ -24,10 +24,17 @@ fn latency_replies_match_redis() {
     let redis = reference_or_skip!("--latency-monitor-threshold", "1");
     let mut client = redis.client();
     let pid: u32 = client.info_field("server", "process_id").parse().unwrap();
-    client.cmd(&["DEBUG", "SLEEP", "0.03"]);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Samples in several seconds with varied heights, so the graph uses every level and several labels.
+    for (j, sleep) in ["0.03", "0.005", "0.045", "0.012", "0.002", "0.02"]
+        .iter()
+        .enumerate()
+    {
+        if j > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1050));
+        }
+        client.cmd(&["DEBUG", "SLEEP", sleep]);
+    }
     client.cmd(&["DEBUG", "SLEEP", "0.01"]);
-    client.cmd(&["DEBUG", "SLEEP", "0.02"]);
 
     let history = client.cmd(&["LATENCY", "HISTORY", "command"]);
     let mut ours = LatencyMonitor::new(1);
@@ -35,7 +42,7 @@ fn latency_replies_match_redis() {
         let pair = items(sample);
         ours.add_sample("command", int(&pair[1]) as u64, int(&pair[0]));
     }
-    assert!(!items(&history).is_empty());
+    assert!(items(&history).len() >= 5, "{history:?}");
 
     let mut out = Vec::new();
     ours.reply_history(&mut out, b"command");
