@@ -12,6 +12,48 @@ use zedis_resp::{reply, Protocol};
 
 /// Redis's `LATENCY_TS_LEN`: samples kept per event.
 pub const LATENCY_TS_LEN: usize = 160;
+/// The event names Redis 7.0 records, for the server's call sites (each where Redis measures it).
+pub mod events {
+    /// A command without the `fast` flag (`call()`), latency in ms of its run.
+    pub const COMMAND: &str = "command";
+    /// A command with the `fast` flag (`call()`).
+    pub const FAST_COMMAND: &str = "fast-command";
+    /// A blocked client's command run when it is unblocked.
+    pub const COMMAND_UNBLOCKING: &str = "command-unblocking";
+    /// The active expire cycle.
+    pub const EXPIRE_CYCLE: &str = "expire-cycle";
+    /// Deleting one expired key.
+    pub const EXPIRE_DEL: &str = "expire-del";
+    /// One eviction pass (`performEvictions`).
+    pub const EVICTION_CYCLE: &str = "eviction-cycle";
+    /// Deleting one evicted key.
+    pub const EVICTION_DEL: &str = "eviction-del";
+    /// Waiting for lazy-free during eviction.
+    pub const EVICTION_LAZYFREE: &str = "eviction-lazyfree";
+    /// `fork()` for BGSAVE/BGREWRITEAOF.
+    pub const FORK: &str = "fork";
+    /// An AOF `write()` (all cases).
+    pub const AOF_WRITE: &str = "aof-write";
+    /// An AOF write while an fsync is pending.
+    pub const AOF_WRITE_PENDING_FSYNC: &str = "aof-write-pending-fsync";
+    /// An AOF write while a child process is active.
+    pub const AOF_WRITE_ACTIVE_CHILD: &str = "aof-write-active-child";
+    /// An AOF write with nothing else going on.
+    pub const AOF_WRITE_ALONE: &str = "aof-write-alone";
+    /// The fsync of `appendfsync always`.
+    pub const AOF_FSYNC_ALWAYS: &str = "aof-fsync-always";
+    /// `fstat()` of the AOF.
+    pub const AOF_FSTAT: &str = "aof-fstat";
+    /// Renaming the rewritten AOF into place.
+    pub const AOF_RENAME: &str = "aof-rename";
+    /// Unlinking a temporary RDB file.
+    pub const RDB_UNLINK_TEMP_FILE: &str = "rdb-unlink-temp-file";
+    /// An active defragmentation cycle.
+    pub const ACTIVE_DEFRAG_CYCLE: &str = "active-defrag-cycle";
+    /// The cron run while a script or module blocks the server.
+    pub const WHILE_BLOCKED_CRON: &str = "while-blocked-cron";
+}
+
 /// Width of LATENCY GRAPH's chart (Redis's `LATENCY_GRAPH_COLS`).
 const GRAPH_COLUMNS: usize = 80;
 /// Height of LATENCY GRAPH's chart in rows.

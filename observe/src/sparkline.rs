@@ -127,4 +127,22 @@ mod tests {
         // 12 steps: 1 -> step 0 (bottom `_`), 12 -> step 11 (top `#`), 6 -> (5*12)/11 = 5 (second row `#`).
         assert_eq!(out, " # \n | \n |#\n_||\n   \n11 \ns0 \n s \n");
     }
+
+    #[test]
+    fn long_sequences_render_in_chunks_of_columns() {
+        let mut seq = Sequence::new();
+        for j in 0..100 {
+            seq.push(f64::from(j % 7), Some("x"));
+        }
+        let mut out = String::new();
+        seq.render_filled(&mut out, 80, 4);
+        // Each chunk: 4 graph rows, a blank row, 1 label row; chunks separated by an empty line.
+        let chunks: Vec<&str> = out.split("\n\n").collect();
+        assert_eq!(chunks.len(), 2);
+        assert!(chunks[0].lines().all(|l| l.len() == 80));
+        assert_eq!(chunks[0].lines().count(), 6);
+        assert!(chunks[1].lines().all(|l| l.len() == 20));
+        // Same scale in both chunks: the sample equal to the maximum is a full column.
+        assert_eq!(&chunks[1][3..4], "#"); // sample 83: 83 % 7 == 6, the maximum
+    }
 }
