@@ -21,9 +21,6 @@ pub const SLOWLOG_MAX_LEN_DEFAULT: u64 = 128;
 /// SLOWLOG GET's count when none is given.
 const GET_COUNT_DEFAULT: usize = 10;
 
-/// Fixed bytes charged per entry besides its strings (the struct and the argv vector's header).
-const ENTRY_OVERHEAD_BYTES: usize = std::mem::size_of::<SlowlogEntry>();
-
 /// One logged command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlowlogEntry {
@@ -42,10 +39,9 @@ pub struct SlowlogEntry {
 }
 
 impl SlowlogEntry {
-    /// The bytes this entry holds on the heap plus its fixed size.
+    /// The heap bytes this entry owns (its own struct lives in the log's slots, counted by [`SlowLog::bytes`]).
     pub fn bytes(&self) -> usize {
-        ENTRY_OVERHEAD_BYTES
-            + self.argv.capacity() * std::mem::size_of::<Vec<u8>>()
+        self.argv.capacity() * std::mem::size_of::<Vec<u8>>()
             + self.argv.iter().map(Vec::capacity).sum::<usize>()
             + self.peer.capacity()
             + self.client_name.capacity()
@@ -310,7 +306,10 @@ mod tests {
         log.set_log_slower_than_us(10);
         log.push_if_needed(&[b"ping"], 0, b"", b"", 2);
         assert_eq!(log.len(), 0);
-        assert_eq!(log.bytes(), log.entries.capacity() * ENTRY_OVERHEAD_BYTES);
+        assert_eq!(
+            log.bytes(),
+            log.entries.capacity() * std::mem::size_of::<SlowlogEntry>()
+        );
     }
 
     #[test]

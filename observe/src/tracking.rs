@@ -23,10 +23,11 @@ pub type ClientId = u64;
 
 /// `tracking-table-max-keys` default.
 pub const TRACKING_TABLE_MAX_KEYS_DEFAULT: u64 = 1_000_000;
-/// Estimated bytes per remembered key besides its name (map entry, hash, id set header).
-const KEY_OVERHEAD_BYTES: usize = 96;
-/// Estimated bytes per (key, client) pair in an id set.
-const ITEM_BYTES: usize = 16;
+/// Estimated bytes per remembered key besides its name: the map entry (name header, id set header, hash),
+/// the index slot and the id set's first allocation (`tests/footprint.rs` measures the estimate).
+const KEY_OVERHEAD_BYTES: usize = 160;
+/// Estimated bytes per (key, client) pair in an id set (8 bytes, a control byte, load-factor slack).
+const ITEM_BYTES: usize = 12;
 /// Keys forgotten per unit of effort when over `tracking-table-max-keys` (Redis's 100 per call, growing).
 const EVICTION_EFFORT_STEP: u32 = 100;
 
