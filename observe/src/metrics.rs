@@ -4,7 +4,10 @@
 //! histograms) and publishes it to the `metrics-port` HTTP thread ([`crate::metrics_http`]).
 
 use crate::errorstats::ErrorStats;
+use crate::latency::LatencyMonitor;
+use crate::slowlog::SlowLog;
 use crate::stats::CommandStats;
+use crate::tracking::TrackingTable;
 use indexmap::IndexMap;
 use std::fmt::Write;
 
@@ -288,6 +291,67 @@ impl Snapshot {
                 count as f64,
             );
         }
+    }
+
+    /// Per latency event: the latest and the all-time highest sample (ms), as LATENCY LATEST shows them.
+    pub fn add_latency_monitor(&mut self, monitor: &LatencyMonitor) {
+        for (event, series) in monitor.events() {
+            let labels = [("event", event)];
+            let latest = f64::from(series.latest().latency_ms) / 1e3;
+            let max = f64::from(series.max_ms()) / 1e3;
+            self.gauge(
+                "zedis_latency_event_latest_seconds",
+                "Latest latency spike per event",
+                &labels,
+                latest,
+            );
+            self.gauge(
+                "zedis_latency_event_max_seconds",
+                "Highest latency spike per event",
+                &labels,
+                max,
+            );
+        }
+    }
+
+    /// The slow log's length and the client-side caching table's sizes and bytes.
+    pub fn add_slowlog_and_tracking(&mut self, slowlog: &SlowLog, tracking: &TrackingTable) {
+        self.gauge(
+            "zedis_slowlog_length",
+            "SLOWLOG LEN",
+            &[],
+            slowlog.len() as f64,
+        );
+        self.gauge(
+            "zedis_tracking_clients",
+            "Clients with CLIENT TRACKING on",
+            &[],
+            tracking.tracking_clients() as f64,
+        );
+        self.gauge(
+            "zedis_tracking_keys",
+            "Keys in the tracking table",
+            &[],
+            tracking.total_keys() as f64,
+        );
+        self.gauge(
+            "zedis_tracking_items",
+            "Client ids in the tracking table",
+            &[],
+            tracking.total_items() as f64,
+        );
+        self.gauge(
+            "zedis_tracking_prefixes",
+            "BCAST prefixes",
+            &[],
+            tracking.total_prefixes() as f64,
+        );
+        self.gauge(
+            "zedis_tracking_bytes",
+            "Bytes held by the tracking table",
+            &[],
+            tracking.bytes() as f64,
+        );
     }
 
     /// The exposition text.

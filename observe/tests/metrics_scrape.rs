@@ -8,7 +8,10 @@ use prometheus_parse::{Scrape, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-use zedis_observe::{CommandStats, ErrorStats, MetricsPublisher, MetricsServer, Snapshot};
+use zedis_observe::{
+    CommandStats, ErrorStats, LatencyMonitor, MetricsPublisher, MetricsServer, SlowLog, Snapshot,
+    TrackingTable,
+};
 
 /// Sends `request` raw and returns (status line, headers, body).
 fn http(server: &MetricsServer, request: &[u8]) -> (String, String, String) {
@@ -77,9 +80,40 @@ fn scrape_serves_published_figures() {
     // prometheus-parse does not unescape label values: this one is checked in the raw text below.
     snapshot.gauge("zedis_escaped", "Escaping", &[("v", "a\"b\\c\nd")], 1.0);
     snapshot.add_info("# Server\r\nredis_version:7.0.15\r\nuptime_in_seconds:42\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\n");
+    let mut latency = LatencyMonitor::new(1);
+    latency.add_sample("command", 250, 100);
+    latency.add_sample("command", 40, 101);
+    snapshot.add_latency_monitor(&latency);
+    let mut slowlog = SlowLog::new(0, 10);
+    slowlog.push_if_needed(&[b"GET", b"k"], 3, b"1.2.3.4:5", b"", 1);
+    snapshot.add_slowlog_and_tracking(&slowlog, &TrackingTable::default());
     publisher.publish(snapshot);
 
     let scraped = scrape(&server);
+    assert_eq!(
+        value_of(
+            &scraped,
+            "zedis_latency_event_max_seconds",
+            Some(("event", "command"))
+        ),
+        Some(Value::Gauge(0.25))
+    );
+    assert_eq!(
+        value_of(
+            &scraped,
+            "zedis_latency_event_latest_seconds",
+            Some(("event", "command"))
+        ),
+        Some(Value::Gauge(0.04))
+    );
+    assert_eq!(
+        value_of(&scraped, "zedis_slowlog_length", None),
+        Some(Value::Gauge(1.0))
+    );
+    assert_eq!(
+        value_of(&scraped, "zedis_tracking_keys", None),
+        Some(Value::Gauge(0.0))
+    );
     assert_eq!(
         value_of(&scraped, "zedis_commands_total", Some(("cmd", "get"))),
         Some(Value::Counter(6.0))
