@@ -122,6 +122,33 @@ fn invalidations_match_redis() {
     assert_same(&bytes_for(&out, d_id), &next_bytes(&mut d, 1));
     assert_eq!(table.total_keys(), 0);
 
+    // RESP2 tracker redirecting to a RESP3 client (a push there); RESP2 tracker without redirect and one
+    // redirecting to an unsubscribed RESP2 client (nothing: RESP2 has no pushes outside pub/sub).
+    let (mut r1, r1_id) = connect(&redis, &mut dir, Protocol::Resp2);
+    let (mut r2, r2_id) = connect(&redis, &mut dir, Protocol::Resp2);
+    let (mut plain, plain_id) = connect(&redis, &mut dir, Protocol::Resp2);
+    let to_a = a_id.to_string();
+    let to_plain = plain_id.to_string();
+    for (client, id, args) in [
+        (&mut r1, r1_id, vec!["on", "redirect", to_a.as_str()]),
+        (&mut r2, r2_id, vec!["on", "redirect", to_plain.as_str()]),
+        (&mut plain, plain_id, vec!["on"]),
+    ] {
+        client.cmd(&[&["CLIENT", "TRACKING"][..], &args].concat());
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        table.client_tracking(id, &args, &dir).unwrap();
+        client.cmd(&["GET", "r"]);
+        table.remember_keys(id, &[b"r"]);
+    }
+    writer.cmd(&["SET", "r", "1"]);
+    let mut out = Vec::new();
+    table.invalidate_key(b"r", Some(w), Some(w), &dir, &mut out);
+    assert_same(&bytes_for(&out, a_id), &next_bytes(&mut a, 1));
+    assert_eq!(out.len(), 1, "{out:?}");
+    for client in [&mut r1, &mut r2, &mut plain] {
+        assert_eq!(client.raw(&["PING"]), b"+PONG\r\n");
+    }
+
     // Broken redirect: the target left; the RESP3 tracking client is told, and TRACKINGINFO shows it.
     let (mut e, e_id) = connect(&redis, &mut dir, Protocol::Resp3);
     let (mut f, f_id) = connect(&redis, &mut dir, Protocol::Resp2);
