@@ -1,0 +1,72 @@
+//! The crate's error type: refusals whose `Display` text is Redis's error reply, byte for byte.
+
+/// A command argument refused by one of this crate's engines. `to_string()` is the reply text Redis 7.0 sends
+/// (error code included), ready for `zedis_resp::reply::error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObserveError {
+    /// SLOWLOG GET with a count that is not an integer or below -1.
+    #[error("ERR count should be greater than or equal to -1")]
+    SlowlogCount,
+    /// LATENCY GRAPH for an event without samples.
+    #[error("ERR No samples available for event '{0}'")]
+    NoSamples(String),
+    /// A syntax error (Redis's `shared.syntaxerr`).
+    #[error("ERR syntax error")]
+    Syntax,
+    /// CLIENT TRACKING ... REDIRECT given twice.
+    #[error("ERR A client can only redirect to a single other client")]
+    RedirectTwice,
+    /// CLIENT TRACKING ... REDIRECT with an argument that is not an integer.
+    #[error("ERR value is not an integer or out of range")]
+    NotAnInteger,
+    /// CLIENT TRACKING ... REDIRECT to a client that does not exist.
+    #[error("ERR The client ID you want redirect to does not exist")]
+    RedirectMissing,
+    /// PREFIX without BCAST.
+    #[error("ERR PREFIX option requires BCAST mode to be enabled")]
+    PrefixNeedsBcast,
+    /// Switching BCAST while tracking is on.
+    #[error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.")]
+    BcastSwitch,
+    /// OPTIN/OPTOUT together with BCAST.
+    #[error("ERR OPTIN and OPTOUT are not compatible with BCAST")]
+    OptWithBcast,
+    /// OPTIN and OPTOUT together.
+    #[error("ERR You can't specify both OPTIN mode and OPTOUT mode")]
+    OptinAndOptout,
+    /// Switching OPTIN/OPTOUT while tracking is on.
+    #[error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")]
+    OptSwitch,
+    /// CLIENT CACHING without tracking on.
+    #[error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled")]
+    CachingNeedsTracking,
+    /// CLIENT CACHING YES outside OPTIN mode.
+    #[error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")]
+    CachingYesNeedsOptin,
+    /// CLIENT CACHING NO outside OPTOUT mode.
+    #[error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")]
+    CachingNoNeedsOptout,
+    /// A new BCAST prefix overlapping one the client already has.
+    #[error("ERR Prefix '{new}' overlaps with an existing prefix '{existing}'. Prefixes for a single client must not overlap.")]
+    PrefixOverlapsExisting {
+        /// The prefix asked for (lossy UTF-8, as Redis prints bytes with `%s`).
+        new: String,
+        /// The client's prefix it overlaps.
+        existing: String,
+    },
+    /// Two prefixes of one CLIENT TRACKING call overlapping each other.
+    #[error("ERR Prefix '{first}' overlaps with another provided prefix '{second}'. Prefixes for a single client must not overlap.")]
+    PrefixOverlapsProvided {
+        /// The earlier prefix.
+        first: String,
+        /// The later prefix.
+        second: String,
+    },
+}
+
+impl ObserveError {
+    /// The error line as Redis sends it, without `-` and CRLF.
+    pub fn reply_text(&self) -> Vec<u8> {
+        self.to_string().into_bytes()
+    }
+}
