@@ -8,7 +8,7 @@
 //!
 //! Layout:
 //! - [`entry`]: the one-allocation key/value entry and its raw handle;
-//! - [`dict`]: the chained hash table (Redis's SCAN cursor, O(1) sampling);
+//! - [`dict`]: the chained hash table (incremental resizing, Redis's SCAN cursor, O(1) sampling);
 //! - [`db`]: one database (index + TTL keys);
 //! - [`value`]: type names, encodings, collection freeing;
 //! - [`num`]: Redis's number parsing and formatting;
@@ -180,6 +180,9 @@ pub struct Keyspace<A: KvAllocator> {
     pub new_keys: Vec<(usize, Vec<u8>)>,
 }
 
+/// Resize work the cron does per tick (Redis's `dictRehashMilliseconds(d, 1)` in `databasesCron`).
+pub const REHASH_CRON_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// A write could not be made room for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("OOM command not allowed when used memory > 'maxmemory'.")]
@@ -264,6 +267,8 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut commands::Effects,
     ) -> Option<EntryPtr> {
+        // A key lookup pays for one step of a resize under way, as Redis's dictFind does.
+        self.dbs[db].rehash_step();
         let entry = self.dbs[db].find(key)?;
         match entry.expire() {
             Some(when) if when <= now_ms => {
@@ -459,6 +464,23 @@ impl<A: KvAllocator> Keyspace<A> {
                 db.clear();
             }
         }
+    }
+
+    /// Key-index resize work for about `budget` in all, database after database (Redis's
+    /// `incrementallyRehash`, which `databasesCron` gives 1 ms per tick); whether a resize is still under way
+    /// somewhere. [`commands::expire::active_expire_cycle`] calls it with [`REHASH_CRON_BUDGET`].
+    pub fn rehash_cron(&mut self, budget: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        let mut pending = false;
+        for db in &mut self.dbs {
+            let left = budget.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                pending |= db.dict().is_rehashing();
+                continue;
+            }
+            pending |= db.rehash_for(left);
+        }
+        pending
     }
 
     /// Swaps two databases (SWAPDB).

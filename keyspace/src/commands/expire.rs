@@ -140,7 +140,20 @@ pub struct CycleReport {
 
 /// Redis's active expire cycle: sample 20 TTL keys per db, delete the expired ones, and repeat while more than
 /// 10% of a sample was expired, until `deadline_ms` (the time cap: 25% of a `1000/hz` ms tick in Redis).
+/// Then, as Redis's `databasesCron` after its expire cycle, up to [`crate::REHASH_CRON_BUDGET`] of key-index
+/// resize work ([`Keyspace::rehash_cron`]; nothing when no resize is under way).
 pub fn active_expire_cycle<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    now_ms: i64,
+    deadline: std::time::Instant,
+    fx: &mut super::Effects,
+) -> CycleReport {
+    let report = expire_dbs(ks, now_ms, deadline, fx);
+    ks.rehash_cron(crate::REHASH_CRON_BUDGET);
+    report
+}
+
+fn expire_dbs<A: KvAllocator>(
     ks: &mut Keyspace<A>,
     now_ms: i64,
     deadline: std::time::Instant,
