@@ -496,8 +496,23 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut commands::Effects,
     ) -> Result<(), Oom> {
+        self.reclaim_with_headroom(bytes_needed, 0, now_ms, fx)
+    }
+
+    /// [`Keyspace::reclaim`] for a write of `bytes_needed` that also wants `headroom_bytes` free after it (for
+    /// the client buffers charged after the command): the write's own bytes are always made room for (or
+    /// `Oom`), the headroom within [`commands::evict::EVICTION_TIME_LIMIT`] of eviction work, the rest being
+    /// left to the next call, as Redis's time-limited `performEvictions`.
+    pub fn reclaim_with_headroom(
+        &mut self,
+        bytes_needed: usize,
+        headroom_bytes: usize,
+        now_ms: i64,
+        fx: &mut commands::Effects,
+    ) -> Result<(), Oom> {
         let budget = zedis_budget::current();
-        if budget.fits(bytes_needed) {
+        let total = bytes_needed.saturating_add(headroom_bytes);
+        if budget.fits(total) {
             return Ok(());
         }
         match self.config.policy {
@@ -512,15 +527,22 @@ impl<A: KvAllocator> Keyspace<A> {
                 self.stats.eviction_flushes += 1;
                 fx.flushed = true;
                 eprintln!(
-                    "# allkeys-flush: evicted the whole keyspace ({keys} keys) to fit a write of {bytes_needed} bytes"
+                    "# allkeys-flush: evicted the whole keyspace ({keys} keys) to fit a write of {total} bytes"
                 );
-                if budget.fits(bytes_needed) {
+                if budget.fits(total) {
                     Ok(())
                 } else {
                     Err(Oom)
                 }
             }
-            _ => commands::evict::evict_until_fits(self, bytes_needed, now_ms, fx),
+            _ => commands::evict::evict_with_headroom(
+                self,
+                bytes_needed,
+                headroom_bytes,
+                commands::evict::EVICTION_TIME_LIMIT,
+                now_ms,
+                fx,
+            ),
         }
     }
 }
