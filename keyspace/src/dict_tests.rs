@@ -356,3 +356,45 @@ fn scan_started_mid_resize_returns_every_key() {
         free_all(&mut dict);
     }
 }
+
+proptest! {
+    /// With bucket arrays that fail to allocate now and then, the dict stays correct (a failed resize only
+    /// lengthens chains and is tried again later), and the live array bytes always equal `index_bytes`: both
+    /// arrays are charged while a resize holds them, and nothing is left once it ends.
+    #[test]
+    fn failed_array_allocations_only_delay_resizes(
+        fail_every in 2usize..6,
+        ops in proptest::collection::vec((any::<bool>(), 0u16..600), 0..1500),
+    ) {
+        use crate::types::test_alloc::{self, TestAlloc};
+        test_alloc::fail_every(fail_every);
+        let base = test_alloc::live_bytes();
+        let mut dict: Dict<TestAlloc> = Dict::new(TestAlloc);
+        let mut model: HashMap<Vec<u8>, EntryPtr> = HashMap::new();
+        for (insert, k) in ops {
+            let key = k.to_string().into_bytes();
+            if insert {
+                if let std::collections::hash_map::Entry::Vacant(slot) = model.entry(key) {
+                    let e = entry(slot.key());
+                    if dict.insert(e).is_ok() {
+                        slot.insert(e);
+                    } else {
+                        prop_assert_eq!(dict.bucket_count(), 0);
+                        unsafe { e.free(Global) };
+                    }
+                }
+            } else if let Some(e) = dict.unlink(&key) {
+                prop_assert_eq!(model.remove(&key), Some(e));
+                unsafe { e.free(Global) };
+            }
+            prop_assert_eq!(dict.len(), model.len());
+            prop_assert_eq!((test_alloc::live_bytes() - base) as usize, dict.index_bytes());
+        }
+        for (k, e) in &model {
+            prop_assert_eq!(dict.find(k), Some(*e));
+        }
+        test_alloc::fail_every(0);
+        dict.clear(|e| unsafe { e.free(Global) });
+        prop_assert_eq!(test_alloc::live_bytes(), base);
+    }
+}

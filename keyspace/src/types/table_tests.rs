@@ -201,3 +201,50 @@ fn the_old_array_is_freed_when_the_resize_ends() {
     assert!(table.table.num_buckets() <= 8 * (table.len() + 1).max(SHRINK_BUCKETS_MIN));
     assert_eq!(table.old.allocation_size(), 0);
 }
+
+proptest! {
+    /// With allocations failing now and then, a failed upsert changes nothing, every other operation still
+    /// agrees with the model, and `mem_bytes` is exactly the live bytes (both arrays during a resize).
+    #[test]
+    fn failed_allocations_leave_the_table_consistent(
+        fail_every in 2usize..8,
+        ops in proptest::collection::vec(op(), 0..1500),
+    ) {
+        use crate::types::test_alloc::{self, TestAlloc};
+        test_alloc::fail_every(fail_every);
+        let base = test_alloc::live_bytes();
+        let mut table: Table<TestAlloc, 14, Colon> = Table::with_capacity_in(0, TestAlloc).unwrap();
+        let mut model: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        let mut rng = xorshift(5);
+        for op in ops {
+            match op {
+                Op::Upsert(k, v) => {
+                    let key = k.to_string().into_bytes();
+                    let value = vec![b'v'; usize::from(v)];
+                    if let Ok(new) = table.upsert(&[&key, b":", &value]) {
+                        prop_assert_eq!(new, model.insert(key, value).is_none());
+                    }
+                }
+                Op::Remove(k) | Op::Edit(k) => {
+                    let key = k.to_string().into_bytes();
+                    prop_assert_eq!(table.remove(&key), model.remove(&key).is_some());
+                }
+                Op::Get(k) => {
+                    let key = k.to_string().into_bytes();
+                    prop_assert_eq!(table.get(&key).is_some(), model.contains_key(&key));
+                }
+                Op::Pop => {
+                    if let Some(entry) = table.pop_random(&mut rng, <[u8]>::to_vec) {
+                        prop_assert!(model.remove(Colon::key(&entry)).is_some());
+                    }
+                }
+                Op::Reserve(n) => { let _ = table.reserve(usize::from(n)); }
+            }
+            prop_assert_eq!(table.len(), model.len());
+            prop_assert_eq!((test_alloc::live_bytes() - base) as usize, table.mem_bytes());
+        }
+        test_alloc::fail_every(0);
+        drop(table);
+        prop_assert_eq!(test_alloc::live_bytes(), base);
+    }
+}
