@@ -202,3 +202,41 @@ fn expire_dbs<A: KvAllocator>(
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KeyspaceConfig;
+    use zedis_kv_pool::SystemAlloc;
+
+    /// The cron alone (no command touching keys) finishes a key-index resize, and expires keys meanwhile.
+    #[test]
+    fn the_cycle_finishes_a_resize_under_way() {
+        let mut ks: Keyspace<SystemAlloc> = Keyspace::new(1, KeyspaceConfig::default());
+        let mut i = 0;
+        while !ks.db(0).dict().is_rehashing() || i < 2000 {
+            let expire = (i % 10 == 0).then_some(1);
+            ks.set_string(0, format!("k{i}").as_bytes(), b"v", expire, false, 0)
+                .unwrap();
+            i += 1;
+        }
+        let mut fx = super::super::Effects::default();
+        let mut cycles = 0;
+        while ks.db(0).dict().is_rehashing() {
+            // A deadline already passed: one batch of expiry, then at least one round of resize work.
+            active_expire_cycle(&mut ks, 10, std::time::Instant::now(), &mut fx);
+            cycles += 1;
+            assert!(cycles < 1000, "the cron does not advance the resize");
+        }
+        assert!(ks.stats.expired_keys > 0);
+        let mut found = 0;
+        for j in 0..i {
+            let present = ks.db(0).find(format!("k{j}").as_bytes()).is_some();
+            assert!(present || j % 10 == 0, "k{j} lost");
+            found += u64::from(present);
+        }
+        assert_eq!(found + ks.stats.expired_keys, i as u64);
+        assert_eq!(ks.db(0).len() as u64, found);
+        ks.flush_all();
+    }
+}

@@ -241,8 +241,10 @@ impl<A: Allocator + Copy, const N: usize, K: KeyOf> Table<A, N, K> {
         if self.is_resizing() || buckets < SHRINK_BUCKETS_MIN || self.table.len() * 8 >= buckets {
             return;
         }
+        // Room for the entries plus what may arrive while the sparse old array is walked (at most
+        // MOVE_BUCKETS_PER_STEP of its buckets per operation), so the move is not cut short.
         let len = self.table.len();
-        let _ = self.start_resize((len + len / 2).max(1));
+        let _ = self.start_resize(len + len / 2 + buckets / MOVE_BUCKETS_PER_STEP + 1);
     }
 
     pub(crate) fn iter(&self) -> TableIter<'_, A, N> {
