@@ -173,10 +173,11 @@ impl<A: Allocator + Copy, const N: usize, K: KeyOf> Table<A, N, K> {
     pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
         let hash = self.hash(key);
         let eq = |e: &Packed<A, N>| K::key(e.as_bytes()) == key;
-        self.table
-            .find(hash, eq)
-            .or_else(|| self.old.find(hash, eq))
-            .map(|e| e.as_bytes())
+        match self.table.find(hash, eq) {
+            Some(entry) => Some(entry.as_bytes()),
+            None if self.old.is_empty() => None,
+            None => self.old.find(hash, eq).map(|e| e.as_bytes()),
+        }
     }
 
     /// The entry with `key`, for in-place edits that leave its key unchanged.
@@ -189,6 +190,7 @@ impl<A: Allocator + Copy, const N: usize, K: KeyOf> Table<A, N, K> {
         let eq = |e: &Packed<A, N>| K::key(e.as_bytes()) == key;
         match self.table.find_mut(hash, eq) {
             Some(entry) => Some(entry),
+            None if self.old.is_empty() => None,
             None => self.old.find_mut(hash, eq),
         }
     }
@@ -219,6 +221,7 @@ impl<A: Allocator + Copy, const N: usize, K: KeyOf> Table<A, N, K> {
         let eq = |e: &Packed<A, N>| K::key(e.as_bytes()) == key;
         let removed = match self.table.find_entry(hash, eq) {
             Ok(found) => Some(found.remove().0),
+            Err(_) if self.old.is_empty() => None,
             Err(_) => self
                 .old
                 .find_entry(hash, eq)
