@@ -171,6 +171,8 @@ pub struct Keyspace<A: KvAllocator> {
     /// Counters.
     pub stats: KeyspaceStats,
     rng_state: u64,
+    /// The database the next active expire cycle starts with (where the last one ran out of time).
+    pub(crate) expire_next_db: usize,
     /// Eviction candidates kept between evictions: (score, db, key), ascending score.
     pub(crate) evict_pool: Vec<(u64, usize, Vec<u8>)>,
     /// Whether to record keys added to the keyspace in [`Keyspace::new_keys`] (the `n` event class is on).
@@ -200,6 +202,7 @@ impl<A: KvAllocator> Keyspace<A> {
             config,
             stats: KeyspaceStats::default(),
             rng_state: seed,
+            expire_next_db: 0,
             evict_pool: Vec::new(),
             track_new_keys: false,
             new_keys: Vec::new(),

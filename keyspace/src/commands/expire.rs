@@ -161,7 +161,11 @@ fn expire_dbs<A: KvAllocator>(
 ) -> CycleReport {
     const KEYS_PER_LOOP: usize = 20;
     let mut report = CycleReport::default();
-    for db in 0..ks.db_count() {
+    let dbs = ks.db_count();
+    // As Redis's `current_db`: start where the last cycle ran out of time, so a busy database does not starve
+    // the ones after it.
+    let first = ks.expire_next_db % dbs;
+    for db in (first..dbs).chain(0..first) {
         loop {
             let volatile = ks.db(db).volatile_len();
             if volatile == 0 {
@@ -193,6 +197,7 @@ fn expire_dbs<A: KvAllocator>(
             report.expired += expired_now;
             if std::time::Instant::now() >= deadline {
                 report.time_cap_reached = true;
+                ks.expire_next_db = (db + 1) % dbs;
                 return report;
             }
             if expired_now * 10 <= checks as u64 {
@@ -237,6 +242,30 @@ mod tests {
         }
         assert_eq!(found + ks.stats.expired_keys, i as u64);
         assert_eq!(ks.db(0).len() as u64, found);
+        ks.flush_all();
+    }
+
+    /// With no time at all, each cycle does one batch in one database and the next cycle starts at the
+    /// following one: a database full of expired keys does not keep the others' from going away.
+    #[test]
+    fn cycles_out_of_time_move_on_to_the_next_database() {
+        let mut ks: Keyspace<SystemAlloc> = Keyspace::new(4, KeyspaceConfig::default());
+        for db in 0..4 {
+            let keys = if db == 0 { 10_000 } else { 100 };
+            for i in 0..keys {
+                ks.set_string(db, format!("k{i}").as_bytes(), b"v", Some(1), false, 0)
+                    .unwrap();
+            }
+        }
+        let mut fx = super::super::Effects::default();
+        // 20 samples a batch, every sampled key expired: 5 batches empty a 100-key database.
+        for _ in 0..40 {
+            active_expire_cycle(&mut ks, 10, std::time::Instant::now(), &mut fx);
+        }
+        for db in 1..4 {
+            assert_eq!(ks.db(db).volatile_len(), 0, "db {db} kept its expired keys");
+        }
+        assert!(ks.db(0).volatile_len() > 0);
         ks.flush_all();
     }
 }
