@@ -56,6 +56,18 @@ impl<A: Allocator + Copy> Db<A> {
         self.dict.find(key)
     }
 
+    /// One bounded step of a key-index resize under way (see [`Dict::rehash_step`]); whether one is still under
+    /// way.
+    #[inline]
+    pub fn rehash_step(&mut self) -> bool {
+        self.dict.rehash_step()
+    }
+
+    /// Key-index resize work for about `budget`; whether a resize is still under way.
+    pub fn rehash_for(&mut self, budget: std::time::Duration) -> bool {
+        self.dict.rehash_for(budget)
+    }
+
     /// The dict, for scans and sampling.
     pub fn dict(&self) -> &Dict<A> {
         &self.dict

@@ -1,11 +1,28 @@
-//! A chained hash table of [`EntryPtr`]s, like Redis's `dict`: a power-of-two bucket array whose chains run
+//! A chained hash table of [`EntryPtr`]s, like Redis's `dict`: power-of-two bucket arrays whose chains run
 //! through each entry's own `next` field (no per-entry node), so the index costs 8 bytes per bucket and nothing per
 //! key. Owning the bucket layout gives what an open-addressing map cannot: Redis's reverse-binary SCAN cursor
 //! (a key present for the whole scan is returned even if the table grows or shrinks between calls) and O(1) random
 //! sampling for RANDOMKEY, eviction and active expiry.
 //!
-//! The table grows at load 1 and shrinks below 1/8 (Redis's 10% minimum fill), rehashing all at once. A failed
-//! growth allocation (budget full) is not an error: chains just get longer until memory is available.
+//! # Incremental rehashing
+//! The table grows at load 1 and shrinks below 1/8 (Redis's 10% minimum fill). A resize never moves the whole
+//! table at once: as in Redis, the dict then holds two bucket arrays, `tables[0]` (the old one) and `tables[1]`
+//! (the new one), and every mutation ([`Dict::insert`], [`Dict::unlink`], [`Dict::replace`]), every
+//! [`Dict::rehash_step`] (the keyspace calls it on each key lookup) and the cron ([`Dict::rehash_for`]) does a
+//! bounded slice of the work. A resize goes through two phases:
+//! 1. *preparing*: the new array is allocated (and charged to the budget) at once but zero-filled
+//!    [`PREPARE_BUCKETS_PER_STEP`] buckets per step, so no single operation touches (and page-faults) tens of
+//!    megabytes; lookups and inserts still use `tables[0]` only;
+//! 2. *moving*: each step relinks the chains of one non-empty old bucket into the new array (visiting at most
+//!    ten empty buckets, as Redis's `dictRehash`); new keys go to `tables[1]`; lookups, unlinks and replaces look
+//!    in both. When the old array is empty it is freed on the spot and `tables[1]` becomes `tables[0]`.
+//!
+//! SCAN walks both arrays during the moving phase as Redis's `dictScan` does (the bucket of the smaller array,
+//! then every bucket of the larger one that expands it), so its guarantee holds throughout. Random picks draw
+//! from the buckets of both arrays that can still hold entries.
+//!
+//! A failed allocation of the new array (budget full) is not an error: chains just get longer, and the resize is
+//! tried again on a later insert or unlink.
 //!
 //! The dict links and unlinks entries; it never frees them. The owner ([`crate::db::Db`]) does.
 
@@ -13,15 +30,155 @@ use crate::entry::EntryPtr;
 use allocator_api2::alloc::{AllocError, Allocator};
 use allocator_api2::vec::Vec;
 use std::hash::BuildHasher;
+use std::time::{Duration, Instant};
+
+#[path = "dict_iter.rs"]
+mod iter;
 
 const BUCKETS_MIN: usize = 4;
 
-/// The chained table. `A` is the KV strategy: the bucket array is allocated from it.
-pub struct Dict<A: Allocator + Copy> {
-    /// Empty or a power of two long.
+/// Buckets zero-filled per step while a new array is being prepared (8 KiB: two pages).
+pub const PREPARE_BUCKETS_PER_STEP: usize = 1024;
+
+/// Empty old buckets one moved bucket may cost a step (Redis's `empty_visits = n * 10`).
+const EMPTY_VISITS_PER_BUCKET: usize = 10;
+
+/// Buckets moved between two clock reads in [`Dict::rehash_for`] (Redis's `dictRehashMilliseconds` uses 100).
+const CRON_BUCKETS_PER_ROUND: usize = 100;
+
+/// One bucket array.
+struct Table<A: Allocator + Copy> {
+    /// `capacity() == size` once allocated; `len() == size` once prepared (zero-filled). Empty, or `size` a
+    /// power of two.
     buckets: Vec<Option<EntryPtr>, A>,
-    /// Number of linked entries.
-    len: usize,
+    /// The intended length of `buckets` (0: no array).
+    size: usize,
+    /// Entries linked in this array.
+    used: usize,
+}
+
+impl<A: Allocator + Copy> Table<A> {
+    fn empty(alloc: A) -> Self {
+        Table {
+            buckets: Vec::new_in(alloc),
+            size: 0,
+            used: 0,
+        }
+    }
+
+    /// A zero-filled array of `size` buckets.
+    fn filled(alloc: A, size: usize) -> Result<Self, AllocError> {
+        let mut table = Self::reserved(alloc, size)?;
+        table.buckets.resize(size, None);
+        Ok(table)
+    }
+
+    /// An allocated but not yet zero-filled array of `size` buckets.
+    fn reserved(alloc: A, size: usize) -> Result<Self, AllocError> {
+        debug_assert!(size.is_power_of_two());
+        let mut buckets = Vec::new_in(alloc);
+        buckets.try_reserve_exact(size).map_err(|_| AllocError)?;
+        Ok(Table {
+            buckets,
+            size,
+            used: 0,
+        })
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.size.wrapping_sub(1)
+    }
+
+    fn is_prepared(&self) -> bool {
+        self.buckets.len() == self.size
+    }
+
+    /// Finds `key` in the chain of its bucket.
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<EntryPtr> {
+        let mut cursor = self.buckets[(hash as usize) & self.mask()];
+        while let Some(entry) = cursor {
+            if entry.key() == key {
+                return Some(entry);
+            }
+            cursor = entry.next();
+        }
+        None
+    }
+
+    #[inline]
+    fn link(&mut self, hash: u64, entry: EntryPtr) {
+        let slot = (hash as usize) & self.mask();
+        entry.set_next(self.buckets[slot]);
+        self.buckets[slot] = Some(entry);
+        self.used += 1;
+    }
+
+    /// Unlinks the entry with `key` from its chain.
+    fn unlink(&mut self, hash: u64, key: &[u8]) -> Option<EntryPtr> {
+        let slot = (hash as usize) & self.mask();
+        let mut prev: Option<EntryPtr> = None;
+        let mut cursor = self.buckets[slot];
+        while let Some(entry) = cursor {
+            if entry.key() == key {
+                match prev {
+                    Some(prev) => prev.set_next(entry.next()),
+                    None => self.buckets[slot] = entry.next(),
+                }
+                entry.set_next(None);
+                self.used -= 1;
+                return Some(entry);
+            }
+            prev = Some(entry);
+            cursor = entry.next();
+        }
+        None
+    }
+
+    /// Puts `new` where `old` is linked; whether `old` was in this array.
+    fn replace(&mut self, hash: u64, old: EntryPtr, new: EntryPtr) -> bool {
+        let slot = (hash as usize) & self.mask();
+        let mut cursor = self.buckets[slot];
+        if cursor == Some(old) {
+            new.set_next(old.next());
+            self.buckets[slot] = Some(new);
+            return true;
+        }
+        while let Some(entry) = cursor {
+            if entry.next() == Some(old) {
+                new.set_next(old.next());
+                entry.set_next(Some(new));
+                return true;
+            }
+            cursor = entry.next();
+        }
+        false
+    }
+
+    /// Hands every entry to `visit` (which may free it: the next link is read first).
+    fn drain_each(&self, visit: &mut impl FnMut(EntryPtr)) {
+        for head in self.buckets.iter() {
+            let mut cursor = *head;
+            while let Some(e) = cursor {
+                cursor = e.next();
+                visit(e);
+            }
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.buckets.capacity() * std::mem::size_of::<Option<EntryPtr>>()
+    }
+}
+
+/// The chained table. `A` is the KV strategy: the bucket arrays are allocated from it.
+pub struct Dict<A: Allocator + Copy> {
+    /// `tables[0]` holds the entries; during a resize `tables[1]` is the new array (`size > 0`), being
+    /// prepared or, once prepared, receiving entries. Outside a resize `tables[1]` has no array.
+    tables: [Table<A>; 2],
+    /// While moving: every bucket of `tables[0]` below this index is empty.
+    rehash_idx: usize,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
@@ -35,35 +192,46 @@ impl<A: Allocator + Copy> Dict<A> {
     /// An empty dict allocating its buckets from `alloc`.
     pub fn new(alloc: A) -> Self {
         Dict {
-            buckets: Vec::new_in(alloc),
-            len: 0,
+            tables: [Table::empty(alloc), Table::empty(alloc)],
+            rehash_idx: 0,
             hasher: hashbrown::DefaultHashBuilder::default(),
         }
     }
 
-    /// The allocator the bucket array comes from.
+    /// The allocator the bucket arrays come from.
     pub fn allocator(&self) -> A {
-        *self.buckets.allocator()
+        *self.tables[0].buckets.allocator()
     }
 
     /// Linked entries.
     pub fn len(&self) -> usize {
-        self.len
+        self.tables[0].used + self.tables[1].used
     }
 
     /// Whether nothing is linked.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    /// Size of the bucket array.
+    /// Buckets of both arrays (the second one only exists during a resize).
     pub fn bucket_count(&self) -> usize {
-        self.buckets.len()
+        self.tables[0].size + self.tables[1].size
     }
 
-    /// Bytes held by the bucket array.
+    /// Bytes held by the bucket arrays (both during a resize: the new array is charged from its allocation).
     pub fn index_bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<Option<EntryPtr>>()
+        self.tables[0].bytes() + self.tables[1].bytes()
+    }
+
+    /// Whether a resize is under way (two arrays held).
+    pub fn is_rehashing(&self) -> bool {
+        self.tables[1].size != 0
+    }
+
+    /// Whether entries are being moved to `tables[1]` (so both arrays must be consulted).
+    #[inline]
+    fn is_moving(&self) -> bool {
+        self.tables[1].size != 0 && self.tables[1].is_prepared()
     }
 
     #[inline]
@@ -71,23 +239,20 @@ impl<A: Allocator + Copy> Dict<A> {
         self.hasher.hash_one(key)
     }
 
-    #[inline]
-    fn slot(&self, key: &[u8]) -> usize {
-        (self.hash(key) as usize) & (self.buckets.len() - 1)
-    }
-
     /// The entry with this key.
     #[inline]
     pub fn find(&self, key: &[u8]) -> Option<EntryPtr> {
-        if self.len == 0 {
+        if self.is_empty() {
             return None;
         }
-        let mut cursor = self.buckets[self.slot(key)];
-        while let Some(entry) = cursor {
-            if entry.key() == key {
+        let hash = self.hash(key);
+        if self.tables[0].used != 0 {
+            if let Some(entry) = self.tables[0].find(hash, key) {
                 return Some(entry);
             }
-            cursor = entry.next();
+        }
+        if self.is_moving() {
+            return self.tables[1].find(hash, key);
         }
         None
     }
@@ -96,313 +261,154 @@ impl<A: Allocator + Copy> Dict<A> {
     /// allocated.
     pub fn insert(&mut self, entry: EntryPtr) -> Result<(), AllocError> {
         debug_assert!(self.find(entry.key()).is_none());
-        if self.buckets.is_empty() {
-            self.resize(BUCKETS_MIN)?;
-        } else if self.len >= self.buckets.len() {
-            // A failed growth only lengthens chains.
-            let _ = self.resize(self.buckets.len() * 2);
+        if self.tables[0].size == 0 {
+            self.tables[0] = Table::filled(self.allocator(), BUCKETS_MIN)?;
         }
-        let slot = self.slot(entry.key());
-        entry.set_next(self.buckets[slot]);
-        self.buckets[slot] = Some(entry);
-        self.len += 1;
+        self.rehash_step();
+        if !self.is_rehashing() && self.tables[0].used >= self.tables[0].size {
+            // A failed growth only lengthens chains.
+            let _ = self.start_resize(self.tables[0].size * 2);
+        }
+        let hash = self.hash(entry.key());
+        let target = usize::from(self.is_moving());
+        self.tables[target].link(hash, entry);
         Ok(())
     }
 
     /// Unlinks and returns the entry with this key.
     pub fn unlink(&mut self, key: &[u8]) -> Option<EntryPtr> {
-        if self.len == 0 {
+        if self.is_empty() {
             return None;
         }
-        let slot = self.slot(key);
-        let mut prev: Option<EntryPtr> = None;
-        let mut cursor = self.buckets[slot];
-        while let Some(entry) = cursor {
-            if entry.key() == key {
-                match prev {
-                    Some(prev) => prev.set_next(entry.next()),
-                    None => self.buckets[slot] = entry.next(),
-                }
-                entry.set_next(None);
-                self.len -= 1;
-                self.maybe_shrink();
-                return Some(entry);
-            }
-            prev = Some(entry);
-            cursor = entry.next();
+        self.rehash_step();
+        let hash = self.hash(key);
+        let mut found = None;
+        if self.tables[0].used != 0 {
+            found = self.tables[0].unlink(hash, key);
         }
-        None
+        if found.is_none() && self.is_moving() {
+            found = self.tables[1].unlink(hash, key);
+        }
+        if found.is_some() {
+            self.maybe_shrink();
+        }
+        found
     }
 
     /// Puts `new` where `old` is linked. Both must have the same key.
     pub fn replace(&mut self, old: EntryPtr, new: EntryPtr) {
         debug_assert_eq!(old.key(), new.key());
-        let slot = self.slot(old.key());
-        new.set_next(old.next());
-        let mut cursor = self.buckets[slot];
-        if cursor == Some(old) {
-            self.buckets[slot] = Some(new);
-            return;
-        }
-        while let Some(entry) = cursor {
-            if entry.next() == Some(old) {
-                entry.set_next(Some(new));
-                return;
-            }
-            cursor = entry.next();
-        }
-        debug_assert!(false, "replace: old entry not linked");
+        self.rehash_step();
+        let hash = self.hash(old.key());
+        let replaced = (self.tables[0].used != 0 && self.tables[0].replace(hash, old, new))
+            || (self.is_moving() && self.tables[1].replace(hash, old, new));
+        debug_assert!(replaced, "replace: old entry not linked");
     }
 
     fn maybe_shrink(&mut self) {
-        let buckets = self.buckets.len();
-        if buckets > BUCKETS_MIN && self.len * 8 < buckets {
-            let target = self.len.next_power_of_two().max(BUCKETS_MIN);
-            let _ = self.resize(target);
+        let size = self.tables[0].size;
+        if !self.is_rehashing() && size > BUCKETS_MIN && self.tables[0].used * 8 < size {
+            let target = self.tables[0].used.next_power_of_two().max(BUCKETS_MIN);
+            let _ = self.start_resize(target);
         }
     }
 
-    /// Rehashes into `size` buckets (a power of two).
-    fn resize(&mut self, size: usize) -> Result<(), AllocError> {
-        debug_assert!(size.is_power_of_two());
-        let mut fresh: Vec<Option<EntryPtr>, A> = Vec::new_in(*self.buckets.allocator());
-        fresh.try_reserve_exact(size).map_err(|_| AllocError)?;
-        fresh.resize(size, None);
-        let mask = size - 1;
-        for head in self.buckets.iter() {
-            let mut cursor = *head;
-            while let Some(entry) = cursor {
-                cursor = entry.next();
-                let slot = (self.hash(entry.key()) as usize) & mask;
-                entry.set_next(fresh[slot]);
-                fresh[slot] = Some(entry);
-            }
-        }
-        self.buckets = fresh;
+    /// Allocates (and charges) the new array of `size` buckets; it is zero-filled and filled by later steps.
+    fn start_resize(&mut self, size: usize) -> Result<(), AllocError> {
+        debug_assert!(!self.is_rehashing());
+        self.tables[1] = Table::reserved(self.allocator(), size)?;
+        self.rehash_idx = 0;
         Ok(())
     }
 
-    /// Visits one bucket's worth of entries for SCAN and returns the next cursor (0 when done). Redis's
-    /// reverse-binary iteration: every entry present from the first call to the last is visited at least once,
-    /// even if the table was resized in between.
-    pub fn scan(&self, cursor: u64, mut visit: impl FnMut(EntryPtr)) -> u64 {
-        if self.buckets.is_empty() {
-            return 0;
+    /// One step of a resize under way (Redis's `_dictRehashStep`): zero-fills up to
+    /// [`PREPARE_BUCKETS_PER_STEP`] buckets of the new array, or moves one old bucket. Cheap when no resize is
+    /// under way. Whether a resize is still under way afterwards.
+    #[inline]
+    pub fn rehash_step(&mut self) -> bool {
+        if !self.is_rehashing() {
+            return false;
         }
-        let mask = (self.buckets.len() - 1) as u64;
-        let mut entry = self.buckets[(cursor & mask) as usize];
-        while let Some(e) = entry {
-            visit(e);
-            entry = e.next();
-        }
-        let mut v = cursor | !mask;
-        v = v.reverse_bits();
-        v = v.wrapping_add(1);
-        v.reverse_bits()
+        self.rehash(1)
     }
 
-    /// A uniformly chosen bucket's random entry (Redis's dictGetRandomKey); `rng` gives random u64s.
-    pub fn random_entry(&self, rng: &mut impl FnMut() -> u64) -> Option<EntryPtr> {
-        if self.len == 0 {
-            return None;
-        }
-        let mask = self.buckets.len() - 1;
-        let mut head = None;
-        // Load is at least 1/8, so a non-empty bucket is found in a few tries; bound the loop all the same.
-        for _ in 0..1024 {
-            head = self.buckets[(rng() as usize) & mask];
-            if head.is_some() {
+    /// Resize work for about `budget` (Redis's `dictRehashMilliseconds`, which the cron gives 1 ms); returns
+    /// whether a resize is still under way.
+    pub fn rehash_for(&mut self, budget: Duration) -> bool {
+        let start = Instant::now();
+        while self.is_rehashing() {
+            if !self.rehash(CRON_BUCKETS_PER_ROUND) {
+                return false;
+            }
+            if start.elapsed() >= budget {
                 break;
             }
         }
-        if head.is_none() {
-            head = self.buckets.iter().flatten().next().copied();
-        }
-        let head = head?;
-        let mut chain_len = 0;
-        let mut cursor = Some(head);
-        while let Some(e) = cursor {
-            chain_len += 1;
-            cursor = e.next();
-        }
-        let mut pick = (rng() as usize) % chain_len;
-        let mut cursor = head;
-        while pick > 0 {
-            cursor = cursor.next()?;
-            pick -= 1;
-        }
-        Some(cursor)
+        self.is_rehashing()
     }
 
-    /// Up to `count` entries from consecutive buckets starting at a random one (Redis's dictGetSomeKeys), for
-    /// eviction sampling.
-    pub fn sample(
-        &self,
-        count: usize,
-        rng: &mut impl FnMut() -> u64,
-        out: &mut std::vec::Vec<EntryPtr>,
-    ) {
-        if self.len == 0 || count == 0 {
-            return;
+    /// Does `buckets` steps' worth of resize work; whether the resize is still under way.
+    fn rehash(&mut self, buckets: usize) -> bool {
+        let new = &mut self.tables[1];
+        if !new.is_prepared() {
+            let fill = (buckets * PREPARE_BUCKETS_PER_STEP).min(new.size - new.buckets.len());
+            let len = new.buckets.len() + fill;
+            new.buckets.resize(len, None);
+            return true;
         }
-        let mask = self.buckets.len() - 1;
-        let mut slot = (rng() as usize) & mask;
-        let mut empty_run = 0;
-        let mut taken = 0;
-        for _ in 0..self.buckets.len() {
-            let mut cursor = self.buckets[slot];
-            if cursor.is_none() {
-                empty_run += 1;
-                if empty_run >= 5 && empty_run > count {
-                    slot = (rng() as usize) & mask;
-                    empty_run = 0;
-                    continue;
+        let mut moves = buckets;
+        let mut empty_visits = buckets * EMPTY_VISITS_PER_BUCKET;
+        while moves > 0 && self.tables[0].used != 0 {
+            debug_assert!(self.rehash_idx < self.tables[0].size);
+            let Some(head) = self.tables[0].buckets[self.rehash_idx].take() else {
+                self.rehash_idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    return true;
                 }
-            } else {
-                empty_run = 0;
+                continue;
+            };
+            let mut cursor = Some(head);
+            while let Some(entry) = cursor {
+                cursor = entry.next();
+                let hash = self.hash(entry.key());
+                self.tables[0].used -= 1;
+                self.tables[1].link(hash, entry);
             }
-            while let Some(e) = cursor {
-                out.push(e);
-                taken += 1;
-                if taken == count {
-                    return;
-                }
-                cursor = e.next();
-            }
-            slot = (slot + 1) & mask;
+            self.rehash_idx += 1;
+            moves -= 1;
         }
+        if self.tables[0].used != 0 {
+            return true;
+        }
+        // Done: the old array is freed here, the new one takes its place.
+        let alloc = self.allocator();
+        self.tables[0] = std::mem::replace(&mut self.tables[1], Table::empty(alloc));
+        self.rehash_idx = 0;
+        false
     }
 
-    /// Calls `visit` on every entry (the callback must not link or unlink).
-    pub fn for_each(&self, mut visit: impl FnMut(EntryPtr)) {
-        for head in self.buckets.iter() {
-            let mut cursor = *head;
-            while let Some(e) = cursor {
-                cursor = e.next();
-                visit(e);
-            }
-        }
-    }
-
-    /// Unlinks every entry, handing each to `free`, and releases the bucket array.
+    /// Unlinks every entry, handing each to `free`, and releases the bucket arrays.
     pub fn clear(&mut self, mut free: impl FnMut(EntryPtr)) {
-        for head in self.buckets.iter() {
-            let mut cursor = *head;
-            while let Some(e) = cursor {
-                cursor = e.next();
-                free(e);
-            }
+        for table in &self.tables {
+            table.drain_each(&mut free);
         }
-        let alloc = *self.buckets.allocator();
-        self.buckets = Vec::new_in(alloc);
-        self.len = 0;
+        let alloc = self.allocator();
+        self.tables = [Table::empty(alloc), Table::empty(alloc)];
+        self.rehash_idx = 0;
     }
 
-    /// Forgets every entry and the bucket array without touching their memory: only after the KV strategy freed
+    /// Forgets every entry and the bucket arrays without touching their memory: only after the KV strategy freed
     /// it all at once (pool reset).
     pub fn forget(&mut self) {
-        let alloc = *self.buckets.allocator();
-        std::mem::forget(std::mem::replace(&mut self.buckets, Vec::new_in(alloc)));
-        self.len = 0;
+        let alloc = self.allocator();
+        let tables =
+            std::mem::replace(&mut self.tables, [Table::empty(alloc), Table::empty(alloc)]);
+        std::mem::forget(tables);
+        self.rehash_idx = 0;
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::entry::PayloadInit;
-    use allocator_api2::alloc::Global;
-    use proptest::prelude::*;
-    use std::collections::{BTreeMap, BTreeSet};
-
-    fn entry(key: &[u8]) -> EntryPtr {
-        EntryPtr::new(Global, key, None, PayloadInit::Int(1), 0).unwrap()
-    }
-
-    proptest! {
-        #[test]
-        fn behaves_like_a_set(ops in proptest::collection::vec((any::<bool>(), 0u16..300), 0..600)) {
-            let mut dict: Dict<Global> = Dict::new(Global);
-            let mut model = BTreeMap::new();
-            for (insert, k) in ops {
-                let key = k.to_string().into_bytes();
-                if insert {
-                    if !model.contains_key(&key) {
-                        let e = entry(&key);
-                        dict.insert(e).unwrap();
-                        model.insert(key.clone(), e);
-                    }
-                } else if let Some(e) = dict.unlink(&key) {
-                    prop_assert_eq!(model.remove(&key), Some(e));
-                    unsafe { e.free(Global) };
-                } else {
-                    prop_assert!(!model.contains_key(&key));
-                }
-                prop_assert_eq!(dict.len(), model.len());
-            }
-            for (k, e) in &model {
-                prop_assert_eq!(dict.find(k), Some(*e));
-            }
-            let mut seen = BTreeSet::new();
-            dict.for_each(|e| { seen.insert(e.key().to_vec()); });
-            prop_assert_eq!(seen.len(), model.len());
-            dict.clear(|e| unsafe { e.free(Global) });
-            prop_assert_eq!(dict.len(), 0);
-        }
-
-        /// Keys present for the whole scan are returned, even though the table grows and shrinks during it.
-        #[test]
-        fn scan_survives_resizes(n in 1usize..400, churn in 0usize..400) {
-            let mut dict: Dict<Global> = Dict::new(Global);
-            for i in 0..n {
-                dict.insert(entry(format!("stable{i}").as_bytes())).unwrap();
-            }
-            let mut seen = BTreeSet::new();
-            let mut cursor = 0;
-            let mut step = 0;
-            loop {
-                cursor = dict.scan(cursor, |e| { seen.insert(e.key().to_vec()); });
-                // Grow, then shrink, the table between calls.
-                if step % 2 == 0 {
-                    for j in 0..churn { dict.insert(entry(format!("temp{step}_{j}").as_bytes())).unwrap(); }
-                } else {
-                    for j in 0..churn {
-                        if let Some(e) = dict.unlink(format!("temp{}_{j}", step - 1).as_bytes()) { unsafe { e.free(Global) }; }
-                    }
-                }
-                step += 1;
-                if cursor == 0 { break; }
-                prop_assert!(step < 100_000);
-            }
-            for i in 0..n {
-                let key = format!("stable{i}").into_bytes();
-                prop_assert!(seen.contains(&key));
-            }
-            dict.clear(|e| unsafe { e.free(Global) });
-        }
-    }
-
-    #[test]
-    fn random_and_sample_return_members() {
-        let mut dict: Dict<Global> = Dict::new(Global);
-        let mut state = 12345u64;
-        let mut rng = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        assert!(dict.random_entry(&mut rng).is_none());
-        for i in 0..100 {
-            dict.insert(entry(format!("k{i}").as_bytes())).unwrap();
-        }
-        for _ in 0..100 {
-            let e = dict.random_entry(&mut rng).unwrap();
-            assert_eq!(dict.find(e.key()), Some(e));
-        }
-        let mut out = std::vec::Vec::new();
-        dict.sample(16, &mut rng, &mut out);
-        assert_eq!(out.len(), 16);
-        dict.clear(|e| unsafe { e.free(Global) });
-    }
-}
+#[path = "dict_tests.rs"]
+mod tests;

@@ -8,7 +8,7 @@
 //!
 //! Layout:
 //! - [`entry`]: the one-allocation key/value entry and its raw handle;
-//! - [`dict`]: the chained hash table (Redis's SCAN cursor, O(1) sampling);
+//! - [`dict`]: the chained hash table (incremental resizing, Redis's SCAN cursor, O(1) sampling);
 //! - [`db`]: one database (index + TTL keys);
 //! - [`value`]: type names, encodings, collection freeing;
 //! - [`num`]: Redis's number parsing and formatting;
@@ -171,6 +171,8 @@ pub struct Keyspace<A: KvAllocator> {
     /// Counters.
     pub stats: KeyspaceStats,
     rng_state: u64,
+    /// The database the next active expire cycle starts with (where the last one ran out of time).
+    pub(crate) expire_next_db: usize,
     /// Eviction candidates kept between evictions: (score, db, key), ascending score.
     pub(crate) evict_pool: Vec<(u64, usize, Vec<u8>)>,
     /// Whether to record keys added to the keyspace in [`Keyspace::new_keys`] (the `n` event class is on).
@@ -179,6 +181,9 @@ pub struct Keyspace<A: KvAllocator> {
     /// before the command's own events as Redis's `dbAdd` does.
     pub new_keys: Vec<(usize, Vec<u8>)>,
 }
+
+/// Resize work the cron does per tick (Redis's `dictRehashMilliseconds(d, 1)` in `databasesCron`).
+pub const REHASH_CRON_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A write could not be made room for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -197,6 +202,7 @@ impl<A: KvAllocator> Keyspace<A> {
             config,
             stats: KeyspaceStats::default(),
             rng_state: seed,
+            expire_next_db: 0,
             evict_pool: Vec::new(),
             track_new_keys: false,
             new_keys: Vec::new(),
@@ -264,6 +270,8 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut commands::Effects,
     ) -> Option<EntryPtr> {
+        // A key lookup pays for one step of a resize under way, as Redis's dictFind does.
+        self.dbs[db].rehash_step();
         let entry = self.dbs[db].find(key)?;
         match entry.expire() {
             Some(when) if when <= now_ms => {
@@ -461,6 +469,23 @@ impl<A: KvAllocator> Keyspace<A> {
         }
     }
 
+    /// Key-index resize work for about `budget` in all, database after database (Redis's
+    /// `incrementallyRehash`, which `databasesCron` gives 1 ms per tick); whether a resize is still under way
+    /// somewhere. [`commands::expire::active_expire_cycle`] calls it with [`REHASH_CRON_BUDGET`].
+    pub fn rehash_cron(&mut self, budget: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        let mut pending = false;
+        for db in &mut self.dbs {
+            let left = budget.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                pending |= db.dict().is_rehashing();
+                continue;
+            }
+            pending |= db.rehash_for(left);
+        }
+        pending
+    }
+
     /// Swaps two databases (SWAPDB).
     pub fn swap_dbs(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);
@@ -474,8 +499,23 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut commands::Effects,
     ) -> Result<(), Oom> {
+        self.reclaim_with_headroom(bytes_needed, 0, now_ms, fx)
+    }
+
+    /// [`Keyspace::reclaim`] for a write of `bytes_needed` that also wants `headroom_bytes` free after it (for
+    /// the client buffers charged after the command): the write's own bytes are always made room for (or
+    /// `Oom`), the headroom within [`commands::evict::EVICTION_TIME_LIMIT`] of eviction work, the rest being
+    /// left to the next call, as Redis's time-limited `performEvictions`.
+    pub fn reclaim_with_headroom(
+        &mut self,
+        bytes_needed: usize,
+        headroom_bytes: usize,
+        now_ms: i64,
+        fx: &mut commands::Effects,
+    ) -> Result<(), Oom> {
         let budget = zedis_budget::current();
-        if budget.fits(bytes_needed) {
+        let total = bytes_needed.saturating_add(headroom_bytes);
+        if budget.fits(total) {
             return Ok(());
         }
         match self.config.policy {
@@ -490,15 +530,22 @@ impl<A: KvAllocator> Keyspace<A> {
                 self.stats.eviction_flushes += 1;
                 fx.flushed = true;
                 eprintln!(
-                    "# allkeys-flush: evicted the whole keyspace ({keys} keys) to fit a write of {bytes_needed} bytes"
+                    "# allkeys-flush: evicted the whole keyspace ({keys} keys) to fit a write of {total} bytes"
                 );
-                if budget.fits(bytes_needed) {
+                if budget.fits(total) {
                     Ok(())
                 } else {
                     Err(Oom)
                 }
             }
-            _ => commands::evict::evict_until_fits(self, bytes_needed, now_ms, fx),
+            _ => commands::evict::evict_with_headroom(
+                self,
+                bytes_needed,
+                headroom_bytes,
+                commands::evict::EVICTION_TIME_LIMIT,
+                now_ms,
+                fx,
+            ),
         }
     }
 }

@@ -140,7 +140,20 @@ pub struct CycleReport {
 
 /// Redis's active expire cycle: sample 20 TTL keys per db, delete the expired ones, and repeat while more than
 /// 10% of a sample was expired, until `deadline_ms` (the time cap: 25% of a `1000/hz` ms tick in Redis).
+/// Then, as Redis's `databasesCron` after its expire cycle, up to [`crate::REHASH_CRON_BUDGET`] of key-index
+/// resize work ([`Keyspace::rehash_cron`]; nothing when no resize is under way).
 pub fn active_expire_cycle<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    now_ms: i64,
+    deadline: std::time::Instant,
+    fx: &mut super::Effects,
+) -> CycleReport {
+    let report = expire_dbs(ks, now_ms, deadline, fx);
+    ks.rehash_cron(crate::REHASH_CRON_BUDGET);
+    report
+}
+
+fn expire_dbs<A: KvAllocator>(
     ks: &mut Keyspace<A>,
     now_ms: i64,
     deadline: std::time::Instant,
@@ -148,7 +161,11 @@ pub fn active_expire_cycle<A: KvAllocator>(
 ) -> CycleReport {
     const KEYS_PER_LOOP: usize = 20;
     let mut report = CycleReport::default();
-    for db in 0..ks.db_count() {
+    let dbs = ks.db_count();
+    // As Redis's `current_db`: start where the last cycle ran out of time, so a busy database does not starve
+    // the ones after it.
+    let first = ks.expire_next_db % dbs;
+    for db in (first..dbs).chain(0..first) {
         loop {
             let volatile = ks.db(db).volatile_len();
             if volatile == 0 {
@@ -180,6 +197,7 @@ pub fn active_expire_cycle<A: KvAllocator>(
             report.expired += expired_now;
             if std::time::Instant::now() >= deadline {
                 report.time_cap_reached = true;
+                ks.expire_next_db = (db + 1) % dbs;
                 return report;
             }
             if expired_now * 10 <= checks as u64 {
@@ -188,4 +206,66 @@ pub fn active_expire_cycle<A: KvAllocator>(
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KeyspaceConfig;
+    use zedis_kv_pool::SystemAlloc;
+
+    /// The cron alone (no command touching keys) finishes a key-index resize, and expires keys meanwhile.
+    #[test]
+    fn the_cycle_finishes_a_resize_under_way() {
+        let mut ks: Keyspace<SystemAlloc> = Keyspace::new(1, KeyspaceConfig::default());
+        let mut i = 0;
+        while !ks.db(0).dict().is_rehashing() || i < 2000 {
+            let expire = (i % 10 == 0).then_some(1);
+            ks.set_string(0, format!("k{i}").as_bytes(), b"v", expire, false, 0)
+                .unwrap();
+            i += 1;
+        }
+        let mut fx = super::super::Effects::default();
+        let mut cycles = 0;
+        while ks.db(0).dict().is_rehashing() {
+            // A deadline already passed: one batch of expiry, then at least one round of resize work.
+            active_expire_cycle(&mut ks, 10, std::time::Instant::now(), &mut fx);
+            cycles += 1;
+            assert!(cycles < 1000, "the cron does not advance the resize");
+        }
+        assert!(ks.stats.expired_keys > 0);
+        let mut found = 0;
+        for j in 0..i {
+            let present = ks.db(0).find(format!("k{j}").as_bytes()).is_some();
+            assert!(present || j % 10 == 0, "k{j} lost");
+            found += u64::from(present);
+        }
+        assert_eq!(found + ks.stats.expired_keys, i as u64);
+        assert_eq!(ks.db(0).len() as u64, found);
+        ks.flush_all();
+    }
+
+    /// With no time at all, each cycle does one batch in one database and the next cycle starts at the
+    /// following one: a database full of expired keys does not keep the others' from going away.
+    #[test]
+    fn cycles_out_of_time_move_on_to_the_next_database() {
+        let mut ks: Keyspace<SystemAlloc> = Keyspace::new(4, KeyspaceConfig::default());
+        for db in 0..4 {
+            let keys = if db == 0 { 10_000 } else { 100 };
+            for i in 0..keys {
+                ks.set_string(db, format!("k{i}").as_bytes(), b"v", Some(1), false, 0)
+                    .unwrap();
+            }
+        }
+        let mut fx = super::super::Effects::default();
+        // 20 samples a batch, every sampled key expired: 5 batches empty a 100-key database.
+        for _ in 0..40 {
+            active_expire_cycle(&mut ks, 10, std::time::Instant::now(), &mut fx);
+        }
+        for db in 1..4 {
+            assert_eq!(ks.db(db).volatile_len(), 0, "db {db} kept its expired keys");
+        }
+        assert!(ks.db(0).volatile_len() > 0);
+        ks.flush_all();
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::elem::{Elem, Needle};
 use super::listpack::{self, Listpack};
-use super::packed::{KeyOf, Packed, Table};
+use super::packed::{KeyOf, Table, TableIter};
 use super::{AllocError, Limits, Rng};
 use allocator_api2::alloc::Allocator;
 
@@ -240,7 +240,7 @@ pub struct Iter<'a, A: Allocator + Copy>(IterRepr<'a, A>);
 
 enum IterRepr<'a, A: Allocator + Copy> {
     Pack(listpack::Iter<'a>),
-    Table(hashbrown::hash_table::Iter<'a, Packed<A, INLINE_BYTES_MAX>>),
+    Table(TableIter<'a, A, INLINE_BYTES_MAX>),
 }
 
 impl<'a, A: Allocator + Copy> Iterator for Iter<'a, A> {

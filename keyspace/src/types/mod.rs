@@ -28,7 +28,7 @@ pub mod stream;
 pub mod stream_cg;
 mod stream_node;
 #[cfg(test)]
-mod test_alloc;
+pub(crate) mod test_alloc;
 pub mod zset;
 
 pub use allocator_api2::alloc::AllocError;

@@ -6,7 +6,7 @@
 use super::elem::{int_text_len, Elem, Needle, INT_TEXT_BYTES_MAX};
 use super::intset::{self, IntSet};
 use super::listpack::{self, Listpack};
-use super::packed::{KeyOf, Packed, Table};
+use super::packed::{KeyOf, Table, TableIter};
 use super::{AllocError, Limits, Rng};
 use allocator_api2::alloc::Allocator;
 
@@ -226,7 +226,7 @@ pub struct Iter<'a, A: Allocator + Copy>(IterRepr<'a, A>);
 enum IterRepr<'a, A: Allocator + Copy> {
     Ints(intset::Iter<'a>),
     Pack(listpack::Iter<'a>),
-    Table(hashbrown::hash_table::Iter<'a, Packed<A, INLINE_BYTES_MAX>>),
+    Table(TableIter<'a, A, INLINE_BYTES_MAX>),
 }
 
 impl<'a, A: Allocator + Copy> Iterator for Iter<'a, A> {
