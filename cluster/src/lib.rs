@@ -3,7 +3,12 @@
 
 pub mod bus;
 mod error;
+mod nodes_conf;
+mod replies;
 pub mod slot;
+pub mod state;
 
 pub use error::{ConfError, DecodeError, FrameError};
 pub use slot::{crc16, key_hash_slot, SlotBitmap, SLOTS, SLOT_BITMAP_BYTES};
+pub use state::admin::{AdminError, FailoverMode};
+pub use state::{Action, ClusterState, Config, LinkId, Node, NodeIdx};
