@@ -1,1 +1,496 @@
+//! Several state machines exchanging real encoded packets over an in-memory network: convergence, slot
+//! propagation, epoch collisions, failure detection, automatic and manual failover, one vote per epoch.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use super::admin::FailoverMode;
+use super::node::{flags, LinkId};
+use super::{Action, ClusterState, Config};
+use crate::bus::{Body, Message, MsgType};
+
+const IP: &str = "127.0.0.1";
+
+struct Sim {
+    nodes: Vec<ClusterState>,
+    conns: HashMap<(usize, LinkId), (usize, LinkId)>,
+    pending: VecDeque<(usize, LinkId, Vec<u8>)>,
+    down: HashSet<usize>,
+    now: u64,
+    /// Non-packet actions each node produced, in order.
+    events: Vec<Vec<Action>>,
+}
+
+impl Sim {
+    fn new(n: usize, node_timeout_ms: u64) -> Sim {
+        let now = 1_700_000_000_000;
+        let nodes = (0..n)
+            .map(|i| {
+                let cfg = Config {
+                    node_timeout_ms,
+                    port: 7000 + i as u16,
+                    cport: 17000 + i as u16,
+                    seed: 1 + i as u64 * 7777,
+                    ..Config::default()
+                };
+                ClusterState::new(cfg, now)
+            })
+            .collect();
+        Sim {
+            nodes,
+            conns: HashMap::new(),
+            pending: VecDeque::new(),
+            down: HashSet::new(),
+            now,
+            events: vec![Vec::new(); n],
+        }
+    }
+
+    fn apply(&mut self, i: usize, actions: Vec<Action>) {
+        let mut queue: VecDeque<(usize, Action)> = actions.into_iter().map(|a| (i, a)).collect();
+        while let Some((i, action)) = queue.pop_front() {
+            match action {
+                Action::Connect { link, cport, .. } => {
+                    let target = (0..self.nodes.len()).find(|&j| 17000 + j as u16 == cport);
+                    match target.filter(|j| !self.down.contains(j)) {
+                        Some(j) => {
+                            let jl = self.nodes[j].accept_link(IP, IP, self.now);
+                            self.conns.insert((i, link), (j, jl));
+                            self.conns.insert((j, jl), (i, link));
+                            let more = self.nodes[i].link_connected(link, IP, self.now);
+                            queue.extend(more.into_iter().map(|a| (i, a)));
+                        }
+                        None => {
+                            let more = self.nodes[i].link_closed(link, self.now);
+                            queue.extend(more.into_iter().map(|a| (i, a)));
+                        }
+                    }
+                }
+                Action::Send { link, packet } => {
+                    if let Some(&(j, jl)) = self.conns.get(&(i, link)) {
+                        if !self.down.contains(&j) {
+                            self.pending.push_back((j, jl, packet));
+                        }
+                    }
+                }
+                Action::Close { link } => {
+                    if let Some((j, jl)) = self.conns.remove(&(i, link)) {
+                        self.conns.remove(&(j, jl));
+                        if !self.down.contains(&j) {
+                            let more = self.nodes[j].link_closed(jl, self.now);
+                            queue.extend(more.into_iter().map(|a| (j, a)));
+                        }
+                    }
+                }
+                other => self.events[i].push(other),
+            }
+        }
+    }
+
+    fn deliver(&mut self) {
+        let mut budget = 100_000;
+        while let Some((j, jl, packet)) = self.pending.pop_front() {
+            budget -= 1;
+            assert!(budget > 0, "packet storm");
+            if self.down.contains(&j) || !self.conns.contains_key(&(j, jl)) {
+                continue;
+            }
+            let actions = self.nodes[j].handle_frame(jl, &packet, self.now);
+            self.apply(j, actions);
+        }
+    }
+
+    /// Advances time by `ms` in 100 ms ticks.
+    fn run(&mut self, ms: u64) {
+        for _ in 0..ms / 100 {
+            self.now += 100;
+            for i in 0..self.nodes.len() {
+                if !self.down.contains(&i) {
+                    let actions = self.nodes[i].tick(self.now);
+                    self.apply(i, actions);
+                }
+            }
+            self.deliver();
+        }
+    }
+
+    fn call(&mut self, i: usize, f: impl FnOnce(&mut ClusterState, u64) -> Vec<Action>) {
+        let actions = f(&mut self.nodes[i], self.now);
+        self.apply(i, actions);
+        self.deliver();
+    }
+
+    fn name(&self, i: usize) -> Vec<u8> {
+        self.nodes[i].myself().name.to_vec()
+    }
+
+    /// Kills node `i`: its links drop (peers see the close), packets to it vanish, connects are refused.
+    fn kill(&mut self, i: usize) {
+        self.down.insert(i);
+        let dead: Vec<_> = self
+            .conns
+            .keys()
+            .filter(|(a, _)| *a == i)
+            .copied()
+            .collect();
+        for key in dead {
+            if let Some((j, jl)) = self.conns.remove(&key) {
+                self.conns.remove(&(j, jl));
+                let more = self.nodes[j].link_closed(jl, self.now);
+                self.apply(j, more);
+            }
+        }
+    }
+
+    fn revive(&mut self, i: usize) {
+        self.down.remove(&i);
+    }
+
+    /// `redis-cli --cluster`'s signature: sorted `id:slots` of every slot owner.
+    fn signature(&self, i: usize) -> String {
+        let mut lines: Vec<String> = self.nodes[i]
+            .cluster_nodes()
+            .lines()
+            .filter(|l| l.split(' ').count() > 8)
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                let slots: Vec<&str> = f[8..]
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.starts_with('['))
+                    .collect();
+                format!("{}:{}", f[0], slots.join(","))
+            })
+            .collect();
+        lines.sort();
+        lines.join("|")
+    }
+
+    /// Three masters owning a third of the slots each, configured as `redis-cli --cluster create` does.
+    fn create(n_masters: usize, replicas_per_master: usize, node_timeout_ms: u64) -> Sim {
+        let n = n_masters * (1 + replicas_per_master);
+        let mut sim = Sim::new(n, node_timeout_ms);
+        let per = 16384 / n_masters;
+        for m in 0..n_masters {
+            let end = if m + 1 == n_masters {
+                16384
+            } else {
+                (m + 1) * per
+            };
+            let slots: Vec<u16> = (m * per..end).map(|s| s as u16).collect();
+            sim.call(m, |s, now| s.update_slots(&slots, false, now).unwrap());
+            sim.call(m, |s, now| s.set_config_epoch(m as i64 + 1, now).unwrap());
+        }
+        for i in 1..n {
+            sim.call(i, |s, now| s.meet(IP, 7000, 17000, now).unwrap());
+        }
+        sim.run(3000);
+        for r in n_masters..n {
+            let master = sim.name((r - n_masters) % n_masters);
+            sim.call(r, |s, now| s.replicate(&master, true, now).unwrap());
+        }
+        for i in 0..n {
+            sim.nodes[i].set_repl_offset(1000);
+        }
+        sim.run(3000);
+        sim
+    }
+}
+
+fn assert_converged(sim: &Sim, live: &[usize]) {
+    let first = sim.signature(live[0]);
+    for &i in live {
+        let s = &sim.nodes[i];
+        assert_eq!(
+            sim.signature(i),
+            first,
+            "node {i} disagrees:\n{}",
+            s.cluster_nodes()
+        );
+        assert!(s.is_ok(), "node {i} state:\n{}", s.cluster_info());
+        assert!(
+            s.nodes().all(|(_, n)| !n.in_handshake()),
+            "node {i}:\n{}",
+            s.cluster_nodes()
+        );
+        assert_eq!(
+            s.cluster_info()
+                .lines()
+                .find(|l| l.starts_with("cluster_slots_assigned")),
+            Some("cluster_slots_assigned:16384")
+        );
+    }
+}
+
+#[test]
+fn three_masters_converge() {
+    let sim = Sim::create(3, 0, 2000);
+    assert_converged(&sim, &[0, 1, 2]);
+    for i in 0..3 {
+        assert_eq!(sim.nodes[i].known_nodes(), 3);
+        assert_eq!(
+            sim.nodes[i].myself().ip,
+            IP,
+            "MEET taught each node its address"
+        );
+        assert!(sim.nodes[i]
+            .cluster_nodes()
+            .lines()
+            .all(|l| l.contains(" connected")));
+        assert_eq!(sim.nodes[i].size(), 3);
+    }
+    let info = sim.nodes[0].cluster_info();
+    assert!(info.contains("cluster_stats_messages_ping_sent:"), "{info}");
+    assert!(
+        info.contains("cluster_stats_messages_meet_received:"),
+        "{info}"
+    );
+}
+
+#[test]
+fn config_epoch_collisions_resolve() {
+    let mut sim = Sim::new(3, 2000);
+    for m in 0..3 {
+        let slots: Vec<u16> = (m * 100..(m + 1) * 100).map(|s| s as u16).collect();
+        sim.call(m, |s, now| s.update_slots(&slots, false, now).unwrap());
+    }
+    sim.call(1, |s, now| s.meet(IP, 7000, 17000, now).unwrap());
+    sim.call(2, |s, now| s.meet(IP, 7000, 17000, now).unwrap());
+    sim.run(6000);
+    let epochs: HashSet<u64> = (0..3).map(|i| sim.nodes[i].myself().config_epoch).collect();
+    assert_eq!(
+        epochs.len(),
+        3,
+        "every master ends with its own config epoch"
+    );
+    let views: HashSet<String> = (0..3).map(|i| sim.signature(i)).collect();
+    assert_eq!(views.len(), 1);
+}
+
+#[test]
+fn resharded_slots_propagate_with_a_bumped_epoch() {
+    let mut sim = Sim::create(3, 0, 2000);
+    let (src, dst) = (sim.name(0), sim.name(1));
+    // Busy slots cannot be added elsewhere: a reshard goes through IMPORTING / MIGRATING / NODE.
+    assert_eq!(
+        sim.nodes[1]
+            .update_slots(&[0], false, sim.now)
+            .unwrap_err()
+            .to_string(),
+        "ERR Slot 0 is already busy"
+    );
+    let epoch_before = sim.nodes[1].myself().config_epoch;
+    for slot in 0..100u16 {
+        sim.call(1, |s, now| s.set_slot_importing(slot, &src, now).unwrap());
+        sim.call(0, |s, now| s.set_slot_migrating(slot, &dst, now).unwrap());
+    }
+    assert!(sim.nodes[0]
+        .cluster_nodes()
+        .contains(&format!("[5->-{}]", String::from_utf8_lossy(&dst))));
+    assert!(sim.nodes[1]
+        .cluster_nodes()
+        .contains(&format!("[5-<-{}]", String::from_utf8_lossy(&src))));
+    for slot in 0..100u16 {
+        sim.call(1, |s, now| s.set_slot_node(slot, &dst, 0, now).unwrap());
+        sim.call(0, |s, now| s.set_slot_node(slot, &dst, 0, now).unwrap());
+    }
+    sim.run(3000);
+    assert!(
+        sim.nodes[1].myself().config_epoch > epoch_before,
+        "importing bumped the epoch"
+    );
+    for i in 0..3 {
+        let owner = sim.nodes[i].slot_owner(50).unwrap();
+        assert_eq!(
+            sim.nodes[i].node(owner).unwrap().name.to_vec(),
+            dst,
+            "node {i}"
+        );
+        assert_eq!(
+            sim.nodes[i].slot_owner(100),
+            sim.nodes[i].lookup(&src),
+            "node {i}"
+        );
+    }
+    assert!(
+        !sim.nodes[0].cluster_nodes().contains('['),
+        "migration entries closed"
+    );
+    assert_converged(&sim, &[0, 1, 2]);
+}
+
+#[test]
+fn master_failure_promotes_its_replica_and_old_master_rejoins_as_replica() {
+    let mut sim = Sim::create(3, 1, 1000);
+    assert_converged(&sim, &[0, 1, 2, 3, 4, 5]);
+    let (dead, heir) = (0, 3);
+    let dead_name = sim.name(dead);
+    assert_eq!(
+        sim.nodes[heir]
+            .myself()
+            .master
+            .map(|m| sim.nodes[heir].node(m).unwrap().name.to_vec()),
+        Some(dead_name.clone())
+    );
+    sim.kill(dead);
+    sim.run(10_000);
+    let live = [1, 2, 3, 4, 5];
+    for &i in &live {
+        let s = &sim.nodes[i];
+        let d = s.lookup(&dead_name).unwrap();
+        assert!(
+            s.node(d).unwrap().failed(),
+            "node {i} sees the dead master FAIL:\n{}",
+            s.cluster_nodes()
+        );
+        let owner = s.slot_owner(0).unwrap();
+        assert_eq!(
+            s.node(owner).unwrap().name.to_vec(),
+            sim.name(heir),
+            "node {i}:\n{}",
+            s.cluster_nodes()
+        );
+    }
+    assert!(sim.nodes[heir].myself().is_master());
+    assert!(sim.events[heir].contains(&Action::BecomeMaster));
+    assert!(
+        sim.nodes[heir].myself().config_epoch > 3,
+        "the winner took a new epoch"
+    );
+    assert_converged(&sim, &live);
+    sim.revive(dead);
+    sim.run(6000);
+    let old = &sim.nodes[dead];
+    assert!(
+        old.myself().is_replica(),
+        "the old master follows the new one:\n{}",
+        old.cluster_nodes()
+    );
+    assert!(sim.events[dead]
+        .iter()
+        .any(|a| matches!(a, Action::ReplicateFrom { port: 7003, .. })));
+    assert_converged(&sim, &[0, 1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn manual_failover_swaps_roles() {
+    let mut sim = Sim::create(3, 1, 2000);
+    sim.call(4, |s, now| s.failover(FailoverMode::Default, now).unwrap());
+    sim.run(3000);
+    assert!(
+        sim.events[1]
+            .iter()
+            .any(|a| matches!(a, Action::PauseWrites { .. })),
+        "the master paused writes"
+    );
+    assert!(
+        sim.nodes[4].myself().is_master(),
+        "{}",
+        sim.nodes[4].cluster_nodes()
+    );
+    assert!(
+        sim.nodes[1].myself().is_replica(),
+        "{}",
+        sim.nodes[1].cluster_nodes()
+    );
+    assert_converged(&sim, &[0, 1, 2, 3, 4, 5]);
+    assert_eq!(
+        sim.nodes[4]
+            .failover(FailoverMode::Default, sim.now)
+            .unwrap_err()
+            .to_string(),
+        "ERR You should send CLUSTER FAILOVER to a replica"
+    );
+}
+
+#[test]
+fn one_vote_per_epoch() {
+    let mut sim = Sim::create(3, 2, 2000);
+    // Master 1 votes; replicas 3 and 6 (both of master 0) ask in the same epoch, master 0 forced FAIL.
+    let voter = 1;
+    let dead = sim.nodes[voter].lookup(&sim.name(0)).unwrap();
+    sim.nodes[voter].nodes[dead].flags |= flags::FAIL;
+    let epoch = sim.nodes[voter].current_epoch() + 1;
+    let mut acks = 0;
+    for asker in [3, 6] {
+        let mut header = sim.nodes[asker].build_header(MsgType::FailoverAuthRequest);
+        header.current_epoch = epoch;
+        let packet = Message {
+            header,
+            body: Body::Empty,
+        }
+        .to_bytes();
+        let link = sim.nodes[voter].nodes[sim.nodes[voter].lookup(&sim.name(asker)).unwrap()]
+            .inbound_link
+            .unwrap();
+        let actions = sim.nodes[voter].handle_frame(link, &packet, sim.now);
+        acks += actions
+            .iter()
+            .filter(|a| matches!(a, Action::Send { packet, .. } if Message::decode(packet).unwrap().header.kind == MsgType::FailoverAuthAck))
+            .count();
+    }
+    assert_eq!(acks, 1);
+    assert_eq!(sim.nodes[voter].last_vote_epoch(), epoch);
+}
+
+#[test]
+fn state_memory_is_measured() {
+    let small = Sim::new(1, 1000);
+    let sim = Sim::create(3, 1, 2000);
+    assert!(small.nodes[0].bytes() > 16384 * 4 * 3);
+    assert!(sim.nodes[0].bytes() > small.nodes[0].bytes());
+}
+
+#[test]
+fn minority_side_goes_down_and_recovers() {
+    let mut sim = Sim::create(3, 0, 1000);
+    sim.kill(1);
+    sim.kill(2);
+    sim.run(4000);
+    let s = &sim.nodes[0];
+    assert!(
+        !s.is_ok(),
+        "a master alone is a minority:\n{}",
+        s.cluster_info()
+    );
+    for i in [1, 2] {
+        let n = s.lookup(&sim.name(i)).unwrap();
+        let node = s.node(n).unwrap();
+        assert!(
+            node.timed_out() && !node.failed(),
+            "PFAIL without a majority never becomes FAIL"
+        );
+    }
+    assert!(s.cluster_info().contains("cluster_slots_pfail:"));
+    sim.revive(1);
+    sim.revive(2);
+    sim.run(8000);
+    assert_converged(&sim, &[0, 1, 2]);
+    assert!(sim.nodes[0]
+        .nodes()
+        .all(|(_, n)| !n.timed_out() && !n.failed()));
+}
+
+#[test]
+fn failure_reports_need_a_majority_and_expire() {
+    let mut sim = Sim::create(5, 0, 1000);
+    sim.kill(4);
+    sim.run(5000);
+    let dead = sim.name(4);
+    for i in 0..4 {
+        let s = &sim.nodes[i];
+        let n = s.lookup(&dead).unwrap();
+        assert!(
+            s.node(n).unwrap().failed(),
+            "4 of 5 masters agree: FAIL on node {i}"
+        );
+    }
+    // Gossip keeps refreshing the other masters' reports; with no packet for 2 × node timeout they expire.
+    let reports = sim.nodes[0].count_failure_reports(&dead, sim.now).unwrap();
+    assert!((2..=3).contains(&reports), "{reports} reports");
+    assert_eq!(
+        sim.nodes[0]
+            .count_failure_reports(&dead, sim.now + 2001)
+            .unwrap(),
+        0
+    );
+}
