@@ -2,6 +2,8 @@
 //! files in a private temp dir, killed by PID on drop; plus a minimal RESP client.
 #![allow(dead_code)]
 
+pub mod bus_node;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -84,6 +86,11 @@ impl RedisNode {
             stream,
             buf: Vec::new(),
         }
+    }
+
+    /// Its nodes.conf as written now.
+    pub fn nodes_conf(&self) -> String {
+        std::fs::read_to_string(self.dir.join("nodes.conf")).unwrap_or_default()
     }
 
     /// Its log, for failure messages.

@@ -1,0 +1,133 @@
+//! A mixed cluster: three redis-server 7.0.15 masters and a Zedis node as the replica of one of them. When
+//! that master is killed, the real nodes flag it FAIL, vote for our replica, and adopt it as the new owner
+//! of the slots (Redis's failover, decided over the bus by both implementations).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::bus_node::{now_ms, BusNode};
+use common::{Client, RedisNode};
+use zedis_cluster::Action;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn line_of(nodes: &str, id: &str) -> Option<String> {
+    nodes
+        .lines()
+        .find(|l| l.starts_with(id))
+        .map(str::to_string)
+}
+
+fn wait(z: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
+    let mut last = Instant::now() - Duration::from_secs(1);
+    let ok = z.run_until(WAIT, |n| {
+        if last.elapsed() < Duration::from_millis(200) {
+            return false;
+        }
+        last = Instant::now();
+        check(n)
+    });
+    assert!(
+        ok,
+        "timed out waiting for: {what}\nour view:\n{}\nour log: {:?}",
+        z.state.cluster_nodes(),
+        z.events
+    );
+}
+
+#[test]
+fn zedis_replica_takes_over_from_a_killed_redis_master() {
+    let args = ["--cluster-node-timeout", "2000"];
+    let (Some(r1), Some(r2), Some(r3)) = (
+        RedisNode::start(&args),
+        RedisNode::start(&args),
+        RedisNode::start(&args),
+    ) else {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    };
+    let mut clients: Vec<Client> = [&r1, &r2, &r3].iter().map(|r| r.client()).collect();
+    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
+    let mut ids = Vec::new();
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.cmd(&format!(
+            "CLUSTER ADDSLOTSRANGE {} {}",
+            ranges[i].0, ranges[i].1
+        ));
+        c.cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
+        ids.push(c.text("CLUSTER MYID"));
+    }
+    for c in clients.iter_mut().skip(1) {
+        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
+    }
+    let mut z = BusNode::start(2000);
+    z.state.set_repl_offset(1);
+    let actions = z
+        .state
+        .meet("127.0.0.1", r1.port, r1.port + 10000, now_ms())
+        .unwrap();
+    z.apply(actions);
+    let zid = z.name();
+    let mut c2 = r2.client();
+    wait(&mut z, "all four nodes know each other", |z| {
+        let nodes = c2.text("CLUSTER NODES");
+        z.state.known_nodes() == 4
+            && z.state.nodes().all(|(_, n)| !n.in_handshake())
+            && nodes.lines().count() == 4
+            && !nodes.contains("handshake")
+            && z.state.is_ok()
+    });
+    let actions = z
+        .state
+        .replicate(ids[0].as_bytes(), true, now_ms())
+        .unwrap();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::ReplicateFrom { port, .. } if *port == r1.port)));
+    z.apply(actions);
+    wait(
+        &mut z,
+        "redis-server sees us as the replica of its first master",
+        |_| {
+            line_of(&c2.text("CLUSTER NODES"), &zid)
+                .is_some_and(|l| l.contains(&format!(" slave {} ", ids[0])))
+        },
+    );
+
+    drop(clients);
+    drop(r1); // kill -9 equivalent: the process is killed by PID
+    let killed = Instant::now();
+    wait(
+        &mut z,
+        "our replica wins the election and redis-server adopts it",
+        |z| {
+            let nodes = c2.text("CLUSTER NODES");
+            let ours =
+                z.state.myself().is_master() && z.state.slot_owner(0) == Some(z.state.myself_idx());
+            let theirs = line_of(&nodes, &zid)
+                .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"));
+            let old = line_of(&nodes, &ids[0]).is_some_and(|l| l.contains("master,fail"));
+            ours && theirs && old
+        },
+    );
+    let took = killed.elapsed();
+    assert!(z.events.contains(&Action::BecomeMaster));
+    let mut c3 = r3.client();
+    wait(&mut z, "the real nodes serve again", |z| {
+        c2.text("CLUSTER INFO").contains("cluster_state:ok")
+            && c3.text("CLUSTER INFO").contains("cluster_state:ok")
+            && z.state.is_ok()
+    });
+    let info = c2.text("CLUSTER INFO");
+    let epoch = z.state.myself().config_epoch;
+    assert!(
+        epoch > 3,
+        "the new master has a fresh config epoch: {epoch}"
+    );
+    assert!(
+        info.contains(&format!("cluster_current_epoch:{epoch}")),
+        "{info}"
+    );
+    eprintln!("master killed -> Zedis replica promoted and adopted by redis-server in {took:?} (node timeout 2000 ms)");
+}
