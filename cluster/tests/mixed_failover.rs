@@ -131,3 +131,88 @@ fn zedis_replica_takes_over_from_a_killed_redis_master() {
     );
     eprintln!("master killed -> Zedis replica promoted and adopted by redis-server in {took:?} (node timeout 2000 ms)");
 }
+
+#[test]
+fn zedis_master_votes_for_a_redis_replica() {
+    let args = ["--cluster-node-timeout", "2000"];
+    let (Some(r1), Some(r2), Some(r4)) = (
+        RedisNode::start(&args),
+        RedisNode::start(&args),
+        RedisNode::start(&args),
+    ) else {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    };
+    let mut c1 = r1.client();
+    let mut c2 = r2.client();
+    let mut c4 = r4.client();
+    c1.cmd("CLUSTER ADDSLOTSRANGE 0 5460");
+    c1.cmd("CLUSTER SET-CONFIG-EPOCH 1");
+    c2.cmd("CLUSTER ADDSLOTSRANGE 5461 10922");
+    c2.cmd("CLUSTER SET-CONFIG-EPOCH 2");
+    let id1 = c1.text("CLUSTER MYID");
+    let id4 = c4.text("CLUSTER MYID");
+    let mut z = BusNode::start(2000);
+    let mine: Vec<u16> = (10923..16384).collect();
+    let actions = z.state.update_slots(&mine, false, now_ms()).unwrap();
+    z.apply(actions);
+    let actions = z.state.set_config_epoch(3, now_ms()).unwrap();
+    z.apply(actions);
+    for c in [&mut c2, &mut c4] {
+        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
+    }
+    let actions = z
+        .state
+        .meet("127.0.0.1", r1.port, r1.port + 10000, now_ms())
+        .unwrap();
+    z.apply(actions);
+    wait(&mut z, "four nodes, cluster ok", |z| {
+        let nodes = c2.text("CLUSTER NODES");
+        z.state.known_nodes() == 4
+            && z.state.nodes().all(|(_, n)| !n.in_handshake())
+            && nodes.lines().count() == 4
+            && !nodes.contains("handshake")
+            && z.state.is_ok()
+    });
+    c4.cmd(&format!("CLUSTER REPLICATE {id1}"));
+    wait(
+        &mut z,
+        "we see the redis replica of the first master",
+        |z| {
+            let r = z.state.lookup(id4.as_bytes()).and_then(|i| z.state.node(i));
+            r.is_some_and(|n| {
+                n.is_replica()
+                    && n.master
+                        .and_then(|m| z.state.node(m))
+                        .is_some_and(|m| m.name_str() == id1)
+            }) && c4
+                .text("INFO replication")
+                .contains("master_link_status:up")
+        },
+    );
+    drop(c1);
+    drop(r1);
+    wait(&mut z, "the redis replica is promoted with our vote", |z| {
+        let ours = z
+            .state
+            .slot_owner(0)
+            .and_then(|o| z.state.node(o))
+            .is_some_and(|n| n.name_str() == id4);
+        ours && line_of(&c2.text("CLUSTER NODES"), &id4)
+            .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"))
+    });
+    let granted = z
+        .events
+        .iter()
+        .any(|a| matches!(a, Action::Log(t) if t.starts_with("Failover auth granted to")));
+    assert!(granted, "{:?}", z.events);
+    let old = z
+        .state
+        .lookup(id1.as_bytes())
+        .and_then(|i| z.state.node(i))
+        .unwrap();
+    assert!(old.failed(), "we flagged the killed master FAIL");
+    wait(&mut z, "everyone ok again", |z| {
+        c2.text("CLUSTER INFO").contains("cluster_state:ok") && z.state.is_ok()
+    });
+}
