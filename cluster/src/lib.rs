@@ -1,4 +1,44 @@
-//! Redis Cluster's core, sans-IO: what a Zedis node needs to sit in a Redis 7.0 cluster.
+//! Redis Cluster's core, sans-IO: what a Zedis node needs to sit in a Redis 7.0 cluster beside
+//! redis-server nodes (issues 20 and 21).
+//!
+//! # Goals
+//! - Redis 7.0.15's behaviour and formats: key slots (`keyHashSlot`), the cluster bus (`clusterMsg` v1,
+//!   byte for byte), nodes.conf / CLUSTER NODES, CLUSTER INFO / SLOTS / SHARDS replies, and the logic of
+//!   `cluster.c`: handshake, gossip, epochs and collisions, slot ownership and UPDATE, PFAIL/FAIL, cluster
+//!   state, votes, replica election, manual failover, replica migration.
+//! - Sans-IO: [`ClusterState`] takes decoded packets, link events and a clock, and returns [`Action`]s
+//!   (send, connect, close, save config, deliver PUBLISH, change replication role, ...). Tests drive several
+//!   states over an in-memory network and over real sockets against redis-server.
+//! - Bad input never panics: packets are decoded with bounded lengths into typed errors ([`DecodeError`],
+//!   [`FrameError`]); a corrupted nodes.conf is refused with its line and problem ([`ConfError`]).
+//! - Memory is measurable: [`ClusterState::bytes`], [`bus::FrameReader::bytes`].
+//!
+//! # Non-goals (for the server or later steps)
+//! - Sockets, the per-slot key index, MIGRATE, request routing (-MOVED/-ASK), replication itself, the
+//!   CLUSTER command parser: this crate gives the state changes and reply builders they call.
+//!
+//! # How the server drives it
+//! - Startup: [`ClusterState::from_nodes_conf`] (or [`ClusterState::new`] when nodes.conf is missing or
+//!   empty), then write [`ClusterState::to_nodes_conf`] on every [`Action::SaveConfig`].
+//! - Every 100 ms: [`ClusterState::tick`] with Unix ms.
+//! - Bus listener (port + 10000): on accept, [`ClusterState::accept_link`]; per link a [`bus::FrameReader`];
+//!   each complete frame to [`ClusterState::handle_frame`]; a [`FrameError`] or EOF →
+//!   [`ClusterState::link_closed`]. [`Action::Connect`] → nonblocking connect, then
+//!   [`ClusterState::link_connected`] or [`ClusterState::link_closed`].
+//! - CLUSTER subcommands call the methods in `state::admin` (meet, update_slots, set_slot_*, replicate,
+//!   failover, forget, ...) whose [`AdminError`] displays as Redis's error reply.
+//!
+//! # Module layout
+//! - [`slot`]: CRC16, `key_hash_slot`, [`SlotBitmap`].
+//! - [`bus`]: the wire format (header, messages, gossip, ping extensions, framing).
+//! - [`state`]: the node table and state machine (`table`, `packet`, `cron`, `failover`, `admin`).
+//! - `nodes_conf`: nodes.conf and CLUSTER NODES; `replies`: CLUSTER INFO / SLOTS / SHARDS.
+//!
+//! # Deviations from Redis
+//! - nodes.conf loading is stricter: ports, epochs and slots must be numbers in range, a reversed slot range
+//!   or an unknown flag is refused with a message (Redis uses `atoi` or panics without detail).
+//! - Gossip entries and node names that are not valid ids are ignored rather than added.
+//! - Node order in CLUSTER NODES / SHARDS is table order (Redis's is its hash table's order).
 #![deny(missing_docs)]
 
 pub mod bus;

@@ -438,6 +438,11 @@ fn state_memory_is_measured() {
     let sim = Sim::create(3, 1, 2000);
     assert!(small.nodes[0].bytes() > 16384 * 4 * 3);
     assert!(sim.nodes[0].bytes() > small.nodes[0].bytes());
+    eprintln!(
+        "ClusterState::bytes(): 1 node {} B, 6 nodes {} B",
+        small.nodes[0].bytes(),
+        sim.nodes[0].bytes()
+    );
 }
 
 #[test]
