@@ -113,6 +113,39 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
     z.state.cluster_slots(&mut ours, Protocol::Resp2);
     let (frame, _) = parse_frame(&ours).unwrap().unwrap();
     assert_eq!(frame, client.cmd("CLUSTER SLOTS"));
+    // CLUSTER SHARDS: the same shards (order is each side's table order).
+    let mut ours = Vec::new();
+    z.state.cluster_shards(&mut ours, Protocol::Resp2);
+    let (Frame::Array(mut ours), _) = parse_frame(&ours).unwrap().unwrap() else {
+        panic!("array")
+    };
+    let Frame::Array(mut theirs) = client.cmd("CLUSTER SHARDS") else {
+        panic!("array")
+    };
+    let key = |f: &Frame| format!("{f:?}");
+    ours.sort_by_key(key);
+    theirs.sort_by_key(key);
+    assert_eq!(ours, theirs);
+    // CLUSTER NODES lines: each side describes a node as that node describes itself (but for the
+    // `myself` flag and the ping/pong times).
+    let their_nodes = client.text("CLUSTER NODES");
+    let our_nodes = z.state.cluster_nodes();
+    for id in [&rid, &zid] {
+        let strip = |l: &str| {
+            let f: Vec<String> = l.split(' ').map(|x| x.replace("myself,", "")).collect();
+            [&f[..4], &f[6..]].concat().join(" ")
+        };
+        assert_eq!(
+            strip(line_of(&our_nodes, id).unwrap()),
+            strip(line_of(&their_nodes, id).unwrap())
+        );
+    }
+    // CLUSTER INFO: same state, slot counts, known nodes, size and current epoch.
+    let head = |info: &str| info.lines().take(8).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        head(&z.state.cluster_info()),
+        head(&client.text("CLUSTER INFO"))
+    );
     // Its nodes.conf loads into our state and names the same owners.
     let conf = redis.nodes_conf();
     let loaded =
@@ -127,13 +160,18 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
 
 #[test]
 fn we_meet_redis_and_share_slots() {
-    let Some(redis) = RedisNode::start(&["--cluster-node-timeout", "5000"]) else {
+    let Some(redis) = RedisNode::start(&[
+        "--cluster-node-timeout",
+        "5000",
+        "--cluster-announce-hostname",
+        "redis-host",
+    ]) else {
         eprintln!("redis-server unavailable: skipped");
         return;
     };
     let mut client = redis.client();
     let rid = redis_id(&mut client);
-    let mut z = BusNode::start(5000);
+    let mut z = BusNode::start_with(5000, "zedis-host");
     let actions = z
         .state
         .meet(
@@ -163,6 +201,13 @@ fn we_meet_redis_and_share_slots() {
         )),
         "{line}"
     );
+    // Hostnames travel in the ping extension both ways and show in CLUSTER NODES.
+    wait(&mut z, "hostnames reach both sides", |z| {
+        let theirs = c2.text("CLUSTER NODES");
+        let ours = z.state.cluster_nodes();
+        line_of(&theirs, &zid).is_some_and(|l| l.contains(",zedis-host "))
+            && line_of(&ours, &rid).is_some_and(|l| l.contains(",redis-host "))
+    });
     assert!(client
         .text("CLUSTER INFO")
         .contains("cluster_known_nodes:2"));

@@ -41,6 +41,11 @@ pub struct BusNode {
 impl BusNode {
     /// Listens on a free bus port; announces client port `port` (nobody connects to it here).
     pub fn start(node_timeout_ms: u64) -> BusNode {
+        Self::start_with(node_timeout_ms, "")
+    }
+
+    /// As `start`, announcing `hostname` (the hostname ping extension) when not empty.
+    pub fn start_with(node_timeout_ms: u64, hostname: &str) -> BusNode {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind bus port");
         listener.set_nonblocking(true).expect("nonblocking");
         let cport = listener.local_addr().expect("addr").port();
@@ -50,6 +55,7 @@ impl BusNode {
             port,
             cport,
             seed: now_ms(),
+            announce_hostname: hostname.to_string(),
             ..Config::default()
         };
         BusNode {
@@ -224,6 +230,16 @@ impl BusNode {
             std::thread::sleep(Duration::from_millis(5));
         }
         false
+    }
+
+    /// The bus port we listen on.
+    pub fn cport(&self) -> u16 {
+        self.state.config().cport
+    }
+
+    /// Open links (sockets) right now.
+    pub fn open_links(&self) -> usize {
+        self.conns.len()
     }
 
     /// Our node id.
