@@ -131,6 +131,20 @@ impl Client {
         }
     }
 
+    /// Reads one more reply (a pushed pub/sub message).
+    pub fn read_frame(&mut self) -> Frame {
+        loop {
+            if let Some((frame, used)) = parse_frame(&self.buf).expect("valid reply") {
+                self.buf.drain(..used);
+                return frame;
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(n > 0, "server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
     /// Sends a command given as one string split on spaces; returns its reply.
     pub fn cmd(&mut self, line: &str) -> Frame {
         let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
