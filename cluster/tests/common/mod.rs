@@ -37,6 +37,11 @@ fn free_pair() -> Option<u16> {
 impl RedisNode {
     /// Starts a cluster-enabled node (`None` when redis-server is missing or does not come up).
     pub fn start(extra: &[&str]) -> Option<RedisNode> {
+        Self::start_with_conf(extra, None)
+    }
+
+    /// As `start`, with `conf` written as its nodes.conf before it starts.
+    pub fn start_with_conf(extra: &[&str], conf: Option<&str>) -> Option<RedisNode> {
         for attempt in 0..5 {
             let port = free_pair()?;
             let dir = std::env::temp_dir().join(format!(
@@ -45,6 +50,9 @@ impl RedisNode {
             ));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).ok()?;
+            if let Some(conf) = conf {
+                std::fs::write(dir.join("nodes.conf"), conf).ok()?;
+            }
             let child = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
