@@ -51,4 +51,5 @@ pub mod state;
 pub use error::{ConfError, DecodeError, FrameError};
 pub use slot::{crc16, key_hash_slot, SlotBitmap, SLOTS, SLOT_BITMAP_BYTES};
 pub use state::admin::{AdminError, FailoverMode};
+pub use state::lifecycle::{ReplicasError, RESET_WITH_KEYS};
 pub use state::{Action, ClusterState, Config, LinkId, Node, NodeIdx};

@@ -12,6 +12,7 @@
 pub mod admin;
 mod cron;
 mod failover;
+pub mod lifecycle;
 pub mod node;
 mod packet;
 #[cfg(test)]
@@ -148,6 +149,8 @@ pub enum Action {
     },
     /// Stop replicating: this node was promoted (`replicationUnsetMaster`).
     BecomeMaster,
+    /// CLUSTER RESET of a replica: stop replicating and empty every database (`emptyData`).
+    EmptyData,
     /// This master lost `slot` to a newer configuration while holding keys in it: delete them.
     DeleteKeysInSlot {
         /// The slot.
