@@ -499,3 +499,63 @@ fn failure_reports_need_a_majority_and_expire() {
         0
     );
 }
+
+#[test]
+fn forced_and_takeover_failovers() {
+    let mut sim = Sim::create(3, 1, 2000);
+    sim.call(3, |s, now| s.failover(FailoverMode::Force, now).unwrap());
+    sim.run(3000);
+    assert!(
+        sim.nodes[3].myself().is_master(),
+        "FORCE elects with votes:\n{}",
+        sim.nodes[3].cluster_nodes()
+    );
+    assert!(
+        !sim.events[0]
+            .iter()
+            .any(|a| matches!(a, Action::PauseWrites { .. })),
+        "FORCE skips the pause"
+    );
+    let epoch_before = sim.nodes[5].current_epoch();
+    sim.call(5, |s, now| s.failover(FailoverMode::Takeover, now).unwrap());
+    assert!(sim.nodes[5].myself().is_master(), "TAKEOVER needs no votes");
+    assert!(sim.nodes[5].myself().config_epoch > epoch_before);
+    sim.run(3000);
+    assert!(
+        sim.nodes[2].myself().is_replica(),
+        "{}",
+        sim.nodes[2].cluster_nodes()
+    );
+    assert_converged(&sim, &[0, 1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn an_orphaned_master_gets_a_migrating_replica() {
+    let mut sim = Sim::create(3, 2, 1000);
+    let orphan = sim.name(1);
+    sim.kill(4);
+    sim.kill(7);
+    sim.run(15_000);
+    let live = [0, 1, 2, 3, 5, 6, 8];
+    let adopted: Vec<usize> = live
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let s = &sim.nodes[i];
+            s.myself().is_replica()
+                && s.myself()
+                    .master
+                    .and_then(|m| s.node(m))
+                    .is_some_and(|m| m.name.to_vec() == orphan)
+        })
+        .collect();
+    assert_eq!(
+        adopted.len(),
+        1,
+        "exactly one replica migrated to the orphaned master: {adopted:?}"
+    );
+    let migrated = adopted[0];
+    assert!(sim.events[migrated]
+        .iter()
+        .any(|a| matches!(a, Action::ReplicateFrom { port: 7001, .. })));
+}
