@@ -14,8 +14,8 @@
 //! - Memory is measurable: [`ClusterState::bytes`], [`bus::FrameReader::bytes`].
 //!
 //! # Non-goals (for the server or later steps)
-//! - Sockets, the per-slot key index, MIGRATE, request routing (-MOVED/-ASK), replication itself, the
-//!   CLUSTER command parser: this crate gives the state changes and reply builders they call.
+//! - Sockets, the per-slot key index, MIGRATE, replication itself, the CLUSTER command parser: this crate
+//!   gives the state changes, the routing decision and the reply builders they call.
 //!
 //! # How the server drives it
 //! - Startup: [`ClusterState::from_nodes_conf`] (or [`ClusterState::new`] when nodes.conf is missing or
@@ -33,6 +33,8 @@
 //! - [`bus`]: the wire format (header, messages, gossip, ping extensions, framing).
 //! - [`state`]: the node table and state machine (`table`, `packet`, `cron`, `failover`, `admin`).
 //! - `nodes_conf`: nodes.conf and CLUSTER NODES; `replies`: CLUSTER INFO / SLOTS / SHARDS.
+//! - [`route`]: where a command runs (`getNodeByQuery`) and its -MOVED / -ASK / -CROSSSLOT / -TRYAGAIN /
+//!   -CLUSTERDOWN reply.
 //!
 //! # Deviations from Redis
 //! - nodes.conf loading is stricter: ports, epochs and slots must be numbers in range, a reversed slot range
@@ -45,10 +47,12 @@ pub mod bus;
 mod error;
 mod nodes_conf;
 mod replies;
+pub mod route;
 pub mod slot;
 pub mod state;
 
 pub use error::{ConfError, DecodeError, FrameError};
+pub use route::{Route, RouteQuery};
 pub use slot::{crc16, key_hash_slot, SlotBitmap, SLOTS, SLOT_BITMAP_BYTES};
 pub use state::admin::{AdminError, FailoverMode};
 pub use state::lifecycle::{ReplicasError, RESET_WITH_KEYS};

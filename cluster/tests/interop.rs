@@ -54,6 +54,13 @@ fn signature(nodes: &str) -> String {
     v.join("|")
 }
 
+fn query<'a>(keys: &[&'a str]) -> zedis_cluster::RouteQuery<'a> {
+    zedis_cluster::RouteQuery {
+        keys: keys.iter().map(|k| k.as_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
 fn redis_id(client: &mut Client) -> String {
     client.text("CLUSTER MYID")
 }
@@ -146,6 +153,42 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
         head(&z.state.cluster_info()),
         head(&client.text("CLUSTER INFO"))
     );
+    // Routing: redis-server and our router give the same redirections for the same keys.
+    let theirs_key = (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| zedis_cluster::key_hash_slot(k.as_bytes()) < 8192)
+        .unwrap();
+    let ours_key = (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| zedis_cluster::key_hash_slot(k.as_bytes()) >= 8192)
+        .unwrap();
+    let moved_here = client.cmd(&format!("GET {ours_key}"));
+    let expected = format!(
+        "MOVED {} 127.0.0.1:{}",
+        zedis_cluster::key_hash_slot(ours_key.as_bytes()),
+        z.state.config().port
+    );
+    assert_eq!(moved_here, Frame::Error(expected.into_bytes()));
+    let ours = z
+        .state
+        .route(&query(&[&theirs_key]), |_| false)
+        .error_text()
+        .unwrap();
+    assert_eq!(
+        ours,
+        format!(
+            "MOVED {} 127.0.0.1:{}",
+            zedis_cluster::key_hash_slot(theirs_key.as_bytes()),
+            redis.port
+        )
+    );
+    let cross = client.cmd(&format!("MGET {theirs_key} {ours_key}"));
+    let ours = z
+        .state
+        .route(&query(&[&theirs_key, &ours_key]), |_| false)
+        .error_text()
+        .unwrap();
+    assert_eq!(cross, Frame::Error(ours.into_bytes()));
     // Its nodes.conf loads into our state and names the same owners.
     let conf = redis.nodes_conf();
     let loaded =
