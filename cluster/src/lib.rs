@@ -18,8 +18,9 @@
 //!   gives the state changes, the routing decision and the reply builders they call.
 //!
 //! # How the server drives it
-//! - Startup: [`ClusterState::from_nodes_conf`] (or [`ClusterState::new`] when nodes.conf is missing or
-//!   empty), then write [`ClusterState::to_nodes_conf`] on every [`Action::SaveConfig`].
+//! - Startup: [`file::load_nodes_conf`] (a fresh state when nodes.conf is missing or empty), then
+//!   [`ClusterState::startup_actions`]; on every [`Action::SaveConfig`] write [`ClusterState::to_nodes_conf`]
+//!   with [`file::save_nodes_conf`].
 //! - Every 100 ms: [`ClusterState::tick`] with Unix ms.
 //! - Bus listener (port + 10000): on accept, [`ClusterState::accept_link`]; per link a [`bus::FrameReader`];
 //!   each complete frame to [`ClusterState::handle_frame`]; a [`FrameError`] or EOF →
@@ -33,6 +34,7 @@
 //! - [`bus`]: the wire format (header, messages, gossip, ping extensions, framing).
 //! - [`state`]: the node table and state machine (`table`, `packet`, `cron`, `failover`, `admin`).
 //! - `nodes_conf`: nodes.conf and CLUSTER NODES; `replies`: CLUSTER INFO / SLOTS / SHARDS.
+//! - [`file`]: loading nodes.conf and saving it atomically (the only I/O here).
 //! - [`route`]: where a command runs (`getNodeByQuery`) and its -MOVED / -ASK / -CROSSSLOT / -TRYAGAIN /
 //!   -CLUSTERDOWN reply.
 //!
@@ -45,6 +47,7 @@
 
 pub mod bus;
 mod error;
+pub mod file;
 mod nodes_conf;
 mod replies;
 pub mod route;
