@@ -34,7 +34,7 @@
 //! - [`bus`]: the wire format (header, messages, gossip, ping extensions, framing).
 //! - [`state`]: the node table and state machine (`table`, `packet`, `cron`, `failover`, `admin`).
 //! - `nodes_conf`: nodes.conf and CLUSTER NODES; `replies`: CLUSTER INFO / SLOTS / SHARDS.
-//! - [`file`]: loading nodes.conf and saving it atomically (the only I/O here).
+//! - [`file`](mod@file): loading nodes.conf and saving it atomically (the only I/O here).
 //! - [`route`]: where a command runs (`getNodeByQuery`) and its -MOVED / -ASK / -CROSSSLOT / -TRYAGAIN /
 //!   -CLUSTERDOWN reply.
 //!
