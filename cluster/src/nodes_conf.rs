@@ -288,6 +288,10 @@ impl ClusterState {
             };
         }
         if let Some(m) = master {
+            // A node listed twice keeps one master (and sits in one replica list).
+            if let Some(old) = self.nodes[idx].master.filter(|&old| old != m) {
+                self.remove_replica(old, idx);
+            }
             self.nodes[idx].master = Some(m);
             self.add_replica(m, idx);
         }

@@ -12,6 +12,8 @@
 pub mod admin;
 mod cron;
 mod failover;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod lifecycle;
 pub mod node;
 mod packet;
