@@ -192,6 +192,7 @@ fn zedis_master_votes_for_a_redis_replica() {
     );
     drop(c1);
     drop(r1);
+    let killed = Instant::now();
     wait(&mut z, "the redis replica is promoted with our vote", |z| {
         let ours = z
             .state
@@ -201,6 +202,10 @@ fn zedis_master_votes_for_a_redis_replica() {
         ours && line_of(&c2.text("CLUSTER NODES"), &id4)
             .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"))
     });
+    eprintln!(
+        "master killed -> redis-server replica promoted with a Zedis vote in {:?} (node timeout 2000 ms)",
+        killed.elapsed()
+    );
     let granted = z
         .events
         .iter()
@@ -215,4 +220,63 @@ fn zedis_master_votes_for_a_redis_replica() {
     wait(&mut z, "everyone ok again", |z| {
         c2.text("CLUSTER INFO").contains("cluster_state:ok") && z.state.is_ok()
     });
+}
+
+/// The same failover among redis-server nodes only, for the side-by-side figure (printed, not asserted).
+#[test]
+fn redis_only_failover_baseline() {
+    let args = ["--cluster-node-timeout", "2000"];
+    let nodes: Vec<RedisNode> = (0..4).filter_map(|_| RedisNode::start(&args)).collect();
+    if nodes.len() < 4 {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    }
+    let mut clients: Vec<Client> = nodes.iter().map(|r| r.client()).collect();
+    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
+    let ids: Vec<String> = clients.iter_mut().map(|c| c.text("CLUSTER MYID")).collect();
+    for (i, (start, end)) in ranges.iter().enumerate() {
+        clients[i].cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
+        clients[i].cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
+    }
+    for c in clients.iter_mut().skip(1) {
+        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port));
+    }
+    let deadline = Instant::now() + WAIT;
+    let mut c2 = nodes[1].client();
+    loop {
+        let nodes_text = c2.text("CLUSTER NODES");
+        let joined = nodes_text.lines().count() == 4 && !nodes_text.contains("handshake");
+        if joined
+            && clients[3].cmd(&format!("CLUSTER REPLICATE {}", ids[0]))
+                == zedis_resp::Frame::Simple(b"OK".to_vec())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never joined");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    while !clients[3]
+        .text("INFO replication")
+        .contains("master_link_status:up")
+    {
+        assert!(Instant::now() < deadline, "replica never synced");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut nodes = nodes;
+    drop(clients);
+    drop(nodes.remove(0));
+    let killed = Instant::now();
+    loop {
+        if line_of(&c2.text("CLUSTER NODES"), &ids[3])
+            .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failover");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "redis-only: master killed -> replica promoted in {:?} (node timeout 2000 ms)",
+        killed.elapsed()
+    );
 }
