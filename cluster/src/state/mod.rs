@@ -59,7 +59,8 @@ pub struct Config {
     pub pport: u16,
     /// Bus port announced.
     pub cport: u16,
-    /// Seed of the state machine's PRNG (node names, gossip choice, election delay).
+    /// Seed of the state machine's PRNG (node names, gossip choice, election delay). Must differ between
+    /// nodes (the server should take it from the OS's random source): equal seeds give equal node names.
     pub seed: u64,
 }
 

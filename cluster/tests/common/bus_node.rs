@@ -54,7 +54,8 @@ impl BusNode {
             node_timeout_ms,
             port,
             cport,
-            seed: now_ms(),
+            // Distinct per node even when several start in the same millisecond (the seed makes the name).
+            seed: now_ms() ^ (u64::from(cport) << 40) ^ u64::from(std::process::id()),
             announce_hostname: hostname.to_string(),
             ..Config::default()
         };
