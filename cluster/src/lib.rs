@@ -29,6 +29,30 @@
 //! - CLUSTER subcommands call the methods in `state::admin` (meet, update_slots, set_slot_*, replicate,
 //!   failover, forget, ...) whose [`AdminError`] displays as Redis's error reply.
 //!
+//! ```
+//! use zedis_cluster::{Action, ClusterState, Config};
+//!
+//! // Two nodes; A meets B. The "network" here just hands A's first packet to B.
+//! let now = 1_700_000_000_000;
+//! let mut a = ClusterState::new(Config { port: 7000, cport: 17000, seed: 1, ..Config::default() }, now);
+//! let mut b = ClusterState::new(Config { port: 7001, cport: 17001, seed: 2, ..Config::default() }, now);
+//! a.meet("127.0.0.1", 7001, 17001, now).unwrap();
+//! let connect = a.tick(now + 100).into_iter().find_map(|act| match act {
+//!     Action::Connect { link, ip, cport } => Some((link, ip, cport)),
+//!     _ => None,
+//! });
+//! let (link_a, ip, cport) = connect.expect("A connects to B's bus port");
+//! assert_eq!((ip.as_str(), cport), ("127.0.0.1", 17001));
+//! let link_b = b.accept_link("127.0.0.1", "127.0.0.1", now + 100);
+//! let sent = a.link_connected(link_a, "127.0.0.1", now + 100);
+//! let Some(Action::Send { packet, .. }) = sent.into_iter().find(|act| matches!(act, Action::Send { .. })) else {
+//!     panic!("A sends MEET")
+//! };
+//! let replies = b.handle_frame(link_b, &packet, now + 101);
+//! assert!(replies.iter().any(|act| matches!(act, Action::Send { link, .. } if *link == link_b)), "B answers PONG");
+//! assert_eq!(b.known_nodes(), 2); // A, in handshake until B's own PING/PONG exchange completes
+//! ```
+//!
 //! # Module layout
 //! - [`slot`]: CRC16, `key_hash_slot`, [`SlotBitmap`].
 //! - [`bus`]: the wire format (header, messages, gossip, ping extensions, framing).
