@@ -559,3 +559,57 @@ fn an_orphaned_master_gets_a_migrating_replica() {
         .iter()
         .any(|a| matches!(a, Action::ReplicateFrom { port: 7001, .. })));
 }
+
+#[test]
+fn update_message_moves_slots_and_demotes_an_emptied_master() {
+    let mut sim = Sim::create(3, 0, 2000);
+    let (n0, n2) = (
+        sim.nodes[0].lookup(&sim.name(0)).unwrap(),
+        sim.nodes[0].lookup(&sim.name(2)).unwrap(),
+    );
+    let mut slots = sim.nodes[0].nodes[n0].slots.clone();
+    for s in sim.nodes[0]
+        .owned_ranges(n2)
+        .iter()
+        .flat_map(|&(a, b)| a..=b)
+    {
+        slots.set(s, true);
+    }
+    let header = sim.nodes[1].build_header(MsgType::Update);
+    let name = sim.nodes[0].nodes[n2].name;
+    let packet = Message {
+        header,
+        body: Body::Update {
+            config_epoch: 100,
+            name,
+            slots,
+        },
+    }
+    .to_bytes();
+    let from1 = sim.nodes[0].nodes[sim.nodes[0].lookup(&sim.name(1)).unwrap()]
+        .inbound_link
+        .unwrap();
+    let actions = sim.nodes[0].handle_frame(from1, &packet, sim.now);
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::ReplicateFrom { port: 7002, .. })),
+        "{actions:?}"
+    );
+    let s = &sim.nodes[0];
+    assert!(s.myself().is_replica() && s.myself().master == Some(n2));
+    assert_eq!(s.slot_owner(0), Some(n2));
+    assert_eq!(s.node(n2).unwrap().config_epoch, 100);
+    // An UPDATE with an older epoch changes nothing.
+    let header = sim.nodes[1].build_header(MsgType::Update);
+    let stale = Message {
+        header,
+        body: Body::Update {
+            config_epoch: 50,
+            name,
+            slots: Default::default(),
+        },
+    };
+    sim.nodes[0].handle_frame(from1, &stale.to_bytes(), sim.now);
+    assert_eq!(sim.nodes[0].slot_owner(0), Some(n2));
+}

@@ -70,6 +70,34 @@ impl BusNode {
         }
     }
 
+    /// Restarts a node from its nodes.conf on bus port `cport` (as the server would after a restart).
+    pub fn restart(conf: &str, cport: u16, node_timeout_ms: u64) -> BusNode {
+        let listener = TcpListener::bind(("127.0.0.1", cport)).expect("bind the same bus port");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = cport.wrapping_sub(10000).max(1);
+        let cfg = Config {
+            node_timeout_ms,
+            port,
+            cport,
+            seed: now_ms() ^ (u64::from(cport) << 40),
+            ..Config::default()
+        };
+        let mut state =
+            ClusterState::from_nodes_conf(cfg, conf, now_ms()).expect("our own nodes.conf loads");
+        let startup = state.startup_actions();
+        let mut node = BusNode {
+            state,
+            listener,
+            conns: HashMap::new(),
+            last_tick_ms: 0,
+            received: Vec::new(),
+            events: Vec::new(),
+            bad_packets: 0,
+        };
+        node.apply(startup);
+        node
+    }
+
     /// Performs the actions a call returned.
     pub fn apply(&mut self, actions: Vec<Action>) {
         let mut queue: std::collections::VecDeque<Action> = actions.into();
