@@ -18,6 +18,8 @@ pub mod lifecycle;
 pub mod node;
 mod packet;
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod sim_tests;
 mod table;
 
