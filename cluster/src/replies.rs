@@ -147,6 +147,54 @@ impl ClusterState {
         }
     }
 
+    /// CLUSTER LINKS: every node's outbound then inbound link, as maps. `io(link)` gives what only the
+    /// server knows: `(events, send_buffer_allocated, send_buffer_used)`, events being "r", "w", "rw" or "".
+    pub fn cluster_links(
+        &self,
+        out: &mut Vec<u8>,
+        proto: Protocol,
+        mut io: impl FnMut(crate::state::LinkId) -> (&'static str, u64, u64),
+    ) {
+        let links: Vec<(crate::state::LinkId, &Node)> = self
+            .nodes
+            .iter()
+            .flat_map(|(_, n)| {
+                [n.link, n.inbound_link]
+                    .into_iter()
+                    .flatten()
+                    .map(move |l| (l, n))
+            })
+            .collect();
+        reply::array_len(out, links.len());
+        for (id, node) in links {
+            let Some(link) = self.links.get(&id) else {
+                reply::map_len(out, proto, 0);
+                continue;
+            };
+            let (events, allocated, used) = io(id);
+            reply::map_len(out, proto, 6);
+            reply::bulk(out, b"direction");
+            reply::bulk(
+                out,
+                if link.inbound {
+                    b"from".as_slice()
+                } else {
+                    b"to".as_slice()
+                },
+            );
+            reply::bulk(out, b"node");
+            reply::bulk(out, &node.name);
+            reply::bulk(out, b"create-time");
+            reply::integer(out, link.ctime_ms as i64);
+            reply::bulk(out, b"events");
+            reply::bulk(out, events.as_bytes());
+            reply::bulk(out, b"send-buffer-allocated");
+            reply::integer(out, allocated as i64);
+            reply::bulk(out, b"send-buffer-used");
+            reply::integer(out, used as i64);
+        }
+    }
+
     fn shard_node(&self, out: &mut Vec<u8>, proto: Protocol, idx: NodeIdx) {
         let n = &self.nodes[idx];
         let offset = if n.flags & flags::MYSELF != 0 {

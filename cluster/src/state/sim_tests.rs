@@ -26,6 +26,17 @@ fn three_masters_converge() {
             .all(|l| l.contains(" connected")));
         assert_eq!(sim.nodes[i].size(), 3);
     }
+    let mut links = Vec::new();
+    sim.nodes[0].cluster_links(&mut links, zedis_resp::Protocol::Resp3, |_| ("r", 0, 0));
+    let (zedis_resp::Frame::Array(links), _) = zedis_resp::parse_frame(&links).unwrap().unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        links.len(),
+        4,
+        "one outbound and one inbound link to each of the two peers"
+    );
     let info = sim.nodes[0].cluster_info();
     assert!(info.contains("cluster_stats_messages_ping_sent:"), "{info}");
     assert!(
