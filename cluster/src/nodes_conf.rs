@@ -14,6 +14,10 @@ use crate::state::{ClusterState, Config};
 impl ClusterState {
     /// The node description line Redis's `clusterGenNodeDescription` prints (no trailing newline).
     pub fn node_description(&self, idx: NodeIdx) -> String {
+        self.describe_node(idx, &self.owned_ranges(idx))
+    }
+
+    fn describe_node(&self, idx: NodeIdx, ranges: &[(u16, u16)]) -> String {
         let node = &self.nodes[idx];
         let mut s = String::with_capacity(128);
         s.push_str(node.name_str());
@@ -57,7 +61,7 @@ impl ClusterState {
                 "disconnected"
             }
         );
-        for (start, end) in self.owned_ranges(idx) {
+        for &(start, end) in ranges {
             if start == end {
                 let _ = write!(s, " {start}");
             } else {
@@ -74,6 +78,23 @@ impl ClusterState {
             }
         }
         s
+    }
+
+    /// Every node's slot ranges in one pass over the slot table (`clusterGenNodesSlotsInfo`).
+    pub(crate) fn all_owned_ranges(&self) -> std::collections::HashMap<NodeIdx, Vec<(u16, u16)>> {
+        let mut out: std::collections::HashMap<NodeIdx, Vec<(u16, u16)>> =
+            std::collections::HashMap::new();
+        for slot in 0..SLOTS as u16 {
+            let Some(owner) = self.slot_owner(slot) else {
+                continue;
+            };
+            let ranges = out.entry(owner).or_default();
+            match ranges.last_mut() {
+                Some((_, end)) if *end + 1 == slot => *end = slot,
+                _ => ranges.push((slot, slot)),
+            }
+        }
+        out
     }
 
     /// Ranges of slots bound to `idx` in the slot table (Redis's `slot_info_pairs`).
@@ -101,11 +122,12 @@ impl ClusterState {
 
     fn describe_nodes(&self, skip_flags: u16) -> String {
         let mut s = String::new();
+        let ranges = self.all_owned_ranges();
         for (idx, node) in self.nodes.iter() {
             if node.flags & skip_flags != 0 {
                 continue;
             }
-            s.push_str(&self.node_description(idx));
+            s.push_str(&self.describe_node(idx, ranges.get(&idx).map_or(&[][..], Vec::as_slice)));
             s.push('\n');
         }
         s

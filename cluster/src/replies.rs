@@ -127,12 +127,13 @@ impl ClusterState {
             .map(|(i, _)| i)
             .collect();
         reply::array_len(out, masters.len());
+        let all_ranges = self.all_owned_ranges();
         for m in masters {
             reply::map_len(out, proto, 2);
             reply::bulk(out, b"slots");
-            let ranges = self.owned_ranges(m);
+            let ranges = all_ranges.get(&m).map_or(&[][..], Vec::as_slice);
             reply::array_len(out, ranges.len() * 2);
-            for (start, end) in ranges {
+            for &(start, end) in ranges {
                 reply::integer(out, i64::from(start));
                 reply::integer(out, i64::from(end));
             }
