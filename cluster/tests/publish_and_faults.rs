@@ -169,3 +169,65 @@ fn malformed_packets_are_dropped_or_disconnected() {
         z.state.cluster_nodes()
     );
 }
+
+#[test]
+fn shard_publish_stays_in_the_shard_and_travels_both_ways() {
+    let Some(redis) = RedisNode::start(&["--cluster-node-timeout", "5000"]) else {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    };
+    let mut client = redis.client();
+    let rid = client.text("CLUSTER MYID");
+    assert_eq!(
+        client.cmd("CLUSTER ADDSLOTSRANGE 0 16383"),
+        Frame::Simple(b"OK".to_vec())
+    );
+    let mut z = BusNode::start(5000);
+    let actions = z
+        .state
+        .meet("127.0.0.1", redis.port, redis.port + 10000, now_ms())
+        .unwrap();
+    z.apply(actions);
+    let ok = z.run_until(Duration::from_secs(60), |z| {
+        z.state
+            .lookup(rid.as_bytes())
+            .and_then(|i| z.state.node(i))
+            .is_some_and(|n| n.link.is_some() && n.numslots == 16384)
+    });
+    assert!(ok, "never joined");
+    let actions = z.state.replicate(rid.as_bytes(), true, now_ms()).unwrap();
+    z.apply(actions);
+    let zid = z.name();
+    let ok = z.run_until(Duration::from_secs(60), |_| {
+        client
+            .text("CLUSTER NODES")
+            .lines()
+            .any(|l| l.starts_with(&zid) && l.contains(&format!("slave {rid}")))
+    });
+    assert!(ok, "never became the replica");
+    // Redis sends SPUBLISH to the nodes of its shard: we, its replica, get it.
+    let mut sub = redis.client();
+    assert_eq!(
+        sub.cmd("SSUBSCRIBE orders"),
+        Frame::Array(vec![bulk("ssubscribe"), bulk("orders"), Frame::Integer(1)])
+    );
+    assert_eq!(client.cmd("SPUBLISH orders o1"), Frame::Integer(1));
+    let delivered = Action::Deliver {
+        channel: b"orders".to_vec(),
+        message: b"o1".to_vec(),
+        shard: true,
+    };
+    assert!(
+        z.run_until(Duration::from_secs(30), |z| z.events.contains(&delivered)),
+        "{:?}",
+        z.events
+    );
+    // And ours reaches the master's shard subscribers.
+    let actions = z.state.publish(b"orders", b"o2", true, now_ms());
+    z.apply(actions);
+    z.run_until(Duration::from_millis(300), |_| false);
+    assert_eq!(
+        sub.read_frame(),
+        Frame::Array(vec![bulk("smessage"), bulk("orders"), bulk("o2")])
+    );
+}
