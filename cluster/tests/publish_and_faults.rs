@@ -222,6 +222,10 @@ fn shard_publish_stays_in_the_shard_and_travels_both_ways() {
         "{:?}",
         z.events
     );
+    assert_eq!(
+        sub.read_frame(),
+        Frame::Array(vec![bulk("smessage"), bulk("orders"), bulk("o1")])
+    );
     // And ours reaches the master's shard subscribers.
     let actions = z.state.publish(b"orders", b"o2", true, now_ms());
     z.apply(actions);
