@@ -1,0 +1,125 @@
+//! Reading and writing nodes.conf on disk: the one piece of I/O in this crate, kept apart so the server
+//! calls it on [`crate::Action::SaveConfig`] and at startup. Writes are atomic (temp file + rename), so a
+//! crash leaves the old file or the new one (Redis writes in place with padding instead).
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::ConfError;
+use crate::state::{ClusterState, Config};
+
+/// Why nodes.conf could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Reading failed (other than "not found").
+    #[error("Loading the cluster node config from {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// The content is corrupted.
+    #[error("{path}: {source}")]
+    Corrupted {
+        /// The file.
+        path: PathBuf,
+        /// Line and problem.
+        source: ConfError,
+    },
+}
+
+/// Loads `path`; a missing or empty file gives a fresh one-node state and `true` (save it right away, as
+/// Redis does).
+pub fn load_nodes_conf(
+    path: &Path,
+    cfg: Config,
+    now_ms: u64,
+) -> Result<(ClusterState, bool), LoadError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(LoadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    if text.is_empty() {
+        return Ok((ClusterState::new(cfg, now_ms), true));
+    }
+    ClusterState::from_nodes_conf(cfg, &text, now_ms)
+        .map(|s| (s, false))
+        .map_err(|source| LoadError::Corrupted {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Writes `text` to `path` atomically: a temp file in the same directory, optionally fsynced, renamed over
+/// `path` (and the directory fsynced when `fsync`).
+pub fn save_nodes_conf(path: &Path, text: &str, fsync: bool) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        if fsync {
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, path)?;
+        if fsync {
+            fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_then_saved_then_reloaded() {
+        let dir = std::env::temp_dir().join(format!("zedis-cluster-file-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("nodes.conf");
+        let (mut state, fresh) = load_nodes_conf(&path, Config::default(), 1).unwrap();
+        assert!(fresh);
+        state.update_slots(&[1, 2, 3], false, 2).unwrap();
+        save_nodes_conf(&path, &state.to_nodes_conf(), true).unwrap();
+        let (again, fresh) = load_nodes_conf(&path, Config::default(), 3).unwrap();
+        assert!(!fresh);
+        assert_eq!(again.to_nodes_conf(), state.to_nodes_conf());
+        fs::write(&path, "garbage line\n").unwrap();
+        let err = load_nodes_conf(&path, Config::default(), 4)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 1") && err.contains("at least 8 fields"),
+            "{err}"
+        );
+        fs::write(&path, "").unwrap();
+        assert!(load_nodes_conf(&path, Config::default(), 5).unwrap().1);
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,115 @@
+//! Three redis-server 7.0.15 masters and three Zedis masters form one cluster the way
+//! `redis-cli --cluster create` builds it (ADDSLOTS, SET-CONFIG-EPOCH, MEET of the first node), and all six
+//! reach the same view: gossip introduces every node to every other, whatever its implementation.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::bus_node::{now_ms, BusNode};
+use common::{Client, RedisNode};
+
+fn signature(nodes: &str) -> String {
+    let mut v: Vec<String> = nodes
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let slots: Vec<&str> = f
+                .get(8..)?
+                .iter()
+                .copied()
+                .filter(|s| !s.starts_with('['))
+                .collect();
+            (!slots.is_empty()).then(|| format!("{}:{}", f[0], slots.join(",")))
+        })
+        .collect();
+    v.sort();
+    v.join("|")
+}
+
+#[test]
+fn three_redis_and_three_zedis_masters_converge() {
+    let args = ["--cluster-node-timeout", "3000"];
+    let redis: Vec<RedisNode> = (0..3).filter_map(|_| RedisNode::start(&args)).collect();
+    if redis.len() < 3 {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    }
+    let mut clients: Vec<Client> = redis.iter().map(|r| r.client()).collect();
+    let mut zedis: Vec<BusNode> = (0..3).map(|_| BusNode::start(3000)).collect();
+    let per = 16384 / 6;
+    let range = |i: usize| (i * per, if i == 5 { 16383 } else { (i + 1) * per - 1 });
+    for (i, c) in clients.iter_mut().enumerate() {
+        let (start, end) = range(i);
+        c.cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
+        c.cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
+    }
+    for (i, z) in zedis.iter_mut().enumerate() {
+        let (start, end) = range(3 + i);
+        let slots: Vec<u16> = (start as u16..=end as u16).collect();
+        let actions = z.state.update_slots(&slots, false, now_ms()).unwrap();
+        z.apply(actions);
+        let actions = z.state.set_config_epoch(4 + i as i64, now_ms()).unwrap();
+        z.apply(actions);
+    }
+    let seed = redis[0].port;
+    for c in clients.iter_mut().skip(1) {
+        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
+    }
+    for z in zedis.iter_mut() {
+        let actions = z
+            .state
+            .meet("127.0.0.1", seed, seed + 10000, now_ms())
+            .unwrap();
+        z.apply(actions);
+    }
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(90);
+    let mut last_check = Instant::now();
+    loop {
+        for z in zedis.iter_mut() {
+            z.poll();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        if last_check.elapsed() < Duration::from_millis(200) {
+            continue;
+        }
+        last_check = Instant::now();
+        let mut views: Vec<String> = clients
+            .iter_mut()
+            .map(|c| c.text("CLUSTER NODES"))
+            .collect();
+        views.extend(zedis.iter().map(|z| z.state.cluster_nodes()));
+        let first = signature(&views[0]);
+        let agreed = views
+            .iter()
+            .all(|v| signature(v) == first && v.lines().count() == 6 && !v.contains("handshake"));
+        let all_ok = clients
+            .iter_mut()
+            .all(|c| c.text("CLUSTER INFO").contains("cluster_state:ok"))
+            && zedis.iter().all(|z| z.state.is_ok());
+        if agreed && first.matches('|').count() == 5 && all_ok {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no agreement:\n{}",
+            views.join("\n---\n")
+        );
+    }
+    eprintln!(
+        "6-node mixed cluster (3 redis-server + 3 Zedis) agreed and ok in {:?}",
+        started.elapsed()
+    );
+    // Every Zedis node talks to every other node directly (links both ways, no handshake left).
+    for z in &zedis {
+        let nodes = z.state.cluster_nodes();
+        assert!(nodes.lines().all(|l| l.contains(" connected")), "{nodes}");
+    }
+    let epochs: std::collections::HashSet<String> = clients[0]
+        .text("CLUSTER NODES")
+        .lines()
+        .map(|l| l.split(' ').nth(6).unwrap().to_string())
+        .collect();
+    assert_eq!(epochs.len(), 6, "six distinct config epochs");
+}

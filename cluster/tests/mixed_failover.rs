@@ -1,0 +1,282 @@
+//! A mixed cluster: three redis-server 7.0.15 masters and a Zedis node as the replica of one of them. When
+//! that master is killed, the real nodes flag it FAIL, vote for our replica, and adopt it as the new owner
+//! of the slots (Redis's failover, decided over the bus by both implementations).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::bus_node::{now_ms, BusNode};
+use common::{Client, RedisNode};
+use zedis_cluster::Action;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn line_of(nodes: &str, id: &str) -> Option<String> {
+    nodes
+        .lines()
+        .find(|l| l.starts_with(id))
+        .map(str::to_string)
+}
+
+fn wait(z: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
+    let mut last = Instant::now() - Duration::from_secs(1);
+    let ok = z.run_until(WAIT, |n| {
+        if last.elapsed() < Duration::from_millis(200) {
+            return false;
+        }
+        last = Instant::now();
+        check(n)
+    });
+    assert!(
+        ok,
+        "timed out waiting for: {what}\nour view:\n{}\nour log: {:?}",
+        z.state.cluster_nodes(),
+        z.events
+    );
+}
+
+#[test]
+fn zedis_replica_takes_over_from_a_killed_redis_master() {
+    let args = ["--cluster-node-timeout", "2000"];
+    let (Some(r1), Some(r2), Some(r3)) = (
+        RedisNode::start(&args),
+        RedisNode::start(&args),
+        RedisNode::start(&args),
+    ) else {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    };
+    let mut clients: Vec<Client> = [&r1, &r2, &r3].iter().map(|r| r.client()).collect();
+    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
+    let mut ids = Vec::new();
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.cmd(&format!(
+            "CLUSTER ADDSLOTSRANGE {} {}",
+            ranges[i].0, ranges[i].1
+        ));
+        c.cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
+        ids.push(c.text("CLUSTER MYID"));
+    }
+    for c in clients.iter_mut().skip(1) {
+        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
+    }
+    let mut z = BusNode::start(2000);
+    z.state.set_repl_offset(1);
+    let actions = z
+        .state
+        .meet("127.0.0.1", r1.port, r1.port + 10000, now_ms())
+        .unwrap();
+    z.apply(actions);
+    let zid = z.name();
+    let mut c2 = r2.client();
+    wait(&mut z, "all four nodes know each other", |z| {
+        let nodes = c2.text("CLUSTER NODES");
+        z.state.known_nodes() == 4
+            && z.state.nodes().all(|(_, n)| !n.in_handshake())
+            && nodes.lines().count() == 4
+            && !nodes.contains("handshake")
+            && z.state.is_ok()
+    });
+    let actions = z
+        .state
+        .replicate(ids[0].as_bytes(), true, now_ms())
+        .unwrap();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::ReplicateFrom { port, .. } if *port == r1.port)));
+    z.apply(actions);
+    wait(
+        &mut z,
+        "redis-server sees us as the replica of its first master",
+        |_| {
+            line_of(&c2.text("CLUSTER NODES"), &zid)
+                .is_some_and(|l| l.contains(&format!(" slave {} ", ids[0])))
+        },
+    );
+
+    drop(clients);
+    drop(r1); // kill -9 equivalent: the process is killed by PID
+    let killed = Instant::now();
+    wait(
+        &mut z,
+        "our replica wins the election and redis-server adopts it",
+        |z| {
+            let nodes = c2.text("CLUSTER NODES");
+            let ours =
+                z.state.myself().is_master() && z.state.slot_owner(0) == Some(z.state.myself_idx());
+            let theirs = line_of(&nodes, &zid)
+                .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"));
+            let old = line_of(&nodes, &ids[0]).is_some_and(|l| l.contains("master,fail"));
+            ours && theirs && old
+        },
+    );
+    let took = killed.elapsed();
+    assert!(z.events.contains(&Action::BecomeMaster));
+    let mut c3 = r3.client();
+    wait(&mut z, "the real nodes serve again", |z| {
+        c2.text("CLUSTER INFO").contains("cluster_state:ok")
+            && c3.text("CLUSTER INFO").contains("cluster_state:ok")
+            && z.state.is_ok()
+    });
+    let info = c2.text("CLUSTER INFO");
+    let epoch = z.state.myself().config_epoch;
+    assert!(
+        epoch > 3,
+        "the new master has a fresh config epoch: {epoch}"
+    );
+    assert!(
+        info.contains(&format!("cluster_current_epoch:{epoch}")),
+        "{info}"
+    );
+    eprintln!("master killed -> Zedis replica promoted and adopted by redis-server in {took:?} (node timeout 2000 ms)");
+}
+
+#[test]
+fn zedis_master_votes_for_a_redis_replica() {
+    let args = ["--cluster-node-timeout", "2000"];
+    let (Some(r1), Some(r2), Some(r4)) = (
+        RedisNode::start(&args),
+        RedisNode::start(&args),
+        RedisNode::start(&args),
+    ) else {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    };
+    let mut c1 = r1.client();
+    let mut c2 = r2.client();
+    let mut c4 = r4.client();
+    c1.cmd("CLUSTER ADDSLOTSRANGE 0 5460");
+    c1.cmd("CLUSTER SET-CONFIG-EPOCH 1");
+    c2.cmd("CLUSTER ADDSLOTSRANGE 5461 10922");
+    c2.cmd("CLUSTER SET-CONFIG-EPOCH 2");
+    let id1 = c1.text("CLUSTER MYID");
+    let id4 = c4.text("CLUSTER MYID");
+    let mut z = BusNode::start(2000);
+    let mine: Vec<u16> = (10923..16384).collect();
+    let actions = z.state.update_slots(&mine, false, now_ms()).unwrap();
+    z.apply(actions);
+    let actions = z.state.set_config_epoch(3, now_ms()).unwrap();
+    z.apply(actions);
+    for c in [&mut c2, &mut c4] {
+        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
+    }
+    let actions = z
+        .state
+        .meet("127.0.0.1", r1.port, r1.port + 10000, now_ms())
+        .unwrap();
+    z.apply(actions);
+    wait(&mut z, "four nodes, cluster ok", |z| {
+        let nodes = c2.text("CLUSTER NODES");
+        z.state.known_nodes() == 4
+            && z.state.nodes().all(|(_, n)| !n.in_handshake())
+            && nodes.lines().count() == 4
+            && !nodes.contains("handshake")
+            && z.state.is_ok()
+    });
+    c4.cmd(&format!("CLUSTER REPLICATE {id1}"));
+    wait(
+        &mut z,
+        "we see the redis replica of the first master",
+        |z| {
+            let r = z.state.lookup(id4.as_bytes()).and_then(|i| z.state.node(i));
+            r.is_some_and(|n| {
+                n.is_replica()
+                    && n.master
+                        .and_then(|m| z.state.node(m))
+                        .is_some_and(|m| m.name_str() == id1)
+            }) && c4
+                .text("INFO replication")
+                .contains("master_link_status:up")
+        },
+    );
+    drop(c1);
+    drop(r1);
+    let killed = Instant::now();
+    wait(&mut z, "the redis replica is promoted with our vote", |z| {
+        let ours = z
+            .state
+            .slot_owner(0)
+            .and_then(|o| z.state.node(o))
+            .is_some_and(|n| n.name_str() == id4);
+        ours && line_of(&c2.text("CLUSTER NODES"), &id4)
+            .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"))
+    });
+    eprintln!(
+        "master killed -> redis-server replica promoted with a Zedis vote in {:?} (node timeout 2000 ms)",
+        killed.elapsed()
+    );
+    let granted = z
+        .events
+        .iter()
+        .any(|a| matches!(a, Action::Log(t) if t.starts_with("Failover auth granted to")));
+    assert!(granted, "{:?}", z.events);
+    let old = z
+        .state
+        .lookup(id1.as_bytes())
+        .and_then(|i| z.state.node(i))
+        .unwrap();
+    assert!(old.failed(), "we flagged the killed master FAIL");
+    wait(&mut z, "everyone ok again", |z| {
+        c2.text("CLUSTER INFO").contains("cluster_state:ok") && z.state.is_ok()
+    });
+}
+
+/// The same failover among redis-server nodes only, for the side-by-side figure (printed, not asserted).
+#[test]
+fn redis_only_failover_baseline() {
+    let args = ["--cluster-node-timeout", "2000"];
+    let nodes: Vec<RedisNode> = (0..4).filter_map(|_| RedisNode::start(&args)).collect();
+    if nodes.len() < 4 {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    }
+    let mut clients: Vec<Client> = nodes.iter().map(|r| r.client()).collect();
+    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
+    let ids: Vec<String> = clients.iter_mut().map(|c| c.text("CLUSTER MYID")).collect();
+    for (i, (start, end)) in ranges.iter().enumerate() {
+        clients[i].cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
+        clients[i].cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
+    }
+    for c in clients.iter_mut().skip(1) {
+        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port));
+    }
+    let deadline = Instant::now() + WAIT;
+    let mut c2 = nodes[1].client();
+    loop {
+        let nodes_text = c2.text("CLUSTER NODES");
+        let joined = nodes_text.lines().count() == 4 && !nodes_text.contains("handshake");
+        if joined
+            && clients[3].cmd(&format!("CLUSTER REPLICATE {}", ids[0]))
+                == zedis_resp::Frame::Simple(b"OK".to_vec())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never joined");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    while !clients[3]
+        .text("INFO replication")
+        .contains("master_link_status:up")
+    {
+        assert!(Instant::now() < deadline, "replica never synced");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut nodes = nodes;
+    drop(clients);
+    drop(nodes.remove(0));
+    let killed = Instant::now();
+    loop {
+        if line_of(&c2.text("CLUSTER NODES"), &ids[3])
+            .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failover");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "redis-only: master killed -> replica promoted in {:?} (node timeout 2000 ms)",
+        killed.elapsed()
+    );
+}
