@@ -46,23 +46,23 @@ pub(crate) struct FunctionEngine {
     libraries: BTreeMap<String, Library>,
     index: BTreeMap<String, String>,
     killed: Arc<AtomicBool>,
-    busy: Shared,
+    shared: Shared,
     heap_bytes_max: usize,
 }
 
 impl FunctionEngine {
-    pub fn new(limits: &Limits, killed: Arc<AtomicBool>, busy: Shared) -> mlua::Result<Self> {
+    pub fn new(limits: &Limits, killed: Arc<AtomicBool>, shared: Shared) -> mlua::Result<Self> {
         Ok(FunctionEngine {
             vm: Vm::new(
                 VmKind::Function,
                 limits.lua_heap_bytes_max,
                 killed.clone(),
-                busy.clone(),
+                shared.clone(),
             )?,
             libraries: BTreeMap::new(),
             index: BTreeMap::new(),
             killed,
-            busy,
+            shared,
             heap_bytes_max: limits.lua_heap_bytes_max,
         })
     }
@@ -154,7 +154,7 @@ impl FunctionEngine {
             VmKind::Function,
             limits.lua_heap_bytes_max,
             self.killed.clone(),
-            self.busy.clone(),
+            self.shared.clone(),
         )?;
         Ok(())
     }

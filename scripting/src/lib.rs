@@ -8,15 +8,16 @@
 //! - Sans-server: the crate never touches the keyspace. [`Host::call`] runs one command through the
 //!   server's single command path and returns its RESP reply.
 //! - Bounded: the Lua heap is capped and measured ([`Scripting::used_memory_bytes`]); an instruction hook
-//!   checks a kill flag ([`Scripting::kill_switch`]) and an optional busy handler
-//!   ([`Scripting::set_busy_handler`]) so the server can answer `-BUSY` and honour SCRIPT KILL.
+//!   checks a kill flag ([`Scripting::kill_switch`]) and calls [`Host::interrupt`] so the server can
+//!   answer `-BUSY` and honour SCRIPT KILL / FUNCTION KILL while a script runs.
 //!
 //! # Non-goals
 //! - The Lua debugger (SCRIPT DEBUG), `cmsgpack` and `struct` (not yet), cluster/replica checks (the
 //!   server does them with [`Scripting::eval_flags`] / [`Scripting::function_flags`]).
 //!
 //! # Module layout
-//! - `vm`: one Lua state with the sandbox (`prelude.lua`), runs and the Rust side of `redis.*`.
+//! - `vm`: one Lua state with the sandbox (`prelude.lua`), runs and the Rust side of `redis.*`;
+//!   `interrupt`: the instruction hook's check (load timeout, [`Host::interrupt`], kill flag).
 //! - `convert`: RESP ⇄ Lua conversions; `flags`: script flags and shebangs; `host`: the [`Host`] trait.
 //! - `eval`: the EVAL script cache; `functions`: libraries and FCALL; `dump`: FUNCTION DUMP payloads.
 //! - `libs`: `bit` and `cjson` in Rust.
@@ -31,9 +32,10 @@
 //!   the flags for the server's own checks (OOM without `allow-oom`, replica/stale, `no-cluster`).
 //! - SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/LIST/DELETE/FLUSH/DUMP/RESTORE/STATS return their replies.
 //! - Limits: [`Limits::lua_heap_bytes_max`] bounds each Lua state; [`Scripting::used_memory_bytes`] is the
-//!   figure to charge to the budget (INFO `used_memory_lua`); [`Scripting::set_busy_handler`] is called
-//!   every [`HOOK_INSTRUCTIONS`] instructions with the elapsed time (serve `-BUSY`, return true to kill);
-//!   [`Scripting::kill_switch`] kills from anywhere.
+//!   figure to charge to the budget; [`Scripting::eval_memory_bytes`] is INFO's `used_memory_lua` /
+//!   `used_memory_vm_eval`, [`Scripting::functions_memory_bytes`] `used_memory_vm_functions`.
+//!   [`Host::interrupt`] is called every [`HOOK_INSTRUCTIONS`] instructions with the elapsed time
+//!   (serve `-BUSY`, return true to kill); [`Scripting::kill_switch`] kills from anywhere.
 //!
 //! # Deviations from Redis
 //! - Readonly tables are proxies (Redis patches its Lua VM): `#string`/`pairs` over a library table see
@@ -49,6 +51,7 @@ mod eval;
 pub mod flags;
 mod functions;
 mod host;
+mod interrupt;
 mod libs;
 mod vm;
 
@@ -56,9 +59,9 @@ pub use flags::{parse_eval_shebang, ScriptFlags, Shebang};
 pub use functions::{glob_match, FunctionInfo, RestorePolicy, LOAD_TIMEOUT};
 pub use host::{CallCtx, Host, LogLevel};
 use vm::Shared;
-pub use vm::{sha1_hex, BusyHandler, HOOK_INSTRUCTIONS};
+pub use vm::{sha1_hex, HOOK_INSTRUCTIONS};
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -114,7 +117,7 @@ pub struct Scripting {
     functions: functions::FunctionEngine,
     limits: Limits,
     killed: Arc<AtomicBool>,
-    busy: Shared,
+    shared: Shared,
 }
 
 /// Keys then arguments of a script invocation.
@@ -169,7 +172,6 @@ impl Scripting {
     pub fn new(limits: Limits) -> Result<Self, ScriptingError> {
         let killed = Arc::new(AtomicBool::new(false));
         let shared = Shared {
-            busy: None,
             rand: Rc::new(Cell::new(vm::RAND48_INITIAL)),
         };
         Ok(Scripting {
@@ -177,24 +179,8 @@ impl Scripting {
             functions: functions::FunctionEngine::new(&limits, killed.clone(), shared.clone())?,
             limits,
             killed,
-            busy: shared,
+            shared,
         })
-    }
-
-    /// Installs the handler the instruction hook calls every [`HOOK_INSTRUCTIONS`] with the time the script
-    /// has run: the server serves `-BUSY` to other clients past `busy-reply-threshold` from it, and returns
-    /// true to kill the script (SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE). Recreates the Lua states,
-    /// so call it once at startup.
-    pub fn set_busy_handler(&mut self, handler: BusyHandler) -> Result<(), ScriptingError> {
-        let busy = Shared {
-            busy: Some(Rc::new(RefCell::new(handler))),
-            rand: self.busy.rand.clone(),
-        };
-        self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), busy.clone())?;
-        self.functions =
-            functions::FunctionEngine::new(&self.limits, self.killed.clone(), busy.clone())?;
-        self.busy = busy;
-        Ok(())
     }
 
     /// A flag that, once set, makes the running script fail with
@@ -203,9 +189,20 @@ impl Scripting {
         self.killed.clone()
     }
 
-    /// Lua heap bytes in use by both states (INFO memory `used_memory_lua`, charged to the budget).
+    /// Lua heap bytes in use by both states (`used_memory_vm_total`, charged to the budget).
     pub fn used_memory_bytes(&self) -> usize {
         self.eval.used_memory_bytes() + self.functions.used_memory_bytes()
+    }
+
+    /// Lua heap bytes of the EVAL state: INFO memory `used_memory_lua` and `used_memory_vm_eval`, as
+    /// Redis reports them (without the functions' state).
+    pub fn eval_memory_bytes(&self) -> usize {
+        self.eval.used_memory_bytes()
+    }
+
+    /// Lua heap bytes of the functions state: INFO memory `used_memory_vm_functions`.
+    pub fn functions_memory_bytes(&self) -> usize {
+        self.functions.used_memory_bytes()
     }
 
     /// Bytes held by cached script bodies and SHA1s (`used_memory_scripts`).
@@ -293,7 +290,7 @@ impl Scripting {
 
     /// SCRIPT FLUSH: drops the cache and recreates the EVAL Lua state.
     pub fn script_flush(&mut self) -> Result<(), ScriptingError> {
-        self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), self.busy.clone())?;
+        self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), self.shared.clone())?;
         Ok(())
     }
 
@@ -363,45 +360,61 @@ impl Scripting {
     }
 
     /// FUNCTION STATS reply; `running` names the running script and its command (the server knows it,
-    /// as it is only asked while a script runs, from the busy handler).
+    /// as it is only asked while a script runs, from [`Host::interrupt`]). While a script runs the
+    /// engines are out of the server's hands: answer with [`function_stats_reply`] and the
+    /// [`Scripting::function_counts`] taken before the run (they cannot change during it).
     pub fn function_stats(
         &self,
         running: Option<RunningScript<'_>>,
         protocol: Protocol,
     ) -> Vec<u8> {
-        let mut out = Vec::new();
-        reply::map_len(&mut out, protocol, 2);
-        reply::bulk(&mut out, b"running_script");
-        match running {
-            None => reply::null(&mut out, protocol),
-            Some(RunningScript {
-                name,
-                command,
-                duration_ms,
-            }) => {
-                reply::map_len(&mut out, protocol, 3);
-                reply::bulk(&mut out, b"name");
-                reply::bulk(&mut out, name);
-                reply::bulk(&mut out, b"command");
-                reply::array_len(&mut out, command.len());
-                for arg in command {
-                    reply::bulk(&mut out, arg);
-                }
-                reply::bulk(&mut out, b"duration_ms");
-                reply::integer(&mut out, duration_ms as i64);
-            }
-        }
-        reply::bulk(&mut out, b"engines");
-        reply::map_len(&mut out, protocol, 1);
-        reply::bulk(&mut out, b"LUA");
-        let (libs, funcs) = self.functions.counts();
-        reply::map_len(&mut out, protocol, 2);
-        reply::bulk(&mut out, b"libraries_count");
-        reply::integer(&mut out, libs as i64);
-        reply::bulk(&mut out, b"functions_count");
-        reply::integer(&mut out, funcs as i64);
-        out
+        function_stats_reply(running, self.function_counts(), protocol)
     }
+
+    /// Numbers of libraries and of functions (FUNCTION STATS `libraries_count`, `functions_count`).
+    pub fn function_counts(&self) -> (usize, usize) {
+        self.functions.counts()
+    }
+}
+
+/// FUNCTION STATS reply from its parts: the running script, if any, and the (libraries, functions)
+/// counts.
+pub fn function_stats_reply(
+    running: Option<RunningScript<'_>>,
+    (libs, funcs): (usize, usize),
+    protocol: Protocol,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    reply::map_len(&mut out, protocol, 2);
+    reply::bulk(&mut out, b"running_script");
+    match running {
+        None => reply::null(&mut out, protocol),
+        Some(RunningScript {
+            name,
+            command,
+            duration_ms,
+        }) => {
+            reply::map_len(&mut out, protocol, 3);
+            reply::bulk(&mut out, b"name");
+            reply::bulk(&mut out, name);
+            reply::bulk(&mut out, b"command");
+            reply::array_len(&mut out, command.len());
+            for arg in command {
+                reply::bulk(&mut out, arg);
+            }
+            reply::bulk(&mut out, b"duration_ms");
+            reply::integer(&mut out, duration_ms as i64);
+        }
+    }
+    reply::bulk(&mut out, b"engines");
+    reply::map_len(&mut out, protocol, 1);
+    reply::bulk(&mut out, b"LUA");
+    reply::map_len(&mut out, protocol, 2);
+    reply::bulk(&mut out, b"libraries_count");
+    reply::integer(&mut out, libs as i64);
+    reply::bulk(&mut out, b"functions_count");
+    reply::integer(&mut out, funcs as i64);
+    out
 }
 
 fn error_bytes(msg: &str) -> Vec<u8> {

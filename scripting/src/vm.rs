@@ -4,6 +4,7 @@
 use crate::convert::{as_number, error_table, format_g17, frame_to_lua, lua_to_reply, ReplyStyle};
 use crate::flags::ScriptFlags;
 use crate::host::{CallCtx, Host, LogLevel};
+use crate::interrupt::{HostSlot, Tick};
 use crate::libs;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use sha1::{Digest, Sha1};
@@ -28,17 +29,9 @@ pub enum VmKind {
     Function,
 }
 
-/// Called from the instruction hook with the time the script has run; returns true to kill the script.
-pub type BusyHandler = Box<dyn FnMut(Duration) -> bool>;
-
-/// The busy handler shared by both VMs' hooks.
-pub type SharedBusy = std::rc::Rc<RefCell<BusyHandler>>;
-
 /// State both VMs share, surviving SCRIPT FLUSH and FUNCTION FLUSH as Redis's process globals do.
 #[derive(Clone, Default)]
 pub(crate) struct Shared {
-    /// The server's busy handler, called from the instruction hook.
-    pub busy: Option<SharedBusy>,
     /// The 48-bit state of Redis's `redisLrand48` behind `math.random`.
     pub rand: std::rc::Rc<std::cell::Cell<u64>>,
 }
@@ -61,37 +54,15 @@ pub(crate) struct Registered {
     pub flags: ScriptFlags,
 }
 
-/// The periodic check of a running script: load timeout, busy handler, kill flag.
-struct Tick {
-    killed: Arc<AtomicBool>,
-    busy: Option<SharedBusy>,
-    module: Table,
+/// Time since the running script (or FUNCTION LOAD) started.
+fn elapsed(lua: &Lua) -> Duration {
+    lua.app_data_ref::<RunState>()
+        .map_or(Duration::ZERO, |s| s.started.elapsed())
 }
 
-impl Tick {
-    /// True when the script must die; then also marks the prelude's `killed` field, which the error
-    /// handler and the pcall wrapper read (no call into Rust there: they may run with the Lua stack
-    /// exhausted).
-    fn check(&self, lua: &Lua) -> mlua::Result<bool> {
-        let (elapsed, timeout) = match lua.app_data_ref::<RunState>() {
-            Some(s) => (s.started.elapsed(), s.load_timeout),
-            None => (Duration::ZERO, None),
-        };
-        let over = timeout.is_some_and(|t| elapsed > t);
-        let kill = over
-            || self
-                .busy
-                .as_ref()
-                .is_some_and(|b| b.try_borrow_mut().map(|mut f| f(elapsed)).unwrap_or(false));
-        if kill {
-            self.killed.store(true, Ordering::SeqCst);
-        }
-        if !self.killed.load(Ordering::SeqCst) {
-            return Ok(false);
-        }
-        self.module.raw_set("killed", true)?;
-        Ok(true)
-    }
+/// The FUNCTION LOAD timeout when a library's top-level code is running.
+fn load_timeout(lua: &Lua) -> Option<Duration> {
+    lua.app_data_ref::<RunState>().and_then(|s| s.load_timeout)
 }
 
 /// Per-run state reachable from the Rust primitives.
@@ -127,6 +98,8 @@ pub(crate) struct Vm {
     calls_since_gc: u32,
     /// The heap bound given to Lua; past half of it a run ends with a full collection.
     memory_bytes_max: usize,
+    /// The running script's host, for the instruction hook.
+    host_slot: Rc<HostSlot>,
 }
 
 impl Vm {
@@ -167,16 +140,17 @@ impl Vm {
         };
         let module: Table = prelude.call((globals.clone(), dbg, prims, kind_name))?;
         let env: Table = module.get("env")?;
+        let host_slot = Rc::new(HostSlot::default());
         let tick = Rc::new(Tick {
             killed: killed.clone(),
-            busy: shared.busy.clone(),
             module: module.clone(),
+            host: host_slot.clone(),
         });
         let hook_tick = tick.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
             move |lua, _| {
-                if hook_tick.check(lua)? {
+                if hook_tick.check(elapsed(lua), load_timeout(lua))? {
                     return Err(mlua::Error::runtime(
                         "Script killed by user with SCRIPT KILL...",
                     ));
@@ -188,7 +162,9 @@ impl Vm {
         // this, and raises the kill error itself.
         let coroutine_tick = tick.clone();
         let install: Function = module.get("install_tick")?;
-        install.call::<()>(lua.create_function(move |lua, ()| coroutine_tick.check(lua))?)?;
+        install.call::<()>(lua.create_function(move |lua, ()| {
+            coroutine_tick.check(elapsed(lua), load_timeout(lua))
+        })?)?;
         lua.set_memory_limit(memory_bytes_max)?;
         Ok(Vm {
             lua,
@@ -199,6 +175,7 @@ impl Vm {
             killed,
             calls_since_gc: 0,
             memory_bytes_max,
+            host_slot,
         })
     }
 
@@ -446,6 +423,7 @@ impl Vm {
         let set_call: Function = self.module.get("set_call")?;
         let run: Function = self.module.get("run")?;
         let host_cell = RefCell::new(host);
+        let _host_reachable = self.host_slot.install(&host_cell);
         let base = CallCtx {
             protocol: Protocol::Resp2,
             flags: req.flags,
