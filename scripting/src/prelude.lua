@@ -241,6 +241,11 @@ for _, lib in ipairs({'cmsgpack', 'struct'}) do
     end
   end
 end
+for _, k in ipairs({'encode_sparse_array', 'encode_max_depth', 'decode_max_depth', 'encode_number_precision',
+    'encode_keep_buffer', 'encode_invalid_numbers', 'decode_invalid_numbers'}) do
+  local f = R.cjson[k]
+  R.cjson[k] = cwrap(function(...) return raise_or_return(f(...)) end)
+end
 for _, name in ipairs({'cjson', 'bit', 'struct', 'cmsgpack'}) do
   if R[name] then G[name] = R[name] end
 end
@@ -308,9 +313,13 @@ for _, name in ipairs(protected_names) do
   if G[name] then G[name] = protect(G[name]) end
 end
 getmetatable('').__index = G.string
+-- The globals' metatable is readonly too (Redis protects metatables recursively): scripts see a proxy.
+local error_mt_view = protect(error_mt)
 G.getmetatable = function(t)
-  if proxies[t] then return getmetatable(proxies[t]) end
-  return getmetatable(t)
+  local mt
+  if proxies[t] then mt = getmetatable(proxies[t]) else mt = getmetatable(t) end
+  if mt == error_mt then return error_mt_view end
+  return mt
 end
 
 for _, k in ipairs({'breakpoint', 'debug', 'replicate_commands'}) do

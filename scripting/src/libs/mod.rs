@@ -3,6 +3,7 @@
 
 mod bit;
 mod cjson;
+mod cjson_config;
 mod cmsgpack;
 mod struct_lib;
 
