@@ -106,15 +106,19 @@ local function err_table(msg)
 end
 M.err_table = err_table
 
-local current_call, current_acl
-function M.set_call(f, acl) current_call, current_acl = f, acl end
+local current_call, current_acl, current_call_packed
+function M.set_call(f, acl, packed) current_call, current_acl, current_call_packed = f, acl, packed end
 
 local redis = {}
 local function generic(raise, ...)
   if not current_call then
     error(err_table('redis.call/pcall can only be called inside a script invocation'))
   end
-  local is_err, v = current_call(...)
+  -- A Rust callback cannot take thousands of arguments on Lua's C stack (LUAI_MAXCSTACK): many
+  -- arguments travel in a table.
+  local n = select('#', ...)
+  local is_err, v
+  if n > 64 then is_err, v = current_call_packed(n, {...}) else is_err, v = current_call(...) end
   if is_err and raise then error(v) end
   return v
 end

@@ -439,10 +439,21 @@ impl Vm {
                     ctx.repl_flags = s.repl_flags;
                 }
                 let mut host = host_cell.borrow_mut();
-                redis_call(lua, argv, &ctx, &mut **host)
+                redis_call(lua, command_args(argv.iter()), &ctx, &mut **host)
+            })?;
+            let call_packed = scope.create_function(|lua, (n, argv): (usize, Table)| {
+                let mut ctx = base;
+                if let Some(s) = lua.app_data_ref::<RunState>() {
+                    ctx.protocol = s.script_protocol;
+                    ctx.repl_flags = s.repl_flags;
+                }
+                let values = (1..=n).map(|i| argv.raw_get::<Value>(i).unwrap_or(Value::Nil));
+                let args = command_args(values);
+                let mut host = host_cell.borrow_mut();
+                redis_call(lua, args, &ctx, &mut **host)
             })?;
             let acl = scope.create_function(|lua, argv: MultiValue| {
-                let owned = match command_args(&argv) {
+                let owned = match command_args(argv.iter()) {
                     Ok(owned) => owned,
                     Err(msg) => return Ok(Value::String(lua.create_string(msg)?)),
                 };
@@ -454,9 +465,9 @@ impl Vm {
                     ),
                 })
             })?;
-            set_call.call::<()>((call, acl))?;
+            set_call.call::<()>((call, acl, call_packed))?;
             let r = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
-            set_call.call::<()>((Value::Nil, Value::Nil))?;
+            set_call.call::<()>((Value::Nil, Value::Nil, Value::Nil))?;
             r
         });
         result
@@ -498,18 +509,15 @@ fn error_reply(out: &mut Vec<u8>, value: &Value, name: &str) {
 /// `redis.call`/`redis.pcall` core: returns (is_error, value).
 fn redis_call(
     lua: &Lua,
-    argv: MultiValue,
+    args: Result<Vec<Vec<u8>>, &'static str>,
     ctx: &CallCtx,
     host: &mut dyn Host,
 ) -> mlua::Result<(bool, Value)> {
-    if argv.is_empty() {
-        let t = error_table(
-            lua,
-            b"Please specify at least one argument for this redis lib call",
-        )?;
-        return Ok((true, Value::Table(t)));
-    }
-    let owned = match command_args(&argv) {
+    let owned = match args {
+        Ok(owned) if owned.is_empty() => {
+            let msg = b"Please specify at least one argument for this redis lib call";
+            return Ok((true, Value::Table(error_table(lua, msg)?)));
+        }
         Ok(owned) => owned,
         Err(msg) => return Ok((true, Value::Table(error_table(lua, msg.as_bytes())?))),
     };
@@ -527,11 +535,13 @@ fn redis_call(
 }
 
 /// A command's arguments from Lua values: numbers as `%.17g`, strings as they are.
-fn command_args(argv: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
-    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.len());
-    for v in argv.iter() {
-        match v {
-            Value::Number(_) | Value::Integer(_) => {
+fn command_args<V: std::borrow::Borrow<Value>>(
+    argv: impl Iterator<Item = V>,
+) -> Result<Vec<Vec<u8>>, &'static str> {
+    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.size_hint().0);
+    for v in argv {
+        match v.borrow() {
+            v @ (Value::Number(_) | Value::Integer(_)) => {
                 let mut b = Vec::new();
                 format_g17(&mut b, as_number(v).unwrap_or(0.0));
                 owned.push(b);

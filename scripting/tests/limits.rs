@@ -305,3 +305,45 @@ fn bytecode_is_never_loaded() {
     ));
     assert_eq!(reply, "*0\r\n");
 }
+
+/// Counts the arguments of the last command.
+struct ArgCount(usize);
+
+impl Host for ArgCount {
+    fn call(&mut self, argv: &[&[u8]], _: &CallCtx) -> Vec<u8> {
+        self.0 = argv.len();
+        format!(":{}\r\n", argv.len() - 2).into_bytes()
+    }
+}
+
+#[test]
+fn thousands_of_command_arguments_reach_the_host() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let mut host = ArgCount(0);
+    let body =
+        "local a = {} for i = 1, 7999 do a[i] = i end return redis.call('lpush', 'l', unpack(a))";
+    let reply = text(&s.eval(body.as_bytes(), &[], &[], RunOptions::default(), &mut host));
+    assert_eq!(reply, ":7999\r\n");
+    assert_eq!(host.0, 8001);
+    // A nil among many arguments is still refused.
+    let body = "local a = {} for i = 1, 100 do a[i] = i end a[50] = nil \
+                return redis.pcall('lpush', 'l', unpack(a, 1, 100))";
+    let reply = text(&s.eval(body.as_bytes(), &[], &[], RunOptions::default(), &mut host));
+    assert_eq!(
+        reply,
+        "-ERR Lua redis lib command arguments must be strings or integers\r\n"
+    );
+}
+
+#[test]
+fn huge_tables_round_trip_through_cmsgpack_and_cjson() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let body = "local arr, map = {}, {} \
+                for i = 1, 100000 do arr[i] = i map[tostring(i)] = i end \
+                local t = {a = arr, m = map} \
+                local back = cmsgpack.unpack(cmsgpack.pack(t)) \
+                local j = cjson.decode(cjson.encode(t)) \
+                return {#back.a, back.m['99999'], #j.a, j.m['12345']}";
+    let reply = text(&eval(&mut s, body));
+    assert_eq!(reply, "*4\r\n:100000\r\n:99999\r\n:100000\r\n:12345\r\n");
+}

@@ -92,28 +92,31 @@ fn encode_number(out: &mut Vec<u8>, n: f64, c: &Config) -> Result<(), String> {
 }
 
 fn encode_table(out: &mut Vec<u8>, t: &Table, depth: usize, c: &Config) -> Result<(), String> {
-    let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().filter_map(Result::ok).collect();
     // Array when every key is a positive integer; sparse arrays beyond lua-cjson's ratio are refused.
+    // Two passes holding one pair at a time: a table may have more entries than Lua's stack has slots
+    // for references.
     let mut max = 0f64;
     let mut is_array = true;
-    for (k, _) in &pairs {
+    let mut count = 0usize;
+    for (k, _) in t.pairs::<Value, Value>().filter_map(Result::ok) {
+        count += 1;
         match k {
-            Value::Number(n) if *n >= 1.0 && n.fract() == 0.0 => max = max.max(*n),
-            Value::Integer(n) if *n >= 1 => max = max.max(*n as f64),
+            Value::Number(n) if n >= 1.0 && n.fract() == 0.0 => max = max.max(n),
+            Value::Integer(n) if n >= 1 => max = max.max(n as f64),
             _ => {
                 is_array = false;
                 break;
             }
         }
     }
-    let items = pairs.len() as f64;
+    let items = count as f64;
     let too_sparse = c.sparse_ratio > 0
         && max > items * f64::from(c.sparse_ratio)
         && max > f64::from(c.sparse_safe);
     if too_sparse && is_array && !c.sparse_convert {
         return Err("Cannot serialise table: excessively sparse array".into());
     }
-    if is_array && !pairs.is_empty() && !too_sparse {
+    if is_array && count > 0 && !too_sparse {
         out.push(b'[');
         for idx in 1..=(max as usize) {
             if idx > 1 {
@@ -126,7 +129,8 @@ fn encode_table(out: &mut Vec<u8>, t: &Table, depth: usize, c: &Config) -> Resul
         return Ok(());
     }
     out.push(b'{');
-    for (idx, (k, v)) in pairs.iter().enumerate() {
+    let pairs = t.pairs::<Value, Value>().filter_map(Result::ok);
+    for (idx, (k, v)) in pairs.enumerate() {
         if idx > 0 {
             out.push(b',');
         }
@@ -134,18 +138,18 @@ fn encode_table(out: &mut Vec<u8>, t: &Table, depth: usize, c: &Config) -> Resul
             Value::String(s) => encode_string(out, &s.as_bytes()),
             Value::Number(n) => {
                 let mut key = Vec::new();
-                format_g(&mut key, *n, c.encode_number_precision as usize);
+                format_g(&mut key, n, c.encode_number_precision as usize);
                 encode_string(out, &key);
             }
             Value::Integer(n) => {
                 let mut key = Vec::new();
-                format_g(&mut key, *n as f64, c.encode_number_precision as usize);
+                format_g(&mut key, n as f64, c.encode_number_precision as usize);
                 encode_string(out, &key);
             }
             _ => return Err("Cannot serialise table: table key must be a number or string".into()),
         }
         out.push(b':');
-        encode(out, v, depth, c)?;
+        encode(out, &v, depth, c)?;
     }
     out.push(b'}');
     Ok(())

@@ -151,27 +151,29 @@ fn encode_len(out: &mut Vec<u8>, n: usize, fix: u8, op16: u8) {
     }
 }
 
+/// Encodes a table as lua-cmsgpack does: an array when its keys are exactly 1..n, a map otherwise. Two
+/// passes over the table, holding one pair at a time (a table may have more entries than Lua's stack
+/// has slots for references).
 fn encode_table(out: &mut Vec<u8>, t: &Table, level: usize) {
-    let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().filter_map(Result::ok).collect();
-    let mut max = 0f64;
-    let is_array = pairs.iter().all(|(k, _)| match as_number(k) {
-        Some(n) if n > 0.0 && n <= f64::from(i32::MAX) && n.fract() == 0.0 => {
-            max = max.max(n);
-            true
+    let (mut count, mut max, mut is_array) = (0usize, 0f64, true);
+    for (k, _) in t.pairs::<Value, Value>().filter_map(Result::ok) {
+        count += 1;
+        match as_number(&k) {
+            Some(n) if n > 0.0 && n <= f64::from(i32::MAX) && n.fract() == 0.0 => max = max.max(n),
+            _ => is_array = false,
         }
-        _ => false,
-    }) && max as usize == pairs.len();
-    if is_array {
-        encode_len(out, pairs.len(), 0x90, 0xdc);
-        for idx in 1..=pairs.len() {
-            let v: Value = t.get(idx).unwrap_or(Value::Nil);
+    }
+    if is_array && max as usize == count {
+        encode_len(out, count, 0x90, 0xdc);
+        for idx in 1..=count {
+            let v: Value = t.raw_get(idx).unwrap_or(Value::Nil);
             encode(out, &v, level + 1);
         }
     } else {
-        encode_len(out, pairs.len(), 0x80, 0xde);
-        for (k, v) in &pairs {
-            encode(out, k, level + 1);
-            encode(out, v, level + 1);
+        encode_len(out, count, 0x80, 0xde);
+        for (k, v) in t.pairs::<Value, Value>().filter_map(Result::ok) {
+            encode(out, &k, level + 1);
+            encode(out, &v, level + 1);
         }
     }
 }
