@@ -44,6 +44,8 @@ pub enum RestorePolicy {
 pub(crate) struct FunctionEngine {
     vm: Vm,
     libraries: BTreeMap<String, Library>,
+    /// Lower-cased function name → its library: function names are case-insensitive (Redis's
+    /// `functionDictType`), library names are not.
     index: BTreeMap<String, String>,
     killed: Arc<AtomicBool>,
     shared: Shared,
@@ -81,7 +83,11 @@ impl FunctionEngine {
             .compile(&name, code, body)
             .map_err(|e| format!("ERR {e}"))?;
         for (f, _) in &lib.functions {
-            if self.index.get(&f.name).is_some_and(|owner| *owner != name) {
+            if self
+                .index
+                .get(&fold(&f.name))
+                .is_some_and(|owner| *owner != name)
+            {
                 return Err(format!("ERR Function {} already exists", f.name));
             }
         }
@@ -123,7 +129,7 @@ impl FunctionEngine {
 
     fn link(&mut self, name: String, lib: Library) {
         for (f, _) in &lib.functions {
-            self.index.insert(f.name.clone(), name.clone());
+            self.index.insert(fold(&f.name), name.clone());
         }
         self.libraries.insert(name, lib);
     }
@@ -131,7 +137,7 @@ impl FunctionEngine {
     fn unlink(&mut self, name: &str) -> Option<Library> {
         let lib = self.libraries.remove(name)?;
         for (f, _) in &lib.functions {
-            self.index.remove(&f.name);
+            self.index.remove(&fold(&f.name));
         }
         Some(lib)
     }
@@ -166,11 +172,11 @@ impl FunctionEngine {
     }
 
     fn find(&self, name: &[u8]) -> Option<(&String, usize)> {
-        let lib = self.index.get(lossy(name).as_str())?;
+        let lib = self.index.get(&fold(&lossy(name)))?;
         let idx = self.libraries[lib]
             .functions
             .iter()
-            .position(|(f, _)| f.name.as_bytes() == name)?;
+            .position(|(f, _)| f.name.as_bytes().eq_ignore_ascii_case(name))?;
         Some((lib, idx))
     }
 
@@ -285,7 +291,7 @@ impl FunctionEngine {
         let replaced: Vec<&String> = fresh.iter().map(|(n, _)| n).collect();
         for (name, lib) in &fresh {
             for (f, _) in &lib.functions {
-                if let Some(owner) = self.index.get(&f.name) {
+                if let Some(owner) = self.index.get(&fold(&f.name)) {
                     if !(policy == RestorePolicy::Replace && replaced.contains(&owner)) {
                         return Err(format!("ERR Function {} already exists", f.name));
                     }
@@ -299,6 +305,11 @@ impl FunctionEngine {
         }
         Ok(())
     }
+}
+
+/// The index key of a function name (ASCII lower case, as Redis's `dictSdsCaseHash`).
+fn fold(name: &str) -> String {
+    name.to_ascii_lowercase()
 }
 
 /// Parses `#!<engine> name=<lib>` as Redis's `functionExtractLibMetaData`: (library name, code after the

@@ -264,7 +264,7 @@ impl Vm {
                     if !valid_name(name.as_bytes()) {
                         return Ok(Some(NAME_ERROR.to_string()));
                     }
-                    if list.iter().any(|f| f.name == name) {
+                    if list.iter().any(|f| f.name.eq_ignore_ascii_case(&name)) {
                         return Ok(Some("Function already exists in the library".to_string()));
                     }
                     list.push(Registered {

@@ -95,6 +95,8 @@ fn functions_match_redis() {
             (b"fail", vec![], vec![]),
             (b"boom", vec![], vec![]),
             (b"nosuch", vec![], vec![]),
+            (b"ECHO", vec![b"x"], vec![b"y"]),
+            (b"Boom", vec![], vec![]),
         ] {
             let numkeys = keys.len().to_string();
             let mut cmd: Vec<&[u8]> = vec![b"FCALL", name, numkeys.as_bytes()];

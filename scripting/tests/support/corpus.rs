@@ -315,6 +315,7 @@ redis.register_function('fail', function() return redis.call('nosuch') end)\n\
 redis.register_function('boom', function() error('bad') end)\n";
 
 pub const LOAD_ERRORS: &[&str] = &[
+    "#!lua name=x\nredis.register_function('ECHO', function() return 1 end)",
     "return 1",
     "#!lua\nreturn 1",
     "#!lua name=x",
