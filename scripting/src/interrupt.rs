@@ -42,19 +42,22 @@ impl HostSlot {
         HostGuard { slot: self }
     }
 
+    /// Runs `f` on the installed host; `None` outside a run (or, impossibly, while the host is busy).
+    pub fn with<R>(&self, f: impl FnOnce(&mut dyn Host) -> R) -> Option<R> {
+        let ptr = self.host.get()?;
+        // SAFETY: as in `interrupt`: the cell outlives the slot's pointer; `f` cannot keep the borrow.
+        let cell = unsafe { &*ptr };
+        let mut host = cell.try_borrow_mut().ok()?;
+        Some(f(&mut **host))
+    }
+
     /// Calls [`Host::interrupt`] on the installed host: true when it asks for the script to die. A host
     /// that is busy running the script's own command (cannot happen: no Lua runs inside
     /// [`Host::call`]) is skipped.
     fn interrupt(&self, elapsed: Duration) -> bool {
-        let Some(ptr) = self.host.get() else {
-            return false;
-        };
-        // SAFETY: the slot holds a pointer only while the guard of `install` is alive, and the cell it
-        // points at outlives that guard; all access goes through the cell's runtime borrow check.
-        let cell = unsafe { &*ptr };
-        cell.try_borrow_mut()
-            .map(|mut host| host.interrupt(elapsed))
-            .unwrap_or(false)
+        // The slot holds a pointer only while the guard of `install` is alive, and the cell it points at
+        // outlives that guard; all access goes through the cell's runtime borrow check.
+        self.with(|host| host.interrupt(elapsed)).unwrap_or(false)
     }
 }
 

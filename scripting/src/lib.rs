@@ -45,6 +45,7 @@
 //!   depth where Redis's Lua stack would run out (7995 nested arrays).
 #![deny(missing_docs)]
 
+mod call;
 pub mod convert;
 mod dump;
 mod eval;
@@ -53,6 +54,7 @@ mod functions;
 mod host;
 mod interrupt;
 mod libs;
+mod strip;
 mod vm;
 
 pub use flags::{parse_eval_shebang, ScriptFlags, Shebang};

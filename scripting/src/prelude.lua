@@ -215,8 +215,14 @@ local function handler(err)
 end
 
 -- Runs f (with keys and args for functions), returning ok and the first result or the error table.
+-- One runner for every run (no closure per run: less garbage), reading the run's function and arguments.
+local run_f, run_keys, run_args
+local function runner() return (run_f(run_keys, run_args)) end
 function M.run(f, keys, args)
-  return xpcall(function() return (f(keys, args)) end, handler)
+  run_f, run_keys, run_args = f, keys, args
+  local ok, r = xpcall(runner, handler)
+  run_f, run_keys, run_args = nil, nil, nil
+  return ok, r
 end
 
 if R.cjson then

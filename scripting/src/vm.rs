@@ -1,19 +1,20 @@
 //! One sandboxed Lua 5.1 state with Redis's environment: the EVAL engine and the functions engine each own
 //! one, as in Redis.
 
-use crate::convert::{as_number, error_table, format_g17, frame_to_lua, lua_to_reply, ReplyStyle};
+use crate::call;
+use crate::convert::{as_number, format_g17, lua_to_reply, ReplyStyle};
 use crate::flags::ScriptFlags;
 use crate::host::{CallCtx, Host, LogLevel};
 use crate::interrupt::{HostSlot, Tick};
 use crate::libs;
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value};
 use sha1::{Digest, Sha1};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zedis_resp::{parse_frame, reply, Protocol};
+use zedis_resp::{reply, Protocol};
 
 /// Instructions between two checks of the kill flag and the time limit (Redis's hook period).
 pub const HOOK_INSTRUCTIONS: u32 = 100_000;
@@ -54,6 +55,32 @@ pub(crate) struct Registered {
     pub flags: ScriptFlags,
 }
 
+/// The prelude's bytecode without debug information, made once per process.
+static PRELUDE_STRIPPED: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+
+/// Compiles the prelude, stripped of its debug information (it stays in the Lua state for good; its
+/// error positions are never shown, as its errors are raised at the script's level). Falls back to the
+/// source should stripping fail.
+fn load_prelude(lua: &Lua) -> mlua::Result<Function> {
+    let source = || {
+        lua.load(include_str!("prelude.lua"))
+            .set_name("=zedis")
+            .into_function()
+    };
+    let stripped = PRELUDE_STRIPPED.get_or_init(|| {
+        let full = source().ok()?.dump(false);
+        crate::strip::strip(&full).ok()
+    });
+    match stripped {
+        Some(bytes) => lua
+            .load(&bytes[..])
+            .set_name("=zedis")
+            .set_mode(mlua::ChunkMode::Binary)
+            .into_function(),
+        None => source(),
+    }
+}
+
 /// Time since the running script (or FUNCTION LOAD) started.
 fn elapsed(lua: &Lua) -> Duration {
     lua.app_data_ref::<RunState>()
@@ -67,6 +94,8 @@ fn load_timeout(lua: &Lua) -> Option<Duration> {
 
 /// Per-run state reachable from the Rust primitives.
 struct RunState {
+    /// The running script's flags (protocol and repl flags are the fields below).
+    ctx: CallCtx,
     script_protocol: Protocol,
     repl_flags: u8,
     logs: Vec<(LogLevel, Vec<u8>)>,
@@ -98,8 +127,13 @@ pub(crate) struct Vm {
     calls_since_gc: u32,
     /// The heap bound given to Lua; past half of it a run ends with a full collection.
     memory_bytes_max: usize,
-    /// The running script's host, for the instruction hook.
+    /// The running script's host, for the instruction hook and `redis.call`.
     host_slot: Rc<HostSlot>,
+    /// The Rust side of `redis.call` and friends, made once.
+    calls: call::CallFunctions,
+    /// The prelude's `set_call` and `run`.
+    set_call: Function,
+    run_fn: Function,
 }
 
 impl Vm {
@@ -119,6 +153,13 @@ impl Vm {
             )
         };
         lua.set_app_data(RunState {
+            ctx: CallCtx {
+                protocol: Protocol::Resp2,
+                flags: ScriptFlags::default(),
+                compat_mode: true,
+                read_only: false,
+                repl_flags: 3,
+            },
             script_protocol: Protocol::Resp2,
             repl_flags: 3,
             logs: Vec::new(),
@@ -129,10 +170,7 @@ impl Vm {
         let globals = lua.globals();
         let dbg: Table = globals.get("debug")?;
         let prims = Self::primitives(&lua, &killed, &shared)?;
-        let prelude = lua
-            .load(include_str!("prelude.lua"))
-            .set_name("=zedis")
-            .into_function()?;
+        let prelude = load_prelude(&lua)?;
         let kind_name = if kind == VmKind::Eval {
             "eval"
         } else {
@@ -165,8 +203,14 @@ impl Vm {
         install.call::<()>(lua.create_function(move |lua, ()| {
             coroutine_tick.check(elapsed(lua), load_timeout(lua))
         })?)?;
+        // The prelude's main chunk and its temporaries are garbage now: start from the live set.
+        let calls = call::create(&lua, &host_slot, current_ctx)?;
+        lua.gc_collect()?;
         lua.set_memory_limit(memory_bytes_max)?;
         Ok(Vm {
+            calls,
+            set_call: module.get("set_call")?,
+            run_fn: module.get("run")?,
             lua,
             module,
             env,
@@ -333,12 +377,19 @@ impl Vm {
             .lua
             .app_data_mut::<RunState>()
             .and_then(|mut s| s.registered.take());
-        self.killed.store(false, Ordering::SeqCst);
-        let _ = self.module.raw_set("killed", false);
+        self.clear_kill();
         match outcome {
             Ok(None) => Ok(registered.unwrap_or_default()),
             Ok(Some(e)) => Err(format!("Error registering functions: {e}")),
             Err(e) => Err(format!("Error registering functions: ERR {e}")),
+        }
+    }
+
+    /// Clears the kill request after a run (the prelude's mirror only when it may be set: each mlua call
+    /// leaves a little garbage).
+    fn clear_kill(&self) {
+        if self.killed.swap(false, Ordering::SeqCst) {
+            let _ = self.module.raw_set("killed", false);
         }
     }
 
@@ -382,11 +433,9 @@ impl Vm {
                 reply::error(&mut out, msg.as_bytes());
             }
         }
-        self.killed.store(false, Ordering::SeqCst);
-        let _ = self.module.raw_set("killed", false);
+        self.clear_kill();
         if self.kind == VmKind::Eval {
-            let _ = self.globals.raw_set("KEYS", Value::Nil);
-            let _ = self.globals.raw_set("ARGV", Value::Nil);
+            let _ = run_arguments(&self.lua, Some(&self.globals), &[], &[]);
         }
         self.calls_since_gc += 1;
         if self.lua.used_memory() > self.memory_bytes_max / 2 {
@@ -411,66 +460,44 @@ impl Vm {
         host: &mut dyn Host,
     ) -> mlua::Result<(bool, Value)> {
         let lua = &self.lua;
-        let keys = string_array(lua, req.keys)?;
-        let args = string_array(lua, req.args)?;
-        let (keys_arg, args_arg) = if self.kind == VmKind::Eval {
-            self.globals.raw_set("KEYS", keys)?;
-            self.globals.raw_set("ARGV", args)?;
-            (Value::Nil, Value::Nil)
-        } else {
-            (Value::Table(keys), Value::Table(args))
-        };
-        let set_call: Function = self.module.get("set_call")?;
-        let run: Function = self.module.get("run")?;
+        let globals = (self.kind == VmKind::Eval).then_some(&self.globals);
+        let (keys_arg, args_arg) = run_arguments(lua, globals, req.keys, req.args)?;
+        let (set_call, run) = (&self.set_call, &self.run_fn);
+        if let Some(mut s) = lua.app_data_mut::<RunState>() {
+            s.ctx = CallCtx {
+                protocol: Protocol::Resp2,
+                flags: req.flags,
+                compat_mode: req.compat_mode,
+                read_only: req.read_only,
+                repl_flags: 3,
+            };
+        }
         let host_cell = RefCell::new(host);
         let _host_reachable = self.host_slot.install(&host_cell);
-        let base = CallCtx {
-            protocol: Protocol::Resp2,
-            flags: req.flags,
-            compat_mode: req.compat_mode,
-            read_only: req.read_only,
-            repl_flags: 3,
-        };
-        let result = lua.scope(|scope| {
-            let call = scope.create_function(|lua, argv: MultiValue| {
-                let mut ctx = base;
-                if let Some(s) = lua.app_data_ref::<RunState>() {
-                    ctx.protocol = s.script_protocol;
-                    ctx.repl_flags = s.repl_flags;
-                }
-                let mut host = host_cell.borrow_mut();
-                redis_call(lua, command_args(argv.iter()), &ctx, &mut **host)
-            })?;
-            let call_packed = scope.create_function(|lua, (n, argv): (usize, Table)| {
-                let mut ctx = base;
-                if let Some(s) = lua.app_data_ref::<RunState>() {
-                    ctx.protocol = s.script_protocol;
-                    ctx.repl_flags = s.repl_flags;
-                }
-                let values = (1..=n).map(|i| argv.raw_get::<Value>(i).unwrap_or(Value::Nil));
-                let args = command_args(values);
-                let mut host = host_cell.borrow_mut();
-                redis_call(lua, args, &ctx, &mut **host)
-            })?;
-            let acl = scope.create_function(|lua, argv: MultiValue| {
-                let owned = match command_args(argv.iter()) {
-                    Ok(owned) => owned,
-                    Err(msg) => return Ok(Value::String(lua.create_string(msg)?)),
-                };
-                let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-                Ok(match host_cell.borrow_mut().acl_check_cmd(&args) {
-                    Some(allowed) => Value::Boolean(allowed),
-                    None => Value::String(
-                        lua.create_string("Invalid command passed to redis.acl_check_cmd()")?,
-                    ),
-                })
-            })?;
-            set_call.call::<()>((call, acl, call_packed))?;
-            let r = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
-            set_call.call::<()>((Value::Nil, Value::Nil, Value::Nil))?;
-            r
-        });
+        let c = &self.calls;
+        set_call.call::<()>((&c.call, &c.acl, &c.call_packed))?;
+        let result = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
+        set_call.call::<()>((Value::Nil, Value::Nil, Value::Nil))?;
         result
+    }
+}
+
+/// The [`CallCtx`] of the running script's next command: its flags, `redis.setresp` protocol and
+/// `redis.set_repl` flags.
+fn current_ctx(lua: &Lua) -> CallCtx {
+    match lua.app_data_ref::<RunState>() {
+        Some(s) => CallCtx {
+            protocol: s.script_protocol,
+            repl_flags: s.repl_flags,
+            ..s.ctx
+        },
+        None => CallCtx {
+            protocol: Protocol::Resp2,
+            flags: ScriptFlags::default(),
+            compat_mode: true,
+            read_only: false,
+            repl_flags: 3,
+        },
     }
 }
 
@@ -506,59 +533,49 @@ fn error_reply(out: &mut Vec<u8>, value: &Value, name: &str) {
     reply::error(out, &msg);
 }
 
-/// `redis.call`/`redis.pcall` core: returns (is_error, value).
-fn redis_call(
+/// Builds the run's KEYS and ARGV tables in one protected call (each mlua call leaves a protection
+/// closure behind as garbage): stored as globals when `globals` is given (EVAL; empty slices clear them
+/// after the run) and then returned as nils, else returned (FCALL's arguments).
+fn run_arguments(
     lua: &Lua,
-    args: Result<Vec<Vec<u8>>, &'static str>,
-    ctx: &CallCtx,
-    host: &mut dyn Host,
-) -> mlua::Result<(bool, Value)> {
-    let owned = match args {
-        Ok(owned) if owned.is_empty() => {
-            let msg = b"Please specify at least one argument for this redis lib call";
-            return Ok((true, Value::Table(error_table(lua, msg)?)));
-        }
-        Ok(owned) => owned,
-        Err(msg) => return Ok((true, Value::Table(error_table(lua, msg.as_bytes())?))),
-    };
-    let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-    let bytes = host.call(&args, ctx);
-    let frame = match parse_frame(&bytes) {
-        Ok(Some((frame, _))) => frame,
-        _ => {
-            let t = error_table(lua, b"Invalid reply from the command")?;
-            return Ok((true, Value::Table(t)));
-        }
-    };
-    let is_err = matches!(frame, zedis_resp::Frame::Error(_));
-    Ok((is_err, frame_to_lua(lua, &frame, ctx.protocol)?))
-}
-
-/// A command's arguments from Lua values: numbers as `%.17g`, strings as they are.
-fn command_args<V: std::borrow::Borrow<Value>>(
-    argv: impl Iterator<Item = V>,
-) -> Result<Vec<Vec<u8>>, &'static str> {
-    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.size_hint().0);
-    for v in argv {
-        match v.borrow() {
-            v @ (Value::Number(_) | Value::Integer(_)) => {
-                let mut b = Vec::new();
-                format_g17(&mut b, as_number(v).unwrap_or(0.0));
-                owned.push(b);
+    globals: Option<&Table>,
+    keys: &[&[u8]],
+    args: &[&[u8]],
+) -> mlua::Result<(Value, Value)> {
+    use mlua::ffi;
+    let clear = keys.is_empty() && args.is_empty() && globals.is_some();
+    // SAFETY: runs inside mlua's protected call as a C function (LUA_MINSTACK free slots; at most four
+    // are used); a memory error unwinds through that protected call. Stack: [globals?] then the results.
+    unsafe {
+        lua.exec_raw::<(Value, Value)>(globals, |state| {
+            let has_globals = ffi::lua_gettop(state) == 1 && ffi::lua_istable(state, 1) != 0;
+            if !has_globals {
+                ffi::lua_settop(state, 0);
             }
-            Value::String(s) => owned.push(s.as_bytes().to_vec()),
-            _ => return Err("Lua redis lib command arguments must be strings or integers"),
-        }
+            for (name, items) in [(c"KEYS", keys), (c"ARGV", args)] {
+                if clear {
+                    ffi::lua_pushnil(state);
+                } else {
+                    let len = std::ffi::c_int::try_from(items.len()).unwrap_or(0);
+                    ffi::lua_createtable(state, len, 0);
+                    for (idx, item) in items.iter().enumerate() {
+                        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                        ffi::lua_rawseti(state, -2, idx as ffi::lua_Integer + 1);
+                    }
+                }
+                if has_globals {
+                    ffi::lua_pushstring(state, name.as_ptr());
+                    ffi::lua_insert(state, -2);
+                    ffi::lua_rawset(state, 1);
+                }
+            }
+            if has_globals {
+                ffi::lua_settop(state, 0);
+                ffi::lua_pushnil(state);
+                ffi::lua_pushnil(state);
+            }
+        })
     }
-    Ok(owned)
-}
-
-fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (idx, item) in items.iter().enumerate() {
-        t.raw_set(idx + 1, lua.create_string(item)?)?;
-    }
-    Ok(t)
 }
 
 /// Calls its upvalue with its arguments, propagating errors untouched: a C frame, so a script's
