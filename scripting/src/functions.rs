@@ -69,6 +69,10 @@ impl FunctionEngine {
         })
     }
 
+    pub fn error_counted(&self) -> bool {
+        self.vm.error_counted()
+    }
+
     pub fn used_memory_bytes(&self) -> usize {
         self.vm.used_memory_bytes()
     }
@@ -189,6 +193,7 @@ impl FunctionEngine {
         opts: RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.vm.reset_error_counted();
         let mut out = Vec::new();
         let Some((lib, idx)) = self.find(name) else {
             reply::error(&mut out, b"ERR Function not found");

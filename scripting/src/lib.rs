@@ -120,6 +120,16 @@ pub struct Scripting {
     limits: Limits,
     killed: Arc<AtomicBool>,
     shared: Shared,
+    /// Which engine ran last (for [`Scripting::last_error_already_counted`]).
+    last_run: LastRun,
+}
+
+/// The engine of the last run.
+#[derive(Debug, Clone, Copy)]
+enum LastRun {
+    None,
+    Eval,
+    Function,
 }
 
 /// Keys then arguments of a script invocation.
@@ -182,6 +192,7 @@ impl Scripting {
             limits,
             killed,
             shared,
+            last_run: LastRun::None,
         })
     }
 
@@ -217,6 +228,19 @@ impl Scripting {
         self.eval.count()
     }
 
+    /// Whether the error reply of the last EVAL/EVALSHA/FCALL came from a command the script ran
+    /// (raised by `redis.call` or returned from `redis.pcall`): the server counted that error when the
+    /// command failed, so it must not count the script's reply again in `errorstats` /
+    /// `total_error_replies` (Redis's `ignore_error_stats_update`); the script command still counts as a
+    /// failed call.
+    pub fn last_error_already_counted(&self) -> bool {
+        match self.last_run {
+            LastRun::Eval => self.eval.error_counted(),
+            LastRun::Function => self.functions.error_counted(),
+            LastRun::None => false,
+        }
+    }
+
     /// EVAL / EVAL_RO: caches the body, then runs it. Returns the reply in `opts.protocol`.
     pub fn eval(
         &mut self,
@@ -226,8 +250,12 @@ impl Scripting {
         opts: RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.last_run = LastRun::None;
         match self.eval.load(body) {
-            Ok(sha) => self.eval.run(&sha, keys, args, opts, host),
+            Ok(sha) => {
+                self.last_run = LastRun::Eval;
+                self.eval.run(&sha, keys, args, opts, host)
+            }
             Err(e) => error_bytes(&e),
         }
     }
@@ -241,6 +269,7 @@ impl Scripting {
         opts: RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.last_run = LastRun::Eval;
         match eval::normalize_sha(sha) {
             Some(sha) => self.eval.run(&sha, keys, args, opts, host),
             None => error_bytes_raw(eval::NOSCRIPT),
@@ -317,6 +346,7 @@ impl Scripting {
         opts: RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.last_run = LastRun::Function;
         self.functions.call(name, keys, args, opts, host)
     }
 

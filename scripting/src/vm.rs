@@ -125,6 +125,9 @@ pub(crate) struct Vm {
     kind: VmKind,
     killed: Arc<AtomicBool>,
     calls_since_gc: u32,
+    /// Whether the last run's error reply came from a command's error (Redis's
+    /// `ignore_error_stats_update`): the server counted it already.
+    error_counted: bool,
     /// The heap bound given to Lua; past half of it a run ends with a full collection.
     memory_bytes_max: usize,
     /// The running script's host, for the instruction hook and `redis.call`.
@@ -218,6 +221,7 @@ impl Vm {
             kind,
             killed,
             calls_since_gc: 0,
+            error_counted: false,
             memory_bytes_max,
             host_slot,
         })
@@ -348,6 +352,17 @@ impl Vm {
             })
     }
 
+    /// Whether the last run's reply is an error the server already counted in its error stats (a
+    /// command's error raised by `redis.call` or returned from `redis.pcall`).
+    pub fn error_counted(&self) -> bool {
+        self.error_counted
+    }
+
+    /// Forgets the last run's error (a script refused before running).
+    pub fn reset_error_counted(&mut self) {
+        self.error_counted = false;
+    }
+
     /// Bytes of Lua heap in use.
     pub fn used_memory_bytes(&self) -> usize {
         self.lua.used_memory()
@@ -415,6 +430,12 @@ impl Vm {
         for (level, line) in logs {
             host.log(level, &line);
         }
+        self.error_counted = match &result {
+            Ok((_, Value::Table(t))) => t
+                .raw_get::<bool>("ignore_error_stats_update")
+                .unwrap_or(false),
+            _ => false,
+        };
         match result {
             Ok((true, value)) => {
                 let style = ReplyStyle {

@@ -347,3 +347,58 @@ fn huge_tables_round_trip_through_cmsgpack_and_cjson() {
     let reply = text(&eval(&mut s, body));
     assert_eq!(reply, "*4\r\n:100000\r\n:99999\r\n:100000\r\n:12345\r\n");
 }
+
+/// Fails `select 99` as Redis does, answers `+OK` otherwise.
+struct SelectFails;
+
+impl Host for SelectFails {
+    fn call(&mut self, argv: &[&[u8]], _: &CallCtx) -> Vec<u8> {
+        if argv[0].eq_ignore_ascii_case(b"select") {
+            return b"-ERR DB index is out of range\r\n".to_vec();
+        }
+        b"+OK\r\n".to_vec()
+    }
+}
+
+#[test]
+fn errors_from_commands_are_marked_as_already_counted() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let run = |s: &mut Scripting, body: &str| {
+        let reply = s.eval(
+            body.as_bytes(),
+            &[],
+            &[],
+            RunOptions::default(),
+            &mut SelectFails,
+        );
+        (text(&reply), s.last_error_already_counted())
+    };
+    let (reply, counted) = run(&mut s, "return redis.call('select', 99)");
+    assert!(
+        reply.starts_with("-ERR DB index is out of range script:"),
+        "{reply}"
+    );
+    assert!(counted);
+    let (reply, counted) = run(&mut s, "return redis.pcall('select', 99)");
+    assert_eq!(reply, "-ERR DB index is out of range\r\n");
+    assert!(counted);
+    // The script's own errors are counted once, with the script's reply.
+    let (reply, counted) = run(&mut s, "return redis.error_reply('MY_ERR x')");
+    assert_eq!(reply, "-MY_ERR x\r\n");
+    assert!(!counted);
+    let (_, counted) = run(&mut s, "error('boom')");
+    assert!(!counted);
+    let (reply, counted) = run(&mut s, "return 1");
+    assert_eq!((reply.as_str(), counted), (":1\r\n", false));
+    // A refusal before running does not inherit the previous run's mark.
+    run(&mut s, "return redis.call('select', 99)");
+    let reply = s.evalsha(
+        &[b'0'; 40],
+        &[],
+        &[],
+        RunOptions::default(),
+        &mut SelectFails,
+    );
+    assert!(text(&reply).starts_with("-NOSCRIPT"));
+    assert!(!s.last_error_already_counted());
+}
