@@ -456,7 +456,7 @@ impl Vm {
         }
         self.clear_kill();
         if self.kind == VmKind::Eval {
-            let _ = run_arguments(&self.lua, Some(&self.globals), &[], &[]);
+            let _ = run_arguments(&self.lua, Some(&self.globals), None);
         }
         self.calls_since_gc += 1;
         if self.lua.used_memory() > self.memory_bytes_max / 2 {
@@ -482,7 +482,7 @@ impl Vm {
     ) -> mlua::Result<(bool, Value)> {
         let lua = &self.lua;
         let globals = (self.kind == VmKind::Eval).then_some(&self.globals);
-        let (keys_arg, args_arg) = run_arguments(lua, globals, req.keys, req.args)?;
+        let (keys_arg, args_arg) = run_arguments(lua, globals, Some((req.keys, req.args)))?;
         let (set_call, run) = (&self.set_call, &self.run_fn);
         if let Some(mut s) = lua.app_data_mut::<RunState>() {
             s.ctx = CallCtx {
@@ -555,16 +555,16 @@ fn error_reply(out: &mut Vec<u8>, value: &Value, name: &str) {
 }
 
 /// Builds the run's KEYS and ARGV tables in one protected call (each mlua call leaves a protection
-/// closure behind as garbage): stored as globals when `globals` is given (EVAL; empty slices clear them
-/// after the run) and then returned as nils, else returned (FCALL's arguments).
+/// closure behind as garbage): stored as globals when `globals` is given (EVAL; `None` for the keys and
+/// arguments clears them after the run) and then returned as nils, else returned (FCALL's arguments).
 fn run_arguments(
     lua: &Lua,
     globals: Option<&Table>,
-    keys: &[&[u8]],
-    args: &[&[u8]],
+    keys_and_args: Option<crate::KeysAndArgs<'_>>,
 ) -> mlua::Result<(Value, Value)> {
     use mlua::ffi;
-    let clear = keys.is_empty() && args.is_empty() && globals.is_some();
+    let clear = keys_and_args.is_none();
+    let (keys, args) = keys_and_args.unwrap_or((&[], &[]));
     // SAFETY: runs inside mlua's protected call as a C function (LUA_MINSTACK free slots; at most four
     // are used); a memory error unwinds through that protected call. Stack: [globals?] then the results.
     unsafe {
