@@ -225,18 +225,6 @@ function M.run(f, keys, args)
   return ok, r
 end
 
-if R.cjson then
-  local enc, dec = R.cjson.encode, R.cjson.decode
-  R.cjson.encode = cwrap(function(v) local r, e = enc(v) if e then error(e, 3) end return r end)
-  R.cjson.decode = cwrap(function(s)
-    if type(s) ~= 'string' and type(s) ~= 'number' then
-      error("bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")", 0)
-    end
-    local r, e = dec(tostring(s))
-    if e then error(e, 3) end
-    return r
-  end)
-end
 -- Rust library functions return `ok, ...`; these raise the message as the C libraries' luaL_error does
 -- (with the caller's position: level 3 is the script, above this wrapper and its C trampoline).
 local function raise_or_return(ok, ...)
@@ -251,11 +239,29 @@ for _, lib in ipairs({'cmsgpack', 'struct'}) do
     end
   end
 end
-for _, k in ipairs({'encode_sparse_array', 'encode_max_depth', 'decode_max_depth', 'encode_number_precision',
-    'encode_keep_buffer', 'encode_invalid_numbers', 'decode_invalid_numbers'}) do
-  local f = R.cjson[k]
-  R.cjson[k] = cwrap(function(...) return raise_or_return(f(...)) end)
+-- A cjson table from Rust gets its Lua wrappers; `cjson.new()` makes another (with its own settings,
+-- writable, as lua-cjson's).
+local cjson_settings = {'encode_sparse_array', 'encode_max_depth', 'decode_max_depth',
+  'encode_number_precision', 'encode_keep_buffer', 'encode_invalid_numbers', 'decode_invalid_numbers'}
+local function wrap_cjson(t)
+  local enc, dec = t.encode, t.decode
+  t.encode = cwrap(function(v) local r, e = enc(v) if e then error(e, 3) end return r end)
+  t.decode = cwrap(function(s)
+    if type(s) ~= 'string' and type(s) ~= 'number' then
+      error("bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")", 0)
+    end
+    local r, e = dec(tostring(s))
+    if e then error(e, 3) end
+    return r
+  end)
+  for _, k in ipairs(cjson_settings) do
+    local f = t[k]
+    t[k] = cwrap(function(...) return raise_or_return(f(...)) end)
+  end
+  t.new = cwrap(function() return wrap_cjson(R.cjson_new()) end)
+  return t
 end
+if R.cjson then wrap_cjson(R.cjson) end
 for _, name in ipairs({'cjson', 'bit', 'struct', 'cmsgpack'}) do
   if R[name] then G[name] = R[name] end
 end
@@ -322,13 +328,15 @@ local protected_names = {'string', 'table', 'math', 'coroutine', 'cjson', 'bit',
 for _, name in ipairs(protected_names) do
   if G[name] then G[name] = protect(G[name]) end
 end
-getmetatable('').__index = G.string
--- The globals' metatable is readonly too (Redis protects metatables recursively): scripts see a proxy.
-local error_mt_view = protect(error_mt)
+local string_mt = getmetatable('')
+string_mt.__index = G.string
+-- The globals' and strings' metatables are readonly too (Redis protects them): scripts see proxies.
+local error_mt_view, string_mt_view = protect(error_mt), protect(string_mt)
 G.getmetatable = function(t)
   local mt
   if proxies[t] then mt = getmetatable(proxies[t]) else mt = getmetatable(t) end
   if mt == error_mt then return error_mt_view end
+  if mt == string_mt then return string_mt_view end
   return mt
 end
 

@@ -10,6 +10,8 @@ pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     let null = Value::LightUserData(LightUserData(std::ptr::null_mut()));
     t.set("null", null)?;
+    t.set("_NAME", "cjson")?;
+    t.set("_VERSION", "2.1.0")?;
     let config = SharedConfig::default();
     cjson_config::install(lua, &t, &config)?;
     let encode_config = config.clone();

@@ -14,6 +14,10 @@ use mlua::{Lua, Table};
 pub(crate) fn install(lua: &Lua, prims: &Table) -> mlua::Result<()> {
     prims.set("bit", bit::create(lua)?)?;
     prims.set("cjson", cjson::create(lua)?)?;
+    prims.set(
+        "cjson_new",
+        lua.create_function(|lua, ()| cjson::create(lua))?,
+    )?;
     prims.set("cmsgpack", cmsgpack::create(lua)?)?;
     prims.set("struct", struct_lib::create(lua)?)?;
     Ok(())

@@ -285,6 +285,17 @@ pub const LIBRARIES: &[&str] = &[
     "return {pcall(cjson.decode, '[x]')}",
     "return {pcall(cjson.decode, '[1.]')}",
     "return cjson.decode_invalid_numbers()",
+    "return {cjson._NAME, cjson._VERSION}",
+    "local c = cjson.new() c.encode_max_depth(1) return {cjson.encode_max_depth(), c.encode_max_depth(), type(c.null), c.encode({1})}",
+    "local c = cjson.new() c.x = 1 return c.x",
+    "local c = cjson.new() local t = {} for k in pairs(c) do t[#t+1] = k end table.sort(t) return t",
+    "local t = {} for k in pairs(cjson) do t[#t+1] = k end table.sort(t) return t",
+    "return tostring(cjson.new().null == cjson.null)",
+    "local c = cjson.new() return {pcall(c.encode, {0/0})}",
+    "local c = cjson.new() return c.decode('[1, \"a\"]')",
+    "return {pcall(function() getmetatable('').__index = 1 end)}",
+    "return {pcall(function() getmetatable('').x = 1 end)}",
+    "return ('abc'):upper()",
     "return struct.size('z')",
 ];
 
