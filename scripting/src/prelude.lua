@@ -227,11 +227,21 @@ end
 
 -- Rust library functions return `ok, ...`; these raise the message as the C libraries' luaL_error does
 -- (with the caller's position: level 3 is the script, above this wrapper and its C trampoline).
+-- An argument error names the function as the caller called it ('?' from pcall), as luaL_argerror: level
+-- 3 is the C trampoline, whose name comes from the calling instruction.
 local function raise_or_return(ok, ...)
-  if not ok then error((...), 4) end
+  if not ok then
+    local msg = ...
+    if type(msg) == 'string' and msg:find("^bad argument #") then
+      local i = dbg.getinfo(3, 'n')
+      local name = (i and i.name) or '?'
+      msg = (msg:gsub("^(bad argument #%-?%d+ to )'[^']*'", function(head) return head .. "'" .. name .. "'" end))
+    end
+    error(msg, 4)
+  end
   return ...
 end
-for _, lib in ipairs({'cmsgpack', 'struct'}) do
+for _, lib in ipairs({'cmsgpack', 'struct', 'bit'}) do
   local t = R[lib]
   for k, f in pairs(t) do
     if type(f) == 'function' then
@@ -331,7 +341,7 @@ end
 local string_mt = getmetatable('')
 string_mt.__index = G.string
 -- The globals' and strings' metatables are readonly too (Redis protects them): scripts see proxies.
-local error_mt_view, string_mt_view = protect(error_mt), protect(string_mt)
+local error_mt_view, string_mt_view = protect({__index = missing_global}), protect(string_mt)
 G.getmetatable = function(t)
   local mt
   if proxies[t] then mt = getmetatable(proxies[t]) else mt = getmetatable(t) end

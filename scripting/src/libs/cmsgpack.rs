@@ -1,6 +1,7 @@
 //! lua-cmsgpack 0.4.0 as Redis bundles it: `cmsgpack.pack(...)`, `unpack(s)`, `unpack_one(s, [offset])`,
 //! `unpack_limit(s, limit, [offset])`. Each function returns `ok, ...` and the prelude raises on failure.
 
+use super::args::{check_bytes, check_number, opt_integer};
 use crate::convert::as_number;
 use mlua::{Lua, MultiValue, Table, Value};
 
@@ -18,7 +19,7 @@ pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
             if args.is_empty() {
                 return fail(
                     lua,
-                    "bad argument #0 to 'pack' (MessagePack pack needs input.)",
+                    "bad argument #0 to '?' (MessagePack pack needs input.)",
                 );
             }
             let mut out = Vec::new();
@@ -33,21 +34,33 @@ pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.set(
         "unpack",
-        lua.create_function(|lua, s: mlua::String| unpack(lua, &s.as_bytes(), 0, 0))?,
+        lua.create_function(|lua, args: MultiValue| match check_bytes(&args, 1) {
+            Ok(s) => unpack(lua, &s, 0, 0),
+            Err(msg) => fail(lua, &msg),
+        })?,
     )?;
     t.set(
         "unpack_one",
-        lua.create_function(|lua, (s, offset): (mlua::String, Option<i64>)| {
-            unpack(lua, &s.as_bytes(), 1, offset.unwrap_or(0))
+        lua.create_function(|lua, args: MultiValue| {
+            let parsed = check_bytes(&args, 1).and_then(|s| Ok((s, opt_integer(&args, 2, 0)?)));
+            match parsed {
+                Ok((s, offset)) => unpack(lua, &s, 1, offset),
+                Err(msg) => fail(lua, &msg),
+            }
         })?,
     )?;
     t.set(
         "unpack_limit",
-        lua.create_function(
-            |lua, (s, limit, offset): (mlua::String, i64, Option<i64>)| {
-                unpack(lua, &s.as_bytes(), limit, offset.unwrap_or(0))
-            },
-        )?,
+        lua.create_function(|lua, args: MultiValue| {
+            let parsed = check_bytes(&args, 1).and_then(|s| {
+                let limit = check_number(&args, 2)? as i64;
+                Ok((s, limit, opt_integer(&args, 3, 0)?))
+            });
+            match parsed {
+                Ok((s, limit, offset)) => unpack(lua, &s, limit, offset),
+                Err(msg) => fail(lua, &msg),
+            }
+        })?,
     )?;
     t.set("_NAME", "cmsgpack")?;
     t.set("_VERSION", "lua-cmsgpack 0.4.0")?;

@@ -1,6 +1,7 @@
 //! The Lua libraries Redis bundles, written in Rust: `bit` (LuaBitOp), `cjson` (lua-cjson), `cmsgpack`
 //! (lua-cmsgpack) and `struct`.
 
+mod args;
 mod bit;
 mod cjson;
 mod cjson_config;
