@@ -12,15 +12,18 @@
 //!   answer `-BUSY` and honour SCRIPT KILL / FUNCTION KILL while a script runs.
 //!
 //! # Non-goals
-//! - The Lua debugger (SCRIPT DEBUG), `cmsgpack` and `struct` (not yet), cluster/replica checks (the
-//!   server does them with [`Scripting::eval_flags`] / [`Scripting::function_flags`]).
+//! - The Lua debugger (SCRIPT DEBUG), cluster/replica checks (the server does them with
+//!   [`Scripting::eval_flags`] / [`Scripting::function_flags`]).
 //!
 //! # Module layout
-//! - `vm`: one Lua state with the sandbox (`prelude.lua`), runs and the Rust side of `redis.*`;
-//!   `interrupt`: the instruction hook's check (load timeout, [`Host::interrupt`], kill flag).
+//! - `vm`: one Lua state with the sandbox (`prelude.lua`, loaded stripped of debug information by
+//!   `strip`) and runs; `call`: the Rust side of `redis.call`/`pcall`/`acl_check_cmd`, reaching the host
+//!   through `interrupt`'s host slot; `interrupt`: the instruction hook's check (load timeout,
+//!   [`Host::interrupt`], kill flag).
 //! - `convert`: RESP ⇄ Lua conversions; `flags`: script flags and shebangs; `host`: the [`Host`] trait.
 //! - `eval`: the EVAL script cache; `functions`: libraries and FCALL; `dump`: FUNCTION DUMP payloads.
-//! - `libs`: `bit` and `cjson` in Rust.
+//! - `libs`: `bit`, `cjson` (and its settings), `cmsgpack` and `struct` in Rust, with the C API's
+//!   argument checks (`libs/args.rs`).
 //!
 //! # Wiring it into the server
 //! - One [`Scripting`] per engine thread (it holds `Rc`s: not `Send`). Implement [`Host`] over the command
@@ -35,12 +38,18 @@
 //!   figure to charge to the budget; [`Scripting::eval_memory_bytes`] is INFO's `used_memory_lua` /
 //!   `used_memory_vm_eval`, [`Scripting::functions_memory_bytes`] `used_memory_vm_functions`.
 //!   [`Host::interrupt`] is called every [`HOOK_INSTRUCTIONS`] instructions with the elapsed time
-//!   (serve `-BUSY`, return true to kill); [`Scripting::kill_switch`] kills from anywhere.
+//!   (serve `-BUSY`, return true to kill); [`Scripting::kill_switch`] kills from anywhere. While a script
+//!   runs the [`Scripting`] is out of the server's hands: FUNCTION STATS answers with
+//!   [`function_stats_reply`] and the [`Scripting::function_counts`] taken before the run.
+//! - Error stats: [`Scripting::last_error_already_counted`] says the script's error reply came from a
+//!   command the server already counted (Redis's `ignore_error_stats_update`).
 //!
 //! # Deviations from Redis
 //! - Readonly tables are proxies (Redis patches its Lua VM): `#string`/`pairs` over a library table see
 //!   the proxy; `next`/`pairs`/`rawget`/`getmetatable` are wrapped to see through them.
 //! - A killed script is re-raised by `pcall`, not by a line hook.
+//! - Two function names differing only in case in one library are refused ("Function already exists in
+//!   the library"); Redis 7.0.15 crashes on them.
 //! - Returned tables are converted iteratively; the `-ERR reached lua stack limit` element lands at the
 //!   depth where Redis's Lua stack would run out (7995 nested arrays).
 #![deny(missing_docs)]
