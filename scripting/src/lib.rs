@@ -41,6 +41,8 @@
 //!   (serve `-BUSY`, return true to kill); [`Scripting::kill_switch`] kills from anywhere. While a script
 //!   runs the [`Scripting`] is out of the server's hands: FUNCTION STATS answers with
 //!   [`function_stats_reply`] and the [`Scripting::function_counts`] taken before the run.
+//! - Busy scripts: [`busy`] has Redis's texts and rules (`-BUSY`, SCRIPT KILL / FUNCTION KILL with
+//!   `-UNKILLABLE` after a write, the slow-script warning) for the server's [`Host::interrupt`].
 //! - Error stats: [`Scripting::last_error_already_counted`] says the script's error reply came from a
 //!   command the server already counted (Redis's `ignore_error_stats_update`).
 //!
@@ -54,6 +56,7 @@
 //!   depth where Redis's Lua stack would run out (7995 nested arrays).
 #![deny(missing_docs)]
 
+pub mod busy;
 mod call;
 pub mod convert;
 mod dump;
