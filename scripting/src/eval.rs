@@ -69,6 +69,10 @@ impl EvalEngine {
         self.scripts.get(sha).map(|s| (s.flags, s.compat_mode))
     }
 
+    pub fn error_counted(&self) -> bool {
+        self.vm.error_counted()
+    }
+
     pub fn used_memory_bytes(&self) -> usize {
         self.vm.used_memory_bytes()
     }
@@ -90,6 +94,7 @@ impl EvalEngine {
         opts: crate::RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.vm.reset_error_counted();
         let mut out = Vec::new();
         let Some(script) = self.scripts.get(sha) else {
             reply::error(&mut out, NOSCRIPT);

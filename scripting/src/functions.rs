@@ -44,27 +44,33 @@ pub enum RestorePolicy {
 pub(crate) struct FunctionEngine {
     vm: Vm,
     libraries: BTreeMap<String, Library>,
+    /// Lower-cased function name → its library: function names are case-insensitive (Redis's
+    /// `functionDictType`), library names are not.
     index: BTreeMap<String, String>,
     killed: Arc<AtomicBool>,
-    busy: Shared,
+    shared: Shared,
     heap_bytes_max: usize,
 }
 
 impl FunctionEngine {
-    pub fn new(limits: &Limits, killed: Arc<AtomicBool>, busy: Shared) -> mlua::Result<Self> {
+    pub fn new(limits: &Limits, killed: Arc<AtomicBool>, shared: Shared) -> mlua::Result<Self> {
         Ok(FunctionEngine {
             vm: Vm::new(
                 VmKind::Function,
                 limits.lua_heap_bytes_max,
                 killed.clone(),
-                busy.clone(),
+                shared.clone(),
             )?,
             libraries: BTreeMap::new(),
             index: BTreeMap::new(),
             killed,
-            busy,
+            shared,
             heap_bytes_max: limits.lua_heap_bytes_max,
         })
+    }
+
+    pub fn error_counted(&self) -> bool {
+        self.vm.error_counted()
     }
 
     pub fn used_memory_bytes(&self) -> usize {
@@ -81,7 +87,11 @@ impl FunctionEngine {
             .compile(&name, code, body)
             .map_err(|e| format!("ERR {e}"))?;
         for (f, _) in &lib.functions {
-            if self.index.get(&f.name).is_some_and(|owner| *owner != name) {
+            if self
+                .index
+                .get(&fold(&f.name))
+                .is_some_and(|owner| *owner != name)
+            {
                 return Err(format!("ERR Function {} already exists", f.name));
             }
         }
@@ -123,7 +133,7 @@ impl FunctionEngine {
 
     fn link(&mut self, name: String, lib: Library) {
         for (f, _) in &lib.functions {
-            self.index.insert(f.name.clone(), name.clone());
+            self.index.insert(fold(&f.name), name.clone());
         }
         self.libraries.insert(name, lib);
     }
@@ -131,7 +141,7 @@ impl FunctionEngine {
     fn unlink(&mut self, name: &str) -> Option<Library> {
         let lib = self.libraries.remove(name)?;
         for (f, _) in &lib.functions {
-            self.index.remove(&f.name);
+            self.index.remove(&fold(&f.name));
         }
         Some(lib)
     }
@@ -154,7 +164,7 @@ impl FunctionEngine {
             VmKind::Function,
             limits.lua_heap_bytes_max,
             self.killed.clone(),
-            self.busy.clone(),
+            self.shared.clone(),
         )?;
         Ok(())
     }
@@ -166,11 +176,11 @@ impl FunctionEngine {
     }
 
     fn find(&self, name: &[u8]) -> Option<(&String, usize)> {
-        let lib = self.index.get(lossy(name).as_str())?;
+        let lib = self.index.get(&fold(&lossy(name)))?;
         let idx = self.libraries[lib]
             .functions
             .iter()
-            .position(|(f, _)| f.name.as_bytes() == name)?;
+            .position(|(f, _)| f.name.as_bytes().eq_ignore_ascii_case(name))?;
         Some((lib, idx))
     }
 
@@ -183,6 +193,7 @@ impl FunctionEngine {
         opts: RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.vm.reset_error_counted();
         let mut out = Vec::new();
         let Some((lib, idx)) = self.find(name) else {
             reply::error(&mut out, b"ERR Function not found");
@@ -285,7 +296,7 @@ impl FunctionEngine {
         let replaced: Vec<&String> = fresh.iter().map(|(n, _)| n).collect();
         for (name, lib) in &fresh {
             for (f, _) in &lib.functions {
-                if let Some(owner) = self.index.get(&f.name) {
+                if let Some(owner) = self.index.get(&fold(&f.name)) {
                     if !(policy == RestorePolicy::Replace && replaced.contains(&owner)) {
                         return Err(format!("ERR Function {} already exists", f.name));
                     }
@@ -299,6 +310,11 @@ impl FunctionEngine {
         }
         Ok(())
     }
+}
+
+/// The index key of a function name (ASCII lower case, as Redis's `dictSdsCaseHash`).
+fn fold(name: &str) -> String {
+    name.to_ascii_lowercase()
 }
 
 /// Parses `#!<engine> name=<lib>` as Redis's `functionExtractLibMetaData`: (library name, code after the

@@ -1,6 +1,7 @@
 //! The interface the server implements so scripts run their commands through the one command path.
 
 use crate::flags::ScriptFlags;
+use std::time::Duration;
 use zedis_resp::Protocol;
 
 /// What the server needs to know about the script issuing a `redis.call`/`redis.pcall`.
@@ -54,5 +55,19 @@ pub trait Host {
     /// `redis.log(level, ...)`: the message is the arguments joined by spaces.
     fn log(&mut self, level: LogLevel, message: &[u8]) {
         let _ = (level, message);
+    }
+
+    /// Called from Lua's instruction hook every [`crate::HOOK_INSTRUCTIONS`] instructions of a running
+    /// script (never from inside [`Host::call`]) with the time the script has run. Return true to kill it:
+    /// it then fails with `ERR Script killed by user with SCRIPT KILL...` (Redis's text for EVAL and
+    /// FCALL alike), which `pcall` cannot catch.
+    ///
+    /// This is Redis's `scriptInterrupt`: past `busy-reply-threshold` the server logs the slow script
+    /// once, protects the calling client, then serves the other clients' input from here (`-BUSY` for most
+    /// commands; SCRIPT KILL / FUNCTION KILL set the kill request, refused with `-UNKILLABLE` once the
+    /// script ran a write command; SHUTDOWN NOSAVE) and returns whether a kill was requested.
+    fn interrupt(&mut self, elapsed: Duration) -> bool {
+        let _ = elapsed;
+        false
     }
 }

@@ -8,18 +8,22 @@
 //! - Sans-server: the crate never touches the keyspace. [`Host::call`] runs one command through the
 //!   server's single command path and returns its RESP reply.
 //! - Bounded: the Lua heap is capped and measured ([`Scripting::used_memory_bytes`]); an instruction hook
-//!   checks a kill flag ([`Scripting::kill_switch`]) and an optional busy handler
-//!   ([`Scripting::set_busy_handler`]) so the server can answer `-BUSY` and honour SCRIPT KILL.
+//!   checks a kill flag ([`Scripting::kill_switch`]) and calls [`Host::interrupt`] so the server can
+//!   answer `-BUSY` and honour SCRIPT KILL / FUNCTION KILL while a script runs.
 //!
 //! # Non-goals
-//! - The Lua debugger (SCRIPT DEBUG), `cmsgpack` and `struct` (not yet), cluster/replica checks (the
-//!   server does them with [`Scripting::eval_flags`] / [`Scripting::function_flags`]).
+//! - The Lua debugger (SCRIPT DEBUG), cluster/replica checks (the server does them with
+//!   [`Scripting::eval_flags`] / [`Scripting::function_flags`]).
 //!
 //! # Module layout
-//! - `vm`: one Lua state with the sandbox (`prelude.lua`), runs and the Rust side of `redis.*`.
+//! - `vm`: one Lua state with the sandbox (`prelude.lua`, loaded stripped of debug information by
+//!   `strip`) and runs; `call`: the Rust side of `redis.call`/`pcall`/`acl_check_cmd`, reaching the host
+//!   through `interrupt`'s host slot; `interrupt`: the instruction hook's check (load timeout,
+//!   [`Host::interrupt`], kill flag).
 //! - `convert`: RESP ⇄ Lua conversions; `flags`: script flags and shebangs; `host`: the [`Host`] trait.
 //! - `eval`: the EVAL script cache; `functions`: libraries and FCALL; `dump`: FUNCTION DUMP payloads.
-//! - `libs`: `bit` and `cjson` in Rust.
+//! - `libs`: `bit`, `cjson` (and its settings), `cmsgpack` and `struct` in Rust, with the C API's
+//!   argument checks (`libs/args.rs`).
 //!
 //! # Wiring it into the server
 //! - One [`Scripting`] per engine thread (it holds `Rc`s: not `Send`). Implement [`Host`] over the command
@@ -31,34 +35,47 @@
 //!   the flags for the server's own checks (OOM without `allow-oom`, replica/stale, `no-cluster`).
 //! - SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/LIST/DELETE/FLUSH/DUMP/RESTORE/STATS return their replies.
 //! - Limits: [`Limits::lua_heap_bytes_max`] bounds each Lua state; [`Scripting::used_memory_bytes`] is the
-//!   figure to charge to the budget (INFO `used_memory_lua`); [`Scripting::set_busy_handler`] is called
-//!   every [`HOOK_INSTRUCTIONS`] instructions with the elapsed time (serve `-BUSY`, return true to kill);
-//!   [`Scripting::kill_switch`] kills from anywhere.
+//!   figure to charge to the budget; [`Scripting::eval_memory_bytes`] is INFO's `used_memory_lua` /
+//!   `used_memory_vm_eval`, [`Scripting::functions_memory_bytes`] `used_memory_vm_functions`.
+//!   [`Host::interrupt`] is called every [`HOOK_INSTRUCTIONS`] instructions with the elapsed time
+//!   (serve `-BUSY`, return true to kill); [`Scripting::kill_switch`] kills from anywhere. While a script
+//!   runs the [`Scripting`] is out of the server's hands: FUNCTION STATS answers with
+//!   [`function_stats_reply`] and the [`Scripting::function_counts`] taken before the run.
+//! - Busy scripts: [`busy`] has Redis's texts and rules (`-BUSY`, SCRIPT KILL / FUNCTION KILL with
+//!   `-UNKILLABLE` after a write, the slow-script warning) for the server's [`Host::interrupt`].
+//! - Error stats: [`Scripting::last_error_already_counted`] says the script's error reply came from a
+//!   command the server already counted (Redis's `ignore_error_stats_update`).
 //!
 //! # Deviations from Redis
 //! - Readonly tables are proxies (Redis patches its Lua VM): `#string`/`pairs` over a library table see
 //!   the proxy; `next`/`pairs`/`rawget`/`getmetatable` are wrapped to see through them.
 //! - A killed script is re-raised by `pcall`, not by a line hook.
+//! - Two function names differing only in case in one library are refused ("Function already exists in
+//!   the library"); Redis 7.0.15 crashes on them.
 //! - Returned tables are converted iteratively; the `-ERR reached lua stack limit` element lands at the
 //!   depth where Redis's Lua stack would run out (7995 nested arrays).
 #![deny(missing_docs)]
 
+pub mod busy;
+mod call;
 pub mod convert;
 mod dump;
 mod eval;
 pub mod flags;
 mod functions;
 mod host;
+mod interrupt;
 mod libs;
+mod strip;
 mod vm;
 
 pub use flags::{parse_eval_shebang, ScriptFlags, Shebang};
 pub use functions::{glob_match, FunctionInfo, RestorePolicy, LOAD_TIMEOUT};
 pub use host::{CallCtx, Host, LogLevel};
 use vm::Shared;
-pub use vm::{sha1_hex, BusyHandler, HOOK_INSTRUCTIONS};
+pub use vm::{sha1_hex, HOOK_INSTRUCTIONS};
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -114,7 +131,17 @@ pub struct Scripting {
     functions: functions::FunctionEngine,
     limits: Limits,
     killed: Arc<AtomicBool>,
-    busy: Shared,
+    shared: Shared,
+    /// Which engine ran last (for [`Scripting::last_error_already_counted`]).
+    last_run: LastRun,
+}
+
+/// The engine of the last run.
+#[derive(Debug, Clone, Copy)]
+enum LastRun {
+    None,
+    Eval,
+    Function,
 }
 
 /// Keys then arguments of a script invocation.
@@ -169,7 +196,6 @@ impl Scripting {
     pub fn new(limits: Limits) -> Result<Self, ScriptingError> {
         let killed = Arc::new(AtomicBool::new(false));
         let shared = Shared {
-            busy: None,
             rand: Rc::new(Cell::new(vm::RAND48_INITIAL)),
         };
         Ok(Scripting {
@@ -177,24 +203,9 @@ impl Scripting {
             functions: functions::FunctionEngine::new(&limits, killed.clone(), shared.clone())?,
             limits,
             killed,
-            busy: shared,
+            shared,
+            last_run: LastRun::None,
         })
-    }
-
-    /// Installs the handler the instruction hook calls every [`HOOK_INSTRUCTIONS`] with the time the script
-    /// has run: the server serves `-BUSY` to other clients past `busy-reply-threshold` from it, and returns
-    /// true to kill the script (SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE). Recreates the Lua states,
-    /// so call it once at startup.
-    pub fn set_busy_handler(&mut self, handler: BusyHandler) -> Result<(), ScriptingError> {
-        let busy = Shared {
-            busy: Some(Rc::new(RefCell::new(handler))),
-            rand: self.busy.rand.clone(),
-        };
-        self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), busy.clone())?;
-        self.functions =
-            functions::FunctionEngine::new(&self.limits, self.killed.clone(), busy.clone())?;
-        self.busy = busy;
-        Ok(())
     }
 
     /// A flag that, once set, makes the running script fail with
@@ -203,9 +214,20 @@ impl Scripting {
         self.killed.clone()
     }
 
-    /// Lua heap bytes in use by both states (INFO memory `used_memory_lua`, charged to the budget).
+    /// Lua heap bytes in use by both states (`used_memory_vm_total`, charged to the budget).
     pub fn used_memory_bytes(&self) -> usize {
         self.eval.used_memory_bytes() + self.functions.used_memory_bytes()
+    }
+
+    /// Lua heap bytes of the EVAL state: INFO memory `used_memory_lua` and `used_memory_vm_eval`, as
+    /// Redis reports them (without the functions' state).
+    pub fn eval_memory_bytes(&self) -> usize {
+        self.eval.used_memory_bytes()
+    }
+
+    /// Lua heap bytes of the functions state: INFO memory `used_memory_vm_functions`.
+    pub fn functions_memory_bytes(&self) -> usize {
+        self.functions.used_memory_bytes()
     }
 
     /// Bytes held by cached script bodies and SHA1s (`used_memory_scripts`).
@@ -218,6 +240,19 @@ impl Scripting {
         self.eval.count()
     }
 
+    /// Whether the error reply of the last EVAL/EVALSHA/FCALL came from a command the script ran
+    /// (raised by `redis.call` or returned from `redis.pcall`): the server counted that error when the
+    /// command failed, so it must not count the script's reply again in `errorstats` /
+    /// `total_error_replies` (Redis's `ignore_error_stats_update`); the script command still counts as a
+    /// failed call.
+    pub fn last_error_already_counted(&self) -> bool {
+        match self.last_run {
+            LastRun::Eval => self.eval.error_counted(),
+            LastRun::Function => self.functions.error_counted(),
+            LastRun::None => false,
+        }
+    }
+
     /// EVAL / EVAL_RO: caches the body, then runs it. Returns the reply in `opts.protocol`.
     pub fn eval(
         &mut self,
@@ -227,8 +262,12 @@ impl Scripting {
         opts: RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.last_run = LastRun::None;
         match self.eval.load(body) {
-            Ok(sha) => self.eval.run(&sha, keys, args, opts, host),
+            Ok(sha) => {
+                self.last_run = LastRun::Eval;
+                self.eval.run(&sha, keys, args, opts, host)
+            }
             Err(e) => error_bytes(&e),
         }
     }
@@ -242,6 +281,7 @@ impl Scripting {
         opts: RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.last_run = LastRun::Eval;
         match eval::normalize_sha(sha) {
             Some(sha) => self.eval.run(&sha, keys, args, opts, host),
             None => error_bytes_raw(eval::NOSCRIPT),
@@ -293,7 +333,7 @@ impl Scripting {
 
     /// SCRIPT FLUSH: drops the cache and recreates the EVAL Lua state.
     pub fn script_flush(&mut self) -> Result<(), ScriptingError> {
-        self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), self.busy.clone())?;
+        self.eval = eval::EvalEngine::new(&self.limits, self.killed.clone(), self.shared.clone())?;
         Ok(())
     }
 
@@ -318,6 +358,7 @@ impl Scripting {
         opts: RunOptions,
         host: &mut dyn Host,
     ) -> Vec<u8> {
+        self.last_run = LastRun::Function;
         self.functions.call(name, keys, args, opts, host)
     }
 
@@ -363,45 +404,61 @@ impl Scripting {
     }
 
     /// FUNCTION STATS reply; `running` names the running script and its command (the server knows it,
-    /// as it is only asked while a script runs, from the busy handler).
+    /// as it is only asked while a script runs, from [`Host::interrupt`]). While a script runs the
+    /// engines are out of the server's hands: answer with [`function_stats_reply`] and the
+    /// [`Scripting::function_counts`] taken before the run (they cannot change during it).
     pub fn function_stats(
         &self,
         running: Option<RunningScript<'_>>,
         protocol: Protocol,
     ) -> Vec<u8> {
-        let mut out = Vec::new();
-        reply::map_len(&mut out, protocol, 2);
-        reply::bulk(&mut out, b"running_script");
-        match running {
-            None => reply::null(&mut out, protocol),
-            Some(RunningScript {
-                name,
-                command,
-                duration_ms,
-            }) => {
-                reply::map_len(&mut out, protocol, 3);
-                reply::bulk(&mut out, b"name");
-                reply::bulk(&mut out, name);
-                reply::bulk(&mut out, b"command");
-                reply::array_len(&mut out, command.len());
-                for arg in command {
-                    reply::bulk(&mut out, arg);
-                }
-                reply::bulk(&mut out, b"duration_ms");
-                reply::integer(&mut out, duration_ms as i64);
-            }
-        }
-        reply::bulk(&mut out, b"engines");
-        reply::map_len(&mut out, protocol, 1);
-        reply::bulk(&mut out, b"LUA");
-        let (libs, funcs) = self.functions.counts();
-        reply::map_len(&mut out, protocol, 2);
-        reply::bulk(&mut out, b"libraries_count");
-        reply::integer(&mut out, libs as i64);
-        reply::bulk(&mut out, b"functions_count");
-        reply::integer(&mut out, funcs as i64);
-        out
+        function_stats_reply(running, self.function_counts(), protocol)
     }
+
+    /// Numbers of libraries and of functions (FUNCTION STATS `libraries_count`, `functions_count`).
+    pub fn function_counts(&self) -> (usize, usize) {
+        self.functions.counts()
+    }
+}
+
+/// FUNCTION STATS reply from its parts: the running script, if any, and the (libraries, functions)
+/// counts.
+pub fn function_stats_reply(
+    running: Option<RunningScript<'_>>,
+    (libs, funcs): (usize, usize),
+    protocol: Protocol,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    reply::map_len(&mut out, protocol, 2);
+    reply::bulk(&mut out, b"running_script");
+    match running {
+        None => reply::null(&mut out, protocol),
+        Some(RunningScript {
+            name,
+            command,
+            duration_ms,
+        }) => {
+            reply::map_len(&mut out, protocol, 3);
+            reply::bulk(&mut out, b"name");
+            reply::bulk(&mut out, name);
+            reply::bulk(&mut out, b"command");
+            reply::array_len(&mut out, command.len());
+            for arg in command {
+                reply::bulk(&mut out, arg);
+            }
+            reply::bulk(&mut out, b"duration_ms");
+            reply::integer(&mut out, duration_ms as i64);
+        }
+    }
+    reply::bulk(&mut out, b"engines");
+    reply::map_len(&mut out, protocol, 1);
+    reply::bulk(&mut out, b"LUA");
+    reply::map_len(&mut out, protocol, 2);
+    reply::bulk(&mut out, b"libraries_count");
+    reply::integer(&mut out, libs as i64);
+    reply::bulk(&mut out, b"functions_count");
+    reply::integer(&mut out, funcs as i64);
+    out
 }
 
 fn error_bytes(msg: &str) -> Vec<u8> {
@@ -451,6 +508,36 @@ mod tests {
             err(Invocation::Fcall, b"-1"),
             "-ERR Number of keys can't be negative\r\n"
         );
+    }
+
+    #[test]
+    fn function_names_are_case_insensitive_library_names_are_not() {
+        let mut s = Scripting::new(Limits::default()).unwrap();
+        let code = b"#!lua name=lib\nredis.register_function('Hello', function() return 'hi' end)";
+        assert_eq!(s.function_load(code, false), b"$3\r\nlib\r\n");
+        let mut host = Echo(Vec::new());
+        for name in [&b"hello"[..], b"HELLO", b"Hello"] {
+            let got = s.fcall(name, &[], &[], RunOptions::default(), &mut host);
+            assert_eq!(got, b"$2\r\nhi\r\n");
+        }
+        assert!(s.function_flags(b"hELLO").is_some());
+        // Another library cannot take the name in another case; a library named LIB is another one.
+        let clash = b"#!lua name=LIB\nredis.register_function('HELLO', function() return 1 end)";
+        assert_eq!(
+            String::from_utf8_lossy(&s.function_load(clash, false)),
+            "-ERR Function HELLO already exists\r\n"
+        );
+        // Redis 7.0.15 crashes on two names differing in case in one library: refused here.
+        let twins = b"#!lua name=t\nredis.register_function('a', function() end)\n\
+                      redis.register_function('A', function() end)";
+        let got = String::from_utf8_lossy(&s.function_load(twins, false)).into_owned();
+        assert!(
+            got.contains("Function already exists in the library"),
+            "{got}"
+        );
+        assert_eq!(s.function_delete(b"lib"), b"+OK\r\n");
+        let got = s.fcall(b"hello", &[], &[], RunOptions::default(), &mut host);
+        assert_eq!(got, b"-ERR Function not found\r\n");
     }
 
     #[test]

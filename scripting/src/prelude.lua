@@ -106,15 +106,19 @@ local function err_table(msg)
 end
 M.err_table = err_table
 
-local current_call, current_acl
-function M.set_call(f, acl) current_call, current_acl = f, acl end
+local current_call, current_acl, current_call_packed
+function M.set_call(f, acl, packed) current_call, current_acl, current_call_packed = f, acl, packed end
 
 local redis = {}
 local function generic(raise, ...)
   if not current_call then
     error(err_table('redis.call/pcall can only be called inside a script invocation'))
   end
-  local is_err, v = current_call(...)
+  -- A Rust callback cannot take thousands of arguments on Lua's C stack (LUAI_MAXCSTACK): many
+  -- arguments travel in a table.
+  local n = select('#', ...)
+  local is_err, v
+  if n > 64 then is_err, v = current_call_packed(n, {...}) else is_err, v = current_call(...) end
   if is_err and raise then error(v) end
   return v
 end
@@ -211,29 +215,33 @@ local function handler(err)
 end
 
 -- Runs f (with keys and args for functions), returning ok and the first result or the error table.
+-- One runner for every run (no closure per run: less garbage), reading the run's function and arguments.
+local run_f, run_keys, run_args
+local function runner() return (run_f(run_keys, run_args)) end
 function M.run(f, keys, args)
-  return xpcall(function() return (f(keys, args)) end, handler)
+  run_f, run_keys, run_args = f, keys, args
+  local ok, r = xpcall(runner, handler)
+  run_f, run_keys, run_args = nil, nil, nil
+  return ok, r
 end
 
-if R.cjson then
-  local enc, dec = R.cjson.encode, R.cjson.decode
-  R.cjson.encode = cwrap(function(v) local r, e = enc(v) if e then error(e, 3) end return r end)
-  R.cjson.decode = cwrap(function(s)
-    if type(s) ~= 'string' and type(s) ~= 'number' then
-      error("bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")", 0)
-    end
-    local r, e = dec(tostring(s))
-    if e then error(e, 3) end
-    return r
-  end)
-end
 -- Rust library functions return `ok, ...`; these raise the message as the C libraries' luaL_error does
 -- (with the caller's position: level 3 is the script, above this wrapper and its C trampoline).
+-- An argument error names the function as the caller called it ('?' from pcall), as luaL_argerror: level
+-- 3 is the C trampoline, whose name comes from the calling instruction.
 local function raise_or_return(ok, ...)
-  if not ok then error((...), 4) end
+  if not ok then
+    local msg = ...
+    if type(msg) == 'string' and msg:find("^bad argument #") then
+      local i = dbg.getinfo(3, 'n')
+      local name = (i and i.name) or '?'
+      msg = (msg:gsub("^(bad argument #%-?%d+ to )'[^']*'", function(head) return head .. "'" .. name .. "'" end))
+    end
+    error(msg, 4)
+  end
   return ...
 end
-for _, lib in ipairs({'cmsgpack', 'struct'}) do
+for _, lib in ipairs({'cmsgpack', 'struct', 'bit'}) do
   local t = R[lib]
   for k, f in pairs(t) do
     if type(f) == 'function' then
@@ -241,6 +249,29 @@ for _, lib in ipairs({'cmsgpack', 'struct'}) do
     end
   end
 end
+-- A cjson table from Rust gets its Lua wrappers; `cjson.new()` makes another (with its own settings,
+-- writable, as lua-cjson's).
+local cjson_settings = {'encode_sparse_array', 'encode_max_depth', 'decode_max_depth',
+  'encode_number_precision', 'encode_keep_buffer', 'encode_invalid_numbers', 'decode_invalid_numbers'}
+local function wrap_cjson(t)
+  local enc, dec = t.encode, t.decode
+  t.encode = cwrap(function(v) local r, e = enc(v) if e then error(e, 3) end return r end)
+  t.decode = cwrap(function(s)
+    if type(s) ~= 'string' and type(s) ~= 'number' then
+      error("bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")", 0)
+    end
+    local r, e = dec(tostring(s))
+    if e then error(e, 3) end
+    return r
+  end)
+  for _, k in ipairs(cjson_settings) do
+    local f = t[k]
+    t[k] = cwrap(function(...) return raise_or_return(f(...)) end)
+  end
+  t.new = cwrap(function() return wrap_cjson(R.cjson_new()) end)
+  return t
+end
+if R.cjson then wrap_cjson(R.cjson) end
 for _, name in ipairs({'cjson', 'bit', 'struct', 'cmsgpack'}) do
   if R[name] then G[name] = R[name] end
 end
@@ -307,10 +338,16 @@ local protected_names = {'string', 'table', 'math', 'coroutine', 'cjson', 'bit',
 for _, name in ipairs(protected_names) do
   if G[name] then G[name] = protect(G[name]) end
 end
-getmetatable('').__index = G.string
+local string_mt = getmetatable('')
+string_mt.__index = G.string
+-- The globals' and strings' metatables are readonly too (Redis protects them): scripts see proxies.
+local error_mt_view, string_mt_view = protect({__index = missing_global}), protect(string_mt)
 G.getmetatable = function(t)
-  if proxies[t] then return getmetatable(proxies[t]) end
-  return getmetatable(t)
+  local mt
+  if proxies[t] then mt = getmetatable(proxies[t]) else mt = getmetatable(t) end
+  if mt == error_mt then return error_mt_view end
+  if mt == string_mt then return string_mt_view end
+  return mt
 end
 
 for _, k in ipairs({'breakpoint', 'debug', 'replicate_commands'}) do

@@ -1,18 +1,20 @@
 //! One sandboxed Lua 5.1 state with Redis's environment: the EVAL engine and the functions engine each own
 //! one, as in Redis.
 
-use crate::convert::{as_number, error_table, format_g17, frame_to_lua, lua_to_reply, ReplyStyle};
+use crate::call;
+use crate::convert::{as_number, format_g17, lua_to_reply, ReplyStyle};
 use crate::flags::ScriptFlags;
 use crate::host::{CallCtx, Host, LogLevel};
+use crate::interrupt::{HostSlot, Tick};
 use crate::libs;
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value};
 use sha1::{Digest, Sha1};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zedis_resp::{parse_frame, reply, Protocol};
+use zedis_resp::{reply, Protocol};
 
 /// Instructions between two checks of the kill flag and the time limit (Redis's hook period).
 pub const HOOK_INSTRUCTIONS: u32 = 100_000;
@@ -28,17 +30,9 @@ pub enum VmKind {
     Function,
 }
 
-/// Called from the instruction hook with the time the script has run; returns true to kill the script.
-pub type BusyHandler = Box<dyn FnMut(Duration) -> bool>;
-
-/// The busy handler shared by both VMs' hooks.
-pub type SharedBusy = std::rc::Rc<RefCell<BusyHandler>>;
-
 /// State both VMs share, surviving SCRIPT FLUSH and FUNCTION FLUSH as Redis's process globals do.
 #[derive(Clone, Default)]
 pub(crate) struct Shared {
-    /// The server's busy handler, called from the instruction hook.
-    pub busy: Option<SharedBusy>,
     /// The 48-bit state of Redis's `redisLrand48` behind `math.random`.
     pub rand: std::rc::Rc<std::cell::Cell<u64>>,
 }
@@ -61,41 +55,47 @@ pub(crate) struct Registered {
     pub flags: ScriptFlags,
 }
 
-/// The periodic check of a running script: load timeout, busy handler, kill flag.
-struct Tick {
-    killed: Arc<AtomicBool>,
-    busy: Option<SharedBusy>,
-    module: Table,
+/// The prelude's bytecode without debug information, made once per process.
+static PRELUDE_STRIPPED: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+
+/// Compiles the prelude, stripped of its debug information (it stays in the Lua state for good; its
+/// error positions are never shown, as its errors are raised at the script's level). Falls back to the
+/// source should stripping fail.
+fn load_prelude(lua: &Lua) -> mlua::Result<Function> {
+    let source = || {
+        lua.load(include_str!("prelude.lua"))
+            .set_name("=zedis")
+            .into_function()
+    };
+    let stripped = PRELUDE_STRIPPED.get_or_init(|| {
+        let full = source().ok()?.dump(false);
+        crate::strip::strip(&full).ok()
+    });
+    match stripped {
+        Some(bytes) => lua
+            .load(&bytes[..])
+            .set_name("=zedis")
+            .set_mode(mlua::ChunkMode::Binary)
+            .into_function(),
+        None => source(),
+    }
 }
 
-impl Tick {
-    /// True when the script must die; then also marks the prelude's `killed` field, which the error
-    /// handler and the pcall wrapper read (no call into Rust there: they may run with the Lua stack
-    /// exhausted).
-    fn check(&self, lua: &Lua) -> mlua::Result<bool> {
-        let (elapsed, timeout) = match lua.app_data_ref::<RunState>() {
-            Some(s) => (s.started.elapsed(), s.load_timeout),
-            None => (Duration::ZERO, None),
-        };
-        let over = timeout.is_some_and(|t| elapsed > t);
-        let kill = over
-            || self
-                .busy
-                .as_ref()
-                .is_some_and(|b| b.try_borrow_mut().map(|mut f| f(elapsed)).unwrap_or(false));
-        if kill {
-            self.killed.store(true, Ordering::SeqCst);
-        }
-        if !self.killed.load(Ordering::SeqCst) {
-            return Ok(false);
-        }
-        self.module.raw_set("killed", true)?;
-        Ok(true)
-    }
+/// Time since the running script (or FUNCTION LOAD) started.
+fn elapsed(lua: &Lua) -> Duration {
+    lua.app_data_ref::<RunState>()
+        .map_or(Duration::ZERO, |s| s.started.elapsed())
+}
+
+/// The FUNCTION LOAD timeout when a library's top-level code is running.
+fn load_timeout(lua: &Lua) -> Option<Duration> {
+    lua.app_data_ref::<RunState>().and_then(|s| s.load_timeout)
 }
 
 /// Per-run state reachable from the Rust primitives.
 struct RunState {
+    /// The running script's flags (protocol and repl flags are the fields below).
+    ctx: CallCtx,
     script_protocol: Protocol,
     repl_flags: u8,
     logs: Vec<(LogLevel, Vec<u8>)>,
@@ -125,8 +125,18 @@ pub(crate) struct Vm {
     kind: VmKind,
     killed: Arc<AtomicBool>,
     calls_since_gc: u32,
+    /// Whether the last run's error reply came from a command's error (Redis's
+    /// `ignore_error_stats_update`): the server counted it already.
+    error_counted: bool,
     /// The heap bound given to Lua; past half of it a run ends with a full collection.
     memory_bytes_max: usize,
+    /// The running script's host, for the instruction hook and `redis.call`.
+    host_slot: Rc<HostSlot>,
+    /// The Rust side of `redis.call` and friends, made once.
+    calls: call::CallFunctions,
+    /// The prelude's `set_call` and `run`.
+    set_call: Function,
+    run_fn: Function,
 }
 
 impl Vm {
@@ -146,6 +156,13 @@ impl Vm {
             )
         };
         lua.set_app_data(RunState {
+            ctx: CallCtx {
+                protocol: Protocol::Resp2,
+                flags: ScriptFlags::default(),
+                compat_mode: true,
+                read_only: false,
+                repl_flags: 3,
+            },
             script_protocol: Protocol::Resp2,
             repl_flags: 3,
             logs: Vec::new(),
@@ -156,10 +173,7 @@ impl Vm {
         let globals = lua.globals();
         let dbg: Table = globals.get("debug")?;
         let prims = Self::primitives(&lua, &killed, &shared)?;
-        let prelude = lua
-            .load(include_str!("prelude.lua"))
-            .set_name("=zedis")
-            .into_function()?;
+        let prelude = load_prelude(&lua)?;
         let kind_name = if kind == VmKind::Eval {
             "eval"
         } else {
@@ -167,16 +181,17 @@ impl Vm {
         };
         let module: Table = prelude.call((globals.clone(), dbg, prims, kind_name))?;
         let env: Table = module.get("env")?;
+        let host_slot = Rc::new(HostSlot::default());
         let tick = Rc::new(Tick {
             killed: killed.clone(),
-            busy: shared.busy.clone(),
             module: module.clone(),
+            host: host_slot.clone(),
         });
         let hook_tick = tick.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
             move |lua, _| {
-                if hook_tick.check(lua)? {
+                if hook_tick.check(elapsed(lua), load_timeout(lua))? {
                     return Err(mlua::Error::runtime(
                         "Script killed by user with SCRIPT KILL...",
                     ));
@@ -188,9 +203,17 @@ impl Vm {
         // this, and raises the kill error itself.
         let coroutine_tick = tick.clone();
         let install: Function = module.get("install_tick")?;
-        install.call::<()>(lua.create_function(move |lua, ()| coroutine_tick.check(lua))?)?;
+        install.call::<()>(lua.create_function(move |lua, ()| {
+            coroutine_tick.check(elapsed(lua), load_timeout(lua))
+        })?)?;
+        // The prelude's main chunk and its temporaries are garbage now: start from the live set.
+        let calls = call::create(&lua, &host_slot, current_ctx)?;
+        lua.gc_collect()?;
         lua.set_memory_limit(memory_bytes_max)?;
         Ok(Vm {
+            calls,
+            set_call: module.get("set_call")?,
+            run_fn: module.get("run")?,
             lua,
             module,
             env,
@@ -198,7 +221,9 @@ impl Vm {
             kind,
             killed,
             calls_since_gc: 0,
+            error_counted: false,
             memory_bytes_max,
+            host_slot,
         })
     }
 
@@ -287,7 +312,7 @@ impl Vm {
                     if !valid_name(name.as_bytes()) {
                         return Ok(Some(NAME_ERROR.to_string()));
                     }
-                    if list.iter().any(|f| f.name == name) {
+                    if list.iter().any(|f| f.name.eq_ignore_ascii_case(&name)) {
                         return Ok(Some("Function already exists in the library".to_string()));
                     }
                     list.push(Registered {
@@ -327,6 +352,17 @@ impl Vm {
             })
     }
 
+    /// Whether the last run's reply is an error the server already counted in its error stats (a
+    /// command's error raised by `redis.call` or returned from `redis.pcall`).
+    pub fn error_counted(&self) -> bool {
+        self.error_counted
+    }
+
+    /// Forgets the last run's error (a script refused before running).
+    pub fn reset_error_counted(&mut self) {
+        self.error_counted = false;
+    }
+
     /// Bytes of Lua heap in use.
     pub fn used_memory_bytes(&self) -> usize {
         self.lua.used_memory()
@@ -356,12 +392,19 @@ impl Vm {
             .lua
             .app_data_mut::<RunState>()
             .and_then(|mut s| s.registered.take());
-        self.killed.store(false, Ordering::SeqCst);
-        let _ = self.module.raw_set("killed", false);
+        self.clear_kill();
         match outcome {
             Ok(None) => Ok(registered.unwrap_or_default()),
             Ok(Some(e)) => Err(format!("Error registering functions: {e}")),
             Err(e) => Err(format!("Error registering functions: ERR {e}")),
+        }
+    }
+
+    /// Clears the kill request after a run (the prelude's mirror only when it may be set: each mlua call
+    /// leaves a little garbage).
+    fn clear_kill(&self) {
+        if self.killed.swap(false, Ordering::SeqCst) {
+            let _ = self.module.raw_set("killed", false);
         }
     }
 
@@ -387,6 +430,12 @@ impl Vm {
         for (level, line) in logs {
             host.log(level, &line);
         }
+        self.error_counted = match &result {
+            Ok((_, Value::Table(t))) => t
+                .raw_get::<bool>("ignore_error_stats_update")
+                .unwrap_or(false),
+            _ => false,
+        };
         match result {
             Ok((true, value)) => {
                 let style = ReplyStyle {
@@ -405,11 +454,9 @@ impl Vm {
                 reply::error(&mut out, msg.as_bytes());
             }
         }
-        self.killed.store(false, Ordering::SeqCst);
-        let _ = self.module.raw_set("killed", false);
+        self.clear_kill();
         if self.kind == VmKind::Eval {
-            let _ = self.globals.raw_set("KEYS", Value::Nil);
-            let _ = self.globals.raw_set("ARGV", Value::Nil);
+            let _ = run_arguments(&self.lua, Some(&self.globals), None);
         }
         self.calls_since_gc += 1;
         if self.lua.used_memory() > self.memory_bytes_max / 2 {
@@ -434,54 +481,44 @@ impl Vm {
         host: &mut dyn Host,
     ) -> mlua::Result<(bool, Value)> {
         let lua = &self.lua;
-        let keys = string_array(lua, req.keys)?;
-        let args = string_array(lua, req.args)?;
-        let (keys_arg, args_arg) = if self.kind == VmKind::Eval {
-            self.globals.raw_set("KEYS", keys)?;
-            self.globals.raw_set("ARGV", args)?;
-            (Value::Nil, Value::Nil)
-        } else {
-            (Value::Table(keys), Value::Table(args))
-        };
-        let set_call: Function = self.module.get("set_call")?;
-        let run: Function = self.module.get("run")?;
+        let globals = (self.kind == VmKind::Eval).then_some(&self.globals);
+        let (keys_arg, args_arg) = run_arguments(lua, globals, Some((req.keys, req.args)))?;
+        let (set_call, run) = (&self.set_call, &self.run_fn);
+        if let Some(mut s) = lua.app_data_mut::<RunState>() {
+            s.ctx = CallCtx {
+                protocol: Protocol::Resp2,
+                flags: req.flags,
+                compat_mode: req.compat_mode,
+                read_only: req.read_only,
+                repl_flags: 3,
+            };
+        }
         let host_cell = RefCell::new(host);
-        let base = CallCtx {
-            protocol: Protocol::Resp2,
-            flags: req.flags,
-            compat_mode: req.compat_mode,
-            read_only: req.read_only,
-            repl_flags: 3,
-        };
-        let result = lua.scope(|scope| {
-            let call = scope.create_function(|lua, argv: MultiValue| {
-                let mut ctx = base;
-                if let Some(s) = lua.app_data_ref::<RunState>() {
-                    ctx.protocol = s.script_protocol;
-                    ctx.repl_flags = s.repl_flags;
-                }
-                let mut host = host_cell.borrow_mut();
-                redis_call(lua, argv, &ctx, &mut **host)
-            })?;
-            let acl = scope.create_function(|lua, argv: MultiValue| {
-                let owned = match command_args(&argv) {
-                    Ok(owned) => owned,
-                    Err(msg) => return Ok(Value::String(lua.create_string(msg)?)),
-                };
-                let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-                Ok(match host_cell.borrow_mut().acl_check_cmd(&args) {
-                    Some(allowed) => Value::Boolean(allowed),
-                    None => Value::String(
-                        lua.create_string("Invalid command passed to redis.acl_check_cmd()")?,
-                    ),
-                })
-            })?;
-            set_call.call::<()>((call, acl))?;
-            let r = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
-            set_call.call::<()>((Value::Nil, Value::Nil))?;
-            r
-        });
+        let _host_reachable = self.host_slot.install(&host_cell);
+        let c = &self.calls;
+        set_call.call::<()>((&c.call, &c.acl, &c.call_packed))?;
+        let result = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
+        set_call.call::<()>((Value::Nil, Value::Nil, Value::Nil))?;
         result
+    }
+}
+
+/// The [`CallCtx`] of the running script's next command: its flags, `redis.setresp` protocol and
+/// `redis.set_repl` flags.
+fn current_ctx(lua: &Lua) -> CallCtx {
+    match lua.app_data_ref::<RunState>() {
+        Some(s) => CallCtx {
+            protocol: s.script_protocol,
+            repl_flags: s.repl_flags,
+            ..s.ctx
+        },
+        None => CallCtx {
+            protocol: Protocol::Resp2,
+            flags: ScriptFlags::default(),
+            compat_mode: true,
+            read_only: false,
+            repl_flags: 3,
+        },
     }
 }
 
@@ -517,60 +554,49 @@ fn error_reply(out: &mut Vec<u8>, value: &Value, name: &str) {
     reply::error(out, &msg);
 }
 
-/// `redis.call`/`redis.pcall` core: returns (is_error, value).
-fn redis_call(
+/// Builds the run's KEYS and ARGV tables in one protected call (each mlua call leaves a protection
+/// closure behind as garbage): stored as globals when `globals` is given (EVAL; `None` for the keys and
+/// arguments clears them after the run) and then returned as nils, else returned (FCALL's arguments).
+fn run_arguments(
     lua: &Lua,
-    argv: MultiValue,
-    ctx: &CallCtx,
-    host: &mut dyn Host,
-) -> mlua::Result<(bool, Value)> {
-    if argv.is_empty() {
-        let t = error_table(
-            lua,
-            b"Please specify at least one argument for this redis lib call",
-        )?;
-        return Ok((true, Value::Table(t)));
-    }
-    let owned = match command_args(&argv) {
-        Ok(owned) => owned,
-        Err(msg) => return Ok((true, Value::Table(error_table(lua, msg.as_bytes())?))),
-    };
-    let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-    let bytes = host.call(&args, ctx);
-    let frame = match parse_frame(&bytes) {
-        Ok(Some((frame, _))) => frame,
-        _ => {
-            let t = error_table(lua, b"Invalid reply from the command")?;
-            return Ok((true, Value::Table(t)));
-        }
-    };
-    let is_err = matches!(frame, zedis_resp::Frame::Error(_));
-    Ok((is_err, frame_to_lua(lua, &frame, ctx.protocol)?))
-}
-
-/// A command's arguments from Lua values: numbers as `%.17g`, strings as they are.
-fn command_args(argv: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
-    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.len());
-    for v in argv.iter() {
-        match v {
-            Value::Number(_) | Value::Integer(_) => {
-                let mut b = Vec::new();
-                format_g17(&mut b, as_number(v).unwrap_or(0.0));
-                owned.push(b);
+    globals: Option<&Table>,
+    keys_and_args: Option<crate::KeysAndArgs<'_>>,
+) -> mlua::Result<(Value, Value)> {
+    use mlua::ffi;
+    let clear = keys_and_args.is_none();
+    let (keys, args) = keys_and_args.unwrap_or((&[], &[]));
+    // SAFETY: runs inside mlua's protected call as a C function (LUA_MINSTACK free slots; at most four
+    // are used); a memory error unwinds through that protected call. Stack: [globals?] then the results.
+    unsafe {
+        lua.exec_raw::<(Value, Value)>(globals, |state| {
+            let has_globals = ffi::lua_gettop(state) == 1 && ffi::lua_istable(state, 1) != 0;
+            if !has_globals {
+                ffi::lua_settop(state, 0);
             }
-            Value::String(s) => owned.push(s.as_bytes().to_vec()),
-            _ => return Err("Lua redis lib command arguments must be strings or integers"),
-        }
+            for (name, items) in [(c"KEYS", keys), (c"ARGV", args)] {
+                if clear {
+                    ffi::lua_pushnil(state);
+                } else {
+                    let len = std::ffi::c_int::try_from(items.len()).unwrap_or(0);
+                    ffi::lua_createtable(state, len, 0);
+                    for (idx, item) in items.iter().enumerate() {
+                        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                        ffi::lua_rawseti(state, -2, idx as ffi::lua_Integer + 1);
+                    }
+                }
+                if has_globals {
+                    ffi::lua_pushstring(state, name.as_ptr());
+                    ffi::lua_insert(state, -2);
+                    ffi::lua_rawset(state, 1);
+                }
+            }
+            if has_globals {
+                ffi::lua_settop(state, 0);
+                ffi::lua_pushnil(state);
+                ffi::lua_pushnil(state);
+            }
+        })
     }
-    Ok(owned)
-}
-
-fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (idx, item) in items.iter().enumerate() {
-        t.raw_set(idx + 1, lua.create_string(item)?)?;
-    }
-    Ok(t)
 }
 
 /// Calls its upvalue with its arguments, propagating errors untouched: a C frame, so a script's

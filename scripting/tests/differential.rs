@@ -16,6 +16,14 @@ fn eval_matches_redis() {
     for script in CONVERSIONS.iter().chain(ERRORS).chain(LIBRARIES) {
         h.eval_case(script, &["k1", "k2"], &["v1", "v2", "v3"], setup);
     }
+    // No keys and no arguments: KEYS and ARGV are still (empty) tables.
+    h.eval_case(
+        "return {#KEYS, #ARGV, type(KEYS), type(ARGV)}",
+        &[],
+        &[],
+        setup,
+    );
+    h.eval_case("return #KEYS", &[], &["only-arg"], setup);
     let typed_setup: &[&[&[u8]]] = &[
         &[b"SET", b"str", b"text"],
         &[b"ZADD", b"z", b"1.5", b"a", b"2", b"b"],
@@ -95,6 +103,8 @@ fn functions_match_redis() {
             (b"fail", vec![], vec![]),
             (b"boom", vec![], vec![]),
             (b"nosuch", vec![], vec![]),
+            (b"ECHO", vec![b"x"], vec![b"y"]),
+            (b"Boom", vec![], vec![]),
         ] {
             let numkeys = keys.len().to_string();
             let mut cmd: Vec<&[u8]> = vec![b"FCALL", name, numkeys.as_bytes()];

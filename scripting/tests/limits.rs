@@ -1,8 +1,7 @@
 //! Limits: killed scripts, the Lua heap bound, deep recursion and huge or cyclic returns never crash or
 //! wedge the engine, which keeps serving scripts afterwards.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use zedis_resp::{parse_frame, Frame};
 use zedis_scripting::{CallCtx, Host, Limits, RunOptions, Scripting};
@@ -28,43 +27,143 @@ fn still_works(s: &mut Scripting) {
     assert_eq!(text(&eval(s, "return redis.call('ping')")), "+OK\r\n");
 }
 
+/// A host that behaves as the server's busy handling: below `threshold` the interrupt does nothing; past
+/// it, "another client" sends SCRIPT KILL, which is refused (`-UNKILLABLE`) once the script ran a write.
+struct BusyHost {
+    threshold: Duration,
+    interrupts: usize,
+    last_elapsed: Duration,
+    wrote: bool,
+    kill_replies: Vec<&'static str>,
+}
+
+impl BusyHost {
+    fn new(threshold_ms: u64) -> Self {
+        BusyHost {
+            threshold: Duration::from_millis(threshold_ms),
+            interrupts: 0,
+            last_elapsed: Duration::ZERO,
+            wrote: false,
+            kill_replies: Vec::new(),
+        }
+    }
+}
+
+impl Host for BusyHost {
+    fn call(&mut self, argv: &[&[u8]], _: &CallCtx) -> Vec<u8> {
+        if argv[0].eq_ignore_ascii_case(b"set") {
+            self.wrote = true;
+        }
+        b"+OK\r\n".to_vec()
+    }
+
+    fn interrupt(&mut self, elapsed: Duration) -> bool {
+        assert!(elapsed >= self.last_elapsed, "elapsed goes forward");
+        self.last_elapsed = elapsed;
+        self.interrupts += 1;
+        if elapsed < self.threshold {
+            return false;
+        }
+        if self.wrote {
+            self.kill_replies.push("-UNKILLABLE");
+            return false;
+        }
+        self.kill_replies.push("+OK");
+        true
+    }
+}
+
+fn eval_on(s: &mut Scripting, host: &mut BusyHost, body: &str) -> String {
+    text(&s.eval(body.as_bytes(), &[], &[], RunOptions::default(), host))
+}
+
 #[test]
-fn busy_handler_kills_an_infinite_loop() {
+fn interrupt_kills_an_infinite_loop() {
     let mut s = Scripting::new(Limits::default()).unwrap();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let seen = calls.clone();
-    s.set_busy_handler(Box::new(move |elapsed| {
-        seen.fetch_add(1, Ordering::SeqCst);
-        elapsed > Duration::from_millis(20)
-    }))
-    .unwrap();
-    let reply = text(&eval(&mut s, "local i = 0\nwhile true do i = i + 1 end"));
+    let mut host = BusyHost::new(20);
+    let reply = eval_on(
+        &mut s,
+        &mut host,
+        "local i = 0\nwhile true do i = i + 1 end",
+    );
     assert!(
         reply.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "),
         "{reply}"
     );
     assert!(reply.ends_with(", on @user_script:2.\r\n"), "{reply}");
-    assert!(calls.load(Ordering::SeqCst) >= 1);
+    assert!(host.interrupts > 1, "called below the threshold too");
+    assert!(host.last_elapsed >= Duration::from_millis(20));
+    assert_eq!(host.kill_replies, ["+OK"]);
+    // The simplest busy script of all.
+    let mut host = BusyHost::new(10);
+    let reply = eval_on(&mut s, &mut host, "while true do end");
+    assert!(
+        reply.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{reply}"
+    );
     // A loop inside a coroutine is killed too (threads inherit the hook).
-    let reply = text(&eval(
+    let mut host = BusyHost::new(10);
+    let reply = eval_on(
         &mut s,
+        &mut host,
         "local co = coroutine.wrap(function() while true do end end) return co()",
-    ));
+    );
     assert!(reply.starts_with("-ERR "), "{reply}");
     assert!(
         reply.contains("Script killed by user with SCRIPT KILL..."),
         "{reply}"
     );
     // pcall cannot swallow the kill.
-    let reply = text(&eval(
+    let mut host = BusyHost::new(10);
+    let reply = eval_on(
         &mut s,
+        &mut host,
         "while true do pcall(function() while true do end end) end",
-    ));
+    );
     assert!(
         reply.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
         "{reply}"
     );
     still_works(&mut s);
+}
+
+#[test]
+fn a_script_that_wrote_is_not_killed_by_the_interrupt_host() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let mut host = BusyHost::new(1);
+    let reply = eval_on(
+        &mut s,
+        &mut host,
+        "redis.call('set', 'k', 'v') local n = 0 for i = 1, 5000000 do n = n + 1 end return n",
+    );
+    assert_eq!(reply, ":5000000\r\n");
+    assert!(host.interrupts >= 10, "{} interrupts", host.interrupts);
+    assert!(host.kill_replies.iter().all(|r| *r == "-UNKILLABLE"));
+}
+
+#[test]
+fn interrupt_kills_a_function_with_the_same_text() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let code =
+        b"#!lua name=spin\nredis.register_function('spin', function() while true do end end)";
+    assert_eq!(text(&s.function_load(code, false)), "$4\r\nspin\r\n");
+    let mut host = BusyHost::new(10);
+    let reply = text(&s.fcall(b"spin", &[], &[], RunOptions::default(), &mut host));
+    assert_eq!(
+        reply,
+        "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n"
+    );
+    // The kill does not stick: the next run of a finite function completes.
+    let code = b"#!lua name=ok\nredis.register_function('ok', function() return 1 end)";
+    assert_eq!(text(&s.function_load(code, false)), "$2\r\nok\r\n");
+    let reply = text(&s.fcall(
+        b"ok",
+        &[],
+        &[],
+        RunOptions::default(),
+        &mut BusyHost::new(0),
+    ));
+    assert_eq!(reply, ":1\r\n");
 }
 
 #[test]
@@ -205,4 +304,101 @@ fn bytecode_is_never_loaded() {
         "return {loadstring(string.dump(function() return 1 end))}",
     ));
     assert_eq!(reply, "*0\r\n");
+}
+
+/// Counts the arguments of the last command.
+struct ArgCount(usize);
+
+impl Host for ArgCount {
+    fn call(&mut self, argv: &[&[u8]], _: &CallCtx) -> Vec<u8> {
+        self.0 = argv.len();
+        format!(":{}\r\n", argv.len() - 2).into_bytes()
+    }
+}
+
+#[test]
+fn thousands_of_command_arguments_reach_the_host() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let mut host = ArgCount(0);
+    let body =
+        "local a = {} for i = 1, 7999 do a[i] = i end return redis.call('lpush', 'l', unpack(a))";
+    let reply = text(&s.eval(body.as_bytes(), &[], &[], RunOptions::default(), &mut host));
+    assert_eq!(reply, ":7999\r\n");
+    assert_eq!(host.0, 8001);
+    // A nil among many arguments is still refused.
+    let body = "local a = {} for i = 1, 100 do a[i] = i end a[50] = nil \
+                return redis.pcall('lpush', 'l', unpack(a, 1, 100))";
+    let reply = text(&s.eval(body.as_bytes(), &[], &[], RunOptions::default(), &mut host));
+    assert_eq!(
+        reply,
+        "-ERR Lua redis lib command arguments must be strings or integers\r\n"
+    );
+}
+
+#[test]
+fn huge_tables_round_trip_through_cmsgpack_and_cjson() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let body = "local arr, map = {}, {} \
+                for i = 1, 100000 do arr[i] = i map[tostring(i)] = i end \
+                local t = {a = arr, m = map} \
+                local back = cmsgpack.unpack(cmsgpack.pack(t)) \
+                local j = cjson.decode(cjson.encode(t)) \
+                return {#back.a, back.m['99999'], #j.a, j.m['12345']}";
+    let reply = text(&eval(&mut s, body));
+    assert_eq!(reply, "*4\r\n:100000\r\n:99999\r\n:100000\r\n:12345\r\n");
+}
+
+/// Fails `select 99` as Redis does, answers `+OK` otherwise.
+struct SelectFails;
+
+impl Host for SelectFails {
+    fn call(&mut self, argv: &[&[u8]], _: &CallCtx) -> Vec<u8> {
+        if argv[0].eq_ignore_ascii_case(b"select") {
+            return b"-ERR DB index is out of range\r\n".to_vec();
+        }
+        b"+OK\r\n".to_vec()
+    }
+}
+
+#[test]
+fn errors_from_commands_are_marked_as_already_counted() {
+    let mut s = Scripting::new(Limits::default()).unwrap();
+    let run = |s: &mut Scripting, body: &str| {
+        let reply = s.eval(
+            body.as_bytes(),
+            &[],
+            &[],
+            RunOptions::default(),
+            &mut SelectFails,
+        );
+        (text(&reply), s.last_error_already_counted())
+    };
+    let (reply, counted) = run(&mut s, "return redis.call('select', 99)");
+    assert!(
+        reply.starts_with("-ERR DB index is out of range script:"),
+        "{reply}"
+    );
+    assert!(counted);
+    let (reply, counted) = run(&mut s, "return redis.pcall('select', 99)");
+    assert_eq!(reply, "-ERR DB index is out of range\r\n");
+    assert!(counted);
+    // The script's own errors are counted once, with the script's reply.
+    let (reply, counted) = run(&mut s, "return redis.error_reply('MY_ERR x')");
+    assert_eq!(reply, "-MY_ERR x\r\n");
+    assert!(!counted);
+    let (_, counted) = run(&mut s, "error('boom')");
+    assert!(!counted);
+    let (reply, counted) = run(&mut s, "return 1");
+    assert_eq!((reply.as_str(), counted), (":1\r\n", false));
+    // A refusal before running does not inherit the previous run's mark.
+    run(&mut s, "return redis.call('select', 99)");
+    let reply = s.evalsha(
+        &[b'0'; 40],
+        &[],
+        &[],
+        RunOptions::default(),
+        &mut SelectFails,
+    );
+    assert!(text(&reply).starts_with("-NOSCRIPT"));
+    assert!(!s.last_error_already_counted());
 }

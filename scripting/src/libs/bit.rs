@@ -1,6 +1,7 @@
 //! LuaBitOp 1.0.2 (`bit.*`): 32-bit operations on Lua numbers.
 
-use mlua::{Lua, Table, Variadic};
+use super::args::{check_number, outcome};
+use mlua::{Lua, MultiValue, Table, Value};
 
 /// LuaBitOp's number normalisation: round half to even, keep the low 32 bits, as a signed value.
 fn tobit(n: f64) -> i32 {
@@ -10,49 +11,81 @@ fn tobit(n: f64) -> i32 {
     n.round_ties_even().rem_euclid(4_294_967_296.0) as u32 as i32
 }
 
-/// Builds the `bit` table.
+/// A `bit` function over its checked arguments.
+type BitFn = fn(&MultiValue) -> Result<i32, String>;
+
+/// Folds `op` over one or more numbers (band, bor, bxor).
+fn fold(args: &MultiValue, op: fn(i32, i32) -> i32) -> Result<i32, String> {
+    let mut acc = tobit(check_number(args, 1)?);
+    for n in 2..=args.len() {
+        acc = op(acc, tobit(check_number(args, n)?));
+    }
+    Ok(acc)
+}
+
+/// A shift or rotation of argument 1 by argument 2 (mod 32).
+fn shift(args: &MultiValue, op: fn(i32, u32) -> i32) -> Result<i32, String> {
+    let n = tobit(check_number(args, 1)?);
+    let s = tobit(check_number(args, 2)?);
+    Ok(op(n, (s & 31) as u32))
+}
+
+const FUNCTIONS: &[(&str, BitFn)] = &[
+    ("tobit", |a| Ok(tobit(check_number(a, 1)?))),
+    ("bnot", |a| Ok(!tobit(check_number(a, 1)?))),
+    ("bswap", |a| Ok(tobit(check_number(a, 1)?).swap_bytes())),
+    ("band", |a| fold(a, |x, y| x & y)),
+    ("bor", |a| fold(a, |x, y| x | y)),
+    ("bxor", |a| fold(a, |x, y| x ^ y)),
+    ("lshift", |a| shift(a, |x, s| ((x as u32) << s) as i32)),
+    ("rshift", |a| shift(a, |x, s| ((x as u32) >> s) as i32)),
+    ("arshift", |a| shift(a, |x, s| x >> s)),
+    ("rol", |a| shift(a, |x, s| (x as u32).rotate_left(s) as i32)),
+    ("ror", |a| {
+        shift(a, |x, s| (x as u32).rotate_right(s) as i32)
+    }),
+];
+
+/// `bit.tohex(x [, n])`: `n` hexadecimal digits (8 by default), upper case when `n` is negative.
+fn tohex(args: &MultiValue) -> Result<String, String> {
+    let value = tobit(check_number(args, 1)?) as u32;
+    let mut count = if args.len() < 2 {
+        8
+    } else {
+        tobit(check_number(args, 2)?)
+    };
+    let upper = count < 0;
+    if upper {
+        count = count.wrapping_neg();
+    }
+    let count = count.clamp(0, 8) as usize;
+    let full = if upper {
+        format!("{value:08X}")
+    } else {
+        format!("{value:08x}")
+    };
+    Ok(full[8 - count..].to_string())
+}
+
+/// Builds the `bit` table. Each function returns `true, result` or `false, message` (the prelude
+/// raises the message as LuaBitOp's argument errors).
 pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    t.set("tobit", lua.create_function(|_, n: f64| Ok(tobit(n)))?)?;
-    t.set("bnot", lua.create_function(|_, n: f64| Ok(!tobit(n)))?)?;
-    t.set(
-        "bswap",
-        lua.create_function(|_, n: f64| Ok(tobit(n).swap_bytes()))?,
-    )?;
-    let fold = |lua: &Lua, op: fn(i32, i32) -> i32| {
-        lua.create_function(move |_, (first, rest): (f64, Variadic<f64>)| {
-            Ok(rest.iter().fold(tobit(first), |acc, n| op(acc, tobit(*n))))
-        })
-    };
-    t.set("band", fold(lua, |a, b| a & b)?)?;
-    t.set("bor", fold(lua, |a, b| a | b)?)?;
-    t.set("bxor", fold(lua, |a, b| a ^ b)?)?;
-    let shift = |lua: &Lua, op: fn(i32, u32) -> i32| {
-        lua.create_function(move |_, (n, s): (f64, f64)| Ok(op(tobit(n), (tobit(s) & 31) as u32)))
-    };
-    t.set("lshift", shift(lua, |a, s| ((a as u32) << s) as i32)?)?;
-    t.set("rshift", shift(lua, |a, s| ((a as u32) >> s) as i32)?)?;
-    t.set("arshift", shift(lua, |a, s| a >> s)?)?;
-    t.set("rol", shift(lua, |a, s| (a as u32).rotate_left(s) as i32)?)?;
-    t.set("ror", shift(lua, |a, s| (a as u32).rotate_right(s) as i32)?)?;
-    t.set(
-        "tohex",
-        lua.create_function(|_, (n, digits): (f64, Option<f64>)| {
-            let mut count = digits.map_or(8, tobit);
-            let upper = count < 0;
-            if upper {
-                count = count.wrapping_neg();
-            }
-            let count = count.clamp(0, 8) as usize;
-            let value = tobit(n) as u32;
-            let full = if upper {
-                format!("{value:08X}")
-            } else {
-                format!("{value:08x}")
-            };
-            Ok(full[8 - count..].to_string())
-        })?,
-    )?;
+    for &(name, f) in FUNCTIONS {
+        let function = lua.create_function(move |lua, args: MultiValue| {
+            let result = f(&args).map(|n| MultiValue::from_vec(vec![Value::Integer(i64::from(n))]));
+            outcome(lua, result)
+        })?;
+        t.set(name, function)?;
+    }
+    let hex = lua.create_function(|lua, args: MultiValue| {
+        let result = tohex(&args).and_then(|s| {
+            let s = lua.create_string(&s).map_err(|e| e.to_string())?;
+            Ok(MultiValue::from_vec(vec![Value::String(s)]))
+        });
+        outcome(lua, result)
+    })?;
+    t.set("tohex", hex)?;
     Ok(t)
 }
 

@@ -1,21 +1,25 @@
-//! lua-cjson 2.1.0 as Redis bundles it (`cjson.encode`, `cjson.decode`, `cjson.null`), default settings.
+//! lua-cjson 2.1.0 as Redis bundles it (`cjson.encode`, `cjson.decode`, `cjson.null` and the
+//! configuration functions of `cjson_config`).
 
+use super::cjson_config::{self, Config, SharedConfig};
 use crate::convert::format_g;
 use mlua::{LightUserData, Lua, Table, Value};
-
-/// Nesting allowed by encode and decode (lua-cjson's default of 1000).
-const NESTING_MAX: usize = 1000;
 
 /// Builds the `cjson` table.
 pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     let null = Value::LightUserData(LightUserData(std::ptr::null_mut()));
     t.set("null", null)?;
+    t.set("_NAME", "cjson")?;
+    t.set("_VERSION", "2.1.0")?;
+    let config = SharedConfig::default();
+    cjson_config::install(lua, &t, &config)?;
+    let encode_config = config.clone();
     t.set(
         "encode",
-        lua.create_function(|lua, v: Value| {
+        lua.create_function(move |lua, v: Value| {
             let mut out = Vec::new();
-            match encode(&mut out, &v, 0) {
+            match encode(&mut out, &v, 0, &encode_config.get()) {
                 Ok(()) => Ok((Value::String(lua.create_string(&out)?), Value::Nil)),
                 Err(e) => Ok((Value::Nil, Value::String(lua.create_string(&e)?))),
             }
@@ -23,12 +27,13 @@ pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.set(
         "decode",
-        lua.create_function(|lua, s: mlua::String| {
+        lua.create_function(move |lua, s: mlua::String| {
             let bytes = s.as_bytes();
             let mut d = Decoder {
                 lua,
                 src: &bytes,
                 pos: 0,
+                config: config.get(),
             };
             match d.value(0).and_then(|v| {
                 d.skip_ws();
@@ -46,27 +51,22 @@ pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
     Ok(t)
 }
 
-fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
+fn encode(out: &mut Vec<u8>, v: &Value, depth: usize, c: &Config) -> Result<(), String> {
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Number(n) => {
-            if n.is_nan() || n.is_infinite() {
-                return Err("Cannot serialise number: must not be NaN or Inf".into());
-            }
-            format_g(out, *n, 14);
-        }
-        Value::Integer(n) => format_g(out, *n as f64, 14),
+        Value::Number(n) => encode_number(out, *n, c)?,
+        Value::Integer(n) => encode_number(out, *n as f64, c)?,
         Value::String(s) => encode_string(out, &s.as_bytes()),
         Value::Table(t) => {
-            if depth + 1 > NESTING_MAX {
+            if depth + 1 > c.encode_max_depth as usize {
                 return Err(format!(
                     "Cannot serialise, excessive nesting ({})",
                     depth + 1
                 ));
             }
-            encode_table(out, t, depth + 1)?;
+            encode_table(out, t, depth + 1, c)?;
         }
         other => {
             return Err(format!(
@@ -78,38 +78,61 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn encode_table(out: &mut Vec<u8>, t: &Table, depth: usize) -> Result<(), String> {
-    let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().filter_map(Result::ok).collect();
+/// A number as lua-cjson's `json_append_number`: NaN and infinities per `encode_invalid_numbers`.
+fn encode_number(out: &mut Vec<u8>, n: f64, c: &Config) -> Result<(), String> {
+    if n.is_finite() {
+        format_g(out, n, c.encode_number_precision as usize);
+        return Ok(());
+    }
+    match c.encode_invalid_numbers {
+        0 => return Err("Cannot serialise number: must not be NaN or Inf".into()),
+        1 if n.is_nan() => out.extend_from_slice(b"nan"),
+        1 => out.extend_from_slice(if n > 0.0 { b"inf" } else { b"-inf" }),
+        _ => out.extend_from_slice(b"null"),
+    }
+    Ok(())
+}
+
+fn encode_table(out: &mut Vec<u8>, t: &Table, depth: usize, c: &Config) -> Result<(), String> {
     // Array when every key is a positive integer; sparse arrays beyond lua-cjson's ratio are refused.
+    // Two passes holding one pair at a time: a table may have more entries than Lua's stack has slots
+    // for references.
     let mut max = 0f64;
     let mut is_array = true;
-    for (k, _) in &pairs {
+    let mut count = 0usize;
+    for (k, _) in t.pairs::<Value, Value>().filter_map(Result::ok) {
+        count += 1;
         match k {
-            Value::Number(n) if *n >= 1.0 && n.fract() == 0.0 => max = max.max(*n),
-            Value::Integer(n) if *n >= 1 => max = max.max(*n as f64),
+            Value::Number(n) if n >= 1.0 && n.fract() == 0.0 => max = max.max(n),
+            Value::Integer(n) if n >= 1 => max = max.max(n as f64),
             _ => {
                 is_array = false;
                 break;
             }
         }
     }
-    if is_array && !pairs.is_empty() {
-        if max > 10.0 && max > (pairs.len() * 2) as f64 {
-            return Err("Cannot serialise table: excessively sparse array".into());
-        }
+    let items = count as f64;
+    let too_sparse = c.sparse_ratio > 0
+        && max > items * f64::from(c.sparse_ratio)
+        && max > f64::from(c.sparse_safe);
+    if too_sparse && is_array && !c.sparse_convert {
+        return Err("Cannot serialise table: excessively sparse array".into());
+    }
+    if is_array && count > 0 && !too_sparse {
         out.push(b'[');
         for idx in 1..=(max as usize) {
             if idx > 1 {
                 out.push(b',');
             }
             let v: Value = t.raw_get(idx).unwrap_or(Value::Nil);
-            encode(out, &v, depth)?;
+            encode(out, &v, depth, c)?;
         }
         out.push(b']');
         return Ok(());
     }
     out.push(b'{');
-    for (idx, (k, v)) in pairs.iter().enumerate() {
+    let pairs = t.pairs::<Value, Value>().filter_map(Result::ok);
+    for (idx, (k, v)) in pairs.enumerate() {
         if idx > 0 {
             out.push(b',');
         }
@@ -117,18 +140,18 @@ fn encode_table(out: &mut Vec<u8>, t: &Table, depth: usize) -> Result<(), String
             Value::String(s) => encode_string(out, &s.as_bytes()),
             Value::Number(n) => {
                 let mut key = Vec::new();
-                format_g(&mut key, *n, 14);
+                format_g(&mut key, n, c.encode_number_precision as usize);
                 encode_string(out, &key);
             }
             Value::Integer(n) => {
                 let mut key = Vec::new();
-                format_g(&mut key, *n as f64, 14);
+                format_g(&mut key, n as f64, c.encode_number_precision as usize);
                 encode_string(out, &key);
             }
             _ => return Err("Cannot serialise table: table key must be a number or string".into()),
         }
         out.push(b':');
-        encode(out, v, depth)?;
+        encode(out, &v, depth, c)?;
     }
     out.push(b'}');
     Ok(())
@@ -157,6 +180,7 @@ struct Decoder<'a> {
     lua: &'a Lua,
     src: &'a [u8],
     pos: usize,
+    config: Config,
 }
 
 impl Decoder<'_> {
@@ -199,7 +223,7 @@ impl Decoder<'_> {
         let lua_err = |e: mlua::Error| e.to_string();
         match self.src.get(self.pos) {
             Some(b'{') => {
-                if depth + 1 > NESTING_MAX {
+                if depth + 1 > self.config.decode_max_depth as usize {
                     return Err(format!(
                         "Found too many nested data structures ({}) at character {}",
                         depth + 1,
@@ -239,7 +263,7 @@ impl Decoder<'_> {
                 }
             }
             Some(b'[') => {
-                if depth + 1 > NESTING_MAX {
+                if depth + 1 > self.config.decode_max_depth as usize {
                     return Err(format!(
                         "Found too many nested data structures ({}) at character {}",
                         depth + 1,
@@ -293,17 +317,29 @@ impl Decoder<'_> {
                 return Ok(value);
             }
         }
-        let len = rest
-            .iter()
-            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-            .unwrap_or(rest.len());
-        let text = std::str::from_utf8(&rest[..len]).unwrap_or("");
-        match text.parse::<f64>() {
-            Ok(n) if len > 0 => {
+        // lua-cjson's tokenizer: `-` or a digit starts a number (refused when it is an invalid one and
+        // decode_invalid_numbers is off); with it on, `+`, inf and nan are numbers too.
+        let numeric = matches!(rest.first(), Some(b'-' | b'0'..=b'9'));
+        let invalid = is_invalid_number(rest);
+        if numeric && invalid && !self.config.decode_invalid_numbers {
+            return Err(format!(
+                "Expected value but found invalid number at character {}",
+                self.pos + 1
+            ));
+        }
+        let accepted = numeric || (invalid && self.config.decode_invalid_numbers);
+        if !accepted {
+            return Err(self.err("value"));
+        }
+        match strtod_prefix(rest) {
+            Some((n, len)) => {
                 self.pos += len;
                 Ok(Value::Number(n))
             }
-            _ => Err(self.err("value")),
+            None => Err(format!(
+                "Expected value but found invalid number at character {}",
+                self.pos + 1
+            )),
         }
     }
 
@@ -354,4 +390,80 @@ impl Decoder<'_> {
             }
         }
     }
+}
+
+/// lua-cjson's `json_is_invalid_number`: a leading `+`, hexadecimal, a leading zero, inf or nan.
+fn is_invalid_number(s: &[u8]) -> bool {
+    let s = match s.first() {
+        Some(b'+') => return true,
+        Some(b'-') => &s[1..],
+        _ => s,
+    };
+    match s.first() {
+        Some(b'0') => matches!(s.get(1), Some(b'x' | b'X' | b'0'..=b'9')),
+        Some(c) if *c <= b'9' => false,
+        _ => {
+            let head = s.get(..3).map(|h| h.to_ascii_lowercase());
+            matches!(head.as_deref(), Some(b"inf" | b"nan"))
+        }
+    }
+}
+
+/// The number `strtod` reads at the start of `s` and its length: decimal with exponent, hexadecimal
+/// integers, `inf`/`infinity`/`nan`, with an optional sign.
+fn strtod_prefix(s: &[u8]) -> Option<(f64, usize)> {
+    let (sign, start) = match s.first() {
+        Some(b'-') => (-1.0, 1),
+        Some(b'+') => (1.0, 1),
+        _ => (1.0, 0),
+    };
+    let rest = &s[start..];
+    let starts_with =
+        |word: &[u8]| rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word);
+    if starts_with(b"infinity") {
+        return Some((sign * f64::INFINITY, start + 8));
+    }
+    if starts_with(b"inf") {
+        return Some((sign * f64::INFINITY, start + 3));
+    }
+    if starts_with(b"nan") {
+        return Some((f64::NAN, start + 3));
+    }
+    if rest.len() > 2 && (rest[1] | 0x20) == b'x' && rest[0] == b'0' && rest[2].is_ascii_hexdigit()
+    {
+        let digits = rest[2..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        let value = rest[2..2 + digits].iter().fold(0f64, |acc, b| {
+            acc * 16.0 + f64::from((*b as char).to_digit(16).unwrap_or(0))
+        });
+        return Some((sign * value, start + 2 + digits));
+    }
+    let digits = |from: usize| {
+        rest[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let int_len = digits(0);
+    let mut len = int_len;
+    let mut frac_len = 0;
+    if rest.get(len) == Some(&b'.') {
+        frac_len = digits(len + 1);
+        len += 1 + frac_len;
+    }
+    if int_len + frac_len == 0 {
+        return None;
+    }
+    if matches!(rest.get(len), Some(b'e' | b'E')) {
+        let sign_len = usize::from(matches!(rest.get(len + 1), Some(b'+' | b'-')));
+        let exp_len = digits(len + 1 + sign_len);
+        if exp_len > 0 {
+            len += 1 + sign_len + exp_len;
+        }
+    }
+    let text = std::str::from_utf8(&rest[..len]).ok()?;
+    let value: f64 = text.parse().ok()?;
+    Some((sign * value, start + len))
 }

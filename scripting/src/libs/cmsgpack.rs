@@ -1,6 +1,7 @@
 //! lua-cmsgpack 0.4.0 as Redis bundles it: `cmsgpack.pack(...)`, `unpack(s)`, `unpack_one(s, [offset])`,
 //! `unpack_limit(s, limit, [offset])`. Each function returns `ok, ...` and the prelude raises on failure.
 
+use super::args::{check_bytes, check_number, opt_integer};
 use crate::convert::as_number;
 use mlua::{Lua, MultiValue, Table, Value};
 
@@ -18,7 +19,7 @@ pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
             if args.is_empty() {
                 return fail(
                     lua,
-                    "bad argument #0 to 'pack' (MessagePack pack needs input.)",
+                    "bad argument #0 to '?' (MessagePack pack needs input.)",
                 );
             }
             let mut out = Vec::new();
@@ -33,21 +34,33 @@ pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.set(
         "unpack",
-        lua.create_function(|lua, s: mlua::String| unpack(lua, &s.as_bytes(), 0, 0))?,
+        lua.create_function(|lua, args: MultiValue| match check_bytes(&args, 1) {
+            Ok(s) => unpack(lua, &s, 0, 0),
+            Err(msg) => fail(lua, &msg),
+        })?,
     )?;
     t.set(
         "unpack_one",
-        lua.create_function(|lua, (s, offset): (mlua::String, Option<i64>)| {
-            unpack(lua, &s.as_bytes(), 1, offset.unwrap_or(0))
+        lua.create_function(|lua, args: MultiValue| {
+            let parsed = check_bytes(&args, 1).and_then(|s| Ok((s, opt_integer(&args, 2, 0)?)));
+            match parsed {
+                Ok((s, offset)) => unpack(lua, &s, 1, offset),
+                Err(msg) => fail(lua, &msg),
+            }
         })?,
     )?;
     t.set(
         "unpack_limit",
-        lua.create_function(
-            |lua, (s, limit, offset): (mlua::String, i64, Option<i64>)| {
-                unpack(lua, &s.as_bytes(), limit, offset.unwrap_or(0))
-            },
-        )?,
+        lua.create_function(|lua, args: MultiValue| {
+            let parsed = check_bytes(&args, 1).and_then(|s| {
+                let limit = check_number(&args, 2)? as i64;
+                Ok((s, limit, opt_integer(&args, 3, 0)?))
+            });
+            match parsed {
+                Ok((s, limit, offset)) => unpack(lua, &s, limit, offset),
+                Err(msg) => fail(lua, &msg),
+            }
+        })?,
     )?;
     t.set("_NAME", "cmsgpack")?;
     t.set("_VERSION", "lua-cmsgpack 0.4.0")?;
@@ -151,27 +164,29 @@ fn encode_len(out: &mut Vec<u8>, n: usize, fix: u8, op16: u8) {
     }
 }
 
+/// Encodes a table as lua-cmsgpack does: an array when its keys are exactly 1..n, a map otherwise. Two
+/// passes over the table, holding one pair at a time (a table may have more entries than Lua's stack
+/// has slots for references).
 fn encode_table(out: &mut Vec<u8>, t: &Table, level: usize) {
-    let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().filter_map(Result::ok).collect();
-    let mut max = 0f64;
-    let is_array = pairs.iter().all(|(k, _)| match as_number(k) {
-        Some(n) if n > 0.0 && n <= f64::from(i32::MAX) && n.fract() == 0.0 => {
-            max = max.max(n);
-            true
+    let (mut count, mut max, mut is_array) = (0usize, 0f64, true);
+    for (k, _) in t.pairs::<Value, Value>().filter_map(Result::ok) {
+        count += 1;
+        match as_number(&k) {
+            Some(n) if n > 0.0 && n <= f64::from(i32::MAX) && n.fract() == 0.0 => max = max.max(n),
+            _ => is_array = false,
         }
-        _ => false,
-    }) && max as usize == pairs.len();
-    if is_array {
-        encode_len(out, pairs.len(), 0x90, 0xdc);
-        for idx in 1..=pairs.len() {
-            let v: Value = t.get(idx).unwrap_or(Value::Nil);
+    }
+    if is_array && max as usize == count {
+        encode_len(out, count, 0x90, 0xdc);
+        for idx in 1..=count {
+            let v: Value = t.raw_get(idx).unwrap_or(Value::Nil);
             encode(out, &v, level + 1);
         }
     } else {
-        encode_len(out, pairs.len(), 0x80, 0xde);
-        for (k, v) in &pairs {
-            encode(out, k, level + 1);
-            encode(out, v, level + 1);
+        encode_len(out, count, 0x80, 0xde);
+        for (k, v) in t.pairs::<Value, Value>().filter_map(Result::ok) {
+            encode(out, &k, level + 1);
+            encode(out, &v, level + 1);
         }
     }
 }
