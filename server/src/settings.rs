@@ -43,6 +43,8 @@ pub struct Settings {
     pub replica_read_only: bool,
     /// `replica-ignore-maxmemory`.
     pub replica_ignore_maxmemory: bool,
+    /// `replica-serve-stale-data`.
+    pub replica_serve_stale_data: bool,
 }
 
 impl Default for Settings {
@@ -65,6 +67,7 @@ impl Default for Settings {
             min_replicas_max_lag_s: 10,
             replica_read_only: true,
             replica_ignore_maxmemory: true,
+            replica_serve_stale_data: true,
         }
     }
 }
@@ -97,6 +100,7 @@ impl Settings {
             min_replicas_max_lag_s: c.int("min-replicas-max-lag") as u64,
             replica_read_only: c.flag("replica-read-only"),
             replica_ignore_maxmemory: c.flag("replica-ignore-maxmemory"),
+            replica_serve_stale_data: c.flag("replica-serve-stale-data"),
         }
     }
 }

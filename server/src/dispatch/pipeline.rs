@@ -49,21 +49,29 @@ impl<S: Strategy> Core<S> {
         self.call_resolved(ck, cmd, argv);
     }
 
-    /// Replication's refusals of a write, in Redis's order: `min-replicas-to-write` on a master, then
-    /// `replica-read-only` on a replica (never for our master's own commands).
+    /// Replication's refusals, in Redis's order: `min-replicas-to-write` and `replica-read-only` for writes
+    /// (never for our master's own commands), then `replica-serve-stale-data no` while the link is down.
     fn repl_refusal(&self, ck: usize, cmd: &Command<S>) -> Option<&'static [u8]> {
-        if !cmd.has(crate::table::WRITE) {
-            return None;
-        }
         let client = self.clients.get(ck)?;
         if client.is_master || !client.authenticated {
             return None;
         }
-        if self.repl_denies_write() {
+        let write = cmd.has(crate::table::WRITE);
+        if write && self.repl_denies_write() {
             return Some(b"NOREPLICAS Not enough good replicas to write.");
         }
-        if self.engine.repl.is_replica() && self.settings.replica_read_only {
+        let replica = self.engine.repl.is_replica();
+        if write && replica && self.settings.replica_read_only {
             return Some(b"READONLY You can't write against a read only replica.");
+        }
+        if replica
+            && !self.settings.replica_serve_stale_data
+            && !cmd.has(crate::table::STALE)
+            && !self.repl_link_up()
+        {
+            return Some(
+                b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            );
         }
         None
     }

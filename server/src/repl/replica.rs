@@ -67,6 +67,8 @@ pub struct MasterLink {
     pub down_since_ms: i64,
     /// Last read from the master during handshake or transfer (unix ms).
     pub last_io_ms: i64,
+    /// Bytes of `inbuf` and the payload charged to the budget (`Component::Persistence`).
+    charged_bytes: usize,
 }
 
 impl MasterLink {
@@ -81,7 +83,23 @@ impl MasterLink {
             failures: 0,
             down_since_ms: cached_ms(),
             last_io_ms: 0,
+            charged_bytes: 0,
         }
+    }
+
+    /// Charges the read buffer and the payload received so far to the budget.
+    fn recharge(&mut self, budget: &zedis_budget::Budget) {
+        let payload = match &self.state {
+            LinkState::Transfer { rx, .. } => rx.data.capacity(),
+            _ => 0,
+        };
+        let bytes = self.inbuf.capacity() + payload;
+        if bytes > self.charged_bytes {
+            budget.reserve(Component::Persistence, bytes - self.charged_bytes);
+        } else {
+            budget.release(Component::Persistence, self.charged_bytes - bytes);
+        }
+        self.charged_bytes = bytes;
     }
 
     /// ROLE's and INFO's name for the state.
@@ -229,6 +247,7 @@ impl<S: Strategy> Core<S> {
         }
         link.inbuf = Vec::new();
         let state = std::mem::replace(&mut link.state, LinkState::Connect);
+        link.recharge(self.budget);
         if let LinkState::Connected(ck) = state {
             if let Some(client) = self.clients.get_mut(ck) {
                 client.is_master = false;
@@ -334,6 +353,9 @@ impl<S: Strategy> Core<S> {
         }
         if let Err(e) = self.repl_link_drive() {
             self.repl_link_failed(&e);
+        }
+        if let Some(link) = self.engine.repl.master.as_mut() {
+            link.recharge(self.budget);
         }
     }
 

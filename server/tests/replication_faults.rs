@@ -1,0 +1,252 @@
+//! Zedis as a replica of a scripted master (a plain socket in the test): the exact handshake it sends, and
+//! what it does with garbage, a truncated RDB and a link that goes down (log, retry, old data kept), then a
+//! good sync with a stream and GETACK. Also `redis-cli --replica` against Zedis as a master.
+
+mod common;
+
+use common::{cmd, err, Server};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+/// Reads one RESP multibulk command.
+fn read_command(reader: &mut BufReader<TcpStream>) -> Vec<String> {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let count: usize = line.trim().trim_start_matches('*').parse().unwrap();
+    let mut args = Vec::new();
+    for _ in 0..count {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let len: usize = line.trim().trim_start_matches('$').parse().unwrap();
+        let mut buf = vec![0u8; len + 2];
+        reader.read_exact(&mut buf).unwrap();
+        buf.truncate(len);
+        args.push(String::from_utf8_lossy(&buf).into_owned());
+    }
+    args
+}
+
+/// Accepts the replica's next connection (the replica retries with a backoff of at most 8 s).
+fn accept(listener: &TcpListener) -> (BufReader<TcpStream>, TcpStream) {
+    let (stream, _) = listener.accept().unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    (BufReader::new(stream.try_clone().unwrap()), stream)
+}
+
+/// Runs the handshake up to PSYNC, checking each command is what Redis 7.0 sends; returns PSYNC's args.
+fn handshake(reader: &mut BufReader<TcpStream>, writer: &mut TcpStream, port: u16) -> Vec<String> {
+    assert_eq!(read_command(reader), ["PING"]);
+    writer.write_all(b"+PONG\r\n").unwrap();
+    assert_eq!(
+        read_command(reader),
+        ["REPLCONF", "listening-port", &port.to_string()]
+    );
+    writer.write_all(b"+OK\r\n").unwrap();
+    assert_eq!(
+        read_command(reader),
+        ["REPLCONF", "capa", "eof", "capa", "psync2"]
+    );
+    writer.write_all(b"+OK\r\n").unwrap();
+    let psync = read_command(reader);
+    assert_eq!(psync[0], "PSYNC");
+    psync
+}
+
+/// An RDB produced by a real Zedis through SYNC (`$<len>` and the payload).
+fn rdb_with(keys: &[(&str, &str)]) -> Vec<u8> {
+    let source = Server::start(&[]);
+    let mut conn = source.conn();
+    for (k, v) in keys {
+        cmd(&mut conn, &["SET", k, v]).unwrap();
+    }
+    let mut stream = TcpStream::connect(("127.0.0.1", source.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(b"SYNC\r\n").unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut header = String::new();
+    reader.read_line(&mut header).unwrap();
+    let len: usize = header.trim().trim_start_matches('$').parse().unwrap();
+    let mut payload = vec![0u8; len];
+    reader.read_exact(&mut payload).unwrap();
+    let mut out = header.into_bytes();
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn info(conn: &mut redis::Connection, name: &str) -> String {
+    let text: String = redis::cmd("INFO").arg("replication").query(conn).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn garbage_and_truncated_rdb_are_retried_then_a_good_sync_streams() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let master_port = listener.local_addr().unwrap().port();
+    let rdb = rdb_with(&[("from", "master"), ("other", "key")]);
+    let zedis = Server::start(&["--replica-serve-stale-data", "no"]);
+    let mut conn = zedis.conn();
+    cmd(&mut conn, &["SET", "local", "before"]).unwrap();
+    cmd(
+        &mut conn,
+        &["REPLICAOF", "127.0.0.1", &master_port.to_string()],
+    )
+    .unwrap();
+    let id = "0123456789abcdef0123456789abcdef01234567";
+
+    // 1. Garbage instead of a PSYNC reply: the link is dropped and retried.
+    let (mut reader, mut writer) = accept(&listener);
+    let psync = handshake(&mut reader, &mut writer, zedis.port);
+    assert_eq!(psync.len(), 3, "PSYNC <replid> <offset>");
+    writer.write_all(b"this is not redis\r\n").unwrap();
+    assert_eq!(info(&mut conn, "master_link_status"), "down");
+    assert!(err(&mut conn, &["GET", "local"]).starts_with("MASTERDOWN Link with MASTER is down"));
+
+    // 2. A truncated RDB, then the connection closes: retried, the old dataset stays.
+    let (mut reader, mut writer) = accept(&listener);
+    handshake(&mut reader, &mut writer, zedis.port);
+    writer
+        .write_all(format!("+FULLRESYNC {id} 100\r\n$1000\r\nREDIS0010").as_bytes())
+        .unwrap();
+    drop(writer);
+    drop(reader);
+
+    // 3. A good full sync in the `$<len>` form, with the stream right behind the payload.
+    let (mut reader, mut writer) = accept(&listener);
+    handshake(&mut reader, &mut writer, zedis.port);
+    cmd(
+        &mut conn,
+        &["CONFIG", "SET", "replica-serve-stale-data", "yes"],
+    )
+    .unwrap();
+    assert_eq!(
+        cmd(&mut conn, &["GET", "local"]).unwrap(),
+        redis::Value::BulkString(b"before".to_vec()),
+        "a failed transfer keeps the old data"
+    );
+    let mut bytes = format!("+FULLRESYNC {id} 100\r\n").into_bytes();
+    bytes.extend_from_slice(&rdb);
+    let stream =
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$6\r\nstream\r\n$2\r\nok\r\n";
+    bytes.extend_from_slice(stream);
+    writer.write_all(&bytes).unwrap();
+    // The replica acknowledges at once with the offset it loaded at, then the stream's bytes.
+    assert_eq!(read_command(&mut reader), ["REPLCONF", "ACK", "100"]);
+    writer
+        .write_all(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n")
+        .unwrap();
+    let expected = (100 + stream.len()).to_string();
+    loop {
+        let ack = read_command(&mut reader);
+        assert_eq!(&ack[..2], ["REPLCONF", "ACK"]);
+        if ack[2] == expected {
+            break;
+        }
+    }
+    assert_eq!(info(&mut conn, "master_link_status"), "up");
+    assert_eq!(info(&mut conn, "master_replid"), id);
+    let value = |conn: &mut redis::Connection, key: &str| cmd(conn, &["GET", key]).unwrap();
+    assert_eq!(
+        value(&mut conn, "from"),
+        redis::Value::BulkString(b"master".to_vec())
+    );
+    assert_eq!(
+        value(&mut conn, "stream"),
+        redis::Value::BulkString(b"ok".to_vec())
+    );
+    assert_eq!(
+        value(&mut conn, "local"),
+        redis::Value::Nil,
+        "replaced by the master's data"
+    );
+
+    // 4. The link breaks: reconnect and ask to continue from the offset reached.
+    drop(writer);
+    drop(reader);
+    let (mut reader, mut writer) = accept(&listener);
+    let psync = handshake(&mut reader, &mut writer, zedis.port);
+    let next = (100 + stream.len() + 37 + 1).to_string();
+    assert_eq!(psync, ["PSYNC", id, &next]);
+    writer
+        .write_all(format!("+CONTINUE {id}\r\n").as_bytes())
+        .unwrap();
+    writer
+        .write_all(b"*3\r\n$3\r\nSET\r\n$9\r\ncontinued\r\n$3\r\nyes\r\n")
+        .unwrap();
+    assert_eq!(read_command(&mut reader)[..2], ["REPLCONF", "ACK"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while value(&mut conn, "continued") == redis::Value::Nil {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "continued stream applied"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        value(&mut conn, "from"),
+        redis::Value::BulkString(b"master".to_vec())
+    );
+}
+
+#[test]
+fn redis_cli_replica_reads_the_stream() {
+    let zedis = Server::start(&[]);
+    let mut conn = zedis.conn();
+    cmd(&mut conn, &["SET", "a", "1"]).unwrap();
+    let Ok(mut child) = std::process::Command::new("redis-cli")
+        .args(["-p", &zedis.port.to_string(), "--replica"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return;
+    };
+    let stdout = child.stdout.take().unwrap();
+    // A watchdog ends redis-cli if the write never shows up, so the read below cannot hang.
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    });
+    // Keep writing until the replica shows one of the writes (the first may come before its SYNC).
+    let port = zedis.port;
+    std::thread::spawn(move || {
+        let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}/")) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection() else {
+            return;
+        };
+        for _ in 0..100 {
+            if cmd(&mut conn, &["SET", "b", "2"]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let mut seen = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let found = line.eq_ignore_ascii_case("\"SET\",\"b\",\"2\"");
+        seen.push(line);
+        if found {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.iter()
+            .any(|l| l.eq_ignore_ascii_case("\"SET\",\"b\",\"2\"")),
+        "{seen:?}"
+    );
+}
