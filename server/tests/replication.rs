@@ -411,3 +411,86 @@ fn replconf_and_psync_errors_as_redis() {
     let header = raw.read_exact_len(1);
     assert_eq!(header, "$");
 }
+
+/// A redis-server on a fixed port (to restart it where the replica looks), killed by PID on drop.
+struct FixedRedis(std::process::Child);
+
+impl FixedRedis {
+    fn start(port: u16) -> Option<FixedRedis> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--repl-diskless-sync-delay",
+                "0",
+            ])
+            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+            .args(["--dbfilename", &format!("zedis-test-restart-{port}.rdb")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let guard = FixedRedis(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(guard);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for FixedRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn zedis_replica_follows_a_restarted_master() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(first) = FixedRedis::start(port) else {
+        return;
+    };
+    let connect = || {
+        redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    };
+    let mut master = connect();
+    write_everything(&mut master, "old");
+    let zedis = Server::start(&["--replicaof", &format!("127.0.0.1 {port}")]);
+    let mut replica = zedis.conn();
+    wait_in_sync(&mut master, &mut replica);
+    assert_same(
+        &dataset(&mut master),
+        &dataset(&mut replica),
+        "first master",
+    );
+    drop(first);
+    wait_for("the link to go down", || {
+        info_field(&mut replica, "replication", "master_link_status").as_deref() == Some("down")
+    });
+    // The replica serves its (stale) data meanwhile.
+    assert!(dataset(&mut replica).contains_key("0:old:str"));
+    let Some(_second) = FixedRedis::start(port) else {
+        return;
+    };
+    let mut master = connect();
+    write_everything(&mut master, "new");
+    wait_in_sync(&mut master, &mut replica);
+    let data = dataset(&mut master);
+    assert!(!data.contains_key("0:old:str"));
+    assert_same(&data, &dataset(&mut replica), "restarted master");
+}

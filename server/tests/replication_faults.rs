@@ -250,3 +250,34 @@ fn redis_cli_replica_reads_the_stream() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn a_stalled_replica_is_cut_at_the_replica_output_limit() {
+    let zedis = Server::start(&["--client-output-buffer-limit", "replica 1mb 0 0"]);
+    let mut conn = zedis.conn();
+    // A replica that syncs and then never reads.
+    let mut stalled = TcpStream::connect(("127.0.0.1", zedis.port)).unwrap();
+    stalled
+        .write_all(b"REPLCONF listening-port 1\r\nPSYNC ? -1\r\n")
+        .unwrap();
+    let connected = |conn: &mut redis::Connection| info(conn, "connected_slaves");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while connected(&mut conn) != "1" {
+        assert!(std::time::Instant::now() < deadline, "replica attached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let value = "x".repeat(100 * 1024);
+    for i in 0..400 {
+        cmd(&mut conn, &["SET", &format!("k{i}"), &value]).unwrap();
+        if connected(&mut conn) == "0" {
+            break;
+        }
+    }
+    assert_eq!(connected(&mut conn), "0", "the stalled replica was dropped");
+    let text: String = redis::cmd("INFO").arg("stats").query(&mut conn).unwrap();
+    assert!(
+        text.contains("client_output_buffer_limit_disconnections:1"),
+        "{text}"
+    );
+    drop(stalled);
+}
