@@ -494,3 +494,79 @@ fn zedis_replica_follows_a_restarted_master() {
     assert!(!data.contains_key("0:old:str"));
     assert_same(&data, &dataset(&mut replica), "restarted master");
 }
+
+#[test]
+fn failover_hands_the_master_role_to_a_redis_replica() {
+    let zedis = Server::start(&[]);
+    let mut old_master = zedis.conn();
+    assert_eq!(
+        err(&mut old_master, &["FAILOVER"]),
+        "ERR FAILOVER requires connected replicas."
+    );
+    assert_eq!(
+        err(&mut old_master, &["FAILOVER", "ABORT"]),
+        "ERR No failover in progress."
+    );
+    write_everything(&mut old_master, "pre");
+    let port = zedis.port.to_string();
+    let Some(redis) = RedisProcess::start(&["--replicaof", "127.0.0.1", &port]) else {
+        return;
+    };
+    let mut target = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let other = Server::start(&["--replicaof", &format!("127.0.0.1 {port}")]);
+    let mut other_conn = other.conn();
+    wait_in_sync(&mut old_master, &mut target);
+    wait_in_sync(&mut old_master, &mut other_conn);
+    assert_eq!(
+        err(
+            &mut old_master,
+            &["FAILOVER", "TO", "127.0.0.1", "1", "TIMEOUT", "100"]
+        ),
+        "ERR FAILOVER target HOST and PORT is not a replica."
+    );
+    let redis_port = redis.port.to_string();
+    cmd(
+        &mut old_master,
+        &[
+            "FAILOVER",
+            "TO",
+            "127.0.0.1",
+            &redis_port,
+            "TIMEOUT",
+            "30000",
+        ],
+    )
+    .unwrap();
+    wait_for("the roles to switch", || {
+        info_field(&mut target, "replication", "role").as_deref() == Some("master")
+            && info_field(&mut old_master, "replication", "master_link_status").as_deref()
+                == Some("up")
+    });
+    assert_eq!(
+        info_field(&mut old_master, "replication", "master_port"),
+        Some(redis_port.clone())
+    );
+    assert_eq!(
+        info_field(&mut old_master, "replication", "master_failover_state").as_deref(),
+        Some("no-failover")
+    );
+    // The new master's writes reach the old master; the other replica still follows the old master.
+    write_everything(&mut target, "post");
+    wait_in_sync(&mut target, &mut old_master);
+    wait_in_sync(&mut target, &mut other_conn);
+    let data = dataset(&mut target);
+    assert!(data.contains_key("0:pre:str") && data.contains_key("0:post:str"));
+    assert_same(
+        &data,
+        &dataset(&mut old_master),
+        "old master after failover",
+    );
+    assert_same(
+        &data,
+        &dataset(&mut other_conn),
+        "its replica after failover",
+    );
+}

@@ -58,6 +58,8 @@ pub struct Handshake {
     auth: Option<Vec<u8>>,
     /// What PSYNC asks for: our cached replication id and the next offset we need.
     psync: Option<(String, u64)>,
+    /// Append `FAILOVER` to PSYNC (we are a master handing over to this replica).
+    failover: bool,
 }
 
 /// One command in RESP.
@@ -81,8 +83,15 @@ impl Handshake {
             listening_port,
             auth,
             psync,
+            failover: false,
         };
         (hs, command(&[b"PING"]))
+    }
+
+    /// Asks the replica to take over (`PSYNC <replid> <offset> FAILOVER`).
+    pub fn with_failover(mut self) -> Handshake {
+        self.failover = true;
+        self
     }
 
     /// Whether the handshake is still before PSYNC (Redis's `handshake` state in ROLE).
@@ -104,7 +113,11 @@ impl Handshake {
         match &self.psync {
             Some((replid, processed)) => {
                 let next = (processed + 1).to_string();
-                Step::Send(command(&[b"PSYNC", replid.as_bytes(), next.as_bytes()]))
+                let mut args: Vec<&[u8]> = vec![b"PSYNC", replid.as_bytes(), next.as_bytes()];
+                if self.failover {
+                    args.push(b"FAILOVER");
+                }
+                Step::Send(command(&args))
             }
             None => Step::Send(command(&[b"PSYNC", b"?", b"-1"])),
         }

@@ -78,6 +78,18 @@ pub fn replconf<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// # Format
 /// `PSYNC <replicationid> <offset>`
 pub fn psync<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    let Some(client) = core.clients.get(ck) else {
+        return;
+    };
+    if client.replica.as_ref().is_some_and(|r| r.online) {
+        return;
+    }
+    // `PSYNC <replid> <offset> FAILOVER`: our master hands its role over to us (FAILOVER).
+    if argv.len() > 3 && argv[3].eq_ignore_ascii_case(b"failover") {
+        if let Err(refusal) = core.repl_failover_request(argv[1]) {
+            return core.reply_error(ck, refusal);
+        }
+    }
     start_sync(core, ck, Some((argv[1], argv[2])));
 }
 
@@ -93,6 +105,9 @@ fn start_sync<S: Strategy>(core: &mut Core<S>, ck: usize, psync: Option<(&[u8], 
     };
     if client.replica.as_ref().is_some_and(|r| r.online) || client.is_master {
         return;
+    }
+    if core.engine.repl.failover.is_some() {
+        return core.reply_error(ck, b"NOMASTERLINK Can't SYNC while failing over");
     }
     if core.engine.repl.is_replica() && !core.repl_link_up() {
         return core.reply_error(
@@ -327,6 +342,7 @@ impl<S: Strategy> Core<S> {
         }
         repl.get_ack = false;
         self.repl_flush();
+        self.repl_failover_tick();
         self.repl_serve_waiters(cached_ms());
     }
 

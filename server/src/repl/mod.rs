@@ -11,6 +11,7 @@
 //! - `handshake.rs`: the replica side of the handshake and the RDB transfer as sans-IO state machines.
 //! - `replica.rs`: the link to our master (connect, drive the handshake, load the RDB, then the master
 //!   becomes a client whose commands run through the one command path), REPLICAOF/SLAVEOF, ROLE.
+//! - `failover.rs`: FAILOVER.
 //! - `info.rs`: INFO replication.
 //!
 //! On a replica the stream received from the master is applied as the master client's commands and the
@@ -18,6 +19,7 @@
 //! `replicationFeedStreamFromMasterStream`), so a chain keeps one replication id and one offset space.
 
 pub mod backlog;
+pub mod failover;
 pub mod handshake;
 pub mod info;
 pub mod master;
@@ -99,6 +101,8 @@ pub struct Repl {
     pub propagated_ops: u64,
     /// Cron ticks, for `repl-ping-replica-period`.
     pub cron_ticks: u64,
+    /// A FAILOVER in progress.
+    pub failover: Option<failover::Failover>,
 }
 
 impl Default for Repl {
@@ -121,6 +125,7 @@ impl Default for Repl {
             charged_bytes: 0,
             propagated_ops: 0,
             cron_ticks: 0,
+            failover: None,
         }
     }
 }

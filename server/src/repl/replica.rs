@@ -126,6 +126,9 @@ impl MasterLink {
 /// # Format
 /// `REPLICAOF host port | NO ONE` (and `SLAVEOF`)
 pub fn replicaof<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    if core.engine.repl.failover.is_some() {
+        return core.reply_error(ck, b"ERR REPLICAOF not allowed while failing over.");
+    }
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         if core.engine.repl.is_replica() {
             core.repl_unset_master();
@@ -271,6 +274,10 @@ impl<S: Strategy> Core<S> {
 
     /// A failed attempt: log, close, retry after the backoff.
     fn repl_link_failed(&mut self, why: &str) {
+        if self.engine.repl.failover.is_some() {
+            return self
+                .repl_abort_failover(&format!("Failover target rejected psync request: {why}"));
+        }
         eprintln!("# Master link: {why}; retrying");
         self.repl_drop_link();
         if let Some(link) = self.engine.repl.master.as_mut() {
@@ -342,7 +349,10 @@ impl<S: Strategy> Core<S> {
                 self.engine.repl.replid.clone(),
                 self.engine.repl.master_repl_offset,
             ));
-            let (hs, first) = Handshake::start(port, auth, psync);
+            let (mut hs, first) = Handshake::start(port, auth, psync);
+            if self.engine.repl.failover.is_some() {
+                hs = hs.with_failover();
+            }
             link.state = LinkState::Handshake(hs);
             if let Err(e) = self.repl_link_write(&first) {
                 return self.repl_link_failed(&e);
@@ -425,6 +435,10 @@ impl<S: Strategy> Core<S> {
                         Step::Fail(why) => return Err(why),
                         Step::FullResync { replid, offset } => {
                             eprintln!("# Full resync from master: {replid}:{offset}");
+                            self.repl_clear_failover();
+                            let Some(link) = self.engine.repl.master.as_mut() else {
+                                return Ok(());
+                            };
                             let bytes_max = match self.budget.limit() {
                                 0 => u64::MAX / 2,
                                 limit => limit as u64,
@@ -437,6 +451,7 @@ impl<S: Strategy> Core<S> {
                         }
                         Step::Continue { new_replid } => {
                             eprintln!("# Successful partial resynchronization with master.");
+                            self.repl_clear_failover();
                             self.repl_continued(new_replid);
                             return self.repl_become_connected();
                         }
