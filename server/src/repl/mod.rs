@@ -10,8 +10,9 @@
 //!   GETACK for WAIT, `min-replicas-to-write`).
 //! - `handshake.rs`: the replica side of the handshake and the RDB transfer as sans-IO state machines.
 //! - `replica.rs`: the link to our master (connect, drive the handshake, load the RDB, then the master
-//!   becomes a client whose commands run through the one command path), REPLICAOF/SLAVEOF, ROLE.
+//!   becomes a client whose commands run through the one command path).
 //! - `failover.rs`: FAILOVER.
+//! - `commands.rs`: REPLICAOF/SLAVEOF and ROLE.
 //! - `info.rs`: INFO replication.
 //!
 //! On a replica the stream received from the master is applied as the master client's commands and the
@@ -19,6 +20,7 @@
 //! `replicationFeedStreamFromMasterStream`), so a chain keeps one replication id and one offset space.
 
 pub mod backlog;
+pub mod commands;
 pub mod failover;
 pub mod handshake;
 pub mod info;
