@@ -326,6 +326,7 @@ impl<S: Strategy> Server<S> {
             }
         }
         self.core.aof_shutdown();
+        self.core.repl_bgsave_kill();
         eprintln!("# Zedis is now ready to exit, bye bye...");
         Ok(())
     }

@@ -570,3 +570,36 @@ fn failover_hands_the_master_role_to_a_redis_replica() {
         "its replica after failover",
     );
 }
+
+#[test]
+fn sub_replicas_start_in_the_database_the_stream_is_in() {
+    let top = Server::start(&[]);
+    let mut master = top.conn();
+    let middle = Server::start(&["--replicaof", &format!("127.0.0.1 {}", top.port)]);
+    let mut middle_conn = middle.conn();
+    // The top master's stream is now in database 1 and stays there: no SELECT follows.
+    cmd(&mut master, &["SELECT", "1"]).unwrap();
+    cmd(&mut master, &["SET", "first", "1"]).unwrap();
+    wait_in_sync(&mut master, &mut middle_conn);
+    let via = format!("127.0.0.1 {}", middle.port);
+    let zedis_leaf = Server::start(&["--replicaof", &via]);
+    let mut zedis_leaf_conn = zedis_leaf.conn();
+    let middle_port = middle.port.to_string();
+    let redis_leaf = RedisProcess::start(&["--replicaof", "127.0.0.1", &middle_port]);
+    wait_in_sync(&mut master, &mut zedis_leaf_conn);
+    cmd(&mut master, &["SET", "second", "2"]).unwrap();
+    cmd(&mut master, &["RPUSH", "list", "a"]).unwrap();
+    wait_in_sync(&mut master, &mut middle_conn);
+    wait_in_sync(&mut master, &mut zedis_leaf_conn);
+    let data = dataset(&mut master);
+    assert!(data.contains_key("1:second"));
+    assert_same(&data, &dataset(&mut zedis_leaf_conn), "zedis sub-replica");
+    if let Some(redis_leaf) = redis_leaf {
+        let mut conn = redis::Client::open(format!("redis://127.0.0.1:{}/", redis_leaf.port))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        wait_in_sync(&mut master, &mut conn);
+        assert_same(&data, &dataset(&mut conn), "redis-server sub-replica");
+    }
+}

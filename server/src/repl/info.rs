@@ -91,8 +91,10 @@ pub fn section<S: Strategy>(core: &Core<S>, out: &mut String) {
             .map_or(client.addr.as_str(), |(ip, _)| ip);
         let (state, lag) = if link.online {
             ("online", now_s - link.ack_ms / 1000)
-        } else {
+        } else if link.waiting_bgsave {
             ("wait_bgsave", 0)
+        } else {
+            ("send_bulk", 0)
         };
         let _ = write!(
             out,

@@ -1,16 +1,16 @@
-//! The master's side: REPLCONF, PSYNC and SYNC from replicas (full resync with an RDB, or `+CONTINUE` from
-//! the backlog), WAIT, and the per-turn and cron work (GETACK, PING, `min-replicas-to-write`).
+//! The master's side: REPLCONF, PSYNC and SYNC from replicas (full resync, or `+CONTINUE` from the backlog),
+//! WAIT, and the per-turn and cron work (GETACK, PING, `min-replicas-to-write`).
 //!
-//! A full resync snapshots the keyspace synchronously into memory with `rdb_file::save` after this turn's
-//! stream has been flushed, so the snapshot is exactly the dataset at the offset `+FULLRESYNC` names, and
-//! sends it in the `$<len>` form (which every replica reads), followed by the live stream.
+//! A full resync flushes this turn's stream first, so the RDB (written by a forked child, `bgsave.rs`, or
+//! in memory when fork fails) is exactly the dataset at the offset `+FULLRESYNC` names.
 
 use super::{new_replid, Backlog, ReplicaLink, Waiter};
+use crate::client::Frame;
 use crate::server::{cached_ms, Core};
 use crate::Strategy;
-use zedis_budget::GlobalBudget;
+use std::rc::Rc;
+use zedis_budget::Component;
 use zedis_client_pool::ClientSlots;
-use zedis_keyspace::persist::rdb_file::{self, AuxInfo};
 use zedis_resp::reply;
 
 const NOT_INTEGER: &[u8] = b"ERR value is not an integer or out of range";
@@ -269,7 +269,6 @@ impl<S: Strategy> Core<S> {
     /// Full resync: `+FULLRESYNC <replid> <offset>` (PSYNC only), then the RDB as `$<len>` and its bytes; the
     /// replica receives the stream from the next flush on.
     fn repl_full_sync(&mut self, ck: usize, psync: bool) {
-        let now = crate::server::unix_ms();
         let size = self.settings.repl_backlog_bytes;
         let repl = &mut self.engine.repl;
         if repl.backlog.is_none() {
@@ -281,51 +280,46 @@ impl<S: Strategy> Core<S> {
             }
             repl.backlog = Some(Backlog::new(size, repl.master_repl_offset));
         }
-        let aux = AuxInfo {
-            redis_ver: crate::REDIS_VERSION.into(),
-            redis_bits: 64,
-            ctime_secs: now / 1000,
-            used_mem_bytes: self.budget.used() as u64,
-            aof_base: false,
+        if let Some(client) = self.clients.get_mut(ck) {
+            client.replica.get_or_insert_with(ReplicaLink::default);
+        }
+        let addr = self
+            .clients
+            .get(ck)
+            .map_or(String::new(), |c| c.addr.clone());
+        // In the background when we can fork; else at once, in memory.
+        let (offset, rdb) = match self.repl_bgsave_for(ck) {
+            Some(offset) => (offset, None),
+            None => match self.repl_rdb_now() {
+                Ok(rdb) => {
+                    // The new replica's stream starts with a SELECT, as Redis's `slaveseldb = -1`.
+                    self.engine.repl.stream_db = None;
+                    (self.engine.repl.master_repl_offset, Some(rdb))
+                }
+                Err(e) => {
+                    eprintln!("# Can't produce the RDB for a replica: {e}");
+                    return self.reply_error(ck, b"ERR can't produce the RDB for the replica");
+                }
+            },
         };
-        let rdb = match rdb_file::save(&self.engine.ks, Vec::new(), &aux, now) {
-            Ok(rdb) => rdb,
-            Err(e) => {
-                eprintln!("# Can't produce the RDB for a replica: {e}");
-                return self.reply_error(ck, b"ERR can't produce the RDB for the replica");
-            }
-        };
+        eprintln!("# Replica {addr} asks for synchronization: full resync at offset {offset}");
         let repl = &mut self.engine.repl;
         repl.sync_full += 1;
-        // The new replica's stream starts with a SELECT, as Redis's `slaveseldb = -1`.
-        repl.stream_db = None;
-        let head = if psync {
-            format!(
-                "+FULLRESYNC {} {}\r\n",
-                repl.replid, repl.master_repl_offset
-            )
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "# Replica {} asks for synchronization; full resync: {} bytes of RDB at offset {}",
-            self.clients
-                .get(ck)
-                .map_or(String::new(), |c| c.addr.clone()),
-            rdb.len(),
-            self.engine.repl.master_repl_offset
-        );
-        if let Some(client) = self.clients.get_mut(ck) {
-            let link = client.replica.get_or_insert_with(ReplicaLink::default);
-            link.online = true;
-            link.ack_ms = now;
-            let mut payload = head.into_bytes();
+        let mut payload = Vec::new();
+        if psync {
+            payload
+                .extend_from_slice(format!("+FULLRESYNC {} {offset}\r\n", repl.replid).as_bytes());
+        }
+        if let Some(rdb) = &rdb {
             payload.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
-            payload.extend_from_slice(&rdb);
-            let frame = std::rc::Rc::new(crate::client::Frame::new(
-                payload,
-                zedis_budget::Component::Clients,
-            ));
+            payload.extend_from_slice(rdb);
+        }
+        if let Some(client) = self.clients.get_mut(ck) {
+            if let Some(link) = client.replica.as_mut().filter(|_| rdb.is_some()) {
+                link.online = true;
+                link.ack_ms = crate::server::unix_ms();
+            }
+            let frame = Rc::new(Frame::new(payload, Component::Clients));
             client.push_shared(&frame);
         }
         self.engine.repl.replicas.push(ck);
@@ -342,6 +336,7 @@ impl<S: Strategy> Core<S> {
         }
         repl.get_ack = false;
         self.repl_flush();
+        self.repl_bgsave_check();
         self.repl_failover_tick();
         self.repl_serve_waiters(cached_ms());
     }
@@ -355,6 +350,7 @@ impl<S: Strategy> Core<S> {
         if repl.feeding() && !repl.replicas.is_empty() && repl.cron_ticks % period == 0 {
             zedis_resp::encode_command(&mut repl.pending, &[b"PING"]);
         }
+        self.repl_bgsave_keepalive();
         let now = cached_ms();
         let timeout_ms = self.settings.repl_timeout_s as i64 * 1000;
         for ck in self.engine.repl.replicas.clone() {

@@ -8,6 +8,8 @@
 //!   output (`Core::repl_flush`). `master_repl_offset` counts the stream's bytes as Redis does.
 //! - `master.rs`: the master's commands (REPLCONF, PSYNC, SYNC, WAIT) and its cron (PING to replicas,
 //!   GETACK for WAIT, `min-replicas-to-write`).
+//! - `bgsave.rs`: the RDB of a full resync written by a forked child, then sent with the stream since.
+//! - `rdb.rs`: the RDB with Redis's replication AUX fields (`repl-stream-db` for chains).
 //! - `handshake.rs`: the replica side of the handshake and the RDB transfer as sans-IO state machines.
 //! - `replica.rs`: the link to our master (connect, drive the handshake, load the RDB, then the master
 //!   becomes a client whose commands run through the one command path).
@@ -20,11 +22,13 @@
 //! `replicationFeedStreamFromMasterStream`), so a chain keeps one replication id and one offset space.
 
 pub mod backlog;
+pub mod bgsave;
 pub mod commands;
 pub mod failover;
 pub mod handshake;
 pub mod info;
 pub mod master;
+pub mod rdb;
 pub mod replica;
 
 pub use backlog::Backlog;
@@ -51,6 +55,8 @@ pub struct ReplicaLink {
     pub capa_psync2: bool,
     /// Receives the write stream (after PSYNC/SYNC).
     pub online: bool,
+    /// Waits for the background RDB of its full resync (`bgsave.rs`).
+    pub waiting_bgsave: bool,
 }
 
 /// A client waiting in WAIT.
@@ -105,6 +111,8 @@ pub struct Repl {
     pub cron_ticks: u64,
     /// A FAILOVER in progress.
     pub failover: Option<failover::Failover>,
+    /// The child writing the RDB for replicas in a full resync.
+    pub save: Option<bgsave::ReplSave>,
 }
 
 impl Default for Repl {
@@ -128,6 +136,7 @@ impl Default for Repl {
             propagated_ops: 0,
             cron_ticks: 0,
             failover: None,
+            save: None,
         }
     }
 }

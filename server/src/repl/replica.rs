@@ -68,6 +68,9 @@ pub struct MasterLink {
     pub last_io_ms: i64,
     /// Bytes of `inbuf` and the payload charged to the budget (`Component::Persistence`).
     charged_bytes: usize,
+    /// The database the master client starts in: the RDB's `repl-stream-db`, or after a break the one the
+    /// stream had selected (a partial resync sends no new SELECT).
+    stream_db: usize,
 }
 
 impl MasterLink {
@@ -83,6 +86,7 @@ impl MasterLink {
             down_since_ms: cached_ms(),
             last_io_ms: 0,
             charged_bytes: 0,
+            stream_db: 0,
         }
     }
 
@@ -182,7 +186,8 @@ impl<S: Strategy> Core<S> {
         let Some(link) = self.engine.repl.master.as_mut() else {
             return;
         };
-        if matches!(link.state, LinkState::Connected(_)) {
+        if let LinkState::Connected(ck) = link.state {
+            link.stream_db = self.clients.get(ck).map_or(0, |c| c.db);
             eprintln!("# Connection with master lost.");
             link.state = LinkState::Connect;
             link.down_since_ms = cached_ms();
@@ -417,6 +422,7 @@ impl<S: Strategy> Core<S> {
             "# MASTER <-> REPLICA sync: Loading DB in memory ({} bytes)",
             rx.data.len()
         );
+        link.stream_db = super::rdb::stream_db(&rx.data).min(self.engine.ks.db_count() - 1);
         self.engine.ks.flush_all();
         if let Err(e) = rdb_file::load(&mut self.engine.ks, &rx.data[..], crate::server::unix_ms())
         {
@@ -448,6 +454,7 @@ impl<S: Strategy> Core<S> {
             return Err("no socket".into());
         };
         let rest = std::mem::take(&mut link.inbuf);
+        let stream_db = link.stream_db;
         let id = self.net.next_client_id;
         let now = crate::server::unix_ms();
         let limits = self.settings.parser_limits;
@@ -472,6 +479,7 @@ impl<S: Strategy> Core<S> {
             client.last_interaction_ms = now;
             client.authenticated = true;
             client.is_master = true;
+            client.db = stream_db;
             client.last_cmd = "NULL";
         });
         let Ok(ck) = inserted else {
