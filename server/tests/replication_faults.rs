@@ -393,3 +393,28 @@ fn the_stream_matches_redis_record_for_record() {
     assert_eq!(streams[1].0, streams[0].0, "zedis vs redis-server");
     assert_eq!(streams[1].1, streams[0].1, "master_repl_offset");
 }
+
+#[test]
+fn an_rdb_larger_than_the_replica_limit_still_syncs() {
+    let zedis = Server::start(&["--client-output-buffer-limit", "replica 1mb 0 0"]);
+    let mut conn = zedis.conn();
+    // Values LZF cannot shrink (the RDB compresses strings).
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for i in 0..64 {
+        let value: String = (0..64 * 1024)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'!' + (seed % 90) as u8)
+            })
+            .collect();
+        cmd(&mut conn, &["SET", &format!("big{i}"), &value]).unwrap();
+    }
+    // A raw replica that reads the whole payload: 4 MB through a 1 MB limit.
+    let mut reader = raw_replica(zedis.port);
+    cmd(&mut conn, &["SET", "after", "sync-marker"]).unwrap();
+    let (stream, _) = stream_until(&mut reader, "sync-marker");
+    assert_eq!(stream.last().unwrap(), &["SET", "after", "sync-marker"]);
+    assert_eq!(info(&mut conn, "connected_slaves"), "1");
+}

@@ -165,6 +165,7 @@ impl<S: Strategy> Core<S> {
             if let Some(client) = self.clients.get_mut(ck) {
                 client.push_shared(&frame);
                 if let Some(link) = client.replica.as_mut() {
+                    link.rdb_frame = Some(Rc::downgrade(&frame));
                     link.waiting_bgsave = false;
                     link.online = true;
                     link.ack_ms = now;

@@ -321,6 +321,9 @@ impl<S: Strategy> Core<S> {
             }
             let frame = Rc::new(Frame::new(payload, Component::Clients));
             client.push_shared(&frame);
+            if let Some(link) = client.replica.as_mut() {
+                link.rdb_frame = Some(Rc::downgrade(&frame));
+            }
         }
         self.engine.repl.replicas.push(ck);
         self.engine.repl.recharge(self.budget);

@@ -57,6 +57,30 @@ pub struct ReplicaLink {
     pub online: bool,
     /// Waits for the background RDB of its full resync (`bgsave.rs`).
     pub waiting_bgsave: bool,
+    /// The queued frame holding its RDB payload, until written: exempt from the output limit (Redis sends
+    /// the RDB from the file, outside the output buffer).
+    pub rdb_frame: Option<std::rc::Weak<Frame>>,
+}
+
+/// Bytes of client `client`'s output that are its RDB payload (not counted by the output limit).
+pub fn rdb_unsent_bytes(client: &crate::client::Client) -> usize {
+    let Some(frame) = client
+        .replica
+        .as_ref()
+        .and_then(|l| l.rdb_frame.as_ref())
+        .and_then(std::rc::Weak::upgrade)
+    else {
+        return 0;
+    };
+    for (i, chunk) in client.pending.iter().enumerate() {
+        if let crate::client::Chunk::Shared(shared) = chunk {
+            if Rc::ptr_eq(shared, &frame) {
+                let written = if i == 0 { client.pending_offset } else { 0 };
+                return frame.bytes().len() - written;
+            }
+        }
+    }
+    0
 }
 
 /// A client waiting in WAIT.

@@ -270,11 +270,9 @@ impl<S: Strategy> Core<S> {
         } else {
             self.settings.output_limits.normal
         };
-        if limit.exceeded(
-            client.output_len() as u64,
-            &mut client.soft_limit_since_ms,
-            now_ms,
-        ) {
+        // A replica's RDB payload is not part of its output buffer in Redis's accounting.
+        let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client);
+        if limit.exceeded(counted as u64, &mut client.soft_limit_since_ms, now_ms) {
             eprintln!(
                 "# Client id={} closed for overcoming of output buffer limits.",
                 client.id
