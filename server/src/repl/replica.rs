@@ -140,6 +140,10 @@ impl<S: Strategy> Core<S> {
     pub fn repl_set_master(&mut self, host: String, port: u16) {
         self.repl_flush();
         self.repl_drop_link();
+        // CONFIG GET replicaof (and CONFIG REWRITE) show the master, as Redis's do.
+        let _ = self
+            .config
+            .set("replicaof", &format!("{host} {port}"), false);
         self.engine.repl.master = Some(MasterLink::new(host, port));
         self.repl_connect();
     }
@@ -148,6 +152,7 @@ impl<S: Strategy> Core<S> {
     /// disconnected so they learn it (they continue partially).
     pub fn repl_unset_master(&mut self) {
         self.repl_drop_link();
+        let _ = self.config.set("replicaof", "", false);
         self.engine.repl.master = None;
         let repl = &mut self.engine.repl;
         repl.replid2 = std::mem::replace(&mut repl.replid, super::new_replid());
