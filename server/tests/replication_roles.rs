@@ -160,3 +160,33 @@ fn sub_replicas_start_in_the_database_the_stream_is_in() {
         assert_same(&data, &dataset(&mut conn), "redis-server sub-replica");
     }
 }
+
+#[test]
+fn a_replica_with_an_aof_keeps_the_synced_data_across_a_restart() {
+    let master = Server::start(&[]);
+    let mut master_conn = master.conn();
+    write_everything(&mut master_conn, "early");
+    let dir = common::TempDir::new("repl-aof");
+    let args = ["--appendonly", "yes", "--dir", dir.path()];
+    let via = format!("127.0.0.1 {}", master.port);
+    let replica = Server::start(&[&args[..], &["--replicaof", &via]].concat());
+    let mut replica_conn = replica.conn();
+    wait_in_sync(&mut master_conn, &mut replica_conn);
+    // After the full sync the AOF is rewritten from the loaded data; the stream is appended after it.
+    wait_for("the AOF rewrite after the sync", || {
+        info_field(&mut replica_conn, "persistence", "aof_rewrite_in_progress").as_deref()
+            == Some("0")
+            && info_field(&mut replica_conn, "persistence", "aof_rewrites").as_deref() == Some("1")
+    });
+    write_everything(&mut master_conn, "late");
+    wait_in_sync(&mut master_conn, &mut replica_conn);
+    let data = dataset(&mut master_conn);
+    drop(replica_conn);
+    drop(replica);
+    let restarted = Server::start(&args);
+    assert_same(
+        &data,
+        &dataset(&mut restarted.conn()),
+        "replica's AOF after a restart",
+    );
+}

@@ -281,7 +281,10 @@ impl<S: Strategy> Core<S> {
             repl.backlog = Some(Backlog::new(size, repl.master_repl_offset));
         }
         if let Some(client) = self.clients.get_mut(ck) {
-            client.replica.get_or_insert_with(ReplicaLink::default);
+            client
+                .replica
+                .get_or_insert_with(ReplicaLink::default)
+                .pre_psync = !psync;
         }
         let addr = self
             .clients
@@ -361,7 +364,7 @@ impl<S: Strategy> Core<S> {
                 .clients
                 .get(ck)
                 .and_then(|c| c.replica.as_ref())
-                .is_some_and(|l| l.online && l.ack_ms > 0 && now - l.ack_ms > timeout_ms);
+                .is_some_and(|l| l.online && !l.pre_psync && now - l.ack_ms > timeout_ms);
             if stale {
                 eprintln!("# Disconnecting timedout replica (streaming sync)");
                 self.net.closing.push(ck);

@@ -57,6 +57,9 @@ pub struct ReplicaLink {
     pub online: bool,
     /// Waits for the background RDB of its full resync (`bgsave.rs`).
     pub waiting_bgsave: bool,
+    /// Attached with SYNC (no PSYNC): it never acknowledges, so `repl-timeout` does not apply (Redis's
+    /// `CLIENT_PRE_PSYNC`).
+    pub pre_psync: bool,
     /// The queued frame holding its RDB payload, until written: exempt from the output limit (Redis sends
     /// the RDB from the file, outside the output buffer).
     pub rdb_frame: Option<std::rc::Weak<Frame>>,

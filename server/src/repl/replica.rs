@@ -444,8 +444,15 @@ impl<S: Strategy> Core<S> {
         repl.master_repl_offset = offset;
         repl.backlog = Some(Backlog::new(size, offset));
         repl.recharge(self.budget);
-        // A new dataset: our replicas must resync from it.
+        // A new dataset: our replicas must resync from it, and an AOF must be rewritten from it (Redis's
+        // restartAOFAfterSYNC).
         self.repl_disconnect_replicas();
+        if self.engine.aof.enabled() {
+            if let Err(e) = self.aof_start_rewrite() {
+                eprintln!("# Can't rewrite the AOF after the sync with the master: {e}");
+                self.engine.aof.rewrite_scheduled = true;
+            }
+        }
         eprintln!("# MASTER <-> REPLICA sync: Finished with success");
         Ok(())
     }
