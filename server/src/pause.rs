@@ -24,7 +24,7 @@ pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued:
     if core
         .clients
         .get(ck)
-        .is_some_and(|c| c.is_master || c.replica.is_some())
+        .is_some_and(|c| c.is_master || crate::repl::is_online_replica(c))
     {
         return false;
     }

@@ -418,3 +418,25 @@ fn an_rdb_larger_than_the_replica_limit_still_syncs() {
     assert_eq!(stream.last().unwrap(), &["SET", "after", "sync-marker"]);
     assert_eq!(info(&mut conn, "connected_slaves"), "1");
 }
+
+#[test]
+fn a_replica_that_causes_a_reply_is_dropped() {
+    let zedis = Server::start(&[]);
+    let mut conn = zedis.conn();
+    let mut reader = raw_replica(zedis.port);
+    assert_eq!(info(&mut conn, "connected_slaves"), "1");
+    // An ACK is never answered; a PING would be, and that ends the link (as Redis does).
+    let mut writer = reader.get_ref().try_clone().unwrap();
+    writer.write_all(b"REPLCONF ACK 0\r\n").unwrap();
+    cmd(&mut conn, &["SET", "k", "still-a-replica"]).unwrap();
+    let (stream, _) = stream_until(&mut reader, "still-a-replica");
+    assert_eq!(stream.last().unwrap(), &["SET", "k", "still-a-replica"]);
+    writer.write_all(b"PING\r\n").unwrap();
+    let mut rest = Vec::new();
+    let _ = reader.read_to_end(&mut rest);
+    assert!(
+        !String::from_utf8_lossy(&rest).contains("PONG"),
+        "no reply on the link"
+    );
+    assert_eq!(info(&mut conn, "connected_slaves"), "0");
+}

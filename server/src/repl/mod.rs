@@ -65,6 +65,14 @@ pub struct ReplicaLink {
     pub rdb_frame: Option<std::rc::Weak<Frame>>,
 }
 
+/// Whether `client` is a replica of ours past PSYNC/SYNC (streaming or waiting for its RDB).
+pub fn is_online_replica(client: &crate::client::Client) -> bool {
+    client
+        .replica
+        .as_ref()
+        .is_some_and(|r| r.online || r.waiting_bgsave)
+}
+
 /// Bytes of client `client`'s output that are its RDB payload (not counted by the output limit).
 pub fn rdb_unsent_bytes(client: &crate::client::Client) -> usize {
     let Some(frame) = client
@@ -314,6 +322,24 @@ impl<S: Strategy> Core<S> {
             self.queue_write(ck);
         }
         self.engine.repl.recharge(self.budget);
+    }
+
+    /// After a command from replica `ck`: a replica never gets replies (its link carries the stream), so
+    /// one that caused a reply is dropped, as Redis does.
+    pub fn repl_replica_replied(&mut self, ck: usize, before: usize) {
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        if client.out.len() <= before {
+            return;
+        }
+        client.out.vec_mut().truncate(before);
+        client.out.recharge();
+        eprintln!(
+            "# Replica generated a reply to command '{}', disconnecting it (id={})",
+            client.last_cmd, client.id
+        );
+        self.net.closing.push(ck);
     }
 
     /// Forgets a disconnecting client's replication roles (a replica of ours, our master, a WAIT).

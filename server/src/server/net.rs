@@ -146,6 +146,15 @@ impl<S: Strategy> Server<S> {
                         self.core.call(ck, &argv);
                         let raw = &input.query.data()[base..pos];
                         self.core.repl_master_applied(ck, before, raw);
+                    } else if self
+                        .core
+                        .clients
+                        .get(ck)
+                        .is_some_and(crate::repl::is_online_replica)
+                    {
+                        let before = self.core.clients.get(ck).map_or(0, |c| c.out.len());
+                        self.core.call(ck, &argv);
+                        self.core.repl_replica_replied(ck, before);
                     } else {
                         self.core.call(ck, &argv);
                     }
@@ -443,7 +452,7 @@ impl<S: Strategy> Core<S> {
                     // As in Redis: subscribers, blocked clients and paused ones are not idle.
                     c.subscriptions == 0
                         && c.blocked.is_none()
-                        && c.replica.is_none()
+                        && !crate::repl::is_online_replica(c)
                         && !c.is_master
                         && !c.waiting_acks
                         && !c.tx.is_postponed()
