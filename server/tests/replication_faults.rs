@@ -27,18 +27,41 @@ fn read_command(reader: &mut BufReader<TcpStream>) -> Vec<String> {
     args
 }
 
-/// Accepts the replica's next connection (the replica retries with a backoff of at most 8 s).
+/// Accepts the replica's next connection (the replica retries with a backoff of at most 8 s), past its
+/// PING. Connections that do not start with PING are dropped: a concurrently starting test server that lost
+/// a port race may probe this listener.
 fn accept(listener: &TcpListener) -> (BufReader<TcpStream>, TcpStream) {
-    let (stream, _) = listener.accept().unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    (BufReader::new(stream.try_clone().unwrap()), stream)
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(std::time::Instant::now() < deadline, "no replica connected");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            Err(e) => panic!("accept: {e}"),
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() || line != "*1\r\n" {
+            continue;
+        }
+        let mut rest = [0u8; 10];
+        if reader.read_exact(&mut rest).is_ok() && &rest == b"$4\r\nPING\r\n" {
+            return (reader, stream);
+        }
+    }
 }
 
-/// Runs the handshake up to PSYNC, checking each command is what Redis 7.0 sends; returns PSYNC's args.
+/// Runs the handshake after PING up to PSYNC, checking each command is what Redis 7.0 sends; returns
+/// PSYNC's args.
 fn handshake(reader: &mut BufReader<TcpStream>, writer: &mut TcpStream, port: u16) -> Vec<String> {
-    assert_eq!(read_command(reader), ["PING"]);
     writer.write_all(b"+PONG\r\n").unwrap();
     assert_eq!(
         read_command(reader),
@@ -131,6 +154,9 @@ fn garbage_and_truncated_rdb_are_retried_then_a_good_sync_streams() {
         redis::Value::BulkString(b"before".to_vec()),
         "a failed transfer keeps the old data"
     );
+    // A WATCH of a key the master's dataset replaces.
+    let mut watcher = zedis.conn();
+    cmd(&mut watcher, &["WATCH", "local"]).unwrap();
     let mut bytes = format!("+FULLRESYNC {id} 100\r\n").into_bytes();
     bytes.extend_from_slice(&rdb);
     let stream =
@@ -165,6 +191,13 @@ fn garbage_and_truncated_rdb_are_retried_then_a_good_sync_streams() {
         value(&mut conn, "local"),
         redis::Value::Nil,
         "replaced by the master's data"
+    );
+    cmd(&mut watcher, &["MULTI"]).unwrap();
+    cmd(&mut watcher, &["GET", "from"]).unwrap();
+    assert_eq!(
+        cmd(&mut watcher, &["EXEC"]).unwrap(),
+        redis::Value::Nil,
+        "the full sync touched the watched key"
     );
 
     // 4. The link breaks: reconnect and ask to continue from the offset reached.

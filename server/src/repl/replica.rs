@@ -436,6 +436,11 @@ impl<S: Strategy> Core<S> {
                 "Failed trying to load the MASTER synchronization DB: {e}"
             ));
         }
+        // Every database was replaced: WATCHers of keys that changed see it (Redis's signalFlushedDb).
+        self.engine.fx.reset();
+        self.engine.fx.flushed_dbs = (0..self.engine.ks.db_count()).collect();
+        crate::multi::signal_touched(self);
+        self.engine.fx.reset();
         let size = self.settings.repl_backlog_bytes;
         let repl = &mut self.engine.repl;
         repl.replid = replid;
