@@ -92,7 +92,11 @@ fn rdb_with(keys: &[(&str, &str)]) -> Vec<u8> {
     stream.write_all(b"SYNC\r\n").unwrap();
     let mut reader = BufReader::new(stream);
     let mut header = String::new();
-    reader.read_line(&mut header).unwrap();
+    // Newlines keep the link alive while the background RDB is written.
+    while header.trim().is_empty() {
+        header.clear();
+        reader.read_line(&mut header).unwrap();
+    }
     let len: usize = header.trim().trim_start_matches('$').parse().unwrap();
     let mut payload = vec![0u8; len];
     reader.read_exact(&mut payload).unwrap();
