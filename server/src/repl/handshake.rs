@@ -260,11 +260,12 @@ impl RdbReceiver {
         }
     }
 
-    /// The announced size (0 while unknown or with an EOF mark).
-    pub fn total_bytes(&self) -> u64 {
+    /// The announced size as Redis's `repl_transfer_size`: -1 before the `$` line, 0 with an EOF mark.
+    pub fn total_bytes(&self) -> i64 {
         match self.framing {
-            Framing::Length(len) => len,
-            _ => 0,
+            Framing::Header => -1,
+            Framing::Length(len) => len as i64,
+            Framing::Eof(_) => 0,
         }
     }
 

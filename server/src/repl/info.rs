@@ -49,7 +49,7 @@ pub fn section<S: Strategy>(core: &Core<S>, out: &mut String) {
             let _ = write!(
                 out,
                 "master_sync_total_bytes:{total}\r\nmaster_sync_read_bytes:{read}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
-                total as i64 - read as i64,
+                total - read,
                 now_s - link.last_io_ms / 1000,
             );
         }

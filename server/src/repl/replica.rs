@@ -118,9 +118,9 @@ impl MasterLink {
     }
 
     /// (announced size, bytes received) of the RDB transfer in progress.
-    pub fn transfer_progress(&self) -> Option<(u64, u64)> {
+    pub fn transfer_progress(&self) -> Option<(i64, i64)> {
         match &self.state {
-            LinkState::Transfer { rx, .. } => Some((rx.total_bytes(), rx.data.len() as u64)),
+            LinkState::Transfer { rx, .. } => Some((rx.total_bytes(), rx.data.len() as i64)),
             _ => None,
         }
     }
