@@ -68,15 +68,16 @@ pub fn role<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
             reply::array_len(&mut out, 3);
             reply::bulk(&mut out, b"master");
             reply::integer(&mut out, repl.master_repl_offset as i64);
+            // Only replicas that stream (Redis skips those still syncing).
             let replicas: Vec<_> = repl
                 .replicas
                 .iter()
                 .filter_map(|&r| core.clients.get(r))
-                .filter_map(|c| Some((c.addr.clone(), c.replica.clone()?)))
+                .filter_map(|c| Some((super::replica_ip(c).to_string(), c.replica.clone()?)))
+                .filter(|(_, link)| link.online)
                 .collect();
             reply::array_len(&mut out, replicas.len());
-            for (addr, link) in replicas {
-                let ip = addr.rsplit_once(':').map_or(addr.as_str(), |(ip, _)| ip);
+            for (ip, link) in replicas {
                 reply::array_len(&mut out, 3);
                 reply::bulk(&mut out, ip.as_bytes());
                 reply::bulk(&mut out, link.listening_port.to_string().as_bytes());

@@ -131,11 +131,6 @@ fn parse_int(arg: &[u8]) -> Option<i64> {
     std::str::from_utf8(arg).ok()?.parse().ok()
 }
 
-/// A replica's IP as Redis reports it (the peer address without its port).
-fn peer_ip(addr: &str) -> &str {
-    addr.rsplit_once(':').map_or(addr, |(ip, _)| ip)
-}
-
 impl<S: Strategy> Core<S> {
     /// The replica client at `host` with listening port `port`.
     fn repl_find_replica(&self, host: &str, port: i64) -> Option<usize> {
@@ -144,7 +139,7 @@ impl<S: Strategy> Core<S> {
                 c.replica
                     .as_ref()
                     .is_some_and(|l| i64::from(l.listening_port) == port)
-                    && peer_ip(&c.addr).eq_ignore_ascii_case(host)
+                    && super::replica_ip(c).eq_ignore_ascii_case(host)
             })
         })
     }
@@ -191,7 +186,7 @@ impl<S: Strategy> Core<S> {
         let caught_up = |core: &Self, ck: usize| {
             core.clients
                 .get(ck)
-                .and_then(|c| Some((peer_ip(&c.addr).to_string(), c.replica.as_ref()?)))
+                .and_then(|c| Some((super::replica_ip(c).to_string(), c.replica.as_ref()?)))
                 .filter(|(_, l)| l.online && l.ack_offset == offset)
                 .map(|(ip, l)| (ip, l.listening_port))
         };

@@ -85,10 +85,7 @@ pub fn section<S: Strategy>(core: &Core<S>, out: &mut String) {
         let Some(link) = &client.replica else {
             continue;
         };
-        let ip = client
-            .addr
-            .rsplit_once(':')
-            .map_or(client.addr.as_str(), |(ip, _)| ip);
+        let ip = super::replica_ip(client);
         let (state, lag) = if link.online {
             ("online", now_s - link.ack_ms / 1000)
         } else if link.waiting_bgsave {

@@ -62,7 +62,16 @@ pub fn replconf<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
                 }
                 return;
             }
-            b"ip-address" | b"rdb-only" | b"rdb-filter-only" => {}
+            b"ip-address" => {
+                if let Some(client) = core.clients.get_mut(ck) {
+                    let ip = String::from_utf8_lossy(value).into_owned();
+                    client
+                        .replica
+                        .get_or_insert_with(Default::default)
+                        .announced_ip = Some(ip);
+                }
+            }
+            b"rdb-only" | b"rdb-filter-only" => {}
             _ => {
                 let msg = format!(
                     "ERR Unrecognized REPLCONF option: {}",

@@ -45,6 +45,8 @@ use zedis_client_pool::ClientSlots;
 pub struct ReplicaLink {
     /// `REPLCONF listening-port`.
     pub listening_port: u16,
+    /// `REPLCONF ip-address`: the address it announces instead of the connection's.
+    pub announced_ip: Option<String>,
     /// Offset of the last `REPLCONF ACK`.
     pub ack_offset: u64,
     /// When that ACK came (unix ms).
@@ -63,6 +65,21 @@ pub struct ReplicaLink {
     /// The queued frame holding its RDB payload, until written: exempt from the output limit (Redis sends
     /// the RDB from the file, outside the output buffer).
     pub rdb_frame: Option<std::rc::Weak<Frame>>,
+}
+
+/// The address a replica is known by (ROLE, INFO, FAILOVER TO): its announced one, else the peer's IP.
+pub fn replica_ip(client: &crate::client::Client) -> &str {
+    if let Some(ip) = client
+        .replica
+        .as_ref()
+        .and_then(|l| l.announced_ip.as_deref())
+    {
+        return ip;
+    }
+    client
+        .addr
+        .rsplit_once(':')
+        .map_or(client.addr.as_str(), |(ip, _)| ip)
 }
 
 /// Whether `client` is a replica of ours past PSYNC/SYNC (streaming or waiting for its RDB).
