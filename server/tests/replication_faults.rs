@@ -477,3 +477,17 @@ fn a_replica_that_causes_a_reply_is_dropped() {
     );
     assert_eq!(info(&mut conn, "connected_slaves"), "0");
 }
+
+#[test]
+fn replicas_get_a_ping_every_period_and_it_counts_in_the_offset() {
+    let zedis = Server::start(&["--repl-ping-replica-period", "1"]);
+    let mut conn = zedis.conn();
+    let mut reader = raw_replica(zedis.port);
+    let offset =
+        |conn: &mut redis::Connection| -> u64 { info(conn, "master_repl_offset").parse().unwrap() };
+    let before = offset(&mut conn);
+    assert_eq!(read_command(&mut reader), ["PING"]);
+    assert_eq!(read_command(&mut reader), ["PING"]);
+    // Each PING is 14 bytes of stream (no SELECT before it).
+    assert!(offset(&mut conn) >= before + 28);
+}
