@@ -190,3 +190,43 @@ fn a_replica_with_an_aof_keeps_the_synced_data_across_a_restart() {
         "replica's AOF after a restart",
     );
 }
+
+#[test]
+fn evicted_and_expired_keys_reach_a_redis_replica_as_dels() {
+    let zedis = Server::start(&["--maxmemory", "8mb", "--maxmemory-policy", "allkeys-lru"]);
+    let mut master = zedis.conn();
+    let port = zedis.port.to_string();
+    let Some(redis) = RedisProcess::start(&["--replicaof", "127.0.0.1", &port]) else {
+        return;
+    };
+    let mut replica = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    wait_in_sync(&mut master, &mut replica);
+    let value = "x".repeat(1000);
+    for i in 0..20_000 {
+        cmd(&mut master, &["SET", &format!("key:{i}"), &value]).unwrap();
+        if i % 1000 == 0 {
+            cmd(
+                &mut master,
+                &["SET", &format!("short:{i}"), "v", "PX", "50"],
+            )
+            .unwrap();
+        }
+    }
+    // Let the short keys expire; the active cycle deletes them on the master.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // No more eviction while the datasets are read (over the limit, even reads evict).
+    cmd(&mut master, &["CONFIG", "SET", "maxmemory", "0"]).unwrap();
+    wait_in_sync(&mut master, &mut replica);
+    let size = |c: &mut redis::Connection| -> i64 { redis::cmd("DBSIZE").query(c).unwrap() };
+    let kept = size(&mut master);
+    assert!(kept > 0 && kept < 20_000, "some keys were evicted: {kept}");
+    assert_eq!(size(&mut replica), kept);
+    assert_same(
+        &dataset(&mut master),
+        &dataset(&mut replica),
+        "after eviction",
+    );
+}
