@@ -409,29 +409,33 @@ impl<S: Strategy> Core<S> {
     /// Logs the keys deleted by expiry/eviction in `fx` (and a whole-keyspace eviction flush) as DEL/FLUSHALL.
     /// Called only by `Core::drain_effects`.
     pub fn aof_log_deletions(&mut self) {
-        if !self.engine.aof.enabled() && !self.engine.aof.rewrite_in_progress() {
+        if !self.propagating() {
             return;
         }
         if self.engine.fx.flushed {
-            self.engine.aof.feed(0, &[b"FLUSHALL"]);
+            self.propagate(0, &[b"FLUSHALL"]);
         }
-        for (db, key) in &self.engine.fx.expired {
-            self.engine.aof.feed(*db, &[b"DEL", key]);
+        let expired = std::mem::take(&mut self.engine.fx.expired);
+        for (db, key) in &expired {
+            self.propagate(*db, &[b"DEL", key]);
         }
+        self.engine.fx.expired = expired;
         self.engine.aof.recharge(self.budget);
     }
 
     /// After a command ran in `db`: its deletions, then itself (deterministic form) if it wrote. Called only by
     /// `Core::drain_effects`.
     pub fn aof_log_command(&mut self, db: usize, argv: &[&[u8]]) {
-        if !self.engine.aof.enabled() && !self.engine.aof.rewrite_in_progress() {
+        if !self.propagating() {
             return;
         }
         // Only eviction empties the whole keyspace as a side effect, and it never runs inside a command
         // (`Core::reclaim` drains as housekeeping): here `fx.flushed` is FLUSHALL itself, logged below.
-        for (db, key) in &self.engine.fx.expired {
-            self.engine.aof.feed(*db, &[b"DEL", key]);
+        let expired = std::mem::take(&mut self.engine.fx.expired);
+        for (db, key) in &expired {
+            self.propagate(*db, &[b"DEL", key]);
         }
+        self.engine.fx.expired = expired;
         if self.engine.fx.dirty == 0 {
             return;
         }
@@ -439,11 +443,11 @@ impl<S: Strategy> Core<S> {
             Some(commands) => {
                 for command in &commands {
                     let argv: Vec<&[u8]> = command.iter().map(|a| a.as_slice()).collect();
-                    self.engine.aof.feed(db, &argv);
+                    self.propagate(db, &argv);
                 }
                 self.engine.fx.rewritten = Some(commands);
             }
-            None => self.engine.aof.feed(db, argv),
+            None => self.propagate(db, argv),
         }
         self.engine.aof.recharge(self.budget);
     }

@@ -150,6 +150,12 @@ pub struct Client {
     pub blocked: Option<crate::blocking::Blocked>,
     /// MULTI/WATCH state and a command postponed by CLIENT PAUSE (`multi.rs`).
     pub tx: crate::multi::ClientTx,
+    /// This client is a replica of ours (REPLCONF/PSYNC/SYNC; `repl/master.rs`).
+    pub replica: Option<crate::repl::ReplicaLink>,
+    /// This client is our master (`repl/replica.rs`): its replies are dropped, its commands are the stream.
+    pub is_master: bool,
+    /// In WAIT: its further input waits for the replicas' acknowledgements.
+    pub waiting_acks: bool,
 }
 
 impl Client {

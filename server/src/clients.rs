@@ -80,6 +80,12 @@ fn client_line(client: &Client, now_ms: i64) -> String {
         .as_ref()
         .map_or((0, 0), |i| (i.query.len(), i.query.capacity()));
     let mut flags = String::new();
+    if client.replica.as_ref().is_some_and(|r| r.online) {
+        flags.push('S');
+    }
+    if client.is_master {
+        flags.push('M');
+    }
     if client.subscriptions + client.shard_subscriptions > 0 {
         flags.push('P');
     }
@@ -164,10 +170,13 @@ pub fn getname<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
 
 fn type_matches(client: &Client, kind: &[u8]) -> Option<bool> {
     let pubsub = client.subscriptions + client.shard_subscriptions > 0;
+    let replica = client.replica.as_ref().is_some_and(|r| r.online);
+    let master = client.is_master;
     match kind.to_ascii_lowercase().as_slice() {
-        b"normal" => Some(!pubsub),
-        b"pubsub" => Some(pubsub),
-        b"master" | b"replica" | b"slave" => Some(false),
+        b"normal" => Some(!pubsub && !replica && !master),
+        b"pubsub" => Some(pubsub && !replica && !master),
+        b"master" => Some(master),
+        b"replica" | b"slave" => Some(replica),
         _ => None,
     }
 }

@@ -66,6 +66,14 @@ const ENUM_EXTENSIONS: &[&str] = &["allkeys-flush"];
 /// changes the one value.
 pub const ALIASES: &[(&str, &str)] = &[
     ("slave-ignore-maxmemory", "replica-ignore-maxmemory"),
+    ("slaveof", "replicaof"),
+    ("slave-read-only", "replica-read-only"),
+    ("slave-serve-stale-data", "replica-serve-stale-data"),
+    ("slave-priority", "replica-priority"),
+    ("slave-announced", "replica-announced"),
+    ("min-slaves-to-write", "min-replicas-to-write"),
+    ("min-slaves-max-lag", "min-replicas-max-lag"),
+    ("repl-ping-slave-period", "repl-ping-replica-period"),
     ("list-max-ziplist-size", "list-max-listpack-size"),
     ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
@@ -94,8 +102,67 @@ pub const DIRECTIVES: &[Directive] = &[
     // Redis bounds the time one command spends evicting by this; Zedis's budget is a hard limit, so a write
     // always evicts until it fits (Redis's 100): the value is validated and stored for compatibility.
     d("maxmemory-eviction-tenacity", Kind::Int(0, 100), true, "10"),
-    // Only meaningful on a replica; Zedis never is one, so maxmemory is never ignored.
+    // On a replica, the master's commands never evict (the master's DELs keep the dataset in step).
     d("replica-ignore-maxmemory", Kind::Bool, true, "yes"),
+    // Replication (`repl/`). `replicaof` is `<host> <port>`, applied at startup.
+    d("replicaof", Kind::Str, false, ""),
+    d("masterauth", Kind::Str, true, ""),
+    d("masteruser", Kind::Str, true, ""),
+    d("replica-read-only", Kind::Bool, true, "yes"),
+    d("replica-serve-stale-data", Kind::Bool, true, "yes"),
+    d(
+        "replica-priority",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "100",
+    ),
+    d("replica-announced", Kind::Bool, true, "yes"),
+    d("repl-backlog-size", Kind::Memory, true, "1048576"),
+    d(
+        "repl-backlog-ttl",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "3600",
+    ),
+    d(
+        "repl-ping-replica-period",
+        Kind::Int(1, i32::MAX as i64),
+        true,
+        "10",
+    ),
+    d("repl-timeout", Kind::Int(1, i32::MAX as i64), true, "60"),
+    d("repl-diskless-sync", Kind::Bool, true, "yes"),
+    d(
+        "repl-diskless-sync-delay",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "5",
+    ),
+    d(
+        "repl-diskless-sync-max-replicas",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "0",
+    ),
+    d(
+        "repl-diskless-load",
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        true,
+        "disabled",
+    ),
+    d("repl-disable-tcp-nodelay", Kind::Bool, true, "no"),
+    d(
+        "min-replicas-to-write",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "0",
+    ),
+    d(
+        "min-replicas-max-lag",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "10",
+    ),
     d("lfu-log-factor", Kind::Int(0, i32::MAX as i64), true, "10"),
     d("lfu-decay-time", Kind::Int(0, i32::MAX as i64), true, "1"),
     d("proto-max-bulk-len", Kind::Memory, true, "536870912"),

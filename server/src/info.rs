@@ -87,10 +87,13 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
             "memory" => memory(core, &mut out),
             "persistence" => persistence(core, &mut out),
             "stats" => stats(core, &mut out),
-            "replication" => out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_repl_offset:0\r\nrepl_backlog_active:0\r\n"),
+            "replication" => crate::repl::info::section(core, &mut out),
             "cpu" => {
                 let (user, sys) = cpu_times();
-                let _ = write!(out, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n");
+                let _ = write!(
+                    out,
+                    "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n"
+                );
             }
             // No modules can be loaded: Redis prints the bare header then.
             "modules" => out.push_str("# Modules\r\n"),
@@ -200,7 +203,7 @@ fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
     let k = &core.engine.ks.stats;
     let _ = write!(
         out,
-        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\nclient_output_buffer_limit_disconnections:{}\r\neviction_flushes:{}\r\n",
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nclient_output_buffer_limit_disconnections:{}\r\neviction_flushes:{}\r\n",
         s.connections_received,
         s.commands_processed,
         s.ops_per_sec,
@@ -217,6 +220,9 @@ fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
         core.engine.pubsub.numpat(),
         core.engine.pubsub.shard_channels_len(),
         s.error_replies,
+        core.engine.repl.sync_full,
+        core.engine.repl.sync_partial_ok,
+        core.engine.repl.sync_partial_err,
         s.client_output_limit_disconnections,
         k.eviction_flushes,
     );

@@ -22,6 +22,7 @@ mod outlimit;
 mod pause;
 mod pubsub_cmds;
 mod rdb_save;
+mod repl;
 mod scripting_cmds;
 mod server;
 mod settings;

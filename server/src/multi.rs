@@ -222,7 +222,7 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
 }
 
 /// Marks client `ck`'s transaction as failed at queue time.
-fn flag<S: Strategy>(core: &mut Core<S>, ck: usize) {
+pub fn flag<S: Strategy>(core: &mut Core<S>, ck: usize) {
     if let Some(client) = core.clients.get_mut(ck) {
         client.tx.aborted |= client.tx.active;
     }
@@ -309,12 +309,23 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     discard_transaction(core, ck);
     core.reply(ck, |out, _| reply::array_len(out, count));
     core.engine.tx.executing = true;
+    // As Redis's propagatePendingCommands: a transaction that propagates more than one command reaches the
+    // AOF and the replicas inside MULTI/EXEC.
+    let marks = (
+        core.engine.aof.mark(),
+        core.engine.repl.mark(),
+        core.engine.repl.propagated_ops,
+    );
     let table = core.table;
     for (id, argv) in decode_commands(queue.data()) {
         // Resolved when queued: run by table entry, with the per-command memory and AOF checks.
         if let Some(cmd) = table.by_id(id) {
             core.call_resolved(ck, cmd, &argv);
         }
+    }
+    if core.engine.repl.propagated_ops - marks.2 > 1 {
+        core.engine.aof.wrap_in_multi(marks.0);
+        core.engine.repl.wrap_in_multi(marks.1);
     }
     // Blocked clients are served after EXEC as a whole (`Core::execute`), with the transaction's final state.
     core.engine.tx.executing = false;

@@ -20,7 +20,7 @@ pub struct Limit {
 pub struct OutputLimits {
     /// Ordinary clients.
     pub normal: Limit,
-    /// Replicas (kept for CONFIG compatibility; Zedis has no replication).
+    /// Replicas once they sync (their stream and RDB payload).
     pub replica: Limit,
     /// Clients subscribed to any channel or pattern.
     pub pubsub: Limit,

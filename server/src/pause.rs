@@ -20,6 +20,14 @@ pub fn active<S: Strategy>(core: &Core<S>) -> bool {
 
 /// Whether the pause in force holds `cmd` from client `ck` (`queued`: it would be queued inside MULTI).
 pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued: bool) -> bool {
+    // Our master's stream and our replicas' acknowledgements are never paused (Redis's rule too).
+    if core
+        .clients
+        .get(ck)
+        .is_some_and(|c| c.is_master || crate::repl::is_online_replica(c))
+    {
+        return false;
+    }
     if !core.engine.pause_writes_only {
         return true;
     }

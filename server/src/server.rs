@@ -25,7 +25,10 @@ pub use net::Net;
 
 const LISTENER: Token = Token(0);
 const SIGNALS: Token = Token(1);
-const CLIENT_TOKEN_BASE: usize = 2;
+/// Client slot `ck` is polled as token `ck + CLIENT_TOKEN_BASE`.
+pub const CLIENT_TOKEN_BASE: usize = 2;
+/// The socket to our master before it becomes a client (`repl/replica.rs`).
+pub const MASTER_LINK: Token = Token(usize::MAX - 1);
 /// Smallest read a fresh connection starts with.
 const READ_CHUNK_MIN_BYTES: usize = 1024;
 /// Bytes read per read call (grown when a large bulk is announced).
@@ -94,6 +97,10 @@ pub struct Engine<S: Strategy> {
     pub scripting: Option<Box<zedis_scripting::Scripting>>,
     /// Bytes of the Lua heaps and script cache charged to the budget (`Component::Lua`).
     pub scripting_charged: usize,
+    /// Replication: ids, offset, backlog, replicas, the link to our master (`repl/`).
+    pub repl: crate::repl::Repl,
+    /// The unix second of the last replication cron.
+    pub repl_last_cron_s: i64,
 }
 
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
@@ -213,6 +220,8 @@ impl<S: Strategy> Server<S> {
                 last_fast_expire_ms: 0,
                 scripting: crate::scripting_cmds::new_scripting(),
                 scripting_charged: 0,
+                repl: Default::default(),
+                repl_last_cron_s: 0,
             },
             table,
             budget,
@@ -231,6 +240,15 @@ impl<S: Strategy> Server<S> {
         // AOF: load before the loop accepts clients.
         core.rdb_startup()?;
         core.aof_startup()?;
+        // `replicaof <host> <port>` in the configuration: start as a replica.
+        let replicaof = core.config.get("replicaof").to_string();
+        let mut words = replicaof.split_whitespace();
+        if let (Some(host), Some(port)) = (words.next(), words.next()) {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| anyhow::anyhow!("Invalid master port in replicaof: {port}"))?;
+            core.repl_set_master(host.to_string(), port);
+        }
         Ok(Server {
             core,
             arena,
@@ -276,6 +294,7 @@ impl<S: Strategy> Server<S> {
                             self.core.shutdown = true;
                         }
                     }
+                    MASTER_LINK => self.core.repl_link_event(),
                     Token(t) => {
                         let ck = t - CLIENT_TOKEN_BASE;
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -298,6 +317,8 @@ impl<S: Strategy> Server<S> {
             crate::pause::resume(&mut self);
             // AOF: this turn's commands reach the file (and with `always` the disk) before the replies leave.
             self.core.aof_before_sleep();
+            // Replication: this turn's stream to the backlog and the replicas, WAIT answers.
+            self.core.repl_before_sleep();
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {
@@ -305,6 +326,7 @@ impl<S: Strategy> Server<S> {
             }
         }
         self.core.aof_shutdown();
+        self.core.repl_bgsave_kill();
         eprintln!("# Zedis is now ready to exit, bye bye...");
         Ok(())
     }
@@ -373,6 +395,12 @@ impl<S: Strategy> Core<S> {
             }
         }
         self.aof_apply_config();
+        let backlog_bytes = self.settings.repl_backlog_bytes;
+        if let Some(backlog) = self.engine.repl.backlog.as_mut() {
+            if backlog.size_bytes() != backlog_bytes {
+                backlog.resize(backlog_bytes);
+            }
+        }
         crate::auth::apply_requirepass(self);
         // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF
         // DELs), not only at the next command.
@@ -385,11 +413,19 @@ impl<S: Strategy> Core<S> {
     fn cron(&mut self) {
         let now_ms = unix_ms();
         let budget_us = 1_000_000 / self.settings.hz / 4;
-        let report = self.expire_cycle(now_ms, Duration::from_micros(budget_us));
-        if report.time_cap_reached {
-            self.engine.stats.expire_time_cap_reached += 1;
+        // A replica waits for its master's DELs (Redis's activeExpireCycle runs only on masters).
+        if !self.engine.repl.is_replica() {
+            let report = self.expire_cycle(now_ms, Duration::from_micros(budget_us));
+            if report.time_cap_reached {
+                self.engine.stats.expire_time_cap_reached += 1;
+            }
         }
         self.aof_cron();
+        let second = now_ms / 1000;
+        if second != self.engine.repl_last_cron_s {
+            self.engine.repl_last_cron_s = second;
+            self.repl_cron_second();
+        }
         self.cron_clients(now_ms);
         self.cron_stats();
     }
@@ -398,7 +434,8 @@ impl<S: Strategy> Core<S> {
     /// up to 1 ms more reclaiming them (at most once per 2 ms), so keys nobody touches go away quickly.
     pub fn fast_expire_cycle(&mut self) {
         let now_ms = cached_ms();
-        if self.engine.stats.expired_stale_perc < 10.0
+        if self.engine.repl.is_replica()
+            || self.engine.stats.expired_stale_perc < 10.0
             || now_ms - self.engine.last_fast_expire_ms < 2
         {
             return;

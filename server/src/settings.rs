@@ -29,6 +29,22 @@ pub struct Settings {
     pub aof_rewrite_min_bytes: u64,
     /// `aof-load-truncated`.
     pub aof_load_truncated: bool,
+    /// `repl-backlog-size`.
+    pub repl_backlog_bytes: usize,
+    /// `repl-ping-replica-period`.
+    pub repl_ping_period_s: u64,
+    /// `repl-timeout`.
+    pub repl_timeout_s: u64,
+    /// `min-replicas-to-write` (0: off).
+    pub min_replicas_to_write: usize,
+    /// `min-replicas-max-lag` (0: off).
+    pub min_replicas_max_lag_s: u64,
+    /// `replica-read-only`.
+    pub replica_read_only: bool,
+    /// `replica-ignore-maxmemory`.
+    pub replica_ignore_maxmemory: bool,
+    /// `replica-serve-stale-data`.
+    pub replica_serve_stale_data: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +60,14 @@ impl Default for Settings {
             aof_rewrite_percentage: 100,
             aof_rewrite_min_bytes: 64 << 20,
             aof_load_truncated: true,
+            repl_backlog_bytes: 1 << 20,
+            repl_ping_period_s: 10,
+            repl_timeout_s: 60,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag_s: 10,
+            replica_read_only: true,
+            replica_ignore_maxmemory: true,
+            replica_serve_stale_data: true,
         }
     }
 }
@@ -69,6 +93,14 @@ impl Settings {
             aof_rewrite_percentage: c.int("auto-aof-rewrite-percentage") as u64,
             aof_rewrite_min_bytes: c.int("auto-aof-rewrite-min-size") as u64,
             aof_load_truncated: c.flag("aof-load-truncated"),
+            repl_backlog_bytes: (c.int("repl-backlog-size") as usize).max(16 * 1024),
+            repl_ping_period_s: c.int("repl-ping-replica-period").max(1) as u64,
+            repl_timeout_s: c.int("repl-timeout").max(1) as u64,
+            min_replicas_to_write: c.int("min-replicas-to-write") as usize,
+            min_replicas_max_lag_s: c.int("min-replicas-max-lag") as u64,
+            replica_read_only: c.flag("replica-read-only"),
+            replica_ignore_maxmemory: c.flag("replica-ignore-maxmemory"),
+            replica_serve_stale_data: c.flag("replica-serve-stale-data"),
         }
     }
 }

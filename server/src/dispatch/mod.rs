@@ -22,7 +22,8 @@
 //! flags (e.g. `NOSCRIPT`) and runs it with `Core::call_resolved` for its (fake) client slot; the replication
 //! stream and MIGRATE/RESTORE's replay run through `Core::load_command`'s shape (no client, effects drained
 //! with their own [`Origin`]). Their effects then reach the AOF, WATCH, notifications and blocked clients
-//! through the same `Core::drain_effects`; a replication backlog would be fed there next to the AOF.
+//! through the same `Core::drain_effects`, which feeds the replication stream next to the AOF
+//! (`Core::propagate`, `crate::repl`). Our master's commands (on a replica) come in as an ordinary client's.
 
 mod effects;
 pub mod load;

@@ -18,6 +18,13 @@ impl<S: Strategy> Core<S> {
     /// CLIENT PAUSE.
     pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
         let resolved = resolve(self.table, argv);
+        if let Ok(cmd) = &resolved {
+            if let Some(refusal) = self.repl_refusal(ck, cmd) {
+                // As Redis's rejectCommand: a refused command inside MULTI fails the transaction.
+                crate::multi::flag(self, ck);
+                return self.reply_error(ck, refusal);
+            }
+        }
         // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
         if crate::multi::intercept(self, ck, argv, &resolved) {
             return;
@@ -42,6 +49,33 @@ impl<S: Strategy> Core<S> {
         self.call_resolved(ck, cmd, argv);
     }
 
+    /// Replication's refusals, in Redis's order: `min-replicas-to-write` and `replica-read-only` for writes
+    /// (never for our master's own commands), then `replica-serve-stale-data no` while the link is down.
+    fn repl_refusal(&self, ck: usize, cmd: &Command<S>) -> Option<&'static [u8]> {
+        let client = self.clients.get(ck)?;
+        if client.is_master || !client.authenticated {
+            return None;
+        }
+        let write = cmd.has(crate::table::WRITE);
+        if write && self.repl_denies_write() {
+            return Some(b"NOREPLICAS Not enough good replicas to write.");
+        }
+        let replica = self.engine.repl.is_replica();
+        if write && replica && self.settings.replica_read_only {
+            return Some(b"READONLY You can't write against a read only replica.");
+        }
+        if replica
+            && !self.settings.replica_serve_stale_data
+            && !cmd.has(crate::table::STALE)
+            && !self.repl_link_up()
+        {
+            return Some(
+                b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            );
+        }
+        None
+    }
+
     /// The memory and persistence checks, then [`Core::execute`]: for a command already resolved and let in
     /// (by `call`, or by EXEC for a command queued after those checks).
     pub fn call_resolved(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]]) {
@@ -51,7 +85,10 @@ impl<S: Strategy> Core<S> {
         // makes room for its own bytes plus headroom for the client buffers charged after it, and is refused
         // with -OOM when that cannot be done.
         let denyoom = cmd.has(DENYOOM);
-        if self.budget.limit() != 0 && (denyoom || self.budget.over_limit()) {
+        // A replica applies its master's commands whatever its memory (`replica-ignore-maxmemory`).
+        let obeys_master = self.settings.replica_ignore_maxmemory
+            && self.clients.get(ck).is_some_and(|c| c.is_master);
+        if self.budget.limit() != 0 && !obeys_master && (denyoom || self.budget.over_limit()) {
             let estimate = if denyoom {
                 argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES
             } else {

@@ -18,7 +18,9 @@ pub struct ScriptRun {
     pub db: usize,
     /// Where the AOF buffer stood before the script's first propagated command.
     pub aof_mark: Option<(usize, usize)>,
-    /// Commands the script propagated to the AOF.
+    /// Where the replication stream stood before the script's first propagated command.
+    pub repl_mark: Option<usize>,
+    /// Commands the script propagated to the AOF and the replication stream.
     pub propagated: usize,
 }
 
@@ -97,6 +99,8 @@ impl<S: Strategy> Core<S> {
         client.reply_mode = ReplyMode::On;
         let before = client.out.len();
         let aof_before = self.engine.aof.mark();
+        let repl_before = self.engine.repl.mark();
+        let ops_before = self.engine.repl.propagated_ops;
         // An `allow-oom` script writes past the limit: the keyspace's own reservations may overshoot.
         let lifted = over_limit && allow_oom && cmd.has(DENYOOM);
         let limit = self.budget.limit();
@@ -107,9 +111,9 @@ impl<S: Strategy> Core<S> {
         if lifted {
             self.budget.set_limit(limit);
         }
-        let aof_after = self.engine.aof.mark();
-        if aof_after != aof_before {
+        if self.engine.repl.propagated_ops != ops_before {
             run.aof_mark.get_or_insert(aof_before);
+            run.repl_mark.get_or_insert(repl_before);
             run.propagated += 1;
         }
         if let Some(client) = self.clients.get_mut(ck) {
@@ -130,6 +134,9 @@ impl<S: Strategy> Core<S> {
         if run.propagated > 1 {
             if let Some(mark) = run.aof_mark {
                 self.engine.aof.wrap_in_multi(mark);
+            }
+            if let Some(mark) = run.repl_mark {
+                self.engine.repl.wrap_in_multi(mark);
             }
         }
     }

@@ -100,15 +100,15 @@ impl<S: Strategy> Server<S> {
             return;
         };
         client.last_interaction_ms = cached_ms();
+        let is_master = client.is_master;
         let Some(mut input) = client.input.take() else {
             return;
         };
         let mut pos = 0;
         loop {
-            let blocked =
-                self.core.clients.get(ck).is_none_or(|c| {
-                    c.close_after_reply || c.blocked.is_some() || c.output_limit_hit
-                });
+            let blocked = self.core.clients.get(ck).is_none_or(|c| {
+                c.close_after_reply || c.blocked.is_some() || c.output_limit_hit || c.waiting_acks
+            });
             if blocked || pos >= input.query.len() {
                 break;
             }
@@ -129,6 +129,10 @@ impl<S: Strategy> Server<S> {
                     pos += consumed;
                     let spans = input.parser.args();
                     if spans.is_empty() {
+                        if is_master {
+                            let raw = &input.query.data()[base..pos];
+                            self.core.repl_master_applied(ck, usize::MAX, raw);
+                        }
                         continue;
                     }
                     let data = &input.query.data()[base..];
@@ -137,7 +141,23 @@ impl<S: Strategy> Server<S> {
                         break;
                     }
                     argv.extend(spans.iter().map(|span| &data[span.clone()]));
-                    self.core.call(ck, &argv);
+                    if is_master {
+                        let before = self.core.clients.get(ck).map_or(0, |c| c.out.len());
+                        self.core.call(ck, &argv);
+                        let raw = &input.query.data()[base..pos];
+                        self.core.repl_master_applied(ck, before, raw);
+                    } else if self
+                        .core
+                        .clients
+                        .get(ck)
+                        .is_some_and(crate::repl::is_online_replica)
+                    {
+                        let before = self.core.clients.get(ck).map_or(0, |c| c.out.len());
+                        self.core.call(ck, &argv);
+                        self.core.repl_replica_replied(ck, before);
+                    } else {
+                        self.core.call(ck, &argv);
+                    }
                 }
                 Err(err) => {
                     let text = err.reply_text();
@@ -252,16 +272,16 @@ impl<S: Strategy> Core<S> {
             // Already scheduled for closing (a pipelined batch checks after every command).
             return true;
         }
-        let limit = if client.subscriptions + client.shard_subscriptions > 0 {
+        let limit = if client.replica.as_ref().is_some_and(|r| r.online) {
+            self.settings.output_limits.replica
+        } else if client.subscriptions + client.shard_subscriptions > 0 {
             self.settings.output_limits.pubsub
         } else {
             self.settings.output_limits.normal
         };
-        if limit.exceeded(
-            client.output_len() as u64,
-            &mut client.soft_limit_since_ms,
-            now_ms,
-        ) {
+        // A replica's RDB payload is not part of its output buffer in Redis's accounting.
+        let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client);
+        if limit.exceeded(counted as u64, &mut client.soft_limit_since_ms, now_ms) {
             eprintln!(
                 "# Client id={} closed for overcoming of output buffer limits.",
                 client.id
@@ -395,6 +415,7 @@ impl<S: Strategy> Core<S> {
 
     /// Disconnects and forgets a client.
     pub fn free_client(&mut self, ck: usize) {
+        self.repl_forget_client(ck);
         self.reset_client_state(ck);
         let Some(client) = self.clients.get_mut(ck) else {
             return;
@@ -431,6 +452,9 @@ impl<S: Strategy> Core<S> {
                     // As in Redis: subscribers, blocked clients and paused ones are not idle.
                     c.subscriptions == 0
                         && c.blocked.is_none()
+                        && !crate::repl::is_online_replica(c)
+                        && !c.is_master
+                        && !c.waiting_acks
                         && !c.tx.is_postponed()
                         && now_ms - c.last_interaction_ms > timeout_s * 1000
                 });

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod reference;
+pub mod replication;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,412 @@
+//! The master's side: REPLCONF, PSYNC and SYNC from replicas (full resync, or `+CONTINUE` from the backlog),
+//! WAIT, and the per-turn and cron work (GETACK, PING, `min-replicas-to-write`).
+//!
+//! A full resync flushes this turn's stream first, so the RDB (written by a forked child, `bgsave.rs`, or
+//! in memory when fork fails) is exactly the dataset at the offset `+FULLRESYNC` names.
+
+use super::{new_replid, Backlog, ReplicaLink, Waiter};
+use crate::client::Frame;
+use crate::server::{cached_ms, Core};
+use crate::Strategy;
+use std::rc::Rc;
+use zedis_budget::Component;
+use zedis_client_pool::ClientSlots;
+use zedis_resp::reply;
+
+const NOT_INTEGER: &[u8] = b"ERR value is not an integer or out of range";
+
+/// Parses a signed integer argument.
+fn int(arg: &[u8]) -> Option<i64> {
+    std::str::from_utf8(arg).ok()?.parse().ok()
+}
+
+/// # Format
+/// `REPLCONF <option> <value> [<option> <value> ...]`
+pub fn replconf<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    if argv.len() % 2 == 0 {
+        let msg = crate::dispatch::wrong_arity("replconf");
+        return core.reply_error(ck, msg.as_bytes());
+    }
+    for pair in argv[1..].chunks(2) {
+        let (option, value) = (pair[0].to_ascii_lowercase(), pair[1]);
+        match option.as_slice() {
+            b"listening-port" => {
+                let Some(port) = int(value) else {
+                    return core.reply_error(ck, NOT_INTEGER);
+                };
+                if let Some(client) = core.clients.get_mut(ck) {
+                    client
+                        .replica
+                        .get_or_insert_with(Default::default)
+                        .listening_port = port.clamp(0, 65535) as u16;
+                }
+            }
+            b"capa" => {
+                if let Some(client) = core.clients.get_mut(ck) {
+                    let link = client.replica.get_or_insert_with(Default::default);
+                    link.capa_eof |= value.eq_ignore_ascii_case(b"eof");
+                    link.capa_psync2 |= value.eq_ignore_ascii_case(b"psync2");
+                }
+            }
+            b"ack" => {
+                // Never answered (the replica does not read replies once online).
+                if let Some(offset) = int(value) {
+                    core.repl_ack(ck, offset.max(0) as u64);
+                }
+                return;
+            }
+            b"getack" => {
+                // Only our master may ask; the answer is REPLCONF ACK on the same link.
+                if core.clients.get(ck).is_some_and(|c| c.is_master) {
+                    core.repl_send_ack(ck);
+                }
+                return;
+            }
+            b"ip-address" => {
+                if let Some(client) = core.clients.get_mut(ck) {
+                    let ip = String::from_utf8_lossy(value).into_owned();
+                    client
+                        .replica
+                        .get_or_insert_with(Default::default)
+                        .announced_ip = Some(ip);
+                }
+            }
+            b"rdb-only" | b"rdb-filter-only" => {}
+            _ => {
+                let msg = format!(
+                    "ERR Unrecognized REPLCONF option: {}",
+                    String::from_utf8_lossy(pair[0])
+                );
+                return core.reply_error(ck, msg.as_bytes());
+            }
+        }
+    }
+    core.reply(ck, |out, _| reply::ok(out));
+}
+
+/// # Format
+/// `PSYNC <replicationid> <offset>`
+pub fn psync<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    let Some(client) = core.clients.get(ck) else {
+        return;
+    };
+    if client.replica.as_ref().is_some_and(|r| r.online) {
+        return;
+    }
+    // `PSYNC <replid> <offset> FAILOVER`: our master hands its role over to us (FAILOVER).
+    if argv.len() > 3 && argv[3].eq_ignore_ascii_case(b"failover") {
+        if let Err(refusal) = core.repl_failover_request(argv[1]) {
+            return core.reply_error(ck, refusal);
+        }
+    }
+    start_sync(core, ck, Some((argv[1], argv[2])));
+}
+
+/// # Format
+/// `SYNC`
+pub fn sync<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    start_sync(core, ck, None);
+}
+
+fn start_sync<S: Strategy>(core: &mut Core<S>, ck: usize, psync: Option<(&[u8], &[u8])>) {
+    let Some(client) = core.clients.get(ck) else {
+        return;
+    };
+    if client.replica.as_ref().is_some_and(|r| r.online) || client.is_master {
+        return;
+    }
+    if core.engine.repl.failover.is_some() {
+        return core.reply_error(ck, b"NOMASTERLINK Can't SYNC while failing over");
+    }
+    if core.engine.repl.is_replica() && !core.repl_link_up() {
+        return core.reply_error(
+            ck,
+            b"NOMASTERLINK Can't SYNC while not connected with my master",
+        );
+    }
+    let offset = match psync.map(|(_, offset)| int(offset)) {
+        Some(None) => return core.reply_error(ck, NOT_INTEGER),
+        Some(Some(offset)) => offset,
+        None => -1,
+    };
+    core.repl_flush();
+    if let Some((replid, _)) = psync {
+        if core.repl_try_partial(ck, replid, offset) {
+            return;
+        }
+    }
+    core.repl_full_sync(ck, psync.is_some());
+}
+
+/// # Format
+/// `WAIT numreplicas timeout`
+pub fn wait<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    if core.engine.repl.is_replica() {
+        return core.reply_error(ck, b"ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+    }
+    let Some(wanted) = int(argv[1]) else {
+        return core.reply_error(ck, NOT_INTEGER);
+    };
+    let timeout_ms = match int(argv[2]) {
+        None => return core.reply_error(ck, b"ERR timeout is not an integer or out of range"),
+        Some(t) if t < 0 => return core.reply_error(ck, b"ERR timeout is negative"),
+        Some(t) => t,
+    };
+    if core.engine.tx.executing {
+        let n = core.engine.repl.replicas.len() as i64;
+        return core.reply(ck, |out, _| reply::integer(out, n));
+    }
+    let offset = core.engine.repl.master_repl_offset + core.engine.repl.pending.len() as u64;
+    let acked = core.repl_acked(offset);
+    if acked as i64 >= wanted {
+        return core.reply(ck, |out, _| reply::integer(out, acked as i64));
+    }
+    let deadline_ms = (timeout_ms > 0).then(|| cached_ms() + timeout_ms);
+    core.engine.repl.waiters.push(Waiter {
+        ck,
+        offset,
+        replicas: wanted.max(0) as usize,
+        deadline_ms,
+    });
+    core.engine.repl.get_ack = true;
+    if let Some(client) = core.clients.get_mut(ck) {
+        client.waiting_acks = true;
+    }
+}
+
+impl<S: Strategy> Core<S> {
+    /// Replicas whose acknowledged offset reached `offset`.
+    pub fn repl_acked(&self, offset: u64) -> usize {
+        self.engine
+            .repl
+            .replicas
+            .iter()
+            .filter(|&&r| {
+                self.clients
+                    .get(r)
+                    .and_then(|c| c.replica.as_ref())
+                    .is_some_and(|l| l.online && l.ack_offset >= offset)
+            })
+            .count()
+    }
+
+    /// `REPLCONF ACK <offset>` from replica `ck`.
+    fn repl_ack(&mut self, ck: usize, offset: u64) {
+        let now = cached_ms();
+        let Some(link) = self.clients.get_mut(ck).and_then(|c| c.replica.as_mut()) else {
+            return;
+        };
+        if !link.online {
+            return;
+        }
+        link.ack_offset = link.ack_offset.max(offset);
+        link.ack_ms = now;
+        self.repl_serve_waiters(now);
+    }
+
+    /// Answers the WAIT clients whose replicas caught up or whose time ran out.
+    pub fn repl_serve_waiters(&mut self, now_ms: i64) {
+        if self.engine.repl.waiters.is_empty() {
+            return;
+        }
+        let waiters = std::mem::take(&mut self.engine.repl.waiters);
+        for w in waiters {
+            let acked = self.repl_acked(w.offset);
+            let timed_out = w.deadline_ms.is_some_and(|d| now_ms >= d);
+            if acked < w.replicas && !timed_out {
+                self.engine.repl.waiters.push(w);
+                continue;
+            }
+            self.reply(w.ck, |out, _| reply::integer(out, acked as i64));
+            if let Some(client) = self.clients.get_mut(w.ck) {
+                client.waiting_acks = false;
+            }
+            self.engine.blocked.resumed.push(w.ck);
+            self.queue_write(w.ck);
+        }
+    }
+
+    /// `PSYNC <replid> <offset>`: continues from the backlog when it can (Redis's
+    /// `masterTryPartialResynchronization`). False: a full resync is needed.
+    fn repl_try_partial(&mut self, ck: usize, replid: &[u8], offset: i64) -> bool {
+        let repl = &mut self.engine.repl;
+        let asked = String::from_utf8_lossy(replid);
+        let same_history = asked.eq_ignore_ascii_case(&repl.replid)
+            || (asked.eq_ignore_ascii_case(&repl.replid2) && offset <= repl.second_replid_offset);
+        let tail = if same_history && offset >= 1 {
+            repl.backlog
+                .as_ref()
+                .and_then(|b| b.since(offset as u64 - 1))
+        } else {
+            None
+        };
+        let Some(tail) = tail else {
+            if asked != "?" {
+                repl.sync_partial_err += 1;
+                eprintln!("# Partial resynchronization not accepted: replid or offset not in the backlog (asked {asked}:{offset})");
+            }
+            return false;
+        };
+        repl.sync_partial_ok += 1;
+        let replid = repl.replid.clone();
+        let Some(link) = self
+            .clients
+            .get_mut(ck)
+            .map(|c| c.replica.get_or_insert_with(Default::default))
+        else {
+            return true;
+        };
+        link.online = true;
+        link.ack_ms = cached_ms();
+        let line = if link.capa_psync2 {
+            format!("+CONTINUE {replid}\r\n")
+        } else {
+            "+CONTINUE\r\n".to_string()
+        };
+        self.reply(ck, |out, _| {
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(&tail);
+        });
+        self.engine.repl.replicas.push(ck);
+        eprintln!(
+            "# Partial resynchronization request accepted. Sending {} bytes of backlog starting from offset {offset}.",
+            tail.len()
+        );
+        true
+    }
+
+    /// Full resync: `+FULLRESYNC <replid> <offset>` (PSYNC only), then the RDB as `$<len>` and its bytes; the
+    /// replica receives the stream from the next flush on.
+    fn repl_full_sync(&mut self, ck: usize, psync: bool) {
+        let size = self.settings.repl_backlog_bytes;
+        let repl = &mut self.engine.repl;
+        if repl.backlog.is_none() {
+            if !repl.is_replica() {
+                // As Redis's syncCommand for the first replica: a new history.
+                repl.replid = new_replid();
+                repl.replid2 = "0".repeat(40);
+                repl.second_replid_offset = -1;
+            }
+            repl.backlog = Some(Backlog::new(size, repl.master_repl_offset));
+        }
+        if let Some(client) = self.clients.get_mut(ck) {
+            client
+                .replica
+                .get_or_insert_with(ReplicaLink::default)
+                .pre_psync = !psync;
+        }
+        let addr = self
+            .clients
+            .get(ck)
+            .map_or(String::new(), |c| c.addr.clone());
+        // In the background when we can fork; else at once, in memory.
+        let (offset, rdb) = match self.repl_bgsave_for(ck) {
+            Some(offset) => (offset, None),
+            None => match self.repl_rdb_now() {
+                Ok(rdb) => {
+                    // The new replica's stream starts with a SELECT, as Redis's `slaveseldb = -1`.
+                    self.engine.repl.stream_db = None;
+                    (self.engine.repl.master_repl_offset, Some(rdb))
+                }
+                Err(e) => {
+                    eprintln!("# Can't produce the RDB for a replica: {e}");
+                    return self.reply_error(ck, b"ERR can't produce the RDB for the replica");
+                }
+            },
+        };
+        eprintln!("# Replica {addr} asks for synchronization: full resync at offset {offset}");
+        let repl = &mut self.engine.repl;
+        repl.sync_full += 1;
+        let mut payload = Vec::new();
+        if psync {
+            payload
+                .extend_from_slice(format!("+FULLRESYNC {} {offset}\r\n", repl.replid).as_bytes());
+        }
+        if let Some(rdb) = &rdb {
+            payload.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
+            payload.extend_from_slice(rdb);
+        }
+        if let Some(client) = self.clients.get_mut(ck) {
+            if let Some(link) = client.replica.as_mut().filter(|_| rdb.is_some()) {
+                link.online = true;
+                link.ack_ms = crate::server::unix_ms();
+            }
+            let frame = Rc::new(Frame::new(payload, Component::Clients));
+            client.push_shared(&frame);
+            if let Some(link) = client.replica.as_mut() {
+                link.rdb_frame = Some(Rc::downgrade(&frame));
+            }
+        }
+        self.engine.repl.replicas.push(ck);
+        self.engine.repl.recharge(self.budget);
+        self.queue_write(ck);
+    }
+
+    /// Before replies are written: GETACK for new WAITs, this turn's stream to the backlog and replicas,
+    /// WAIT timeouts.
+    pub fn repl_before_sleep(&mut self) {
+        let repl = &mut self.engine.repl;
+        if repl.get_ack && repl.feeding() {
+            zedis_resp::encode_command(&mut repl.pending, &[b"REPLCONF", b"GETACK", b"*"]);
+        }
+        repl.get_ack = false;
+        self.repl_flush();
+        self.repl_bgsave_check();
+        self.repl_failover_tick();
+        self.repl_serve_waiters(cached_ms());
+    }
+
+    /// Once a second: PING to replicas every `repl-ping-replica-period` seconds (into the stream, as Redis),
+    /// replicas that stopped acknowledging for `repl-timeout` are dropped, and the replica side's cron.
+    pub fn repl_cron_second(&mut self) {
+        self.engine.repl.cron_ticks += 1;
+        let period = self.settings.repl_ping_period_s.max(1);
+        let repl = &mut self.engine.repl;
+        if repl.feeding() && !repl.replicas.is_empty() && repl.cron_ticks % period == 0 {
+            zedis_resp::encode_command(&mut repl.pending, &[b"PING"]);
+        }
+        self.repl_bgsave_keepalive();
+        let now = cached_ms();
+        let timeout_ms = self.settings.repl_timeout_s as i64 * 1000;
+        for ck in self.engine.repl.replicas.clone() {
+            let stale = self
+                .clients
+                .get(ck)
+                .and_then(|c| c.replica.as_ref())
+                .is_some_and(|l| l.online && !l.pre_psync && now - l.ack_ms > timeout_ms);
+            if stale {
+                eprintln!("# Disconnecting timedout replica (streaming sync)");
+                self.net.closing.push(ck);
+            }
+        }
+        self.repl_replica_cron(now);
+    }
+
+    /// `min-replicas-to-write`: the `-NOREPLICAS` refusal for a write when too few replicas acknowledged
+    /// within `min-replicas-max-lag` seconds.
+    pub fn repl_denies_write(&self) -> bool {
+        let wanted = self.settings.min_replicas_to_write;
+        let lag_s = self.settings.min_replicas_max_lag_s;
+        if wanted == 0 || lag_s == 0 || self.engine.repl.is_replica() {
+            return false;
+        }
+        self.repl_good_replicas() < wanted
+    }
+
+    /// Replicas whose last ACK is at most `min-replicas-max-lag` seconds old.
+    pub fn repl_good_replicas(&self) -> usize {
+        let now = cached_ms();
+        let lag_ms = self.settings.min_replicas_max_lag_s as i64 * 1000;
+        self.engine
+            .repl
+            .replicas
+            .iter()
+            .filter(|&&ck| {
+                self.clients
+                    .get(ck)
+                    .and_then(|c| c.replica.as_ref())
+                    .is_some_and(|l| l.online && now - l.ack_ms <= lag_ms)
+            })
+            .count()
+    }
+}
