@@ -11,17 +11,20 @@
 //!
 //! Layout:
 //! - [`process`]: a server process (Zedis or Redis) on a free port, with its log, RSS, open fds, signals.
+//! - [`sample`]: peak RSS sampled in the background while a fault runs.
 //! - [`tmpfs`]: a small tmpfs mount that a test can fill and free (disk-full faults).
 //! - [`wire`]: raw sockets (exact reply bytes, closed-connection detection, RST close) and INFO fields.
 //! - [`tempdir`]: per-test temporary directories.
 #![deny(missing_docs)]
 
 pub mod process;
+pub mod sample;
 pub mod tempdir;
 pub mod tmpfs;
 pub mod wire;
 
 pub use process::{redis_available, Kind, ServerProcess, StartError};
+pub use sample::RssSampler;
 pub use tempdir::TempDir;
 pub use tmpfs::Tmpfs;
 pub use wire::{info_field, Raw};

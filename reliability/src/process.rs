@@ -217,15 +217,7 @@ impl ServerProcess {
 
     /// Its resident set size in bytes (`VmRSS` of `/proc/<pid>/status`), 0 if gone.
     pub fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()));
-        status
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            })
-            .map_or(0, |kb| kb * 1024)
+        crate::sample::rss_of(self.pid())
     }
 
     /// How many file descriptors it has open.

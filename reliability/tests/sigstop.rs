@@ -1,0 +1,397 @@
+//! SIGSTOP/SIGCONT: of the server under write load (clients wait and resume, nothing acknowledged is lost), and
+//! of clients that stop reading (a `redis-cli` subscriber stopped with SIGSTOP, a pipelining client that never
+//! reads): the server keeps serving others and applies `client-output-buffer-limit` as Redis does.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use zedis_reliability::{info_field, Kind, RssSampler, ServerProcess, TempDir};
+
+/// Writers that SET `w{t}:{n}` for increasing n and count acknowledgements and errors.
+struct Writers {
+    acked: Vec<Arc<AtomicU64>>,
+    errors: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Writers {
+    fn start(server: &ServerProcess, count: usize) -> Writers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let errors = Arc::new(AtomicU64::new(0));
+        let mut acked = Vec::new();
+        let mut threads = Vec::new();
+        for t in 0..count {
+            let done = Arc::new(AtomicU64::new(0));
+            acked.push(Arc::clone(&done));
+            let (stop, errors) = (Arc::clone(&stop), Arc::clone(&errors));
+            let mut conn = server.conn();
+            threads.push(std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let ok = redis::cmd("SET")
+                        .arg(format!("w{t}:{n}"))
+                        .arg(n)
+                        .query::<()>(&mut conn);
+                    if ok.is_err() {
+                        errors.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                    n += 1;
+                    done.store(n, Ordering::SeqCst);
+                }
+            }));
+        }
+        Writers {
+            acked,
+            errors,
+            stop,
+            threads,
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.acked.iter().map(|a| a.load(Ordering::SeqCst)).sum()
+    }
+
+    fn finish(self) -> (Vec<u64>, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+        let acked = self
+            .acked
+            .iter()
+            .map(|a| a.load(Ordering::SeqCst))
+            .collect();
+        (acked, self.errors.load(Ordering::SeqCst))
+    }
+}
+
+fn missing(conn: &mut redis::Connection, acked: &[u64]) -> usize {
+    let mut lost = 0;
+    for (t, &count) in acked.iter().enumerate() {
+        let keys: Vec<String> = (0..count).map(|n| format!("w{t}:{n}")).collect();
+        for chunk in keys.chunks(1000) {
+            let values: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(conn).unwrap();
+            lost += values.iter().filter(|v| v.is_none()).count();
+        }
+    }
+    lost
+}
+
+#[test]
+fn server_sigstop_under_load_then_sigcont_loses_nothing() {
+    for kind in Kind::available() {
+        let dir = TempDir::new("sigstop");
+        let args = ["--appendonly", "yes", "--appendfsync", "everysec"];
+        let mut server = ServerProcess::start(kind, dir.path(), &args).unwrap();
+        let writers = Writers::start(&server, 4);
+        std::thread::sleep(Duration::from_millis(1000));
+        server.signal(libc::SIGSTOP);
+        // Each writer has at most one command in flight: after a moment nothing more can be acknowledged.
+        std::thread::sleep(Duration::from_millis(300));
+        let frozen = writers.total();
+        std::thread::sleep(Duration::from_secs(3));
+        assert_eq!(
+            writers.total(),
+            frozen,
+            "{}: acks while stopped",
+            kind.name()
+        );
+        server.signal(libc::SIGCONT);
+        let resumed = Instant::now() + Duration::from_secs(60);
+        while writers.total() < frozen + 100 && Instant::now() < resumed {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (acked, errors) = writers.finish();
+        let total: u64 = acked.iter().sum();
+        assert!(
+            total >= frozen + 100,
+            "{}: clients did not resume",
+            kind.name()
+        );
+        assert_eq!(errors, 0, "{}: a client saw an error", kind.name());
+        assert_eq!(missing(&mut server.conn(), &acked), 0, "{}", kind.name());
+        server.restart().unwrap();
+        let lost = missing(&mut server.conn(), &acked);
+        assert_eq!(
+            lost,
+            0,
+            "{}: {lost} of {total} lost after kill -9",
+            kind.name()
+        );
+    }
+}
+
+/// A `redis-cli` subscribed to `channel`, stopped with SIGSTOP once subscribed; killed on drop.
+struct StoppedSubscriber(Child);
+
+impl StoppedSubscriber {
+    fn start(server: &ServerProcess, channel: &str) -> Option<StoppedSubscriber> {
+        let child = Command::new("redis-cli")
+            .args(["-p", &server.port.to_string(), "SUBSCRIBE", channel])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(child) = child else {
+            eprintln!("note: redis-cli not found: stopped-subscriber test skipped");
+            return None;
+        };
+        let mut conn = server.conn();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let numsub: (String, u64) = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(channel)
+                .query(&mut conn)
+                .unwrap();
+            if numsub.1 == 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "redis-cli did not subscribe");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGSTOP) };
+        Some(StoppedSubscriber(child))
+    }
+}
+
+impl Drop for StoppedSubscriber {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Pings in the background; counts the replies (the server must keep serving others).
+struct Pinger {
+    served: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Pinger {
+    fn start(server: &ServerProcess) -> Pinger {
+        let served = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut conn = server.conn();
+        let thread = {
+            let (served, stop) = (Arc::clone(&served), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let pong: redis::RedisResult<String> = redis::cmd("PING").query(&mut conn);
+                    if pong.as_deref() != Ok("PONG") {
+                        return false;
+                    }
+                    served.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                true
+            })
+        };
+        Pinger {
+            served,
+            stop,
+            thread,
+        }
+    }
+
+    /// Stops; (all replies were PONG, how many).
+    fn finish(self) -> (bool, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let ok = self.thread.join().unwrap_or(false);
+        (ok, self.served.load(Ordering::Relaxed))
+    }
+}
+
+fn used_memory(conn: &mut redis::Connection) -> u64 {
+    info_field(conn, "memory", "used_memory")
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// What happened to a stopped subscriber under a flood: (disconnected, PUBSUB NUMSUB afterwards,
+/// connected_clients afterwards, published MB before the disconnect, peak RSS growth MB).
+fn stopped_subscriber_flood(kind: Kind) -> Option<(bool, u64, String, u64, u64)> {
+    let dir = TempDir::new("stopped-sub");
+    let args = ["--client-output-buffer-limit", "pubsub", "4mb", "0", "0"];
+    let server = ServerProcess::start(kind, dir.path(), &args).unwrap();
+    let subscriber = StoppedSubscriber::start(&server, "ch")?;
+    let mut conn = server.conn();
+    let rss_before = server.rss_bytes();
+    let sampler = RssSampler::start(server.pid());
+    let pinger = Pinger::start(&server);
+    let payload = "p".repeat(16 * 1024);
+    let mut published = 0u64;
+    let mut disconnected = false;
+    while published < 400 << 20 {
+        let mut pipe = redis::pipe();
+        for _ in 0..64 {
+            pipe.cmd("PUBLISH").arg("ch").arg(&payload);
+        }
+        let receivers: Vec<u64> = pipe.query(&mut conn).unwrap();
+        published += 64 * payload.len() as u64;
+        if receivers.last() == Some(&0) {
+            disconnected = true;
+            break;
+        }
+    }
+    let (pings_ok, pings) = pinger.finish();
+    let peak = sampler.finish();
+    assert!(pings_ok && pings > 0, "{}: others not served", kind.name());
+    let numsub: (String, u64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg("ch")
+        .query(&mut conn)
+        .unwrap();
+    // This connection and the pinger's (closed by now or soon): count only live ones after a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    let clients = info_field(&mut conn, "clients", "connected_clients").unwrap();
+    if kind == Kind::Zedis {
+        let counted = info_field(
+            &mut conn,
+            "stats",
+            "client_output_buffer_limit_disconnections",
+        );
+        assert_eq!(counted.as_deref(), Some("1"));
+    }
+    drop(subscriber);
+    Some((
+        disconnected,
+        numsub.1,
+        clients,
+        published >> 20,
+        peak.saturating_sub(rss_before) >> 20,
+    ))
+}
+
+#[test]
+fn stopped_subscriber_is_disconnected_at_the_pubsub_limit_as_redis() {
+    let mut outcomes = Vec::new();
+    for kind in Kind::available() {
+        let Some(outcome) = stopped_subscriber_flood(kind) else {
+            return;
+        };
+        eprintln!(
+            "{}: disconnected {}, numsub {}, clients {}, {} MB published before, peak RSS +{} MB",
+            kind.name(),
+            outcome.0,
+            outcome.1,
+            outcome.2,
+            outcome.3,
+            outcome.4
+        );
+        outcomes.push(outcome);
+    }
+    let zedis = &outcomes[0];
+    assert!(zedis.0, "the stopped subscriber was never disconnected");
+    assert_eq!(zedis.1, 0);
+    // Socket buffers plus the 4 MB limit: far less than what was published when unbounded.
+    assert!(
+        zedis.3 < 200,
+        "{} MB published before the disconnect",
+        zedis.3
+    );
+    assert!(zedis.4 < 100, "peak RSS grew by {} MB", zedis.4);
+    if let Some(redis) = outcomes.get(1) {
+        assert_eq!((zedis.0, zedis.1, &zedis.2), (redis.0, redis.1, &redis.2));
+    }
+}
+
+/// A client pipelines `GET big` (1 MB) without reading: (closed by the server, others served, used_memory back
+/// within 2 MB of before, peak RSS growth MB).
+fn non_reading_pipeline(kind: Kind, limit: &[&str], requests: usize) -> (bool, bool, bool, u64) {
+    let dir = TempDir::new("no-read");
+    let mut args = vec!["--client-output-buffer-limit"];
+    args.extend_from_slice(limit);
+    let server = ServerProcess::start(kind, dir.path(), &args).unwrap();
+    let mut conn = server.conn();
+    redis::cmd("SET")
+        .arg("big")
+        .arg("b".repeat(1 << 20))
+        .query::<()>(&mut conn)
+        .unwrap();
+    let before = used_memory(&mut conn);
+    let rss_before = server.rss_bytes();
+    let sampler = RssSampler::start(server.pid());
+    let pinger = Pinger::start(&server);
+    let mut raw = server.raw();
+    let sender = {
+        let mut stream = raw.stream.try_clone().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for _ in 0..requests {
+                if stream.write_all(b"GET big\r\n").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    // Never read: the server either closes us (limit) or its buffers keep the replies.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut closed = false;
+    while Instant::now() < deadline {
+        let clients: u64 = info_field(&mut conn, "clients", "connected_clients")
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        if clients <= 2 {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = sender.join();
+    let (pings_ok, pings) = pinger.finish();
+    let peak = sampler.finish();
+    let after = used_memory(&mut conn);
+    let _ = raw.send(b"PING\r\n");
+    (
+        closed,
+        pings_ok && pings > 0,
+        after < before + (2 << 20),
+        peak.saturating_sub(rss_before) >> 20,
+    )
+}
+
+#[test]
+fn non_reading_client_is_disconnected_at_the_normal_hard_limit_as_redis() {
+    let mut outcomes = Vec::new();
+    for kind in Kind::available() {
+        let outcome = non_reading_pipeline(kind, &["normal", "8mb", "0", "0"], 400);
+        eprintln!("{} hard: {outcome:?}", kind.name());
+        outcomes.push(outcome);
+    }
+    assert!(
+        outcomes[0].0 && outcomes[0].1 && outcomes[0].2,
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(outcomes[0].3 < 150, "peak RSS grew by {} MB", outcomes[0].3);
+    if let Some(redis) = outcomes.get(1) {
+        assert_eq!(outcomes[0].0, redis.0);
+    }
+}
+
+#[test]
+fn non_reading_client_is_disconnected_at_the_normal_soft_limit_as_redis() {
+    let mut outcomes = Vec::new();
+    for kind in Kind::available() {
+        // 30 MB of replies: far past the 2 MB soft limit once the socket buffers are full, for over 2 s.
+        let outcome = non_reading_pipeline(kind, &["normal", "0", "2mb", "2"], 30);
+        eprintln!("{} soft: {outcome:?}", kind.name());
+        outcomes.push(outcome);
+    }
+    assert!(
+        outcomes[0].0 && outcomes[0].1 && outcomes[0].2,
+        "{:?}",
+        outcomes[0]
+    );
+    if let Some(redis) = outcomes.get(1) {
+        assert_eq!(outcomes[0].0, redis.0);
+    }
+}
