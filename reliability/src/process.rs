@@ -338,7 +338,10 @@ fn answers_as(port: u16, pid: u32) -> Option<bool> {
         let seen = String::from_utf8_lossy(&text);
         if !seen.starts_with("+PONG\r\n") {
             // -LOADING and the like: not ready yet; anything else is not a server we started.
-            return if seen.starts_with('-') {
+            // (A password refuses PING and INFO: a live child on the port is then taken as ours.)
+            return if seen.starts_with("-NOAUTH") {
+                Some(true)
+            } else if seen.starts_with('-') {
                 None
             } else {
                 Some(false)

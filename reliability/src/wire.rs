@@ -38,6 +38,14 @@ impl Raw {
         }
     }
 
+    /// Wraps a connected socket.
+    pub fn from_stream(stream: TcpStream) -> Raw {
+        Raw {
+            stream,
+            pending: Vec::new(),
+        }
+    }
+
     /// Sends bytes (an error, such as a reset by the server, is returned, not a panic).
     pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(bytes)
