@@ -301,3 +301,57 @@ fn failed_save_replies_err_and_keeps_the_previous_dump() {
         drop(fs);
     }
 }
+
+/// kill -9 at random moments of SAVE, round after round (slow: `scripts/faults.sh` runs it): each restart loads
+/// either the previous dataset or the new one, whole.
+#[test]
+#[ignore = "slow (about a minute): run by scripts/faults.sh"]
+fn soak_kill9_at_random_moments_of_save() {
+    let dir = TempDir::new("soak-save");
+    let mut server = ServerProcess::start(Kind::Zedis, dir.path(), &[]).unwrap();
+    let mut rng = Rng(7);
+    let (mut saved_gen, mut saved_keys);
+    let (mut interrupted, mut completed) = (0, 0);
+    // How long a whole SAVE of the largest round takes here, so the kills spread over it and past it.
+    let save_ms = {
+        let mut conn = server.conn();
+        populate(&mut conn, 99, 100_000, 100);
+        let started = Instant::now();
+        assert_eq!(save_raw(&server), "+OK\r\n");
+        saved_keys = dbsize(&mut conn);
+        saved_gen = 99;
+        started.elapsed().as_millis() as u64 + 1
+    };
+    for round in 1..=12u32 {
+        let mut conn = server.conn();
+        redis::cmd("FLUSHALL").query::<()>(&mut conn).unwrap();
+        populate(&mut conn, round, 40_000 + 5_000 * round as usize, 100);
+        let new_keys = dbsize(&mut conn);
+        let mut raw = server.raw();
+        raw.send(b"SAVE\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(rng.next() % (save_ms * 3 / 2)));
+        server.restart().unwrap();
+        let mut conn = server.conn();
+        let keys = dbsize(&mut conn);
+        let (generation, expected) = if keys == new_keys {
+            completed += 1;
+            (round, new_keys)
+        } else {
+            interrupted += 1;
+            (saved_gen, saved_keys)
+        };
+        assert_eq!(
+            keys, expected,
+            "round {round}: neither the old nor the new dataset"
+        );
+        {
+            let first: Option<String> = redis::cmd("GET")
+                .arg(format!("g{generation}:0"))
+                .query(&mut conn)
+                .unwrap();
+            assert!(first.is_some(), "round {round}: g{generation}:0 missing");
+        }
+        (saved_gen, saved_keys) = (generation, keys);
+    }
+    eprintln!("SAVE ({save_ms} ms) killed: {interrupted} rounds kept the previous dump, {completed} had the new one");
+}
