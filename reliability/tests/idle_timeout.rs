@@ -2,7 +2,7 @@
 //!
 //! Redis's rule (7.0.15 `clientsCronHandleTimeout`, src/timeout.c): a client is closed when it has not
 //! interacted for more than `timeout` seconds, unless it is a replica or master, blocked (BLPOP and the like,
-//! also CLIENT PAUSE), or has any channel, pattern or shard-channel subscription (`CLIENT_PUBSUB`, set in RESP2
+//! also a command postponed by CLIENT PAUSE), or has any channel, pattern or shard-channel subscription (`CLIENT_PUBSUB`, set in RESP2
 //! and RESP3 alike). A client inside MULTI is not exempt. The connection is closed without a reply.
 
 use std::time::Duration;
@@ -65,6 +65,21 @@ fn idle_outcomes(kind: Kind) -> Vec<(&'static str, bool)> {
             exempt: true,
         });
     }
+    // Postponed by CLIENT PAUSE WRITE (Redis blocks it with BLOCKED_POSTPONE, so it is exempt).
+    let mut pauser = server.raw();
+    assert_eq!(pauser.call("CLIENT PAUSE 120000 WRITE\r\n"), "+OK\r\n");
+    let mut raw = server.raw();
+    raw.send(b"SET paused v\r\n").unwrap();
+    cases.push(Case {
+        name: "postponed by CLIENT PAUSE",
+        raw,
+        exempt: true,
+    });
+    cases.push(Case {
+        name: "the pausing client",
+        raw: pauser,
+        exempt: false,
+    });
     let mut outcomes = vec![None; cases.len()];
     // The ones Redis closes go first (each wait ends as soon as the close arrives)...
     for (i, case) in cases.iter_mut().enumerate().filter(|(_, c)| !c.exempt) {
@@ -81,6 +96,7 @@ fn idle_outcomes(kind: Kind) -> Vec<(&'static str, bool)> {
     }
     // A blocked client served by a push is idle from then on, and is closed.
     let mut pusher = server.raw();
+    assert_eq!(pusher.call("CLIENT UNPAUSE\r\n"), "+OK\r\n");
     assert_eq!(pusher.call("LPUSH blocked v\r\n"), ":1\r\n");
     let served = cases
         .iter_mut()
@@ -116,6 +132,8 @@ fn idle_timeout_closes_the_clients_redis_closes() {
         ("RESP3 SUBSCRIBE", false),
         ("BLPOP forever", false),
         ("BLPOP 60 s", false),
+        ("postponed by CLIENT PAUSE", false),
+        ("the pausing client", true),
         ("BLPOP served, then idle", true),
     ];
     if let Some(redis) = seen.get(1) {

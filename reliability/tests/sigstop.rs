@@ -400,3 +400,68 @@ fn non_reading_client_is_disconnected_at_the_normal_soft_limit_as_redis() {
         assert_eq!(outcomes[0].0, redis.0);
     }
 }
+
+/// Subscribers that never read, in the forms Redis classes as `pubsub` (RESP2 SUBSCRIBE, RESP3 SUBSCRIBE, RESP2
+/// SSUBSCRIBE only, PSUBSCRIBE): each is disconnected at the pubsub hard limit while the normal class is
+/// unlimited. Returns, per form, whether it was disconnected.
+fn non_reading_subscribers(kind: Kind) -> Vec<(&'static str, bool)> {
+    let dir = TempDir::new("sub-classes");
+    let args = ["--client-output-buffer-limit", "pubsub", "2mb", "0", "0"];
+    let server = ServerProcess::start(kind, dir.path(), &args).unwrap();
+    let forms: [(&str, &[&str]); 4] = [
+        ("RESP2 SUBSCRIBE", &["SUBSCRIBE ch\r\n"]),
+        ("RESP3 SUBSCRIBE", &["HELLO 3\r\n", "SUBSCRIBE ch\r\n"]),
+        ("SSUBSCRIBE only", &["SSUBSCRIBE ch\r\n"]),
+        ("PSUBSCRIBE", &["PSUBSCRIBE c*\r\n"]),
+    ];
+    let mut subscribers: Vec<zedis_reliability::Raw> = forms
+        .iter()
+        .map(|(_, setup)| {
+            let mut raw = server.raw();
+            for request in *setup {
+                raw.call(request);
+            }
+            raw
+        })
+        .collect();
+    let mut conn = server.conn();
+    let payload = "p".repeat(16 * 1024);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut published = 0u64;
+    // Until every subscriber is gone (at most 400 MB to each kind of channel).
+    while published < 400 << 20 && Instant::now() < deadline {
+        let mut pipe = redis::pipe();
+        for _ in 0..32 {
+            pipe.cmd("PUBLISH").arg("ch").arg(&payload);
+            pipe.cmd("SPUBLISH").arg("ch").arg(&payload);
+        }
+        let receivers: Vec<u64> = pipe.query(&mut conn).unwrap();
+        published += 32 * payload.len() as u64;
+        if receivers[receivers.len() - 2..] == [0, 0] {
+            break;
+        }
+    }
+    forms
+        .iter()
+        .zip(&mut subscribers)
+        .map(|((name, _), raw)| {
+            // Whatever was in the socket buffers arrives, then the close.
+            let closed = raw.closed_within(Duration::from_secs(30));
+            (*name, closed)
+        })
+        .collect()
+}
+
+#[test]
+fn every_kind_of_subscriber_is_held_to_the_pubsub_limit_as_redis() {
+    let mut seen = Vec::new();
+    for kind in Kind::available() {
+        let outcome = non_reading_subscribers(kind);
+        eprintln!("{}: {outcome:?}", kind.name());
+        seen.push(outcome);
+    }
+    assert!(seen[0].iter().all(|(_, closed)| *closed), "{:?}", seen[0]);
+    if let Some(redis) = seen.get(1) {
+        assert_eq!(&seen[0], redis);
+    }
+}
