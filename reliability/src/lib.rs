@@ -15,6 +15,7 @@
 //! - [`tmpfs`]: a small tmpfs mount that a test can fill and free (disk-full faults).
 //! - [`wire`]: raw sockets (exact reply bytes, closed-connection detection, RST close) and INFO fields.
 //! - [`tempdir`]: per-test temporary directories.
+//! - [`writers`]: write load that records what was acknowledged, and the check that none of it was lost.
 #![deny(missing_docs)]
 
 pub mod process;
@@ -22,9 +23,11 @@ pub mod sample;
 pub mod tempdir;
 pub mod tmpfs;
 pub mod wire;
+pub mod writers;
 
 pub use process::{redis_available, Kind, ServerProcess, StartError};
 pub use sample::RssSampler;
 pub use tempdir::TempDir;
 pub use tmpfs::Tmpfs;
 pub use wire::{info_field, Raw};
+pub use writers::{Acked, Writers};

@@ -305,7 +305,7 @@ fn failed_save_replies_err_and_keeps_the_previous_dump() {
 /// kill -9 at random moments of SAVE, round after round (slow: `scripts/faults.sh` runs it): each restart loads
 /// either the previous dataset or the new one, whole.
 #[test]
-#[ignore = "slow (about a minute): run by scripts/faults.sh"]
+#[ignore = "slow (12 SAVEs killed at random moments): run by scripts/faults.sh"]
 fn soak_kill9_at_random_moments_of_save() {
     let dir = TempDir::new("soak-save");
     let mut server = ServerProcess::start(Kind::Zedis, dir.path(), &[]).unwrap();

@@ -6,80 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zedis_reliability::{info_field, Kind, RssSampler, ServerProcess, TempDir};
-
-/// Writers that SET `w{t}:{n}` for increasing n and count acknowledgements and errors.
-struct Writers {
-    acked: Vec<Arc<AtomicU64>>,
-    errors: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Writers {
-    fn start(server: &ServerProcess, count: usize) -> Writers {
-        let stop = Arc::new(AtomicBool::new(false));
-        let errors = Arc::new(AtomicU64::new(0));
-        let mut acked = Vec::new();
-        let mut threads = Vec::new();
-        for t in 0..count {
-            let done = Arc::new(AtomicU64::new(0));
-            acked.push(Arc::clone(&done));
-            let (stop, errors) = (Arc::clone(&stop), Arc::clone(&errors));
-            let mut conn = server.conn();
-            threads.push(std::thread::spawn(move || {
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let ok = redis::cmd("SET")
-                        .arg(format!("w{t}:{n}"))
-                        .arg(n)
-                        .query::<()>(&mut conn);
-                    if ok.is_err() {
-                        errors.fetch_add(1, Ordering::SeqCst);
-                        return;
-                    }
-                    n += 1;
-                    done.store(n, Ordering::SeqCst);
-                }
-            }));
-        }
-        Writers {
-            acked,
-            errors,
-            stop,
-            threads,
-        }
-    }
-
-    fn total(&self) -> u64 {
-        self.acked.iter().map(|a| a.load(Ordering::SeqCst)).sum()
-    }
-
-    fn finish(self) -> (Vec<u64>, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        for thread in self.threads {
-            let _ = thread.join();
-        }
-        let acked = self
-            .acked
-            .iter()
-            .map(|a| a.load(Ordering::SeqCst))
-            .collect();
-        (acked, self.errors.load(Ordering::SeqCst))
-    }
-}
-
-fn missing(conn: &mut redis::Connection, acked: &[u64]) -> usize {
-    let mut lost = 0;
-    for (t, &count) in acked.iter().enumerate() {
-        let keys: Vec<String> = (0..count).map(|n| format!("w{t}:{n}")).collect();
-        for chunk in keys.chunks(1000) {
-            let values: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(conn).unwrap();
-            lost += values.iter().filter(|v| v.is_none()).count();
-        }
-    }
-    lost
-}
+use zedis_reliability::{info_field, Kind, RssSampler, ServerProcess, TempDir, Writers};
 
 #[test]
 fn server_sigstop_under_load_then_sigcont_loses_nothing() {
@@ -87,7 +14,7 @@ fn server_sigstop_under_load_then_sigcont_loses_nothing() {
         let dir = TempDir::new("sigstop");
         let args = ["--appendonly", "yes", "--appendfsync", "everysec"];
         let mut server = ServerProcess::start(kind, dir.path(), &args).unwrap();
-        let writers = Writers::start(&server, 4);
+        let writers = Writers::start(server.port, 4, "w");
         std::thread::sleep(Duration::from_millis(1000));
         server.signal(libc::SIGSTOP);
         // Each writer has at most one command in flight: after a moment nothing more can be acknowledged.
@@ -105,17 +32,17 @@ fn server_sigstop_under_load_then_sigcont_loses_nothing() {
         while writers.total() < frozen + 100 && Instant::now() < resumed {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let (acked, errors) = writers.finish();
-        let total: u64 = acked.iter().sum();
+        let acked = writers.finish();
+        let total = acked.total();
         assert!(
             total >= frozen + 100,
             "{}: clients did not resume",
             kind.name()
         );
-        assert_eq!(errors, 0, "{}: a client saw an error", kind.name());
-        assert_eq!(missing(&mut server.conn(), &acked), 0, "{}", kind.name());
+        assert_eq!(acked.errors, 0, "{}: a client saw an error", kind.name());
+        assert_eq!(acked.missing(&mut server.conn()), 0, "{}", kind.name());
         server.restart().unwrap();
-        let lost = missing(&mut server.conn(), &acked);
+        let lost = acked.missing(&mut server.conn());
         assert_eq!(
             lost,
             0,
