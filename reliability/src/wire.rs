@@ -82,6 +82,18 @@ impl Raw {
         String::from_utf8_lossy(&self.reply()).into_owned()
     }
 
+    /// Sends `request` and returns the reply as text, or `None` when the server closes the connection first
+    /// (SHUTDOWN, QUIT, a limit).
+    pub fn call_or_closed(&mut self, request: &str) -> Option<String> {
+        self.send(request.as_bytes()).ok()?;
+        match self.watch(Duration::from_secs(30)) {
+            Outcome::Closed(bytes) if bytes.is_empty() => None,
+            Outcome::Closed(bytes) | Outcome::Open(bytes) => {
+                Some(String::from_utf8_lossy(&bytes).into_owned())
+            }
+        }
+    }
+
     /// Reads for up to `wait`, stopping early when the peer closes the connection.
     pub fn watch(&mut self, wait: Duration) -> Outcome {
         let deadline = Instant::now() + wait;

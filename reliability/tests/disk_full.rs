@@ -319,3 +319,60 @@ fn bgrewriteaof_on_a_full_disk_fails_cleanly_as_redis() {
         assert_eq!(rest(zedis), rest(redis));
     }
 }
+
+/// SHUTDOWN while the AOF cannot be written: (exit status was success, acknowledged writes lost after the space
+/// returns and the server restarts).
+fn shutdown_scenario(kind: Kind) -> Option<(bool, Vec<String>)> {
+    let fs = Tmpfs::mount(&format!("full-shutdown-{}", kind.name()), "2m")?;
+    let args = ["--appendonly", "yes", "--appendfsync", "everysec"];
+    let mut server = ServerProcess::start(kind, fs.path(), &args).unwrap();
+    let mut conn = server.conn();
+    let mut acked = Vec::new();
+    for i in 0..100 {
+        let key = format!("pre:{i}");
+        set(&mut conn, &key).unwrap();
+        acked.push(key);
+    }
+    fs.fill();
+    for i in 0..2000 {
+        let key = format!("fill:{i}");
+        if set(&mut conn, &key).is_err() {
+            break;
+        }
+        acked.push(key);
+    }
+    let _ = server.raw().call_or_closed("SHUTDOWN\r\n");
+    let status = server.wait_exit(Duration::from_secs(30));
+    fs.free();
+    drop(conn);
+    server.restart().unwrap();
+    let lost = missing(&mut server.conn(), &acked);
+    Some((status.is_some_and(|s| s.success()), lost))
+}
+
+/// Redis 7.0.15 exits on SHUTDOWN even though its AOF buffer cannot be written, and the write acknowledged when
+/// the disk filled (buffered, not on disk) is lost. Zedis does the same; this test keeps the two in step (and
+/// will flag it if either starts refusing SHUTDOWN instead).
+#[test]
+fn shutdown_on_a_full_disk_as_redis() {
+    let mut outcomes = Vec::new();
+    for kind in Kind::available() {
+        let Some(outcome) = shutdown_scenario(kind) else {
+            return;
+        };
+        eprintln!("{}: {outcome:?}", kind.name());
+        outcomes.push(outcome);
+    }
+    let zedis = &outcomes[0];
+    assert!(zedis.0, "SHUTDOWN exits with success");
+    assert_eq!(
+        zedis.1.len(),
+        1,
+        "only the buffered write is lost: {:?}",
+        zedis.1
+    );
+    assert!(zedis.1[0].starts_with("fill:"));
+    if let Some(redis) = outcomes.get(1) {
+        assert_eq!((zedis.0, zedis.1.len()), (redis.0, redis.1.len()));
+    }
+}
