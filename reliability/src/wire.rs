@@ -96,12 +96,17 @@ impl Raw {
 
     /// Reads for up to `wait`, stopping early when the peer closes the connection.
     pub fn watch(&mut self, wait: Duration) -> Outcome {
+        self.watch_for(usize::MAX, wait)
+    }
+
+    /// Like [`Raw::watch`], but also stops as soon as `len` bytes have arrived (then `Outcome::Open`).
+    pub fn watch_for(&mut self, len: usize, wait: Duration) -> Outcome {
         let deadline = Instant::now() + wait;
         let mut got = std::mem::take(&mut self.pending);
         let mut buf = [0u8; 65536];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || got.len() >= len {
                 return Outcome::Open(got);
             }
             let _ = self

@@ -56,6 +56,11 @@ fn idle_outcomes(kind: Kind) -> Vec<(&'static str, bool)> {
     for (name, request) in [
         ("BLPOP forever", "BLPOP blocked 0\r\n"),
         ("BLPOP 60 s", "BLPOP blocked2 60\r\n"),
+        ("BZPOPMIN forever", "BZPOPMIN zblocked 0\r\n"),
+        (
+            "XREAD BLOCK forever",
+            "XREAD BLOCK 0 STREAMS sblocked $\r\n",
+        ),
     ] {
         let mut raw = server.raw();
         raw.send(request.as_bytes()).unwrap();
@@ -132,6 +137,8 @@ fn idle_timeout_closes_the_clients_redis_closes() {
         ("RESP3 SUBSCRIBE", false),
         ("BLPOP forever", false),
         ("BLPOP 60 s", false),
+        ("BZPOPMIN forever", false),
+        ("XREAD BLOCK forever", false),
         ("postponed by CLIENT PAUSE", false),
         ("the pausing client", true),
         ("BLPOP served, then idle", true),

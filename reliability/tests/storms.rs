@@ -383,3 +383,54 @@ fn soak_connection_storms() {
         peak.saturating_sub(rss) >> 10
     );
 }
+
+/// 200 connections held at once against `maxclients 50`: (answered PONG, refused with Redis's text then closed,
+/// rejected_connections, clients after all closed, fds back to the baseline).
+fn over_maxclients(kind: Kind) -> (usize, usize, String, u64, bool) {
+    let dir = TempDir::new("maxclients-storm");
+    let server = ServerProcess::start(kind, dir.path(), &["--maxclients", "50"]).unwrap();
+    let mut conn = server.conn();
+    assert_eq!(wait_clients(&mut conn, 1), 1);
+    let fds = server.fd_count();
+    let mut held: Vec<Raw> = (0..200).map(|_| server.raw()).collect();
+    let (mut served, mut refused) = (0, 0);
+    for raw in &mut held {
+        let _ = raw.send(b"PING\r\n");
+        let refusal = b"-ERR max number of clients reached\r\n";
+        match raw.watch_for(7, Duration::from_secs(10)) {
+            Outcome::Open(bytes) if bytes == b"+PONG\r\n" => served += 1,
+            // The refusal, then the close.
+            Outcome::Open(bytes) | Outcome::Closed(bytes) if refusal.starts_with(&bytes) => {
+                let rest = match raw.watch(Duration::from_secs(10)) {
+                    Outcome::Closed(rest) => rest,
+                    Outcome::Open(rest) => panic!("{}: left open after {rest:?}", kind.name()),
+                };
+                assert_eq!([bytes, rest].concat(), refusal, "{}", kind.name());
+                refused += 1;
+            }
+            other => panic!("{}: {other:?}", kind.name()),
+        }
+    }
+    let rejected = info_field(&mut conn, "stats", "rejected_connections").unwrap();
+    drop(held);
+    let left = wait_clients(&mut conn, 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.fd_count() > fds && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (served, refused, rejected, left, server.fd_count() <= fds)
+}
+
+#[test]
+fn maxclients_storm_refuses_the_excess_and_recovers_as_redis() {
+    let mut seen = Vec::new();
+    for kind in Kind::available() {
+        let outcome = over_maxclients(kind);
+        eprintln!("{}: {outcome:?}", kind.name());
+        seen.push(outcome);
+    }
+    assert_eq!(seen[0], (49, 151, "151".to_string(), 1, true));
+    if let Some(redis) = seen.get(1) {
+        assert_eq!(&seen[0], redis);
+    }
+}
