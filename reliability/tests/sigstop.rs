@@ -175,9 +175,13 @@ fn stopped_subscriber_flood(kind: Kind) -> Option<(bool, u64, String, u64, u64)>
         .arg("ch")
         .query(&mut conn)
         .unwrap();
-    // This connection and the pinger's (closed by now or soon): count only live ones after a moment.
-    std::thread::sleep(Duration::from_millis(300));
-    let clients = info_field(&mut conn, "clients", "connected_clients").unwrap();
+    // The pinger's connection is closing: wait (with a wide margin) until only this one is left.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut clients = info_field(&mut conn, "clients", "connected_clients").unwrap();
+    while clients != "1" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        clients = info_field(&mut conn, "clients", "connected_clients").unwrap();
+    }
     if kind == Kind::Zedis {
         let counted = info_field(
             &mut conn,
