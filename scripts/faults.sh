@@ -22,5 +22,5 @@ cargo test -p zedis-reliability -- --ignored soak_
 
 if [ "${1:-}" = "--bugs" ]; then
   echo "== tests of known server bugs (expected to fail until fixed)"
-  cargo test -p zedis-reliability -- --ignored --skip soak_
+  cargo test -p zedis-reliability --no-fail-fast -- --ignored --skip soak_
 fi
