@@ -165,7 +165,6 @@ fn active_client_is_never_timed_out() {
 /// too). Zedis (at this commit) closes it: its idle check (`cron_clients` in server/src/server/net.rs) tests
 /// `subscriptions == 0` and ignores `shard_subscriptions`.
 #[test]
-#[ignore = "server bug: the idle timeout closes a client subscribed only with SSUBSCRIBE (Redis does not)"]
 fn idle_timeout_spares_shard_subscribers() {
     for kind in Kind::available() {
         let dir = TempDir::new("idle-shard");

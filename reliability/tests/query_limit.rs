@@ -66,7 +66,6 @@ fn arguments_past_the_query_buffer_limit_close_the_client_as_redis() {
 /// commands already in the socket closes the client ("Closing client that reached max query buffer length")
 /// although no single command is large. Redis serves every reply.
 #[test]
-#[ignore = "server bug: a long pipeline of small commands passes client-query-buffer-limit and is closed (Redis serves it)"]
 fn long_pipeline_of_small_commands_is_not_a_big_query() {
     for kind in Kind::available() {
         let dir = TempDir::new("qbuf-pipe");

@@ -177,6 +177,11 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
         core.strategy_names[0],
     );
     for component in Component::ALL {
+        if component == Component::Lua {
+            // Redis's used_memory_lua is the EVAL Lua state alone (scripting_cmds::info_memory); the budget's
+            // Lua charge (both states and the script cache) shows in MEMORY STATS.
+            continue;
+        }
         let _ = write!(
             out,
             "used_memory_{}:{}\r\nused_memory_peak_{}:{}\r\n",

@@ -111,12 +111,14 @@ pub fn info_memory<S: Strategy>(core: &Core<S>, out: &mut String) {
     let Some(s) = core.engine.scripting.as_ref() else {
         return;
     };
-    let vm = s.used_memory_bytes();
+    let eval = s.eval_memory_bytes();
+    let functions = s.functions_memory_bytes();
     let cache = s.scripts_cache_bytes();
     let _ = write!(
         out,
-        "used_memory_vm_eval:{vm}\r\nused_memory_scripts_eval:{cache}\r\nnumber_of_cached_scripts:{}\r\nused_memory_vm_total:{vm}\r\nused_memory_scripts:{cache}\r\n",
-        s.cached_scripts()
+        "used_memory_lua:{eval}\r\nused_memory_vm_eval:{eval}\r\nused_memory_scripts_eval:{cache}\r\nnumber_of_cached_scripts:{}\r\nused_memory_vm_functions:{functions}\r\nused_memory_vm_total:{}\r\nused_memory_scripts:{cache}\r\n",
+        s.cached_scripts(),
+        eval + functions
     );
 }
 

@@ -204,6 +204,7 @@ impl<S: Strategy> Server<S> {
                 listener,
                 pending_writes: Vec::new(),
                 closing: Vec::new(),
+                rereads: Vec::new(),
                 next_client_id: 1,
             },
             clients: S::Clients::new(clients_max),
@@ -237,6 +238,8 @@ impl<S: Strategy> Server<S> {
             request_info_text: String::new(),
         };
         core.apply_config();
+        // The Lua states exist from the start: charge them now, not at the first script.
+        crate::scripting_cmds::recharge(&mut core);
         // AOF: load before the loop accepts clients.
         core.rdb_startup()?;
         core.aof_startup()?;
@@ -273,6 +276,9 @@ impl<S: Strategy> Server<S> {
             if let Some(deadline) = next_block_deadline_ms {
                 wait_ms = wait_ms.min(deadline.saturating_sub(now_ms).max(0));
             }
+            if !self.core.net.rereads.is_empty() {
+                wait_ms = 0;
+            }
             if let Err(e) = self
                 .core
                 .net
@@ -285,6 +291,9 @@ impl<S: Strategy> Server<S> {
                 return Err(e.into());
             }
             let now_ms = refresh_clock();
+            for (ck, hup) in std::mem::take(&mut self.core.net.rereads) {
+                self.read_client(ck, hup);
+            }
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.core.accept_all(),
@@ -297,8 +306,9 @@ impl<S: Strategy> Server<S> {
                     MASTER_LINK => self.core.repl_link_event(),
                     Token(t) => {
                         let ck = t - CLIENT_TOKEN_BASE;
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.read_client(ck);
+                        let hup = event.is_read_closed() || event.is_error();
+                        if event.is_readable() || hup {
+                            self.read_client(ck, hup);
                         }
                         if event.is_writable() {
                             self.core.write_client(ck);

@@ -62,4 +62,26 @@ impl<S: Strategy> Core<S> {
         self.drain_effects(Origin::Housekeeping);
         reclaimed
     }
+
+    /// As [`Core::reclaim`] for a write's own `bytes_needed`, plus `headroom_bytes` for the client buffers
+    /// charged after it: the write's own bytes are always made room for, the headroom only within the
+    /// keyspace's eviction time limit per call (the rest is left to the next write), so one write under
+    /// memory pressure does a bounded amount of eviction.
+    pub fn reclaim_with_headroom(
+        &mut self,
+        bytes_needed: usize,
+        headroom_bytes: usize,
+        now_ms: i64,
+    ) -> Result<(), Oom> {
+        self.engine.fx.reset();
+        self.engine.fx.track_touched = self.track_touched_needed();
+        let reclaimed = self.engine.ks.reclaim_with_headroom(
+            bytes_needed,
+            headroom_bytes,
+            now_ms,
+            &mut self.engine.fx,
+        );
+        self.drain_effects(Origin::Housekeeping);
+        reclaimed
+    }
 }

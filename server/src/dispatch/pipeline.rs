@@ -89,12 +89,15 @@ impl<S: Strategy> Core<S> {
         let obeys_master = self.settings.replica_ignore_maxmemory
             && self.clients.get(ck).is_some_and(|c| c.is_master);
         if self.budget.limit() != 0 && !obeys_master && (denyoom || self.budget.over_limit()) {
-            let estimate = if denyoom {
-                argv.iter().map(|a| a.len()).sum::<usize>() + 64 + BUFFER_HEADROOM_BYTES
+            let (own, headroom) = if denyoom {
+                (
+                    argv.iter().map(|a| a.len()).sum::<usize>() + 64,
+                    BUFFER_HEADROOM_BYTES,
+                )
             } else {
-                0
+                (0, 0)
             };
-            if self.reclaim(estimate, now_ms).is_err() && denyoom {
+            if self.reclaim_with_headroom(own, headroom, now_ms).is_err() && denyoom {
                 return self.reply_error(ck, zedis_keyspace::commands::OOM);
             }
         }

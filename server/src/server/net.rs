@@ -26,15 +26,23 @@ pub struct Net {
     pub pending_writes: Vec<usize>,
     /// Clients to close at the end of this loop turn.
     pub closing: Vec<usize>,
+    /// Clients whose socket may hold more input than one event's reads took (edge-triggered polling raises
+    /// no new event for it), with whether the peer had closed: read again next turn without waiting.
+    pub rereads: Vec<(usize, bool)>,
     /// Next CLIENT ID.
     pub next_client_id: u64,
 }
 
 impl<S: Strategy> Server<S> {
     /// Reads what the socket has, then runs every complete command.
-    pub(super) fn read_client(&mut self, ck: usize) {
+    pub(super) fn read_client(&mut self, ck: usize, peer_hup: bool) {
         let limit = self.core.settings.query_buffer_bytes_max;
         let mut total = 0;
+        // Whether the socket was read until it had nothing more for now (WouldBlock, EOF, an error, or a short
+        // read when the event did not also report a close: a close that arrives with data raises no second
+        // edge, so then the socket is read until it says so itself).
+        let mut drained = false;
+        let mut over_limit = false;
         for _ in 0..READS_PER_EVENT_MAX {
             let Some(client) = self.core.clients.get_mut(ck) else {
                 return;
@@ -56,27 +64,31 @@ impl<S: Strategy> Server<S> {
             match stream.read(spare) {
                 Ok(0) => {
                     client.peer_closed = true;
+                    drained = true;
                     break;
                 }
                 Ok(n) => {
                     input.query.filled(n);
                     total += n;
                     if input.query.len() > limit {
-                        eprintln!(
-                            "# Closing client that reached max query buffer length (id={})",
-                            client.id
-                        );
-                        self.core.net.closing.push(ck);
-                        return;
+                        // Judged after the commands already complete are run (as Redis, which reads one chunk
+                        // and runs it): a long pipeline of small commands is not a big query.
+                        over_limit = true;
+                        break;
                     }
-                    if n < spare_len_hint(chunk) {
+                    if n < spare_len_hint(chunk) && !peer_hup {
+                        drained = true;
                         break;
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    drained = true;
+                    break;
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => {
                     client.peer_closed = true;
+                    drained = true;
                     break;
                 }
             }
@@ -87,10 +99,20 @@ impl<S: Strategy> Server<S> {
         let Some(client) = self.core.clients.get_mut(ck) else {
             return;
         };
+        if over_limit && client.input.as_ref().is_some_and(|i| i.query.len() > limit) {
+            eprintln!(
+                "# Closing client that reached max query buffer length (id={})",
+                client.id
+            );
+            self.core.net.closing.push(ck);
+            return;
+        }
         if client.peer_closed {
             // Deliver what was produced for the last commands, then close.
             self.core.write_client(ck);
             self.core.net.closing.push(ck);
+        } else if !drained {
+            self.core.net.rereads.push((ck, peer_hup));
         }
     }
 
@@ -450,7 +472,7 @@ impl<S: Strategy> Core<S> {
             for ck in self.clients.keys() {
                 let idle = self.clients.get(ck).is_some_and(|c| {
                     // As in Redis: subscribers, blocked clients and paused ones are not idle.
-                    c.subscriptions == 0
+                    c.subscriptions + c.shard_subscriptions == 0
                         && c.blocked.is_none()
                         && !crate::repl::is_online_replica(c)
                         && !c.is_master
