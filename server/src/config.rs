@@ -539,10 +539,14 @@ impl Config {
             if directive_index(name).is_none() {
                 return Err(fatal("Bad directive or wrong number of arguments"));
             }
+            let lower = name.to_ascii_lowercase();
             let multi = matches!(
-                name.to_ascii_lowercase().as_str(),
-                "save" | "bind" | "client-output-buffer-limit"
+                lower.as_str(),
+                "save" | "bind" | "client-output-buffer-limit" | "replicaof" | "slaveof"
             );
+            if matches!(lower.as_str(), "replicaof" | "slaveof") && values.len() != 2 {
+                return Err(fatal("Bad directive or wrong number of arguments"));
+            }
             if values.is_empty()
                 && !multi
                 && name != "requirepass"
