@@ -3,28 +3,35 @@
 use io_uring::cqueue;
 
 use crate::conn::{CloseReason, Closing, ConnId, State};
-use crate::driver::{peer_of, send_sqe, Event, Op, UringDriver};
+use crate::driver::{peer_of, send_sqe, Op, UringDriver};
+use crate::Event;
+
+/// Completions copied out of the queue at a time.
+const CQE_BATCH_MAX: usize = 256;
 
 impl UringDriver {
     /// Processes every completion in the queue. SQEs it queues (re-armed receives, the rest of partial sends,
     /// closes) go out with the next turn's `io_uring_enter`.
     pub(crate) fn complete(&mut self, events: &mut Vec<Event>) {
+        // Completions are copied out in batches first (handling needs `&mut self`), into a reused vector.
+        let mut batch = std::mem::take(&mut self.cqe_batch);
         loop {
-            // Take a batch out of the queue first: handling needs `&mut self`.
-            let batch: Vec<(u64, i32, u32)> = self
-                .ring
-                .completion()
-                .take(256)
-                .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags()))
-                .collect();
+            batch.clear();
+            batch.extend(
+                self.ring
+                    .completion()
+                    .take(CQE_BATCH_MAX)
+                    .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
+            );
             if batch.is_empty() {
-                return;
+                break;
             }
             self.stats.completions += batch.len() as u64;
-            for (user_data, result, flags) in batch {
+            for &(user_data, result, flags) in &batch {
                 self.complete_one(user_data, result, flags, events);
             }
         }
+        self.cqe_batch = batch;
     }
 
     fn complete_one(&mut self, user_data: u64, result: i32, flags: u32, events: &mut Vec<Event>) {

@@ -22,76 +22,10 @@ use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
-use crate::bufpool::{BufPool, RecvBuf};
-use crate::conn::{CloseReason, Closing, Conn, ConnId, State, GENERATION_MASK};
-use crate::{DriverConfig, NetioError};
-
-/// What a turn reports. Events of one connection come in order: `Accepted`, then `Data`..., then at most one
-/// `Closed`. A connection the caller released with `close` reports nothing more.
-#[derive(Debug)]
-pub enum Event {
-    /// A new connection and its peer's address. Its receive is armed already.
-    Accepted(ConnId, SocketAddr),
-    /// Bytes received, in a provided buffer that goes back to the pool when the `RecvBuf` is dropped.
-    Data(ConnId, RecvBuf),
-    /// Input ended. The id stays valid (send more after `PeerClosed`; release it with `close` or
-    /// `close_after_send`) until the caller closes it.
-    Closed(ConnId, CloseReason),
-    /// The tick set by [`UringDriver::set_tick`] expired (one event per expiry).
-    Tick,
-    /// A [`Waker`] woke the loop.
-    Woken,
-}
-
-/// Counters of the driver (for INFO and for tests).
-#[derive(Debug, Default, Clone)]
-pub struct DriverStats {
-    /// `io_uring_enter` calls made by `turn` (one per turn).
-    pub enters: u64,
-    /// Extra `io_uring_enter` calls because the submission queue filled up within a turn.
-    pub early_submits: u64,
-    /// Completions processed.
-    pub completions: u64,
-    /// Connections accepted.
-    pub accepted: u64,
-    /// Connections closed at once because `connections_max` were open.
-    pub refused: u64,
-    /// Bytes received.
-    pub bytes_received: u64,
-    /// Bytes sent.
-    pub bytes_sent: u64,
-    /// Sends that completed short and were resubmitted for the rest.
-    pub partial_sends: u64,
-    /// Receives that stopped for lack of provided buffers (`ENOBUFS`) and were re-armed later.
-    pub recv_starved: u64,
-    /// Largest output queued for one connection.
-    pub queued_bytes_peak: usize,
-}
-
-/// Wakes a [`UringDriver`]'s loop from another thread (an eventfd the driver keeps a read armed on).
-#[derive(Debug, Clone)]
-pub struct Waker {
-    fd: Arc<OwnedFd>,
-}
-
-impl Waker {
-    /// Makes the driver's current or next turn return with [`Event::Woken`]. One `write` system call.
-    pub fn wake(&self) -> io::Result<()> {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live u64 to an eventfd we own.
-        let n = unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
-        if n == 8 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        // EAGAIN: the counter is saturated, so a wake is pending anyway.
-        if err.kind() == io::ErrorKind::WouldBlock {
-            Ok(())
-        } else {
-            Err(err)
-        }
-    }
-}
+use crate::bufpool::BufPool;
+use crate::conn::{Closing, Conn, ConnId, State, GENERATION_MASK};
+use crate::setup::{register_pool, setup, BUFFER_GROUP};
+use crate::{DriverConfig, DriverStats, Event, NetioError, Waker};
 
 /// What an operation's completion belongs to, in the top byte of its user data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,74 +93,8 @@ pub struct UringDriver {
     pub(crate) wake_buf: Box<u64>,
     pub(crate) wake_armed: bool,
     pub(crate) stats: DriverStats,
-}
-
-/// The buffer group id of the pool.
-const BUFFER_GROUP: u16 = 0;
-
-/// Checks that io_uring can be set up here with what the driver needs (a ring, a buffer ring, the opcodes).
-/// Call at startup for `--io uring`; on `Err`, tell the user to use `--io epoll`.
-pub fn probe() -> Result<(), NetioError> {
-    let ring = setup(8)?;
-    let pool = BufPool::new(1, 64, BUFFER_GROUP)?;
-    register_pool(&ring, &pool)?;
-    let _ = ring.submitter().unregister_buf_ring(BUFFER_GROUP);
-    Ok(())
-}
-
-fn setup(entries: u32) -> Result<IoUring, NetioError> {
-    let build = |tuned: bool| {
-        let mut b = IoUring::builder();
-        b.setup_cqsize(entries * 2);
-        if tuned {
-            // Completions are processed only when we enter (no interrupts of the loop's thread).
-            b.setup_single_issuer().setup_defer_taskrun();
-        }
-        b.build(entries)
-    };
-    let ring = match build(true) {
-        Ok(ring) => ring,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => build(false).map_err(unavailable)?,
-        Err(e) => return Err(unavailable(e)),
-    };
-    if !ring.params().is_feature_ext_arg() {
-        return Err(NetioError::Unsupported("IORING_FEAT_EXT_ARG (kernel 5.11)"));
-    }
-    if !ring.params().is_feature_nodrop() {
-        return Err(NetioError::Unsupported("IORING_FEAT_NODROP (kernel 5.5)"));
-    }
-    let mut probe = io_uring::Probe::new();
-    ring.submitter()
-        .register_probe(&mut probe)
-        .map_err(unavailable)?;
-    for (code, name) in [
-        (opcode::AcceptMulti::CODE, "accept"),
-        (opcode::RecvMulti::CODE, "recv"),
-        (opcode::Send::CODE, "send"),
-        (opcode::Close::CODE, "close"),
-        (opcode::AsyncCancel::CODE, "async cancel"),
-        (opcode::Timeout::CODE, "timeout"),
-        (opcode::Read::CODE, "read"),
-    ] {
-        if !probe.is_supported(code) {
-            return Err(NetioError::Unsupported(name));
-        }
-    }
-    Ok(ring)
-}
-
-fn unavailable(e: io::Error) -> NetioError {
-    NetioError::Unavailable(e)
-}
-
-fn register_pool(ring: &IoUring, pool: &BufPool) -> Result<(), NetioError> {
-    let (addr, entries) = pool.ring_addr();
-    // SAFETY: the ring memory lives as long as the pool, which the driver holds until it unregisters.
-    unsafe {
-        ring.submitter()
-            .register_buf_ring_with_flags(addr, entries, pool.group, 0)
-    }
-    .map_err(|_| NetioError::Unsupported("provided buffer rings (kernel 5.19)"))
+    /// Completions being handled (user data, result, flags); reused across turns.
+    pub(crate) cqe_batch: Vec<(u64, i32, u32)>,
 }
 
 impl UringDriver {
@@ -264,6 +132,7 @@ impl UringDriver {
             wake_buf: Box::new(0),
             wake_armed: false,
             stats: DriverStats::default(),
+            cqe_batch: Vec::new(),
         })
     }
 
@@ -373,6 +242,7 @@ impl UringDriver {
             + self.conns.capacity() * std::mem::size_of::<Option<Conn>>()
             + (self.generations.capacity() + self.free_slots.capacity() + self.dirty.capacity()) * 4
             + self.starved.capacity() * 4
+            + self.cqe_batch.capacity() * std::mem::size_of::<(u64, i32, u32)>()
     }
 
     /// Connections accepted and not yet released (including those closing).
@@ -484,7 +354,7 @@ impl UringDriver {
             return self.advance_close(slot);
         }
         let mut sqes: [Option<squeue::Entry>; 2] = [None, None];
-        if c.state == State::Open && !c.recv_armed && !c.starved {
+        if c.state == State::Open && c.closing == Closing::No && !c.recv_armed && !c.starved {
             c.recv_armed = true;
             sqes[0] = Some(
                 opcode::RecvMulti::new(types::Fd(fd), self.pool.group)

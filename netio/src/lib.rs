@@ -21,7 +21,8 @@
 //! zero-copy sends, registered files.
 //!
 //! Layout: `driver.rs` (API, submission side, syscall accounting), `complete.rs` (completions to events),
-//! `bufpool.rs` (provided buffers), `conn.rs` (per-connection state), `config.rs`, `error.rs`.
+//! `event.rs` (events, counters), `bufpool.rs` (provided buffers), `conn.rs` (per-connection state),
+//! `setup.rs` (ring setup, [`probe`]), `waker.rs`, `config.rs`, `error.rs`.
 
 #![deny(missing_docs)]
 
@@ -31,9 +32,15 @@ mod config;
 mod conn;
 mod driver;
 mod error;
+mod event;
+mod setup;
+mod waker;
 
 pub use bufpool::RecvBuf;
 pub use config::DriverConfig;
 pub use conn::{CloseReason, ConnId};
-pub use driver::{probe, DriverStats, Event, UringDriver, Waker};
+pub use driver::UringDriver;
 pub use error::NetioError;
+pub use event::{DriverStats, Event};
+pub use setup::probe;
+pub use waker::Waker;
