@@ -22,6 +22,10 @@ pub struct DriverConfig {
     pub output_bytes_max: usize,
     /// A connection's drained output buffers keep at most this capacity (larger ones are given back).
     pub output_keep_bytes_max: usize,
+    /// After submitting N sends, a turn waits for N + 1 completions (the sends, which usually complete during
+    /// the submission, and some input) for at most this long, then for any completion: one enter per
+    /// request batch instead of two. 0 waits for one completion. Needs kernel 6.12 (ignored before).
+    pub batch_wait_usec: u32,
 }
 
 /// The largest ring the kernel accepts for buffer rings.
@@ -38,6 +42,7 @@ impl Default for DriverConfig {
             connections_max: 10_000,
             output_bytes_max: 1024 * 1024 * 1024,
             output_keep_bytes_max: 16 * 1024,
+            batch_wait_usec: 50,
         }
     }
 }

@@ -27,6 +27,9 @@ use crate::conn::{Closing, Conn, ConnId, State, GENERATION_MASK};
 use crate::setup::{register_pool, setup, BUFFER_GROUP};
 use crate::{DriverConfig, DriverStats, Event, NetioError, Waker};
 
+/// The overall timeout of a turn asked to wait for as long as it takes.
+const WAIT_FOREVER: Duration = Duration::from_secs(24 * 3600);
+
 /// What an operation's completion belongs to, in the top byte of its user data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -95,6 +98,8 @@ pub struct UringDriver {
     pub(crate) stats: DriverStats,
     /// Completions being handled (user data, result, flags); reused across turns.
     pub(crate) cqe_batch: Vec<(u64, i32, u32)>,
+    /// Sends queued for the next enter (they usually complete during it; see `turn`).
+    pub(crate) sends_queued: usize,
 }
 
 impl UringDriver {
@@ -133,6 +138,7 @@ impl UringDriver {
             wake_armed: false,
             stats: DriverStats::default(),
             cqe_batch: Vec::new(),
+            sends_queued: 0,
         })
     }
 
@@ -223,6 +229,12 @@ impl UringDriver {
         self.conn_ref(conn).map_or(0, Conn::queued_bytes)
     }
 
+    /// The connection's socket (for `CLIENT LIST fd=`, `getsockname` for `laddr`); the driver owns it: do not
+    /// close it or read/write it directly.
+    pub fn conn_fd(&self, conn: ConnId) -> Option<RawFd> {
+        self.conn_ref(conn).map(|c| c.fd)
+    }
+
     /// Heap bytes the driver holds for `conn` (its output buffers and slot), for the client's charge.
     pub fn conn_bytes(&self, conn: ConnId) -> usize {
         self.conn_ref(conn).map_or(0, Conn::bytes)
@@ -275,12 +287,33 @@ impl UringDriver {
         } else {
             Some(Duration::ZERO)
         };
+        // Sends to sockets with room complete during the submission itself: waiting for one completion would
+        // return at once with only those, and cost a second enter to wait for input. So wait for them plus one,
+        // but at most `batch_wait_usec`, after which any completion ends the wait (kernel 6.12 min-wait).
+        let sends = std::mem::take(&mut self.sends_queued);
+        let batch = self.config.batch_wait_usec > 0
+            && self.ring.params().is_feature_min_timeout()
+            && wait != Some(Duration::ZERO);
+        let want = if batch {
+            (1 + sends).min(self.ring.params().cq_entries() as usize)
+        } else {
+            1
+        };
+        let min_wait_usec = if batch {
+            self.config.batch_wait_usec
+        } else {
+            0
+        };
         let result = match wait {
-            None => self.ring.submit_and_wait(1),
-            Some(d) => {
-                let ts = types::Timespec::from(d);
-                let args = types::SubmitArgs::new().timespec(&ts);
-                self.ring.submitter().submit_with_args(1, &args)
+            None if !batch => self.ring.submit_and_wait(1),
+            // With a min-wait, the kernel wants an overall timeout too (without one, the min-wait ends the
+            // wait): "forever" is a day.
+            wait => {
+                let ts = types::Timespec::from(wait.unwrap_or(WAIT_FOREVER));
+                let args = types::SubmitArgs::new()
+                    .min_wait_usec(min_wait_usec)
+                    .timespec(&ts);
+                self.ring.submitter().submit_with_args(want, &args)
             }
         };
         self.stats.enters += 1;
@@ -368,6 +401,7 @@ impl UringDriver {
             c.sent = 0;
             c.send_inflight = true;
             sqes[1] = Some(send_sqe(fd, &c.inflight, slot, generation));
+            self.sends_queued += 1;
         }
         for sqe in sqes.iter().flatten() {
             self.push(sqe)?;

@@ -113,6 +113,8 @@ fn accept_data_send_close_and_stale_ids() {
     });
     assert_eq!(peer, client.local_addr().unwrap());
     assert_eq!(d.open_connections(), 1);
+    let fd = d.conn_fd(id).unwrap();
+    assert!(fd >= 0);
     client.write_all(b"hello").unwrap();
     let got = turn_until(&mut d, |ev| {
         ev.drain(..).find_map(|e| match e {
@@ -157,6 +159,8 @@ fn accept_data_send_close_and_stale_ids() {
         Err(NetioError::UnknownConn)
     ));
     assert!(matches!(d.close(id), Err(NetioError::UnknownConn)));
+    assert_eq!(d.conn_fd(id), None);
+    assert_eq!(d.queued_bytes(id), 0);
     let deadline = Instant::now() + WAIT;
     while d.open_connections() > 0 {
         assert!(Instant::now() < deadline, "the connection was not released");

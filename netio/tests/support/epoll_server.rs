@@ -113,17 +113,23 @@ fn accept_all(listener: &TcpListener, poll: &Poll, conns: &mut Vec<Option<Conn>>
     }
 }
 
-/// Reads until `WouldBlock` and runs the commands; true when the connection ended.
+/// Reads until a short read or `WouldBlock` and runs the commands; true when the connection ended.
 fn read_conn(conn: &mut Conn, buf: &mut [u8], commands: &AtomicU64) -> bool {
     loop {
         match conn.stream.read(buf) {
             Ok(0) => return true,
-            Ok(n) => match conn.session.input(&buf[..n]) {
-                Some(ran) => {
-                    commands.fetch_add(ran, Ordering::Relaxed);
+            Ok(n) => {
+                match conn.session.input(&buf[..n]) {
+                    Some(ran) => {
+                        commands.fetch_add(ran, Ordering::Relaxed);
+                    }
+                    None => return true,
                 }
-                None => return true,
-            },
+                // As the server does: a short read means the socket is drained (saves the EAGAIN read).
+                if n < buf.len() {
+                    return false;
+                }
+            }
             Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(_) => return true,
