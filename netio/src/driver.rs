@@ -503,6 +503,8 @@ impl UringDriver {
         if let Some(entry) = self.conns.get_mut(slot as usize) {
             if entry.take().is_some() {
                 self.open -= 1;
+                // A descriptor came free: accepting may resume.
+                self.accept_backoff = false;
                 self.generations[slot as usize] =
                     (self.generations[slot as usize] + 1) & GENERATION_MASK;
                 self.free_slots.push(slot);

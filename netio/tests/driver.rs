@@ -177,3 +177,34 @@ fn accept_data_send_close_and_stale_ids() {
     client.read_to_end(&mut rest).unwrap();
     assert_eq!(rest, b"bye");
 }
+
+#[test]
+fn idle_turns_complete_nothing_even_with_a_nonblocking_listener() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let mut d = match UringDriver::new(listener, DriverConfig::default()) {
+        Ok(d) => d,
+        Err(NetioError::Unavailable(_)) => return,
+        Err(e) => panic!("{e}"),
+    };
+    let mut events = Vec::new();
+    for _ in 0..5 {
+        d.turn(Some(Duration::from_millis(20)), &mut events)
+            .unwrap();
+    }
+    // No EAGAIN completions from the accept or the eventfd read re-armed in a busy loop.
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(d.stats().completions, 0);
+    let mut c = connect(d.local_addr().unwrap());
+    let id = turn_until(&mut d, |ev| {
+        ev.drain(..).find_map(|e| match e {
+            Event::Accepted(id, _) => Some(id),
+            _ => None,
+        })
+    });
+    c.write_all(b"x").unwrap();
+    turn_until(&mut d, |ev| {
+        ev.drain(..)
+            .find(|e| matches!(e, Event::Data(i, _) if *i == id))
+    });
+}
