@@ -8,8 +8,9 @@
 //!
 //! Both run the same application (`tests/support/app.rs`, RESP parsed with `zedis-resp`); `--io uring` runs
 //! it on `zedis_netio::UringDriver`, `--io epoll` on a mio loop written as simply as the server's. SIGINT or
-//! SIGTERM stops it (the default action); with `--requests N` it exits by itself after N commands, printing
-//! its figures.
+//! SIGTERM stops it (the default action); with `--requests N` it exits by itself once N commands ran and the
+//! client went quiet, printing its system calls per command (counted where the loop makes them; `strace -c
+//! -f` agrees).
 
 #[path = "../tests/support/app.rs"]
 mod app;
@@ -73,10 +74,23 @@ fn watch(
 ) {
     let Some(n) = requests else { return };
     std::thread::spawn(move || {
-        while commands() < n {
-            std::thread::sleep(Duration::from_millis(20));
+        // At least n commands ran and none for half a second: the client is done (it may send a few
+        // commands besides the n, such as CONFIG GET).
+        let mut last = 0;
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = commands();
+            if now >= n && now == last {
+                break;
+            }
+            last = now;
         }
         stop();
+        // Keep `stop` (and the mio waker it holds) alive: closing the waker's eventfd before the loop collected
+        // the wake-up would drop the event from the epoll set.
+        loop {
+            std::thread::park();
+        }
     });
 }
 
@@ -85,7 +99,9 @@ fn run_uring(listener: std::net::TcpListener, requests: Option<u64>) -> Result<u
     let shared = Arc::new(uring_server::Shared::default());
     let watcher = Arc::clone(&shared);
     let stopper = Arc::clone(&shared);
-    let result = uring_server::run(listener, config, &shared, move |waker| {
+    // The server's cron rate (hz 10).
+    let tick = Duration::from_millis(100);
+    let result = uring_server::run(listener, config, tick, &shared, move |waker| {
         watch(
             requests,
             move || watcher.commands.load(Ordering::Relaxed),
@@ -101,22 +117,30 @@ fn run_uring(listener: std::net::TcpListener, requests: Option<u64>) -> Result<u
         .lock()
         .map(|s| s.clone())
         .unwrap_or_default();
+    let commands = shared.commands.load(Ordering::Relaxed);
+    let st = &snap.stats;
+    // Per accepted connection: getpeername + setsockopt(TCP_NODELAY).
+    let syscalls = st.enters + st.early_submits + 2 * st.accepted;
     eprintln!(
-        "uring: {} enters, {} completions, {} partial sends, {} starved receives, pool {} B",
-        snap.stats.enters,
-        snap.stats.completions,
-        snap.stats.partial_sends,
-        snap.stats.recv_starved,
+        "uring: {syscalls} syscalls ({:.3} per command): {} io_uring_enter ({} early), {} accepted; \
+         {} completions, {} partial sends, {} starved receives, pool {} B",
+        syscalls as f64 / commands.max(1) as f64,
+        st.enters,
+        st.early_submits,
+        st.accepted,
+        st.completions,
+        st.partial_sends,
+        st.recv_starved,
         snap.pool_bytes
     );
-    Ok(shared.commands.load(Ordering::Relaxed))
+    Ok(commands)
 }
 
 fn run_epoll(listener: std::net::TcpListener, requests: Option<u64>) -> Result<u64, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let commands = Arc::new(AtomicU64::new(0));
     let (c, s) = (Arc::clone(&commands), Arc::clone(&stop));
-    epoll_server::run(listener, &stop, &commands, move |waker| {
+    let sys = epoll_server::run(listener, &stop, &commands, move |waker| {
         watch(
             requests,
             move || c.load(Ordering::Relaxed),
@@ -127,5 +151,15 @@ fn run_epoll(listener: std::net::TcpListener, requests: Option<u64>) -> Result<u
         );
     })
     .map_err(|e| e.to_string())?;
-    Ok(commands.load(Ordering::Relaxed))
+    let commands = commands.load(Ordering::Relaxed);
+    eprintln!(
+        "epoll: {} syscalls ({:.3} per command): {} epoll_wait, {} read, {} write, {} other",
+        sys.total(),
+        sys.total() as f64 / commands.max(1) as f64,
+        sys.polls,
+        sys.reads,
+        sys.writes,
+        sys.other
+    );
+    Ok(commands)
 }

@@ -116,5 +116,6 @@ fn any_chunking_parses_like_the_model_on_both_loops() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     epoll_waker.wake().unwrap();
     epoll.join().unwrap().unwrap();
+    // (the syscall counts are for the example)
     uring.stop().unwrap();
 }

@@ -15,6 +15,26 @@ const WAKER: Token = Token(1);
 const CONN_BASE: usize = 2;
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 
+/// System calls the loop made, counted where it makes them (to compare with `strace -c`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Syscalls {
+    /// `epoll_wait`.
+    pub polls: u64,
+    /// `read` (recvfrom).
+    pub reads: u64,
+    /// `write` (sendto).
+    pub writes: u64,
+    /// `accept4`, `setsockopt(TCP_NODELAY)`, `epoll_ctl`, `close`.
+    pub other: u64,
+}
+
+impl Syscalls {
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.polls + self.reads + self.writes + self.other
+    }
+}
+
 struct Conn {
     stream: TcpStream,
     session: Session,
@@ -29,7 +49,8 @@ pub fn run(
     stop: &AtomicBool,
     commands: &AtomicU64,
     ready: impl FnOnce(mio::Waker),
-) -> std::io::Result<()> {
+) -> std::io::Result<Syscalls> {
+    let mut sys = Syscalls::default();
     listener.set_nonblocking(true)?;
     let mut listener = TcpListener::from_std(listener);
     let mut poll = Poll::new()?;
@@ -41,6 +62,7 @@ pub fn run(
     let mut pending = Vec::new();
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     while !stop.load(Ordering::Relaxed) {
+        sys.polls += 1;
         match poll.poll(&mut events, None) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -48,7 +70,7 @@ pub fn run(
         }
         for event in events.iter() {
             match event.token() {
-                LISTENER => accept_all(&listener, &poll, &mut conns),
+                LISTENER => accept_all(&listener, &poll, &mut conns, &mut sys),
                 WAKER => {}
                 Token(t) => {
                     let ck = t - CONN_BASE;
@@ -57,12 +79,16 @@ pub fn run(
                     };
                     let mut closed = false;
                     if event.is_readable() || event.is_read_closed() || event.is_error() {
-                        closed = read_conn(conn, &mut buf, commands);
+                        closed = read_conn(conn, &mut buf, commands, &mut sys);
                     }
                     if closed {
                         // Deliver what the last commands produced, then close.
-                        let _ = conn.stream.write(&conn.session.out[conn.written..]);
+                        if conn.written < conn.session.out.len() {
+                            sys.writes += 1;
+                            let _ = conn.stream.write(&conn.session.out[conn.written..]);
+                        }
                         conns[ck] = None;
+                        sys.other += 2; // epoll_ctl(DEL), close
                         continue;
                     }
                     if !conn.session.out.is_empty() {
@@ -73,20 +99,28 @@ pub fn run(
         }
         for ck in pending.drain(..) {
             if let Some(conn) = conns.get_mut(ck).and_then(Option::as_mut) {
-                if !write_conn(conn, &poll, ck) {
+                if !write_conn(conn, &poll, ck, &mut sys) {
                     conns[ck] = None;
+                    sys.other += 2;
                 }
             }
         }
     }
-    Ok(())
+    Ok(sys)
 }
 
-fn accept_all(listener: &TcpListener, poll: &Poll, conns: &mut Vec<Option<Conn>>) {
+fn accept_all(
+    listener: &TcpListener,
+    poll: &Poll,
+    conns: &mut Vec<Option<Conn>>,
+    sys: &mut Syscalls,
+) {
     loop {
+        sys.other += 1;
         match listener.accept() {
             Ok((mut stream, _peer)) => {
                 let _ = stream.set_nodelay(true);
+                sys.other += 2; // setsockopt, epoll_ctl(ADD)
                 let ck = conns
                     .iter()
                     .position(Option::is_none)
@@ -114,8 +148,9 @@ fn accept_all(listener: &TcpListener, poll: &Poll, conns: &mut Vec<Option<Conn>>
 }
 
 /// Reads until a short read or `WouldBlock` and runs the commands; true when the connection ended.
-fn read_conn(conn: &mut Conn, buf: &mut [u8], commands: &AtomicU64) -> bool {
+fn read_conn(conn: &mut Conn, buf: &mut [u8], commands: &AtomicU64, sys: &mut Syscalls) -> bool {
     loop {
+        sys.reads += 1;
         match conn.stream.read(buf) {
             Ok(0) => return true,
             Ok(n) => {
@@ -138,8 +173,9 @@ fn read_conn(conn: &mut Conn, buf: &mut [u8], commands: &AtomicU64) -> bool {
 }
 
 /// Writes what the socket takes; false when the connection must go.
-fn write_conn(conn: &mut Conn, poll: &Poll, ck: usize) -> bool {
+fn write_conn(conn: &mut Conn, poll: &Poll, ck: usize, sys: &mut Syscalls) -> bool {
     while conn.written < conn.session.out.len() {
+        sys.writes += 1;
         match conn.stream.write(&conn.session.out[conn.written..]) {
             Ok(0) => return false,
             Ok(n) => conn.written += n,

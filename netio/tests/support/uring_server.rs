@@ -40,15 +40,17 @@ pub struct Shared {
     pub snapshot: Mutex<Snapshot>,
 }
 
-/// Runs the loop until `shared.stop`; `ready` gets the waker before the first turn.
+/// Runs the loop until `shared.stop` (figures published every `tick`); `ready` gets the waker before the
+/// first turn.
 pub fn run(
     listener: TcpListener,
     config: DriverConfig,
+    tick: Duration,
     shared: &Shared,
     ready: impl FnOnce(Waker),
 ) -> Result<(), NetioError> {
     let mut driver = UringDriver::new(listener, config)?;
-    driver.set_tick(Some(Duration::from_millis(10)))?;
+    driver.set_tick(Some(tick))?;
     ready(driver.waker());
     let mut sessions: Vec<Option<Session>> = Vec::new();
     let mut events = Vec::with_capacity(1024);
@@ -134,6 +136,8 @@ pub fn run(
             publish(&driver, &mut snapshot, shared);
         }
     }
+    // Replies queued by the last turn still go out.
+    driver.turn(Some(Duration::ZERO), &mut events)?;
     publish(&driver, &mut snapshot, shared);
     Ok(())
 }
@@ -168,7 +172,8 @@ impl Handle {
         let thread_shared = Arc::clone(&shared);
         let err_tx = tx.clone();
         let thread = std::thread::spawn(move || {
-            let result = run(listener, config, &thread_shared, |w| {
+            let tick = Duration::from_millis(10);
+            let result = run(listener, config, tick, &thread_shared, |w| {
                 let _ = tx.send(Ok(w));
             });
             if let Err(e) = &result {
