@@ -6,6 +6,9 @@
 //! redis-benchmark -p 7000 -t ping_mbulk -n 100000 -c 50 -P 1
 //! ```
 //!
+//! `--batch-wait-usec N` and `--defer-taskrun yes|no` set the `DriverConfig` fields of those names (defaults
+//! 50 and yes), for comparing the io_uring variants.
+//!
 //! Both run the same application (`tests/support/app.rs`, RESP parsed with `zedis-resp`); `--io uring` runs
 //! it on `zedis_netio::UringDriver`, `--io epoll` on a mio loop written as simply as the server's. SIGINT or
 //! SIGTERM stops it (the default action); with `--requests N` it exits by itself once N commands ran and the
@@ -28,6 +31,7 @@ fn main() {
     let mut io = "uring".to_string();
     let mut port = 7000u16;
     let mut requests: Option<u64> = None;
+    let mut config = zedis_netio::DriverConfig::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
@@ -35,8 +39,13 @@ fn main() {
             "--io" => io = value,
             "--port" => port = value.parse().unwrap_or(port),
             "--requests" => requests = value.parse().ok(),
+            "--batch-wait-usec" => config.batch_wait_usec = value.parse().unwrap_or(0),
+            "--defer-taskrun" => config.defer_taskrun = value == "yes",
             _ => {
-                eprintln!("usage: ping_server [--io uring|epoll] [--port N] [--requests N]");
+                eprintln!(
+                    "usage: ping_server [--io uring|epoll] [--port N] [--requests N] \
+                     [--batch-wait-usec N] [--defer-taskrun yes|no]"
+                );
                 std::process::exit(2);
             }
         }
@@ -50,7 +59,7 @@ fn main() {
     };
     let started = Instant::now();
     let result = match io.as_str() {
-        "uring" => run_uring(listener, requests),
+        "uring" => run_uring(listener, config, requests),
         "epoll" => run_epoll(listener, requests),
         other => Err(format!("unknown --io {other}: use uring or epoll")),
     };
@@ -94,8 +103,11 @@ fn watch(
     });
 }
 
-fn run_uring(listener: std::net::TcpListener, requests: Option<u64>) -> Result<u64, String> {
-    let config = zedis_netio::DriverConfig::default();
+fn run_uring(
+    listener: std::net::TcpListener,
+    config: zedis_netio::DriverConfig,
+    requests: Option<u64>,
+) -> Result<u64, String> {
     let shared = Arc::new(uring_server::Shared::default());
     let watcher = Arc::clone(&shared);
     let stopper = Arc::clone(&shared);

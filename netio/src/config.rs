@@ -26,6 +26,9 @@ pub struct DriverConfig {
     /// the submission, and some input) for at most this long, then for any completion: one enter per
     /// request batch instead of two. 0 waits for one completion. Needs kernel 6.12 (ignored before).
     pub batch_wait_usec: u32,
+    /// Set the ring up with `IORING_SETUP_DEFER_TASKRUN | SINGLE_ISSUER`: completion work (copying received
+    /// bytes, posting CQEs) runs only inside the loop's `io_uring_enter`, never interrupting it.
+    pub defer_taskrun: bool,
 }
 
 /// The largest ring the kernel accepts for buffer rings.
@@ -43,6 +46,7 @@ impl Default for DriverConfig {
             output_bytes_max: 1024 * 1024 * 1024,
             output_keep_bytes_max: 16 * 1024,
             batch_wait_usec: 50,
+            defer_taskrun: true,
         }
     }
 }

@@ -107,7 +107,7 @@ impl UringDriver {
     /// the buffer pool. `Err(Unavailable)` when io_uring is refused here.
     pub fn new(listener: TcpListener, config: DriverConfig) -> Result<Self, NetioError> {
         config.validate()?;
-        let ring = setup(config.ring_entries)?;
+        let ring = setup(config.ring_entries, config.defer_taskrun)?;
         let pool = BufPool::new(config.buffers_count, config.buffer_bytes, BUFFER_GROUP)?;
         register_pool(&ring, &pool)?;
         // SAFETY: eventfd returns a new fd we own (or -1).

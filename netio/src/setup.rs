@@ -13,14 +13,16 @@ pub(crate) const BUFFER_GROUP: u16 = 0;
 /// Checks that io_uring can be set up here with what the driver needs (a ring, a buffer ring, the opcodes).
 /// Call at startup for `--io uring`; on `Err`, tell the user to use `--io epoll`.
 pub fn probe() -> Result<(), NetioError> {
-    let ring = setup(8)?;
+    let ring = setup(8, true)?;
     let pool = BufPool::new(1, 64, BUFFER_GROUP)?;
     register_pool(&ring, &pool)?;
     let _ = ring.submitter().unregister_buf_ring(BUFFER_GROUP);
     Ok(())
 }
 
-pub(crate) fn setup(entries: u32) -> Result<IoUring, NetioError> {
+/// A ring of `entries` SQEs; `defer_taskrun`: completions are processed only when the loop enters (single
+/// issuer), falling back to the default mode on kernels without it.
+pub(crate) fn setup(entries: u32, defer_taskrun: bool) -> Result<IoUring, NetioError> {
     let build = |tuned: bool| {
         let mut b = IoUring::builder();
         b.setup_cqsize(entries * 2);
@@ -30,7 +32,7 @@ pub(crate) fn setup(entries: u32) -> Result<IoUring, NetioError> {
         }
         b.build(entries)
     };
-    let ring = match build(true) {
+    let ring = match build(defer_taskrun) {
         Ok(ring) => ring,
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => build(false).map_err(unavailable)?,
         Err(e) => return Err(unavailable(e)),

@@ -296,3 +296,27 @@ fn more_connections_than_buffers_lose_no_data() {
     assert_eq!(snap.pool_bytes, 4096 + 4 * 64);
     server.stop().unwrap();
 }
+
+#[test]
+fn without_defer_taskrun_or_batch_wait_it_serves_the_same() {
+    let config = DriverConfig {
+        defer_taskrun: false,
+        batch_wait_usec: 0,
+        ..Default::default()
+    };
+    let Some(server) = start(config) else { return };
+    let mut clients: Vec<_> = (0..20).map(|_| connect(server.addr)).collect();
+    for round in 0..20 {
+        for (i, c) in clients.iter_mut().enumerate() {
+            let arg = format!("{round}:{i}");
+            roundtrip(
+                c,
+                &command(&[b"ECHO", arg.as_bytes()]),
+                &bulk(arg.as_bytes()),
+            );
+        }
+    }
+    drop(clients);
+    wait_until("all released", || server.snapshot().open == 0);
+    server.stop().unwrap();
+}
