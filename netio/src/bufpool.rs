@@ -199,6 +199,56 @@ impl Drop for RecvBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    /// What the kernel would read at ring position `pos`: (addr, len, bid).
+    fn entry_at(pool: &BufPool, pos: u16) -> (u64, u32, u16) {
+        // SAFETY: the index is masked into the ring.
+        let e = unsafe { &*pool.ring.as_ptr().add((pos & pool.mask) as usize) };
+        (e.addr(), e.len(), e.bid())
+    }
+
+    fn published_tail(pool: &BufPool) -> u16 {
+        // SAFETY: as in `recycle`.
+        unsafe {
+            AtomicU16::from_ptr(BufRingEntry::tail(pool.ring.as_ptr()).cast_mut())
+                .load(Ordering::Acquire)
+        }
+    }
+
+    proptest! {
+        /// A simulated kernel takes buffers from the head of the ring and the caller gives them back in any
+        /// order: the ring always holds exactly the buffers not held, in the order they were given back, each
+        /// entry pointing at its own buffer.
+        #[test]
+        fn ring_matches_a_queue_model(count_log in 0u32..6, ops in prop::collection::vec((any::<bool>(), any::<u16>()), 0..200)) {
+            let count = 1u32 << count_log;
+            let pool = BufPool::new(count, 64, 0).unwrap();
+            let mut model: VecDeque<u16> = (0..count as u16).collect();
+            let mut held: Vec<RecvBuf> = Vec::new();
+            let mut head: u16 = 0;
+            for (take, pick) in ops {
+                if take && !model.is_empty() {
+                    let (addr, len, bid) = entry_at(&pool, head);
+                    prop_assert_eq!(Some(bid), model.pop_front());
+                    prop_assert_eq!(len, 64);
+                    prop_assert_eq!(addr, pool.slab.as_ptr() as u64 + bid as u64 * 64);
+                    head = head.wrapping_add(1);
+                    held.push(pool.received(bid, (pick % 65) as usize).unwrap());
+                } else if !held.is_empty() {
+                    let buf = held.swap_remove(pick as usize % held.len());
+                    model.push_back(buf.bid);
+                    drop(buf);
+                }
+                prop_assert_eq!(pool.held(), held.len());
+                prop_assert_eq!(published_tail(&pool).wrapping_sub(head) as usize, model.len());
+                for (i, &bid) in model.iter().enumerate() {
+                    prop_assert_eq!(entry_at(&pool, head.wrapping_add(i as u16)).2, bid);
+                }
+            }
+        }
+    }
 
     #[test]
     fn buffers_cycle_through_the_ring() {

@@ -534,6 +534,8 @@ pub(crate) fn peer_of(fd: RawFd) -> io::Result<SocketAddr> {
 
 impl Drop for UringDriver {
     fn drop(&mut self) {
+        // Queued Close SQEs still run (their connections no longer own their fds).
+        let _ = self.ring.submit();
         // Cancel every operation and wait for it, so the kernel no longer writes provided buffers or reads
         // output buffers we are about to free; then the buffer ring can go.
         let _ = self
@@ -541,5 +543,35 @@ impl Drop for UringDriver {
             .submitter()
             .register_sync_cancel(None, types::CancelBuilder::any());
         let _ = self.ring.submitter().unregister_buf_ring(BUFFER_GROUP);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        for op in [
+            Op::Accept,
+            Op::Recv,
+            Op::Send,
+            Op::Close,
+            Op::Cancel,
+            Op::Tick,
+            Op::Wake,
+        ] {
+            for (slot, generation) in [
+                (0, 0),
+                (7, 1),
+                (u32::MAX, GENERATION_MASK),
+                (3, GENERATION_MASK + 5),
+            ] {
+                let decoded = Op::decode(op.token(slot, generation));
+                assert_eq!(decoded, Some((op, generation & GENERATION_MASK, slot)));
+            }
+        }
+        assert_eq!(Op::decode(0), None);
+        assert_eq!(Op::decode(9 << 56), None);
     }
 }
