@@ -156,7 +156,7 @@ SUBSCRIBE ch
 CMDS
 }
 
-rm -rf "$seeds" "$root/resp/fuzz/seeds/parse_frame"
+rm -rf "$seeds/rdb_file" "$seeds/dump_payload" "$seeds/roundtrip" "$root/resp/fuzz/seeds/parse_frame"
 mkdir -p "$seeds/rdb_file" "$seeds/dump_payload"
 
 start "--maxmemory-policy allkeys-lfu"

@@ -6,7 +6,7 @@
 //! per entry: flags | ms-diff | seq-diff | [field count | field value ...] or [values...] | lp-count
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use crate::encode::{write_len, write_string, EncodingConfig};
@@ -111,9 +111,11 @@ fn read_group<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<ConsumerGro
     }
     let n = input.count("stream consumer count")?;
     let mut consumers: Vec<Consumer> = Vec::with_capacity(n.min(1024) as usize);
+    // A set, not a scan of `consumers`: a group of many consumers would be quadratic.
+    let mut names: HashSet<Vec<u8>> = HashSet::new();
     for _ in 0..n {
         let name = input.string("stream consumer name")?;
-        if consumers.iter().any(|c| c.name == name) {
+        if !names.insert(name.clone()) {
             return Err(input.corrupt("duplicate stream consumer detected"));
         }
         let seen_time_ms = input.millis("stream consumer seen time")?;
