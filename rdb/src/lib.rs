@@ -13,7 +13,8 @@
 //! - `value`: [`RdbValue`], [`Stream`] and friends, [`KeyMeta`], [`RdbItem`].
 //! - `input`: bounded primitive reads; `decode`: objects of every type; `stream`: streams both ways.
 //! - `encode`: Redis's type choice ([`EncodingConfig`]) and object bytes.
-//! - `listpack`, `compact` (ziplist, zipmap, intset), `lzf`, `crc64`, `numbers`: the building blocks.
+//! - `listpack`, `compact` (ziplist, zipmap, intset), `lzf`, `crc64`, `numbers`, `strtod`: the
+//!   building blocks.
 //! - `file`: [`RdbReader`], [`RdbWriter`]; `dump`: DUMP payloads; `functions`: function libraries
 //!   in files and FUNCTION DUMP payloads.
 //!
@@ -60,6 +61,7 @@ pub mod listpack;
 mod lzf;
 mod numbers;
 mod stream;
+mod strtod;
 mod value;
 
 pub use crate::crc64::{crc64, Crc64};

@@ -252,7 +252,36 @@ fn odd_payloads() -> Vec<(&'static str, Vec<u8>)> {
         0, 0, 0, 0, 13, 0, 0, 0, 2, 0, 0, 1, b'a', 0xFE, 3, 0, 0, 0, 0xF6, 0xFF,
     ];
     zl[0] = zl.len() as u8;
+    // A hash listpack [f, 200] whose 200 is a 16-bit integer entry (F1 C8 00) with its backlen 3
+    // written as 0x83: read backwards, the high bit carries into the entry's last byte, 0.
+    let mut lp_backlen = vec![
+        14, 0, 0, 0, 2, 0, 0x81, b'f', 2, 0xF1, 0xC8, 0x00, 0x83, 0xFF,
+    ];
+    lp_backlen[0] = lp_backlen.len() as u8;
+    let mut set_count_encoded = vec![0xC3];
+    for m in [&b"a"[..], b"b", b"c"] {
+        string(&mut set_count_encoded, m);
+    }
     vec![
+        (
+            "LZF string declaring 0 bytes, any data",
+            payload(t::STRING, &[0xC3, 4, 0, 1, 2, 3, 4]),
+        ),
+        (
+            "a count in the string-encoding form (0xC3 reads as 3)",
+            payload(t::SET, &set_count_encoded),
+        ),
+        (
+            "listpack backlen in a long form",
+            payload(t::HASH_LISTPACK, &blob(&lp_backlen)),
+        ),
+        (
+            "sorted set listpack scores that are not numbers",
+            payload(
+                t::ZSET_LISTPACK,
+                &blob(&lp(&[b"m", b"1.X", b"n", b"-in", b"o", b" 0x1p3"])),
+            ),
+        ),
         ("bytes between the object and the footer", sign(trailing)),
         (
             "a string running into the footer",
