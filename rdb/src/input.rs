@@ -235,7 +235,7 @@ impl<R: Read> Input<R> {
             253 => Ok(f64::NAN),
             n => {
                 let text = self.bytes(n as u64, what)?;
-                crate::numbers::parse_double(&text)
+                crate::strtod::scan_double(&text)
                     .ok_or_else(|| self.corrupt(format!("invalid double ({what})")))
             }
         }

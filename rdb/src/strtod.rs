@@ -1,5 +1,5 @@
 //! C's `strtod` on a byte prefix, as Redis reads sorted-set scores out of listpacks and ziplists
-//! (`zzlStrtod`: at most 127 bytes, then `strtod`). Whatever the bytes, a value comes out: the
+//! (`zzlStrtod`: at most 127 bytes, then `strtod`) and, through `sscanf`, text doubles. Whatever the bytes, a value comes out: the
 //! longest prefix that is a number (decimal, hexadecimal with a binary exponent, `inf`,
 //! `infinity`, `nan`), after leading white space, or 0 when there is none.
 
@@ -8,7 +8,12 @@ pub const SCORE_TEXT_BYTES_MAX: usize = 127;
 
 /// `strtod(s, NULL)` on the first [`SCORE_TEXT_BYTES_MAX`] bytes of `s` (stopping at a NUL).
 pub fn strtod_prefix(s: &[u8]) -> f64 {
-    let s = &s[..s.len().min(SCORE_TEXT_BYTES_MAX)];
+    scan_double(&s[..s.len().min(SCORE_TEXT_BYTES_MAX)]).unwrap_or(0.0)
+}
+
+/// `sscanf(s, "%lg", ..)` as the old text-double sorted sets are read (`rdbLoadDoubleValue`): the
+/// number at the start of `s` (up to a NUL), `None` when nothing converts.
+pub fn scan_double(s: &[u8]) -> Option<f64> {
     let s = &s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())];
     let start = s
         .iter()
@@ -20,12 +25,8 @@ pub fn strtod_prefix(s: &[u8]) -> f64 {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    match unsigned(body) {
-        // No conversion: 0, whatever the sign.
-        None => 0.0,
-        Some(magnitude) if negative => -magnitude,
-        Some(magnitude) => magnitude,
-    }
+    // No conversion (`None`) reads as 0 in `strtod`, whatever the sign.
+    unsigned(body).map(|magnitude| if negative { -magnitude } else { magnitude })
 }
 
 fn starts_with_ignore_case(s: &[u8], word: &[u8]) -> bool {
@@ -180,6 +181,9 @@ mod tests {
             assert_eq!(got.to_bits(), want.to_bits(), "{}", text.escape_ascii());
         }
         assert!(strtod_prefix(b"nan(123)").is_nan());
+        assert_eq!(scan_double(b"1e+\x010"), Some(1.0));
+        assert_eq!(scan_double(b" x"), None);
+        assert_eq!(scan_double(b"-"), None);
         let long = [b"1".repeat(127), b"9".to_vec()].concat();
         assert_eq!(
             strtod_prefix(&long),

@@ -262,7 +262,19 @@ fn odd_payloads() -> Vec<(&'static str, Vec<u8>)> {
     for m in [&b"a"[..], b"b", b"c"] {
         string(&mut set_count_encoded, m);
     }
+    let zipmap = [254, 1, b'a', 1, 0, b'b', 0xFF, 0x00, 0xFF];
+    let mut text_double = vec![1];
+    string(&mut text_double, b"m");
+    text_double.extend_from_slice(&[4, b'1', b'.', b'5', b'x']);
     vec![
+        (
+            "zipmap of unknown count, bytes after its end",
+            payload(t::HASH_ZIPMAP, &blob(&zipmap)),
+        ),
+        (
+            "text-double score with trailing garbage (sscanf)",
+            payload(t::ZSET, &text_double),
+        ),
         (
             "LZF string declaring 0 bytes, any data",
             payload(t::STRING, &[0xC3, 4, 0, 1, 2, 3, 4]),

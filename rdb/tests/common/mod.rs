@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use zedis_rdb::{RdbValue, StreamId};
 
+pub mod legacy;
+
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -234,7 +236,12 @@ fn esc(b: &[u8]) -> String {
     b.escape_ascii().to_string()
 }
 
+/// A score's text. Zero's sign is not compared: Redis keeps -0 in a skiplist and in a RESTOREd
+/// listpack, but turns it into 0 when a sorted set moves into a listpack (`zzlInsertAt`).
 fn score(s: f64) -> String {
+    if s == 0.0 {
+        return "0.0".into();
+    }
     format!("{s:?}")
 }
 
