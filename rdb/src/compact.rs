@@ -114,48 +114,59 @@ fn ziplist_entry(p: &[u8]) -> Result<(LpEntry<'_>, usize), &'static str> {
 /// A (field, value) pair.
 pub type Pair = (Vec<u8>, Vec<u8>);
 
-/// Decodes a zipmap into (field, value) pairs, validating every length.
+/// Decodes a zipmap into (field, value) pairs with the checks of `zipmapValidateIntegrity`: it
+/// ends with 0xFF, every length and entry stays before that last byte, the pairs run until a
+/// field length of 0xFF, there is at least one, and the header count (unless 254, "unknown")
+/// matches. A length byte of 254 or 255 is followed by a 4-byte length.
 pub fn zipmap_decode(zm: &[u8]) -> Result<Vec<Pair>, String> {
-    let mut pos = 1usize;
-    let read_len = |pos: &mut usize| -> Result<Option<usize>, String> {
-        let b = *zm.get(*pos).ok_or("zipmap entry past the end")?;
-        match b {
-            0xFF => Ok(None),
-            0xFE => {
-                let d = zm
-                    .get(*pos + 1..*pos + 5)
-                    .ok_or("zipmap length past the end")?;
-                *pos += 5;
-                Ok(Some(le_u32(d) as usize))
-            }
-            _ => {
-                *pos += 1;
-                Ok(Some(b as usize))
-            }
+    const BIGLEN: u8 = 254;
+    const END: u8 = 0xFF;
+    if zm.len() < 2 || zm[zm.len() - 1] != END {
+        return Err("zipmap too short or not ending with 0xFF".into());
+    }
+    let last = zm.len() - 1;
+    let past_end = || "zipmap entry past the end".to_string();
+    // A length at `pos`: its size in bytes and value; the length must end before the last byte.
+    let length = |pos: usize| -> Result<(usize, usize), String> {
+        let b = zm[pos];
+        if b < BIGLEN {
+            return Ok((1, b as usize));
         }
-    };
-    let take = |pos: &mut usize, n: usize| -> Result<Vec<u8>, String> {
-        let s = zm
-            .get(*pos..pos.checked_add(n).ok_or("overflow")?)
-            .ok_or("zipmap string past the end")?;
-        *pos += n;
-        Ok(s.to_vec())
+        let d = zm
+            .get(pos + 1..pos + 5)
+            .filter(|_| pos + 5 <= last)
+            .ok_or_else(past_end)?;
+        Ok((5, le_u32(d) as usize))
     };
     let mut out = Vec::new();
-    if zm.is_empty() {
+    let mut pos = 1usize;
+    while zm[pos] != END {
+        let (size, klen) = length(pos)?;
+        let key_at = pos + size;
+        pos = key_at
+            .checked_add(klen)
+            .filter(|&p| p <= last)
+            .ok_or_else(past_end)?;
+        let key = zm[key_at..pos].to_vec();
+        let (size, vlen) = length(pos)?;
+        let free = zm[pos + size] as usize;
+        let value_at = pos + size + 1;
+        pos = value_at
+            .checked_add(vlen)
+            .and_then(|p| p.checked_add(free))
+            .filter(|&p| p <= last)
+            .ok_or_else(past_end)?;
+        out.push((key, zm[value_at..value_at + vlen].to_vec()));
+    }
+    if out.is_empty() {
         return Err("empty zipmap".into());
     }
-    while let Some(klen) = read_len(&mut pos)? {
-        let key = take(&mut pos, klen)?;
-        let vlen = read_len(&mut pos)?.ok_or("zipmap key without value")?;
-        let free = *zm.get(pos).ok_or("zipmap free byte past the end")? as usize;
-        pos += 1;
-        let value = take(&mut pos, vlen)?;
-        take(&mut pos, free)?;
-        out.push((key, value));
-    }
-    if pos + 1 != zm.len() {
-        return Err("zipmap has bytes after its end".into());
+    if zm[0] != BIGLEN && zm[0] as usize != out.len() {
+        return Err(format!(
+            "zipmap header says {} pairs, found {}",
+            zm[0],
+            out.len()
+        ));
     }
     Ok(out)
 }

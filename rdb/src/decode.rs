@@ -7,9 +7,9 @@ use crate::compact::{intset_decode, ziplist_decode, zipmap_decode};
 use crate::error::{ErrorKind, Result};
 use crate::input::Input;
 use crate::listpack::{self, LpEntry};
-use crate::numbers::parse_double;
 use crate::rdb_type as t;
 use crate::stream;
+use crate::strtod::strtod_prefix;
 use crate::value::RdbValue;
 
 /// Reads the value of an object of type `rdb_type`. Empty collections decode as empty values; the
@@ -108,9 +108,12 @@ pub fn read_object<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<RdbVal
             let pairs = pairs(input, flat, "sorted set listpack")?;
             let mut items = Vec::with_capacity(pairs.len());
             for (member, score) in pairs {
-                let score = parse_double(&score)
-                    .filter(|s| !s.is_nan())
-                    .ok_or_else(|| input.corrupt("invalid score in sorted set listpack"))?;
+                // Redis reads the score text with `strtod` (garbage reads as 0); NaN, which it
+                // would keep, is refused: no sorted set here can hold it.
+                let score = strtod_prefix(&score);
+                if score.is_nan() {
+                    return Err(input.corrupt("NaN score in sorted set listpack"));
+                }
                 items.push((member, score));
             }
             no_duplicates(

@@ -39,18 +39,20 @@ pub fn verify_dump_payload(payload: &[u8]) -> Result<u16, DumpError> {
 }
 
 /// Verifies and decodes a payload for RESTORE, with deep sanitization: every listpack, ziplist and
-/// intset is fully validated, duplicates and empty values are refused, and the object must use up
-/// the payload exactly.
+/// intset is fully validated, duplicates and empty values are refused.
+///
+/// As Redis's `restoreCommand`, the object is read from the payload as a whole, footer included:
+/// bytes left between the object and the footer are ignored, and an object whose last string runs
+/// into the footer loads with those bytes (redis-server 7.0 accepts both, so RESTORE does too).
 pub fn decode_dump_payload(payload: &[u8], limits: Limits) -> Result<RdbValue, DumpError> {
     verify_dump_payload(payload)?;
-    let body = &payload[..payload.len() - 10];
-    let (&ty, rest) = body.split_first().ok_or(DumpError::BadFormat)?;
+    let (&ty, rest) = payload.split_first().ok_or(DumpError::BadFormat)?;
     if !t::is_object_type(ty) {
         return Err(DumpError::BadFormat);
     }
     let mut input = Input::new(rest, limits, false);
     let value = read_object(&mut input, ty).map_err(|_| DumpError::BadFormat)?;
-    if !input.into_inner().is_empty() || is_empty(&value) {
+    if is_empty(&value) {
         return Err(DumpError::BadFormat);
     }
     Ok(value)

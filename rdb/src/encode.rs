@@ -4,7 +4,7 @@ use crate::compact::intset_encode;
 use crate::decode::{QUICKLIST_PACKED, QUICKLIST_PLAIN};
 use crate::listpack::ListpackBuilder;
 use crate::lzf;
-use crate::numbers::{d2string, string_to_i64};
+use crate::numbers::{d2string, double_to_i64, string_to_i64};
 use crate::rdb_type as t;
 use crate::stream;
 use crate::value::RdbValue;
@@ -187,7 +187,11 @@ pub fn write_object(out: &mut Vec<u8>, value: &RdbValue, cfg: &EncodingConfig) -
                 let mut lp = ListpackBuilder::new();
                 for (m, s) in sorted {
                     lp.push_str(m);
-                    lp.push_str(d2string(*s).as_bytes());
+                    // As `zzlInsertAt`: an integral score (-0 included) is an integer entry.
+                    match double_to_i64(*s) {
+                        Some(v) => lp.push_int(v),
+                        None => lp.push_str(d2string(*s).as_bytes()),
+                    }
                 }
                 write_string(out, &lp.finish(), z);
             } else {

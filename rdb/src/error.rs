@@ -110,3 +110,20 @@ pub enum DumpError {
     #[error("ERR Bad data format")]
     BadFormat,
 }
+
+/// Why a FUNCTION RESTORE payload was refused, with Redis 7.0's error texts.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FunctionDumpError {
+    /// Too short, a newer RDB version, or a CRC64 mismatch.
+    #[error("ERR DUMP payload version or checksum are wrong")]
+    VersionOrChecksum,
+    /// The opcode byte could not be read.
+    #[error("ERR can not read data type")]
+    NoType,
+    /// A record does not start with a function opcode.
+    #[error("ERR given type is not a function")]
+    NotAFunction,
+    /// A record's strings do not load (the text names the part, as `rdbFunctionLoad` does).
+    #[error("ERR {0}")]
+    Load(&'static str),
+}

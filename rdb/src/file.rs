@@ -81,16 +81,11 @@ impl<R: Read> RdbReader<R> {
                     let value = self.input.string("AUX field value")?;
                     return Ok(Some(RdbItem::Aux { key, value }));
                 }
-                opcode::FUNCTION2 => {
-                    return Ok(Some(RdbItem::Function(
-                        self.input.string("function library code")?,
-                    )))
-                }
-                opcode::FUNCTION => {
-                    return Err(RdbError::corrupt(
-                        at,
-                        "pre-GA function format (RDB_OPCODE_FUNCTION) is not supported",
-                    ))
+                opcode::FUNCTION2 | opcode::FUNCTION => {
+                    let code = crate::functions::read_function(&mut self.input, op).map_err(
+                        |(e, redis)| RdbError::corrupt(e.offset, format!("{redis} ({})", e.kind)),
+                    )?;
+                    return Ok(Some(RdbItem::Function(code)));
                 }
                 opcode::MODULE_AUX => {
                     let id = self.input.len("module id")?;

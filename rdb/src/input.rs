@@ -151,14 +151,28 @@ impl<R: Read> Input<R> {
         })
     }
 
-    /// Reads a length (`rdbLoadLen`).
+    /// Reads a length (`rdbLoadLen`). As Redis, a byte with the string-encoding bits (`11xxxxxx`)
+    /// where a plain length is expected reads as its low six bits.
     pub fn len(&mut self, what: &'static str) -> Result<u64> {
-        match self.len_or_enc(what)? {
-            Len::Plain(n) => Ok(n),
-            Len::Encoded(_) => Err(self.corrupt(format!(
-                "string encoding where a length was expected ({what})"
-            ))),
-        }
+        Ok(match self.len_or_enc(what)? {
+            Len::Plain(n) => n,
+            Len::Encoded(low_bits) => low_bits as u64,
+        })
+    }
+
+    /// Reads a length where Redis does not check `rdbLoadLen`'s result (stream IDs and counters):
+    /// an unknown length encoding (`0x82`..`0xBF`) reads as `u64::MAX`, Redis's `RDB_LENERR`.
+    pub fn len_unchecked(&mut self, what: &'static str) -> Result<u64> {
+        let b = self.u8(what)?;
+        Ok(match b >> 6 {
+            0 | 3 => (b & 0x3F) as u64,
+            1 => (((b & 0x3F) as u64) << 8) | self.u8(what)? as u64,
+            _ => match b {
+                0x80 => u32::from_be_bytes(self.array(what)?) as u64,
+                0x81 => u64::from_be_bytes(self.array(what)?),
+                _ => u64::MAX,
+            },
+        })
     }
 
     /// Reads an element count and checks it against `elements_max`.
@@ -190,6 +204,11 @@ impl<R: Read> Input<R> {
         self.check(len, self.limits.string_bytes_max, what)?;
         let start = self.offset;
         let compressed = self.bytes(clen, what)?;
+        if len == 0 {
+            // Redis's check `lzf_decompress(..) != len` holds for any input when len is 0 (the
+            // decompressor fails with 0 bytes written), so it loads an empty string: so do we.
+            return Ok(Vec::new());
+        }
         lzf::decompress(&compressed, len as usize).map_err(|e| {
             RdbError::corrupt(
                 start,
@@ -216,7 +235,7 @@ impl<R: Read> Input<R> {
             253 => Ok(f64::NAN),
             n => {
                 let text = self.bytes(n as u64, what)?;
-                crate::numbers::parse_double(&text)
+                crate::strtod::scan_double(&text)
                     .ok_or_else(|| self.corrupt(format!("invalid double ({what})")))
             }
         }

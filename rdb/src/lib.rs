@@ -13,8 +13,10 @@
 //! - `value`: [`RdbValue`], [`Stream`] and friends, [`KeyMeta`], [`RdbItem`].
 //! - `input`: bounded primitive reads; `decode`: objects of every type; `stream`: streams both ways.
 //! - `encode`: Redis's type choice ([`EncodingConfig`]) and object bytes.
-//! - `listpack`, `compact` (ziplist, zipmap, intset), `lzf`, `crc64`, `numbers`: the building blocks.
-//! - `file`: [`RdbReader`], [`RdbWriter`]; `dump`: DUMP payloads.
+//! - `listpack`, `compact` (ziplist, zipmap, intset), `lzf`, `crc64`, `numbers`, `strtod`: the
+//!   building blocks.
+//! - `file`: [`RdbReader`], [`RdbWriter`]; `dump`: DUMP payloads; `functions`: function libraries
+//!   in files and FUNCTION DUMP payloads.
 //!
 //! ```
 //! use zedis_rdb::*;
@@ -53,20 +55,23 @@ mod dump;
 mod encode;
 mod error;
 mod file;
+mod functions;
 mod input;
 pub mod listpack;
 mod lzf;
 mod numbers;
 mod stream;
+mod strtod;
 mod value;
 
 pub use crate::crc64::{crc64, Crc64};
 pub use crate::dump::{create_dump_payload, decode_dump_payload, verify_dump_payload};
 pub use crate::encode::{object_type, write_object, EncodingConfig};
-pub use crate::error::{DumpError, ErrorKind, RdbError, Result};
+pub use crate::error::{DumpError, ErrorKind, FunctionDumpError, RdbError, Result};
 pub use crate::file::{
     AuxInfo, RdbReader, RdbWriter, WriteOptions, RDB_VERSION, RDB_VERSION_READ_MAX,
 };
+pub use crate::functions::{create_function_payload, decode_function_payload};
 pub use crate::input::Limits;
 pub use crate::value::{
     Consumer, ConsumerGroup, KeyMeta, PendingEntry, RdbItem, RdbValue, Stream, StreamEntry,
@@ -127,7 +132,7 @@ pub mod rdb_type {
     pub mod opcode {
         /// Function library (7.0 GA).
         pub const FUNCTION2: u8 = 245;
-        /// Function library (7.0 release candidates).
+        /// Function library (7.0 release candidates: name, engine, description, body).
         pub const FUNCTION: u8 = 246;
         /// Module auxiliary data.
         pub const MODULE_AUX: u8 = 247;

@@ -174,6 +174,27 @@ fn backlen_size(l: usize) -> usize {
     }
 }
 
+/// Reads a backlen backwards from its last byte at `last`, as `lpDecodeBacklen`: 7 bits a byte
+/// while the high bit is set, at most five bytes (`None` beyond). Redis checks only the value, so
+/// a non-canonical form (a high bit set on a 1-byte length, reading on into the entry) is valid.
+fn decode_backlen(lp: &[u8], last: usize) -> Option<u64> {
+    let mut value = 0u64;
+    let mut shift = 0;
+    let mut at = last;
+    loop {
+        let b = *lp.get(at)?;
+        value |= u64::from(b & 127) << shift;
+        if b & 128 == 0 {
+            return Some(value);
+        }
+        shift += 7;
+        if shift > 28 {
+            return None;
+        }
+        at = at.checked_sub(1)?;
+    }
+}
+
 fn sign_extend(u: u64, bits: u32) -> i64 {
     let shift = 64 - bits;
     ((u << shift) as i64) >> shift
@@ -182,6 +203,12 @@ fn sign_extend(u: u64, bits: u32) -> i64 {
 /// Decodes and fully validates a listpack (Redis's deep `lpValidateIntegrity`): header size equals
 /// the blob size, every entry and its backlen are consistent, the count matches, 0xFF ends it.
 pub fn decode(lp: &[u8]) -> Result<Vec<LpEntry<'_>>, String> {
+    decode_entries(lp, true)
+}
+
+/// [`decode`], with the header's element count checked only when `check_count` (stream nodes
+/// are validated without it, as `streamValidateListpackIntegrity` does).
+pub fn decode_entries(lp: &[u8], check_count: bool) -> Result<Vec<LpEntry<'_>>, String> {
     if lp.len() < HEADER_BYTES + 1 {
         return Err(format!(
             "listpack of {} bytes is shorter than its header",
@@ -206,19 +233,16 @@ pub fn decode(lp: &[u8]) -> Result<Vec<LpEntry<'_>>, String> {
         let (entry, used) =
             decode_entry(&lp[pos..end]).map_err(|e| format!("listpack entry at {pos}: {e}"))?;
         let bl = backlen_size(used);
-        let back = lp
-            .get(pos + used..pos + used + bl)
-            .filter(|_| pos + used + bl <= end)
-            .ok_or_else(|| format!("listpack entry at {pos}: backlen past the end"))?;
-        let mut expect = Vec::with_capacity(5);
-        encode_backlen(&mut expect, used as u64);
-        if back != expect.as_slice() {
+        if pos + used + bl > end {
+            return Err(format!("listpack entry at {pos}: backlen past the end"));
+        }
+        if decode_backlen(lp, pos + used + bl - 1) != Some(used as u64) {
             return Err(format!("listpack entry at {pos}: wrong backlen"));
         }
         out.push(entry);
         pos += used + bl;
     }
-    if declared != COUNT_UNKNOWN && declared as usize != out.len() {
+    if check_count && declared != COUNT_UNKNOWN && declared as usize != out.len() {
         return Err(format!(
             "listpack header says {declared} elements, found {}",
             out.len()

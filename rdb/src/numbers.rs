@@ -98,18 +98,6 @@ pub fn d2string(d: f64) -> String {
     }
 }
 
-/// Parses a double as `strtod`/`sscanf("%lg")` would for the texts Redis writes.
-pub fn parse_double(s: &[u8]) -> Option<f64> {
-    let t = std::str::from_utf8(s).ok()?.trim();
-    match t.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => return Some(f64::INFINITY),
-        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
-        "nan" | "+nan" | "-nan" => return Some(f64::NAN),
-        _ => {}
-    }
-    t.parse::<f64>().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,7 +130,7 @@ mod tests {
     proptest! {
         #[test]
         fn g17_roundtrips(d in any::<f64>().prop_filter("finite", |d| d.is_finite())) {
-            prop_assert_eq!(parse_double(format_g17(d).as_bytes()), Some(d));
+            prop_assert_eq!(crate::strtod::scan_double(format_g17(d).as_bytes()), Some(d));
         }
     }
 }

@@ -6,7 +6,7 @@
 //! per entry: flags | ms-diff | seq-diff | [field count | field value ...] or [values...] | lp-count
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use crate::encode::{write_len, write_string, EncodingConfig};
@@ -20,31 +20,31 @@ use crate::value::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, S
 const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
 
+/// Reads an ID as Redis does (`rdbLoadLen` unchecked): an unknown length encoding reads as
+/// `u64::MAX` (Redis's `RDB_LENERR`), only a short read fails.
 fn id_pair<R: Read>(input: &mut Input<R>, what: &'static str) -> Result<StreamId> {
     Ok(StreamId {
-        ms: input.len(what)?,
-        seq: input.len(what)?,
+        ms: input.len_unchecked(what)?,
+        seq: input.len_unchecked(what)?,
     })
 }
 
 /// Reads a stream of type `STREAM_LISTPACKS`, `_2` or `_3`.
 pub fn read_stream<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<Stream> {
-    let nodes = input.count("stream listpack count")?;
+    let node_count = input.count("stream listpack count")?;
     let mut s = Stream::default();
-    let mut prev_master: Option<StreamId> = None;
-    for _ in 0..nodes {
+    let mut nodes: Vec<(StreamId, Vec<StreamEntry>)> =
+        Vec::with_capacity(node_count.min(1024) as usize);
+    for _ in 0..node_count {
         let key = input.string("stream master ID")?;
         let key: [u8; 16] = key
             .try_into()
             .map_err(|_| input.corrupt("stream node key entry is not the size of a stream ID"))?;
         let master = StreamId::from_be_bytes(key);
-        if prev_master.is_some_and(|p| p >= master) {
-            return Err(input.corrupt("stream node keys are not ascending"));
-        }
-        prev_master = Some(master);
         let start = input.offset();
         let lp = input.string("stream listpack")?;
-        let entries = listpack::decode(&lp)
+        // As `streamValidateListpackIntegrity`: the listpack's element count is not checked.
+        let entries = listpack::decode_entries(&lp, false)
             .map_err(|e| crate::RdbError::corrupt(start, format!("stream listpack: {e}")))?;
         if entries.is_empty() {
             return Err(crate::RdbError::corrupt(
@@ -52,14 +52,30 @@ pub fn read_stream<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<Stream
                 "empty listpack inside stream",
             ));
         }
-        parse_node(master, &entries, &mut s.entries).map_err(|e| {
+        let mut live = Vec::new();
+        parse_node(master, &entries, &mut live).map_err(|e| {
             crate::RdbError::corrupt(
                 start,
                 format!("stream listpack integrity check failed: {e}"),
             )
         })?;
+        nodes.push((master, live));
     }
-    let length = input.len("stream length")?;
+    // Redis keeps nodes in a radix tree: their file order does not matter, a master ID may appear
+    // once. The entries, in master ID order, must then ascend.
+    nodes.sort_by_key(|(master, _)| *master);
+    if nodes.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(input.corrupt("stream listpack re-added with existing key"));
+    }
+    for (_, entries) in nodes {
+        for e in entries {
+            if s.entries.last().is_some_and(|last| last.id >= e.id) {
+                return Err(input.corrupt("stream entry IDs are not ascending"));
+            }
+            s.entries.push(e);
+        }
+    }
+    let length = input.len_unchecked("stream length")?;
     s.last_id = id_pair(input, "stream last ID")?;
     if rdb_type == t::STREAM_LISTPACKS {
         s.first_id = s.entries.first().map(|e| e.id).unwrap_or_default();
@@ -67,7 +83,7 @@ pub fn read_stream<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<Stream
     } else {
         s.first_id = id_pair(input, "stream first ID")?;
         s.max_deleted_id = id_pair(input, "stream max deleted ID")?;
-        s.entries_added = input.len("stream entries added")?;
+        s.entries_added = input.len_unchecked("stream entries added")?;
     }
     if length != s.entries.len() as u64 {
         return Err(input.corrupt(format!(
@@ -91,7 +107,7 @@ fn read_group<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<ConsumerGro
     let entries_read = if rdb_type == t::STREAM_LISTPACKS {
         -1
     } else {
-        input.len("consumer group entries read")? as i64
+        input.len_unchecked("consumer group entries read")? as i64
     };
     let n = input.count("stream PEL size")?;
     let mut pending = Vec::with_capacity(n.min(1024) as usize);
@@ -99,7 +115,7 @@ fn read_group<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<ConsumerGro
     for _ in 0..n {
         let id = StreamId::from_be_bytes(input.array("stream PEL ID")?);
         let delivery_time_ms = input.millis("stream PEL delivery time")?;
-        let delivery_count = input.len("stream PEL delivery count")?;
+        let delivery_count = input.len_unchecked("stream PEL delivery count")?;
         if owner.insert(id, false).is_some() {
             return Err(input.corrupt("duplicated global PEL entry loading stream consumer group"));
         }
@@ -111,9 +127,11 @@ fn read_group<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<ConsumerGro
     }
     let n = input.count("stream consumer count")?;
     let mut consumers: Vec<Consumer> = Vec::with_capacity(n.min(1024) as usize);
+    // A set, not a scan of `consumers`: a group of many consumers would be quadratic.
+    let mut names: HashSet<Vec<u8>> = HashSet::new();
     for _ in 0..n {
         let name = input.string("stream consumer name")?;
-        if consumers.iter().any(|c| c.name == name) {
+        if !names.insert(name.clone()) {
             return Err(input.corrupt("duplicate stream consumer detected"));
         }
         let seen_time_ms = input.millis("stream consumer seen time")?;
@@ -218,13 +236,14 @@ fn parse_node(
             dead += 1;
             continue;
         }
-        if out.last().is_some_and(|e| e.id >= id) || id < master {
+        if out.last().is_some_and(|e| e.id >= id) {
             return Err("entry IDs are not ascending");
         }
         live += 1;
         out.push(StreamEntry { id, fields });
     }
-    if live != count || dead != deleted {
+    // As Redis, only the total is checked: the split into live and deleted is not kept.
+    if live.checked_add(dead) != count.checked_add(deleted) {
         return Err("entry counts differ from the master entry");
     }
     Ok(())

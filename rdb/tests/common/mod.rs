@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use zedis_rdb::{RdbValue, StreamId};
 
+pub mod legacy;
+
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -234,7 +236,12 @@ fn esc(b: &[u8]) -> String {
     b.escape_ascii().to_string()
 }
 
+/// A score's text. Zero's sign is not compared: Redis keeps -0 in a skiplist and in a RESTOREd
+/// listpack, but turns it into 0 when a sorted set moves into a listpack (`zzlInsertAt`).
 fn score(s: f64) -> String {
+    if s == 0.0 {
+        return "0.0".into();
+    }
     format!("{s:?}")
 }
 
@@ -294,6 +301,12 @@ pub fn describe_redis(c: &mut Client, key: &str) -> String {
     }
 }
 
+fn ok_bytes(c: &mut Client, args: &[&[u8]]) -> Reply {
+    let r = c.cmd_bytes(args);
+    assert!(!matches!(r, Reply::Error(_)), "{r:?}");
+    r
+}
+
 fn map_of(flat: Vec<Reply>) -> std::collections::BTreeMap<String, Reply> {
     flat.chunks(2)
         .map(|p| (p[0].text(), p[1].clone()))
@@ -323,30 +336,45 @@ fn describe_redis_stream(c: &mut Client, key: &str) -> String {
         .into_iter()
         .map(|g| map_of(g.items()))
         .collect();
-    groups.sort_by_key(|g| g["name"].text());
+    groups.sort_by_key(|g| g["name"].bytes());
     for g in groups {
-        let name = g["name"].text();
+        let name = g["name"].bytes();
+        let shown = esc(&name);
         let read = match &g["entries-read"] {
             Reply::Bulk(None) => "nil".to_string(),
             r => r.text(),
         };
         out += &format!(
-            " group {name} last={} read={read}",
+            " group {shown} last={} read={read}",
             g["last-delivered-id"].text()
         );
-        for p in c.ok(&["XPENDING", key, &name, "-", "+", "100000"]).items() {
+        for p in ok_bytes(
+            c,
+            &[b"XPENDING", key.as_bytes(), &name, b"-", b"+", b"100000"],
+        )
+        .items()
+        {
             let p = p.items();
-            out += &format!(" pel {} {} {}", p[0].text(), p[1].text(), p[3].text());
+            out += &format!(
+                " pel {} {} {}",
+                p[0].text(),
+                esc(&p[1].bytes()),
+                p[3].text()
+            );
         }
         let mut cons: Vec<_> = c
-            .ok(&["XINFO", "CONSUMERS", key, &name])
+            .cmd_bytes(&[b"XINFO", b"CONSUMERS", key.as_bytes(), &name])
             .items()
             .into_iter()
             .map(|x| map_of(x.items()))
             .collect();
-        cons.sort_by_key(|x| x["name"].text());
+        cons.sort_by_key(|x| x["name"].bytes());
         for x in cons {
-            out += &format!(" consumer {} {}", x["name"].text(), x["pending"].text());
+            out += &format!(
+                " consumer {} {}",
+                esc(&x["name"].bytes()),
+                x["pending"].text()
+            );
         }
     }
     out
@@ -392,22 +420,18 @@ pub fn describe_value(v: &RdbValue) -> String {
                 s.entries.len(),
                 id_text(s.last_id),
                 id_text(s.max_deleted_id),
-                s.entries_added,
+                s.entries_added as i64, // XINFO replies it signed
                 id_text(s.first_id)
             );
             let mut groups: Vec<_> = s.groups.iter().collect();
             groups.sort_by_key(|g| g.name.clone());
             for g in groups {
-                let read = if g.entries_read < 0 {
+                let read = if g.entries_read == -1 {
                     "nil".to_string()
                 } else {
                     g.entries_read.to_string()
                 };
-                out += &format!(
-                    " group {} last={} read={read}",
-                    String::from_utf8_lossy(&g.name),
-                    g.last_id
-                );
+                out += &format!(" group {} last={} read={read}", esc(&g.name), g.last_id);
                 let mut pel = g.pending.clone();
                 pel.sort_by_key(|p| p.id);
                 for p in pel {
@@ -415,18 +439,14 @@ pub fn describe_value(v: &RdbValue) -> String {
                         .consumers
                         .iter()
                         .find(|c| c.pending.contains(&p.id))
-                        .map(|c| String::from_utf8_lossy(&c.name).into_owned())
+                        .map(|c| esc(&c.name))
                         .unwrap_or_default();
                     out += &format!(" pel {} {owner} {}", p.id, p.delivery_count);
                 }
                 let mut cons: Vec<_> = g.consumers.iter().collect();
                 cons.sort_by_key(|c| c.name.clone());
                 for c in cons {
-                    out += &format!(
-                        " consumer {} {}",
-                        String::from_utf8_lossy(&c.name),
-                        c.pending.len()
-                    );
+                    out += &format!(" consumer {} {}", esc(&c.name), c.pending.len());
                 }
             }
             out
