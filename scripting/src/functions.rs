@@ -272,7 +272,7 @@ impl FunctionEngine {
 
     /// FUNCTION RESTORE: all or nothing.
     pub fn restore(&mut self, payload: &[u8], policy: RestorePolicy) -> Result<(), String> {
-        let codes = dump::decode(payload).map_err(|e| format!("ERR {e}"))?;
+        let codes = dump::decode(payload)?;
         let mut fresh: Vec<(String, Library)> = Vec::new();
         for code in &codes {
             let (name, body) = parse_metadata(code).map_err(|e| format!("ERR {e}"))?;
