@@ -3,8 +3,8 @@
 
 use super::super::elem::{Elem, Needle, INT_TEXT_BYTES_MAX};
 use super::super::listpack::{self, Listpack};
-use super::super::packed::{KeyOf, Table};
 use super::super::AllocError;
+use super::index::ScoreIndex;
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
 use core::cmp::Ordering;
@@ -12,24 +12,10 @@ use core::cmp::Ordering;
 /// Pairs per node of the `skiplist` encoding before it splits (small in tests, so model tests cross
 /// node boundaries).
 #[cfg(not(test))]
-pub const NODE_PAIRS_MAX: usize = 128;
+pub const NODE_PAIRS_MAX: usize = 32;
 /// Pairs per node of the `skiplist` encoding before it splits.
 #[cfg(test)]
 pub const NODE_PAIRS_MAX: usize = 8;
-
-/// Table entries (8 score bytes + member) up to this size live inside the 32-byte slot.
-pub(super) const INLINE_BYTES_MAX: usize = 30;
-
-/// Table entries are `score (f64 LE) member`.
-pub(super) struct ScoreKey;
-
-impl KeyOf for ScoreKey {
-    fn key(entry: &[u8]) -> &[u8] {
-        &entry[8..]
-    }
-}
-
-pub(super) type ScoreTable<A> = Table<A, INLINE_BYTES_MAX, ScoreKey>;
 
 /// Largest magnitude stored as an integer (every integer up to it is exact in a double).
 pub(super) const EXACT_INT_MAX: f64 = 9_007_199_254_740_992.0;
@@ -116,8 +102,8 @@ pub(super) fn last_pair<A: Allocator>(lp: &Listpack<A>) -> Option<(Elem<'_>, f64
 pub(super) struct Sorted<A: Allocator + Copy> {
     /// Non-empty nodes in order; every pair of node `i` sorts before every pair of node `i + 1`.
     pub(super) nodes: Vec<Listpack<A>, A>,
-    /// `member -> score` for every pair in `nodes`.
-    pub(super) table: ScoreTable<A>,
+    /// `member -> score` for every pair in `nodes` (by hash, confirmed against the nodes).
+    pub(super) table: ScoreIndex<A>,
     /// A Fenwick tree over the nodes' pair counts (`index[i]` sums nodes `i + 1 - lowbit(i + 1) ..= i`),
     /// kept in step with `nodes` by every change so ranks cost O(log nodes). `index.len() != nodes.len()`
     /// means it is stale (an allocation failed): rank queries then add node lengths.
@@ -128,7 +114,7 @@ impl<A: Allocator + Copy> Sorted<A> {
     pub(super) fn new_in(capacity: usize, alloc: A) -> Result<Self, AllocError> {
         Ok(Sorted {
             nodes: Vec::new_in(alloc),
-            table: ScoreTable::with_capacity_in(capacity, alloc)?,
+            table: ScoreIndex::with_capacity_in(capacity, alloc)?,
             index: Vec::new_in(alloc),
         })
     }
@@ -206,7 +192,23 @@ impl<A: Allocator + Copy> Sorted<A> {
     }
 
     pub(super) fn score(&self, member: &[u8]) -> Option<f64> {
-        self.table.get(member).map(table_score)
+        let hash = self.table.hash(member);
+        self.table.find(hash, |score| self.holds(score, member))
+    }
+
+    /// Whether the pair `(score, member)` is in the nodes.
+    fn holds(&self, score: f64, member: &[u8]) -> bool {
+        if self.nodes.is_empty() {
+            return false;
+        }
+        let node = &self.nodes[self.node_for(score, member)];
+        let (off, _) =
+            partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
+        let Some(score_off) = node.next_off(off).filter(|_| off < node.bytes_len()) else {
+            return false;
+        };
+        let found = node.get_at(off);
+        cmp_pair(elem_score(node.get_at(score_off)), found, score, member) == Ordering::Equal
     }
 
     /// Index of the node a pair `(score, member)` belongs in (the last node when past the end).
@@ -239,11 +241,9 @@ impl<A: Allocator + Copy> Sorted<A> {
         let last = self.nodes.len() - 1;
         let node = &mut self.nodes[last];
         let end = node.bytes_len();
-        let result = insert_pair(node, end, member, score).and_then(|()| {
-            self.table
-                .upsert(&[&score.to_le_bytes(), member])
-                .map(|_| ())
-        });
+        let hash = self.table.hash(member);
+        let result =
+            insert_pair(node, end, member, score).and_then(|()| self.table.insert(hash, score));
         if result.is_err() {
             let node = &mut self.nodes[last];
             if node.bytes_len() > end {
@@ -295,7 +295,7 @@ impl<A: Allocator + Copy> Sorted<A> {
         let (off, _) =
             partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
         insert_pair(node, off, member, score)?;
-        if let Err(error) = self.table.upsert(&[&score.to_le_bytes(), member]) {
+        if let Err(error) = self.table.insert(self.table.hash(member), score) {
             node.remove_range(off, 2);
             return Err(error);
         }
@@ -378,12 +378,6 @@ impl<A: Allocator + Copy> Sorted<A> {
             + self.table.mem_bytes()
             + self.index.capacity() * core::mem::size_of::<usize>()
     }
-}
-
-pub(super) fn table_score(entry: &[u8]) -> f64 {
-    let mut raw = [0u8; 8];
-    raw.copy_from_slice(&entry[..8]);
-    f64::from_le_bytes(raw)
 }
 
 /// Node index and pair index within it of rank `rank` (`rank < len`).
