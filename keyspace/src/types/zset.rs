@@ -14,6 +14,8 @@
 //! a double; -0 is stored as 0, as Redis's listpack does), else as their 8 IEEE-754 bytes. NaN is never
 //! stored.
 
+#[path = "zset_fence.rs"]
+mod fence;
 #[path = "zset_index.rs"]
 mod index;
 #[path = "zset_nodes.rs"]
@@ -230,6 +232,7 @@ impl<A: Allocator + Copy> ZSet<A> {
                     partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
                 insert_pair(node, off, member, score)?;
                 sorted.index_step(idx, true);
+                sorted.node_changed(idx);
                 sorted.remove_old_pair(member, old, score);
                 let hash = sorted.table.hash(member);
                 sorted.table.set_score(hash, old, score);
@@ -291,6 +294,10 @@ impl<A: Allocator + Copy> ZSet<A> {
 
     /// 0-based rank (ascending) and score of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
+        if let Repr::Skip(sorted) = &self.repr {
+            let (score, idx, index) = sorted.find(member)?;
+            return Some((sorted.pairs_before(idx) + index, score));
+        }
         let score = self.score(member)?;
         let rank = self.count_before(|m, s| cmp_pair(s, m, score, member) == Ordering::Less);
         Some((rank, score))

@@ -4,6 +4,7 @@
 use super::super::elem::{Elem, Needle, INT_TEXT_BYTES_MAX};
 use super::super::listpack::{self, Listpack};
 use super::super::AllocError;
+use super::fence::Fence;
 use super::index::ScoreIndex;
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
@@ -108,6 +109,10 @@ pub(super) struct Sorted<A: Allocator + Copy> {
     /// kept in step with `nodes` by every change so ranks cost O(log nodes). `index.len() != nodes.len()`
     /// means it is stale (an allocation failed): rank queries then add node lengths.
     index: Vec<usize, A>,
+    /// `fences[i]` is `Fence::of(&nodes[i])`, kept in step by [`Self::node_changed`] after every change
+    /// to a node, so finding a pair's node reads one array. `fences.len() != nodes.len()` means it is
+    /// stale (an allocation failed): searches then read the nodes.
+    fences: Vec<Fence, A>,
 }
 
 impl<A: Allocator + Copy> Sorted<A> {
@@ -116,6 +121,7 @@ impl<A: Allocator + Copy> Sorted<A> {
             nodes: Vec::new_in(alloc),
             table: ScoreIndex::with_capacity_in(capacity, alloc)?,
             index: Vec::new_in(alloc),
+            fences: Vec::new_in(alloc),
         })
     }
 
@@ -192,30 +198,94 @@ impl<A: Allocator + Copy> Sorted<A> {
     }
 
     pub(super) fn score(&self, member: &[u8]) -> Option<f64> {
-        let hash = self.table.hash(member);
-        self.table.find(hash, |score| self.holds(score, member))
+        self.find(member).map(|(score, _, _)| score)
     }
 
-    /// Whether the pair `(score, member)` is in the nodes.
-    fn holds(&self, score: f64, member: &[u8]) -> bool {
+    /// The score of `member`, the index of its node and its pair index in that node.
+    pub(super) fn find(&self, member: &[u8]) -> Option<(f64, usize, usize)> {
+        let hash = self.table.hash(member);
+        let mut at = None;
+        let score = self.table.find(hash, |score| {
+            at = self.position(score, member);
+            at.is_some()
+        })?;
+        at.map(|(idx, index)| (score, idx, index))
+    }
+
+    /// Where the pair `(score, member)` is in the nodes: node index and pair index in it.
+    fn position(&self, score: f64, member: &[u8]) -> Option<(usize, usize)> {
         if self.nodes.is_empty() {
-            return false;
+            return None;
         }
-        let node = &self.nodes[self.node_for(score, member)];
-        let (off, _) =
+        let idx = self.node_for(score, member);
+        let node = &self.nodes[idx];
+        let (off, index) =
             partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
-        let Some(score_off) = node.next_off(off).filter(|_| off < node.bytes_len()) else {
-            return false;
-        };
+        let score_off = node.next_off(off).filter(|_| off < node.bytes_len())?;
         let found = node.get_at(off);
-        cmp_pair(elem_score(node.get_at(score_off)), found, score, member) == Ordering::Equal
+        let equal =
+            cmp_pair(elem_score(node.get_at(score_off)), found, score, member) == Ordering::Equal;
+        equal.then_some((idx, index))
+    }
+
+    /// Keeps `fences` in step after node `idx` changed: its pairs changed, or it was split (the new node
+    /// is `idx + 1`, or `idx` is a node just pushed at the end), or it was removed or the node after it
+    /// merged into it (one node fewer).
+    pub(super) fn node_changed(&mut self, idx: usize) {
+        let (nodes, fences) = (self.nodes.len(), self.fences.len());
+        if nodes == fences {
+            if let Some(node) = self.nodes.get(idx) {
+                self.fences[idx] = Fence::of(node);
+            }
+        } else if nodes == fences + 1 && idx < nodes && self.fences.try_reserve(1).is_ok() {
+            self.fences.insert(idx, Fence::of(&self.nodes[idx]));
+            // The new node inherits the fence, which a pair appended before the split may have moved.
+            if let Some(next) = self.nodes.get(idx + 1) {
+                self.fences[idx + 1] = Fence::of(next);
+            }
+        } else if nodes + 1 == fences && idx < fences {
+            self.fences.remove(idx);
+        } else {
+            self.fences.clear();
+            if self.fences.try_reserve(nodes).is_ok() {
+                self.fences.extend(self.nodes.iter().map(Fence::of));
+            }
+        }
+        debug_assert!(self.fences_exact());
+    }
+
+    /// Whether the fences are stale or exactly the nodes' (checked in debug builds).
+    fn fences_exact(&self) -> bool {
+        self.fences.len() != self.nodes.len()
+            || self
+                .nodes
+                .iter()
+                .zip(self.fences.iter())
+                .all(|(node, fence)| Fence::of(node) == *fence)
     }
 
     /// Index of the node a pair `(score, member)` belongs in (the last node when past the end).
     pub(super) fn node_for(&self, score: f64, member: &[u8]) -> usize {
-        let idx = self.nodes.partition_point(|node| {
+        let node_before = |node: &Listpack<A>| {
             last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, score, member) == Ordering::Less)
-        });
+        };
+        let idx = if self.fences.len() == self.nodes.len() {
+            let (mut lo, mut hi) = (0, self.nodes.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let before = self.fences[mid]
+                    .before(score, member)
+                    .unwrap_or_else(|| node_before(&self.nodes[mid]));
+                if before {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        } else {
+            self.nodes.partition_point(node_before)
+        };
         idx.min(self.nodes.len().saturating_sub(1))
     }
 
@@ -252,10 +322,13 @@ impl<A: Allocator + Copy> Sorted<A> {
             if node.is_empty() {
                 self.nodes.pop();
             }
-        } else if full {
-            self.index_push_last();
         } else {
-            self.index_step(last, true);
+            if full {
+                self.index_push_last();
+            } else {
+                self.index_step(last, true);
+            }
+            self.node_changed(last);
         }
         result
     }
@@ -315,6 +388,7 @@ impl<A: Allocator + Copy> Sorted<A> {
         } else {
             self.reindex();
         }
+        self.node_changed(idx);
         Ok(())
     }
 
@@ -329,6 +403,7 @@ impl<A: Allocator + Copy> Sorted<A> {
         node.remove_range(off, 2);
         if node.is_empty() {
             self.nodes.remove(idx);
+            self.node_changed(idx);
             return self.reindex();
         }
         // Merge with the next node when both are small, so nodes stay at least a quarter full.
@@ -339,10 +414,12 @@ impl<A: Allocator + Copy> Sorted<A> {
                 let (left, right) = self.nodes.split_at_mut(idx + 1);
                 if left[idx].try_append(&mut right[0]).is_ok() {
                     self.nodes.remove(idx + 1);
+                    self.node_changed(idx);
                     return self.reindex();
                 }
             }
         }
+        self.node_changed(idx);
         self.index_step(idx, false);
     }
 
@@ -350,7 +427,9 @@ impl<A: Allocator + Copy> Sorted<A> {
     /// update inserts the new pair first).
     pub(super) fn remove_old_pair(&mut self, member: &[u8], old: f64, new: f64) {
         let before = self.nodes.len();
-        if let Some(idx) = remove_pair_at_score(&mut self.nodes, member, old, new) {
+        let idx = self.node_for(old, member);
+        if remove_pair_at_score(&mut self.nodes, idx, member, old, new) {
+            self.node_changed(idx);
             if self.nodes.len() == before {
                 self.index_step(idx, false);
             } else {
@@ -367,6 +446,7 @@ impl<A: Allocator + Copy> Sorted<A> {
             .is_some_and(|n| n.len() / 2 > NODE_PAIRS_MAX)
         {
             split_node(&mut self.nodes, idx, alloc);
+            self.node_changed(idx);
             self.reindex();
         }
     }
@@ -392,17 +472,18 @@ pub(super) fn locate<A: Allocator>(nodes: &[Listpack<A>], mut rank: usize) -> (u
     (nodes.len().saturating_sub(1), 0)
 }
 
-/// Removes the pair `(old, member)` from `nodes` (the pair `(new, member)` is also present).
+/// Removes the pair `(old, member)` from node `idx` of `nodes`, the node it sorts in (the pair
+/// `(new, member)` is also present); whether it was there.
 fn remove_pair_at_score<A: Allocator>(
     nodes: &mut Vec<Listpack<A>, A>,
+    idx: usize,
     member: &[u8],
     old: f64,
     new: f64,
-) -> Option<usize> {
-    let idx = nodes.partition_point(|node| {
-        last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, old, member) == Ordering::Less)
-    });
-    let node = nodes.get_mut(idx)?;
+) -> bool {
+    let Some(node) = nodes.get_mut(idx) else {
+        return false;
+    };
     let needle = Needle::new(member);
     let mut off = 0;
     while let Some(found) = node.find(&needle, off, 2) {
@@ -415,11 +496,11 @@ fn remove_pair_at_score<A: Allocator>(
             if node.is_empty() {
                 nodes.remove(idx);
             }
-            return Some(idx);
+            return true;
         }
         off = node.next_off(score_off).unwrap_or(node.bytes_len());
     }
-    None
+    false
 }
 
 /// Splits node `idx` in half (best effort).
