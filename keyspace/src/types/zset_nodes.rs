@@ -8,6 +8,7 @@ use super::fence::Fence;
 use super::index::ScoreIndex;
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
+use core::cell::RefCell;
 use core::cmp::Ordering;
 
 /// Pairs per node of the `skiplist` encoding before it splits (small in tests, so model tests cross
@@ -105,10 +106,12 @@ pub(super) struct Sorted<A: Allocator + Copy> {
     pub(super) nodes: Vec<Listpack<A>, A>,
     /// `member -> score` for every pair in `nodes` (by hash, confirmed against the nodes).
     pub(super) table: ScoreIndex<A>,
-    /// A Fenwick tree over the nodes' pair counts (`index[i]` sums nodes `i + 1 - lowbit(i + 1) ..= i`),
-    /// kept in step with `nodes` by every change so ranks cost O(log nodes). `index.len() != nodes.len()`
-    /// means it is stale (an allocation failed): rank queries then add node lengths.
-    index: Vec<usize, A>,
+    /// A Fenwick tree over the nodes' pair counts (`index[i]` sums nodes `i + 1 - lowbit(i + 1) ..= i`), so
+    /// ranks cost O(log nodes). Single-pair changes keep it in step; a change in the number of nodes (a
+    /// split, a merge, a removal) marks it stale (clears it) and the next rank query rebuilds it in
+    /// O(nodes), so a run of inserts that splits many nodes pays for one rebuild, not one per split.
+    /// Valid iff `len() == nodes.len()`; after a failed allocation rank queries add node lengths instead.
+    index: RefCell<Vec<usize, A>>,
     /// `fences[i]` is `Fence::of(&nodes[i])`, kept in step by [`Self::node_changed`] after every change
     /// to a node, so finding a pair's node reads one array. `fences.len() != nodes.len()` means it is
     /// stale (an allocation failed): searches then read the nodes.
@@ -120,43 +123,49 @@ impl<A: Allocator + Copy> Sorted<A> {
         Ok(Sorted {
             nodes: Vec::new_in(alloc),
             table: ScoreIndex::with_capacity_in(capacity, alloc)?,
-            index: Vec::new_in(alloc),
+            index: RefCell::new(Vec::new_in(alloc)),
             fences: Vec::new_in(alloc),
         })
     }
 
-    fn index_valid(&self) -> bool {
-        self.index.len() == self.nodes.len()
+    /// Marks the rank index stale (after nodes were added, removed or split).
+    pub(super) fn reindex(&mut self) {
+        self.index.get_mut().clear();
     }
 
-    /// Rebuilds the index from the node lengths (after nodes were added, removed or split); best effort.
-    pub(super) fn reindex(&mut self) {
-        self.index.clear();
+    /// Rebuilds a stale rank index from the node lengths; best effort.
+    fn refresh_index(&self) {
         let n = self.nodes.len();
-        if self.index.try_reserve(n).is_err() {
+        let mut index = self.index.borrow_mut();
+        if index.len() == n {
             return;
         }
-        self.index
-            .extend(self.nodes.iter().map(|node| node.len() / 2));
+        index.clear();
+        if index.try_reserve(n).is_err() {
+            return;
+        }
+        index.extend(self.nodes.iter().map(|node| node.len() / 2));
         for i in 1..=n {
             let parent = i + (i & i.wrapping_neg());
             if parent <= n {
-                self.index[parent - 1] += self.index[i - 1];
+                index[parent - 1] += index[i - 1];
             }
         }
     }
 
     /// Records that node `idx` gained (`grew`) or lost one pair.
     pub(super) fn index_step(&mut self, idx: usize, grew: bool) {
-        if !self.index_valid() {
+        let n = self.nodes.len();
+        let index = self.index.get_mut();
+        if index.len() != n {
             return;
         }
         let mut i = idx + 1;
-        while i <= self.index.len() {
+        while i <= n {
             if grew {
-                self.index[i - 1] += 1;
+                index[i - 1] += 1;
             } else {
-                self.index[i - 1] -= 1;
+                index[i - 1] -= 1;
             }
             i += i & i.wrapping_neg();
         }
@@ -164,23 +173,22 @@ impl<A: Allocator + Copy> Sorted<A> {
 
     /// Pairs in nodes `0..idx`.
     pub(super) fn pairs_before(&self, idx: usize) -> usize {
-        if !self.index_valid() {
+        self.refresh_index();
+        let index = self.index.borrow();
+        if index.len() != self.nodes.len() {
             return self.nodes[..idx].iter().map(|n| n.len() / 2).sum();
         }
-        let (mut sum, mut i) = (0, idx);
-        while i > 0 {
-            sum += self.index[i - 1];
-            i -= i & i.wrapping_neg();
-        }
-        sum
+        fenwick_prefix(&index, idx)
     }
 
     /// Node index and pair index within it of rank `rank` (`rank < len`).
     pub(super) fn locate(&self, rank: usize) -> (usize, usize) {
-        if !self.index_valid() {
+        self.refresh_index();
+        let index = self.index.borrow();
+        let n = index.len();
+        if n != self.nodes.len() {
             return locate(&self.nodes, rank);
         }
-        let n = self.index.len();
         let (mut pos, mut rest) = (0, rank);
         let mut step = if n == 0 {
             0
@@ -188,9 +196,9 @@ impl<A: Allocator + Copy> Sorted<A> {
             1 << (usize::BITS - 1 - n.leading_zeros())
         };
         while step > 0 {
-            if pos + step <= n && self.index[pos + step - 1] <= rest {
+            if pos + step <= n && index[pos + step - 1] <= rest {
                 pos += step;
-                rest -= self.index[pos - 1];
+                rest -= index[pos - 1];
             }
             step >>= 1;
         }
@@ -333,26 +341,17 @@ impl<A: Allocator + Copy> Sorted<A> {
         result
     }
 
-    /// Extends the index by the last node (just pushed, holding one pair).
+    /// Extends the index by the last node (just pushed, holding one pair), or leaves it stale.
     fn index_push_last(&mut self) {
         let n = self.nodes.len();
-        if self.index.len() + 1 != n || self.index.try_reserve(1).is_err() {
-            return self.reindex();
+        let index = self.index.get_mut();
+        if index.len() + 1 != n || index.try_reserve(1).is_err() {
+            return index.clear();
         }
         // The new slot n covers nodes n - lowbit(n) + 1 ..= n: its own pair plus the slots below it.
         let low = n & n.wrapping_neg();
-        let below = self.pairs_before_raw(n - 1) - self.pairs_before_raw(n - low);
-        self.index.push(1 + below);
-    }
-
-    /// [`Self::pairs_before`] on the index alone (valid for `idx <= index.len()`).
-    fn pairs_before_raw(&self, idx: usize) -> usize {
-        let (mut sum, mut i) = (0, idx);
-        while i > 0 {
-            sum += self.index[i - 1];
-            i -= i & i.wrapping_neg();
-        }
-        sum
+        let below = fenwick_prefix(index, n - 1) - fenwick_prefix(index, n - low);
+        index.push(1 + below);
     }
 
     /// Inserts an absent member. On `Err` nothing changed.
@@ -383,7 +382,7 @@ impl<A: Allocator + Copy> Sorted<A> {
             };
             split_node_at(&mut self.nodes, idx, keep_pairs, alloc);
         }
-        if self.nodes.len() == self.index.len() {
+        if self.nodes.len() == self.index.get_mut().len() {
             self.index_step(idx, true);
         } else {
             self.reindex();
@@ -456,8 +455,18 @@ impl<A: Allocator + Copy> Sorted<A> {
             + self.nodes.capacity() * core::mem::size_of::<Listpack<A>>()
             + self.nodes.iter().map(Listpack::mem_bytes).sum::<usize>()
             + self.table.mem_bytes()
-            + self.index.capacity() * core::mem::size_of::<usize>()
+            + self.index.borrow().capacity() * core::mem::size_of::<usize>()
     }
+}
+
+/// Pairs in the nodes before `idx` by the Fenwick tree `index` (`idx <= index.len()`).
+fn fenwick_prefix(index: &[usize], idx: usize) -> usize {
+    let (mut sum, mut i) = (0, idx);
+    while i > 0 {
+        sum += index[i - 1];
+        i -= i & i.wrapping_neg();
+    }
+    sum
 }
 
 /// Node index and pair index within it of rank `rank` (`rank < len`).
