@@ -55,6 +55,11 @@ impl Fence {
         fence
     }
 
+    /// The score of the node's last pair.
+    pub(super) fn score(&self) -> f64 {
+        self.score
+    }
+
     /// Whether the node's last pair sorts before `(score, member)`; `None` when only the node can tell.
     pub(super) fn before(&self, score: f64, member: &[u8]) -> Option<bool> {
         match self.score.partial_cmp(&score) {

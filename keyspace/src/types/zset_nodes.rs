@@ -227,6 +227,9 @@ impl<A: Allocator + Copy> Sorted<A> {
         }
         let idx = self.node_for(score, member);
         let node = &self.nodes[idx];
+        if self.nearer_the_end(idx, score) {
+            return position_from_back(node, score, member).map(|index| (idx, index));
+        }
         let (off, index) =
             partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
         let score_off = node.next_off(off).filter(|_| off < node.bytes_len())?;
@@ -234,6 +237,16 @@ impl<A: Allocator + Copy> Sorted<A> {
         let equal =
             cmp_pair(elem_score(node.get_at(score_off)), found, score, member) == Ordering::Equal;
         equal.then_some((idx, index))
+    }
+
+    /// Whether `score` is nearer node `idx`'s last score than the previous node's (so a scan from the
+    /// back is likely shorter); false when unknown.
+    fn nearer_the_end(&self, idx: usize, score: f64) -> bool {
+        if idx == 0 || self.fences.len() != self.nodes.len() {
+            return false;
+        }
+        let (low, high) = (self.fences[idx - 1].score(), self.fences[idx].score());
+        high - score < score - low
     }
 
     /// Keeps `fences` in step after node `idx` changed: its pairs changed, or it was split (the new node
@@ -457,6 +470,25 @@ impl<A: Allocator + Copy> Sorted<A> {
             + self.table.mem_bytes()
             + self.index.borrow().capacity() * core::mem::size_of::<usize>()
     }
+}
+
+/// Pair index of `(score, member)` in `node`, scanning from the back.
+fn position_from_back<A: Allocator>(
+    node: &Listpack<A>,
+    score: f64,
+    member: &[u8],
+) -> Option<usize> {
+    let mut iter = node.iter();
+    let mut index = node.len() / 2;
+    while let (Some(s), Some(m)) = (iter.next_back(), iter.next_back()) {
+        index -= 1;
+        match cmp_pair(elem_score(s), m, score, member) {
+            Ordering::Equal => return Some(index),
+            Ordering::Less => return None,
+            Ordering::Greater => {}
+        }
+    }
+    None
 }
 
 /// Pairs in the nodes before `idx` by the Fenwick tree `index` (`idx <= index.len()`).
