@@ -81,7 +81,7 @@ fn pop_generic<'k, A: KvAllocator>(
             reply::array_len(ctx.out, 2);
         }
         bulk_elem(ctx.out, member);
-        reply::double(ctx.out, ctx.proto, score);
+        super::zsets::reply_score(ctx.out, ctx.proto, score);
     }
     zset.remove_range(start, end, |_, _| {});
     let event = if shape.max { "zpopmax" } else { "zpopmin" };

@@ -47,6 +47,43 @@ pub fn d2string(out: &mut Vec<u8>, score: f64) {
     }
 }
 
+/// Writes a score as [`reply::double`] does (`%.17g`), with the integral scores most sets hold printed
+/// straight from the integer: `%.17g` of an integral value below 1e17 in magnitude is its digits.
+pub(crate) fn reply_score(out: &mut Vec<u8>, proto: Protocol, score: f64) {
+    if score.fract() != 0.0 || score.abs() >= 1e17 {
+        return reply::double(out, proto, score);
+    }
+    let mut buf = [0u8; 24];
+    let text = integral_text(&mut buf, score);
+    match proto {
+        Protocol::Resp2 => reply::bulk(out, text),
+        Protocol::Resp3 => {
+            out.push(b',');
+            out.extend_from_slice(text);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+/// The digits of an integral `score` (|score| < 1e17), `-0` for negative zero, in `buf`.
+fn integral_text(buf: &mut [u8; 24], score: f64) -> &[u8] {
+    let mut at = buf.len();
+    let mut value = score.abs() as u64;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    if score.is_sign_negative() {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
 /// Writes `(member, score)` pairs: members only, or with scores (flat in RESP2, pairs in RESP3).
 pub(crate) fn reply_pairs<'a>(
     out: &mut Vec<u8>,
@@ -63,7 +100,7 @@ pub(crate) fn reply_pairs<'a>(
         }
         bulk_elem(out, member);
         if withscores {
-            reply::double(out, proto, score);
+            reply_score(out, proto, score);
         }
     }
 }
@@ -216,7 +253,7 @@ fn zadd_generic<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, mut fla
     }
     if flags.incr {
         if processed > 0 {
-            reply::double(ctx.out, ctx.proto, last_score);
+            reply_score(ctx.out, ctx.proto, last_score);
         } else {
             reply::null(ctx.out, ctx.proto);
         }
@@ -284,7 +321,7 @@ pub fn zscore<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         Found::WrongType => {}
         Found::Missing => reply::null(ctx.out, ctx.proto),
         Found::Some(zset) => match zset.score(ctx.argv[2]) {
-            Some(score) => reply::double(ctx.out, ctx.proto, score),
+            Some(score) => reply_score(ctx.out, ctx.proto, score),
             None => reply::null(ctx.out, ctx.proto),
         },
     }
@@ -301,7 +338,7 @@ pub fn zmscore<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     reply::array_len(ctx.out, ctx.argv.len() - 2);
     for &member in &ctx.argv[2..] {
         match zset.and_then(|z| z.score(member)) {
-            Some(score) => reply::double(ctx.out, ctx.proto, score),
+            Some(score) => reply_score(ctx.out, ctx.proto, score),
             None => reply::null(ctx.out, ctx.proto),
         }
     }
@@ -433,4 +470,48 @@ pub fn zrandmember<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let all: Vec<(Elem<'_>, f64)> = zset.iter().collect();
     let picks = ranks[..n].iter().map(|&r| all[r]);
     reply_pairs(ctx.out, ctx.proto, picks, n, withscores);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integral fast path prints what the `%.17g` formatter prints, in both protocols.
+    #[test]
+    fn reply_score_matches_g17() {
+        let mut samples = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            500.0,
+            0.5,
+            -2.5,
+            1e16,
+            -1e16,
+            99_999_999_999_999_984.0,
+            1e17,
+            -1e17,
+            9_007_199_254_740_993.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            samples.push(((state >> 11) as f64 / 1e3).trunc() - 4e12);
+            samples.push(f64::from_bits(state));
+        }
+        for score in samples {
+            for proto in [Protocol::Resp2, Protocol::Resp3] {
+                let (mut fast, mut reference) = (Vec::new(), Vec::new());
+                reply_score(&mut fast, proto, score);
+                reply::double(&mut reference, proto, score);
+                assert_eq!(fast, reference, "{score:?}");
+            }
+        }
+    }
 }

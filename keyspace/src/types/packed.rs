@@ -55,6 +55,7 @@ impl<A: Allocator, const N: usize> Packed<A, N> {
     }
 
     /// The content for in-place edits that keep its length (and its key).
+    #[cfg(test)]
     pub(crate) fn as_bytes_mut(&mut self) -> &mut [u8] {
         match self {
             Packed::Inline { len, buf } => &mut buf[..usize::from(*len)],

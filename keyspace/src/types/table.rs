@@ -181,6 +181,7 @@ impl<A: Allocator + Copy, const N: usize, K: KeyOf> Table<A, N, K> {
     }
 
     /// The entry with `key`, for in-place edits that leave its key unchanged.
+    #[cfg(test)]
     pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut [u8]> {
         self.step();
         self.find_mut(self.hash(key), key).map(|e| e.as_bytes_mut())

@@ -4,7 +4,8 @@
 //!   `zset-max-listpack-entries` members of at most `zset-max-listpack-value` bytes (Redis's rule).
 //! - `skiplist` (the name `OBJECT ENCODING` reports, as Redis): the pairs in order in a chain of listpack
 //!   nodes of at most [`NODE_PAIRS_MAX`] pairs (found by binary search on each node's last pair), plus a
-//!   hash table `member -> score` for O(1) ZSCORE and member lookups, and a Fenwick tree over the node
+//!   `member -> score` index for O(1) member lookups that stores no member bytes (`zset_index.rs`: a 32-bit
+//!   hash and the score per member, each hit confirmed against the nodes), and a Fenwick tree over the node
 //!   lengths for O(log nodes) ranks. Appends past the end fill nodes completely (ascending scores such as
 //!   timestamps); other overflows split a node in half. Like Redis, a sorted set never converts back by itself (the STORE commands build their result in
 //!   the encoding its size calls for).
@@ -13,6 +14,10 @@
 //! a double; -0 is stored as 0, as Redis's listpack does), else as their 8 IEEE-754 bytes. NaN is never
 //! stored.
 
+#[path = "zset_fence.rs"]
+mod fence;
+#[path = "zset_index.rs"]
+mod index;
 #[path = "zset_nodes.rs"]
 mod nodes;
 
@@ -23,7 +28,7 @@ use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box;
 use core::cmp::Ordering;
 pub use nodes::{cmp_pair, NODE_PAIRS_MAX};
-use nodes::{elem_score, insert_pair, last_pair, partition_pairs, score_elem, table_score, Sorted};
+use nodes::{elem_score, insert_pair, last_pair, partition_pairs, score_elem, Sorted};
 
 enum Repr<A: Allocator + Copy> {
     Pack(Listpack<A>),
@@ -227,10 +232,10 @@ impl<A: Allocator + Copy> ZSet<A> {
                     partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
                 insert_pair(node, off, member, score)?;
                 sorted.index_step(idx, true);
+                sorted.node_changed(idx);
                 sorted.remove_old_pair(member, old, score);
-                if let Some(entry) = sorted.table.get_mut(member) {
-                    entry[..8].copy_from_slice(&score.to_le_bytes());
-                }
+                let hash = sorted.table.hash(member);
+                sorted.table.set_score(hash, old, score);
                 sorted.split_if_full(idx, alloc);
                 Ok(())
             }
@@ -264,7 +269,8 @@ impl<A: Allocator + Copy> ZSet<A> {
             Repr::Skip(sorted) => {
                 let score = sorted.score(member)?;
                 sorted.remove_from_nodes(member, score);
-                sorted.table.remove(member);
+                let hash = sorted.table.hash(member);
+                sorted.table.remove(hash, score);
                 Some(score)
             }
         }
@@ -288,6 +294,10 @@ impl<A: Allocator + Copy> ZSet<A> {
 
     /// 0-based rank (ascending) and score of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
+        if let Repr::Skip(sorted) = &self.repr {
+            let (score, idx, index) = sorted.find(member)?;
+            return Some((sorted.pairs_before(idx) + index, score));
+        }
         let score = self.score(member)?;
         let rank = self.count_before(|m, s| cmp_pair(s, m, score, member) == Ordering::Less);
         Some((rank, score))
@@ -379,19 +389,28 @@ impl<A: Allocator + Copy> ZSet<A> {
 
     /// A uniformly random `(member, score)`, `None` when empty.
     pub fn random(&self, rng: &mut impl Rng) -> Option<(Elem<'_>, f64)> {
+        let len = self.len();
+        if len == 0 {
+            return None;
+        }
+        let (idx, local) = match &self.repr {
+            Repr::Pack(_) => (0, rng.below(len)),
+            Repr::Skip(sorted) => sorted.locate(rng.below(len)),
+        };
+        let node = &self.nodes()[idx];
+        let off = node.offset_of(2 * local)?;
+        let member = node.get_at(off);
+        let score = elem_score(node.get_at(node.next_off(off)?));
         match &self.repr {
-            Repr::Pack(lp) => {
-                if lp.is_empty() {
-                    return None;
-                }
-                let off = lp.offset_of(2 * rng.below(lp.len() / 2))?;
-                let score = lp.next_off(off)?;
-                Some((lp.get_at(off), elem_score(lp.get_at(score))))
+            // A node stores -0 as 0; the index keeps the score's own bits.
+            Repr::Skip(sorted) if score == 0.0 => {
+                let mut buf = [0u8; INT_TEXT_BYTES_MAX];
+                Some((
+                    member,
+                    sorted.score(member.to_bytes(&mut buf)).unwrap_or(score),
+                ))
             }
-            Repr::Skip(sorted) => sorted
-                .table
-                .random(rng)
-                .map(|entry| (Elem::from_bytes(&entry[8..]), table_score(entry))),
+            _ => Some((member, score)),
         }
     }
 }

@@ -3,33 +3,24 @@
 
 use super::super::elem::{Elem, Needle, INT_TEXT_BYTES_MAX};
 use super::super::listpack::{self, Listpack};
-use super::super::packed::{KeyOf, Table};
 use super::super::AllocError;
+use super::fence::Fence;
+use super::index::ScoreIndex;
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
+use core::cell::RefCell;
 use core::cmp::Ordering;
 
 /// Pairs per node of the `skiplist` encoding before it splits (small in tests, so model tests cross
 /// node boundaries).
 #[cfg(not(test))]
-pub const NODE_PAIRS_MAX: usize = 128;
+pub const NODE_PAIRS_MAX: usize = 32;
 /// Pairs per node of the `skiplist` encoding before it splits.
 #[cfg(test)]
 pub const NODE_PAIRS_MAX: usize = 8;
 
-/// Table entries (8 score bytes + member) up to this size live inside the 32-byte slot.
-pub(super) const INLINE_BYTES_MAX: usize = 30;
-
-/// Table entries are `score (f64 LE) member`.
-pub(super) struct ScoreKey;
-
-impl KeyOf for ScoreKey {
-    fn key(entry: &[u8]) -> &[u8] {
-        &entry[8..]
-    }
-}
-
-pub(super) type ScoreTable<A> = Table<A, INLINE_BYTES_MAX, ScoreKey>;
+/// Debug builds compare every fence with its node after each change up to this many nodes.
+const FENCES_CHECKED_NODES_MAX: usize = 256;
 
 /// Largest magnitude stored as an integer (every integer up to it is exact in a double).
 pub(super) const EXACT_INT_MAX: f64 = 9_007_199_254_740_992.0;
@@ -116,55 +107,68 @@ pub(super) fn last_pair<A: Allocator>(lp: &Listpack<A>) -> Option<(Elem<'_>, f64
 pub(super) struct Sorted<A: Allocator + Copy> {
     /// Non-empty nodes in order; every pair of node `i` sorts before every pair of node `i + 1`.
     pub(super) nodes: Vec<Listpack<A>, A>,
-    /// `member -> score` for every pair in `nodes`.
-    pub(super) table: ScoreTable<A>,
-    /// A Fenwick tree over the nodes' pair counts (`index[i]` sums nodes `i + 1 - lowbit(i + 1) ..= i`),
-    /// kept in step with `nodes` by every change so ranks cost O(log nodes). `index.len() != nodes.len()`
-    /// means it is stale (an allocation failed): rank queries then add node lengths.
-    index: Vec<usize, A>,
+    /// `member -> score` for every pair in `nodes` (by hash, confirmed against the nodes).
+    pub(super) table: ScoreIndex<A>,
+    /// A Fenwick tree over the nodes' pair counts (`index[i]` sums nodes `i + 1 - lowbit(i + 1) ..= i`), so
+    /// ranks cost O(log nodes). Single-pair changes keep it in step; a change in the number of nodes (a
+    /// split, a merge, a removal) marks it stale (clears it) and the next rank query rebuilds it in
+    /// O(nodes), so a run of inserts that splits many nodes pays for one rebuild, not one per split.
+    /// Valid iff `len() == nodes.len()`; after a failed allocation rank queries add node lengths instead.
+    index: RefCell<Vec<usize, A>>,
+    /// `fences[i]` is `Fence::of(&nodes[i])`, kept in step by [`Self::node_changed`] after every change
+    /// to a node, so finding a pair's node reads one array. `fences.len() != nodes.len()` means it is
+    /// stale (an allocation failed): searches then read the nodes.
+    fences: Vec<Fence, A>,
 }
 
 impl<A: Allocator + Copy> Sorted<A> {
     pub(super) fn new_in(capacity: usize, alloc: A) -> Result<Self, AllocError> {
         Ok(Sorted {
             nodes: Vec::new_in(alloc),
-            table: ScoreTable::with_capacity_in(capacity, alloc)?,
-            index: Vec::new_in(alloc),
+            table: ScoreIndex::with_capacity_in(capacity, alloc)?,
+            index: RefCell::new(Vec::new_in(alloc)),
+            fences: Vec::new_in(alloc),
         })
     }
 
-    fn index_valid(&self) -> bool {
-        self.index.len() == self.nodes.len()
+    /// Marks the rank index stale (after nodes were added, removed or split).
+    pub(super) fn reindex(&mut self) {
+        self.index.get_mut().clear();
     }
 
-    /// Rebuilds the index from the node lengths (after nodes were added, removed or split); best effort.
-    pub(super) fn reindex(&mut self) {
-        self.index.clear();
+    /// Rebuilds a stale rank index from the node lengths; best effort.
+    fn refresh_index(&self) {
         let n = self.nodes.len();
-        if self.index.try_reserve(n).is_err() {
+        let mut index = self.index.borrow_mut();
+        if index.len() == n {
             return;
         }
-        self.index
-            .extend(self.nodes.iter().map(|node| node.len() / 2));
+        index.clear();
+        if index.try_reserve(n).is_err() {
+            return;
+        }
+        index.extend(self.nodes.iter().map(|node| node.len() / 2));
         for i in 1..=n {
             let parent = i + (i & i.wrapping_neg());
             if parent <= n {
-                self.index[parent - 1] += self.index[i - 1];
+                index[parent - 1] += index[i - 1];
             }
         }
     }
 
     /// Records that node `idx` gained (`grew`) or lost one pair.
     pub(super) fn index_step(&mut self, idx: usize, grew: bool) {
-        if !self.index_valid() {
+        let n = self.nodes.len();
+        let index = self.index.get_mut();
+        if index.len() != n {
             return;
         }
         let mut i = idx + 1;
-        while i <= self.index.len() {
+        while i <= n {
             if grew {
-                self.index[i - 1] += 1;
+                index[i - 1] += 1;
             } else {
-                self.index[i - 1] -= 1;
+                index[i - 1] -= 1;
             }
             i += i & i.wrapping_neg();
         }
@@ -172,23 +176,22 @@ impl<A: Allocator + Copy> Sorted<A> {
 
     /// Pairs in nodes `0..idx`.
     pub(super) fn pairs_before(&self, idx: usize) -> usize {
-        if !self.index_valid() {
+        self.refresh_index();
+        let index = self.index.borrow();
+        if index.len() != self.nodes.len() {
             return self.nodes[..idx].iter().map(|n| n.len() / 2).sum();
         }
-        let (mut sum, mut i) = (0, idx);
-        while i > 0 {
-            sum += self.index[i - 1];
-            i -= i & i.wrapping_neg();
-        }
-        sum
+        fenwick_prefix(&index, idx)
     }
 
     /// Node index and pair index within it of rank `rank` (`rank < len`).
     pub(super) fn locate(&self, rank: usize) -> (usize, usize) {
-        if !self.index_valid() {
+        self.refresh_index();
+        let index = self.index.borrow();
+        let n = index.len();
+        if n != self.nodes.len() {
             return locate(&self.nodes, rank);
         }
-        let n = self.index.len();
         let (mut pos, mut rest) = (0, rank);
         let mut step = if n == 0 {
             0
@@ -196,9 +199,9 @@ impl<A: Allocator + Copy> Sorted<A> {
             1 << (usize::BITS - 1 - n.leading_zeros())
         };
         while step > 0 {
-            if pos + step <= n && self.index[pos + step - 1] <= rest {
+            if pos + step <= n && index[pos + step - 1] <= rest {
                 pos += step;
-                rest -= self.index[pos - 1];
+                rest -= index[pos - 1];
             }
             step >>= 1;
         }
@@ -206,14 +209,109 @@ impl<A: Allocator + Copy> Sorted<A> {
     }
 
     pub(super) fn score(&self, member: &[u8]) -> Option<f64> {
-        self.table.get(member).map(table_score)
+        self.find(member).map(|(score, _, _)| score)
+    }
+
+    /// The score of `member`, the index of its node and its pair index in that node.
+    pub(super) fn find(&self, member: &[u8]) -> Option<(f64, usize, usize)> {
+        let hash = self.table.hash(member);
+        let mut at = None;
+        let score = self.table.find(hash, |score| {
+            at = self.position(score, member);
+            at.is_some()
+        })?;
+        at.map(|(idx, index)| (score, idx, index))
+    }
+
+    /// Where the pair `(score, member)` is in the nodes: node index and pair index in it.
+    fn position(&self, score: f64, member: &[u8]) -> Option<(usize, usize)> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let idx = self.node_for(score, member);
+        let node = &self.nodes[idx];
+        if self.nearer_the_end(idx, score) {
+            return position_from_back(node, score, member).map(|index| (idx, index));
+        }
+        let (off, index) =
+            partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
+        let score_off = node.next_off(off).filter(|_| off < node.bytes_len())?;
+        let found = node.get_at(off);
+        let equal =
+            cmp_pair(elem_score(node.get_at(score_off)), found, score, member) == Ordering::Equal;
+        equal.then_some((idx, index))
+    }
+
+    /// Whether `score` is nearer node `idx`'s last score than the previous node's (so a scan from the
+    /// back is likely shorter); false when unknown.
+    fn nearer_the_end(&self, idx: usize, score: f64) -> bool {
+        if idx == 0 || self.fences.len() != self.nodes.len() {
+            return false;
+        }
+        let (low, high) = (self.fences[idx - 1].score(), self.fences[idx].score());
+        high - score < score - low
+    }
+
+    /// Keeps `fences` in step after node `idx` changed: its pairs changed, or it was split (the new node
+    /// is `idx + 1`, or `idx` is a node just pushed at the end), or it was removed or the node after it
+    /// merged into it (one node fewer).
+    pub(super) fn node_changed(&mut self, idx: usize) {
+        let (nodes, fences) = (self.nodes.len(), self.fences.len());
+        if nodes == fences {
+            if let Some(node) = self.nodes.get(idx) {
+                self.fences[idx] = Fence::of(node);
+            }
+        } else if nodes == fences + 1 && idx < nodes && self.fences.try_reserve(1).is_ok() {
+            self.fences.insert(idx, Fence::of(&self.nodes[idx]));
+            // The new node inherits the fence, which a pair appended before the split may have moved.
+            if let Some(next) = self.nodes.get(idx + 1) {
+                self.fences[idx + 1] = Fence::of(next);
+            }
+        } else if nodes + 1 == fences && idx < fences {
+            self.fences.remove(idx);
+        } else {
+            self.fences.clear();
+            if self.fences.try_reserve(nodes).is_ok() {
+                self.fences.extend(self.nodes.iter().map(Fence::of));
+            }
+        }
+        debug_assert!(self.fences_exact());
+    }
+
+    /// Whether the fences are stale or exactly the nodes' (checked in debug builds, up to a size that
+    /// keeps a debug server linear).
+    fn fences_exact(&self) -> bool {
+        self.fences.len() != self.nodes.len()
+            || self.nodes.len() > FENCES_CHECKED_NODES_MAX
+            || self
+                .nodes
+                .iter()
+                .zip(self.fences.iter())
+                .all(|(node, fence)| Fence::of(node) == *fence)
     }
 
     /// Index of the node a pair `(score, member)` belongs in (the last node when past the end).
     pub(super) fn node_for(&self, score: f64, member: &[u8]) -> usize {
-        let idx = self.nodes.partition_point(|node| {
+        let node_before = |node: &Listpack<A>| {
             last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, score, member) == Ordering::Less)
-        });
+        };
+        let idx = if self.fences.len() == self.nodes.len() {
+            let (mut lo, mut hi) = (0, self.nodes.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let before = self.fences[mid]
+                    .before(score, member)
+                    .unwrap_or_else(|| node_before(&self.nodes[mid]));
+                if before {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        } else {
+            self.nodes.partition_point(node_before)
+        };
         idx.min(self.nodes.len().saturating_sub(1))
     }
 
@@ -239,11 +337,9 @@ impl<A: Allocator + Copy> Sorted<A> {
         let last = self.nodes.len() - 1;
         let node = &mut self.nodes[last];
         let end = node.bytes_len();
-        let result = insert_pair(node, end, member, score).and_then(|()| {
-            self.table
-                .upsert(&[&score.to_le_bytes(), member])
-                .map(|_| ())
-        });
+        let hash = self.table.hash(member);
+        let result =
+            insert_pair(node, end, member, score).and_then(|()| self.table.insert(hash, score));
         if result.is_err() {
             let node = &mut self.nodes[last];
             if node.bytes_len() > end {
@@ -252,34 +348,28 @@ impl<A: Allocator + Copy> Sorted<A> {
             if node.is_empty() {
                 self.nodes.pop();
             }
-        } else if full {
-            self.index_push_last();
         } else {
-            self.index_step(last, true);
+            if full {
+                self.index_push_last();
+            } else {
+                self.index_step(last, true);
+            }
+            self.node_changed(last);
         }
         result
     }
 
-    /// Extends the index by the last node (just pushed, holding one pair).
+    /// Extends the index by the last node (just pushed, holding one pair), or leaves it stale.
     fn index_push_last(&mut self) {
         let n = self.nodes.len();
-        if self.index.len() + 1 != n || self.index.try_reserve(1).is_err() {
-            return self.reindex();
+        let index = self.index.get_mut();
+        if index.len() + 1 != n || index.try_reserve(1).is_err() {
+            return index.clear();
         }
         // The new slot n covers nodes n - lowbit(n) + 1 ..= n: its own pair plus the slots below it.
         let low = n & n.wrapping_neg();
-        let below = self.pairs_before_raw(n - 1) - self.pairs_before_raw(n - low);
-        self.index.push(1 + below);
-    }
-
-    /// [`Self::pairs_before`] on the index alone (valid for `idx <= index.len()`).
-    fn pairs_before_raw(&self, idx: usize) -> usize {
-        let (mut sum, mut i) = (0, idx);
-        while i > 0 {
-            sum += self.index[i - 1];
-            i -= i & i.wrapping_neg();
-        }
-        sum
+        let below = fenwick_prefix(index, n - 1) - fenwick_prefix(index, n - low);
+        index.push(1 + below);
     }
 
     /// Inserts an absent member. On `Err` nothing changed.
@@ -295,7 +385,7 @@ impl<A: Allocator + Copy> Sorted<A> {
         let (off, _) =
             partition_pairs(node, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
         insert_pair(node, off, member, score)?;
-        if let Err(error) = self.table.upsert(&[&score.to_le_bytes(), member]) {
+        if let Err(error) = self.table.insert(self.table.hash(member), score) {
             node.remove_range(off, 2);
             return Err(error);
         }
@@ -310,11 +400,12 @@ impl<A: Allocator + Copy> Sorted<A> {
             };
             split_node_at(&mut self.nodes, idx, keep_pairs, alloc);
         }
-        if self.nodes.len() == self.index.len() {
+        if self.nodes.len() == self.index.get_mut().len() {
             self.index_step(idx, true);
         } else {
             self.reindex();
         }
+        self.node_changed(idx);
         Ok(())
     }
 
@@ -329,6 +420,7 @@ impl<A: Allocator + Copy> Sorted<A> {
         node.remove_range(off, 2);
         if node.is_empty() {
             self.nodes.remove(idx);
+            self.node_changed(idx);
             return self.reindex();
         }
         // Merge with the next node when both are small, so nodes stay at least a quarter full.
@@ -339,10 +431,12 @@ impl<A: Allocator + Copy> Sorted<A> {
                 let (left, right) = self.nodes.split_at_mut(idx + 1);
                 if left[idx].try_append(&mut right[0]).is_ok() {
                     self.nodes.remove(idx + 1);
+                    self.node_changed(idx);
                     return self.reindex();
                 }
             }
         }
+        self.node_changed(idx);
         self.index_step(idx, false);
     }
 
@@ -350,7 +444,9 @@ impl<A: Allocator + Copy> Sorted<A> {
     /// update inserts the new pair first).
     pub(super) fn remove_old_pair(&mut self, member: &[u8], old: f64, new: f64) {
         let before = self.nodes.len();
-        if let Some(idx) = remove_pair_at_score(&mut self.nodes, member, old, new) {
+        let idx = self.node_for(old, member);
+        if remove_pair_at_score(&mut self.nodes, idx, member, old, new) {
+            self.node_changed(idx);
             if self.nodes.len() == before {
                 self.index_step(idx, false);
             } else {
@@ -367,6 +463,7 @@ impl<A: Allocator + Copy> Sorted<A> {
             .is_some_and(|n| n.len() / 2 > NODE_PAIRS_MAX)
         {
             split_node(&mut self.nodes, idx, alloc);
+            self.node_changed(idx);
             self.reindex();
         }
     }
@@ -376,14 +473,37 @@ impl<A: Allocator + Copy> Sorted<A> {
             + self.nodes.capacity() * core::mem::size_of::<Listpack<A>>()
             + self.nodes.iter().map(Listpack::mem_bytes).sum::<usize>()
             + self.table.mem_bytes()
-            + self.index.capacity() * core::mem::size_of::<usize>()
+            + self.index.borrow().capacity() * core::mem::size_of::<usize>()
     }
 }
 
-pub(super) fn table_score(entry: &[u8]) -> f64 {
-    let mut raw = [0u8; 8];
-    raw.copy_from_slice(&entry[..8]);
-    f64::from_le_bytes(raw)
+/// Pair index of `(score, member)` in `node`, scanning from the back.
+fn position_from_back<A: Allocator>(
+    node: &Listpack<A>,
+    score: f64,
+    member: &[u8],
+) -> Option<usize> {
+    let mut iter = node.iter();
+    let mut index = node.len() / 2;
+    while let (Some(s), Some(m)) = (iter.next_back(), iter.next_back()) {
+        index -= 1;
+        match cmp_pair(elem_score(s), m, score, member) {
+            Ordering::Equal => return Some(index),
+            Ordering::Less => return None,
+            Ordering::Greater => {}
+        }
+    }
+    None
+}
+
+/// Pairs in the nodes before `idx` by the Fenwick tree `index` (`idx <= index.len()`).
+fn fenwick_prefix(index: &[usize], idx: usize) -> usize {
+    let (mut sum, mut i) = (0, idx);
+    while i > 0 {
+        sum += index[i - 1];
+        i -= i & i.wrapping_neg();
+    }
+    sum
 }
 
 /// Node index and pair index within it of rank `rank` (`rank < len`).
@@ -398,17 +518,18 @@ pub(super) fn locate<A: Allocator>(nodes: &[Listpack<A>], mut rank: usize) -> (u
     (nodes.len().saturating_sub(1), 0)
 }
 
-/// Removes the pair `(old, member)` from `nodes` (the pair `(new, member)` is also present).
+/// Removes the pair `(old, member)` from node `idx` of `nodes`, the node it sorts in (the pair
+/// `(new, member)` is also present); whether it was there.
 fn remove_pair_at_score<A: Allocator>(
     nodes: &mut Vec<Listpack<A>, A>,
+    idx: usize,
     member: &[u8],
     old: f64,
     new: f64,
-) -> Option<usize> {
-    let idx = nodes.partition_point(|node| {
-        last_pair(node).is_some_and(|(m, s)| cmp_pair(s, m, old, member) == Ordering::Less)
-    });
-    let node = nodes.get_mut(idx)?;
+) -> bool {
+    let Some(node) = nodes.get_mut(idx) else {
+        return false;
+    };
     let needle = Needle::new(member);
     let mut off = 0;
     while let Some(found) = node.find(&needle, off, 2) {
@@ -421,11 +542,11 @@ fn remove_pair_at_score<A: Allocator>(
             if node.is_empty() {
                 nodes.remove(idx);
             }
-            return Some(idx);
+            return true;
         }
         off = node.next_off(score_off).unwrap_or(node.bytes_len());
     }
-    None
+    false
 }
 
 /// Splits node `idx` in half (best effort).
