@@ -22,10 +22,10 @@ use core::hash::BuildHasher;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// Entries moved per mutating operation at most during a resize.
-pub(crate) const MOVE_ENTRIES_PER_STEP: usize = 4;
+pub(crate) const MOVE_ENTRIES_PER_STEP: usize = 16;
 
 /// Old buckets visited per mutating operation at most during a resize (empty ones included).
-pub(crate) const MOVE_BUCKETS_PER_STEP: usize = 32;
+pub(crate) const MOVE_BUCKETS_PER_STEP: usize = 128;
 
 /// Random probes before falling back to a scan (a table >= 1/8 full fails all with p < 1e-29).
 const RANDOM_TRIES_MAX: usize = 512;
