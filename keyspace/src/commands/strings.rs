@@ -227,6 +227,8 @@ pub fn getdel<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             reply_string(ctx.out, e);
             ks.db_mut(ctx.db).remove(key);
             ctx.fx.changed(notify::GENERIC, "del", ctx.db, key);
+            // As Redis: propagated (AOF, replicas) as a DEL.
+            ctx.fx.rewrite(vec![b"DEL".to_vec(), key.to_vec()]);
         }
     }
 }
