@@ -30,6 +30,8 @@ pub mod db;
 pub mod dict;
 pub mod dump;
 pub mod entry;
+#[cfg(test)]
+mod expiry_role_tests;
 pub mod geohash;
 pub mod persist;
 pub use zedis_util::glob;
@@ -180,6 +182,22 @@ pub struct Keyspace<A: KvAllocator> {
     /// Keys added since the server last drained them, (db, key): the `new` keyspace events, published
     /// before the command's own events as Redis's `dbAdd` does.
     pub new_keys: Vec<(usize, Vec<u8>)>,
+    /// Expiry as a replica sees it (Redis's `expireIfNeeded` with a master set): an expired key is never
+    /// deleted here (the master's DEL does that), it is hidden from the replica's own clients and still
+    /// alive for the commands of the master, which decided they apply to it.
+    pub expiry: ExpiryRole,
+}
+
+/// Who deletes expired keys: see [`Keyspace::expiry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpiryRole {
+    /// A master (or a server alone): an expired key met by a lookup is deleted and announced.
+    #[default]
+    Master,
+    /// A replica serving its own clients: an expired key reads as missing and stays.
+    Replica,
+    /// A replica running its master's commands: an expired key is still alive.
+    ReplicaApplyingMaster,
 }
 
 /// Resize work the cron does per tick (Redis's `dictRehashMilliseconds(d, 1)` in `databasesCron`).
@@ -206,6 +224,7 @@ impl<A: KvAllocator> Keyspace<A> {
             evict_pool: Vec::new(),
             track_new_keys: false,
             new_keys: Vec::new(),
+            expiry: ExpiryRole::Master,
         }
     }
 
@@ -274,7 +293,8 @@ impl<A: KvAllocator> Keyspace<A> {
         self.dbs[db].rehash_step();
         let entry = self.dbs[db].find(key)?;
         match entry.expire() {
-            Some(when) if when <= now_ms => {
+            Some(when) if when <= now_ms && self.expiry == ExpiryRole::Replica => None,
+            Some(when) if when <= now_ms && self.expiry == ExpiryRole::Master => {
                 self.dbs[db].remove(key);
                 self.stats.expired_keys += 1;
                 fx.notify(notify::EXPIRED, "expired", db, key);
