@@ -288,6 +288,35 @@ pub const DIRECTIVES: &[Directive] = &[
         "pool",
     ),
     d("arena-retained-bytes-max", Kind::Memory, true, "1048576"),
+    // Observability (`crate::observe`, the zedis-observe crate).
+    d(
+        "slowlog-log-slower-than",
+        Kind::Int(-1, i64::MAX),
+        true,
+        "10000",
+    ),
+    d("slowlog-max-len", Kind::Int(0, i64::MAX), true, "128"),
+    d(
+        "latency-monitor-threshold",
+        Kind::Int(0, i64::MAX),
+        true,
+        "0",
+    ),
+    d("latency-tracking", Kind::Bool, true, "yes"),
+    d(
+        "latency-tracking-info-percentiles",
+        Kind::Special,
+        true,
+        "50 99 99.9",
+    ),
+    d(
+        "tracking-table-max-keys",
+        Kind::Int(0, i64::MAX),
+        true,
+        "1000000",
+    ),
+    // Zedis's own: the Prometheus endpoint's port (0: off).
+    d("metrics-port", Kind::Int(0, 65535), false, "0"),
 ];
 
 /// A configuration problem, worded as redis-server words it.
@@ -421,6 +450,12 @@ fn normalise_special(name: &str, value: &str) -> Result<String, String> {
             Ok(words.join(" "))
         }
         "bind" => Ok(value.split_whitespace().collect::<Vec<_>>().join(" ")),
+        "latency-tracking-info-percentiles" => {
+            let words: Vec<&[u8]> = value.split_whitespace().map(str::as_bytes).collect();
+            zedis_observe::stats::parse_percentiles(&words)
+                .map(|p| zedis_observe::stats::format_percentiles(&p))
+                .map_err(|e| e.to_string())
+        }
         _ => Ok(value.to_string()),
     }
 }

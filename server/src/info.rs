@@ -23,6 +23,25 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "allocator",
 ];
 
+/// Every section in Redis's order (`INFO all`/`everything`): the default ones plus the statistics sections
+/// Redis leaves out of the default INFO.
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+    "allocator",
+];
+
 /// Resident set size of this process in bytes (from /proc/self/statm).
 pub fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -67,15 +86,14 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
     let all = wanted.iter().any(|w| w == "all" || w == "everything");
-    let sections: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") || all {
-        DEFAULT_SECTIONS.to_vec()
-    } else {
-        DEFAULT_SECTIONS
-            .iter()
-            .copied()
-            .filter(|s| wanted.iter().any(|w| w == s))
-            .collect()
-    };
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
+    let sections: Vec<&str> = ALL_SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| {
+            all || (default && DEFAULT_SECTIONS.contains(s)) || wanted.iter().any(|w| w == s)
+        })
+        .collect();
     let mut out = String::new();
     for section in sections {
         if !out.is_empty() {
@@ -100,6 +118,9 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
             // Cluster-aware clients (and redis-py's test suite) read this to pick their mode.
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(core, &mut out),
+            "commandstats" => core.engine.observe.commands.write_commandstats(&mut out),
+            "errorstats" => core.engine.observe.errors.write_errorstats(&mut out),
+            "latencystats" => core.engine.observe.commands.write_latencystats(&mut out),
             "allocator" => allocator(core, &mut out),
             _ => {}
         }
@@ -192,6 +213,13 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
         );
     }
     crate::scripting_cmds::info_memory(core, out);
+    // Zedis's own: the observability engines' share of `used_memory_other` (slow log, latency series,
+    // command histograms, error counts).
+    let _ = write!(
+        out,
+        "used_memory_observe:{}\r\n",
+        core.engine.observe.charged_bytes()
+    );
 }
 
 fn persistence<S: Strategy>(core: &Core<S>, out: &mut String) {

@@ -440,6 +440,7 @@ pub fn config_resetstat<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u
     core.engine.stats.changes_since_save = changes_since_save;
     core.engine.ks.stats = Default::default();
     core.budget.reset_peaks();
+    core.observe_reset_stats();
     core.reply(ck, |out, _| reply::ok(out));
 }
 

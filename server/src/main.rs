@@ -18,6 +18,8 @@ mod dispatch;
 mod info;
 mod introspect;
 mod multi;
+mod observe;
+mod observe_cmds;
 mod outlimit;
 mod pause;
 mod pubsub_cmds;

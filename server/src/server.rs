@@ -101,6 +101,8 @@ pub struct Engine<S: Strategy> {
     pub repl: crate::repl::Repl,
     /// The unix second of the last replication cron.
     pub repl_last_cron_s: i64,
+    /// SLOWLOG, LATENCY, command and error statistics (`crate::observe`).
+    pub observe: crate::observe::Observe,
 }
 
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
@@ -196,7 +198,8 @@ impl<S: Strategy> Server<S> {
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let clients_max = config.int("maxclients") as usize;
-        let table: &'static Table<S> = Box::leak(Box::new(Table::new()));
+        let (table, command_stats) = Table::new_with_stats();
+        let table: &'static Table<S> = Box::leak(Box::new(table));
         let arena = S::Req::new_from(&config);
         let mut core = Core {
             net: Net {
@@ -223,6 +226,7 @@ impl<S: Strategy> Server<S> {
                 scripting_charged: 0,
                 repl: Default::default(),
                 repl_last_cron_s: 0,
+                observe: crate::observe::Observe::new(command_stats),
             },
             table,
             budget,
@@ -412,6 +416,7 @@ impl<S: Strategy> Core<S> {
             }
         }
         crate::auth::apply_requirepass(self);
+        self.observe_apply_config();
         // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF
         // DELs), not only at the next command.
         if self.budget.limit() != 0 && self.budget.over_limit() {
@@ -438,6 +443,7 @@ impl<S: Strategy> Core<S> {
         }
         self.cron_clients(now_ms);
         self.cron_stats();
+        self.observe_recharge();
     }
 
     /// Redis's fast expire cycle, run before the loop sleeps: when the last cycle found many expired keys, spend

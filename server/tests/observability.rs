@@ -1,0 +1,279 @@
+//! The observability engine wired into the server: SLOWLOG, LATENCY, INFO commandstats/errorstats/
+//! latencystats, checked through real clients and side by side with a real redis-server fed the same commands.
+
+mod common;
+
+use common::reference::RedisProcess;
+use common::{cmd, Server};
+use redis::Value;
+
+/// Runs `commands` (ignoring their results) on `conn`.
+fn run_all(conn: &mut redis::Connection, commands: &[&[&str]]) {
+    for args in commands {
+        let _ = cmd(conn, args);
+    }
+}
+
+/// The lines of `INFO <section>` without their timings: `cmdstat_x:calls=..,rejected_calls=..,failed_calls=..`
+/// (usec fields dropped), errorstat lines as they are; sorted (Redis lists commands in hash order).
+fn info_lines(conn: &mut redis::Connection, section: &str) -> Vec<String> {
+    let text: String = redis::cmd("INFO").arg(section).query(conn).unwrap();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            l.split(',')
+                .filter(|f| !f.contains("usec"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A sequence that calls, rejects and fails commands: keyspace errors (WRONGTYPE), server errors (unknown
+/// subcommand), arity rejections, and a script whose inner command fails (counted once).
+const WORKLOAD: &[&[&str]] = &[
+    &["SET", "s", "v"],
+    &["GET", "s"],
+    &["GET"],
+    &["INCR", "s"],
+    &["LPUSH", "s", "x"],
+    &["HSET", "h", "f", "v"],
+    &["CLIENT", "NOSUCH"],
+    &["CONFIG", "GET", "maxmemory"],
+    &["EVAL", "return redis.call('incr', KEYS[1])", "1", "s"],
+    &["EVAL", "return redis.pcall('incr', KEYS[1])", "1", "s"],
+    &["EVAL", "return {err='MYERR custom'}", "0"],
+    &["NOSUCHCOMMAND"],
+    &["OBJECT", "ENCODING", "nokey"],
+];
+
+#[test]
+fn commandstats_and_errorstats_match_redis() {
+    let Some(redis) = RedisProcess::start(&[]) else {
+        eprintln!("redis-server not available: skipped");
+        return;
+    };
+    let server = Server::start(&[]);
+    let mut ours = server.conn();
+    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for conn in [&mut ours, &mut theirs] {
+        cmd(conn, &["CONFIG", "RESETSTAT"]).unwrap();
+        run_all(conn, WORKLOAD);
+    }
+    let ours_stats = info_lines(&mut ours, "commandstats");
+    let theirs_stats = info_lines(&mut theirs, "commandstats");
+    // Both count the INFO call itself only after it ran: the lists are taken alike.
+    assert_eq!(ours_stats, theirs_stats);
+    assert!(ours_stats
+        .iter()
+        .any(|l| l == "cmdstat_get:calls=1,rejected_calls=1,failed_calls=0"));
+    assert_eq!(
+        info_lines(&mut ours, "errorstats"),
+        info_lines(&mut theirs, "errorstats")
+    );
+    // total_error_replies agrees too.
+    let total = |conn: &mut redis::Connection| -> String {
+        let text: String = redis::cmd("INFO").arg("stats").query(conn).unwrap();
+        text.lines()
+            .find(|l| l.starts_with("total_error_replies:"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(total(&mut ours), total(&mut theirs));
+}
+
+#[test]
+fn stats_sections_only_in_all_and_by_name_and_reset() {
+    let server = Server::start(&[]);
+    let mut conn = server.conn();
+    run_all(&mut conn, &[&["SET", "k", "v"], &["INCR", "k"]]);
+    let default: String = redis::cmd("INFO").query(&mut conn).unwrap();
+    assert!(!default.contains("# Commandstats"));
+    assert!(!default.contains("# Errorstats"));
+    let all: String = redis::cmd("INFO").arg("all").query(&mut conn).unwrap();
+    let order: Vec<usize> = [
+        "# CPU",
+        "# Commandstats",
+        "# Errorstats",
+        "# Latencystats",
+        "# Keyspace",
+    ]
+    .iter()
+    .map(|h| all.find(h).unwrap_or_else(|| panic!("{h} missing")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    assert!(all.contains("errorstat_ERR:count="), "{all}");
+    assert!(all.contains("latency_percentiles_usec_set:p50="));
+    let named: String = redis::cmd("INFO")
+        .arg("latencystats")
+        .query(&mut conn)
+        .unwrap();
+    assert!(named.starts_with("# Latencystats\r\n"));
+    cmd(
+        &mut conn,
+        &[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "50 99.9 100",
+        ],
+    )
+    .unwrap();
+    let named: String = redis::cmd("INFO")
+        .arg("latencystats")
+        .query(&mut conn)
+        .unwrap();
+    assert!(named.contains("p99.9="), "{named}");
+    assert!(named.contains("p100="), "{named}");
+    cmd(&mut conn, &["CONFIG", "RESETSTAT"]).unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .arg("errorstats")
+        .query(&mut conn)
+        .unwrap();
+    assert!(!stats.contains("cmdstat_set"), "{stats}");
+    assert!(!stats.contains("errorstat_ERR"), "{stats}");
+    let memory: String = redis::cmd("INFO").arg("memory").query(&mut conn).unwrap();
+    let observe = memory
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory_observe:"))
+        .unwrap();
+    assert!(observe.parse::<u64>().unwrap() > 0);
+}
+
+#[test]
+fn slowlog_logs_argv_peer_and_name() {
+    let server = Server::start(&[]);
+    let mut conn = server.conn();
+    cmd(
+        &mut conn,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+    )
+    .unwrap();
+    cmd(&mut conn, &["SLOWLOG", "RESET"]).unwrap();
+    cmd(&mut conn, &["CLIENT", "SETNAME", "observer"]).unwrap();
+    let long = "x".repeat(200);
+    cmd(&mut conn, &["SET", "key", &long]).unwrap();
+    // EXEC is skip_slowlog; its commands are logged.
+    redis::pipe()
+        .atomic()
+        .cmd("INCR")
+        .arg("n")
+        .query::<Value>(&mut conn)
+        .unwrap();
+    let entries: Vec<Value> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap();
+    let argvs: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| match e {
+            Value::Array(fields) => redis::from_redis_value(fields[3].clone()).unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(argvs.iter().all(|a| !a[0].eq_ignore_ascii_case("exec")));
+    assert!(argvs.iter().any(|a| a == &["INCR", "n"]), "{argvs:?}");
+    assert!(argvs.iter().any(|a| a == &["MULTI"]), "{argvs:?}");
+    let set = argvs.iter().find(|a| a[0] == "SET").unwrap();
+    assert_eq!(set[2], format!("{}... (72 more bytes)", "x".repeat(128)));
+    let Value::Array(first) = &entries[0] else {
+        panic!()
+    };
+    let peer: String = redis::from_redis_value(first[4].clone()).unwrap();
+    assert!(peer.starts_with("127.0.0.1:"), "{peer}");
+    let name: String = redis::from_redis_value(first[5].clone()).unwrap();
+    assert_eq!(name, "observer");
+    let len: i64 = redis::cmd("SLOWLOG").arg("LEN").query(&mut conn).unwrap();
+    assert_eq!(
+        len as usize,
+        entries.len() + 1,
+        "SLOWLOG GET itself is logged"
+    );
+    cmd(&mut conn, &["CONFIG", "SET", "slowlog-max-len", "2"]).unwrap();
+    cmd(&mut conn, &["PING"]).unwrap();
+    let len: i64 = redis::cmd("SLOWLOG").arg("LEN").query(&mut conn).unwrap();
+    assert_eq!(len, 2);
+    assert_eq!(
+        common::err(&mut conn, &["SLOWLOG", "GET", "-2"]),
+        "ERR count should be greater than or equal to -1"
+    );
+    assert!(common::err(&mut conn, &["SLOWLOG", "NOPE"]).contains("Try SLOWLOG HELP."));
+    cmd(
+        &mut conn,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+    )
+    .unwrap();
+    cmd(&mut conn, &["SLOWLOG", "RESET"]).unwrap();
+    cmd(&mut conn, &["PING"]).unwrap();
+    let len: i64 = redis::cmd("SLOWLOG").arg("LEN").query(&mut conn).unwrap();
+    assert_eq!(len, 0);
+}
+
+#[test]
+fn latency_monitor_records_slow_commands() {
+    let server = Server::start(&[]);
+    let mut conn = server.conn();
+    cmd(
+        &mut conn,
+        &["CONFIG", "SET", "latency-monitor-threshold", "1"],
+    )
+    .unwrap();
+    // A script that spins for well over a millisecond even on a fast machine.
+    let spin = "local i = 0 while i < 20000000 do i = i + 1 end return i";
+    cmd(&mut conn, &["EVAL", spin, "0"]).unwrap();
+    let latest: Vec<Vec<Value>> = redis::cmd("LATENCY")
+        .arg("LATEST")
+        .query(&mut conn)
+        .unwrap();
+    let events: Vec<String> = latest
+        .iter()
+        .map(|e| redis::from_redis_value(e[0].clone()).unwrap())
+        .collect();
+    assert!(events.contains(&"command".to_string()), "{events:?}");
+    let history: Vec<Vec<i64>> = redis::cmd("LATENCY")
+        .arg("HISTORY")
+        .arg("command")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(history[0][1] >= 1);
+    let graph: String = redis::cmd("LATENCY")
+        .arg("GRAPH")
+        .arg("command")
+        .query(&mut conn)
+        .unwrap();
+    assert!(graph.starts_with("command - high "), "{graph}");
+    let doctor: String = redis::cmd("LATENCY")
+        .arg("DOCTOR")
+        .query(&mut conn)
+        .unwrap();
+    assert!(doctor.contains("command"), "{doctor}");
+    let histogram: Value = redis::cmd("LATENCY")
+        .arg("HISTOGRAM")
+        .arg("eval")
+        .query(&mut conn)
+        .unwrap();
+    let Value::Array(map) = histogram else {
+        panic!("{histogram:?}")
+    };
+    assert_eq!(
+        redis::from_redis_value::<String>(map[0].clone()).unwrap(),
+        "eval"
+    );
+    assert!(common::err(&mut conn, &["LATENCY", "GRAPH", "nosuch"]).starts_with("ERR No samples"));
+    let reset: i64 = redis::cmd("LATENCY").arg("RESET").query(&mut conn).unwrap();
+    assert_eq!(reset, 1);
+    let latest: Vec<Value> = redis::cmd("LATENCY")
+        .arg("LATEST")
+        .query(&mut conn)
+        .unwrap();
+    assert!(latest.is_empty());
+}
