@@ -6358,6 +6358,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "monitor",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "move",
         CommandDocs {
             key_specs: Node::Set(&[

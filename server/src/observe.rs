@@ -28,6 +28,8 @@ pub struct Observe {
     pub slowlog: SlowLog,
     /// LATENCY LATEST/HISTORY/GRAPH/DOCTOR/RESET.
     pub latency: LatencyMonitor,
+    /// MONITOR clients (`crate::monitor_cmd`).
+    pub monitors: crate::monitor_cmd::Monitors,
     /// The error-reply total when a command's failure was last judged (Redis's `prev_err_count` in
     /// `incrCommandStatsOnError`): errors beyond it belong to the command being judged, so an EXEC or a
     /// script whose inner command failed is not counted as failed itself.
@@ -47,6 +49,7 @@ impl Observe {
                 zedis_observe::slowlog::SLOWLOG_MAX_LEN_DEFAULT,
             ),
             latency: LatencyMonitor::new(0),
+            monitors: Default::default(),
             errors_judged: 0,
             charged_bytes: 0,
         }

@@ -199,6 +199,8 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let name = argv[0].to_ascii_lowercase();
     let is_sha = name.starts_with(b"evalsha");
     let read_only = name.ends_with(b"_ro");
+    // Fed before the script runs, so that the lines of the commands it runs follow it (Redis's evalCommand).
+    core.feed_monitors(ck, argv);
     let (keys, args) = match split_keys(Invocation::Eval, argv[2], &argv[3..]) {
         Ok(split) => split,
         Err(bytes) => return reply_raw(core, ck, &bytes),
@@ -230,6 +232,7 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// FCALL and FCALL_RO.
 pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let read_only = argv[0].eq_ignore_ascii_case(b"fcall_ro");
+    core.feed_monitors(ck, argv);
     let (keys, args) = match split_keys(Invocation::Fcall, argv[2], &argv[3..]) {
         Ok(split) => split,
         Err(bytes) => return reply_raw(core, ck, &bytes),

@@ -639,5 +639,6 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("latency|histogram", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Return the cumulative distribution of latencies of a subset of commands or all.", "O(N) where N is the number of commands with latency information being retrieved.", "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special", srv(crate::observe_cmds::latency_histogram)),
         cmd("latency|help", 2, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Show helpful text about the different subcommands.", "O(1)", "@slow", "", srv(crate::observe_cmds::latency_help)),
         ]),
+        cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "1.0.0", "Listen for all requests received by the server in real time", "", "@admin @slow @dangerous", "", srv(crate::monitor_cmd::monitor)),
     ]
 }

@@ -277,3 +277,110 @@ fn latency_monitor_records_slow_commands() {
         .unwrap();
     assert!(latest.is_empty());
 }
+
+/// Reads from `stream` until `lines` CRLF-terminated lines arrived (or the wide timeout passed).
+fn read_lines(stream: &mut std::net::TcpStream, lines: usize) -> Vec<String> {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while text.matches("\r\n").count() < lines {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    text.split_terminator("\r\n").map(str::to_string).collect()
+}
+
+/// What a monitor sees of a fixed sequence on the server at `port`: the lines with the time and the peer
+/// address replaced (`[db peer]`, `[db lua]`).
+fn monitor_lines(port: u16) -> Vec<String> {
+    use std::io::Write;
+    let mut monitor = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    monitor.write_all(b"MONITOR\r\n").unwrap();
+    assert_eq!(read_lines(&mut monitor, 1), ["+OK"]);
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let script = "redis.call('set','x','y') return redis.call('get','x')";
+    let requests = [
+        "SET k \"a b\"\r\n".to_string(),
+        "MULTI\r\n".into(),
+        "INCR n\r\n".into(),
+        "EXEC\r\n".into(),
+        format!("EVAL \"{script}\" 0\r\n"),
+        "CONFIG GET maxmemory\r\n".into(),
+        "GET\r\n".into(),
+        "SELECT 3\r\n".into(),
+        "PING\r\n".into(),
+    ];
+    for request in &requests {
+        client.write_all(request.as_bytes()).unwrap();
+        read_lines(&mut client, 1);
+    }
+    // EXEC's reply and CONFIG GET's are arrays: their first line was read, the rest is not needed.
+    let lines = read_lines(&mut monitor, 9);
+    lines
+        .iter()
+        .map(|line| {
+            let (_, rest) = line.split_once(" [").unwrap();
+            let (origin, args) = rest.split_once("] ").unwrap();
+            let (db, who) = origin.split_once(' ').unwrap();
+            let who = if who == "lua" { "lua" } else { "peer" };
+            format!("[{db} {who}] {args}")
+        })
+        .collect()
+}
+
+#[test]
+fn monitor_sees_transactions_and_scripts_as_redis() {
+    let server = Server::start(&[]);
+    let ours = monitor_lines(server.port);
+    assert_eq!(
+        ours,
+        [
+            "[0 peer] \"SET\" \"k\" \"a b\"",
+            "[0 peer] \"MULTI\"",
+            "[0 peer] \"INCR\" \"n\"",
+            "[0 peer] \"EXEC\"",
+            "[0 peer] \"EVAL\" \"redis.call('set','x','y') return redis.call('get','x')\" \"0\"",
+            "[0 lua] \"set\" \"x\" \"y\"",
+            "[0 lua] \"get\" \"x\"",
+            "[3 peer] \"SELECT\" \"3\"",
+            "[3 peer] \"PING\"",
+        ]
+    );
+    if let Some(redis) = RedisProcess::start(&[]) {
+        assert_eq!(ours, monitor_lines(redis.port));
+    }
+}
+
+#[test]
+fn redis_cli_monitor_prints_commands() {
+    use std::io::{BufRead, BufReader};
+    let server = Server::start(&[]);
+    let Ok(mut child) = std::process::Command::new("redis-cli")
+        .args(["-p", &server.port.to_string(), "monitor"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("redis-cli not available: skipped");
+        return;
+    };
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "OK");
+    let mut conn = server.conn();
+    cmd(&mut conn, &["SET", "greeting", "hello\nworld"]).unwrap();
+    let seen = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.contains("\"SET\""))
+        .unwrap();
+    assert!(
+        seen.ends_with("\"SET\" \"greeting\" \"hello\\nworld\""),
+        "{seen}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -165,7 +165,11 @@ impl<S: Strategy> Core<S> {
         let block = self.engine.fx.block.take();
         let retry_argv = self.engine.fx.block_argv.take();
         self.drain_effects(Origin::Command { db, argv });
+        let retry = self.engine.blocked.serving;
         self.observe_call(ck, cmd, argv, duration_us, block.is_some());
+        if !retry {
+            self.feed_monitors_after(ck, cmd, argv);
+        }
         block.map(|block| (block, retry_argv))
     }
 
