@@ -1046,7 +1046,41 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "client|caching",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("mode")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("yes")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("YES")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("no")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("NO")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "client|getname",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "client|getredir",
         CommandDocs {
             key_specs: Node::Set(&[]),
             extras: &[
@@ -1402,6 +1436,90 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("type", Node::Bulk("string")),
                     ]),
                 ])),
+            ],
+        },
+    ),
+    (
+        "client|tracking",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("status")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("on")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ON")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("off")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("OFF")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("client-id")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("REDIRECT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("prefix")),
+                        ("type", Node::Bulk("string")),
+                        ("token", Node::Bulk("PREFIX")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                            Node::Simple("multiple_token"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("bcast")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("BCAST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("optin")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("OPTIN")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("optout")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("OPTOUT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("noloop")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("NOLOOP")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "client|trackinginfo",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
             ],
         },
     ),

@@ -300,7 +300,7 @@ fn getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]], with_flag
 }
 
 /// Key positions from the legacy (first, last, step) triple, for commands without generated key specs.
-fn legacy_keys(
+pub(crate) fn legacy_keys(
     (first, last, step): (i32, i32, i32),
     args: &[&[u8]],
 ) -> Vec<(usize, &'static crate::command_meta::Node)> {

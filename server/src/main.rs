@@ -30,6 +30,7 @@ mod scripting_cmds;
 mod server;
 mod settings;
 mod table;
+mod tracking_cmds;
 
 use client::Client;
 use config::Config;

@@ -30,6 +30,8 @@ pub struct Observe {
     pub latency: LatencyMonitor,
     /// MONITOR clients (`crate::monitor_cmd`).
     pub monitors: crate::monitor_cmd::Monitors,
+    /// CLIENT TRACKING (`crate::tracking_cmds`).
+    pub tracking: crate::tracking_cmds::Tracking,
     /// The error-reply total when a command's failure was last judged (Redis's `prev_err_count` in
     /// `incrCommandStatsOnError`): errors beyond it belong to the command being judged, so an EXEC or a
     /// script whose inner command failed is not counted as failed itself.
@@ -50,6 +52,7 @@ impl Observe {
             ),
             latency: LatencyMonitor::new(0),
             monitors: Default::default(),
+            tracking: Default::default(),
             errors_judged: 0,
             charged_bytes: 0,
         }
@@ -57,7 +60,11 @@ impl Observe {
 
     /// Bytes the engines hold.
     pub fn bytes(&self) -> usize {
-        self.commands.bytes() + self.errors.bytes() + self.slowlog.bytes() + self.latency.bytes()
+        self.commands.bytes()
+            + self.errors.bytes()
+            + self.slowlog.bytes()
+            + self.latency.bytes()
+            + self.tracking.bytes()
     }
 
     /// Bytes charged to the budget at the last recharge.
@@ -84,6 +91,9 @@ impl<S: Strategy> Core<S> {
             .set_threshold_ms(c.int("latency-monitor-threshold").max(0) as u64);
         obs.commands
             .set_latency_tracking(c.flag("latency-tracking"));
+        obs.tracking
+            .table
+            .set_max_keys(c.int("tracking-table-max-keys").max(0) as u64);
         let words: Vec<&[u8]> = c
             .get("latency-tracking-info-percentiles")
             .split_whitespace()

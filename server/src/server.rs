@@ -333,6 +333,8 @@ impl<S: Strategy> Server<S> {
             self.core.aof_before_sleep();
             // Replication: this turn's stream to the backlog and the replicas, WAIT answers.
             self.core.repl_before_sleep();
+            // Client-side caching: BCAST batches, the tracking table bound, invalidations left to deliver.
+            self.core.tracking_before_sleep();
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {

@@ -45,6 +45,7 @@ impl<S: Strategy> Core<S> {
             }
         }
         crate::multi::signal_touched(self);
+        self.tracking_drain();
         self.publish_events();
         self.note_ready_keys();
         self.engine.fx.reset();

@@ -133,6 +133,8 @@ impl<S: Strategy> Core<S> {
         }
         self.after_command(ck, before, cmd.has(crate::table::PUSHES));
         if !self.engine.tx.executing {
+            self.tracking_command_done(ck, cmd);
+            self.tracking_deliver();
             self.serve_ready_keys();
         }
     }
@@ -154,6 +156,8 @@ impl<S: Strategy> Core<S> {
         self.engine.fx.track_touched = self.track_touched_needed();
         let db = self.clients.get(ck).map_or(0, |c| c.db);
         self.observe_before_call();
+        let id = self.clients.get(ck).map(|c| c.id);
+        let modifier = std::mem::replace(&mut self.engine.observe.tracking.current, id);
         let started = std::time::Instant::now();
         match cmd.handler {
             Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
@@ -165,6 +169,8 @@ impl<S: Strategy> Core<S> {
         let block = self.engine.fx.block.take();
         let retry_argv = self.engine.fx.block_argv.take();
         self.drain_effects(Origin::Command { db, argv });
+        self.engine.observe.tracking.current = modifier;
+        self.tracking_after_command(ck, cmd, argv);
         let retry = self.engine.blocked.serving;
         self.observe_call(ck, cmd, argv, duration_us, block.is_some());
         if !retry {

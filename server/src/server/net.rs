@@ -433,6 +433,7 @@ impl<S: Strategy> Core<S> {
             client.shard_subscriptions = 0;
         }
         crate::multi::forget_client(self, ck);
+        self.tracking_forget(ck);
     }
 
     /// Disconnects and forgets a client.
