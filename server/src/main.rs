@@ -17,6 +17,7 @@ mod conn;
 mod dispatch;
 mod info;
 mod introspect;
+mod metrics_port;
 mod monitor_cmd;
 mod multi;
 mod observe;

@@ -32,6 +32,8 @@ pub struct Observe {
     pub monitors: crate::monitor_cmd::Monitors,
     /// CLIENT TRACKING (`crate::tracking_cmds`).
     pub tracking: crate::tracking_cmds::Tracking,
+    /// The `metrics-port` endpoint when configured (`crate::metrics_port`).
+    pub metrics: Option<crate::metrics_port::Metrics>,
     /// The error-reply total when a command's failure was last judged (Redis's `prev_err_count` in
     /// `incrCommandStatsOnError`): errors beyond it belong to the command being judged, so an EXEC or a
     /// script whose inner command failed is not counted as failed itself.
@@ -53,6 +55,7 @@ impl Observe {
             latency: LatencyMonitor::new(0),
             monitors: Default::default(),
             tracking: Default::default(),
+            metrics: None,
             errors_judged: 0,
             charged_bytes: 0,
         }
@@ -65,6 +68,7 @@ impl Observe {
             + self.slowlog.bytes()
             + self.latency.bytes()
             + self.tracking.bytes()
+            + self.metrics.as_ref().map_or(0, |m| m.snapshot_bytes)
     }
 
     /// Bytes charged to the budget at the last recharge.

@@ -244,6 +244,7 @@ impl<S: Strategy> Server<S> {
         core.apply_config();
         // The Lua states exist from the start: charge them now, not at the first script.
         crate::scripting_cmds::recharge(&mut core);
+        core.metrics_start()?;
         // AOF: load before the loop accepts clients.
         core.rdb_startup()?;
         core.aof_startup()?;
@@ -445,6 +446,7 @@ impl<S: Strategy> Core<S> {
         }
         self.cron_clients(now_ms);
         self.cron_stats();
+        self.metrics_cron(now_ms);
         self.observe_recharge();
     }
 

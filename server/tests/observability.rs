@@ -384,3 +384,60 @@ fn redis_cli_monitor_prints_commands() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `metrics-port`: the INFO figures, the budget per component and per-command counters in the Prometheus
+/// text format, scraped over HTTP and parsed by a Prometheus text-format parser.
+#[test]
+fn metrics_port_serves_prometheus_text() {
+    use std::io::{Read, Write};
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Server::start(&["--metrics-port", &metrics_port.to_string()]);
+    let mut conn = server.conn();
+    cmd(&mut conn, &["SET", "k", "v"]).unwrap();
+    let scrape = || -> String {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        response.split_once("\r\n\r\n").unwrap().1.to_string()
+    };
+    // The cron publishes once a second: wait for a snapshot taken after the SET.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let body = loop {
+        let body = scrape();
+        if body.contains("cmd=\"set\"") {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "{body}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let lines = body.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
+    let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .unwrap_or_else(|| panic!("{name} {label:?} missing"));
+        match sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{other:?}"),
+        }
+    };
+    assert!(value("redis_connected_clients", None) >= 1.0);
+    assert!(value("zedis_commands_total", Some(("cmd", "set"))) >= 1.0);
+    assert!(value("zedis_budget_used_bytes", Some(("component", "keyspace"))) > 0.0);
+    assert!(value("redis_used_memory", None) > 0.0);
+}
