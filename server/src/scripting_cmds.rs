@@ -220,6 +220,7 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         protocol,
         read_only,
     };
+    core.tracking_script_keys(keys);
     run_script(core, ck, |scripting, host| {
         if is_sha {
             scripting.evalsha(argv[1], keys, args, opts, host)
@@ -252,6 +253,7 @@ pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         protocol,
         read_only,
     };
+    core.tracking_script_keys(keys);
     run_script(core, ck, |scripting, host| {
         scripting.fcall(argv[1], keys, args, opts, host)
     });

@@ -470,7 +470,8 @@ impl<S: Strategy> Core<S> {
         now_ms: i64,
         budget: Duration,
     ) -> zedis_keyspace::commands::expire::CycleReport {
-        let deadline = Instant::now() + budget;
+        let started = Instant::now();
+        let deadline = started + budget;
         self.engine.fx.reset();
         self.engine.fx.track_touched = self.track_touched_needed();
         let report = zedis_keyspace::commands::expire::active_expire_cycle(
@@ -480,6 +481,11 @@ impl<S: Strategy> Core<S> {
             &mut self.engine.fx,
         );
         self.drain_effects(crate::dispatch::Origin::Housekeeping);
+        self.engine.observe.latency.add_sample_if_needed(
+            zedis_observe::latency::events::EXPIRE_CYCLE,
+            started.elapsed().as_millis() as u64,
+            now_ms / 1000,
+        );
         if report.sampled > 0 {
             self.engine.stats.expired_stale_perc =
                 report.expired as f64 * 100.0 / report.sampled as f64;

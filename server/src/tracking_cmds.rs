@@ -10,7 +10,7 @@
 //!   the `tracking-table-max-keys` eviction ([`Core::tracking_before_sleep`]).
 
 use crate::server::Core;
-use crate::table::{Command, MOVABLE_KEYS, READONLY};
+use crate::table::{Command, MOVABLE_KEYS, PUBSUB, READONLY};
 use crate::Strategy;
 use hashbrown::HashMap;
 use zedis_client_pool::ClientSlots;
@@ -29,6 +29,9 @@ pub struct Tracking {
     pending: Vec<Invalidation>,
     /// The client whose command runs (the modifier of the keys it touches; NOLOOP).
     pub current: Option<ClientId>,
+    /// The keys the running script declared: a read-only command it runs makes its caller track these (as
+    /// Redis, which remembers the caller's keys, not the command's).
+    script_keys: Vec<Vec<u8>>,
 }
 
 impl Tracking {
@@ -187,11 +190,26 @@ impl<S: Strategy> Core<S> {
             return;
         }
         let id = client_id(self, ck);
-        if self.engine.observe.tracking.table.client(id).is_none() {
+        if self.engine.observe.tracking.table.client(id).is_none() || cmd.has(PUBSUB) {
+            return;
+        }
+        let tracking = &mut self.engine.observe.tracking;
+        if self.engine.observe.monitors.in_script {
+            let keys: Vec<&[u8]> = tracking.script_keys.iter().map(Vec::as_slice).collect();
+            tracking.table.remember_keys(id, &keys);
             return;
         }
         let keys = command_keys(cmd, argv);
-        self.engine.observe.tracking.table.remember_keys(id, &keys);
+        tracking.table.remember_keys(id, &keys);
+    }
+
+    /// Before a script runs: the keys it declared (see [`Tracking::script_keys`]).
+    pub fn tracking_script_keys(&mut self, keys: &[&[u8]]) {
+        let tracking = &mut self.engine.observe.tracking;
+        tracking.script_keys.clear();
+        if tracking.active() {
+            tracking.script_keys.extend(keys.iter().map(|k| k.to_vec()));
+        }
     }
 
     /// After a top-level command of client `ck`: CLIENT CACHING applies to one command only.
@@ -208,14 +226,22 @@ impl<S: Strategy> Core<S> {
             .command_done(id, false, was_client_command);
     }
 
-    /// In `drain_effects`: invalidates the keys the effects modified (and everything on a flush).
+    /// In `drain_effects`: invalidates the keys the effects modified (and everything on a flush). Outside a
+    /// command (eviction before it, the expire cycle) the messages go out at once, so they precede the reply
+    /// of the command that follows, as Redis's.
     pub fn tracking_drain(&mut self) {
+        let flushed = self.engine.fx.flushed || !self.engine.fx.flushed_dbs.is_empty();
         if !self.engine.observe.tracking.active() {
+            // As Redis's FLUSHALL, a flush also frees what clients that stopped tracking left in the table.
+            if flushed && self.engine.observe.tracking.table.total_keys() > 0 {
+                with_table(self, false, |table, dir, out| {
+                    table.invalidate_all(dir, out)
+                });
+            }
             return;
         }
         let fx = std::mem::take(&mut self.engine.fx.touched);
         let expired = std::mem::take(&mut self.engine.fx.expired);
-        let flushed = self.engine.fx.flushed || !self.engine.fx.flushed_dbs.is_empty();
         let current = self.engine.observe.tracking.current;
         with_table(self, false, |table, dir, out| {
             for (_, key) in fx.iter().chain(expired.iter()) {
@@ -227,6 +253,9 @@ impl<S: Strategy> Core<S> {
         });
         self.engine.fx.touched = fx;
         self.engine.fx.expired = expired;
+        if current.is_none() {
+            self.tracking_deliver();
+        }
     }
 
     /// Delivers the queued invalidations (after a top-level command, and before the loop sleeps).

@@ -76,6 +76,12 @@ fn scenarios(port: u16) -> Vec<(&'static str, String)> {
     c.call("GET a", "\r\n");
     c.0.write_all(b"MULTI\r\nSET a 3\r\nEXEC\r\n").unwrap();
     seen.push(("self write in EXEC", c.drain()));
+    // A script that reads makes its caller track the keys the script declared (not the ones it read).
+    c.call("EVAL \"return redis.call('get','zz')\" 2 s1 s2", "\r\n");
+    c.call("EVAL \"return redis.call('set','s3','x')\" 1 s3", "+OK\r\n");
+    c.drain();
+    writer.call("MSET s1 1 s2 2 s3 3 zz 4", "+OK\r\n");
+    seen.push(("script keys", c.drain()));
     // FLUSHALL: a null invalidation.
     writer.call("FLUSHALL", "+OK\r\n");
     seen.push(("flush", c.drain()));
@@ -154,6 +160,17 @@ fn invalidations_match_redis() {
             .1
             .contains(">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n"),
         "{ours:?}"
+    );
+    let script = &ours
+        .iter()
+        .find(|(name, _)| *name == "script keys")
+        .unwrap()
+        .1;
+    assert!(
+        script.contains("$2\r\ns1\r\n")
+            && script.contains("$2\r\ns2\r\n")
+            && !script.contains("zz"),
+        "{script:?}"
     );
     let Some(redis) = RedisProcess::start(&[]) else {
         eprintln!("redis-server not available: compared with nothing");
