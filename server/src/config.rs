@@ -315,6 +315,9 @@ pub const DIRECTIVES: &[Directive] = &[
         true,
         "1000000",
     ),
+    // Redis 7.0's client eviction limit (bytes or a percentage of maxmemory): validated and kept for
+    // compatibility; Zedis's client buffers are bounded by the budget and the output limits instead.
+    d("maxmemory-clients", Kind::Special, true, "0"),
     // Zedis's own: the Prometheus endpoint's port (0: off).
     d("metrics-port", Kind::Int(0, 65535), false, "0"),
 ];
@@ -450,6 +453,16 @@ fn normalise_special(name: &str, value: &str) -> Result<String, String> {
             Ok(words.join(" "))
         }
         "bind" => Ok(value.split_whitespace().collect::<Vec<_>>().join(" ")),
+        "maxmemory-clients" => match value.strip_suffix('%') {
+            Some(percent) => match percent.parse::<u64>() {
+                Ok(p) if p <= 100 => Ok(format!("{p}%")),
+                Ok(_) => Err("percentage argument must be less or equal to 100".to_string()),
+                Err(_) => Err("argument must be a memory or percent value".to_string()),
+            },
+            None => parse_memory(value)
+                .map(|bytes| bytes.to_string())
+                .ok_or_else(|| "argument must be a memory or percent value".to_string()),
+        },
         "latency-tracking-info-percentiles" => {
             let words: Vec<&[u8]> = value.split_whitespace().map(str::as_bytes).collect();
             zedis_observe::stats::parse_percentiles(&words)

@@ -441,3 +441,52 @@ fn metrics_port_serves_prometheus_text() {
     assert!(value("zedis_budget_used_bytes", Some(("component", "keyspace"))) > 0.0);
     assert!(value("redis_used_memory", None) > 0.0);
 }
+
+/// The observability configs (and `maxmemory-clients`) accept, refuse and show values as Redis does.
+#[test]
+fn observability_configs_match_redis() {
+    let Some(redis) = RedisProcess::start(&[]) else {
+        eprintln!("redis-server not available: skipped");
+        return;
+    };
+    let server = Server::start(&[]);
+    let sets: &[(&str, &str)] = &[
+        ("slowlog-log-slower-than", "-1"),
+        ("slowlog-log-slower-than", "-2"),
+        ("slowlog-max-len", "0"),
+        ("slowlog-max-len", "-1"),
+        ("latency-monitor-threshold", "100"),
+        ("latency-monitor-threshold", "x"),
+        ("latency-tracking", "no"),
+        ("latency-tracking", "maybe"),
+        ("latency-tracking-info-percentiles", "50.0 99 99.900"),
+        ("latency-tracking-info-percentiles", ""),
+        ("latency-tracking-info-percentiles", "101"),
+        ("latency-tracking-info-percentiles", "abc"),
+        ("tracking-table-max-keys", "10"),
+        ("maxmemory-clients", "10%"),
+        ("maxmemory-clients", "101%"),
+        ("maxmemory-clients", "2mb"),
+    ];
+    let run = |port: u16| -> Vec<String> {
+        let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        sets.iter()
+            .map(|(name, value)| {
+                let set = match cmd(&mut conn, &["CONFIG", "SET", name, value]) {
+                    Ok(_) => "OK".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                let got: Vec<String> = redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg(name)
+                    .query(&mut conn)
+                    .unwrap();
+                format!("{name} {value:?}: {set} -> {got:?}")
+            })
+            .collect()
+    };
+    assert_eq!(run(server.port), run(redis.port));
+}
