@@ -26,6 +26,11 @@ impl Monitors {
         self.clients.is_empty()
     }
 
+    /// Whether `client` monitors.
+    pub fn contains_client(&self, client: &crate::client::Client) -> bool {
+        self.clients.iter().any(|&(_, id)| id == client.id)
+    }
+
     /// Whether client `ck` with id `id` monitors.
     pub fn contains(&self, ck: usize, id: u64) -> bool {
         self.clients.contains(&(ck, id))

@@ -260,3 +260,30 @@ print("ok")
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// CLIENT LIST / CLIENT INFO show tracking (`t`, `B`, `redir=`) and MONITOR (`O`) as Redis does.
+#[test]
+fn client_list_shows_tracking_and_monitor_flags() {
+    let server = Server::start(&[]);
+    let check = |port: u16| {
+        let mut monitor = Conn::open(port);
+        monitor.call("MONITOR", "+OK\r\n");
+        let mut c = Conn::open(port);
+        c.call("CLIENT TRACKING on BCAST", "+OK\r\n");
+        let info = c.call("CLIENT INFO", "\n\r\n");
+        assert!(info.contains(" flags=tB "), "{info}");
+        assert!(info.contains(" redir=0 "), "{info}");
+        let mut plain = Conn::open(port);
+        let info = plain.call("CLIENT INFO", "\n\r\n");
+        assert!(
+            info.contains(" flags=N ") && info.contains(" redir=-1 "),
+            "{info}"
+        );
+        let list = plain.call("CLIENT LIST", "\n\r\n");
+        assert!(list.contains(" flags=O "), "{list}");
+    };
+    check(server.port);
+    if let Some(redis) = RedisProcess::start(&[]) {
+        check(redis.port);
+    }
+}
