@@ -119,27 +119,40 @@ impl<S: Strategy> Core<S> {
         duration_us: i64,
         blocked: bool,
     ) {
-        let now_s = now_s();
+        // The loop turn's clock: a slow log entry or latency sample needs no finer time.
+        let now_s = crate::server::cached_ms() / 1000;
         let error_replies = self.engine.stats.error_replies;
+        // A blocked client's command served now: it was counted when it blocked (Redis's
+        // `updateStatsOnUnblock`).
+        let unblocked = self.engine.blocked.serving;
         let obs = &mut self.engine.observe;
         if let Some(slot) = cmd.slot {
             if error_replies > obs.errors_judged {
                 obs.commands.record_failed(slot);
             }
-            obs.commands.record_call(slot, duration_us);
+            if unblocked {
+                obs.commands.record_unblocked(slot, duration_us);
+            } else {
+                obs.commands.record_call(slot, duration_us);
+            }
         }
         obs.errors_judged = error_replies;
         if blocked {
             return;
         }
-        let event = if cmd.has(FAST) {
+        let event = if unblocked {
+            events::COMMAND_UNBLOCKING
+        } else if cmd.has(FAST) {
             events::FAST_COMMAND
         } else {
             events::COMMAND
         };
         obs.latency
             .add_sample_if_needed(event, (duration_us / 1000) as u64, now_s);
-        if !cmd.has(SKIP_SLOWLOG) && obs.slowlog.log_slower_than_us() >= 0 {
+        if !cmd.has(SKIP_SLOWLOG)
+            && duration_us >= obs.slowlog.log_slower_than_us()
+            && obs.slowlog.log_slower_than_us() >= 0
+        {
             let (peer, name) = self
                 .clients
                 .get(ck)

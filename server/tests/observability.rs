@@ -490,3 +490,51 @@ fn observability_configs_match_redis() {
     };
     assert_eq!(run(server.port), run(redis.port));
 }
+
+/// A blocked command counts as one call (when it blocked), as Redis's `updateStatsOnUnblock`.
+#[test]
+fn blocked_command_counts_once() {
+    use std::io::{Read, Write};
+    let run = |port: u16| -> Vec<String> {
+        let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        cmd(&mut conn, &["CONFIG", "RESETSTAT"]).unwrap();
+        let mut blocked = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        blocked
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        blocked.write_all(b"BLPOP q 0\r\n").unwrap();
+        // Wait until the server has it blocked, then serve it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let text: String = redis::cmd("INFO").arg("clients").query(&mut conn).unwrap();
+            if text.contains("blocked_clients:1") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        cmd(&mut conn, &["LPUSH", "q", "x"]).unwrap();
+        let mut buf = [0u8; 64];
+        let n = blocked.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"*2\r\n"));
+        info_lines(&mut conn, "commandstats")
+            .into_iter()
+            .filter(|l| l.starts_with("cmdstat_blpop") || l.starts_with("cmdstat_lpush"))
+            .collect()
+    };
+    let server = Server::start(&[]);
+    let ours = run(server.port);
+    assert_eq!(
+        ours,
+        [
+            "cmdstat_blpop:calls=1,rejected_calls=0,failed_calls=0",
+            "cmdstat_lpush:calls=1,rejected_calls=0,failed_calls=0"
+        ]
+    );
+    if let Some(redis) = RedisProcess::start(&[]) {
+        assert_eq!(ours, run(redis.port));
+    }
+}
