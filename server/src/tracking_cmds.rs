@@ -297,6 +297,12 @@ impl<S: Strategy> Core<S> {
         let id = client_id(self, ck);
         self.engine.observe.tracking.table.disable(id);
     }
+
+    /// A client disconnects: it is no longer found as a redirect target either.
+    pub fn tracking_disconnected(&mut self, ck: usize) {
+        let id = client_id(self, ck);
+        self.engine.observe.tracking.index.remove(&id);
+    }
 }
 
 /// The keys `argv` names by `cmd`'s key specs (SORT-like procedures included).

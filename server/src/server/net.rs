@@ -440,6 +440,7 @@ impl<S: Strategy> Core<S> {
     pub fn free_client(&mut self, ck: usize) {
         self.repl_forget_client(ck);
         self.reset_client_state(ck);
+        self.tracking_disconnected(ck);
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
