@@ -750,7 +750,8 @@ mod tests {
                 "maxmemory",
                 "maxmemory-policy",
                 "maxmemory-samples",
-                "maxmemory-eviction-tenacity"
+                "maxmemory-eviction-tenacity",
+                "maxmemory-clients"
             ]
         );
         config.set("slave-ignore-maxmemory", "no", true).unwrap();
