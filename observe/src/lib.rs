@@ -12,8 +12,9 @@
 //!   bounded (slowlog-max-len, 160 samples per latency event, 128 error prefixes, tracking-table-max-keys).
 //!
 //! # Non-goals
-//! - Wiring: the server's command table, `call()` timing and INFO sections call into this crate (see
-//!   README's "Observability engine" section for where).
+//! - Wiring: the server's command table, `call()` timing and INFO sections call into this crate
+//!   (`zedis-server`'s `observe.rs`, `observe_cmds.rs`, `monitor_cmd.rs`, `tracking_cmds.rs`,
+//!   `metrics_port.rs`; README's "Observability engine" section).
 //! - Redis's dict iteration order (random per process): events, commands and errors are listed in insertion
 //!   or sorted order here; tests compare such lists as sets.
 //!

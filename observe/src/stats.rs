@@ -188,6 +188,21 @@ impl CommandStats {
         }
     }
 
+    /// A blocked call served later (Redis's `updateStatsOnUnblock`): its time is added and tracked in the
+    /// histogram, the call itself was counted when it blocked.
+    pub fn record_unblocked(&mut self, slot: CommandSlot, duration_us: i64) {
+        let tracking = self.latency_tracking;
+        let Some(stat) = self.stats.get_mut(slot.0 as usize) else {
+            return;
+        };
+        stat.usec = stat.usec.saturating_add(duration_us.max(0) as u64);
+        if tracking {
+            stat.histogram
+                .get_or_insert_with(Default::default)
+                .record_us(duration_us);
+        }
+    }
+
     /// A call refused before it ran (Redis's `rejectCommand` paths).
     pub fn record_rejected(&mut self, slot: CommandSlot) {
         if let Some(stat) = self.stats.get_mut(slot.0 as usize) {
@@ -324,6 +339,17 @@ mod tests {
             Err(PercentilesError::OutOfRange)
         );
         assert_eq!(format_percentiles(&[50.0, 99.0, 99.9]), "50 99 99.9");
+    }
+
+    #[test]
+    fn unblocked_call_adds_time_not_a_call() {
+        let mut stats = CommandStats::new();
+        let blpop = stats.register("blpop");
+        stats.record_call(blpop, 5);
+        stats.record_unblocked(blpop, 7);
+        let stat = stats.get(blpop).unwrap();
+        assert_eq!((stat.calls, stat.usec), (1, 12));
+        assert_eq!(stat.histogram().map(|h| h.calls()), Some(2));
     }
 
     #[test]

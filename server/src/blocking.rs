@@ -60,7 +60,9 @@ impl BlockedClients {
 impl<S: Strategy> Core<S> {
     /// Whether commands must report the keys they modify.
     pub fn track_touched_needed(&self) -> bool {
-        !self.engine.blocked.is_empty() || self.engine.tx.watching()
+        !self.engine.blocked.is_empty()
+            || self.engine.tx.watching()
+            || self.engine.observe.tracking.active()
     }
 
     /// Parks client `ck` on the keys of `block`, to run `retry_argv` (the handler's choice: XREAD with `$`

@@ -73,14 +73,17 @@ pub fn set_authenticated<S: Strategy>(core: &mut Core<S>, ck: usize) {
     }
 }
 
-/// One CLIENT LIST / CLIENT INFO line.
-fn client_line(client: &Client, now_ms: i64) -> String {
+/// One CLIENT LIST / CLIENT INFO line; `observe` gives the MONITOR and CLIENT TRACKING state.
+fn client_line(client: &Client, now_ms: i64, observe: &crate::observe::Observe) -> String {
+    let tracking = observe.tracking.table.client(client.id);
     let (qbuf, qcap) = client
         .input
         .as_ref()
         .map_or((0, 0), |i| (i.query.len(), i.query.capacity()));
     let mut flags = String::new();
-    if client.replica.as_ref().is_some_and(|r| r.online) {
+    if observe.monitors.contains_client(client) {
+        flags.push('O');
+    } else if client.replica.as_ref().is_some_and(|r| r.online) {
         flags.push('S');
     }
     if client.is_master {
@@ -91,6 +94,18 @@ fn client_line(client: &Client, now_ms: i64) -> String {
     }
     if client.tx.active {
         flags.push('x');
+    }
+    if client.blocked.is_some() {
+        flags.push('b');
+    }
+    if let Some(t) = tracking {
+        flags.push('t');
+        if t.broken_redirect {
+            flags.push('R');
+        }
+        if t.bcast {
+            flags.push('B');
+        }
     }
     if client.tx.dirty {
         flags.push('d');
@@ -105,7 +120,7 @@ fn client_line(client: &Client, now_ms: i64) -> String {
     };
     let events = if client.want_write { "rw" } else { "r" };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub=0 ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub=0 ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}\n",
         client.id,
         client.addr,
         client.laddr,
@@ -128,6 +143,7 @@ fn client_line(client: &Client, now_ms: i64) -> String {
         qcap + client.out.capacity() + std::mem::size_of::<Client>(),
         events,
         client.last_cmd,
+        tracking.map_or(-1, |t| t.redirect as i64),
         if client.proto == zedis_resp::Protocol::Resp3 { 3 } else { 2 },
     )
 }
@@ -225,7 +241,7 @@ pub fn list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         if ids.as_ref().is_some_and(|ids| !ids.contains(&client.id)) {
             continue;
         }
-        text.push_str(&client_line(client, now));
+        text.push_str(&client_line(client, now, &core.engine.observe));
     }
     core.reply(ck, |out, p| {
         reply::verbatim(out, p, b"txt", text.as_bytes())
@@ -238,7 +254,7 @@ pub fn info<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     let text = core
         .clients
         .get(ck)
-        .map(|c| client_line(c, unix_ms()))
+        .map(|c| client_line(c, unix_ms(), &core.engine.observe))
         .unwrap_or_default();
     core.reply(ck, |out, p| {
         reply::verbatim(out, p, b"txt", text.as_bytes())

@@ -1046,7 +1046,41 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "client|caching",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("mode")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("yes")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("YES")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("no")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("NO")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "client|getname",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "client|getredir",
         CommandDocs {
             key_specs: Node::Set(&[]),
             extras: &[
@@ -1402,6 +1436,90 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("type", Node::Bulk("string")),
                     ]),
                 ])),
+            ],
+        },
+    ),
+    (
+        "client|tracking",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("status")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("on")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ON")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("off")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("OFF")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("client-id")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("REDIRECT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("prefix")),
+                        ("type", Node::Bulk("string")),
+                        ("token", Node::Bulk("PREFIX")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                            Node::Simple("multiple_token"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("bcast")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("BCAST")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("optin")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("OPTIN")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("optout")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("OPTOUT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("noloop")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("NOLOOP")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "client|trackinginfo",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
             ],
         },
     ),
@@ -2347,6 +2465,58 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("name", Node::Bulk("key")),
                         ("type", Node::Bulk("key")),
                         ("key_spec_index", Node::Int(0)),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "failover",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("target")),
+                        ("type", Node::Bulk("block")),
+                        ("token", Node::Bulk("TO")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("host")),
+                                ("type", Node::Bulk("string")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("port")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("force")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FORCE")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("abort")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("ABORT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("milliseconds")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("TIMEOUT")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
                     ]),
                 ])),
             ],
@@ -5329,6 +5499,102 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "latency",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "latency|doctor",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "latency|graph",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("event")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "latency|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "latency|histogram",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("command")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "latency|history",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("event")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "latency|latest",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "latency|reset",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("event")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "lcs",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -6210,6 +6476,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "monitor",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "move",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -7024,6 +7298,24 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "psync",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("replicationid")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("offset")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "pttl",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -7342,6 +7634,63 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "replconf",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("syscmd"),
+                ])),
+            ],
+        },
+    ),
+    (
+        "replicaof",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("args")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("host-port")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("host")),
+                                        ("type", Node::Bulk("string")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("port")),
+                                        ("type", Node::Bulk("integer")),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("no-one")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("no")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("NO")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("one")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("ONE")),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "reset",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -7440,6 +7789,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ])),
                     ]),
                 ])),
+            ],
+        },
+    ),
+    (
+        "role",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
             ],
         },
     ),
@@ -8562,6 +8919,112 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "slaveof",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("5.0.0")),
+                ("replaced_by", Node::Bulk("`REPLICAOF`")),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("args")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("host-port")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("host")),
+                                        ("type", Node::Bulk("string")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("port")),
+                                        ("type", Node::Bulk("integer")),
+                                    ]),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("no-one")),
+                                ("type", Node::Bulk("block")),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("no")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("NO")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("one")),
+                                        ("type", Node::Bulk("pure-token")),
+                                        ("token", Node::Bulk("ONE")),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "slowlog",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "slowlog|get",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("4.0.0"),
+                        Node::Bulk("Added client IP address, port and name to the reply."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "slowlog|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "slowlog|len",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "slowlog|reset",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "smembers",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -9504,6 +9967,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "sync",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "time",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -9688,6 +10159,24 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         CommandDocs {
             key_specs: Node::Set(&[]),
             extras: &[
+            ],
+        },
+    ),
+    (
+        "wait",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("numreplicas")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("timeout")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                ])),
             ],
         },
     ),

@@ -288,6 +288,38 @@ pub const DIRECTIVES: &[Directive] = &[
         "pool",
     ),
     d("arena-retained-bytes-max", Kind::Memory, true, "1048576"),
+    // Observability (`crate::observe`, the zedis-observe crate).
+    d(
+        "slowlog-log-slower-than",
+        Kind::Int(-1, i64::MAX),
+        true,
+        "10000",
+    ),
+    d("slowlog-max-len", Kind::Int(0, i64::MAX), true, "128"),
+    d(
+        "latency-monitor-threshold",
+        Kind::Int(0, i64::MAX),
+        true,
+        "0",
+    ),
+    d("latency-tracking", Kind::Bool, true, "yes"),
+    d(
+        "latency-tracking-info-percentiles",
+        Kind::Special,
+        true,
+        "50 99 99.9",
+    ),
+    d(
+        "tracking-table-max-keys",
+        Kind::Int(0, i64::MAX),
+        true,
+        "1000000",
+    ),
+    // Redis 7.0's client eviction limit (bytes or a percentage of maxmemory): validated and kept for
+    // compatibility; Zedis's client buffers are bounded by the budget and the output limits instead.
+    d("maxmemory-clients", Kind::Special, true, "0"),
+    // Zedis's own: the Prometheus endpoint's port (0: off).
+    d("metrics-port", Kind::Int(0, 65535), false, "0"),
 ];
 
 /// A configuration problem, worded as redis-server words it.
@@ -421,6 +453,22 @@ fn normalise_special(name: &str, value: &str) -> Result<String, String> {
             Ok(words.join(" "))
         }
         "bind" => Ok(value.split_whitespace().collect::<Vec<_>>().join(" ")),
+        "maxmemory-clients" => match value.strip_suffix('%') {
+            Some(percent) => match percent.parse::<u64>() {
+                Ok(p) if p <= 100 => Ok(format!("{p}%")),
+                Ok(_) => Err("percentage argument must be less or equal to 100".to_string()),
+                Err(_) => Err("argument must be a memory or percent value".to_string()),
+            },
+            None => parse_memory(value)
+                .map(|bytes| bytes.to_string())
+                .ok_or_else(|| "argument must be a memory or percent value".to_string()),
+        },
+        "latency-tracking-info-percentiles" => {
+            let words: Vec<&[u8]> = value.split_whitespace().map(str::as_bytes).collect();
+            zedis_observe::stats::parse_percentiles(&words)
+                .map(|p| zedis_observe::stats::format_percentiles(&p))
+                .map_err(|e| e.to_string())
+        }
         _ => Ok(value.to_string()),
     }
 }
@@ -706,7 +754,8 @@ mod tests {
                 "maxmemory",
                 "maxmemory-policy",
                 "maxmemory-samples",
-                "maxmemory-eviction-tenacity"
+                "maxmemory-eviction-tenacity",
+                "maxmemory-clients"
             ]
         );
         config.set("slave-ignore-maxmemory", "no", true).unwrap();

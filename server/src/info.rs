@@ -23,6 +23,25 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "allocator",
 ];
 
+/// Every section in Redis's order (`INFO all`/`everything`): the default ones plus the statistics sections
+/// Redis leaves out of the default INFO.
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+    "allocator",
+];
+
 /// Resident set size of this process in bytes (from /proc/self/statm).
 pub fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -67,15 +86,14 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
     let all = wanted.iter().any(|w| w == "all" || w == "everything");
-    let sections: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") || all {
-        DEFAULT_SECTIONS.to_vec()
-    } else {
-        DEFAULT_SECTIONS
-            .iter()
-            .copied()
-            .filter(|s| wanted.iter().any(|w| w == s))
-            .collect()
-    };
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
+    let sections: Vec<&str> = ALL_SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| {
+            all || (default && DEFAULT_SECTIONS.contains(s)) || wanted.iter().any(|w| w == s)
+        })
+        .collect();
     let mut out = String::new();
     for section in sections {
         if !out.is_empty() {
@@ -100,6 +118,9 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
             // Cluster-aware clients (and redis-py's test suite) read this to pick their mode.
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(core, &mut out),
+            "commandstats" => core.engine.observe.commands.write_commandstats(&mut out),
+            "errorstats" => core.engine.observe.errors.write_errorstats(&mut out),
+            "latencystats" => core.engine.observe.commands.write_latencystats(&mut out),
             "allocator" => allocator(core, &mut out),
             _ => {}
         }
@@ -133,10 +154,11 @@ fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
 fn clients<S: Strategy>(core: &Core<S>, out: &mut String) {
     let _ = write!(
         out,
-        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n",
         core.clients.len(),
         core.clients.clients_max(),
         core.engine.blocked.len(),
+        core.engine.observe.tracking.table.tracking_clients(),
     );
 }
 
@@ -192,6 +214,13 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
         );
     }
     crate::scripting_cmds::info_memory(core, out);
+    // Zedis's own: the observability engines' share of `used_memory_other` (slow log, latency series,
+    // command histograms, error counts).
+    let _ = write!(
+        out,
+        "used_memory_observe:{}\r\n",
+        core.engine.observe.charged_bytes()
+    );
 }
 
 fn persistence<S: Strategy>(core: &Core<S>, out: &mut String) {
@@ -208,7 +237,7 @@ fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
     let k = &core.engine.ks.stats;
     let _ = write!(
         out,
-        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nclient_output_buffer_limit_disconnections:{}\r\neviction_flushes:{}\r\n",
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\ntotal_error_replies:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nclient_output_buffer_limit_disconnections:{}\r\neviction_flushes:{}\r\n",
         s.connections_received,
         s.commands_processed,
         s.ops_per_sec,
@@ -224,6 +253,9 @@ fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
         core.engine.pubsub.channels_len(),
         core.engine.pubsub.numpat(),
         core.engine.pubsub.shard_channels_len(),
+        core.engine.observe.tracking.table.total_keys(),
+        core.engine.observe.tracking.table.total_items(),
+        core.engine.observe.tracking.table.total_prefixes(),
         s.error_replies,
         core.engine.repl.sync_full,
         core.engine.repl.sync_partial_ok,

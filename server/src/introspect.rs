@@ -300,7 +300,7 @@ fn getkeys<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]], with_flag
 }
 
 /// Key positions from the legacy (first, last, step) triple, for commands without generated key specs.
-fn legacy_keys(
+pub(crate) fn legacy_keys(
     (first, last, step): (i32, i32, i32),
     args: &[&[u8]],
 ) -> Vec<(usize, &'static crate::command_meta::Node)> {
@@ -440,6 +440,7 @@ pub fn config_resetstat<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u
     core.engine.stats.changes_since_save = changes_since_save;
     core.engine.ks.stats = Default::default();
     core.budget.reset_peaks();
+    core.observe_reset_stats();
     core.reply(ck, |out, _| reply::ok(out));
 }
 

@@ -137,10 +137,23 @@ impl<S: Strategy> Host for ScriptHost<'_, S> {
 
 /// Writes a complete RESP reply produced by the scripting crate (errors counted).
 fn reply_raw<S: Strategy>(core: &mut Core<S>, ck: usize, bytes: &[u8]) {
-    if bytes.first() == Some(&b'-') {
+    if let Some(text) = crate::observe::error_text(bytes) {
         core.engine.stats.error_replies += 1;
+        core.observe_error(text);
     }
     core.reply(ck, |out, _| out.extend_from_slice(bytes));
+}
+
+/// Writes a script's reply: an error raised by a command the script called was counted when that command
+/// failed, so it is not counted again, but the script command still fails (Redis's
+/// `ERR_REPLY_FLAG_NO_STATS_UPDATE`).
+fn reply_script<S: Strategy>(core: &mut Core<S>, ck: usize, bytes: &[u8], counted: bool) {
+    if counted && bytes.first() == Some(&b'-') {
+        let name = core.clients.get(ck).map_or("", |c| c.last_cmd);
+        core.observe_failed_uncounted(name);
+        return core.reply(ck, |out, _| out.extend_from_slice(bytes));
+    }
+    reply_raw(core, ck, bytes);
 }
 
 /// Runs `run` with the engines taken out of the core (the script's commands borrow the core), then puts
@@ -164,10 +177,11 @@ fn run_script<S: Strategy>(
     };
     let out = run(&mut scripting, &mut host);
     let script_run = host.run;
+    let counted = scripting.last_error_already_counted();
     core.engine.scripting = Some(scripting);
     core.script_done(&script_run);
     recharge(core);
-    reply_raw(core, ck, &out);
+    reply_script(core, ck, &out, counted);
 }
 
 /// Whether a script with `flags` is refused before running because memory is over `maxmemory` (a script
@@ -185,6 +199,8 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let name = argv[0].to_ascii_lowercase();
     let is_sha = name.starts_with(b"evalsha");
     let read_only = name.ends_with(b"_ro");
+    // Fed before the script runs, so that the lines of the commands it runs follow it (Redis's evalCommand).
+    core.feed_monitors(ck, argv);
     let (keys, args) = match split_keys(Invocation::Eval, argv[2], &argv[3..]) {
         Ok(split) => split,
         Err(bytes) => return reply_raw(core, ck, &bytes),
@@ -204,6 +220,7 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         protocol,
         read_only,
     };
+    core.tracking_script_keys(keys);
     run_script(core, ck, |scripting, host| {
         if is_sha {
             scripting.evalsha(argv[1], keys, args, opts, host)
@@ -216,6 +233,7 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// FCALL and FCALL_RO.
 pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let read_only = argv[0].eq_ignore_ascii_case(b"fcall_ro");
+    core.feed_monitors(ck, argv);
     let (keys, args) = match split_keys(Invocation::Fcall, argv[2], &argv[3..]) {
         Ok(split) => split,
         Err(bytes) => return reply_raw(core, ck, &bytes),
@@ -235,6 +253,7 @@ pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         protocol,
         read_only,
     };
+    core.tracking_script_keys(keys);
     run_script(core, ck, |scripting, host| {
         scripting.fcall(argv[1], keys, args, opts, host)
     });

@@ -101,6 +101,8 @@ pub struct Engine<S: Strategy> {
     pub repl: crate::repl::Repl,
     /// The unix second of the last replication cron.
     pub repl_last_cron_s: i64,
+    /// SLOWLOG, LATENCY, command and error statistics (`crate::observe`).
+    pub observe: crate::observe::Observe,
 }
 
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
@@ -196,7 +198,8 @@ impl<S: Strategy> Server<S> {
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let clients_max = config.int("maxclients") as usize;
-        let table: &'static Table<S> = Box::leak(Box::new(Table::new()));
+        let (table, command_stats) = Table::new_with_stats();
+        let table: &'static Table<S> = Box::leak(Box::new(table));
         let arena = S::Req::new_from(&config);
         let mut core = Core {
             net: Net {
@@ -223,6 +226,7 @@ impl<S: Strategy> Server<S> {
                 scripting_charged: 0,
                 repl: Default::default(),
                 repl_last_cron_s: 0,
+                observe: crate::observe::Observe::new(command_stats),
             },
             table,
             budget,
@@ -240,6 +244,7 @@ impl<S: Strategy> Server<S> {
         core.apply_config();
         // The Lua states exist from the start: charge them now, not at the first script.
         crate::scripting_cmds::recharge(&mut core);
+        core.metrics_start()?;
         // AOF: load before the loop accepts clients.
         core.rdb_startup()?;
         core.aof_startup()?;
@@ -329,6 +334,8 @@ impl<S: Strategy> Server<S> {
             self.core.aof_before_sleep();
             // Replication: this turn's stream to the backlog and the replicas, WAIT answers.
             self.core.repl_before_sleep();
+            // Client-side caching: BCAST batches, the tracking table bound, invalidations left to deliver.
+            self.core.tracking_before_sleep();
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {
@@ -412,6 +419,7 @@ impl<S: Strategy> Core<S> {
             }
         }
         crate::auth::apply_requirepass(self);
+        self.observe_apply_config();
         // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF
         // DELs), not only at the next command.
         if self.budget.limit() != 0 && self.budget.over_limit() {
@@ -438,6 +446,8 @@ impl<S: Strategy> Core<S> {
         }
         self.cron_clients(now_ms);
         self.cron_stats();
+        self.metrics_cron(now_ms);
+        self.observe_recharge();
     }
 
     /// Redis's fast expire cycle, run before the loop sleeps: when the last cycle found many expired keys, spend
@@ -460,7 +470,8 @@ impl<S: Strategy> Core<S> {
         now_ms: i64,
         budget: Duration,
     ) -> zedis_keyspace::commands::expire::CycleReport {
-        let deadline = Instant::now() + budget;
+        let started = Instant::now();
+        let deadline = started + budget;
         self.engine.fx.reset();
         self.engine.fx.track_touched = self.track_touched_needed();
         let report = zedis_keyspace::commands::expire::active_expire_cycle(
@@ -470,6 +481,11 @@ impl<S: Strategy> Core<S> {
             &mut self.engine.fx,
         );
         self.drain_effects(crate::dispatch::Origin::Housekeeping);
+        self.engine.observe.latency.add_sample_if_needed(
+            zedis_observe::latency::events::EXPIRE_CYCLE,
+            started.elapsed().as_millis() as u64,
+            now_ms / 1000,
+        );
         if report.sampled > 0 {
             self.engine.stats.expired_stale_perc =
                 report.expired as f64 * 100.0 / report.sampled as f64;

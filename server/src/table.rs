@@ -146,6 +146,9 @@ pub struct Command<S: Strategy> {
     /// Position in the table, set by [`Table::new`]: [`Table::by_id`] finds the command again without a name
     /// lookup (a blocked client keeps it to be retried).
     pub id: CommandId,
+    /// Its counters in the observability engine's [`zedis_observe::CommandStats`], registered by
+    /// [`Table::new_with_stats`] (`None` only before that).
+    pub slot: Option<zedis_observe::CommandSlot>,
 }
 
 /// Where a command sits in the table: top-level index and subcommand index + 1 (0 for the command itself).
@@ -226,6 +229,7 @@ fn cmd<S: Strategy>(
         handler,
         subcommands: Vec::new(),
         id: CommandId::default(),
+        slot: None,
     }
 }
 
@@ -249,17 +253,26 @@ const NAME_BYTES_MAX: usize = 32;
 impl<S: Strategy> Table<S> {
     /// The table, built once at startup.
     pub fn new() -> Self {
+        Self::new_with_stats().0
+    }
+
+    /// The table and the command counters every row (and subcommand) is registered in: each row keeps its
+    /// [`Command::slot`] (containers before their subcommands, as INFO commandstats lists them).
+    pub fn new_with_stats() -> (Self, zedis_observe::CommandStats) {
+        let mut stats = zedis_observe::CommandStats::new();
         let mut commands = base_commands::<S>();
         for (top, command) in commands.iter_mut().enumerate() {
             command.id = CommandId {
                 top: top as u16,
                 sub: 0,
             };
+            command.slot = Some(stats.register(command.name));
             for (sub, subcommand) in command.subcommands.iter_mut().enumerate() {
                 subcommand.id = CommandId {
                     top: top as u16,
                     sub: sub as u16 + 1,
                 };
+                subcommand.slot = Some(stats.register(subcommand.name));
             }
             if let Some(&(_, flags)) = INTERNAL_FLAGS.iter().find(|(n, _)| *n == command.name) {
                 command.flags |= flags;
@@ -270,7 +283,7 @@ impl<S: Strategy> Table<S> {
             .enumerate()
             .map(|(i, c)| (c.name, i))
             .collect();
-        Table { commands, index }
+        (Table { commands, index }, stats)
     }
 
     /// The command named `name` (case-insensitive).
@@ -393,6 +406,10 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("client|unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "6.2.0", "Resume processing of clients that were paused", "O(N) Where N is the number of paused clients", "@admin @slow @dangerous @connection", "", srv(clients::unpause)),
         cmd("client|reply", 3, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "3.2.0", "Instruct the server whether to reply to commands", "O(1)", "@slow @connection", "", srv(clients::reply)),
         cmd("client|no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "7.0.0", "Set client eviction mode for the current connection", "O(1)", "@admin @slow @dangerous @connection", "", srv(clients::no_evict)),
+        cmd("client|tracking", -3, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "6.0.0", "Enable or disable server assisted client side caching support", "O(1). Some options may introduce additional complexity.", "@slow @connection", "", srv(crate::tracking_cmds::tracking)),
+        cmd("client|caching", 3, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "6.0.0", "Instruct the server about tracking or not keys in the next request", "O(1)", "@slow @connection", "", srv(crate::tracking_cmds::caching)),
+        cmd("client|getredir", 2, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "6.0.0", "Get tracking notifications redirection client ID if any", "O(1)", "@slow @connection", "", srv(crate::tracking_cmds::getredir)),
+        cmd("client|trackinginfo", 2, NOSCRIPT | LOADING | STALE, (0, 0, 0), "connection", "6.2.0", "Return information about server assisted client side caching for the current connection", "O(1)", "@slow @connection", "", srv(crate::tracking_cmds::trackinginfo)),
         cmd("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow @connection", "", srv(clients::help)),
         ]),
         cmd("command", -1, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Get array of Redis command details", "O(N) where N is the total number of Redis commands", "@slow @connection", "nondeterministic_output_order", Handler::Container).subs(vec![
@@ -611,5 +628,21 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
             cmd("function|kill", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), "scripting", "7.0.0", "Kill the function currently in execution.", "O(1)", "@slow @scripting", "request_policy:all_shards response_policy:one_succeeded", srv(crate::scripting_cmds::function)),
             cmd("function|help", 2, LOADING | STALE, (0, 0, 0), "scripting", "7.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow @scripting", "", srv(crate::scripting_cmds::function)),
         ]),
+        cmd("slowlog", -2, 0, (0, 0, 0), "server", "2.2.12", "A container for slow log commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
+        cmd("slowlog|get", -2, ADMIN | LOADING | STALE, (0, 0, 0), "server", "2.2.12", "Get the slow log's entries", "O(N) where N is the number of entries returned", "@admin @slow @dangerous", "request_policy:all_nodes nondeterministic_output", srv(crate::observe_cmds::slowlog_get)),
+        cmd("slowlog|len", 2, ADMIN | LOADING | STALE, (0, 0, 0), "server", "2.2.12", "Get the slow log's length", "O(1)", "@admin @slow @dangerous", "request_policy:all_nodes response_policy:agg_sum nondeterministic_output", srv(crate::observe_cmds::slowlog_len)),
+        cmd("slowlog|reset", 2, ADMIN | LOADING | STALE, (0, 0, 0), "server", "2.2.12", "Clear all entries from the slow log", "O(N) where N is the number of entries in the slowlog", "@admin @slow @dangerous", "request_policy:all_nodes response_policy:all_succeeded", srv(crate::observe_cmds::slowlog_reset)),
+        cmd("slowlog|help", 2, LOADING | STALE, (0, 0, 0), "server", "6.2.0", "Show helpful text about the different subcommands", "O(1)", "@slow", "", srv(crate::observe_cmds::slowlog_help)),
+        ]),
+        cmd("latency", -2, 0, (0, 0, 0), "server", "2.8.13", "A container for latency diagnostics commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
+        cmd("latency|latest", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Return the latest latency samples for all events.", "O(1)", "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special", srv(crate::observe_cmds::latency_latest)),
+        cmd("latency|history", 3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Return timestamp-latency samples for the event.", "O(1)", "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special", srv(crate::observe_cmds::latency_history)),
+        cmd("latency|reset", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Reset latency data for one or more events.", "O(1)", "@admin @slow @dangerous", "request_policy:all_nodes response_policy:all_succeeded", srv(crate::observe_cmds::latency_reset)),
+        cmd("latency|graph", 3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Return a latency graph for the event.", "O(1)", "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special", srv(crate::observe_cmds::latency_graph)),
+        cmd("latency|doctor", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Return a human readable latency analysis report.", "O(1)", "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special", srv(crate::observe_cmds::latency_doctor)),
+        cmd("latency|histogram", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Return the cumulative distribution of latencies of a subset of commands or all.", "O(N) where N is the number of commands with latency information being retrieved.", "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special", srv(crate::observe_cmds::latency_histogram)),
+        cmd("latency|help", 2, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Show helpful text about the different subcommands.", "O(1)", "@slow", "", srv(crate::observe_cmds::latency_help)),
+        ]),
+        cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "1.0.0", "Listen for all requests received by the server in real time", "", "@admin @slow @dangerous", "", srv(crate::monitor_cmd::monitor)),
     ]
 }

@@ -45,6 +45,7 @@ impl<S: Strategy> Core<S> {
             }
         }
         crate::multi::signal_touched(self);
+        self.tracking_drain();
         self.publish_events();
         self.note_ready_keys();
         self.engine.fx.reset();
@@ -73,6 +74,7 @@ impl<S: Strategy> Core<S> {
         headroom_bytes: usize,
         now_ms: i64,
     ) -> Result<(), Oom> {
+        let started = std::time::Instant::now();
         self.engine.fx.reset();
         self.engine.fx.track_touched = self.track_touched_needed();
         let reclaimed = self.engine.ks.reclaim_with_headroom(
@@ -82,6 +84,11 @@ impl<S: Strategy> Core<S> {
             &mut self.engine.fx,
         );
         self.drain_effects(Origin::Housekeeping);
+        self.engine.observe.latency.add_sample_if_needed(
+            zedis_observe::latency::events::EVICTION_CYCLE,
+            started.elapsed().as_millis() as u64,
+            now_ms / 1000,
+        );
         reclaimed
     }
 }

@@ -22,7 +22,8 @@ impl<S: Strategy> Core<S> {
             if let Some(refusal) = self.repl_refusal(ck, cmd) {
                 // As Redis's rejectCommand: a refused command inside MULTI fails the transaction.
                 crate::multi::flag(self, ck);
-                return self.reply_error(ck, refusal);
+                self.reply_error(ck, refusal);
+                return self.observe_rejected(cmd);
             }
         }
         // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
@@ -31,20 +32,28 @@ impl<S: Strategy> Core<S> {
         }
         let cmd = match resolved {
             Ok(cmd) => cmd,
-            Err(rejection) => return self.reply_error(ck, &rejection.text(argv)),
+            Err(rejection) => {
+                self.reply_error(ck, &rejection.text(argv));
+                if let super::Rejection::Arity(cmd) = rejection {
+                    self.observe_rejected(cmd);
+                }
+                return;
+            }
         };
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
         if !client.authenticated && !cmd.has(NO_AUTH) {
-            return self.reply_error(ck, b"NOAUTH Authentication required.");
+            self.reply_error(ck, b"NOAUTH Authentication required.");
+            return self.observe_rejected(cmd);
         }
         if client.in_subscribed_mode() && !cmd.has(SUBSCRIBED_OK) {
             let msg = format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 cmd.name
             );
-            return self.reply_error(ck, msg.as_bytes());
+            self.reply_error(ck, msg.as_bytes());
+            return self.observe_rejected(cmd);
         }
         self.call_resolved(ck, cmd, argv);
     }
@@ -98,11 +107,13 @@ impl<S: Strategy> Core<S> {
                 (0, 0)
             };
             if self.reclaim_with_headroom(own, headroom, now_ms).is_err() && denyoom {
-                return self.reply_error(ck, zedis_keyspace::commands::OOM);
+                self.reply_error(ck, zedis_keyspace::commands::OOM);
+                return self.observe_rejected(cmd);
             }
         }
         if let Some(misconf) = self.aof_denies(cmd) {
-            return self.reply_error(ck, misconf.as_bytes());
+            self.reply_error(ck, misconf.as_bytes());
+            return self.observe_rejected(cmd);
         }
         self.execute(ck, cmd, argv, now_ms);
     }
@@ -122,6 +133,8 @@ impl<S: Strategy> Core<S> {
         }
         self.after_command(ck, before, cmd.has(crate::table::PUSHES));
         if !self.engine.tx.executing {
+            self.tracking_command_done(ck, cmd);
+            self.tracking_deliver();
             self.serve_ready_keys();
         }
     }
@@ -142,15 +155,27 @@ impl<S: Strategy> Core<S> {
         self.engine.fx.blocked_retry = self.engine.blocked.serving;
         self.engine.fx.track_touched = self.track_touched_needed();
         let db = self.clients.get(ck).map_or(0, |c| c.db);
+        self.observe_before_call();
+        let id = self.clients.get(ck).map(|c| c.id);
+        let modifier = std::mem::replace(&mut self.engine.observe.tracking.current, id);
+        let started = std::time::Instant::now();
         match cmd.handler {
             Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
             Handler::Srv(handler) => handler(self, ck, argv),
             // Only COMMAND may come without a subcommand (see `resolve`).
             Handler::Container => crate::introspect::command_all(self, ck, argv),
         }
+        let duration_us = started.elapsed().as_micros() as i64;
         let block = self.engine.fx.block.take();
         let retry_argv = self.engine.fx.block_argv.take();
         self.drain_effects(Origin::Command { db, argv });
+        self.engine.observe.tracking.current = modifier;
+        self.tracking_after_command(ck, cmd, argv);
+        let retry = self.engine.blocked.serving;
+        self.observe_call(ck, cmd, argv, duration_us, block.is_some());
+        if !retry {
+            self.feed_monitors_after(ck, cmd, argv);
+        }
         block.map(|block| (block, retry_argv))
     }
 
@@ -165,6 +190,7 @@ impl<S: Strategy> Core<S> {
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
+        let before = client.out.len();
         let mut ctx = Ctx {
             argv,
             out: client.out.vec_mut(),
@@ -175,6 +201,20 @@ impl<S: Strategy> Core<S> {
         };
         handler(&mut self.engine.ks, &mut ctx);
         client.out.recharge();
+        // Keyspace handlers only count their errors (`Ctx::error`): read the text back from the reply they
+        // appended, as Redis counts the error reply itself.
+        if self.engine.fx.errors > 0 {
+            let text = client
+                .out
+                .data()
+                .get(before..)
+                .and_then(crate::observe::error_text)
+                .map(<[u8]>::to_vec);
+            let text = text.unwrap_or_else(|| b"ERR".to_vec());
+            for _ in 0..self.engine.fx.errors {
+                self.observe_error(&text);
+            }
+        }
     }
 
     /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes; never to `pushes`,
@@ -206,6 +246,7 @@ impl<S: Strategy> Core<S> {
     /// Replies an error to client `ck` (and counts it).
     pub fn reply_error(&mut self, ck: usize, text: &[u8]) {
         self.engine.stats.error_replies += 1;
+        self.observe_error(text);
         if let Some(client) = self.clients.get_mut(ck) {
             // CLIENT REPLY OFF/SKIP silence errors too.
             match client.reply_mode {

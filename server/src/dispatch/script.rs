@@ -107,7 +107,9 @@ impl<S: Strategy> Core<S> {
         if lifted {
             self.budget.set_limit(0);
         }
+        let in_script = std::mem::replace(&mut self.engine.observe.monitors.in_script, true);
         self.run_command(ck, cmd, argv, cached_ms(), false);
+        self.engine.observe.monitors.in_script = in_script;
         if lifted {
             self.budget.set_limit(limit);
         }

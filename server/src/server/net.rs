@@ -433,12 +433,14 @@ impl<S: Strategy> Core<S> {
             client.shard_subscriptions = 0;
         }
         crate::multi::forget_client(self, ck);
+        self.tracking_forget(ck);
     }
 
     /// Disconnects and forgets a client.
     pub fn free_client(&mut self, ck: usize) {
         self.repl_forget_client(ck);
         self.reset_client_state(ck);
+        self.tracking_disconnected(ck);
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
