@@ -592,7 +592,9 @@ impl Config {
                 lower.as_str(),
                 "save" | "bind" | "client-output-buffer-limit" | "replicaof" | "slaveof"
             );
-            if matches!(lower.as_str(), "replicaof" | "slaveof") && values.len() != 2 {
+            if matches!(lower.as_str(), "replicaof" | "slaveof")
+                && values.iter().flat_map(|v| v.split_whitespace()).count() != 2
+            {
                 return Err(fatal("Bad directive or wrong number of arguments"));
             }
             if values.is_empty()

@@ -382,8 +382,8 @@ fn the_stream_matches_redis_record_for_record() {
         vec!["SADD", "set", "m1", "m2"],
         vec!["SREM", "set", "m1", "nope"],
         vec!["DEL", "nothing"],
-        // GETDEL is left out: Redis propagates it as DEL, the keyspace handler still logs GETDEL (the
-        // effect is the same; the rewrite belongs to `keyspace/src/commands/strings.rs`).
+        vec!["SET", "gd", "x"],
+        vec!["GETDEL", "gd"],
         vec!["DEL", "s"],
         vec!["SELECT", "2"],
         vec!["SET", "in2", "x"],

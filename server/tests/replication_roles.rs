@@ -8,6 +8,7 @@ use common::replication::{
     assert_same, dataset, info_field, wait_for, wait_in_sync, write_everything, FixedRedis,
 };
 use common::{cmd, err, Server};
+use redis::Value;
 
 #[test]
 fn zedis_replica_follows_a_restarted_master() {
@@ -229,4 +230,48 @@ fn evicted_and_expired_keys_reach_a_redis_replica_as_dels() {
         &dataset(&mut replica),
         "after eviction",
     );
+}
+
+/// As Redis's replicas: a key whose time is up reads as missing on the replica but is not deleted there
+/// (DBSIZE still counts it) until the master's DEL arrives.
+#[test]
+fn replica_hides_expired_keys_until_the_master_deletes_them() {
+    let Some(redis) = RedisProcess::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]) else {
+        return;
+    };
+    let mut master = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    // The master must not expire the key on its own before we look at the replica.
+    cmd(&mut master, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]).unwrap();
+    let zedis = Server::start(&["--replicaof", &format!("127.0.0.1 {}", redis.port)]);
+    let mut replica = zedis.conn();
+    // One key expires before the full sync (it travels in the RDB), one after (in the stream).
+    cmd(&mut master, &["SET", "k0", "v", "PX", "1"]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    wait_in_sync(&mut master, &mut replica);
+    cmd(&mut master, &["SET", "k", "v", "PX", "400"]).unwrap();
+    cmd(&mut master, &["SET", "plain", "v"]).unwrap();
+    wait_in_sync(&mut master, &mut replica);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(cmd(&mut replica, &["GET", "k"]).unwrap(), Value::Nil);
+    assert_eq!(cmd(&mut replica, &["EXISTS", "k"]).unwrap(), Value::Int(0));
+    assert_eq!(cmd(&mut replica, &["GET", "k0"]).unwrap(), Value::Nil);
+    assert_eq!(
+        cmd(&mut replica, &["DBSIZE"]).unwrap(),
+        Value::Int(3),
+        "not deleted by the replica, nor dropped when loading the RDB"
+    );
+    // The master's lazy expiry sends the DELs.
+    assert_eq!(cmd(&mut master, &["GET", "k"]).unwrap(), Value::Nil);
+    assert_eq!(cmd(&mut master, &["GET", "k0"]).unwrap(), Value::Nil);
+    wait_for("the master's DELs", || {
+        cmd(&mut replica, &["DBSIZE"]).unwrap() == Value::Int(1)
+    });
 }

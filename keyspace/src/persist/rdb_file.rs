@@ -3,7 +3,8 @@
 //! [`save`] writes Redis 7.0's layout: header, AUX fields, then per non-empty database SELECTDB and
 //! RESIZEDB followed by its live keys (expired ones are left out, as Redis does), EOF and CRC64.
 //! [`load`] reads such a file (or any redis-server 7.0 writes) into an empty keyspace: every value is
-//! built as [`store_value`] builds it, expired keys are skipped, and any corruption, duplicate key,
+//! built as [`store_value`] builds it, expired keys are skipped on a master (a replica keeps them until its
+//! master deletes them, see [`crate::ExpiryRole`]), and any corruption, duplicate key,
 //! out-of-range database or unsupported item (function libraries) stops the load with an error naming it.
 
 use super::rdb::{apply_clock, encoding_config, entry_value, key_meta, store_value, BuildError};
@@ -120,7 +121,11 @@ pub fn load<A: KvAllocator, R: Read>(
                 if ks.db(db).find(&key).is_some() {
                     return Err(LoadError::DuplicateKey(name()));
                 }
-                if meta.expire_ms.is_some_and(|when| when <= now_ms) {
+                // As Redis: a master drops keys whose time is up; a replica keeps them (hidden from its
+                // clients) until its master's DEL.
+                if ks.expiry == crate::ExpiryRole::Master
+                    && meta.expire_ms.is_some_and(|when| when <= now_ms)
+                {
                     stats.expired_skipped += 1;
                     continue;
                 }

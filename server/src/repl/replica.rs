@@ -145,6 +145,8 @@ impl<S: Strategy> Core<S> {
             .config
             .set("replicaof", &format!("{host} {port}"), false);
         self.engine.repl.master = Some(MasterLink::new(host, port));
+        // As Redis's expireIfNeeded with a master set: expired keys are hidden, never deleted here.
+        self.engine.ks.expiry = zedis_keyspace::ExpiryRole::Replica;
         self.repl_connect();
     }
 
@@ -154,6 +156,7 @@ impl<S: Strategy> Core<S> {
         self.repl_drop_link();
         let _ = self.config.set("replicaof", "", false);
         self.engine.repl.master = None;
+        self.engine.ks.expiry = zedis_keyspace::ExpiryRole::Master;
         let repl = &mut self.engine.repl;
         repl.replid2 = std::mem::replace(&mut repl.replid, super::new_replid());
         repl.second_replid_offset = repl.master_repl_offset as i64 + 1;

@@ -165,7 +165,11 @@ impl<S: Strategy> Server<S> {
                     argv.extend(spans.iter().map(|span| &data[span.clone()]));
                     if is_master {
                         let before = self.core.clients.get(ck).map_or(0, |c| c.out.len());
+                        // The master decided its commands apply: keys expired by our clock are alive for them.
+                        self.core.engine.ks.expiry =
+                            zedis_keyspace::ExpiryRole::ReplicaApplyingMaster;
                         self.core.call(ck, &argv);
+                        self.core.engine.ks.expiry = zedis_keyspace::ExpiryRole::Replica;
                         let raw = &input.query.data()[base..pos];
                         self.core.repl_master_applied(ck, before, raw);
                     } else if self
