@@ -11,6 +11,10 @@ figure reported is requests per second of *server CPU* (from /proc/PID/task/*/sc
 median over rounds. Requests per wall-clock second are printed too; on a shared machine trust the per-CPU
 ratio. Each workload has a setup (run once per server before the rounds) and one redis-benchmark command,
 with `__rand_int__` replaced by redis-benchmark from a keyspace of --random-keys.
+
+`xreadgroup_xack` is driven by this script instead (redis-benchmark cannot ack what it read): a stream of
+--requests entries and a consumer group, then XREADGROUP COUNT <n> followed by XACK of the ids it returned
+until every entry is read and acked, where <n> is the "pipeline" value; the figures count entries.
 """
 import argparse
 import csv
@@ -117,6 +121,69 @@ def bench(pid, port, args, requests, pipeline, random_keys):
     return rps, requests / cpu if cpu > 0 else float("nan"), wall
 
 
+class Resp:
+    """A blocking RESP2 client with a minimal reply parser (for workloads redis-benchmark cannot drive)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self.buf += self.sock.recv(1 << 20)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind in (b"+", b":"):
+            return rest
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self.buf += self.sock.recv(1 << 20)
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise RuntimeError(f"unexpected reply {line!r}")
+
+    def call(self, *args):
+        self.sock.sendall(encode(args))
+        return self.reply()
+
+
+def xreadgroup_xack(pid, port, requests, batch):
+    """XREADGROUP COUNT <batch> then XACK of the ids read, until `requests` entries were read and acked.
+    Returns (entries per wall second, entries per server-CPU second)."""
+    c = Resp(port)
+    c.call("DEL", "q")
+    for base in range(0, requests, 1000):
+        c.sock.sendall(b"".join(encode(["XADD", "q", "*", "job", str(i), "payload", "x" * 16])
+                                for i in range(base, min(base + 1000, requests))))
+        for _ in range(base, min(base + 1000, requests)):
+            c.reply()
+    c.call("XGROUP", "CREATE", "q", "g", "0")
+    before, t0, done = cpu_ns(pid), time.monotonic(), 0
+    while done < requests:
+        r = c.call("XREADGROUP", "GROUP", "g", "worker", "COUNT", str(batch), "STREAMS", "q", ">")
+        ids = [entry[0] for entry in r[0][1]] if r else []
+        if not ids:
+            break
+        c.call("XACK", "q", "g", *ids)
+        done += len(ids)
+    wall, cpu = time.monotonic() - t0, (cpu_ns(pid) - before) / 1e9
+    if done != requests:
+        raise RuntimeError(f"read {done} of {requests} entries")
+    return done / wall, done / cpu if cpu > 0 else float("nan")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zedis", default="target/release/zedis-server")
@@ -128,15 +195,15 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated workload names")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
-    names = [n for n in a.only.split(",") if n] or list(WORKLOADS)
+    names = [n for n in a.only.split(",") if n] or list(WORKLOADS) + ["xreadgroup_xack"]
     for n in names:
-        if n not in WORKLOADS:
+        if n not in WORKLOADS and n != "xreadgroup_xack":
             sys.exit(f"unknown workload {n}; known: {', '.join(WORKLOADS)}")
     pipelines = [int(p) for p in a.pipeline.replace(",", " ").split()]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            setup, args = WORKLOADS[name]
+            setup, args = WORKLOADS.get(name, ([], []))
             servers = []
             for label, argv in (
                 ("redis", ["redis-server", "--port", "{port}", "--save", "", "--appendonly", "no"]),
@@ -155,7 +222,11 @@ def main():
                     for _ in range(a.rounds):
                         pair = {}
                         for label, proc, port in servers:
-                            pair[label] = bench(proc.pid, port, args, a.requests, p, a.random_keys)
+                            if name == "xreadgroup_xack":
+                                # "pipeline" here is the entries read (and acked) per XREADGROUP/XACK pair.
+                                pair[label] = xreadgroup_xack(proc.pid, port, a.requests, p)
+                            else:
+                                pair[label] = bench(proc.pid, port, args, a.requests, p, a.random_keys)
                             per[label].append(pair[label])
                         ratios.append(pair["zedis"][1] / pair["redis"][1])
                     med = {k: statistics.median(r[0] for r in v) for k, v in per.items()}
