@@ -96,9 +96,34 @@ pub fn read_stream<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<Stream
     }
     let groups = input.count("stream group count")?;
     for _ in 0..groups {
-        s.groups.push(read_group(input, rdb_type)?);
+        let mut group = read_group(input, rdb_type)?;
+        if rdb_type == t::STREAM_LISTPACKS {
+            group.entries_read = legacy_entries_read(&s, group.last_id);
+        }
+        s.groups.push(group);
     }
     Ok(s)
+}
+
+/// A group's `entries-read` in a stream of the pre-7.0 layout, which has none: Redis estimates it with
+/// `streamEstimateDistanceFromFirstEverEntry`, where such a stream has no tombstones (max deleted ID 0-0) and
+/// `entries_added` is its length. -1 (unknown) for an ID inside the stream or after its last one.
+fn legacy_entries_read(s: &Stream, id: StreamId) -> i64 {
+    let added = s.entries_added as i64;
+    let len = s.entries.len() as i64;
+    if added == 0 {
+        0
+    } else if (len == 0 && id <= s.last_id) || id == s.last_id {
+        added
+    } else if id > s.last_id {
+        -1
+    } else if id < s.first_id {
+        added - len
+    } else if id == s.first_id {
+        added - len + 1
+    } else {
+        -1
+    }
 }
 
 fn read_group<R: Read>(input: &mut Input<R>, rdb_type: u8) -> Result<ConsumerGroup> {
@@ -472,10 +497,51 @@ mod tests {
                 want.groups[0].consumers[0].active_time_ms = None;
             }
             if ty == t::STREAM_LISTPACKS {
+                // A group inside the stream: Redis cannot estimate it either.
                 want.groups[0].entries_read = -1;
             }
             assert_eq!(read(&out, ty), want, "type {ty}");
         }
+    }
+
+    #[test]
+    fn legacy_groups_get_redis_estimate_of_entries_read() {
+        let s = sample();
+        let id = |ms, seq| StreamId { ms, seq };
+        // As streamEstimateDistanceFromFirstEverEntry with no tombstones and entries_added = length.
+        assert_eq!(legacy_entries_read(&s, s.last_id), 150);
+        assert_eq!(
+            legacy_entries_read(&s, id(1000, 0)),
+            0,
+            "before the first entry"
+        );
+        assert_eq!(legacy_entries_read(&s, s.first_id), 1);
+        assert_eq!(
+            legacy_entries_read(&s, s.entries[10].id),
+            -1,
+            "inside: unknown"
+        );
+        assert_eq!(
+            legacy_entries_read(&s, id(u64::MAX, 0)),
+            -1,
+            "after the last ID"
+        );
+        let empty = Stream {
+            entries: Vec::new(),
+            entries_added: 0,
+            ..s.clone()
+        };
+        assert_eq!(legacy_entries_read(&empty, s.last_id), 0);
+        let mut out = Vec::new();
+        let mut at_end = s.clone();
+        at_end.groups[0].last_id = s.last_id;
+        write_stream_as(
+            &mut out,
+            &at_end,
+            &EncodingConfig::default(),
+            t::STREAM_LISTPACKS,
+        );
+        assert_eq!(read(&out, t::STREAM_LISTPACKS).groups[0].entries_read, 150);
     }
 
     #[test]
