@@ -303,7 +303,7 @@ fn fuzz(seed: u64, ops: usize) {
     }
     let mut idx = 1;
     while idx <= ops {
-        let pair = gen.rng.below(2);
+        let pair = gen.forced_conn().unwrap_or_else(|| gen.rng.below(2));
         if gen.rng.chance(5) {
             // A pipeline: commands that do not change MULTI state, sent in one write.
             let mut batch = Vec::new();

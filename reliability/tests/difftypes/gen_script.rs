@@ -32,7 +32,7 @@ pub const SCRIPTS: &[&str] = &[
     "return 3.99",
     "return redis.call('PING')",
     "return redis.call('EVAL', 'return 1', 0)",
-    "return redis.call('SORT', KEYS[1], 'ALPHA')",
+    "return redis.call('SORT_RO', 'so1', 'ALPHA')",
     "return redis.call('BITFIELD', KEYS[1], 'INCRBY', 'u8', '0', ARGV[1] or '1')",
     "return redis.call('XREADGROUP', 'GROUP', 'g1', 'alice', 'STREAMS', KEYS[1], '>')",
     "return redis.call('ZPOPMIN', KEYS[1])",

@@ -61,6 +61,7 @@ pub const KNOWN: &[Known] = &[
             for text in [
                 &b"ERR Number of keys can't be negative"[..],
                 b"ERR Number of keys can't be greater than number of args",
+                b"ERR value is not an integer or out of range",
             ] {
                 out = replace(&out, text, b"NOSCRIPT No matching script. Please use EVAL.");
             }
@@ -68,13 +69,27 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
-        name: "ZSCAN of a skiplist-encoded sorted set prints a -0 score as 0 (Redis: -0, %.17Lg)",
+        name: "ZRANGE by rank with LIMIT: Zedis refuses LIMIT before parsing start/stop (Redis: the \
+               integers first)",
         canon: |args, r| {
-            if args[0].eq_ignore_ascii_case(b"ZSCAN") || args[0].eq_ignore_ascii_case(b"EXEC") {
-                replace(r, b"$2\r\n-0\r\n", b"$1\r\n0\r\n")
-            } else {
-                r.to_vec()
+            let name = args[0].to_ascii_uppercase();
+            if name != b"ZRANGE" && name != b"ZRANGESTORE" && name != b"EXEC" {
+                return r.to_vec();
             }
+            replace(
+                r,
+                b"ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+                b"ERR value is not an integer or out of range",
+            )
+        },
+    },
+    Known {
+        name: "sign of a zero score: ZSCAN of a skiplist zset prints -0 as 0 (Redis: -0), and \
+               AGGREGATE MIN/MAX of 0 and -0 keeps the first (Redis: the later unless strictly \
+               greater/smaller), so -0 vs 0 in any reply",
+        canon: |_, r| {
+            let r = replace(r, b"$2\r\n-0\r\n", b"$1\r\n0\r\n");
+            replace(&r, b",-0\r\n", b",0\r\n")
         },
     },
 ];
