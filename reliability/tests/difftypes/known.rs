@@ -33,6 +33,16 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
+        name: "XADD checks the field/value count before the id (Redis: the id's syntax first)",
+        canon: |_, r| {
+            replace(
+                r,
+                b"ERR wrong number of arguments for 'xadd' command",
+                b"ERR Invalid stream ID specified as stream command argument",
+            )
+        },
+    },
+    Known {
         name: "FCALL/FCALL_RO check numkeys before the function name (Redis: Function not found first)",
         canon: |args, r| {
             let name = args[0].to_ascii_uppercase();
@@ -51,19 +61,24 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
-        name: "EVALSHA/EVALSHA_RO with a SHA1 not 40 characters long check numkeys first (Redis: NOSCRIPT)",
+        name: "FCALL/FCALL_RO check numkeys before the function name (Redis: Function not found \
+               first); EVALSHA/EVALSHA_RO with a SHA1 not 40 characters long check numkeys first \
+               (Redis: NOSCRIPT)",
         canon: |args, r| {
             let name = args[0].to_ascii_uppercase();
-            if !name.starts_with(b"EVALSHA") && name != b"EXEC" {
+            if !name.starts_with(b"FCALL") && !name.starts_with(b"EVALSHA") && name != b"EXEC" {
                 return r.to_vec();
             }
             let mut out = r.to_vec();
             for text in [
                 &b"ERR Number of keys can't be negative"[..],
                 b"ERR Number of keys can't be greater than number of args",
+                b"ERR Bad number of keys provided",
                 b"ERR value is not an integer or out of range",
+                b"ERR Function not found",
+                b"NOSCRIPT No matching script. Please use EVAL.",
             ] {
-                out = replace(&out, text, b"NOSCRIPT No matching script. Please use EVAL.");
+                out = replace(&out, text, b"<lookup-or-numkeys>");
             }
             out
         },
