@@ -69,6 +69,7 @@ mod libs;
 mod strip;
 mod vm;
 
+pub use eval::NOSCRIPT;
 pub use flags::{parse_eval_shebang, ScriptFlags, Shebang};
 pub use functions::{glob_match, FunctionInfo, RestorePolicy, LOAD_TIMEOUT};
 pub use host::{CallCtx, Host, LogLevel};

@@ -194,6 +194,13 @@ fn refused_for_oom<S: Strategy>(core: &Core<S>, flags: ScriptFlags, compat: bool
         && core.budget.over_limit()
 }
 
+/// Whether a script with `flags` is refused before running for want of good replicas (`min-replicas-to-write`):
+/// a script that declared flags without `no-writes` counts as a write command, as in Redis's processCommand;
+/// compatibility-mode scripts are checked per command.
+fn refused_for_replicas<S: Strategy>(core: &Core<S>, flags: ScriptFlags, compat: bool) -> bool {
+    !compat && !flags.has(ScriptFlags::NO_WRITES) && core.repl_denies_write()
+}
+
 /// EVAL, EVALSHA, EVAL_RO and EVALSHA_RO.
 pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let name = argv[0].to_ascii_lowercase();
@@ -201,6 +208,10 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let read_only = name.ends_with(b"_ro");
     // Fed before the script runs, so that the lines of the commands it runs follow it (Redis's evalCommand).
     core.feed_monitors(ck, argv);
+    // As Redis's evalShaCommand: a SHA1 of the wrong length cannot match, before numkeys is looked at.
+    if is_sha && argv[1].len() != 40 {
+        return core.reply_error(ck, zedis_scripting::NOSCRIPT);
+    }
     let (keys, args) = match split_keys(Invocation::Eval, argv[2], &argv[3..]) {
         Ok(split) => split,
         Err(bytes) => return reply_raw(core, ck, &bytes),
@@ -214,6 +225,9 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     {
         if !read_only && refused_for_oom(core, shebang.flags, shebang.compat_mode) {
             return core.reply_error(ck, zedis_keyspace::commands::OOM);
+        }
+        if !read_only && refused_for_replicas(core, shebang.flags, shebang.compat_mode) {
+            return core.reply_error(ck, crate::dispatch::NOREPLICAS);
         }
     }
     let opts = RunOptions {
@@ -234,20 +248,25 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let read_only = argv[0].eq_ignore_ascii_case(b"fcall_ro");
     core.feed_monitors(ck, argv);
+    // As Redis's fcallCommandGeneric: the function is looked up before numkeys is parsed.
+    let Some(flags) = core
+        .engine
+        .scripting
+        .as_ref()
+        .and_then(|s| s.function_flags(argv[1]))
+    else {
+        return core.reply_error(ck, b"ERR Function not found");
+    };
     let (keys, args) = match split_keys(Invocation::Fcall, argv[2], &argv[3..]) {
         Ok(split) => split,
         Err(bytes) => return reply_raw(core, ck, &bytes),
     };
     let protocol = core.clients.get(ck).map_or(Default::default(), |c| c.proto);
-    if let Some(flags) = core
-        .engine
-        .scripting
-        .as_ref()
-        .and_then(|s| s.function_flags(argv[1]))
-    {
-        if !read_only && refused_for_oom(core, flags, false) {
-            return core.reply_error(ck, zedis_keyspace::commands::OOM);
-        }
+    if !read_only && refused_for_oom(core, flags, false) {
+        return core.reply_error(ck, zedis_keyspace::commands::OOM);
+    }
+    if !read_only && refused_for_replicas(core, flags, false) {
+        return core.reply_error(ck, crate::dispatch::NOREPLICAS);
     }
     let opts = RunOptions {
         protocol,

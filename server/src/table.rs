@@ -80,6 +80,12 @@ const INTERNAL_FLAGS: &[(&str, u32)] = &[
     ("discard", RUNS_IN_MULTI),
     ("watch", RUNS_IN_MULTI),
     ("select", SELECTS_DB),
+    // Redis's `may_replicate` (hidden from COMMAND INFO, so not in the generated rows): refused from
+    // read-only scripts and held by CLIENT PAUSE WRITE. (EVAL, EVALSHA and FCALL have it too in Redis, where
+    // a script's declared flags replace it; Zedis's pause judges scripts on their own.)
+    ("pfcount", MAY_REPLICATE),
+    ("publish", MAY_REPLICATE),
+    ("spublish", MAY_REPLICATE),
 ];
 
 /// Flag names as COMMAND INFO prints them, in Redis's order (`addReplyCommandFlags`).
@@ -97,7 +103,6 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (SKIP_SLOWLOG, "skip_slowlog"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
-    (MAY_REPLICATE, "may_replicate"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     (NO_MULTI, "no_multi"),
     (MOVABLE_KEYS, "movablekeys"),

@@ -275,6 +275,11 @@ fn zrange_generic<A: KvAllocator>(
     } else {
         opts.kind
     };
+    // As Redis, which keeps only the count to tell whether LIMIT was given: `LIMIT <offset> -1` reads as
+    // no LIMIT at all, so a rank range accepts (and ignores) it.
+    if opts.limit.is_some_and(|(_, count)| count == -1) {
+        opts.limit = None;
+    }
     if opts.limit.is_some() && kind == RangeKind::Rank {
         return ctx.error(b"ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
     }

@@ -193,11 +193,9 @@ fn add_one<A: KvAllocator>(
 
 fn zadd_generic<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, mut flags: AddFlags) {
     let key = ctx.argv[1];
-    let first = if flags.incr {
-        2
-    } else {
-        parse_add_flags(ctx.argv, &mut flags)
-    };
+    // ZINCRBY goes through ZADD's flag parser too, as Redis's zaddGenericCommand: `ZINCRBY k NX m` is a
+    // syntax error, not a bad float.
+    let first = parse_add_flags(ctx.argv, &mut flags);
     if let Err(error) = check_add_flags(&flags, ctx.argv.len() - first) {
         return ctx.error(error);
     }

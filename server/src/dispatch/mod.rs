@@ -31,6 +31,9 @@ mod pipeline;
 pub mod resolve;
 mod script;
 
+/// Redis's `-NOREPLICAS` error (`min-replicas-to-write` not met).
+pub const NOREPLICAS: &[u8] = b"NOREPLICAS Not enough good replicas to write.";
+
 pub use effects::Origin;
 pub use resolve::{resolve, wrong_arity, Rejection};
 pub use script::ScriptRun;

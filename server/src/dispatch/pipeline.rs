@@ -67,7 +67,7 @@ impl<S: Strategy> Core<S> {
         }
         let write = cmd.has(crate::table::WRITE);
         if write && self.repl_denies_write() {
-            return Some(b"NOREPLICAS Not enough good replicas to write.");
+            return Some(super::NOREPLICAS);
         }
         let replica = self.engine.repl.is_replica();
         if write && replica && self.settings.replica_read_only {

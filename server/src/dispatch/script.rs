@@ -1,10 +1,11 @@
 //! Commands a Lua script runs (`redis.call`/`redis.pcall`): [`Core::script_call`], the scripts' entry into
 //! the one command path.
 
+use super::NOREPLICAS;
 use super::{resolve, Rejection};
 use crate::client::ReplyMode;
 use crate::server::{cached_ms, Core};
-use crate::table::{DENYOOM, NOSCRIPT, WRITE};
+use crate::table::{DENYOOM, MAY_REPLICATE, NOSCRIPT, WRITE};
 use crate::Strategy;
 use zedis_budget::GlobalBudget;
 use zedis_client_pool::ClientSlots;
@@ -59,7 +60,8 @@ impl<S: Strategy> Core<S> {
             );
             return out;
         }
-        if cmd.has(WRITE)
+        // As Redis's scriptVerifyWriteCommandAllow: may-replicate commands (PFCOUNT, PUBLISH) count as writes.
+        if (cmd.has(WRITE) || cmd.has(MAY_REPLICATE))
             && (ctx.read_only || (!ctx.compat_mode && ctx.flags.has(ScriptFlags::NO_WRITES)))
         {
             reply::error(
@@ -74,6 +76,12 @@ impl<S: Strategy> Core<S> {
         let over_limit = self.budget.limit() != 0 && self.budget.over_limit();
         if cmd.has(DENYOOM) && over_limit && !allow_oom && run.propagated == 0 {
             reply::error(&mut out, zedis_keyspace::commands::OOM);
+            return out;
+        }
+        // As Redis's scriptVerifyWriteCommandAllow: a first write is refused without enough good replicas
+        // (`min-replicas-to-write`); once the script wrote, it cannot be stopped halfway.
+        if cmd.has(WRITE) && run.propagated == 0 && self.repl_denies_write() {
+            reply::error(&mut out, NOREPLICAS);
             return out;
         }
         if is_blocking_stream_read(argv) {
