@@ -275,9 +275,9 @@ fn zrange_generic<A: KvAllocator>(
     } else {
         opts.kind
     };
-    // As Redis, which keeps only the count to tell whether LIMIT was given: `LIMIT <offset> -1` reads as
-    // no LIMIT at all, so a rank range accepts (and ignores) it.
-    if opts.limit.is_some_and(|(_, count)| count == -1) {
+    // As Redis, which keeps only the count to tell whether LIMIT was given: a rank range accepts (and
+    // ignores) `LIMIT <offset> -1`. (Score and lex ranges keep it: a negative offset still empties them.)
+    if kind == RangeKind::Rank && opts.limit.is_some_and(|(_, count)| count == -1) {
         opts.limit = None;
     }
     if opts.limit.is_some() && kind == RangeKind::Rank {
