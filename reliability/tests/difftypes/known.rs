@@ -33,34 +33,6 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
-        name: "XADD checks the field/value count before the id (Redis: the id's syntax first)",
-        canon: |_, r| {
-            replace(
-                r,
-                b"ERR wrong number of arguments for 'xadd' command",
-                b"ERR Invalid stream ID specified as stream command argument",
-            )
-        },
-    },
-    Known {
-        name: "FCALL/FCALL_RO check numkeys before the function name (Redis: Function not found first)",
-        canon: |args, r| {
-            let name = args[0].to_ascii_uppercase();
-            if !name.starts_with(b"FCALL") && name != b"EXEC" {
-                return r.to_vec();
-            }
-            let mut out = r.to_vec();
-            for text in [
-                &b"ERR Number of keys can't be negative"[..],
-                b"ERR Bad number of keys provided",
-                b"ERR Number of keys can't be greater than number of args",
-            ] {
-                out = replace(&out, text, b"ERR Function not found");
-            }
-            out
-        },
-    },
-    Known {
         name: "FCALL/FCALL_RO check numkeys before the function name (Redis: Function not found \
                first); EVALSHA/EVALSHA_RO with a SHA1 not 40 characters long check numkeys first \
                (Redis: NOSCRIPT)",
