@@ -74,9 +74,14 @@ fn zedis_replica_manual_failover_swaps_roles_with_redis_master() {
         .replicate(ids[0].as_bytes(), true, now_ms())
         .unwrap();
     z.apply(actions);
-    wait(&mut z, "the master sees its Zedis replica", |_| {
-        line_of(&c1.text("CLUSTER NODES"), &zid)
-            .is_some_and(|l| l.contains(&format!(" slave {} ", ids[0])))
+    // Every voter must know the Zedis node is a replica of ids[0] before it asks for votes: a master that
+    // still sees it as a master denies the vote ("it is a master node"), and a manual failover gives up
+    // after 5 s without retrying.
+    wait(&mut z, "every master sees the Zedis replica", |_| {
+        clients.iter_mut().all(|c| {
+            line_of(&c.text("CLUSTER NODES"), &zid)
+                .is_some_and(|l| l.contains(&format!(" slave {} ", ids[0])))
+        })
     });
     let actions = z.state.failover(FailoverMode::Default, now_ms()).unwrap();
     z.apply(actions);
