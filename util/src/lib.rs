@@ -2,7 +2,8 @@
 //!
 //! - [`num`]: Redis's `string2ll` integer rule, its double-argument parser, integer formatting;
 //! - [`glob`]: Redis's glob matcher (KEYS, SCAN MATCH, PSUBSCRIBE, COMMAND LIST FILTERBY PATTERN);
-//! - [`notify`]: the keyspace-event class bits of `notify-keyspace-events`.
+//! - [`notify`]: the keyspace-event class bits of `notify-keyspace-events`;
+//! - [`sds`]: Redis's word splitting and quoting for its text files (`sdssplitargs`, `sdscatrepr`).
 //!
 //! Non-goals: anything that allocates for the keyspace or knows about the protocol. `zedis_keyspace::num`,
 //! `zedis_keyspace::glob` and `zedis_keyspace::notify` re-export these modules.
@@ -11,3 +12,4 @@
 pub mod glob;
 pub mod notify;
 pub mod num;
+pub mod sds;
