@@ -1,8 +1,10 @@
 //! Redis's CRC64 (Jones polynomial, reflected, init 0, no final xor), via the `crc` crate.
 
-use crc::{Crc, Digest, CRC_64_REDIS};
+use crc::{Crc, Digest, Table, CRC_64_REDIS};
 
-static REDIS_CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
+/// Slicing-by-16 tables (32 KB): several times faster than byte-at-a-time over whole files, as Redis's own
+/// `crcspeed` is.
+static REDIS_CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_REDIS);
 
 /// CRC64 of `data` as Redis's `crc64(0, data, len)`.
 pub fn crc64(data: &[u8]) -> u64 {
@@ -12,7 +14,7 @@ pub fn crc64(data: &[u8]) -> u64 {
 /// A running CRC64 over data that arrives in pieces.
 #[derive(Clone)]
 pub struct Crc64 {
-    digest: Digest<'static, u64>,
+    digest: Digest<'static, u64, Table<16>>,
 }
 
 impl Default for Crc64 {
