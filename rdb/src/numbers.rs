@@ -46,33 +46,9 @@ pub fn double_to_i64(d: f64) -> Option<i64> {
 
 /// C's `printf("%.17g", d)` for a finite `d`.
 pub fn format_g17(d: f64) -> String {
-    const PRECISION: i32 = 17;
-    if d == 0.0 {
-        return if d.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    let sci = format!("{:.*e}", (PRECISION - 1) as usize, d);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..PRECISION).contains(&exp) {
-        let m = strip_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (PRECISION - 1 - exp).max(0) as usize;
-        strip_zeros(&format!("{:.*}", decimals, d)).to_string()
-    }
-}
-
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    let mut out = Vec::with_capacity(24);
+    zedis_util::double::format_double_g17(&mut out, d);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Redis's `d2string`, used for sorted-set scores inside listpacks.

@@ -48,7 +48,7 @@
 //! ```
 #![deny(missing_docs)]
 
-mod double;
+use zedis_util::double;
 mod error;
 pub mod frame;
 mod inline;
