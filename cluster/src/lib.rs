@@ -75,11 +75,16 @@ pub mod file;
 mod nodes_conf;
 mod replies;
 pub mod route;
+pub mod runtime;
 pub mod slot;
 pub mod state;
 
 pub use error::{ConfError, DecodeError, FrameError};
 pub use route::{Route, RouteQuery};
+pub use runtime::{
+    ClientFlags, ClusterNode, CommandCtx, CommandKind, Event, Keyspace, LogLevel, NodeConfig,
+    NodeError,
+};
 pub use slot::{crc16, key_hash_slot, SlotBitmap, SLOTS, SLOT_BITMAP_BYTES};
 pub use state::admin::{AdminError, FailoverMode};
 pub use state::lifecycle::{ReplicasError, RESET_WITH_KEYS};
