@@ -1,0 +1,300 @@
+//! The real `ClusterNode` in a mio loop (as the server will run it) joining redis-server 7.0.15 nodes:
+//! convergence through CLUSTER MEET / ADDSLOTSRANGE sent as commands, replies equal to redis-server's for
+//! the same cluster, redirections equal to redis-server's, nodes.conf surviving a restart, and an automatic
+//! failover of a killed redis-server master to the Zedis replica.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::zedis_node::ZedisNode;
+use common::{Client, RedisNode};
+use zedis_cluster::{ClientFlags, CommandKind, Event};
+use zedis_resp::{parse_frame, Frame, Protocol};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn line_of(nodes: &str, id: &str) -> Option<String> {
+    nodes
+        .lines()
+        .find(|l| l.starts_with(id))
+        .map(str::to_string)
+}
+
+/// `redis-cli --cluster`'s join signature: sorted `id:slots` of every node with slots.
+fn signature(nodes: &str) -> String {
+    let mut v: Vec<String> = nodes
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let slots: Vec<&str> = f
+                .get(8..)?
+                .iter()
+                .copied()
+                .filter(|s| !s.starts_with('['))
+                .collect();
+            (!slots.is_empty()).then(|| format!("{}:{}", f[0], slots.join(",")))
+        })
+        .collect();
+    v.sort();
+    v.join("|")
+}
+
+fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
+    let ok = z.run_until(WAIT, check);
+    assert!(
+        ok,
+        "timed out waiting for: {what}\nour view:\n{}\nour events: {:?}",
+        z.node.state().cluster_nodes(),
+        z.seen
+    );
+}
+
+fn ok(frame: Frame) {
+    assert_eq!(frame, Frame::Simple(b"OK".to_vec()));
+}
+
+/// Three redis-server masters owning 0-16000 with epochs 1-3, met through the first.
+fn three_masters(ranges: [(u16, u16); 3]) -> Option<(Vec<RedisNode>, Vec<Client>, Vec<String>)> {
+    let args = ["--cluster-node-timeout", "2000"];
+    let nodes: Vec<RedisNode> = (0..3)
+        .map(|_| RedisNode::start(&args))
+        .collect::<Option<_>>()?;
+    let mut clients: Vec<Client> = nodes.iter().map(RedisNode::client).collect();
+    let mut ids = Vec::new();
+    for (i, c) in clients.iter_mut().enumerate() {
+        ok(c.cmd(&format!(
+            "CLUSTER ADDSLOTSRANGE {} {}",
+            ranges[i].0, ranges[i].1
+        )));
+        ok(c.cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1)));
+        ids.push(c.text("CLUSTER MYID"));
+    }
+    for c in clients.iter_mut().skip(1) {
+        ok(c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port)));
+    }
+    Some((nodes, clients, ids))
+}
+
+fn wait_agreement(z: &mut ZedisNode, clients: &mut [Client], what: &str) {
+    wait(z, what, |z| {
+        let ours = signature(&z.text("CLUSTER NODES"));
+        let all_agree = clients.iter_mut().all(|c| {
+            signature(&c.text("CLUSTER NODES")) == ours
+                && c.text("CLUSTER INFO").contains("cluster_state:ok")
+        });
+        all_agree
+            && z.node.state().is_ok()
+            && z.node.state().known_nodes() == 4
+            && z.node.state().nodes().all(|(_, n)| !n.in_handshake())
+    });
+}
+
+fn info_field<'a>(info: &'a str, name: &str) -> &'a str {
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or("")
+}
+
+#[test]
+fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
+    let Some((redis, mut clients, ids)) = three_masters([(0, 5000), (5001, 10000), (10001, 16000)])
+    else {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    };
+    let mut z = ZedisNode::start(2000);
+    ok(z.cmd("CLUSTER ADDSLOTSRANGE 16001 16383"));
+    ok(z.cmd("CLUSTER SET-CONFIG-EPOCH 4"));
+    ok(z.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
+    let zid = z.id();
+    let started = Instant::now();
+    wait_agreement(&mut z, &mut clients, "the four nodes agree");
+    eprintln!("4-node cluster converged in {:?}", started.elapsed());
+
+    // Replies equal redis-server's for the same cluster.
+    let c = &mut clients[0];
+    let mut ours = z.raw(&[b"CLUSTER", b"SLOTS"], Protocol::Resp2);
+    assert_eq!(
+        parse_frame(&ours).unwrap().unwrap().0,
+        c.cmd("CLUSTER SLOTS")
+    );
+    ours.clear();
+    let shards = |frame: Frame| {
+        let Frame::Array(mut v) = frame else {
+            panic!("array")
+        };
+        v.sort_by_key(|f| format!("{f:?}"));
+        v
+    };
+    ours.extend(z.raw(&[b"CLUSTER", b"SHARDS"], Protocol::Resp2));
+    assert_eq!(
+        shards(parse_frame(&ours).unwrap().unwrap().0),
+        shards(c.cmd("CLUSTER SHARDS"))
+    );
+    let (our_info, their_info) = (z.text("CLUSTER INFO"), c.text("CLUSTER INFO"));
+    for field in [
+        "cluster_state",
+        "cluster_slots_assigned",
+        "cluster_slots_ok",
+        "cluster_slots_pfail",
+        "cluster_slots_fail",
+        "cluster_known_nodes",
+        "cluster_size",
+        "cluster_current_epoch",
+    ] {
+        assert_eq!(
+            info_field(&our_info, field),
+            info_field(&their_info, field),
+            "{field}"
+        );
+    }
+    let (our_nodes, their_nodes) = (z.text("CLUSTER NODES"), c.text("CLUSTER NODES"));
+    let strip = |l: String| {
+        let f: Vec<String> = l.split(' ').map(|x| x.replace("myself,", "")).collect();
+        [&f[..4], &f[6..]].concat().join(" ")
+    };
+    for id in ids.iter().chain([&zid]) {
+        assert_eq!(
+            strip(line_of(&our_nodes, id).unwrap()),
+            strip(line_of(&their_nodes, id).unwrap()),
+            "node {id}"
+        );
+    }
+    assert_eq!(
+        z.cmd(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", ids[0])),
+        c.cmd(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", ids[0]))
+    );
+    assert_eq!(z.text("CLUSTER MYID"), zid);
+    let Frame::Array(links) = z.cmd("CLUSTER LINKS") else {
+        panic!("array")
+    };
+    assert!(
+        links.len() >= 3,
+        "links to and from the three peers: {links:?}"
+    );
+
+    // Routing: the same redirections as redis-server for the same keys.
+    let client = ClientFlags::default();
+    let get = CommandKind::default();
+    for keys in [&["foo"][..], &["foo", "bar"], &["{foo}a", "{foo}b"]] {
+        let args: Vec<&[u8]> = std::iter::once(&b"MGET"[..])
+            .chain(keys.iter().map(|k| k.as_bytes()))
+            .collect();
+        let Frame::Error(theirs) = c.call(&args) else {
+            panic!("redis-server redirects {keys:?}")
+        };
+        let key_bytes: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+        let ours = z
+            .node
+            .check_route(&key_bytes, get, client, |_| false)
+            .unwrap_err();
+        assert_eq!(
+            ours,
+            [b"-".as_slice(), &theirs, b"\r\n"].concat(),
+            "{keys:?}"
+        );
+    }
+    let local = (0..)
+        .map(|i| format!("key:{i}"))
+        .find(|k| zedis_cluster::key_hash_slot(k.as_bytes()) > 16000)
+        .unwrap();
+    assert_eq!(
+        z.node
+            .check_route(&[local.as_bytes()], get, client, |_| false),
+        Ok(())
+    );
+
+    // Restart: same id, slots and peers from nodes.conf; the links come back.
+    let conf_before = z.nodes_conf();
+    assert!(
+        conf_before.contains("vars currentEpoch 4 lastVoteEpoch 0"),
+        "{conf_before}"
+    );
+    let (dir, port) = z.stop();
+    let mut z = ZedisNode::start_in(&dir, port, 2000).expect("restarts from its nodes.conf");
+    assert_eq!(z.id(), zid);
+    assert_eq!(z.node.state().known_nodes(), 4);
+    assert!(z.seen.iter().any(
+        |e| matches!(e, Event::Log { text, .. } if text.starts_with("Node configuration loaded"))
+    ));
+    wait_agreement(&mut z, &mut clients, "the restarted node rejoins");
+    let their_nodes = clients[1].text("CLUSTER NODES");
+    let line = line_of(&their_nodes, &zid).unwrap();
+    assert!(
+        line.contains(" connected 16001-16383") && !line.contains("fail"),
+        "{line}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn zedis_replica_fails_over_a_killed_redis_master() {
+    let Some((mut redis, mut clients, ids)) =
+        three_masters([(0, 5460), (5461, 10922), (10923, 16383)])
+    else {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    };
+    let mut z = ZedisNode::start(2000);
+    z.node.set_replication(1, 0);
+    ok(z.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
+    let zid = z.id();
+    wait(&mut z, "the four nodes know each other", |z| {
+        let nodes = clients[1].text("CLUSTER NODES");
+        z.node.state().known_nodes() == 4
+            && z.node.state().nodes().all(|(_, n)| !n.in_handshake())
+            && nodes.lines().count() == 4
+            && !nodes.contains("handshake")
+            && z.node.state().is_ok()
+    });
+    ok(z.cmd(&format!("CLUSTER REPLICATE {}", ids[0])));
+    let master_port = redis[0].port;
+    assert!(z
+        .seen
+        .iter()
+        .any(|e| matches!(e, Event::ReplicateFrom { port, .. } if *port == master_port)));
+    wait(
+        &mut z,
+        "the voters see us as the first master's replica",
+        |_| {
+            clients[1..].iter_mut().all(|c| {
+                line_of(&c.text("CLUSTER NODES"), &zid)
+                    .is_some_and(|l| l.contains(&format!(" slave {} ", ids[0])))
+            })
+        },
+    );
+    let Frame::Array(replicas) = clients[1].cmd(&format!("CLUSTER REPLICAS {}", ids[0])) else {
+        panic!("array")
+    };
+    assert_eq!(replicas.len(), 1);
+
+    clients.remove(0);
+    drop(redis.remove(0)); // killed by PID
+    let killed = Instant::now();
+    wait(&mut z, "our replica is elected and adopted", |z| {
+        let nodes = clients[0].text("CLUSTER NODES");
+        let me = z.node.state().myself();
+        me.is_master()
+            && line_of(&nodes, &zid).is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"))
+            && line_of(&nodes, &ids[0]).is_some_and(|l| l.contains("master,fail"))
+    });
+    eprintln!(
+        "killed master replaced by the Zedis replica in {:?}",
+        killed.elapsed()
+    );
+    assert!(z.seen.contains(&Event::BecomeMaster));
+    wait(&mut z, "the cluster serves again", |z| {
+        clients
+            .iter_mut()
+            .all(|c| c.text("CLUSTER INFO").contains("cluster_state:ok"))
+            && z.text("CLUSTER INFO").contains("cluster_state:ok")
+    });
+    // The promotion is on disk: we own 0-5460 as a master after a restart too.
+    let conf = z.nodes_conf();
+    let mine = line_of(&conf, &zid).unwrap();
+    assert!(
+        mine.contains("myself,master") && mine.ends_with(" 0-5460"),
+        "{conf}"
+    );
+}
