@@ -15,6 +15,8 @@ mod client;
 mod command;
 mod io;
 mod link;
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
