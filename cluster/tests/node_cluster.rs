@@ -205,6 +205,24 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
         Ok(())
     );
 
+    // PUBLISH both ways: redis-server's reaches us as an event; ours reaches a redis-server subscriber.
+    assert_eq!(c.cmd("PUBLISH news hello"), Frame::Integer(0));
+    wait(&mut z, "redis-server's PUBLISH reaches us", |z| {
+        z.seen.iter().any(|e| {
+            matches!(e, Event::Deliver { channel, message, shard: false }
+                if channel == b"news" && message == b"hello")
+        })
+    });
+    let mut sub = redis[2].client();
+    assert!(matches!(sub.cmd("SUBSCRIBE ours"), Frame::Array(_)));
+    z.node
+        .publish(b"ours", b"from zedis", false, common::bus_node::now_ms());
+    z.turn();
+    let Frame::Array(msg) = sub.read_frame() else {
+        panic!("a message")
+    };
+    assert_eq!(msg[2], Frame::Bulk(b"from zedis".to_vec()));
+
     // Restart: same id, slots and peers from nodes.conf; the links come back.
     let conf_before = z.nodes_conf();
     assert!(

@@ -164,6 +164,9 @@ pub enum NodeError {
     /// Registering with the poller failed, or the token range has no room for the listeners.
     #[error("cluster bus registration: {0}")]
     Register(std::io::Error),
+    /// Another node holds the lock on this nodes.conf.
+    #[error("Sorry, the cluster configuration file {0} is already used by a different Redis Cluster node. Please make sure that different nodes use different cluster configuration files.")]
+    Locked(PathBuf),
     /// The first nodes.conf save failed.
     #[error("Can't save the cluster config file {path}: {source}")]
     Save {
@@ -189,6 +192,8 @@ pub struct ClusterNode {
     sendbuf_limit_exceeded: u64,
     /// A save failed: retry on the next tick.
     save_pending: Option<bool>,
+    /// The nodes.conf lock, held while the node lives.
+    _lock: std::fs::File,
 }
 
 impl ClusterNode {
@@ -200,6 +205,12 @@ impl ClusterNode {
         registry: &Registry,
         now_ms: u64,
     ) -> Result<ClusterNode, NodeError> {
+        let lock = file::lock_nodes_conf(&cfg.config_file)
+            .map_err(|source| NodeError::Save {
+                path: cfg.config_file.clone(),
+                source,
+            })?
+            .ok_or_else(|| NodeError::Locked(cfg.config_file.clone()))?;
         let (mut state, fresh) =
             file::load_nodes_conf(&cfg.config_file, cfg.cluster.clone(), now_ms)?;
         let registry = registry.try_clone().map_err(NodeError::Register)?;
@@ -247,6 +258,7 @@ impl ClusterNode {
             events: Vec::new(),
             sendbuf_limit_exceeded: 0,
             save_pending: None,
+            _lock: lock,
         };
         let text = if fresh {
             "No cluster configuration found, I'm ".to_string()

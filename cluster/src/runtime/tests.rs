@@ -284,3 +284,21 @@ impl Keyspace for NoKeys {
         Vec::new()
     }
 }
+
+#[test]
+fn one_node_per_nodes_conf() {
+    let h = Harness::new("lock", |_| {});
+    let poll = Poll::new().unwrap();
+    let mut cfg = NodeConfig {
+        bind: vec!["127.0.0.1".into()],
+        config_file: h.node.config().config_file.clone(),
+        ..NodeConfig::default()
+    };
+    cfg.cluster.cport = 0;
+    let err = ClusterNode::start(cfg, poll.registry(), now_ms()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("Sorry, the cluster configuration file"),
+        "{err}"
+    );
+}
