@@ -41,9 +41,12 @@ pub const SENDBUF_BYTES_HARD_MAX: usize = 256 << 20;
 /// How a [`ClusterNode`] is set up: the state machine's settings plus the I/O ones.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// The state machine's settings (`cport` is the bus port to listen on: `cluster-port`, or port +
-    /// 10000 when that is 0).
+    /// The state machine's settings (announced ports: `port`, `cport` = `cluster-announce-bus-port` or
+    /// else `bus_port`).
     pub cluster: Config,
+    /// The bus port to listen on: `cluster-port`, or the client port + 10000 when that is 0 (0 here: an
+    /// ephemeral port, for tests).
+    pub bus_port: u16,
     /// The server's `bind` addresses, in Redis's syntax (`*`, `-::*`, `127.0.0.1`); the bus listens on
     /// each of them.
     pub bind: Vec<String>,
@@ -69,6 +72,7 @@ impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             cluster: Config::default(),
+            bus_port: 16379,
             bind: vec!["*".to_string(), "-::*".to_string()],
             bind_source_addr: None,
             config_file: PathBuf::from("nodes.conf"),
@@ -218,12 +222,12 @@ impl ClusterNode {
         for text in &cfg.bind {
             let (ip, optional) =
                 parse_bind(text).ok_or_else(|| NodeError::BadBind(text.clone()))?;
-            match link::listen(ip, cfg.cluster.cport) {
+            match link::listen(ip, cfg.bus_port) {
                 Ok(l) => listeners.push(l),
                 Err(e) if optional && is_unavailable(&e) => {}
                 Err(source) => {
                     return Err(NodeError::Bind {
-                        addr: format!("{ip}:{}", cfg.cluster.cport),
+                        addr: format!("{ip}:{}", cfg.bus_port),
                         source,
                     })
                 }

@@ -40,7 +40,7 @@ impl Harness {
             tokens_max: 16,
             ..NodeConfig::default()
         };
-        cfg.cluster.cport = 0; // an ephemeral bus port
+        cfg.bus_port = 0; // an ephemeral bus port
         cfg.cluster.seed = now_ms() ^ u64::from(std::process::id());
         change(&mut cfg);
         let mut node = ClusterNode::start(cfg, poll.registry(), now_ms()).unwrap();
@@ -294,7 +294,7 @@ fn one_node_per_nodes_conf() {
         config_file: h.node.config().config_file.clone(),
         ..NodeConfig::default()
     };
-    cfg.cluster.cport = 0;
+    cfg.bus_port = 0;
     let err = ClusterNode::start(cfg, poll.registry(), now_ms()).unwrap_err();
     assert!(
         err.to_string()

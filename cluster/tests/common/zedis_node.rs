@@ -86,6 +86,7 @@ impl ZedisNode {
         cfg.cluster.node_timeout_ms = node_timeout_ms;
         cfg.cluster.port = port;
         cfg.cluster.cport = port + 10000;
+        cfg.bus_port = port + 10000;
         cfg.cluster.seed = now_ms() ^ (u64::from(port) << 40) ^ u64::from(std::process::id());
         let node = ClusterNode::start(cfg, poll.registry(), now_ms()).map_err(|e| e.to_string())?;
         let mut z = ZedisNode {
