@@ -316,3 +316,82 @@ fn zedis_replica_fails_over_a_killed_redis_master() {
         "{conf}"
     );
 }
+
+#[test]
+fn redis_replica_manual_failover_of_a_zedis_master_pauses_its_writes() {
+    let args = ["--cluster-node-timeout", "3000"];
+    let redis: Vec<RedisNode> = (0..3).filter_map(|_| RedisNode::start(&args)).collect();
+    if redis.len() < 3 {
+        eprintln!("redis-server unavailable: skipped");
+        return;
+    }
+    let mut clients: Vec<Client> = redis.iter().map(RedisNode::client).collect();
+    for (i, (start, end)) in [(0, 5460), (5461, 10922)].iter().enumerate() {
+        ok(clients[i].cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}")));
+        ok(clients[i].cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1)));
+    }
+    let replica_id = clients[2].text("CLUSTER MYID");
+    for c in clients.iter_mut().skip(1) {
+        ok(c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
+    }
+    let mut z = ZedisNode::start(3000);
+    ok(z.cmd("CLUSTER ADDSLOTSRANGE 10923 16383"));
+    ok(z.cmd("CLUSTER SET-CONFIG-EPOCH 3"));
+    ok(z.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
+    let zid = z.id();
+    wait(&mut z, "four nodes, all ok", |z| {
+        let text = clients[0].text("CLUSTER NODES");
+        z.node.state().known_nodes() == 4
+            && z.node.state().nodes().all(|(_, n)| !n.in_handshake())
+            && text.lines().count() == 4
+            && !text.contains("handshake")
+            && z.node.state().is_ok()
+    });
+    ok(clients[2].cmd(&format!("CLUSTER REPLICATE {zid}")));
+    wait(
+        &mut z,
+        "every node sees the redis replica of the Zedis master",
+        |z| {
+            let ours = line_of(&z.text("CLUSTER NODES"), &replica_id)
+                .is_some_and(|l| l.contains(&format!(" slave {zid} ")));
+            ours && clients[..2].iter_mut().all(|c| {
+                line_of(&c.text("CLUSTER NODES"), &replica_id)
+                    .is_some_and(|l| l.contains(&format!(" slave {zid} ")))
+            })
+        },
+    );
+    ok(clients[2].cmd("CLUSTER FAILOVER"));
+    let replica_port = redis[2].port;
+    wait(&mut z, "roles swapped", |z| {
+        let mine = line_of(&z.text("CLUSTER NODES"), &zid).unwrap_or_default();
+        mine.contains(&format!("myself,slave {replica_id} "))
+            && z.seen
+                .iter()
+                .any(|e| matches!(e, Event::ReplicateFrom { port, .. } if *port == replica_port))
+    });
+    assert!(
+        z.seen
+            .iter()
+            .any(|e| matches!(e, Event::PauseWrites { .. })),
+        "the master paused its writes for the manual failover: {:?}",
+        z.seen
+    );
+    let pauses: Vec<&Event> = z
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::PauseWrites { .. } | Event::UnpauseWrites))
+        .collect();
+    assert!(
+        matches!(
+            pauses[..],
+            [Event::PauseWrites { .. }, Event::UnpauseWrites]
+        ),
+        "paused once, then unpaused when demoted: {pauses:?}"
+    );
+    let text = clients[0].text("CLUSTER NODES");
+    assert!(
+        line_of(&text, &replica_id)
+            .is_some_and(|l| l.contains("master") && l.ends_with(" 10923-16383")),
+        "{text}"
+    );
+}
