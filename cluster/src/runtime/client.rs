@@ -96,6 +96,53 @@ impl ClusterNode {
         }
     }
 
+    /// The check of each `redis.call` / `server.call` inside a script (`scriptVerifyClusterState`), unless
+    /// the script runs for our master: `keys` are that command's keys, `client` the calling client's flags,
+    /// `script_slot` the slot the script is bound to (start it at the slot of the EVAL / FCALL's first
+    /// declared key, or `None` without keys), `allow_cross_slot` the script's `allow-cross-slot-keys` flag.
+    /// `Err` is the script error text, Redis's.
+    pub fn check_script_call(
+        &self,
+        keys: &[&[u8]],
+        kind: CommandKind,
+        client: ClientFlags,
+        key_exists: impl FnMut(&[u8]) -> bool,
+        script_slot: &mut Option<u16>,
+        allow_cross_slot: bool,
+    ) -> Result<(), &'static str> {
+        let query = RouteQuery {
+            keys: keys.to_vec(),
+            is_write: kind.is_write,
+            asking: client.asking || kind.asking_flag,
+            readonly_client: client.readonly,
+            pubsub_shard: kind.pubsub_shard,
+            is_migrate: kind.is_migrate,
+            allow_reads_when_down: self.cfg.allow_reads_when_down,
+            allow_pubsubshard_when_down: self.cfg.allow_pubsubshard_when_down,
+        };
+        match self.state.route(&query, key_exists) {
+            Route::Local => {}
+            Route::DownReadOnly => {
+                return Err("Script attempted to execute a write command while the cluster is down and readonly")
+            }
+            Route::Down => return Err("Script attempted to execute a command while the cluster is down"),
+            _ => return Err("Script attempted to access a non local key in a cluster node"),
+        }
+        let Some(first) = keys.first() else {
+            return Ok(());
+        };
+        let slot = key_hash_slot(first);
+        match *script_slot {
+            _ if allow_cross_slot => Ok(()),
+            None => {
+                *script_slot = Some(slot);
+                Ok(())
+            }
+            Some(bound) if bound == slot => Ok(()),
+            Some(_) => Err("Script attempted to access keys that do not hash to the same slot"),
+        }
+    }
+
     /// For a client blocked on keys (lists, sorted sets, streams), checked from the cron and after the
     /// cluster changes: `Some(reply)` means unblock it with that error (the cluster went down, or the
     /// key's slot moved away and is not being imported here). `first_key` is any key it waits on;

@@ -302,3 +302,82 @@ fn one_node_per_nodes_conf() {
         "{err}"
     );
 }
+
+#[test]
+fn script_and_blocked_client_checks() {
+    let mut h = Harness::new("script", |cfg| cfg.cluster.require_full_coverage = false);
+    let mut ks = NoKeys;
+    let mut ctx = CommandCtx {
+        proto: zedis_resp::Protocol::Resp2,
+        now_ms: now_ms(),
+        keyspace: &mut ks,
+    };
+    let reply = h
+        .node
+        .command(&[b"CLUSTER", b"ADDSLOTSRANGE", b"0", b"8000"], &mut ctx);
+    assert_eq!(reply, b"+OK\r\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !h.node.state().is_ok() && Instant::now() < deadline {
+        h.turns(1);
+        h.node.tick(now_ms());
+    }
+    assert!(
+        h.node.state().is_ok(),
+        "a master of some slots, full coverage not required"
+    );
+    let local: Vec<String> = (0..)
+        .map(|i| format!("k{i}"))
+        .filter(|k| crate::key_hash_slot(k.as_bytes()) <= 8000)
+        .take(2)
+        .collect();
+    let (a, b) = (local[0].as_bytes(), local[1].as_bytes());
+    assert_ne!(crate::key_hash_slot(a), crate::key_hash_slot(b));
+    let read = CommandKind::default();
+    let client = ClientFlags::default();
+    let mut slot = None;
+    assert_eq!(
+        h.node
+            .check_script_call(&[a], read, client, |_| false, &mut slot, false),
+        Ok(())
+    );
+    assert_eq!(slot, Some(crate::key_hash_slot(a)));
+    assert_eq!(
+        h.node
+            .check_script_call(&[b], read, client, |_| false, &mut slot, false),
+        Err("Script attempted to access keys that do not hash to the same slot")
+    );
+    assert_eq!(
+        h.node
+            .check_script_call(&[b], read, client, |_| false, &mut slot, true),
+        Ok(())
+    );
+    assert_eq!(
+        h.node
+            .check_script_call(&[b"foo"], read, client, |_| false, &mut slot, false),
+        Err("Script attempted to access a non local key in a cluster node")
+    );
+    assert_eq!(
+        h.node.check_route(&[b"foo"], read, client, |_| false),
+        Err(b"-CLUSTERDOWN Hash slot not served\r\n".to_vec())
+    );
+    assert_eq!(h.node.check_route(&[a, a], read, client, |_| false), Ok(()));
+    assert_eq!(
+        h.node.redirect_blocked(b"foo", false, client),
+        Some(b"-CLUSTERDOWN Hash slot not served\r\n".to_vec())
+    );
+    assert_eq!(h.node.redirect_blocked(a, false, client), None);
+    // ASKING lasts one command, or the whole transaction when sent inside MULTI.
+    let mut flags = ClientFlags::default();
+    let mut out = Vec::new();
+    flags.asking_command(&mut out);
+    flags.after_command(true, false);
+    assert!(flags.asking);
+    flags.after_command(false, true);
+    assert!(flags.asking, "kept inside MULTI");
+    flags.after_command(false, false);
+    assert!(!flags.asking);
+    flags.readonly_command(&mut out);
+    flags.readwrite_command(&mut out);
+    assert!(!flags.readonly);
+    assert_eq!(out, b"+OK\r\n+OK\r\n+OK\r\n");
+}
