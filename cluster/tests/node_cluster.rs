@@ -110,7 +110,12 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
     let zid = z.id();
     let started = Instant::now();
     wait_agreement(&mut z, &mut clients, "the four nodes agree");
-    eprintln!("4-node cluster converged in {:?}", started.elapsed());
+    eprintln!(
+        "4-node cluster converged in {:?}; ClusterNode::bytes() = {} ({} links open)",
+        started.elapsed(),
+        z.node.bytes(),
+        z.node.open_links()
+    );
 
     // Replies equal redis-server's for the same cluster.
     let c = &mut clients[0];
