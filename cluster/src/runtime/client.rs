@@ -80,17 +80,8 @@ impl ClusterNode {
         client: ClientFlags,
         key_exists: impl FnMut(&[u8]) -> bool,
     ) -> Result<(), Vec<u8>> {
-        let query = RouteQuery {
-            keys: keys.to_vec(),
-            is_write: kind.is_write,
-            asking: client.asking || kind.asking_flag,
-            readonly_client: client.readonly,
-            pubsub_shard: kind.pubsub_shard,
-            is_migrate: kind.is_migrate,
-            allow_reads_when_down: self.cfg.allow_reads_when_down,
-            allow_pubsubshard_when_down: self.cfg.allow_pubsubshard_when_down,
-        };
-        match self.state.route(&query, key_exists).error_text() {
+        let query = self.query(kind, client);
+        match self.state.route_keys(keys, &query, key_exists).error_text() {
             None => Ok(()),
             Some(text) => Err(error_reply(text.as_bytes())),
         }
@@ -110,17 +101,8 @@ impl ClusterNode {
         script_slot: &mut Option<u16>,
         allow_cross_slot: bool,
     ) -> Result<(), &'static str> {
-        let query = RouteQuery {
-            keys: keys.to_vec(),
-            is_write: kind.is_write,
-            asking: client.asking || kind.asking_flag,
-            readonly_client: client.readonly,
-            pubsub_shard: kind.pubsub_shard,
-            is_migrate: kind.is_migrate,
-            allow_reads_when_down: self.cfg.allow_reads_when_down,
-            allow_pubsubshard_when_down: self.cfg.allow_pubsubshard_when_down,
-        };
-        match self.state.route(&query, key_exists) {
+        let query = self.query(kind, client);
+        match self.state.route_keys(keys, &query, key_exists) {
             Route::Local => {}
             Route::DownReadOnly => {
                 return Err("Script attempted to execute a write command while the cluster is down and readonly")
@@ -140,6 +122,20 @@ impl ClusterNode {
             }
             Some(bound) if bound == slot => Ok(()),
             Some(_) => Err("Script attempted to access keys that do not hash to the same slot"),
+        }
+    }
+
+    /// The router's question without its keys (passed apart, so nothing is allocated per command).
+    fn query(&self, kind: CommandKind, client: ClientFlags) -> RouteQuery<'static> {
+        RouteQuery {
+            keys: Vec::new(),
+            is_write: kind.is_write,
+            asking: client.asking || kind.asking_flag,
+            readonly_client: client.readonly,
+            pubsub_shard: kind.pubsub_shard,
+            is_migrate: kind.is_migrate,
+            allow_reads_when_down: self.cfg.allow_reads_when_down,
+            allow_pubsubshard_when_down: self.cfg.allow_pubsubshard_when_down,
         }
     }
 
