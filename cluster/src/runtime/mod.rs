@@ -10,11 +10,13 @@
 //! - `link`: one link's socket and buffers; listener and connect set-up.
 //! - `io`: accepting, reading, writing, connecting, closing; performing the state machine's actions.
 //! - `command`: CLUSTER and its subcommands; `client`: READONLY / READWRITE / ASKING and the route check.
+//! - `settings`: Redis's cluster directives and how they make a [`NodeConfig`].
 
 mod client;
 mod command;
 mod io;
 mod link;
+mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +35,7 @@ pub use client::{ClientFlags, CommandKind, CLUSTER_DISABLED};
 pub use command::{CommandCtx, Keyspace, HELP, SUBCOMMANDS};
 pub use link::parse_bind;
 use link::BusLink;
+pub use settings::{os_seed, Directive, DirectiveKind, ServerPorts, DIRECTIVES};
 
 /// A cap on one link's send buffer even when `cluster-link-sendbuf-limit` is 0 (Redis: unlimited), so a
 /// peer that stops reading cannot make this node buffer without bound.
@@ -292,6 +295,11 @@ impl ClusterNode {
     pub fn reconfigure(&mut self, change: impl FnOnce(&mut NodeConfig)) {
         change(&mut self.cfg);
         self.state.set_config(self.cfg.cluster.clone());
+    }
+
+    /// CONFIG SET of a cluster directive: re-reads the ones that may change ([`NodeConfig::apply_mutable`]).
+    pub fn apply_directives(&mut self, get: impl Fn(&str) -> String, ports: ServerPorts) {
+        self.reconfigure(|cfg| cfg.apply_mutable(&get, ports));
     }
 
     /// Replication facts the bus carries: this node's replication offset, and on a replica how long
