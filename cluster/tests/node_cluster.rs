@@ -172,12 +172,36 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
         c.cmd(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", ids[0]))
     );
     assert_eq!(z.text("CLUSTER MYID"), zid);
-    let Frame::Array(links) = z.cmd("CLUSTER LINKS") else {
-        panic!("array")
+    let fields = |frame: Frame| -> Vec<Vec<Vec<u8>>> {
+        let Frame::Array(links) = frame else {
+            panic!("array")
+        };
+        links
+            .into_iter()
+            .map(|l| match l {
+                Frame::Array(kv) => kv
+                    .into_iter()
+                    .step_by(2)
+                    .map(|k| match k {
+                        Frame::Bulk(k) => k,
+                        other => panic!("field name {other:?}"),
+                    })
+                    .collect(),
+                other => panic!("link {other:?}"),
+            })
+            .collect()
     };
+    let (ours, theirs) = (
+        fields(z.cmd("CLUSTER LINKS")),
+        fields(c.cmd("CLUSTER LINKS")),
+    );
     assert!(
-        links.len() >= 3,
-        "links to and from the three peers: {links:?}"
+        ours.len() >= 3,
+        "links to and from the three peers: {ours:?}"
+    );
+    assert!(
+        ours.iter().chain(&theirs).all(|f| f == &theirs[0]),
+        "the same fields, in the same order: {ours:?} / {theirs:?}"
     );
 
     // Routing: the same redirections as redis-server for the same keys.
