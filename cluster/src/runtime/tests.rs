@@ -381,3 +381,36 @@ fn script_and_blocked_client_checks() {
     assert!(!flags.readonly);
     assert_eq!(out, b"+OK\r\n+OK\r\n+OK\r\n");
 }
+
+#[test]
+fn corrupted_nodes_conf_is_refused_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("zedis-cluster-rt-corrupt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("nodes.conf");
+    std::fs::write(
+        &path,
+        "vars currentEpoch 1 lastVoteEpoch 0\nnot a node line\n",
+    )
+    .unwrap();
+    let poll = Poll::new().unwrap();
+    let mut cfg = NodeConfig {
+        bind: vec!["127.0.0.1".into()],
+        config_file: path.clone(),
+        ..NodeConfig::default()
+    };
+    cfg.bus_port = 0;
+    let err = ClusterNode::start(cfg, poll.registry(), now_ms())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nodes.conf") && err.contains("line 2"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "vars currentEpoch 1 lastVoteEpoch 0\nnot a node line\n",
+        "a refused file is left as it was"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
