@@ -12,8 +12,8 @@ use super::link::{self, BusLink, ReadOutcome, IDLE_BUFFER_BYTES};
 use super::{ClusterNode, Event, LogLevel, SENDBUF_BYTES_HARD_MAX};
 use crate::state::{Action, LinkId};
 
-/// Accepts per readable event on a listener, at most (Redis's `MAX_CLUSTER_ACCEPTS_PER_CALL`).
-const ACCEPTS_PER_EVENT_MAX: usize = 1000;
+/// Bytes read from one link per event before the others get a turn (the rest is read on the next call).
+const READ_BYTES_PER_EVENT_MAX: usize = 1 << 20;
 
 impl ClusterNode {
     fn link_token(&self, key: usize) -> Token {
@@ -26,7 +26,9 @@ impl ClusterNode {
     }
 
     pub(super) fn accept(&mut self, listener: usize, now_ms: u64) {
-        for _ in 0..ACCEPTS_PER_EVENT_MAX {
+        // Until WouldBlock: the poller is edge-triggered, so connections left in the backlog would wait
+        // for the next one.
+        loop {
             let (mut stream, peer) = match self.listeners[listener].accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
@@ -109,26 +111,53 @@ impl ClusterNode {
         let mut pending = Vec::new();
         let mut closed = false;
         if readable {
-            let Some(link) = self.links.get_mut(key) else {
-                return;
-            };
-            closed = matches!(link.read(), ReadOutcome::Closed);
-            loop {
-                match link.reader.next_frame() {
-                    Ok(Some(frame)) => pending.extend(self.state.handle_frame(id, frame, now_ms)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.events.push(Event::Log {
-                            level: LogLevel::Warning,
-                            text: format!("{e}; closing the link"),
-                        });
+            let mut read_bytes = 0usize;
+            // Until WouldBlock (the poller is edge-triggered), taking the frames after every read so the
+            // receive buffer stays one partial packet plus one read; a link that keeps sending is read
+            // again on the next call (`rereads`) after READ_BYTES_PER_EVENT_MAX.
+            'read: loop {
+                let Some(link) = self.links.get_mut(key).filter(|l| l.id == id) else {
+                    return;
+                };
+                let outcome = link.read_chunk();
+                if let ReadOutcome::Data(n) = outcome {
+                    read_bytes += n;
+                }
+                loop {
+                    match link.reader.next_frame() {
+                        Ok(Some(frame)) => {
+                            pending.extend(self.state.handle_frame(id, frame, now_ms))
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            self.events.push(Event::Log {
+                                level: LogLevel::Warning,
+                                text: format!("{e}; closing the link"),
+                            });
+                            closed = true;
+                            break 'read;
+                        }
+                    }
+                }
+                if !closed && link.reader.bytes() > 4 * IDLE_BUFFER_BYTES {
+                    link.reader.shrink(IDLE_BUFFER_BYTES);
+                }
+                // Replies go out as we go, so what a busy peer makes us send stays bounded too.
+                if pending.len() >= 64 {
+                    self.apply(std::mem::take(&mut pending), now_ms);
+                }
+                match outcome {
+                    ReadOutcome::Data(_) if read_bytes >= READ_BYTES_PER_EVENT_MAX => {
+                        self.rereads.push((key, id));
+                        break;
+                    }
+                    ReadOutcome::Data(_) => {}
+                    ReadOutcome::Drained => break,
+                    ReadOutcome::Closed => {
                         closed = true;
                         break;
                     }
                 }
-            }
-            if !closed && link.reader.bytes() > 4 * IDLE_BUFFER_BYTES {
-                link.reader.shrink(IDLE_BUFFER_BYTES);
             }
         }
         self.apply(pending, now_ms);
@@ -136,6 +165,15 @@ impl ClusterNode {
             self.drop_link(id, now_ms);
         } else if writable {
             self.flush_link(id, now_ms);
+        }
+    }
+
+    /// Links whose input was cut short by READ_BYTES_PER_EVENT_MAX: read them again now.
+    pub(super) fn reread(&mut self, now_ms: u64) {
+        for (key, id) in std::mem::take(&mut self.rereads) {
+            if self.links.get(key).is_some_and(|l| l.id == id) {
+                self.link_ready(key, true, false, now_ms);
+            }
         }
     }
 

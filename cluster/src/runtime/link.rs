@@ -11,8 +11,6 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use crate::bus::FrameReader;
 use crate::state::LinkId;
 
-/// Bytes read from a link per readable event before yielding to the rest of the loop (fairness).
-pub(crate) const READ_BYTES_PER_EVENT_MAX: usize = 1 << 20;
 /// Capacity a drained send buffer or an idle receive buffer keeps.
 pub(crate) const IDLE_BUFFER_BYTES: usize = 16 << 10;
 /// Bytes one `read` asks for.
@@ -35,10 +33,12 @@ pub(crate) struct BusLink {
     pub(crate) ctime_ms: u64,
 }
 
-/// What reading a link produced.
+/// What one read from a link produced.
 pub(crate) enum ReadOutcome {
-    /// Still open (maybe with new bytes in the reader).
-    Open,
+    /// This many bytes were added to the reader: take its frames, then read again.
+    Data(usize),
+    /// Nothing more now (the poller is edge-triggered: it reports the link again when bytes arrive).
+    Drained,
     /// EOF or an error: close the link.
     Closed,
 }
@@ -73,23 +73,22 @@ impl BusLink {
         std::mem::size_of::<BusLink>() + self.out.capacity() + self.reader.bytes()
     }
 
-    /// Reads what the socket has (bounded per call) into the frame reader.
-    pub(crate) fn read(&mut self) -> ReadOutcome {
+    /// One read (up to 16 KiB) into the frame reader. The caller takes the complete frames after each
+    /// call, so the buffer holds at most one partial packet plus one read.
+    pub(crate) fn read_chunk(&mut self) -> ReadOutcome {
         let mut chunk = [0u8; READ_CHUNK_BYTES];
-        let mut total = 0usize;
-        while total < READ_BYTES_PER_EVENT_MAX {
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return ReadOutcome::Closed,
+        loop {
+            return match self.stream.read(&mut chunk) {
+                Ok(0) => ReadOutcome::Closed,
                 Ok(n) => {
                     self.reader.push(&chunk[..n]);
-                    total += n;
+                    ReadOutcome::Data(n)
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => ReadOutcome::Drained,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return ReadOutcome::Closed,
-            }
+                Err(_) => ReadOutcome::Closed,
+            };
         }
-        ReadOutcome::Open
     }
 
     /// Writes pending output until the socket would block; `Err` means the link is dead.

@@ -199,6 +199,8 @@ pub struct ClusterNode {
     sendbuf_limit_exceeded: u64,
     /// A save failed: retry on the next tick.
     save_pending: Option<bool>,
+    /// Links with input left unread after their per-event share: `(slab key, link id)`.
+    rereads: Vec<(usize, LinkId)>,
     /// The nodes.conf lock, held while the node lives.
     _lock: std::fs::File,
 }
@@ -265,6 +267,7 @@ impl ClusterNode {
             events: Vec::new(),
             sendbuf_limit_exceeded: 0,
             save_pending: None,
+            rereads: Vec::new(),
             _lock: lock,
         };
         let text = if fresh {
@@ -312,6 +315,7 @@ impl ClusterNode {
     /// Every 100 ms from the server's cron (`clusterCron`): pings, failure detection, failover, reconnects,
     /// connect deadlines, a retried nodes.conf save.
     pub fn tick(&mut self, now_ms: u64) {
+        self.reread(now_ms);
         self.expire_connects(now_ms);
         let actions = self.state.tick(now_ms);
         if let Some(fsync) = self.save_pending.take() {
@@ -325,8 +329,10 @@ impl ClusterNode {
         (self.cfg.token_base..self.cfg.token_base + self.cfg.tokens_max).contains(&token.0)
     }
 
-    /// A poller event for one of the bus's tokens.
+    /// A poller event for one of the bus's tokens. (A link that sent more than its per-event share is
+    /// read again at the start of the next `ready` or `tick`.)
     pub fn ready(&mut self, token: Token, readable: bool, writable: bool, now_ms: u64) {
+        self.reread(now_ms);
         let Some(offset) = token.0.checked_sub(self.cfg.token_base) else {
             return;
         };

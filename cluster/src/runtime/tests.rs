@@ -414,3 +414,40 @@ fn corrupted_nodes_conf_is_refused_with_its_line() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_flood_of_packets_is_read_in_shares_and_all_handled() {
+    let mut h = Harness::new("flood", |_| {});
+    let port = h.bus_port();
+    let header = Header::new(MsgType::Ping, [b'b'; 40]);
+    let ping = Message {
+        header,
+        body: Body::Ping {
+            gossip: Vec::new(),
+            exts: Vec::new(),
+        },
+    }
+    .to_bytes();
+    let count = 600; // about 1.35 MB: more than one event's share
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let writer = std::thread::spawn(move || {
+        let all: Vec<u8> = ping
+            .iter()
+            .copied()
+            .cycle()
+            .take(ping.len() * count)
+            .collect();
+        stream.write_all(&all).unwrap();
+        stream // kept open (and never read) until joined
+    });
+    let want = format!("cluster_stats_messages_ping_received:{count}\r\n");
+    h.until("every PING handled", |h| {
+        h.node.state().cluster_info().contains(&want)
+    });
+    let _stream = writer.join().unwrap();
+    assert!(
+        h.node.bytes() < 16 << 20,
+        "buffers stay bounded: {}",
+        h.node.bytes()
+    );
+}
