@@ -451,3 +451,71 @@ fn a_flood_of_packets_is_read_in_shares_and_all_handled() {
         h.node.bytes()
     );
 }
+
+mod random_commands {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arg() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            (-2i64..17000).prop_map(|n| n.to_string().into_bytes()),
+            prop::sample::select(vec![
+                "force",
+                "takeover",
+                "hard",
+                "soft",
+                "migrating",
+                "importing",
+                "stable",
+                "node",
+                "127.0.0.1",
+                "::1",
+                "",
+                "x",
+                "ffffffffffffffffffffffffffffffffffffffff",
+            ])
+            .prop_map(|s| s.as_bytes().to_vec()),
+            prop::collection::vec(any::<u8>(), 0..50),
+        ]
+    }
+
+    fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let sub = prop_oneof![
+            prop::sample::select(super::super::SUBCOMMANDS.to_vec())
+                .prop_map(|(name, _)| name.as_bytes().to_vec()),
+            prop::collection::vec(any::<u8>(), 0..12),
+        ];
+        (sub, prop::collection::vec(arg(), 0..6)).prop_map(|(sub, mut rest)| {
+            let mut argv = vec![b"CLUSTER".to_vec(), sub];
+            argv.append(&mut rest);
+            argv
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// Whatever the arguments, CLUSTER answers one well-formed reply and never panics.
+        #[test]
+        fn any_cluster_command_gets_one_reply(cmds in prop::collection::vec(command(), 1..8)) {
+            let mut h = Harness::new("random", |_| {});
+            let mut ks = NoKeys;
+            for argv in &cmds {
+                let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+                let mut ctx = CommandCtx {
+                    proto: zedis_resp::Protocol::Resp3,
+                    now_ms: now_ms(),
+                    keyspace: &mut ks,
+                };
+                let out = h.node.command(&args, &mut ctx);
+                let (_, used) = zedis_resp::parse_frame(&out)
+                    .expect("well-formed")
+                    .expect("complete");
+                prop_assert_eq!(used, out.len());
+                h.node.tick(now_ms());
+                h.turns(1);
+            }
+            h.node.take_events();
+        }
+    }
+}
