@@ -194,6 +194,8 @@ fn serve(clients: &mut Slab<Client>, ck: usize, node: &mut ClusterNode, db: &mut
             run(client, &argv, node, db);
         }
     }
+    // A toy: replies are small, so one nonblocking write is taken to send them all (the server keeps its
+    // own output path with writable interest).
     let _ = client.stream.write_all(&client.out);
     client.out.clear();
     if closed {
