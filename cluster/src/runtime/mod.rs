@@ -11,11 +11,13 @@
 //! - `io`: accepting, reading, writing, connecting, closing; performing the state machine's actions.
 //! - `command`: CLUSTER and its subcommands; `client`: READONLY / READWRITE / ASKING and the route check.
 //! - `settings`: Redis's cluster directives and how they make a [`NodeConfig`].
+//! - [`migrate`]: MIGRATE's client side (parsing, cached target connections, RESTORE-ASKING).
 
 mod client;
 mod command;
 mod io;
 mod link;
+pub mod migrate;
 mod settings;
 #[cfg(test)]
 mod tests;
