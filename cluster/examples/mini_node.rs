@@ -1,7 +1,8 @@
 //! A toy cluster node: `ClusterNode` wired into a tiny mio server, the way `zedis-server` is meant to wire
 //! it (see README "Wiring it into the server"). It keeps string keys in a `HashMap` and answers PING,
-//! GET, SET, DEL, DBSIZE, INFO, READONLY / READWRITE / ASKING and CLUSTER, with the route check in front
-//! of every keyed command, so `redis-cli -c` follows its redirections.
+//! GET, SET, DEL, DBSIZE, INFO, READONLY / READWRITE / ASKING, CLUSTER, MIGRATE and RESTORE(-ASKING),
+//! with the route check in front of every keyed command, so `redis-cli -c` follows its redirections and
+//! `redis-cli --cluster reshard` moves slots to and from it.
 //!
 //! `cargo run -p zedis-cluster --example mini_node -- <port> <dir> [node-timeout-ms]`
 
@@ -14,10 +15,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
+use zedis_cluster::runtime::migrate::{parse_migrate, MigrateItem, Migrator};
 use zedis_cluster::runtime::ServerPorts;
 use zedis_cluster::{
     key_hash_slot, ClientFlags, ClusterNode, CommandCtx, CommandKind, Event, Keyspace, NodeConfig,
 };
+use zedis_rdb::{create_dump_payload, decode_dump_payload, EncodingConfig, Limits, RdbValue};
 use zedis_resp::{parse_frame, reply, Frame, Protocol};
 
 const LISTENER: Token = Token(0);
@@ -92,6 +95,7 @@ fn main() {
     let mut node =
         ClusterNode::start(cfg, poll.registry(), now_ms()).unwrap_or_else(|e| fail(&e.to_string()));
     let mut db = Db::default();
+    let mut migrator = Migrator::default();
     let mut clients: Slab<Client> = Slab::new();
     let mut events = Events::with_capacity(256);
     let mut next_tick = now_ms();
@@ -127,12 +131,13 @@ fn main() {
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 node.ready(token, readable, event.is_writable(), now_ms());
             } else {
-                serve(&mut clients, token.0 - 1, &mut node, &mut db);
+                serve(&mut clients, token.0 - 1, &mut node, &mut db, &mut migrator);
             }
         }
         // Step "timer": every 100 ms.
         if now_ms() >= next_tick {
             node.tick(now_ms());
+            migrator.cron(now_ms());
             next_tick = now_ms() + 100;
         }
         // Step "before sleep": what the server must do.
@@ -159,7 +164,13 @@ fn act(event: Event, db: &mut Db) {
 }
 
 /// Reads a client's input, runs its commands, writes the replies.
-fn serve(clients: &mut Slab<Client>, ck: usize, node: &mut ClusterNode, db: &mut Db) {
+fn serve(
+    clients: &mut Slab<Client>,
+    ck: usize,
+    node: &mut ClusterNode,
+    db: &mut Db,
+    migrator: &mut Migrator,
+) {
     let Some(client) = clients.get_mut(ck) else {
         return;
     };
@@ -191,7 +202,7 @@ fn serve(clients: &mut Slab<Client>, ck: usize, node: &mut ClusterNode, db: &mut
             .collect();
         let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         if !argv.is_empty() {
-            run(client, &argv, node, db);
+            run(client, &argv, node, db, migrator);
         }
     }
     // A toy: replies are small, so one nonblocking write is taken to send them all (the server keeps its
@@ -203,19 +214,42 @@ fn serve(clients: &mut Slab<Client>, ck: usize, node: &mut ClusterNode, db: &mut
     }
 }
 
-fn run(client: &mut Client, argv: &[&[u8]], node: &mut ClusterNode, db: &mut Db) {
+fn run(
+    client: &mut Client,
+    argv: &[&[u8]],
+    node: &mut ClusterNode,
+    db: &mut Db,
+    migrator: &mut Migrator,
+) {
     let name = argv[0].to_ascii_lowercase();
     let out = &mut client.out;
+    let migrate = if name == b"migrate" && argv.len() >= 6 {
+        match parse_migrate(argv) {
+            Ok(req) => Some(req),
+            Err(text) => return reply::error(out, text.as_bytes()),
+        }
+    } else {
+        None
+    };
     // Step "route check": keyed commands only.
     let (keys, is_write): (&[&[u8]], bool) = match name.as_slice() {
         b"get" if argv.len() == 2 => (&argv[1..], false),
         b"set" if argv.len() == 3 => (&argv[1..2], true),
         b"del" if argv.len() >= 2 => (&argv[1..], true),
+        b"restore" | b"restore-asking" if argv.len() >= 4 => (&argv[1..2], true),
         _ => (&[], false),
+    };
+    let migrate_keys: Vec<&[u8]> = migrate.as_ref().map_or(Vec::new(), |r| r.keys.clone());
+    let keys = if migrate.is_some() {
+        &migrate_keys[..]
+    } else {
+        keys
     };
     if !keys.is_empty() {
         let kind = CommandKind {
-            is_write,
+            is_write: is_write || migrate.is_some(),
+            asking_flag: name == b"restore-asking",
+            is_migrate: migrate.is_some(),
             ..CommandKind::default()
         };
         if let Err(redirect) = node.check_route(keys, kind, client.flags, |k| db.0.contains_key(k))
@@ -243,6 +277,53 @@ fn run(client: &mut Client, argv: &[&[u8]], node: &mut ClusterNode, db: &mut Db)
             reply::integer(out, n as i64);
         }
         b"dbsize" => reply::integer(out, db.0.len() as i64),
+        // Cluster mode has db 0 only (MIGRATE sends SELECT 0 first).
+        b"select" if argv.len() == 2 && argv[1] == b"0" => reply::ok(out),
+        b"select" => reply::error(out, b"ERR SELECT is not allowed in cluster mode"),
+        b"migrate" => {
+            let Some(req) = migrate else {
+                return reply::error(out, b"ERR wrong number of arguments for 'migrate' command");
+            };
+            // The keys present here, with their DUMP payloads (no TTLs in this toy).
+            let payloads: Vec<(&[u8], Vec<u8>)> = req
+                .keys
+                .iter()
+                .filter_map(|k| {
+                    let v = db.0.get(*k)?;
+                    let value = RdbValue::String(v.clone());
+                    Some((*k, create_dump_payload(&value, &EncodingConfig::default())))
+                })
+                .collect();
+            let items: Vec<MigrateItem<'_>> = payloads
+                .iter()
+                .map(|(key, payload)| MigrateItem {
+                    key,
+                    ttl_ms: 0,
+                    payload,
+                })
+                .collect();
+            let outcome = migrator.migrate(&req, &items, true, now_ms());
+            if !req.copy {
+                for &i in &outcome.accepted {
+                    db.0.remove(items[i].key);
+                }
+            }
+            out.extend_from_slice(&outcome.reply);
+        }
+        b"restore" | b"restore-asking" if argv.len() >= 4 => {
+            let replace = argv[4..].iter().any(|a| a.eq_ignore_ascii_case(b"replace"));
+            if !replace && db.0.contains_key(argv[1]) {
+                reply::error(out, b"BUSYKEY Target key name already exists.");
+            } else {
+                match decode_dump_payload(argv[3], Limits::default()) {
+                    Ok(RdbValue::String(v)) => {
+                        db.0.insert(argv[1].to_vec(), v);
+                        reply::ok(out);
+                    }
+                    _ => reply::error(out, b"ERR DUMP payload version or checksum are wrong"),
+                }
+            }
+        }
         b"info" => {
             let keys = db.0.len();
             let mut text = String::from("# Cluster\r\ncluster_enabled:1\r\n");

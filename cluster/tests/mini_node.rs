@@ -1,7 +1,9 @@
 //! `examples/mini_node.rs` (`ClusterNode` wired into a tiny mio server, as the wiring steps in the README
 //! describe) with the real tools: `redis-cli --cluster create` builds a cluster of two toy Zedis nodes and
-//! a redis-server, `redis-cli --cluster check` finds every slot covered and agreed, and `redis-cli -c`
-//! writes and reads keys through the -MOVED redirections of both kinds of node.
+//! a redis-server, `redis-cli --cluster check` finds every slot covered and agreed, `redis-cli -c` writes
+//! and reads keys through the -MOVED redirections of both kinds of node, and `redis-cli --cluster reshard`
+//! moves slots with their keys from a Zedis node to the redis-server (our MIGRATE) and on to the other
+//! Zedis node (redis-server's MIGRATE into our RESTORE-ASKING).
 
 mod common;
 
@@ -122,6 +124,83 @@ fn redis_cli_creates_and_uses_a_mixed_cluster() {
         let got = cli(&["-c", "-p", &port, "GET", &key]);
         assert_eq!(got.trim(), format!("value {i}"), "GET {key} via {port}");
     }
+    // Resharding: one key in each of slots 0..40 (the first Zedis node's), moved to the redis-server,
+    // then on to the second Zedis node; every key stays readable and the cluster stays agreed.
+    let moved_keys: Vec<String> = (0..40u16)
+        .map(|slot| {
+            (0..)
+                .map(|i| format!("m:{i}"))
+                .find(|k| zedis_cluster::key_hash_slot(k.as_bytes()) == slot)
+                .unwrap()
+        })
+        .collect();
+    for key in &moved_keys {
+        let set = cli(&["-c", "-p", &a.port.to_string(), "SET", key, key]);
+        assert_eq!(set.trim(), "OK");
+    }
+    let id = |port: u16| {
+        cli(&["-p", &port.to_string(), "CLUSTER", "MYID"])
+            .trim()
+            .to_string()
+    };
+    let (a_id, r_id, b_id) = (id(a.port), id(redis.port), id(b.port));
+    for (from, to, via) in [(&a_id, &r_id, a.port), (&r_id, &b_id, b.port)] {
+        let started = Instant::now();
+        let out = cli(&[
+            "--cluster",
+            "reshard",
+            &format!("127.0.0.1:{via}"),
+            "--cluster-from",
+            from,
+            "--cluster-to",
+            to,
+            "--cluster-slots",
+            "40",
+            "--cluster-yes",
+        ]);
+        assert!(out.contains("Moving slot 39 from"), "{out}");
+        eprintln!(
+            "reshard of 40 slots {from:.8} -> {to:.8} took {:?}",
+            started.elapsed()
+        );
+        let check = cli(&["--cluster", "check", &format!("127.0.0.1:{via}")]);
+        assert!(
+            check.contains("[OK] All nodes agree about slots configuration.")
+                && check.contains("[OK] All 16384 slots covered.")
+                && !check.contains("[WARNING]"),
+            "{check}"
+        );
+    }
+    let owner = cli(&["-p", &redis.port.to_string(), "CLUSTER", "NODES"]);
+    assert!(
+        owner
+            .lines()
+            .any(|l| l.starts_with(&b_id) && l.contains(" 0-39")),
+        "the second Zedis node owns slots 0-39 now: {owner}"
+    );
+    assert_eq!(
+        cli(&["-p", &b.port.to_string(), "CLUSTER", "COUNTKEYSINSLOT", "0"]).trim(),
+        "1"
+    );
+    for key in &moved_keys {
+        let got = cli(&["-c", "-p", &redis.port.to_string(), "GET", key]);
+        assert_eq!(got.trim(), key, "{key} after two reshards");
+    }
+    let total: i64 = [a.port, redis.port, b.port]
+        .iter()
+        .map(|p| {
+            cli(&["-p", &p.to_string(), "DBSIZE"])
+                .trim()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        total,
+        30 + moved_keys.len() as i64,
+        "no key lost or duplicated"
+    );
+
     // Without -c, the same redirection from a Zedis node as from the redis-server ("foo" is in the third
     // node's slots: create gives the slots out in the order of the addresses).
     let from_zedis = cli(&["-p", &a.port.to_string(), "GET", "foo"]);
