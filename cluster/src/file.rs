@@ -58,6 +58,37 @@ pub fn load_nodes_conf(
         })
 }
 
+/// Takes an exclusive lock on `path`'s lock file (`.<name>.lock` beside it), so two nodes never share
+/// one nodes.conf (Redis locks the file itself; ours is replaced by rename on every save, so the lock lives
+/// on a sibling). `Ok(None)`: another process holds it. Keep the returned file open while the node runs.
+pub fn lock_nodes_conf(path: &Path) -> io::Result<Option<fs::File>> {
+    use std::os::fd::AsRawFd;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(format!(".{name}.lock")))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(Some(file));
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(None)
+    } else {
+        Err(err)
+    }
+}
+
 /// Writes `text` to `path` atomically: a temp file in the same directory, optionally fsynced, renamed over
 /// `path` (and the directory fsynced when `fsync`).
 pub fn save_nodes_conf(path: &Path, text: &str, fsync: bool) -> io::Result<()> {
@@ -120,6 +151,22 @@ mod tests {
             1,
             "no temp file left behind"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn one_lock_holder() {
+        let dir = std::env::temp_dir().join(format!("zedis-cluster-lock-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("nodes.conf");
+        let held = lock_nodes_conf(&path).unwrap().expect("first lock");
+        assert!(
+            lock_nodes_conf(&path).unwrap().is_none(),
+            "second lock refused"
+        );
+        drop(held);
+        assert!(lock_nodes_conf(&path).unwrap().is_some(), "free again");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

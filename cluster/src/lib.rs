@@ -1,5 +1,6 @@
-//! Redis Cluster's core, sans-IO: what a Zedis node needs to sit in a Redis 7.0 cluster beside
-//! redis-server nodes (issues 20 and 21).
+//! Redis Cluster for Zedis: what a Zedis node needs to sit in a Redis 7.0 cluster beside redis-server
+//! nodes (issues 20 and 21): a sans-IO core, and [`ClusterNode`], the runtime that runs it inside the
+//! server's mio loop.
 //!
 //! # Goals
 //! - Redis 7.0.15's behaviour and formats: key slots (`keyHashSlot`), the cluster bus (`clusterMsg` v1,
@@ -11,13 +12,23 @@
 //!   states over an in-memory network and over real sockets against redis-server.
 //! - Bad input never panics: packets are decoded with bounded lengths into typed errors ([`DecodeError`],
 //!   [`FrameError`]); a corrupted nodes.conf is refused with its line and problem ([`ConfError`]).
-//! - Memory is measurable: [`ClusterState::bytes`], [`bus::FrameReader::bytes`].
+//! - Memory is measurable: [`ClusterNode::bytes`] (state + link buffers), [`ClusterState::bytes`],
+//!   [`bus::FrameReader::bytes`].
 //!
-//! # Non-goals (for the server or later steps)
-//! - Sockets, the per-slot key index, MIGRATE, replication itself, the CLUSTER command parser: this crate
-//!   gives the state changes, the routing decision and the reply builders they call.
+//! # Non-goals (for the server)
+//! - The per-slot key index, MIGRATE, replication itself: the server implements [`Keyspace`] for
+//!   COUNTKEYSINSLOT / GETKEYSINSLOT and acts on the [`Event`]s (replicate from, become master, pause
+//!   writes, deliver PUBLISH, delete the keys of a lost slot).
 //!
 //! # How the server drives it
+//! [`ClusterNode`] (module [`runtime`]) is the one object the server holds: [`ClusterNode::start`] with the
+//! server's `mio::Registry` and a token range (nodes.conf loaded or created, bus listeners bound),
+//! [`ClusterNode::ready`] for poller events on its tokens, [`ClusterNode::tick`] every 100 ms,
+//! [`ClusterNode::command`] for CLUSTER, [`ClusterNode::check_route`] before a keyed command runs,
+//! [`ClusterNode::publish`] after a local PUBLISH / SPUBLISH, and [`ClusterNode::take_events`] for what
+//! the server must do. README "Cluster core (zedis-cluster)" has the wiring, step by step.
+//!
+//! Below it, the sans-IO core can be driven directly (the simulations and `tests/common/bus_node.rs` do):
 //! - Startup: [`file::load_nodes_conf`] (a fresh state when nodes.conf is missing or empty), then
 //!   [`ClusterState::startup_actions`]; on every [`Action::SaveConfig`] write [`ClusterState::to_nodes_conf`]
 //!   with [`file::save_nodes_conf`].
@@ -59,6 +70,8 @@
 //! - [`state`]: the node table and state machine (`table`, `packet`, `cron`, `failover`, `admin`).
 //! - `nodes_conf`: nodes.conf and CLUSTER NODES; `replies`: CLUSTER INFO / SLOTS / SHARDS.
 //! - [`file`](mod@file): loading nodes.conf and saving it atomically (the only I/O here).
+//! - [`runtime`]: [`ClusterNode`], the bus sockets in the server's mio loop, nodes.conf saving and
+//!   locking, the CLUSTER command, client flags (READONLY / ASKING) and the routing checks.
 //! - [`route`]: where a command runs (`getNodeByQuery`) and its -MOVED / -ASK / -CROSSSLOT / -TRYAGAIN /
 //!   -CLUSTERDOWN reply.
 //!
@@ -75,11 +88,16 @@ pub mod file;
 mod nodes_conf;
 mod replies;
 pub mod route;
+pub mod runtime;
 pub mod slot;
 pub mod state;
 
 pub use error::{ConfError, DecodeError, FrameError};
 pub use route::{Route, RouteQuery};
+pub use runtime::{
+    ClientFlags, ClusterNode, CommandCtx, CommandKind, Event, Keyspace, LogLevel, NodeConfig,
+    NodeError,
+};
 pub use slot::{crc16, key_hash_slot, SlotBitmap, SLOTS, SLOT_BITMAP_BYTES};
 pub use state::admin::{AdminError, FailoverMode};
 pub use state::lifecycle::{ReplicasError, RESET_WITH_KEYS};

@@ -59,7 +59,11 @@ impl ClusterState {
             }
             let _ = write!(s, "cluster_stats_messages_{dir}:{total}\r\n");
         }
-        s.push_str("total_cluster_links_buffer_limit_exceeded:0\r\n");
+        let _ = write!(
+            s,
+            "total_cluster_links_buffer_limit_exceeded:{}\r\n",
+            self.links_buffer_limit_exceeded
+        );
         s
     }
 

@@ -85,9 +85,20 @@ impl Route {
 impl ClusterState {
     /// `getNodeByQuery`: where `q` runs. `key_exists` is asked only while the slot is migrating or
     /// importing (as Redis looks keys up only then).
-    pub fn route(&self, q: &RouteQuery<'_>, mut key_exists: impl FnMut(&[u8]) -> bool) -> Route {
+    pub fn route(&self, q: &RouteQuery<'_>, key_exists: impl FnMut(&[u8]) -> bool) -> Route {
+        self.route_keys(&q.keys, q, key_exists)
+    }
+
+    /// [`ClusterState::route`] with the keys apart (`q.keys` is ignored), so the per-command check
+    /// allocates nothing.
+    pub(crate) fn route_keys(
+        &self,
+        keys: &[&[u8]],
+        q: &RouteQuery<'_>,
+        mut key_exists: impl FnMut(&[u8]) -> bool,
+    ) -> Route {
         let me = self.myself_idx();
-        let Some((&first, rest)) = q.keys.split_first() else {
+        let Some((&first, rest)) = keys.split_first() else {
             return Route::Local;
         };
         let slot = key_hash_slot(first);
@@ -107,7 +118,7 @@ impl ClusterState {
         }
         let (mut missing, mut existing) = (0usize, 0usize);
         if (migrating || importing) && !q.pubsub_shard {
-            for &key in &q.keys {
+            for &key in keys {
                 if key_exists(key) {
                     existing += 1;
                 } else {

@@ -1,13 +1,14 @@
 //! CLUSTER FAILOVER (the coordinated manual failover) from a Zedis replica of a redis-server master: MFSTART,
-//! the master pauses and sends its offset, the replica asks for votes with FORCEACK, the roles swap.
+//! the master pauses and sends its offset, the replica asks for votes with FORCEACK, the roles swap. The
+//! Zedis node is the real `ClusterNode` runtime, driven by CLUSTER commands.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::bus_node::{now_ms, BusNode};
+use common::zedis_node::ZedisNode;
 use common::RedisNode;
-use zedis_cluster::{Action, FailoverMode};
+use zedis_cluster::Event;
 
 fn line_of(nodes: &str, id: &str) -> Option<String> {
     nodes
@@ -16,20 +17,13 @@ fn line_of(nodes: &str, id: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn wait(z: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
-    let mut last = Instant::now() - Duration::from_secs(1);
-    let ok = z.run_until(Duration::from_secs(90), |n| {
-        if last.elapsed() < Duration::from_millis(200) {
-            return false;
-        }
-        last = Instant::now();
-        check(n)
-    });
+fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
+    let ok = z.run_until(Duration::from_secs(90), check);
     assert!(
         ok,
         "timed out waiting for: {what}\nour view:\n{}\nour log: {:?}",
-        z.state.cluster_nodes(),
-        z.events
+        z.node.state().cluster_nodes(),
+        z.seen
     );
 }
 
@@ -51,29 +45,25 @@ fn zedis_replica_manual_failover_swaps_roles_with_redis_master() {
     for c in clients.iter_mut().skip(1) {
         c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port));
     }
-    let mut z = BusNode::start(3000);
-    let actions = z
-        .state
-        .meet("127.0.0.1", nodes[0].port, nodes[0].port + 10000, now_ms())
-        .unwrap();
-    z.apply(actions);
-    let zid = z.name();
+    let mut z = ZedisNode::start(3000);
+    assert_eq!(
+        z.text(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port)),
+        "OK"
+    );
+    let zid = z.id();
     let mut c1 = nodes[0].client();
     wait(&mut z, "four nodes, all ok", |z| {
         let text = c1.text("CLUSTER NODES");
-        z.state.known_nodes() == 4
-            && z.state
+        let state = z.node.state();
+        state.known_nodes() == 4
+            && state
                 .nodes()
-                .all(|(_, n)| !n.in_handshake() && n.link.is_some() || n.name_str() == z.name())
+                .all(|(_, n)| !n.in_handshake() && n.link.is_some() || n.name_str() == zid)
             && text.lines().count() == 4
             && !text.contains("handshake")
-            && z.state.is_ok()
+            && state.is_ok()
     });
-    let actions = z
-        .state
-        .replicate(ids[0].as_bytes(), true, now_ms())
-        .unwrap();
-    z.apply(actions);
+    assert_eq!(z.text(&format!("CLUSTER REPLICATE {}", ids[0])), "OK");
     // Every voter must know the Zedis node is a replica of ids[0] before it asks for votes: a master that
     // still sees it as a master denies the vote ("it is a master node"), and a manual failover gives up
     // after 5 s without retrying.
@@ -83,8 +73,7 @@ fn zedis_replica_manual_failover_swaps_roles_with_redis_master() {
                 .is_some_and(|l| l.contains(&format!(" slave {} ", ids[0])))
         })
     });
-    let actions = z.state.failover(FailoverMode::Default, now_ms()).unwrap();
-    z.apply(actions);
+    assert_eq!(z.text("CLUSTER FAILOVER"), "OK");
     let started = Instant::now();
     wait(&mut z, "roles swapped", |z| {
         let text = c1.text("CLUSTER NODES");
@@ -92,21 +81,18 @@ fn zedis_replica_manual_failover_swaps_roles_with_redis_master() {
             line_of(&text, &ids[0]).is_some_and(|l| l.contains(&format!("myself,slave {zid} ")));
         let new =
             line_of(&text, &zid).is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"));
-        old && new && z.state.myself().is_master()
+        old && new && z.node.state().myself().is_master()
     });
     eprintln!(
         "manual failover (Zedis replica of redis-server master) done in {:?}",
         started.elapsed()
     );
     let log: Vec<&String> = z
-        .events
+        .seen
         .iter()
-        .filter_map(|a| {
-            if let Action::Log(t) = a {
-                Some(t)
-            } else {
-                None
-            }
+        .filter_map(|e| match e {
+            Event::Log { text, .. } => Some(text),
+            _ => None,
         })
         .collect();
     assert!(log.iter().any(|t| t.starts_with("Received replication offset for paused master manual failover")), "{log:?}");
@@ -115,9 +101,9 @@ fn zedis_replica_manual_failover_swaps_roles_with_redis_master() {
             .any(|t| t.starts_with("All master replication stream processed")),
         "{log:?}"
     );
-    assert!(z.events.contains(&Action::BecomeMaster));
+    assert!(z.seen.contains(&Event::BecomeMaster));
     let mut c2 = nodes[1].client();
     wait(&mut z, "cluster ok", |z| {
-        c2.text("CLUSTER INFO").contains("cluster_state:ok") && z.state.is_ok()
+        c2.text("CLUSTER INFO").contains("cluster_state:ok") && z.node.state().is_ok()
     });
 }

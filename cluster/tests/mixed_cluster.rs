@@ -1,12 +1,13 @@
 //! Three redis-server 7.0.15 masters and three Zedis masters form one cluster the way
 //! `redis-cli --cluster create` builds it (ADDSLOTS, SET-CONFIG-EPOCH, MEET of the first node), and all six
-//! reach the same view: gossip introduces every node to every other, whatever its implementation.
+//! reach the same view: gossip introduces every node to every other, whatever its implementation. The Zedis
+//! nodes are the real `ClusterNode` runtime, configured through CLUSTER commands.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::bus_node::{now_ms, BusNode};
+use common::zedis_node::ZedisNode;
 use common::{Client, RedisNode};
 
 fn signature(nodes: &str) -> String {
@@ -36,7 +37,7 @@ fn three_redis_and_three_zedis_masters_converge() {
         return;
     }
     let mut clients: Vec<Client> = redis.iter().map(|r| r.client()).collect();
-    let mut zedis: Vec<BusNode> = (0..3).map(|_| BusNode::start(3000)).collect();
+    let mut zedis: Vec<ZedisNode> = (0..3).map(|_| ZedisNode::start(3000)).collect();
     let per = 16384 / 6;
     let range = |i: usize| (i * per, if i == 5 { 16383 } else { (i + 1) * per - 1 });
     for (i, c) in clients.iter_mut().enumerate() {
@@ -46,31 +47,26 @@ fn three_redis_and_three_zedis_masters_converge() {
     }
     for (i, z) in zedis.iter_mut().enumerate() {
         let (start, end) = range(3 + i);
-        let slots: Vec<u16> = (start as u16..=end as u16).collect();
-        let actions = z.state.update_slots(&slots, false, now_ms()).unwrap();
-        z.apply(actions);
-        let actions = z.state.set_config_epoch(4 + i as i64, now_ms()).unwrap();
-        z.apply(actions);
+        assert_eq!(
+            z.text(&format!("CLUSTER ADDSLOTSRANGE {start} {end}")),
+            "OK"
+        );
+        assert_eq!(z.text(&format!("CLUSTER SET-CONFIG-EPOCH {}", 4 + i)), "OK");
     }
     let seed = redis[0].port;
     for c in clients.iter_mut().skip(1) {
         c.cmd(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
     }
     for z in zedis.iter_mut() {
-        let actions = z
-            .state
-            .meet("127.0.0.1", seed, seed + 10000, now_ms())
-            .unwrap();
-        z.apply(actions);
+        assert_eq!(z.text(&format!("CLUSTER MEET 127.0.0.1 {seed}")), "OK");
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(90);
     let mut last_check = Instant::now();
     loop {
         for z in zedis.iter_mut() {
-            z.poll();
+            z.turn();
         }
-        std::thread::sleep(Duration::from_millis(5));
         if last_check.elapsed() < Duration::from_millis(200) {
             continue;
         }
@@ -79,7 +75,7 @@ fn three_redis_and_three_zedis_masters_converge() {
             .iter_mut()
             .map(|c| c.text("CLUSTER NODES"))
             .collect();
-        views.extend(zedis.iter().map(|z| z.state.cluster_nodes()));
+        views.extend(zedis.iter_mut().map(|z| z.text("CLUSTER NODES")));
         let first = signature(&views[0]);
         let agreed = views
             .iter()
@@ -87,7 +83,7 @@ fn three_redis_and_three_zedis_masters_converge() {
         let all_ok = clients
             .iter_mut()
             .all(|c| c.text("CLUSTER INFO").contains("cluster_state:ok"))
-            && zedis.iter().all(|z| z.state.is_ok());
+            && zedis.iter().all(|z| z.node.state().is_ok());
         if agreed && first.matches('|').count() == 5 && all_ok {
             break;
         }
@@ -102,9 +98,10 @@ fn three_redis_and_three_zedis_masters_converge() {
         started.elapsed()
     );
     // Every Zedis node talks to every other node directly (links both ways, no handshake left).
-    for z in &zedis {
-        let nodes = z.state.cluster_nodes();
+    for z in zedis.iter_mut() {
+        let nodes = z.text("CLUSTER NODES");
         assert!(nodes.lines().all(|l| l.contains(" connected")), "{nodes}");
+        assert!(z.node.open_links() >= 5, "a link to each peer at least");
     }
     let epochs: std::collections::HashSet<String> = clients[0]
         .text("CLUSTER NODES")

@@ -1,14 +1,15 @@
 //! A mixed cluster: three redis-server 7.0.15 masters and a Zedis node as the replica of one of them. When
 //! that master is killed, the real nodes flag it FAIL, vote for our replica, and adopt it as the new owner
-//! of the slots (Redis's failover, decided over the bus by both implementations).
+//! of the slots (Redis's failover, decided over the bus by both implementations). The Zedis node is the real
+//! `ClusterNode` runtime, driven by CLUSTER commands.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::bus_node::{now_ms, BusNode};
+use common::zedis_node::ZedisNode;
 use common::{Client, RedisNode};
-use zedis_cluster::Action;
+use zedis_cluster::Event;
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -19,20 +20,13 @@ fn line_of(nodes: &str, id: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn wait(z: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
-    let mut last = Instant::now() - Duration::from_secs(1);
-    let ok = z.run_until(WAIT, |n| {
-        if last.elapsed() < Duration::from_millis(200) {
-            return false;
-        }
-        last = Instant::now();
-        check(n)
-    });
+fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
+    let ok = z.run_until(WAIT, check);
     assert!(
         ok,
         "timed out waiting for: {what}\nour view:\n{}\nour log: {:?}",
-        z.state.cluster_nodes(),
-        z.events
+        z.node.state().cluster_nodes(),
+        z.seen
     );
 }
 
@@ -61,32 +55,26 @@ fn zedis_replica_takes_over_from_a_killed_redis_master() {
     for c in clients.iter_mut().skip(1) {
         c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
     }
-    let mut z = BusNode::start(2000);
-    z.state.set_repl_offset(1);
-    let actions = z
-        .state
-        .meet("127.0.0.1", r1.port, r1.port + 10000, now_ms())
-        .unwrap();
-    z.apply(actions);
-    let zid = z.name();
+    let mut z = ZedisNode::start(2000);
+    z.node.set_replication(1, 0);
+    assert_eq!(z.text(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port)), "OK");
+    let zid = z.id();
     let mut c2 = r2.client();
     let mut c3 = r3.client();
     wait(&mut z, "all four nodes know each other", |z| {
         let nodes = c2.text("CLUSTER NODES");
-        z.state.known_nodes() == 4
-            && z.state.nodes().all(|(_, n)| !n.in_handshake())
+        let state = z.node.state();
+        state.known_nodes() == 4
+            && state.nodes().all(|(_, n)| !n.in_handshake())
             && nodes.lines().count() == 4
             && !nodes.contains("handshake")
-            && z.state.is_ok()
+            && state.is_ok()
     });
-    let actions = z
-        .state
-        .replicate(ids[0].as_bytes(), true, now_ms())
-        .unwrap();
-    assert!(actions
+    assert_eq!(z.text(&format!("CLUSTER REPLICATE {}", ids[0])), "OK");
+    assert!(z
+        .seen
         .iter()
-        .any(|a| matches!(a, Action::ReplicateFrom { port, .. } if *port == r1.port)));
-    z.apply(actions);
+        .any(|e| matches!(e, Event::ReplicateFrom { port, .. } if *port == r1.port)));
     wait(
         &mut z,
         "both surviving voters see us as the replica of the first master",
@@ -106,8 +94,9 @@ fn zedis_replica_takes_over_from_a_killed_redis_master() {
         "our replica wins the election and redis-server adopts it",
         |z| {
             let nodes = c2.text("CLUSTER NODES");
+            let state = z.node.state();
             let ours =
-                z.state.myself().is_master() && z.state.slot_owner(0) == Some(z.state.myself_idx());
+                state.myself().is_master() && state.slot_owner(0) == Some(state.myself_idx());
             let theirs = line_of(&nodes, &zid)
                 .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"));
             let old = line_of(&nodes, &ids[0]).is_some_and(|l| l.contains("master,fail"));
@@ -115,14 +104,21 @@ fn zedis_replica_takes_over_from_a_killed_redis_master() {
         },
     );
     let took = killed.elapsed();
-    assert!(z.events.contains(&Action::BecomeMaster));
+    assert!(z.seen.contains(&Event::BecomeMaster));
     wait(&mut z, "the real nodes serve again", |z| {
         c2.text("CLUSTER INFO").contains("cluster_state:ok")
             && c3.text("CLUSTER INFO").contains("cluster_state:ok")
-            && z.state.is_ok()
+            && z.text("CLUSTER INFO").contains("cluster_state:ok")
     });
+    // The promotion is on disk.
+    let conf = z.nodes_conf();
+    let mine = line_of(&conf, &zid).unwrap();
+    assert!(
+        mine.contains("myself,master") && mine.ends_with(" 0-5460"),
+        "{conf}"
+    );
     let info = c2.text("CLUSTER INFO");
-    let epoch = z.state.myself().config_epoch;
+    let epoch = z.node.state().myself().config_epoch;
     assert!(
         epoch > 3,
         "the new master has a fresh config epoch: {epoch}"
@@ -154,38 +150,33 @@ fn zedis_master_votes_for_a_redis_replica() {
     c2.cmd("CLUSTER SET-CONFIG-EPOCH 2");
     let id1 = c1.text("CLUSTER MYID");
     let id4 = c4.text("CLUSTER MYID");
-    let mut z = BusNode::start(2000);
-    let mine: Vec<u16> = (10923..16384).collect();
-    let actions = z.state.update_slots(&mine, false, now_ms()).unwrap();
-    z.apply(actions);
-    let actions = z.state.set_config_epoch(3, now_ms()).unwrap();
-    z.apply(actions);
+    let mut z = ZedisNode::start(2000);
+    assert_eq!(z.text("CLUSTER ADDSLOTSRANGE 10923 16383"), "OK");
+    assert_eq!(z.text("CLUSTER SET-CONFIG-EPOCH 3"), "OK");
     for c in [&mut c2, &mut c4] {
         c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
     }
-    let actions = z
-        .state
-        .meet("127.0.0.1", r1.port, r1.port + 10000, now_ms())
-        .unwrap();
-    z.apply(actions);
+    assert_eq!(z.text(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port)), "OK");
     wait(&mut z, "four nodes, cluster ok", |z| {
         let nodes = c2.text("CLUSTER NODES");
-        z.state.known_nodes() == 4
-            && z.state.nodes().all(|(_, n)| !n.in_handshake())
+        let state = z.node.state();
+        state.known_nodes() == 4
+            && state.nodes().all(|(_, n)| !n.in_handshake())
             && nodes.lines().count() == 4
             && !nodes.contains("handshake")
-            && z.state.is_ok()
+            && state.is_ok()
     });
     c4.cmd(&format!("CLUSTER REPLICATE {id1}"));
     wait(
         &mut z,
         "we see the redis replica of the first master",
         |z| {
-            let r = z.state.lookup(id4.as_bytes()).and_then(|i| z.state.node(i));
+            let state = z.node.state();
+            let r = state.lookup(id4.as_bytes()).and_then(|i| state.node(i));
             r.is_some_and(|n| {
                 n.is_replica()
                     && n.master
-                        .and_then(|m| z.state.node(m))
+                        .and_then(|m| state.node(m))
                         .is_some_and(|m| m.name_str() == id1)
             }) && c4
                 .text("INFO replication")
@@ -196,10 +187,10 @@ fn zedis_master_votes_for_a_redis_replica() {
     drop(r1);
     let killed = Instant::now();
     wait(&mut z, "the redis replica is promoted with our vote", |z| {
-        let ours = z
-            .state
+        let state = z.node.state();
+        let ours = state
             .slot_owner(0)
-            .and_then(|o| z.state.node(o))
+            .and_then(|o| state.node(o))
             .is_some_and(|n| n.name_str() == id4);
         ours && line_of(&c2.text("CLUSTER NODES"), &id4)
             .is_some_and(|l| l.contains("master") && l.ends_with(" 0-5460"))
@@ -208,19 +199,18 @@ fn zedis_master_votes_for_a_redis_replica() {
         "master killed -> redis-server replica promoted with a Zedis vote in {:?} (node timeout 2000 ms)",
         killed.elapsed()
     );
-    let granted = z
-        .events
-        .iter()
-        .any(|a| matches!(a, Action::Log(t) if t.starts_with("Failover auth granted to")));
-    assert!(granted, "{:?}", z.events);
-    let old = z
-        .state
+    let granted = z.seen.iter().any(
+        |e| matches!(e, Event::Log { text, .. } if text.starts_with("Failover auth granted to")),
+    );
+    assert!(granted, "{:?}", z.seen);
+    let state = z.node.state();
+    let old = state
         .lookup(id1.as_bytes())
-        .and_then(|i| z.state.node(i))
+        .and_then(|i| state.node(i))
         .unwrap();
     assert!(old.failed(), "we flagged the killed master FAIL");
     wait(&mut z, "everyone ok again", |z| {
-        c2.text("CLUSTER INFO").contains("cluster_state:ok") && z.state.is_ok()
+        c2.text("CLUSTER INFO").contains("cluster_state:ok") && z.node.state().is_ok()
     });
 }
 

@@ -61,6 +61,14 @@ impl ClusterState {
         Ok(self.finish())
     }
 
+    /// CLUSTER FLUSHSLOTS (`clusterDelNodeSlots(myself)`); the caller checks db 0 is empty first.
+    pub fn flush_slots(&mut self, now_ms: u64) -> Vec<Action> {
+        self.now_ms = now_ms;
+        self.del_node_slots(self.myself);
+        self.todo |= todo::UPDATE_STATE | todo::SAVE_CONFIG;
+        self.finish()
+    }
+
     /// CLUSTER REPLICAS / SLAVES `node`: the CLUSTER NODES lines of its replicas.
     pub fn replicas_of(&self, node: &[u8]) -> Result<Vec<String>, ReplicasError> {
         let n = self

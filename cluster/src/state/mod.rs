@@ -239,6 +239,8 @@ pub struct ClusterState {
     pub(crate) repl_data_age_ms: u64,
     pub(crate) actions: Vec<Action>,
     pub(crate) now_ms: u64,
+    /// Links freed for exceeding their send buffer limit (`total_cluster_links_buffer_limit_exceeded`).
+    pub(crate) links_buffer_limit_exceeded: u64,
 }
 
 impl ClusterState {
@@ -286,6 +288,7 @@ impl ClusterState {
             repl_data_age_ms: 0,
             actions: Vec::new(),
             now_ms,
+            links_buffer_limit_exceeded: 0,
         }
     }
 
@@ -419,6 +422,11 @@ impl ClusterState {
     /// and current); checked against `cluster-replica-validity-factor` before an election.
     pub fn set_repl_data_age(&mut self, age_ms: u64) {
         self.repl_data_age_ms = age_ms;
+    }
+
+    /// The count CLUSTER INFO shows as `total_cluster_links_buffer_limit_exceeded` (kept by the I/O side).
+    pub fn set_links_buffer_limit_exceeded(&mut self, count: u64) {
+        self.links_buffer_limit_exceeded = count;
     }
 
     /// Estimated heap bytes of the whole state (node table, slot tables, links, ban list), for the

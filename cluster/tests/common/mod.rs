@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bus_node;
+pub mod zedis_node;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,7 +21,8 @@ pub struct RedisNode {
     dir: PathBuf,
 }
 
-fn free_pair() -> Option<u16> {
+/// A free port P with P + 10000 free too (client port and bus port).
+pub fn free_pair() -> Option<u16> {
     for _ in 0..50 {
         let l = TcpListener::bind("127.0.0.1:0").ok()?;
         let port = l.local_addr().ok()?.port();
