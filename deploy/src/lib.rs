@@ -23,14 +23,14 @@
 
 #![deny(missing_docs)]
 
-// pub mod daemon;
+pub mod daemon;
 mod error;
-// pub mod listen;
+pub mod listen;
 pub mod log;
 mod logtime;
-// pub mod notify;
-// pub mod pidfile;
+pub mod notify;
+pub mod pidfile;
 pub mod syslog;
-// pub mod unix;
+pub mod unix;
 
 pub use error::{os_text, DeployError};

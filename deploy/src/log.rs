@@ -308,7 +308,9 @@ pub fn log(level: Level, message: fmt::Arguments<'_>) {
     }
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
-    let role = if pid == MAIN_PID.load(Ordering::Relaxed) {
+    let main_pid = MAIN_PID.load(Ordering::Relaxed);
+    // Before `init` there is no main pid yet: the caller is the main process.
+    let role = if pid == main_pid || main_pid == 0 {
         ROLE.load(Ordering::Relaxed)
     } else {
         b'C'
