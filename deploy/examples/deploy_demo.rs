@@ -12,9 +12,8 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use zedis_deploy::log::{Level, LogConfig};
-use zedis_deploy::notify::{Notifier, Supervised};
-use zedis_deploy::{daemon, listen, notice, pidfile, unix, warning};
+use zedis_deploy::notify::Notifier;
+use zedis_deploy::{daemon, listen, notice, pidfile, warning, DeploySettings};
 
 fn main() {
     if let Err(e) = run() {
@@ -30,18 +29,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let name = pair[0].trim_start_matches("--").to_string();
         opts.insert(name, pair.get(1).cloned().unwrap_or_default());
     }
-    let get = |name: &str, default: &str| opts.get(name).cloned().unwrap_or(default.to_string());
+    let settings = DeploySettings::from_config(|name| opts.get(name).map(String::as_str))?;
 
     // 1. Logging first: a bad logfile is refused in the foreground; a daemon child inherits the descriptor.
-    zedis_deploy::log::init(&LogConfig {
-        level: Level::parse(&get("loglevel", "notice"))?,
-        logfile: get("logfile", ""),
-        syslog_enabled: get("syslog-enabled", "no") == "yes",
-        ..LogConfig::default()
-    })?;
+    zedis_deploy::log::init(&settings.log)?;
     // 2. Daemonize before any thread (supervised turns it off, as in Redis).
-    let supervised = Supervised::parse(&get("supervised", "no")).ok_or("bad supervised")?;
-    let background = get("daemonize", "no") == "yes" && supervised == Supervised::No;
+    let background = settings.background();
     let mut daemon = if background {
         Some(daemon::daemonize()?)
     } else {
@@ -49,17 +42,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     notice!("oO0OoO0OoO0Oo Zedis deploy demo is starting oO0OoO0OoO0Oo");
     // 3. Listeners.
-    let unixsocket = get("unixsocket", "");
-    let config = listen::ListenConfig {
-        bind: listen::parse_bind(&get("bind", "127.0.0.1"))?,
-        port: get("port", "6379").parse()?,
-        backlog: get("tcp-backlog", "511").parse()?,
-        unixsocket: (!unixsocket.is_empty()).then(|| unixsocket.into()),
-        unixsocketperm: unix::parse_perm(&get("unixsocketperm", "0"))?,
-    };
-    let mut listeners = listen::open(&config)?;
+    let mut listeners = listen::open(&settings.listen)?;
     // 4. Pidfile, then readiness.
-    let pid = pidfile::path_for(&get("pidfile", ""), background).and_then(|path| {
+    let pid = pidfile::path_for(&settings.pidfile, background).and_then(|path| {
         match pidfile::PidFile::create(&path) {
             Ok(pid) => Some(pid),
             Err(e) => {
@@ -68,7 +53,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
-    let notifier = Notifier::for_mode(supervised)?;
+    let notifier = Notifier::for_mode(settings.supervised)?;
     if !listeners.tcp.is_empty() {
         notice!("Ready to accept connections tcp");
     }
@@ -88,12 +73,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
-    serve(
-        &mut listeners,
-        get("tcp-keepalive", "300").parse()?,
-        &term,
-        &hup,
-    )?;
+    serve(&mut listeners, settings.tcp_keepalive_s, &term, &hup)?;
     // 6. Clean exit: Redis's order and words.
     notice!("User requested shutdown...");
     if let Some(n) = &notifier {

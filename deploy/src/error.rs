@@ -60,6 +60,14 @@ pub enum DeployError {
         /// What the system said.
         source: io::Error,
     },
+    /// A directive's value is not valid.
+    #[error("Invalid argument for '{name}': {why}")]
+    Setting {
+        /// The directive.
+        name: &'static str,
+        /// Why, in Redis's words.
+        why: &'static str,
+    },
     /// `$NOTIFY_SOCKET` could not be written to.
     #[error("Can't notify the supervisor: {}", os_text(.0))]
     Notify(io::Error),

@@ -12,6 +12,7 @@
 //! - [`listen`]: `bind` (several addresses, IPv6, `*`, `::*`, the `-` optional prefix, Redis's rules for
 //!   addresses that cannot be bound), `port 0`, `unixsocket` + `unixsocketperm` (a `mio` listener, a stale
 //!   socket file replaced), `tcp-backlog`, and `tcp-keepalive` applied to an accepted socket.
+//! - [`settings`]: all of the above typed from the server's configuration in one call ([`DeploySettings`]).
 //! - [`notify`]: `supervised systemd` (`sd_notify` READY/STATUS/STOPPING over `$NOTIFY_SOCKET`).
 //!
 //! Non-goals: the event loop, config parsing (the server's `config.rs` owns the directive table; this crate
@@ -19,7 +20,7 @@
 //!
 //! Layout: `log.rs` (the global logger and its macros), `logtime.rs` (lock-free local time for the line
 //! prefix), `syslog.rs`, `daemon.rs`, `pidfile.rs`, `listen.rs` (bind and TCP), `unix.rs` (Unix socket),
-//! `notify.rs`, `error.rs`.
+//! `notify.rs`, `settings.rs`, `error.rs`.
 
 #![deny(missing_docs)]
 
@@ -30,7 +31,9 @@ pub mod log;
 mod logtime;
 pub mod notify;
 pub mod pidfile;
+pub mod settings;
 pub mod syslog;
 pub mod unix;
 
 pub use error::{os_text, DeployError};
+pub use settings::DeploySettings;

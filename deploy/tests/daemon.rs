@@ -277,3 +277,33 @@ fn tcp_keepalive_as_anet_keepalive() {
     listen::set_keepalive(&client, 0).unwrap();
     assert!(!untouched.keepalive().unwrap());
 }
+
+#[test]
+fn supervised_systemd_notifies_ready_and_stopping_and_does_not_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    let notify = dir.path().join("notify.sock");
+    let receiver = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let port = free_port();
+    let mut child = Command::new(demo())
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--supervised", "systemd", "--daemonize", "yes"])
+        .env("NOTIFY_SOCKET", &notify)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = receiver.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STATUS=Ready to accept connections\n");
+    let n = receiver.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1\n");
+    // Under a supervisor `daemonize yes` is ignored: the process we started is the server.
+    assert_eq!(child.try_wait().unwrap(), None);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let n = receiver.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1\n");
+    assert!(child.wait().unwrap().success());
+}
