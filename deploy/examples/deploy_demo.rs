@@ -41,6 +41,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         None
     };
     notice!("oO0OoO0OoO0Oo Zedis deploy demo is starting oO0OoO0OoO0Oo");
+    // Signals before readiness: a supervisor may send SIGTERM as soon as READY arrives. (signal-hook
+    // installs a handler, no thread.)
+    let term = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
     // 3. Listeners.
     let mut listeners = listen::open(&settings.listen)?;
     // 4. Pidfile, then readiness.
@@ -67,12 +74,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(d) = daemon.as_mut() {
         d.ready();
     }
-    // 5. Signals (threads are fine now).
-    let term = Arc::new(AtomicBool::new(false));
-    let hup = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
     serve(&mut listeners, settings.tcp_keepalive_s, &term, &hup)?;
     // 6. Clean exit: Redis's order and words.
     notice!("User requested shutdown...");
