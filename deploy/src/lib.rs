@@ -12,6 +12,8 @@
 //! - [`listen`]: `bind` (several addresses, IPv6, `*`, `::*`, the `-` optional prefix, Redis's rules for
 //!   addresses that cannot be bound), `port 0`, `unixsocket` + `unixsocketperm` (a `mio` listener, a stale
 //!   socket file replaced), `tcp-backlog`, and `tcp-keepalive` applied to an accepted socket.
+//! - [`stream`]: [`stream::ClientStream`] (TCP or Unix client: Read/Write/mio Source/fd, Redis's `addr=`
+//!   texts) and [`stream::Listener`] (accept from either, `tcp-keepalive` applied).
 //! - [`settings`]: all of the above typed from the server's configuration in one call ([`DeploySettings`]).
 //! - [`notify`]: `supervised systemd` (`sd_notify` READY/STATUS/STOPPING over `$NOTIFY_SOCKET`).
 //!
@@ -20,7 +22,7 @@
 //!
 //! Layout: `log.rs` (the global logger and its macros), `logtime.rs` (lock-free local time for the line
 //! prefix), `syslog.rs`, `daemon.rs`, `pidfile.rs`, `listen.rs` (bind and TCP), `unix.rs` (Unix socket),
-//! `notify.rs`, `settings.rs`, `error.rs`.
+//! `notify.rs`, `stream.rs`, `settings.rs`, `error.rs`.
 
 #![deny(missing_docs)]
 
@@ -32,6 +34,7 @@ mod logtime;
 pub mod notify;
 pub mod pidfile;
 pub mod settings;
+pub mod stream;
 pub mod syslog;
 pub mod unix;
 

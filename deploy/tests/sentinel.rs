@@ -78,7 +78,14 @@ fn start_server(flavor: &Flavor, port: u16, dir: &Path, replica_of: Option<u16>)
     if let Some(master) = replica_of {
         args.extend(["--replicaof".to_string(), format!("127.0.0.1 {master}")]);
     }
-    Proc::spawn(&flavor.program.to_string_lossy(), &args, port, dir)
+    let log = dir.join(format!("server-{port}.log"));
+    Proc::spawn_logged(
+        &flavor.program.to_string_lossy(),
+        &args,
+        port,
+        dir,
+        Some(&log),
+    )
 }
 
 fn start_sentinel(port: u16, master_port: u16, dir: &Path) -> Option<Proc> {
@@ -154,10 +161,30 @@ fn writer(port: u16, acked: Arc<Mutex<Vec<u64>>>, stop: Arc<AtomicBool>) {
 /// The outcome of one failover run, or what went wrong.
 fn failover_run(flavor: &Flavor) -> Result<Duration, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let result = failover_steps(flavor, dir.path());
+    if result.is_err() {
+        // Keep the logs and configs of a failed run, and show the ends of the logs.
+        let kept = dir.keep();
+        let mut tails = String::new();
+        for entry in std::fs::read_dir(&kept).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "log") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+                tails.push_str(&format!("\n--- {}\n{tail}", path.display()));
+            }
+        }
+        return result.map_err(|e| format!("{e}{tails}"));
+    }
+    result
+}
+
+fn failover_steps(flavor: &Flavor, dir: &Path) -> Result<Duration, String> {
     let (master_port, replica_port) = (free_port(), free_port());
-    let mut master = start_server(flavor, master_port, dir.path(), None)
+    let mut master = start_server(flavor, master_port, dir, None)
         .ok_or(format!("{}: master did not start", flavor.name))?;
-    let _replica = start_server(flavor, replica_port, dir.path(), Some(master_port))
+    let _replica = start_server(flavor, replica_port, dir, Some(master_port))
         .ok_or(format!("{}: replica did not start", flavor.name))?;
     let linked = wait_until(Duration::from_secs(30), || {
         info_field(replica_port, "replication", "master_link_status").as_deref() == Some("up")
@@ -168,8 +195,7 @@ fn failover_run(flavor: &Flavor) -> Result<Duration, String> {
     let sentinel_ports = [free_port(), free_port(), free_port()];
     let mut sentinels = Vec::new();
     for port in sentinel_ports {
-        sentinels
-            .push(start_sentinel(port, master_port, dir.path()).ok_or("sentinel did not start")?);
+        sentinels.push(start_sentinel(port, master_port, dir).ok_or("sentinel did not start")?);
     }
     // Discovery: each sentinel sees the replica (INFO) and the two others (hello channel).
     let discovered = wait_until(Duration::from_secs(60), || {
@@ -242,7 +268,7 @@ fn failover_run(flavor: &Flavor) -> Result<Duration, String> {
         }
     }
     // The old master comes back (empty, as a master) and is turned into a replica of the new one.
-    let _old = start_server(flavor, master_port, dir.path(), None)
+    let _old = start_server(flavor, master_port, dir, None)
         .ok_or(format!("{}: old master did not restart", flavor.name))?;
     let rejoined = wait_until(Duration::from_secs(90), || {
         info_field(master_port, "replication", "role").as_deref() == Some("slave")

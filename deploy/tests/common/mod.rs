@@ -37,11 +37,33 @@ pub struct Proc {
 impl Proc {
     /// Spawns `program args...` with output discarded and waits (20 s) until `port` accepts connections.
     pub fn spawn(program: &str, args: &[String], port: u16, dir: &Path) -> Option<Proc> {
+        Proc::spawn_logged(program, args, port, dir, None)
+    }
+
+    /// As [`Proc::spawn`], with stdout and stderr appended to `log` when given.
+    pub fn spawn_logged(
+        program: &str,
+        args: &[String],
+        port: u16,
+        dir: &Path,
+        log: Option<&Path>,
+    ) -> Option<Proc> {
+        let output = || -> Option<Stdio> {
+            Some(match log {
+                Some(path) => std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .ok()?
+                    .into(),
+                None => Stdio::null(),
+            })
+        };
         let child = Command::new(program)
             .args(args)
             .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(output()?)
+            .stderr(output()?)
             .spawn()
             .ok()?;
         let mut proc = Proc { child, port };
