@@ -4,6 +4,9 @@
 //! restarted as a plain master, is turned into a replica of the new one. The failover time (kill to the
 //! sentinels naming the new master) is printed for both, side by side; speed is never asserted.
 //!
+//! redis-py's `Sentinel` client (when a Python with redis-py is found, as for the server's real-client
+//! tests) must then find the new master through the sentinels and write to it.
+//!
 //! Needs `redis-sentinel` (Debian package `redis-sentinel`) or `redis-server` (run with `--sentinel`, the
 //! same program), and `target/debug/zedis-server` (built here with `cargo build -p zedis-server` when
 //! missing).
@@ -158,6 +161,40 @@ fn writer(port: u16, acked: Arc<Mutex<Vec<u64>>>, stop: Arc<AtomicBool>) {
     }
 }
 
+/// redis-py's `Sentinel` client, given the three sentinels, finds the promoted master and writes to it.
+/// Skipped (Ok) when no Python with redis-py is available.
+fn redis_py_follows(sentinel_ports: &[u16], master_port: u16) -> Result<(), String> {
+    let Some(python) = common::python_with_redis() else {
+        eprintln!("redis-py missing: its Sentinel client check skipped");
+        return Ok(());
+    };
+    let script = format!(
+        "from redis.sentinel import Sentinel\n\
+         s = Sentinel([{}], socket_timeout=5)\n\
+         print(s.discover_master('{MASTER_NAME}')[1])\n\
+         m = s.master_for('{MASTER_NAME}', socket_timeout=5)\n\
+         m.set('written-by', 'redis-py')\n\
+         print(m.get('written-by').decode())\n",
+        sentinel_ports
+            .iter()
+            .map(|p| format!("('127.0.0.1', {p})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let out = std::process::Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if stdout != format!("{master_port}\nredis-py\n") {
+        return Err(format!(
+            "redis-py Sentinel: {stdout:?} {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
 /// The outcome of one failover run, or what went wrong.
 fn failover_run(flavor: &Flavor) -> Result<Duration, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -267,6 +304,7 @@ fn failover_steps(flavor: &Flavor, dir: &Path) -> Result<Duration, String> {
             return Err(format!("{}: acknowledged k:{i} is {value:?}", flavor.name));
         }
     }
+    redis_py_follows(&sentinel_ports, replica_port).map_err(|e| format!("{}: {e}", flavor.name))?;
     // The old master comes back (empty, as a master) and is turned into a replica of the new one.
     let _old = start_server(flavor, master_port, dir, None)
         .ok_or(format!("{}: old master did not restart", flavor.name))?;

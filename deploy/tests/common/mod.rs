@@ -107,3 +107,30 @@ pub fn have(program: &str) -> bool {
 pub fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
+
+/// A Python interpreter that can `import redis` (`$ZEDIS_PYTHON`, the venv `scripts/test.sh` makes in
+/// `target/pyenv`, or `python3`).
+pub fn python_with_redis() -> Option<String> {
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut candidates: Vec<String> = Vec::new();
+    if let Ok(python) = std::env::var("ZEDIS_PYTHON") {
+        candidates.push(python);
+    }
+    if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
+        candidates.push(format!("{target}/pyenv/bin/python"));
+    }
+    candidates.push(
+        manifest
+            .join("../target/pyenv/bin/python")
+            .to_string_lossy()
+            .into_owned(),
+    );
+    candidates.push("python3".into());
+    candidates.into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import redis"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
