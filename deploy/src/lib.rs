@@ -14,6 +14,8 @@
 //!   socket file replaced), `tcp-backlog`, and `tcp-keepalive` applied to an accepted socket.
 //! - [`stream`]: [`stream::ClientStream`] (TCP or Unix client: Read/Write/mio Source/fd, Redis's `addr=`
 //!   texts) and [`stream::Listener`] (accept from either, `tcp-keepalive` applied).
+//! - [`service`]: the startup/shutdown sequence in four calls ([`service::Service`]: start, listen, ready,
+//!   shutdown).
 //! - [`settings`]: all of the above typed from the server's configuration in one call ([`DeploySettings`]).
 //! - [`notify`]: `supervised systemd` (`sd_notify` READY/STATUS/STOPPING over `$NOTIFY_SOCKET`).
 //!
@@ -22,7 +24,7 @@
 //!
 //! Layout: `log.rs` (the global logger and its macros), `logtime.rs` (lock-free local time for the line
 //! prefix), `syslog.rs`, `daemon.rs`, `pidfile.rs`, `listen.rs` (bind and TCP), `unix.rs` (Unix socket),
-//! `notify.rs`, `stream.rs`, `settings.rs`, `error.rs`.
+//! `notify.rs`, `stream.rs`, `service.rs`, `settings.rs`, `error.rs`.
 
 #![deny(missing_docs)]
 
@@ -33,6 +35,7 @@ pub mod log;
 mod logtime;
 pub mod notify;
 pub mod pidfile;
+pub mod service;
 pub mod settings;
 pub mod stream;
 pub mod syslog;
