@@ -13,6 +13,9 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// The size of `sockaddr_un.sun_path` on Linux, NUL included.
+const SUN_PATH_BYTES: usize = 108;
+
 /// Parses `unixsocketperm`: an octal number up to 0777 (`700`, `0700`, `0`).
 pub fn parse_perm(value: &str) -> Result<u32, DeployError> {
     u32::from_str_radix(value, 8)
@@ -31,6 +34,13 @@ pub struct UnixSocket {
 impl UnixSocket {
     /// Binds `path` with mode `perm` (0: as the umask leaves it) and `backlog`, non-blocking.
     pub fn bind(path: &Path, perm: u32, backlog: i32) -> Result<UnixSocket, DeployError> {
+        let len = path.as_os_str().len();
+        if len > SUN_PATH_BYTES - 1 {
+            // Redis's anetUnixServer text.
+            return Err(DeployError::UnixSocket(io::Error::other(format!(
+                "unix socket path too long ({len}), must be under {SUN_PATH_BYTES}"
+            ))));
+        }
         free_path(path).map_err(DeployError::UnixSocket)?;
         let listener = listen(path, perm, backlog).map_err(DeployError::UnixSocket)?;
         Ok(UnixSocket {
