@@ -156,13 +156,14 @@ static SYSLOG: AtomicBool = AtomicBool::new(false);
 static PATH: Mutex<Option<CString>> = Mutex::new(None);
 
 /// Applies the logging directives: opens `logfile` (append, created 0666 less the umask, as `fopen("a")`),
-/// opens syslog when enabled, records the main pid and the time zone. Call it once at startup, after
-/// [`crate::daemon::daemonize`] (whose child records its own pid) and before the first line. Calling it
-/// again changes the target (the descriptor number is kept).
+/// opens syslog when enabled, records the main pid and the time zone. Call it once at startup, before
+/// [`crate::daemon::daemonize`] (so a bad `logfile` is reported in the foreground; the daemon child inherits
+/// the descriptor and records its own pid) and before the first line. On an error the level and the syslog
+/// setting stay as they were (only a bad `syslog-ident` leaves the new file in place). Calling it again switches the target (a file's descriptor number is
+/// kept; switching from a file back to stdout closes the file, so do that only with no other thread logging).
 pub fn init(config: &LogConfig) -> Result<(), DeployError> {
     logtime::refresh_offset();
     set_main_pid();
-    LEVEL.store(config.level as u8, Ordering::Relaxed);
     let mut path = PATH.lock().unwrap_or_else(|e| e.into_inner());
     if config.logfile.is_empty() {
         *path = None;
@@ -182,6 +183,7 @@ pub fn init(config: &LogConfig) -> Result<(), DeployError> {
         syslog::open(&config.syslog_ident, config.syslog_facility)?;
     }
     SYSLOG.store(config.syslog_enabled, Ordering::Relaxed);
+    LEVEL.store(config.level as u8, Ordering::Relaxed);
     Ok(())
 }
 
