@@ -217,11 +217,21 @@ fn failover_run(flavor: &Flavor) -> Result<Duration, String> {
     result
 }
 
-fn failover_steps(flavor: &Flavor, dir: &Path) -> Result<Duration, String> {
+/// A master, its linked replica and three sentinels that discovered both and each other.
+struct Deployment {
+    master: Proc,
+    _replica: Proc,
+    _sentinels: Vec<Proc>,
+    master_port: u16,
+    replica_port: u16,
+    sentinel_ports: [u16; 3],
+}
+
+fn deploy(flavor: &Flavor, dir: &Path) -> Result<Deployment, String> {
     let (master_port, replica_port) = (free_port(), free_port());
-    let mut master = start_server(flavor, master_port, dir, None)
+    let master = start_server(flavor, master_port, dir, None)
         .ok_or(format!("{}: master did not start", flavor.name))?;
-    let _replica = start_server(flavor, replica_port, dir, Some(master_port))
+    let replica = start_server(flavor, replica_port, dir, Some(master_port))
         .ok_or(format!("{}: replica did not start", flavor.name))?;
     let linked = wait_until(Duration::from_secs(30), || {
         info_field(replica_port, "replication", "master_link_status").as_deref() == Some("up")
@@ -250,6 +260,23 @@ fn failover_steps(flavor: &Flavor, dir: &Path) -> Result<Duration, String> {
             sentinel_master(sentinel_ports[0])
         ));
     }
+    Ok(Deployment {
+        master,
+        _replica: replica,
+        _sentinels: sentinels,
+        master_port,
+        replica_port,
+        sentinel_ports,
+    })
+}
+
+fn failover_steps(flavor: &Flavor, dir: &Path) -> Result<Duration, String> {
+    let mut deployment = deploy(flavor, dir)?;
+    let (master_port, replica_port, sentinel_ports) = (
+        deployment.master_port,
+        deployment.replica_port,
+        deployment.sentinel_ports,
+    );
     // Writes under way, then kill -9.
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -268,7 +295,7 @@ fn failover_steps(flavor: &Flavor, dir: &Path) -> Result<Duration, String> {
             flavor.name
         ));
     }
-    master.kill9();
+    deployment.master.kill9();
     let killed_at = Instant::now();
     stop.store(true, Ordering::Relaxed);
     let _ = handle.join();
@@ -338,7 +365,7 @@ fn failover_steps(flavor: &Flavor, dir: &Path) -> Result<Duration, String> {
         flavor.name,
         acked.len()
     );
-    drop(sentinels);
+    drop(deployment);
     Ok(failover)
 }
 
@@ -370,6 +397,72 @@ fn sentinel_fails_over_zedis_and_redis_server_side_by_side() {
     );
     redis.expect("the reference setup on redis-server");
     zedis.expect("the same setup on zedis-server");
+}
+
+#[test]
+fn sentinel_manual_failover_of_zedis() {
+    let Some(zedis) = zedis_server() else {
+        panic!("target/debug/zedis-server could not be built");
+    };
+    let flavor = Flavor {
+        name: "zedis-server",
+        program: zedis,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = deploy(&flavor, dir.path()).unwrap();
+    let (master_port, replica_port) = (deployment.master_port, deployment.replica_port);
+    let mut master = connect(master_port).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("before")
+        .arg("failover")
+        .query(&mut master)
+        .unwrap();
+    let acked: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut master)
+        .unwrap();
+    assert_eq!(acked, 1);
+    // SENTINEL FAILOVER: no agreement needed; the master is alive and must end up a replica.
+    let mut sentinel = connect(deployment.sentinel_ports[0]).unwrap();
+    let reply: String = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg(MASTER_NAME)
+        .query(&mut sentinel)
+        .unwrap();
+    assert_eq!(reply, "OK");
+    assert!(wait_until(Duration::from_secs(60), || deployment
+        .sentinel_ports
+        .iter()
+        .all(|&p| master_port_by_name(p) == Some(replica_port))));
+    assert_eq!(
+        info_field(replica_port, "replication", "role").as_deref(),
+        Some("master")
+    );
+    // The old master is reconfigured by the sentinels (+convert-to-slave) and follows the new one.
+    assert!(wait_until(Duration::from_secs(60), || {
+        info_field(master_port, "replication", "role").as_deref() == Some("slave")
+            && info_field(master_port, "replication", "master_port")
+                == Some(replica_port.to_string())
+            && info_field(master_port, "replication", "master_link_status").as_deref() == Some("up")
+    }));
+    let mut new_master = connect(replica_port).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("after")
+        .arg("failover")
+        .query(&mut new_master)
+        .unwrap();
+    let acked: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut new_master)
+        .unwrap();
+    assert_eq!(acked, 1);
+    let mut old_master = connect(master_port).unwrap();
+    for key in ["before", "after"] {
+        let value: Option<String> = redis::cmd("GET").arg(key).query(&mut old_master).unwrap();
+        assert_eq!(value.as_deref(), Some("failover"), "{key}");
+    }
 }
 
 /// The `runid` a single sentinel learned from the master's `INFO` (`run_id:<40 hex>`), after it connected.
