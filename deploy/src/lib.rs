@@ -17,6 +17,8 @@
 //! - [`service`]: the startup/shutdown sequence in four calls ([`service::Service`]: start, listen, ready,
 //!   shutdown).
 //! - [`settings`]: all of the above typed from the server's configuration in one call ([`DeploySettings`]).
+//! - [`shutdown`]: `shutdown-on-sigterm`/`-sigint` flags with Redis's texts, and `prepareForShutdown`'s
+//!   save / wait-for-replicas decisions.
 //! - [`notify`]: `supervised systemd` (`sd_notify` READY/STATUS/STOPPING over `$NOTIFY_SOCKET`).
 //!
 //! Non-goals: the event loop, config parsing (the server's `config.rs` owns the directive table; this crate
@@ -24,7 +26,7 @@
 //!
 //! Layout: `log.rs` (the global logger and its macros), `logtime.rs` (lock-free local time for the line
 //! prefix), `syslog.rs`, `daemon.rs`, `pidfile.rs`, `listen.rs` (bind and TCP), `unix.rs` (Unix socket),
-//! `notify.rs`, `stream.rs`, `service.rs`, `settings.rs`, `error.rs`.
+//! `notify.rs`, `stream.rs`, `service.rs`, `settings.rs`, `shutdown.rs`, `error.rs`.
 
 #![deny(missing_docs)]
 
@@ -37,6 +39,7 @@ pub mod notify;
 pub mod pidfile;
 pub mod service;
 pub mod settings;
+pub mod shutdown;
 pub mod stream;
 pub mod syslog;
 pub mod unix;

@@ -5,6 +5,7 @@
 use crate::listen::{self, ListenConfig};
 use crate::log::{Level, LogConfig};
 use crate::notify::Supervised;
+use crate::shutdown::ShutdownFlags;
 use crate::syslog::Facility;
 use crate::{unix, DeployError};
 
@@ -25,6 +26,9 @@ pub const DIRECTIVES: &[(&str, &str, bool)] = &[
     ("tcp-keepalive", "300", true),
     ("unixsocket", "", false),
     ("unixsocketperm", "0", false),
+    ("shutdown-on-sigterm", "default", true),
+    ("shutdown-on-sigint", "default", true),
+    ("shutdown-timeout", "10", true),
 ];
 
 /// The deployment settings, typed.
@@ -42,6 +46,12 @@ pub struct DeploySettings {
     pub supervised: Supervised,
     /// `tcp-keepalive` in seconds (0: off).
     pub tcp_keepalive_s: u32,
+    /// `shutdown-on-sigterm`.
+    pub shutdown_on_sigterm: ShutdownFlags,
+    /// `shutdown-on-sigint`.
+    pub shutdown_on_sigint: ShutdownFlags,
+    /// `shutdown-timeout` in seconds (0: do not wait for replicas).
+    pub shutdown_timeout_s: u32,
 }
 
 /// A `yes`/`no` value.
@@ -107,6 +117,19 @@ impl DeploySettings {
             pidfile: value("pidfile").to_string(),
             supervised,
             tcp_keepalive_s: int("tcp-keepalive", value("tcp-keepalive"))?,
+            shutdown_on_sigterm: ShutdownFlags::parse(value("shutdown-on-sigterm")).map_err(
+                |why| DeployError::Setting {
+                    name: "shutdown-on-sigterm",
+                    why,
+                },
+            )?,
+            shutdown_on_sigint: ShutdownFlags::parse(value("shutdown-on-sigint")).map_err(
+                |why| DeployError::Setting {
+                    name: "shutdown-on-sigint",
+                    why,
+                },
+            )?,
+            shutdown_timeout_s: int("shutdown-timeout", value("shutdown-timeout"))?,
         })
     }
 
@@ -157,6 +180,16 @@ mod tests {
         assert!(settings(&[("loglevel", "info")]).is_err());
         assert!(settings(&[("unixsocketperm", "999")]).is_err());
         assert!(settings(&[("supervised", "launchd")]).is_err());
+        assert_eq!(
+            settings(&[("shutdown-on-sigint", "save nosave")]).unwrap_err().to_string(),
+            "Invalid argument for 'shutdown-on-sigint': shutdown options SAVE and NOSAVE can't be used simultaneously"
+        );
+        assert!(
+            settings(&[("shutdown-on-sigterm", "nosave now")])
+                .unwrap()
+                .shutdown_on_sigterm
+                .now
+        );
         assert!(settings(&[("port", "x")])
             .unwrap_err()
             .to_string()
