@@ -4,7 +4,7 @@
 //! SIGTERM cleanup.
 //!
 //! `deploy_demo [--name value ...]` with the directives of `zedis_deploy::settings::DIRECTIVES`. Every
-//! request containing `PING` gets `+PONG`.
+//! request containing `PING` gets `+PONG`, any other read one `-ERR unknown command`.
 
 use mio::{Events, Interest, Poll, Token};
 use std::collections::HashMap;
@@ -118,7 +118,13 @@ fn answer(conn: &mut ClientStream) -> bool {
             .windows(4)
             .filter(|w| w.eq_ignore_ascii_case(b"PING"))
             .count();
-        if conn.write_all(&b"+PONG\r\n".repeat(pings)).is_err() {
+        // Anything else (redis-benchmark's CONFIG GET at start) gets one error so the client goes on.
+        let reply = if pings == 0 {
+            b"-ERR unknown command\r\n".to_vec()
+        } else {
+            b"+PONG\r\n".repeat(pings)
+        };
+        if conn.write_all(&reply).is_err() {
             return false;
         }
     }

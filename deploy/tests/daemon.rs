@@ -78,6 +78,29 @@ fn daemon_writes_pidfile_and_log_serves_tcp_and_unix_and_cleans_up_on_sigterm() 
         assert_eq!(ping(&["-p", &port.to_string()]), "PONG");
         assert_eq!(ping(&["-s", sock.to_str().unwrap()]), "PONG");
     }
+    if have("redis-benchmark") {
+        // redis-benchmark over the Unix socket: every PING answered (no speed asserted).
+        let out = Command::new("redis-benchmark")
+            .args([
+                "-s",
+                sock.to_str().unwrap(),
+                "-t",
+                "ping",
+                "-n",
+                "2000",
+                "-c",
+                "4",
+                "-q",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(
+            text.contains("PING_INLINE") && text.contains("PING_MBULK"),
+            "{text}"
+        );
+    }
     let shape = Regex::new(&format!(
         r"^{pid}:M \d\d \w{{3}} \d{{4}} \d\d:\d\d:\d\d\.\d{{3}} \* Ready to accept connections (tcp|unix)$"
     ))
