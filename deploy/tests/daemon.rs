@@ -78,6 +78,18 @@ fn daemon_writes_pidfile_and_log_serves_tcp_and_unix_and_cleans_up_on_sigterm() 
         assert_eq!(ping(&["-p", &port.to_string()]), "PONG");
         assert_eq!(ping(&["-s", sock.to_str().unwrap()]), "PONG");
     }
+    if let Some(python) = common::python_with_redis() {
+        // redis-py's unix_socket_path.
+        let out = Command::new(python)
+            .args([
+                "-c",
+                "import redis, sys; print(redis.Redis(unix_socket_path=sys.argv[1], protocol=2).ping())",
+                sock.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "True");
+    }
     if have("redis-benchmark") {
         // redis-benchmark over the Unix socket: every PING answered (no speed asserted).
         let out = Command::new("redis-benchmark")
