@@ -8,10 +8,12 @@
 //!   `syslog-facility`. A global logger: the [`notice!`], [`warning!`], [`verbose!`] and [`debug!`] macros
 //!   work from any thread and from a forked child, take no lock and write each line with one `write(2)`.
 //! - [`daemon`]: `daemonize yes` (fork, setsid, stdio to /dev/null; the parent waits for the child to say
-//!   it is up) and `pidfile` (written at start, removed at a clean exit, Redis's default path rule).
+//!   it is up).
+//! - [`pidfile`]: written at start, removed at a clean exit, Redis's default path rule.
 //! - [`listen`]: `bind` (several addresses, IPv6, `*`, `::*`, the `-` optional prefix, Redis's rules for
-//!   addresses that cannot be bound), `port 0`, `unixsocket` + `unixsocketperm` (a `mio` listener, a stale
-//!   socket file replaced), `tcp-backlog`, and `tcp-keepalive` applied to an accepted socket.
+//!   addresses that cannot be bound), `port 0`, `tcp-backlog`, and `tcp-keepalive` applied to an accepted
+//!   socket.
+//! - [`unix`]: `unixsocket` + `unixsocketperm` (a `mio` listener, a stale socket file replaced).
 //! - [`stream`]: [`stream::ClientStream`] (TCP or Unix client: Read/Write/mio Source/fd, Redis's `addr=`
 //!   texts) and [`stream::Listener`] (accept from either, `tcp-keepalive` applied).
 //! - [`service`]: the startup/shutdown sequence in four calls ([`service::Service`]: start, listen, ready,
@@ -22,7 +24,7 @@
 //! - [`notify`]: `supervised systemd` (`sd_notify` READY/STATUS/STOPPING over `$NOTIFY_SOCKET`).
 //!
 //! Non-goals: the event loop, config parsing (the server's `config.rs` owns the directive table; this crate
-//! takes typed values), shutdown policy (SIGTERM saving is the server's).
+//! takes typed values), the shutdown itself (saving and closing the AOF on SIGTERM are the server's).
 //!
 //! Layout: `log.rs` (the global logger and its macros), `logtime.rs` (lock-free local time for the line
 //! prefix), `syslog.rs`, `daemon.rs`, `pidfile.rs`, `listen.rs` (bind and TCP), `unix.rs` (Unix socket),
