@@ -3,7 +3,7 @@
 //! Everything a redis.conf user relies on to run the server as a service, built so the server can call it
 //! from its startup code and its event loop without knowing how it works:
 //!
-//! - [`log`]: Redis 7.0's log lines (`pid:role dd Mon yyyy hh:mm:ss.mmm <level-char> message`), `loglevel`,
+//! - [`log`](mod@log): Redis 7.0's log lines (`pid:role dd Mon yyyy hh:mm:ss.mmm <level-char> message`), `loglevel`,
 //!   `logfile` (empty = stdout) with reopening for log rotation, `syslog-enabled` / `syslog-ident` /
 //!   `syslog-facility`. A global logger: the [`notice!`], [`warning!`], [`verbose!`] and [`debug!`] macros
 //!   work from any thread and from a forked child, take no lock and write each line with one `write(2)`.
