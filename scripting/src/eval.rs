@@ -1,10 +1,10 @@
 //! EVAL, EVALSHA and the SCRIPT cache.
 
-use crate::flags::{lossy, parse_eval_shebang, ScriptFlags};
+use crate::flags::{parse_eval_shebang, ScriptFlags};
 use crate::host::Host;
 use crate::vm::{sha1_hex, RunRequest, Shared, Vm, VmKind};
 use crate::Limits;
-use mlua::Function;
+use mlua::RegistryKey;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -12,7 +12,8 @@ use zedis_resp::reply;
 
 /// A cached script.
 struct Script {
-    function: Function,
+    /// The compiled chunk, kept in the Lua registry.
+    function: RegistryKey,
     flags: ScriptFlags,
     compat_mode: bool,
 }
@@ -48,6 +49,7 @@ impl EvalEngine {
             .vm
             .compile("@user_script", &body[shebang.len..])
             .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
+        let function = self.vm.register(function).map_err(|e| format!("ERR {e}"))?;
         self.scripts_bytes += body.len() + sha.len();
         self.scripts.insert(
             sha.clone(),
@@ -107,7 +109,6 @@ impl EvalEngine {
             );
             return out;
         }
-        let function = script.function.clone();
         let req = RunRequest {
             keys,
             args,
@@ -117,14 +118,26 @@ impl EvalEngine {
             read_only: opts.read_only,
             name: sha,
         };
-        self.vm.run(&function, &req, host)
+        self.vm.run(&script.function, &req, host)
     }
 }
 
-/// Lower-cases a 40-byte SHA1 argument; `None` when it cannot name a cached script.
-pub(crate) fn normalize_sha(sha: &[u8]) -> Option<String> {
-    if sha.len() != 40 {
-        return None;
+/// A SHA1 argument lower-cased on the stack (no allocation per EVALSHA).
+pub(crate) struct ShaKey([u8; 40]);
+
+impl ShaKey {
+    /// The key as the cache's text.
+    pub fn as_str(&self) -> &str {
+        // Built only from valid UTF-8 (checked in `normalize_sha`); ASCII lower-casing keeps it so.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
-    Some(lossy(sha).to_ascii_lowercase())
+}
+
+/// Lower-cases a 40-byte SHA1 argument; `None` when it cannot name a cached script (wrong length, or
+/// not UTF-8: cached names are hex).
+pub(crate) fn normalize_sha(sha: &[u8]) -> Option<ShaKey> {
+    let mut key: [u8; 40] = sha.try_into().ok()?;
+    std::str::from_utf8(&key).ok()?;
+    key.make_ascii_lowercase();
+    Some(ShaKey(key))
 }
