@@ -5,7 +5,6 @@ use crate::host::Host;
 use crate::vm::{sha1_hex, RunRequest, Shared, Vm, VmKind};
 use crate::Limits;
 use mlua::RegistryKey;
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use zedis_resp::reply;
@@ -21,7 +20,9 @@ struct Script {
 /// The EVAL engine: one Lua state and the SHA1 → script cache.
 pub(crate) struct EvalEngine {
     vm: Vm,
-    scripts: HashMap<String, Script>,
+    /// Lower-case SHA1 → script (hashbrown's default hasher: randomly seeded, far cheaper than SipHash
+    /// on a 40-byte key looked up twice per EVALSHA).
+    scripts: hashbrown::HashMap<String, Script>,
     scripts_bytes: usize,
 }
 
@@ -32,7 +33,7 @@ impl EvalEngine {
     pub fn new(limits: &Limits, killed: Arc<AtomicBool>, busy: Shared) -> mlua::Result<Self> {
         Ok(EvalEngine {
             vm: Vm::new(VmKind::Eval, limits.lua_heap_bytes_max, killed, busy)?,
-            scripts: HashMap::new(),
+            scripts: hashbrown::HashMap::new(),
             scripts_bytes: 0,
         })
     }

@@ -14,11 +14,10 @@ const RUN_SLOTS: c_int = 4;
 pub(crate) struct RawRunner {
     /// The main Lua state (the one mlua creates; scripts never run on another).
     state: *mut lua_State,
+    /// The runner: a C closure whose upvalues are the error handler, the real globals table (`KEYS` and
+    /// `ARGV` live there during an EVAL run) and the strings `"KEYS"` and `"ARGV"`.
     runner: RegistryKey,
     gc_step: RegistryKey,
-    handler: RegistryKey,
-    /// The real globals table (`KEYS` and `ARGV` live there during an EVAL run).
-    globals: RegistryKey,
     /// A one-slot table a value is parked in to read it through mlua (tables, errors).
     parking: RegistryKey,
     parking_table: Table,
@@ -27,9 +26,8 @@ pub(crate) struct RawRunner {
 /// What the runner reads from its light userdata argument.
 struct RunFrame<'a> {
     function: c_int,
-    handler: c_int,
-    /// `Some(globals)` for EVAL (`KEYS`/`ARGV` set there), `None` for FCALL (passed as arguments).
-    globals: Option<c_int>,
+    /// True for EVAL (`KEYS`/`ARGV` set as globals), false for FCALL (passed as arguments).
+    as_globals: bool,
     keys: &'a [&'a [u8]],
     args: &'a [&'a [u8]],
     /// The script's `lua_pcall` status, written by the runner.
@@ -54,22 +52,27 @@ pub(crate) enum Scalar<'a> {
 }
 
 impl RawRunner {
-    /// Stores the runner, the GC step, the handler and the globals in the registry.
+    /// Makes the runner (holding the handler, the globals and the two names) and the GC step, both kept
+    /// in the registry.
     pub fn new(lua: &Lua, handler: Function) -> mlua::Result<RawRunner> {
         let mut state: *mut lua_State = std::ptr::null_mut();
         // SAFETY: only records the state pointer; the closure runs in mlua's protected call.
         unsafe { lua.exec_raw::<()>((), |s| state = s)? };
-        let c_function = |f: ffi::lua_CFunction| -> mlua::Result<Function> {
+        let gc_function =
             // SAFETY: pushes a C function in mlua's protected call, with a free slot.
-            unsafe { lua.exec_raw::<Function>((), |s| ffi::lua_pushcfunction(s, f)) }
+            unsafe { lua.exec_raw::<Function>((), |s| ffi::lua_pushcfunction(s, gc_step))? };
+        let names = ("KEYS", "ARGV");
+        // SAFETY: the four upvalues are on the stack (mlua's protected call has room for them).
+        let runner_function = unsafe {
+            lua.exec_raw::<Function>((handler, lua.globals(), names.0, names.1), |s| {
+                ffi::lua_pushcclosure(s, runner, 4)
+            })?
         };
         let parking_table = lua.create_table_with_capacity(1, 0)?;
         Ok(RawRunner {
             state,
-            runner: lua.create_registry_value(c_function(runner)?)?,
-            gc_step: lua.create_registry_value(c_function(gc_step)?)?,
-            handler: lua.create_registry_value(handler)?,
-            globals: lua.create_registry_value(lua.globals())?,
+            runner: lua.create_registry_value(runner_function)?,
+            gc_step: lua.create_registry_value(gc_function)?,
             parking: lua.create_registry_value(&parking_table)?,
             parking_table,
         })
@@ -87,8 +90,7 @@ impl RawRunner {
         let state = self.state;
         let mut frame = RunFrame {
             function,
-            handler: self.handler.id(),
-            globals: as_globals.then(|| self.globals.id()),
+            as_globals,
             keys,
             args,
             status: 0,
@@ -185,50 +187,56 @@ unsafe fn push_array(state: *mut lua_State, items: &[&[u8]]) {
     }
 }
 
-/// Sets (or, with a nil on top, clears) a global of the table at `globals`, popping the value.
-unsafe fn set_global(state: *mut lua_State, globals: c_int, name: &std::ffi::CStr) {
-    // SAFETY: the caller has the value on top and a free slot.
-    unsafe {
-        ffi::lua_pushstring_(state, name.as_ptr());
-        ffi::lua_insert(state, -2);
-        ffi::lua_rawset(state, globals);
-    }
-}
+/// The runner's upvalues.
+const HANDLER: c_int = ffi::lua_upvalueindex(1);
+const GLOBALS: c_int = ffi::lua_upvalueindex(2);
+const KEYS_NAME: c_int = ffi::lua_upvalueindex(3);
+const ARGV_NAME: c_int = ffi::lua_upvalueindex(4);
 
 /// The run itself, under the outer protected call: stack `[handler, function, keys?, args?]`, the script
 /// called with the handler as its error function, then `KEYS`/`ARGV` cleared. Returns the value.
 unsafe extern "C-unwind" fn runner(state: *mut lua_State) -> c_int {
     // SAFETY: the light userdata is the `RunFrame` of `RawRunner::run`, alive during this call; at most
-    // six of the LUA_MINSTACK slots are used; no Rust value with a destructor lives on this frame.
+    // five of the LUA_MINSTACK slots are used; no Rust value with a destructor lives on this frame.
     unsafe {
         let frame = &mut *(ffi::lua_touserdata(state, 1) as *mut RunFrame);
         ffi::lua_settop(state, 0);
-        ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, frame.handler);
+        ffi::lua_pushvalue(state, HANDLER);
         ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, frame.function);
-        push_array(state, frame.keys);
-        push_array(state, frame.args);
-        let nargs = match frame.globals {
-            Some(globals) => {
-                ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, globals);
-                ffi::lua_pushvalue(state, 3);
-                set_global(state, 5, c"KEYS");
-                ffi::lua_pushvalue(state, 4);
-                set_global(state, 5, c"ARGV");
-                ffi::lua_settop(state, 2);
-                0
-            }
-            None => 2,
+        let nargs = if frame.as_globals {
+            ffi::lua_pushvalue(state, GLOBALS);
+            push_array(state, frame.keys);
+            set_global_at(state, 3, KEYS_NAME);
+            push_array(state, frame.args);
+            set_global_at(state, 3, ARGV_NAME);
+            ffi::lua_settop(state, 2);
+            0
+        } else {
+            push_array(state, frame.keys);
+            push_array(state, frame.args);
+            2
         };
         frame.status = ffi::lua_pcall(state, nargs, 1, 1);
-        if let Some(globals) = frame.globals {
-            ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, globals);
+        if frame.as_globals {
+            ffi::lua_pushvalue(state, GLOBALS);
+            ffi::lua_insert(state, 2);
+            // Stack: handler, globals, value.
             ffi::lua_pushnil(state);
-            set_global(state, 3, c"KEYS");
+            set_global_at(state, 2, KEYS_NAME);
             ffi::lua_pushnil(state);
-            set_global(state, 3, c"ARGV");
-            ffi::lua_settop(state, 2);
+            set_global_at(state, 2, ARGV_NAME);
         }
         1
+    }
+}
+
+/// Sets `t[name] = <top>` for the table at stack index `table`, popping the value.
+unsafe fn set_global_at(state: *mut lua_State, table: c_int, name: c_int) {
+    // SAFETY: the caller has the value on top and a free slot.
+    unsafe {
+        ffi::lua_pushvalue(state, name);
+        ffi::lua_insert(state, -2);
+        ffi::lua_rawset(state, table);
     }
 }
 
