@@ -10,7 +10,7 @@
 use crate::convert::format_g17;
 use crate::host::Host;
 use crate::push::{push_error, push_frame};
-use crate::runtime::{recycle, Runtime};
+use crate::runtime::{recycle, CallBuffers, Runtime};
 use mlua::ffi::{self, lua_State};
 use mlua::{Function, Lua, MultiValue, Value};
 use std::ffi::c_int;
@@ -69,6 +69,9 @@ pub(crate) fn create(lua: &Lua, runtime: &Rc<Runtime>) -> mlua::Result<CallFunct
         acl,
     })
 }
+
+/// Arguments whose buffers `redis.call` keeps between commands; a larger command's are freed after it.
+const ARGS_KEPT_MAX: usize = 1024;
 
 /// Redis's error for an argument that is neither a string nor a number.
 const BAD_ARGUMENT: &[u8] = b"Lua redis lib command arguments must be strings or integers";
@@ -189,6 +192,10 @@ unsafe fn run_command(state: *mut lua_State, runtime: &Runtime, argc: c_int) -> 
             .with(|host: &mut dyn Host| host.call(&argv, &ctx))
     }));
     buffers.argv = recycle(argv);
+    if buffers.argv.capacity() > ARGS_KEPT_MAX {
+        // A rare huge command does not pin its argument vector for the life of the Lua state.
+        *buffers = CallBuffers::default();
+    }
     let bytes = match result {
         Err(_) => return Outcome::Panicked,
         Ok(None) => {
