@@ -65,6 +65,18 @@ fn trim_zeros(s: &str) -> &str {
 
 /// Builds Redis's error table `{err = "CODE msg"}` from `msg` (`-CODE msg` keeps its code, otherwise `ERR`).
 pub fn error_table(lua: &Lua, msg: &[u8]) -> mlua::Result<Table> {
+    let (code, text) = error_parts(msg);
+    let mut full = code.to_vec();
+    full.push(b' ');
+    full.extend_from_slice(text);
+    let t = lua.create_table()?;
+    t.raw_set("err", lua.create_string(&full)?)?;
+    Ok(t)
+}
+
+/// The code and the text of an error table's `err` (Redis's `luaPushErrorBuff`): `-CODE msg` keeps its
+/// code, anything else gets `ERR`; the text is trimmed of CR and LF at both ends.
+pub(crate) fn error_parts(msg: &[u8]) -> (&[u8], &[u8]) {
     let (code, text): (&[u8], &[u8]) = match msg.strip_prefix(b"-") {
         Some(rest) => match rest.iter().position(|&b| b == b' ') {
             Some(space) => (&rest[..space], &rest[space + 1..]),
@@ -72,18 +84,18 @@ pub fn error_table(lua: &Lua, msg: &[u8]) -> mlua::Result<Table> {
         },
         None => (b"ERR", msg),
     };
+    (code, trim_crlf(text))
+}
+
+/// `text` without the CR and LF bytes at its start and end.
+pub(crate) fn trim_crlf(text: &[u8]) -> &[u8] {
     let is_crlf = |b: &u8| *b == b'\r' || *b == b'\n';
     let start = text.iter().position(|b| !is_crlf(b)).unwrap_or(text.len());
     let end = text
         .iter()
         .rposition(|b| !is_crlf(b))
         .map_or(start, |e| e + 1);
-    let mut full = code.to_vec();
-    full.push(b' ');
-    full.extend_from_slice(&text[start..end.max(start)]);
-    let t = lua.create_table()?;
-    t.raw_set("err", lua.create_string(&full)?)?;
-    Ok(t)
+    &text[start..end.max(start)]
 }
 
 /// Converts a command's reply into the Lua value `redis.call` returns (`protocol` is the one the reply was

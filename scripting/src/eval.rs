@@ -1,18 +1,18 @@
 //! EVAL, EVALSHA and the SCRIPT cache.
 
-use crate::flags::{lossy, parse_eval_shebang, ScriptFlags};
+use crate::flags::{parse_eval_shebang, ScriptFlags};
 use crate::host::Host;
 use crate::vm::{sha1_hex, RunRequest, Shared, Vm, VmKind};
 use crate::Limits;
-use mlua::Function;
-use std::collections::HashMap;
+use mlua::RegistryKey;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use zedis_resp::reply;
 
 /// A cached script.
 struct Script {
-    function: Function,
+    /// The compiled chunk, kept in the Lua registry.
+    function: RegistryKey,
     flags: ScriptFlags,
     compat_mode: bool,
 }
@@ -20,7 +20,9 @@ struct Script {
 /// The EVAL engine: one Lua state and the SHA1 → script cache.
 pub(crate) struct EvalEngine {
     vm: Vm,
-    scripts: HashMap<String, Script>,
+    /// Lower-case SHA1 → script (hashbrown's default hasher: randomly seeded, far cheaper than SipHash
+    /// on a 40-byte key looked up twice per EVALSHA).
+    scripts: hashbrown::HashMap<String, Script>,
     scripts_bytes: usize,
 }
 
@@ -31,7 +33,7 @@ impl EvalEngine {
     pub fn new(limits: &Limits, killed: Arc<AtomicBool>, busy: Shared) -> mlua::Result<Self> {
         Ok(EvalEngine {
             vm: Vm::new(VmKind::Eval, limits.lua_heap_bytes_max, killed, busy)?,
-            scripts: HashMap::new(),
+            scripts: hashbrown::HashMap::new(),
             scripts_bytes: 0,
         })
     }
@@ -48,6 +50,7 @@ impl EvalEngine {
             .vm
             .compile("@user_script", &body[shebang.len..])
             .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
+        let function = self.vm.register(function).map_err(|e| format!("ERR {e}"))?;
         self.scripts_bytes += body.len() + sha.len();
         self.scripts.insert(
             sha.clone(),
@@ -107,7 +110,6 @@ impl EvalEngine {
             );
             return out;
         }
-        let function = script.function.clone();
         let req = RunRequest {
             keys,
             args,
@@ -117,14 +119,26 @@ impl EvalEngine {
             read_only: opts.read_only,
             name: sha,
         };
-        self.vm.run(&function, &req, host)
+        self.vm.run(&script.function, &req, host)
     }
 }
 
-/// Lower-cases a 40-byte SHA1 argument; `None` when it cannot name a cached script.
-pub(crate) fn normalize_sha(sha: &[u8]) -> Option<String> {
-    if sha.len() != 40 {
-        return None;
+/// A SHA1 argument lower-cased on the stack (no allocation per EVALSHA).
+pub(crate) struct ShaKey([u8; 40]);
+
+impl ShaKey {
+    /// The key as the cache's text.
+    pub fn as_str(&self) -> &str {
+        // Built only from valid UTF-8 (checked in `normalize_sha`); ASCII lower-casing keeps it so.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
-    Some(lossy(sha).to_ascii_lowercase())
+}
+
+/// Lower-cases a 40-byte SHA1 argument; `None` when it cannot name a cached script (wrong length, or
+/// not UTF-8: cached names are hex).
+pub(crate) fn normalize_sha(sha: &[u8]) -> Option<ShaKey> {
+    let mut key: [u8; 40] = sha.try_into().ok()?;
+    std::str::from_utf8(&key).ok()?;
+    key.make_ascii_lowercase();
+    Some(ShaKey(key))
 }

@@ -26,7 +26,8 @@ pub struct FunctionInfo {
 
 struct Library {
     code: Vec<u8>,
-    functions: Vec<(FunctionInfo, mlua::Function)>,
+    /// Each function and its callback, kept in the Lua registry.
+    functions: Vec<(FunctionInfo, mlua::RegistryKey)>,
 }
 
 /// What RESTORE does with existing libraries.
@@ -112,19 +113,16 @@ impl FunctionEngine {
         if registered.is_empty() {
             return Err("No functions registered".into());
         }
-        let functions = registered
-            .into_iter()
-            .map(|r| {
-                (
-                    FunctionInfo {
-                        name: r.name,
-                        description: r.description,
-                        flags: r.flags,
-                    },
-                    r.callback,
-                )
-            })
-            .collect();
+        let mut functions = Vec::with_capacity(registered.len());
+        for r in registered {
+            let callback = self.vm.register(r.callback)?;
+            let info = FunctionInfo {
+                name: r.name,
+                description: r.description,
+                flags: r.flags,
+            };
+            functions.push((info, callback));
+        }
         Ok(Library {
             code: code.to_vec(),
             functions,
@@ -207,7 +205,6 @@ impl FunctionEngine {
             );
             return out;
         }
-        let (info, function) = (info.clone(), function.clone());
         let req = RunRequest {
             keys,
             args,
@@ -217,7 +214,7 @@ impl FunctionEngine {
             read_only: opts.read_only,
             name: &info.name,
         };
-        self.vm.run(&function, &req, host)
+        self.vm.run(function, &req, host)
     }
 
     /// FUNCTION LIST `[LIBRARYNAME pattern] [WITHCODE]` reply.

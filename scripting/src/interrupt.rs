@@ -42,6 +42,11 @@ impl HostSlot {
         HostGuard { slot: self }
     }
 
+    /// Whether a run's host is installed (a script is running).
+    pub fn is_installed(&self) -> bool {
+        self.host.get().is_some()
+    }
+
     /// Runs `f` on the installed host; `None` outside a run (or, impossibly, while the host is busy).
     pub fn with<R>(&self, f: impl FnOnce(&mut dyn Host) -> R) -> Option<R> {
         let ptr = self.host.get()?;

@@ -17,8 +17,11 @@
 //!
 //! # Module layout
 //! - `vm`: one Lua state with the sandbox (`prelude.lua`, loaded stripped of debug information by
-//!   `strip`) and runs; `call`: the Rust side of `redis.call`/`pcall`/`acl_check_cmd`, reaching the host
-//!   through `interrupt`'s host slot; `interrupt`: the instruction hook's check (load timeout,
+//!   `strip`) and runs; `raw`: a run on the raw Lua C API (one protected call: `KEYS`/`ARGV`, the script
+//!   under the prelude's error handler, Redis's GC step), as Redis's `luaCallFunction`; `runtime`: the
+//!   per-run state in plain cells; `call`: `redis.call`/`pcall` as raw C functions (arguments read from
+//!   the Lua stack, the reply pushed by `push`) and `acl_check_cmd`, reaching the host through
+//!   `interrupt`'s host slot; `interrupt`: the instruction hook's check (load timeout,
 //!   [`Host::interrupt`], kill flag).
 //! - `convert`: RESP ⇄ Lua conversions; `flags`: script flags and shebangs; `host`: the [`Host`] trait.
 //! - `eval`: the EVAL script cache; `functions`: libraries and FCALL; `dump`: FUNCTION DUMP payloads.
@@ -66,6 +69,9 @@ mod functions;
 mod host;
 mod interrupt;
 mod libs;
+mod push;
+mod raw;
+mod runtime;
 mod strip;
 mod vm;
 
@@ -284,7 +290,7 @@ impl Scripting {
     ) -> Vec<u8> {
         self.last_run = LastRun::Eval;
         match eval::normalize_sha(sha) {
-            Some(sha) => self.eval.run(&sha, keys, args, opts, host),
+            Some(sha) => self.eval.run(sha.as_str(), keys, args, opts, host),
             None => error_bytes_raw(eval::NOSCRIPT),
         }
     }
@@ -292,12 +298,12 @@ impl Scripting {
     /// The flags of an EVAL body (cached or not) or a SHA1, so the server can apply its pre-run checks
     /// (`no-writes` on a replica, OOM, `no-cluster`); `None` for an unknown SHA1 or a bad shebang.
     pub fn eval_flags(&self, body_or_sha: &[u8], is_sha: bool) -> Option<Shebang> {
-        let sha = if is_sha {
-            eval::normalize_sha(body_or_sha)?
+        let cached = if is_sha {
+            self.eval.flags(eval::normalize_sha(body_or_sha)?.as_str())
         } else {
-            sha1_hex(body_or_sha)
+            self.eval.flags(&sha1_hex(body_or_sha))
         };
-        if let Some((flags, compat_mode)) = self.eval.flags(&sha) {
+        if let Some((flags, compat_mode)) = cached {
             return Some(Shebang {
                 flags,
                 compat_mode,

@@ -106,24 +106,10 @@ local function err_table(msg)
 end
 M.err_table = err_table
 
-local current_call, current_acl, current_call_packed
-function M.set_call(f, acl, packed) current_call, current_acl, current_call_packed = f, acl, packed end
-
 local redis = {}
-local function generic(raise, ...)
-  if not current_call then
-    error(err_table('redis.call/pcall can only be called inside a script invocation'))
-  end
-  -- A Rust callback cannot take thousands of arguments on Lua's C stack (LUAI_MAXCSTACK): many
-  -- arguments travel in a table.
-  local n = select('#', ...)
-  local is_err, v
-  if n > 64 then is_err, v = current_call_packed(n, {...}) else is_err, v = current_call(...) end
-  if is_err and raise then error(v) end
-  return v
-end
-redis.call = function(...) return (generic(true, ...)) end
-redis.pcall = function(...) return (generic(false, ...)) end
+-- Redis's luaRedisCallCommand / luaRedisPCallCommand: C functions from Rust (no wrapper, no trampoline).
+redis.call = R.call
+redis.pcall = R.pcall
 redis.sha1hex = function(...)
   if select('#', ...) ~= 1 then error(err_table('wrong number of arguments')) end
   local s = ...
@@ -179,13 +165,12 @@ end
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.acl_check_cmd = function(...)
   if select('#', ...) == 0 then error(err_table('Please specify at least one argument for this redis lib call')) end
-  if not current_acl then error(err_table('redis.acl_check_cmd can only be called inside a script invocation')) end
-  local r = current_acl(...)
+  local r = R.acl(...)
   if type(r) == 'string' then error(err_table(r)) end
   return r
 end
 for k, v in pairs(redis) do
-  if type(v) == 'function' then redis[k] = cwrap(v) end
+  if type(v) == 'function' and v ~= R.call and v ~= R.pcall then redis[k] = cwrap(v) end
 end
 if kind == 'eval' then
   redis.breakpoint = function() return false end
@@ -214,16 +199,8 @@ local function handler(err)
   return err
 end
 
--- Runs f (with keys and args for functions), returning ok and the first result or the error table.
--- One runner for every run (no closure per run: less garbage), reading the run's function and arguments.
-local run_f, run_keys, run_args
-local function runner() return (run_f(run_keys, run_args)) end
-function M.run(f, keys, args)
-  run_f, run_keys, run_args = f, keys, args
-  local ok, r = xpcall(runner, handler)
-  run_f, run_keys, run_args = nil, nil, nil
-  return ok, r
-end
+-- Rust runs scripts with this handler as their error function.
+M.handler = handler
 
 -- Rust library functions return `ok, ...`; these raise the message as the C libraries' luaL_error does
 -- (with the caller's position: level 3 is the script, above this wrapper and its C trampoline).

@@ -2,24 +2,29 @@
 //! one, as in Redis.
 
 use crate::call;
-use crate::convert::{as_number, format_g17, lua_to_reply, ReplyStyle};
+use crate::convert::{as_number, format_g17, lua_to_reply, number_to_i64, ReplyStyle};
 use crate::flags::ScriptFlags;
 use crate::host::{CallCtx, Host, LogLevel};
 use crate::interrupt::{HostSlot, Tick};
 use crate::libs;
-use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value};
+use crate::raw::{RawRunner, Scalar};
+pub(crate) use crate::runtime::Registered;
+use crate::runtime::{Runtime, LOG_LINES_MAX};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, RegistryKey, StdLib, Table, Value};
 use sha1::{Digest, Sha1};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zedis_resp::{reply, Protocol};
 
 /// Instructions between two checks of the kill flag and the time limit (Redis's hook period).
 pub const HOOK_INSTRUCTIONS: u32 = 100_000;
-/// `redis.log` lines kept per run before they are handed to the host.
-const LOG_LINES_MAX: usize = 1024;
+/// Runs between two of Redis's explicit GC steps, and the step's size in kilobytes (`LUA_GC_CYCLE_PERIOD`).
+const GC_CYCLE_PERIOD: u32 = 50;
+/// A run's reply buffer starts this large: one allocation for the usual short reply.
+const REPLY_BYTES_INITIAL: usize = 64;
 
 /// Which environment a VM carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,14 +50,6 @@ fn lrand48(state: &std::cell::Cell<u64>) -> u32 {
     let next = state.get().wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & 0xFFFF_FFFF_FFFF;
     state.set(next);
     (next >> 17) as u32
-}
-
-/// A function registered by `redis.register_function` during a FUNCTION LOAD.
-pub(crate) struct Registered {
-    pub name: String,
-    pub description: Option<String>,
-    pub callback: Function,
-    pub flags: ScriptFlags,
 }
 
 /// The prelude's bytecode without debug information, made once per process.
@@ -81,29 +78,6 @@ fn load_prelude(lua: &Lua) -> mlua::Result<Function> {
     }
 }
 
-/// Time since the running script (or FUNCTION LOAD) started.
-fn elapsed(lua: &Lua) -> Duration {
-    lua.app_data_ref::<RunState>()
-        .map_or(Duration::ZERO, |s| s.started.elapsed())
-}
-
-/// The FUNCTION LOAD timeout when a library's top-level code is running.
-fn load_timeout(lua: &Lua) -> Option<Duration> {
-    lua.app_data_ref::<RunState>().and_then(|s| s.load_timeout)
-}
-
-/// Per-run state reachable from the Rust primitives.
-struct RunState {
-    /// The running script's flags (protocol and repl flags are the fields below).
-    ctx: CallCtx,
-    script_protocol: Protocol,
-    repl_flags: u8,
-    logs: Vec<(LogLevel, Vec<u8>)>,
-    registered: Option<Vec<Registered>>,
-    started: Instant,
-    load_timeout: Option<Duration>,
-}
-
 /// What a script run needs besides its function.
 pub(crate) struct RunRequest<'a> {
     pub keys: &'a [&'a [u8]],
@@ -121,7 +95,6 @@ pub(crate) struct Vm {
     lua: Lua,
     module: Table,
     env: Table,
-    globals: Table,
     kind: VmKind,
     killed: Arc<AtomicBool>,
     calls_since_gc: u32,
@@ -130,13 +103,10 @@ pub(crate) struct Vm {
     error_counted: bool,
     /// The heap bound given to Lua; past half of it a run ends with a full collection.
     memory_bytes_max: usize,
-    /// The running script's host, for the instruction hook and `redis.call`.
-    host_slot: Rc<HostSlot>,
-    /// The Rust side of `redis.call` and friends, made once.
-    calls: call::CallFunctions,
-    /// The prelude's `set_call` and `run`.
-    set_call: Function,
-    run_fn: Function,
+    /// The per-run state the primitives, the hook and `redis.call` share.
+    runtime: Rc<Runtime>,
+    /// The raw C-API run.
+    raw: RawRunner,
 }
 
 impl Vm {
@@ -155,24 +125,11 @@ impl Vm {
                 LuaOptions::new(),
             )
         };
-        lua.set_app_data(RunState {
-            ctx: CallCtx {
-                protocol: Protocol::Resp2,
-                flags: ScriptFlags::default(),
-                compat_mode: true,
-                read_only: false,
-                repl_flags: 3,
-            },
-            script_protocol: Protocol::Resp2,
-            repl_flags: 3,
-            logs: Vec::new(),
-            registered: None,
-            started: Instant::now(),
-            load_timeout: None,
-        });
+        let host_slot = Rc::new(HostSlot::default());
+        let runtime = Rc::new(Runtime::new(host_slot.clone()));
         let globals = lua.globals();
         let dbg: Table = globals.get("debug")?;
-        let prims = Self::primitives(&lua, &killed, &shared)?;
+        let prims = Self::primitives(&lua, &killed, &shared, &runtime)?;
         let prelude = load_prelude(&lua)?;
         let kind_name = if kind == VmKind::Eval {
             "eval"
@@ -181,17 +138,18 @@ impl Vm {
         };
         let module: Table = prelude.call((globals.clone(), dbg, prims, kind_name))?;
         let env: Table = module.get("env")?;
-        let host_slot = Rc::new(HostSlot::default());
         let tick = Rc::new(Tick {
             killed: killed.clone(),
             module: module.clone(),
-            host: host_slot.clone(),
+            host: host_slot,
         });
         let hook_tick = tick.clone();
+        let hook_runtime = runtime.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
-            move |lua, _| {
-                if hook_tick.check(elapsed(lua), load_timeout(lua))? {
+            move |_, _| {
+                let rt = &hook_runtime;
+                if hook_tick.check(rt.elapsed(), rt.load_timeout.get())? {
                     return Err(mlua::Error::runtime(
                         "Script killed by user with SCRIPT KILL...",
                     ));
@@ -202,33 +160,41 @@ impl Vm {
         // Coroutines do not run mlua's hook: the prelude installs a Lua count hook on each one that calls
         // this, and raises the kill error itself.
         let coroutine_tick = tick.clone();
+        let coroutine_runtime = runtime.clone();
         let install: Function = module.get("install_tick")?;
-        install.call::<()>(lua.create_function(move |lua, ()| {
-            coroutine_tick.check(elapsed(lua), load_timeout(lua))
+        install.call::<()>(lua.create_function(move |_, ()| {
+            let rt = &coroutine_runtime;
+            coroutine_tick.check(rt.elapsed(), rt.load_timeout.get())
         })?)?;
+        let raw = RawRunner::new(&lua, module.get("handler")?)?;
         // The prelude's main chunk and its temporaries are garbage now: start from the live set.
-        let calls = call::create(&lua, &host_slot, current_ctx)?;
         lua.gc_collect()?;
         lua.set_memory_limit(memory_bytes_max)?;
         Ok(Vm {
-            calls,
-            set_call: module.get("set_call")?,
-            run_fn: module.get("run")?,
             lua,
             module,
             env,
-            globals,
             kind,
             killed,
             calls_since_gc: 0,
             error_counted: false,
             memory_bytes_max,
-            host_slot,
+            runtime,
+            raw,
         })
     }
 
-    fn primitives(lua: &Lua, killed: &Arc<AtomicBool>, shared: &Shared) -> mlua::Result<Table> {
+    fn primitives(
+        lua: &Lua,
+        killed: &Arc<AtomicBool>,
+        shared: &Shared,
+        runtime: &Rc<Runtime>,
+    ) -> mlua::Result<Table> {
         let prims = lua.create_table()?;
+        let calls = call::create(lua, runtime)?;
+        prims.set("call", calls.call)?;
+        prims.set("pcall", calls.pcall)?;
+        prims.set("acl", calls.acl)?;
         let rand = shared.rand.clone();
         prims.set(
             "rand",
@@ -254,56 +220,50 @@ impl Vm {
             "killed",
             lua.create_function(move |_, ()| Ok(k.load(Ordering::SeqCst)))?,
         )?;
+        let rt = runtime.clone();
         prims.set(
             "log",
-            lua.create_function(|lua, (level, msg): (u8, mlua::String)| {
+            lua.create_function(move |_, (level, msg): (u8, mlua::String)| {
                 let level = match level {
                     0 => LogLevel::Debug,
                     1 => LogLevel::Verbose,
                     2 => LogLevel::Notice,
                     _ => LogLevel::Warning,
                 };
-                if let Some(mut s) = lua.app_data_mut::<RunState>() {
-                    if s.logs.len() < LOG_LINES_MAX {
-                        s.logs.push((level, msg.as_bytes().to_vec()));
-                    }
+                let mut logs = rt.logs.borrow_mut();
+                if logs.len() < LOG_LINES_MAX {
+                    logs.push((level, msg.as_bytes().to_vec()));
                 }
                 Ok(())
             })?,
         )?;
+        let rt = runtime.clone();
         prims.set(
             "setresp",
-            lua.create_function(|lua, v: u8| {
-                if let Some(mut s) = lua.app_data_mut::<RunState>() {
-                    s.script_protocol = if v == 3 {
-                        Protocol::Resp3
-                    } else {
-                        Protocol::Resp2
-                    };
-                }
+            lua.create_function(move |_, v: u8| {
+                rt.script_protocol.set(if v == 3 {
+                    Protocol::Resp3
+                } else {
+                    Protocol::Resp2
+                });
                 Ok(())
             })?,
         )?;
+        let rt = runtime.clone();
         prims.set(
             "set_repl",
-            lua.create_function(|lua, v: u8| {
-                if let Some(mut s) = lua.app_data_mut::<RunState>() {
-                    s.repl_flags = v;
-                }
+            lua.create_function(move |_, v: u8| {
+                rt.repl_flags.set(v);
                 Ok(())
             })?,
         )?;
+        let rt = runtime.clone();
         prims.set(
             "register",
             lua.create_function(
-                |lua, (name, desc, cb, flags): (String, Option<String>, Function, u8)| {
-                    let Some(mut s) = lua.app_data_mut::<RunState>() else {
-                        return Ok(Some(
-                            "redis.register_function can only be called on FUNCTION LOAD command"
-                                .to_string(),
-                        ));
-                    };
-                    let Some(list) = s.registered.as_mut() else {
+                move |_, (name, desc, cb, flags): (String, Option<String>, Function, u8)| {
+                    let mut registered = rt.registered.borrow_mut();
+                    let Some(list) = registered.as_mut() else {
                         return Ok(Some(
                             "redis.register_function can only be called on FUNCTION LOAD command"
                                 .to_string(),
@@ -375,10 +335,8 @@ impl Vm {
         chunk: &Function,
         timeout: Duration,
     ) -> Result<Vec<Registered>, String> {
-        self.begin(Some(timeout));
-        if let Some(mut s) = self.lua.app_data_mut::<RunState>() {
-            s.registered = Some(Vec::new());
-        }
+        self.runtime.begin(Some(timeout));
+        *self.runtime.registered.borrow_mut() = Some(Vec::new());
         let call = |on: bool| -> mlua::Result<()> {
             let f: Function = self.module.get("load_mode")?;
             f.call::<()>(on)
@@ -388,16 +346,18 @@ impl Vm {
             load.call::<Option<String>>(chunk.clone())
         });
         let _ = call(false);
-        let registered = self
-            .lua
-            .app_data_mut::<RunState>()
-            .and_then(|mut s| s.registered.take());
+        let registered = self.runtime.registered.borrow_mut().take();
         self.clear_kill();
         match outcome {
             Ok(None) => Ok(registered.unwrap_or_default()),
             Ok(Some(e)) => Err(format!("Error registering functions: {e}")),
             Err(e) => Err(format!("Error registering functions: ERR {e}")),
         }
+    }
+
+    /// Keeps a compiled script or a registered function in the registry, for [`Vm::run`].
+    pub fn register(&self, f: Function) -> Result<RegistryKey, String> {
+        self.lua.create_registry_value(f).map_err(|e| e.to_string())
     }
 
     /// Clears the kill request after a run (the prelude's mirror only when it may be set: each mlua call
@@ -408,56 +368,48 @@ impl Vm {
         }
     }
 
-    fn begin(&self, load_timeout: Option<Duration>) {
-        if let Some(mut s) = self.lua.app_data_mut::<RunState>() {
-            s.script_protocol = Protocol::Resp2;
-            s.repl_flags = 3;
-            s.logs.clear();
-            s.started = Instant::now();
-            s.load_timeout = load_timeout;
-        }
-    }
-
-    /// Runs a compiled script or function and returns its reply in `req.protocol`.
-    pub fn run(&mut self, f: &Function, req: &RunRequest<'_>, host: &mut dyn Host) -> Vec<u8> {
-        self.begin(None);
-        let mut out = Vec::new();
-        let result = self.run_inner(f, req, host);
-        let (protocol, logs) = match self.lua.app_data_mut::<RunState>() {
-            Some(mut s) => (s.script_protocol, std::mem::take(&mut s.logs)),
-            None => (Protocol::Resp2, Vec::new()),
-        };
+    /// Runs a compiled script or function (kept by [`Vm::register`]) and returns its reply in
+    /// `req.protocol`.
+    pub fn run(&mut self, f: &RegistryKey, req: &RunRequest<'_>, host: &mut dyn Host) -> Vec<u8> {
+        let rt = &self.runtime;
+        rt.begin(None);
+        rt.ctx.set(CallCtx {
+            protocol: Protocol::Resp2,
+            flags: req.flags,
+            compat_mode: req.compat_mode,
+            read_only: req.read_only,
+            repl_flags: 3,
+        });
+        let outcome = self.run_with_host(f, req, host);
+        let mut out = Vec::with_capacity(REPLY_BYTES_INITIAL);
+        let protocol = rt.script_protocol.get();
+        let logs = std::mem::take(&mut *rt.logs.borrow_mut());
         for (level, line) in logs {
             host.log(level, &line);
         }
-        self.error_counted = match &result {
-            Ok((_, Value::Table(t))) => t
-                .raw_get::<bool>("ignore_error_stats_update")
-                .unwrap_or(false),
-            _ => false,
+        self.error_counted = false;
+        let style = ReplyStyle {
+            caller: req.protocol,
+            script: protocol,
         };
-        match result {
-            Ok((true, value)) => {
-                let style = ReplyStyle {
-                    caller: req.protocol,
-                    script: protocol,
-                };
-                lua_to_reply(&mut out, &value, style);
-            }
-            Ok((false, value)) => error_reply(&mut out, &value, req.name),
-            Err(e) => {
-                let msg = format!(
-                    "ERR Error running script {}, {:.100}",
-                    req.name,
-                    e.to_string()
-                );
-                reply::error(&mut out, msg.as_bytes());
+        match self.raw.scalar(&outcome).filter(|_| outcome.ok) {
+            Some(scalar) => scalar_reply(&mut out, scalar, style),
+            None => {
+                let value = self.raw.value(&outcome);
+                if let Value::Table(t) = &value {
+                    self.error_counted = t
+                        .raw_get::<bool>("ignore_error_stats_update")
+                        .unwrap_or(false);
+                }
+                if outcome.ok {
+                    lua_to_reply(&mut out, &value, style);
+                } else {
+                    error_reply(&mut out, &value, req.name);
+                }
             }
         }
+        self.raw.finish(outcome);
         self.clear_kill();
-        if self.kind == VmKind::Eval {
-            let _ = run_arguments(&self.lua, Some(&self.globals), None);
-        }
         self.calls_since_gc += 1;
         if self.lua.used_memory() > self.memory_bytes_max / 2 {
             // A script that ran out of memory leaves its garbage behind: free it now, so the next
@@ -467,58 +419,46 @@ impl Vm {
             let _ = self.lua.set_memory_limit(usize::MAX);
             let _ = self.lua.gc_collect();
             let _ = self.lua.set_memory_limit(self.memory_bytes_max);
-        } else if self.calls_since_gc >= 50 {
+        } else if self.calls_since_gc >= GC_CYCLE_PERIOD {
             self.calls_since_gc = 0;
-            let _ = self.lua.gc_step_kbytes(50);
+            self.raw.gc_step(GC_CYCLE_PERIOD as std::ffi::c_int);
         }
         out
     }
+}
 
-    fn run_inner(
-        &mut self,
-        f: &Function,
+impl Vm {
+    /// The raw run, with `host` reachable from `redis.call` and the hook for its length.
+    fn run_with_host(
+        &self,
+        f: &RegistryKey,
         req: &RunRequest<'_>,
         host: &mut dyn Host,
-    ) -> mlua::Result<(bool, Value)> {
-        let lua = &self.lua;
-        let globals = (self.kind == VmKind::Eval).then_some(&self.globals);
-        let (keys_arg, args_arg) = run_arguments(lua, globals, Some((req.keys, req.args)))?;
-        let (set_call, run) = (&self.set_call, &self.run_fn);
-        if let Some(mut s) = lua.app_data_mut::<RunState>() {
-            s.ctx = CallCtx {
-                protocol: Protocol::Resp2,
-                flags: req.flags,
-                compat_mode: req.compat_mode,
-                read_only: req.read_only,
-                repl_flags: 3,
-            };
-        }
+    ) -> crate::raw::RunOutcome {
         let host_cell = RefCell::new(host);
-        let _host_reachable = self.host_slot.install(&host_cell);
-        let c = &self.calls;
-        set_call.call::<()>((&c.call, &c.acl, &c.call_packed))?;
-        let result = run.call::<(bool, Value)>((f.clone(), keys_arg, args_arg));
-        set_call.call::<()>((Value::Nil, Value::Nil, Value::Nil))?;
-        result
+        let _host_reachable = self.runtime.host.install(&host_cell);
+        let as_globals = self.kind == VmKind::Eval;
+        self.raw.run(f.id(), req.keys, req.args, as_globals)
     }
 }
 
-/// The [`CallCtx`] of the running script's next command: its flags, `redis.setresp` protocol and
-/// `redis.set_repl` flags.
-fn current_ctx(lua: &Lua) -> CallCtx {
-    match lua.app_data_ref::<RunState>() {
-        Some(s) => CallCtx {
-            protocol: s.script_protocol,
-            repl_flags: s.repl_flags,
-            ..s.ctx
-        },
-        None => CallCtx {
-            protocol: Protocol::Resp2,
-            flags: ScriptFlags::default(),
-            compat_mode: true,
-            read_only: false,
-            repl_flags: 3,
-        },
+/// The reply of a script's non-table value, as [`lua_to_reply`] makes it.
+fn scalar_reply(out: &mut Vec<u8>, value: Scalar<'_>, style: ReplyStyle) {
+    match value {
+        Scalar::String(s) => reply::bulk(out, s),
+        Scalar::Boolean(b) => {
+            if style.script == Protocol::Resp2 {
+                if b {
+                    reply::integer(out, 1);
+                } else {
+                    reply::null(out, style.caller);
+                }
+            } else {
+                reply::boolean(out, style.caller, b);
+            }
+        }
+        Scalar::Number(n) => reply::integer(out, number_to_i64(n)),
+        Scalar::Other => reply::null(out, style.caller),
     }
 }
 
@@ -552,51 +492,6 @@ fn error_reply(out: &mut Vec<u8>, value: &Value, name: &str) {
         ),
     }
     reply::error(out, &msg);
-}
-
-/// Builds the run's KEYS and ARGV tables in one protected call (each mlua call leaves a protection
-/// closure behind as garbage): stored as globals when `globals` is given (EVAL; `None` for the keys and
-/// arguments clears them after the run) and then returned as nils, else returned (FCALL's arguments).
-fn run_arguments(
-    lua: &Lua,
-    globals: Option<&Table>,
-    keys_and_args: Option<crate::KeysAndArgs<'_>>,
-) -> mlua::Result<(Value, Value)> {
-    use mlua::ffi;
-    let clear = keys_and_args.is_none();
-    let (keys, args) = keys_and_args.unwrap_or((&[], &[]));
-    // SAFETY: runs inside mlua's protected call as a C function (LUA_MINSTACK free slots; at most four
-    // are used); a memory error unwinds through that protected call. Stack: [globals?] then the results.
-    unsafe {
-        lua.exec_raw::<(Value, Value)>(globals, |state| {
-            let has_globals = ffi::lua_gettop(state) == 1 && ffi::lua_istable(state, 1) != 0;
-            if !has_globals {
-                ffi::lua_settop(state, 0);
-            }
-            for (name, items) in [(c"KEYS", keys), (c"ARGV", args)] {
-                if clear {
-                    ffi::lua_pushnil(state);
-                } else {
-                    let len = std::ffi::c_int::try_from(items.len()).unwrap_or(0);
-                    ffi::lua_createtable(state, len, 0);
-                    for (idx, item) in items.iter().enumerate() {
-                        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-                        ffi::lua_rawseti(state, -2, idx as ffi::lua_Integer + 1);
-                    }
-                }
-                if has_globals {
-                    ffi::lua_pushstring(state, name.as_ptr());
-                    ffi::lua_insert(state, -2);
-                    ffi::lua_rawset(state, 1);
-                }
-            }
-            if has_globals {
-                ffi::lua_settop(state, 0);
-                ffi::lua_pushnil(state);
-                ffi::lua_pushnil(state);
-            }
-        })
-    }
 }
 
 /// Calls its upvalue with its arguments, propagating errors untouched: a C frame, so a script's

@@ -32,6 +32,8 @@ pub const CONVERSIONS: &[&str] = &[
     "return 0/0",
     "return {1, true, false, 'a'}",
     "return redis.call('ping')",
+    "return select('#', ...)",
+    "return {select('#', ...), #KEYS, #ARGV}",
     "return redis.call('set', KEYS[1], ARGV[1])",
     "redis.call('set', KEYS[1], ARGV[1]); return redis.call('get', KEYS[1])",
     "return redis.call('get', 'missing')",
