@@ -20,24 +20,7 @@ pub enum MonitorOrigin<'a> {
     Script,
 }
 
-/// Redis's `sdscatrepr`: `"..."` with `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b` escaped and other bytes
-/// outside printable ASCII as `\xhh`.
-pub fn push_repr(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'"');
-    for &b in bytes {
-        match b {
-            b'\\' | b'"' => out.extend_from_slice(&[b'\\', b]),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x07 => out.extend_from_slice(b"\\a"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x20..=0x7e => out.push(b),
-            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
-        }
-    }
-    out.push(b'"');
-}
+pub use zedis_util::sds::push_repr;
 
 /// Appends the MONITOR line (a status reply, CRLF included) for `argv` run in `db` at `unix_us` µs.
 pub fn push_monitor_line(
