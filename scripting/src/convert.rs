@@ -3,48 +3,9 @@
 use mlua::{Lua, Table, Value};
 use zedis_resp::{reply, Frame, Protocol};
 
-/// Appends C's `printf("%.17g", d)` (how Redis turns a Lua number argument into a command argument).
-pub fn format_g17(out: &mut Vec<u8>, d: f64) {
-    format_g(out, d, 17);
-}
-
-/// Appends C's `printf("%.<precision>g", d)`.
-pub fn format_g(out: &mut Vec<u8>, d: f64, precision: usize) {
-    let precision = precision.max(1);
-    if d.is_nan() {
-        out.extend_from_slice(if d.is_sign_negative() {
-            b"-nan"
-        } else {
-            b"nan"
-        });
-        return;
-    }
-    if d.is_infinite() {
-        out.extend_from_slice(if d < 0.0 { b"-inf" } else { b"inf" });
-        return;
-    }
-    if d == 0.0 {
-        out.extend_from_slice(if d.is_sign_negative() { b"-0" } else { b"0" });
-        return;
-    }
-    let sci = format!("{:.*e}", precision - 1, d);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= precision as i32 {
-        let m = trim_zeros(mantissa);
-        out.extend_from_slice(m.as_bytes());
-        out.push(b'e');
-        out.push(if exp < 0 { b'-' } else { b'+' });
-        let abs = exp.unsigned_abs();
-        if abs < 10 {
-            out.push(b'0');
-        }
-        out.extend_from_slice(abs.to_string().as_bytes());
-    } else {
-        let fixed = format!("{:.*}", (precision as i32 - 1 - exp).max(0) as usize, d);
-        out.extend_from_slice(trim_zeros(&fixed).as_bytes());
-    }
-}
+/// C's `printf("%.17g")` (how Redis turns a Lua number argument into a command argument) and
+/// `printf("%.<precision>g")`: the one formatter of `zedis_util::double`.
+pub use zedis_resp::reply::{format_double_g17 as format_g17, format_g};
 
 /// A Lua number, whichever way mlua represents it (integral numbers arrive as `Value::Integer`).
 pub fn as_number(v: &Value) -> Option<f64> {
@@ -52,14 +13,6 @@ pub fn as_number(v: &Value) -> Option<f64> {
         Value::Number(n) => Some(*n),
         Value::Integer(n) => Some(*n as f64),
         _ => None,
-    }
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
     }
 }
 
