@@ -2,94 +2,56 @@
 //! reads what we write, and the single-file upgrade ends in a directory Redis loads.
 
 use std::fs;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use zedis_aofdir::{AofDir, Manifest};
+use zedis_testkit::{args, free_port, have, wait_until, Proc, TempDir};
 
-/// A redis-server in its own temporary directory, killed by PID on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
+/// A redis-server with `appendonly yes` on `dir`, killed by PID on drop.
+struct Redis(Proc);
 
 impl Redis {
     fn start(dir: &Path) -> Option<Redis> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "yes", "--dir", &dir.to_string_lossy()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let mut redis = Redis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() && redis.cli(&["PING"]) == "PONG" {
-                return Some(redis);
-            }
-            if let Ok(Some(_)) = redis.child.try_wait() {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
+        let port = free_port();
+        let argv = args(&[
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ]);
+        let argv = [
+            argv,
+            args(&["--appendonly", "yes", "--dir", &dir.to_string_lossy()]),
+        ]
+        .concat();
+        let redis = Redis(Proc::spawn("redis-server", &argv, port, dir)?);
+        // PONG comes once the AOF is loaded (a LOADING error before).
+        wait_until(Duration::from_secs(30), || redis.cli(&["PING"]) == "PONG").then_some(redis)
     }
 
     fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
+            .args(["-p", &self.0.port.to_string()])
             .args(args)
             .output()
             .expect("redis-cli");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    fn wait_for(&self, what: &str, mut ok: impl FnMut(&Redis) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if ok(self) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("timed out waiting for {what}");
+    fn wait_for(&self, what: &str, ok: impl FnMut() -> bool) {
+        assert!(
+            wait_until(Duration::from_secs(60), ok),
+            "timed out waiting for {what}"
+        );
     }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zedis-aofdir-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn have_redis() -> bool {
-    let ok = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok();
+    let ok = have("redis-server") && have("redis-cli");
     if !ok {
         eprintln!("redis-server unavailable: skipped");
     }
@@ -109,12 +71,14 @@ fn reads_the_directory_redis_writes() {
     if !have_redis() {
         return;
     }
-    let root = temp_dir("read");
-    let redis = Redis::start(&root).expect("redis-server starts");
+    let tmp = TempDir::new("aofdir-read");
+    let root = tmp.path();
+    let redis = Redis::start(root).expect("redis-server starts");
     redis.cli(&["SET", "a", "1"]);
     redis.cli(&["BGREWRITEAOF"]);
-    redis.wait_for("the rewrite", |r| {
-        r.cli(&["INFO", "persistence"])
+    redis.wait_for("the rewrite", || {
+        redis
+            .cli(&["INFO", "persistence"])
             .contains("aof_rewrite_in_progress:0")
             && fs::read(root.join("appendonlydir/appendonly.aof.manifest"))
                 .is_ok_and(|m| String::from_utf8_lossy(&m).contains("seq 2 type b"))
@@ -122,7 +86,7 @@ fn reads_the_directory_redis_writes() {
     redis.cli(&["SET", "b", "2"]);
     drop(redis);
 
-    let dir = AofDir::new(&root, "appendonlydir", "appendonly.aof");
+    let dir = AofDir::new(root, "appendonlydir", "appendonly.aof");
     let manifest = dir.load_manifest().unwrap();
     let on_disk = fs::read(dir.manifest_path()).unwrap();
     assert_eq!(
@@ -139,7 +103,6 @@ fn reads_the_directory_redis_writes() {
     assert!(incr
         .windows(resp(&["SET", "b", "2"]).len())
         .any(|w| w == resp(&["SET", "b", "2"])));
-    let _ = fs::remove_dir_all(&root);
 }
 
 #[test]
@@ -147,8 +110,9 @@ fn redis_loads_the_directory_we_write() {
     if !have_redis() {
         return;
     }
-    let root = temp_dir("write");
-    let dir = AofDir::new(&root, "appendonlydir", "appendonly.aof");
+    let tmp = TempDir::new("aofdir-write");
+    let root = tmp.path();
+    let dir = AofDir::new(root, "appendonlydir", "appendonly.aof");
     let mut manifest = Manifest::new();
     // An old base, made history by the next rewrite: it must not be replayed.
     let old = manifest.new_base("appendonly.aof", false);
@@ -181,7 +145,7 @@ fn redis_loads_the_directory_we_write() {
         "{text}"
     );
 
-    let redis = Redis::start(&root).expect("redis-server loads our directory");
+    let redis = Redis::start(root).expect("redis-server loads our directory");
     assert_eq!(redis.cli(&["GET", "k"]), "incr");
     assert_eq!(redis.cli(&["LLEN", "l"]), "1");
     assert_eq!(redis.cli(&["EXISTS", "stale"]), "0");
@@ -194,7 +158,6 @@ fn redis_loads_the_directory_we_write() {
     let gone = dir.delete_history(&mut manifest).unwrap();
     assert_eq!(gone.len(), 1);
     assert!(!dir.file(&old).exists());
-    let _ = fs::remove_dir_all(&root);
 }
 
 #[test]
@@ -202,9 +165,10 @@ fn a_single_file_aof_is_upgraded_into_a_directory_redis_loads() {
     if !have_redis() {
         return;
     }
-    let root = temp_dir("upgrade");
+    let tmp = TempDir::new("aofdir-upgrade");
+    let root = tmp.path();
     fs::write(root.join("appendonly.aof"), resp(&["SET", "old", "style"])).unwrap();
-    let dir = AofDir::new(&root, "appendonlydir", "appendonly.aof");
+    let dir = AofDir::new(root, "appendonlydir", "appendonly.aof");
     let mut manifest = dir.load_manifest().unwrap();
     assert!(manifest.is_empty());
     assert!(dir.upgrade_if_needed(&mut manifest).unwrap());
@@ -220,16 +184,16 @@ fn a_single_file_aof_is_upgraded_into_a_directory_redis_loads() {
     let files = dir.load_files(&manifest).unwrap();
     assert_eq!(files.len(), 1);
 
-    let redis = Redis::start(&root).expect("redis-server loads the upgraded directory");
+    let redis = Redis::start(root).expect("redis-server loads the upgraded directory");
     assert_eq!(redis.cli(&["GET", "old"]), "style");
     drop(redis);
-    let _ = fs::remove_dir_all(&root);
 }
 
 #[test]
 fn a_missing_listed_file_and_a_corrupt_manifest_are_refused_with_where() {
-    let root = temp_dir("refuse");
-    let dir = AofDir::new(&root, "appendonlydir", "appendonly.aof");
+    let tmp = TempDir::new("aofdir-refuse");
+    let root = tmp.path();
+    let dir = AofDir::new(root, "appendonlydir", "appendonly.aof");
     let mut manifest = Manifest::new();
     manifest.new_incr("appendonly.aof");
     dir.persist(&mut manifest).unwrap();
@@ -248,5 +212,4 @@ fn a_missing_listed_file_and_a_corrupt_manifest_are_refused_with_where() {
         err.contains("at line 2") && err.contains("Unknown AOF file type"),
         "{err}"
     );
-    let _ = fs::remove_dir_all(&root);
 }
