@@ -12,8 +12,8 @@
 //!   values, with and without an expiry: bytes per key charged to the budget and in RSS, then SET (insert)
 //!   and GET (uniform, all hits) throughput;
 //! - `cache`: a TTL-heavy cache-aside workload (`trial::CacheWorkload`: mixed TTLs, mixed sizes, Zipf 0.99
-//!   reads over `ZEDIS_SEG_UNIVERSE` keys, default 1,000,000) on a simulated clock under budgets of 16 and
-//!   48 MiB: hit ratio, memory and throughput. The keyspace evicts with `allkeys-lru` (its `reclaim`, as the
+//!   reads over `ZEDIS_SEG_UNIVERSE` keys, default 1,000,000) on a simulated clock under budgets of 12, 24
+//!   and 36 MiB and none: hit ratio, memory and throughput. The keyspace evicts with `allkeys-lru` (its `reclaim`, as the
 //!   server calls it before a write) and runs Redis's active expire cycle every 100 simulated ms; the
 //!   segment store evicts by segment merge and frees expired segments whole on the same tick.
 //!
@@ -32,7 +32,9 @@ use trial::Spec;
 
 const STRATEGIES: [&str; 3] = ["segment", "pool", "system"];
 const VALUE_BYTES: [usize; 4] = [16, 32, 64, 256];
-const CACHE_BUDGETS_MIB: [usize; 2] = [16, 48];
+/// Budgets of the cache workload; 0 is unlimited (the hit-ratio ceiling and the unconstrained footprint,
+/// about 48 MB for the keyspace under the pool at the default scale, so 12/24/36 MiB are about 1/4, 1/2, 3/4).
+const CACHE_BUDGETS_MIB: [usize; 4] = [0, 12, 24, 36];
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)

@@ -205,9 +205,14 @@ fn cache_section(md: &mut String, s: &Settings, done: &[Done]) {
     for &mib in &s.budgets_mib {
         for strategy in &s.strategies {
             let c = |m: &str| cell(&cache_values(done, mib << 20, strategy, m));
+            let budget = if mib == 0 {
+                "none".to_owned()
+            } else {
+                format!("{mib} MiB")
+            };
             let _ = writeln!(
                 md,
-                "| {mib} MiB | {strategy} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {budget} | {strategy} | {} | {} | {} | {} | {} | {} | {} |",
                 show(c("hit_ratio")),
                 show(c("ops_per_s")),
                 show(c("charged_end")),
@@ -254,6 +259,7 @@ fn fill_plots(dir: &Path, s: &Settings, done: &[Done], md: &mut String) -> Resul
         let points = s
             .budgets_mib
             .iter()
+            .filter(|&&mib| mib > 0)
             .filter_map(|&mib| {
                 cell(&cache_values(done, mib << 20, strategy, "hit_ratio"))
                     .map(|c| (mib as f64, c.median))
