@@ -490,6 +490,14 @@ mod tests {
     }
 
     #[test]
+    fn kv_tables_show_the_tail_and_its_ratio() {
+        let kv = headline(Kind::Kv);
+        assert!(kv.iter().any(|m| m.name == "max_us"));
+        let ratios: Vec<&str> = kv.iter().filter(|m| m.ratio).map(|m| m.name).collect();
+        assert_eq!(ratios, ["ops_per_s", "ops_per_cpu_s", "p99_us"]);
+    }
+
+    #[test]
     fn numbers_format_compactly() {
         assert_eq!(fmt(1_234_567.0), "1.23M");
         assert_eq!(fmt(12_345.0), "12.3k");

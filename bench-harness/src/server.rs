@@ -302,4 +302,10 @@ mod tests {
         assert!(sample.rss_bytes > 0 && sample.hwm_bytes >= sample.rss_bytes);
         assert!(sample.cpu_s >= 0.0);
     }
+
+    #[test]
+    fn load_average_is_read() {
+        let load = load_average_1m().expect("/proc/loadavg");
+        assert!(load >= 0.0 && load.is_finite());
+    }
 }
