@@ -57,6 +57,9 @@ enum Cmd {
         /// Override the spec's number of rounds.
         #[arg(long)]
         rounds: Option<usize>,
+        /// Free text copied into the report, e.g. how loaded the machine was.
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Print the servers and points a spec expands to, without running anything.
     List {
@@ -74,6 +77,7 @@ fn main() -> Result<()> {
             server_bin,
             only,
             rounds,
+            note,
         } => {
             let spec = spec::Spec::load(&spec_path)?;
             let out_dir = out.unwrap_or_else(|| {
@@ -90,6 +94,7 @@ fn main() -> Result<()> {
                 zedis_bin: server_bin,
                 only,
                 rounds,
+                note,
             };
             let data = runner::run(&spec, &options)?;
             report::write_all(&data, &out_dir)?;

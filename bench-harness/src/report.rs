@@ -13,7 +13,7 @@ use crate::runner::RunData;
 use crate::spec::Point;
 use crate::workload::{Kind, Workload};
 
-/// A metric shown in tables: name, heading, whether to plot it.
+/// A metric shown in tables: name, heading, whether to plot it, whether to give its ratio to the baseline.
 pub struct MetricInfo {
     /// Key in `Trial::metrics`.
     pub name: &'static str,
@@ -21,18 +21,36 @@ pub struct MetricInfo {
     pub title: &'static str,
     /// Draw an SVG for it.
     pub plot: bool,
+    /// Show a `× base` column for it (when a baseline ran).
+    pub ratio: bool,
 }
 
 const fn m(name: &'static str, title: &'static str, plot: bool) -> MetricInfo {
-    MetricInfo { name, title, plot }
+    MetricInfo {
+        name,
+        title,
+        plot,
+        ratio: false,
+    }
+}
+
+/// A metric that also gets a `× base` column.
+const fn r(name: &'static str, title: &'static str, plot: bool) -> MetricInfo {
+    MetricInfo {
+        name,
+        title,
+        plot,
+        ratio: true,
+    }
 }
 
 const KV_METRICS: &[MetricInfo] = &[
-    m("ops_per_s", "ops/s", true),
-    m("ops_per_cpu_s", "ops per server CPU-s", true),
+    r("ops_per_s", "ops/s", true),
+    r("ops_per_cpu_s", "ops per server CPU-s", true),
     m("p50_us", "p50 µs", false),
-    m("p99_us", "p99 µs", true),
-    m("p999_us", "p99.9 µs", false),
+    r("p99_us", "p99 µs", true),
+    m("p999_us", "p99.9 µs", true),
+    m("max_us", "max µs", true),
     m("bytes_per_key_rss", "bytes/key (RSS)", true),
     m("bytes_per_key_used", "bytes/key (used_memory)", false),
     m("hit_ratio", "hit ratio", true),
@@ -41,7 +59,7 @@ const KV_METRICS: &[MetricInfo] = &[
 ];
 
 const IDLE_METRICS: &[MetricInfo] = &[
-    m(
+    r(
         "bytes_per_conn_rss",
         "bytes per idle connection (RSS)",
         true,
@@ -55,13 +73,13 @@ const IDLE_METRICS: &[MetricInfo] = &[
 ];
 
 const CHURN_METRICS: &[MetricInfo] = &[
-    m("connects_per_s", "connect/PING/close per s", true),
-    m("connects_per_cpu_s", "connects per server CPU-s", true),
+    r("connects_per_s", "connect/PING/close per s", true),
+    r("connects_per_cpu_s", "connects per server CPU-s", true),
 ];
 
 const PUBSUB_METRICS: &[MetricInfo] = &[
-    m("delivered_per_s", "messages delivered/s", true),
-    m("delivered_per_cpu_s", "delivered per server CPU-s", true),
+    r("delivered_per_s", "messages delivered/s", true),
+    r("delivered_per_cpu_s", "delivered per server CPU-s", true),
     m("lost", "lost", false),
     m("out_of_order", "out of order", false),
 ];
@@ -308,6 +326,7 @@ fn markdown(data: &RunData, summary: &[Summary], plots: &[(String, String)]) -> 
          same round.\n",
         data.rounds,
     );
+    load_note(&mut md, data);
     md.push_str("## Servers\n\n| label | command |\n|---|---|\n");
     for plan in &data.servers {
         let baseline = if plan.baseline { " (baseline)" } else { "" };
@@ -340,6 +359,30 @@ fn markdown(data: &RunData, summary: &[Summary], plots: &[(String, String)]) -> 
     Ok(md)
 }
 
+/// The machine's load during the run (1-minute load average at the end of each trial) and `--note`.
+fn load_note(md: &mut String, data: &RunData) {
+    let mut loads: Vec<f64> = data
+        .trials
+        .iter()
+        .filter_map(|t| t.metrics.get("load_1m").copied())
+        .collect();
+    if !loads.is_empty() {
+        let (min, max) = (
+            loads.iter().copied().fold(f64::INFINITY, f64::min),
+            loads.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        let _ = writeln!(
+            md,
+            "Machine load: 1-minute load average at the end of each trial {:.2} median ({min:.2}–{max:.2}); \
+             the harness and the server under test account for about 2 of it.\n",
+            median(&mut loads),
+        );
+    }
+    if let Some(note) = &data.note {
+        let _ = writeln!(md, "Note: {}\n", note.trim());
+    }
+}
+
 /// One section per point: the workload and a table of headline metrics per server.
 fn point_table(md: &mut String, data: &RunData, point: &Point, lookup: &Lookup) -> Result<()> {
     let workload = Workload::from_table(&point.workload)?;
@@ -357,12 +400,7 @@ fn point_table(md: &mut String, data: &RunData, point: &Point, lookup: &Lookup) 
         })
         .collect();
     let ratio_metrics: Vec<&MetricInfo> = if data.servers.iter().any(|s| s.baseline) {
-        metrics
-            .iter()
-            .copied()
-            .filter(|mi| mi.plot)
-            .take(2)
-            .collect()
+        metrics.iter().copied().filter(|mi| mi.ratio).collect()
     } else {
         Vec::new()
     };
@@ -449,6 +487,14 @@ mod tests {
     fn median_of_odd_and_even() {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn kv_tables_show_the_tail_and_its_ratio() {
+        let kv = headline(Kind::Kv);
+        assert!(kv.iter().any(|m| m.name == "max_us"));
+        let ratios: Vec<&str> = kv.iter().filter(|m| m.ratio).map(|m| m.name).collect();
+        assert_eq!(ratios, ["ops_per_s", "ops_per_cpu_s", "p99_us"]);
     }
 
     #[test]

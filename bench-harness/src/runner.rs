@@ -29,6 +29,8 @@ pub struct Options {
     pub only: Vec<String>,
     /// Overrides the spec's round count.
     pub rounds: Option<usize>,
+    /// Free text copied into the report (e.g. "the machine was shared with 4 engineers compiling").
+    pub note: Option<String>,
 }
 
 /// One server running one point in one round.
@@ -86,6 +88,8 @@ pub struct RunData {
     pub trials: Vec<Trial>,
     /// Memory samples of every trial.
     pub samples: Vec<Sample>,
+    /// `--note`, copied into the report.
+    pub note: Option<String>,
 }
 
 const PHASES: [&str; 3] = ["start", "fill", "timed"];
@@ -138,6 +142,7 @@ pub fn run(spec: &Spec, options: &Options) -> Result<RunData> {
         points: points.clone(),
         trials: Vec::new(),
         samples: Vec::new(),
+        note: options.note.clone(),
     };
     for round in 0..rounds {
         for point in &points {
@@ -237,6 +242,10 @@ fn run_trial(
     })();
     if let Err(error) = outcome {
         trial.error = Some(format!("{error:#}"));
+    }
+    // Other processes' load at the end of the trial: the harness and server themselves add up to ~2.
+    if let Some(load) = crate::server::load_average_1m() {
+        trial.metrics.insert("load_1m".into(), load);
     }
     (trial, samples)
 }

@@ -35,6 +35,16 @@ pub struct ProcSample {
     pub hwm_bytes: u64,
 }
 
+/// The machine's 1-minute load average (`/proc/loadavg`), if readable: how busy the shared machine was.
+pub fn load_average_1m() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// A port that was free a moment ago (bind to port 0, read it, release it).
 pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -291,5 +301,11 @@ mod tests {
         let sample = proc_sample(std::process::id()).unwrap();
         assert!(sample.rss_bytes > 0 && sample.hwm_bytes >= sample.rss_bytes);
         assert!(sample.cpu_s >= 0.0);
+    }
+
+    #[test]
+    fn load_average_is_read() {
+        let load = load_average_1m().expect("/proc/loadavg");
+        assert!(load >= 0.0 && load.is_finite());
     }
 }
