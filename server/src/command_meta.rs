@@ -81,7 +81,8 @@ impl Node {
     }
 
     /// Whether a set of flags holds `flag`.
-    fn has_flag(&self, flag: &str) -> bool {
+    /// Whether a set of flag names holds `flag`.
+    pub fn has_flag(&self, flag: &str) -> bool {
         self.items()
             .iter()
             .any(|f| matches!(f, Node::Simple(name) if *name == flag))
@@ -123,6 +124,31 @@ static SET_FLAGS_WITH_GET: Node = Node::Set(&[
     Node::Simple("update"),
 ]);
 
+static BITFIELD_READ_FLAGS: Node = Node::Set(&[Node::Simple("RO"), Node::Simple("access")]);
+static BITFIELD_WRITE_FLAGS: Node = Node::Set(&[
+    Node::Simple("RW"),
+    Node::Simple("access"),
+    Node::Simple("update"),
+]);
+
+/// BITFIELD's key flags (Redis's `bitfieldGetKeys`): read-only when only GET and OVERFLOW are given, else
+/// read-write (a syntax error too, to be safe).
+fn bitfield_flags(args: &[&[u8]]) -> &'static Node {
+    let mut i = 2;
+    while i < args.len() {
+        let remaining = args.len() - i - 1;
+        let arg = args[i];
+        if arg.eq_ignore_ascii_case(b"get") && remaining >= 2 {
+            i += 3;
+        } else if arg.eq_ignore_ascii_case(b"overflow") && remaining >= 1 {
+            i += 2;
+        } else {
+            return &BITFIELD_WRITE_FLAGS;
+        }
+    }
+    &BITFIELD_READ_FLAGS
+}
+
 static SORT_SOURCE_FLAGS: Node = Node::Set(&[Node::Simple("RO"), Node::Simple("access")]);
 static SORT_STORE_FLAGS: Node = Node::Set(&[Node::Simple("OW"), Node::Simple("update")]);
 
@@ -161,7 +187,10 @@ pub fn keys_with_flags(
             .is_some_and(|f| f.has_flag("variable_flags"))
     });
     if variable {
-        // Only SET among Zedis's commands: its native getkeys procedure decides the flags.
+        // SET and BITFIELD among Zedis's commands: their native getkeys procedures decide the flags.
+        if name == "bitfield" {
+            return Some(vec![(1, bitfield_flags(args))]);
+        }
         if name != "set" {
             return None;
         }

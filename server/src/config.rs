@@ -320,6 +320,51 @@ pub const DIRECTIVES: &[Directive] = &[
     d("maxmemory-clients", Kind::Special, true, "0"),
     // Zedis's own: the Prometheus endpoint's port (0: off).
     d("metrics-port", Kind::Int(0, 65535), false, "0"),
+    // Access control (`crate::access`; `user` lines are kept apart, in `Config::users`).
+    d("aclfile", Kind::Str, false, ""),
+    d("acllog-max-len", Kind::Int(0, i64::MAX), true, "128"),
+    d(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        true,
+        "resetchannels",
+    ),
+    // TLS (`server/tls.rs`, the zedis-tls crate): read at startup; the files are checked then.
+    d("tls-port", Kind::Int(0, 65535), false, "0"),
+    d("tls-cert-file", Kind::Str, false, ""),
+    d("tls-key-file", Kind::Str, false, ""),
+    d("tls-key-file-pass", Kind::Str, false, ""),
+    d("tls-client-cert-file", Kind::Str, false, ""),
+    d("tls-client-key-file", Kind::Str, false, ""),
+    d("tls-client-key-file-pass", Kind::Str, false, ""),
+    d("tls-dh-params-file", Kind::Str, false, ""),
+    d("tls-ca-cert-file", Kind::Str, false, ""),
+    d("tls-ca-cert-dir", Kind::Str, false, ""),
+    d(
+        "tls-auth-clients",
+        Kind::Enum(&["yes", "no", "optional"]),
+        false,
+        "yes",
+    ),
+    d("tls-protocols", Kind::Str, false, ""),
+    d("tls-ciphers", Kind::Str, false, ""),
+    d("tls-ciphersuites", Kind::Str, false, ""),
+    d("tls-prefer-server-ciphers", Kind::Bool, false, "no"),
+    d("tls-session-caching", Kind::Bool, false, "yes"),
+    d(
+        "tls-session-cache-size",
+        Kind::Int(0, i32::MAX as i64),
+        false,
+        "20480",
+    ),
+    d(
+        "tls-session-cache-timeout",
+        Kind::Int(0, i32::MAX as i64),
+        false,
+        "300",
+    ),
+    d("tls-replication", Kind::Bool, false, "no"),
+    d("tls-cluster", Kind::Bool, false, "no"),
 ];
 
 /// A configuration problem, worded as redis-server words it.
@@ -363,6 +408,8 @@ pub struct Config {
     values: Vec<String>,
     /// The config file, if the server was started with one (CONFIG REWRITE target).
     pub file: Option<String>,
+    /// `user <name> <rules...>` lines, in order (created at startup, `crate::access`).
+    pub users: Vec<Vec<String>>,
 }
 
 impl Default for Config {
@@ -370,6 +417,7 @@ impl Default for Config {
         Config {
             values: DIRECTIVES.iter().map(|d| d.default.to_string()).collect(),
             file: None,
+            users: Vec::new(),
         }
     }
 }
@@ -584,6 +632,10 @@ impl Config {
             let (name, values) = words
                 .split_first()
                 .ok_or_else(|| fatal("Bad directive or wrong number of arguments"))?;
+            if name.eq_ignore_ascii_case("user") && !values.is_empty() {
+                self.users.push(words.clone());
+                continue;
+            }
             if directive_index(name).is_none() {
                 return Err(fatal("Bad directive or wrong number of arguments"));
             }

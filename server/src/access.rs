@@ -1,0 +1,316 @@
+//! Access control in the one command path: the ACL engine (`zedis-acl`) in the engine half, each client's
+//! user, and the checks Redis's `ACLCheckAllPerm` makes for a command at the top level, in MULTI (when
+//! queued and again at EXEC), and for a script's `redis.call`.
+//!
+//! - The ACL's command universe is filled from the command table at startup, rows in table order, so
+//!   `+cmd`, `+cmd|sub`, `+@category` and ACL CAT speak of exactly the commands Zedis runs.
+//! - A user whose root selector is `~* &* +@all` (the `default` user unless changed) passes on one flag test:
+//!   no key or channel extraction happens for it.
+//! - Otherwise keys come from the key specs (`command_meta::keys_with_flags`, COMMAND GETKEYSANDFLAGS's
+//!   extraction; `access` = read, `insert`/`delete`/`update` = write) and channels from the pub/sub
+//!   arguments (PUBLISH/SPUBLISH's channel, (S|P)SUBSCRIBE's arguments; unsubscribing is never checked).
+//! - A denial is logged in ACL LOG with Redis's fields and answered with Redis's `-NOPERM` texts.
+//! - The ACL's bytes (users, patterns, the catalog, the log) are charged to the budget as
+//!   `Component::Other` and shown as INFO memory's `used_memory_acl`.
+
+use crate::server::Core;
+use crate::table::{Command, Table, NO_AUTH};
+use crate::Strategy;
+use zedis_acl::{
+    parse_categories, Acl, AclCommandId, AclLog, ChannelRef, CommandCatalog, Denial, KeyRef,
+    LogContext, LogEntry, Request, UserId,
+};
+use zedis_budget::{Component, GlobalBudget};
+use zedis_client_pool::ClientSlots;
+
+/// Which arguments of a command are pub/sub channels (Redis's `commands_with_channels`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChannelArgs {
+    /// None.
+    None,
+    /// The first argument (PUBLISH, SPUBLISH).
+    Publish,
+    /// Every argument (SUBSCRIBE, SSUBSCRIBE).
+    Subscribe,
+    /// Every argument, as patterns (PSUBSCRIBE).
+    PatternSubscribe,
+}
+
+/// The ACL state of the server.
+pub struct Access {
+    /// The users.
+    pub acl: Acl,
+    /// ACL LOG.
+    pub log: AclLog,
+    /// The ACL command id of each table row: `ids[top][0]` the command, `ids[top][n]` its subcommand `n`.
+    ids: Vec<Vec<AclCommandId>>,
+    /// Channel arguments per ACL command id (dense).
+    channels: Vec<ChannelArgs>,
+    /// Bytes charged to the budget (`Component::Other`).
+    charged_bytes: usize,
+    /// The `requirepass` value last mapped onto the default user (`None` before startup).
+    pub requirepass_applied: Option<String>,
+}
+
+impl Access {
+    /// The ACL over `table`'s commands, with only the `default` user.
+    pub fn new<S: Strategy>(table: &Table<S>) -> Access {
+        let mut catalog = CommandCatalog::new();
+        let mut ids = Vec::with_capacity(table.all().len());
+        let mut channels = Vec::new();
+        for cmd in table.all() {
+            let Ok(id) = catalog.add_command(cmd.name, parse_categories(cmd.acl), cmd.has(NO_AUTH))
+            else {
+                continue;
+            };
+            let mut row = vec![id];
+            channels.push(channel_args(cmd.name));
+            for sub in &cmd.subcommands {
+                if let Ok(sub_id) = catalog.add_subcommand(
+                    id,
+                    sub.name,
+                    parse_categories(sub.acl),
+                    sub.has(NO_AUTH),
+                ) {
+                    row.push(sub_id);
+                    channels.push(ChannelArgs::None);
+                }
+            }
+            ids.push(row);
+        }
+        for &(name, categories, no_auth) in crate::acl_absent::ABSENT_COMMANDS {
+            let categories = parse_categories(categories);
+            let added = match name.split_once('|') {
+                Some((parent, _)) => catalog
+                    .get(parent)
+                    .and_then(|p| catalog.add_subcommand(p, name, categories, no_auth).ok()),
+                None => catalog.add_command(name, categories, no_auth).ok(),
+            };
+            if added.is_some() {
+                channels.push(ChannelArgs::None);
+            }
+        }
+        Access {
+            acl: Acl::new(catalog, false),
+            log: AclLog::default(),
+            ids,
+            channels,
+            charged_bytes: 0,
+            requirepass_applied: None,
+        }
+    }
+
+    /// The ACL id of a table row.
+    pub fn command_id<S: Strategy>(&self, cmd: &Command<S>) -> Option<AclCommandId> {
+        self.ids.get(cmd.id.top())?.get(cmd.id.sub()).copied()
+    }
+
+    /// Bytes held: users, catalog and log.
+    pub fn bytes(&self) -> usize {
+        self.acl.bytes()
+            + self.log.bytes()
+            + self
+                .ids
+                .iter()
+                .map(|r| r.capacity() * 2 + 24)
+                .sum::<usize>()
+            + self.channels.capacity()
+    }
+
+    /// The bytes charged to the budget.
+    pub fn charged_bytes(&self) -> usize {
+        self.charged_bytes
+    }
+
+    /// Whether `user` may run `cmd` with `argv` (the full command, name first).
+    pub fn check<S: Strategy>(
+        &self,
+        user: UserId,
+        cmd: &Command<S>,
+        argv: &[&[u8]],
+    ) -> Result<(), Denial> {
+        if self.acl.unrestricted(user) {
+            return Ok(());
+        }
+        let Some(command) = self.command_id(cmd) else {
+            return Ok(());
+        };
+        let is_sub = cmd.id.sub() != 0;
+        let first_arg = argv.get(if is_sub { 2 } else { 1 }).copied();
+        let key_refs = if self.acl.needs_keys(user) {
+            keys_of(cmd.name, argv)
+        } else {
+            Vec::new()
+        };
+        let channel_refs = if self.acl.needs_channels(user) {
+            self.channels_of(command, argv)
+        } else {
+            Vec::new()
+        };
+        self.acl.check(
+            user,
+            &Request {
+                command,
+                first_arg,
+                keys: &key_refs,
+                channels: &channel_refs,
+            },
+        )
+    }
+
+    fn channels_of<'a>(&self, command: AclCommandId, argv: &[&'a [u8]]) -> Vec<ChannelRef<'a>> {
+        let kind = self
+            .channels
+            .get(command.index())
+            .copied()
+            .unwrap_or(ChannelArgs::None);
+        let (range, pattern) = match kind {
+            ChannelArgs::None => return Vec::new(),
+            ChannelArgs::Publish => (1..2.min(argv.len()), false),
+            ChannelArgs::Subscribe => (1..argv.len(), false),
+            ChannelArgs::PatternSubscribe => (1..argv.len(), true),
+        };
+        range
+            .map(|pos| ChannelRef {
+                pos,
+                name: argv[pos],
+                pattern,
+            })
+            .collect()
+    }
+}
+
+/// The channel arguments of a command, decided once per catalog row at startup.
+fn channel_args(name: &str) -> ChannelArgs {
+    match name {
+        "publish" | "spublish" => ChannelArgs::Publish,
+        "subscribe" | "ssubscribe" => ChannelArgs::Subscribe,
+        "psubscribe" => ChannelArgs::PatternSubscribe,
+        _ => ChannelArgs::None,
+    }
+}
+
+/// The keys of `argv` with their read/write access, from the key specs (COMMAND GETKEYSANDFLAGS).
+fn keys_of<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<KeyRef<'a>> {
+    let found = crate::command_meta::procedure_keys(name, argv).or_else(|| {
+        let docs = crate::command_meta::lookup(name)?;
+        crate::command_meta::keys_with_flags(name, docs, argv)
+    });
+    found
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(pos, _)| *pos < argv.len())
+        .map(|(pos, flags)| KeyRef {
+            pos,
+            name: argv[pos],
+            read: flags.has_flag("access"),
+            write: flags.has_flag("insert") || flags.has_flag("delete") || flags.has_flag("update"),
+        })
+        .collect()
+}
+
+impl<S: Strategy> Core<S> {
+    /// The user of client `ck` (`default` for a vanished client).
+    pub fn client_user(&self, ck: usize) -> UserId {
+        self.clients
+            .get(ck)
+            .and_then(|c| c.user)
+            .unwrap_or_else(|| self.engine.access.acl.default_user())
+    }
+
+    /// The name of `user` (empty once deleted).
+    pub fn user_name(&self, user: Option<UserId>) -> Vec<u8> {
+        let acl = &self.engine.access.acl;
+        acl.user(user.unwrap_or_else(|| acl.default_user()))
+            .map_or_else(Vec::new, |u| u.name().to_vec())
+    }
+
+    /// The ACL check of client `ck` running `cmd`: `Ok` or the denial, already logged in ACL LOG with
+    /// `context`.
+    pub fn acl_check(
+        &mut self,
+        ck: usize,
+        cmd: &Command<S>,
+        argv: &[&[u8]],
+        context: LogContext,
+    ) -> Result<(), Denial> {
+        let user = self.client_user(ck);
+        let denial = match self.engine.access.check(user, cmd, argv) {
+            Ok(()) => return Ok(()),
+            Err(denial) => denial,
+        };
+        let username = self.user_name(Some(user));
+        self.acl_log(ck, &denial, context, username);
+        Err(denial)
+    }
+
+    /// Adds an ACL LOG entry for client `ck`.
+    pub fn acl_log(&mut self, ck: usize, denial: &Denial, context: LogContext, username: Vec<u8>) {
+        let client_info = crate::clients::client_info_line(self, ck).into_bytes();
+        self.engine.access.log.add(LogEntry {
+            count: 1,
+            reason: denial.reason,
+            context,
+            object: denial.object.clone(),
+            username,
+            time_ms: crate::server::unix_ms() as u64,
+            client_info,
+        });
+        self.access_recharge();
+    }
+
+    /// Charges the ACL's bytes to the budget when they changed.
+    pub fn access_recharge(&mut self) {
+        let bytes = self.engine.access.bytes();
+        let charged = self.engine.access.charged_bytes;
+        if bytes > charged {
+            self.budget.reserve(Component::Other, bytes - charged);
+        } else {
+            self.budget.release(Component::Other, charged - bytes);
+        }
+        self.engine.access.charged_bytes = bytes;
+    }
+
+    /// Whether a new connection (or one after RESET) starts authenticated: the default user is `nopass`
+    /// and enabled (Redis's `authRequired`).
+    pub fn default_user_open(&self) -> bool {
+        let acl = &self.engine.access.acl;
+        acl.user(acl.default_user())
+            .is_some_and(|u| u.nopass() && u.enabled())
+    }
+
+    /// Closes every client authenticated as one of `users` (deleted users, or replaced by ACL LOAD), as
+    /// Redis's `ACLFreeUserAndKillClients`: the calling client `caller` gets its reply first.
+    pub fn disconnect_users(&mut self, users: &[UserId], caller: usize) {
+        if users.is_empty() {
+            return;
+        }
+        for k in self.clients.keys() {
+            let Some(client) = self.clients.get_mut(k) else {
+                continue;
+            };
+            if client.user.is_some_and(|u| users.contains(&u)) {
+                client.user = None;
+                client.authenticated = false;
+                crate::clients::close_later(self, k, caller);
+            }
+        }
+    }
+
+    /// After ACL SETUSER took channels away from `user`: closes its clients with subscriptions, as Redis's
+    /// `ACLKillPubsubClientsIfNeeded` (which closes those whose subscriptions are no longer allowed; the
+    /// pub/sub registry does not list a client's subscriptions, so any subscribed client of the user is
+    /// closed).
+    pub fn disconnect_revoked_subscribers(&mut self, user: UserId, caller: usize) {
+        let default = self.engine.access.acl.default_user();
+        for k in self.clients.keys() {
+            let Some(client) = self.clients.get(k) else {
+                continue;
+            };
+            let subscribed = client.subscriptions + client.shard_subscriptions > 0;
+            if subscribed && client.user.unwrap_or(default) == user {
+                crate::clients::close_later(self, k, caller);
+            }
+        }
+    }
+}
