@@ -732,3 +732,82 @@ fn redis_py_with_users_and_tls() {
     );
     let _ = Path::new(&python);
 }
+
+fn get_eventually(port: u16, key: &str, want: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if cli_out(&["-p", &port.to_string(), "get", key]) == want {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// `tls-replication`: a redis-server replica of a Zedis master over TLS, a Zedis replica of that Zedis
+/// master over TLS, and a Zedis replica of a redis-server master over TLS.
+#[test]
+fn tls_replication_both_directions() {
+    if !tool_exists("redis-cli") {
+        return skip("redis-cli");
+    }
+    let Some(certs) = Certs::make() else {
+        return skip("openssl");
+    };
+    let tls_port = free_port().to_string();
+    let master_args = certs.server_args(&tls_port);
+    let master_args: Vec<&str> = master_args.iter().map(String::as_str).collect();
+    let master = Server::start(&master_args);
+    let mut m = master.conn();
+    ok(&mut m, &["SET", "k", "from-zedis"]);
+    let mut client_side = certs.server_args("0");
+    client_side.extend(["--tls-replication".into(), "yes".into()]);
+    let replicaof = [
+        "--replicaof".to_string(),
+        "127.0.0.1".into(),
+        tls_port.clone(),
+    ];
+    let redis_args: Vec<String> = client_side.iter().chain(&replicaof).cloned().collect();
+    let redis_args: Vec<&str> = redis_args.iter().map(String::as_str).collect();
+    let Some(redis_replica) = RedisProcess::start(&redis_args) else {
+        return skip("redis-server with TLS");
+    };
+    assert!(
+        get_eventually(redis_replica.port, "k", "from-zedis"),
+        "redis-server replica of Zedis over TLS"
+    );
+    let zedis_args: Vec<String> = client_side.iter().chain(&replicaof).cloned().collect();
+    let zedis_args: Vec<&str> = zedis_args.iter().map(String::as_str).collect();
+    let zedis_replica = Server::start(&zedis_args);
+    assert!(
+        get_eventually(zedis_replica.port, "k", "from-zedis"),
+        "Zedis replica of Zedis over TLS"
+    );
+    ok(&mut m, &["SET", "k2", "streamed"]);
+    assert!(get_eventually(zedis_replica.port, "k2", "streamed"));
+    assert!(get_eventually(redis_replica.port, "k2", "streamed"));
+    // Zedis replica of a redis-server master over TLS.
+    let redis_tls_port = free_port().to_string();
+    let redis_master_args = certs.server_args(&redis_tls_port);
+    let redis_master_args: Vec<&str> = redis_master_args.iter().map(String::as_str).collect();
+    let Some(redis_master) = RedisProcess::start(&redis_master_args) else {
+        return skip("redis-server with TLS");
+    };
+    let out = cli(&[
+        "-p",
+        &redis_master.port.to_string(),
+        "set",
+        "r",
+        "from-redis",
+    ]);
+    assert_eq!(text(&out.stdout).trim(), "OK");
+    let mut args = certs.server_args("0");
+    args.extend(["--tls-replication".into(), "yes".into()]);
+    args.extend(["--replicaof".into(), "127.0.0.1".into(), redis_tls_port]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let replica = Server::start(&args);
+    assert!(
+        get_eventually(replica.port, "r", "from-redis"),
+        "Zedis replica of redis-server over TLS"
+    );
+}
