@@ -36,6 +36,33 @@ enum ChannelArgs {
     PatternSubscribe,
 }
 
+/// How the ACL check finds a command's keys, decided once per table row at startup.
+#[derive(Debug, Clone)]
+enum KeyPlan {
+    /// No key specs (or no documentation): no keys.
+    None,
+    /// Index + range specs only: positions by arithmetic.
+    Ranges(Box<[crate::command_meta::RangeSpec]>),
+    /// Keyword or key-count specs, variable flags, SORT: the key-spec walk of COMMAND GETKEYSANDFLAGS.
+    Specs,
+}
+
+impl KeyPlan {
+    fn of(name: &str) -> KeyPlan {
+        if name == "sort" || name == "sort_ro" {
+            return KeyPlan::Specs;
+        }
+        match crate::command_meta::lookup(name) {
+            None => KeyPlan::None,
+            Some(docs) => match crate::command_meta::range_specs(docs) {
+                Some(specs) if specs.is_empty() => KeyPlan::None,
+                Some(specs) => KeyPlan::Ranges(specs.into_boxed_slice()),
+                None => KeyPlan::Specs,
+            },
+        }
+    }
+}
+
 /// The ACL state of the server.
 pub struct Access {
     /// The users.
@@ -44,6 +71,8 @@ pub struct Access {
     pub log: AclLog,
     /// The ACL command id of each table row: `ids[top][0]` the command, `ids[top][n]` its subcommand `n`.
     ids: Vec<Vec<AclCommandId>>,
+    /// How to find each table row's keys, parallel to `ids`.
+    key_plans: Vec<Vec<KeyPlan>>,
     /// Channel arguments per ACL command id (dense).
     channels: Vec<ChannelArgs>,
     /// Bytes charged to the budget (`Component::Other`).
@@ -57,6 +86,7 @@ impl Access {
     pub fn new<S: Strategy>(table: &Table<S>) -> Access {
         let mut catalog = CommandCatalog::new();
         let mut ids = Vec::with_capacity(table.all().len());
+        let mut key_plans = Vec::with_capacity(table.all().len());
         let mut channels = Vec::new();
         for cmd in table.all() {
             let Ok(id) = catalog.add_command(cmd.name, parse_categories(cmd.acl), cmd.has(NO_AUTH))
@@ -64,6 +94,7 @@ impl Access {
                 continue;
             };
             let mut row = vec![id];
+            let mut plans = vec![KeyPlan::of(cmd.name)];
             channels.push(channel_args(cmd.name));
             for sub in &cmd.subcommands {
                 if let Ok(sub_id) = catalog.add_subcommand(
@@ -73,10 +104,12 @@ impl Access {
                     sub.has(NO_AUTH),
                 ) {
                     row.push(sub_id);
+                    plans.push(KeyPlan::of(sub.name));
                     channels.push(ChannelArgs::None);
                 }
             }
             ids.push(row);
+            key_plans.push(plans);
         }
         for &(name, categories, no_auth) in crate::acl_absent::ABSENT_COMMANDS {
             let categories = parse_categories(categories);
@@ -94,6 +127,7 @@ impl Access {
             acl: Acl::new(catalog, false),
             log: AclLog::default(),
             ids,
+            key_plans,
             channels,
             charged_bytes: 0,
             requirepass_applied: None,
@@ -138,7 +172,7 @@ impl Access {
         let is_sub = cmd.id.sub() != 0;
         let first_arg = argv.get(if is_sub { 2 } else { 1 }).copied();
         let key_refs = if self.acl.needs_keys(user) {
-            keys_of(cmd.name, argv)
+            self.keys_of(cmd, argv)
         } else {
             Vec::new()
         };
@@ -156,6 +190,31 @@ impl Access {
                 channels: &channel_refs,
             },
         )
+    }
+
+    /// The keys of `argv` for `cmd`, by its [`KeyPlan`].
+    fn keys_of<'a, S: Strategy>(&self, cmd: &Command<S>, argv: &[&'a [u8]]) -> Vec<KeyRef<'a>> {
+        let plan = self
+            .key_plans
+            .get(cmd.id.top())
+            .and_then(|row| row.get(cmd.id.sub()));
+        match plan {
+            None | Some(KeyPlan::None) => Vec::new(),
+            Some(KeyPlan::Specs) => keys_from_specs(cmd.name, argv),
+            Some(KeyPlan::Ranges(specs)) => {
+                let mut found = Vec::with_capacity(4);
+                crate::command_meta::range_keys(specs, argv.len(), &mut found);
+                found
+                    .into_iter()
+                    .map(|(pos, read, write)| KeyRef {
+                        pos,
+                        name: argv[pos],
+                        read,
+                        write,
+                    })
+                    .collect()
+            }
+        }
     }
 
     fn channels_of<'a>(&self, command: AclCommandId, argv: &[&'a [u8]]) -> Vec<ChannelRef<'a>> {
@@ -191,7 +250,7 @@ fn channel_args(name: &str) -> ChannelArgs {
 }
 
 /// The keys of `argv` with their read/write access, from the key specs (COMMAND GETKEYSANDFLAGS).
-fn keys_of<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<KeyRef<'a>> {
+fn keys_from_specs<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<KeyRef<'a>> {
     let found = crate::command_meta::procedure_keys(name, argv).or_else(|| {
         let docs = crate::command_meta::lookup(name)?;
         crate::command_meta::keys_with_flags(name, docs, argv)
@@ -312,5 +371,50 @@ impl<S: Strategy> Core<S> {
                 crate::clients::close_later(self, k, caller);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Handler;
+
+    type S = crate::Chosen<
+        zedis_kv_pool::SystemAlloc,
+        zedis_arena::HeapAlloc,
+        zedis_client_pool::HeapClients<crate::client::Client>,
+    >;
+
+    /// The range plan finds exactly the keys the key-spec walk finds, for every command with range specs,
+    /// over argument counts from 1 to 9.
+    #[test]
+    fn range_plans_match_the_key_spec_walk() {
+        let table: Table<S> = Table::new();
+        let access = Access::new(&table);
+        let words: Vec<Vec<u8>> = (0..10).map(|i| format!("a{i}").into_bytes()).collect();
+        let mut checked = 0;
+        for cmd in table.all() {
+            let rows = std::iter::once(cmd).chain(cmd.subcommands.iter());
+            for row in rows {
+                if matches!(row.handler, Handler::Container) {
+                    continue;
+                }
+                let plan = &access.key_plans[row.id.top()][row.id.sub()];
+                if !matches!(plan, KeyPlan::Ranges(_)) {
+                    continue;
+                }
+                for argc in 1..10 {
+                    let argv: Vec<&[u8]> = words[..argc].iter().map(Vec::as_slice).collect();
+                    assert_eq!(
+                        access.keys_of(row, &argv),
+                        keys_from_specs(row.name, &argv),
+                        "{} with {argc} arguments",
+                        row.name
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 }

@@ -80,7 +80,6 @@ impl Node {
         }
     }
 
-    /// Whether a set of flags holds `flag`.
     /// Whether a set of flag names holds `flag`.
     pub fn has_flag(&self, flag: &str) -> bool {
         self.items()
@@ -216,6 +215,79 @@ pub fn keys_with_flags(
         }
     }
     Some(keys)
+}
+
+/// A key spec that needs no argument parsing: `begin_search` by index, `find_keys` by range (most
+/// commands). The ACL check resolves these once per command at startup (`crate::access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeSpec {
+    /// `begin_search` index.
+    pub index: i64,
+    /// `find_keys` lastkey.
+    pub last_key: i64,
+    /// `find_keys` keystep.
+    pub key_step: i64,
+    /// `find_keys` limit.
+    pub limit: i64,
+    /// The spec's flags include `access`.
+    pub read: bool,
+    /// The spec's flags include `insert`, `delete` or `update`.
+    pub write: bool,
+}
+
+/// The command's key specs as [`RangeSpec`]s when every one is an index + range (no keyword search, no key
+/// count argument, no variable flags); `None` otherwise. `not_key` specs are left out, as
+/// [`keys_with_flags`] does.
+pub fn range_specs(docs: &CommandDocs) -> Option<Vec<RangeSpec>> {
+    let mut out = Vec::new();
+    for spec in docs.key_specs.items() {
+        let flags = spec.get("flags")?;
+        if flags.has_flag("variable_flags") {
+            return None;
+        }
+        if flags.has_flag("not_key") {
+            continue;
+        }
+        let begin = spec.get("begin_search")?;
+        let find = spec.get("find_keys")?;
+        if begin.text("type")? != "index" || find.text("type")? != "range" {
+            return None;
+        }
+        let find_spec = find.get("spec")?;
+        out.push(RangeSpec {
+            index: begin.get("spec")?.int("index")?,
+            last_key: find_spec.int("lastkey")?,
+            key_step: find_spec.int("keystep")?,
+            limit: find_spec.int("limit")?,
+            read: flags.has_flag("access"),
+            write: flags.has_flag("insert") || flags.has_flag("delete") || flags.has_flag("update"),
+        });
+    }
+    Some(out)
+}
+
+/// The keys of a command of `argc` arguments with [`RangeSpec`]s, as `(position, read, write)`, pushed to
+/// `out`; as [`keys_with_flags`], arguments that do not fit some spec give no keys at all.
+pub fn range_keys(specs: &[RangeSpec], argc: usize, out: &mut Vec<(usize, bool, bool)>) {
+    let argc = argc as i64;
+    for spec in specs {
+        let first = spec.index;
+        let last = if spec.last_key >= 0 {
+            first + spec.last_key
+        } else if spec.limit == 0 {
+            argc + spec.last_key
+        } else {
+            first + ((argc - first) / spec.limit + spec.last_key)
+        };
+        if last >= argc || last < first || first >= argc {
+            out.clear();
+            return;
+        }
+        let step = spec.key_step.max(1) as usize;
+        for pos in (first as usize..=last as usize).step_by(step) {
+            out.push((pos, spec.read, spec.write));
+        }
+    }
 }
 
 /// One spec's `(first, last, step)` positions in `args` (Redis's `getKeysUsingKeySpecs`); `None` for an
