@@ -450,7 +450,15 @@ pub fn config_rewrite<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]
     let Some(path) = core.config.file.clone() else {
         return core.reply_error(ck, b"ERR The server is running without a config file");
     };
-    match std::fs::write(&path, core.config.render()) {
+    let mut text = core.config.render();
+    // As Redis's rewriteConfigUserOption: the users as `user` lines, unless they live in an aclfile.
+    if core.config.get("aclfile").is_empty() {
+        for line in core.engine.access.acl.list() {
+            text.push_str(&String::from_utf8_lossy(&line));
+            text.push('\n');
+        }
+    }
+    match std::fs::write(&path, text) {
         Ok(()) => core.reply(ck, |out, _| reply::ok(out)),
         Err(e) => {
             let msg = format!("ERR Rewriting config file: {e}");

@@ -426,11 +426,22 @@ fn aclfile_and_config_file_users() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    // CONFIG REWRITE writes the users back as `user` lines.
+    let p = port.to_string();
+    let added = cli_out(&["-p", &p, "acl", "setuser", "added", "on", "nopass", "+ping"]);
+    let rewrite = cli_out(&["-p", &p, "config", "rewrite"]);
     let _ = child.kill();
     let _ = child.wait();
     assert!(
         list.contains("user worker on #") && list.contains("~jobs:* resetchannels -@all +@list"),
         "{list}"
+    );
+    assert_eq!((added.as_str(), rewrite.as_str()), ("OK", "OK"));
+    let rewritten = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        rewritten.contains("user added on nopass resetchannels -@all +ping\n")
+            && rewritten.contains("user worker on #"),
+        "{rewritten}"
     );
 }
 
