@@ -356,10 +356,8 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    /// After ACL SETUSER took channels away from `user`: closes its clients with subscriptions, as Redis's
-    /// `ACLKillPubsubClientsIfNeeded` (which closes those whose subscriptions are no longer allowed; the
-    /// pub/sub registry does not list a client's subscriptions, so any subscribed client of the user is
-    /// closed).
+    /// After ACL SETUSER took channels away from `user`: closes its subscribed clients whose channels,
+    /// patterns or shard channels are no longer allowed, as Redis's `ACLKillPubsubClientsIfNeeded`.
     pub fn disconnect_revoked_subscribers(&mut self, user: UserId, caller: usize) {
         let default = self.engine.access.acl.default_user();
         for k in self.clients.keys() {
@@ -367,10 +365,41 @@ impl<S: Strategy> Core<S> {
                 continue;
             };
             let subscribed = client.subscriptions + client.shard_subscriptions > 0;
-            if subscribed && client.user.unwrap_or(default) == user {
+            if !subscribed || client.user.unwrap_or(default) != user {
+                continue;
+            }
+            let revoked = self.subscriptions_of(k).iter().any(|(kind, name)| {
+                let pattern = *kind == zedis_pubsub::Kind::Pattern;
+                !self
+                    .engine
+                    .access
+                    .acl
+                    .subscription_allowed(user, name, pattern)
+            });
+            if revoked {
                 crate::clients::close_later(self, k, caller);
             }
         }
+    }
+
+    /// Client `ck`'s subscriptions, each kind in subscription order. The registry offers no read of one
+    /// client's subscriptions, so they are taken out and put back in the same order (this runs only after an
+    /// ACL SETUSER that revoked channels; putting back never passes a limit, as the same entries left).
+    fn subscriptions_of(&mut self, ck: usize) -> Vec<(zedis_pubsub::Kind, std::rc::Rc<[u8]>)> {
+        use zedis_pubsub::{ClientId, Kind};
+        let client = ClientId(ck as u64);
+        let mut all = Vec::new();
+        for kind in [Kind::Channel, Kind::Pattern, Kind::ShardChannel] {
+            for gone in self.engine.pubsub.remove_all(kind, client) {
+                if let Some(name) = gone.name {
+                    all.push((kind, name));
+                }
+            }
+        }
+        for (kind, name) in &all {
+            let _ = self.engine.pubsub.add(*kind, client, name);
+        }
+        all
     }
 }
 

@@ -822,3 +822,59 @@ fn tls_replication_both_directions() {
         "Zedis replica of redis-server over TLS"
     );
 }
+
+/// ACL SETUSER that takes channels away closes only the subscribers whose subscriptions are no longer
+/// allowed (Redis's `ACLKillPubsubClientsIfNeeded`), and a subscription outside the rules is refused.
+#[test]
+fn revoked_channels_close_only_affected_subscribers() {
+    let server = Server::start(&[]);
+    let mut admin = server.conn();
+    ok(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "s",
+            "on",
+            ">pw",
+            "resetchannels",
+            "&a",
+            "&b",
+            "&p*",
+            "+@all",
+        ],
+    );
+    let subscriber = |request: &str, reply: &str| {
+        let mut raw = server.raw();
+        raw.roundtrip("AUTH s pw\r\n", "+OK\r\n");
+        raw.roundtrip(request, reply);
+        raw
+    };
+    let mut on_a = subscriber(
+        "SUBSCRIBE a\r\n",
+        "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n",
+    );
+    let mut on_b = subscriber(
+        "SUBSCRIBE b\r\n",
+        "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:1\r\n",
+    );
+    let mut on_p = subscriber(
+        "PSUBSCRIBE p*\r\n",
+        "*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:1\r\n",
+    );
+    let mut refused = server.raw();
+    refused.roundtrip("AUTH s pw\r\n", "+OK\r\n");
+    refused.roundtrip(
+        "SUBSCRIBE c\r\n",
+        "-NOPERM this user has no permissions to access one of the channels used as arguments\r\n",
+    );
+    // `b` and `p*` are taken away: their subscribers go, `a`'s stays and still gets messages.
+    ok(&mut admin, &["ACL", "SETUSER", "s", "resetchannels", "&a"]);
+    assert_eq!(on_b.read_to_close(), "");
+    assert_eq!(on_p.read_to_close(), "");
+    assert_eq!(
+        bulk(&mut admin, &["PUBLISH", "a", "still"]),
+        redis::Value::Int(1)
+    );
+    on_a.expect("*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$5\r\nstill\r\n");
+}
