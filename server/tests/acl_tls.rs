@@ -630,6 +630,25 @@ fn redis_cli_over_tls() {
     std::io::Write::write_all(&mut raw, b"PING\r\nnot a TLS record at all\r\n").unwrap();
     let out = tls_cli(&certs, &tls_port, true, &["ping"]);
     assert_eq!(text(&out.stdout).trim(), "PONG");
+    // CONFIG SET rebuilds the TLS configuration, or refuses and changes nothing.
+    assert_eq!(
+        err(&mut plain, &["CONFIG", "SET", "tls-protocols", "TLSv1"]),
+        "ERR CONFIG SET failed (possibly related to argument 'tls-protocols') - Unable to update TLS configuration. Check server logs."
+    );
+    assert_eq!(
+        err(&mut plain, &["CONFIG", "SET", "tls-cert-file", "/nonexistent.crt"]),
+        "ERR CONFIG SET failed (possibly related to argument 'tls-cert-file') - Unable to update TLS configuration. Check server logs."
+    );
+    ok(&mut plain, &["CONFIG", "SET", "tls-auth-clients", "no"]);
+    let out = tls_cli(&certs, &tls_port, false, &["ping"]);
+    assert_eq!(text(&out.stdout).trim(), "PONG", "{}", text(&out.stderr));
+    assert_eq!(
+        bulk(&mut plain, &["CONFIG", "GET", "tls-protocols"]),
+        redis::Value::Array(vec![
+            redis::Value::BulkString(b"tls-protocols".to_vec()),
+            redis::Value::BulkString(Vec::new())
+        ])
+    );
 }
 
 #[test]

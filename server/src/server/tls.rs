@@ -68,6 +68,38 @@ pub fn startup(config: &Config, poll: &Poll, bind: &str) -> anyhow::Result<Tls> 
     })
 }
 
+/// CONFIG SET of `tls-*` directives (`pairs` are the command's name/value pairs, `next` the configuration
+/// they make): when TLS is on, builds the new rustls configuration and swaps it in (open connections keep
+/// theirs); on failure logs why and returns the first TLS argument, and nothing changes.
+pub fn reconfigure<S: Strategy>(
+    core: &mut Core<S>,
+    next: &Config,
+    pairs: &[(&[u8], &[u8])],
+) -> Result<(), String> {
+    let Some(argument) = pairs
+        .iter()
+        .map(|(name, _)| String::from_utf8_lossy(name).to_ascii_lowercase())
+        .find(|name| zedis_tls::is_directive(name))
+    else {
+        return Ok(());
+    };
+    let enabled =
+        next.int("tls-port") != 0 || next.flag("tls-replication") || next.flag("tls-cluster");
+    if !enabled {
+        return Ok(());
+    }
+    match settings(next).and_then(|s| s.build()) {
+        Ok(configs) => {
+            core.net.tls.configs = Some(configs);
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("# Failed to update TLS configuration: {e}");
+            Err(argument)
+        }
+    }
+}
+
 impl Net {
     /// The address of the plain listener, else of the TLS one.
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
