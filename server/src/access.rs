@@ -73,6 +73,8 @@ pub struct Access {
     ids: Vec<Vec<AclCommandId>>,
     /// How to find each table row's keys, parallel to `ids`.
     key_plans: Vec<Vec<KeyPlan>>,
+    /// Table indexes of SORT and SORT_RO, whose `BY` and `GET` options need full key access.
+    sort_tops: Vec<usize>,
     /// Channel arguments per ACL command id (dense).
     channels: Vec<ChannelArgs>,
     /// Bytes charged to the budget (`Component::Other`).
@@ -128,6 +130,12 @@ impl Access {
             log: AclLog::default(),
             ids,
             key_plans,
+            sort_tops: table
+                .all()
+                .iter()
+                .filter(|c| c.name == "sort" || c.name == "sort_ro")
+                .map(|c| c.id.top())
+                .collect(),
             channels,
             charged_bytes: 0,
             requirepass_applied: None,
@@ -190,6 +198,71 @@ impl Access {
                 channels: &channel_refs,
             },
         )
+    }
+
+    /// SORT's refusal of `BY <pattern with *>` and `GET` for a user without full key access (Redis's
+    /// `sortCommandGeneric`), found by walking the options as SORT parses them: `None` to run the command
+    /// (a malformed option is left to SORT's own error).
+    pub fn sort_refusal<S: Strategy>(
+        &self,
+        user: UserId,
+        cmd: &Command<S>,
+        argv: &[&[u8]],
+    ) -> Option<&'static [u8]> {
+        if cmd.id.sub() != 0
+            || !self.sort_tops.contains(&cmd.id.top())
+            || self.acl.unrestricted(user)
+        {
+            return None;
+        }
+        let full = || {
+            let Some(command) = self.command_id(cmd) else {
+                return true;
+            };
+            let keys = self.keys_of(cmd, argv);
+            let request = Request {
+                command,
+                first_arg: argv.get(1).copied(),
+                keys: &keys,
+                channels: &[],
+            };
+            self.acl.full_key_access(user, &request)
+        };
+        let store_allowed = !cmd.has(crate::table::READONLY);
+        let mut j = 2;
+        while j < argv.len() {
+            let left = argv.len() - j - 1;
+            let arg = argv[j];
+            let is = |word: &[u8]| arg.eq_ignore_ascii_case(word);
+            if is(b"asc") || is(b"desc") || is(b"alpha") {
+            } else if is(b"limit") && left >= 2 {
+                let int = |a: &[u8]| zedis_keyspace::num::parse_i64_exact(a).is_some();
+                if !int(argv[j + 1]) || !int(argv[j + 2]) {
+                    return None;
+                }
+                j += 2;
+            } else if store_allowed && is(b"store") && left >= 1 {
+                j += 1;
+            } else if is(b"by") && left >= 1 {
+                if argv[j + 1].contains(&b'*') && !full() {
+                    return Some(
+                        b"ERR BY option of SORT denied due to insufficient ACL permissions.",
+                    );
+                }
+                j += 1;
+            } else if is(b"get") && left >= 1 {
+                if !full() {
+                    return Some(
+                        b"ERR GET option of SORT denied due to insufficient ACL permissions.",
+                    );
+                }
+                j += 1;
+            } else {
+                return None;
+            }
+            j += 1;
+        }
+        None
     }
 
     /// The keys of `argv` for `cmd`, by its [`KeyPlan`].

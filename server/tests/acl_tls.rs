@@ -331,6 +331,13 @@ fn multi_and_scripts_are_checked_as_redis() {
         seen.push(format!("{:?}", cmd(&mut user, &["SET", "k2", "v"])));
         ok(&mut admin, &["ACL", "SETUSER", "t", "-set"]);
         seen.push(format!("{:?}", cmd(&mut user, &["EXEC"])));
+        // SORT's BY pattern and GET need full key access.
+        seen.push(err(&mut user, &["SORT", "klist", "BY", "w_*"]));
+        seen.push(err(&mut user, &["SORT_RO", "klist", "GET", "#"]));
+        seen.push(format!(
+            "{:?}",
+            cmd(&mut user, &["SORT", "klist", "BY", "nosort"])
+        ));
         seen.push(err(
             &mut user,
             &["EVAL", "return redis.pcall('get', 'other')", "0"],

@@ -184,6 +184,12 @@ impl<S: Strategy> Core<S> {
         now_ms: i64,
         may_block: bool,
     ) -> Option<(BlockOn, Option<Vec<Vec<u8>>>)> {
+        // SORT's BY/GET need full key access (checked where SORT parses them, so in every context).
+        let user = self.client_user(ck);
+        if let Some(text) = self.engine.access.sort_refusal(user, cmd, argv) {
+            self.reply_error(ck, text);
+            return None;
+        }
         self.engine.fx.reset();
         self.engine.fx.may_block = may_block;
         // Only blocked clients' retries run while ready keys are being served.
