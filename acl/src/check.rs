@@ -278,6 +278,22 @@ impl Acl {
         }
     }
 
+    /// Whether some selector of `user` allows `request` and reads any key (`allkeys`, or a `*` pattern with
+    /// read permission): Redis's `ACLUserCheckCmdWithUnrestrictedKeyAccess`, which SORT's `BY` and `GET`
+    /// options need. A deleted user has none.
+    pub fn full_key_access(&self, user: UserId, request: &Request<'_>) -> bool {
+        let Some(user) = self.user(user) else {
+            return false;
+        };
+        user.selectors.iter().any(|s| {
+            let unrestricted = s.flags & FLAG_ALL_KEYS != 0
+                || s.patterns
+                    .iter()
+                    .any(|p| p.flags & PERM_READ != 0 && p.pattern.as_slice() == b"*");
+            unrestricted && check_selector(&self.catalog, s, request).is_none()
+        })
+    }
+
     /// Whether some selector of `user` allows this key access (`ACLUserCheckKeyPerm`).
     pub fn key_allowed(&self, user: UserId, key: &[u8], read: bool, write: bool) -> bool {
         let key = KeyRef {
@@ -492,6 +508,23 @@ mod tests {
         assert!(!acl.key_allowed(u, b"z", true, false));
         assert!(acl.subscription_allowed(u, b"c", false));
         assert!(!acl.subscription_allowed(u, b"d", false));
+    }
+
+    #[test]
+    fn full_key_access_needs_an_all_keys_selector_that_allows_the_command() {
+        let (acl, u) = acl_with(&["~a*", "+get", "(%R~* +set)"]);
+        let get = request(&acl, "get", None, &[], &[]);
+        let set = request(&acl, "set", None, &[], &[]);
+        assert!(!acl.full_key_access(u, &get), "root has ~a* only");
+        assert!(
+            acl.full_key_access(u, &set),
+            "the selector reads * and allows set"
+        );
+        let (acl, u) = acl_with(&["%W~*", "+get"]);
+        assert!(!acl.full_key_access(u, &request(&acl, "get", None, &[], &[])));
+        let acl = Acl::new(test_catalog(), false);
+        let get = request(&acl, "get", None, &[], &[]);
+        assert!(acl.full_key_access(acl.default_user(), &get));
     }
 
     #[test]

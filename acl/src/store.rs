@@ -89,6 +89,12 @@ impl Acl {
         user
     }
 
+    /// Changes `acl-pubsub-default` (`allchannels` = true): the channel rules new users start with. Existing
+    /// users keep theirs, as in Redis.
+    pub fn set_pubsub_default(&mut self, all: bool) {
+        self.pubsub_all = all;
+    }
+
     /// The catalog.
     pub fn catalog(&self) -> &CommandCatalog {
         &self.catalog

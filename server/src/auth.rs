@@ -1,14 +1,16 @@
-//! AUTH, `requirepass` and `protected-mode`.
+//! AUTH, HELLO AUTH, `requirepass` and `protected-mode`.
 //!
-//! Only the `default` user exists: `requirepass` is its password (empty: no password, any password opens
-//! it). A connection starts authenticated when no password is set; otherwise it may only send small requests
-//! (the parser's unauthenticated limits) and commands flagged `no_auth` until AUTH or HELLO AUTH succeeds.
-//! CONFIG SET requirepass applies to new connections, as in Redis; clearing it lets everyone in.
+//! Users are the ACL's (`crate::access`); `requirepass` is the `default` user's password (empty: `nopass`),
+//! mapped onto it whenever the directive changes, as Redis's `ACLUpdateDefaultUserPassword`. A connection
+//! starts authenticated as `default` when that user is `nopass` and enabled; otherwise it may only send small
+//! requests (the parser's unauthenticated limits) and commands flagged `no_auth` until AUTH or HELLO AUTH
+//! succeeds. A failed attempt is logged in ACL LOG (`reason` auth, `object` the command as typed).
 
 use crate::server::Core;
 use crate::Strategy;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
+use zedis_acl::{Denial, DenialReason, LogContext};
 use zedis_client_pool::ClientSlots;
 use zedis_resp::reply;
 
@@ -23,7 +25,7 @@ pub const WRONGPASS: &[u8] = b"WRONGPASS invalid username-password pair or user 
 pub fn auth<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let (user, password): (&[u8], &[u8]) = match argv.len() {
         2 => {
-            if !core.settings.password_required {
+            if core.default_user_nopass() {
                 return core.reply_error(ck, b"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             }
             (b"default", argv[1])
@@ -31,17 +33,76 @@ pub fn auth<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         3 => (argv[1], argv[2]),
         _ => return core.reply_error(ck, zedis_keyspace::commands::SYNTAX),
     };
-    if !crate::clients::check_password(core, user, password) {
+    if !authenticate(core, ck, argv[0], user, password) {
         return core.reply_error(ck, WRONGPASS);
     }
-    crate::clients::set_authenticated(core, ck);
     core.reply(ck, |out, _| reply::ok(out));
 }
 
-/// After CONFIG SET: with no password any more, every connection is authenticated (Redis checks the default
-/// user's `nopass` at each command).
+/// Redis's `ACLAuthenticateUser`: on success client `ck` becomes `user`, authenticated; on failure an `auth`
+/// entry is logged (`object` is the command as typed, `username` the name tried).
+pub fn authenticate<S: Strategy>(
+    core: &mut Core<S>,
+    ck: usize,
+    command: &[u8],
+    user: &[u8],
+    password: &[u8],
+) -> bool {
+    match core.engine.access.acl.authenticate(user, password) {
+        Ok(id) => {
+            if let Some(client) = core.clients.get_mut(ck) {
+                client.user = Some(id);
+            }
+            crate::clients::set_authenticated(core, ck);
+            true
+        }
+        Err(_) => {
+            let in_multi = core.clients.get(ck).is_some_and(|c| c.tx.active);
+            let context = if in_multi {
+                LogContext::Multi
+            } else {
+                LogContext::Toplevel
+            };
+            let denial = Denial {
+                reason: DenialReason::Auth,
+                pos: 0,
+                object: command.to_vec(),
+            };
+            core.acl_log(ck, &denial, context, user.to_vec());
+            false
+        }
+    }
+}
+
+impl<S: Strategy> Core<S> {
+    /// Whether the `default` user is `nopass` (AUTH with one argument is then an error, and protected mode
+    /// refuses remote connections).
+    pub fn default_user_nopass(&self) -> bool {
+        let acl = &self.engine.access.acl;
+        acl.user(acl.default_user()).is_some_and(|u| u.nopass())
+    }
+}
+
+/// Maps `requirepass` onto the `default` user when it changed (startup, CONFIG SET), then lets every
+/// unauthenticated connection in if the default user is now open (Redis checks it at each command).
 pub fn apply_requirepass<S: Strategy>(core: &mut Core<S>) {
-    if core.settings.password_required {
+    let requirepass = core.config.get("requirepass").to_string();
+    let access = &mut core.engine.access;
+    if access.requirepass_applied.as_deref() != Some(requirepass.as_str()) {
+        let password = (!requirepass.is_empty()).then_some(requirepass.as_bytes());
+        // At startup an empty requirepass leaves the default user as the config's `user default` made it.
+        if access.requirepass_applied.is_some() || password.is_some() {
+            access.acl.set_default_password(password);
+        }
+        access.requirepass_applied = Some(requirepass);
+        core.access_recharge();
+    }
+    open_if_default_open(core);
+}
+
+/// Authenticates every connection still waiting for AUTH when the default user is `nopass` and enabled.
+pub fn open_if_default_open<S: Strategy>(core: &mut Core<S>) {
+    if !core.default_user_open() {
         return;
     }
     for ck in core.clients.keys() {
@@ -62,18 +123,21 @@ fn is_loopback(ip: IpAddr) -> bool {
 }
 
 /// Protected mode (on by default): with no password set, a connection from a non-loopback address gets
-/// Redis's DENIED explanation and is closed. True if `stream` was refused.
+/// Redis's DENIED explanation (a TLS one is closed without it) and is closed. True if `stream` was refused.
 pub fn protected_mode_denies<S: Strategy>(
     core: &mut Core<S>,
     stream: &mut mio::net::TcpStream,
     peer: SocketAddr,
+    tls: bool,
 ) -> bool {
     let protected = core.settings.protected_mode;
-    if !protected || core.settings.password_required || is_loopback(peer.ip()) {
+    if !protected || !core.default_user_nopass() || is_loopback(peer.ip()) {
         return false;
     }
     // A fresh socket's send buffer takes the whole message; a short write only shortens the explanation.
-    let _ = stream.write(PROTECTED_MODE_DENIED);
+    if !tls {
+        let _ = stream.write(PROTECTED_MODE_DENIED);
+    }
     core.engine.stats.rejected_connections += 1;
     true
 }

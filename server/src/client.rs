@@ -7,6 +7,7 @@ use std::rc::Rc;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::{IoBuf, Recycle};
 use zedis_resp::{ParserLimits, Protocol, RequestParser};
+use zedis_tls::Transport;
 
 /// Query buffers above this are shrunk back when idle (Redis's shrinking of idle query buffers).
 pub const QUERY_KEEP_BYTES_MAX: usize = 32 * 1024;
@@ -94,8 +95,8 @@ pub enum ReplyMode {
 pub struct Client {
     /// Unique, increasing id (CLIENT ID).
     pub id: u64,
-    /// The socket; `None` in a recycled slot.
-    pub stream: Option<TcpStream>,
+    /// The socket, plain or TLS; `None` in a recycled slot.
+    pub stream: Option<Transport<TcpStream>>,
     /// Peer address.
     pub addr: String,
     /// Local address.
@@ -130,6 +131,8 @@ pub struct Client {
     pub peer_closed: bool,
     /// Passed AUTH (or no password is set).
     pub authenticated: bool,
+    /// The ACL user (`None`: the `default` user).
+    pub user: Option<zedis_acl::UserId>,
     /// Registered for writable events.
     pub want_write: bool,
     /// In the server's pending-writes list.

@@ -57,12 +57,6 @@ pub fn help_reply<S: Strategy>(core: &mut Core<S>, ck: usize, lines: &[&str]) {
     });
 }
 
-/// Whether `password` opens user `user` (only `default` exists; with no `requirepass` any password does).
-pub fn check_password<S: Strategy>(core: &Core<S>, user: &[u8], password: &[u8]) -> bool {
-    let required = core.config.get("requirepass");
-    user == b"default" && (required.is_empty() || required.as_bytes() == password)
-}
-
 /// Marks client `ck` authenticated (lifting the unauthenticated request limits).
 pub fn set_authenticated<S: Strategy>(core: &mut Core<S>, ck: usize) {
     if let Some(client) = core.clients.get_mut(ck) {
@@ -73,8 +67,22 @@ pub fn set_authenticated<S: Strategy>(core: &mut Core<S>, ck: usize) {
     }
 }
 
+/// Client `ck`'s CLIENT INFO line (with its newline), for CLIENT INFO and ACL LOG's `client-info`.
+pub fn client_info_line<S: Strategy>(core: &Core<S>, ck: usize) -> String {
+    let Some(client) = core.clients.get(ck) else {
+        return String::new();
+    };
+    let user = String::from_utf8_lossy(&core.user_name(client.user)).into_owned();
+    client_line(client, unix_ms(), &core.engine.observe, &user)
+}
+
 /// One CLIENT LIST / CLIENT INFO line; `observe` gives the MONITOR and CLIENT TRACKING state.
-fn client_line(client: &Client, now_ms: i64, observe: &crate::observe::Observe) -> String {
+fn client_line(
+    client: &Client,
+    now_ms: i64,
+    observe: &crate::observe::Observe,
+    user: &str,
+) -> String {
     let tracking = observe.tracking.table.client(client.id);
     let (qbuf, qcap) = client
         .input
@@ -120,7 +128,7 @@ fn client_line(client: &Client, now_ms: i64, observe: &crate::observe::Observe) 
     };
     let events = if client.want_write { "rw" } else { "r" };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub=0 ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub=0 ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}\n",
         client.id,
         client.addr,
         client.laddr,
@@ -143,6 +151,7 @@ fn client_line(client: &Client, now_ms: i64, observe: &crate::observe::Observe) 
         qcap + client.out.capacity() + std::mem::size_of::<Client>(),
         events,
         client.last_cmd,
+        user,
         tracking.map_or(-1, |t| t.redirect as i64),
         if client.proto == zedis_resp::Protocol::Resp3 { 3 } else { 2 },
     )
@@ -241,7 +250,8 @@ pub fn list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         if ids.as_ref().is_some_and(|ids| !ids.contains(&client.id)) {
             continue;
         }
-        text.push_str(&client_line(client, now, &core.engine.observe));
+        let user = String::from_utf8_lossy(&core.user_name(client.user)).into_owned();
+        text.push_str(&client_line(client, now, &core.engine.observe, &user));
     }
     core.reply(ck, |out, p| {
         reply::verbatim(out, p, b"txt", text.as_bytes())
@@ -251,11 +261,7 @@ pub fn list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// # Format
 /// `CLIENT INFO`
 pub fn info<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    let text = core
-        .clients
-        .get(ck)
-        .map(|c| client_line(c, unix_ms(), &core.engine.observe))
-        .unwrap_or_default();
+    let text = client_info_line(core, ck);
     core.reply(ck, |out, p| {
         reply::verbatim(out, p, b"txt", text.as_bytes())
     });
@@ -309,7 +315,13 @@ pub fn kill<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
                 b"no" => skip_me = false,
                 _ => return core.reply_error(ck, SYNTAX),
             },
-            b"addr" | b"laddr" | b"user" | b"maxage" => {}
+            b"user" => {
+                if core.engine.access.acl.user_id(value).is_none() {
+                    let msg = format!("ERR No such user '{}'", String::from_utf8_lossy(value));
+                    return core.reply_error(ck, msg.as_bytes());
+                }
+            }
+            b"addr" | b"laddr" | b"maxage" => {}
             _ => return core.reply_error(ck, SYNTAX),
         }
         filters.push((opt, value));
@@ -328,7 +340,7 @@ pub fn kill<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             b"type" => type_matches(client, value) == Some(true),
             b"addr" => client.addr.as_bytes() == *value,
             b"laddr" => client.laddr.as_bytes() == *value,
-            b"user" => *value == b"default",
+            b"user" => core.user_name(client.user) == *value,
             b"maxage" => zedis_keyspace::num::parse_i64_exact(value)
                 .is_some_and(|s| (now - client.created_ms) / 1000 >= s),
             _ => true,
@@ -342,7 +354,7 @@ pub fn kill<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 }
 
 /// Closes `k` at the end of the loop turn; the calling client gets its reply first.
-fn close_later<S: Strategy>(core: &mut Core<S>, k: usize, caller: usize) {
+pub fn close_later<S: Strategy>(core: &mut Core<S>, k: usize, caller: usize) {
     if k == caller {
         if let Some(client) = core.clients.get_mut(k) {
             client.close_after_reply = true;

@@ -80,8 +80,8 @@ impl Node {
         }
     }
 
-    /// Whether a set of flags holds `flag`.
-    fn has_flag(&self, flag: &str) -> bool {
+    /// Whether a set of flag names holds `flag`.
+    pub fn has_flag(&self, flag: &str) -> bool {
         self.items()
             .iter()
             .any(|f| matches!(f, Node::Simple(name) if *name == flag))
@@ -123,6 +123,31 @@ static SET_FLAGS_WITH_GET: Node = Node::Set(&[
     Node::Simple("update"),
 ]);
 
+static BITFIELD_READ_FLAGS: Node = Node::Set(&[Node::Simple("RO"), Node::Simple("access")]);
+static BITFIELD_WRITE_FLAGS: Node = Node::Set(&[
+    Node::Simple("RW"),
+    Node::Simple("access"),
+    Node::Simple("update"),
+]);
+
+/// BITFIELD's key flags (Redis's `bitfieldGetKeys`): read-only when only GET and OVERFLOW are given, else
+/// read-write (a syntax error too, to be safe).
+fn bitfield_flags(args: &[&[u8]]) -> &'static Node {
+    let mut i = 2;
+    while i < args.len() {
+        let remaining = args.len() - i - 1;
+        let arg = args[i];
+        if arg.eq_ignore_ascii_case(b"get") && remaining >= 2 {
+            i += 3;
+        } else if arg.eq_ignore_ascii_case(b"overflow") && remaining >= 1 {
+            i += 2;
+        } else {
+            return &BITFIELD_WRITE_FLAGS;
+        }
+    }
+    &BITFIELD_READ_FLAGS
+}
+
 static SORT_SOURCE_FLAGS: Node = Node::Set(&[Node::Simple("RO"), Node::Simple("access")]);
 static SORT_STORE_FLAGS: Node = Node::Set(&[Node::Simple("OW"), Node::Simple("update")]);
 
@@ -161,7 +186,10 @@ pub fn keys_with_flags(
             .is_some_and(|f| f.has_flag("variable_flags"))
     });
     if variable {
-        // Only SET among Zedis's commands: its native getkeys procedure decides the flags.
+        // SET and BITFIELD among Zedis's commands: their native getkeys procedures decide the flags.
+        if name == "bitfield" {
+            return Some(vec![(1, bitfield_flags(args))]);
+        }
         if name != "set" {
             return None;
         }
@@ -187,6 +215,79 @@ pub fn keys_with_flags(
         }
     }
     Some(keys)
+}
+
+/// A key spec that needs no argument parsing: `begin_search` by index, `find_keys` by range (most
+/// commands). The ACL check resolves these once per command at startup (`crate::access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeSpec {
+    /// `begin_search` index.
+    pub index: i64,
+    /// `find_keys` lastkey.
+    pub last_key: i64,
+    /// `find_keys` keystep.
+    pub key_step: i64,
+    /// `find_keys` limit.
+    pub limit: i64,
+    /// The spec's flags include `access`.
+    pub read: bool,
+    /// The spec's flags include `insert`, `delete` or `update`.
+    pub write: bool,
+}
+
+/// The command's key specs as [`RangeSpec`]s when every one is an index + range (no keyword search, no key
+/// count argument, no variable flags); `None` otherwise. `not_key` specs are left out, as
+/// [`keys_with_flags`] does.
+pub fn range_specs(docs: &CommandDocs) -> Option<Vec<RangeSpec>> {
+    let mut out = Vec::new();
+    for spec in docs.key_specs.items() {
+        let flags = spec.get("flags")?;
+        if flags.has_flag("variable_flags") {
+            return None;
+        }
+        if flags.has_flag("not_key") {
+            continue;
+        }
+        let begin = spec.get("begin_search")?;
+        let find = spec.get("find_keys")?;
+        if begin.text("type")? != "index" || find.text("type")? != "range" {
+            return None;
+        }
+        let find_spec = find.get("spec")?;
+        out.push(RangeSpec {
+            index: begin.get("spec")?.int("index")?,
+            last_key: find_spec.int("lastkey")?,
+            key_step: find_spec.int("keystep")?,
+            limit: find_spec.int("limit")?,
+            read: flags.has_flag("access"),
+            write: flags.has_flag("insert") || flags.has_flag("delete") || flags.has_flag("update"),
+        });
+    }
+    Some(out)
+}
+
+/// The keys of a command of `argc` arguments with [`RangeSpec`]s, as `(position, read, write)`, pushed to
+/// `out`; as [`keys_with_flags`], arguments that do not fit some spec give no keys at all.
+pub fn range_keys(specs: &[RangeSpec], argc: usize, out: &mut Vec<(usize, bool, bool)>) {
+    let argc = argc as i64;
+    for spec in specs {
+        let first = spec.index;
+        let last = if spec.last_key >= 0 {
+            first + spec.last_key
+        } else if spec.limit == 0 {
+            argc + spec.last_key
+        } else {
+            first + ((argc - first) / spec.limit + spec.last_key)
+        };
+        if last >= argc || last < first || first >= argc {
+            out.clear();
+            return;
+        }
+        let step = spec.key_step.max(1) as usize;
+        for pos in (first as usize..=last as usize).step_by(step) {
+            out.push((pos, spec.read, spec.write));
+        }
+    }
 }
 
 /// One spec's `(first, last, step)` positions in `args` (Redis's `getKeysUsingKeySpecs`); `None` for an

@@ -320,6 +320,52 @@ pub const DIRECTIVES: &[Directive] = &[
     d("maxmemory-clients", Kind::Special, true, "0"),
     // Zedis's own: the Prometheus endpoint's port (0: off).
     d("metrics-port", Kind::Int(0, 65535), false, "0"),
+    // Access control (`crate::access`; `user` lines are kept apart, in `Config::users`).
+    d("aclfile", Kind::Str, false, ""),
+    d("acllog-max-len", Kind::Int(0, i64::MAX), true, "128"),
+    d(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        true,
+        "resetchannels",
+    ),
+    // TLS (`server/tls.rs`, the zedis-tls crate): checked by building the rustls configuration, at startup
+    // and at CONFIG SET (then new connections use it); `tls-port` is read at startup only.
+    d("tls-port", Kind::Int(0, 65535), false, "0"),
+    d("tls-cert-file", Kind::Str, true, ""),
+    d("tls-key-file", Kind::Str, true, ""),
+    d("tls-key-file-pass", Kind::Str, true, ""),
+    d("tls-client-cert-file", Kind::Str, true, ""),
+    d("tls-client-key-file", Kind::Str, true, ""),
+    d("tls-client-key-file-pass", Kind::Str, true, ""),
+    d("tls-dh-params-file", Kind::Str, true, ""),
+    d("tls-ca-cert-file", Kind::Str, true, ""),
+    d("tls-ca-cert-dir", Kind::Str, true, ""),
+    d(
+        "tls-auth-clients",
+        Kind::Enum(&["yes", "no", "optional"]),
+        true,
+        "yes",
+    ),
+    d("tls-protocols", Kind::Str, true, ""),
+    d("tls-ciphers", Kind::Str, true, ""),
+    d("tls-ciphersuites", Kind::Str, true, ""),
+    d("tls-prefer-server-ciphers", Kind::Bool, true, "no"),
+    d("tls-session-caching", Kind::Bool, true, "yes"),
+    d(
+        "tls-session-cache-size",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "20480",
+    ),
+    d(
+        "tls-session-cache-timeout",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "300",
+    ),
+    d("tls-replication", Kind::Bool, true, "no"),
+    d("tls-cluster", Kind::Bool, true, "no"),
 ];
 
 /// A configuration problem, worded as redis-server words it.
@@ -363,6 +409,8 @@ pub struct Config {
     values: Vec<String>,
     /// The config file, if the server was started with one (CONFIG REWRITE target).
     pub file: Option<String>,
+    /// `user <name> <rules...>` lines, in order (created at startup, `crate::access`).
+    pub users: Vec<Vec<String>>,
 }
 
 impl Default for Config {
@@ -370,6 +418,7 @@ impl Default for Config {
         Config {
             values: DIRECTIVES.iter().map(|d| d.default.to_string()).collect(),
             file: None,
+            users: Vec::new(),
         }
     }
 }
@@ -584,6 +633,10 @@ impl Config {
             let (name, values) = words
                 .split_first()
                 .ok_or_else(|| fatal("Bad directive or wrong number of arguments"))?;
+            if name.eq_ignore_ascii_case("user") && !values.is_empty() {
+                self.users.push(words.clone());
+                continue;
+            }
             if directive_index(name).is_none() {
                 return Err(fatal("Bad directive or wrong number of arguments"));
             }

@@ -80,13 +80,12 @@ pub fn hello<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         if argv[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
-            if !crate::clients::check_password(core, argv[j + 1], argv[j + 2]) {
+            if !crate::auth::authenticate(core, ck, argv[0], argv[j + 1], argv[j + 2]) {
                 return core.reply_error(
                     ck,
                     b"WRONGPASS invalid username-password pair or user is disabled.",
                 );
             }
-            crate::clients::set_authenticated(core, ck);
             j += 3;
         } else if argv[j].eq_ignore_ascii_case(b"setname") && more >= 1 {
             if !valid_client_name(argv[j + 1]) {
@@ -160,8 +159,9 @@ pub fn select<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// `RESET`
 pub fn reset<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     core.reset_client_state(ck);
-    let requirepass = core.settings.password_required;
+    let requirepass = !core.default_user_open();
     if let Some(client) = core.clients.get_mut(ck) {
+        client.user = None;
         client.db = 0;
         client.proto = Protocol::Resp2;
         client.name.clear();

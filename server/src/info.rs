@@ -130,7 +130,12 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
 
 fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
     let uptime = core.started.elapsed().as_secs();
-    let port = core.net.listener.local_addr().map_or(0, |a| a.port());
+    let port = core
+        .net
+        .listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map_or(0, |a| a.port());
     let _ = write!(
         out,
         "# Server\r\nredis_version:{}\r\nzedis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
@@ -220,6 +225,12 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
         out,
         "used_memory_observe:{}\r\n",
         core.engine.observe.charged_bytes()
+    );
+    // Zedis's own: the ACL's users, rules, command catalog and log (part of `used_memory_other`).
+    let _ = write!(
+        out,
+        "used_memory_acl:{}\r\n",
+        core.engine.access.charged_bytes()
     );
 }
 

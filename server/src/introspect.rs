@@ -418,7 +418,7 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         return core.reply_error(ck, msg.as_bytes());
     }
     let mut next = core.config.clone();
-    for (name, value) in pairs {
+    for &(name, value) in &pairs {
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();
         let value = String::from_utf8_lossy(value).into_owned();
         if let Err(why) = next.set(&name, &value, true) {
@@ -426,6 +426,13 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
             return core.reply_error(ck, msg.as_bytes());
         }
+    }
+    // TLS: the new files and settings must build a configuration, else nothing changes (as Redis).
+    if let Err(argument) = crate::server::tls::reconfigure(core, &next, &pairs) {
+        let msg = format!(
+            "ERR CONFIG SET failed (possibly related to argument '{argument}') - Unable to update TLS configuration. Check server logs."
+        );
+        return core.reply_error(ck, msg.as_bytes());
     }
     core.config = next;
     core.apply_config();
@@ -450,7 +457,15 @@ pub fn config_rewrite<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]
     let Some(path) = core.config.file.clone() else {
         return core.reply_error(ck, b"ERR The server is running without a config file");
     };
-    match std::fs::write(&path, core.config.render()) {
+    let mut text = core.config.render();
+    // As Redis's rewriteConfigUserOption: the users as `user` lines, unless they live in an aclfile.
+    if core.config.get("aclfile").is_empty() {
+        for line in core.engine.access.acl.list() {
+            text.push_str(&String::from_utf8_lossy(&line));
+            text.push('\n');
+        }
+    }
+    match std::fs::write(&path, text) {
         Ok(()) => core.reply(ck, |out, _| reply::ok(out)),
         Err(e) => {
             let msg = format!("ERR Rewriting config file: {e}");

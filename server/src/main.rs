@@ -5,6 +5,9 @@
 //! `--client-allocator`) and the whole server is monomorphised for the chosen combination: no dynamic
 //! dispatch on the hot path.
 
+mod access;
+mod acl_absent;
+mod acl_cmds;
 mod aof;
 mod auth;
 mod blocking;

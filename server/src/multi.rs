@@ -320,6 +320,11 @@ pub fn exec<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     for (id, argv) in decode_commands(queue.data()) {
         // Resolved when queued: run by table entry, with the per-command memory and AOF checks.
         if let Some(cmd) = table.by_id(id) {
+            // As Redis's execCommand: the rules may have changed since the command was queued.
+            if let Err(denial) = core.acl_check(ck, cmd, &argv, zedis_acl::LogContext::Multi) {
+                core.reply_error(ck, denial.exec_message().as_bytes());
+                continue;
+            }
             core.call_resolved(ck, cmd, &argv);
         }
     }

@@ -20,6 +20,7 @@ use zedis_keyspace::commands::Effects;
 use zedis_keyspace::Keyspace;
 
 mod net;
+pub mod tls;
 
 pub use net::Net;
 
@@ -103,6 +104,8 @@ pub struct Engine<S: Strategy> {
     pub repl_last_cron_s: i64,
     /// SLOWLOG, LATENCY, command and error statistics (`crate::observe`).
     pub observe: crate::observe::Observe,
+    /// ACL users and log (`crate::access`).
+    pub access: crate::access::Access,
 }
 
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
@@ -188,9 +191,19 @@ impl<S: Strategy> Server<S> {
         let addr: std::net::SocketAddr = format!("{bind}:{}", config.get("port"))
             .parse()
             .or_else(|_| format!("[{bind}]:{}", config.get("port")).parse())?;
-        let mut listener = TcpListener::bind(addr)?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        // `port 0`: no plain listener (TLS only), as Redis.
+        let listener = if config.int("port") != 0 {
+            let mut listener = TcpListener::bind(addr)?;
+            poll.registry()
+                .register(&mut listener, LISTENER, Interest::READABLE)?;
+            Some(listener)
+        } else {
+            None
+        };
+        let tls = tls::startup(&config, &poll, &bind)?;
+        if listener.is_none() && tls.listener.is_none() {
+            anyhow::bail!("Configured to not listen anywhere, exiting.");
+        }
         let mut signals = signal_hook_mio::v1_0::Signals::new([
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
@@ -205,6 +218,7 @@ impl<S: Strategy> Server<S> {
             net: Net {
                 poll,
                 listener,
+                tls,
                 pending_writes: Vec::new(),
                 closing: Vec::new(),
                 rereads: Vec::new(),
@@ -227,6 +241,7 @@ impl<S: Strategy> Server<S> {
                 repl: Default::default(),
                 repl_last_cron_s: 0,
                 observe: crate::observe::Observe::new(command_stats),
+                access: crate::access::Access::new(table),
             },
             table,
             budget,
@@ -241,6 +256,7 @@ impl<S: Strategy> Server<S> {
             config,
             request_info_text: String::new(),
         };
+        core.acl_startup()?;
         core.apply_config();
         // The Lua states exist from the start: charge them now, not at the first script.
         crate::scripting_cmds::recharge(&mut core);
@@ -266,7 +282,7 @@ impl<S: Strategy> Server<S> {
 
     /// The bound address.
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.core.net.listener.local_addr()
+        self.core.net.local_addr()
     }
 
     /// Runs until SHUTDOWN or SIGINT/SIGTERM.
@@ -302,6 +318,7 @@ impl<S: Strategy> Server<S> {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.core.accept_all(),
+                    tls::TLS_LISTENER => self.core.accept_all_tls(),
                     SIGNALS => {
                         if self.signals.pending().next().is_some() {
                             eprintln!("# Received a signal, scheduling shutdown...");
@@ -418,6 +435,7 @@ impl<S: Strategy> Core<S> {
                 backlog.resize(backlog_bytes);
             }
         }
+        self.acl_apply_config();
         crate::auth::apply_requirepass(self);
         self.observe_apply_config();
         // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF

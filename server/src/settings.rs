@@ -15,8 +15,6 @@ pub struct Settings {
     pub query_buffer_bytes_max: usize,
     /// `timeout`: idle clients are closed after this many seconds (0 = never).
     pub idle_timeout_s: i64,
-    /// `requirepass` is set: new connections start unauthenticated.
-    pub password_required: bool,
     /// `protected-mode yes`.
     pub protected_mode: bool,
     /// Parser limits applied to every client (`proto-max-bulk-len`).
@@ -53,7 +51,6 @@ impl Default for Settings {
             hz: 10,
             query_buffer_bytes_max: 1 << 30,
             idle_timeout_s: 0,
-            password_required: false,
             protected_mode: true,
             parser_limits: ParserLimits::default(),
             output_limits: OutputLimits::default(),
@@ -79,7 +76,6 @@ impl Settings {
             hz: c.int("hz").clamp(1, 500) as u64,
             query_buffer_bytes_max: c.int("client-query-buffer-limit") as usize,
             idle_timeout_s: c.int("timeout"),
-            password_required: !c.get("requirepass").is_empty(),
             protected_mode: c.get("protected-mode").eq_ignore_ascii_case("yes"),
             parser_limits: ParserLimits {
                 bulk_bytes_max: c.int("proto-max-bulk-len") as usize,

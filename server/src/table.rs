@@ -169,6 +169,16 @@ impl CommandId {
         (u32::from(self.top) << 16) | u32::from(self.sub)
     }
 
+    /// The top-level command's index in the table.
+    pub fn top(self) -> usize {
+        usize::from(self.top)
+    }
+
+    /// The subcommand's index + 1 (0 for a top-level command).
+    pub fn sub(self) -> usize {
+        usize::from(self.sub)
+    }
+
     /// The id [`CommandId::to_bits`] encoded.
     pub fn from_bits(bits: u32) -> CommandId {
         CommandId {
@@ -647,6 +657,22 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("latency|doctor", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Return a human readable latency analysis report.", "O(1)", "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special", srv(crate::observe_cmds::latency_doctor)),
         cmd("latency|histogram", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Return the cumulative distribution of latencies of a subset of commands or all.", "O(N) where N is the number of commands with latency information being retrieved.", "@admin @slow @dangerous", "nondeterministic_output request_policy:all_nodes response_policy:special", srv(crate::observe_cmds::latency_histogram)),
         cmd("latency|help", 2, LOADING | STALE, (0, 0, 0), "server", "2.8.13", "Show helpful text about the different subcommands.", "O(1)", "@slow", "", srv(crate::observe_cmds::latency_help)),
+        ]),
+        // Access control (issue 22, `acl_cmds.rs`).
+        cmd("acl", -2, 0, (0, 0, 0), "server", "6.0.0", "A container for Access List Control commands ", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
+        cmd("acl|cat", -2, NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "List the ACL categories or the commands inside a category", "O(1) since the categories and commands are a fixed set.", "@slow", "", srv(crate::acl_cmds::cat)),
+        cmd("acl|deluser", -3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "Remove the specified ACL users and the associated rules", "O(1) amortized time considering the typical user.", "@admin @slow @dangerous", "", srv(crate::acl_cmds::deluser)),
+        cmd("acl|dryrun", -4, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "7.0.0", "Returns whether the user can execute the given command without executing the command.", "O(1).", "@admin @slow @dangerous", "", srv(crate::acl_cmds::dryrun)),
+        cmd("acl|genpass", -2, NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "Generate a pseudorandom secure password to use for ACL users", "O(1)", "@slow", "", srv(crate::acl_cmds::genpass)),
+        cmd("acl|getuser", 3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "Get the rules for a specific ACL user", "O(N). Where N is the number of password, command and pattern rules that the user has.", "@admin @slow @dangerous", "", srv(crate::acl_cmds::getuser)),
+        cmd("acl|help", 2, LOADING | STALE, (0, 0, 0), "server", "6.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow", "", srv(crate::acl_cmds::help)),
+        cmd("acl|list", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "List the current ACL rules in ACL config file format", "O(N). Where N is the number of configured users.", "@admin @slow @dangerous", "", srv(crate::acl_cmds::list)),
+        cmd("acl|load", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "Reload the ACLs from the configured ACL file", "O(N). Where N is the number of configured users.", "@admin @slow @dangerous", "", srv(crate::acl_cmds::load)),
+        cmd("acl|log", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "List latest events denied because of ACLs in place", "O(N) with N being the number of entries shown.", "@admin @slow @dangerous", "", srv(crate::acl_cmds::log)),
+        cmd("acl|save", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "Save the current ACL rules in the configured ACL file", "O(N). Where N is the number of configured users.", "@admin @slow @dangerous", "", srv(crate::acl_cmds::save)),
+        cmd("acl|setuser", -3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "Modify or create the rules for a specific ACL user", "O(N). Where N is the number of rules provided.", "@admin @slow @dangerous", "", srv(crate::acl_cmds::setuser)),
+        cmd("acl|users", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "List the username of all the configured ACL rules", "O(N). Where N is the number of configured users.", "@admin @slow @dangerous", "", srv(crate::acl_cmds::users)),
+        cmd("acl|whoami", 2, NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "6.0.0", "Return the name of the user associated to the current connection", "O(1)", "@slow", "", srv(crate::acl_cmds::whoami)),
         ]),
         cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "1.0.0", "Listen for all requests received by the server in real time", "", "@admin @slow @dangerous", "", srv(crate::monitor_cmd::monitor)),
     ]

@@ -3,8 +3,9 @@
 use super::{resolve, Origin};
 use crate::client::ReplyMode;
 use crate::server::{cached_ms, Core};
-use crate::table::{Command, Handler, DENYOOM, NO_AUTH, SUBSCRIBED_OK};
+use crate::table::{Command, Handler, DENYOOM, NO_AUTH, NO_MULTI, SUBSCRIBED_OK};
 use crate::Strategy;
+use zedis_acl::LogContext;
 use zedis_budget::GlobalBudget;
 use zedis_client_pool::ClientSlots;
 use zedis_keyspace::commands::{BlockOn, Ctx};
@@ -19,6 +20,14 @@ impl<S: Strategy> Core<S> {
     pub fn call(&mut self, ck: usize, argv: &[&[u8]]) {
         let resolved = resolve(self.table, argv);
         if let Ok(cmd) = &resolved {
+            // As Redis's processCommand: CLIENT LIST's `cmd` (and ACL LOG's client-info) name the command
+            // from its lookup on, even if it is refused.
+            if let Some(client) = self.clients.get_mut(ck) {
+                client.last_cmd = cmd.name;
+            }
+            if self.acl_refuses(ck, cmd, argv) {
+                return;
+            }
             if let Some(refusal) = self.repl_refusal(ck, cmd) {
                 // As Redis's rejectCommand: a refused command inside MULTI fails the transaction.
                 crate::multi::flag(self, ck);
@@ -56,6 +65,32 @@ impl<S: Strategy> Core<S> {
             return self.observe_rejected(cmd);
         }
         self.call_resolved(ck, cmd, argv);
+    }
+
+    /// The ACL check of a client's command (Redis's `ACLCheckAllPerm` in `processCommand`): after NOAUTH and
+    /// MULTI's refusal of a `no-multi` command (both answered later in `call`), before queueing in MULTI. A
+    /// denial is logged, answered with `-NOPERM` and fails a transaction being queued. True if refused.
+    fn acl_refuses(&mut self, ck: usize, cmd: &'static Command<S>, argv: &[&[u8]]) -> bool {
+        let Some(client) = self.clients.get(ck) else {
+            return false;
+        };
+        if !client.authenticated || client.is_master || (client.tx.active && cmd.has(NO_MULTI)) {
+            return false;
+        }
+        let context = if client.tx.active {
+            LogContext::Multi
+        } else {
+            LogContext::Toplevel
+        };
+        match self.acl_check(ck, cmd, argv, context) {
+            Ok(()) => false,
+            Err(denial) => {
+                crate::multi::flag(self, ck);
+                self.reply_error(ck, &denial.message());
+                self.observe_rejected(cmd);
+                true
+            }
+        }
     }
 
     /// Replication's refusals, in Redis's order: `min-replicas-to-write` and `replica-read-only` for writes
@@ -149,6 +184,12 @@ impl<S: Strategy> Core<S> {
         now_ms: i64,
         may_block: bool,
     ) -> Option<(BlockOn, Option<Vec<Vec<u8>>>)> {
+        // SORT's BY/GET need full key access (checked where SORT parses them, so in every context).
+        let user = self.client_user(ck);
+        if let Some(text) = self.engine.access.sort_refusal(user, cmd, argv) {
+            self.reply_error(ck, text);
+            return None;
+        }
         self.engine.fx.reset();
         self.engine.fx.may_block = may_block;
         // Only blocked clients' retries run while ready keys are being served.

@@ -60,6 +60,12 @@ impl<S: Strategy> Core<S> {
             );
             return out;
         }
+        // As Redis's scriptVerifyACL: the calling client's user, logged with the `lua` context.
+        if let Err(denial) = self.acl_check(ck, cmd, argv, zedis_acl::LogContext::Lua) {
+            let msg = format!("ERR {}", denial.script_message());
+            reply::error(&mut out, msg.as_bytes());
+            return out;
+        }
         // As Redis's scriptVerifyWriteCommandAllow: may-replicate commands (PFCOUNT, PUBLISH) count as writes.
         if (cmd.has(WRITE) || cmd.has(MAY_REPLICATE))
             && (ctx.read_only || (!ctx.compat_mode && ctx.flags.has(ScriptFlags::NO_WRITES)))

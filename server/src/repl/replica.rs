@@ -14,10 +14,11 @@ use crate::server::{cached_ms, Core, CLIENT_TOKEN_BASE, MASTER_LINK};
 use crate::Strategy;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
 use zedis_keyspace::persist::rdb_file;
+use zedis_tls::{StreamLimits, TlsStream, Transport};
 
 /// First retry delay after a failed attempt; doubled per failure up to [`RETRY_MS_MAX`].
 const RETRY_MS_MIN: i64 = 1000;
@@ -57,7 +58,8 @@ pub struct MasterLink {
     pub port: u16,
     /// Link state.
     pub state: LinkState,
-    stream: Option<TcpStream>,
+    /// The socket, TLS with `tls-replication yes` (`server/tls.rs`).
+    stream: Option<Transport<TcpStream>>,
     /// Bytes read and not yet used (handshake lines, payload, the stream's start).
     inbuf: Vec<u8>,
     retry_at_ms: i64,
@@ -243,7 +245,7 @@ impl<S: Strategy> Core<S> {
         if let Err(e) = registered {
             return self.repl_link_failed(&format!("can't poll the master socket: {e}"));
         }
-        link.stream = Some(stream);
+        link.stream = Some(Transport::Plain(stream));
         link.state = LinkState::Connecting;
         link.last_io_ms = cached_ms();
     }
@@ -257,7 +259,7 @@ impl<S: Strategy> Core<S> {
             let Some(stream) = link.stream.as_mut() else {
                 return;
             };
-            match (stream.take_error(), stream.peer_addr()) {
+            match (stream.socket().take_error(), stream.socket().peer_addr()) {
                 (Ok(None), Ok(_)) => {}
                 (_, Err(e)) if e.kind() == ErrorKind::NotConnected => return,
                 (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
@@ -265,14 +267,49 @@ impl<S: Strategy> Core<S> {
                         .repl_link_failed(&format!("Error condition on socket for SYNC: {e}"));
                 }
             }
-            let _ = stream.set_nodelay(true);
+            let _ = stream.socket().set_nodelay(true);
+            // `tls-replication yes`: TLS over the connected socket, the master's certificate checked against
+            // our CA (not its host name, as Redis). Writable interest stays for the TLS records.
+            let tls_client = self
+                .config
+                .flag("tls-replication")
+                .then(|| self.net.tls.configs.as_ref().and_then(|c| c.client.clone()));
+            let interest = match tls_client {
+                None => Interest::READABLE,
+                Some(None) => {
+                    return self.repl_link_failed("tls-replication needs tls-ca-cert-file or -dir")
+                }
+                Some(Some(client)) => {
+                    let Some(Transport::Plain(tcp)) = link.stream.take() else {
+                        return self.repl_link_failed("no socket");
+                    };
+                    let ip = tcp
+                        .peer_addr()
+                        .map(|a| a.ip())
+                        .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+                    let name = zedis_tls::rustls::pki_types::ServerName::IpAddress(ip.into());
+                    match TlsStream::connect(tcp, client, name, StreamLimits::default()) {
+                        Ok(tls) => link.stream = Some(Transport::Tls(Box::new(tls))),
+                        Err(e) => return self.repl_link_failed(&format!("TLS to MASTER: {e}")),
+                    }
+                    Interest::READABLE | Interest::WRITABLE
+                }
+            };
+            let Some(stream) = link.stream.as_mut() else {
+                return;
+            };
             let _ = self
                 .net
                 .poll
                 .registry()
-                .reregister(stream, MASTER_LINK, Interest::READABLE);
+                .reregister(stream, MASTER_LINK, interest);
             eprintln!("# MASTER <-> REPLICA sync started");
-            let port = self.config.int("port") as u16;
+            let port_directive = if self.config.flag("tls-replication") {
+                "tls-port"
+            } else {
+                "port"
+            };
+            let port = self.config.int(port_directive) as u16;
             let auth = Some(self.config.get("masterauth"))
                 .filter(|p| !p.is_empty())
                 .map(|p| p.as_bytes().to_vec());
@@ -310,7 +347,7 @@ impl<S: Strategy> Core<S> {
             .ok_or("no socket")?;
         let mut written = 0;
         while written < bytes.len() {
-            match stream.write(&bytes[written..]) {
+            match stream.write_plain(&bytes[written..]) {
                 Ok(0) => return Err("master closed the connection".into()),
                 Ok(n) => written += n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -318,7 +355,10 @@ impl<S: Strategy> Core<S> {
                 Err(e) => return Err(format!("write to master: {e}")),
             }
         }
-        Ok(())
+        match stream.flush() {
+            Err(e) if e.kind() != ErrorKind::WouldBlock => Err(format!("write to master: {e}")),
+            _ => Ok(()),
+        }
     }
 
     fn repl_link_read(&mut self) -> Result<(), String> {
@@ -329,8 +369,14 @@ impl<S: Strategy> Core<S> {
             return Ok(());
         };
         let mut chunk = vec![0u8; READ_CHUNK_BYTES];
+        // TLS: handshake records and replies rustls queued go out before reading more.
+        if let Err(e) = stream.flush() {
+            if e.kind() != ErrorKind::WouldBlock {
+                return Err(format!("write to master: {e}"));
+            }
+        }
         loop {
-            match stream.read(&mut chunk) {
+            match stream.read_plain(&mut chunk) {
                 Ok(0) => return Err("master closed the connection".into()),
                 Ok(n) => {
                     link.inbuf.extend_from_slice(&chunk[..n]);
@@ -479,10 +525,12 @@ impl<S: Strategy> Core<S> {
         let now = crate::server::unix_ms();
         let limits = self.settings.parser_limits;
         let addr = stream
+            .socket()
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
         let laddr = stream
+            .socket()
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
@@ -518,7 +566,7 @@ impl<S: Strategy> Core<S> {
         }
         self.net.next_client_id += 1;
         if let Some(client) = self.clients.get_mut(ck) {
-            client.fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+            client.fd = std::os::fd::AsRawFd::as_raw_fd(stream.socket());
             client.stream = Some(stream);
         }
         if let Some(link) = self.engine.repl.master.as_mut() {

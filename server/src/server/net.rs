@@ -10,7 +10,7 @@ use crate::Strategy;
 use allocator_api2::vec::Vec as AVec;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll, Token};
-use std::io::{ErrorKind, IoSlice, Read, Write};
+use std::io::{ErrorKind, IoSlice, Write};
 use zedis_arena::RequestAlloc;
 use zedis_client_pool::ClientSlots;
 use zedis_resp::reply;
@@ -20,8 +20,10 @@ use zedis_resp::reply;
 pub struct Net {
     /// The poller.
     pub poll: Poll,
-    /// Listening socket.
-    pub listener: TcpListener,
+    /// Listening socket of `port` (`None` with `port 0`).
+    pub listener: Option<TcpListener>,
+    /// The `tls-port` listener and the TLS configuration (`server/tls.rs`).
+    pub tls: super::tls::Tls,
     /// Clients with output to write at the end of this loop turn.
     pub pending_writes: Vec<usize>,
     /// Clients to close at the end of this loop turn.
@@ -61,7 +63,7 @@ impl<S: Strategy> Server<S> {
                 (2 * input.query.capacity()).clamp(READ_CHUNK_MIN_BYTES, READ_CHUNK_BYTES);
             let chunk = wanted.clamp(adaptive, 1024 * 1024);
             let spare = input.query.spare(chunk);
-            match stream.read(spare) {
+            match stream.read_plain(spare) {
                 Ok(0) => {
                     client.peer_closed = true;
                     drained = true;
@@ -107,12 +109,22 @@ impl<S: Strategy> Server<S> {
             self.core.net.closing.push(ck);
             return;
         }
+        // TLS: records rustls already took off the socket raise no readable event; handshake replies wait
+        // for a flush even when no command produced output.
+        let (buffered, tls_output) = client.stream.as_ref().map_or((false, false), |s| {
+            (s.has_buffered_input(), s.wants_write())
+        });
         if client.peer_closed {
             // Deliver what was produced for the last commands, then close.
             self.core.write_client(ck);
             self.core.net.closing.push(ck);
-        } else if !drained {
-            self.core.net.rereads.push((ck, peer_hup));
+        } else {
+            if !drained || buffered {
+                self.core.net.rereads.push((ck, peer_hup));
+            }
+            if tls_output {
+                self.core.write_client(ck);
+            }
         }
     }
 
@@ -220,8 +232,11 @@ fn spare_len_hint(chunk: usize) -> usize {
 impl<S: Strategy> Core<S> {
     pub(super) fn accept_all(&mut self) {
         loop {
-            match self.net.listener.accept() {
-                Ok((stream, peer)) => self.accept(stream, peer),
+            let Some(listener) = self.net.listener.as_ref() else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => self.accept(stream, peer, false),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -232,9 +247,10 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
+    /// Sets up a connection accepted on the plain or (`tls`) the TLS listener.
+    pub(super) fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr, tls: bool) {
         self.engine.stats.connections_received += 1;
-        if crate::auth::protected_mode_denies(self, &mut stream, peer) {
+        if crate::auth::protected_mode_denies(self, &mut stream, peer, tls) {
             return;
         }
         let _ = stream.set_nodelay(true);
@@ -245,7 +261,7 @@ impl<S: Strategy> Core<S> {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        let authenticated = !self.settings.password_required;
+        let authenticated = self.default_user_open();
         let limits = self.settings.parser_limits;
         let inserted = self.clients.insert_with(|client| {
             let mut input = client.input.take().unwrap_or_default();
@@ -265,9 +281,16 @@ impl<S: Strategy> Core<S> {
             Ok(ck) => ck,
             Err(_) => {
                 self.engine.stats.rejected_connections += 1;
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                // A TLS client is closed without the message: it would have to wait for the handshake.
+                if !tls {
+                    let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                }
                 return;
             }
+        };
+        let Some(mut stream) = self.net.transport(stream, tls) else {
+            self.clients.remove(ck);
+            return;
         };
         if self
             .net
@@ -378,7 +401,7 @@ impl<S: Strategy> Core<S> {
                 slices[count] = IoSlice::new(client.out.data());
                 count += 1;
             }
-            match stream.write_vectored(&slices[..count]) {
+            match stream.write_plain_vectored(&slices[..count]) {
                 Ok(0) => {
                     failed = true;
                     break;
@@ -395,11 +418,20 @@ impl<S: Strategy> Core<S> {
                 }
             }
         }
+        // TLS: push the encrypted records (and handshake messages) rustls holds to the socket.
+        if !failed {
+            match stream.flush() {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => failed = true,
+            }
+        }
         self.engine.stats.net_output_bytes += written as u64;
-        let drained = client.output_len() == 0;
+        let drained = client.output_len() == 0 && !stream.wants_write();
+        let closable = drained && client.close_after_reply && !stream.is_handshaking();
         let token = Token(ck + CLIENT_TOKEN_BASE);
         let mut interest = None;
-        if failed || (drained && client.close_after_reply) {
+        if failed || closable {
             self.net.closing.push(ck);
         } else if drained {
             client.out.shrink_to(crate::client::OUTPUT_KEEP_BYTES_MAX);
@@ -449,6 +481,7 @@ impl<S: Strategy> Core<S> {
             return;
         };
         if let Some(mut stream) = client.stream.take() {
+            stream.close();
             let _ = self.net.poll.registry().deregister(&mut stream);
         }
         self.clients.remove(ck);
@@ -456,6 +489,7 @@ impl<S: Strategy> Core<S> {
 
     /// Per-client housekeeping: output limits, idle buffers, idle timeouts.
     pub(super) fn cron_clients(&mut self, now_ms: i64) {
+        self.cron_tls();
         for ck in self.clients.keys() {
             if self.output_limit_reached(ck, now_ms) {
                 continue;

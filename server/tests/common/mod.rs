@@ -6,6 +6,7 @@
 
 pub mod reference;
 pub mod replication;
+pub mod tools;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,57 @@
+//! Small helpers the ACL and TLS tests share: external tools (redis-cli, openssl), free ports, reply shortcuts.
+
+use super::cmd;
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+
+/// Reports a test skipped for a missing tool.
+pub fn skip(what: &str) {
+    eprintln!("skipped: {what} not available");
+}
+
+/// Whether `tool --version` runs.
+pub fn tool_exists(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Lossy UTF-8.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs redis-cli.
+pub fn cli(args: &[&str]) -> Output {
+    Command::new("redis-cli")
+        .args(args)
+        .output()
+        .expect("run redis-cli")
+}
+
+/// redis-cli's stdout for one command, with redis-cli's password warning left out.
+pub fn cli_out(args: &[&str]) -> String {
+    text(&cli(args).stdout).trim_end().to_string()
+}
+
+/// A command that must succeed.
+pub fn bulk(conn: &mut redis::Connection, args: &[&str]) -> redis::Value {
+    cmd(conn, args).unwrap()
+}
+
+/// A command that must reply OK.
+pub fn ok(conn: &mut redis::Connection, args: &[&str]) {
+    assert_eq!(bulk(conn, args), redis::Value::Okay, "{args:?}");
+}
