@@ -492,7 +492,6 @@ fn learned_runid(flavor: &Flavor) -> Result<String, String> {
 }
 
 #[test]
-#[ignore = "server gap: INFO server has no run_id line (Redis: run_id:<40 hex> after process_supervised), so Sentinel shows an empty runid and cannot detect a restarted instance (+reboot, master-reboot-down-after-period)"]
 fn sentinel_learns_the_run_id_of_zedis_as_of_redis_server() {
     let Some(zedis) = zedis_server() else {
         panic!("target/debug/zedis-server could not be built");

@@ -130,6 +130,8 @@ pub struct Core<S: Strategy> {
     pub shutdown: bool,
     /// When the server started.
     pub started: Instant,
+    /// This process's random 40-hex id (INFO `run_id`; Sentinel tells restarts by it).
+    pub run_id: String,
     /// Strategy names for INFO and CONFIG.
     pub strategy_names: [&'static str; 3],
     /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
@@ -247,6 +249,7 @@ impl<S: Strategy> Server<S> {
             budget,
             shutdown: false,
             started: Instant::now(),
+            run_id: crate::repl::new_replid(),
             settings: Default::default(),
             strategy_names: [
                 <S::Kv as zedis_kv_pool::KvAllocator>::NAME,
