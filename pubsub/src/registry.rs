@@ -280,6 +280,27 @@ impl PubSub {
     /// returns one entry per reply to write. With none, one entry with no name and the client's current
     /// count (Redis 7.0 replies e.g. `unsubscribe, nil, <patterns count>`).
     pub fn remove_all(&mut self, kind: Kind, client: ClientId) -> Vec<Unsubscribed> {
+        let names = self.subscriptions(kind, client);
+        if names.is_empty() {
+            return vec![Unsubscribed {
+                name: None,
+                count: self.subscription_count(client, kind),
+            }];
+        }
+        names
+            .into_iter()
+            .map(|name| {
+                let count = self.remove(kind, client, &name).count;
+                Unsubscribed {
+                    name: Some(name),
+                    count,
+                }
+            })
+            .collect()
+    }
+
+    /// The channels (or patterns) `client` holds for `kind`, in the order they were made.
+    pub fn subscriptions(&self, kind: Kind, client: ClientId) -> Vec<Rc<[u8]>> {
         let mut names: Vec<(u64, Rc<[u8]>)> = match self.clients.get(&client) {
             Some(subs) => subs
                 .set(kind)
@@ -288,23 +309,8 @@ impl PubSub {
                 .collect(),
             None => Vec::new(),
         };
-        if names.is_empty() {
-            return vec![Unsubscribed {
-                name: None,
-                count: self.subscription_count(client, kind),
-            }];
-        }
         names.sort_unstable_by_key(|(seq, _)| *seq);
-        names
-            .into_iter()
-            .map(|(_, name)| {
-                let count = self.remove(kind, client, &name).count;
-                Unsubscribed {
-                    name: Some(name),
-                    count,
-                }
-            })
-            .collect()
+        names.into_iter().map(|(_, name)| name).collect()
     }
 
     /// Drops every subscription of `client` (disconnect, RESET). Returns how many there were.

@@ -455,24 +455,17 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    /// Client `ck`'s subscriptions, each kind in subscription order. The registry offers no read of one
-    /// client's subscriptions, so they are taken out and put back in the same order (this runs only after an
-    /// ACL SETUSER that revoked channels; putting back never passes a limit, as the same entries left).
-    fn subscriptions_of(&mut self, ck: usize) -> Vec<(zedis_pubsub::Kind, std::rc::Rc<[u8]>)> {
+    /// Client `ck`'s subscriptions, each kind in subscription order.
+    fn subscriptions_of(&self, ck: usize) -> Vec<(zedis_pubsub::Kind, std::rc::Rc<[u8]>)> {
         use zedis_pubsub::{ClientId, Kind};
         let client = ClientId(ck as u64);
-        let mut all = Vec::new();
-        for kind in [Kind::Channel, Kind::Pattern, Kind::ShardChannel] {
-            for gone in self.engine.pubsub.remove_all(kind, client) {
-                if let Some(name) = gone.name {
-                    all.push((kind, name));
-                }
-            }
-        }
-        for (kind, name) in &all {
-            let _ = self.engine.pubsub.add(*kind, client, name);
-        }
-        all
+        [Kind::Channel, Kind::Pattern, Kind::ShardChannel]
+            .into_iter()
+            .flat_map(|kind| {
+                let names = self.engine.pubsub.subscriptions(kind, client);
+                names.into_iter().map(move |name| (kind, name))
+            })
+            .collect()
     }
 }
 
