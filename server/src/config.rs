@@ -697,47 +697,15 @@ fn quote_word(word: &str) -> String {
     quoted
 }
 
-/// Splits a config line into words, honouring double and single quotes (Redis's sdssplitargs).
+/// Splits a config line into words as Redis does (`sdssplitargs`: quotes, `\xHH` and the other escapes).
 fn split_words(line: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&first) = chars.peek() else {
-            return Some(words);
-        };
-        let mut word = String::new();
-        if first == '"' || first == '\'' {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '\\' if first == '"' => match chars.next()? {
-                        'n' => word.push('\n'),
-                        't' => word.push('\t'),
-                        'r' => word.push('\r'),
-                        other => word.push(other),
-                    },
-                    '\\' if chars.peek() == Some(&'\'') => word.push(chars.next()?),
-                    c if c == first => break,
-                    c => word.push(c),
-                }
-            }
-            if chars.peek().is_some_and(|c| !c.is_whitespace()) {
-                return None;
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-        }
-        words.push(word);
-    }
+    let words = zedis_util::sds::split_args(line.as_bytes())?;
+    Some(
+        words
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned())
+            .collect(),
+    )
 }
 
 #[cfg(test)]
