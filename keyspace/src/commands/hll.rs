@@ -333,8 +333,7 @@ pub fn pfdebug<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             reply::integer(ctx.out, i64::from(converted));
         }
     } else {
-        let name = String::from_utf8_lossy(sub);
-        ctx.error(format!("ERR Unknown PFDEBUG subcommand '{name}'").as_bytes());
+        ctx.error_c_format(&[b"ERR Unknown PFDEBUG subcommand '", sub, b"'"]);
     }
 }
 
