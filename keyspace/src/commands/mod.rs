@@ -19,6 +19,7 @@ pub mod keys;
 pub mod lists;
 pub mod sets;
 pub mod sort;
+pub mod sort_score;
 pub mod stream_claim;
 pub mod stream_groups;
 pub mod stream_info;

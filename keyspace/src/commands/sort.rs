@@ -4,6 +4,7 @@
 //! The input types are read in one place, [`load_input`]: a sorted set is one more match arm there (its
 //! members in rank order; `BY nosort` then keeps that order, reversed by DESC, as for lists).
 
+use super::sort_score::sort_score;
 use super::{read, reply_oom, Ctx, SYNTAX, WRONGTYPE};
 use crate::entry::{EntryPtr, Kind, Payload, PayloadInit};
 use crate::notify;
@@ -142,22 +143,6 @@ fn lookup_by_pattern<A: KvAllocator>(
         (None, Payload::Int(n)) => Some(itoa::Buffer::new().format(n).as_bytes().to_vec()),
         _ => None,
     }
-}
-
-/// A value as `strtod` reads it for numeric SORT: leading space allowed, the whole rest must be a number,
-/// NaN and out-of-range values refused. The empty string is 0, as `strtod` leaves it.
-fn sort_score(bytes: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let text = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
-    if text.is_empty() {
-        return if bytes.is_empty() { Some(0.0) } else { None };
-    }
-    let value: f64 = text.parse().ok()?;
-    let says_inf = text.trim_start_matches(['+', '-']).as_bytes()[0].eq_ignore_ascii_case(&b'i');
-    if value.is_nan() || (value.is_infinite() && !says_inf) {
-        return None;
-    }
-    Some(value)
 }
 
 /// One element being sorted.
@@ -393,7 +378,7 @@ pub fn sort_ro<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{sort, sort_score};
+    use super::sort;
     use crate::commands::{lists, Ctx, Effects};
     use crate::{Keyspace, KeyspaceConfig};
     use proptest::prelude::*;
@@ -481,16 +466,5 @@ mod tests {
             [1]
         );
         assert_eq!(super::key_positions(&argv("sort_ro abc")), [1]);
-    }
-
-    #[test]
-    fn scores_follow_strtod() {
-        assert_eq!(sort_score(b""), Some(0.0));
-        assert_eq!(sort_score(b" 1.5"), Some(1.5));
-        assert_eq!(sort_score(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(sort_score(b"1e999"), None);
-        assert_eq!(sort_score(b"nan"), None);
-        assert_eq!(sort_score(b"12abc"), None);
-        assert_eq!(sort_score(b"  "), None);
     }
 }
