@@ -17,6 +17,7 @@ pub mod hashes;
 pub mod hll;
 pub mod keys;
 pub mod lists;
+pub mod pqsort;
 pub mod sets;
 pub mod sort;
 pub mod sort_score;

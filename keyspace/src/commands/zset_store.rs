@@ -203,7 +203,10 @@ fn compute<A: KvAllocator>(
                 let mut total = weighted(*w0, score);
                 for (source, weight) in rest {
                     match source.score(&member) {
-                        Some(score) => aggregate.apply(&mut total, weighted(*weight, score)),
+                        // `zunionInterDiffGenericCommand` cleans a NaN product of the first set
+                        // only: a later NaN (0 x inf) goes to the aggregate (SUM gives 0,
+                        // MIN/MAX keep what they had).
+                        Some(score) => aggregate.apply(&mut total, score * *weight),
                         None => return,
                     }
                 }

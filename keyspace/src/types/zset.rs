@@ -243,7 +243,9 @@ impl<A: Allocator + Copy> ZSet<A> {
         }
     }
 
-    fn convert_to_skiplist(&mut self) -> Result<(), AllocError> {
+    /// Converts a `listpack` set to `skiplist` (as Redis's `zsetConvert`, which SORT calls); a
+    /// `skiplist` stays as it is. On `Err` the set is unchanged.
+    pub fn convert_to_skiplist(&mut self) -> Result<(), AllocError> {
         let Repr::Pack(lp) = &self.repr else {
             return Ok(());
         };
