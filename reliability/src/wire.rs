@@ -210,6 +210,6 @@ mod tests {
         assert_eq!(reply_len(b"*2\r\n$1\r\na\r\n"), None);
         assert_eq!(reply_len(b"%1\r\n+a\r\n+b\r\n"), Some(12));
         assert_eq!(reply_len(b"$-1\r\n"), Some(5));
-        assert_eq!(reply_len(b"-ERR '\xff'\r\n+"), Some(11));
+        assert_eq!(reply_len(b"-ERR '\xff'\r\n+"), Some(10));
     }
 }
