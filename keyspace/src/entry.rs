@@ -531,8 +531,11 @@ impl EntryPtr {
 
     /// The entry's allocation size.
     pub fn size(self) -> usize {
+        // A big string's payload is its 8-byte buffer pointer: the buffer itself is not read.
+        if self.kind() == Kind::BigStr {
+            return self.payload_offset() + 8;
+        }
         let payload = match self.payload() {
-            _ if self.kind() == Kind::BigStr => 8,
             Payload::Str(bytes) => varint_len(bytes.len() as u64) + bytes.len(),
             Payload::Int(_) | Payload::Object(..) => 8,
         };
@@ -544,10 +547,14 @@ impl EntryPtr {
     /// # Safety
     /// The entry must have come from `alloc` and must not be used afterwards.
     pub unsafe fn free<A: Allocator>(self, alloc: A) {
+        // The size before the buffer goes: `size` used to read a big string's payload, the header
+        // of its out-of-line buffer, after `big_free` (a use after free the `command_argv` fuzz
+        // target found under ASan).
+        let size = self.size();
         if let Some(buf) = self.big_buffer() {
             big_free(&alloc, buf, big_header(buf).1);
         }
-        let layout = Layout::from_size_align_unchecked(self.size(), ALIGN);
+        let layout = Layout::from_size_align_unchecked(size, ALIGN);
         alloc.deallocate(self.0, layout);
     }
 }

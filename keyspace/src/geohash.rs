@@ -143,10 +143,31 @@ pub fn decode(hash: HashBits) -> Option<Area> {
     })
 }
 
+/// C's `(uint64_t)score` as gcc compiles it for x86-64 (Redis's `decodeGeohash` casts any score, even
+/// one no GEOADD could store): below 2^63 a signed truncation (`cvttsd2si`, so `-5` wraps to
+/// `2^64 - 5`), from 2^63 on a truncation of `score - 2^63` with the top bit flipped; an out-of-range
+/// or NaN truncation gives `i64::MIN` (so `inf` and `1e300` give 0). Rust's saturating `as u64` would
+/// put those at the opposite corner of the map.
+fn c_score_bits(score: f64) -> u64 {
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    let truncate = |x: f64| -> u64 {
+        if x.is_nan() || !(-TWO_POW_63..TWO_POW_63).contains(&x) {
+            i64::MIN as u64
+        } else {
+            x as i64 as u64
+        }
+    };
+    if score >= TWO_POW_63 {
+        truncate(score - TWO_POW_63) ^ (1 << 63)
+    } else {
+        truncate(score)
+    }
+}
+
 /// The `(longitude, latitude)` a sorted set score stands for (`decodeGeohash`).
 pub fn decode_score(score: f64) -> Option<(f64, f64)> {
     let area = decode(HashBits {
-        bits: score as u64,
+        bits: c_score_bits(score),
         step: STEP_MAX,
     })?;
     let longitude = ((area.long.0 + area.long.1) / 2.0).clamp(LONG_MIN, LONG_MAX);
@@ -434,6 +455,18 @@ mod tests {
             let v = deinterleave64(interleave64(x, y));
             assert_eq!((v as u32, (v >> 32) as u32), (x, y));
         }
+    }
+
+    #[test]
+    fn out_of_range_scores_decode_as_redis_casts_them() {
+        // Values from redis-server 7.0.15: GEOPOS of members with these scores.
+        let corner = decode_score(0.0).unwrap();
+        assert_eq!(decode_score(f64::INFINITY), Some(corner));
+        assert_eq!(decode_score(1e300), Some(corner));
+        assert_eq!(c_score_bits(-5.0), u64::MAX - 4);
+        assert_eq!(decode_score(-5.0), Some((180.0, 85.05112878)));
+        assert_eq!(c_score_bits(f64::NEG_INFINITY), 1 << 63);
+        assert_eq!(c_score_bits(1.5 * 9_223_372_036_854_775_808.0), 3 << 62);
     }
 
     #[test]

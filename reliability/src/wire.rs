@@ -158,12 +158,13 @@ fn is_timeout(e: &std::io::Error) -> bool {
 /// The length of the first complete reply in `buf`, if it is all there.
 fn reply_len(buf: &[u8]) -> Option<usize> {
     let line_end = buf.windows(2).position(|w| w == b"\r\n")?;
-    let header = std::str::from_utf8(&buf[1..line_end]).ok()?;
     let after = line_end + 2;
+    // Only a length header is read as text: a simple string or error may hold any bytes but CR/LF.
+    let header = || std::str::from_utf8(&buf[1..line_end]).ok();
     match buf.first()? {
         b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after),
         b'$' | b'!' | b'=' => {
-            let len: i64 = header.parse().ok()?;
+            let len: i64 = header()?.parse().ok()?;
             if len < 0 {
                 return Some(after);
             }
@@ -171,7 +172,7 @@ fn reply_len(buf: &[u8]) -> Option<usize> {
             (buf.len() >= end).then_some(end)
         }
         b'*' | b'>' | b'~' | b'%' | b'|' => {
-            let count: i64 = header.parse().ok()?;
+            let count: i64 = header()?.parse().ok()?;
             let items = if matches!(buf[0], b'%' | b'|') {
                 count * 2
             } else {
@@ -209,5 +210,6 @@ mod tests {
         assert_eq!(reply_len(b"*2\r\n$1\r\na\r\n"), None);
         assert_eq!(reply_len(b"%1\r\n+a\r\n+b\r\n"), Some(12));
         assert_eq!(reply_len(b"$-1\r\n"), Some(5));
+        assert_eq!(reply_len(b"-ERR '\xff'\r\n+"), Some(10));
     }
 }

@@ -20,8 +20,7 @@ fn parse_flags(ctx: &mut Ctx<'_>) -> Option<u8> {
             b"gt" => GT,
             b"lt" => LT,
             _ => {
-                let msg = format!("ERR Unsupported option {}", String::from_utf8_lossy(arg));
-                ctx.error(msg.as_bytes());
+                ctx.error_c_format(&[b"ERR Unsupported option ", arg]);
                 return None;
             }
         };

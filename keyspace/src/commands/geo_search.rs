@@ -3,6 +3,7 @@
 //! points outside the shape dropped, then sorted, limited, replied or stored.
 
 use super::geo::{parse_lon_lat, parse_radius, parse_unit, reply_coord, BAD_MEMBER};
+use super::pqsort::pqsort;
 use super::zset_range::store_zset;
 use super::zsets::parse_score;
 use super::{Ctx, NOT_INTEGER, SYNTAX};
@@ -11,6 +12,7 @@ use crate::num::parse_i64_exact;
 use crate::types::ZSet;
 use crate::value::{read_obj, Found};
 use crate::Keyspace;
+use std::cmp::Ordering;
 use zedis_kv_pool::KvAllocator;
 use zedis_resp::reply;
 
@@ -321,18 +323,28 @@ fn search_generic<A: KvAllocator>(
         None if opts.count != 0 && !opts.any => Some(true),
         other => other,
     };
-    match sort {
-        Some(true) => points.sort_by(|a, b| {
-            a.dist
-                .partial_cmp(&b.dist)
-                .unwrap_or(std::cmp::Ordering::Equal)
-        }),
-        Some(false) => points.sort_by(|a, b| {
-            b.dist
-                .partial_cmp(&a.dist)
-                .unwrap_or(std::cmp::Ordering::Equal)
-        }),
-        None => {}
+    if let Some(asc) = sort {
+        // `sort_gp_asc`/`sort_gp_desc`: by distance only, so equal distances are ties.
+        let mut by_dist = |a: &Point, b: &Point| {
+            let order = a.dist.partial_cmp(&b.dist).unwrap_or(Ordering::Equal);
+            if asc {
+                order
+            } else {
+                order.reverse()
+            }
+        };
+        let returned = if opts.count == 0 {
+            points.len()
+        } else {
+            opts.count.min(points.len())
+        };
+        if returned == points.len() {
+            // Redis's `qsort` is glibc's merge sort here: stable, as `sort_by`.
+            points.sort_by(by_dist);
+        } else {
+            // Only the first `returned` are wanted: Redis's `pqsort`, whose ties land elsewhere.
+            pqsort(&mut points, &mut by_dist, 0, returned - 1);
+        }
     }
     if opts.count != 0 {
         points.truncate(opts.count);

@@ -78,7 +78,15 @@ pub fn pfadd<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         match hll::add(&mut scratch, element, sparse_max) {
             Ok(true) => updated += 1,
             Ok(false) => {}
-            Err(hll::Corrupt) => return ctx.error(CORRUPT),
+            Err(hll::Corrupt) => {
+                // Redis's `pfaddCommand` updates the string in place: the elements before the one
+                // that met the corruption stay applied, and it returns with the error before
+                // counting them dirty or signalling the key (so they are not propagated either).
+                if updated > 0 && !store(ks, ctx, key, &scratch) {
+                    return;
+                }
+                return ctx.error(CORRUPT);
+            }
         }
     }
     if updated > 0 {
@@ -333,8 +341,7 @@ pub fn pfdebug<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             reply::integer(ctx.out, i64::from(converted));
         }
     } else {
-        let name = String::from_utf8_lossy(sub);
-        ctx.error(format!("ERR Unknown PFDEBUG subcommand '{name}'").as_bytes());
+        ctx.error_c_format(&[b"ERR Unknown PFDEBUG subcommand '", sub, b"'"]);
     }
 }
 
@@ -423,5 +430,43 @@ mod tests {
             run(&mut ks, pfcount, &[b"pfcount", b"b"]),
             b"-INVALIDOBJ Corrupted HLL object detected\r\n"
         );
+    }
+
+    #[test]
+    fn pfadd_on_corrupt_sparse_keeps_what_it_applied() {
+        // Redis 7.0.15: a sparse HLL with one ZERO opcode too many (16385 registers) takes elements
+        // until a promotion to dense meets the corruption; those stay, with no dirty count.
+        let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+        run(&mut ks, pfadd, &[b"pfadd", b"h", b"1"]);
+        run(&mut ks, strings::append, &[b"append", b"h", b"\x00"]);
+        let before = run(&mut ks, strings::get, &[b"get", b"h"]);
+        let elements: Vec<Vec<u8>> = (0..3000).map(|i| format!("e{i}").into_bytes()).collect();
+        let mut args: Vec<&[u8]> = vec![b"pfadd", b"h"];
+        args.extend(elements.iter().map(|e| e.as_slice()));
+        let mut fx = Effects::default();
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            argv: &args,
+            out: &mut out,
+            proto: Protocol::Resp2,
+            db: 0,
+            now_ms: 1_000_000,
+            fx: &mut fx,
+        };
+        pfadd(&mut ks, &mut ctx);
+        assert_eq!(out, b"-INVALIDOBJ Corrupted HLL object detected\r\n");
+        assert_eq!(fx.dirty, 0);
+        let after = run(&mut ks, strings::get, &[b"get", b"h"]);
+        assert!(
+            after.len() > before.len() + 1000,
+            "elements before the error stay"
+        );
+        // An element that changes nothing before the corruption: nothing stored, the same error.
+        let again = run(
+            &mut ks,
+            pfadd,
+            &[b"pfadd", b"h", b"e0", b"e1", &elements[2999]],
+        );
+        assert_eq!(again, b"-INVALIDOBJ Corrupted HLL object detected\r\n");
     }
 }

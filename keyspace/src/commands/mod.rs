@@ -17,8 +17,10 @@ pub mod hashes;
 pub mod hll;
 pub mod keys;
 pub mod lists;
+pub mod pqsort;
 pub mod sets;
 pub mod sort;
+pub mod sort_score;
 pub mod stream_claim;
 pub mod stream_groups;
 pub mod stream_info;
@@ -187,11 +189,31 @@ pub struct Ctx<'a> {
     pub fx: &'a mut Effects,
 }
 
+/// `bytes` as C's `%s` prints it: up to the first NUL.
+pub fn c_string(bytes: &[u8]) -> &[u8] {
+    bytes.split(|&b| b == 0).next().unwrap_or_default()
+}
+
 impl Ctx<'_> {
     /// Writes an error reply.
     pub fn error(&mut self, text: &[u8]) {
         self.fx.errors += 1;
         reply::error(self.out, text);
+    }
+
+    /// Writes an error built as Redis's `addReplyErrorFormat` builds one from `%s` arguments: the
+    /// `pieces` alternate literal text and client bytes (`[text, arg, text, arg, ..]`), and each
+    /// argument is printed as a C string, its raw bytes up to the first NUL (never re-encoded).
+    pub fn error_c_format(&mut self, pieces: &[&[u8]]) {
+        let mut text = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            if i % 2 == 1 {
+                text.extend_from_slice(c_string(piece));
+            } else {
+                text.extend_from_slice(piece);
+            }
+        }
+        self.error(&text);
     }
 
     /// Writes `ERR invalid expire time in '<command>' command`.

@@ -4,7 +4,9 @@
 //! The input types are read in one place, [`load_input`]: a sorted set is one more match arm there (its
 //! members in rank order; `BY nosort` then keeps that order, reversed by DESC, as for lists).
 
-use super::{read, reply_oom, Ctx, SYNTAX, WRONGTYPE};
+use super::pqsort::pqsort;
+use super::sort_score::sort_score;
+use super::{c_string, read, reply_oom, Ctx, SYNTAX, WRONGTYPE};
 use crate::entry::{EntryPtr, Kind, Payload, PayloadInit};
 use crate::notify;
 use crate::types::{Hash, List, Set, ZSet};
@@ -97,6 +99,10 @@ fn load_input<A: KvAllocator>(entry: EntryPtr) -> Option<Input> {
         }
         Kind::ZSet => {
             let zset = value::object::<A, ZSet<A>>(entry)?;
+            // `sortCommandGeneric` destructively converts a sorted set to the skiplist encoding
+            // (SORT_RO too), which OBJECT ENCODING and later -0 scores show. Without memory the
+            // set keeps its encoding, which changes no reply.
+            let _ = zset.convert_to_skiplist();
             Some(Input {
                 elements: zset.iter().map(|(member, _)| member.to_vec()).collect(),
                 ordered: true,
@@ -144,22 +150,6 @@ fn lookup_by_pattern<A: KvAllocator>(
     }
 }
 
-/// A value as `strtod` reads it for numeric SORT: leading space allowed, the whole rest must be a number,
-/// NaN and out-of-range values refused. The empty string is 0, as `strtod` leaves it.
-fn sort_score(bytes: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let text = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
-    if text.is_empty() {
-        return if bytes.is_empty() { Some(0.0) } else { None };
-    }
-    let value: f64 = text.parse().ok()?;
-    let says_inf = text.trim_start_matches(['+', '-']).as_bytes()[0].eq_ignore_ascii_case(&b'i');
-    if value.is_nan() || (value.is_infinite() && !says_inf) {
-        return None;
-    }
-    Some(value)
-}
-
 /// One element being sorted.
 struct Item {
     element: Vec<u8>,
@@ -168,7 +158,10 @@ struct Item {
     by_value: Option<Vec<u8>>,
 }
 
-fn compare(a: &Item, b: &Item, alpha: bool, by_pattern: bool) -> Ordering {
+/// `sortCompare`. ALPHA compares bytes with `compareStringObjects` when storing, else with `strcoll`
+/// (the "C" locale: `strcmp`, so up to the first NUL; equal prefixes are ties, which the caller's
+/// sort leaves as Redis's does).
+fn compare(a: &Item, b: &Item, alpha: bool, by_pattern: bool, store: bool) -> Ordering {
     if !alpha {
         return a
             .score
@@ -176,15 +169,22 @@ fn compare(a: &Item, b: &Item, alpha: bool, by_pattern: bool) -> Ordering {
             .unwrap_or(Ordering::Equal)
             .then_with(|| a.element.cmp(&b.element));
     }
+    let text = |bytes: &[u8], other: &[u8]| {
+        if store {
+            bytes.cmp(other)
+        } else {
+            c_string(bytes).cmp(c_string(other))
+        }
+    };
     if by_pattern {
         return match (&a.by_value, &b.by_value) {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => x.cmp(y),
+            (Some(x), Some(y)) => text(x, y),
         };
     }
-    a.element.cmp(&b.element)
+    text(&a.element, &b.element)
 }
 
 /// Redis's LIMIT clamping: the inclusive output range over `len` elements (empty when `end < start`).
@@ -242,14 +242,24 @@ fn sort_generic<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, read_on
     }
     if !o.dont_sort {
         let (alpha, by_pattern, desc) = (o.alpha, o.by.is_some(), o.desc);
-        items.sort_by(|a, b| {
-            let cmp = compare(a, b, alpha, by_pattern);
+        let store = o.store.is_some();
+        let mut cmp = |a: &Item, b: &Item| {
+            let cmp = compare(a, b, alpha, by_pattern, store);
             if desc {
                 cmp.reverse()
             } else {
                 cmp
             }
-        });
+        };
+        let whole = start == 0 && end == items.len() as i64 - 1;
+        if by_pattern && !whole && end >= start {
+            // `sortCommand` sorts BY-pattern input with a LIMIT by `pqsort`, which leaves ties
+            // (equal BY values) where a full sort would not.
+            pqsort(&mut items, &mut cmp, start as usize, end as usize);
+        } else {
+            // glibc's `qsort` (a merge sort here) keeps ties in input order, as `sort_by`.
+            items.sort_by(cmp);
+        }
     }
     let selected: &[Item] = if end >= start {
         &items[start as usize..=end as usize]
@@ -393,7 +403,7 @@ pub fn sort_ro<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{sort, sort_score};
+    use super::sort;
     use crate::commands::{lists, Ctx, Effects};
     use crate::{Keyspace, KeyspaceConfig};
     use proptest::prelude::*;
@@ -484,13 +494,50 @@ mod tests {
     }
 
     #[test]
-    fn scores_follow_strtod() {
-        assert_eq!(sort_score(b""), Some(0.0));
-        assert_eq!(sort_score(b" 1.5"), Some(1.5));
-        assert_eq!(sort_score(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(sort_score(b"1e999"), None);
-        assert_eq!(sort_score(b"nan"), None);
-        assert_eq!(sort_score(b"12abc"), None);
-        assert_eq!(sort_score(b"  "), None);
+    fn sort_converts_a_sorted_set_to_skiplist() {
+        // Redis 7.0.15 (`zsetConvert` in `sortCommandGeneric`): after SORT_RO a small sorted set is a
+        // skiplist, so a later -0 score keeps its sign.
+        use crate::commands::{zset_range, zsets};
+        let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+        run(&mut ks, zsets::zadd, &[b"zadd", b"z", b"1", b"a"]);
+        run(&mut ks, super::sort_ro, &[b"sort_ro", b"z"]);
+        run(&mut ks, zsets::zadd, &[b"zadd", b"z", b"-0", b"b"]);
+        let got = run(
+            &mut ks,
+            zset_range::zrange,
+            &[b"zrange", b"z", b"0", b"0", b"withscores"],
+        );
+        assert_eq!(got, b"*2\r\n$1\r\nb\r\n$2\r\n-0\r\n");
     }
+
+    #[test]
+    fn by_pattern_with_limit_leaves_ties_as_pqsort() {
+        // Redis 7.0.15: `SORT l BY nokey* ALPHA LIMIT 0 2` of a list: every BY value is missing (all
+        // ties), so the order is what `pqsort` leaves; without LIMIT, glibc's stable sort keeps input
+        // order.
+        let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+        let items: Vec<Vec<u8>> = (0..10).map(|i| format!("e{i}").into_bytes()).collect();
+        let mut rpush: Vec<&[u8]> = vec![b"rpush", b"l"];
+        rpush.extend(items.iter().map(|i| i.as_slice()));
+        run(&mut ks, crate::commands::lists::push, &rpush);
+        let all = run(
+            &mut ks,
+            super::sort,
+            &[b"sort", b"l", b"by", b"nokey*", b"alpha"],
+        );
+        assert_eq!(all, bulk_array(&items));
+        let some = run(
+            &mut ks,
+            super::sort,
+            &[
+                b"sort", b"l", b"by", b"nokey*", b"alpha", b"limit", b"0", b"2",
+            ],
+        );
+        assert_eq!(
+            some,
+            bulk_array(&PQSORT_FIRST_TWO.map(|i| items[i].clone()))
+        );
+    }
+
+    const PQSORT_FIRST_TWO: [usize; 2] = [9, 1];
 }

@@ -67,12 +67,14 @@ fn int_or(ctx: &mut Ctx<'_>, arg: &[u8], error: &[u8]) -> Option<i64> {
 }
 
 fn no_group(ctx: &mut Ctx<'_>) {
-    let text = format!(
-        "NOGROUP No such key '{}' or consumer group '{}'",
-        String::from_utf8_lossy(ctx.argv[1]),
-        String::from_utf8_lossy(ctx.argv[2])
-    );
-    ctx.error(text.as_bytes());
+    let (key, group) = (ctx.argv[1], ctx.argv[2]);
+    ctx.error_c_format(&[
+        b"NOGROUP No such key '",
+        key,
+        b"' or consumer group '",
+        group,
+        b"'",
+    ]);
 }
 
 /// The stream and group index for XCLAIM/XAUTOCLAIM, or `None` after replying.
@@ -205,11 +207,7 @@ pub fn xclaim<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             };
             last_id = id;
         } else {
-            let text = format!(
-                "ERR Unrecognized XCLAIM option '{}'",
-                String::from_utf8_lossy(opt)
-            );
-            return ctx.error(text.as_bytes());
+            return ctx.error_c_format(&[b"ERR Unrecognized XCLAIM option '", opt, b"'"]);
         }
         j += 1;
     }

@@ -257,3 +257,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn xadd_parses_the_id_before_the_arity_check() {
+    // Redis 7.0.15 parses the id inside `streamParseAddOrTrimArgsOrReply`, before the field count.
+    let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+    let invalid_id = b"-ERR Invalid stream ID specified as stream command argument\r\n".to_vec();
+    assert_eq!(
+        run(&mut ks, streams::xadd, &words("XADD x -1 f v LIMIT"), 5),
+        invalid_id
+    );
+    assert_eq!(
+        run(&mut ks, streams::xadd, &words("XADD x MAXLEN 1 abc f"), 5),
+        invalid_id
+    );
+    let arity = b"-ERR wrong number of arguments for 'xadd' command\r\n".to_vec();
+    assert_eq!(
+        run(&mut ks, streams::xadd, &words("XADD x 1-1 f v LIMIT"), 5),
+        arity
+    );
+    assert_eq!(
+        run(&mut ks, streams::xadd, &words("XADD x MAXLEN 1"), 5),
+        arity
+    );
+    // `*` and option names are compared as C strings: "*\0junk" is `*`.
+    let auto = run(
+        &mut ks,
+        streams::xadd,
+        &[
+            "XADD".into(),
+            "x".into(),
+            "*\0junk".into(),
+            "f".into(),
+            "v".into(),
+        ],
+        5,
+    );
+    assert_eq!(auto, b"$3\r\n5-0\r\n");
+    let out = run(&mut ks, streams::xadd, &words("XADD x 7 f v"), 5);
+    assert_eq!(out, b"$3\r\n7-0\r\n");
+}

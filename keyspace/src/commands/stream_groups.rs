@@ -40,22 +40,28 @@ pub(crate) fn reply_help(out: &mut Vec<u8>, lines: &[&str]) {
 
 /// Redis's `addReplySubcommandSyntaxError`.
 pub(crate) fn subcommand_syntax(ctx: &mut Ctx<'_>) {
-    let cmd = String::from_utf8_lossy(ctx.argv[0]).to_ascii_uppercase();
-    let sub = String::from_utf8_lossy(ctx.argv[1]);
-    ctx.error(
-        format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP.")
-            .as_bytes(),
-    );
+    // `%.128s` of the subcommand; the command name is an sds printed with `%s`.
+    let cmd = super::c_string(ctx.argv[0]).to_ascii_uppercase();
+    let sub = super::c_string(ctx.argv[1]);
+    let sub = &sub[..sub.len().min(128)];
+    ctx.error_c_format(&[
+        b"ERR unknown subcommand or wrong number of arguments for '",
+        sub,
+        b"'. Try ",
+        &cmd,
+        b" HELP.",
+    ]);
 }
 
 /// The NOGROUP error of the group-administration commands.
 fn no_group(ctx: &mut Ctx<'_>, group: &[u8], key: &[u8]) {
-    let text = format!(
-        "NOGROUP No such consumer group '{}' for key name '{}'",
-        String::from_utf8_lossy(group),
-        String::from_utf8_lossy(key)
-    );
-    ctx.error(text.as_bytes());
+    ctx.error_c_format(&[
+        b"NOGROUP No such consumer group '",
+        group,
+        b"' for key name '",
+        key,
+        b"'",
+    ]);
 }
 
 /// # Format
@@ -305,12 +311,13 @@ pub fn xpending<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         Found::Missing => None,
     };
     let Some(group) = stream.and_then(|s| s.find_group(argv[2]).map(|i| &s.groups[i])) else {
-        let text = format!(
-            "NOGROUP No such key '{}' or consumer group '{}'",
-            String::from_utf8_lossy(argv[1]),
-            String::from_utf8_lossy(argv[2])
-        );
-        return ctx.error(text.as_bytes());
+        return ctx.error_c_format(&[
+            b"NOGROUP No such key '",
+            argv[1],
+            b"' or consumer group '",
+            argv[2],
+            b"'",
+        ]);
     };
     if summary {
         return pending_summary(ctx, group);

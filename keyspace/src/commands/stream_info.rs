@@ -90,12 +90,13 @@ fn group_counters<A: KvAllocator>(
 fn consumers<A: KvAllocator>(ctx: &mut Ctx<'_>, stream: &Stream<A>) {
     let (key, name) = (ctx.argv[2], ctx.argv[3]);
     let Some(idx) = stream.find_group(name) else {
-        let text = format!(
-            "NOGROUP No such consumer group '{}' for key name '{}'",
-            String::from_utf8_lossy(name),
-            String::from_utf8_lossy(key)
-        );
-        return ctx.error(text.as_bytes());
+        return ctx.error_c_format(&[
+            b"NOGROUP No such consumer group '",
+            name,
+            b"' for key name '",
+            key,
+            b"'",
+        ]);
     };
     let group = &stream.groups[idx];
     let slots = group.consumers_by_name();

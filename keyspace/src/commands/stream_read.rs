@@ -166,19 +166,21 @@ fn resolve<A: KvAllocator>(
                 .as_ref()
                 .is_some_and(|s| s.find_group(group).is_some());
             if !has_group {
-                let text = if args.retry && stream.is_none() {
-                    "UNBLOCKED the stream key no longer exists".to_string()
+                if args.retry && stream.is_none() {
+                    ctx.error(b"UNBLOCKED the stream key no longer exists");
                 } else if args.retry {
-                    "NOGROUP the consumer group this client was blocked on no longer exists"
-                        .to_string()
+                    ctx.error(
+                        b"NOGROUP the consumer group this client was blocked on no longer exists",
+                    );
                 } else {
-                    format!(
-                        "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
-                        String::from_utf8_lossy(key),
-                        String::from_utf8_lossy(group)
-                    )
-                };
-                ctx.error(text.as_bytes());
+                    ctx.error_c_format(&[
+                        b"NOGROUP No such key '",
+                        key,
+                        b"' or consumer group '",
+                        group,
+                        b"' in XREADGROUP with GROUP option",
+                    ]);
+                }
                 return None;
             }
         }

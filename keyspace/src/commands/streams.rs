@@ -106,6 +106,8 @@ pub struct TrimArgs {
     pub no_mkstream: bool,
     /// XADD only: index of the id argument.
     pub id_idx: usize,
+    /// XADD only: the id given and whether its sequence part was (`None`: `*`, or no id at all).
+    pub id: Option<(StreamId, bool)>,
     /// Index of the `LIMIT` option, if given (dropped from the AOF form, which trims exactly).
     pub limit_idx: Option<usize>,
 }
@@ -120,13 +122,15 @@ pub fn parse_trim_args(ctx: &mut Ctx<'_>, xadd: bool, node_entries_max: usize) -
         threshold_idx: 0,
         no_mkstream: false,
         id_idx: argv.len(),
+        id: None,
         limit_idx: None,
     };
     let mut limit_given = false;
     let mut i = 2;
     while i < argv.len() {
         let more = argv.len() - 1 - i;
-        let opt = argv[i];
+        // Redis compares options as C strings (`strcasecmp`, `opt[0] == '*' && opt[1] == '\0'`).
+        let opt = super::c_string(argv[i]);
         if xadd && opt == b"*" {
             break;
         }
@@ -137,7 +141,7 @@ pub fn parse_trim_args(ctx: &mut Ctx<'_>, xadd: bool, node_entries_max: usize) -
                 return None;
             }
             args.approx = false;
-            let next = argv[i + 1];
+            let next = super::c_string(argv[i + 1]);
             if more >= 2 && (next == b"~" || next == b"=") {
                 args.approx = next == b"~";
                 i += 1;
@@ -175,6 +179,8 @@ pub fn parse_trim_args(ctx: &mut Ctx<'_>, xadd: bool, node_entries_max: usize) -
         } else if xadd && opt.eq_ignore_ascii_case(b"nomkstream") {
             args.no_mkstream = true;
         } else if xadd {
+            // Here it is the id or a syntax error: Redis parses it before any other check.
+            args.id = Some(parse_id(ctx, argv[i], 0, IdForm::Strict, true)?);
             break;
         } else {
             ctx.error(SYNTAX);
@@ -250,15 +256,7 @@ pub fn xadd<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     if argv.len() < field_pos || (argv.len() - field_pos) < 2 || (argv.len() - field_pos) % 2 == 1 {
         return wrong_arity(ctx);
     }
-    let id_arg = argv[args.id_idx];
-    let given = if id_arg == b"*" {
-        None
-    } else {
-        let Some(parsed) = parse_id(ctx, id_arg, 0, IdForm::Strict, true) else {
-            return;
-        };
-        Some(parsed)
-    };
+    let given = args.id;
     if let Some((id, true)) = given {
         if id.is_zero() {
             return ctx.error(b"ERR The ID specified in XADD must be greater than 0-0");

@@ -9,7 +9,7 @@ use super::{Ctx, NOT_INTEGER, OOM, SYNTAX};
 use crate::entry::{Kind, PayloadInit};
 use crate::num::{parse_f64, parse_i64_exact};
 use crate::types::elem::INT_TEXT_BYTES_MAX;
-use crate::types::{Elem, ZSet};
+use crate::types::{Elem, Limits, ZSet};
 use crate::value::{delete_if_empty, new_object, read_obj, write_obj, Found};
 use crate::{notify, Keyspace};
 use zedis_kv_pool::KvAllocator;
@@ -322,14 +322,38 @@ fn zrange_generic<A: KvAllocator>(
             None => reply::array_len(ctx.out, 0),
         },
         Some(dst) => {
-            let pairs: Vec<(Vec<u8>, f64)> = zset
+            let mut pairs: Vec<(Vec<u8>, f64)> = zset
                 .map(|z| {
                     z.range(start, end, false)
                         .map(|(m, s)| (m.to_vec(), s))
                         .collect()
                 })
                 .unwrap_or_default();
+            let limits = ks.config.limits;
+            zero_signs_as_built(&mut pairs, rev, kind == RangeKind::Rank, &limits);
             store_zset(ks, ctx, dst, &pairs, "zrangestore");
+        }
+    }
+}
+
+/// The `-0` scores ZRANGESTORE's result keeps, as Redis builds it (`zrangeResultBeginStore`, then
+/// `zsetAdd` per member in reply order): a listpack first (unless a rank range is longer than
+/// `zset-max-listpack-entries`), converted to a skiplist before the first member too long or past the
+/// entry limit. A member added while it was a listpack stored `-0` as 0, and the conversion reads 0.
+fn zero_signs_as_built(pairs: &mut [(Vec<u8>, f64)], rev: bool, rank: bool, limits: &Limits) {
+    let n = pairs.len();
+    if rank && n > limits.zset_listpack_entries_max {
+        return;
+    }
+    for k in 0..n {
+        let i = if rev { n - 1 - k } else { k };
+        if k + 1 > limits.zset_listpack_entries_max
+            || pairs[i].0.len() > limits.zset_listpack_value_bytes_max
+        {
+            return;
+        }
+        if pairs[i].1 == 0.0 {
+            pairs[i].1 = 0.0;
         }
     }
 }
@@ -498,4 +522,46 @@ pub fn zremrangebyscore<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>)
 /// `ZREMRANGEBYLEX key min max`
 pub fn zremrangebylex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     zremrange(ks, ctx, RangeKind::Lex);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zero_signs_as_built;
+    use crate::types::Limits;
+
+    #[test]
+    fn zrangestore_keeps_minus_zero_only_after_the_conversion() {
+        // Redis 7.0.15: ZRANGESTORE of (a -0, b -0, <70 bytes> 1, c 2, d -0) adds in reply order to a
+        // listpack, which turns into a skiplist at the long member: forward, every -0 came before it
+        // (0); REV adds d, c, then the long member: d was added to the listpack (0).
+        let limits = Limits::default();
+        let long = vec![b'm'; 70];
+        let pairs = vec![
+            (b"a".to_vec(), -0.0),
+            (b"b".to_vec(), -0.0),
+            (long.clone(), 1.0),
+            (b"c".to_vec(), 2.0),
+            (b"e".to_vec(), -0.0),
+        ];
+        let signs =
+            |p: &[(Vec<u8>, f64)]| p.iter().map(|x| x.1.is_sign_negative()).collect::<Vec<_>>();
+        let mut forward = pairs.clone();
+        zero_signs_as_built(&mut forward, false, true, &limits);
+        assert_eq!(signs(&forward), [false, false, false, false, true]);
+        let mut rev = pairs.clone();
+        zero_signs_as_built(&mut rev, true, true, &limits);
+        assert_eq!(signs(&rev), [true, true, false, false, false]);
+        // A rank range longer than the entry limit is a skiplist from the start: every sign stays.
+        let small = Limits {
+            zset_listpack_entries_max: 2,
+            ..Limits::default()
+        };
+        let mut big = pairs.clone();
+        zero_signs_as_built(&mut big, false, true, &small);
+        assert_eq!(signs(&big), signs(&pairs));
+        // A score range starts as a listpack whatever its length: converted at the third member.
+        let mut by_score = pairs;
+        zero_signs_as_built(&mut by_score, false, false, &small);
+        assert_eq!(signs(&by_score), [false, false, false, false, true]);
+    }
 }

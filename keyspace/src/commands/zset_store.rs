@@ -37,8 +37,11 @@ impl Aggregate {
                     *target = 0.0;
                 }
             }
-            Aggregate::Min => *target = target.min(value),
-            Aggregate::Max => *target = target.max(value),
+            // As `zunionInterAggregate`: the later value only when strictly smaller (larger), so
+            // of 0 and -0 the first stays (`f64::min`/`max` may pick either zero).
+            Aggregate::Min if value < *target => *target = value,
+            Aggregate::Max if value > *target => *target = value,
+            Aggregate::Min | Aggregate::Max => {}
         }
     }
 }
@@ -200,7 +203,10 @@ fn compute<A: KvAllocator>(
                 let mut total = weighted(*w0, score);
                 for (source, weight) in rest {
                     match source.score(&member) {
-                        Some(score) => aggregate.apply(&mut total, weighted(*weight, score)),
+                        // `zunionInterDiffGenericCommand` cleans a NaN product of the first set
+                        // only: a later NaN (0 x inf) goes to the aggregate (SUM gives 0,
+                        // MIN/MAX keep what they had).
+                        Some(score) => aggregate.apply(&mut total, score * *weight),
                         None => return,
                     }
                 }
@@ -350,4 +356,31 @@ pub fn zdiffstore<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// `ZINTERCARD numkeys key [key ...] [LIMIT limit]`
 pub fn zintercard<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     generic(ks, ctx, Op::Inter, None, true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Aggregate;
+
+    #[test]
+    fn min_max_keep_the_first_of_equal_scores() {
+        // `zunionInterAggregate`: of 0 and -0 (equal), the value already there stays.
+        for (aggregate, first, later) in [
+            (Aggregate::Max, 0.0, -0.0),
+            (Aggregate::Max, -0.0, 0.0),
+            (Aggregate::Min, 0.0, -0.0),
+            (Aggregate::Min, -0.0, 0.0),
+        ] {
+            let mut target: f64 = first;
+            aggregate.apply(&mut target, later);
+            assert_eq!(target.to_bits(), first.to_bits());
+        }
+        let mut target = 1.0;
+        Aggregate::Max.apply(&mut target, 2.0);
+        Aggregate::Min.apply(&mut target, -3.0);
+        assert_eq!(target, -3.0);
+        let mut target = f64::INFINITY;
+        Aggregate::Sum.apply(&mut target, f64::NEG_INFINITY);
+        assert_eq!(target, 0.0);
+    }
 }

@@ -302,6 +302,12 @@ impl<A: Allocator + Copy> Stream<A> {
         let mut off = node.first_off();
         while !node.at_end(off) {
             let raw = node.entry_at(off);
+            // As Redis's iterator: a deleted entry is passed over before any id comparison (after an
+            // XSETID below a deleted id, later entries of the node can have smaller ids).
+            if raw.deleted {
+                off = raw.end_off;
+                continue;
+            }
             if raw.id == id {
                 if !node.mark_deleted(off) {
                     return false;
@@ -470,12 +476,17 @@ impl<'a, A: Allocator + Copy> Iterator for Range<'a, A> {
             if !self.rev {
                 self.pos = raw.end_off;
             }
+            // `streamIteratorGetID`: deleted entries are skipped before the range checks, so a
+            // deleted entry out of order (left by XSETID) does not end the walk.
+            if raw.deleted {
+                continue;
+            }
             if self.rev {
                 if raw.id < self.start {
                     self.node = None;
                     return None;
                 }
-                if raw.id > self.end || raw.deleted {
+                if raw.id > self.end {
                     continue;
                 }
             } else {
@@ -483,7 +494,7 @@ impl<'a, A: Allocator + Copy> Iterator for Range<'a, A> {
                     self.node = None;
                     return None;
                 }
-                if raw.id < self.start || raw.deleted {
+                if raw.id < self.start {
                     continue;
                 }
             }

@@ -186,3 +186,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn deleted_entries_out_of_order_are_passed_over() {
+    // XADD 100-0, XADD MAX, XDEL MAX, XSETID 100-0, XADD 200-0: the node holds 100, MAX (deleted),
+    // 200. Redis's iterator skips the deleted entry before comparing ids, so 200 is found.
+    let limits = NodeLimits {
+        node_bytes_max: 0,
+        node_entries_max: 100,
+    };
+    let mut s = Stream::new_in(Global);
+    let pairs: [&[u8]; 2] = [b"f", b"v"];
+    s.append(StreamId::new(100, 0), &pairs, &limits).unwrap();
+    s.append(StreamId::MAX, &pairs, &limits).unwrap();
+    assert!(s.delete(StreamId::MAX));
+    s.last_id = StreamId::new(100, 0);
+    s.append(StreamId::new(200, 0), &pairs, &limits).unwrap();
+    let ids = |s: &Stream<Global>, rev| {
+        entries(s, rev)
+            .into_iter()
+            .map(|e| e.0)
+            .collect::<std::vec::Vec<_>>()
+    };
+    assert_eq!(
+        ids(&s, false),
+        [StreamId::new(100, 0), StreamId::new(200, 0)]
+    );
+    assert_eq!(
+        ids(&s, true),
+        [StreamId::new(200, 0), StreamId::new(100, 0)]
+    );
+    assert!(s.contains(StreamId::new(200, 0)));
+    // The same id as a deleted entry, live again later in the node.
+    s.append(StreamId::MAX, &pairs, &limits).unwrap();
+    assert!(s.delete(StreamId::MAX));
+    assert!(s.delete(StreamId::new(200, 0)));
+    assert_eq!(ids(&s, false), [StreamId::new(100, 0)]);
+    assert_eq!(s.len(), 1);
+}

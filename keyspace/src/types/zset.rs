@@ -28,7 +28,7 @@ use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box;
 use core::cmp::Ordering;
 pub use nodes::{cmp_pair, NODE_PAIRS_MAX};
-use nodes::{elem_score, insert_pair, last_pair, partition_pairs, score_elem, Sorted};
+use nodes::{elem_score, insert_pair, last_pair, pack_score, partition_pairs, score_elem, Sorted};
 
 enum Repr<A: Allocator + Copy> {
     Pack(Listpack<A>),
@@ -82,7 +82,7 @@ impl<A: Allocator + Copy> ZSet<A> {
         for (member, score) in pairs {
             let member = member.to_bytes(&mut buf);
             match &mut self.repr {
-                Repr::Pack(lp) => insert_pair(lp, lp.bytes_len(), member, score)?,
+                Repr::Pack(lp) => insert_pair(lp, lp.bytes_len(), member, pack_score(score))?,
                 Repr::Skip(sorted) => sorted.push_sorted(member, score, alloc)?,
             }
         }
@@ -192,7 +192,7 @@ impl<A: Allocator + Copy> ZSet<A> {
             Repr::Pack(lp) => {
                 let (off, _) =
                     partition_pairs(lp, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
-                insert_pair(lp, off, member, score)
+                insert_pair(lp, off, member, pack_score(score))
             }
             Repr::Skip(sorted) => sorted.insert(member, score, alloc),
         }
@@ -207,6 +207,7 @@ impl<A: Allocator + Copy> ZSet<A> {
                 let Some(old_off) = lp.find(&Needle::new(member), 0, 2) else {
                     return Err(AllocError);
                 };
+                let score = pack_score(score);
                 let (off, _) =
                     partition_pairs(lp, |m, s| cmp_pair(s, m, score, member) == Ordering::Less);
                 insert_pair(lp, off, member, score)?;
@@ -242,7 +243,9 @@ impl<A: Allocator + Copy> ZSet<A> {
         }
     }
 
-    fn convert_to_skiplist(&mut self) -> Result<(), AllocError> {
+    /// Converts a `listpack` set to `skiplist` (as Redis's `zsetConvert`, which SORT calls); a
+    /// `skiplist` stays as it is. On `Err` the set is unchanged.
+    pub fn convert_to_skiplist(&mut self) -> Result<(), AllocError> {
         let Repr::Pack(lp) = &self.repr else {
             return Ok(());
         };
@@ -401,17 +404,7 @@ impl<A: Allocator + Copy> ZSet<A> {
         let off = node.offset_of(2 * local)?;
         let member = node.get_at(off);
         let score = elem_score(node.get_at(node.next_off(off)?));
-        match &self.repr {
-            // A node stores -0 as 0; the index keeps the score's own bits.
-            Repr::Skip(sorted) if score == 0.0 => {
-                let mut buf = [0u8; INT_TEXT_BYTES_MAX];
-                Some((
-                    member,
-                    sorted.score(member.to_bytes(&mut buf)).unwrap_or(score),
-                ))
-            }
-            _ => Some((member, score)),
-        }
+        Some((member, score))
     }
 }
 

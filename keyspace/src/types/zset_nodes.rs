@@ -25,15 +25,25 @@ const FENCES_CHECKED_NODES_MAX: usize = 256;
 /// Largest magnitude stored as an integer (every integer up to it is exact in a double).
 pub(super) const EXACT_INT_MAX: f64 = 9_007_199_254_740_992.0;
 
-/// The listpack element holding `score` (bytes written to `buf` when not an integer).
+/// The listpack element holding `score` (bytes written to `buf` when not an integer). `-0` keeps its
+/// sign (8 bytes): a `skiplist` node holds what Redis's skiplist holds, a double. The `listpack`
+/// encoding passes [`pack_score`]s, which have no `-0`.
 pub(super) fn score_elem(score: f64, buf: &mut [u8; 8]) -> Elem<'_> {
-    // -0 becomes 0, as Redis's listpack stores it (`double2ll` accepts it).
-    if score.fract() == 0.0 && score.abs() < EXACT_INT_MAX {
+    if score.fract() == 0.0
+        && score.abs() < EXACT_INT_MAX
+        && !(score == 0.0 && score.is_sign_negative())
+    {
         Elem::Int(score as i64)
     } else {
         *buf = score.to_le_bytes();
         Elem::Bytes(&buf[..])
     }
+}
+
+/// `score` as the `listpack` encoding stores it: `-0` becomes 0, as in Redis's `zzlInsertAt`
+/// (`double2ll` accepts `-0` and an integer entry has no sign of zero).
+pub(super) fn pack_score(score: f64) -> f64 {
+    score + 0.0
 }
 
 /// The score a listpack element holds.
