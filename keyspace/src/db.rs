@@ -40,6 +40,11 @@ impl<A: Allocator + Copy> Db<A> {
         self.dict.is_empty()
     }
 
+    /// Sizes the key index of an empty db for `keys` keys (see [`Dict::reserve`]).
+    pub fn reserve(&mut self, keys: usize) {
+        self.dict.reserve(keys);
+    }
+
     /// Number of keys with a TTL.
     pub fn volatile_len(&self) -> usize {
         self.volatile.len()

@@ -37,6 +37,9 @@ mod iter;
 
 const BUCKETS_MIN: usize = 4;
 
+/// The most buckets [`Dict::reserve`] makes from a hint (32 MB of index): more keys grow the table as usual.
+pub const RESERVE_BUCKETS_MAX: usize = 1 << 22;
+
 /// Buckets zero-filled per step while a new array is being prepared (8 KiB: two pages).
 pub const PREPARE_BUCKETS_PER_STEP: usize = 1024;
 
@@ -273,6 +276,24 @@ impl<A: Allocator + Copy> Dict<A> {
         let target = usize::from(self.is_moving());
         self.tables[target].link(hash, entry);
         Ok(())
+    }
+
+    /// Sizes an empty dict for `keys` entries at once (a load's RESIZEDB hint, as Redis's `dictTryExpand`), so
+    /// filling it rehashes nothing. The hint comes from a file: at most [`RESERVE_BUCKETS_MAX`] buckets are
+    /// made, and a failed allocation (budget, memory) is ignored, the dict then growing as usual.
+    pub fn reserve(&mut self, keys: usize) {
+        if !self.is_empty() || self.is_rehashing() {
+            return;
+        }
+        let size = keys
+            .min(RESERVE_BUCKETS_MAX)
+            .next_power_of_two()
+            .max(BUCKETS_MIN);
+        if size > self.tables[0].size {
+            if let Ok(table) = Table::filled(self.allocator(), size) {
+                self.tables[0] = table;
+            }
+        }
     }
 
     /// Unlinks and returns the entry with this key.

@@ -404,3 +404,27 @@ proptest! {
         prop_assert_eq!(test_alloc::live_bytes(), base);
     }
 }
+
+/// A reserved dict takes its hinted number of keys without a resize; a hint never allocates past the cap, and
+/// a dict that already holds keys ignores it.
+#[test]
+fn reserve_sizes_an_empty_dict_once() {
+    let mut dict: Dict<Global> = Dict::new(Global);
+    dict.reserve(1000);
+    assert_eq!(dict.bucket_count(), 1024);
+    for i in 0..1000u32 {
+        dict.insert(entry(&i.to_le_bytes())).unwrap();
+        assert!(!dict.is_rehashing(), "resized at key {i}");
+    }
+    check_invariants(&dict);
+    dict.reserve(1 << 20);
+    assert_eq!(
+        dict.bucket_count(),
+        1024,
+        "a non-empty dict ignores the hint"
+    );
+    free_all(&mut dict);
+    let mut huge: Dict<Global> = Dict::new(Global);
+    huge.reserve(usize::MAX);
+    assert_eq!(huge.bucket_count(), RESERVE_BUCKETS_MAX);
+}

@@ -7,7 +7,9 @@
 //!
 //! Work per call is bounded as in Redis: each round samples at most `maxmemory-samples` keys per database
 //! (visiting at most ten buckets per key asked), and the eviction for a write's *headroom* (room beyond its
-//! own bytes, [`evict_with_headroom`]) stops after [`EVICTION_TIME_LIMIT`], leaving the rest to later calls.
+//! own bytes, [`evict_with_headroom`]), and all of it for a call that writes nothing (a read while over the
+//! limit, a lowered `maxmemory`), stops after [`EVICTION_TIME_LIMIT`], leaving the rest to later calls and to
+//! the server's cron.
 
 use super::Effects;
 use crate::entry::EntryPtr;
@@ -59,9 +61,12 @@ pub fn evict_with_headroom<A: KvAllocator>(
         if budget.fits(target) {
             break Ok(());
         }
+        // Out of time: stop once the write's own bytes fit (the headroom is left to later calls). A call that
+        // writes nothing (a read while over the limit, a lowered maxmemory) stops even while over the limit,
+        // as Redis's EVICT_RUNNING: the cron and later commands go on evicting.
         if evicted > 0
             && evicted % EVICTIONS_PER_CLOCK_READ == 0
-            && budget.fits(bytes_needed)
+            && (bytes_needed == 0 || budget.fits(bytes_needed))
             && start.elapsed() >= time_limit
         {
             break Ok(());

@@ -108,7 +108,11 @@ pub fn load<A: KvAllocator, R: Read>(
     let mut db = 0usize;
     while let Some(item) = reader.next_item()? {
         match item {
-            RdbItem::Aux { .. } | RdbItem::ResizeDb { .. } => {}
+            RdbItem::Aux { .. } => {}
+            RdbItem::ResizeDb { db_size, .. } => {
+                ks.db_mut(db)
+                    .reserve(usize::try_from(db_size).unwrap_or(usize::MAX));
+            }
             RdbItem::Function(_) => return Err(LoadError::Functions),
             RdbItem::SelectDb(n) => {
                 if n >= ks.db_count() as u64 {
