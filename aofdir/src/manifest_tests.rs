@@ -141,9 +141,24 @@ file appendonly.aof.2.incr.aof seq 2 type i\n"
     assert!(am.incrs().is_empty());
 }
 
+#[test]
+fn single_quote_is_redis_own_gap() {
+    // As Redis: the name is written as is, and sdssplitargs then opens a quote that never closes.
+    let mut am = Manifest::new();
+    am.incr.push(AofFile {
+        name: b"it's".to_vec(),
+        seq: 1,
+        kind: FileKind::Incr,
+    });
+    assert_eq!(am.to_bytes(), b"file it's seq 1 type i\n");
+    assert_eq!(refused(&am.to_bytes()), "Invalid AOF manifest file format");
+}
+
 fn arb_manifest() -> impl Strategy<Value = Manifest> {
     let name = proptest::collection::vec(
-        any::<u8>().prop_filter("no path", |c| *c != b'/' && *c != b'\\' && *c != 0),
+        // Not a path, not NUL, and no single quote: Redis writes a name with `'` unquoted
+        // (`sdsneedsrepr` does not flag it) and then cannot read it back (see `single_quote_is_redis_own_gap`).
+        any::<u8>().prop_filter("representable", |c| !matches!(*c, b'/' | b'\\' | 0 | b'\'')),
         1..20,
     );
     (

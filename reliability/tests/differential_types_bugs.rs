@@ -230,7 +230,6 @@ fn geo_decode_of_out_of_range_scores() {
 }
 
 #[test]
-#[ignore = "server bug (zedis-scripting): a RESP3 double reply holding a subnormal value comes back from Lua as 0"]
 fn script_double_reply_keeps_a_subnormal_value() {
     same_replies(&[
         &[b"ZADD", b"zq", b"1e-320", b"a"],

@@ -201,7 +201,9 @@ fn table_to_reply(
         reply::simple(out, &s.as_bytes());
         return;
     }
-    if let Some(d) = as_number(&field(t, "double")) {
+    if as_number(&field(t, "double")).is_some() {
+        // Read the number itself: mlua turns a subnormal (1e-320) into `Integer(0)` in its `Value`.
+        let d: f64 = t.raw_get("double").unwrap_or(0.0);
         reply::double(out, p, d);
         return;
     }
