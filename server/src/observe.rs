@@ -6,8 +6,8 @@
 //!   the call and its µs, a `command`/`fast-command` latency sample, the slow log, and a failed call when the
 //!   command replied an error (Redis's `call()`).
 //! - [`Core::observe_rejected`] where a resolved command is refused before it runs (Redis's `rejectCommand`).
-//! - [`Core::observe_error`] for every error reply (`Core::reply_error`, keyspace handlers' errors seen in the
-//!   client's output, script errors): INFO `errorstats`.
+//! - [`Core::observe_error`] for every error reply (`Core::reply_error`, the errors keyspace handlers recorded
+//!   in the effects, script errors): INFO `errorstats`.
 //! - [`Core::observe_recharge`] charges the engines' bytes to the budget (`Component::Other`).
 
 use crate::server::Core;

@@ -20,8 +20,14 @@ fn start(dir: &TempDir, extra: &[&str]) -> Server {
 
 /// Runs zedis-server expecting it to exit at startup; returns (success, stderr).
 fn start_failing(dir: &TempDir, extra: &[&str]) -> (bool, String) {
+    // A free port (`port 0` means no TCP listener, and with nothing else to listen on Redis and Zedis
+    // refuse to start before loading anything).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port().to_string())
+        .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
-        .args(["--port", "0", "--appendonly", "yes", "--dir", dir.path()])
+        .args(["--port", &port, "--appendonly", "yes", "--dir", dir.path()])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

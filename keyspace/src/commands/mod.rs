@@ -107,9 +107,10 @@ pub struct Effects {
     /// With [`Effects::block`]: the command to run again when a key is ready, when it differs from the one
     /// received (XREAD's `$` resolved at block time, for instance).
     pub block_argv: Option<Vec<Vec<u8>>>,
-    /// Error replies written (Redis's `total_error_replies`), counted where they are produced: by
-    /// [`Ctx::error`] and the other `Ctx` error helpers (write errors through them, not `reply::error`).
-    pub errors: u64,
+    /// The error replies written, each with its text (no `-`, no CRLF), recorded where they are produced: by
+    /// [`Ctx::error`] and the other `Ctx` error helpers (write errors through them, not `reply::error`). The
+    /// server counts them (`total_error_replies`) and files them by code (INFO errorstats).
+    pub errors: Vec<Vec<u8>>,
 }
 
 /// What a blocked client waits for.
@@ -169,7 +170,7 @@ impl Effects {
         self.may_block = false;
         self.blocked_retry = false;
         self.expired.clear();
-        self.errors = 0;
+        self.errors.clear();
     }
 }
 
@@ -197,7 +198,7 @@ pub fn c_string(bytes: &[u8]) -> &[u8] {
 impl Ctx<'_> {
     /// Writes an error reply.
     pub fn error(&mut self, text: &[u8]) {
-        self.fx.errors += 1;
+        self.fx.errors.push(text.to_vec());
         reply::error(self.out, text);
     }
 

@@ -29,6 +29,9 @@ impl<S: Strategy> Core<S> {
             Err(e) => anyhow::bail!("Can't open the append only file {}: {e}", path.display()),
         };
         let started = Instant::now();
+        // A declared bulk length is trusted only as far as the file's bytes go: a hostile `$99999999999`
+        // must not allocate 100 GB before the loader finds the file ends.
+        let file_len = file.metadata().map_or(u64::MAX, |m| m.len());
         let mut parser = RequestParser::new(ParserLimits {
             bulk_bytes_max: 1 << 40,
             inline_bytes_max: 64 * 1024,
@@ -43,7 +46,9 @@ impl<S: Strategy> Core<S> {
         loop {
             let len = buf.len();
             let wanted = parser.bytes_wanted().unwrap_or(0);
-            buf.resize(len + LOAD_CHUNK_BYTES.max(wanted.saturating_sub(len)), 0);
+            let left_in_file = file_len.saturating_sub(buf_offset + len as u64);
+            let more = wanted.saturating_sub(len).min(left_in_file as usize);
+            buf.resize(len + LOAD_CHUNK_BYTES.max(more), 0);
             let n = loop {
                 match file.read(&mut buf[len..]) {
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,

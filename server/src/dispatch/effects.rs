@@ -34,7 +34,7 @@ impl<S: Strategy> Core<S> {
                 self.engine.stats.changes_since_save += self.engine.fx.dirty;
                 // Keyspace handlers count their error replies as they write them (`Ctx::error`); server
                 // handlers count theirs in `Core::reply_error`.
-                self.engine.stats.error_replies += self.engine.fx.errors;
+                self.engine.stats.error_replies += self.engine.fx.errors.len() as u64;
             }
             Origin::Housekeeping => self.aof_log_deletions(),
             Origin::Loading => {

@@ -60,7 +60,7 @@ impl<S: Strategy> Core<S> {
             fx: &mut self.engine.fx,
         };
         handler(&mut self.engine.ks, &mut ctx);
-        let failed = self.engine.fx.errors > 0;
+        let failed = !self.engine.fx.errors.is_empty();
         self.drain_effects(Origin::Loading);
         Ok(!failed)
     }

@@ -231,7 +231,6 @@ impl<S: Strategy> Core<S> {
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
-        let before = client.out.len();
         let mut ctx = Ctx {
             argv,
             out: client.out.vec_mut(),
@@ -242,20 +241,12 @@ impl<S: Strategy> Core<S> {
         };
         handler(&mut self.engine.ks, &mut ctx);
         client.out.recharge();
-        // Keyspace handlers only count their errors (`Ctx::error`): read the text back from the reply they
-        // appended, as Redis counts the error reply itself.
-        if self.engine.fx.errors > 0 {
-            let text = client
-                .out
-                .data()
-                .get(before..)
-                .and_then(crate::observe::error_text)
-                .map(<[u8]>::to_vec);
-            let text = text.unwrap_or_else(|| b"ERR".to_vec());
-            for _ in 0..self.engine.fx.errors {
-                self.observe_error(&text);
-            }
+        // Each error the handler wrote is filed by its code where it was produced (`Ctx::error`).
+        let texts = std::mem::take(&mut self.engine.fx.errors);
+        for text in &texts {
+            self.observe_error(text);
         }
+        self.engine.fx.errors = texts;
     }
 
     /// Applies CLIENT REPLY to what the command produced (output beyond `before` bytes; never to `pushes`,
