@@ -6,7 +6,7 @@
 //! leniency differs in documented corners, see the README's Reliability section).
 //!
 //! `ZEDIS_AOF_FUZZ_CASES=<n>` runs more cases (CI runs 40); `ZEDIS_AOF_FUZZ_SEED=<s>` picks the seed, which
-//! is printed on failure.
+//! is printed on failure; `ZEDIS_AOF_FUZZ_KEEP=<dir>` keeps the files the two servers decided differently.
 
 use std::os::unix::process::ExitStatusExt;
 use std::time::Instant;
@@ -188,6 +188,9 @@ fn hostile_aof_files_are_loaded_or_refused_with_their_offset() {
                 alike += 1;
             } else {
                 eprintln!("{case}: zedis {zedis:?}, redis-server decided otherwise");
+                if let Ok(keep) = std::env::var("ZEDIS_AOF_FUZZ_KEEP") {
+                    let _ = std::fs::write(format!("{keep}/case-{i}.aof"), &aof);
+                }
             }
         }
     }
