@@ -20,8 +20,8 @@ Zedis's own cost of a mode is also printed: its per-CPU figure in that mode over
 """
 import argparse
 import csv
+import importlib.util
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,40 +40,12 @@ MODES = {
 }
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def command(port, args):
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(encode(args))
-        data = s.recv(1 << 16)
-        if data.startswith(b"-"):
-            raise RuntimeError(f"{args}: {data.decode().strip()}")
-        return data
-
-
-def cpu_ns(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
+# The raw client and the CPU reading are bench-commands.py's.
+_spec = importlib.util.spec_from_file_location(
+    "bench_commands", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-commands.py"))
+_bc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bc)
+free_port, encode, command, cpu_ns = _bc.free_port, _bc.encode, _bc.command, _bc.cpu_ns
 
 
 def make_certs(d):

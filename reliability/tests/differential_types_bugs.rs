@@ -1,6 +1,5 @@
-//! The divergences from redis-server 7.0.15 that `differential_types.rs` found, one test each, `#[ignore]`d
-//! until the server is fixed (each replays the exact commands on both servers and compares reply bytes).
-//! Run them with `cargo test -p zedis-reliability --test differential_types_bugs -- --ignored`.
+//! The divergences from redis-server 7.0.15 that `differential_types.rs` found, one regression test each,
+//! now fixed: each replays the exact commands on both servers and compares reply bytes.
 
 use zedis_reliability::{Kind, Raw, ServerProcess, TempDir};
 use zedis_resp::frame::encode_command;

@@ -134,7 +134,10 @@ mod tests {
             drop(v);
             CountingAlloc::allocated_bytes() <= held - (2 << 20)
         });
-        assert!(fell, "no drop of 3 MB lowered the count by 2 MB in 20 tries");
+        assert!(
+            fell,
+            "no drop of 3 MB lowered the count by 2 MB in 20 tries"
+        );
         let zeroed = vec![0u64; 1000];
         assert!(zeroed.iter().all(|&x| x == 0));
     }

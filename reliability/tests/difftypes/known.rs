@@ -1,5 +1,5 @@
-//! Divergences already classified as Zedis bugs (each has an `#[ignore]`d failing test in
-//! `tests/differential_types_bugs.rs` and an entry in the README). The fuzzer counts them and goes on, so
+//! Divergences already classified as Zedis bugs while they wait for a fix (each with a failing test in
+//! `tests/differential_types_bugs.rs` and an entry in the README; none today). The fuzzer counts them and goes on, so
 //! that one known bug does not hide the next; a reply that differs in any other way stops the run.
 //!
 //! Each known bug is a rewrite of the raw reply bytes that erases exactly that difference (it applies
