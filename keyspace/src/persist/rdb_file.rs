@@ -5,7 +5,10 @@
 //! [`load`] reads such a file (or any redis-server 7.0 writes) into an empty keyspace: every value is
 //! built as [`store_value`] builds it, expired keys are skipped on a master (a replica keeps them until its
 //! master deletes them, see [`crate::ExpiryRole`]), and any corruption, duplicate key,
-//! out-of-range database or unsupported item (function libraries) stops the load with an error naming it.
+//! out-of-range database or function library the caller refuses stops the load with an error naming it.
+//!
+//! Function libraries and extra AUX fields (replication's `repl-*`) belong to the server, so they go
+//! through [`Extras`] on save and a callback on load.
 
 use super::rdb::{apply_clock, encoding_config, entry_value, key_meta, store_value, BuildError};
 use crate::Keyspace;
@@ -34,9 +37,19 @@ pub enum LoadError {
     /// The same key twice in one database.
     #[error("duplicate key '{0}'")]
     DuplicateKey(String),
-    /// Function libraries are not supported yet.
-    #[error("the file holds function libraries, which this server cannot load")]
-    Functions,
+    /// The caller refused a function library (its text says why).
+    #[error("{0}")]
+    Function(String),
+}
+
+/// What [`save`] writes besides the keyspace: AUX fields after the standard ones, then function libraries
+/// (their Lua code, as `FUNCTION DUMP` and Redis's functions section hold them) before the databases.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Extra AUX fields, in order.
+    pub aux: &'a [(&'a [u8], &'a [u8])],
+    /// Function library codes.
+    pub functions: &'a [&'a [u8]],
 }
 
 /// What a load did.
@@ -53,6 +66,7 @@ pub fn save<A: KvAllocator, W: Write>(
     ks: &Keyspace<A>,
     out: W,
     aux: &AuxInfo,
+    extras: &Extras<'_>,
     now_ms: i64,
 ) -> Result<W, RdbError> {
     let opts = WriteOptions {
@@ -61,6 +75,12 @@ pub fn save<A: KvAllocator, W: Write>(
     };
     let mut w = RdbWriter::new(out, opts)?;
     w.standard_aux(aux)?;
+    for (key, value) in extras.aux {
+        w.aux(key, value)?;
+    }
+    for code in extras.functions {
+        w.function(code)?;
+    }
     for idx in 0..ks.db_count() {
         let db = ks.db(idx);
         let live = |e: &crate::entry::EntryPtr| e.expire().is_none_or(|when| when > now_ms);
@@ -93,11 +113,13 @@ pub fn save<A: KvAllocator, W: Write>(
     w.finish()
 }
 
-/// Loads an RDB file into `ks` (meant to be empty); see the module docs.
+/// Loads an RDB file into `ks` (meant to be empty); see the module docs. Each function library's code
+/// goes to `on_function`, whose `Err` text stops the load.
 pub fn load<A: KvAllocator, R: Read>(
     ks: &mut Keyspace<A>,
     input: R,
     now_ms: i64,
+    on_function: &mut dyn FnMut(Vec<u8>) -> Result<(), String>,
 ) -> Result<LoadStats, LoadError> {
     let limits = Limits {
         string_bytes_max: ks.config.string_bytes_max as u64,
@@ -113,7 +135,7 @@ pub fn load<A: KvAllocator, R: Read>(
                 ks.db_mut(db)
                     .reserve(usize::try_from(db_size).unwrap_or(usize::MAX));
             }
-            RdbItem::Function(_) => return Err(LoadError::Functions),
+            RdbItem::Function(code) => on_function(code).map_err(LoadError::Function)?,
             RdbItem::SelectDb(n) => {
                 if n >= ks.db_count() as u64 {
                     return Err(LoadError::DbRange(n, ks.db_count()));

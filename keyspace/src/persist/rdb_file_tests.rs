@@ -2,7 +2,7 @@
 //! what is written, and corrupt files are refused with an error.
 
 use super::rdb::{entry_value, store_value};
-use super::rdb_file::{load, save, LoadError};
+use super::rdb_file::{load, save, Extras, LoadError};
 use crate::Keyspace;
 use zedis_kv_pool::SystemAlloc;
 use zedis_rdb::{AuxInfo, RdbValue, Stream, StreamEntry, StreamId};
@@ -125,9 +125,9 @@ fn sorted(v: Option<RdbValue>) -> Option<RdbValue> {
 #[test]
 fn save_and_load_round_trip() {
     let ks = build();
-    let file = save(&ks, Vec::new(), &aux(), NOW).unwrap();
+    let file = save(&ks, Vec::new(), &aux(), &Extras::default(), NOW).unwrap();
     let mut copy: Keyspace<SystemAlloc> = Keyspace::new(16, Default::default());
-    let stats = load(&mut copy, &file[..], NOW).unwrap();
+    let stats = load(&mut copy, &file[..], NOW, &mut no_functions).unwrap();
     assert_eq!(stats.keys, 8, "the expired key is not written");
     for (db, key, _, expire) in sample() {
         let a = ks.db(db).find(&key);
@@ -145,13 +145,13 @@ fn save_and_load_round_trip() {
         );
     }
     // Saving the loaded keyspace gives a file of the same size (key and hashtable order may differ).
-    let again = save(&copy, Vec::new(), &aux(), NOW).unwrap();
+    let again = save(&copy, Vec::new(), &aux(), &Extras::default(), NOW).unwrap();
     assert_eq!(again.len(), file.len());
 }
 
 #[test]
 fn redis_check_rdb_accepts_the_file() {
-    let file = save(&build(), Vec::new(), &aux(), NOW).unwrap();
+    let file = save(&build(), Vec::new(), &aux(), &Extras::default(), NOW).unwrap();
     let path = std::env::temp_dir().join(format!("zedis-rdb-check-{}.rdb", std::process::id()));
     std::fs::write(&path, &file).unwrap();
     let out = std::process::Command::new("redis-check-rdb")
@@ -171,18 +171,60 @@ fn redis_check_rdb_accepts_the_file() {
 
 #[test]
 fn corrupt_files_are_refused() {
-    let file = save(&build(), Vec::new(), &aux(), NOW).unwrap();
+    let file = save(&build(), Vec::new(), &aux(), &Extras::default(), NOW).unwrap();
     for at in (9..file.len()).step_by(97) {
         let mut bad = file.clone();
         bad[at] ^= 0x5a;
         let mut ks: Keyspace<SystemAlloc> = Keyspace::new(16, Default::default());
-        assert!(load(&mut ks, &bad[..], NOW).is_err(), "flip at {at}");
+        assert!(
+            load(&mut ks, &bad[..], NOW, &mut no_functions).is_err(),
+            "flip at {at}"
+        );
     }
     let mut ks: Keyspace<SystemAlloc> = Keyspace::new(16, Default::default());
-    assert!(load(&mut ks, &file[..file.len() / 2], NOW).is_err());
+    assert!(load(&mut ks, &file[..file.len() / 2], NOW, &mut no_functions).is_err());
     let mut small: Keyspace<SystemAlloc> = Keyspace::new(2, Default::default());
     assert!(matches!(
-        load(&mut small, &file[..], NOW),
+        load(&mut small, &file[..], NOW, &mut no_functions),
         Err(LoadError::DbRange(2, 2))
     ));
+}
+
+fn no_functions(_: Vec<u8>) -> Result<(), String> {
+    Err("no function libraries expected".into())
+}
+
+#[test]
+fn extra_aux_and_functions_round_trip_in_order() {
+    let code: &[u8] = b"#!lua name=lib\nredis.register_function('f', function() return 1 end)";
+    let extras = Extras {
+        aux: &[(b"repl-stream-db", b"3"), (b"repl-offset", b"42")],
+        functions: &[code],
+    };
+    let file = save(&build(), Vec::new(), &aux(), &extras, NOW).unwrap();
+    let mut reader = zedis_rdb::RdbReader::new(&file[..], Default::default()).unwrap();
+    let mut seen = Vec::new();
+    while let Some(item) = reader.next_item().unwrap() {
+        match item {
+            zedis_rdb::RdbItem::Aux { key, .. } => seen.push(String::from_utf8(key).unwrap()),
+            zedis_rdb::RdbItem::Function(_) => seen.push("function".into()),
+            zedis_rdb::RdbItem::SelectDb(_) => seen.push("selectdb".into()),
+            _ => {}
+        }
+    }
+    let at = |name: &str| seen.iter().position(|s| s == name).unwrap();
+    assert!(at("repl-stream-db") < at("repl-offset") && at("repl-offset") < at("function"));
+    assert!(at("function") < at("selectdb"), "{seen:?}");
+
+    let mut loaded = Vec::new();
+    let mut ks: Keyspace<SystemAlloc> = Keyspace::new(16, Default::default());
+    load(&mut ks, &file[..], NOW, &mut |c| {
+        loaded.push(c);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(loaded, vec![code.to_vec()]);
+    let mut ks: Keyspace<SystemAlloc> = Keyspace::new(16, Default::default());
+    let refused = load(&mut ks, &file[..], NOW, &mut no_functions).unwrap_err();
+    assert_eq!(refused.to_string(), "no function libraries expected");
 }

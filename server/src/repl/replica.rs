@@ -478,8 +478,12 @@ impl<S: Strategy> Core<S> {
         );
         link.stream_db = super::rdb::stream_db(&rx.data).min(self.engine.ks.db_count() - 1);
         self.engine.ks.flush_all();
-        if let Err(e) = rdb_file::load(&mut self.engine.ks, &rx.data[..], crate::server::unix_ms())
-        {
+        if let Err(e) = rdb_file::load(
+            &mut self.engine.ks,
+            &rx.data[..],
+            crate::server::unix_ms(),
+            &mut crate::rdb_save::refuse_functions,
+        ) {
             self.engine.ks.flush_all();
             return Err(format!(
                 "Failed trying to load the MASTER synchronization DB: {e}"
