@@ -20,13 +20,13 @@ Zedis's own cost of a mode is also printed: its per-CPU figure in that mode over
 """
 import argparse
 import csv
-import importlib.util
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from benchlib import benchmark, command, free_port, spawn, stop
 
 USERS = {
     "fast": ["on", ">pw", "~*", "&*", "+@all"],
@@ -38,14 +38,6 @@ MODES = {
     "acl": ["--user", "app", "-a", "pw"],
     "tls": ["--tls"],
 }
-
-
-# The raw client and the CPU reading are bench-commands.py's.
-_spec = importlib.util.spec_from_file_location(
-    "bench_commands", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-commands.py"))
-_bc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_bc)
-free_port, encode, command, cpu_ns = _bc.free_port, _bc.encode, _bc.command, _bc.cpu_ns
 
 
 def make_certs(d):
@@ -61,36 +53,12 @@ def make_certs(d):
         subprocess.run(["openssl"] + step, cwd=d, check=True, capture_output=True)
 
 
-def start(argv, cwd, port, tls_port):
-    argv = [a.replace("{port}", str(port)).replace("{tls_port}", str(tls_port)) for a in argv]
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            if command(port, ["PING"]).startswith(b"+PONG"):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{argv[0]} did not start")
-
-
 def bench(pid, port, tls_port, mode, test, requests, pipeline, certs):
     extra = MODES[mode]
     if mode == "tls":
         port = tls_port
         extra = extra + ["--cacert", os.path.join(certs, "ca.crt")]
-    before = cpu_ns(pid)
-    out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", "50", "-P", str(pipeline),
-         "-r", "100000", "-t", test, "-q", "--csv"] + extra,
-        check=True, capture_output=True, text=True, timeout=600,
-    ).stdout
-    cpu = (cpu_ns(pid) - before) / 1e9
-    rows = [line for line in out.splitlines() if line and not line.startswith('"test"')]
-    if not rows:
-        raise RuntimeError(f"no result from redis-benchmark ({mode} {test}): {out}")
-    rps = float(rows[-1].split(",")[1].strip('"'))
-    return rps, requests / cpu if cpu > 0 else float("nan")
+    return benchmark(pid, port, [], requests, pipeline, extra=["-t", test] + extra)[:2]
 
 
 def main():
@@ -120,10 +88,10 @@ def main():
         ):
             cwd = os.path.join(tmp, label)
             os.makedirs(cwd)
-            port, tls_port = free_port(), free_port()
-            proc = start(argv, cwd, port, tls_port)
+            tls_port = free_port()
+            proc, port = spawn(argv, cwd, subst={"tls_port": tls_port})
             for name, rules in USERS.items():
-                command(port, ["ACL", "SETUSER", name] + rules)
+                command(port, "ACL", "SETUSER", name, *rules)
             servers.append((label, proc, port, tls_port))
         zedis_plain = {}
         try:
@@ -156,8 +124,7 @@ def main():
                               f"  zedis/plain {row['zedis_vs_plain']}", flush=True)
         finally:
             for _, proc, _, _ in servers:
-                proc.kill()
-                proc.wait()
+                stop(proc)
     if a.out:
         with open(a.out, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))

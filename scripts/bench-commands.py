@@ -20,12 +20,12 @@ import argparse
 import csv
 import hashlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import Conn, benchmark, command, cpu_ns, encode, free_port, spawn  # noqa: F401 (re-exported)
 
 SCRIPT = "return redis.call('incr', KEYS[1])"
 
@@ -53,116 +53,10 @@ WORKLOADS = {
 }
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def command(port, args):
-    """Send one command and return its raw reply (enough for setup replies: status, integer, bulk)."""
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(encode(args))
-        data = s.recv(1 << 16)
-        if data.startswith(b"-"):
-            raise RuntimeError(f"{args[0]}: {data.decode().strip()}")
-        return data
-
-
-def cpu_ns(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
-def start(argv, cwd):
-    port = free_port()
-    argv = [a.replace("{port}", str(port)) for a in argv]
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            if command(port, ["PING"]).startswith(b"+PONG"):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{argv[0]} did not start")
-
-
-def bench(pid, port, args, requests, pipeline, random_keys):
-    before = cpu_ns(pid)
-    t0 = time.monotonic()
-    out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", "50", "-P", str(pipeline),
-         "-r", str(random_keys), "-q", "--csv"] + args,
-        check=True, capture_output=True, text=True, timeout=600,
-    ).stdout
-    wall = time.monotonic() - t0
-    cpu = (cpu_ns(pid) - before) / 1e9
-    rows = [line for line in out.splitlines() if line and not line.startswith('"test"')]
-    if not rows:
-        raise RuntimeError(f"no result from redis-benchmark: {out}")
-    rps = float(rows[-1].split(",")[1].strip('"'))
-    return rps, requests / cpu if cpu > 0 else float("nan"), wall
-
-
-class Resp:
-    """A blocking RESP2 client with a minimal reply parser (for workloads redis-benchmark cannot drive)."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.buf = b""
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self.buf += self.sock.recv(1 << 20)
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def reply(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind in (b"+", b":"):
-            return rest
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self.buf += self.sock.recv(1 << 20)
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        raise RuntimeError(f"unexpected reply {line!r}")
-
-    def call(self, *args):
-        self.sock.sendall(encode(args))
-        return self.reply()
-
-
 def xreadgroup_xack(pid, port, requests, batch):
     """XREADGROUP COUNT <batch> then XACK of the ids read, until `requests` entries were read and acked.
     Returns (entries per wall second, entries per server-CPU second)."""
-    c = Resp(port)
+    c = Conn(port)
     c.call("DEL", "q")
     for base in range(0, requests, 1000):
         c.sock.sendall(b"".join(encode(["XADD", "q", "*", "job", str(i), "payload", "x" * 16])
@@ -172,11 +66,11 @@ def xreadgroup_xack(pid, port, requests, batch):
     c.call("XGROUP", "CREATE", "q", "g", "0")
     before, t0, done = cpu_ns(pid), time.monotonic(), 0
     while done < requests:
-        r = c.call("XREADGROUP", "GROUP", "g", "worker", "COUNT", str(batch), "STREAMS", "q", ">")
+        r = c.ok("XREADGROUP", "GROUP", "g", "worker", "COUNT", str(batch), "STREAMS", "q", ">")
         ids = [entry[0] for entry in r[0][1]] if r else []
         if not ids:
             break
-        c.call("XACK", "q", "g", *ids)
+        c.ok("XACK", "q", "g", *ids)
         done += len(ids)
     wall, cpu = time.monotonic() - t0, (cpu_ns(pid) - before) / 1e9
     if done != requests:
@@ -211,9 +105,9 @@ def main():
             ):
                 cwd = os.path.join(tmp, f"{name}-{label}")
                 os.makedirs(cwd)
-                proc, port = start(argv, cwd)
+                proc, port = spawn(argv, cwd)
                 for cmd in setup:
-                    command(port, cmd)
+                    command(port, *cmd)
                 servers.append((label, proc, port))
             try:
                 for p in pipelines:
@@ -226,7 +120,7 @@ def main():
                                 # "pipeline" here is the entries read (and acked) per XREADGROUP/XACK pair.
                                 pair[label] = xreadgroup_xack(proc.pid, port, a.requests, p)
                             else:
-                                pair[label] = bench(proc.pid, port, args, a.requests, p, a.random_keys)
+                                pair[label] = benchmark(proc.pid, port, args, a.requests, p, a.random_keys)[:2]
                             per[label].append(pair[label])
                         ratios.append(pair["zedis"][1] / pair["redis"][1])
                     med = {k: statistics.median(r[0] for r in v) for k, v in per.items()}

@@ -22,8 +22,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure import Conn, encode, free_port, zedis_bin  # noqa: E402
+from benchlib import Conn, encode, free_port, stop, zedis_bin
 
 
 def dataset(first, count):
@@ -81,11 +80,6 @@ def spawn(kind, zedis, d, keys):
             proc.kill()
             raise RuntimeError(f"{kind} did not load {keys} keys in 600 s")
         time.sleep(0.002)
-
-
-def stop(proc):
-    proc.kill()
-    proc.wait()
 
 
 def populate(port, keys):

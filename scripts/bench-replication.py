@@ -14,81 +14,19 @@ Usage: scripts/bench-replication.py [--zedis target/release/zedis-server] [--key
 """
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def command(port, *args):
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(encode(args))
-        data = b""
-        while not data.endswith(b"\r\n") or (data.startswith(b"$") and data.count(b"\r\n") < 2):
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            data += chunk
-        return data
-
-
-def info(port, section):
-    text = command(port, "INFO", section).decode(errors="replace")
-    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line and not line.startswith("#"))
-
-
-def cpu_ns(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
-def start(argv, cwd):
-    port = free_port()
-    argv = [a.replace("{port}", str(port)) for a in argv]
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        try:
-            if command(port, "PING").startswith(b"+PONG"):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{argv[0]} did not start")
+from benchlib import Conn, benchmark, command, encode, info, spawn, stop
 
 
 def load(port, keys):
     value = b"v" * 32
-    with socket.create_connection(("127.0.0.1", port)) as s:
+    with Conn(port) as c:
         batch = 10000
         for base in range(0, keys, batch):
-            n = min(batch, keys - base)
-            s.sendall(b"".join(encode([b"SET", b"key:%d" % i, value]) for i in range(base, base + n)))
-            got = 0
-            while got < n:
-                got += s.recv(1 << 20).count(b"\r\n")
+            c.blast_ok([encode([b"SET", b"key:%d" % i, value]) for i in range(base, base + min(batch, keys - base))])
 
 
 def server_argv(kind, zedis):
@@ -99,36 +37,33 @@ def server_argv(kind, zedis):
 
 def full_sync(kind, zedis, keys, tmp):
     mdir = tempfile.mkdtemp(dir=tmp)
-    master, mport = start(server_argv(kind, zedis), mdir)
+    master, mport = spawn(server_argv(kind, zedis), mdir)
     replica = None
     try:
         load(mport, keys)
         rdir = tempfile.mkdtemp(dir=tmp)
         t0 = time.monotonic()
-        replica, rport = start(server_argv(kind, zedis) + ["--replicaof", "127.0.0.1", str(mport)], rdir)
+        replica, rport = spawn(server_argv(kind, zedis) + ["--replicaof", "127.0.0.1", str(mport)], rdir)
         while True:
             r = info(rport, "replication")
             if r.get("master_link_status") == "up":
-                size = command(rport, "DBSIZE")
-                if size.strip() == b":%d" % keys:
+                if command(rport, "DBSIZE") == keys:
                     return time.monotonic() - t0
             if time.monotonic() - t0 > 600:
                 raise RuntimeError(f"{kind} replica did not sync in 600 s")
             time.sleep(0.02)
     finally:
         for p in (replica, master):
-            if p:
-                p.kill()
-                p.wait()
+            stop(p)
 
 
 def throughput(kind, zedis, replicas, requests, pipeline, tmp):
     procs = []
     try:
-        master, mport = start(server_argv(kind, zedis), tempfile.mkdtemp(dir=tmp))
+        master, mport = spawn(server_argv(kind, zedis), tempfile.mkdtemp(dir=tmp))
         procs.append(master)
         for _ in range(replicas):
-            p, rport = start(server_argv(kind, zedis) + ["--replicaof", "127.0.0.1", str(mport)],
+            p, rport = spawn(server_argv(kind, zedis) + ["--replicaof", "127.0.0.1", str(mport)],
                              tempfile.mkdtemp(dir=tmp))
             procs.append(p)
         deadline = time.monotonic() + 60
@@ -136,17 +71,10 @@ def throughput(kind, zedis, replicas, requests, pipeline, tmp):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{kind}: replicas did not attach")
             time.sleep(0.05)
-        before = cpu_ns(master.pid)
-        out = subprocess.run(["redis-benchmark", "-p", str(mport), "-t", "set", "-n", str(requests), "-c", "50",
-                              "-P", str(pipeline), "-r", "100000", "-q", "--csv"],
-                             check=True, capture_output=True, text=True, timeout=600).stdout
-        cpu = (cpu_ns(master.pid) - before) / 1e9
-        rps = float([l for l in out.splitlines() if l.startswith('"SET"')][0].split(",")[1].strip('"'))
-        return rps, requests / cpu
+        return benchmark(master.pid, mport, [], requests, pipeline, extra=["-t", "set"])[:2]
     finally:
         for p in procs:
-            p.kill()
-            p.wait()
+            stop(p)
 
 
 def main():

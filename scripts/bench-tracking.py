@@ -18,7 +18,6 @@ and the invalidation messages received per second of server CPU; ratios Zedis / 
 """
 
 import argparse
-import importlib.util
 import os
 import random
 import selectors
@@ -29,10 +28,7 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("bench_commands", os.path.join(HERE, "bench-commands.py"))
-bc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bc)
+from benchlib import cpu_ns, encode, spawn, stop
 
 
 def key(i):
@@ -81,7 +77,7 @@ class Trackers:
         for _ in range(count):
             s = socket.create_connection(("127.0.0.1", port))
             cmds = setup + ([["GET", key(rng.randrange(keys))] for _ in range(20)] if mode == "default" else [])
-            s.sendall(b"".join(bc.encode(c) for c in cmds))
+            s.sendall(b"".join(encode(c) for c in cmds))
             expect, buf = len(cmds), b""
             while expect:
                 buf += s.recv(1 << 16)
@@ -128,7 +124,7 @@ class Trackers:
                 self.bufs[s] = buf[pos:]
                 if regets:
                     try:
-                        s.sendall(b"".join(bc.encode(["GET", k]) for k in regets))
+                        s.sendall(b"".join(encode(["GET", k]) for k in regets))
                         self.regets_sent += len(regets)
                     except (BlockingIOError, OSError):
                         pass
@@ -148,19 +144,19 @@ def server_argv(kind, zedis):
 
 
 def run(kind, zedis, mode, a, tmp):
-    proc, port = bc.start(server_argv(kind, zedis), tempfile.mkdtemp(dir=tmp))
+    proc, port = spawn(server_argv(kind, zedis), tempfile.mkdtemp(dir=tmp))
     trackers = None
     try:
         subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(a.keys * 2), "-r", str(a.keys),
                         "-P", "16", "-q"], check=True, capture_output=True, timeout=600)
         if mode != "none":
             trackers = Trackers(port, a.clients, mode, a.keys)
-        before = bc.cpu_ns(proc.pid)
+        before = cpu_ns(proc.pid)
         base = (trackers.invalidations, trackers.regets_sent) if trackers else (0, 0)
         out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set,get", "-n", str(a.requests),
                               "-r", str(a.keys), "-c", "50", "-P", str(a.pipeline), "-q", "--csv"],
                              check=True, capture_output=True, text=True, timeout=900).stdout
-        cpu = (bc.cpu_ns(proc.pid) - before) / 1e9
+        cpu = (cpu_ns(proc.pid) - before) / 1e9
         time.sleep(0.2)
         pushes = (trackers.invalidations - base[0]) if trackers else 0
         regets = (trackers.regets_sent - base[1]) if trackers else 0
@@ -171,8 +167,7 @@ def run(kind, zedis, mode, a, tmp):
     finally:
         if trackers:
             trackers.close()
-        proc.kill()
-        proc.wait()
+        stop(proc)
 
 
 def main():

@@ -11,121 +11,53 @@ fields (HSET field:i value:i), one sorted set of N members (ZADD), M sorted sets
 entries of 3 small fields (XADD *), and M small hashes of 5 fields each (HSET h:i f0 v0 ... f4 v4).
 """
 import argparse
-import os
 import shlex
-import socket
-import subprocess
 import sys
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Conn:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.buf = b""
-
-    def pipeline(self, commands):
-        self.sock.sendall(b"".join(commands))
-        replies = 0
-        while replies < len(commands):
-            data = self.sock.recv(1 << 20)
-            if not data:
-                raise RuntimeError("server closed the connection")
-            self.buf += data
-            # Replies here are simple lines (:n, +OK, -ERR); count CRLF-terminated lines.
-            lines = self.buf.split(b"\r\n")
-            self.buf = lines.pop()
-            for line in lines:
-                if line.startswith(b"-"):
-                    raise RuntimeError(line.decode())
-                replies += 1
-
-    def info(self, field):
-        self.sock.sendall(encode("INFO", "memory"))
-        data = b""
-        while b"used_memory:" not in data or not data.endswith(b"\r\n"):
-            data += self.sock.recv(1 << 16)
-        for line in data.decode().split("\r\n"):
-            if line.startswith(field + ":"):
-                return int(line.split(":")[1])
-        raise RuntimeError(f"no {field}")
-
-
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def start(cmd):
-    port = free_port()
-    argv = [a.replace("{port}", str(port)) for a in cmd]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{argv[0]} did not start")
+from benchlib import Conn, encode, rss_bytes, spawn, stop
 
 
 def workloads(n, m):
     batch = 1000
-    yield "list", n, lambda i0: [encode("RPUSH", "biglist", *[f"element:{i}" for i in range(i0, min(i0 + 100, n))])
+    yield "list", n, lambda i0: [enc("RPUSH", "biglist", *[f"element:{i}" for i in range(i0, min(i0 + 100, n))])
                                 for i0 in range(i0, min(i0 + batch * 100, n), 100)], batch * 100
-    yield "set", n, lambda i0: [encode("SADD", "bigset", *[f"member:{i}" for i in range(i0, min(i0 + 100, n))])
+    yield "set", n, lambda i0: [enc("SADD", "bigset", *[f"member:{i}" for i in range(i0, min(i0 + 100, n))])
                                for i0 in range(i0, min(i0 + batch * 100, n), 100)], batch * 100
-    yield "hash", n, lambda i0: [encode("HSET", "bighash", *sum(([f"field:{i}", f"value:{i}"]
+    yield "hash", n, lambda i0: [enc("HSET", "bighash", *sum(([f"field:{i}", f"value:{i}"]
                                                                 for i in range(i0, min(i0 + 100, n))), []))
                                 for i0 in range(i0, min(i0 + batch * 100, n), 100)], batch * 100
-    yield "sorted set", n, lambda i0: [encode("ZADD", "bigzset", *sum(([str(i * 7 % 1000003), f"member:{i}"]
+    yield "sorted set", n, lambda i0: [enc("ZADD", "bigzset", *sum(([str(i * 7 % 1000003), f"member:{i}"]
                                                                      for i in range(i0, min(i0 + 100, n))), []))
                                       for i0 in range(i0, min(i0 + batch * 100, n), 100)], batch * 100
     yield "small sorted sets (5 members)", m, lambda i0: [
-        encode("ZADD", f"z:{i}", *sum(([str(j), f"m{j}"] for j in range(5)), []))
+        enc("ZADD", f"z:{i}", *sum(([str(j), f"m{j}"] for j in range(5)), []))
         for i in range(i0, min(i0 + batch, m))], batch
     yield "stream (3 small fields)", n, lambda i0: [
-        encode("XADD", "bigstream", "*", "a", str(i), "b", "x", "c", "yz")
+        enc("XADD", "bigstream", "*", "a", str(i), "b", "x", "c", "yz")
         for i in range(i0, min(i0 + batch * 10, n))], batch * 10
     yield "small hashes (5 fields)", m, lambda i0: [
-        encode("HSET", f"h:{i}", *sum(([f"f{j}", f"v{j}"] for j in range(5)), []))
+        enc("HSET", f"h:{i}", *sum(([f"f{j}", f"v{j}"] for j in range(5)), []))
         for i in range(i0, min(i0 + batch, m))], batch
+
+
+def enc(*args):
+    return encode(args)
 
 
 def measure(cmd, name, count, make_batch, step):
-    proc, port = start(cmd)
+    proc, port = spawn(cmd)
     try:
-        conn = Conn(port)
+        conn = Conn(port, timeout=120)
         time.sleep(0.3)
-        rss0, used0 = rss_bytes(proc.pid), conn.info("used_memory")
+        rss0, used0 = rss_bytes(proc.pid), int(conn.info("memory")["used_memory"])
         for i0 in range(0, count, step):
-            conn.pipeline(make_batch(i0))
+            conn.blast_ok(make_batch(i0), lines_per_reply=2 if name.startswith("stream") else 1)
         time.sleep(0.3)
-        rss1, used1 = rss_bytes(proc.pid), conn.info("used_memory")
+        rss1, used1 = rss_bytes(proc.pid), int(conn.info("memory")["used_memory"])
         return (rss1 - rss0) / count, (used1 - used0) / count
     finally:
-        proc.kill()
-        proc.wait()
+        stop(proc)
 
 
 def main():

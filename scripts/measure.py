@@ -16,7 +16,6 @@ import argparse
 import multiprocessing
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,107 +23,7 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-# --------------------------------------------------------------------------------------------- RESP client
-
-
-class Conn:
-    """A blocking RESP2 connection: enough for INFO, DBSIZE, SET/GET and pipelined blasts."""
-
-    def __init__(self, port, timeout=30.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def close(self):
-        self.sock.close()
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError("server closed the connection")
-        self.buf += chunk
-
-    def _line(self):
-        while True:
-            end = self.buf.find(b"\r\n")
-            if end >= 0:
-                line, self.buf = self.buf[:end], self.buf[end + 2 :]
-                return line
-            self._fill()
-
-    def reply(self):
-        """The next reply: bytes, int, None, list, or an Error instance."""
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest
-        if kind == b"-":
-            return Error(rest.decode(errors="replace"))
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self._fill()
-            data, self.buf = self.buf[:n], self.buf[n + 2 :]
-            return data
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        raise ValueError(f"unexpected reply line {line[:60]!r}")
-
-    def call(self, *args):
-        self.sock.sendall(encode(args))
-        return self.reply()
-
-    def info(self, section=""):
-        text = self.call("INFO", section) if section else self.call("INFO")
-        fields = {}
-        for line in text.decode().splitlines():
-            if ":" in line and not line.startswith("#"):
-                k, v = line.split(":", 1)
-                fields[k] = v
-        return fields
-
-    def blast(self, payload, count):
-        """Sends a pre-encoded pipeline of `count` commands whose replies are single lines (+OK, -ERR, :n);
-        returns (replies, error replies, first error)."""
-        sender = threading.Thread(target=self.sock.sendall, args=(payload,), daemon=True)
-        sender.start()
-        lines = errors = 0
-        first_error = None
-        while lines < count:
-            self._fill()
-            # Every complete line is one reply; keep the partial tail.
-            cut = self.buf.rfind(b"\r\n") + 2
-            if cut < 2:
-                continue
-            done, self.buf = self.buf[:cut], self.buf[cut:]
-            lines += done.count(b"\r\n")
-            if b"-" in done:
-                for line in done.split(b"\r\n"):
-                    if line.startswith(b"-"):
-                        errors += 1
-                        first_error = first_error or line.decode(errors="replace")
-        sender.join()
-        return lines, errors, first_error
-
-
-class Error(str):
-    """An error reply."""
-
-
-def encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+from benchlib import Conn, Error, free_port, zedis_bin
 
 
 def set_payload(first, count, value, extra=()):
@@ -138,17 +37,6 @@ def set_payload(first, count, value, extra=()):
 
 
 # --------------------------------------------------------------------------------------------- servers
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def zedis_bin():
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.environ.get("ZEDIS_BIN", os.path.join(target, "release", "zedis-server"))
 
 
 class Server:
