@@ -17,6 +17,7 @@
 //!   building blocks.
 //! - `file`: [`RdbReader`], [`RdbWriter`]; `dump`: DUMP payloads; `functions`: function libraries
 //!   in files and FUNCTION DUMP payloads.
+//! - `fuzz_checks`: what the fuzz targets (`rdb/fuzz`) check on an input, shared with the regression test.
 //!
 //! ```
 //! use zedis_rdb::*;
@@ -56,6 +57,7 @@ mod encode;
 mod error;
 mod file;
 mod functions;
+pub mod fuzz_checks;
 mod input;
 pub mod listpack;
 mod lzf;

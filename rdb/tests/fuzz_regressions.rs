@@ -7,109 +7,13 @@
 
 use std::path::Path;
 
-use zedis_rdb::{
-    crc64, create_dump_payload, decode_dump_payload, decode_function_payload, DumpError,
-    EncodingConfig, KeyMeta, Limits, RdbItem, RdbReader, RdbValue, RdbWriter, WriteOptions,
-};
+use zedis_rdb::{decode_dump_payload, fuzz_checks, Limits};
 
-/// The bytes with the RDB version set to `version` (when given) and the CRC64 recomputed.
-fn resign(data: &[u8], version: Option<u16>) -> Vec<u8> {
-    let mut p = data.to_vec();
-    let n = p.len();
-    if let Some(v) = version {
-        p[n - 10..n - 8].copy_from_slice(&v.to_le_bytes());
-    }
-    let crc = crc64(&p[..n - 8]);
-    p[n - 8..].copy_from_slice(&crc.to_le_bytes());
-    p
-}
-
-fn read_file(file: &[u8]) {
-    let Ok(mut reader) = RdbReader::new(file, Limits::default()) else {
-        return;
-    };
-    loop {
-        let before = reader.offset();
-        match reader.next_item() {
-            Ok(Some(_)) => assert!(reader.offset() > before, "an item consumed no input"),
-            Ok(None) => break,
-            Err(e) => {
-                assert!(e.offset <= file.len() as u64, "{e}");
-                break;
-            }
-        }
-    }
-}
-
-fn normalize(v: &RdbValue) -> RdbValue {
-    match v {
-        RdbValue::Set(m) => {
-            let mut m = m.clone();
-            m.sort();
-            RdbValue::Set(m)
-        }
-        RdbValue::ZSet(p) => {
-            let mut p = p.clone();
-            p.sort_by(|a, b| a.0.cmp(&b.0));
-            RdbValue::ZSet(p)
-        }
-        RdbValue::Stream(s) => {
-            let mut s = s.clone();
-            s.groups.sort_by(|a, b| a.name.cmp(&b.name));
-            for g in &mut s.groups {
-                g.pending.sort_by_key(|p| p.id);
-                g.consumers.sort_by(|a, b| a.name.cmp(&b.name));
-                for c in &mut g.consumers {
-                    c.pending.sort();
-                    c.active_time_ms = None;
-                }
-            }
-            RdbValue::Stream(s)
-        }
-        other => other.clone(),
-    }
-}
-
-fn roundtrip(value: &RdbValue) {
-    let cfg = EncodingConfig::default();
-    let ours = create_dump_payload(value, &cfg);
-    let back = decode_dump_payload(&ours, Limits::default()).expect("our payload decodes");
-    assert_eq!(normalize(&back), normalize(value));
-    assert_eq!(create_dump_payload(&back, &cfg), ours);
-    let mut w = RdbWriter::new(Vec::new(), WriteOptions::default()).expect("writer");
-    w.select_db(0, 1, 0).expect("select");
-    w.key(b"k", value, &KeyMeta::default()).expect("key");
-    let file = w.finish().expect("finish");
-    let items: Vec<RdbItem> = RdbReader::new(&file[..], Limits::default())
-        .expect("header")
-        .collect::<Result<_, _>>()
-        .expect("our file reads back");
-    match items.last() {
-        Some(RdbItem::Key { value: v, .. }) => assert_eq!(normalize(v), normalize(value)),
-        other => panic!("no key read back: {other:?}"),
-    }
-}
-
+/// Every check the file, payload and round-trip targets make.
 fn replay(data: &[u8]) {
-    read_file(data);
-    let mut file = b"REDIS0010".to_vec();
-    file.extend_from_slice(data);
-    read_file(&file);
-    let _ = decode_dump_payload(data, Limits::default());
-    let _ = decode_function_payload(data, Limits::default());
-    if data.len() < 10 {
-        return;
-    }
-    let signed = resign(data, None);
-    let result = decode_dump_payload(&signed, Limits::default());
-    let n = signed.len();
-    if u16::from_le_bytes([signed[n - 10], signed[n - 9]]) <= 10 {
-        assert!(!matches!(result, Err(DumpError::VersionOrChecksum)));
-    }
-    let _ = decode_function_payload(&signed, Limits::default());
-    if let Ok(value) = decode_dump_payload(&resign(data, Some(10)), Limits::default()) {
-        roundtrip(&value);
-    }
+    fuzz_checks::file(data);
+    fuzz_checks::payload(data);
+    fuzz_checks::roundtrip(data);
 }
 
 #[test]
