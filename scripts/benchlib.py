@@ -161,6 +161,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_cluster_port():
+    """A free port whose cluster bus port (port + 10000) is free too and within range."""
+    import random
+
+    for _ in range(1000):
+        port = random.randint(20000, 45000)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 10000))
+                return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
 def zedis_bin():
     """target/release/zedis-server (under CARGO_TARGET_DIR if set), or $ZEDIS_BIN."""
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
