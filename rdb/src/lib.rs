@@ -17,6 +17,7 @@
 //!   building blocks.
 //! - `file`: [`RdbReader`], [`RdbWriter`]; `dump`: DUMP payloads; `functions`: function libraries
 //!   in files and FUNCTION DUMP payloads.
+//! - `digest`: `DEBUG DIGEST` / `DIGEST-VALUE` of values and datasets, as redis-server computes them.
 //! - `fuzz_checks`: what the fuzz targets (`rdb/fuzz`) check on an input, shared with the regression test.
 //!
 //! ```
@@ -52,6 +53,7 @@
 mod compact;
 mod crc64;
 mod decode;
+pub mod digest;
 mod dump;
 mod encode;
 mod error;

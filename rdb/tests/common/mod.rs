@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use zedis_rdb::{RdbValue, StreamId};
 
+pub mod fill;
 pub mod legacy;
 
 use zedis_testkit::free_port;
