@@ -86,7 +86,7 @@ fn check_packets_byte_exact(node: &BusNode) {
 fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client) {
     let rid = redis_id(client);
     assert_eq!(
-        client.cmd("CLUSTER ADDSLOTSRANGE 0 8191"),
+        client.line("CLUSTER ADDSLOTSRANGE 0 8191"),
         Frame::Simple(b"OK".to_vec())
     );
     let mine: Vec<u16> = (8192..16384).collect();
@@ -119,14 +119,14 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
     let mut ours = Vec::new();
     z.state.cluster_slots(&mut ours, Protocol::Resp2);
     let (frame, _) = parse_frame(&ours).unwrap().unwrap();
-    assert_eq!(frame, client.cmd("CLUSTER SLOTS"));
+    assert_eq!(frame, client.line("CLUSTER SLOTS"));
     // CLUSTER SHARDS: the same shards (order is each side's table order).
     let mut ours = Vec::new();
     z.state.cluster_shards(&mut ours, Protocol::Resp2);
     let (Frame::Array(mut ours), _) = parse_frame(&ours).unwrap().unwrap() else {
         panic!("array")
     };
-    let Frame::Array(mut theirs) = client.cmd("CLUSTER SHARDS") else {
+    let Frame::Array(mut theirs) = client.line("CLUSTER SHARDS") else {
         panic!("array")
     };
     let key = |f: &Frame| format!("{f:?}");
@@ -162,7 +162,7 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
         .map(|i| format!("k{i}"))
         .find(|k| zedis_cluster::key_hash_slot(k.as_bytes()) >= 8192)
         .unwrap();
-    let moved_here = client.cmd(&format!("GET {ours_key}"));
+    let moved_here = client.line(&format!("GET {ours_key}"));
     let expected = format!(
         "MOVED {} 127.0.0.1:{}",
         zedis_cluster::key_hash_slot(ours_key.as_bytes()),
@@ -182,7 +182,7 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
             redis.port
         )
     );
-    let cross = client.cmd(&format!("MGET {theirs_key} {ours_key}"));
+    let cross = client.line(&format!("MGET {theirs_key} {ours_key}"));
     let ours = z
         .state
         .route(&query(&[&theirs_key, &ours_key]), |_| false)
@@ -271,7 +271,7 @@ fn redis_meets_us_and_detects_our_failure() {
         z.state.config().port,
         z.state.config().cport
     );
-    assert_eq!(client.cmd(&meet), Frame::Simple(b"OK".to_vec()));
+    assert_eq!(client.line(&meet), Frame::Simple(b"OK".to_vec()));
     let rid = redis_id(&mut client);
     let zid = z.name();
     let mut c2 = redis.client();

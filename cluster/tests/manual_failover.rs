@@ -39,11 +39,11 @@ fn zedis_replica_manual_failover_swaps_roles_with_redis_master() {
     let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
     let ids: Vec<String> = clients.iter_mut().map(|c| c.text("CLUSTER MYID")).collect();
     for (i, (start, end)) in ranges.iter().enumerate() {
-        clients[i].cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
-        clients[i].cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
+        clients[i].line(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
+        clients[i].line(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
     }
     for c in clients.iter_mut().skip(1) {
-        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port));
+        c.line(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port));
     }
     let mut z = ZedisNode::start(3000);
     assert_eq!(

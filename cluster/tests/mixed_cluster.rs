@@ -42,8 +42,8 @@ fn three_redis_and_three_zedis_masters_converge() {
     let range = |i: usize| (i * per, if i == 5 { 16383 } else { (i + 1) * per - 1 });
     for (i, c) in clients.iter_mut().enumerate() {
         let (start, end) = range(i);
-        c.cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
-        c.cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
+        c.line(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
+        c.line(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
     }
     for (i, z) in zedis.iter_mut().enumerate() {
         let (start, end) = range(3 + i);
@@ -55,7 +55,7 @@ fn three_redis_and_three_zedis_masters_converge() {
     }
     let seed = redis[0].port;
     for c in clients.iter_mut().skip(1) {
-        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
+        c.line(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
     }
     for z in zedis.iter_mut() {
         assert_eq!(z.text(&format!("CLUSTER MEET 127.0.0.1 {seed}")), "OK");

@@ -172,7 +172,7 @@ impl ZedisNode {
     }
 
     /// A command line split on spaces, RESP2, parsed.
-    pub fn cmd(&mut self, line: &str) -> Frame {
+    pub fn line(&mut self, line: &str) -> Frame {
         let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
         let out = self.raw(&args, Protocol::Resp2);
         let (frame, used) = parse_frame(&out).expect("valid").expect("complete");
@@ -182,7 +182,7 @@ impl ZedisNode {
 
     /// A bulk / simple / verbatim reply as text.
     pub fn text(&mut self, line: &str) -> String {
-        match self.cmd(line) {
+        match self.line(line) {
             Frame::Bulk(b) | Frame::Simple(b) => String::from_utf8_lossy(&b).into_owned(),
             Frame::Verbatim { text, .. } => String::from_utf8_lossy(&text).into_owned(),
             other => panic!("unexpected reply to {line}: {other:?}"),

@@ -1,9 +1,8 @@
-//! Shared test helpers: PKI generation, a test RESP responder over `zedis_tls`, external programs, and a
-//! blocking rustls client built on `TlsStream`.
+//! Shared test helpers: PKI generation, a test RESP responder over `zedis_tls`, and a blocking rustls client
+//! built on `TlsStream`. External programs (redis-server, openssl) are started with `zedis-testkit`.
 #![allow(dead_code)]
 
 pub mod pki;
-pub mod process;
 pub mod resp_server;
 
 use std::io::{Read, Write};
