@@ -6,53 +6,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::bus_node::BusNode;
-use common::{Client, RedisNode};
+use common::bus_node::{wait, BusNode};
+use common::{line_of, signature, Client, RedisNode};
 use zedis_cluster::bus::Message;
 use zedis_resp::{parse_frame, Frame, Protocol};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// Polls `node` until `check` (run every ~200 ms) holds; panics with `what` after `WAIT`.
-fn wait(node: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
-    let mut last = Instant::now() - Duration::from_secs(1);
-    let ok = node.run_until(WAIT, |n| {
-        if last.elapsed() < Duration::from_millis(200) {
-            return false;
-        }
-        last = Instant::now();
-        check(n)
-    });
-    assert!(
-        ok,
-        "timed out waiting for: {what}\nour view:\n{}",
-        node.state.cluster_nodes()
-    );
-}
-
-/// The line of `id` in a CLUSTER NODES text.
-fn line_of<'a>(nodes: &'a str, id: &str) -> Option<&'a str> {
-    nodes.lines().find(|l| l.starts_with(id))
-}
-
-/// `redis-cli --cluster`'s join signature: sorted `id:slots` of every node with slots.
-fn signature(nodes: &str) -> String {
-    let mut v: Vec<String> = nodes
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let slots: Vec<&str> = f
-                .get(8..)?
-                .iter()
-                .copied()
-                .filter(|s| !s.starts_with('['))
-                .collect();
-            (!slots.is_empty()).then(|| format!("{}:{}", f[0], slots.join(",")))
-        })
-        .collect();
-    v.sort();
-    v.join("|")
-}
 
 fn query<'a>(keys: &[&'a str]) -> zedis_cluster::RouteQuery<'a> {
     zedis_cluster::RouteQuery {
@@ -143,8 +102,8 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
             [&f[..4], &f[6..]].concat().join(" ")
         };
         assert_eq!(
-            strip(line_of(&our_nodes, id).unwrap()),
-            strip(line_of(&their_nodes, id).unwrap())
+            strip(&line_of(&our_nodes, id).unwrap()),
+            strip(&line_of(&their_nodes, id).unwrap())
         );
     }
     // CLUSTER INFO: same state, slot counts, known nodes, size and current epoch.

@@ -8,25 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::zedis_node::ZedisNode;
-use common::{Client, RedisNode};
-
-fn signature(nodes: &str) -> String {
-    let mut v: Vec<String> = nodes
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let slots: Vec<&str> = f
-                .get(8..)?
-                .iter()
-                .copied()
-                .filter(|s| !s.starts_with('['))
-                .collect();
-            (!slots.is_empty()).then(|| format!("{}:{}", f[0], slots.join(",")))
-        })
-        .collect();
-    v.sort();
-    v.join("|")
-}
+use common::{signature, Client, RedisNode};
 
 #[test]
 fn three_redis_and_three_zedis_masters_converge() {

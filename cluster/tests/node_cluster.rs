@@ -6,50 +6,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::zedis_node::ZedisNode;
-use common::{Client, RedisNode};
+use common::zedis_node::{wait, ZedisNode};
+use common::{assign_and_meet, line_of, signature, Client, RedisNode};
 use zedis_cluster::{ClientFlags, CommandKind, Event};
 use zedis_resp::{parse_frame, Frame, Protocol};
-
-const WAIT: Duration = Duration::from_secs(90);
-
-fn line_of(nodes: &str, id: &str) -> Option<String> {
-    nodes
-        .lines()
-        .find(|l| l.starts_with(id))
-        .map(str::to_string)
-}
-
-/// `redis-cli --cluster`'s join signature: sorted `id:slots` of every node with slots.
-fn signature(nodes: &str) -> String {
-    let mut v: Vec<String> = nodes
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let slots: Vec<&str> = f
-                .get(8..)?
-                .iter()
-                .copied()
-                .filter(|s| !s.starts_with('['))
-                .collect();
-            (!slots.is_empty()).then(|| format!("{}:{}", f[0], slots.join(",")))
-        })
-        .collect();
-    v.sort();
-    v.join("|")
-}
-
-fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
-    let ok = z.run_until(WAIT, check);
-    assert!(
-        ok,
-        "timed out waiting for: {what}\nour view:\n{}\nour events: {:?}",
-        z.node.state().cluster_nodes(),
-        z.seen
-    );
-}
 
 fn ok(frame: Frame) {
     assert_eq!(frame, Frame::Simple(b"OK".to_vec()));
@@ -62,18 +24,7 @@ fn three_masters(ranges: [(u16, u16); 3]) -> Option<(Vec<RedisNode>, Vec<Client>
         .map(|_| RedisNode::start(&args))
         .collect::<Option<_>>()?;
     let mut clients: Vec<Client> = nodes.iter().map(RedisNode::client).collect();
-    let mut ids = Vec::new();
-    for (i, c) in clients.iter_mut().enumerate() {
-        ok(c.line(&format!(
-            "CLUSTER ADDSLOTSRANGE {} {}",
-            ranges[i].0, ranges[i].1
-        )));
-        ok(c.line(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1)));
-        ids.push(c.text("CLUSTER MYID"));
-    }
-    for c in clients.iter_mut().skip(1) {
-        ok(c.line(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port)));
-    }
+    let ids = assign_and_meet(&mut clients, &ranges, nodes[0].port);
     Some((nodes, clients, ids))
 }
 

@@ -6,34 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::bus_node::{now_ms, BusNode};
-use common::RedisNode;
+use common::bus_node::{now_ms, wait, BusNode};
+use common::{line_of, RedisNode};
 use zedis_cluster::bus::{Message, MsgType};
 use zedis_cluster::Action;
-
-fn line_of(nodes: &str, id: &str) -> Option<String> {
-    nodes
-        .lines()
-        .find(|l| l.starts_with(id))
-        .map(str::to_string)
-}
-
-fn wait(z: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
-    let mut last = Instant::now() - Duration::from_secs(1);
-    let ok = z.run_until(Duration::from_secs(90), |n| {
-        if last.elapsed() < Duration::from_millis(200) {
-            return false;
-        }
-        last = Instant::now();
-        check(n)
-    });
-    assert!(
-        ok,
-        "timed out waiting for: {what}\nour view:\n{}\nour log: {:?}",
-        z.state.cluster_nodes(),
-        z.events
-    );
-}
 
 #[test]
 fn restarted_stale_master_is_updated_into_a_replica() {

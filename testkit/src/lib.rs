@@ -13,7 +13,8 @@
 //! - [`redis`]: [`RedisServer`], a reference `redis-server` (builder for a bus port, a given directory, files
 //!   written first, a port the arguments open).
 //! - [`client`]: [`RespClient`], a blocking raw RESP client (exact reply bytes and decoded [`Frame`]s).
-//! - [`diff`]: the differential fuzzer's runner, normalisation and generator core.
+//! - [`diff`]: the differential fuzzer's runner, normalisation and generator core (its seeded PRNG, [`Rng`],
+//!   serves other tests too).
 #![deny(missing_docs)]
 
 pub mod client;
@@ -24,6 +25,7 @@ pub mod redis;
 pub mod tempdir;
 
 pub use client::RespClient;
+pub use diff::Rng;
 pub use ports::{free_port, free_port_pair, BUS_PORT_OFFSET};
 pub use process::{
     args, have, installed, python_with_redis, run_with_input, wait_until, Output, Proc,

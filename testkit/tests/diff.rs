@@ -255,5 +255,17 @@ fn the_prng_is_reproducible_from_its_seed() {
     let mut rng = Rng::new(1);
     assert!((0..1000).all(|_| rng.below(3) < 3));
     let hits = (0..10_000).filter(|_| rng.chance(50)).count();
+    // `from_state` is the plain xorshift64* stream from that state (what older tests fixed their data to).
+    let mut plain = 42u64;
+    let mut from_state = Rng::from_state(42);
+    for _ in 0..8 {
+        plain ^= plain >> 12;
+        plain ^= plain << 25;
+        plain ^= plain >> 27;
+        assert_eq!(
+            from_state.next_u64(),
+            plain.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        );
+    }
     assert!((4000..6000).contains(&hits), "{hits}");
 }

@@ -215,3 +215,17 @@ impl Drop for ZedisNode {
         }
     }
 }
+
+/// How long a cluster may take to converge on a loaded machine.
+pub const WAIT: Duration = Duration::from_secs(90);
+
+/// Runs `z` until `check` holds; panics with `what`, our view and our events after [`WAIT`].
+pub fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
+    let ok = z.run_until(WAIT, check);
+    assert!(
+        ok,
+        "timed out waiting for: {what}\nour view:\n{}\nour events: {:?}",
+        z.node.state().cluster_nodes(),
+        z.seen
+    );
+}

@@ -13,6 +13,13 @@ impl Rng {
         Rng((z ^ (z >> 31)) | 1)
     }
 
+    /// A generator whose state is `state` as given (no mixing; `state` must not be 0), for tests that fixed
+    /// their data to a plain xorshift64* stream.
+    pub fn from_state(state: u64) -> Rng {
+        assert_ne!(state, 0, "xorshift cannot leave state 0");
+        Rng(state)
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
