@@ -178,7 +178,7 @@ fn apply_steps(
 fn start() -> (RedisProcess, Client, CommandCatalog) {
     let redis =
         RedisProcess::start(&[]).expect("redis-server 7.0 must be installed (the reference)");
-    let mut client = redis.client();
+    let mut client = Client::connect(redis.port);
     let catalog = catalog_from_reference(&mut client);
     (redis, client, catalog)
 }
@@ -257,7 +257,7 @@ fn noperm_replies_match_redis() {
                 acl.set_user(name.as_bytes(), &[b"on", b"nopass"]).unwrap();
             }
             for name in ["u1", "u2"] {
-                let mut conn = redis.client();
+                let mut conn = Client::connect(redis.port);
                 prop_assert_eq!(
                     conn.call(&["AUTH", name, "x"]),
                     Reply::Simple(b"OK".to_vec())
@@ -356,7 +356,7 @@ fn log_entries_match_redis() {
     admin.call(&[&["ACL", "SETUSER", "app"][..], &rules].concat());
     let rule_bytes: Vec<&[u8]> = rules.iter().map(|r| r.as_bytes()).collect();
     acl.set_user(b"app", &rule_bytes).unwrap();
-    let mut user = redis.client();
+    let mut user = Client::connect(redis.port);
     assert_eq!(
         user.call(&["AUTH", "app", "pw"]),
         Reply::Simple(b"OK".to_vec())

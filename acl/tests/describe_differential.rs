@@ -93,7 +93,7 @@ fn run_case(
 fn random_sequences(args: &[&str], pubsub_all: bool, cases: u32) {
     let redis =
         RedisProcess::start(args).expect("redis-server 7.0 must be installed (the reference)");
-    let mut client = redis.client();
+    let mut client = Client::connect(redis.port);
     let catalog = catalog_from_reference(&mut client);
     let client = std::cell::RefCell::new(client);
     let mut runner = TestRunner::new(Config {
@@ -121,7 +121,7 @@ fn pubsub_default_allchannels_matches_redis() {
 fn fixed_cases_match_redis() {
     let redis =
         RedisProcess::start(&[]).expect("redis-server 7.0 must be installed (the reference)");
-    let mut client = redis.client();
+    let mut client = Client::connect(redis.port);
     let catalog = catalog_from_reference(&mut client);
     let cases: Vec<Vec<&str>> = vec![
         vec!["on", "+@all", "-@dangerous", "~*", "&*"],

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{catalog_from_reference, RedisProcess, Reply};
+use common::{catalog_from_reference, Client, RedisProcess, Reply};
 use zedis_acl::{Acl, ConfigUsers};
 
 fn ok() -> Reply {
@@ -13,14 +13,14 @@ fn ok() -> Reply {
 #[test]
 fn aclfile_round_trips_and_errors_match() {
     // The file must exist before redis-server starts with --aclfile.
-    let dir = DirGuard(std::env::temp_dir().join(format!("zedis-acl-file-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let path = dir.0.join("users.acl");
-    std::fs::write(&path, b"user default on nopass ~* &* +@all\n").unwrap();
-    let path_text = path.to_string_lossy().to_string();
-    let redis = RedisProcess::start(&["--aclfile", &path_text])
+    let redis = RedisProcess::builder()
+        .file("users.acl", "user default on nopass ~* &* +@all\n")
+        .args(&["--aclfile", "{dir}/users.acl"])
+        .start()
         .expect("redis-server 7.0 must be installed (the reference)");
-    let mut client = redis.client();
+    let path = redis.dir.join("users.acl");
+    let path_text = path.to_string_lossy().to_string();
+    let mut client = Client::connect(redis.port);
     let catalog = catalog_from_reference(&mut client);
     let mut acl = Acl::new(catalog, false);
 
@@ -111,15 +111,6 @@ fn aclfile_round_trips_and_errors_match() {
     drop(redis);
 }
 
-/// Removes its directory when dropped (also when the test fails).
-struct DirGuard(std::path::PathBuf);
-
-impl Drop for DirGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn config_file_users_match_redis() {
     let declarations: &[&[&str]] = &[
@@ -154,7 +145,7 @@ fn config_file_users_match_redis() {
     }
     let redis =
         RedisProcess::start(&args).expect("redis-server 7.0 must be installed (the reference)");
-    let mut client = redis.client();
+    let mut client = Client::connect(redis.port);
     let catalog = catalog_from_reference(&mut client);
     let mut acl = Acl::new(catalog, false);
     let mut users = ConfigUsers::new();

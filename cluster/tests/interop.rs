@@ -6,53 +6,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::bus_node::BusNode;
-use common::{Client, RedisNode};
+use common::bus_node::{wait, BusNode};
+use common::{line_of, signature, Client, RedisNode};
 use zedis_cluster::bus::Message;
 use zedis_resp::{parse_frame, Frame, Protocol};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// Polls `node` until `check` (run every ~200 ms) holds; panics with `what` after `WAIT`.
-fn wait(node: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
-    let mut last = Instant::now() - Duration::from_secs(1);
-    let ok = node.run_until(WAIT, |n| {
-        if last.elapsed() < Duration::from_millis(200) {
-            return false;
-        }
-        last = Instant::now();
-        check(n)
-    });
-    assert!(
-        ok,
-        "timed out waiting for: {what}\nour view:\n{}",
-        node.state.cluster_nodes()
-    );
-}
-
-/// The line of `id` in a CLUSTER NODES text.
-fn line_of<'a>(nodes: &'a str, id: &str) -> Option<&'a str> {
-    nodes.lines().find(|l| l.starts_with(id))
-}
-
-/// `redis-cli --cluster`'s join signature: sorted `id:slots` of every node with slots.
-fn signature(nodes: &str) -> String {
-    let mut v: Vec<String> = nodes
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let slots: Vec<&str> = f
-                .get(8..)?
-                .iter()
-                .copied()
-                .filter(|s| !s.starts_with('['))
-                .collect();
-            (!slots.is_empty()).then(|| format!("{}:{}", f[0], slots.join(",")))
-        })
-        .collect();
-    v.sort();
-    v.join("|")
-}
 
 fn query<'a>(keys: &[&'a str]) -> zedis_cluster::RouteQuery<'a> {
     zedis_cluster::RouteQuery {
@@ -86,7 +45,7 @@ fn check_packets_byte_exact(node: &BusNode) {
 fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client) {
     let rid = redis_id(client);
     assert_eq!(
-        client.cmd("CLUSTER ADDSLOTSRANGE 0 8191"),
+        client.line("CLUSTER ADDSLOTSRANGE 0 8191"),
         Frame::Simple(b"OK".to_vec())
     );
     let mine: Vec<u16> = (8192..16384).collect();
@@ -119,14 +78,14 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
     let mut ours = Vec::new();
     z.state.cluster_slots(&mut ours, Protocol::Resp2);
     let (frame, _) = parse_frame(&ours).unwrap().unwrap();
-    assert_eq!(frame, client.cmd("CLUSTER SLOTS"));
+    assert_eq!(frame, client.line("CLUSTER SLOTS"));
     // CLUSTER SHARDS: the same shards (order is each side's table order).
     let mut ours = Vec::new();
     z.state.cluster_shards(&mut ours, Protocol::Resp2);
     let (Frame::Array(mut ours), _) = parse_frame(&ours).unwrap().unwrap() else {
         panic!("array")
     };
-    let Frame::Array(mut theirs) = client.cmd("CLUSTER SHARDS") else {
+    let Frame::Array(mut theirs) = client.line("CLUSTER SHARDS") else {
         panic!("array")
     };
     let key = |f: &Frame| format!("{f:?}");
@@ -143,8 +102,8 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
             [&f[..4], &f[6..]].concat().join(" ")
         };
         assert_eq!(
-            strip(line_of(&our_nodes, id).unwrap()),
-            strip(line_of(&their_nodes, id).unwrap())
+            strip(&line_of(&our_nodes, id).unwrap()),
+            strip(&line_of(&their_nodes, id).unwrap())
         );
     }
     // CLUSTER INFO: same state, slot counts, known nodes, size and current epoch.
@@ -162,7 +121,7 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
         .map(|i| format!("k{i}"))
         .find(|k| zedis_cluster::key_hash_slot(k.as_bytes()) >= 8192)
         .unwrap();
-    let moved_here = client.cmd(&format!("GET {ours_key}"));
+    let moved_here = client.line(&format!("GET {ours_key}"));
     let expected = format!(
         "MOVED {} 127.0.0.1:{}",
         zedis_cluster::key_hash_slot(ours_key.as_bytes()),
@@ -182,7 +141,7 @@ fn split_slots_and_agree(z: &mut BusNode, redis: &RedisNode, client: &mut Client
             redis.port
         )
     );
-    let cross = client.cmd(&format!("MGET {theirs_key} {ours_key}"));
+    let cross = client.line(&format!("MGET {theirs_key} {ours_key}"));
     let ours = z
         .state
         .route(&query(&[&theirs_key, &ours_key]), |_| false)
@@ -271,7 +230,7 @@ fn redis_meets_us_and_detects_our_failure() {
         z.state.config().port,
         z.state.config().cport
     );
-    assert_eq!(client.cmd(&meet), Frame::Simple(b"OK".to_vec()));
+    assert_eq!(client.line(&meet), Frame::Simple(b"OK".to_vec()));
     let rid = redis_id(&mut client);
     let zid = z.name();
     let mut c2 = redis.client();

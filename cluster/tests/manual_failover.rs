@@ -4,28 +4,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::zedis_node::ZedisNode;
-use common::RedisNode;
+use common::zedis_node::{wait, ZedisNode};
+use common::{assign_and_meet, line_of, RedisNode, THIRDS};
 use zedis_cluster::Event;
-
-fn line_of(nodes: &str, id: &str) -> Option<String> {
-    nodes
-        .lines()
-        .find(|l| l.starts_with(id))
-        .map(str::to_string)
-}
-
-fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
-    let ok = z.run_until(Duration::from_secs(90), check);
-    assert!(
-        ok,
-        "timed out waiting for: {what}\nour view:\n{}\nour log: {:?}",
-        z.node.state().cluster_nodes(),
-        z.seen
-    );
-}
 
 #[test]
 fn zedis_replica_manual_failover_swaps_roles_with_redis_master() {
@@ -36,15 +19,7 @@ fn zedis_replica_manual_failover_swaps_roles_with_redis_master() {
         return;
     }
     let mut clients: Vec<_> = nodes.iter().map(|r| r.client()).collect();
-    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
-    let ids: Vec<String> = clients.iter_mut().map(|c| c.text("CLUSTER MYID")).collect();
-    for (i, (start, end)) in ranges.iter().enumerate() {
-        clients[i].cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
-        clients[i].cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
-    }
-    for c in clients.iter_mut().skip(1) {
-        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port));
-    }
+    let ids = assign_and_meet(&mut clients, &THIRDS, nodes[0].port);
     let mut z = ZedisNode::start(3000);
     assert_eq!(
         z.text(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port)),

@@ -15,7 +15,7 @@ fn lone_master() -> Option<(RedisNode, Client)> {
     let node = RedisNode::start(&["--cluster-require-full-coverage", "no"])?;
     let mut c = node.client();
     assert_eq!(
-        c.cmd("CLUSTER ADDSLOTSRANGE 0 16383"),
+        c.line("CLUSTER ADDSLOTSRANGE 0 16383"),
         Frame::Simple(b"OK".to_vec())
     );
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -45,22 +45,22 @@ fn migrate_matches_redis() {
     let _ = &src;
     let dport = dst.port.to_string();
     // Keys of several types, one with a TTL.
-    s.cmd("SET k:str hello");
-    s.cmd("RPUSH k:list a b c");
-    s.cmd("HSET k:hash f1 v1 f2 v2");
-    s.cmd("SET k:ttl soon");
-    s.cmd("PEXPIRE k:ttl 60000");
+    s.line("SET k:str hello");
+    s.line("RPUSH k:list a b c");
+    s.line("HSET k:hash f1 v1 f2 v2");
+    s.line("SET k:ttl soon");
+    s.line("PEXPIRE k:ttl 60000");
     let names = ["k:str", "k:list", "k:hash", "k:ttl"];
     let dumps: Vec<Vec<u8>> = names
         .iter()
-        .map(|k| match s.cmd(&format!("DUMP {k}")) {
+        .map(|k| match s.line(&format!("DUMP {k}")) {
             Frame::Bulk(b) => b,
             other => panic!("{other:?}"),
         })
         .collect();
     let ttls: Vec<u64> = names
         .iter()
-        .map(|k| match s.cmd(&format!("PTTL {k}")) {
+        .map(|k| match s.line(&format!("PTTL {k}")) {
             Frame::Integer(n) if n > 0 => n as u64,
             Frame::Integer(_) => 0,
             other => panic!("{other:?}"),
@@ -94,12 +94,12 @@ fn migrate_matches_redis() {
     assert_eq!(m.cached(), 1, "the connection is kept for the next MIGRATE");
     for (i, k) in names.iter().enumerate() {
         assert_eq!(
-            d.cmd(&format!("DUMP {k}")),
+            d.line(&format!("DUMP {k}")),
             Frame::Bulk(dumps[i].clone()),
             "{k}"
         );
     }
-    let Frame::Integer(ttl) = d.cmd("PTTL k:ttl") else {
+    let Frame::Integer(ttl) = d.line("PTTL k:ttl") else {
         panic!()
     };
     assert!((50_000..=60_000).contains(&ttl), "TTL kept: {ttl}");

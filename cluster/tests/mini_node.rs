@@ -7,25 +7,18 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::RedisNode;
+use zedis_testkit::{free_port_pair, Proc, TempDir};
 
-/// A running `mini_node` example, killed by PID on drop.
+/// A running `mini_node` example, killed by PID on drop (before its directory is removed).
 struct MiniNode {
-    child: Child,
+    _proc: Proc,
     port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for MiniNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    _dir: TempDir,
 }
 
 fn example_binary() -> Option<PathBuf> {
@@ -44,25 +37,21 @@ fn example_binary() -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-fn start_mini(bin: &PathBuf) -> MiniNode {
-    let port = common::free_pair().expect("free ports");
-    let dir = std::env::temp_dir().join(format!("zedis-mini-node-{}-{port}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let child = Command::new(bin)
-        .arg(port.to_string())
-        .arg(&dir)
-        .arg("3000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn mini_node");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "mini_node did not come up");
-        std::thread::sleep(Duration::from_millis(20));
+fn start_mini(bin: &Path) -> MiniNode {
+    let port = free_port_pair().expect("free ports");
+    let dir = TempDir::new("mini-node");
+    let args = [
+        port.to_string(),
+        dir.path().to_string_lossy().into_owned(),
+        "3000".to_string(),
+    ];
+    let proc = Proc::spawn(&bin.to_string_lossy(), &args, port, dir.path())
+        .expect("mini_node did not come up");
+    MiniNode {
+        _proc: proc,
+        port,
+        _dir: dir,
     }
-    MiniNode { child, port, dir }
 }
 
 fn cli(args: &[&str]) -> String {

@@ -8,25 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::zedis_node::ZedisNode;
-use common::{Client, RedisNode};
-
-fn signature(nodes: &str) -> String {
-    let mut v: Vec<String> = nodes
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let slots: Vec<&str> = f
-                .get(8..)?
-                .iter()
-                .copied()
-                .filter(|s| !s.starts_with('['))
-                .collect();
-            (!slots.is_empty()).then(|| format!("{}:{}", f[0], slots.join(",")))
-        })
-        .collect();
-    v.sort();
-    v.join("|")
-}
+use common::{signature, Client, RedisNode};
 
 #[test]
 fn three_redis_and_three_zedis_masters_converge() {
@@ -42,8 +24,8 @@ fn three_redis_and_three_zedis_masters_converge() {
     let range = |i: usize| (i * per, if i == 5 { 16383 } else { (i + 1) * per - 1 });
     for (i, c) in clients.iter_mut().enumerate() {
         let (start, end) = range(i);
-        c.cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
-        c.cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
+        c.line(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
+        c.line(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
     }
     for (i, z) in zedis.iter_mut().enumerate() {
         let (start, end) = range(3 + i);
@@ -55,7 +37,7 @@ fn three_redis_and_three_zedis_masters_converge() {
     }
     let seed = redis[0].port;
     for c in clients.iter_mut().skip(1) {
-        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
+        c.line(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
     }
     for z in zedis.iter_mut() {
         assert_eq!(z.text(&format!("CLUSTER MEET 127.0.0.1 {seed}")), "OK");

@@ -7,28 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::zedis_node::ZedisNode;
-use common::{Client, RedisNode};
+use common::zedis_node::{wait, ZedisNode, WAIT};
+use common::{assign_and_meet, line_of, Client, RedisNode, THIRDS};
 use zedis_cluster::Event;
-
-const WAIT: Duration = Duration::from_secs(90);
-
-fn line_of(nodes: &str, id: &str) -> Option<String> {
-    nodes
-        .lines()
-        .find(|l| l.starts_with(id))
-        .map(str::to_string)
-}
-
-fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
-    let ok = z.run_until(WAIT, check);
-    assert!(
-        ok,
-        "timed out waiting for: {what}\nour view:\n{}\nour log: {:?}",
-        z.node.state().cluster_nodes(),
-        z.seen
-    );
-}
 
 #[test]
 fn zedis_replica_takes_over_from_a_killed_redis_master() {
@@ -42,19 +23,7 @@ fn zedis_replica_takes_over_from_a_killed_redis_master() {
         return;
     };
     let mut clients: Vec<Client> = [&r1, &r2, &r3].iter().map(|r| r.client()).collect();
-    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
-    let mut ids = Vec::new();
-    for (i, c) in clients.iter_mut().enumerate() {
-        c.cmd(&format!(
-            "CLUSTER ADDSLOTSRANGE {} {}",
-            ranges[i].0, ranges[i].1
-        ));
-        c.cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
-        ids.push(c.text("CLUSTER MYID"));
-    }
-    for c in clients.iter_mut().skip(1) {
-        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
-    }
+    let ids = assign_and_meet(&mut clients, &THIRDS, r1.port);
     let mut z = ZedisNode::start(2000);
     z.node.set_replication(1, 0);
     assert_eq!(z.text(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port)), "OK");
@@ -144,17 +113,17 @@ fn zedis_master_votes_for_a_redis_replica() {
     let mut c1 = r1.client();
     let mut c2 = r2.client();
     let mut c4 = r4.client();
-    c1.cmd("CLUSTER ADDSLOTSRANGE 0 5460");
-    c1.cmd("CLUSTER SET-CONFIG-EPOCH 1");
-    c2.cmd("CLUSTER ADDSLOTSRANGE 5461 10922");
-    c2.cmd("CLUSTER SET-CONFIG-EPOCH 2");
+    c1.line("CLUSTER ADDSLOTSRANGE 0 5460");
+    c1.line("CLUSTER SET-CONFIG-EPOCH 1");
+    c2.line("CLUSTER ADDSLOTSRANGE 5461 10922");
+    c2.line("CLUSTER SET-CONFIG-EPOCH 2");
     let id1 = c1.text("CLUSTER MYID");
     let id4 = c4.text("CLUSTER MYID");
     let mut z = ZedisNode::start(2000);
     assert_eq!(z.text("CLUSTER ADDSLOTSRANGE 10923 16383"), "OK");
     assert_eq!(z.text("CLUSTER SET-CONFIG-EPOCH 3"), "OK");
     for c in [&mut c2, &mut c4] {
-        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
+        c.line(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port));
     }
     assert_eq!(z.text(&format!("CLUSTER MEET 127.0.0.1 {}", r1.port)), "OK");
     wait(&mut z, "four nodes, cluster ok", |z| {
@@ -166,7 +135,7 @@ fn zedis_master_votes_for_a_redis_replica() {
             && !nodes.contains("handshake")
             && state.is_ok()
     });
-    c4.cmd(&format!("CLUSTER REPLICATE {id1}"));
+    c4.line(&format!("CLUSTER REPLICATE {id1}"));
     wait(
         &mut z,
         "we see the redis replica of the first master",
@@ -224,22 +193,14 @@ fn redis_only_failover_baseline() {
         return;
     }
     let mut clients: Vec<Client> = nodes.iter().map(|r| r.client()).collect();
-    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
-    let ids: Vec<String> = clients.iter_mut().map(|c| c.text("CLUSTER MYID")).collect();
-    for (i, (start, end)) in ranges.iter().enumerate() {
-        clients[i].cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}"));
-        clients[i].cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1));
-    }
-    for c in clients.iter_mut().skip(1) {
-        c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port));
-    }
+    let ids = assign_and_meet(&mut clients, &THIRDS, nodes[0].port);
     let deadline = Instant::now() + WAIT;
     let mut c2 = nodes[1].client();
     loop {
         let nodes_text = c2.text("CLUSTER NODES");
         let joined = nodes_text.lines().count() == 4 && !nodes_text.contains("handshake");
         if joined
-            && clients[3].cmd(&format!("CLUSTER REPLICATE {}", ids[0]))
+            && clients[3].line(&format!("CLUSTER REPLICATE {}", ids[0]))
                 == zedis_resp::Frame::Simple(b"OK".to_vec())
         {
             break;

@@ -6,50 +6,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::zedis_node::ZedisNode;
-use common::{Client, RedisNode};
+use common::zedis_node::{wait, ZedisNode};
+use common::{assign_and_meet, line_of, signature, Client, RedisNode};
 use zedis_cluster::{ClientFlags, CommandKind, Event};
 use zedis_resp::{parse_frame, Frame, Protocol};
-
-const WAIT: Duration = Duration::from_secs(90);
-
-fn line_of(nodes: &str, id: &str) -> Option<String> {
-    nodes
-        .lines()
-        .find(|l| l.starts_with(id))
-        .map(str::to_string)
-}
-
-/// `redis-cli --cluster`'s join signature: sorted `id:slots` of every node with slots.
-fn signature(nodes: &str) -> String {
-    let mut v: Vec<String> = nodes
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let slots: Vec<&str> = f
-                .get(8..)?
-                .iter()
-                .copied()
-                .filter(|s| !s.starts_with('['))
-                .collect();
-            (!slots.is_empty()).then(|| format!("{}:{}", f[0], slots.join(",")))
-        })
-        .collect();
-    v.sort();
-    v.join("|")
-}
-
-fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
-    let ok = z.run_until(WAIT, check);
-    assert!(
-        ok,
-        "timed out waiting for: {what}\nour view:\n{}\nour events: {:?}",
-        z.node.state().cluster_nodes(),
-        z.seen
-    );
-}
 
 fn ok(frame: Frame) {
     assert_eq!(frame, Frame::Simple(b"OK".to_vec()));
@@ -62,18 +24,7 @@ fn three_masters(ranges: [(u16, u16); 3]) -> Option<(Vec<RedisNode>, Vec<Client>
         .map(|_| RedisNode::start(&args))
         .collect::<Option<_>>()?;
     let mut clients: Vec<Client> = nodes.iter().map(RedisNode::client).collect();
-    let mut ids = Vec::new();
-    for (i, c) in clients.iter_mut().enumerate() {
-        ok(c.cmd(&format!(
-            "CLUSTER ADDSLOTSRANGE {} {}",
-            ranges[i].0, ranges[i].1
-        )));
-        ok(c.cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1)));
-        ids.push(c.text("CLUSTER MYID"));
-    }
-    for c in clients.iter_mut().skip(1) {
-        ok(c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", nodes[0].port)));
-    }
+    let ids = assign_and_meet(&mut clients, &ranges, nodes[0].port);
     Some((nodes, clients, ids))
 }
 
@@ -105,9 +56,9 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
         return;
     };
     let mut z = ZedisNode::start(2000);
-    ok(z.cmd("CLUSTER ADDSLOTSRANGE 16001 16383"));
-    ok(z.cmd("CLUSTER SET-CONFIG-EPOCH 4"));
-    ok(z.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
+    ok(z.line("CLUSTER ADDSLOTSRANGE 16001 16383"));
+    ok(z.line("CLUSTER SET-CONFIG-EPOCH 4"));
+    ok(z.line(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
     let zid = z.id();
     let started = Instant::now();
     wait_agreement(&mut z, &mut clients, "the four nodes agree");
@@ -123,7 +74,7 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
     let mut ours = z.raw(&[b"CLUSTER", b"SLOTS"], Protocol::Resp2);
     assert_eq!(
         parse_frame(&ours).unwrap().unwrap().0,
-        c.cmd("CLUSTER SLOTS")
+        c.line("CLUSTER SLOTS")
     );
     ours.clear();
     let shards = |frame: Frame| {
@@ -136,7 +87,7 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
     ours.extend(z.raw(&[b"CLUSTER", b"SHARDS"], Protocol::Resp2));
     assert_eq!(
         shards(parse_frame(&ours).unwrap().unwrap().0),
-        shards(c.cmd("CLUSTER SHARDS"))
+        shards(c.line("CLUSTER SHARDS"))
     );
     let (our_info, their_info) = (z.text("CLUSTER INFO"), c.text("CLUSTER INFO"));
     for field in [
@@ -168,8 +119,8 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
         );
     }
     assert_eq!(
-        z.cmd(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", ids[0])),
-        c.cmd(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", ids[0]))
+        z.line(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", ids[0])),
+        c.line(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", ids[0]))
     );
     assert_eq!(z.text("CLUSTER MYID"), zid);
     let fields = |frame: Frame| -> Vec<Vec<Vec<u8>>> {
@@ -192,8 +143,8 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
             .collect()
     };
     let (ours, theirs) = (
-        fields(z.cmd("CLUSTER LINKS")),
-        fields(c.cmd("CLUSTER LINKS")),
+        fields(z.line("CLUSTER LINKS")),
+        fields(c.line("CLUSTER LINKS")),
     );
     assert!(
         ours.len() >= 3,
@@ -236,7 +187,7 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
     );
 
     // PUBLISH both ways: redis-server's reaches us as an event; ours reaches a redis-server subscriber.
-    assert_eq!(c.cmd("PUBLISH news hello"), Frame::Integer(0));
+    assert_eq!(c.line("PUBLISH news hello"), Frame::Integer(0));
     wait(&mut z, "redis-server's PUBLISH reaches us", |z| {
         z.seen.iter().any(|e| {
             matches!(e, Event::Deliver { channel, message, shard: false }
@@ -244,7 +195,7 @@ fn zedis_node_joins_three_redis_nodes_and_survives_a_restart() {
         })
     });
     let mut sub = redis[2].client();
-    assert!(matches!(sub.cmd("SUBSCRIBE ours"), Frame::Array(_)));
+    assert!(matches!(sub.line("SUBSCRIBE ours"), Frame::Array(_)));
     z.node
         .publish(b"ours", b"from zedis", false, common::bus_node::now_ms());
     z.turn();
@@ -286,17 +237,17 @@ fn redis_replica_manual_failover_of_a_zedis_master_pauses_its_writes() {
     }
     let mut clients: Vec<Client> = redis.iter().map(RedisNode::client).collect();
     for (i, (start, end)) in [(0, 5460), (5461, 10922)].iter().enumerate() {
-        ok(clients[i].cmd(&format!("CLUSTER ADDSLOTSRANGE {start} {end}")));
-        ok(clients[i].cmd(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1)));
+        ok(clients[i].line(&format!("CLUSTER ADDSLOTSRANGE {start} {end}")));
+        ok(clients[i].line(&format!("CLUSTER SET-CONFIG-EPOCH {}", i + 1)));
     }
     let replica_id = clients[2].text("CLUSTER MYID");
     for c in clients.iter_mut().skip(1) {
-        ok(c.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
+        ok(c.line(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
     }
     let mut z = ZedisNode::start(3000);
-    ok(z.cmd("CLUSTER ADDSLOTSRANGE 10923 16383"));
-    ok(z.cmd("CLUSTER SET-CONFIG-EPOCH 3"));
-    ok(z.cmd(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
+    ok(z.line("CLUSTER ADDSLOTSRANGE 10923 16383"));
+    ok(z.line("CLUSTER SET-CONFIG-EPOCH 3"));
+    ok(z.line(&format!("CLUSTER MEET 127.0.0.1 {}", redis[0].port)));
     let zid = z.id();
     wait(&mut z, "four nodes, all ok", |z| {
         let text = clients[0].text("CLUSTER NODES");
@@ -306,7 +257,7 @@ fn redis_replica_manual_failover_of_a_zedis_master_pauses_its_writes() {
             && !text.contains("handshake")
             && z.node.state().is_ok()
     });
-    ok(clients[2].cmd(&format!("CLUSTER REPLICATE {zid}")));
+    ok(clients[2].line(&format!("CLUSTER REPLICATE {zid}")));
     wait(
         &mut z,
         "every node sees the redis replica of the Zedis master",
@@ -319,7 +270,7 @@ fn redis_replica_manual_failover_of_a_zedis_master_pauses_its_writes() {
             })
         },
     );
-    ok(clients[2].cmd("CLUSTER FAILOVER"));
+    ok(clients[2].line("CLUSTER FAILOVER"));
     let replica_port = redis[2].port;
     wait(&mut z, "roles swapped", |z| {
         let mine = line_of(&z.text("CLUSTER NODES"), &zid).unwrap_or_default();

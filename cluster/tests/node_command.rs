@@ -164,7 +164,7 @@ fn cluster_replies_match_redis() {
         p.same(line, r2);
     }
     // The same topology in RESP3 (maps in SLOTS metadata and SHARDS, verbatim NODES / INFO).
-    assert!(matches!(p.c.cmd("HELLO 3"), Frame::Map(_)));
+    assert!(matches!(p.c.line("HELLO 3"), Frame::Map(_)));
     for line in [
         "CLUSTER SLOTS",
         "CLUSTER SHARDS",
@@ -175,7 +175,7 @@ fn cluster_replies_match_redis() {
         p.same(line, Protocol::Resp3);
     }
     assert!(matches!(
-        p.c.cmd("HELLO 2"),
+        p.c.line("HELLO 2"),
         Frame::Map(_) | Frame::Array(_)
     ));
     // Once both say ok (Redis waits a little after start), CLUSTER INFO is the same text.
@@ -186,7 +186,7 @@ fn cluster_replies_match_redis() {
     assert!(ok, "both nodes reach cluster_state:ok");
     p.same("CLUSTER INFO", r2);
     // With a key in slot 12182 ("foo").
-    assert_eq!(p.c.cmd("SET foo bar"), Frame::Simple(b"OK".to_vec()));
+    assert_eq!(p.c.line("SET foo bar"), Frame::Simple(b"OK".to_vec()));
     p.z.keyspace.keys.insert(b"foo".to_vec());
     for line in [
         "CLUSTER COUNTKEYSINSLOT 12182",

@@ -73,11 +73,11 @@ fn redis_loads_our_nodes_conf() {
     assert!(info.contains("cluster_current_epoch:9"), "{info}");
     assert!(info.contains("cluster_my_epoch:4"), "{info}");
     assert_eq!(
-        client.cmd(&format!("CLUSTER COUNT-FAILURE-REPORTS {b}")),
+        client.line(&format!("CLUSTER COUNT-FAILURE-REPORTS {b}")),
         Frame::Integer(0)
     );
     // And its own rewrite of the file loads back into ours with the same description.
-    client.cmd("CLUSTER SAVECONFIG");
+    client.line("CLUSTER SAVECONFIG");
     let back = ClusterState::from_nodes_conf(
         Config {
             port: redis.port,

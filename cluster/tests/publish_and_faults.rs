@@ -49,7 +49,7 @@ fn publish_travels_both_ways() {
     assert!(ok, "never connected");
     let mut sub = redis.client();
     assert_eq!(
-        sub.cmd("SUBSCRIBE news"),
+        sub.line("SUBSCRIBE news"),
         Frame::Array(vec![bulk("subscribe"), bulk("news"), Frame::Integer(1)])
     );
     let actions = z.state.publish(b"news", b"from-zedis", false, now_ms());
@@ -60,7 +60,7 @@ fn publish_travels_both_ways() {
         sub.read_frame(),
         Frame::Array(vec![bulk("message"), bulk("news"), bulk("from-zedis")])
     );
-    assert_eq!(client.cmd("PUBLISH other from-redis"), Frame::Integer(0));
+    assert_eq!(client.line("PUBLISH other from-redis"), Frame::Integer(0));
     let delivered = Action::Deliver {
         channel: b"other".to_vec(),
         message: b"from-redis".to_vec(),
@@ -179,7 +179,7 @@ fn shard_publish_stays_in_the_shard_and_travels_both_ways() {
     let mut client = redis.client();
     let rid = client.text("CLUSTER MYID");
     assert_eq!(
-        client.cmd("CLUSTER ADDSLOTSRANGE 0 16383"),
+        client.line("CLUSTER ADDSLOTSRANGE 0 16383"),
         Frame::Simple(b"OK".to_vec())
     );
     let mut z = BusNode::start(5000);
@@ -208,10 +208,10 @@ fn shard_publish_stays_in_the_shard_and_travels_both_ways() {
     // Redis sends SPUBLISH to the nodes of its shard: we, its replica, get it.
     let mut sub = redis.client();
     assert_eq!(
-        sub.cmd("SSUBSCRIBE orders"),
+        sub.line("SSUBSCRIBE orders"),
         Frame::Array(vec![bulk("ssubscribe"), bulk("orders"), Frame::Integer(1)])
     );
-    assert_eq!(client.cmd("SPUBLISH orders o1"), Frame::Integer(1));
+    assert_eq!(client.line("SPUBLISH orders o1"), Frame::Integer(1));
     let delivered = Action::Deliver {
         channel: b"orders".to_vec(),
         message: b"o1".to_vec(),

@@ -6,34 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::bus_node::{now_ms, BusNode};
-use common::RedisNode;
+use common::bus_node::{now_ms, wait, BusNode};
+use common::{line_of, RedisNode};
 use zedis_cluster::bus::{Message, MsgType};
 use zedis_cluster::Action;
-
-fn line_of(nodes: &str, id: &str) -> Option<String> {
-    nodes
-        .lines()
-        .find(|l| l.starts_with(id))
-        .map(str::to_string)
-}
-
-fn wait(z: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
-    let mut last = Instant::now() - Duration::from_secs(1);
-    let ok = z.run_until(Duration::from_secs(90), |n| {
-        if last.elapsed() < Duration::from_millis(200) {
-            return false;
-        }
-        last = Instant::now();
-        check(n)
-    });
-    assert!(
-        ok,
-        "timed out waiting for: {what}\nour view:\n{}\nour log: {:?}",
-        z.state.cluster_nodes(),
-        z.events
-    );
-}
 
 #[test]
 fn restarted_stale_master_is_updated_into_a_replica() {
@@ -51,10 +27,10 @@ fn restarted_stale_master_is_updated_into_a_replica() {
     let mut c1 = nodes[0].client();
     let mut c2 = nodes[1].client();
     let mut c4 = nodes[2].client();
-    c1.cmd("CLUSTER ADDSLOTSRANGE 0 5460");
-    c1.cmd("CLUSTER SET-CONFIG-EPOCH 1");
-    c2.cmd("CLUSTER ADDSLOTSRANGE 5461 10922");
-    c2.cmd("CLUSTER SET-CONFIG-EPOCH 2");
+    c1.line("CLUSTER ADDSLOTSRANGE 0 5460");
+    c1.line("CLUSTER SET-CONFIG-EPOCH 1");
+    c2.line("CLUSTER ADDSLOTSRANGE 5461 10922");
+    c2.line("CLUSTER SET-CONFIG-EPOCH 2");
     let id4 = c4.text("CLUSTER MYID");
     let mut z = BusNode::start(2000);
     let zid = z.name();
@@ -64,8 +40,8 @@ fn restarted_stale_master_is_updated_into_a_replica() {
     let actions = z.state.set_config_epoch(3, now_ms()).unwrap();
     z.apply(actions);
     let seed = nodes[0].port;
-    c2.cmd(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
-    c4.cmd(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
+    c2.line(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
+    c4.line(&format!("CLUSTER MEET 127.0.0.1 {seed}"));
     let actions = z
         .state
         .meet("127.0.0.1", seed, seed + 10000, now_ms())
@@ -79,7 +55,7 @@ fn restarted_stale_master_is_updated_into_a_replica() {
             && z.state.is_ok()
     });
     assert_eq!(
-        c4.cmd(&format!("CLUSTER REPLICATE {zid}")),
+        c4.line(&format!("CLUSTER REPLICATE {zid}")),
         zedis_resp::Frame::Simple(b"OK".to_vec())
     );
     wait(&mut z, "we see our redis replica", |z| {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{int, items};
+use common::{int, items, ClientExt};
 use zedis_observe::doctor::{anon_huge_pages_bytes, report};
 use zedis_observe::{DoctorInputs, LatencyMonitor};
 use zedis_resp::{reply, Protocol};

@@ -9,25 +9,25 @@
 //! outcome is compared with Redis's: error texts, what survives a restart, which clients are disconnected.
 //! Non-goals: measuring speed (no test asserts one; every wait has wide margins).
 //!
+//! Free ports and temporary directories come from `zedis-testkit` (re-exported as [`TempDir`]).
+//!
 //! Layout:
 //! - [`process`]: a server process (Zedis or Redis) on a free port, with its log, RSS, open fds, signals.
 //! - [`sample`]: peak RSS sampled in the background while a fault runs.
 //! - [`tmpfs`]: a small tmpfs mount that a test can fill and free (disk-full faults).
 //! - [`wire`]: raw sockets (exact reply bytes, closed-connection detection, RST close) and INFO fields.
-//! - [`tempdir`]: per-test temporary directories.
 //! - [`writers`]: write load that records what was acknowledged, and the check that none of it was lost.
 #![deny(missing_docs)]
 
 pub mod process;
 pub mod sample;
-pub mod tempdir;
 pub mod tmpfs;
 pub mod wire;
 pub mod writers;
 
 pub use process::{redis_available, Kind, ServerProcess, StartError};
 pub use sample::RssSampler;
-pub use tempdir::TempDir;
 pub use tmpfs::Tmpfs;
 pub use wire::{info_field, Raw};
 pub use writers::{Acked, Writers};
+pub use zedis_testkit::TempDir;

@@ -1,13 +1,13 @@
 //! A `zedis-server` or `redis-server` process for one test: started on a free 127.0.0.1 port with its files in
 //! a directory the test chooses and its log in a file of its own, killed by PID on drop.
 
-use crate::tempdir::TempDir;
 use crate::wire::Raw;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+use zedis_testkit::{free_port, TempDir};
 
 /// How long a server may take to answer after it was spawned (loading a dataset on a loaded machine).
 const START_WAIT: Duration = Duration::from_secs(90);
@@ -66,14 +66,9 @@ pub enum StartError {
     },
 }
 
-/// Whether `redis-server` can be run.
+/// Whether `redis-server` is installed.
 pub fn redis_available() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    zedis_testkit::installed("redis-server")
 }
 
 /// The `zedis-server` binary: `$ZEDIS_SERVER_BIN`, else `<workspace>/target/debug/zedis-server`.
@@ -98,13 +93,6 @@ pub fn zedis_binary() -> PathBuf {
         path.display()
     );
     path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a free port")
 }
 
 /// The command line of `kind` on `port` with its files in `dir`, plus `args`.

@@ -1,9 +1,9 @@
 //! A small tmpfs for disk-full and read-only-directory faults (needs root: `mount -t tmpfs`).
 
-use crate::tempdir::TempDir;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use zedis_testkit::TempDir;
 
 /// A mounted tmpfs, unmounted (lazily if still busy) on drop.
 pub struct Tmpfs {

@@ -12,7 +12,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::time::Instant;
 
 use zedis_reliability::process::{redis_available, Kind, ServerProcess, StartError};
-use zedis_reliability::tempdir::TempDir;
+use zedis_reliability::TempDir;
 
 fn xorshift(seed: u64) -> impl FnMut() -> u64 {
     let mut state = seed | 1;

@@ -9,33 +9,23 @@ use redis::Connection;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use zedis_reliability::{Kind, ServerProcess, TempDir, Tmpfs};
+use zedis_testkit::Rng;
 
-/// A deterministic byte generator (xorshift64*), so values do not compress away.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn text(&mut self, len: usize) -> String {
-        (0..len)
-            .map(|_| char::from(b'a' + (self.next() % 26) as u8))
-            .collect()
-    }
+/// `len` random lowercase letters from a deterministic xorshift64* stream, so values do not compress away.
+fn text(rng: &mut Rng, len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(b'a' + (rng.next_u64() % 26) as u8))
+        .collect()
 }
 
 /// Fills the keyspace with `keys` strings `g{generation}:{i}` plus a few collections and a TTL.
 fn populate(conn: &mut Connection, generation: u32, keys: usize, value_len: usize) {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ u64::from(generation));
+    let mut rng = Rng::from_state(0x9E37_79B9_7F4A_7C15 ^ u64::from(generation));
     for start in (0..keys).step_by(1000) {
         let mut cmd = redis::cmd("MSET");
         for i in start..(start + 1000).min(keys) {
             cmd.arg(format!("g{generation}:{i}"))
-                .arg(rng.text(value_len));
+                .arg(text(&mut rng, value_len));
         }
         cmd.query::<()>(conn).unwrap();
     }
@@ -117,10 +107,10 @@ fn torn_or_bit_flipped_dump_is_refused_at_startup_naming_the_offset() {
         .iter()
         .map(|&cut| (format!("truncated at {cut} of {len}"), good[..cut].to_vec()))
         .collect();
-    let mut rng = Rng(42);
+    let mut rng = Rng::from_state(42);
     for _ in 0..8 {
-        let at = (rng.next() % len as u64) as usize;
-        let bit = rng.next() % 8;
+        let at = (rng.next_u64() % len as u64) as usize;
+        let bit = rng.next_u64() % 8;
         let mut bytes = good.clone();
         bytes[at] ^= 1 << bit;
         damaged.push((format!("bit {bit} of byte {at} flipped"), bytes));
@@ -309,7 +299,7 @@ fn failed_save_replies_err_and_keeps_the_previous_dump() {
 fn soak_kill9_at_random_moments_of_save() {
     let dir = TempDir::new("soak-save");
     let mut server = ServerProcess::start(Kind::Zedis, dir.path(), &[]).unwrap();
-    let mut rng = Rng(7);
+    let mut rng = Rng::from_state(7);
     let (mut saved_gen, mut saved_keys);
     let (mut interrupted, mut completed) = (0, 0);
     // How long a whole SAVE of the largest round takes here, so the kills spread over it and past it.
@@ -329,7 +319,7 @@ fn soak_kill9_at_random_moments_of_save() {
         let new_keys = dbsize(&mut conn);
         let mut raw = server.raw();
         raw.send(b"SAVE\r\n").unwrap();
-        std::thread::sleep(Duration::from_millis(rng.next() % (save_ms * 3 / 2)));
+        std::thread::sleep(Duration::from_millis(rng.next_u64() % (save_ms * 3 / 2)));
         server.restart().unwrap();
         let mut conn = server.conn();
         let keys = dbsize(&mut conn);

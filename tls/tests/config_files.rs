@@ -6,12 +6,13 @@
 
 mod common;
 
-use common::pki::{Pki, TempDir};
-use common::process::run;
+use common::pki::Pki;
 use common::resp_server::RespServer;
 use common::WAIT;
 use std::path::Path;
 use std::process::Command;
+use zedis_testkit::run_with_input as run;
+use zedis_testkit::TempDir;
 use zedis_tls::{StreamLimits, TlsError, TlsSettings};
 
 fn openssl(dir: &Path, args: &[&str]) {

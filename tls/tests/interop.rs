@@ -5,11 +5,11 @@
 mod common;
 
 use common::pki::Pki;
-use common::process::{free_port, run, RedisServer};
 use common::resp_server::RespServer;
 use common::{roundtrip, tls_client, WAIT};
 use std::path::Path;
 use std::process::Command;
+use zedis_testkit::{run_with_input as run, RedisServer};
 use zedis_tls::StreamLimits;
 
 fn serve(pki: &Pki, auth_clients: &str) -> RespServer {
@@ -19,6 +19,18 @@ fn serve(pki: &Pki, auth_clients: &str) -> RespServer {
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
+}
+
+/// A real redis-server serving TLS only (`--port 0 --tls-port P`) with `args`, its files in the PKI's
+/// directory, killed by PID on drop.
+fn start_redis(pki: &Pki, args: &[&str]) -> RedisServer {
+    RedisServer::builder()
+        .dir(&pki.dir.0)
+        .port_in_args()
+        .args(&["--tls-port", "{port}", "--port", "0"])
+        .args(args)
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `redis-cli --tls` with the given extra arguments, sending PING; returns (stdout, stderr).
@@ -261,23 +273,18 @@ fn session_caching_resumes_when_on() {
 #[test]
 fn client_config_talks_to_real_redis_server_over_tls() {
     let pki = Pki::new("redis");
-    let port = free_port();
-    let args: Vec<String> = [
-        "--tls-port",
-        &port.to_string(),
-        "--port",
-        "0",
-        "--tls-cert-file",
-        p(&pki.server_cert),
-        "--tls-key-file",
-        p(&pki.server_key),
-        "--tls-ca-cert-file",
-        p(&pki.ca),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let _redis = RedisServer::start(&pki.dir.0, port, &args);
+    let redis = start_redis(
+        &pki,
+        &[
+            "--tls-cert-file",
+            p(&pki.server_cert),
+            "--tls-key-file",
+            p(&pki.server_key),
+            "--tls-ca-cert-file",
+            p(&pki.ca),
+        ],
+    );
+    let port = redis.port;
     // tls-auth-clients yes on redis-server: our client presents tls-client-cert-file.
     let mut settings = pki.settings("yes");
     settings
@@ -323,25 +330,20 @@ fn nonblocking_outgoing_link_to_real_redis_server() {
     use zedis_tls::{TlsStream, Transport};
 
     let pki = Pki::new("link");
-    let port = free_port();
-    let args: Vec<String> = [
-        "--tls-port",
-        &port.to_string(),
-        "--port",
-        "0",
-        "--tls-cert-file",
-        p(&pki.server_cert),
-        "--tls-key-file",
-        p(&pki.server_key),
-        "--tls-ca-cert-file",
-        p(&pki.ca),
-        "--tls-auth-clients",
-        "optional",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let _redis = RedisServer::start(&pki.dir.0, port, &args);
+    let redis = start_redis(
+        &pki,
+        &[
+            "--tls-cert-file",
+            p(&pki.server_cert),
+            "--tls-key-file",
+            p(&pki.server_key),
+            "--tls-ca-cert-file",
+            p(&pki.ca),
+            "--tls-auth-clients",
+            "optional",
+        ],
+    );
+    let port = redis.port;
     let mut settings = pki.settings("no");
     settings.set("tls-replication", "yes").unwrap();
     let config = settings.build().unwrap().client.unwrap();

@@ -6,14 +6,12 @@ mod common;
 
 use common::pki::Pki;
 use common::resp_server::RespServer;
-use common::{roundtrip, send_raw, tls_client, WAIT};
+use common::{client_hello, roundtrip, send_raw, tls_client, WAIT};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
-use zedis_tls::rustls::pki_types::ServerName;
-use zedis_tls::rustls::ClientConnection;
 use zedis_tls::StreamLimits;
 
 thread_local! {
@@ -51,17 +49,6 @@ static ALLOCATOR: Counting = Counting;
 
 fn mark_thread() {
     COUNTED.with(|c| c.set(true));
-}
-
-fn client_hello(pki: &Pki) -> Vec<u8> {
-    let config = pki.settings("no").build_client().unwrap();
-    let mut conn =
-        ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).unwrap();
-    let mut hello = Vec::new();
-    while conn.wants_write() {
-        conn.write_tls(&mut hello).unwrap();
-    }
-    hello
 }
 
 /// Waits until the responder holds `open` connections and its heap stops changing; returns (heap, reported).

@@ -6,12 +6,10 @@ mod common;
 
 use common::pki::Pki;
 use common::resp_server::RespServer;
-use common::{closes_within, roundtrip, send_raw, tls_client, WAIT};
+use common::{client_hello, closes_within, roundtrip, send_raw, tls_client, WAIT};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
-use zedis_tls::rustls::pki_types::ServerName;
-use zedis_tls::rustls::ClientConnection;
 use zedis_tls::StreamLimits;
 
 fn limits(handshake_timeout: Duration) -> StreamLimits {
@@ -24,18 +22,6 @@ fn limits(handshake_timeout: Duration) -> StreamLimits {
 fn serve(pki: &Pki, handshake_timeout: Duration) -> RespServer {
     let configs = pki.settings("no").build().expect("build");
     RespServer::start(configs.server, limits(handshake_timeout))
-}
-
-/// A real ClientHello as a rustls client would send it.
-fn client_hello(pki: &Pki) -> Vec<u8> {
-    let config = pki.settings("no").build_client().unwrap();
-    let mut conn =
-        ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).unwrap();
-    let mut hello = Vec::new();
-    while conn.wants_write() {
-        conn.write_tls(&mut hello).unwrap();
-    }
-    hello
 }
 
 fn still_serves(server: &RespServer, pki: &Pki) {

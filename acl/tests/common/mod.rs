@@ -1,86 +1,16 @@
-//! Shared by the differential tests: a reference redis-server, a raw RESP2 client, and a
-//! [`CommandCatalog`] built from the reference's `COMMAND INFO`.
+//! Shared by the differential tests: a reference redis-server and a raw RESP2 client (both from
+//! `zedis-testkit`), replies as a bytes-exact [`Reply`], and a [`CommandCatalog`] built from the reference's
+//! `COMMAND INFO`.
 #![allow(dead_code)]
 
 pub mod rules;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use zedis_acl::{parse_categories, AclCommandId, CommandCatalog};
+use zedis_testkit::{Frame, RespClient};
 
-/// A spawned `redis-server` with its files in its own temp dir, killed by PID on drop.
-pub struct RedisProcess {
-    child: Child,
-    /// Its port.
-    pub port: u16,
-    /// Its working directory (removed on drop).
-    pub dir: PathBuf,
-}
-
-impl RedisProcess {
-    /// Starts `redis-server --save '' --appendonly no` plus `args` (`{dir}` in an argument is replaced by
-    /// the temp dir); `None` when it is missing or fails.
-    pub fn start(args: &[&str]) -> Option<RedisProcess> {
-        for attempt in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            let dir = std::env::temp_dir().join(format!(
-                "zedis-acl-test-{}-{port}-{attempt}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).ok()?;
-            let dir_text = dir.to_string_lossy().to_string();
-            let args: Vec<String> = args.iter().map(|a| a.replace("{dir}", &dir_text)).collect();
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .args(["--bind", "127.0.0.1", "--dir", &dir_text])
-                .args(&args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let mut process = RedisProcess { child, port, dir };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(process);
-                }
-                if let Ok(Some(_)) = process.child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        None
-    }
-
-    /// A new connection.
-    pub fn client(&self) -> Client {
-        Client::connect(self.port)
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+/// A spawned `redis-server` with its files in its own temp dir, killed by PID on drop (`{dir}` in an
+/// argument is that directory).
+pub use zedis_testkit::RedisServer as RedisProcess;
 
 /// A RESP2 reply, bytes exact.
 #[derive(Clone, PartialEq, Eq)]
@@ -134,70 +64,35 @@ impl Reply {
     }
 }
 
-/// A raw RESP2 client.
-pub struct Client {
-    reader: BufReader<TcpStream>,
+impl From<Frame> for Reply {
+    /// A RESP2 frame as a reply (`$-1` and `*-1` as the nulls of their type).
+    fn from(frame: Frame) -> Reply {
+        match frame {
+            Frame::Simple(b) => Reply::Simple(b),
+            Frame::Error(b) => Reply::Error(b),
+            Frame::Integer(n) => Reply::Int(n),
+            Frame::Bulk(b) => Reply::Bulk(Some(b)),
+            Frame::Null => Reply::Bulk(None),
+            Frame::NullArray => Reply::Array(None),
+            Frame::Array(items) => Reply::Array(Some(items.into_iter().map(Reply::from).collect())),
+            other => panic!("not a RESP2 reply: {other:?}"),
+        }
+    }
 }
+
+/// A raw RESP2 client.
+pub struct Client(RespClient);
 
 impl Client {
     /// Connects to 127.0.0.1:`port`.
     pub fn connect(port: u16) -> Client {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .expect("timeout");
-        Client {
-            reader: BufReader::new(stream),
-        }
+        Client(RespClient::connect(port))
     }
 
     /// Sends one command and reads its reply.
     pub fn call<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Reply {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for arg in args {
-            let arg = arg.as_ref();
-            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            out.extend_from_slice(arg);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.reader.get_mut().write_all(&out).expect("write");
-        self.read()
-    }
-
-    fn line(&mut self) -> Vec<u8> {
-        let mut line = Vec::new();
-        self.reader.read_until(b'\n', &mut line).expect("read");
-        line.truncate(line.len().saturating_sub(2));
-        line
-    }
-
-    fn read(&mut self) -> Reply {
-        let line = self.line();
-        let (kind, rest) = (line[0], &line[1..]);
-        let number = || std::str::from_utf8(rest).unwrap().parse::<i64>().unwrap();
-        match kind {
-            b'+' => Reply::Simple(rest.to_vec()),
-            b'-' => Reply::Error(rest.to_vec()),
-            b':' => Reply::Int(number()),
-            b'$' => {
-                let len = number();
-                if len < 0 {
-                    return Reply::Bulk(None);
-                }
-                let mut buf = vec![0; len as usize + 2];
-                std::io::Read::read_exact(&mut self.reader, &mut buf).expect("bulk");
-                buf.truncate(len as usize);
-                Reply::Bulk(Some(buf))
-            }
-            b'*' => {
-                let len = number();
-                if len < 0 {
-                    return Reply::Array(None);
-                }
-                Reply::Array(Some((0..len).map(|_| self.read()).collect()))
-            }
-            other => panic!("unexpected reply type {}", other as char),
-        }
+        let parts: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
+        Reply::from(self.0.call(&parts))
     }
 }
 

@@ -276,3 +276,25 @@ impl BusNode {
         self.state.myself().name_str().to_string()
     }
 }
+
+/// How long a cluster may take to converge on a loaded machine.
+pub const WAIT: Duration = Duration::from_secs(90);
+
+/// Polls `node` until `check` (run every ~200 ms) holds; panics with `what`, our view and our events after
+/// [`WAIT`].
+pub fn wait(node: &mut BusNode, what: &str, mut check: impl FnMut(&mut BusNode) -> bool) {
+    let mut last = Instant::now() - Duration::from_secs(1);
+    let ok = node.run_until(WAIT, |n| {
+        if last.elapsed() < Duration::from_millis(200) {
+            return false;
+        }
+        last = Instant::now();
+        check(n)
+    });
+    assert!(
+        ok,
+        "timed out waiting for: {what}\nour view:\n{}\nour events: {:?}",
+        node.state.cluster_nodes(),
+        node.events
+    );
+}

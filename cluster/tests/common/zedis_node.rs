@@ -172,7 +172,7 @@ impl ZedisNode {
     }
 
     /// A command line split on spaces, RESP2, parsed.
-    pub fn cmd(&mut self, line: &str) -> Frame {
+    pub fn line(&mut self, line: &str) -> Frame {
         let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
         let out = self.raw(&args, Protocol::Resp2);
         let (frame, used) = parse_frame(&out).expect("valid").expect("complete");
@@ -182,7 +182,7 @@ impl ZedisNode {
 
     /// A bulk / simple / verbatim reply as text.
     pub fn text(&mut self, line: &str) -> String {
-        match self.cmd(line) {
+        match self.line(line) {
             Frame::Bulk(b) | Frame::Simple(b) => String::from_utf8_lossy(&b).into_owned(),
             Frame::Verbatim { text, .. } => String::from_utf8_lossy(&text).into_owned(),
             other => panic!("unexpected reply to {line}: {other:?}"),
@@ -214,4 +214,18 @@ impl Drop for ZedisNode {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// How long a cluster may take to converge on a loaded machine.
+pub const WAIT: Duration = Duration::from_secs(90);
+
+/// Runs `z` until `check` holds; panics with `what`, our view and our events after [`WAIT`].
+pub fn wait(z: &mut ZedisNode, what: &str, check: impl FnMut(&mut ZedisNode) -> bool) {
+    let ok = z.run_until(WAIT, check);
+    assert!(
+        ok,
+        "timed out waiting for: {what}\nour view:\n{}\nour events: {:?}",
+        z.node.state().cluster_nodes(),
+        z.seen
+    );
 }

@@ -5,7 +5,8 @@
 //! names), so that commands collide across types. A few commands are mutated afterwards (an argument
 //! dropped or added, the name's case changed, an unknown name).
 
-pub use super::gen_core::{Norm, Op, Rng};
+use zedis_testkit::diff::Generator;
+pub use zedis_testkit::diff::{argv, Norm, Op, Rng};
 
 /// Keys of other types (and binary names) that every family sometimes meets.
 pub const SHARED_KEYS: &[&[u8]] = &[
@@ -67,11 +68,6 @@ pub struct Gen {
     pub shas: Vec<Vec<u8>>,
     /// A command to send next on the given connection (see [`Gen::next`]).
     pending: Option<(usize, Op)>,
-}
-
-/// Builds an argument vector from byte slices.
-pub fn argv(parts: &[&[u8]]) -> Vec<Vec<u8>> {
-    parts.iter().map(|p| p.to_vec()).collect()
 }
 
 impl Gen {
@@ -223,5 +219,20 @@ impl Gen {
 
 /// An op compared with `norm`.
 pub fn op(args: Vec<Vec<u8>>, norm: Norm) -> Op {
-    Op { args, norm }
+    Op::new(args, norm)
+}
+
+impl Generator for Gen {
+    fn next(&mut self, conn: usize) -> Op {
+        Gen::next(self, conn)
+    }
+    fn set_multi(&mut self, conn: usize, in_multi: bool) {
+        Gen::set_multi(self, conn, in_multi);
+    }
+    fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+    fn forced_conn(&self) -> Option<usize> {
+        Gen::forced_conn(self)
+    }
 }

@@ -1,17 +1,17 @@
-//! Shared test helpers: PKI generation, a test RESP responder over `zedis_tls`, external programs, and a
-//! blocking rustls client built on `TlsStream`.
+//! Shared test helpers: PKI generation, a test RESP responder over `zedis_tls`, and a blocking rustls client
+//! built on `TlsStream`. External programs (redis-server, openssl) are started with `zedis-testkit`.
 #![allow(dead_code)]
 
 pub mod pki;
-pub mod process;
 pub mod resp_server;
 
+use pki::Pki;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 use zedis_tls::rustls::pki_types::ServerName;
-use zedis_tls::rustls::ClientConfig;
+use zedis_tls::rustls::{ClientConfig, ClientConnection};
 use zedis_tls::{StreamLimits, TlsStream};
 
 /// Wide margin for anything a loaded machine does.
@@ -75,4 +75,16 @@ pub fn closes_within(sock: &mut TcpStream, timeout: Duration) -> bool {
 /// Writes all of `data` to a raw socket, ignoring a peer that already closed.
 pub fn send_raw(sock: &mut TcpStream, data: &[u8]) {
     let _ = sock.write_all(data);
+}
+
+/// A real ClientHello as a rustls client with `pki`'s settings would send it.
+pub fn client_hello(pki: &Pki) -> Vec<u8> {
+    let config = pki.settings("no").build_client().unwrap();
+    let mut conn =
+        ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).unwrap();
+    let mut hello = Vec::new();
+    while conn.wants_write() {
+        conn.write_tls(&mut hello).unwrap();
+    }
+    hello
 }
