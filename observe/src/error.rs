@@ -62,6 +62,48 @@ pub enum ObserveError {
         /// The later prefix.
         second: String,
     },
+    /// `getPositiveLongFromObjectOrReply` refusing an argument.
+    #[error("ERR value is out of range, must be positive")]
+    MustBePositive,
+    /// Redis's `addReplySubcommandSyntaxError`: an unknown subcommand, or a known one with the wrong number of
+    /// arguments. `subcommand` is already as Redis prints it (`%.128s` of the C string, CR/LF as spaces).
+    #[error("ERR unknown subcommand or wrong number of arguments for '{subcommand}'. Try {command} HELP.")]
+    SubcommandSyntax {
+        /// The command name, upper-cased.
+        command: String,
+        /// The subcommand as printed.
+        subcommand: String,
+    },
+    /// A command called with too few arguments (the command table's arity check).
+    #[error("ERR wrong number of arguments for '{0}' command")]
+    WrongArity(String),
+    /// DEBUG RELOAD with an option other than MERGE/NOFLUSH/NOSAVE.
+    #[error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")]
+    ReloadOption,
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD with a bad size.
+    #[error("ERR argument must be a memory value bigger than 1 and smaller than 4gb")]
+    PackedThreshold,
+    /// DEBUG PROTOCOL with an unknown type name.
+    #[error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")]
+    ProtocolType,
+    /// DEBUG PROTOCOL PUSH from a RESP2 client.
+    #[error("ERR RESP2 is not supported by this command")]
+    Resp2NotSupported,
+    /// A protected command (DEBUG, MODULE) refused by `enable-debug-command`/`enable-module-command`.
+    #[error("ERR {command} command not allowed. If the {option} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")]
+    ProtectedNotAllowed {
+        /// `DEBUG` or `MODULE`.
+        command: &'static str,
+        /// `enable-debug-command` or `enable-module-command`.
+        option: &'static str,
+    },
+    /// A DEBUG subcommand Redis has that Zedis does not carry out (crashes, jemalloc tuning, ...); the name as
+    /// the client sent it, lower-cased.
+    #[error("ERR DEBUG {0} is not supported by Zedis")]
+    DebugUnsupported(String),
+    /// LOLWUT asked for art larger than Zedis renders ([`crate::lolwut::CANVAS_PIXELS_MAX`]).
+    #[error("ERR LOLWUT canvas too large")]
+    LolwutTooLarge,
 }
 
 impl ObserveError {

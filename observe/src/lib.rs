@@ -29,6 +29,11 @@
 //!   GETREDIR / TRACKINGINFO on it.
 //! - [`metrics`]: Prometheus text writer ([`Snapshot`]); [`metrics_http`]: the `metrics-port` HTTP server.
 //! - [`monitor`]: MONITOR's line format.
+//! - [`debug`]: DEBUG's argv as a typed [`DebugRequest`] with Redis's errors, and the `enable-debug-command`
+//!   guard; [`debug_reply`]: the fixed-shape replies (HELP, OBJECT, PROTOCOL, ERROR, DIGEST, POPULATE names).
+//! - [`allocator_report`]: the per-strategy allocator figures as DEBUG JMAP and MEMORY MALLOC-STATS text;
+//!   [`memory_doctor`]: MEMORY DOCTOR's rules and texts, MEMORY HELP.
+//! - [`lolwut`]: LOLWUT (versions 5 and 6 and the version line), drawn from [`CRand`], glibc's `rand()`.
 //!
 //! ```
 //! use zedis_observe::{CommandStats, SlowLog};
@@ -52,12 +57,21 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod allocator_report;
+mod cnum;
+mod crand;
+pub mod debug;
+mod debug_help;
+pub mod debug_reply;
 pub mod doctor;
 mod error;
 pub mod errorstats;
 mod help;
 pub mod histogram;
 pub mod latency;
+pub mod lolwut;
+mod lolwut6;
+pub mod memory_doctor;
 pub mod metrics;
 pub mod metrics_http;
 pub mod monitor;
@@ -67,11 +81,15 @@ pub mod stats;
 pub mod tracking;
 mod tracking_cmd;
 
+pub use allocator_report::AllocatorReport;
+pub use debug::{ClientPeer, DebugRequest, ProtectedAction};
 pub use doctor::DoctorInputs;
 pub use error::ObserveError;
 pub use errorstats::ErrorStats;
 pub use histogram::CommandHistogram;
 pub use latency::LatencyMonitor;
+pub use lolwut::CRand;
+pub use memory_doctor::MemoryDoctorInputs;
 pub use metrics::Snapshot;
 pub use metrics_http::{MetricsPublisher, MetricsServer};
 pub use slowlog::{SlowLog, SlowlogEntry};
