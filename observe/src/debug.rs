@@ -373,14 +373,18 @@ pub fn subcommand_syntax(argv: &[&[u8]]) -> ObserveError {
     let sub = c_str(argv.get(1).copied().unwrap_or_default());
     let sub = &sub[..sub.len().min(128)];
     ObserveError::SubcommandSyntax {
-        command: error_text(command.to_ascii_uppercase().as_bytes()),
-        subcommand: error_text(sub),
+        command: String::from_utf8_lossy(&error_bytes(command.to_ascii_uppercase().as_bytes()))
+            .into_owned(),
+        subcommand: error_bytes(sub),
     }
 }
 
-/// Bytes as `addReplyErrorFormat` prints them: lossy UTF-8, CR and LF as spaces.
-fn error_text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).replace(['\r', '\n'], " ")
+/// Bytes as `addReplyErrorFormat` prints them: CR and LF as spaces.
+fn error_bytes(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+        .collect()
 }
 
 /// `enable-debug-command` / `enable-module-command` (Redis's `protected_action_enum`).

@@ -66,13 +66,14 @@ pub enum ObserveError {
     #[error("ERR value is out of range, must be positive")]
     MustBePositive,
     /// Redis's `addReplySubcommandSyntaxError`: an unknown subcommand, or a known one with the wrong number of
-    /// arguments. `subcommand` is already as Redis prints it (`%.128s` of the C string, CR/LF as spaces).
-    #[error("ERR unknown subcommand or wrong number of arguments for '{subcommand}'. Try {command} HELP.")]
+    /// arguments. `subcommand` is already as Redis prints it (`%.128s` of the C string, CR/LF as spaces);
+    /// [`ObserveError::reply_text`] keeps its bytes, `Display` shows them as lossy UTF-8.
+    #[error("ERR unknown subcommand or wrong number of arguments for '{}'. Try {command} HELP.", String::from_utf8_lossy(.subcommand))]
     SubcommandSyntax {
         /// The command name, upper-cased.
         command: String,
-        /// The subcommand as printed.
-        subcommand: String,
+        /// The subcommand's bytes as printed.
+        subcommand: Vec<u8>,
     },
     /// A command called with too few arguments (the command table's arity check).
     #[error("ERR wrong number of arguments for '{0}' command")]
@@ -107,8 +108,20 @@ pub enum ObserveError {
 }
 
 impl ObserveError {
-    /// The error line as Redis sends it, without `-` and CRLF.
+    /// The error line as Redis sends it, without `-` and CRLF (client bytes kept as they came).
     pub fn reply_text(&self) -> Vec<u8> {
-        self.to_string().into_bytes()
+        match self {
+            ObserveError::SubcommandSyntax {
+                command,
+                subcommand,
+            } => {
+                let mut text =
+                    b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+                text.extend_from_slice(subcommand);
+                text.extend_from_slice(format!("'. Try {command} HELP.").as_bytes());
+                text
+            }
+            other => other.to_string().into_bytes(),
+        }
     }
 }

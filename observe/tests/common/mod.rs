@@ -2,6 +2,8 @@
 //! temp dir, killed by PID; reply bytes and frames), plus what these tests read out of replies.
 #![allow(dead_code)]
 
+pub mod debug_model;
+
 use zedis_resp::{parse_frame, Frame};
 pub use zedis_testkit::{RedisServer as RedisProcess, RespClient as Client};
 
