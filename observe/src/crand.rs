@@ -42,6 +42,11 @@ impl CRand {
         rand
     }
 
+    /// Seeded as redis-server's `main` does: `srand(time(NULL) ^ getpid() ^ tv_usec)`.
+    pub fn seeded_at_start(unix_s: u64, pid: u32, usec: u32) -> CRand {
+        CRand::new((unix_s as u32) ^ pid ^ usec)
+    }
+
     /// The next `rand()` value, in `0..=RAND_MAX`.
     pub fn next_value(&mut self) -> i32 {
         let sum = (self.state[self.front] as u32).wrapping_add(self.state[self.rear] as u32);

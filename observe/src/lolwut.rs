@@ -14,9 +14,10 @@
 //! string (bulk in RESP2).
 //!
 //! The drawing uses C's `rand()`; [`CRand`] is glibc's generator, so a seeded stream draws what
-//! redis-server draws from the same `rand()` state. Redis seeds it from the clock and pid at start, so
-//! tests compare the parts that do not depend on it (dimensions, trailers, and version-5 art with at most
-//! two rows of squares, which draws no random number).
+//! redis-server draws from the same `rand()` state (`tests/lolwut_seeded.rs` fixes redis-server's seed with
+//! an `LD_PRELOAD` shim and compares the art byte for byte; `tests/lolwut_reference.rs` compares what does not
+//! depend on the seed). The server keeps one [`CRand`] for the process, seeded at start as Redis does
+//! ([`CRand::seeded_at_start`]).
 //!
 //! Zedis limit: a version-5 canvas above [`CANVAS_PIXELS_MAX`] pixels (Redis allows 2000 × 399,200 for
 //! `LOLWUT VERSION 5 1000 1 200`, an 800 MB canvas and a 300 MB reply) is refused with
