@@ -236,6 +236,63 @@ mod tests {
         assert!(!findings(&i).big_client_buf);
     }
 
+    proptest::proptest! {
+        /// Any figures: the report is the empty text, the no-issue text, or the header, exactly the flagged
+        /// sections in Redis's order, and the footer.
+        #[test]
+        fn report_lists_flagged_sections_in_order(
+            figures in proptest::collection::vec(0u64..400 * MB, 8),
+            counts in proptest::collection::vec(0u64..3000, 3),
+        ) {
+            let inputs = MemoryDoctorInputs {
+                total_allocated_bytes: figures[0],
+                peak_allocated_bytes: figures[1],
+                sample: MallocSample {
+                    process_rss_bytes: figures[2],
+                    used_bytes: figures[3],
+                    allocator_allocated_bytes: figures[4],
+                    allocator_active_bytes: figures[5],
+                    allocator_resident_bytes: figures[6],
+                },
+                normal_clients: counts[0] % 5,
+                normal_clients_bytes: figures[7] / 100,
+                replicas: counts[1] % 3,
+                replicas_bytes: figures[7] / 10,
+                cached_scripts: counts[2],
+                allocator: "libc",
+            };
+            let f = findings(&inputs);
+            let text = report(&inputs);
+            let sections = [
+                (f.big_peak, " * Peak memory:"),
+                (f.high_frag, " * High total RSS:"),
+                (f.high_alloc_frag, " * High allocator fragmentation:"),
+                (f.high_alloc_rss, " * High allocator RSS overhead:"),
+                (f.high_proc_rss, " * High process RSS overhead:"),
+                (f.big_replica_buf, " * Big replica buffers:"),
+                (f.big_client_buf, " * Big client buffers:"),
+                (f.many_scripts, " * Many scripts:"),
+            ];
+            if f.empty {
+                proptest::prop_assert_eq!(text, EMPTY);
+            } else if sections.iter().all(|(found, _)| !found) {
+                proptest::prop_assert_eq!(text, NO_ISSUES);
+            } else {
+                proptest::prop_assert!(text.starts_with(HEADER) && text.ends_with(FOOTER));
+                let mut at = 0;
+                for (found, title) in sections {
+                    match text.find(title) {
+                        Some(pos) => {
+                            proptest::prop_assert!(found && pos >= at);
+                            at = pos;
+                        }
+                        None => proptest::prop_assert!(!found),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn rss_below_allocator_resident_is_no_finding() {
         let mut i = healthy();
