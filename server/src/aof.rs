@@ -283,7 +283,7 @@ impl Aof {
             self.buf.clear();
             self.buf.shrink_to(BUF_KEEP_BYTES_MAX);
             if self.write_errno.take().is_some() {
-                eprintln!("# AOF write error looks solved, Redis can write again.");
+                zedis_deploy::warning!("AOF write error looks solved, Redis can write again.");
             }
             return Ok(());
         };
@@ -295,7 +295,7 @@ impl Aof {
             }
         }
         if self.write_errno.is_none() {
-            eprintln!("# Error writing to the AOF file: {}", strerror(errno));
+            zedis_deploy::warning!("Error writing to the AOF file: {}", strerror(errno));
         }
         self.write_errno = Some(errno);
         Err(errno)
@@ -457,7 +457,8 @@ impl<S: Strategy> Core<S> {
         if !cmd.has(WRITE | DISK_ERROR_DENIED) {
             return None;
         }
-        self.engine.aof.misconf_error()
+        self.rdb_misconf()
+            .or_else(|| self.engine.aof.misconf_error())
     }
 
     /// Before replies are sent: writes this turn's commands, and with `always` fdatasyncs them.
@@ -468,13 +469,13 @@ impl<S: Strategy> Core<S> {
         let always = self.engine.aof.policy == FsyncPolicy::Always;
         match self.engine.aof.write_buf() {
             Err(_) if always => {
-                eprintln!("# Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
+                zedis_deploy::warning!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
                 std::process::exit(1);
             }
             Err(_) => {}
             Ok(()) if always => {
                 if let Some(Err(e)) = self.engine.aof.file.as_ref().map(File::sync_data) {
-                    eprintln!("# Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
+                    zedis_deploy::warning!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
                     std::process::exit(1);
                 }
             }
@@ -517,7 +518,7 @@ impl<S: Strategy> Core<S> {
         if self.engine.aof.state == State::On && percentage > 0 && current > min_size {
             let growth = (current * 100 / base).saturating_sub(100);
             if growth >= percentage {
-                eprintln!("# Starting automatic rewriting of AOF on {growth}% growth");
+                zedis_deploy::notice!("Starting automatic rewriting of AOF on {growth}% growth");
                 let _ = self.aof_start_rewrite();
             }
         }
@@ -540,7 +541,7 @@ impl<S: Strategy> Core<S> {
                 self.engine.aof.state = State::WaitRewrite;
                 self.engine.aof.ensure_fsync_thread();
                 if let Err(e) = self.aof_start_rewrite() {
-                    eprintln!("# Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}");
+                    zedis_deploy::warning!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}");
                     self.engine.aof.rewrite_scheduled = true;
                 }
             }

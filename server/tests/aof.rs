@@ -29,7 +29,7 @@ fn start_failing(dir: &TempDir, extra: &[&str]) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
         .args(["--port", &port, "--appendonly", "yes", "--dir", dir.path()])
         .args(extra)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -37,10 +37,10 @@ fn start_failing(dir: &TempDir, extra: &[&str]) -> (bool, String) {
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
             let output = child.wait_with_output().unwrap();
-            return (
-                status.success(),
-                String::from_utf8_lossy(&output.stderr).into_owned(),
-            );
+            // The log (standard output without `logfile`, as Redis) and any early configuration error.
+            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&output.stderr));
+            return (status.success(), text);
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -101,22 +101,24 @@ impl<S: Strategy> Core<S> {
                     path.display()
                 );
             }
-            eprintln!(
-                "# !!! Warning: short read while loading the AOF file {}!!!",
+            zedis_deploy::warning!(
+                "!!! Warning: short read while loading the AOF file {}!!!",
                 path.display()
             );
-            eprintln!(
-                "# AOF {} loaded anyway because aof-load-truncated is enabled: truncated from {} to {buf_offset} bytes",
+            zedis_deploy::warning!(
+                "AOF {} loaded anyway because aof-load-truncated is enabled: truncated from {} to {buf_offset} bytes",
                 path.display(),
                 buf_offset + buf.len() as u64
             );
             file.set_len(buf_offset)?;
         }
         if errors > 0 {
-            eprintln!("# {errors} commands of the AOF replied an error while loading (skipped)");
+            zedis_deploy::warning!(
+                "{errors} commands of the AOF replied an error while loading (skipped)"
+            );
         }
-        eprintln!(
-            "# DB loaded from append only file: {:.3} seconds ({commands} commands, {} keys)",
+        zedis_deploy::notice!(
+            "DB loaded from append only file: {:.3} seconds ({commands} commands, {} keys)",
             started.elapsed().as_secs_f64(),
             self.engine.ks.total_keys()
         );

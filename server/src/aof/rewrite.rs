@@ -88,8 +88,8 @@ impl<S: Strategy> Core<S> {
                 libc::_exit(code);
             }
         }
-        eprintln!(
-            "# Background append only file rewriting started by pid {pid} (fork took {} us)",
+        zedis_deploy::notice!(
+            "Background append only file rewriting started by pid {pid} (fork took {} us)",
             fork_started.elapsed().as_micros()
         );
         self.engine.aof.path = path;
@@ -114,10 +114,10 @@ impl<S: Strategy> Core<S> {
         let installed = child_ok && self.aof_install_rewrite(&rewrite).is_ok();
         self.engine.aof.last_bgrewrite_ok = installed;
         if installed {
-            eprintln!("# Background AOF rewrite finished successfully");
+            zedis_deploy::notice!("Background AOF rewrite finished successfully");
         } else {
             let _ = std::fs::remove_file(&rewrite.temp);
-            eprintln!("# Background AOF rewrite failed");
+            zedis_deploy::warning!("Background AOF rewrite failed");
             if self.engine.aof.state == State::WaitRewrite {
                 self.engine.aof.rewrite_scheduled = true;
                 self.engine.aof.retry_at = Some(Instant::now() + Duration::from_secs(1));

@@ -91,6 +91,11 @@ impl Server {
         Raw { stream }
     }
 
+    /// Its process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
