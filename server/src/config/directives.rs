@@ -188,6 +188,9 @@ pub const DIRECTIVES: &[Directive] = &[
     d("dir", Kind::Str, true, "."),
     d("appendonly", Kind::Bool, true, "no"),
     d("appendfilename", Kind::Str, false, "appendonly.aof"),
+    // Redis 7's multi-part AOF (`aof/multipart.rs`, the zedis-aofdir crate).
+    d("appenddirname", Kind::Str, false, "appendonlydir"),
+    d("aof-use-rdb-preamble", Kind::Bool, true, "yes"),
     d(
         "appendfsync",
         Kind::Enum(&["always", "everysec", "no"]),
