@@ -137,10 +137,21 @@ impl<S: Strategy> Core<S> {
             anyhow::bail!("no AOF directory");
         };
         let (path, file) = if on {
+            // As Redis's openNewIncrAofForAppend: on any failure the manifest stays as it was.
+            let before = parts.manifest.clone();
             let name = parts.manifest.new_incr(parts.dir.filename());
-            let file = parts.dir.open_for_append(&name)?;
-            parts.dir.persist(&mut parts.manifest)?;
-            (parts.dir.file(&name), file)
+            let opened = parts
+                .dir
+                .open_for_append(&name)
+                .and_then(|file| parts.dir.persist(&mut parts.manifest).map(|()| file));
+            match opened {
+                Ok(file) => (parts.dir.file(&name), file),
+                Err(e) => {
+                    parts.manifest = before;
+                    let _ = std::fs::remove_file(parts.dir.file(&name));
+                    return Err(e.into());
+                }
+            }
         } else {
             let path = parts.dir.temp_incr_path();
             let file = std::fs::OpenOptions::new()

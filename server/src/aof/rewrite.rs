@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use zedis_client_pool::ClientSlots;
 use zedis_resp::reply;
 
+/// Redis's reply when a rewrite cannot start (the reason is logged).
+const REWRITE_FAILED: &str =
+    "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.";
+
 /// Output buffer of the rewrite child.
 const REWRITE_BUFFER_BYTES: usize = 1 << 20;
 
@@ -57,10 +61,14 @@ impl<S: Strategy> Core<S> {
         if self.engine.aof.rewrite.is_some() {
             return Err("ERR Background append only file rewriting already in progress".into());
         }
-        let temp = self.aof_rewrite_prepare().map_err(|e| {
-            zedis_deploy::warning!("Can't open a new AOF file for the rewrite: {e}");
-            format!("ERR Can't rewrite append only file in background: {e}")
-        })?;
+        let temp = match self.aof_rewrite_prepare() {
+            Ok(temp) => temp,
+            Err(e) => {
+                zedis_deploy::warning!("Can't open a new AOF file for the rewrite: {e}");
+                self.engine.aof.last_bgrewrite_ok = false;
+                return Err(REWRITE_FAILED.into());
+            }
+        };
         let now_ms = unix_ms();
         let base = if self.config.flag("aof-use-rdb-preamble") {
             let mut snapshot = self.rdb_snapshot(now_ms);
@@ -74,11 +82,10 @@ impl<S: Strategy> Core<S> {
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             let e = std::io::Error::last_os_error();
+            zedis_deploy::warning!("Can't rewrite append only file in background: fork: {e}");
             self.engine.aof.last_bgrewrite_ok = false;
             self.aof_rewrite_abandon();
-            return Err(format!(
-                "ERR Can't rewrite append only file in background: fork: {e}"
-            ));
+            return Err(REWRITE_FAILED.into());
         }
         if pid == 0 {
             // SAFETY: resetting dispositions and exiting without running the parent's destructors.
@@ -161,8 +168,9 @@ impl<S: Strategy> Core<S> {
 
 /// BGREWRITEAOF.
 pub fn bgrewriteaof<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    // An RDB child runs: the rewrite starts when it is done (Redis's rule and reply).
-    if core.engine.persist.child.is_some() && core.engine.aof.rewrite.is_none() {
+    // An RDB child runs (or inside EXEC): the rewrite starts later, from the cron (Redis's rule and reply).
+    let busy = core.engine.persist.child.is_some() || core.engine.tx.executing;
+    if busy && core.engine.aof.rewrite.is_none() {
         core.engine.aof.rewrite_scheduled = true;
         return core.reply(ck, |out, _| {
             reply::simple(out, b"Background append only file rewriting scheduled")
