@@ -396,3 +396,49 @@ fn a_replica_full_sync_carries_the_function_libraries() {
     );
     assert!(text(&mut r, &["FUNCTION", "LIST"]).contains("repllib"));
 }
+
+#[test]
+fn shutdown_waits_for_a_lagging_replica_and_can_be_aborted() {
+    let dir = TempDir::new("shutdown-wait");
+    let mut master = Server::start(&["--dir", dir.path(), "--save", "", "--shutdown-timeout", "4"]);
+    let mut m = master.conn();
+    let replica = Server::start(&["--save", ""]);
+    let mut r = replica.conn();
+    text(
+        &mut r,
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+    );
+    wait_until("the replica to sync", Duration::from_secs(60), || {
+        let all: String = redis::cmd("INFO").arg("replication").query(&mut r).unwrap();
+        all.contains("master_link_status:up")
+    });
+    // The replica stops acknowledging: the master's next write leaves it lagging.
+    // SAFETY: signals to our own child process.
+    unsafe { libc::kill(replica.pid() as i32, libc::SIGSTOP) };
+    text(&mut m, &["SET", "k", "v"]);
+    let port = master.port;
+    let waiting = std::thread::spawn(move || text(&mut redis_conn(port), &["SHUTDOWN"]));
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(master.alive(), "SHUTDOWN waits for the lagging replica");
+    assert_eq!(
+        text(&mut m, &["GET", "k"]),
+        "v",
+        "reads are served meanwhile"
+    );
+    assert_eq!(text(&mut m, &["SHUTDOWN", "ABORT"]), "OK");
+    assert_eq!(
+        waiting.join().unwrap(),
+        "-ERR Errors trying to SHUTDOWN. Check logs."
+    );
+    assert_eq!(text(&mut m, &["SET", "k", "w"]), "OK", "writes resume");
+    // Without ABORT the shutdown goes on when shutdown-timeout passes.
+    let started = Instant::now();
+    let _ = text(&mut m, &["SHUTDOWN"]);
+    assert!(master.wait_exit(Duration::from_secs(60)));
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    unsafe { libc::kill(replica.pid() as i32, libc::SIGCONT) };
+}
