@@ -65,8 +65,8 @@ pub struct Stats {
     pub expire_time_cap_reached: u64,
     /// Share of sampled TTL keys found expired in the last cycle (percent).
     pub expired_stale_perc: f64,
-    /// Changes made by commands (Redis's `server.dirty`; INFO's `rdb_changes_since_last_save`, as Zedis never
-    /// saves an RDB). Kept across CONFIG RESETSTAT, as in Redis.
+    /// Changes made by commands since the last successful save (Redis's `server.dirty`; INFO's
+    /// `rdb_changes_since_last_save`, the save points' trigger). Kept across CONFIG RESETSTAT, as in Redis.
     pub changes_since_save: u64,
 }
 

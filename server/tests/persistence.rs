@@ -442,3 +442,23 @@ fn shutdown_waits_for_a_lagging_replica_and_can_be_aborted() {
     );
     unsafe { libc::kill(replica.pid() as i32, libc::SIGCONT) };
 }
+
+#[test]
+fn flushall_with_save_points_saves_the_empty_dataset() {
+    let dir = TempDir::new("flushall");
+    {
+        let zedis = Server::start(&["--dir", dir.path(), "--save", ""]);
+        let mut z = zedis.conn();
+        text(&mut z, &["SET", "old", "1"]);
+        assert_eq!(text(&mut z, &["SAVE"]), "OK");
+    }
+    let zedis = Server::start(&["--dir", dir.path(), "--save", "3600 1"]);
+    let mut z = zedis.conn();
+    assert_eq!(text(&mut z, &["GET", "old"]), "1");
+    assert_eq!(text(&mut z, &["FLUSHALL"]), "OK");
+    assert_eq!(info(&mut z, "rdb_changes_since_last_save"), "0");
+    drop(zedis);
+    // Killed without a shutdown save: the FLUSHALL's own save keeps the old key from coming back.
+    let again = Server::start(&["--dir", dir.path(), "--save", ""]);
+    assert_eq!(text(&mut again.conn(), &["GET", "old"]), "(nil)");
+}

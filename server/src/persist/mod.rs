@@ -59,6 +59,17 @@ impl Default for Persist {
 }
 
 impl<S: Strategy> Core<S> {
+    /// After FLUSHALL (Redis's `flushAllDataAndResetRDB`): a running RDB child is stopped, and with save
+    /// points the now empty dataset is saved at once, so a restart does not bring the old data back.
+    pub fn rdb_after_flushall(&mut self) {
+        if self.engine.persist.child.is_some() {
+            self.rdb_child_kill();
+        }
+        if !self.settings.save_points.is_empty() {
+            let _ = self.rdb_save_now();
+        }
+    }
+
     /// `-MISCONF` for writes (and PING) after a failed background save with `stop-writes-on-bgsave-error`
     /// and save points configured, as Redis's `writeCommandsDeniedByDiskError`.
     pub fn rdb_misconf(&self) -> Option<String> {
