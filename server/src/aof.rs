@@ -180,6 +180,12 @@ impl Aof {
         self.state != State::Off
     }
 
+    /// Whether the AOF is being turned on and its first rewrite has not finished (Redis's
+    /// `AOF_WAIT_REWRITE`): the files do not hold the dataset yet.
+    pub fn waiting_first_rewrite(&self) -> bool {
+        self.state == State::WaitRewrite
+    }
+
     /// Whether a rewrite child is running.
     pub fn rewrite_in_progress(&self) -> bool {
         self.rewrite.is_some()

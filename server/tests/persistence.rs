@@ -462,3 +462,30 @@ fn flushall_with_save_points_saves_the_empty_dataset() {
     let again = Server::start(&["--dir", dir.path(), "--save", ""]);
     assert_eq!(text(&mut again.conn(), &["GET", "old"]), "(nil)");
 }
+
+#[test]
+fn shutdown_refuses_while_the_aof_is_being_turned_on_unless_force() {
+    let dir = TempDir::new("shutdown-aof-on");
+    let mut zedis = Server::start(&["--dir", dir.path(), "--save", ""]);
+    let mut z = zedis.conn();
+    let value = "y".repeat(1000);
+    for chunk in 0..200 {
+        let mut pipe = redis::pipe();
+        for i in 0..1000 {
+            pipe.cmd("SET")
+                .arg(format!("k{chunk}:{i}"))
+                .arg(&value)
+                .ignore();
+        }
+        let () = pipe.query(&mut z).unwrap();
+    }
+    text(&mut z, &["CONFIG", "SET", "appendonly", "yes"]);
+    // Refused while the first rewrite runs (a fast machine may finish it first: then it exits).
+    let reply = text(&mut z, &["SHUTDOWN", "NOSAVE"]);
+    if reply == "-ERR Errors trying to SHUTDOWN. Check logs." {
+        assert!(zedis.alive());
+        assert_eq!(info(&mut z, "aof_rewrite_in_progress"), "1");
+        let _ = text(&mut z, &["SHUTDOWN", "NOSAVE", "FORCE"]);
+    }
+    assert!(zedis.wait_exit(Duration::from_secs(60)));
+}

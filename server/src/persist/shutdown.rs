@@ -140,6 +140,21 @@ impl<S: Strategy> Core<S> {
             warning!("There is a child saving an .rdb. Killing it!");
             self.rdb_child_kill();
         }
+        if self.engine.aof.rewrite_in_progress() {
+            // Turning the AOF on is not done: the files do not hold the dataset yet.
+            if self.engine.aof.waiting_first_rewrite() {
+                if flags.force {
+                    warning!("Writing initial AOF. Exit anyway.");
+                } else {
+                    warning!("Writing initial AOF, can't exit.");
+                    return self.shutdown_failed();
+                }
+            }
+            warning!("There is a child rewriting the AOF. Killing it!");
+        }
+        if self.engine.aof.enabled() {
+            notice!("Calling fsync() on the AOF file.");
+        }
         self.aof_shutdown();
         if flags.saves(!self.settings.save_points.is_empty()) {
             notice!("Saving the final RDB snapshot before exiting.");
@@ -149,15 +164,20 @@ impl<S: Strategy> Core<S> {
                     warning!("Error trying to save the DB. Exit anyway.");
                 } else {
                     warning!("Error trying to save the DB, can't exit.");
-                    warning!("Errors trying to shut down the server. Check the logs for more information.");
-                    self.cancel_shutdown();
-                    return Begun::Failed;
+                    return self.shutdown_failed();
                 }
             }
         }
         self.net.service.shutdown();
         self.shutdown = true;
         Begun::Exit
+    }
+
+    /// The shutdown cannot finish (Redis's `finishShutdown` error path).
+    fn shutdown_failed(&mut self) -> Begun {
+        warning!("Errors trying to shut down the server. Check the logs for more information.");
+        self.cancel_shutdown();
+        Begun::Failed
     }
 
     /// Ends a wait or a failed shutdown: the blocked clients get Redis's error, writes resume (Redis's
