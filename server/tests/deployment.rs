@@ -221,3 +221,52 @@ fn replica_announce_ip_and_port_reach_the_master() {
         .unwrap();
     assert_eq!(pair, ["slave-announce-ip", "10.9.8.7"]);
 }
+
+#[test]
+fn supervised_systemd_notifies_ready_and_stopping() {
+    if !tool_exists("redis-cli") {
+        return skip("redis-cli");
+    }
+    let dir = TempDir::new("deploy-systemd");
+    let notify = dir.0.join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
+        .args(["--port", &port.to_string(), "--save", ""])
+        .args(["--supervised", "systemd", "--daemonize", "yes"])
+        .env("NOTIFY_SOCKET", &notify)
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut got = String::new();
+    let mut buf = [0u8; 512];
+    while !got.contains("READY=1") {
+        let n = socket
+            .recv(&mut buf)
+            .expect("a notification before the timeout");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(got.contains("STATUS=Ready to accept connections"), "{got}");
+    // Supervised: `daemonize yes` is ignored, the process we started is the server.
+    assert_eq!(cli(&["-p", &port.to_string(), "PING"]), "PONG");
+    let info = cli(&["-p", &port.to_string(), "INFO", "server"]);
+    assert!(info.contains("process_supervised:systemd"), "{info}");
+    assert!(
+        info.contains(&format!("process_id:{}", child.id())),
+        "{info}"
+    );
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let n = socket.recv(&mut buf).expect("STOPPING=1");
+    assert_eq!(&buf[..n], b"STOPPING=1\n");
+    assert!(child.wait().unwrap().success());
+}
