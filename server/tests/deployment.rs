@@ -270,3 +270,51 @@ fn supervised_systemd_notifies_ready_and_stopping() {
     assert_eq!(&buf[..n], b"STOPPING=1\n");
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
+    let dir = TempDir::new("deploy-port");
+    let sock = dir.0.join("p.sock");
+    let server = Server::start(&["--unixsocket", sock.to_str().unwrap(), "--save", ""]);
+    let mut conn = server.conn();
+    let new_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let set = |conn: &mut redis::Connection, name: &str, value: &str| -> String {
+        match redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query::<String>(conn)
+        {
+            Ok(ok) => ok,
+            Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")),
+        }
+    };
+    assert_eq!(set(&mut conn, "port", &new_port.to_string()), "OK");
+    // The existing connection stays; new ones go to the new port, the old one is closed.
+    assert_eq!(cli(&["-p", &new_port.to_string(), "PING"]), "PONG");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err());
+    // A port someone else holds: refused with Redis's text, and nothing changes.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        set(&mut conn, "port", &taken_port),
+        "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs."
+    );
+    let pair: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("port")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(pair[1], new_port.to_string());
+    assert_eq!(
+        set(&mut conn, "bind", "192.0.2.123"),
+        "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
+    );
+    assert_eq!(cli(&["-p", &new_port.to_string(), "PING"]), "PONG");
+    // The Unix socket is untouched throughout.
+    assert_eq!(cli(&["-s", sock.to_str().unwrap(), "PING"]), "PONG");
+}

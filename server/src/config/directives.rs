@@ -80,8 +80,9 @@ pub const ALIASES: &[(&str, &str)] = &[
 
 /// Every directive Zedis knows. Unknown names are startup errors and CONFIG SET errors.
 pub const DIRECTIVES: &[Directive] = &[
-    d("port", Kind::Int(0, 65535), false, "6379"),
-    d("bind", Kind::Special, false, "127.0.0.1"),
+    // CONFIG SET opens the new listeners first (`server/listeners.rs`), as Redis.
+    d("port", Kind::Int(0, 65535), true, "6379"),
+    d("bind", Kind::Special, true, "127.0.0.1"),
     d("tcp-backlog", Kind::Int(0, i32::MAX as i64), false, "511"),
     d("databases", Kind::Int(1, i32::MAX as i64), false, "16"),
     d("maxclients", Kind::Int(1, i32::MAX as i64), true, "10000"),

@@ -48,6 +48,50 @@ pub fn first_bind(config: &Config) -> String {
     }
 }
 
+/// CONFIG SET `port` / `bind` (Redis's `changeListenPort` / `changeBindAddr`): when either changes, the TCP
+/// listeners of the new address list and port are opened first; only if that works do they replace the old
+/// ones (the Unix socket stays). Err: (the argument, Redis's error text); nothing changed.
+pub fn reconfigure<S: Strategy>(
+    core: &mut Core<S>,
+    next: &Config,
+) -> Result<(), (&'static str, &'static str)> {
+    let port_changed = next.get("port") != core.config.get("port");
+    let bind_changed = next.get("bind") != core.config.get("bind");
+    if !port_changed && !bind_changed {
+        return Ok(());
+    }
+    let failed = if port_changed {
+        ("port", "Unable to listen on this port. Check server logs.")
+    } else {
+        ("bind", "Failed to bind to specified addresses.")
+    };
+    let port = next.int("port") as u16;
+    let tcp = if port == 0 {
+        Vec::new()
+    } else {
+        let binds = zedis_deploy::listen::parse_bind(next.get("bind")).map_err(|_| failed)?;
+        zedis_deploy::listen::listen_tcp(&binds, port, next.int("tcp-backlog") as i32)
+            .map_err(|_| failed)?
+    };
+    let registry = core.net.poll.registry();
+    let mut unix = Vec::new();
+    for mut listener in std::mem::take(&mut core.net.listeners) {
+        let _ = registry.deregister(&mut listener);
+        if matches!(listener, Listener::Unix(_)) {
+            unix.push(listener);
+        }
+    }
+    let mut listeners: Vec<Listener> = tcp.into_iter().map(Listener::Tcp).collect();
+    listeners.extend(unix);
+    for (i, listener) in listeners.iter_mut().enumerate() {
+        if let Err(e) = registry.register(listener, Token(LISTENER_BASE + i), Interest::READABLE) {
+            zedis_deploy::warning!("Can't poll a listening socket: {e}");
+        }
+    }
+    core.net.listeners = listeners;
+    Ok(())
+}
+
 impl<S: Strategy> Core<S> {
     /// Accepts every pending connection on listener `i`.
     pub(super) fn accept_all(&mut self, i: usize) {
