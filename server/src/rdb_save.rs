@@ -47,14 +47,15 @@ impl<S: Strategy> Core<S> {
             .rdb_load(std::io::BufReader::new(file))
             .map_err(|e| anyhow::anyhow!("can't load {}: {e}", path.display()))?;
         zedis_deploy::notice!(
-            "DB loaded from disk: {:.3} seconds",
-            started.elapsed().as_secs_f64()
+            "DB loaded from disk: {:.3} seconds ({} keys)",
+            started.elapsed().as_secs_f64(),
+            stats.keys
         );
-        self.engine.persist.last_load_keys = (stats.keys, stats.expired_skipped);
         Ok(())
     }
 
-    /// Loads an RDB into the (empty) keyspace and its function libraries into the function engine.
+    /// Loads an RDB into the (empty) keyspace and its function libraries into the function engine; INFO's
+    /// `rdb_last_load_keys_loaded` / `_expired` follow.
     pub fn rdb_load(
         &mut self,
         input: impl std::io::Read,
@@ -64,6 +65,10 @@ impl<S: Strategy> Core<S> {
         let mut on_function = |code: Vec<u8>| load_library(scripting.as_deref_mut(), &code);
         let stats = rdb_file::load(&mut engine.ks, input, unix_ms(), &mut on_function);
         crate::scripting_cmds::recharge(self);
+        // INFO rdb_last_load_keys_*: every RDB load counts (startup, an AOF base, a replica's full sync).
+        if let Ok(loaded) = &stats {
+            self.engine.persist.last_load_keys = (loaded.keys, loaded.expired_skipped);
+        }
         stats
     }
 }

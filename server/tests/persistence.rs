@@ -330,6 +330,7 @@ fn function_libraries_travel_in_rdb_files_both_ways() {
         let zedis = Server::start(&["--dir", dir.path(), "--save", ""]);
         let mut z = zedis.conn();
         assert_eq!(text(&mut z, &["FCALL", "myfunc", "0", "hi"]), "hi");
+        assert_eq!(info(&mut z, "rdb_last_load_keys_loaded"), "1");
     }
     if !tool_exists("redis-server") {
         return skip("redis-server");
