@@ -318,3 +318,41 @@ fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
     // The Unix socket is untouched throughout.
     assert_eq!(cli(&["-s", sock.to_str().unwrap(), "PING"]), "PONG");
 }
+
+#[test]
+fn tcp_keepalive_applies_to_new_clients() {
+    if !tool_exists("ss") {
+        return skip("ss");
+    }
+    let server = Server::start(&["--tcp-keepalive", "77", "--save", ""]);
+    let port = server.port;
+    // The server side of one fresh connection, as `ss` shows it (its timer column).
+    let server_side = || -> String {
+        let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let out = Command::new("ss")
+            .args([
+                "-tnoH",
+                "state",
+                "established",
+                &format!("( sport = :{port} )"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = server_side();
+    assert!(shown.contains("timer:(keepalive,1min1"), "{shown}");
+    // CONFIG SET applies to clients accepted from then on.
+    let mut conn = server.conn();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("tcp-keepalive")
+        .arg("0")
+        .query(&mut conn)
+        .unwrap();
+    drop(conn);
+    std::thread::sleep(Duration::from_millis(200));
+    let shown = server_side();
+    assert!(!shown.contains("keepalive"), "{shown}");
+}
