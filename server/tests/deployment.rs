@@ -239,7 +239,7 @@ fn supervised_systemd_notifies_ready_and_stopping() {
         .unwrap()
         .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
-        .args(["--port", &port.to_string(), "--save", ""])
+        .args(["--port", &port.to_string(), "--save", "3600 1"])
         .args(["--supervised", "systemd", "--daemonize", "yes"])
         .env("NOTIFY_SOCKET", &notify)
         .current_dir(&dir.0)
@@ -266,9 +266,13 @@ fn supervised_systemd_notifies_ready_and_stopping() {
     );
     // SAFETY: a signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    // As Redis: STOPPING=1 when the shutdown begins, then the status of the final save.
     let n = socket.recv(&mut buf).expect("STOPPING=1");
     assert_eq!(&buf[..n], b"STOPPING=1\n");
+    let n = socket.recv(&mut buf).expect("the save's status");
+    assert_eq!(&buf[..n], b"STATUS=Saving the final RDB snapshot\n");
     assert!(child.wait().unwrap().success());
+    assert!(dir.0.join("dump.rdb").exists());
 }
 
 #[test]

@@ -100,6 +100,7 @@ impl<S: Strategy> Core<S> {
         }
         self.engine.persist.shutdown.flags = flags;
         warning!("User requested shutdown...");
+        self.net.service.stopping();
         let timeout_s = self.settings.shutdown_timeout_s;
         if flags.waits_for_replicas(timeout_s, !self.replicas_in_sync()) {
             let state = &mut self.engine.persist.shutdown;
@@ -158,12 +159,16 @@ impl<S: Strategy> Core<S> {
         self.aof_shutdown();
         if flags.saves(!self.settings.save_points.is_empty()) {
             notice!("Saving the final RDB snapshot before exiting.");
+            self.net.service.status("Saving the final RDB snapshot");
             if let Err(e) = self.rdb_save_now() {
                 warning!("Failed saving the DB: {e}");
                 if flags.force {
                     warning!("Error trying to save the DB. Exit anyway.");
                 } else {
                     warning!("Error trying to save the DB, can't exit.");
+                    self.net
+                        .service
+                        .status("Error trying to save the DB, can't exit.");
                     return self.shutdown_failed();
                 }
             }
