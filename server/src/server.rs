@@ -266,6 +266,9 @@ impl<S: Strategy> Server<S> {
         // Loaded and listening: pidfile, the ready lines, systemd's READY=1, the daemon's parent released.
         let replica = core.engine.repl.is_replica();
         core.net.service.ready(replica)?;
+        if core.net.tls.listener.is_some() {
+            zedis_deploy::notice!("Ready to accept connections tls");
+        }
         Ok(Server {
             core,
             arena,
