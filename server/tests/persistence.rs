@@ -490,3 +490,42 @@ fn shutdown_refuses_while_the_aof_is_being_turned_on_unless_force() {
     }
     assert!(zedis.wait_exit(Duration::from_secs(60)));
 }
+
+#[test]
+fn a_replica_arriving_during_a_bgsave_gets_every_write() {
+    let master = Server::start(&["--save", ""]);
+    let mut m = master.conn();
+    let value = "z".repeat(1000);
+    for chunk in 0..100 {
+        let mut pipe = redis::pipe();
+        for i in 0..1000 {
+            pipe.cmd("SET")
+                .arg(format!("k{chunk}:{i}"))
+                .arg(&value)
+                .ignore();
+        }
+        let () = pipe.query(&mut m).unwrap();
+    }
+    // A BGSAVE forked before any replica: the writes after it are in no backlog, so a replica arriving
+    // while it runs must not be served its file.
+    assert_eq!(text(&mut m, &["BGSAVE"]), "Background saving started");
+    text(&mut m, &["SET", "after-fork", "1"]);
+    let replica = Server::start(&["--save", ""]);
+    let mut r = replica.conn();
+    text(
+        &mut r,
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+    );
+    wait_until("the replica to sync", Duration::from_secs(120), || {
+        let all: String = redis::cmd("INFO").arg("replication").query(&mut r).unwrap();
+        all.contains("master_link_status:up")
+    });
+    text(&mut m, &["SET", "after-sync", "2"]);
+    wait_until(
+        "the stream to reach the replica",
+        Duration::from_secs(60),
+        || text(&mut r, &["GET", "after-sync"]) == "2",
+    );
+    assert_eq!(text(&mut r, &["GET", "after-fork"]), "1");
+    assert_eq!(text(&mut r, &["DBSIZE"]), "100002");
+}

@@ -31,6 +31,10 @@ pub struct RdbChild {
     pub started: Instant,
     /// Changes counted when it was forked (subtracted from the counter when it succeeds).
     dirty_before: u64,
+    /// Whether a replica may be served this RDB: the replication backlog existed at the fork, so the
+    /// stream since the fork offset is in it (a BGSAVE forked before the first replica is not joinable:
+    /// the writes after it reached no backlog).
+    pub joinable: bool,
 }
 
 /// What an RDB written now holds besides the keys: its header fields, the replication fields and the
@@ -140,6 +144,7 @@ impl<S: Strategy> Core<S> {
             offset: self.engine.repl.master_repl_offset,
             started: Instant::now(),
             dirty_before: self.engine.stats.changes_since_save,
+            joinable: self.engine.repl.backlog.is_some(),
         });
         // The stream after the fork offset starts with a SELECT (Redis's `slaveseldb = -1`), so a replica
         // served this RDB continues in the right database.

@@ -18,12 +18,17 @@ use zedis_client_pool::ClientSlots;
 
 impl<S: Strategy> Core<S> {
     /// Starts (or joins) the RDB child for replica `ck`; returns the offset its RDB corresponds to.
-    /// None: fork failed (the caller makes the RDB in memory).
+    /// None: fork failed, or a child runs that a replica cannot join (a BGSAVE forked before the backlog
+    /// existed): the caller makes the RDB in memory.
     pub fn repl_bgsave_for(&mut self, ck: usize) -> Option<u64> {
         if self.engine.persist.child.is_none() && self.rdb_fork().is_err() {
             return None;
         }
-        let offset = self.engine.persist.child.as_ref()?.offset;
+        let child = self.engine.persist.child.as_ref()?;
+        if !child.joinable {
+            return None;
+        }
+        let offset = child.offset;
         zedis_deploy::notice!("Starting BGSAVE for SYNC with target: disk");
         self.repl_mark_waiting(ck);
         Some(offset)
