@@ -6,8 +6,9 @@
 //! 2. [`Service::listen`] (after the signal handlers are installed): every listener, or Redis's error.
 //! 3. [`Service::ready`] (once listening and loaded): pidfile, the "Ready to accept connections" lines,
 //!    `READY=1` to systemd (or upstart's SIGSTOP), and the daemon's parent released.
-//! 4. [`Service::shutdown`] (the clean exit path): `STOPPING=1`, the pidfile and the Unix socket file removed,
-//!    with Redis's log lines.
+//! 4. [`Service::stopping`] when a shutdown begins (`STOPPING=1`), [`Service::status`] for its progress,
+//!    [`Service::shutdown`] on the clean exit path: the pidfile and the Unix socket file removed, with Redis's
+//!    log lines.
 
 use crate::daemon::{self, Daemon};
 use crate::listen;
@@ -29,6 +30,8 @@ pub struct Service {
     unix_path: Option<PathBuf>,
     /// What [`Service::listen`] opened, for the ready lines.
     listening_tcp: bool,
+    /// `STOPPING=1` was sent.
+    stopping_sent: bool,
 }
 
 impl Service {
@@ -48,6 +51,7 @@ impl Service {
             notifier: None,
             unix_path: None,
             listening_tcp: false,
+            stopping_sent: false,
         })
     }
 
@@ -104,12 +108,30 @@ impl Service {
         Ok(())
     }
 
-    /// The clean shutdown's deployment half: `STOPPING=1`, then the pidfile and the Unix socket file removed
-    /// (each logged as Redis logs it; a failure is logged, not returned: shutdown goes on).
-    pub fn shutdown(&mut self) {
+    /// A shutdown begins (Redis's `prepareForShutdown`): `STOPPING=1` to systemd, once.
+    pub fn stopping(&mut self) {
+        if self.stopping_sent {
+            return;
+        }
+        self.stopping_sent = true;
         if let Some(notifier) = &self.notifier {
             let _ = notifier.notify(notify::STOPPING);
         }
+    }
+
+    /// A `STATUS=` line for systemd (Redis sends "Saving the final RDB snapshot" and its failure); nothing
+    /// when not supervised.
+    pub fn status(&self, text: &str) {
+        if let Some(notifier) = &self.notifier {
+            let _ = notifier.notify(&notify::status(text));
+        }
+    }
+
+    /// The clean shutdown's deployment half: `STOPPING=1` (unless [`Service::stopping`] sent it), then the
+    /// pidfile and the Unix socket file removed (each logged as Redis logs it; a failure is logged, not
+    /// returned: shutdown goes on).
+    pub fn shutdown(&mut self) {
+        self.stopping();
         if let Some(pid) = self.pidfile.take() {
             crate::notice!("Removing the pid file.");
             if let Err(e) = pid.remove() {

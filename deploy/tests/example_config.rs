@@ -98,7 +98,6 @@ fn every_other_directive_of_the_example_is_known_to_zedis_server() {
 }
 
 #[test]
-#[ignore = "needs zedis-deploy wired into zedis-server (README: Deployment (zedis-deploy), Wiring it into the server): today daemonize yes, supervised and unixsocket are refused"]
 fn zedis_from_the_example_config_as_a_daemon() {
     assert!(have("redis-cli"));
     let dir = tempfile::tempdir().unwrap();

@@ -293,7 +293,7 @@ pub fn save<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
         Ok(()) => core.reply(ck, |out, _| reply::ok(out)),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            eprintln!("# Writing ACL file for ACL SAVE: {e}");
+            zedis_deploy::warning!("Writing ACL file for ACL SAVE: {e}");
             core.reply_error(ck, b"ERR There was an error trying to save the ACLs. Please check the server logs for more information");
         }
     }

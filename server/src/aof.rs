@@ -1,8 +1,8 @@
 //! AOF persistence: the append-only file writer, its fsync policies, loading at startup, and the rewrite.
 //!
-//! Format: RESP multibulk commands in one file, `dir/appendfilename` (`appendonly.aof`). A real Redis 7.0
-//! started with `--appendonly yes` on that directory finds the file with no `appendonlydir` next to it and
-//! upgrades it to its multi-part layout, using it as the base: it loads the same dataset.
+//! Format: Redis 7's multi-part directory (`aof/multipart.rs`): `dir/appenddirname` holds a base file (an RDB
+//! with `aof-use-rdb-preamble yes`), incr files of RESP multibulk commands, and a manifest; a redis-server 7.0
+//! loads it and Zedis loads redis-server's. A pre-7.0 single `dir/appendfilename` is moved in as the base.
 //!
 //! What is logged: after each command that wrote (`fx.dirty > 0`), the keys that expired or were evicted along the
 //! way as `DEL`, then the command's deterministic form (`fx.rewritten`) or its argv, with a `SELECT n` whenever
@@ -15,10 +15,10 @@
 //! `-MISCONF` error until a retry succeeds; with `always` the process exits instead, as Redis does, because the
 //! replies of the failed turn are already computed and nothing unsynced may be acknowledged.
 //!
-//! Rewrite (BGREWRITEAOF, automatic growth trigger, CONFIG SET appendonly yes): `fork()`; the child walks the
-//! copy-on-write keyspace with `zedis_keyspace::dump` into `temp-rewriteaof-bg-<pid>.aof` and `_exit`s; the parent
-//! keeps every command logged meanwhile in a rewrite buffer, and when `waitpid(WNOHANG)` in the cron sees the
-//! child succeed, appends that buffer, fsyncs, renames the temp file over the AOF atomically and continues on it.
+//! Rewrite (BGREWRITEAOF, automatic growth trigger, CONFIG SET appendonly yes): writes move to a new incr file,
+//! then `fork()`; the child writes the copy-on-write keyspace as the new base (an RDB, or commands through
+//! `zedis_keyspace::dump`) into `temp-rewriteaof-bg-<pid>.aof` and `_exit`s; when `waitpid(WNOHANG)` in the cron
+//! sees it succeed, the file becomes the base and the incr files it covers are deleted (`aof/multipart.rs`).
 //!
 //! Fork safety: the only other thread is the everysec fsync thread. In its loop it only sleeps, reads an atomic,
 //! locks a `Mutex` and calls fdatasync: it never allocates, so it cannot hold the allocator's lock when the
@@ -28,16 +28,19 @@
 use crate::server::Core;
 use crate::table::{Command, DISK_ERROR_DENIED, WRITE};
 use crate::Strategy;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
+#[cfg(test)]
+use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zedis_budget::{Component, GlobalBudget};
 
 mod load;
+mod multipart;
 mod rewrite;
 
 pub use rewrite::bgrewriteaof;
@@ -74,13 +77,12 @@ enum State {
     On,
 }
 
-/// A rewrite child in flight.
+/// A rewrite child in flight (writes meanwhile go to the incr file opened before the fork).
 struct Rewrite {
     pid: libc::pid_t,
+    /// The new base the child writes.
     temp: PathBuf,
     started: Instant,
-    /// Everything logged since the fork, appended to the child's file when it is done.
-    diff: Vec<u8>,
 }
 
 /// State shared with the everysec fsync thread.
@@ -97,14 +99,17 @@ pub struct Aof {
     state: State,
     policy: FsyncPolicy,
     file: Option<File>,
+    /// The file appended to: the last incr file of the directory.
     path: PathBuf,
+    /// The AOF directory and its manifest (`aof/multipart.rs`), once the AOF is on or being turned on.
+    parts: Option<multipart::Parts>,
     /// Commands of this loop turn not yet written. Only used while `state == On`.
     buf: Vec<u8>,
     /// Database of the last SELECT written (None: the next command writes one).
     selected_db: Option<usize>,
-    /// Bytes in the file.
+    /// Bytes in the file appended to.
     pub current_size: u64,
-    /// Size after the last rewrite or load (the auto-rewrite growth base).
+    /// Size of the whole AOF after the last rewrite or load (the auto-rewrite growth base).
     pub base_size: u64,
     rewrite: Option<Rewrite>,
     /// A rewrite is to be started by the cron (a previous attempt failed while turning the AOF on).
@@ -133,6 +138,7 @@ impl Default for Aof {
             policy: FsyncPolicy::EverySec,
             file: None,
             path: PathBuf::from("appendonly.aof"),
+            parts: None,
             buf: Vec::new(),
             selected_db: None,
             current_size: 0,
@@ -174,9 +180,20 @@ impl Aof {
         self.state != State::Off
     }
 
+    /// Whether the AOF is being turned on and its first rewrite has not finished (Redis's
+    /// `AOF_WAIT_REWRITE`): the files do not hold the dataset yet.
+    pub fn waiting_first_rewrite(&self) -> bool {
+        self.state == State::WaitRewrite
+    }
+
     /// Whether a rewrite child is running.
     pub fn rewrite_in_progress(&self) -> bool {
         self.rewrite.is_some()
+    }
+
+    /// Bytes of the whole AOF: the base and every incr file (INFO `aof_current_size`).
+    pub fn total_size(&self) -> u64 {
+        self.parts.as_ref().map_or(0, |p| p.sealed_bytes) + self.current_size
     }
 
     /// Seconds the running rewrite has taken, -1 if none.
@@ -209,30 +226,21 @@ impl Aof {
 
     /// Logs one command executed in `db`.
     pub fn feed(&mut self, db: usize, argv: &[&[u8]]) {
-        if self.state == State::Off && self.rewrite.is_none() {
+        // While the AOF is being turned on, commands go to the temporary incr file once the rewrite runs.
+        if self.state == State::Off || (self.state == State::WaitRewrite && self.file.is_none()) {
             return;
         }
-        let start = self.buf.len();
         if self.selected_db != Some(db) {
             let mut text = itoa::Buffer::new();
             encode(&mut self.buf, &[b"SELECT", text.format(db).as_bytes()]);
             self.selected_db = Some(db);
         }
         encode(&mut self.buf, argv);
-        if let Some(rewrite) = &mut self.rewrite {
-            rewrite.diff.extend_from_slice(&self.buf[start..]);
-        }
-        if self.state != State::On {
-            self.buf.truncate(start);
-        }
     }
 
-    /// Where the next fed command will start: (buffer, rewrite diff) lengths.
+    /// Where the next fed command will start (the second field is kept for the callers: 0).
     pub fn mark(&self) -> (usize, usize) {
-        (
-            self.buf.len(),
-            self.rewrite.as_ref().map_or(0, |r| r.diff.len()),
-        )
+        (self.buf.len(), 0)
     }
 
     /// Wraps everything fed since `mark` in MULTI/EXEC (a script's commands, as Redis propagates them).
@@ -241,15 +249,9 @@ impl Aof {
         encode(&mut multi, &[b"MULTI"]);
         let mut exec = Vec::new();
         encode(&mut exec, &[b"EXEC"]);
-        if self.state == State::On && mark.0 <= self.buf.len() {
+        if self.state != State::Off && mark.0 < self.buf.len() {
             self.buf.splice(mark.0..mark.0, multi.iter().copied());
             self.buf.extend_from_slice(&exec);
-        }
-        if let Some(rewrite) = &mut self.rewrite {
-            if mark.1 <= rewrite.diff.len() {
-                rewrite.diff.splice(mark.1..mark.1, multi.iter().copied());
-                rewrite.diff.extend_from_slice(&exec);
-            }
         }
     }
 
@@ -283,7 +285,7 @@ impl Aof {
             self.buf.clear();
             self.buf.shrink_to(BUF_KEEP_BYTES_MAX);
             if self.write_errno.take().is_some() {
-                eprintln!("# AOF write error looks solved, Redis can write again.");
+                zedis_deploy::warning!("AOF write error looks solved, Redis can write again.");
             }
             return Ok(());
         };
@@ -295,18 +297,10 @@ impl Aof {
             }
         }
         if self.write_errno.is_none() {
-            eprintln!("# Error writing to the AOF file: {}", strerror(errno));
+            zedis_deploy::warning!("Error writing to the AOF file: {}", strerror(errno));
         }
         self.write_errno = Some(errno);
         Err(errno)
-    }
-
-    /// Opens `path` for appending and makes it the AOF.
-    fn open(&mut self, path: &Path) -> std::io::Result<()> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        self.current_size = file.metadata()?.len();
-        self.install_file(file);
-        Ok(())
     }
 
     fn install_file(&mut self, file: File) {
@@ -352,7 +346,7 @@ impl Aof {
 
     /// Charges the buffers' capacity to the budget as persistence memory.
     fn recharge(&mut self, budget: &zedis_budget::Budget) {
-        let bytes = self.buf.capacity() + self.rewrite.as_ref().map_or(0, |r| r.diff.capacity());
+        let bytes = self.buf.capacity();
         if bytes > self.charged_bytes {
             budget.reserve(Component::Persistence, bytes - self.charged_bytes);
         } else {
@@ -385,10 +379,6 @@ fn fsync_loop(shared: &FsyncShared) {
 }
 
 impl<S: Strategy> Core<S> {
-    fn aof_path(&self) -> PathBuf {
-        Path::new(self.config.get("dir")).join(self.config.get("appendfilename"))
-    }
-
     /// Startup: loads the AOF when `appendonly yes`, then opens it for appending. Called before the loop runs.
     pub fn aof_startup(&mut self) -> anyhow::Result<()> {
         self.engine.aof.policy = FsyncPolicy::parse(self.config.get("appendfsync"));
@@ -396,11 +386,7 @@ impl<S: Strategy> Core<S> {
         if !self.config.flag("appendonly") {
             return Ok(());
         }
-        let path = self.aof_path();
-        self.aof_load(&path)?;
-        self.engine.aof.open(&path)?;
-        self.engine.aof.path = path;
-        self.engine.aof.base_size = self.engine.aof.current_size;
+        self.aof_open_dir()?;
         self.engine.aof.state = State::On;
         self.engine.aof.ensure_fsync_thread();
         Ok(())
@@ -457,24 +443,25 @@ impl<S: Strategy> Core<S> {
         if !cmd.has(WRITE | DISK_ERROR_DENIED) {
             return None;
         }
-        self.engine.aof.misconf_error()
+        self.rdb_misconf()
+            .or_else(|| self.engine.aof.misconf_error())
     }
 
     /// Before replies are sent: writes this turn's commands, and with `always` fdatasyncs them.
     pub fn aof_before_sleep(&mut self) {
-        if self.engine.aof.state != State::On || self.engine.aof.buf.is_empty() {
+        if self.engine.aof.state == State::Off || self.engine.aof.buf.is_empty() {
             return;
         }
         let always = self.engine.aof.policy == FsyncPolicy::Always;
         match self.engine.aof.write_buf() {
             Err(_) if always => {
-                eprintln!("# Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
+                zedis_deploy::warning!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
                 std::process::exit(1);
             }
             Err(_) => {}
             Ok(()) if always => {
                 if let Some(Err(e)) = self.engine.aof.file.as_ref().map(File::sync_data) {
-                    eprintln!("# Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
+                    zedis_deploy::warning!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
                     std::process::exit(1);
                 }
             }
@@ -503,7 +490,7 @@ impl<S: Strategy> Core<S> {
             .aof
             .retry_at
             .is_none_or(|at| Instant::now() >= at);
-        if self.engine.aof.rewrite_scheduled && retry_due {
+        if self.engine.aof.rewrite_scheduled && retry_due && self.engine.persist.child.is_none() {
             self.engine.aof.rewrite_scheduled = false;
             let _ = self.aof_start_rewrite();
             return;
@@ -511,13 +498,13 @@ impl<S: Strategy> Core<S> {
         let percentage = self.settings.aof_rewrite_percentage;
         let min_size = self.settings.aof_rewrite_min_bytes;
         let (current, base) = (
-            self.engine.aof.current_size,
+            self.engine.aof.total_size(),
             self.engine.aof.base_size.max(1),
         );
         if self.engine.aof.state == State::On && percentage > 0 && current > min_size {
             let growth = (current * 100 / base).saturating_sub(100);
             if growth >= percentage {
-                eprintln!("# Starting automatic rewriting of AOF on {growth}% growth");
+                zedis_deploy::notice!("Starting automatic rewriting of AOF on {growth}% growth");
                 let _ = self.aof_start_rewrite();
             }
         }
@@ -536,11 +523,10 @@ impl<S: Strategy> Core<S> {
         match (self.engine.aof.state, wanted) {
             (State::Off, true) if self.engine.aof.started => {
                 // As Redis's startAppendOnly: the current dataset first goes to the file through a rewrite.
-                self.engine.aof.path = self.aof_path();
                 self.engine.aof.state = State::WaitRewrite;
                 self.engine.aof.ensure_fsync_thread();
                 if let Err(e) = self.aof_start_rewrite() {
-                    eprintln!("# Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}");
+                    zedis_deploy::warning!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}");
                     self.engine.aof.rewrite_scheduled = true;
                 }
             }
@@ -556,6 +542,7 @@ impl<S: Strategy> Core<S> {
         self.engine.aof.close_file();
         self.aof_kill_rewrite();
         self.engine.aof.state = State::Off;
+        self.engine.aof.parts = None;
         self.engine.aof.rewrite_scheduled = false;
         self.engine.aof.write_errno = None;
         self.engine.aof.recharge(self.budget);
@@ -592,7 +579,7 @@ pub fn info(aof: &Aof, out: &mut String) {
         let _ = write!(
             out,
             "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
-            aof.current_size,
+            aof.total_size(),
             aof.base_size,
             u8::from(aof.rewrite_scheduled),
             aof.buf.len(),

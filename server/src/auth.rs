@@ -9,7 +9,7 @@
 use crate::server::Core;
 use crate::Strategy;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use zedis_acl::{Denial, DenialReason, LogContext};
 use zedis_client_pool::ClientSlots;
 use zedis_resp::reply;
@@ -126,11 +126,14 @@ fn is_loopback(ip: IpAddr) -> bool {
 /// Redis's DENIED explanation (a TLS one is closed without it) and is closed. True if `stream` was refused.
 pub fn protected_mode_denies<S: Strategy>(
     core: &mut Core<S>,
-    stream: &mut mio::net::TcpStream,
-    peer: SocketAddr,
+    stream: &mut zedis_deploy::stream::ClientStream,
     tls: bool,
 ) -> bool {
     let protected = core.settings.protected_mode;
+    // A Unix socket client is local.
+    let Some(peer) = stream.tcp_peer() else {
+        return false;
+    };
     if !protected || !core.default_user_nopass() || is_loopback(peer.ip()) {
         return false;
     }

@@ -1,11 +1,11 @@
 //! Per-connection state. Lives in a slot of the client pool (`--client-allocator pool`: preallocated slots
 //! whose buffers are kept, bounded, across connections) or on the heap (`heap`).
 
-use mio::net::TcpStream;
 use std::collections::VecDeque;
 use std::rc::Rc;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::{IoBuf, Recycle};
+use zedis_deploy::stream::ClientStream;
 use zedis_resp::{ParserLimits, Protocol, RequestParser};
 use zedis_tls::Transport;
 
@@ -96,7 +96,9 @@ pub struct Client {
     /// Unique, increasing id (CLIENT ID).
     pub id: u64,
     /// The socket, plain or TLS; `None` in a recycled slot.
-    pub stream: Option<Transport<TcpStream>>,
+    pub stream: Option<Transport<ClientStream>>,
+    /// Connected through `unixsocket` (CLIENT LIST flag `U`).
+    pub unix_socket: bool,
     /// Peer address.
     pub addr: String,
     /// Local address.

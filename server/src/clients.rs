@@ -118,6 +118,9 @@ fn client_line(
     if client.tx.dirty {
         flags.push('d');
     }
+    if client.unix_socket {
+        flags.push('U');
+    }
     if flags.is_empty() {
         flags.push('N');
     }

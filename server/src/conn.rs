@@ -1,6 +1,6 @@
 //! Connection and server commands: PING, ECHO, QUIT, HELLO, SELECT, RESET, INFO, TIME, SHUTDOWN.
 
-use crate::server::{unix_ms, Core};
+use crate::server::Core;
 use crate::Strategy;
 use zedis_client_pool::ClientSlots;
 use zedis_resp::{reply, Protocol};
@@ -195,26 +195,4 @@ pub fn time<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
         reply::bulk_int(out, now.as_secs() as i64);
         reply::bulk_int(out, i64::from(now.subsec_micros()));
     });
-}
-
-/// # Format
-/// `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]`
-pub fn shutdown<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let mut abort = false;
-    for arg in &argv[1..] {
-        match arg.to_ascii_lowercase().as_slice() {
-            b"nosave" | b"save" | b"now" | b"force" => {}
-            b"abort" => abort = true,
-            _ => return core.reply_error(ck, zedis_keyspace::commands::SYNTAX),
-        }
-    }
-    if abort || argv.len() > 1 && argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"abort")) {
-        return core.reply_error(ck, b"ERR No shutdown in progress.");
-    }
-    eprintln!(
-        "# User requested shutdown... (client id={}, at {} ms)",
-        core.clients.get(ck).map_or(0, |c| c.id),
-        unix_ms()
-    );
-    core.shutdown = true;
 }

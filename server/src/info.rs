@@ -130,20 +130,22 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
 
 fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
     let uptime = core.started.elapsed().as_secs();
-    let port = core
-        .net
-        .listener
-        .as_ref()
-        .and_then(|l| l.local_addr().ok())
-        .map_or(0, |a| a.port());
+    let port = core.config.int("port");
+    // Redis shows the mode it runs under (`auto` resolved: systemd when $NOTIFY_SOCKET is set).
+    let supervised = match core.config.get("supervised") {
+        "auto" if std::env::var_os("NOTIFY_SOCKET").is_some() => "systemd",
+        "systemd" | "upstart" => core.config.get("supervised"),
+        _ => "no",
+    };
     let _ = write!(
         out,
-        "# Server\r\nredis_version:{}\r\nzedis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+        "# Server\r\nredis_version:{}\r\nzedis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
         crate::REDIS_VERSION,
         env!("CARGO_PKG_VERSION"),
         std::env::consts::OS,
         std::env::consts::ARCH,
         std::process::id(),
+        supervised,
         core.run_id,
         port,
         crate::server::unix_ms() * 1000,
@@ -236,11 +238,8 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
 }
 
 fn persistence<S: Strategy>(core: &Core<S>, out: &mut String) {
-    let _ = write!(
-        out,
-        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\n",
-        core.engine.stats.changes_since_save
-    );
+    let _ = write!(out, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+    crate::persist::info(core, out);
     crate::aof::info(&core.engine.aof, out);
 }
 

@@ -434,6 +434,12 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         );
         return core.reply_error(ck, msg.as_bytes());
     }
+    // `port` / `bind`: the new listeners must open, else nothing changes (as Redis).
+    if let Err((argument, why)) = crate::server::listeners::reconfigure(core, &next) {
+        let msg =
+            format!("ERR CONFIG SET failed (possibly related to argument '{argument}') - {why}");
+        return core.reply_error(ck, msg.as_bytes());
+    }
     core.config = next;
     core.apply_config();
     core.reply(ck, |out, _| reply::ok(out));

@@ -27,6 +27,7 @@ mod observe;
 mod observe_cmds;
 mod outlimit;
 mod pause;
+mod persist;
 mod pubsub_cmds;
 mod rdb_save;
 mod repl;
@@ -41,6 +42,7 @@ use config::Config;
 use std::marker::PhantomData;
 use zedis_arena::{ArenaAlloc, HeapAlloc, RequestAlloc};
 use zedis_client_pool::{ClientSlots, FixedPool, HeapClients};
+use zedis_deploy::service::Service;
 use zedis_kv_pool::{KvAllocator, PoolAlloc, SystemAlloc};
 
 /// The Redis version Zedis answers as (HELLO, INFO): the reference it is compatible with.
@@ -108,12 +110,16 @@ Every directive of the configuration file can be given as --name value. Memory s
        --client-allocator pool|heap        client slots: fixed preallocated pool, or allocated on demand
 ";
 
-fn run<S: Strategy>(config: Config, budget: &'static zedis_budget::Budget) -> anyhow::Result<()> {
-    let server = server::Server::<S>::new(config, budget)?;
-    eprintln!(
-        "# Zedis {} (Redis {REDIS_VERSION} compatible) ready to accept connections on {} (kv={}, request={}, clients={})",
+fn run<S: Strategy>(
+    config: Config,
+    budget: &'static zedis_budget::Budget,
+    service: Service,
+) -> anyhow::Result<()> {
+    let server = server::Server::<S>::new(config, budget, service)?;
+    zedis_deploy::notice!(
+        "Zedis {} (Redis {REDIS_VERSION} compatible) listening on port {} (kv={}, request={}, clients={})",
         env!("CARGO_PKG_VERSION"),
-        server.local_addr()?,
+        server.core.config.get("port"),
         S::Kv::NAME,
         <S::Req as RequestAlloc>::NAME,
         <S::Clients as ClientSlots<Client>>::NAME,
@@ -124,15 +130,18 @@ fn run<S: Strategy>(config: Config, budget: &'static zedis_budget::Budget) -> an
 fn run_with_kv<K: KvAllocator>(
     config: Config,
     budget: &'static zedis_budget::Budget,
+    service: Service,
 ) -> anyhow::Result<()> {
     match (
         config.get("request-allocator"),
         config.get("client-allocator"),
     ) {
-        ("arena", "pool") => run::<Chosen<K, ArenaAlloc, FixedPool<Client>>>(config, budget),
-        ("arena", _) => run::<Chosen<K, ArenaAlloc, HeapClients<Client>>>(config, budget),
-        (_, "pool") => run::<Chosen<K, HeapAlloc, FixedPool<Client>>>(config, budget),
-        _ => run::<Chosen<K, HeapAlloc, HeapClients<Client>>>(config, budget),
+        ("arena", "pool") => {
+            run::<Chosen<K, ArenaAlloc, FixedPool<Client>>>(config, budget, service)
+        }
+        ("arena", _) => run::<Chosen<K, ArenaAlloc, HeapClients<Client>>>(config, budget, service),
+        (_, "pool") => run::<Chosen<K, HeapAlloc, FixedPool<Client>>>(config, budget, service),
+        _ => run::<Chosen<K, HeapAlloc, HeapClients<Client>>>(config, budget, service),
     }
 }
 
@@ -176,6 +185,27 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(1);
     }
+    // Logging, syslog, and the fork into the background: before the budget, the pool and any thread.
+    let service = zedis_deploy::DeploySettings::from_config(|name| Some(config.get(name)))
+        .and_then(Service::start)
+        .unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(1)
+        });
+    if !config.get("replicaof").is_empty() {
+        zedis_deploy::log::set_role(zedis_deploy::log::Role::Replica);
+    }
+    zedis_deploy::notice!("oO0OoO0OoO0Oo Zedis is starting oO0OoO0OoO0Oo");
+    zedis_deploy::notice!(
+        "Zedis version={}, Redis {REDIS_VERSION} compatible, bits=64, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
+    if config.file.is_some() {
+        zedis_deploy::notice!("Configuration loaded");
+    } else {
+        zedis_deploy::warning!("Warning: no config file specified, using the default config. In order to specify a config file use ./zedis-server /path/to/zedis.conf");
+    }
     let maxmemory = config.int("maxmemory") as usize;
     let budget = zedis_budget::Budget::leak(maxmemory);
     zedis_budget::install(budget);
@@ -188,15 +218,15 @@ fn main() {
             maxmemory + maxmemory / 2 + (64 << 20)
         };
         if let Err(e) = PoolAlloc::install(capacity) {
-            eprintln!("# Can't reserve the key-value pool: {e}");
+            zedis_deploy::warning!("Can't reserve the key-value pool: {e}");
             std::process::exit(1);
         }
-        run_with_kv::<PoolAlloc>(config, budget)
+        run_with_kv::<PoolAlloc>(config, budget, service)
     } else {
-        run_with_kv::<SystemAlloc>(config, budget)
+        run_with_kv::<SystemAlloc>(config, budget, service)
     };
     if let Err(e) = result {
-        eprintln!("# Fatal: {e}");
+        zedis_deploy::warning!("{e}");
         std::process::exit(1);
     }
 }

@@ -56,8 +56,8 @@ impl<S: Strategy> Core<S> {
             last_publish_ms: 0,
             snapshot_bytes: 0,
         };
-        eprintln!(
-            "* Metrics endpoint on http://{}/metrics",
+        zedis_deploy::notice!(
+            "Metrics endpoint on http://{}/metrics",
             metrics.local_addr()
         );
         self.engine.observe.metrics = Some(metrics);

@@ -209,8 +209,8 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
     client.tx.queued += 1;
     client.tx.queued_flags |= cmd.flags;
     if client.tx.queue.len() > limit {
-        eprintln!(
-            "# Closing client that reached max query buffer length with its MULTI queue (id={})",
+        zedis_deploy::warning!(
+            "Closing client that reached max query buffer length with its MULTI queue (id={})",
             client.id
         );
         discard_transaction(core, ck);

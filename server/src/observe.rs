@@ -189,7 +189,7 @@ impl<S: Strategy> Core<S> {
         let text = text.strip_suffix(b"\r\n").unwrap_or(text);
         if let Some(disabled) = self.engine.observe.errors.record(text) {
             for line in &disabled.log_lines {
-                eprintln!("# {line}");
+                zedis_deploy::warning!("{line}");
             }
         }
     }

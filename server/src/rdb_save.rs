@@ -1,56 +1,34 @@
 //! SAVE (synchronous, Redis 7.0's RDB file at `dir/dbfilename`) and loading that file at startup when the
-//! AOF is off, as redis-server does.
+//! AOF is off, as redis-server does. The file holds the function libraries, and loading one loads them into
+//! the function engine (FUNCTION LOAD's rules: a library that exists already refuses the load).
 
-use crate::server::Core;
+use crate::server::{unix_ms, Core};
 use crate::Strategy;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use zedis_budget::GlobalBudget;
-use zedis_keyspace::persist::rdb_file::{self, AuxInfo};
+use std::path::Path;
+use zedis_keyspace::persist::rdb_file;
 use zedis_resp::reply;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl<S: Strategy> Core<S> {
-    fn rdb_path(&self) -> PathBuf {
-        Path::new(self.config.get("dir")).join(self.config.get("dbfilename"))
-    }
-
-    /// Writes the keyspace to `dir/dbfilename` through a temporary file renamed into place.
-    pub fn rdb_save(&mut self) -> anyhow::Result<()> {
+    /// Writes the keyspace to `dir/dbfilename` through a temporary file renamed into place (Redis's
+    /// `rdbSave`): on success the change counter restarts and LASTSAVE moves.
+    pub fn rdb_save_now(&mut self) -> anyhow::Result<()> {
         let path = self.rdb_path();
         let temp =
             Path::new(self.config.get("dir")).join(format!("temp-{}.rdb", std::process::id()));
-        let now = now_ms();
-        let aux = AuxInfo {
-            redis_ver: "7.0.15".into(),
-            redis_bits: 64,
-            ctime_secs: now / 1000,
-            used_mem_bytes: self.budget.used() as u64,
-            aof_base: false,
-        };
-        let result = (|| -> anyhow::Result<()> {
-            let file = std::fs::File::create(&temp)?;
-            let out = rdb_file::save(
-                &self.engine.ks,
-                std::io::BufWriter::new(file),
-                &aux,
-                &rdb_file::Extras::default(),
-                now,
-            )?;
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &path)?;
-            Ok(())
-        })();
-        if result.is_err() {
+        let now = unix_ms();
+        let snapshot = self.rdb_snapshot(now);
+        let result = crate::persist::child::write_rdb_file(&self.engine.ks, &temp, &snapshot, now)
+            .and_then(|()| std::fs::rename(&temp, &path));
+        if let Err(e) = result {
             let _ = std::fs::remove_file(&temp);
+            zedis_deploy::warning!("Write error saving DB on disk: {e}");
+            return Err(e.into());
         }
-        result
+        zedis_deploy::notice!("DB saved on disk");
+        self.engine.stats.changes_since_save = 0;
+        self.engine.persist.lastsave_s = now / 1000;
+        self.engine.persist.last_bgsave_ok = true;
+        Ok(())
     }
 
     /// Startup: loads `dir/dbfilename` when the AOF is off and the file exists; a bad file stops the server.
@@ -64,29 +42,64 @@ impl<S: Strategy> Core<S> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(anyhow::anyhow!("can't open {}: {e}", path.display())),
         };
-        let input = std::io::BufReader::new(file);
-        rdb_file::load(&mut self.engine.ks, input, now_ms(), &mut refuse_functions)
+        let started = std::time::Instant::now();
+        let stats = self
+            .rdb_load(std::io::BufReader::new(file))
             .map_err(|e| anyhow::anyhow!("can't load {}: {e}", path.display()))?;
+        zedis_deploy::notice!(
+            "DB loaded from disk: {:.3} seconds ({} keys)",
+            started.elapsed().as_secs_f64(),
+            stats.keys
+        );
         Ok(())
+    }
+
+    /// Loads an RDB into the (empty) keyspace and its function libraries into the function engine; INFO's
+    /// `rdb_last_load_keys_loaded` / `_expired` follow.
+    pub fn rdb_load(
+        &mut self,
+        input: impl std::io::Read,
+    ) -> Result<rdb_file::LoadStats, rdb_file::LoadError> {
+        let engine = &mut self.engine;
+        let scripting = &mut engine.scripting;
+        let mut on_function = |code: Vec<u8>| load_library(scripting.as_deref_mut(), &code);
+        let stats = rdb_file::load(&mut engine.ks, input, unix_ms(), &mut on_function);
+        crate::scripting_cmds::recharge(self);
+        // INFO rdb_last_load_keys_*: every RDB load counts (startup, an AOF base, a replica's full sync).
+        if let Ok(loaded) = &stats {
+            self.engine.persist.last_load_keys = (loaded.keys, loaded.expired_skipped);
+        }
+        stats
+    }
+}
+
+/// Loads one library from an RDB with FUNCTION LOAD's rules (no REPLACE: a clash refuses the file).
+fn load_library(
+    scripting: Option<&mut zedis_scripting::Scripting>,
+    code: &[u8],
+) -> Result<(), String> {
+    let Some(scripting) = scripting else {
+        return Err("scripting is not available".into());
+    };
+    let reply = scripting.function_load(code, false);
+    match reply.strip_prefix(b"-") {
+        Some(error) => Err(format!(
+            "Failed loading library: {}",
+            String::from_utf8_lossy(error).trim_end()
+        )),
+        None => Ok(()),
     }
 }
 
 /// # Format
 /// `SAVE`
 pub fn save<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    match core.rdb_save() {
-        Ok(()) => {
-            core.engine.stats.changes_since_save = 0;
-            core.reply(ck, |out, _| reply::ok(out));
-        }
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "Failed saving the DB: {e}");
-            core.reply_error(ck, b"ERR");
-        }
+    if core.engine.persist.child.is_some() {
+        return core.reply_error(ck, b"ERR Background save already in progress");
     }
-}
-
-/// Function libraries in an RDB are not loaded yet (FUNCTION RESTORE takes them): the load stops.
-pub(crate) fn refuse_functions(_code: Vec<u8>) -> Result<(), String> {
-    Err("the file holds function libraries, which this server cannot load yet".into())
+    core.engine.persist.saves += 1;
+    match core.rdb_save_now() {
+        Ok(()) => core.reply(ck, |out, _| reply::ok(out)),
+        Err(_) => core.reply_error(ck, b"ERR"),
+    }
 }

@@ -450,6 +450,18 @@ pub fn load_function<S: Strategy>(core: &mut Core<S>, argv: &[&[u8]]) -> Result<
     }
 }
 
+/// Each function library's code, as FUNCTION DUMP holds it (for the RDB's functions section).
+pub fn library_codes<S: Strategy>(core: &Core<S>) -> Vec<Vec<u8>> {
+    let Some(scripting) = core.engine.scripting.as_ref() else {
+        return Vec::new();
+    };
+    if scripting.function_counts().0 == 0 {
+        return Vec::new();
+    }
+    zedis_rdb::decode_function_payload(&scripting.function_dump(), zedis_rdb::Limits::default())
+        .unwrap_or_default()
+}
+
 /// The commands that recreate the function libraries (for the AOF rewrite): one FUNCTION RESTORE of their
 /// dump, or nothing without libraries.
 pub fn rewrite_commands<S: Strategy>(core: &Core<S>) -> Option<Vec<Vec<u8>>> {

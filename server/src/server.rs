@@ -9,7 +9,6 @@ use crate::client::Client;
 use crate::config::Config;
 use crate::table::Table;
 use crate::{RequestAllocNew, Strategy};
-use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
@@ -19,15 +18,15 @@ use zedis_client_pool::ClientSlots;
 use zedis_keyspace::commands::Effects;
 use zedis_keyspace::Keyspace;
 
+pub mod listeners;
 mod net;
 pub mod tls;
 
 pub use net::Net;
 
-const LISTENER: Token = Token(0);
-const SIGNALS: Token = Token(1);
-/// Client slot `ck` is polled as token `ck + CLIENT_TOKEN_BASE`.
-pub const CLIENT_TOKEN_BASE: usize = 2;
+const SIGNALS: Token = Token(0);
+/// Client slot `ck` is polled as token `ck + CLIENT_TOKEN_BASE` (after the signals and the listeners).
+pub const CLIENT_TOKEN_BASE: usize = listeners::LISTENER_BASE + listeners::LISTENERS_MAX;
 /// The socket to our master before it becomes a client (`repl/replica.rs`).
 pub const MASTER_LINK: Token = Token(usize::MAX - 1);
 /// Smallest read a fresh connection starts with.
@@ -66,8 +65,8 @@ pub struct Stats {
     pub expire_time_cap_reached: u64,
     /// Share of sampled TTL keys found expired in the last cycle (percent).
     pub expired_stale_perc: f64,
-    /// Changes made by commands (Redis's `server.dirty`; INFO's `rdb_changes_since_last_save`, as Zedis never
-    /// saves an RDB). Kept across CONFIG RESETSTAT, as in Redis.
+    /// Changes made by commands since the last successful save (Redis's `server.dirty`; INFO's
+    /// `rdb_changes_since_last_save`, the save points' trigger). Kept across CONFIG RESETSTAT, as in Redis.
     pub changes_since_save: u64,
 }
 
@@ -106,6 +105,8 @@ pub struct Engine<S: Strategy> {
     pub observe: crate::observe::Observe,
     /// ACL users and log (`crate::access`).
     pub access: crate::access::Access,
+    /// RDB snapshots: the child, LASTSAVE, save points, the shutdown in progress (`crate::persist`).
+    pub persist: crate::persist::Persist,
 }
 
 /// Everything but the request allocator (kept apart so that argument vectors it allocates can live while the
@@ -126,7 +127,7 @@ pub struct Core<S: Strategy> {
     pub table: &'static Table<S>,
     /// The installed budget.
     pub budget: &'static Budget,
-    /// SHUTDOWN or a signal asked to stop.
+    /// The shutdown finished (`crate::persist::shutdown`): the loop exits.
     pub shutdown: bool,
     /// When the server started.
     pub started: Instant,
@@ -177,38 +178,22 @@ pub fn unix_ms() -> i64 {
 
 impl<S: Strategy> Server<S> {
     /// Binds and prepares the server.
-    pub fn new(config: Config, budget: &'static Budget) -> anyhow::Result<Self> {
+    pub fn new(
+        config: Config,
+        budget: &'static Budget,
+        mut service: zedis_deploy::service::Service,
+    ) -> anyhow::Result<Self> {
         let poll = Poll::new()?;
-        let bind = config
-            .get("bind")
-            .split_whitespace()
-            .next()
-            .unwrap_or("127.0.0.1")
-            .to_string();
-        let bind = if bind == "*" {
-            "0.0.0.0".to_string()
-        } else {
-            bind
-        };
-        let addr: std::net::SocketAddr = format!("{bind}:{}", config.get("port"))
-            .parse()
-            .or_else(|_| format!("[{bind}]:{}", config.get("port")).parse())?;
-        // `port 0`: no plain listener (TLS only), as Redis.
-        let listener = if config.int("port") != 0 {
-            let mut listener = TcpListener::bind(addr)?;
-            poll.registry()
-                .register(&mut listener, LISTENER, Interest::READABLE)?;
-            Some(listener)
-        } else {
-            None
-        };
+        let listeners = listeners::open(&config, &poll, &mut service)?;
+        let bind = listeners::first_bind(&config);
         let tls = tls::startup(&config, &poll, &bind)?;
-        if listener.is_none() && tls.listener.is_none() {
+        if listeners.is_empty() && tls.listener.is_none() {
             anyhow::bail!("Configured to not listen anywhere, exiting.");
         }
         let mut signals = signal_hook_mio::v1_0::Signals::new([
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
         ])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
@@ -219,8 +204,9 @@ impl<S: Strategy> Server<S> {
         let mut core = Core {
             net: Net {
                 poll,
-                listener,
+                listeners,
                 tls,
+                service,
                 pending_writes: Vec::new(),
                 closing: Vec::new(),
                 rereads: Vec::new(),
@@ -244,6 +230,7 @@ impl<S: Strategy> Server<S> {
                 repl_last_cron_s: 0,
                 observe: crate::observe::Observe::new(command_stats),
                 access: crate::access::Access::new(table),
+                persist: Default::default(),
             },
             table,
             budget,
@@ -276,16 +263,17 @@ impl<S: Strategy> Server<S> {
                 .map_err(|_| anyhow::anyhow!("Invalid master port in replicaof: {port}"))?;
             core.repl_set_master(host.to_string(), port);
         }
+        // Loaded and listening: pidfile, the ready lines, systemd's READY=1, the daemon's parent released.
+        let replica = core.engine.repl.is_replica();
+        core.net.service.ready(replica)?;
+        if core.net.tls.listener.is_some() {
+            zedis_deploy::notice!("Ready to accept connections tls");
+        }
         Ok(Server {
             core,
             arena,
             signals,
         })
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.core.net.local_addr()
     }
 
     /// Runs until SHUTDOWN or SIGINT/SIGTERM.
@@ -320,12 +308,14 @@ impl<S: Strategy> Server<S> {
             }
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.core.accept_all(),
+                    Token(t) if listeners::is_listener(t) => {
+                        self.core.accept_all(t - listeners::LISTENER_BASE)
+                    }
                     tls::TLS_LISTENER => self.core.accept_all_tls(),
                     SIGNALS => {
-                        if self.signals.pending().next().is_some() {
-                            eprintln!("# Received a signal, scheduling shutdown...");
-                            self.core.shutdown = true;
+                        let pending: Vec<i32> = self.signals.pending().collect();
+                        for signal in pending {
+                            self.core.on_signal(signal);
                         }
                     }
                     MASTER_LINK => self.core.repl_link_event(),
@@ -356,15 +346,14 @@ impl<S: Strategy> Server<S> {
             self.core.repl_before_sleep();
             // Client-side caching: BCAST batches, the tracking table bound, invalidations left to deliver.
             self.core.tracking_before_sleep();
+            self.core.shutdown_tick();
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {
                 break;
             }
         }
-        self.core.aof_shutdown();
-        self.core.repl_bgsave_kill();
-        eprintln!("# Zedis is now ready to exit, bye bye...");
+        zedis_deploy::warning!("Zedis is now ready to exit, bye bye...");
         // The process exits next and the OS takes its memory back at once; dropping the keyspace would free
         // every key one by one first (about 10% of a short run's time with a million keys). Redis skips it too.
         std::mem::forget(self);
@@ -442,6 +431,9 @@ impl<S: Strategy> Core<S> {
             }
         }
         self.acl_apply_config();
+        if let Ok(level) = zedis_deploy::log::Level::parse(self.config.get("loglevel")) {
+            zedis_deploy::log::set_level(level);
+        }
         crate::auth::apply_requirepass(self);
         self.observe_apply_config();
         // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF
@@ -471,6 +463,8 @@ impl<S: Strategy> Core<S> {
         let second = now_ms / 1000;
         if second != self.engine.repl_last_cron_s {
             self.engine.repl_last_cron_s = second;
+            self.save_points_cron(second);
+            zedis_deploy::log::refresh_timezone();
             self.repl_cron_second();
         }
         self.cron_clients(now_ms);

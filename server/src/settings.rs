@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::outlimit::OutputLimits;
+use zedis_deploy::shutdown::ShutdownFlags;
 use zedis_resp::ParserLimits;
 
 /// Values read by the event loop, the command path and the cron.
@@ -43,6 +44,18 @@ pub struct Settings {
     pub replica_ignore_maxmemory: bool,
     /// `replica-serve-stale-data`.
     pub replica_serve_stale_data: bool,
+    /// `tcp-keepalive` in seconds, applied to clients accepted from now on (0: off).
+    pub tcp_keepalive_s: u32,
+    /// `save`: (seconds, changes) pairs, in the configured order (empty: no automatic BGSAVE).
+    pub save_points: Vec<(u64, u64)>,
+    /// `stop-writes-on-bgsave-error`.
+    pub stop_writes_on_bgsave_error: bool,
+    /// `shutdown-on-sigterm`.
+    pub shutdown_on_sigterm: ShutdownFlags,
+    /// `shutdown-on-sigint`.
+    pub shutdown_on_sigint: ShutdownFlags,
+    /// `shutdown-timeout` in seconds (0: do not wait for replicas).
+    pub shutdown_timeout_s: u64,
 }
 
 impl Default for Settings {
@@ -65,6 +78,12 @@ impl Default for Settings {
             replica_read_only: true,
             replica_ignore_maxmemory: true,
             replica_serve_stale_data: true,
+            tcp_keepalive_s: 300,
+            save_points: Vec::new(),
+            stop_writes_on_bgsave_error: true,
+            shutdown_on_sigterm: ShutdownFlags::default(),
+            shutdown_on_sigint: ShutdownFlags::default(),
+            shutdown_timeout_s: 10,
         }
     }
 }
@@ -97,6 +116,14 @@ impl Settings {
             replica_read_only: c.flag("replica-read-only"),
             replica_ignore_maxmemory: c.flag("replica-ignore-maxmemory"),
             replica_serve_stale_data: c.flag("replica-serve-stale-data"),
+            tcp_keepalive_s: c.int("tcp-keepalive").clamp(0, i64::from(u32::MAX)) as u32,
+            save_points: crate::persist::save_points::parse(c.get("save")),
+            stop_writes_on_bgsave_error: c.flag("stop-writes-on-bgsave-error"),
+            shutdown_on_sigterm: ShutdownFlags::parse(c.get("shutdown-on-sigterm"))
+                .unwrap_or_default(),
+            shutdown_on_sigint: ShutdownFlags::parse(c.get("shutdown-on-sigint"))
+                .unwrap_or_default(),
+            shutdown_timeout_s: c.int("shutdown-timeout").max(0) as u64,
         }
     }
 }

@@ -29,7 +29,7 @@ fn start_failing(dir: &TempDir, extra: &[&str]) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
         .args(["--port", &port, "--appendonly", "yes", "--dir", dir.path()])
         .args(extra)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -37,10 +37,10 @@ fn start_failing(dir: &TempDir, extra: &[&str]) -> (bool, String) {
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
             let output = child.wait_with_output().unwrap();
-            return (
-                status.success(),
-                String::from_utf8_lossy(&output.stderr).into_owned(),
-            );
+            // The log (standard output without `logfile`, as Redis) and any early configuration error.
+            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&output.stderr));
+            return (status.success(), text);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -256,11 +256,13 @@ fn truncated_file_loads_with_warning_or_is_refused() {
         fill(&mut conn);
         snapshot(&mut conn)
     };
-    let good_len = std::fs::metadata(dir.aof()).unwrap().len();
+    // The incr file being appended to is the last one the manifest lists.
+    let incr = last_incr(&dir);
+    let good_len = std::fs::metadata(&incr).unwrap().len();
     let partial = b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$5\r\nab";
-    let mut bytes = std::fs::read(dir.aof()).unwrap();
+    let mut bytes = std::fs::read(&incr).unwrap();
     bytes.extend_from_slice(partial);
-    std::fs::write(dir.aof(), &bytes).unwrap();
+    std::fs::write(&incr, &bytes).unwrap();
 
     let (ok, stderr) = start_failing(&dir, &["--aof-load-truncated", "no"]);
     assert!(!ok);
@@ -272,11 +274,7 @@ fn truncated_file_loads_with_warning_or_is_refused() {
     let server = start(&dir, &[]);
     let mut conn = server.conn();
     assert_eq!(snapshot(&mut conn), expected);
-    assert_eq!(
-        std::fs::metadata(dir.aof()).unwrap().len(),
-        good_len,
-        "trimmed"
-    );
+    assert_eq!(std::fs::metadata(&incr).unwrap().len(), good_len, "trimmed");
     // Appends continue cleanly after the trimmed command.
     let _: () = redis::cmd("SET")
         .arg("after")
@@ -304,7 +302,8 @@ fn corrupted_file_stops_startup_naming_the_offset() {
         "{stderr}"
     );
 
-    // A bad bulk length inside a command.
+    // A bad bulk length inside a command (the refused file was moved into the directory: start afresh).
+    std::fs::remove_dir_all(dir.0.join("appendonlydir")).unwrap();
     let mut bytes = first.to_vec();
     bytes.extend_from_slice(b"*2\r\n$x\r\nGET\r\n");
     bytes.extend_from_slice(first);
@@ -373,7 +372,14 @@ fn bgrewriteaof_under_write_load_keeps_the_dataset() {
     let before = snapshot(&mut conn);
     assert_eq!(missing_acked(&mut conn, &acked), 0);
     let size: u64 = info_field(&mut conn, "aof_current_size").parse().unwrap();
-    assert_eq!(size, std::fs::metadata(dir.aof()).unwrap().len());
+    assert_eq!(size, dir_bytes(&dir));
+    // The rewrites left one base and one incr file, the others deleted as history.
+    assert_eq!(
+        std::fs::read_dir(dir.0.join("appendonlydir"))
+            .unwrap()
+            .count(),
+        3
+    );
     drop(server);
 
     let server = start(&dir, &[]);
@@ -450,7 +456,7 @@ fn config_set_appendonly_writes_the_dataset_first() {
     let mut conn = server.conn();
     fill(&mut conn);
     assert_eq!(info_field(&mut conn, "aof_enabled"), "0");
-    assert!(!dir.aof().exists());
+    assert!(!dir.0.join("appendonlydir").exists());
     let _: () = redis::cmd("CONFIG")
         .arg("SET")
         .arg("appendonly")
@@ -505,7 +511,7 @@ fn automatic_rewrite_on_growth() {
         .len();
     }
     wait_rewrite_done(&mut conn, 1);
-    let size = std::fs::metadata(dir.aof()).unwrap().len() as usize;
+    let size = dir_bytes(&dir) as usize;
     assert!(
         size < appended,
         "rewritten: {size} bytes of {appended} appended"
@@ -517,6 +523,30 @@ fn automatic_rewrite_on_growth() {
     let mut conn = server.conn();
     let value: u64 = redis::cmd("GET").arg("k").query(&mut conn).unwrap();
     assert_eq!(value, 1999);
+}
+
+/// The last incr file the manifest of `dir/appendonlydir` lists.
+fn last_incr(dir: &TempDir) -> std::path::PathBuf {
+    let aofdir = dir.0.join("appendonlydir");
+    let manifest = std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap();
+    let name = manifest
+        .lines()
+        .rev()
+        .find(|l| l.ends_with("type i"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_string();
+    aofdir.join(name)
+}
+
+/// Bytes of the base and incr files of `dir/appendonlydir` (the manifest excluded).
+fn dir_bytes(dir: &TempDir) -> u64 {
+    std::fs::read_dir(dir.0.join("appendonlydir"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().ends_with(".manifest"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
 }
 
 fn redis_server_available() -> bool {
@@ -592,4 +622,117 @@ fn redis_7_loads_a_zedis_aof() {
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
     assert!(Path::new(&dir.0).join("appendonlydir").is_dir());
+}
+
+#[test]
+fn zedis_loads_redis_servers_appendonlydir_and_back() {
+    if !redis_server_available() {
+        eprintln!("redis-server not installed: skipping the appendonlydir interop test");
+        return;
+    }
+    let dir = TempDir::new("redisdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--appendonly", "yes"])
+        .args(["--dir", dir.path(), "--save", "", "--bind", "127.0.0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut conn = loop {
+        if let Ok(mut conn) = client.get_connection() {
+            if cmd(&mut conn, &["PING"]).is_ok() {
+                break conn;
+            }
+        }
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Redis writes a base, an incr, then a rewrite (new RDB base) and more writes in the next incr.
+    fill(&mut conn);
+    cmd(
+        &mut conn,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=rlib\nredis.register_function('rfunc', function() return 42 end)",
+        ],
+    )
+    .unwrap();
+    let _: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while info_field(&mut conn, "aof_rewrite_in_progress") != "0"
+        || info_field(&mut conn, "aof_rewrites") != "1"
+    {
+        assert!(Instant::now() < deadline, "redis-server's rewrite");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _: () = redis::cmd("SET")
+        .arg("after")
+        .arg("rewrite")
+        .query(&mut conn)
+        .unwrap();
+    let _: i64 = redis::cmd("INCR").arg("counter").query(&mut conn).unwrap();
+    let expected = snapshot(&mut conn);
+    let _ = cmd(&mut conn, &["SHUTDOWN"]);
+    let _ = redis.wait();
+    assert!(dir_bytes(&dir) > 0);
+
+    let server = start(&dir, &[]);
+    let mut conn = server.conn();
+    assert_eq!(snapshot(&mut conn), expected);
+    let answer: i64 = redis::cmd("FCALL")
+        .arg("rfunc")
+        .arg(0)
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(answer, 42);
+    // Zedis appends to Redis's last incr file, rewrites, and Redis reads the result back.
+    let _: () = redis::cmd("SET")
+        .arg("zedis")
+        .arg("1")
+        .query(&mut conn)
+        .unwrap();
+    let _: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+    wait_rewrite_done(&mut conn, 1);
+    let _: () = redis::cmd("SET")
+        .arg("zedis2")
+        .arg("2")
+        .query(&mut conn)
+        .unwrap();
+    let expected = snapshot(&mut conn);
+    drop(server);
+    let mut redis = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--appendonly", "yes"])
+        .args(["--dir", dir.path(), "--save", "", "--bind", "127.0.0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut conn = loop {
+        if let Ok(mut conn) = client.get_connection() {
+            if cmd(&mut conn, &["PING"]).is_ok() {
+                break conn;
+            }
+        }
+        assert!(Instant::now() < deadline, "redis-server did not restart");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let got = snapshot(&mut conn);
+    let answer: i64 = redis::cmd("FCALL")
+        .arg("rfunc")
+        .arg(0)
+        .query(&mut conn)
+        .unwrap();
+    let _ = redis.kill();
+    let _ = redis.wait();
+    assert_eq!(got, expected);
+    assert_eq!(answer, 42);
 }

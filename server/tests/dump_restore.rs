@@ -514,7 +514,7 @@ fn restore_is_logged_with_an_absolute_ttl_and_reloads() {
         other => panic!("{other:?}"),
     };
     let when = pttl(&mut z);
-    let aof = String::from_utf8_lossy(&std::fs::read(dir.aof()).unwrap()).into_owned();
+    let aof = String::from_utf8_lossy(&std::fs::read(dir.aof_incr()).unwrap()).into_owned();
     let logged = format!(
         "RESTORE\r\n$3\r\nttl\r\n${}\r\n{when}\r\n",
         when.to_string().len()

@@ -222,7 +222,7 @@ fn aof_restart_keeps_script_writes_and_libraries() {
         )
         .unwrap();
         cmd(&mut conn, &["FCALL", "bump", "1", "c", "3"]).unwrap();
-        let aof = std::fs::read_to_string(dir.aof()).unwrap();
+        let aof = std::fs::read_to_string(dir.aof_incr()).unwrap();
         assert!(!aof.contains("EVAL"), "{aof}");
         assert!(aof.contains("MULTI") && aof.contains("EXEC"), "{aof}");
     }

@@ -243,8 +243,9 @@ fn tls_without_client_certificates_and_refusals() {
             .output()
             .unwrap();
         assert!(!out.status.success());
-        let stderr = text(&out.stderr);
-        assert!(stderr.contains("TLS"), "{name} {value}: {stderr}");
+        // The log goes to standard output (no `logfile`), as Redis's.
+        let log = text(&out.stdout) + &text(&out.stderr);
+        assert!(log.contains("TLS"), "{name} {value}: {log}");
     }
 }
 

@@ -21,8 +21,9 @@ fn load_error(path: &Path, offset: u64, what: &str) -> anyhow::Error {
 
 impl<S: Strategy> Core<S> {
     /// Replays the file at `path` (absent: nothing to do). A truncated last command is cut off (with
-    /// `aof-load-truncated yes`) or refused; anything else malformed stops with its byte offset.
-    pub(super) fn aof_load(&mut self, path: &Path) -> anyhow::Result<()> {
+    /// `aof-load-truncated yes`, and only in the `last` file of the directory) or refused; anything else
+    /// malformed stops with its byte offset.
+    pub(super) fn aof_load(&mut self, path: &Path, last: bool) -> anyhow::Result<()> {
         let mut file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
@@ -95,28 +96,31 @@ impl<S: Strategy> Core<S> {
             buf_offset += pos as u64;
         }
         if !buf.is_empty() {
-            if !self.settings.aof_load_truncated {
+            if !self.settings.aof_load_truncated || !last {
                 anyhow::bail!(
                     "Unexpected end of file reading the append only file {} at byte offset {buf_offset}. You can: 1) Make a backup of your AOF file, then truncate it at that offset. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
                     path.display()
                 );
             }
-            eprintln!(
-                "# !!! Warning: short read while loading the AOF file {}!!!",
+            zedis_deploy::warning!(
+                "!!! Warning: short read while loading the AOF file {}!!!",
                 path.display()
             );
-            eprintln!(
-                "# AOF {} loaded anyway because aof-load-truncated is enabled: truncated from {} to {buf_offset} bytes",
+            zedis_deploy::warning!(
+                "AOF {} loaded anyway because aof-load-truncated is enabled: truncated from {} to {buf_offset} bytes",
                 path.display(),
                 buf_offset + buf.len() as u64
             );
             file.set_len(buf_offset)?;
         }
         if errors > 0 {
-            eprintln!("# {errors} commands of the AOF replied an error while loading (skipped)");
+            zedis_deploy::warning!(
+                "{errors} commands of the AOF replied an error while loading (skipped)"
+            );
         }
-        eprintln!(
-            "# DB loaded from append only file: {:.3} seconds ({commands} commands, {} keys)",
+        zedis_deploy::notice!(
+            "Done loading the append only file {}: {:.3} seconds ({commands} commands, {} keys)",
+            path.display(),
             started.elapsed().as_secs_f64(),
             self.engine.ks.total_keys()
         );

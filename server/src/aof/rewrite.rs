@@ -3,18 +3,30 @@
 use super::{encode, Rewrite, State};
 use crate::server::{unix_ms, Core};
 use crate::Strategy;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use zedis_client_pool::ClientSlots;
 use zedis_resp::reply;
 
+/// Redis's reply when a rewrite cannot start (the reason is logged).
+const REWRITE_FAILED: &str =
+    "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.";
+
 /// Output buffer of the rewrite child.
 const REWRITE_BUFFER_BYTES: usize = 1 << 20;
 
-/// Writes the keyspace dump to `path` (in the rewrite child).
-fn write_dump<A: zedis_kv_pool::KvAllocator>(
+/// What the rewrite child writes as the new base.
+pub enum BaseContent {
+    /// An RDB marked as an AOF base (`aof-use-rdb-preamble yes`).
+    Rdb(crate::persist::child::Snapshot),
+    /// Commands, the function libraries' FUNCTION RESTORE first.
+    Commands(Option<Vec<Vec<u8>>>),
+}
+
+/// Writes the keyspace dump to `path` as commands (in the rewrite child, or at startup).
+pub fn write_dump<A: zedis_kv_pool::KvAllocator>(
     ks: &zedis_keyspace::Keyspace<A>,
     functions: Option<&[Vec<u8>]>,
     path: &Path,
@@ -43,115 +55,102 @@ fn write_dump<A: zedis_kv_pool::KvAllocator>(
     file.sync_all()
 }
 
-/// fsyncs a directory so that a rename in it is durable.
-fn sync_dir(path: &Path) {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Ok(dir) = File::open(dir.unwrap_or(Path::new("."))) {
-        let _ = dir.sync_all();
-    }
-}
-
 impl<S: Strategy> Core<S> {
     /// Forks the rewrite child. Err: Redis's error text.
     pub fn aof_start_rewrite(&mut self) -> Result<(), String> {
         if self.engine.aof.rewrite.is_some() {
             return Err("ERR Background append only file rewriting already in progress".into());
         }
-        let path = if self.engine.aof.file.is_some() {
-            self.engine.aof.path.clone()
-        } else {
-            self.aof_path()
+        let temp = match self.aof_rewrite_prepare() {
+            Ok(temp) => temp,
+            Err(e) => {
+                zedis_deploy::warning!("Can't open a new AOF file for the rewrite: {e}");
+                self.engine.aof.last_bgrewrite_ok = false;
+                return Err(REWRITE_FAILED.into());
+            }
         };
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
         let now_ms = unix_ms();
-        let functions = crate::scripting_cmds::rewrite_commands(self);
+        let base = if self.config.flag("aof-use-rdb-preamble") {
+            let mut snapshot = self.rdb_snapshot(now_ms);
+            snapshot.aux.aof_base = true;
+            BaseContent::Rdb(snapshot)
+        } else {
+            BaseContent::Commands(crate::scripting_cmds::rewrite_commands(self))
+        };
         let fork_started = Instant::now();
         // SAFETY: see the module docs on fork safety; the child only dumps the keyspace and `_exit`s.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             let e = std::io::Error::last_os_error();
+            zedis_deploy::warning!("Can't rewrite append only file in background: fork: {e}");
             self.engine.aof.last_bgrewrite_ok = false;
-            return Err(format!(
-                "ERR Can't rewrite append only file in background: fork: {e}"
-            ));
+            self.aof_rewrite_abandon();
+            return Err(REWRITE_FAILED.into());
         }
         if pid == 0 {
             // SAFETY: resetting dispositions and exiting without running the parent's destructors.
             unsafe {
                 libc::signal(libc::SIGINT, libc::SIG_DFL);
                 libc::signal(libc::SIGTERM, libc::SIG_DFL);
-                let code = match write_dump(&self.engine.ks, functions.as_deref(), &temp, now_ms) {
-                    Ok(()) => 0,
+                let code = match super::multipart::write_base(&self.engine.ks, &base, &temp, now_ms)
+                {
+                    Ok(()) => {
+                        zedis_deploy::notice!(
+                            "Successfully created the temporary AOF base file {}",
+                            temp.display()
+                        );
+                        0
+                    }
                     Err(_) => 1,
                 };
                 libc::_exit(code);
             }
         }
-        eprintln!(
-            "# Background append only file rewriting started by pid {pid} (fork took {} us)",
+        zedis_deploy::notice!(
+            "Background append only file rewriting started by pid {pid} (fork took {} us)",
             fork_started.elapsed().as_micros()
         );
-        self.engine.aof.path = path;
         self.engine.aof.rewrites += 1;
         self.engine.aof.rewrite = Some(Rewrite {
             pid,
             temp,
             started: Instant::now(),
-            diff: Vec::new(),
         });
-        // The rewrite buffer must start with a SELECT of its own.
-        self.engine.aof.selected_db = None;
         Ok(())
     }
 
-    /// The child exited: install its file (plus the rewrite buffer) or drop it.
+    /// The child exited: its file becomes the new base, or is dropped.
     pub(super) fn aof_rewrite_done(&mut self, child_ok: bool) {
         let Some(rewrite) = self.engine.aof.rewrite.take() else {
             return;
         };
         self.engine.aof.last_rewrite_time_sec = rewrite.started.elapsed().as_secs() as i64;
-        let installed = child_ok && self.aof_install_rewrite(&rewrite).is_ok();
+        let installed = child_ok
+            && match self.aof_rewrite_install(&rewrite.temp) {
+                Ok(()) => true,
+                Err(e) => {
+                    zedis_deploy::warning!("Error installing the rewritten AOF: {e}");
+                    false
+                }
+            };
         self.engine.aof.last_bgrewrite_ok = installed;
         if installed {
-            eprintln!("# Background AOF rewrite finished successfully");
+            zedis_deploy::notice!("Background AOF rewrite finished successfully");
+            if self.engine.aof.state == State::WaitRewrite {
+                self.engine.aof.rewrite_scheduled = false;
+                self.engine.aof.write_errno = None;
+                self.engine.aof.state = State::On;
+            }
         } else {
             let _ = std::fs::remove_file(&rewrite.temp);
-            eprintln!("# Background AOF rewrite failed");
+            zedis_deploy::warning!("Background AOF rewrite failed");
+            self.aof_rewrite_abandon();
             if self.engine.aof.state == State::WaitRewrite {
                 self.engine.aof.rewrite_scheduled = true;
                 self.engine.aof.retry_at = Some(Instant::now() + Duration::from_secs(1));
             }
         }
         self.engine.aof.recharge(self.budget);
-    }
-
-    fn aof_install_rewrite(&mut self, rewrite: &Rewrite) -> std::io::Result<()> {
-        let mut file = OpenOptions::new().append(true).open(&rewrite.temp)?;
-        file.write_all(&rewrite.diff)?;
-        file.sync_data()?;
-        // The old file gets this turn's bytes too (they are also in the diff) so that it stays complete until
-        // the rename; then the buffer restarts on the new file.
-        let _ = self.engine.aof.write_buf();
-        std::fs::rename(&rewrite.temp, &self.engine.aof.path)?;
-        sync_dir(&self.engine.aof.path);
-        self.engine.aof.buf.clear();
-        let size = file.metadata()?.len();
-        let selected = self.engine.aof.selected_db;
-        if self.engine.aof.state == State::Off {
-            return Ok(());
-        }
-        self.engine.aof.install_file(file);
-        // The diff ended with the same SELECT state as the stream it copied.
-        self.engine.aof.selected_db = selected;
-        self.engine.aof.current_size = size;
-        self.engine.aof.base_size = size;
-        self.engine.aof.write_errno = None;
-        if self.engine.aof.state == State::WaitRewrite {
-            self.engine.aof.rewrite_scheduled = false;
-        }
-        self.engine.aof.state = State::On;
-        Ok(())
     }
 
     pub(super) fn aof_kill_rewrite(&mut self) {
@@ -162,12 +161,21 @@ impl<S: Strategy> Core<S> {
                 libc::waitpid(rewrite.pid, std::ptr::null_mut(), 0);
             }
             let _ = std::fs::remove_file(&rewrite.temp);
+            self.aof_rewrite_abandon();
         }
     }
 }
 
 /// BGREWRITEAOF.
 pub fn bgrewriteaof<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    // An RDB child runs (or inside EXEC): the rewrite starts later, from the cron (Redis's rule and reply).
+    let busy = core.engine.persist.child.is_some() || core.engine.tx.executing;
+    if busy && core.engine.aof.rewrite.is_none() {
+        core.engine.aof.rewrite_scheduled = true;
+        return core.reply(ck, |out, _| {
+            reply::simple(out, b"Background append only file rewriting scheduled")
+        });
+    }
     match core.aof_start_rewrite() {
         Ok(()) => {
             if let Some(client) = core.clients.get_mut(ck) {

@@ -66,6 +66,8 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("slave-serve-stale-data", "replica-serve-stale-data"),
     ("slave-priority", "replica-priority"),
     ("slave-announced", "replica-announced"),
+    ("slave-announce-ip", "replica-announce-ip"),
+    ("slave-announce-port", "replica-announce-port"),
     ("min-slaves-to-write", "min-replicas-to-write"),
     ("min-slaves-max-lag", "min-replicas-max-lag"),
     ("repl-ping-slave-period", "repl-ping-replica-period"),
@@ -78,8 +80,9 @@ pub const ALIASES: &[(&str, &str)] = &[
 
 /// Every directive Zedis knows. Unknown names are startup errors and CONFIG SET errors.
 pub const DIRECTIVES: &[Directive] = &[
-    d("port", Kind::Int(0, 65535), false, "6379"),
-    d("bind", Kind::Special, false, "127.0.0.1"),
+    // CONFIG SET opens the new listeners first (`server/listeners.rs`), as Redis.
+    d("port", Kind::Int(0, 65535), true, "6379"),
+    d("bind", Kind::Special, true, "127.0.0.1"),
     d("tcp-backlog", Kind::Int(0, i32::MAX as i64), false, "511"),
     d("databases", Kind::Int(1, i32::MAX as i64), false, "16"),
     d("maxclients", Kind::Int(1, i32::MAX as i64), true, "10000"),
@@ -112,6 +115,8 @@ pub const DIRECTIVES: &[Directive] = &[
         "100",
     ),
     d("replica-announced", Kind::Bool, true, "yes"),
+    d("replica-announce-ip", Kind::Str, true, ""),
+    d("replica-announce-port", Kind::Int(0, 65535), true, "0"),
     d("repl-backlog-size", Kind::Memory, true, "1048576"),
     d(
         "repl-backlog-ttl",
@@ -177,11 +182,16 @@ pub const DIRECTIVES: &[Directive] = &[
     d("notify-keyspace-events", Kind::Special, true, ""),
     d("requirepass", Kind::Str, true, ""),
     d("protected-mode", Kind::Bool, true, "yes"),
-    d("save", Kind::Special, true, ""),
+    // Redis 7.0's save points (`persist/save_points.rs`); `save ""` turns them off.
+    d("save", Kind::Special, true, "3600 1 300 100 60 10000"),
+    d("stop-writes-on-bgsave-error", Kind::Bool, true, "yes"),
     d("dbfilename", Kind::Str, true, "dump.rdb"),
     d("dir", Kind::Str, true, "."),
     d("appendonly", Kind::Bool, true, "no"),
     d("appendfilename", Kind::Str, false, "appendonly.aof"),
+    // Redis 7's multi-part AOF (`aof/multipart.rs`, the zedis-aofdir crate).
+    d("appenddirname", Kind::Str, false, "appendonlydir"),
+    d("aof-use-rdb-preamble", Kind::Bool, true, "yes"),
     d(
         "appendfsync",
         Kind::Enum(&["always", "everysec", "no"]),
@@ -256,8 +266,35 @@ pub const DIRECTIVES: &[Directive] = &[
         "notice",
     ),
     d("logfile", Kind::Str, false, ""),
-    d("daemonize", Kind::Enum(&["no"]), false, "no"),
+    // Deployment (the zedis-deploy crate, `main.rs` and `server/listeners.rs`).
+    d("daemonize", Kind::Bool, false, "no"),
     d("pidfile", Kind::Str, false, ""),
+    d(
+        "supervised",
+        Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        false,
+        "no",
+    ),
+    d("syslog-enabled", Kind::Bool, false, "no"),
+    d("syslog-ident", Kind::Str, false, "redis"),
+    d(
+        "syslog-facility",
+        Kind::Enum(&[
+            "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+        ]),
+        false,
+        "local0",
+    ),
+    d("unixsocket", Kind::Str, false, ""),
+    d("unixsocketperm", Kind::Special, false, "0"),
+    d("shutdown-on-sigterm", Kind::Special, true, "default"),
+    d("shutdown-on-sigint", Kind::Special, true, "default"),
+    d(
+        "shutdown-timeout",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "10",
+    ),
     d(
         "allocator",
         Kind::Enum(&["zedis", "system"]),

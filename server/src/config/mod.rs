@@ -143,7 +143,17 @@ fn normalise_special(name: &str, value: &str) -> Result<String, String> {
             }
             Ok(words.join(" "))
         }
-        "bind" => Ok(value.split_whitespace().collect::<Vec<_>>().join(" ")),
+        "bind" => zedis_deploy::listen::parse_bind(value)
+            .map(|_| value.split_whitespace().collect::<Vec<_>>().join(" "))
+            .map_err(|e| deploy_why(&e)),
+        "unixsocketperm" => zedis_deploy::unix::parse_perm(value)
+            .map(|perm| format!("{perm:o}"))
+            .map_err(|e| deploy_why(&e)),
+        "shutdown-on-sigterm" | "shutdown-on-sigint" => {
+            zedis_deploy::shutdown::ShutdownFlags::parse(value)
+                .map(zedis_deploy::shutdown::ShutdownFlags::to_config_string)
+                .map_err(str::to_string)
+        }
         "maxmemory-clients" => match value.strip_suffix('%') {
             Some(percent) => match percent.parse::<u64>() {
                 Ok(p) if p <= 100 => Ok(format!("{p}%")),
@@ -161,6 +171,14 @@ fn normalise_special(name: &str, value: &str) -> Result<String, String> {
                 .map_err(|e| e.to_string())
         }
         _ => Ok(value.to_string()),
+    }
+}
+
+/// The reason part of a deployment setting error (the caller names the directive).
+fn deploy_why(e: &zedis_deploy::DeployError) -> String {
+    match e {
+        zedis_deploy::DeployError::Setting { why, .. } => why.to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -32,6 +32,11 @@ impl<S: Strategy> Core<S> {
                 self.aof_log_command(db, argv);
                 self.engine.stats.commands_processed += 1;
                 self.engine.stats.changes_since_save += self.engine.fx.dirty;
+                // Only FLUSHALL empties the whole keyspace inside a command (eviction drains as
+                // housekeeping): with save points it also replaces the RDB, as Redis's.
+                if self.engine.fx.flushed {
+                    self.rdb_after_flushall();
+                }
                 // Keyspace handlers count their error replies as they write them (`Ctx::error`); server
                 // handlers count theirs in `Core::reply_error`.
                 self.engine.stats.error_replies += self.engine.fx.errors.len() as u64;

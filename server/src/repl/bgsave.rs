@@ -1,4 +1,5 @@
-//! The RDB of a full resync, made by a forked child so the event loop keeps serving while it is written.
+//! The RDB of a full resync, made by the forked RDB child (`crate::persist::child`, the same child BGSAVE and
+//! the save points use) so the event loop keeps serving while it is written.
 //!
 //! PSYNC/SYNC that needs a full resync answers `+FULLRESYNC <replid> <offset>` at once, with the offset at
 //! which the child was forked (a replica arriving while a child runs shares it and its offset). The replica
@@ -6,88 +7,29 @@
 //! When the child exits, its file is read and sent as `$<len>` and the payload, followed by the stream since
 //! the fork offset taken from the backlog; the replica is then online. If the backlog no longer reaches back
 //! that far, the replica is dropped and syncs again. If the fork fails, the RDB is made in memory at once.
-//!
-//! Fork safety is the AOF rewrite's (see `aof.rs`): the child only walks the copy-on-write keyspace, writes a
-//! buffered file and `_exit`s.
 
 use super::rdb::ReplAux;
 use crate::client::Frame;
 use crate::server::{cached_ms, unix_ms, Core};
 use crate::Strategy;
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Instant;
-use zedis_budget::{Component, GlobalBudget};
+use zedis_budget::Component;
 use zedis_client_pool::ClientSlots;
-use zedis_keyspace::persist::rdb_file::AuxInfo;
-
-/// Output buffer of the child.
-const CHILD_BUFFER_BYTES: usize = 1 << 20;
-
-/// A child writing the RDB for waiting replicas.
-#[derive(Debug)]
-pub struct ReplSave {
-    pid: libc::pid_t,
-    temp: PathBuf,
-    /// `master_repl_offset` when the child was forked: the RDB holds exactly the data up to it.
-    pub offset: u64,
-    started: Instant,
-}
 
 impl<S: Strategy> Core<S> {
-    /// The header fields of an RDB made now.
-    fn repl_aux(&self, now_ms: i64) -> AuxInfo {
-        AuxInfo {
-            redis_ver: crate::REDIS_VERSION.into(),
-            redis_bits: 64,
-            ctime_secs: now_ms / 1000,
-            used_mem_bytes: self.budget.used() as u64,
-            aof_base: false,
-        }
-    }
-
-    /// Starts (or joins) a background save for replica `ck`; returns the offset its RDB corresponds to.
-    /// None: fork failed (the caller makes the RDB in memory).
+    /// Starts (or joins) the RDB child for replica `ck`; returns the offset its RDB corresponds to.
+    /// None: fork failed, or a child runs that a replica cannot join (a BGSAVE forked before the backlog
+    /// existed): the caller makes the RDB in memory.
     pub fn repl_bgsave_for(&mut self, ck: usize) -> Option<u64> {
-        if let Some(save) = &self.engine.repl.save {
-            let offset = save.offset;
-            self.repl_mark_waiting(ck);
-            return Some(offset);
-        }
-        let dir = PathBuf::from(self.config.get("dir"));
-        let temp = dir.join(format!("temp-repl-{}.rdb", std::process::id()));
-        let now = unix_ms();
-        let aux = self.repl_aux(now);
-        let repl_aux = self.repl_rdb_aux();
-        // SAFETY: see the module docs; the child only writes the RDB and `_exit`s.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            eprintln!(
-                "# Can't fork for the replication RDB: {}",
-                std::io::Error::last_os_error()
-            );
+        if self.engine.persist.child.is_none() && self.rdb_fork().is_err() {
             return None;
         }
-        if pid == 0 {
-            // SAFETY: default dispositions and an exit that runs none of the parent's destructors.
-            unsafe {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                libc::signal(libc::SIGTERM, libc::SIG_DFL);
-                let code =
-                    i32::from(write_rdb(&self.engine.ks, &aux, &repl_aux, &temp, now).is_err());
-                libc::_exit(code);
-            }
+        let child = self.engine.persist.child.as_ref()?;
+        if !child.joinable {
+            return None;
         }
-        let offset = self.engine.repl.master_repl_offset;
-        eprintln!("# Starting BGSAVE for SYNC with target: disk (pid {pid}, offset {offset})");
-        self.engine.repl.save = Some(ReplSave {
-            pid,
-            temp,
-            offset,
-            started: Instant::now(),
-        });
-        // The stream after the fork offset starts with a SELECT (Redis's `slaveseldb = -1`).
-        self.engine.repl.stream_db = None;
+        let offset = child.offset;
+        zedis_deploy::notice!("Starting BGSAVE for SYNC with target: disk");
         self.repl_mark_waiting(ck);
         Some(offset)
     }
@@ -99,27 +41,18 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    /// Each loop turn while a child runs: when it exits, serves its RDB to the waiting replicas.
-    pub fn repl_bgsave_check(&mut self) {
-        let Some(pid) = self.engine.repl.save.as_ref().map(|s| s.pid) else {
-            return;
-        };
-        let mut status = 0;
-        // SAFETY: plain waitpid on our own child.
-        let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if reaped != pid {
-            return;
-        }
-        let Some(save) = self.engine.repl.save.take() else {
-            return;
-        };
-        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        let rdb = if ok {
-            std::fs::read(&save.temp).ok()
-        } else {
-            None
-        };
-        let _ = std::fs::remove_file(&save.temp);
+    /// Whether a replica waits for the RDB child.
+    pub fn repl_any_waiting_bgsave(&self) -> bool {
+        self.engine.repl.replicas.iter().any(|&ck| {
+            self.clients
+                .get(ck)
+                .and_then(|c| c.replica.as_ref())
+                .is_some_and(|l| l.waiting_bgsave)
+        })
+    }
+
+    /// The RDB child exited: its file (`None` when it failed) goes to the replicas waiting for it.
+    pub fn repl_bgsave_done(&mut self, rdb: Option<Vec<u8>>, offset: u64) {
         let waiting: Vec<usize> = self
             .engine
             .repl
@@ -133,25 +66,22 @@ impl<S: Strategy> Core<S> {
                     .is_some_and(|l| l.waiting_bgsave)
             })
             .collect();
+        if waiting.is_empty() {
+            return;
+        }
         let Some(rdb) = rdb else {
-            eprintln!("# Background RDB for replication failed: dropping the waiting replicas");
+            zedis_deploy::warning!("SYNC failed. BGSAVE child returned an error");
             self.net.closing.extend(waiting);
             return;
         };
-        eprintln!(
-            "# Background RDB for replication done in {} ms ({} bytes, offset {})",
-            save.started.elapsed().as_millis(),
-            rdb.len(),
-            save.offset
-        );
         let tail = self
             .engine
             .repl
             .backlog
             .as_ref()
-            .and_then(|b| b.since(save.offset));
+            .and_then(|b| b.since(offset));
         let Some(tail) = tail else {
-            eprintln!("# The backlog no longer holds the stream since the RDB: dropping the waiting replicas");
+            zedis_deploy::warning!("The backlog no longer holds the stream since the RDB: dropping the waiting replicas");
             self.net.closing.extend(waiting);
             return;
         };
@@ -177,7 +107,7 @@ impl<S: Strategy> Core<S> {
 
     /// Once a second: a newline to each replica waiting for its RDB, so that it does not time out.
     pub fn repl_bgsave_keepalive(&mut self) {
-        if self.engine.repl.save.is_none() {
+        if self.engine.persist.child.is_none() {
             return;
         }
         for ck in self.engine.repl.replicas.clone() {
@@ -193,29 +123,17 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    /// Shutdown: stop a running child and remove its file.
-    pub fn repl_bgsave_kill(&mut self) {
-        if let Some(save) = self.engine.repl.save.take() {
-            // SAFETY: signalling and reaping our own child.
-            unsafe {
-                libc::kill(save.pid, libc::SIGKILL);
-                libc::waitpid(save.pid, std::ptr::null_mut(), 0);
-            }
-            let _ = std::fs::remove_file(&save.temp);
-        }
-    }
-
     /// The RDB made in memory at once (when fork is not possible).
     pub fn repl_rdb_now(&self) -> Result<Vec<u8>, String> {
         let now = unix_ms();
-        let (aux, repl_aux) = (self.repl_aux(now), self.repl_rdb_aux());
-        super::rdb::save(&self.engine.ks, Vec::new(), &aux, &repl_aux, now)
+        let snapshot = self.rdb_snapshot(now);
+        crate::persist::child::write_rdb(&self.engine.ks, Vec::new(), &snapshot, now)
             .map_err(|e| e.to_string())
     }
 
     /// The replication AUX fields of an RDB made now: the database our stream continues in (our master
     /// client's on a replica), our id and offset.
-    fn repl_rdb_aux(&self) -> ReplAux {
+    pub fn repl_rdb_aux(&self) -> ReplAux {
         let master_db = match self.engine.repl.master.as_ref().map(|l| &l.state) {
             Some(super::replica::LinkState::Connected(ck)) => self.clients.get(*ck).map(|c| c.db),
             _ => None,
@@ -226,19 +144,4 @@ impl<S: Strategy> Core<S> {
             offset: self.engine.repl.master_repl_offset,
         }
     }
-}
-
-/// Writes the RDB to `path` (in the child).
-fn write_rdb<A: zedis_kv_pool::KvAllocator>(
-    ks: &zedis_keyspace::Keyspace<A>,
-    aux: &AuxInfo,
-    repl_aux: &ReplAux,
-    path: &Path,
-    now_ms: i64,
-) -> std::io::Result<()> {
-    let file = std::fs::File::create(path)?;
-    let out = std::io::BufWriter::with_capacity(CHILD_BUFFER_BYTES, file);
-    let out = super::rdb::save(ks, out, aux, repl_aux, now_ms).map_err(std::io::Error::other)?;
-    out.into_inner().map_err(|e| e.into_error())?;
-    Ok(())
 }

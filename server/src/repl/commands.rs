@@ -15,7 +15,7 @@ pub fn replicaof<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         if core.engine.repl.is_replica() {
             core.repl_unset_master();
-            eprintln!("# MASTER MODE enabled (user request)");
+            zedis_deploy::notice!("MASTER MODE enabled (user request)");
         }
         return core.reply(ck, |out, _| reply::ok(out));
     }
@@ -35,14 +35,14 @@ pub fn replicaof<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let host = String::from_utf8_lossy(argv[1]).into_owned();
     if let Some(link) = &core.engine.repl.master {
         if link.host.eq_ignore_ascii_case(&host) && link.port == port as u16 {
-            eprintln!("# REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            zedis_deploy::notice!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
             return core.reply(ck, |out, _| {
                 reply::simple(out, b"OK Already connected to specified master")
             });
         }
     }
     core.repl_set_master(host.clone(), port as u16);
-    eprintln!("# REPLICAOF {host}:{port} enabled (user request)");
+    zedis_deploy::notice!("REPLICAOF {host}:{port} enabled (user request)");
     core.reply(ck, |out, _| reply::ok(out));
 }
 

@@ -107,11 +107,11 @@ pub fn failover<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             if !online {
                 return core.reply_error(ck, b"ERR FAILOVER target replica is not online.");
             }
-            eprintln!("# FAILOVER requested to {host}:{port}.");
+            zedis_deploy::notice!("FAILOVER requested to {host}:{port}.");
             Some((host, port as u16))
         }
         None => {
-            eprintln!("# FAILOVER requested to any replica.");
+            zedis_deploy::notice!("FAILOVER requested to any replica.");
             None
         }
     };
@@ -158,8 +158,8 @@ impl<S: Strategy> Core<S> {
             return;
         };
         match &failover.target {
-            Some((host, port)) => eprintln!("# FAILOVER to {host}:{port} aborted: {why}"),
-            None => eprintln!("# FAILOVER to any replica aborted: {why}"),
+            Some((host, port)) => zedis_deploy::notice!("FAILOVER to {host}:{port} aborted: {why}"),
+            None => zedis_deploy::notice!("FAILOVER to any replica aborted: {why}"),
         }
         if failover.phase == Phase::InProgress {
             self.repl_unset_master();
@@ -177,7 +177,7 @@ impl<S: Strategy> Core<S> {
         }
         if failover.end_ms.is_some_and(|end| end <= cached_ms()) {
             if let (true, Some((host, port))) = (failover.force, failover.target.clone()) {
-                eprintln!("# FAILOVER to {host}:{port} time out exceeded, failing over.");
+                zedis_deploy::notice!("FAILOVER to {host}:{port} time out exceeded, failing over.");
                 return self.repl_start_failover(host, port);
             }
             return self.repl_abort_failover("Replica never caught up before timeout");
@@ -202,7 +202,7 @@ impl<S: Strategy> Core<S> {
                 .find_map(|&ck| caught_up(self, ck)),
         };
         if let Some((host, port)) = found {
-            eprintln!("# Failover target {host}:{port} is synced, failing over.");
+            zedis_deploy::notice!("Failover target {host}:{port} is synced, failing over.");
             self.repl_start_failover(host, port);
         }
     }
@@ -218,8 +218,8 @@ impl<S: Strategy> Core<S> {
     /// `PSYNC <replid> <offset> FAILOVER` from our master: promote ourselves if it is our history. Err: the
     /// refusal to reply.
     pub fn repl_failover_request(&mut self, replid: &[u8]) -> Result<(), &'static [u8]> {
-        eprintln!(
-            "# Failover request received for replid {}.",
+        zedis_deploy::notice!(
+            "Failover request received for replid {}.",
             String::from_utf8_lossy(replid)
         );
         if !self.engine.repl.is_replica() {
@@ -229,7 +229,7 @@ impl<S: Strategy> Core<S> {
             return Err(b"ERR PSYNC FAILOVER replid must match my replid.");
         }
         self.repl_unset_master();
-        eprintln!("# MASTER MODE enabled (failover request)");
+        zedis_deploy::notice!("MASTER MODE enabled (failover request)");
         Ok(())
     }
 }

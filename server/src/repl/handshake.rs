@@ -42,6 +42,8 @@ enum State {
     Auth,
     /// `REPLCONF listening-port` sent.
     Port,
+    /// `REPLCONF ip-address` sent (`replica-announce-ip`).
+    IpAddress,
     /// `REPLCONF capa` sent.
     Capa,
     /// PSYNC sent.
@@ -60,6 +62,8 @@ pub struct Handshake {
     psync: Option<(String, u64)>,
     /// Append `FAILOVER` to PSYNC (we are a master handing over to this replica).
     failover: bool,
+    /// `replica-announce-ip`: sent as `REPLCONF ip-address` after the port.
+    announce_ip: Option<Vec<u8>>,
 }
 
 /// One command in RESP.
@@ -84,6 +88,7 @@ impl Handshake {
             auth,
             psync,
             failover: false,
+            announce_ip: None,
         };
         (hs, command(&[b"PING"]))
     }
@@ -94,11 +99,17 @@ impl Handshake {
         self
     }
 
+    /// Announces `ip` to the master (`REPLCONF ip-address`, Redis's `replica-announce-ip`).
+    pub fn with_announce_ip(mut self, ip: Vec<u8>) -> Handshake {
+        self.announce_ip = Some(ip);
+        self
+    }
+
     /// Whether the handshake is still before PSYNC (Redis's `handshake` state in ROLE).
     pub fn before_psync(&self) -> bool {
         matches!(
             self.state,
-            State::Pong | State::Auth | State::Port | State::Capa
+            State::Pong | State::Auth | State::Port | State::IpAddress | State::Capa
         )
     }
 
@@ -106,6 +117,11 @@ impl Handshake {
         self.state = State::Port;
         let port = self.listening_port.to_string();
         Step::Send(command(&[b"REPLCONF", b"listening-port", port.as_bytes()]))
+    }
+
+    fn replconf_capa(&mut self) -> Step {
+        self.state = State::Capa;
+        Step::Send(command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]))
     }
 
     fn psync(&mut self) -> Step {
@@ -152,14 +168,31 @@ impl Handshake {
             }
             State::Port => {
                 if line.starts_with(b"-") {
-                    eprintln!("# (Non critical) Master does not understand REPLCONF listening-port: {text}");
+                    zedis_deploy::notice!(
+                        "(Non critical) Master does not understand REPLCONF listening-port: {text}"
+                    );
                 }
-                self.state = State::Capa;
-                Step::Send(command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]))
+                match self.announce_ip.clone() {
+                    Some(ip) => {
+                        self.state = State::IpAddress;
+                        Step::Send(command(&[b"REPLCONF", b"ip-address", &ip]))
+                    }
+                    None => self.replconf_capa(),
+                }
+            }
+            State::IpAddress => {
+                if line.starts_with(b"-") {
+                    zedis_deploy::notice!(
+                        "(Non critical) Master does not understand REPLCONF ip-address: {text}"
+                    );
+                }
+                self.replconf_capa()
             }
             State::Capa => {
                 if line.starts_with(b"-") {
-                    eprintln!("# (Non critical) Master does not understand REPLCONF capa: {text}");
+                    zedis_deploy::notice!(
+                        "(Non critical) Master does not understand REPLCONF capa: {text}"
+                    );
                 }
                 self.psync()
             }
@@ -394,6 +427,20 @@ mod tests {
             }
         );
         assert!(!hs.before_psync());
+    }
+
+    #[test]
+    fn announce_ip_follows_the_port_as_in_redis() {
+        let (hs, _) = Handshake::start(7000, None, None);
+        let mut hs = hs.with_announce_ip(b"10.0.0.9".to_vec());
+        hs.on_line(b"+PONG");
+        assert_eq!(
+            sent(hs.on_line(b"+OK")),
+            "*3\r\n$8\r\nREPLCONF\r\n$10\r\nip-address\r\n$8\r\n10.0.0.9\r\n"
+        );
+        assert!(hs.before_psync());
+        // A master that does not know it is not fatal.
+        assert!(sent(hs.on_line(b"-ERR unknown")).contains("capa"));
     }
 
     #[test]

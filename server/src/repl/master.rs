@@ -243,7 +243,7 @@ impl<S: Strategy> Core<S> {
         let Some(tail) = tail else {
             if asked != "?" {
                 repl.sync_partial_err += 1;
-                eprintln!("# Partial resynchronization not accepted: replid or offset not in the backlog (asked {asked}:{offset})");
+                zedis_deploy::notice!("Partial resynchronization not accepted: replid or offset not in the backlog (asked {asked}:{offset})");
             }
             return false;
         };
@@ -268,8 +268,8 @@ impl<S: Strategy> Core<S> {
             out.extend_from_slice(&tail);
         });
         self.engine.repl.replicas.push(ck);
-        eprintln!(
-            "# Partial resynchronization request accepted. Sending {} bytes of backlog starting from offset {offset}.",
+        zedis_deploy::notice!(
+            "Partial resynchronization request accepted. Sending {} bytes of backlog starting from offset {offset}.",
             tail.len()
         );
         true
@@ -309,12 +309,14 @@ impl<S: Strategy> Core<S> {
                     (self.engine.repl.master_repl_offset, Some(rdb))
                 }
                 Err(e) => {
-                    eprintln!("# Can't produce the RDB for a replica: {e}");
+                    zedis_deploy::warning!("Can't produce the RDB for a replica: {e}");
                     return self.reply_error(ck, b"ERR can't produce the RDB for the replica");
                 }
             },
         };
-        eprintln!("# Replica {addr} asks for synchronization: full resync at offset {offset}");
+        zedis_deploy::notice!(
+            "Replica {addr} asks for synchronization: full resync at offset {offset}"
+        );
         let repl = &mut self.engine.repl;
         repl.sync_full += 1;
         let mut payload = Vec::new();
@@ -351,7 +353,7 @@ impl<S: Strategy> Core<S> {
         }
         repl.get_ack = false;
         self.repl_flush();
-        self.repl_bgsave_check();
+        self.rdb_child_check();
         self.repl_failover_tick();
         self.repl_serve_waiters(cached_ms());
     }
@@ -375,7 +377,7 @@ impl<S: Strategy> Core<S> {
                 .and_then(|c| c.replica.as_ref())
                 .is_some_and(|l| l.online && !l.pre_psync && now - l.ack_ms > timeout_ms);
             if stale {
-                eprintln!("# Disconnecting timedout replica (streaming sync)");
+                zedis_deploy::warning!("Disconnecting timedout replica (streaming sync)");
                 self.net.closing.push(ck);
             }
         }

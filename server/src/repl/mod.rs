@@ -163,8 +163,6 @@ pub struct Repl {
     pub cron_ticks: u64,
     /// A FAILOVER in progress.
     pub failover: Option<failover::Failover>,
-    /// The child writing the RDB for replicas in a full resync.
-    pub save: Option<bgsave::ReplSave>,
 }
 
 impl Default for Repl {
@@ -188,7 +186,6 @@ impl Default for Repl {
             propagated_ops: 0,
             cron_ticks: 0,
             failover: None,
-            save: None,
         }
     }
 }
@@ -352,9 +349,10 @@ impl<S: Strategy> Core<S> {
         }
         client.out.vec_mut().truncate(before);
         client.out.recharge();
-        eprintln!(
-            "# Replica generated a reply to command '{}', disconnecting it (id={})",
-            client.last_cmd, client.id
+        zedis_deploy::warning!(
+            "Replica generated a reply to command '{}', disconnecting it (id={})",
+            client.last_cmd,
+            client.id
         );
         self.net.closing.push(ck);
     }

@@ -20,12 +20,14 @@ pub struct ReplAux {
     pub offset: u64,
 }
 
-/// Writes the keyspace as an RDB with the replication AUX fields to `out`; returns `out`.
+/// Writes the keyspace as an RDB with the replication AUX fields and the function libraries' code to `out`;
+/// returns `out`.
 pub fn save<A: KvAllocator, W: std::io::Write>(
     ks: &Keyspace<A>,
     out: W,
     aux: &AuxInfo,
     repl: &ReplAux,
+    functions: &[&[u8]],
     now_ms: i64,
 ) -> Result<W, RdbError> {
     let (db, offset) = (repl.stream_db.to_string(), repl.offset.to_string());
@@ -36,7 +38,7 @@ pub fn save<A: KvAllocator, W: std::io::Write>(
     ];
     let extras = Extras {
         aux: &fields,
-        functions: &[],
+        functions,
     };
     rdb_file::save(ks, out, aux, &extras, now_ms)
 }

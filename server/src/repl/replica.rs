@@ -17,7 +17,7 @@ use mio::{Interest, Token};
 use std::io::ErrorKind;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
-use zedis_keyspace::persist::rdb_file;
+use zedis_deploy::stream::{redis_addr, ClientStream};
 use zedis_tls::{StreamLimits, TlsStream, Transport};
 
 /// First retry delay after a failed attempt; doubled per failure up to [`RETRY_MS_MAX`].
@@ -59,7 +59,7 @@ pub struct MasterLink {
     /// Link state.
     pub state: LinkState,
     /// The socket, TLS with `tls-replication yes` (`server/tls.rs`).
-    stream: Option<Transport<TcpStream>>,
+    stream: Option<Transport<ClientStream>>,
     /// Bytes read and not yet used (handshake lines, payload, the stream's start).
     inbuf: Vec<u8>,
     retry_at_ms: i64,
@@ -147,6 +147,7 @@ impl<S: Strategy> Core<S> {
             .config
             .set("replicaof", &format!("{host} {port}"), false);
         self.engine.repl.master = Some(MasterLink::new(host, port));
+        zedis_deploy::log::set_role(zedis_deploy::log::Role::Replica);
         // As Redis's expireIfNeeded with a master set: expired keys are hidden, never deleted here.
         self.engine.ks.expiry = zedis_keyspace::ExpiryRole::Replica;
         self.repl_connect();
@@ -158,6 +159,7 @@ impl<S: Strategy> Core<S> {
         self.repl_drop_link();
         let _ = self.config.set("replicaof", "", false);
         self.engine.repl.master = None;
+        zedis_deploy::log::set_role(zedis_deploy::log::Role::Master);
         self.engine.ks.expiry = zedis_keyspace::ExpiryRole::Master;
         let repl = &mut self.engine.repl;
         repl.replid2 = std::mem::replace(&mut repl.replid, super::new_replid());
@@ -198,7 +200,7 @@ impl<S: Strategy> Core<S> {
         };
         if let LinkState::Connected(ck) = link.state {
             link.stream_db = self.clients.get(ck).map_or(0, |c| c.db);
-            eprintln!("# Connection with master lost.");
+            zedis_deploy::warning!("Connection with master lost.");
             link.state = LinkState::Connect;
             link.down_since_ms = cached_ms();
             link.retry_at_ms = cached_ms() + RETRY_MS_MIN;
@@ -211,7 +213,7 @@ impl<S: Strategy> Core<S> {
             return self
                 .repl_abort_failover(&format!("Failover target rejected psync request: {why}"));
         }
-        eprintln!("# Master link: {why}; retrying");
+        zedis_deploy::warning!("Master link: {why}; retrying");
         self.repl_drop_link();
         if let Some(link) = self.engine.repl.master.as_mut() {
             link.failures = (link.failures + 1).min(8);
@@ -232,7 +234,7 @@ impl<S: Strategy> Core<S> {
             let why = format!("can't resolve {}", link.host);
             return self.repl_link_failed(&why);
         };
-        eprintln!("# Connecting to MASTER {addr}");
+        zedis_deploy::notice!("Connecting to MASTER {addr}");
         let mut stream = match TcpStream::connect(addr) {
             Ok(stream) => stream,
             Err(e) => return self.repl_link_failed(&format!("Unable to connect to MASTER: {e}")),
@@ -245,7 +247,7 @@ impl<S: Strategy> Core<S> {
         if let Err(e) = registered {
             return self.repl_link_failed(&format!("can't poll the master socket: {e}"));
         }
-        link.stream = Some(Transport::Plain(stream));
+        link.stream = Some(Transport::Plain(ClientStream::Tcp(stream)));
         link.state = LinkState::Connecting;
         link.last_io_ms = cached_ms();
     }
@@ -259,7 +261,10 @@ impl<S: Strategy> Core<S> {
             let Some(stream) = link.stream.as_mut() else {
                 return;
             };
-            match (stream.socket().take_error(), stream.socket().peer_addr()) {
+            let ClientStream::Tcp(tcp) = stream.socket() else {
+                return self.repl_link_failed("no socket");
+            };
+            match (tcp.take_error(), tcp.peer_addr()) {
                 (Ok(None), Ok(_)) => {}
                 (_, Err(e)) if e.kind() == ErrorKind::NotConnected => return,
                 (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
@@ -267,7 +272,7 @@ impl<S: Strategy> Core<S> {
                         .repl_link_failed(&format!("Error condition on socket for SYNC: {e}"));
                 }
             }
-            let _ = stream.socket().set_nodelay(true);
+            let _ = tcp.set_nodelay(true);
             // `tls-replication yes`: TLS over the connected socket, the master's certificate checked against
             // our CA (not its host name, as Redis). Writable interest stays for the TLS records.
             let tls_client = self
@@ -284,7 +289,7 @@ impl<S: Strategy> Core<S> {
                         return self.repl_link_failed("no socket");
                     };
                     let ip = tcp
-                        .peer_addr()
+                        .tcp_peer()
                         .map(|a| a.ip())
                         .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
                     let name = zedis_tls::rustls::pki_types::ServerName::IpAddress(ip.into());
@@ -303,13 +308,17 @@ impl<S: Strategy> Core<S> {
                 .poll
                 .registry()
                 .reregister(stream, MASTER_LINK, interest);
-            eprintln!("# MASTER <-> REPLICA sync started");
+            zedis_deploy::notice!("MASTER <-> REPLICA sync started");
             let port_directive = if self.config.flag("tls-replication") {
                 "tls-port"
             } else {
                 "port"
             };
-            let port = self.config.int(port_directive) as u16;
+            // `replica-announce-port` replaces the listening port in the announcement, as Redis's.
+            let port = match self.config.int("replica-announce-port") {
+                0 => self.config.int(port_directive) as u16,
+                announced => announced as u16,
+            };
             let auth = Some(self.config.get("masterauth"))
                 .filter(|p| !p.is_empty())
                 .map(|p| p.as_bytes().to_vec());
@@ -320,6 +329,10 @@ impl<S: Strategy> Core<S> {
             let (mut hs, first) = Handshake::start(port, auth, psync);
             if self.engine.repl.failover.is_some() {
                 hs = hs.with_failover();
+            }
+            let announce_ip = self.config.get("replica-announce-ip");
+            if !announce_ip.is_empty() {
+                hs = hs.with_announce_ip(announce_ip.as_bytes().to_vec());
             }
             link.state = LinkState::Handshake(hs);
             if let Err(e) = self.repl_link_write(&first) {
@@ -411,7 +424,7 @@ impl<S: Strategy> Core<S> {
                         Step::Wait => {}
                         Step::Fail(why) => return Err(why),
                         Step::FullResync { replid, offset } => {
-                            eprintln!("# Full resync from master: {replid}:{offset}");
+                            zedis_deploy::notice!("Full resync from master: {replid}:{offset}");
                             self.repl_clear_failover();
                             let Some(link) = self.engine.repl.master.as_mut() else {
                                 return Ok(());
@@ -427,7 +440,9 @@ impl<S: Strategy> Core<S> {
                             };
                         }
                         Step::Continue { new_replid } => {
-                            eprintln!("# Successful partial resynchronization with master.");
+                            zedis_deploy::notice!(
+                                "Successful partial resynchronization with master."
+                            );
                             self.repl_clear_failover();
                             self.repl_continued(new_replid);
                             return self.repl_become_connected();
@@ -472,18 +487,17 @@ impl<S: Strategy> Core<S> {
         let LinkState::Transfer { rx, replid, offset } = state else {
             return Ok(());
         };
-        eprintln!(
-            "# MASTER <-> REPLICA sync: Loading DB in memory ({} bytes)",
+        zedis_deploy::notice!(
+            "MASTER <-> REPLICA sync: Loading DB in memory ({} bytes)",
             rx.data.len()
         );
         link.stream_db = super::rdb::stream_db(&rx.data).min(self.engine.ks.db_count() - 1);
         self.engine.ks.flush_all();
-        if let Err(e) = rdb_file::load(
-            &mut self.engine.ks,
-            &rx.data[..],
-            crate::server::unix_ms(),
-            &mut crate::rdb_save::refuse_functions,
-        ) {
+        // The master's libraries replace ours (Redis clears the function context before loading).
+        if let Some(scripting) = self.engine.scripting.as_mut() {
+            let _ = scripting.function_flush();
+        }
+        if let Err(e) = self.rdb_load(&rx.data[..]) {
             self.engine.ks.flush_all();
             return Err(format!(
                 "Failed trying to load the MASTER synchronization DB: {e}"
@@ -507,11 +521,11 @@ impl<S: Strategy> Core<S> {
         self.repl_disconnect_replicas();
         if self.engine.aof.enabled() {
             if let Err(e) = self.aof_start_rewrite() {
-                eprintln!("# Can't rewrite the AOF after the sync with the master: {e}");
+                zedis_deploy::warning!("Can't rewrite the AOF after the sync with the master: {e}");
                 self.engine.aof.rewrite_scheduled = true;
             }
         }
-        eprintln!("# MASTER <-> REPLICA sync: Finished with success");
+        zedis_deploy::notice!("MASTER <-> REPLICA sync: Finished with success");
         Ok(())
     }
 
@@ -528,16 +542,13 @@ impl<S: Strategy> Core<S> {
         let id = self.net.next_client_id;
         let now = crate::server::unix_ms();
         let limits = self.settings.parser_limits;
-        let addr = stream
-            .socket()
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let laddr = stream
-            .socket()
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let (addr, laddr) = match stream.socket() {
+            ClientStream::Tcp(tcp) => (
+                tcp.peer_addr().map(redis_addr).unwrap_or_default(),
+                tcp.local_addr().map(redis_addr).unwrap_or_default(),
+            ),
+            ClientStream::Unix(_) => Default::default(),
+        };
         let inserted = self.clients.insert_with(|client| {
             let mut input = client.input.take().unwrap_or_default();
             input.parser.set_limits(limits);
@@ -629,7 +640,7 @@ impl<S: Strategy> Core<S> {
                     .get(ck)
                     .is_some_and(|c| now_ms - c.last_interaction_ms > timeout_ms);
                 if silent {
-                    eprintln!("# MASTER timeout: no data nor PING received...");
+                    zedis_deploy::warning!("MASTER timeout: no data nor PING received...");
                     self.net.closing.push(ck);
                 } else {
                     self.repl_send_ack(ck);

@@ -8,11 +8,11 @@ use super::{
 };
 use crate::Strategy;
 use allocator_api2::vec::Vec as AVec;
-use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll, Token};
 use std::io::{ErrorKind, IoSlice, Write};
 use zedis_arena::RequestAlloc;
 use zedis_client_pool::ClientSlots;
+use zedis_deploy::stream::{ClientStream, Listener};
 use zedis_resp::reply;
 
 /// The network half's own state: the poller, the listener and the per-turn queues of clients to write to and
@@ -20,8 +20,11 @@ use zedis_resp::reply;
 pub struct Net {
     /// The poller.
     pub poll: Poll,
-    /// Listening socket of `port` (`None` with `port 0`).
-    pub listener: Option<TcpListener>,
+    /// The plain listeners: one per `bind` address (none with `port 0`), then `unixsocket`
+    /// (`server/listeners.rs`); listener `i` is polled as `listeners::LISTENER_BASE + i`.
+    pub listeners: Vec<Listener>,
+    /// Pidfile, supervisor notifications, the Unix socket file (zedis-deploy).
+    pub service: zedis_deploy::service::Service,
     /// The `tls-port` listener and the TLS configuration (`server/tls.rs`).
     pub tls: super::tls::Tls,
     /// Clients with output to write at the end of this loop turn.
@@ -102,8 +105,8 @@ impl<S: Strategy> Server<S> {
             return;
         };
         if over_limit && client.input.as_ref().is_some_and(|i| i.query.len() > limit) {
-            eprintln!(
-                "# Closing client that reached max query buffer length (id={})",
+            zedis_deploy::warning!(
+                "Closing client that reached max query buffer length (id={})",
                 client.id
             );
             self.core.net.closing.push(ck);
@@ -199,8 +202,8 @@ impl<S: Strategy> Server<S> {
                 }
                 Err(err) => {
                     let text = err.reply_text();
-                    eprintln!(
-                        "# Protocol error ({text}) from client id={}",
+                    zedis_deploy::verbose!(
+                        "Protocol error ({text}) from client id={}",
                         self.core.clients.get(ck).map_or(0, |c| c.id)
                     );
                     if let Some(client) = self.core.clients.get_mut(ck) {
@@ -230,36 +233,23 @@ fn spare_len_hint(chunk: usize) -> usize {
 }
 
 impl<S: Strategy> Core<S> {
-    pub(super) fn accept_all(&mut self) {
-        loop {
-            let Some(listener) = self.net.listener.as_ref() else {
-                return;
-            };
-            match listener.accept() {
-                Ok((stream, peer)) => self.accept(stream, peer, false),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    eprintln!("# Accepting client connection: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
     /// Sets up a connection accepted on the plain or (`tls`) the TLS listener.
-    pub(super) fn accept(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr, tls: bool) {
+    /// `addr` and `laddr` are CLIENT LIST's texts (`<unixsocket>:0` for a Unix socket client).
+    pub(super) fn accept(
+        &mut self,
+        mut stream: ClientStream,
+        addr: String,
+        laddr: String,
+        tls: bool,
+    ) {
         self.engine.stats.connections_received += 1;
-        if crate::auth::protected_mode_denies(self, &mut stream, peer, tls) {
+        if crate::auth::protected_mode_denies(self, &mut stream, tls) {
             return;
         }
-        let _ = stream.set_nodelay(true);
+        let _ = stream.set_nodelay();
+        let unix = stream.is_unix();
         let id = self.net.next_client_id;
         let now = unix_ms();
-        let laddr = stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let authenticated = self.default_user_open();
         let limits = self.settings.parser_limits;
@@ -269,8 +259,9 @@ impl<S: Strategy> Core<S> {
             input.parser.set_authenticated(authenticated);
             client.input = Some(input);
             client.id = id;
-            client.addr = peer.to_string();
+            client.addr = addr;
             client.laddr = laddr;
+            client.unix_socket = unix;
             client.fd = fd;
             client.created_ms = now;
             client.last_interaction_ms = now;
@@ -331,8 +322,8 @@ impl<S: Strategy> Core<S> {
         // A replica's RDB payload is not part of its output buffer in Redis's accounting.
         let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client);
         if limit.exceeded(counted as u64, &mut client.soft_limit_since_ms, now_ms) {
-            eprintln!(
-                "# Client id={} closed for overcoming of output buffer limits.",
+            zedis_deploy::warning!(
+                "Client id={} closed for overcoming of output buffer limits.",
                 client.id
             );
             client.clear_output();

@@ -15,6 +15,7 @@ use std::io::ErrorKind;
 use std::time::Instant;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
+use zedis_deploy::stream::ClientStream;
 use zedis_tls::{StreamLimits, TlsConfigs, TlsSettings, TlsStream, Transport};
 
 /// The `tls-port` listener's token.
@@ -94,30 +95,15 @@ pub fn reconfigure<S: Strategy>(
             Ok(())
         }
         Err(e) => {
-            eprintln!("# Failed to update TLS configuration: {e}");
+            zedis_deploy::warning!("Failed to update TLS configuration: {e}");
             Err(argument)
         }
     }
 }
 
 impl Net {
-    /// The address of the plain listener, else of the TLS one.
-    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        match (&self.listener, &self.tls.listener) {
-            (Some(listener), _) | (None, Some(listener)) => listener.local_addr(),
-            (None, None) => Err(std::io::Error::new(
-                ErrorKind::NotFound,
-                "no listening socket",
-            )),
-        }
-    }
-
     /// Wraps an accepted socket: TLS when it came from the `tls-port` listener.
-    pub fn transport(
-        &self,
-        tcp: mio::net::TcpStream,
-        tls: bool,
-    ) -> Option<Transport<mio::net::TcpStream>> {
+    pub fn transport(&self, tcp: ClientStream, tls: bool) -> Option<Transport<ClientStream>> {
         if !tls {
             return Some(Transport::Plain(tcp));
         }
@@ -125,7 +111,7 @@ impl Net {
         match TlsStream::accept(tcp, server, StreamLimits::default()) {
             Ok(stream) => Some(Transport::Tls(Box::new(stream))),
             Err(e) => {
-                eprintln!("# Error accepting a TLS connection: {e}");
+                zedis_deploy::warning!("Error accepting a TLS connection: {e}");
                 None
             }
         }
@@ -140,11 +126,18 @@ impl<S: Strategy> Core<S> {
                 return;
             };
             match listener.accept() {
-                Ok((stream, peer)) => self.accept(stream, peer, true),
+                Ok((stream, peer)) => {
+                    let laddr = stream
+                        .local_addr()
+                        .map(zedis_deploy::stream::redis_addr)
+                        .unwrap_or_default();
+                    let addr = zedis_deploy::stream::redis_addr(peer);
+                    self.accept(ClientStream::Tcp(stream), addr, laddr, true)
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    eprintln!("# Accepting TLS client connection: {e}");
+                    zedis_deploy::warning!("Accepting TLS client connection: {e}");
                     return;
                 }
             }

@@ -91,6 +91,11 @@ impl Server {
         Raw { stream }
     }
 
+    /// Its process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -245,9 +250,17 @@ impl TempDir {
         self.0.to_str().unwrap()
     }
 
-    /// The AOF file in it (default `appendfilename`).
+    /// A pre-7.0 single-file AOF in it (default `appendfilename`), which the server moves into its
+    /// `appendonlydir` at startup.
     pub fn aof(&self) -> PathBuf {
         self.0.join("appendonly.aof")
+    }
+
+    /// The first incr file of the AOF directory: where a server started on an empty directory appends.
+    pub fn aof_incr(&self) -> PathBuf {
+        self.0
+            .join("appendonlydir")
+            .join("appendonly.aof.1.incr.aof")
     }
 }
 

@@ -1,0 +1,362 @@
+//! The deployment directives through the real server (zedis-deploy wired in): the log file in Redis's line
+//! format with the role, SIGHUP reopening it after a rotation, CONFIG SET loglevel, several `bind` addresses
+//! with an optional one, the Unix socket (redis-cli `-s`, CLIENT LIST flag `U` and `addr=<path>:0`),
+//! `port 0` with only the Unix socket, and `replica-announce-ip` / `replica-announce-port` as the master
+//! sees them.
+
+mod common;
+
+use common::tools::{skip, tool_exists};
+use common::{Server, TempDir};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn cli(args: &[&str]) -> String {
+    let out = Command::new("redis-cli").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn log_file_role_sighup_reopen_and_loglevel() {
+    let dir = TempDir::new("deploy-log");
+    let log = dir.0.join("zedis.log");
+    let server = Server::start(&["--logfile", log.to_str().unwrap(), "--save", ""]);
+    let mut conn = server.conn();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let pid = server.pid();
+    // Redis's shape: `pid:M dd Mon yyyy hh:mm:ss.mmm * message`.
+    let line = regex_free_match(
+        &text,
+        &format!("{pid}:M "),
+        "* Ready to accept connections tcp",
+    );
+    assert!(line, "{text}");
+    // REPLICAOF switches the role character to S, REPLICAOF NO ONE back to M.
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(1)
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut conn)
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(&format!("{pid}:S ")), "{text}");
+    assert!(
+        text.contains("MASTER MODE enabled (user request)"),
+        "{text}"
+    );
+    // logrotate's move, then SIGHUP: the next lines go to a new file at the configured path.
+    let rotated = dir.0.join("zedis.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+    wait_until("the log to be reopened", || log.exists());
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(1)
+        .query(&mut conn)
+        .unwrap();
+    wait_until("a line in the new log", || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("REPLICAOF 127.0.0.1:1 enabled"))
+    });
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut conn)
+        .unwrap();
+    // CONFIG SET loglevel warning: notice lines stop.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("loglevel")
+        .arg("warning")
+        .query(&mut conn)
+        .unwrap();
+    let before = std::fs::read_to_string(&log).unwrap().len();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(2)
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut conn)
+        .unwrap();
+    let after = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !after[before..].contains("REPLICAOF 127.0.0.1:2"),
+        "{after}"
+    );
+}
+
+/// Whether some line of `text` starts with `prefix` and ends with `suffix`.
+fn regex_free_match(text: &str, prefix: &str, suffix: &str) -> bool {
+    text.lines().any(|l| {
+        l.starts_with(prefix) && l.ends_with(suffix) && l.len() > prefix.len() + suffix.len() + 24
+    })
+}
+
+#[test]
+fn unix_socket_and_several_bind_addresses() {
+    if !tool_exists("redis-cli") {
+        return skip("redis-cli");
+    }
+    let dir = TempDir::new("deploy-unix");
+    let sock = dir.0.join("z.sock");
+    let sock_text = sock.to_str().unwrap();
+    let server = Server::start(&[
+        "--bind",
+        "127.0.0.1 -::1 -192.0.2.123",
+        "--unixsocket",
+        sock_text,
+        "--unixsocketperm",
+        "700",
+        "--save",
+        "",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    assert_eq!(cli(&["-s", sock_text, "SET", "k", "v"]), "OK");
+    assert_eq!(cli(&["-p", &server.port.to_string(), "GET", "k"]), "v");
+    let listed = cli(&["-s", sock_text, "CLIENT", "LIST"]);
+    assert!(
+        listed.contains(&format!("addr={sock_text}:0 laddr={sock_text}:0"))
+            && listed.contains("flags=U"),
+        "{listed}"
+    );
+    let info = cli(&["-s", sock_text, "CLIENT", "INFO"]);
+    assert!(info.contains("flags=U"), "{info}");
+    // The IPv6 loopback when this host has one (optional with `-`: skipped otherwise, as Redis).
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        assert_eq!(
+            cli(&["-h", "::1", "-p", &server.port.to_string(), "GET", "k"]),
+            "v"
+        );
+    }
+    // redis-benchmark over the socket.
+    if tool_exists("redis-benchmark") {
+        let out = Command::new("redis-benchmark")
+            .args(["-s", sock_text, "-n", "2000", "-t", "set,get", "-q"])
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    drop(server);
+}
+
+#[test]
+fn port_zero_serves_the_unix_socket_only() {
+    if !tool_exists("redis-cli") {
+        return skip("redis-cli");
+    }
+    let dir = TempDir::new("deploy-port0");
+    let sock = dir.0.join("only.sock");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
+        .args([
+            "--port",
+            "0",
+            "--unixsocket",
+            sock.to_str().unwrap(),
+            "--save",
+            "",
+        ])
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the socket", || {
+        cli(&["-s", sock.to_str().unwrap(), "PING"]) == "PONG"
+    });
+    let info = cli(&["-s", sock.to_str().unwrap(), "INFO", "server"]);
+    assert!(info.contains("tcp_port:0"), "{info}");
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert!(!sock.exists(), "the socket file is removed at shutdown");
+}
+
+#[test]
+fn replica_announce_ip_and_port_reach_the_master() {
+    let master = Server::start(&["--save", ""]);
+    let replica = Server::start(&[
+        "--save",
+        "",
+        "--replica-announce-ip",
+        "10.9.8.7",
+        "--replica-announce-port",
+        "7777",
+    ]);
+    let mut r = replica.conn();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(master.port)
+        .query(&mut r)
+        .unwrap();
+    let mut m = master.conn();
+    wait_until("the master to list the replica", || {
+        let info: String = redis::cmd("INFO").arg("replication").query(&mut m).unwrap();
+        info.contains("slave0:ip=10.9.8.7,port=7777,state=online")
+    });
+    let pair: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("slave-announce-ip")
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(pair, ["slave-announce-ip", "10.9.8.7"]);
+}
+
+#[test]
+fn supervised_systemd_notifies_ready_and_stopping() {
+    if !tool_exists("redis-cli") {
+        return skip("redis-cli");
+    }
+    let dir = TempDir::new("deploy-systemd");
+    let notify = dir.0.join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
+        .args(["--port", &port.to_string(), "--save", "3600 1"])
+        .args(["--supervised", "systemd", "--daemonize", "yes"])
+        .env("NOTIFY_SOCKET", &notify)
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut got = String::new();
+    let mut buf = [0u8; 512];
+    while !got.contains("READY=1") {
+        let n = socket
+            .recv(&mut buf)
+            .expect("a notification before the timeout");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(got.contains("STATUS=Ready to accept connections"), "{got}");
+    // Supervised: `daemonize yes` is ignored, the process we started is the server.
+    assert_eq!(cli(&["-p", &port.to_string(), "PING"]), "PONG");
+    let info = cli(&["-p", &port.to_string(), "INFO", "server"]);
+    assert!(info.contains("process_supervised:systemd"), "{info}");
+    assert!(
+        info.contains(&format!("process_id:{}", child.id())),
+        "{info}"
+    );
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    // As Redis: STOPPING=1 when the shutdown begins, then the status of the final save.
+    let n = socket.recv(&mut buf).expect("STOPPING=1");
+    assert_eq!(&buf[..n], b"STOPPING=1\n");
+    let n = socket.recv(&mut buf).expect("the save's status");
+    assert_eq!(&buf[..n], b"STATUS=Saving the final RDB snapshot\n");
+    assert!(child.wait().unwrap().success());
+    assert!(dir.0.join("dump.rdb").exists());
+}
+
+#[test]
+fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
+    let dir = TempDir::new("deploy-port");
+    let sock = dir.0.join("p.sock");
+    let server = Server::start(&["--unixsocket", sock.to_str().unwrap(), "--save", ""]);
+    let mut conn = server.conn();
+    let new_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let set = |conn: &mut redis::Connection, name: &str, value: &str| -> String {
+        match redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query::<String>(conn)
+        {
+            Ok(ok) => ok,
+            Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")),
+        }
+    };
+    assert_eq!(set(&mut conn, "port", &new_port.to_string()), "OK");
+    // The existing connection stays; new ones go to the new port, the old one is closed.
+    assert_eq!(cli(&["-p", &new_port.to_string(), "PING"]), "PONG");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err());
+    // A port someone else holds: refused with Redis's text, and nothing changes.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        set(&mut conn, "port", &taken_port),
+        "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs."
+    );
+    let pair: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("port")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(pair[1], new_port.to_string());
+    assert_eq!(
+        set(&mut conn, "bind", "192.0.2.123"),
+        "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
+    );
+    assert_eq!(cli(&["-p", &new_port.to_string(), "PING"]), "PONG");
+    // The Unix socket is untouched throughout.
+    assert_eq!(cli(&["-s", sock.to_str().unwrap(), "PING"]), "PONG");
+}
+
+#[test]
+fn tcp_keepalive_applies_to_new_clients() {
+    if !tool_exists("ss") {
+        return skip("ss");
+    }
+    let server = Server::start(&["--tcp-keepalive", "77", "--save", ""]);
+    let port = server.port;
+    // The server side of one fresh connection, as `ss` shows it (its timer column).
+    let server_side = || -> String {
+        let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let out = Command::new("ss")
+            .args([
+                "-tnoH",
+                "state",
+                "established",
+                &format!("( sport = :{port} )"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = server_side();
+    assert!(shown.contains("timer:(keepalive,1min1"), "{shown}");
+    // CONFIG SET applies to clients accepted from then on.
+    let mut conn = server.conn();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("tcp-keepalive")
+        .arg("0")
+        .query(&mut conn)
+        .unwrap();
+    drop(conn);
+    std::thread::sleep(Duration::from_millis(200));
+    let shown = server_side();
+    assert!(!shown.contains("keepalive"), "{shown}");
+}
