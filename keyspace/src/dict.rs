@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 #[path = "dict_iter.rs"]
 mod iter;
+pub(crate) use iter::scan_buckets;
 
 const BUCKETS_MIN: usize = 4;
 
