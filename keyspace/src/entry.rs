@@ -314,6 +314,11 @@ impl EntryPtr {
         self.0.as_ptr()
     }
 
+    /// The entry's address (its identity while it is linked).
+    pub fn addr(self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
     fn meta(self) -> u32 {
         // SAFETY: every live entry has a 12-byte header.
         unsafe { ptr::read_unaligned(self.base().add(META).cast::<u32>()) }
