@@ -80,7 +80,7 @@ impl<A: Allocator + Copy> Dict<A> {
             (first, None)
         };
         scan_buckets(cursor, masks, |array, idx| {
-            visit_chain(self.tables[array].buckets[idx as usize], &mut visit);
+            visit_chain(self.tables[array].buckets.get(idx as usize), &mut visit);
         })
     }
 
@@ -89,9 +89,9 @@ impl<A: Allocator + Copy> Dict<A> {
     fn bucket_of_both(&self, idx: usize) -> Option<EntryPtr> {
         let first = self.tables[0].size;
         if idx < first {
-            self.tables[0].buckets[idx]
+            self.tables[0].buckets.get(idx)
         } else {
-            self.tables[1].buckets[idx - first]
+            self.tables[1].buckets.get(idx - first)
         }
     }
 
@@ -114,7 +114,7 @@ impl<A: Allocator + Copy> Dict<A> {
         } else {
             let table = &self.tables[0];
             for _ in 0..RANDOM_TRIES_MAX {
-                head = table.buckets[(rng() as usize) & table.mask()];
+                head = table.buckets.get((rng() as usize) & table.mask());
                 if head.is_some() {
                     break;
                 }
@@ -127,8 +127,7 @@ impl<A: Allocator + Copy> Dict<A> {
                 .iter()
                 .flat_map(|t| t.buckets.iter())
                 .flatten()
-                .next()
-                .copied();
+                .next();
         }
         let head = head?;
         let mut chain_len = 0;
@@ -178,7 +177,7 @@ impl<A: Allocator + Copy> Dict<A> {
                 if idx >= table.size {
                     continue;
                 }
-                let mut cursor = table.buckets[idx];
+                let mut cursor = table.buckets.get(idx);
                 if cursor.is_none() {
                     empty_run += 1;
                     if empty_run >= 5 && empty_run > count {

@@ -128,6 +128,11 @@ unsafe fn big_free<A: Allocator>(alloc: &A, buf: *mut u8, capacity: usize) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryPtr(NonNull<u8>);
 
+/// Every entry's address is below `1 << ADDR_BITS` ([`EntryPtr::new`] refuses others), so the key index
+/// stores it in 6 bytes. User-space addresses on x86-64 (4-level paging) and aarch64 (48-bit VA) are below
+/// 2^48; the kernel hands out higher ones only to an `mmap` that asks for them.
+pub const ADDR_BITS: u32 = 48;
+
 pub(crate) fn varint_len(mut value: u64) -> usize {
     let mut len = 1;
     while value >= 0x80 {
@@ -243,6 +248,16 @@ impl EntryPtr {
             _ => None,
         };
         let base = match alloc.allocate(layout) {
+            Ok(base) if (base.as_ptr().cast::<u8>() as usize) >> ADDR_BITS != 0 => {
+                // SAFETY: allocated just above with this layout, never used.
+                unsafe { alloc.deallocate(base.cast(), layout) };
+                if let (Some(buf), PayloadInit::BigStrWith { len, capacity, .. }) = (big, &payload)
+                {
+                    // SAFETY: allocated just above with this layout.
+                    unsafe { big_free(&alloc, buf, (*capacity).max(*len)) };
+                }
+                return Err(AllocError);
+            }
             Ok(base) => base.cast::<u8>(),
             Err(e) => {
                 if let (Some(buf), PayloadInit::BigStrWith { len, capacity, .. }) = (big, &payload)
@@ -314,9 +329,22 @@ impl EntryPtr {
         self.0.as_ptr()
     }
 
-    /// The entry's address (its identity while it is linked).
+    /// The entry's address (its identity while it is linked), below `1 << ADDR_BITS`.
     pub fn addr(self) -> usize {
         self.0.as_ptr() as usize
+    }
+
+    /// The address as [`EntryPtr::from_exposed`] takes it back (exposing the pointer's provenance).
+    pub(crate) fn expose(self) -> usize {
+        self.0.as_ptr().expose_provenance()
+    }
+
+    /// The entry at an address [`EntryPtr::expose`] gave; `None` for 0.
+    ///
+    /// # Safety
+    /// `addr` must be 0 or come from `expose` of an entry that is still allocated when the result is used.
+    pub(crate) unsafe fn from_exposed(addr: usize) -> Option<EntryPtr> {
+        NonNull::new(ptr::with_exposed_provenance_mut(addr)).map(EntryPtr)
     }
 
     fn meta(self) -> u32 {
