@@ -1,11 +1,15 @@
 //! Lookup cost against the key index's load: 1M keys (16 B, 32 B values, pool strategy), then timed
-//! random hits and misses. `cargo run --release -p zedis-keyspace --example dict_load`
+//! random hits and misses. `cargo run --release -p zedis-keyspace --example dict_load`; with
+//! `ZEDIS_COMPACT_ENTRIES=1`, compact (4-aligned) entries.
 use std::time::Instant;
 use zedis_keyspace::{Keyspace, KeyspaceConfig};
 use zedis_kv_pool::{KvAllocator, PoolAlloc};
 
 fn main() {
     let keys: usize = 1_000_000;
+    if std::env::var_os("ZEDIS_COMPACT_ENTRIES").is_some() {
+        zedis_keyspace::entry::set_compact_entries(true).unwrap();
+    }
     PoolAlloc::install(8 << 30).unwrap();
     let mut ks = Keyspace::<PoolAlloc>::new(16, KeyspaceConfig::default());
     let value = [b'v'; 32];

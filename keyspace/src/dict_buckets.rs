@@ -3,7 +3,7 @@
 //! allocated below `1 << ADDR_BITS` ([`crate::entry::ADDR_BITS`]), which [`crate::entry::EntryPtr::new`]
 //! enforces.
 
-use crate::entry::{EntryPtr, ADDR_BITS};
+use crate::entry::{read_addr48, write_addr48, EntryPtr, ADDR_BITS};
 use allocator_api2::alloc::{AllocError, Allocator};
 use allocator_api2::vec::Vec;
 
@@ -59,19 +59,18 @@ impl<A: Allocator + Copy> Buckets<A> {
     #[inline]
     pub(super) fn get(&self, idx: usize) -> Option<EntryPtr> {
         let at = idx * BUCKET_BYTES;
-        let mut raw = [0u8; 8];
-        raw[..BUCKET_BYTES].copy_from_slice(&self.bytes[at..at + BUCKET_BYTES]);
-        // SAFETY: every non-zero bucket holds the exposed address of a linked (so allocated) entry.
-        unsafe { EntryPtr::from_exposed(u64::from_le_bytes(raw) as usize) }
+        let bucket = &self.bytes[at..at + BUCKET_BYTES];
+        // SAFETY: 6 bytes in bounds; every non-zero bucket holds the address of a linked (so allocated) entry.
+        unsafe { read_addr48(bucket.as_ptr()) }
     }
 
     /// Sets the first entry of bucket `idx`.
     #[inline]
     pub(super) fn set(&mut self, idx: usize, head: Option<EntryPtr>) {
-        let addr = head.map_or(0, EntryPtr::expose) as u64;
-        debug_assert!(addr >> ADDR_BITS == 0);
         let at = idx * BUCKET_BYTES;
-        self.bytes[at..at + BUCKET_BYTES].copy_from_slice(&addr.to_le_bytes()[..BUCKET_BYTES]);
+        let bucket = &mut self.bytes[at..at + BUCKET_BYTES];
+        // SAFETY: 6 bytes in bounds.
+        unsafe { write_addr48(bucket.as_mut_ptr(), head) }
     }
 
     /// Empties bucket `idx`, returning its first entry.

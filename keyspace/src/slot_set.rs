@@ -28,7 +28,7 @@ pub(super) fn buckets_for(len: usize) -> usize {
 /// The bucket an entry's address prefers among `buckets`.
 #[inline]
 fn home(entry: EntryPtr, buckets: usize) -> usize {
-    let mixed = ((entry.addr() as u64) >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mixed = ((entry.addr() as u64) >> 2).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     ((u128::from(mixed) * buckets as u128) >> 64) as usize
 }
 
