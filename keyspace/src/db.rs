@@ -5,11 +5,15 @@
 //! uniformly in O(1). That costs 8 bytes per volatile key here plus 12 in the entry; Redis's separate `expires`
 //! dict spends a 24-byte dictEntry and a bucket on each.
 //!
+//! In cluster mode a db also keeps the per-slot key index ([`SlotIndex`]); every entry enters and leaves it
+//! here, with the key index, so no command path has to know about it.
+//!
 //! `Db` owns its entries: whatever it unlinks it frees, including the collection an entry points to.
 
 use crate::chunked::ChunkedVec;
 use crate::dict::Dict;
 use crate::entry::{EntryPtr, Payload};
+use crate::slots::{key_hash_slot, SlotIndex};
 use crate::value;
 use allocator_api2::alloc::{AllocError, Allocator};
 
@@ -18,6 +22,8 @@ pub struct Db<A: Allocator + Copy> {
     dict: Dict<A>,
     /// Every entry with an expire block; `volatile[e.volatile_idx()] == e`.
     volatile: ChunkedVec<A>,
+    /// Cluster mode's per-slot key index; when `Some` it holds exactly the entries of `dict`.
+    slots: Option<SlotIndex<A>>,
 }
 
 impl<A: Allocator + Copy + Default> Default for Db<A> {
@@ -25,6 +31,7 @@ impl<A: Allocator + Copy + Default> Default for Db<A> {
         Db {
             dict: Dict::new(A::default()),
             volatile: ChunkedVec::new_in(A::default()),
+            slots: None,
         }
     }
 }
@@ -50,9 +57,46 @@ impl<A: Allocator + Copy> Db<A> {
         self.volatile.len()
     }
 
-    /// Bytes of index overhead (bucket array and volatile vector).
+    /// Bytes of index overhead (bucket array, volatile vector and slot index).
     pub fn index_bytes(&self) -> usize {
-        self.dict.index_bytes() + self.volatile.bytes()
+        self.dict.index_bytes() + self.volatile.bytes() + self.slot_index_bytes()
+    }
+
+    /// Bytes of the per-slot key index (0 without one).
+    pub fn slot_index_bytes(&self) -> usize {
+        self.slots.as_ref().map_or(0, SlotIndex::bytes)
+    }
+
+    /// Turns the per-slot key index on (cluster mode), indexing the keys already there; idempotent. On
+    /// `Err` (the index could not be allocated) the db stays without one.
+    pub fn enable_slot_index(&mut self) -> Result<(), AllocError> {
+        if self.slots.is_some() {
+            return Ok(());
+        }
+        let mut index = SlotIndex::new_in(self.alloc());
+        let mut result = Ok(());
+        self.dict.for_each(|entry| {
+            if result.is_ok() {
+                let slot = key_hash_slot(entry.key());
+                result = index.try_reserve_one(slot);
+                if result.is_ok() {
+                    index.insert(slot, entry);
+                }
+            }
+        });
+        result?;
+        self.slots = Some(index);
+        Ok(())
+    }
+
+    /// Turns the per-slot key index off and frees it.
+    pub fn disable_slot_index(&mut self) {
+        self.slots = None;
+    }
+
+    /// The per-slot key index, if on.
+    pub fn slot_index(&self) -> Option<&SlotIndex<A>> {
+        self.slots.as_ref()
     }
 
     /// The entry for `key`, expired or not.
@@ -92,7 +136,18 @@ impl<A: Allocator + Copy> Db<A> {
         if entry.has_expire() {
             self.volatile.try_reserve_one()?;
         }
+        let slot = match &mut self.slots {
+            Some(slots) => {
+                let slot = key_hash_slot(entry.key());
+                slots.try_reserve_one(slot)?;
+                Some((slots, slot))
+            }
+            None => None,
+        };
         self.dict.insert(entry)?;
+        if let Some((slots, slot)) = slot {
+            slots.insert(slot, entry);
+        }
         if entry.has_expire() {
             entry.set_volatile_idx(self.volatile.len() as u32);
             self.volatile.push(entry);
@@ -112,6 +167,9 @@ impl<A: Allocator + Copy> Db<A> {
             self.volatile.try_reserve_one()?;
         }
         self.dict.replace(old, new);
+        if let Some(slots) = &mut self.slots {
+            slots.replace(old, new);
+        }
         match (old.has_expire(), new.has_expire()) {
             (true, true) => {
                 let idx = old.volatile_idx();
@@ -128,6 +186,16 @@ impl<A: Allocator + Copy> Db<A> {
         // SAFETY: `old` is unlinked from both structures and was allocated from this db's allocator.
         unsafe { self.free_entry(old, free_object) };
         Ok(())
+    }
+
+    /// Takes unlinked `entry` out of the volatile vector and the slot index.
+    fn unindex(&mut self, entry: EntryPtr) {
+        if entry.has_expire() {
+            self.volatile_remove(entry);
+        }
+        if let Some(slots) = &mut self.slots {
+            slots.remove(entry);
+        }
     }
 
     fn volatile_remove(&mut self, entry: EntryPtr) {
@@ -153,10 +221,8 @@ impl<A: Allocator + Copy> Db<A> {
     pub fn remove(&mut self, key: &[u8]) -> bool {
         match self.dict.unlink(key) {
             Some(entry) => {
-                if entry.has_expire() {
-                    self.volatile_remove(entry);
-                }
-                // SAFETY: just unlinked from both structures.
+                self.unindex(entry);
+                // SAFETY: just unlinked from every structure.
                 unsafe { self.free_entry(entry, true) };
                 true
             }
@@ -169,10 +235,8 @@ impl<A: Allocator + Copy> Db<A> {
     pub fn remove_keep_object(&mut self, key: &[u8]) -> bool {
         match self.dict.unlink(key) {
             Some(entry) => {
-                if entry.has_expire() {
-                    self.volatile_remove(entry);
-                }
-                // SAFETY: just unlinked from both structures.
+                self.unindex(entry);
+                // SAFETY: just unlinked from every structure.
                 unsafe { self.free_entry(entry, false) };
                 true
             }
@@ -193,12 +257,18 @@ impl<A: Allocator + Copy> Db<A> {
             }
         });
         self.volatile = ChunkedVec::new_in(alloc);
+        if let Some(slots) = &mut self.slots {
+            slots.clear();
+        }
     }
 
     /// Forgets everything without freeing: only after the KV strategy reset all its memory at once.
     pub fn forget(&mut self) {
         self.dict.forget();
         self.volatile.forget();
+        if let Some(slots) = &mut self.slots {
+            slots.forget();
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! A chained hash table of [`EntryPtr`]s, like Redis's `dict`: power-of-two bucket arrays whose chains run
-//! through each entry's own `next` field (no per-entry node), so the index costs 8 bytes per bucket and nothing per
-//! key. Owning the bucket layout gives what an open-addressing map cannot: Redis's reverse-binary SCAN cursor
+//! through each entry's own `next` field (no per-entry node), so the index costs 6 bytes per bucket (a 48-bit entry
+//! address, `dict_buckets.rs`) and nothing per key. Owning the bucket layout gives what an open-addressing map cannot: Redis's reverse-binary SCAN cursor
 //! (a key present for the whole scan is returned even if the table grows or shrinks between calls) and O(1) random
 //! sampling for RANDOMKEY, eviction and active expiry.
 //!
@@ -28,12 +28,16 @@
 
 use crate::entry::EntryPtr;
 use allocator_api2::alloc::{AllocError, Allocator};
-use allocator_api2::vec::Vec;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
+#[path = "dict_buckets.rs"]
+mod buckets;
 #[path = "dict_iter.rs"]
 mod iter;
+
+use buckets::Buckets;
+pub(crate) use iter::scan_buckets;
 
 const BUCKETS_MIN: usize = 4;
 
@@ -53,7 +57,7 @@ const CRON_BUCKETS_PER_ROUND: usize = 100;
 struct Table<A: Allocator + Copy> {
     /// `capacity() == size` once allocated; `len() == size` once prepared (zero-filled). Empty, or `size` a
     /// power of two.
-    buckets: Vec<Option<EntryPtr>, A>,
+    buckets: Buckets<A>,
     /// The intended length of `buckets` (0: no array).
     size: usize,
     /// Entries linked in this array.
@@ -63,7 +67,7 @@ struct Table<A: Allocator + Copy> {
 impl<A: Allocator + Copy> Table<A> {
     fn empty(alloc: A) -> Self {
         Table {
-            buckets: Vec::new_in(alloc),
+            buckets: Buckets::new_in(alloc),
             size: 0,
             used: 0,
         }
@@ -72,17 +76,15 @@ impl<A: Allocator + Copy> Table<A> {
     /// A zero-filled array of `size` buckets.
     fn filled(alloc: A, size: usize) -> Result<Self, AllocError> {
         let mut table = Self::reserved(alloc, size)?;
-        table.buckets.resize(size, None);
+        table.buckets.fill_to(size);
         Ok(table)
     }
 
     /// An allocated but not yet zero-filled array of `size` buckets.
     fn reserved(alloc: A, size: usize) -> Result<Self, AllocError> {
         debug_assert!(size.is_power_of_two());
-        let mut buckets = Vec::new_in(alloc);
-        buckets.try_reserve_exact(size).map_err(|_| AllocError)?;
         Ok(Table {
-            buckets,
+            buckets: Buckets::with_capacity_in(alloc, size)?,
             size,
             used: 0,
         })
@@ -100,7 +102,7 @@ impl<A: Allocator + Copy> Table<A> {
     /// Finds `key` in the chain of its bucket.
     #[inline]
     fn find(&self, hash: u64, key: &[u8]) -> Option<EntryPtr> {
-        let mut cursor = self.buckets[(hash as usize) & self.mask()];
+        let mut cursor = self.buckets.get((hash as usize) & self.mask());
         while let Some(entry) = cursor {
             if entry.key() == key {
                 return Some(entry);
@@ -113,8 +115,8 @@ impl<A: Allocator + Copy> Table<A> {
     #[inline]
     fn link(&mut self, hash: u64, entry: EntryPtr) {
         let slot = (hash as usize) & self.mask();
-        entry.set_next(self.buckets[slot]);
-        self.buckets[slot] = Some(entry);
+        entry.set_next(self.buckets.get(slot));
+        self.buckets.set(slot, Some(entry));
         self.used += 1;
     }
 
@@ -122,12 +124,12 @@ impl<A: Allocator + Copy> Table<A> {
     fn unlink(&mut self, hash: u64, key: &[u8]) -> Option<EntryPtr> {
         let slot = (hash as usize) & self.mask();
         let mut prev: Option<EntryPtr> = None;
-        let mut cursor = self.buckets[slot];
+        let mut cursor = self.buckets.get(slot);
         while let Some(entry) = cursor {
             if entry.key() == key {
                 match prev {
                     Some(prev) => prev.set_next(entry.next()),
-                    None => self.buckets[slot] = entry.next(),
+                    None => self.buckets.set(slot, entry.next()),
                 }
                 entry.set_next(None);
                 self.used -= 1;
@@ -142,10 +144,10 @@ impl<A: Allocator + Copy> Table<A> {
     /// Puts `new` where `old` is linked; whether `old` was in this array.
     fn replace(&mut self, hash: u64, old: EntryPtr, new: EntryPtr) -> bool {
         let slot = (hash as usize) & self.mask();
-        let mut cursor = self.buckets[slot];
+        let mut cursor = self.buckets.get(slot);
         if cursor == Some(old) {
             new.set_next(old.next());
-            self.buckets[slot] = Some(new);
+            self.buckets.set(slot, Some(new));
             return true;
         }
         while let Some(entry) = cursor {
@@ -162,7 +164,7 @@ impl<A: Allocator + Copy> Table<A> {
     /// Hands every entry to `visit` (which may free it: the next link is read first).
     fn drain_each(&self, visit: &mut impl FnMut(EntryPtr)) {
         for head in self.buckets.iter() {
-            let mut cursor = *head;
+            let mut cursor = head;
             while let Some(e) = cursor {
                 cursor = e.next();
                 visit(e);
@@ -171,7 +173,7 @@ impl<A: Allocator + Copy> Table<A> {
     }
 
     fn bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<Option<EntryPtr>>()
+        self.buckets.bytes()
     }
 }
 
@@ -203,7 +205,7 @@ impl<A: Allocator + Copy> Dict<A> {
 
     /// The allocator the bucket arrays come from.
     pub fn allocator(&self) -> A {
-        *self.tables[0].buckets.allocator()
+        self.tables[0].buckets.allocator()
     }
 
     /// Linked entries.
@@ -374,14 +376,14 @@ impl<A: Allocator + Copy> Dict<A> {
         if !new.is_prepared() {
             let fill = (buckets * PREPARE_BUCKETS_PER_STEP).min(new.size - new.buckets.len());
             let len = new.buckets.len() + fill;
-            new.buckets.resize(len, None);
+            new.buckets.fill_to(len);
             return true;
         }
         let mut moves = buckets;
         let mut empty_visits = buckets * EMPTY_VISITS_PER_BUCKET;
         while moves > 0 && self.tables[0].used != 0 {
             debug_assert!(self.rehash_idx < self.tables[0].size);
-            let Some(head) = self.tables[0].buckets[self.rehash_idx].take() else {
+            let Some(head) = self.tables[0].buckets.take(self.rehash_idx) else {
                 self.rehash_idx += 1;
                 empty_visits -= 1;
                 if empty_visits == 0 {

@@ -30,6 +30,41 @@ fn next_cursor(cursor: u64, mask: u64) -> u64 {
         .reverse_bits()
 }
 
+/// One step of Redis's `dictScan` over a hash table of one or two bucket arrays (two during a resize), given
+/// by their masks (`size - 1`, sizes powers of two): hands `bucket(array, idx)` (`array` 0 for the first
+/// mask, 1 for the second) the cursor's bucket of the smaller array, then every bucket of the larger one
+/// whose low bits are that bucket's, and returns the next cursor (0 when the iteration is complete). An
+/// entry that sits in bucket `hash & mask` of whichever array holds it, and is present from the first call
+/// to the last, is handed over at least once, whatever resizes happen between calls. Shared by the key index
+/// ([`Dict::scan`]) and the sorted-set member index.
+pub(crate) fn scan_buckets(
+    cursor: u64,
+    masks: (u64, Option<u64>),
+    mut bucket: impl FnMut(usize, u64),
+) -> u64 {
+    let (first, second) = match masks {
+        (mask, None) => {
+            bucket(0, cursor & mask);
+            return next_cursor(cursor, mask);
+        }
+        (first, Some(second)) => (first, second),
+    };
+    let ((small, small_mask), (large, large_mask)) = if first <= second {
+        ((0, first), (1, second))
+    } else {
+        ((1, second), (0, first))
+    };
+    let mut v = cursor;
+    bucket(small, v & small_mask);
+    loop {
+        bucket(large, v & large_mask);
+        v = next_cursor(v, large_mask);
+        if v & (small_mask ^ large_mask) == 0 {
+            return v;
+        }
+    }
+}
+
 impl<A: Allocator + Copy> Dict<A> {
     /// Visits one bucket's worth of entries for SCAN and returns the next cursor (0 when done). Redis's
     /// reverse-binary iteration: every entry present from the first call to the last is visited at least once,
@@ -38,29 +73,15 @@ impl<A: Allocator + Copy> Dict<A> {
         if self.tables[0].size == 0 {
             return 0;
         }
-        if !self.is_moving() {
-            let table = &self.tables[0];
-            let mask = table.mask() as u64;
-            visit_chain(table.buckets[(cursor & mask) as usize], &mut visit);
-            return next_cursor(cursor, mask);
-        }
-        // Both arrays: the bucket of the smaller one, then every bucket of the larger one whose low bits are
-        // that bucket's (Redis's dictScan).
-        let (small, large) = if self.tables[0].size <= self.tables[1].size {
-            (&self.tables[0], &self.tables[1])
+        let first = self.tables[0].mask() as u64;
+        let masks = if self.is_moving() {
+            (first, Some(self.tables[1].mask() as u64))
         } else {
-            (&self.tables[1], &self.tables[0])
+            (first, None)
         };
-        let (small_mask, large_mask) = (small.mask() as u64, large.mask() as u64);
-        let mut v = cursor;
-        visit_chain(small.buckets[(v & small_mask) as usize], &mut visit);
-        loop {
-            visit_chain(large.buckets[(v & large_mask) as usize], &mut visit);
-            v = next_cursor(v, large_mask);
-            if v & (small_mask ^ large_mask) == 0 {
-                return v;
-            }
-        }
+        scan_buckets(cursor, masks, |array, idx| {
+            visit_chain(self.tables[array].buckets.get(idx as usize), &mut visit);
+        })
     }
 
     /// The bucket at `idx` of the virtual concatenation `tables[0] ++ tables[1]` (moving phase).
@@ -68,9 +89,9 @@ impl<A: Allocator + Copy> Dict<A> {
     fn bucket_of_both(&self, idx: usize) -> Option<EntryPtr> {
         let first = self.tables[0].size;
         if idx < first {
-            self.tables[0].buckets[idx]
+            self.tables[0].buckets.get(idx)
         } else {
-            self.tables[1].buckets[idx - first]
+            self.tables[1].buckets.get(idx - first)
         }
     }
 
@@ -93,7 +114,7 @@ impl<A: Allocator + Copy> Dict<A> {
         } else {
             let table = &self.tables[0];
             for _ in 0..RANDOM_TRIES_MAX {
-                head = table.buckets[(rng() as usize) & table.mask()];
+                head = table.buckets.get((rng() as usize) & table.mask());
                 if head.is_some() {
                     break;
                 }
@@ -106,8 +127,7 @@ impl<A: Allocator + Copy> Dict<A> {
                 .iter()
                 .flat_map(|t| t.buckets.iter())
                 .flatten()
-                .next()
-                .copied();
+                .next();
         }
         let head = head?;
         let mut chain_len = 0;
@@ -157,7 +177,7 @@ impl<A: Allocator + Copy> Dict<A> {
                 if idx >= table.size {
                     continue;
                 }
-                let mut cursor = table.buckets[idx];
+                let mut cursor = table.buckets.get(idx);
                 if cursor.is_none() {
                     empty_run += 1;
                     if empty_run >= 5 && empty_run > count {

@@ -26,7 +26,7 @@ fn check_invariants(dict: &Dict<Global>) {
     let mut per_table = [0usize; 2];
     for (j, table) in dict.tables.iter().enumerate() {
         for (idx, head) in table.buckets.iter().enumerate() {
-            let mut cursor = *head;
+            let mut cursor = head;
             while let Some(e) = cursor {
                 per_table[j] += 1;
                 if j == 0 && dict.is_moving() {
@@ -239,11 +239,13 @@ fn one_operation_moves_at_most_one_bucket() {
     let mut rng = xorshift(7);
     for i in 0..2000 {
         let before = (dict.tables[0].used, dict.rehash_idx);
-        let longest = dict.tables[0].buckets[dict.rehash_idx..]
+        let longest = dict.tables[0]
+            .buckets
             .iter()
+            .skip(dict.rehash_idx)
             .map(|head| {
                 let mut n = 0;
-                visit_chain_len(*head, &mut n);
+                visit_chain_len(head, &mut n);
                 n
             })
             .max()
@@ -279,13 +281,13 @@ fn the_old_array_is_freed_when_the_resize_ends() {
     let both = dict.index_bytes();
     assert_eq!(
         both,
-        (dict.tables[0].size + dict.tables[1].size) * std::mem::size_of::<Option<EntryPtr>>()
+        (dict.tables[0].size + dict.tables[1].size) * buckets::BUCKET_BYTES
     );
     while dict.rehash_for(Duration::from_millis(10)) {}
     assert!(!dict.is_rehashing());
     assert_eq!(
         dict.index_bytes(),
-        dict.tables[0].size * std::mem::size_of::<Option<EntryPtr>>()
+        dict.tables[0].size * buckets::BUCKET_BYTES
     );
     assert!(dict.index_bytes() < both);
     check_invariants(&dict);
@@ -323,7 +325,10 @@ fn preparing_fills_the_new_array_a_slice_at_a_time() {
         i += 1;
     }
     assert_eq!(dict.tables[1].buckets.len(), 0);
-    assert_eq!(dict.tables[1].bytes(), dict.tables[1].size * 8);
+    assert_eq!(
+        dict.tables[1].bytes(),
+        dict.tables[1].size * buckets::BUCKET_BYTES
+    );
     dict.rehash_step();
     assert_eq!(dict.tables[1].buckets.len(), PREPARE_BUCKETS_PER_STEP);
     assert!(!dict.is_moving());

@@ -3,9 +3,9 @@
 //! Layout (all multi-byte fields read and written unaligned, so no padding is needed):
 //!
 //! ```text
-//! 0   next       8 bytes   the next entry in the same hash bucket (null ends the chain)
-//! 8   meta       4 bytes   kind (4 bits) | flags (4 bits) | lru/lfu clock (24 bits)
-//! 12  [expire]  12 bytes   only when FLAG_EXPIRE: unix time ms (i64) + index in the db's volatile vector (u32)
+//! 0   next       6 bytes   the 48-bit address of the next entry in the same hash bucket (0 ends the chain)
+//! 6   meta       4 bytes   kind (4 bits) | flags (4 bits) | lru/lfu clock (24 bits)
+//! 10  [expire]  12 bytes   only when FLAG_EXPIRE: unix time ms (i64) + index in the db's volatile vector (u32)
 //! ..  key_len    varint
 //! ..  key        key_len bytes
 //! ..  payload    Str: varint len + bytes | Int: i64 | Object: pointer to the collection |
@@ -16,8 +16,9 @@
 //! with spare capacity as Redis's `sdsMakeRoomFor` keeps, never the key. Readers see it as [`Payload::Str`];
 //! it is never handed over to another entry (copies copy its bytes), so [`EntryPtr::free`] frees it.
 //!
-//! A 16-byte key with a 32-byte value takes 12 + 1 + 16 + 1 + 32 = 62 bytes: one 64-byte size class. Redis 7.0
-//! spends a dictEntry (24), an sds key (24) and an embstr robj (64) on the same pair.
+//! A 16-byte key with a 32-byte value takes 10 + 1 + 16 + 1 + 32 = 60 bytes: one 64-byte size class, or the
+//! pool's 60-byte class with compact (4-aligned) entries ([`set_compact_entries`]). Redis 7.0 spends a
+//! dictEntry (24), an sds key (24) and an embstr robj (64) on the same pair.
 //!
 //! Everything here is `unsafe` at the edges: an [`EntryPtr`] is a raw handle whose lifetime the owning
 //! [`crate::dict::Dict`] manages. The functions document what they require.
@@ -25,6 +26,7 @@
 use allocator_api2::alloc::{AllocError, Allocator};
 use std::alloc::Layout;
 use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// What the payload holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +78,52 @@ const FLAG_EXPIRE: u8 = 1;
 /// A string that was modified in place (APPEND, SETRANGE): OBJECT ENCODING says `raw`, as Redis does.
 pub const FLAG_RAW: u8 = 2;
 
-const META: usize = 8;
-const HEADER_BYTES: usize = 12;
+/// Bytes of the `next` field: an address below `1 << ADDR_BITS`.
+const NEXT_BYTES: usize = 6;
+const META: usize = NEXT_BYTES;
+const HEADER_BYTES: usize = NEXT_BYTES + 4;
 const EXPIRE_BYTES: usize = 12;
-/// Entries are allocated with this alignment (the `next` pointer is read unaligned anyway).
+/// Entries are allocated with this alignment unless compact entries are on ([`set_compact_entries`]).
 const ALIGN: usize = 8;
+/// The alignment of compact entries (every field is read unaligned), so that a 60-byte entry (a 16-byte
+/// key with a 32-byte value) takes the pool's 60-byte class instead of 64 bytes.
+const COMPACT_ALIGN: usize = 4;
+
+/// The alignment entries are allocated with: [`ALIGN`], or [`COMPACT_ALIGN`] once compact entries are on.
+static ENTRY_ALIGN: AtomicUsize = AtomicUsize::new(ALIGN);
+
+/// Set by the first entry allocation: the alignment can no longer change (a block must be freed with the
+/// layout it was allocated with).
+static ENTRY_ALIGN_FROZEN: AtomicBool = AtomicBool::new(false);
+
+/// Entries were allocated already: their alignment can no longer change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("compact entries can only be chosen before the first key is stored")]
+pub struct EntriesAllocated;
+
+/// Chooses compact entries (4-aligned, so the pool packs 60-byte entries in a 60-byte class; entries then
+/// straddle cache lines more often, which cost about 30% more per key lookup in `dict_load`) or the default
+/// 8-aligned ones, for the whole process. Only before the first entry is allocated; idempotent.
+pub fn set_compact_entries(on: bool) -> Result<(), EntriesAllocated> {
+    let align = if on { COMPACT_ALIGN } else { ALIGN };
+    if ENTRY_ALIGN_FROZEN.load(Ordering::Acquire) && ENTRY_ALIGN.load(Ordering::Relaxed) != align {
+        return Err(EntriesAllocated);
+    }
+    ENTRY_ALIGN.store(align, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The alignment of the entries allocated from now on, freezing it.
+#[inline]
+fn entry_align_for_new() -> usize {
+    if !ENTRY_ALIGN_FROZEN.load(Ordering::Relaxed) {
+        ENTRY_ALIGN_FROZEN.store(true, Ordering::Release);
+    }
+    ENTRY_ALIGN.load(Ordering::Relaxed)
+}
+
+/// Alignment of a `BigStr`'s out-of-line buffer.
+const BIG_ALIGN: usize = 8;
 
 /// How a new entry's payload is written.
 pub enum PayloadInit<'a> {
@@ -127,6 +170,36 @@ unsafe fn big_free<A: Allocator>(alloc: &A, buf: *mut u8, capacity: usize) {
 /// A raw handle to an entry. Copyable; validity is managed by the dict that owns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryPtr(NonNull<u8>);
+
+/// Every entry's address is below `1 << ADDR_BITS` ([`EntryPtr::new`] refuses others), so the key index
+/// stores it in 6 bytes. User-space addresses on x86-64 (4-level paging) and aarch64 (48-bit VA) are below
+/// 2^48; the kernel hands out higher ones only to an `mmap` that asks for them.
+pub const ADDR_BITS: u32 = 48;
+
+const _: () = assert!(ADDR_BITS as usize <= NEXT_BYTES * 8);
+
+/// Reads a 6-byte little-endian entry address (0: none).
+///
+/// # Safety
+/// `src` must be readable for 6 bytes holding 0 or an address written by [`write_addr48`] of an entry still
+/// allocated when the result is used.
+#[inline]
+pub(crate) unsafe fn read_addr48(src: *const u8) -> Option<EntryPtr> {
+    let mut raw = [0u8; 8];
+    ptr::copy_nonoverlapping(src, raw.as_mut_ptr(), NEXT_BYTES);
+    EntryPtr::from_exposed(u64::from_le_bytes(raw) as usize)
+}
+
+/// Writes an entry's address (or 0) in 6 bytes.
+///
+/// # Safety
+/// `dst` must be writable for 6 bytes.
+#[inline]
+pub(crate) unsafe fn write_addr48(dst: *mut u8, entry: Option<EntryPtr>) {
+    let addr = entry.map_or(0, EntryPtr::expose) as u64;
+    debug_assert!(addr >> ADDR_BITS == 0);
+    ptr::copy_nonoverlapping(addr.to_le_bytes().as_ptr(), dst, NEXT_BYTES);
+}
 
 pub(crate) fn varint_len(mut value: u64) -> usize {
     let mut len = 1;
@@ -184,7 +257,7 @@ const BIG_HEADER_BYTES: usize = 16;
 
 fn big_layout(capacity: usize) -> Result<Layout, AllocError> {
     let size = BIG_HEADER_BYTES.checked_add(capacity).ok_or(AllocError)?;
-    Layout::from_size_align(size, ALIGN).map_err(|_| AllocError)
+    Layout::from_size_align(size, BIG_ALIGN).map_err(|_| AllocError)
 }
 
 /// Allocates an out-of-line buffer for `capacity` bytes holding `len` (unwritten) bytes.
@@ -235,7 +308,8 @@ impl EntryPtr {
             + varint_len(key.len() as u64)
             + key.len()
             + payload_bytes(&payload);
-        let layout = Layout::from_size_align(size, ALIGN).map_err(|_| AllocError)?;
+        let layout =
+            Layout::from_size_align(size, entry_align_for_new()).map_err(|_| AllocError)?;
         let big = match &payload {
             PayloadInit::BigStrWith { len, capacity, .. } => {
                 Some(big_alloc(&alloc, *len, (*capacity).max(*len))?)
@@ -243,6 +317,16 @@ impl EntryPtr {
             _ => None,
         };
         let base = match alloc.allocate(layout) {
+            Ok(base) if (base.as_ptr().cast::<u8>() as usize) >> ADDR_BITS != 0 => {
+                // SAFETY: allocated just above with this layout, never used.
+                unsafe { alloc.deallocate(base.cast(), layout) };
+                if let (Some(buf), PayloadInit::BigStrWith { len, capacity, .. }) = (big, &payload)
+                {
+                    // SAFETY: allocated just above with this layout.
+                    unsafe { big_free(&alloc, buf, (*capacity).max(*len)) };
+                }
+                return Err(AllocError);
+            }
             Ok(base) => base.cast::<u8>(),
             Err(e) => {
                 if let (Some(buf), PayloadInit::BigStrWith { len, capacity, .. }) = (big, &payload)
@@ -263,7 +347,7 @@ impl EntryPtr {
         // sizes summed above.
         unsafe {
             let p = base.as_ptr();
-            ptr::write_unaligned(p.cast::<*mut u8>(), ptr::null_mut());
+            write_addr48(p, None);
             let flags = if has_expire { FLAG_EXPIRE } else { 0 };
             let meta = (kind as u32) | (u32::from(flags) << 4) | ((lru & 0xff_ffff) << 8);
             ptr::write_unaligned(p.add(META).cast::<u32>(), meta);
@@ -314,6 +398,24 @@ impl EntryPtr {
         self.0.as_ptr()
     }
 
+    /// The entry's address (its identity while it is linked), below `1 << ADDR_BITS`.
+    pub fn addr(self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
+    /// The address as [`EntryPtr::from_exposed`] takes it back (exposing the pointer's provenance).
+    pub(crate) fn expose(self) -> usize {
+        self.0.as_ptr().expose_provenance()
+    }
+
+    /// The entry at an address [`EntryPtr::expose`] gave; `None` for 0.
+    ///
+    /// # Safety
+    /// `addr` must be 0 or come from `expose` of an entry that is still allocated when the result is used.
+    pub(crate) unsafe fn from_exposed(addr: usize) -> Option<EntryPtr> {
+        NonNull::new(ptr::with_exposed_provenance_mut(addr)).map(EntryPtr)
+    }
+
     fn meta(self) -> u32 {
         // SAFETY: every live entry has a 12-byte header.
         unsafe { ptr::read_unaligned(self.base().add(META).cast::<u32>()) }
@@ -325,17 +427,18 @@ impl EntryPtr {
     }
 
     /// The next entry in the bucket chain.
+    #[inline]
     pub fn next(self) -> Option<EntryPtr> {
-        // SAFETY: the first 8 bytes are the chain pointer.
-        let next = unsafe { ptr::read_unaligned(self.base().cast::<*mut u8>()) };
-        NonNull::new(next).map(EntryPtr)
+        // SAFETY: the first 6 bytes are the chain link, written by `set_next` (or 0 by `new`) with an entry
+        // the dict keeps linked, so allocated.
+        unsafe { read_addr48(self.base()) }
     }
 
     /// Sets the next entry in the bucket chain.
+    #[inline]
     pub fn set_next(self, next: Option<EntryPtr>) {
-        let raw = next.map_or(ptr::null_mut(), EntryPtr::base);
         // SAFETY: as in `next`.
-        unsafe { ptr::write_unaligned(self.base().cast::<*mut u8>(), raw) }
+        unsafe { write_addr48(self.base(), next) }
     }
 
     /// The payload kind.
@@ -554,7 +657,7 @@ impl EntryPtr {
         if let Some(buf) = self.big_buffer() {
             big_free(&alloc, buf, big_header(buf).1);
         }
-        let layout = Layout::from_size_align_unchecked(size, ALIGN);
+        let layout = Layout::from_size_align_unchecked(size, ENTRY_ALIGN.load(Ordering::Relaxed));
         alloc.deallocate(self.0, layout);
     }
 }

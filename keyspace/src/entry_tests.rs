@@ -76,5 +76,5 @@ proptest! {
 
 #[test]
 fn small_pair_fits_in_64_bytes() {
-    assert_eq!(entry_bytes(16, false, 32), 62);
+    assert_eq!(entry_bytes(16, false, 32), 60);
 }

@@ -34,6 +34,7 @@ pub mod entry;
 mod expiry_role_tests;
 pub mod geohash;
 pub mod persist;
+pub mod slots;
 pub use zedis_util::glob;
 pub mod longdouble;
 pub use zedis_util::num;

@@ -213,8 +213,9 @@ impl Region {
         let class = &mut self.classes[idx];
         if !class.free_head.is_null() {
             let block = class.free_head;
-            // SAFETY: a free block's first word holds the next free block (written by `free_small`).
-            class.free_head = unsafe { block.cast::<*mut u8>().read() };
+            // SAFETY: a free block's first word holds the next free block (written by `free_small`; the
+            // 60-byte class's blocks are only 4-aligned).
+            class.free_head = unsafe { block.cast::<*mut u8>().read_unaligned() };
             class.free_blocks -= 1;
             class.live_blocks += 1;
             return NonNull::new(block);
@@ -253,8 +254,8 @@ impl Region {
         );
         let class = &mut self.classes[idx];
         debug_assert!(class.live_blocks > 0);
-        // SAFETY: the block is ours, at least 8 bytes and 8-aligned.
-        unsafe { block.cast::<*mut u8>().write(class.free_head) };
+        // SAFETY: the block is ours and at least 8 bytes (4-aligned for the 60-byte class).
+        unsafe { block.cast::<*mut u8>().write_unaligned(class.free_head) };
         class.free_head = block;
         class.free_blocks += 1;
         class.live_blocks -= 1;

@@ -469,8 +469,13 @@ pub fn smove<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 
 /// Replies an SSCAN/HSCAN-style page: cursor 0 and every item (a complete iteration in one call).
 pub(crate) fn reply_scan(ctx: &mut Ctx<'_>, items: &[Vec<u8>]) {
+    reply_scan_page(ctx, 0, items);
+}
+
+/// Replies a SCAN-style page: the next cursor and the items.
+pub(crate) fn reply_scan_page(ctx: &mut Ctx<'_>, cursor: u64, items: &[Vec<u8>]) {
     reply::array_len(ctx.out, 2);
-    reply::bulk(ctx.out, b"0");
+    reply::bulk(ctx.out, itoa::Buffer::new().format(cursor).as_bytes());
     reply::array_len(ctx.out, items.len());
     for item in items {
         reply::bulk(ctx.out, item);

@@ -7,7 +7,7 @@
 
 use super::keys::parse_scan_options;
 use super::lists::bulk_elem;
-use super::sets::{reply_scan, scan_cursor};
+use super::sets::{reply_scan, reply_scan_page, scan_cursor};
 use super::{Ctx, NOT_FLOAT, OOM, SYNTAX};
 use crate::num::parse_f64;
 use crate::types::{Elem, Upsert, ZSet};
@@ -369,9 +369,10 @@ pub fn zrevrank<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`
 ///
-/// Returns every member and score with cursor 0 (a full iteration in one call).
+/// As Redis: a `listpack` set replies every member and score with cursor 0; a `skiplist` set is walked with
+/// the reverse-binary cursor of its member index, about `COUNT` items per call ([`ZSet::scan`]).
 pub fn zscan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(_cursor) = scan_cursor(ctx) else {
+    let Some(cursor) = scan_cursor(ctx) else {
         return;
     };
     let zset = match read_obj::<A, ZSet<A>>(ks, ctx, ctx.argv[1]) {
@@ -385,17 +386,17 @@ pub fn zscan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     };
     let mut items = Vec::new();
     let mut text = Vec::new();
-    for (member, score) in zset.iter() {
+    let next = zset.scan(cursor, opts.count, |member, score| {
         let member = member.to_vec();
         if opts.pattern.is_some_and(|p| !glob::matches(p, &member)) {
-            continue;
+            return;
         }
         text.clear();
         d2string(&mut text, score);
         items.push(member);
         items.push(text.clone());
-    }
-    reply_scan(ctx, &items);
+    });
+    reply_scan_page(ctx, next, &items);
 }
 
 /// # Format
@@ -469,6 +470,10 @@ pub fn zrandmember<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let picks = ranks[..n].iter().map(|&r| all[r]);
     reply_pairs(ctx.out, ctx.proto, picks, n, withscores);
 }
+
+#[cfg(test)]
+#[path = "zscan_tests.rs"]
+mod zscan_tests;
 
 #[cfg(test)]
 mod tests {

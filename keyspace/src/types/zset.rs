@@ -20,6 +20,8 @@ mod fence;
 mod index;
 #[path = "zset_nodes.rs"]
 mod nodes;
+#[path = "zset_scan.rs"]
+mod scan;
 
 use super::elem::{Elem, Needle, INT_TEXT_BYTES_MAX};
 use super::listpack::{self, Listpack};

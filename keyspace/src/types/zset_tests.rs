@@ -213,3 +213,100 @@ proptest! {
         prop_assert_eq!(live_bytes(), base);
     }
 }
+
+/// One change made between two ZSCAN calls.
+#[derive(Clone, Debug)]
+enum ScanChange {
+    /// Adds (or rescores) member `n` with score `s % 4` (few distinct scores: long equal-score runs).
+    Add(u16, u8),
+    /// Removes member `n`.
+    Remove(u16),
+}
+
+fn scan_change() -> impl Strategy<Value = ScanChange> {
+    prop_oneof![
+        (0u16..600, any::<u8>()).prop_map(|(n, s)| ScanChange::Add(n, s)),
+        (0u16..600).prop_map(ScanChange::Remove),
+    ]
+}
+
+proptest! {
+    /// ZSCAN's guarantee under churn: with random adds, rescores and removals between the calls (growing
+    /// and shrinking the member index, so scans cross resizes), every member present from the first call
+    /// to the last is returned, and every returned pair is in the set with that score when returned.
+    #[test]
+    fn scan_returns_every_member_present_throughout(
+        initial in 0usize..400,
+        count in 1usize..40,
+        changes in proptest::collection::vec(proptest::collection::vec(scan_change(), 0..12), 0..200),
+    ) {
+        let limits = Limits::default();
+        let mut z = ZSet::new_in(Global);
+        let mut model: BTreeMap<std::vec::Vec<u8>, f64> = BTreeMap::new();
+        for n in 0..initial {
+            let member = format!("m{n}").into_bytes();
+            let score = (n % 3) as f64;
+            z.upsert(&member, score, &limits).unwrap();
+            model.insert(member, score);
+        }
+        let mut throughout: std::collections::BTreeSet<_> = model.keys().cloned().collect();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor = 0;
+        let mut batches = changes.into_iter();
+        loop {
+            let mut page = std::vec::Vec::new();
+            cursor = z.scan(cursor, count, |m, s| page.push((m.to_vec(), s)));
+            for (member, score) in page {
+                prop_assert_eq!(model.get(&member), Some(&score));
+                seen.insert(member);
+            }
+            if cursor == 0 {
+                break;
+            }
+            for change in batches.next().unwrap_or_default() {
+                match change {
+                    ScanChange::Add(n, s) => {
+                        let member = format!("m{n}").into_bytes();
+                        z.upsert(&member, f64::from(s % 4), &limits).unwrap();
+                        model.insert(member, f64::from(s % 4));
+                    }
+                    ScanChange::Remove(n) => {
+                        let member = format!("m{n}").into_bytes();
+                        prop_assert_eq!(z.remove(&member), model.remove(&member));
+                        throughout.remove(&member);
+                    }
+                }
+            }
+        }
+        let missed: std::vec::Vec<_> = throughout.difference(&seen).collect();
+        prop_assert!(missed.is_empty(), "missed {:?}", missed);
+    }
+}
+
+/// A listpack set is returned whole with cursor 0 whatever the cursor (as Redis); a skiplist set pages.
+#[test]
+fn scan_pages_only_the_skiplist_encoding() {
+    let limits = Limits::default();
+    let mut z = ZSet::new_in(Global);
+    for n in 0..100 {
+        z.upsert(format!("m{n}").as_bytes(), f64::from(n), &limits)
+            .unwrap();
+    }
+    let mut got = 0;
+    assert_eq!(z.scan(12345, 10, |_, _| got += 1), 0);
+    assert_eq!(got, 100);
+    for n in 100..1000 {
+        z.upsert(format!("m{n}").as_bytes(), f64::from(n), &limits)
+            .unwrap();
+    }
+    let (mut calls, mut got, mut cursor) = (0, 0, 0);
+    loop {
+        cursor = z.scan(cursor, 10, |_, _| got += 1);
+        calls += 1;
+        if cursor == 0 {
+            break;
+        }
+    }
+    assert_eq!(got, 1000);
+    assert!(calls > 50, "{calls} calls");
+}

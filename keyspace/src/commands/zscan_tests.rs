@@ -1,0 +1,201 @@
+//! ZSCAN against a real redis-server 7.0.15: the same commands, the same reply bytes for `listpack` sets
+//! (every member at once, cursor 0, whatever the cursor), the same members for paged `skiplist` sets.
+
+use crate::commands::{zsets, Ctx, Effects};
+use crate::{Keyspace, KeyspaceConfig};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use zedis_kv_pool::SystemAlloc;
+use zedis_resp::Protocol;
+
+type A = SystemAlloc;
+
+/// A redis-server on a free port with its files in a temp dir, killed by PID on drop.
+struct Reference {
+    child: Child,
+    dir: std::path::PathBuf,
+    conn: BufReader<TcpStream>,
+}
+
+impl Reference {
+    /// Panics when redis-server cannot be started (it is part of the test environment).
+    fn start() -> Option<Reference> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let dir = std::env::temp_dir().join(format!("zedis-zscan-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok()?;
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no", "--dir"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server 7.0.15 must be installed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let stream = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(stream) => break stream,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("redis-server did not start: {e}"),
+            }
+        };
+        Some(Reference {
+            child,
+            dir,
+            conn: BufReader::new(stream),
+        })
+    }
+
+    /// Sends `words` and returns the reply's bytes.
+    fn call(&mut self, words: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", words.len()).into_bytes();
+        for word in words {
+            out.extend_from_slice(format!("${}\r\n", word.len()).as_bytes());
+            out.extend_from_slice(word);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.conn.get_mut().write_all(&out).unwrap();
+        let mut reply = Vec::new();
+        read_value(&mut self.conn, &mut reply);
+        reply
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Reads one RESP2 value into `out`.
+fn read_value(conn: &mut BufReader<TcpStream>, out: &mut Vec<u8>) {
+    let start = out.len();
+    conn.read_until(b'\n', out).unwrap();
+    let line = out[start..].to_vec();
+    let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    match line[0] {
+        b'$' if n >= 0 => {
+            let mut body = vec![0; n as usize + 2];
+            conn.read_exact(&mut body).unwrap();
+            out.extend_from_slice(&body);
+        }
+        b'*' => (0..n.max(0)).for_each(|_| read_value(conn, out)),
+        _ => {}
+    }
+}
+
+/// Runs one command through Zedis's handler; returns its reply bytes.
+fn ours(ks: &mut Keyspace<A>, words: &[&[u8]]) -> Vec<u8> {
+    let mut fx = Effects::default();
+    let mut out = Vec::new();
+    let mut ctx = Ctx {
+        argv: words,
+        out: &mut out,
+        proto: Protocol::Resp2,
+        db: 0,
+        now_ms: 1_000_000,
+        fx: &mut fx,
+    };
+    let name = words[0].to_ascii_lowercase();
+    match name.as_slice() {
+        b"zadd" => zsets::zadd(ks, &mut ctx),
+        b"zscan" => zsets::zscan(ks, &mut ctx),
+        other => panic!("no handler for {other:?}"),
+    }
+    out
+}
+
+fn split(line: &str) -> Vec<&[u8]> {
+    line.split_whitespace().map(str::as_bytes).collect()
+}
+
+/// The `(cursor, items)` of a ZSCAN reply.
+fn parse_page(reply: &[u8]) -> (u64, Vec<Vec<u8>>) {
+    let text = String::from_utf8_lossy(reply);
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    // *2, $n, cursor, *m, then $len / item pairs.
+    let cursor = lines[2].parse().unwrap();
+    let items = lines[4..]
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    (cursor, items)
+}
+
+#[test]
+fn zscan_replies_as_redis_server() {
+    let mut redis = Reference::start().expect("a free port and a temp dir");
+    let mut ks = Keyspace::<A>::new(1, KeyspaceConfig::default());
+    let script = [
+        "zadd z 1 a 2 b 3 c -0 d 1.5 e 1e300 f",
+        "zscan z 0",
+        "zscan z 7",
+        "zscan z 123456789 COUNT 1",
+        "zscan z 0 MATCH [ab]*",
+        "zscan z 0 COUNT 1 MATCH nothing",
+        "zscan nokey 0",
+        "zscan nokey 5",
+        "zscan z abc",
+        "zscan z -1",
+        "zscan z 0 COUNT 0",
+        "zscan z 0 COUNT x",
+        "zscan z 0 MATCH",
+        "zscan z 0 FOO bar",
+    ];
+    for line in script {
+        let words = split(line);
+        assert_eq!(
+            String::from_utf8_lossy(&ours(&mut ks, &words)),
+            String::from_utf8_lossy(&redis.call(&words)),
+            "{line}"
+        );
+    }
+    // A skiplist set: both page it (a nonzero cursor first) and return the same members and scores.
+    for n in 0..300 {
+        let line = format!("zadd big {} m{n}", n % 7);
+        let words = split(&line);
+        ours(&mut ks, &words);
+        redis.call(&words);
+    }
+    let full_scan = |call: &mut dyn FnMut(&[&[u8]]) -> Vec<u8>| {
+        let (mut cursor, mut pairs, mut first_cursor) = (0u64, BTreeSet::new(), None);
+        loop {
+            let text = cursor.to_string();
+            let (next, items) = parse_page(&call(&split(&format!("zscan big {text} COUNT 20"))));
+            first_cursor.get_or_insert(next);
+            pairs.extend(items.chunks(2).map(|p| (p[0].clone(), p[1].clone())));
+            cursor = next;
+            if cursor == 0 {
+                return (first_cursor, pairs);
+            }
+        }
+    };
+    let (our_first, our_pairs) = full_scan(&mut |w| ours(&mut ks, w));
+    let (redis_first, redis_pairs) = full_scan(&mut |w| redis.call(w));
+    assert_ne!(our_first, Some(0));
+    assert_ne!(redis_first, Some(0));
+    assert_eq!(our_pairs.len(), 300);
+    assert_eq!(our_pairs, redis_pairs);
+}
