@@ -8,7 +8,7 @@
 //! - Two connection pairs: the first speaks RESP2, the second RESP3 (`HELLO 3`); each command goes to one
 //!   pair, chosen at random, so MULTI, WATCH and SELECT state interleave across connections. Now and then up
 //!   to 16 commands are pipelined (sent in one write, replies read after).
-//! - Normalisation, only where Redis is nondeterministic (see `differential/norm.rs`): SMEMBERS, SINTER,
+//! - Normalisation, only where Redis is nondeterministic (see `zedis_testkit::diff::agree`): SMEMBERS, SINTER,
 //!   SUNION, SDIFF, KEYS, HKEYS, HVALS compared as multisets and HGETALL as pairs (hash table iteration
 //!   order); SCAN/SSCAN/HSCAN (always `0 ... COUNT 1000`) as cursor plus multiset; SPOP, SRANDMEMBER,
 //!   HRANDFIELD, RANDOMKEY by shape only (types and lengths), and every SPOP is followed by a `DEL` of its key
@@ -23,6 +23,10 @@
 //!   the server rather than the data, or block). Blocking list commands are generated inside MULTI only,
 //!   where they do not block.
 //!
+//! The runner (connections, comparison, MULTI tracking, pipelines, fixups, failure report), the
+//! normalisations and the generator core are `zedis_testkit::diff`, shared with the types fuzzer
+//! (`reliability/tests/differential_types.rs`); the generator is this file's own (`differential/gen*.rs`).
+//!
 //! Env: `ZEDIS_FUZZ_SEED` (default: random, printed), `ZEDIS_FUZZ_OPS` (default 20,000),
 //! `ZEDIS_FUZZ_HISTORY` (commands shown on a failure, default 20).
 //! `scripts/fuzz-diff.sh` runs 100,000 operations on a release build.
@@ -34,215 +38,13 @@ mod gen;
 mod gen_collections;
 #[path = "differential/gen_strings.rs"]
 mod gen_strings;
-#[path = "differential/norm.rs"]
-mod norm;
-
-use std::collections::VecDeque;
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 use common::reference::RedisProcess;
-use gen::{Gen, Norm, Op};
-use zedis_resp::frame::{encode_command, parse_frame, Frame};
+use gen::Gen;
+use zedis_testkit::diff::{ops_from_env, seed_from_env, Run};
 
-/// How long one reply may take (the machine is shared and loaded).
-const REPLY_WAIT_MAX: Duration = Duration::from_secs(20);
-/// How many past commands a failure report shows (`ZEDIS_FUZZ_HISTORY` overrides it).
-const HISTORY_LEN: usize = 20;
-/// The longest pipeline (commands sent in one write before reading their replies).
-const PIPELINE_LEN_MAX: usize = 16;
 /// Operations when `ZEDIS_FUZZ_OPS` is not set.
 const OPS_DEFAULT: usize = 20_000;
-
-/// One connection with its unread input.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    fn open(port: u16) -> Conn {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        stream.set_nodelay(true).unwrap();
-        Conn {
-            stream,
-            buf: Vec::new(),
-        }
-    }
-
-    /// Sends a command and reads one reply: its raw bytes and its decoded frame.
-    fn call(&mut self, args: &[Vec<u8>]) -> Result<(Vec<u8>, Frame), String> {
-        self.send(&[args])?;
-        self.read()
-    }
-
-    /// Sends commands in one write (a pipeline).
-    fn send(&mut self, commands: &[&[Vec<u8>]]) -> Result<(), String> {
-        let mut out = Vec::new();
-        for args in commands {
-            let parts: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-            encode_command(&mut out, &parts);
-        }
-        self.stream.write_all(&out).map_err(|e| e.to_string())
-    }
-
-    /// Reads one reply.
-    fn read(&mut self) -> Result<(Vec<u8>, Frame), String> {
-        let deadline = Instant::now() + REPLY_WAIT_MAX;
-        let mut chunk = [0u8; 16384];
-        loop {
-            match parse_frame(&self.buf) {
-                Ok(Some((frame, used))) => return Ok((self.buf.drain(..used).collect(), frame)),
-                Ok(None) => {}
-                Err(e) => return Err(format!("unparsable reply {e}: {}", escape(&self.buf))),
-            }
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(format!("connection closed; partial {}", escape(&self.buf))),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    if Instant::now() >= deadline {
-                        return Err(format!("timeout; partial {}", escape(&self.buf)));
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-    }
-}
-
-/// Printable text for bytes: ASCII as is, other bytes (and CR/LF) as `\xNN`.
-fn escape(bytes: &[u8]) -> String {
-    let mut s = String::new();
-    for &b in bytes {
-        if (0x20..0x7f).contains(&b) && b != b'\\' {
-            s.push(b as char);
-        } else {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    s
-}
-
-/// A command as one readable line.
-fn show(args: &[Vec<u8>]) -> String {
-    args.iter()
-        .map(|a| format!("\"{}\"", escape(a)))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The run's state: the two servers' connections (index 0 RESP2, 1 RESP3) and what a report needs.
-struct Run {
-    seed: u64,
-    zedis: [Conn; 2],
-    redis: [Conn; 2],
-    /// Per connection pair: the comparison modes of the commands queued since MULTI.
-    queued: [Vec<Norm>; 2],
-    history: VecDeque<String>,
-    history_len: usize,
-    /// Replies that were errors, and all replies (a run that only meets errors tests little).
-    errors: usize,
-    replies: usize,
-}
-
-impl Run {
-    /// Sends one command on pair `pair` and compares the replies; panics with a report on a mismatch.
-    fn step(&mut self, idx: usize, pair: usize, args: &[Vec<u8>], norm: Norm) -> Frame {
-        let sent = (
-            self.zedis[pair].send(&[args]),
-            self.redis[pair].send(&[args]),
-        );
-        if let (Err(e), _) | (_, Err(e)) = sent {
-            self.fail(idx, args, &e, "<send failed>");
-        }
-        self.compare(idx, pair, args, norm)
-    }
-
-    /// Sends several commands to each server in one write, then compares the replies one by one.
-    fn pipeline(&mut self, first_idx: usize, pair: usize, ops: &[Op], gen: &mut Gen) {
-        let commands: Vec<&[Vec<u8>]> = ops.iter().map(|op| op.args.as_slice()).collect();
-        let sent = (
-            self.zedis[pair].send(&commands),
-            self.redis[pair].send(&commands),
-        );
-        if let (Err(e), _) | (_, Err(e)) = sent {
-            self.fail(first_idx, &ops[0].args, &e, "<send failed>");
-        }
-        for (i, op) in ops.iter().enumerate() {
-            let reply = self.compare(first_idx + i, pair, &op.args, op.norm);
-            self.after(pair, op, &reply, gen);
-        }
-    }
-
-    /// Reads one reply from each server for `args` (already sent) and compares them.
-    fn compare(&mut self, idx: usize, pair: usize, args: &[Vec<u8>], norm: Norm) -> Frame {
-        self.history
-            .push_back(format!("#{idx} conn{pair}: {}", show(args)));
-        if self.history.len() > self.history_len {
-            self.history.pop_front();
-        }
-        let z = self.zedis[pair].read();
-        let r = self.redis[pair].read();
-        let (z, r) = match (z, r) {
-            (Ok(z), Ok(r)) => (z, r),
-            (z, r) => self.fail(idx, args, &format!("{z:?}"), &format!("{r:?}")),
-        };
-        let queued = std::mem::take(&mut self.queued[pair]);
-        // The decoded frames hide RESP2/RESP3 encoding choices (`$-1` and `_` both decode to a null), so a
-        // normalised comparison also requires the same leading type byte.
-        if z.0 != r.0 && (z.0[0] != r.0[0] || !norm::agree(norm, &z.1, &r.1, &queued)) {
-            self.fail(idx, args, &escape(&z.0), &escape(&r.0));
-        }
-        self.queued[pair] = queued;
-        self.replies += 1;
-        self.errors += usize::from(matches!(r.1, Frame::Error(_)));
-        r.1
-    }
-
-    fn fail(&self, idx: usize, args: &[Vec<u8>], zedis: &str, redis: &str) -> ! {
-        let history: Vec<&str> = self.history.iter().map(|s| s.as_str()).collect();
-        panic!(
-            "differential mismatch: ZEDIS_FUZZ_SEED={} op #{idx}\ncommand: {}\nzedis: {zedis}\nredis: {redis}\n\
-             last commands:\n  {}",
-            self.seed,
-            show(args),
-            history.join("\n  ")
-        );
-    }
-
-    /// Runs one generated op (and its fixup), and tracks MULTI state from the replies.
-    fn op(&mut self, idx: usize, pair: usize, op: &Op, gen: &mut Gen) {
-        let reply = self.step(idx, pair, &op.args, op.norm);
-        self.after(pair, op, &reply, gen);
-        if let (Some(fixup), false) = (&op.fixup, matches!(reply, Frame::Error(_))) {
-            std::thread::sleep(std::time::Duration::from_millis(op.settle_ms));
-            self.step(idx, pair, fixup, Norm::Exact);
-        }
-    }
-
-    /// Tracks MULTI state and queued comparison modes from a reply.
-    fn after(&mut self, pair: usize, op: &Op, reply: &Frame, gen: &mut Gen) {
-        let name = op.args[0].to_ascii_uppercase();
-        let arity_error = matches!(reply, Frame::Error(e) if e.starts_with(b"ERR wrong number"));
-        match name.as_slice() {
-            b"MULTI" if *reply == Frame::Simple(b"OK".to_vec()) => {
-                self.queued[pair].clear();
-                gen.set_multi(pair, true);
-            }
-            b"EXEC" | b"DISCARD" if !arity_error => {
-                self.queued[pair].clear();
-                gen.set_multi(pair, false);
-            }
-            _ if *reply == Frame::Simple(b"QUEUED".to_vec()) => self.queued[pair].push(op.norm),
-            _ => {}
-        }
-    }
-}
 
 #[test]
 fn differential_against_redis() {
@@ -250,68 +52,12 @@ fn differential_against_redis() {
         eprintln!("note: redis-server not found or did not start; differential fuzzer skipped");
         return;
     };
-    let seed = match std::env::var("ZEDIS_FUZZ_SEED") {
-        Ok(s) => s.parse().expect("ZEDIS_FUZZ_SEED must be an integer"),
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1),
-    };
-    let ops: usize = std::env::var("ZEDIS_FUZZ_OPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(OPS_DEFAULT);
+    let seed = seed_from_env();
+    let ops = ops_from_env(OPS_DEFAULT);
     eprintln!("differential fuzz: ZEDIS_FUZZ_SEED={seed} ZEDIS_FUZZ_OPS={ops}");
     let server = common::Server::start(&[]);
-    let mut run = Run {
-        seed,
-        zedis: [Conn::open(server.port), Conn::open(server.port)],
-        redis: [Conn::open(redis.port), Conn::open(redis.port)],
-        queued: [Vec::new(), Vec::new()],
-        history: VecDeque::new(),
-        history_len: std::env::var("ZEDIS_FUZZ_HISTORY")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(HISTORY_LEN),
-        errors: 0,
-        replies: 0,
-    };
-    run.step(0, 0, &[b"FLUSHALL".to_vec()], Norm::Exact);
-    let hello = [b"HELLO".to_vec(), b"3".to_vec()];
-    for conns in [&mut run.zedis, &mut run.redis] {
-        let (_, frame) = conns[1].call(&hello).expect("HELLO 3");
-        assert!(matches!(frame, Frame::Map(_)), "HELLO 3 answered {frame:?}");
-    }
-    let mut gen = Gen::new(seed);
-    let mut idx = 1;
-    while idx <= ops {
-        let pair = gen.rng.below(2);
-        if gen.rng.chance(5) {
-            // A pipeline: commands that neither change MULTI state nor need a fixup, sent in one write.
-            let mut batch = Vec::new();
-            let mut last = None;
-            while batch.len() < PIPELINE_LEN_MAX && idx + batch.len() < ops {
-                let op = gen.next(pair);
-                let name = op.args[0].to_ascii_uppercase();
-                if op.fixup.is_some() || matches!(name.as_slice(), b"MULTI" | b"EXEC" | b"DISCARD")
-                {
-                    last = Some(op);
-                    break;
-                }
-                batch.push(op);
-            }
-            run.pipeline(idx, pair, &batch, &mut gen);
-            idx += batch.len();
-            if let Some(op) = last {
-                run.op(idx, pair, &op, &mut gen);
-                idx += 1;
-            }
-            continue;
-        }
-        let op = gen.next(pair);
-        run.op(idx, pair, &op, &mut gen);
-        idx += 1;
-    }
+    let mut run = Run::new(seed, server.port, redis.port);
+    run.drive(&mut Gen::new(seed), ops);
     eprintln!(
         "differential fuzz: {ops} operations ({} replies, {} errors), no divergence",
         run.replies, run.errors

@@ -4,78 +4,8 @@
 //! that mix valid values with bad integers, bad floats, out-of-range values and unknown options. A few
 //! commands are mutated afterwards (an argument dropped or added, the name's case changed, an unknown name).
 
-/// A deterministic PRNG (xorshift64*): the whole run is reproducible from its seed.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed` (the state is never 0, which xorshift cannot leave).
-    pub fn new(seed: u64) -> Rng {
-        // splitmix64 of the seed: neighbouring seeds give unrelated streams.
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// True with probability `pct` percent.
-    pub fn chance(&mut self, pct: usize) -> bool {
-        self.below(100) < pct
-    }
-
-    /// One element of `items`.
-    pub fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
-        items[self.below(items.len())]
-    }
-}
-
-/// How the two replies to a command are compared (see the crate docs for why each is needed).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Norm {
-    /// Byte for byte.
-    Exact,
-    /// An aggregate compared as a multiset of its elements (set and hash iteration order).
-    Multiset,
-    /// A flat `[k, v, k, v]` array or a map compared as a set of pairs.
-    Pairs,
-    /// Only types and lengths (random picks: SRANDMEMBER, HRANDFIELD, RANDOMKEY, SPOP).
-    Shape,
-    /// `[cursor, elements]`: the cursor exactly, the elements as a multiset.
-    Scan,
-    /// `[cursor, [k, v, ...]]`: the cursor exactly, the elements as pairs.
-    ScanPairs,
-    /// A non-negative integer within this tolerance (TTLs and absolute expire times); negatives exactly.
-    Within(i64),
-    /// `:0` or `:1` on both sides (errors exactly): EXPIRE/PEXPIRE with GT or LT, whose answer for an equal
-    /// relative TTL depends on whether a millisecond passed since the previous one was set.
-    Flag,
-    /// EXEC: each element compared with the mode of the command queued at its position.
-    Exec,
-}
-
-/// One generated command.
-pub struct Op {
-    /// The arguments, name first.
-    pub args: Vec<Vec<u8>>,
-    /// How the replies are compared.
-    pub norm: Norm,
-    /// A deterministic command sent after this one to make the two keyspaces equal again (after SPOP).
-    pub fixup: Option<Vec<Vec<u8>>>,
-    /// Milliseconds to wait before the fixup (a 1 ms expiry must have passed on both servers).
-    pub settle_ms: u64,
-}
+use zedis_testkit::diff::{argv, Generator};
+pub use zedis_testkit::diff::{Norm, Op, Rng};
 
 const KEYS: &[&[u8]] = &[
     b"k1",
@@ -188,11 +118,6 @@ pub struct Gen {
     /// Many distinct members (integers, so sets start as intsets, and long strings past the listpack value
     /// limit), so collections cross their compact-encoding thresholds.
     wide: Vec<&'static [u8]>,
-}
-
-/// Builds an argument vector from byte slices.
-fn argv(parts: &[&[u8]]) -> Vec<Vec<u8>> {
-    parts.iter().map(|p| p.to_vec()).collect()
 }
 
 impl Gen {
@@ -487,6 +412,16 @@ impl Gen {
 }
 
 /// Re-exported for the collection generators.
-pub fn args(parts: &[&[u8]]) -> Vec<Vec<u8>> {
-    argv(parts)
+pub use zedis_testkit::diff::argv as args;
+
+impl Generator for Gen {
+    fn next(&mut self, conn: usize) -> Op {
+        Gen::next(self, conn)
+    }
+    fn set_multi(&mut self, conn: usize, in_multi: bool) {
+        Gen::set_multi(self, conn, in_multi);
+    }
+    fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
 }
