@@ -84,7 +84,7 @@ def main():
         servers = []
         for label, argv in (
             ("redis", ["redis-server", "--port", "{port}", "--save", "", "--appendonly", "no"] + tls),
-            ("zedis", [os.path.abspath(a.zedis), "--port", "{port}"] + tls),
+            ("zedis", [os.path.abspath(a.zedis), "--port", "{port}", "--save", "", "--appendonly", "no"] + tls),
         ):
             cwd = os.path.join(tmp, label)
             os.makedirs(cwd)

@@ -101,7 +101,8 @@ def main():
             servers = []
             for label, argv in (
                 ("redis", ["redis-server", "--port", "{port}", "--save", "", "--appendonly", "no"]),
-                ("zedis", [os.path.abspath(a.zedis), "--port", "{port}"] + a.zedis_args.split()),
+                ("zedis", [os.path.abspath(a.zedis), "--port", "{port}", "--save", "", "--appendonly", "no"]
+                 + a.zedis_args.split()),
             ):
                 cwd = os.path.join(tmp, f"{name}-{label}")
                 os.makedirs(cwd)

@@ -32,7 +32,7 @@ def load(port, keys):
 def server_argv(kind, zedis):
     if kind == "redis":
         return ["redis-server", "--port", "{port}", "--save", "", "--appendonly", "no", "--repl-diskless-sync", "no"]
-    return [os.path.abspath(zedis), "--port", "{port}"]
+    return [os.path.abspath(zedis), "--port", "{port}", "--save", "", "--appendonly", "no"]
 
 
 def full_sync(kind, zedis, keys, tmp):

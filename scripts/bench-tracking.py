@@ -140,7 +140,7 @@ class Trackers:
 def server_argv(kind, zedis):
     if kind == "redis":
         return ["redis-server", "--port", "{port}", "--save", "", "--appendonly", "no", "--maxclients", "4000"]
-    return [os.path.abspath(zedis), "--port", "{port}", "--maxclients", "4000"]
+    return [os.path.abspath(zedis), "--port", "{port}", "--save", "", "--appendonly", "no", "--maxclients", "4000"]
 
 
 def run(kind, zedis, mode, a, tmp):

@@ -7,43 +7,16 @@ Usage: scripts/bench-unix-socket.py [--zedis target/release/zedis-server] [--rou
 Both servers run side by side, each with a TCP port and a `unixsocket`; each round runs redis-benchmark
 (`-t get,set`, 50 clients, random keys) against Redis and then Zedis, first through `-s <socket>` and then
 through `-p <port>`, with the same arguments. The figure is requests per second of *server CPU* (from
-/proc/PID/task/*/schedstat, bench-commands.py's reading), median over rounds; wall-clock requests per second
+/proc/PID/task/*/schedstat, benchlib.py's reading), median over rounds; wall-clock requests per second
 are printed too. On a shared machine trust the per-CPU figures.
 """
 import argparse
 import csv
-import importlib.util
 import os
 import statistics
-import subprocess
 import tempfile
-import time
 
-# The raw client, the server start and the CPU reading are bench-commands.py's.
-_spec = importlib.util.spec_from_file_location(
-    "bench_commands", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-commands.py"))
-_bc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_bc)
-start, cpu_ns = _bc.start, _bc.cpu_ns
-
-
-def bench(pid, target, test, requests, pipeline, random_keys):
-    """One redis-benchmark run of `test` through `target` (["-s", path] or ["-p", port])."""
-    before = cpu_ns(pid)
-    t0 = time.monotonic()
-    out = subprocess.run(
-        ["redis-benchmark"] + target + ["-n", str(requests), "-c", "50", "-P", str(pipeline),
-                                        "-r", str(random_keys), "-t", test, "-q", "--csv"],
-        check=True, capture_output=True, text=True, timeout=600,
-    ).stdout
-    wall = time.monotonic() - t0
-    cpu = (cpu_ns(pid) - before) / 1e9
-    rows = [line for line in out.splitlines() if line and not line.startswith('"test"')]
-    if not rows:
-        raise RuntimeError(f"no result from redis-benchmark: {out}")
-    rps = float(rows[-1].split(",")[1].strip('"'))
-    return rps, requests / cpu if cpu > 0 else float("nan"), wall
-
+from benchlib import benchmark, spawn, stop
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,7 +38,7 @@ def main():
             cwd = os.path.join(tmp, label)
             os.makedirs(cwd)
             sock = os.path.join(cwd, f"{label}.sock")
-            proc, port = start(argv + ["--unixsocket", sock, "--unixsocketperm", "700"], cwd)
+            proc, port = spawn(argv + ["--unixsocket", sock, "--unixsocketperm", "700"], cwd)
             servers[label] = (proc, {"unix": ["-s", sock], "tcp": ["-p", str(port)]})
         try:
             for test in ("set", "get"):
@@ -74,8 +47,8 @@ def main():
                         per = {"redis": [], "zedis": []}
                         for _ in range(a.rounds):
                             for label, (proc, targets) in servers.items():
-                                per[label].append(bench(proc.pid, targets[transport], test, a.requests, p,
-                                                        a.random_keys))
+                                per[label].append(benchmark(proc.pid, None, [], a.requests, p, a.random_keys,
+                                                            extra=["-t", test], target=targets[transport]))
                         med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v))
                                for k, v in per.items()}
                         row = {
@@ -90,8 +63,7 @@ def main():
                               f"{row['zedis_per_cpu_s']:>8}/cpu-s  per-cpu {row['per_cpu_ratio']:.2f}", flush=True)
         finally:
             for proc, _ in servers.values():
-                proc.kill()
-                proc.wait()
+                stop(proc)
     if a.out:
         with open(a.out, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))

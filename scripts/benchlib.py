@@ -235,14 +235,15 @@ def rss_bytes(pid):
     return 0
 
 
-def benchmark(pid, port, args, requests, pipeline, random_keys=100000, clients=50, extra=()):
-    """redis-benchmark of one command (`args`, or `-t name` in `extra`) against the server `pid` on `port`.
-    Returns (requests per wall second as redis-benchmark reports it, requests per second of server CPU,
-    wall seconds)."""
+def benchmark(pid, port, args, requests, pipeline, random_keys=100000, clients=50, extra=(), target=None):
+    """redis-benchmark of one command (`args`, or `-t name` in `extra`) against the server `pid` on `port`
+    (or through `target`, e.g. `["-s", socket_path]`). Returns (requests per wall second as redis-benchmark
+    reports it, requests per second of server CPU, wall seconds)."""
     before = cpu_ns(pid)
     t0 = time.monotonic()
     out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", str(clients), "-P", str(pipeline),
+        ["redis-benchmark"] + (target or ["-p", str(port)]) + ["-n", str(requests), "-c", str(clients),
+                                                               "-P", str(pipeline),
          "-r", str(random_keys), "-q", "--csv"] + list(extra) + list(args),
         check=True, capture_output=True, text=True, timeout=600,
     ).stdout

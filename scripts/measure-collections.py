@@ -68,7 +68,8 @@ def main():
     ap.add_argument("--small-hashes", type=int, default=100_000)
     args = ap.parse_args()
     servers = [("redis", ["redis-server", "--port", "{port}", "--save", "", "--appendonly", "no"]),
-               ("zedis", [args.zedis, "--port", "{port}"] + shlex.split(args.zedis_args))]
+               ("zedis", [args.zedis, "--port", "{port}", "--save", "", "--appendonly", "no"]
+                         + shlex.split(args.zedis_args))]
     print(f"# Memory per element, {args.elements} elements / {args.small_hashes} small hashes")
     print(f"# command: {' '.join(shlex.quote(a) for a in sys.argv)}")
     print()

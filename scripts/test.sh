@@ -60,7 +60,7 @@ done
 echo "== redis-cli and redis-benchmark against zedis-server"
 cargo build -q -p zedis-server
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${CARGO_TARGET_DIR:-target}/debug/zedis-server" --port "$port" >/tmp/zedis-smoke.log 2>&1 &
+"${CARGO_TARGET_DIR:-target}/debug/zedis-server" --port "$port" --save "" >/tmp/zedis-smoke.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -97,14 +97,12 @@ pub fn zedis_binary() -> PathBuf {
 
 /// The command line of `kind` on `port` with its files in `dir`, plus `args`.
 fn command(kind: Kind, port: u16, dir: &Path, args: &[String]) -> Command {
+    // Both start without save points or AOF (Redis 7.0's defaults have save points); `args` may turn them on.
     let mut cmd = match kind {
         Kind::Zedis => Command::new(zedis_binary()),
-        Kind::Redis => {
-            let mut cmd = Command::new("redis-server");
-            cmd.args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]);
-            cmd
-        }
+        Kind::Redis => Command::new("redis-server"),
     };
+    cmd.args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]);
     cmd.current_dir(dir)
         .args(["--port", &port.to_string()])
         .arg("--dir")
