@@ -429,9 +429,13 @@ impl EntryPtr {
     /// The next entry in the bucket chain.
     #[inline]
     pub fn next(self) -> Option<EntryPtr> {
-        // SAFETY: the first 6 bytes are the chain link, written by `set_next` (or 0 by `new`) with an entry
-        // the dict keeps linked, so allocated.
-        unsafe { read_addr48(self.base()) }
+        // One 8-byte load (the link and the first meta bytes; every entry has its 10-byte header), masked.
+        // SAFETY: in bounds and initialised; the low 6 bytes are the chain link, written by `set_next` (or 0
+        // by `new`) with an entry the dict keeps linked, so allocated.
+        unsafe {
+            let raw = ptr::read_unaligned(self.base().cast::<u64>()) & ((1 << ADDR_BITS) - 1);
+            EntryPtr::from_exposed(raw as usize)
+        }
     }
 
     /// Sets the next entry in the bucket chain.
