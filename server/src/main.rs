@@ -28,6 +28,7 @@ mod observe_cmds;
 mod outlimit;
 mod pause;
 mod persist;
+mod proctitle;
 mod pubsub_cmds;
 mod rdb_save;
 mod repl;
@@ -116,6 +117,7 @@ fn run<S: Strategy>(
     service: Service,
 ) -> anyhow::Result<()> {
     let server = server::Server::<S>::new(config, budget, service)?;
+    proctitle::banner(&server.core.config, env!("CARGO_PKG_VERSION"));
     zedis_deploy::notice!(
         "Zedis {} (Redis {REDIS_VERSION} compatible) listening on port {} (kv={}, request={}, clients={})",
         env!("CARGO_PKG_VERSION"),
@@ -195,6 +197,8 @@ fn main() {
     if !config.get("replicaof").is_empty() {
         zedis_deploy::log::set_role(zedis_deploy::log::Role::Replica);
     }
+    // The title takes over the argument area: with one thread, after the command line was read.
+    proctitle::start(&config);
     zedis_deploy::notice!("oO0OoO0OoO0Oo Zedis is starting oO0OoO0OoO0Oo");
     zedis_deploy::notice!(
         "Zedis version={}, Redis {REDIS_VERSION} compatible, bits=64, pid={}, just started",

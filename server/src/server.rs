@@ -434,6 +434,7 @@ impl<S: Strategy> Core<S> {
         if let Ok(level) = zedis_deploy::log::Level::parse(self.config.get("loglevel")) {
             zedis_deploy::log::set_level(level);
         }
+        crate::proctitle::show_server(&self.config);
         crate::auth::apply_requirepass(self);
         self.observe_apply_config();
         // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF

@@ -360,3 +360,74 @@ fn tcp_keepalive_applies_to_new_clients() {
     let shown = server_side();
     assert!(!shown.contains("keepalive"), "{shown}");
 }
+
+fn cmdline(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    String::from_utf8_lossy(raw.split(|&b| b == 0).next().unwrap()).into_owned()
+}
+
+#[test]
+fn process_title_and_logo_as_redis() {
+    let dir = TempDir::new("deploy-title");
+    let log = dir.0.join("zedis.log");
+    let server = Server::start(&["--logfile", log.to_str().unwrap(), "--save", ""]);
+    let pid = server.pid();
+    let port = server.port;
+    // `{title} {listen-addr} {server-mode}`: the executable, the first bind address and the port.
+    let title = cmdline(pid);
+    assert!(
+        title.ends_with(&format!("zedis-server 127.0.0.1:{port}")),
+        "{title}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(&format!("* Running mode=standalone, port={port}.")),
+        "{text}"
+    );
+    let mut conn = server.conn();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("proc-title-template")
+        .arg("{title} {{port}} {port} {config-file}")
+        .query(&mut conn)
+        .unwrap();
+    assert!(
+        cmdline(pid).ends_with(&format!("zedis-server {{port}}}} {port} -")),
+        "{}",
+        cmdline(pid)
+    );
+    // Redis's refusals, byte for byte.
+    for bad in ["{nope}", "{title}", "{title"] {
+        assert_eq!(
+            common::err(&mut conn, &["CONFIG", "SET", "proc-title-template", bad]),
+            "ERR CONFIG SET failed (possibly related to argument 'proc-title-template') - template format is invalid or contains unknown variables"
+        );
+    }
+    assert_eq!(
+        common::err(&mut conn, &["CONFIG", "SET", "set-proc-title", "no"]),
+        "ERR CONFIG SET failed (possibly related to argument 'set-proc-title') - can't set immutable config"
+    );
+
+    // `set-proc-title no` leaves the command line alone; `always-show-logo yes` logs the logo.
+    let log2 = dir.0.join("zedis2.log");
+    let plain = Server::start(&[
+        "--logfile",
+        log2.to_str().unwrap(),
+        "--save",
+        "",
+        "--set-proc-title",
+        "no",
+        "--always-show-logo",
+        "yes",
+    ]);
+    let raw = std::fs::read(format!("/proc/{}/cmdline", plain.pid())).unwrap();
+    assert!(
+        String::from_utf8_lossy(&raw).contains("always-show-logo"),
+        "{raw:?}"
+    );
+    let text = std::fs::read_to_string(&log2).unwrap();
+    assert!(
+        text.contains(&format!("PID: {}", plain.pid())) && !text.contains("Running mode="),
+        "{text}"
+    );
+}

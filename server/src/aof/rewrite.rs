@@ -92,6 +92,7 @@ impl<S: Strategy> Core<S> {
             unsafe {
                 libc::signal(libc::SIGINT, libc::SIG_DFL);
                 libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                crate::proctitle::show(&self.config, "zedis-aof-rewrite");
                 let code = match super::multipart::write_base(&self.engine.ks, &base, &temp, now_ms)
                 {
                     Ok(()) => {

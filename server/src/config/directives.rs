@@ -268,6 +268,14 @@ pub const DIRECTIVES: &[Directive] = &[
     d("logfile", Kind::Str, false, ""),
     // Deployment (the zedis-deploy crate, `main.rs` and `server/listeners.rs`).
     d("daemonize", Kind::Bool, false, "no"),
+    d("set-proc-title", Kind::Bool, false, "yes"),
+    d(
+        "proc-title-template",
+        Kind::Special,
+        true,
+        zedis_deploy::proctitle::DEFAULT_TEMPLATE,
+    ),
+    d("always-show-logo", Kind::Bool, false, "no"),
     d("pidfile", Kind::Str, false, ""),
     d(
         "supervised",

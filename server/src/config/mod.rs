@@ -146,6 +146,9 @@ fn normalise_special(name: &str, value: &str) -> Result<String, String> {
         "bind" => zedis_deploy::listen::parse_bind(value)
             .map(|_| value.split_whitespace().collect::<Vec<_>>().join(" "))
             .map_err(|e| deploy_why(&e)),
+        "proc-title-template" => zedis_deploy::proctitle::validate(value, &Default::default())
+            .map(|()| value.to_string())
+            .map_err(str::to_string),
         "unixsocketperm" => zedis_deploy::unix::parse_perm(value)
             .map(|perm| format!("{perm:o}"))
             .map_err(|e| deploy_why(&e)),

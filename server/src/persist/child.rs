@@ -122,6 +122,7 @@ impl<S: Strategy> Core<S> {
             unsafe {
                 libc::signal(libc::SIGINT, libc::SIG_DFL);
                 libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                crate::proctitle::show(&self.config, "zedis-rdb-bgsave");
                 let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
                 let code = match write_rdb_file(&self.engine.ks, &temp, &snapshot, now) {
                     Ok(()) => {
