@@ -42,6 +42,7 @@ use zedis_budget::{Component, GlobalBudget};
 mod load;
 mod multipart;
 mod rewrite;
+mod timestamp;
 
 pub use rewrite::bgrewriteaof;
 
@@ -129,6 +130,8 @@ pub struct Aof {
     retry_at: Option<Instant>,
     /// Startup is done: from now on `appendonly yes` means turning the AOF on at run time.
     started: bool,
+    /// `aof-timestamp-enabled` and the last `#TS:` second written.
+    pub timestamps: timestamp::Timestamps,
 }
 
 impl Default for Aof {
@@ -153,6 +156,7 @@ impl Default for Aof {
             charged_bytes: 0,
             retry_at: None,
             started: false,
+            timestamps: Default::default(),
         }
     }
 }
@@ -230,6 +234,8 @@ impl Aof {
         if self.state == State::Off || (self.state == State::WaitRewrite && self.file.is_none()) {
             return;
         }
+        self.timestamps
+            .annotate(&mut self.buf, crate::server::cached_ms() / 1000);
         if self.selected_db != Some(db) {
             let mut text = itoa::Buffer::new();
             encode(&mut self.buf, &[b"SELECT", text.format(db).as_bytes()]);
@@ -514,6 +520,7 @@ impl<S: Strategy> Core<S> {
     pub fn aof_apply_config(&mut self) {
         let policy = FsyncPolicy::parse(self.config.get("appendfsync"));
         self.engine.aof.policy = policy;
+        self.engine.aof.timestamps.enabled = self.config.flag("aof-timestamp-enabled");
         if let Some(shared) = &self.engine.aof.fsync {
             shared
                 .everysec

@@ -62,6 +62,16 @@ impl<S: Strategy> Core<S> {
             }
             let mut pos = 0;
             while pos < buf.len() {
+                if !in_command && buf[pos] == b'#' {
+                    // An annotation (`#TS:...`): skipped whole, as Redis's loader skips it.
+                    match super::timestamp::annotation_len(&buf[pos..]) {
+                        Some(len) => {
+                            pos += len;
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
                 if !in_command && buf[pos] != b'*' {
                     return Err(load_error(path, buf_offset + pos as u64, "expected '*'"));
                 }

@@ -110,7 +110,8 @@ impl<S: Strategy> Core<S> {
             crate::persist::child::write_rdb_file(&self.engine.ks, path, &snapshot, now)
         } else {
             let functions = crate::scripting_cmds::rewrite_commands(self);
-            super::rewrite::write_dump(&self.engine.ks, functions.as_deref(), path, now)
+            let timestamp = self.engine.aof.timestamps.enabled.then_some(now / 1000);
+            super::rewrite::write_dump(&self.engine.ks, functions.as_deref(), timestamp, path, now)
         }
     }
 
@@ -226,8 +227,8 @@ pub(super) fn write_base<A: zedis_kv_pool::KvAllocator>(
         super::rewrite::BaseContent::Rdb(snapshot) => {
             crate::persist::child::write_rdb_file(ks, path, snapshot, now_ms)
         }
-        super::rewrite::BaseContent::Commands(functions) => {
-            super::rewrite::write_dump(ks, functions.as_deref(), path, now_ms)
+        super::rewrite::BaseContent::Commands(functions, timestamp) => {
+            super::rewrite::write_dump(ks, functions.as_deref(), *timestamp, path, now_ms)
         }
     }
 }

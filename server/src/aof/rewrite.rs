@@ -21,19 +21,24 @@ const REWRITE_BUFFER_BYTES: usize = 1 << 20;
 pub enum BaseContent {
     /// An RDB marked as an AOF base (`aof-use-rdb-preamble yes`).
     Rdb(crate::persist::child::Snapshot),
-    /// Commands, the function libraries' FUNCTION RESTORE first.
-    Commands(Option<Vec<Vec<u8>>>),
+    /// Commands, the function libraries' FUNCTION RESTORE first, after a `#TS:` annotation when
+    /// `aof-timestamp-enabled` (the second field: its time).
+    Commands(Option<Vec<Vec<u8>>>, Option<i64>),
 }
 
 /// Writes the keyspace dump to `path` as commands (in the rewrite child, or at startup).
 pub fn write_dump<A: zedis_kv_pool::KvAllocator>(
     ks: &zedis_keyspace::Keyspace<A>,
     functions: Option<&[Vec<u8>]>,
+    timestamp: Option<i64>,
     path: &Path,
     now_ms: i64,
 ) -> std::io::Result<()> {
     let file = File::create(path)?;
     let mut out = std::io::BufWriter::with_capacity(REWRITE_BUFFER_BYTES, file);
+    if let Some(now_s) = timestamp {
+        out.write_all(&super::timestamp::annotation(now_s))?;
+    }
     let mut scratch = Vec::new();
     // Function libraries first, as Redis's rewrite does.
     if let Some(command) = functions {
@@ -75,7 +80,10 @@ impl<S: Strategy> Core<S> {
             snapshot.aux.aof_base = true;
             BaseContent::Rdb(snapshot)
         } else {
-            BaseContent::Commands(crate::scripting_cmds::rewrite_commands(self))
+            BaseContent::Commands(
+                crate::scripting_cmds::rewrite_commands(self),
+                self.engine.aof.timestamps.enabled.then_some(now_ms / 1000),
+            )
         };
         let fork_started = Instant::now();
         // SAFETY: see the module docs on fork safety; the child only dumps the keyspace and `_exit`s.
