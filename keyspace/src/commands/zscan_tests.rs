@@ -1,7 +1,7 @@
 //! ZSCAN against a real redis-server 7.0.15: the same commands, the same reply bytes for `listpack` sets
 //! (every member at once, cursor 0, whatever the cursor), the same members for paged `skiplist` sets.
 
-use crate::commands::{zsets, Ctx, Effects};
+use crate::commands::{hashes, sets, zsets, Ctx, Effects};
 use crate::{Keyspace, KeyspaceConfig};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use zedis_kv_pool::SystemAlloc;
 use zedis_resp::Protocol;
 
-type A = SystemAlloc;
+pub(crate) type A = SystemAlloc;
 
 /// A redis-server on a free port with its files in a temp dir, killed by PID on drop.
-struct Reference {
+pub(crate) struct Reference {
     child: Child,
     dir: std::path::PathBuf,
     conn: BufReader<TcpStream>,
@@ -22,7 +22,7 @@ struct Reference {
 
 impl Reference {
     /// Panics when redis-server cannot be started (it is part of the test environment).
-    fn start() -> Option<Reference> {
+    pub(crate) fn start() -> Option<Reference> {
         let port = TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
@@ -62,7 +62,7 @@ impl Reference {
     }
 
     /// Sends `words` and returns the reply's bytes.
-    fn call(&mut self, words: &[&[u8]]) -> Vec<u8> {
+    pub(crate) fn call(&mut self, words: &[&[u8]]) -> Vec<u8> {
         let mut out = format!("*{}\r\n", words.len()).into_bytes();
         for word in words {
             out.extend_from_slice(format!("${}\r\n", word.len()).as_bytes());
@@ -105,7 +105,7 @@ fn read_value(conn: &mut BufReader<TcpStream>, out: &mut Vec<u8>) {
 }
 
 /// Runs one command through Zedis's handler; returns its reply bytes.
-fn ours(ks: &mut Keyspace<A>, words: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn ours(ks: &mut Keyspace<A>, words: &[&[u8]]) -> Vec<u8> {
     let mut fx = Effects::default();
     let mut out = Vec::new();
     let mut ctx = Ctx {
@@ -120,17 +120,23 @@ fn ours(ks: &mut Keyspace<A>, words: &[&[u8]]) -> Vec<u8> {
     match name.as_slice() {
         b"zadd" => zsets::zadd(ks, &mut ctx),
         b"zscan" => zsets::zscan(ks, &mut ctx),
+        b"sadd" => sets::sadd(ks, &mut ctx),
+        b"srem" => sets::srem(ks, &mut ctx),
+        b"sscan" => sets::sscan(ks, &mut ctx),
+        b"hset" => hashes::hset(ks, &mut ctx),
+        b"hdel" => hashes::hdel(ks, &mut ctx),
+        b"hscan" => hashes::hscan(ks, &mut ctx),
         other => panic!("no handler for {other:?}"),
     }
     out
 }
 
-fn split(line: &str) -> Vec<&[u8]> {
+pub(crate) fn split(line: &str) -> Vec<&[u8]> {
     line.split_whitespace().map(str::as_bytes).collect()
 }
 
-/// The `(cursor, items)` of a ZSCAN reply.
-fn parse_page(reply: &[u8]) -> (u64, Vec<Vec<u8>>) {
+/// The `(cursor, items)` of a ZSCAN/SSCAN/HSCAN reply.
+pub(crate) fn parse_page(reply: &[u8]) -> (u64, Vec<Vec<u8>>) {
     let text = String::from_utf8_lossy(reply);
     let lines: Vec<&str> = text.split("\r\n").collect();
     // *2, $n, cursor, *m, then $len / item pairs.
