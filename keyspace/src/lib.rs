@@ -131,6 +131,12 @@ pub struct KeyspaceConfig {
     pub limits: types::Limits,
     /// `stream-node-max-bytes` / `stream-node-max-entries`.
     pub stream_limits: types::NodeLimits,
+    /// `rdbcompression`: RDB files, DUMP payloads and AOF preambles LZF-compress strings over 20 bytes when
+    /// that saves space (Redis's `rdbSaveRawString`); `false` writes every string plain.
+    pub rdb_compression: bool,
+    /// `rdbchecksum`: RDB files end with their CRC64; `false` writes a zero trailer, which loading (here and
+    /// in Redis) takes as "not checked". DUMP payloads always carry theirs, as Redis's.
+    pub rdb_checksum: bool,
 }
 
 impl Default for KeyspaceConfig {
@@ -147,6 +153,8 @@ impl Default for KeyspaceConfig {
                 ..types::Limits::default()
             },
             stream_limits: types::NodeLimits::default(),
+            rdb_compression: true,
+            rdb_checksum: true,
         }
     }
 }

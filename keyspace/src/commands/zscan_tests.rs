@@ -23,6 +23,11 @@ pub(crate) struct Reference {
 impl Reference {
     /// Panics when redis-server cannot be started (it is part of the test environment).
     pub(crate) fn start() -> Option<Reference> {
+        Reference::start_with(&[], None)
+    }
+
+    /// As [`Reference::start`], with extra command-line arguments, and `dump` as the `dump.rdb` it loads.
+    pub(crate) fn start_with(extra: &[&str], dump: Option<&[u8]>) -> Option<Reference> {
         let port = TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
@@ -30,6 +35,9 @@ impl Reference {
             .port();
         let dir = std::env::temp_dir().join(format!("zedis-zscan-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).ok()?;
+        if let Some(bytes) = dump {
+            std::fs::write(dir.join("dump.rdb"), bytes).ok()?;
+        }
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -41,17 +49,16 @@ impl Reference {
             ])
             .args(["--appendonly", "no", "--dir"])
             .arg(&dir)
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server 7.0.15 must be installed");
         let deadline = Instant::now() + Duration::from_secs(30);
         let stream = loop {
             match TcpStream::connect(("127.0.0.1", port)) {
-                Ok(stream) => break stream,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                Err(e) => panic!("redis-server did not start: {e}"),
+                Ok(stream) if Reference::loaded(&stream) => break stream,
+                _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                other => panic!("redis-server did not start or load: {:?}", other.err()),
             }
         };
         Some(Reference {
@@ -59,6 +66,23 @@ impl Reference {
             dir,
             conn: BufReader::new(stream),
         })
+    }
+
+    /// Whether the server behind `stream` has finished loading its dump (PING answers PONG).
+    fn loaded(stream: &TcpStream) -> bool {
+        let Ok(clone) = stream.try_clone() else {
+            return false;
+        };
+        let mut conn = BufReader::new(clone);
+        let mut reply = Vec::new();
+        conn.get_mut().write_all(b"PING\r\n").is_ok()
+            && conn.read_until(b'\n', &mut reply).is_ok()
+            && reply == b"+PONG\r\n"
+    }
+
+    /// The directory holding its files (`dump.rdb` after a SAVE).
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 
     /// Sends `words` and returns the reply's bytes.
