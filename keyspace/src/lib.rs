@@ -544,9 +544,27 @@ impl<A: KvAllocator> Keyspace<A> {
     ) -> Result<(), Oom> {
         let budget = zedis_budget::current();
         let total = bytes_needed.saturating_add(headroom_bytes);
-        if budget.fits(total) {
+        if budget.fits_limit(total) {
             return Ok(());
         }
+        // Over a lowered limit, the write may not grow the overshoot it found (the ceiling comes down to the
+        // bytes in use); its eviction then makes room for its own bytes under that and is bounded in time.
+        budget.tighten(0);
+        let reclaimed = self.reclaim_by_policy(bytes_needed, headroom_bytes, now_ms, fx);
+        budget.tighten(bytes_needed);
+        reclaimed
+    }
+
+    /// The eviction [`Keyspace::reclaim_with_headroom`] does under the configured policy.
+    fn reclaim_by_policy(
+        &mut self,
+        bytes_needed: usize,
+        headroom_bytes: usize,
+        now_ms: i64,
+        fx: &mut commands::Effects,
+    ) -> Result<(), Oom> {
+        let budget = zedis_budget::current();
+        let total = bytes_needed.saturating_add(headroom_bytes);
         match self.config.policy {
             EvictionPolicy::NoEviction => Err(Oom),
             EvictionPolicy::AllKeysFlush => {
@@ -561,7 +579,7 @@ impl<A: KvAllocator> Keyspace<A> {
                 eprintln!(
                     "# allkeys-flush: evicted the whole keyspace ({keys} keys) to fit a write of {total} bytes"
                 );
-                if budget.fits(total) {
+                if budget.fits_limit(total) {
                     Ok(())
                 } else {
                     Err(Oom)
