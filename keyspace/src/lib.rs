@@ -131,6 +131,12 @@ pub struct KeyspaceConfig {
     pub limits: types::Limits,
     /// `stream-node-max-bytes` / `stream-node-max-entries`.
     pub stream_limits: types::NodeLimits,
+    /// `rdbcompression`: RDB files, DUMP payloads and AOF preambles LZF-compress strings over 20 bytes when
+    /// that saves space (Redis's `rdbSaveRawString`); `false` writes every string plain.
+    pub rdb_compression: bool,
+    /// `rdbchecksum`: RDB files end with their CRC64; `false` writes a zero trailer, which loading (here and
+    /// in Redis) takes as "not checked". DUMP payloads always carry theirs, as Redis's.
+    pub rdb_checksum: bool,
 }
 
 impl Default for KeyspaceConfig {
@@ -147,6 +153,8 @@ impl Default for KeyspaceConfig {
                 ..types::Limits::default()
             },
             stream_limits: types::NodeLimits::default(),
+            rdb_compression: true,
+            rdb_checksum: true,
         }
     }
 }
@@ -536,9 +544,27 @@ impl<A: KvAllocator> Keyspace<A> {
     ) -> Result<(), Oom> {
         let budget = zedis_budget::current();
         let total = bytes_needed.saturating_add(headroom_bytes);
-        if budget.fits(total) {
+        if budget.fits_limit(total) {
             return Ok(());
         }
+        // Over a lowered limit, the write may not grow the overshoot it found (the ceiling comes down to the
+        // bytes in use); its eviction then makes room for its own bytes under that and is bounded in time.
+        budget.tighten(0);
+        let reclaimed = self.reclaim_by_policy(bytes_needed, headroom_bytes, now_ms, fx);
+        budget.tighten(bytes_needed);
+        reclaimed
+    }
+
+    /// The eviction [`Keyspace::reclaim_with_headroom`] does under the configured policy.
+    fn reclaim_by_policy(
+        &mut self,
+        bytes_needed: usize,
+        headroom_bytes: usize,
+        now_ms: i64,
+        fx: &mut commands::Effects,
+    ) -> Result<(), Oom> {
+        let budget = zedis_budget::current();
+        let total = bytes_needed.saturating_add(headroom_bytes);
         match self.config.policy {
             EvictionPolicy::NoEviction => Err(Oom),
             EvictionPolicy::AllKeysFlush => {
@@ -553,7 +579,7 @@ impl<A: KvAllocator> Keyspace<A> {
                 eprintln!(
                     "# allkeys-flush: evicted the whole keyspace ({keys} keys) to fit a write of {total} bytes"
                 );
-                if budget.fits(total) {
+                if budget.fits_limit(total) {
                     Ok(())
                 } else {
                     Err(Oom)

@@ -14,6 +14,13 @@
 //! budget with [`install`]), and measuring heap bytes nobody reserved (that is what the `counting`
 //! feature's global allocator is for).
 //!
+//! A *lowered* limit (CONFIG SET maxmemory below what is in use) does not make every allocation fail until
+//! eviction has caught up, as a hard limit would: reservations are admitted under a *ceiling*
+//! ([`GlobalBudget::ceiling`]) that starts at the bytes in use when the limit was lowered and only comes down
+//! ([`GlobalBudget::tighten`], called by eviction after each bounded step) until it meets the limit. So
+//! commands go on running while eviction works in bounded steps (Redis's `performEvictions` returning
+//! `EVICT_RUNNING`), never growing the overshoot; a limit that was not lowered is a hard limit as before.
+//!
 //! Persistence buffers are counted in [`GlobalBudget::used`] but, as in Redis, not toward eviction
 //! ([`GlobalBudget::used_for_eviction`]): evicting to make room for AOF buffers would write more AOF.
 //!
@@ -105,7 +112,8 @@ pub trait GlobalBudget {
     /// (a reply already computed, a client's query bytes already read); such overshoot is bounded by
     /// the caller's own `*_max` limits and is the documented slack.
     fn reserve(&self, component: Component, bytes: usize);
-    /// Releases `bytes` previously reserved for `component`.
+    /// Releases `bytes` previously reserved for `component`; ends a lowered limit's grace (the ceiling
+    /// becomes the limit) once the evictable bytes are back under the limit.
     fn release(&self, component: Component, bytes: usize);
     /// Bytes reserved in total.
     fn used(&self) -> usize;
@@ -117,8 +125,18 @@ pub trait GlobalBudget {
     fn peak_by(&self, component: Component) -> usize;
     /// The limit in bytes; 0 means unlimited.
     fn limit(&self) -> usize;
-    /// Changes the limit (CONFIG SET maxmemory). Existing reservations stay.
+    /// Changes the limit (CONFIG SET maxmemory). Existing reservations stay. A limit lowered below the
+    /// evictable bytes in use sets the admission ceiling to them (see the crate docs); otherwise the ceiling
+    /// is the limit (or stays between the limit and the bytes in use, if a grace was already under way).
     fn set_limit(&self, bytes: usize);
+    /// The admission bound of [`GlobalBudget::try_reserve`]: the limit, or more while eviction catches up
+    /// with a lowered limit (see the crate docs); 0 = unlimited. Invariant: `ceiling() >= limit()`, and
+    /// `ceiling() == 0` exactly when `limit() == 0`.
+    fn ceiling(&self) -> usize;
+    /// Brings the ceiling down towards the limit: to the evictable bytes in use plus `bytes_more` when that
+    /// is lower, never below the limit. Eviction calls it after each bounded step so the grace a lowered
+    /// limit opened only shrinks; it does nothing when the ceiling is the limit.
+    fn tighten(&self, bytes_more: usize);
 
     /// Bytes that count toward eviction: everything but persistence buffers.
     fn used_for_eviction(&self) -> usize {
@@ -131,8 +149,14 @@ pub trait GlobalBudget {
         limit != 0 && self.used_for_eviction() > limit
     }
 
-    /// Whether `bytes` more would fit.
+    /// Whether `bytes` more would be admitted (under the [`GlobalBudget::ceiling`]).
     fn fits(&self, bytes: usize) -> bool {
+        let ceiling = self.ceiling();
+        ceiling == 0 || self.used_for_eviction().saturating_add(bytes) <= ceiling
+    }
+
+    /// Whether `bytes` more would fit under the limit itself (what eviction aims for).
+    fn fits_limit(&self, bytes: usize) -> bool {
         let limit = self.limit();
         limit == 0 || self.used_for_eviction().saturating_add(bytes) <= limit
     }
@@ -143,6 +167,9 @@ pub trait GlobalBudget {
 pub struct Budget {
     /// 0 = unlimited.
     limit: Cell<usize>,
+    /// Admission bound of `try_reserve`. Invariant: `ceiling >= limit`, and `ceiling == 0` iff `limit == 0`;
+    /// above `limit` only after the limit was lowered below the bytes in use, and then only decreasing.
+    ceiling: Cell<usize>,
     /// Invariant: `total == used.iter().sum()`.
     total: Cell<usize>,
     /// Invariant: `total_peak >= total`.
@@ -157,6 +184,7 @@ impl Budget {
     pub fn new(limit: usize) -> Self {
         let budget = Budget::default();
         budget.limit.set(limit);
+        budget.ceiling.set(limit);
         budget
     }
 
@@ -195,7 +223,7 @@ impl GlobalBudget for Budget {
             return Err(BudgetError::Exceeded {
                 requested: bytes,
                 used: self.used_for_eviction(),
-                limit: self.limit.get(),
+                limit: self.ceiling.get(),
             });
         }
         self.add(component, bytes);
@@ -218,6 +246,10 @@ impl GlobalBudget for Budget {
         self.used[i].set(used.saturating_sub(bytes));
         self.total
             .set(self.total.get().saturating_sub(bytes.min(used)));
+        // A grace opened by a lowered limit ends once usage is back under the limit.
+        if self.ceiling.get() > self.limit.get() && self.used_for_eviction() <= self.limit.get() {
+            self.ceiling.set(self.limit.get());
+        }
     }
 
     fn used(&self) -> usize {
@@ -241,7 +273,32 @@ impl GlobalBudget for Budget {
     }
 
     fn set_limit(&self, bytes: usize) {
+        let old = self.limit.get();
+        let used = self.used_for_eviction();
+        let lowered = bytes != 0 && (old == 0 || bytes < old);
+        let ceiling = if bytes == 0 {
+            0
+        } else if lowered {
+            used.max(bytes)
+        } else {
+            // Raised or unchanged: a grace under way keeps shrinking; none is opened.
+            self.ceiling.get().min(used).max(bytes)
+        };
         self.limit.set(bytes);
+        self.ceiling.set(ceiling);
+        debug_assert!(self.ceiling.get() >= self.limit.get());
+    }
+
+    fn ceiling(&self) -> usize {
+        self.ceiling.get()
+    }
+
+    fn tighten(&self, bytes_more: usize) {
+        let (limit, ceiling) = (self.limit.get(), self.ceiling.get());
+        if ceiling > limit {
+            let now = self.used_for_eviction().saturating_add(bytes_more);
+            self.ceiling.set(ceiling.min(now).max(limit));
+        }
     }
 }
 
@@ -278,6 +335,7 @@ mod tests {
         Reserve(usize, usize),
         Release(usize, usize),
         SetLimit(usize),
+        Tighten(usize),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -286,6 +344,7 @@ mod tests {
             (0..7usize, 0..100usize).prop_map(|(c, b)| Op::Reserve(c, b)),
             (0..7usize, 0..1000usize).prop_map(|(c, b)| Op::Release(c, b)),
             (0..5000usize).prop_map(Op::SetLimit),
+            (0..200usize).prop_map(Op::Tighten),
         ]
     }
 
@@ -297,28 +356,56 @@ mod tests {
             let budget = Budget::new(limit);
             let mut model = [0usize; 7];
             let mut limit = limit;
+            // The admission bound: the limit, or the usage when the limit was lowered below it, shrinking.
+            let mut ceiling = limit;
             for op in ops {
                 match op {
                     Op::TryReserve(c, bytes) => {
                         let comp = Component::ALL[c];
                         let evictable: usize = model.iter().sum::<usize>() - model[4];
-                        let fits = limit == 0 || evictable + bytes <= limit;
+                        let fits = limit == 0 || evictable + bytes <= ceiling;
                         prop_assert_eq!(budget.try_reserve(comp, bytes).is_ok(), fits);
                         if fits { model[c] += bytes; }
+                        // Never past the limit unless it was lowered below the usage, then never past
+                        // that usage.
+                        prop_assert!(!fits || limit == 0 || evictable + bytes <= limit.max(ceiling));
                     }
                     Op::Reserve(c, bytes) => { budget.reserve(Component::ALL[c], bytes); model[c] += bytes; }
                     Op::Release(c, bytes) => {
                         let bytes = bytes.min(model[c]);
                         budget.release(Component::ALL[c], bytes);
                         model[c] -= bytes;
+                        let evictable: usize = model.iter().sum::<usize>() - model[4];
+                        if ceiling > limit && evictable <= limit {
+                            ceiling = limit;
+                        }
                     }
-                    Op::SetLimit(l) => { budget.set_limit(l); limit = l; }
+                    Op::SetLimit(l) => {
+                        let evictable: usize = model.iter().sum::<usize>() - model[4];
+                        let lowered = l != 0 && (limit == 0 || l < limit);
+                        ceiling = match (l, lowered) {
+                            (0, _) => 0,
+                            (_, true) => evictable.max(l),
+                            (_, false) => ceiling.min(evictable).max(l),
+                        };
+                        budget.set_limit(l);
+                        limit = l;
+                    }
+                    Op::Tighten(more) => {
+                        let evictable: usize = model.iter().sum::<usize>() - model[4];
+                        if ceiling > limit {
+                            ceiling = ceiling.min(evictable + more).max(limit);
+                        }
+                        budget.tighten(more);
+                    }
                 }
                 for (i, c) in Component::ALL.iter().enumerate() {
                     prop_assert_eq!(budget.used_by(*c), model[i]);
                     prop_assert!(budget.peak_by(*c) >= model[i]);
                 }
                 prop_assert_eq!(budget.used(), model.iter().sum::<usize>());
+                prop_assert_eq!((budget.limit(), budget.ceiling()), (limit, ceiling));
+                prop_assert!(ceiling >= limit && (ceiling == 0) == (limit == 0));
                 prop_assert!(budget.peak() >= budget.used());
             }
         }
@@ -331,6 +418,38 @@ mod tests {
         assert!(!budget.over_limit());
         assert!(budget.try_reserve(Component::Keyspace, 100).is_ok());
         assert!(budget.try_reserve(Component::Keyspace, 1).is_err());
+    }
+
+    /// A lowered limit admits reservations up to the usage it found, the ceiling only comes down, and a
+    /// limit that was raised (or set where usage is below it) is a hard limit.
+    #[test]
+    fn a_lowered_limit_admits_up_to_the_usage_it_found() {
+        let budget = Budget::new(1000);
+        budget.try_reserve(Component::Keyspace, 900).unwrap();
+        budget.set_limit(300);
+        assert!(budget.over_limit());
+        assert_eq!(budget.ceiling(), 900);
+        assert!(
+            budget.try_reserve(Component::Keyspace, 1).is_err(),
+            "no growth past 900"
+        );
+        budget.release(Component::Keyspace, 100);
+        budget.tighten(10);
+        assert_eq!(budget.ceiling(), 810);
+        assert!(budget.try_reserve(Component::Keyspace, 10).is_ok());
+        assert!(budget.try_reserve(Component::Keyspace, 1).is_err());
+        budget.release(Component::Keyspace, 600);
+        budget.tighten(0);
+        assert_eq!(budget.ceiling(), 300, "never below the limit");
+        assert!(budget.try_reserve(Component::Keyspace, 90).is_ok());
+        assert!(
+            budget.try_reserve(Component::Keyspace, 1).is_err(),
+            "a hard limit again"
+        );
+        budget.set_limit(400);
+        assert_eq!(budget.ceiling(), 400);
+        budget.set_limit(0);
+        assert!(budget.try_reserve(Component::Keyspace, 1 << 30).is_ok());
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub fn evict_until_fits<A: KvAllocator>(
 /// Evicts until `bytes_needed + headroom_bytes` fit, but bounds the work spent on the headroom: once
 /// `time_limit` has passed and `bytes_needed` alone fits, it stops (as Redis's `performEvictions` returning
 /// `EVICT_RUNNING`), leaving the rest to the next call. The command's own `bytes_needed` is always made room
-/// for (the budget is a hard limit), or [`Oom`] returned.
+/// for under the budget's admission ceiling (the limit, or the usage a lowered limit found, see
+/// `zedis_budget`), or [`Oom`] returned. `target` is always aimed at under the limit itself.
 pub fn evict_with_headroom<A: KvAllocator>(
     ks: &mut Keyspace<A>,
     bytes_needed: usize,
@@ -58,7 +59,7 @@ pub fn evict_with_headroom<A: KvAllocator>(
     // stays eligible even when later samples happen to be poor.
     let mut pool = std::mem::take(&mut ks.evict_pool);
     let result = loop {
-        if budget.fits(target) {
+        if budget.fits_limit(target) {
             break Ok(());
         }
         // Out of time: stop once the write's own bytes fit (the headroom is left to later calls). A call that
@@ -310,3 +311,7 @@ mod tests {
         assert_eq!(ks.total_keys(), 0);
     }
 }
+
+#[cfg(test)]
+#[path = "evict_lowered_tests.rs"]
+mod lowered_tests;

@@ -4,7 +4,7 @@
 
 use super::keys::parse_scan_options;
 use super::lists::{bulk_elem, wrong_arity};
-use super::sets::{reply_scan, scan_cursor};
+use super::sets::{reply_scan, reply_scan_page, scan_cursor};
 use super::{Ctx, NOT_FLOAT, OOM, SYNTAX};
 use crate::longdouble::LongDouble;
 use crate::num::parse_i64_exact;
@@ -366,9 +366,9 @@ fn reply_pairs(ctx: &mut Ctx<'_>, picks: &[(Elem<'_>, Elem<'_>)], with_values: b
 /// # Format
 /// `HSCAN key cursor [MATCH pattern] [COUNT count]`
 ///
-/// Returns every pair with cursor 0 (a full iteration in one call, which SCAN's guarantees allow).
+/// `listpack` hashes whole with cursor 0; `hashtable` ones a page per call (see [`Hash::scan`]).
 pub fn hscan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(_cursor) = scan_cursor(ctx) else {
+    let Some(cursor) = scan_cursor(ctx) else {
         return;
     };
     let hash = match read_obj::<A, Hash<A>>(ks, ctx, ctx.argv[1]) {
@@ -381,14 +381,14 @@ pub fn hscan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return;
     };
     let mut items = Vec::new();
-    for (field, value) in hash.iter() {
+    let next = hash.scan(cursor, opts.count, |field, value| {
         let field = field.to_vec();
         if opts.pattern.is_none_or(|p| glob::matches(p, &field)) {
             items.push(field);
             items.push(value.to_vec());
         }
-    }
-    reply_scan(ctx, &items);
+    });
+    reply_scan_page(ctx, next, &items);
 }
 
 #[cfg(test)]

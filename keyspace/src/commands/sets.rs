@@ -494,9 +494,9 @@ pub(crate) fn scan_cursor(ctx: &mut Ctx<'_>) -> Option<u64> {
 /// # Format
 /// `SSCAN key cursor [MATCH pattern] [COUNT count]`
 ///
-/// Returns every member with cursor 0 (a full iteration in one call, which SCAN's guarantees allow).
+/// `intset`/`listpack` sets whole with cursor 0; `hashtable` ones a page per call (see [`Set::scan`]).
 pub fn sscan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
-    let Some(_cursor) = scan_cursor(ctx) else {
+    let Some(cursor) = scan_cursor(ctx) else {
         return;
     };
     let set = match read_obj::<A, Set<A>>(ks, ctx, ctx.argv[1]) {
@@ -508,10 +508,16 @@ pub fn sscan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let Some(opts) = parse_scan_options(ctx, argv, 3, false) else {
         return;
     };
-    let items: Vec<Vec<u8>> = set
-        .iter()
-        .map(|e| e.to_vec())
-        .filter(|m| opts.pattern.is_none_or(|p| glob::matches(p, m)))
-        .collect();
-    reply_scan(ctx, &items);
+    let mut items = Vec::new();
+    let next = set.scan(cursor, opts.count, |member| {
+        let member = member.to_vec();
+        if opts.pattern.is_none_or(|p| glob::matches(p, &member)) {
+            items.push(member);
+        }
+    });
+    reply_scan_page(ctx, next, &items);
 }
+
+#[cfg(test)]
+#[path = "sscan_tests.rs"]
+mod sscan_tests;

@@ -1,7 +1,7 @@
 //! ZSCAN against a real redis-server 7.0.15: the same commands, the same reply bytes for `listpack` sets
 //! (every member at once, cursor 0, whatever the cursor), the same members for paged `skiplist` sets.
 
-use crate::commands::{zsets, Ctx, Effects};
+use crate::commands::{hashes, sets, zsets, Ctx, Effects};
 use crate::{Keyspace, KeyspaceConfig};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use zedis_kv_pool::SystemAlloc;
 use zedis_resp::Protocol;
 
-type A = SystemAlloc;
+pub(crate) type A = SystemAlloc;
 
 /// A redis-server on a free port with its files in a temp dir, killed by PID on drop.
-struct Reference {
+pub(crate) struct Reference {
     child: Child,
     dir: std::path::PathBuf,
     conn: BufReader<TcpStream>,
@@ -22,7 +22,12 @@ struct Reference {
 
 impl Reference {
     /// Panics when redis-server cannot be started (it is part of the test environment).
-    fn start() -> Option<Reference> {
+    pub(crate) fn start() -> Option<Reference> {
+        Reference::start_with(&[], None)
+    }
+
+    /// As [`Reference::start`], with extra command-line arguments, and `dump` as the `dump.rdb` it loads.
+    pub(crate) fn start_with(extra: &[&str], dump: Option<&[u8]>) -> Option<Reference> {
         let port = TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
@@ -30,6 +35,9 @@ impl Reference {
             .port();
         let dir = std::env::temp_dir().join(format!("zedis-zscan-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).ok()?;
+        if let Some(bytes) = dump {
+            std::fs::write(dir.join("dump.rdb"), bytes).ok()?;
+        }
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -41,17 +49,16 @@ impl Reference {
             ])
             .args(["--appendonly", "no", "--dir"])
             .arg(&dir)
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server 7.0.15 must be installed");
         let deadline = Instant::now() + Duration::from_secs(30);
         let stream = loop {
             match TcpStream::connect(("127.0.0.1", port)) {
-                Ok(stream) => break stream,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                Err(e) => panic!("redis-server did not start: {e}"),
+                Ok(stream) if Reference::loaded(&stream) => break stream,
+                _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                other => panic!("redis-server did not start or load: {:?}", other.err()),
             }
         };
         Some(Reference {
@@ -61,8 +68,25 @@ impl Reference {
         })
     }
 
+    /// Whether the server behind `stream` has finished loading its dump (PING answers PONG).
+    fn loaded(stream: &TcpStream) -> bool {
+        let Ok(clone) = stream.try_clone() else {
+            return false;
+        };
+        let mut conn = BufReader::new(clone);
+        let mut reply = Vec::new();
+        conn.get_mut().write_all(b"PING\r\n").is_ok()
+            && conn.read_until(b'\n', &mut reply).is_ok()
+            && reply == b"+PONG\r\n"
+    }
+
+    /// The directory holding its files (`dump.rdb` after a SAVE).
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// Sends `words` and returns the reply's bytes.
-    fn call(&mut self, words: &[&[u8]]) -> Vec<u8> {
+    pub(crate) fn call(&mut self, words: &[&[u8]]) -> Vec<u8> {
         let mut out = format!("*{}\r\n", words.len()).into_bytes();
         for word in words {
             out.extend_from_slice(format!("${}\r\n", word.len()).as_bytes());
@@ -105,7 +129,7 @@ fn read_value(conn: &mut BufReader<TcpStream>, out: &mut Vec<u8>) {
 }
 
 /// Runs one command through Zedis's handler; returns its reply bytes.
-fn ours(ks: &mut Keyspace<A>, words: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn ours(ks: &mut Keyspace<A>, words: &[&[u8]]) -> Vec<u8> {
     let mut fx = Effects::default();
     let mut out = Vec::new();
     let mut ctx = Ctx {
@@ -120,17 +144,23 @@ fn ours(ks: &mut Keyspace<A>, words: &[&[u8]]) -> Vec<u8> {
     match name.as_slice() {
         b"zadd" => zsets::zadd(ks, &mut ctx),
         b"zscan" => zsets::zscan(ks, &mut ctx),
+        b"sadd" => sets::sadd(ks, &mut ctx),
+        b"srem" => sets::srem(ks, &mut ctx),
+        b"sscan" => sets::sscan(ks, &mut ctx),
+        b"hset" => hashes::hset(ks, &mut ctx),
+        b"hdel" => hashes::hdel(ks, &mut ctx),
+        b"hscan" => hashes::hscan(ks, &mut ctx),
         other => panic!("no handler for {other:?}"),
     }
     out
 }
 
-fn split(line: &str) -> Vec<&[u8]> {
+pub(crate) fn split(line: &str) -> Vec<&[u8]> {
     line.split_whitespace().map(str::as_bytes).collect()
 }
 
-/// The `(cursor, items)` of a ZSCAN reply.
-fn parse_page(reply: &[u8]) -> (u64, Vec<Vec<u8>>) {
+/// The `(cursor, items)` of a ZSCAN/SSCAN/HSCAN reply.
+pub(crate) fn parse_page(reply: &[u8]) -> (u64, Vec<Vec<u8>>) {
     let text = String::from_utf8_lossy(reply);
     let lines: Vec<&str> = text.split("\r\n").collect();
     // *2, $n, cursor, *m, then $len / item pairs.

@@ -473,7 +473,7 @@ pub fn zrandmember<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 
 #[cfg(test)]
 #[path = "zscan_tests.rs"]
-mod zscan_tests;
+pub(crate) mod zscan_tests;
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,7 @@ impl From<Oom> for BuildError {
     }
 }
 
-/// The codec's encoding choices for the keyspace's configured thresholds (`rdbcompression yes`).
+/// The codec's encoding choices for the keyspace's configured thresholds and `rdbcompression`.
 pub fn encoding_config(config: &KeyspaceConfig) -> EncodingConfig {
     let l = &config.limits;
     EncodingConfig {
@@ -52,6 +52,7 @@ pub fn encoding_config(config: &KeyspaceConfig) -> EncodingConfig {
         zset_max_listpack_value: l.zset_listpack_value_bytes_max,
         stream_node_max_bytes: config.stream_limits.node_bytes_max,
         stream_node_max_entries: config.stream_limits.node_entries_max,
+        compression: config.rdb_compression,
         ..EncodingConfig::default()
     }
 }

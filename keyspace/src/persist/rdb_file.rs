@@ -1,7 +1,8 @@
 //! Whole-keyspace RDB files (SAVE and loading `dump.rdb`), through the `zedis-rdb` codec.
 //!
 //! [`save`] writes Redis 7.0's layout: header, AUX fields, then per non-empty database SELECTDB and
-//! RESIZEDB followed by its live keys (expired ones are left out, as Redis does), EOF and CRC64.
+//! RESIZEDB followed by its live keys (expired ones are left out, as Redis does), EOF and CRC64 (zero under
+//! `rdbchecksum no`), strings LZF-compressed unless `rdbcompression no` ([`crate::KeyspaceConfig`]).
 //! [`load`] reads such a file (or any redis-server 7.0 writes) into an empty keyspace: every value is
 //! built as [`store_value`] builds it, expired keys are skipped on a master (a replica keeps them until its
 //! master deletes them, see [`crate::ExpiryRole`]), and any corruption, duplicate key,
@@ -71,7 +72,7 @@ pub fn save<A: KvAllocator, W: Write>(
 ) -> Result<W, RdbError> {
     let opts = WriteOptions {
         encoding: encoding_config(&ks.config),
-        checksum: true,
+        checksum: ks.config.rdb_checksum,
     };
     let mut w = RdbWriter::new(out, opts)?;
     w.standard_aux(aux)?;

@@ -3,6 +3,7 @@
 //! bytes; `hashtable` otherwise (never converting back, as Redis).
 
 use super::elem::{Elem, Needle};
+use super::home_scan::scan_page;
 use super::listpack::{self, Listpack};
 use super::packed::{KeyOf, Table, TableIter};
 use super::{AllocError, Limits, Rng};
@@ -214,6 +215,32 @@ impl<A: Allocator + Copy> Hash<A> {
             Repr::Pack(lp) => Iter(IterRepr::Pack(lp.iter())),
             Repr::Table(table) => Iter(IterRepr::Table(table.iter())),
         }
+    }
+
+    /// One HSCAN call from `cursor`: hands `visit(field, value)` a page of pairs and returns the next cursor,
+    /// 0 when the iteration is complete. `listpack`: every pair in order, cursor 0, whatever the cursor (as
+    /// Redis). `hashtable`: home buckets in reverse-binary order until the page holds `count` items (fields
+    /// and values, as Redis counts them) or `10 * count` buckets were visited; a field present from the first
+    /// call to the last is returned at least once (SCAN's guarantee, resizes included).
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(Elem<'_>, Elem<'_>),
+    ) -> u64 {
+        let Repr::Table(table) = &self.repr else {
+            self.iter().for_each(|(field, value)| visit(field, value));
+            return 0;
+        };
+        let mut items = 0;
+        scan_page(cursor, count, |at| {
+            let next = table.scan(at, |entry| {
+                let (field, value) = split_entry(entry);
+                items += 2;
+                visit(Elem::from_bytes(field), Elem::from_bytes(value));
+            });
+            (next, items)
+        })
     }
 
     /// A uniformly random `(field, value)` (HRANDFIELD without count), `None` when empty.

@@ -19,6 +19,7 @@
 pub mod elem;
 pub mod hash;
 pub mod hll;
+mod home_scan;
 pub mod intset;
 pub mod list;
 pub mod listpack;

@@ -4,6 +4,7 @@
 //! back to a smaller encoding.
 
 use super::elem::{int_text_len, Elem, Needle, INT_TEXT_BYTES_MAX};
+use super::home_scan::scan_page;
 use super::intset::{self, IntSet};
 use super::listpack::{self, Listpack};
 use super::packed::{KeyOf, Table, TableIter};
@@ -170,6 +171,26 @@ impl<A: Allocator + Copy> Set<A> {
             Repr::Pack(lp) => Iter(IterRepr::Pack(lp.iter())),
             Repr::Table(table) => Iter(IterRepr::Table(table.iter())),
         }
+    }
+
+    /// One SSCAN call from `cursor`: hands `visit` a page of members and returns the next cursor, 0 when the
+    /// iteration is complete. `intset` and `listpack`: every member, cursor 0, whatever the cursor (as
+    /// Redis). `hashtable`: home buckets in reverse-binary order until the page holds `count` members or
+    /// `10 * count` buckets were visited; a member present from the first call to the last is returned at
+    /// least once (SCAN's guarantee, resizes included), possibly more than once.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(Elem<'_>)) -> u64 {
+        let Repr::Table(table) = &self.repr else {
+            self.iter().for_each(visit);
+            return 0;
+        };
+        let mut items = 0;
+        scan_page(cursor, count, |at| {
+            let next = table.scan(at, |member| {
+                items += 1;
+                visit(Elem::from_bytes(member));
+            });
+            (next, items)
+        })
     }
 
     /// A uniformly random member (SRANDMEMBER without count), `None` when empty.

@@ -12,9 +12,12 @@
 //! faster than a step moves them), the rest of the move is done at once. A reservation at least as large as
 //! the table (a bulk build) also resizes at once: its cost is then proportional to the caller's own work.
 //!
+//! SCAN pages by home bucket with Redis's reverse-binary cursor (see [`super::super::home_scan`]).
+//!
 //! Random picks stay exactly uniform: every occupied bucket holds one entry, the array is chosen in
 //! proportion to its entries, and the bucket by rejection sampling over the part that can hold entries.
 
+use super::super::home_scan::{scan_arrays, with_home_tag};
 use super::{KeyOf, Packed};
 use crate::types::{AllocError, Rng};
 use allocator_api2::alloc::Allocator;
@@ -56,8 +59,10 @@ pub(crate) struct Table<A: Allocator, const N: usize, K> {
     key_of: core::marker::PhantomData<K>,
 }
 
+/// The hash `hashbrown` gets for `key`: the seeded hash with its low 7 bits repeated as the tag, so SCAN
+/// finds a home bucket's entries with one tag probe ([`with_home_tag`]).
 fn hash_key(hasher: &DefaultHashBuilder, key: &[u8]) -> u64 {
-    hasher.hash_one(key)
+    with_home_tag(hasher.hash_one(key))
 }
 
 impl<A: Allocator + Copy, const N: usize, K: KeyOf> Table<A, N, K> {
@@ -249,6 +254,20 @@ impl<A: Allocator + Copy, const N: usize, K: KeyOf> Table<A, N, K> {
         // MOVE_BUCKETS_PER_STEP of its buckets per operation), so the move is not cut short.
         let len = self.table.len();
         let _ = self.start_resize(len + len / 2 + buckets / MOVE_BUCKETS_PER_STEP + 1);
+    }
+
+    /// One SCAN step (SSCAN/HSCAN of the `hashtable` encodings): hands `visit` every entry of the home buckets
+    /// `cursor` names (both arrays during a resize) and returns the next cursor, 0 when done. An entry present
+    /// from the first call to the last is handed over at least once, resizes included.
+    pub(crate) fn scan(&self, cursor: u64, mut visit: impl FnMut(&[u8])) -> u64 {
+        let hasher = &self.hasher;
+        scan_arrays(
+            &self.table,
+            &self.old,
+            cursor,
+            |e| hash_key(hasher, K::key(e.as_bytes())),
+            |e| visit(e.as_bytes()),
+        )
     }
 
     pub(crate) fn iter(&self) -> TableIter<'_, A, N> {

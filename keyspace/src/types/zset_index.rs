@@ -11,13 +11,11 @@
 //! Growing moves the slots into the new array a few per mutating operation, as [`super::super::packed`]'s
 //! `Table` and Redis's `dict` do; the stored hash makes a move cost no member hashing and no node access.
 //!
-//! ZSCAN walks the arrays with Redis's reverse-binary cursor ([`crate::dict::scan_buckets`]), one *home*
-//! bucket at a time (the bucket a slot's hash names; open addressing may store it a few groups further). The
-//! hash handed to hashbrown repeats its low 7 bits in its top 7 (hashbrown's tag), so in an array of at least
-//! 128 buckets every slot of home `b` carries the tag `b % 128` and one tag probe from `b` finds them all.
+//! ZSCAN walks the arrays with Redis's reverse-binary cursor one *home* bucket at a time, through
+//! [`super::super::home_scan`] (shared with the `hashtable` encodings of sets and hashes).
 
+use super::super::home_scan::{scan_arrays, with_home_tag};
 use super::super::AllocError;
-use crate::dict::scan_buckets;
 use allocator_api2::alloc::Allocator;
 use core::hash::BuildHasher;
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -55,39 +53,11 @@ impl Slot {
     }
 }
 
-/// Bits of hashbrown's tag (the top bits of the 64-bit hash).
-const TAG_BITS: u32 = 7;
-
-/// Bits below the tag: they pick the home bucket.
-const HOME_BITS: u32 = u64::BITS - TAG_BITS;
-
-/// Distinct tags.
-const TAGS: u64 = 1 << TAG_BITS;
-
 /// hashbrown's hash of a slot: the 32-bit member hash spread over 64 bits (an odd multiplier is a
 /// bijection of the low bits, which pick the bucket), with the low 7 bits repeated as the tag, so the
-/// slots of one home bucket share a tag (see the module docs: SCAN probes a bucket by its tag).
+/// slots of one home bucket share a tag (see [`super::super::home_scan`]).
 fn spread(hash: u32) -> u64 {
-    let mixed = u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed & ((1 << HOME_BITS) - 1)) | (mixed << HOME_BITS)
-}
-
-/// Hands `visit` every slot of `array` whose home is bucket `home` (`mask` = buckets - 1).
-fn visit_home<A: Allocator>(
-    array: &HashTable<Slot, A>,
-    mask: u64,
-    home: u64,
-    visit: &mut impl FnMut(u32, f64),
-) {
-    // Arrays under 128 buckets: the tags of home `home` are every tag equal to it modulo the size.
-    let stride = (mask + 1).min(TAGS);
-    for tag in ((home & (stride - 1))..TAGS).step_by(stride as usize) {
-        for slot in array.iter_hash((tag << HOME_BITS) | home) {
-            if spread(slot.hash) & mask == home {
-                visit(slot.hash, slot.score());
-            }
-        }
-    }
+    with_home_tag(u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 fn slot_hash(slot: &Slot) -> u64 {
@@ -255,18 +225,8 @@ impl<A: Allocator + Copy> ScoreIndex<A> {
     /// both arrays during a resize) and returns the next cursor, 0 when done. A slot present from the first
     /// call to the last is handed over at least once (Redis's `dictScan` guarantee), possibly more than once.
     pub(super) fn scan(&self, cursor: u64, mut visit: impl FnMut(u32, f64)) -> u64 {
-        if self.len() == 0 {
-            return 0;
-        }
-        let mask = |array: &HashTable<Slot, A>| array.num_buckets() as u64 - 1;
-        let masks = if self.is_resizing() {
-            (mask(&self.table), Some(mask(&self.old)))
-        } else {
-            (mask(&self.table), None)
-        };
-        scan_buckets(cursor, masks, |array, home| {
-            let array = if array == 0 { &self.table } else { &self.old };
-            visit_home(array, mask(array), home, &mut visit);
+        scan_arrays(&self.table, &self.old, cursor, slot_hash, |slot| {
+            visit(slot.hash, slot.score())
         })
     }
 

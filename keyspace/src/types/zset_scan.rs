@@ -8,6 +8,7 @@
 
 use super::{Repr, ZSet};
 use crate::types::elem::{Elem, INT_TEXT_BYTES_MAX};
+use crate::types::home_scan::scan_page;
 use allocator_api2::alloc::Allocator;
 
 impl<A: Allocator + Copy> ZSet<A> {
@@ -25,18 +26,13 @@ impl<A: Allocator + Copy> ZSet<A> {
             Repr::Skip(sorted) => sorted,
         };
         let mut page: Vec<(f64, u32)> = Vec::new();
-        let mut next = cursor;
-        let mut buckets_left = count.saturating_mul(10);
-        loop {
-            // `+ 0.0` makes -0 the 0 the nodes hold, so equal scores sort together.
-            next = sorted
+        let next = scan_page(cursor, count, |at| {
+            let next = sorted
                 .table
-                .scan(next, |hash, score| page.push((score + 0.0, hash)));
-            buckets_left = buckets_left.saturating_sub(1);
-            if next == 0 || buckets_left == 0 || page.len().saturating_mul(2) >= count {
-                break;
-            }
-        }
+                // `+ 0.0` makes -0 the 0 the nodes hold, so equal scores sort together.
+                .scan(at, |hash, score| page.push((score + 0.0, hash)));
+            (next, page.len().saturating_mul(2))
+        });
         page.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         page.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         let mut buf = [0u8; INT_TEXT_BYTES_MAX];
