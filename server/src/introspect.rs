@@ -1,10 +1,9 @@
-//! COMMAND, CONFIG and MEMORY: answered from the command table, the config table and the budget.
+//! COMMAND, CONFIG and MEMORY USAGE: answered from the command table, the config table and the key index (the other MEMORY subcommands: `memory_cmds.rs`).
 
 use crate::clients::help_reply;
 use crate::server::Core;
 use crate::table::{Command, FLAG_NAMES, READONLY, WRITE};
 use crate::Strategy;
-use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
 use zedis_keyspace::commands::SYNTAX;
 use zedis_keyspace::entry::Payload;
@@ -544,99 +543,4 @@ pub fn memory_usage<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
         Some(b) => reply::integer(out, b as i64),
         None => reply::null(out, p),
     });
-}
-
-/// # Format
-/// `MEMORY STATS`
-pub fn memory_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    let b = core.budget;
-    let keys = core.engine.ks.total_keys();
-    let dataset = b.used_by(Component::Keyspace);
-    let overhead = b.used() - dataset;
-    let mut fields: Vec<(String, i64)> = vec![
-        ("peak.allocated".into(), b.peak() as i64),
-        ("total.allocated".into(), b.used() as i64),
-        ("startup.allocated".into(), 0),
-        (
-            "clients.normal".into(),
-            b.used_by(Component::Clients) as i64,
-        ),
-        (
-            "aof.buffer".into(),
-            b.used_by(Component::Persistence) as i64,
-        ),
-        ("pubsub".into(), b.used_by(Component::Pubsub) as i64),
-        (
-            "request.arena".into(),
-            b.used_by(Component::RequestArena) as i64,
-        ),
-        ("overhead.total".into(), overhead as i64),
-        ("keys.count".into(), keys as i64),
-        (
-            "keys.bytes-per-key".into(),
-            dataset.checked_div(keys).unwrap_or(0) as i64,
-        ),
-        ("dataset.bytes".into(), dataset as i64),
-        ("allocator.resident".into(), crate::info::rss_bytes() as i64),
-    ];
-    for db in 0..core.engine.ks.db_count() {
-        if !core.engine.ks.db(db).is_empty() {
-            fields.push((
-                format!("db.{db}.overhead.index"),
-                core.engine.ks.db(db).index_bytes() as i64,
-            ));
-        }
-    }
-    core.reply(ck, |out, p| {
-        reply::map_len(out, p, fields.len());
-        for (k, v) in fields {
-            reply::bulk(out, k.as_bytes());
-            reply::integer(out, v);
-        }
-    });
-}
-
-/// # Format
-/// `MEMORY DOCTOR`
-pub fn memory_doctor<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    let b = core.budget;
-    let text = if b.used() < 5 * 1024 * 1024 {
-        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.".to_string()
-    } else if b.limit() != 0 && b.used() > b.limit() {
-        format!("Sam, used memory ({} bytes) is above maxmemory ({} bytes): writes are refused or evict keys.", b.used(), b.limit())
-    } else {
-        "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.".to_string()
-    };
-    core.reply(ck, |out, p| {
-        reply::verbatim(out, p, b"txt", text.as_bytes())
-    });
-}
-
-/// # Format
-/// `MEMORY PURGE`
-pub fn memory_purge<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    core.reply(ck, |out, _| reply::ok(out));
-}
-
-/// # Format
-/// `MEMORY HELP`
-pub fn memory_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
-    help_reply(
-        core,
-        ck,
-        &[
-            "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "DOCTOR",
-            "    Return memory problems reports.",
-            "PURGE",
-            "    Attempt to purge dirty pages for reclamation by the allocator.",
-            "STATS",
-            "    Return information about the memory usage of the server.",
-            "USAGE <key> [SAMPLES <count>]",
-            "    Return memory in bytes used by <key> and its value. Nested values are",
-            "    sampled up to <count> times (default: 5, 0 means sample all).",
-            "HELP",
-            "    Prints this help.",
-        ],
-    );
 }

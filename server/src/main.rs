@@ -20,6 +20,7 @@ mod conn;
 mod dispatch;
 mod info;
 mod introspect;
+mod memory_cmds;
 mod metrics_port;
 mod monitor_cmd;
 mod multi;

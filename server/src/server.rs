@@ -282,13 +282,14 @@ impl<S: Strategy> Server<S> {
         // One clock read per loop turn: the cron and blocked-client deadlines run on the cached clock.
         let mut next_cron_ms = refresh_clock();
         let mut next_block_deadline_ms: Option<i64> = None;
+        let mut evicting = false;
         loop {
             let now_ms = cached_ms();
             let mut wait_ms = next_cron_ms.saturating_sub(now_ms).max(0);
             if let Some(deadline) = next_block_deadline_ms {
                 wait_ms = wait_ms.min(deadline.saturating_sub(now_ms).max(0));
             }
-            if !self.core.net.rereads.is_empty() {
+            if !self.core.net.rereads.is_empty() || evicting {
                 wait_ms = 0;
             }
             if let Err(e) = self
@@ -338,6 +339,7 @@ impl<S: Strategy> Server<S> {
             }
             next_block_deadline_ms = self.core.expire_blocked(now_ms);
             self.core.fast_expire_cycle();
+            evicting = self.core.evict_catch_up(now_ms);
             self.resume_unblocked();
             crate::pause::resume(&mut self);
             // AOF: this turn's commands reach the file (and with `always` the disk) before the replies leave.
@@ -392,6 +394,8 @@ impl<S: Strategy> Core<S> {
         ks.lfu_log_factor = c.int("lfu-log-factor") as u32;
         ks.lfu_decay_time = c.int("lfu-decay-time") as u32;
         ks.string_bytes_max = c.int("proto-max-bulk-len") as usize;
+        ks.rdb_compression = c.flag("rdbcompression");
+        ks.rdb_checksum = c.flag("rdbchecksum");
         ks.hll_sparse_bytes_max = c.int("hll-sparse-max-bytes") as usize;
         ks.limits = zedis_keyspace::types::Limits {
             list_max_listpack_size: c.int("list-max-listpack-size"),

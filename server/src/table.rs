@@ -5,7 +5,7 @@
 //! written by hand. Lookup lowercases the name into a stack buffer: no allocation per command.
 
 use crate::server::Core;
-use crate::{clients, conn, introspect, Strategy};
+use crate::{clients, conn, introspect, memory_cmds, Strategy};
 use zedis_keyspace::commands::{expire, keys, strings, Handler as KvHandler};
 
 /// Writes data.
@@ -447,10 +447,10 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         ]),
         cmd("memory", -2, 0, (0, 0, 0), "server", "4.0.0", "A container for memory diagnostics commands", "Depends on subcommand.", "@slow", "", Handler::Container).subs(vec![
         cmd("memory|usage", -3, READONLY, (2, 2, 1), "server", "4.0.0", "Estimate the memory usage of a key", "O(N) where N is the number of samples.", "@read @slow", "", srv(introspect::memory_usage)),
-        cmd("memory|stats", 2, 0, (0, 0, 0), "server", "4.0.0", "Show memory usage details", "O(1)", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(introspect::memory_stats)),
-        cmd("memory|doctor", 2, 0, (0, 0, 0), "server", "4.0.0", "Outputs memory problems report", "O(1)", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(introspect::memory_doctor)),
-        cmd("memory|purge", 2, 0, (0, 0, 0), "server", "4.0.0", "Ask the allocator to release memory", "Depends on how much memory is allocated, could be slow", "@slow", "request_policy:all_shards response_policy:all_succeeded", srv(introspect::memory_purge)),
-        cmd("memory|help", 2, LOADING | STALE, (0, 0, 0), "server", "4.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow", "", srv(introspect::memory_help)),
+        cmd("memory|stats", 2, 0, (0, 0, 0), "server", "4.0.0", "Show memory usage details", "O(1)", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(memory_cmds::memory_stats)),
+        cmd("memory|doctor", 2, 0, (0, 0, 0), "server", "4.0.0", "Outputs memory problems report", "O(1)", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(memory_cmds::memory_doctor)),
+        cmd("memory|purge", 2, 0, (0, 0, 0), "server", "4.0.0", "Ask the allocator to release memory", "Depends on how much memory is allocated, could be slow", "@slow", "request_policy:all_shards response_policy:all_succeeded", srv(memory_cmds::memory_purge)),
+        cmd("memory|help", 2, LOADING | STALE, (0, 0, 0), "server", "4.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow", "", srv(memory_cmds::memory_help)),
         ]),
         cmd("lpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), "list", "1.0.0", "Prepend one or multiple elements to a list", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "@write @list @fast", "", kv(zedis_keyspace::commands::lists::push)),
         cmd("rpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), "list", "1.0.0", "Append one or multiple elements to a list", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "@write @list @fast", "", kv(zedis_keyspace::commands::lists::push)),

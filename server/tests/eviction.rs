@@ -182,3 +182,36 @@ fn lowering_maxmemory_evicts_even_under_reads() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_lowered_maxmemory_is_caught_up_without_writes_and_without_blocking_writes() {
+    // Redis's evictionTimeProc: after CONFIG SET maxmemory below the current use, the server evicts in
+    // bounded steps every loop turn, with no client writing, until it is under the new limit; meanwhile
+    // writes are admitted (no -OOM while the overshoot only shrinks).
+    let server = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let mut c = server.conn();
+    fill(&mut c, "k", 40_000, None);
+    let used = info_field(&mut c, "used_memory");
+    let limit = used / 4;
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(limit)
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("written-while-over")
+        .arg("1")
+        .query(&mut c)
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while info_field(&mut c, "used_memory") > limit {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still over the lowered limit: {} > {limit}",
+            info_field(&mut c, "used_memory")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(info_field(&mut c, "evicted_keys") > 0);
+}

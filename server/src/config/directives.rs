@@ -192,6 +192,8 @@ pub const DIRECTIVES: &[Directive] = &[
     // Redis 7's multi-part AOF (`aof/multipart.rs`, the zedis-aofdir crate).
     d("appenddirname", Kind::Str, false, "appendonlydir"),
     d("aof-use-rdb-preamble", Kind::Bool, true, "yes"),
+    d("rdbcompression", Kind::Bool, true, "yes"),
+    d("rdbchecksum", Kind::Bool, true, "yes"),
     d("aof-timestamp-enabled", Kind::Bool, true, "no"),
     d(
         "appendfsync",

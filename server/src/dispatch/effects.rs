@@ -69,6 +69,21 @@ impl<S: Strategy> Core<S> {
         reclaimed
     }
 
+    /// Redis's `evictionTimeProc`: while used memory is over a lowered `maxmemory`, each loop turn evicts
+    /// for a bounded time (the keyspace's per-call limit). Returns whether to keep going at once: still
+    /// over the limit and this turn freed something (a policy with nothing to evict stops the catching
+    /// up; the cron retries).
+    pub fn evict_catch_up(&mut self, now_ms: i64) -> bool {
+        use zedis_budget::GlobalBudget;
+        let budget = self.budget;
+        if budget.limit() == 0 || !budget.over_limit() {
+            return false;
+        }
+        let before = budget.used();
+        let _ = self.reclaim(0, now_ms);
+        budget.over_limit() && budget.used() < before
+    }
+
     /// As [`Core::reclaim`] for a write's own `bytes_needed`, plus `headroom_bytes` for the client buffers
     /// charged after it: the write's own bytes are always made room for, the headroom only within the
     /// keyspace's eviction time limit per call (the rest is left to the next write), so one write under
