@@ -137,14 +137,40 @@ impl<S: Strategy> Core<S> {
 
     /// A bus socket's readiness (the event loop's arm for tokens the node owns). False: not a bus token.
     pub fn cluster_ready(&mut self, token: Token, readable: bool, writable: bool) -> bool {
-        let Some(node) = self.cluster.node.as_mut() else {
-            return false;
-        };
-        if !node.owns_token(token) {
+        if !self
+            .cluster
+            .node
+            .as_ref()
+            .is_some_and(|n| n.owns_token(token))
+        {
             return false;
         }
-        node.ready(token, readable, writable, cached_ms() as u64);
+        let now_ms = cached_ms();
+        // The offset a packet carries must be exact (a manual failover waits for the replica to reach the
+        // paused master's offset exactly), and a pause it asks for must hold from the next command on.
+        let (offset, age) = self.cluster_repl_facts(now_ms);
+        if let Some(node) = self.cluster.node.as_mut() {
+            node.set_replication(offset, age);
+            node.ready(token, readable, writable, now_ms as u64);
+        }
+        self.cluster_events();
         true
+    }
+
+    /// Our replication offset as Redis's `master_repl_offset` (this turn's stream not yet flushed
+    /// included) and, on a replica whose link is down, how long it has been down (ms).
+    fn cluster_repl_facts(&self, now_ms: i64) -> (u64, u64) {
+        let repl = &self.engine.repl;
+        let pending = if repl.backlog.is_some() {
+            repl.pending.len() as u64
+        } else {
+            0
+        };
+        let age = match repl.master.as_ref() {
+            Some(link) if !self.repl_link_up() => (now_ms - link.down_since_ms).max(0) as u64,
+            _ => 0,
+        };
+        (repl.master_repl_offset + pending, age)
     }
 
     /// How long the loop may sleep before the next tick (ms), if cluster mode or MIGRATE needs one.
@@ -163,11 +189,7 @@ impl<S: Strategy> Core<S> {
         }
         self.cluster.next_tick_ms = now_ms + TICK_MS;
         self.cluster.migrator.cron(now_ms as u64);
-        let offset = self.engine.repl.master_repl_offset;
-        let age = match self.engine.repl.master.as_ref() {
-            Some(link) if !self.repl_link_up() => (now_ms - link.down_since_ms).max(0) as u64,
-            _ => 0,
-        };
+        let (offset, age) = self.cluster_repl_facts(now_ms);
         if let Some(node) = self.cluster.node.as_mut() {
             node.set_replication(offset, age);
             node.tick(now_ms as u64);
