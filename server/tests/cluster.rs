@@ -86,9 +86,28 @@ fn six_zedis_nodes_create_reshard_add_rebalance_del() {
         .collect();
     assert_eq!(message, Frame::Array(expected));
 
+    // REPLICAOF and FAILOVER belong to the cluster here.
+    assert_eq!(
+        text(&c.cmd(&["REPLICAOF", "127.0.0.1", "1"])),
+        "ERR REPLICAOF not allowed in cluster mode."
+    );
+    // A client blocked on a key of a slot that moves away is redirected (the reshard takes the source's
+    // lowest slots first).
+    let low = (0..)
+        .map(|i| format!("blk:{i}"))
+        .find(|k| zedis_cluster::key_hash_slot(k.as_bytes()) < 100)
+        .unwrap();
+    let mut blocked = m[0].client();
+    blocked.send(&[b"BLPOP", low.as_bytes(), b"0"]);
+
     // Reshard 150 slots between two Zedis masters.
     let started = Instant::now();
     reshard(m[0], m[0], m[1], 150);
+    let slot = zedis_cluster::key_hash_slot(low.as_bytes());
+    assert_eq!(
+        text(&blocked.read_frame()),
+        format!("MOVED {slot} {}", m[1].addr())
+    );
     eprintln!("reshard of 150 slots in {:?}", started.elapsed());
     wait_converged(&all);
     assert_eq!(missing_keys(m[2], "k", 0..KEYS), Vec::<usize>::new());

@@ -291,6 +291,9 @@ impl<S: Strategy> Core<S> {
         let Some(node) = self.cluster.node.as_ref() else {
             return;
         };
+        if self.engine.blocked.is_empty() {
+            return;
+        }
         let mut redirects = Vec::new();
         for ck in self.clients.keys() {
             let Some(client) = self.clients.get(ck) else {

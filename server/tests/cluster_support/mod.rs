@@ -173,11 +173,18 @@ pub fn check_ok(node: &Node) -> Result<(), String> {
     }
 }
 
-/// Waits (wide) until every node says `cluster_state:ok` and `--cluster check` passes from the first.
+/// Waits (wide) until every node says `cluster_state:ok` and knows all of `nodes`, and `--cluster check`
+/// passes from the first.
 pub fn wait_converged(nodes: &[&Node]) {
     let mut last = String::new();
     let ok = wait_until(Duration::from_secs(90), || {
-        if !nodes.iter().all(|n| n.state_ok()) {
+        // Every node ok and knowing every other (a node that has not met a new one yet refuses SETSLOT
+        // naming it).
+        let known = format!("cluster_known_nodes:{}", nodes.len());
+        if !nodes.iter().all(|n| {
+            let info = n.cli(&["cluster", "info"]);
+            info.contains("cluster_state:ok") && info.contains(&known)
+        }) {
             return false;
         }
         match check_ok(nodes[0]) {
