@@ -319,6 +319,12 @@ impl<S: Strategy> Core<S> {
         }
     }
 
+    /// A manual failover's write pause is in force (the replication stream must not move: no PING, no
+    /// GETACK).
+    pub fn cluster_failover_pausing(&self) -> bool {
+        self.cluster.paused_before.is_some() && crate::pause::active(self)
+    }
+
     /// Shutdown: the node closes its sockets (nodes.conf is already current).
     pub fn cluster_shutdown(&mut self) {
         if let Some(node) = self.cluster.node.as_mut() {
