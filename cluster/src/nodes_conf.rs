@@ -84,15 +84,22 @@ impl ClusterState {
     pub(crate) fn all_owned_ranges(&self) -> std::collections::HashMap<NodeIdx, Vec<(u16, u16)>> {
         let mut out: std::collections::HashMap<NodeIdx, Vec<(u16, u16)>> =
             std::collections::HashMap::new();
-        for slot in 0..SLOTS as u16 {
-            let Some(owner) = self.slot_owner(slot) else {
-                continue;
+        // The run being scanned (owner, first slot): one map update per range, not per slot (this runs
+        // for every nodes.conf save, so for every CLUSTER SETSLOT of a reshard).
+        let mut run: Option<(NodeIdx, u16)> = None;
+        for slot in 0..=SLOTS as u16 {
+            let owner = if usize::from(slot) < SLOTS {
+                self.slot_owner(slot)
+            } else {
+                None
             };
-            let ranges = out.entry(owner).or_default();
-            match ranges.last_mut() {
-                Some((_, end)) if *end + 1 == slot => *end = slot,
-                _ => ranges.push((slot, slot)),
+            if let Some((current, start)) = run {
+                if owner == Some(current) {
+                    continue;
+                }
+                out.entry(current).or_default().push((start, slot - 1));
             }
+            run = owner.map(|o| (o, slot));
         }
         out
     }

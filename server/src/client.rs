@@ -161,6 +161,8 @@ pub struct Client {
     pub is_master: bool,
     /// In WAIT: its further input waits for the replicas' acknowledgements.
     pub waiting_acks: bool,
+    /// READONLY and ASKING (cluster mode).
+    pub cluster: zedis_cluster::ClientFlags,
 }
 
 impl Client {

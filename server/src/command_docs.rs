@@ -9,6 +9,223 @@ use crate::command_meta::{CommandDocs, Node};
 #[rustfmt::skip]
 pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
     (
+        "acl",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "acl|cat",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("categoryname")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "acl|deluser",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("username")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "acl|dryrun",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("username")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("command")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("arg")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "acl|genpass",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("bits")),
+                        ("type", Node::Bulk("integer")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "acl|getuser",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added Pub/Sub channel patterns."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added selectors and changed the format of key and channel patterns from a list to their rule representation."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("username")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "acl|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "acl|list",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "acl|load",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "acl|log",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("operation")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("count")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("reset")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("RESET")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "acl|save",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "acl|setuser",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("6.2.0"),
+                        Node::Bulk("Added Pub/Sub channel patterns."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added selectors and key based permissions."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("username")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("rule")),
+                        ("type", Node::Bulk("string")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "acl|users",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "acl|whoami",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "append",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -49,6 +266,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "asking",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "auth",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -81,6 +306,31 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         CommandDocs {
             key_specs: Node::Set(&[]),
             extras: &[
+            ],
+        },
+    ),
+    (
+        "bgsave",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("3.2.2"),
+                        Node::Bulk("Added the `SCHEDULE` option."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("schedule")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("SCHEDULE")),
+                        ("since", Node::Bulk("3.2.2")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
             ],
         },
     ),
@@ -1528,6 +1778,462 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         CommandDocs {
             key_specs: Node::Set(&[]),
             extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|addslots",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("slot")),
+                        ("type", Node::Bulk("integer")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|addslotsrange",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("start-slot_end-slot")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("start-slot")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("end-slot")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|bumpepoch",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|count-failure-reports",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("node-id")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|countkeysinslot",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("slot")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|delslots",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("slot")),
+                        ("type", Node::Bulk("integer")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|delslotsrange",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("start-slot_end-slot")),
+                        ("type", Node::Bulk("block")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("start-slot")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("end-slot")),
+                                ("type", Node::Bulk("integer")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|failover",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("options")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("force")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("FORCE")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("takeover")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("TAKEOVER")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|flushslots",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|forget",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("node-id")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|getkeysinslot",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("slot")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("count")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|info",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|keyslot",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|links",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|meet",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("4.0.0"),
+                        Node::Bulk("Added the optional `cluster_bus_port` argument."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("ip")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("port")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("cluster_bus_port")),
+                        ("type", Node::Bulk("integer")),
+                        ("since", Node::Bulk("4.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|myid",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|nodes",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|replicas",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("node-id")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|replicate",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("node-id")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|reset",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("hard_soft")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("hard")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("HARD")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("soft")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("SOFT")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|saveconfig",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|set-config-epoch",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("config-epoch")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|setslot",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("slot")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("subcommand")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("node-id")),
+                                ("type", Node::Bulk("string")),
+                                ("token", Node::Bulk("IMPORTING")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("node-id")),
+                                ("type", Node::Bulk("string")),
+                                ("token", Node::Bulk("MIGRATING")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("node-id")),
+                                ("type", Node::Bulk("string")),
+                                ("token", Node::Bulk("NODE")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("stable")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("STABLE")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|shards",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "cluster|slaves",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("5.0.0")),
+                ("replaced_by", Node::Bulk("`CLUSTER REPLICAS`")),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("node-id")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "cluster|slots",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("deprecated"),
+                ])),
+                ("deprecated_since", Node::Bulk("7.0.0")),
+                ("replaced_by", Node::Bulk("`CLUSTER SHARDS`")),
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("4.0.0"),
+                        Node::Bulk("Added node IDs."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("7.0.0"),
+                        Node::Bulk("Added additional networking metadata field."),
+                    ]),
+                ])),
             ],
         },
     ),
@@ -5499,6 +6205,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "lastsave",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "latency",
         CommandDocs {
             key_specs: Node::Set(&[]),
@@ -6468,6 +7182,177 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                         ("type", Node::Bulk("key")),
                         ("key_spec_index", Node::Int(0)),
                         ("flags", Node::Set(&[
+                            Node::Simple("multiple"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "migrate",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("delete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(3)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("RW"),
+                        Node::Simple("access"),
+                        Node::Simple("delete"),
+                        Node::Simple("incomplete"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("keyword")),
+                        ("spec", Node::Map(&[
+                            ("keyword", Node::Bulk("KEYS")),
+                            ("startfrom", Node::Int(-2)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(-1)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("3.0.0"),
+                        Node::Bulk("Added the `COPY` and `REPLACE` options."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("3.0.6"),
+                        Node::Bulk("Added the `KEYS` option."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("4.0.7"),
+                        Node::Bulk("Added the `AUTH` option."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("6.0.0"),
+                        Node::Bulk("Added the `AUTH2` option."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("host")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("port")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key_or_empty_string")),
+                        ("type", Node::Bulk("oneof")),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("key")),
+                                ("type", Node::Bulk("key")),
+                                ("key_spec_index", Node::Int(0)),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("empty_string")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("")),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("destination-db")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("timeout")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("copy")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("COPY")),
+                        ("since", Node::Bulk("3.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("replace")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("REPLACE")),
+                        ("since", Node::Bulk("3.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("authentication")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("password")),
+                                ("type", Node::Bulk("string")),
+                                ("token", Node::Bulk("AUTH")),
+                                ("since", Node::Bulk("4.0.7")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("username_password")),
+                                ("type", Node::Bulk("block")),
+                                ("token", Node::Bulk("AUTH2")),
+                                ("since", Node::Bulk("6.0.0")),
+                                ("flags", Node::Set(&[
+                                    Node::Simple("optional"),
+                                ])),
+                                ("arguments", Node::Array(&[
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("username")),
+                                        ("type", Node::Bulk("string")),
+                                    ]),
+                                    Node::Map(&[
+                                        ("name", Node::Bulk("password")),
+                                        ("type", Node::Bulk("string")),
+                                    ]),
+                                ])),
+                            ]),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(1)),
+                        ("token", Node::Bulk("KEYS")),
+                        ("since", Node::Bulk("3.0.6")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
                             Node::Simple("multiple"),
                         ])),
                     ]),
@@ -7504,6 +8389,22 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "readonly",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "readwrite",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
         "rename",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -7724,6 +8625,103 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
                 ]),
             ]),
             extras: &[
+                ("history", Node::Set(&[
+                    Node::Array(&[
+                        Node::Bulk("3.0.0"),
+                        Node::Bulk("Added the `REPLACE` modifier."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("5.0.0"),
+                        Node::Bulk("Added the `ABSTTL` modifier."),
+                    ]),
+                    Node::Array(&[
+                        Node::Bulk("5.0.0"),
+                        Node::Bulk("Added the `IDLETIME` and `FREQ` options."),
+                    ]),
+                ])),
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("key")),
+                        ("type", Node::Bulk("key")),
+                        ("key_spec_index", Node::Int(0)),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("ttl")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("serialized-value")),
+                        ("type", Node::Bulk("string")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("replace")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("REPLACE")),
+                        ("since", Node::Bulk("3.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("absttl")),
+                        ("type", Node::Bulk("pure-token")),
+                        ("token", Node::Bulk("ABSTTL")),
+                        ("since", Node::Bulk("5.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("seconds")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("IDLETIME")),
+                        ("since", Node::Bulk("5.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("frequency")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("FREQ")),
+                        ("since", Node::Bulk("5.0.0")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
+        "restore-asking",
+        CommandDocs {
+            key_specs: Node::Set(&[
+                Node::Map(&[
+                    ("flags", Node::Set(&[
+                        Node::Simple("OW"),
+                        Node::Simple("update"),
+                    ])),
+                    ("begin_search", Node::Map(&[
+                        ("type", Node::Bulk("index")),
+                        ("spec", Node::Map(&[
+                            ("index", Node::Int(1)),
+                        ])),
+                    ])),
+                    ("find_keys", Node::Map(&[
+                        ("type", Node::Bulk("range")),
+                        ("spec", Node::Map(&[
+                            ("lastkey", Node::Int(0)),
+                            ("keystep", Node::Int(1)),
+                            ("limit", Node::Int(0)),
+                        ])),
+                    ])),
+                ]),
+            ]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("syscmd"),
+                ])),
                 ("history", Node::Set(&[
                     Node::Array(&[
                         Node::Bulk("3.0.0"),

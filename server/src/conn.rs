@@ -146,6 +146,9 @@ pub fn select<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     else {
         return core.reply_error(ck, zedis_keyspace::commands::NOT_INTEGER);
     };
+    if core.cluster.enabled() && index != 0 {
+        return core.reply_error(ck, b"ERR SELECT is not allowed in cluster mode");
+    }
     if index < 0 || index as usize >= core.engine.ks.db_count() {
         return core.reply_error(ck, zedis_keyspace::commands::DB_RANGE);
     }

@@ -116,7 +116,10 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
             // No modules can be loaded: Redis prints the bare header then.
             "modules" => out.push_str("# Modules\r\n"),
             // Cluster-aware clients (and redis-py's test suite) read this to pick their mode.
-            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "cluster" => {
+                let enabled = u8::from(core.cluster.enabled());
+                let _ = write!(out, "# Cluster\r\ncluster_enabled:{enabled}\r\n");
+            }
             "keyspace" => keyspace(core, &mut out),
             "commandstats" => core.engine.observe.commands.write_commandstats(&mut out),
             "errorstats" => core.engine.observe.errors.write_errorstats(&mut out),
@@ -162,8 +165,9 @@ fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
 fn clients<S: Strategy>(core: &Core<S>, out: &mut String) {
     let _ = write!(
         out,
-        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n",
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n",
         core.clients.len(),
+        core.cluster_connections(),
         core.clients.clients_max(),
         core.engine.blocked.len(),
         core.engine.observe.tracking.table.tracking_clients(),

@@ -13,6 +13,7 @@ mod auth;
 mod blocking;
 mod client;
 mod clients;
+mod cluster;
 mod command_docs;
 mod command_meta;
 mod config;

@@ -229,7 +229,7 @@ pub fn flag<S: Strategy>(core: &mut Core<S>, ck: usize) {
 }
 
 /// Leaves MULTI, dropping the queue (not the watches).
-fn discard_transaction<S: Strategy>(core: &mut Core<S>, ck: usize) {
+pub fn discard_transaction<S: Strategy>(core: &mut Core<S>, ck: usize) {
     if let Some(client) = core.clients.get_mut(ck) {
         let tx = &mut client.tx;
         tx.active = false;

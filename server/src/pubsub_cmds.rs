@@ -211,6 +211,9 @@ pub fn subscription<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
 pub fn publish<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let shard = argv[0].eq_ignore_ascii_case(b"spublish");
     let receivers = core.publish(argv[1], argv[2], shard);
+    if let Some(node) = core.cluster.node.as_mut() {
+        node.publish(argv[1], argv[2], shard, crate::server::cached_ms() as u64);
+    }
     core.reply(ck, |out, _| reply::integer(out, receivers as i64));
 }
 

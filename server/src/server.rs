@@ -137,6 +137,8 @@ pub struct Core<S: Strategy> {
     pub strategy_names: [&'static str; 3],
     /// The request allocator's INFO lines, refreshed by the server (the allocator is not part of the core).
     pub request_info_text: String,
+    /// Redis Cluster: the node (cluster mode) and MIGRATE's connections (`crate::cluster`).
+    pub cluster: crate::cluster::Cluster,
 }
 
 /// The server: the core plus the request allocator.
@@ -245,6 +247,7 @@ impl<S: Strategy> Server<S> {
             ],
             config,
             request_info_text: String::new(),
+            cluster: Default::default(),
         };
         core.acl_startup()?;
         core.apply_config();
@@ -263,6 +266,8 @@ impl<S: Strategy> Server<S> {
                 .map_err(|_| anyhow::anyhow!("Invalid master port in replicaof: {port}"))?;
             core.repl_set_master(host.to_string(), port);
         }
+        // Cluster mode: the slot index, nodes.conf, the bus (Redis's clusterInit after loading the data).
+        core.cluster_startup()?;
         // Loaded and listening: pidfile, the ready lines, systemd's READY=1, the daemon's parent released.
         let replica = core.engine.repl.is_replica();
         core.net.service.ready(replica)?;
@@ -288,6 +293,9 @@ impl<S: Strategy> Server<S> {
             let mut wait_ms = next_cron_ms.saturating_sub(now_ms).max(0);
             if let Some(deadline) = next_block_deadline_ms {
                 wait_ms = wait_ms.min(deadline.saturating_sub(now_ms).max(0));
+            }
+            if let Some(tick) = self.core.cluster_wait_ms(now_ms) {
+                wait_ms = wait_ms.min(tick);
             }
             if !self.core.net.rereads.is_empty() || evicting {
                 wait_ms = 0;
@@ -320,6 +328,12 @@ impl<S: Strategy> Server<S> {
                         }
                     }
                     MASTER_LINK => self.core.repl_link_event(),
+                    token
+                        if self.core.cluster_ready(
+                            token,
+                            event.is_readable() || event.is_read_closed() || event.is_error(),
+                            event.is_writable(),
+                        ) => {}
                     Token(t) => {
                         let ck = t - CLIENT_TOKEN_BASE;
                         let hup = event.is_read_closed() || event.is_error();
@@ -337,6 +351,7 @@ impl<S: Strategy> Server<S> {
                 self.core.cron();
                 next_cron_ms = now_ms + 1000 / self.core.settings.hz.max(1) as i64;
             }
+            self.core.cluster_tick(now_ms);
             next_block_deadline_ms = self.core.expire_blocked(now_ms);
             self.core.fast_expire_cycle();
             evicting = self.core.evict_catch_up(now_ms);
@@ -344,6 +359,8 @@ impl<S: Strategy> Server<S> {
             crate::pause::resume(&mut self);
             // AOF: this turn's commands reach the file (and with `always` the disk) before the replies leave.
             self.core.aof_before_sleep();
+            // Cluster: what the node asked for (replication role, pause, PUBLISH delivery, slots lost).
+            self.core.cluster_events();
             // Replication: this turn's stream to the backlog and the replicas, WAIT answers.
             self.core.repl_before_sleep();
             // Client-side caching: BCAST batches, the tracking table bound, invalidations left to deliver.
@@ -355,6 +372,7 @@ impl<S: Strategy> Server<S> {
                 break;
             }
         }
+        self.core.cluster_shutdown();
         zedis_deploy::warning!("Zedis is now ready to exit, bye bye...");
         // The process exits next and the OS takes its memory back at once; dropping the keyspace would free
         // every key one by one first (about 10% of a short run's time with a million keys). Redis skips it too.
@@ -441,6 +459,7 @@ impl<S: Strategy> Core<S> {
         crate::proctitle::show_server(&self.config);
         crate::auth::apply_requirepass(self);
         self.observe_apply_config();
+        self.cluster_apply_config();
         // As Redis's updateMaxmemory: a lowered limit takes effect at once (with its `evicted` events and AOF
         // DELs), not only at the next command.
         if self.budget.limit() != 0 && self.budget.over_limit() {

@@ -306,7 +306,7 @@ impl<S: Strategy> Core<S> {
 }
 
 /// The keys `argv` names by `cmd`'s key specs (SORT-like procedures included).
-fn command_keys<'a, S: Strategy>(cmd: &Command<S>, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
+pub fn command_keys<'a, S: Strategy>(cmd: &Command<S>, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
     let positions: Vec<usize> =
         if let Some(keys) = crate::command_meta::procedure_keys(cmd.name, argv) {
             keys.into_iter().map(|(pos, _)| pos).collect()

@@ -4,127 +4,55 @@
 use crate::commands::{hashes, sets, zsets, Ctx, Effects};
 use crate::{Keyspace, KeyspaceConfig};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use zedis_kv_pool::SystemAlloc;
 use zedis_resp::Protocol;
+use zedis_testkit::{Frame, RedisServer, RespClient};
 
 pub(crate) type A = SystemAlloc;
 
-/// A redis-server on a free port with its files in a temp dir, killed by PID on drop.
+/// A redis-server (`zedis_testkit::RedisServer`: a free port, its files in a temp dir, killed by PID on
+/// drop) and a connection to it, once it has loaded its dump.
 pub(crate) struct Reference {
-    child: Child,
-    dir: std::path::PathBuf,
-    conn: BufReader<TcpStream>,
+    server: RedisServer,
+    conn: RespClient,
 }
 
 impl Reference {
-    /// Panics when redis-server cannot be started (it is part of the test environment).
+    /// `None` when redis-server cannot be started.
     pub(crate) fn start() -> Option<Reference> {
         Reference::start_with(&[], None)
     }
 
     /// As [`Reference::start`], with extra command-line arguments, and `dump` as the `dump.rdb` it loads.
     pub(crate) fn start_with(extra: &[&str], dump: Option<&[u8]>) -> Option<Reference> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let dir = std::env::temp_dir().join(format!("zedis-zscan-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).ok()?;
+        let mut builder = RedisServer::builder().args(extra);
         if let Some(bytes) = dump {
-            std::fs::write(dir.join("dump.rdb"), bytes).ok()?;
+            builder = builder.file("dump.rdb", bytes);
         }
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no", "--dir"])
-            .arg(&dir)
-            .args(extra)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server 7.0.15 must be installed");
+        let server = builder.start().ok()?;
+        let mut conn = server.client();
         let deadline = Instant::now() + Duration::from_secs(30);
-        let stream = loop {
-            match TcpStream::connect(("127.0.0.1", port)) {
-                Ok(stream) if Reference::loaded(&stream) => break stream,
-                _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-                other => panic!("redis-server did not start or load: {:?}", other.err()),
-            }
-        };
-        Some(Reference {
-            child,
-            dir,
-            conn: BufReader::new(stream),
-        })
-    }
-
-    /// Whether the server behind `stream` has finished loading its dump (PING answers PONG).
-    fn loaded(stream: &TcpStream) -> bool {
-        let Ok(clone) = stream.try_clone() else {
-            return false;
-        };
-        let mut conn = BufReader::new(clone);
-        let mut reply = Vec::new();
-        conn.get_mut().write_all(b"PING\r\n").is_ok()
-            && conn.read_until(b'\n', &mut reply).is_ok()
-            && reply == b"+PONG\r\n"
+        // Loading a dump answers -LOADING until it is done.
+        while conn.cmd(&["PING"]) != Frame::Simple(b"PONG".to_vec()) {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not load its dump"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Reference { server, conn })
     }
 
     /// The directory holding its files (`dump.rdb` after a SAVE).
     pub(crate) fn dir(&self) -> &std::path::Path {
-        &self.dir
+        &self.server.dir
     }
 
     /// Sends `words` and returns the reply's bytes.
     pub(crate) fn call(&mut self, words: &[&[u8]]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", words.len()).into_bytes();
-        for word in words {
-            out.extend_from_slice(format!("${}\r\n", word.len()).as_bytes());
-            out.extend_from_slice(word);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.conn.get_mut().write_all(&out).unwrap();
-        let mut reply = Vec::new();
-        read_value(&mut self.conn, &mut reply);
-        reply
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Reads one RESP2 value into `out`.
-fn read_value(conn: &mut BufReader<TcpStream>, out: &mut Vec<u8>) {
-    let start = out.len();
-    conn.read_until(b'\n', out).unwrap();
-    let line = out[start..].to_vec();
-    let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
-        .unwrap_or("0")
-        .parse()
-        .unwrap_or(0);
-    match line[0] {
-        b'$' if n >= 0 => {
-            let mut body = vec![0; n as usize + 2];
-            conn.read_exact(&mut body).unwrap();
-            out.extend_from_slice(&body);
-        }
-        b'*' => (0..n.max(0)).for_each(|_| read_value(conn, out)),
-        _ => {}
+        self.conn.send(words);
+        self.conn.read_raw().0
     }
 }
 

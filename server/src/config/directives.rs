@@ -76,6 +76,11 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
     ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
     ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    (
+        "cluster-slave-validity-factor",
+        "cluster-replica-validity-factor",
+    ),
+    ("cluster-slave-no-failover", "cluster-replica-no-failover"),
 ];
 
 /// Every directive Zedis knows. Unknown names are startup errors and CONFIG SET errors.
@@ -409,4 +414,49 @@ pub const DIRECTIVES: &[Directive] = &[
     ),
     d("tls-replication", Kind::Bool, true, "no"),
     d("tls-cluster", Kind::Bool, true, "no"),
+    // Cluster (zedis_cluster::runtime::DIRECTIVES has the same rows; a test in server/src/cluster checks it).
+    d("cluster-enabled", Kind::Bool, false, "no"),
+    d("cluster-config-file", Kind::Str, false, "nodes.conf"),
+    d(
+        "cluster-node-timeout",
+        Kind::Int(0, i64::MAX),
+        true,
+        "15000",
+    ),
+    d("cluster-port", Kind::Int(0, 65535), false, "0"),
+    d("cluster-announce-ip", Kind::Str, true, ""),
+    d("cluster-announce-port", Kind::Int(0, 65535), true, "0"),
+    d("cluster-announce-tls-port", Kind::Int(0, 65535), true, "0"),
+    d("cluster-announce-bus-port", Kind::Int(0, 65535), true, "0"),
+    d("cluster-announce-hostname", Kind::Str, true, ""),
+    d("cluster-require-full-coverage", Kind::Bool, true, "yes"),
+    d(
+        "cluster-replica-validity-factor",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "10",
+    ),
+    d(
+        "cluster-migration-barrier",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "1",
+    ),
+    d("cluster-allow-replica-migration", Kind::Bool, true, "yes"),
+    d("cluster-replica-no-failover", Kind::Bool, true, "no"),
+    d("cluster-allow-reads-when-down", Kind::Bool, true, "no"),
+    d(
+        "cluster-allow-pubsubshard-when-down",
+        Kind::Bool,
+        true,
+        "yes",
+    ),
+    d("cluster-link-sendbuf-limit", Kind::Memory, true, "0"),
+    d(
+        "cluster-preferred-endpoint-type",
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        true,
+        "ip",
+    ),
+    d("bind-source-addr", Kind::Str, true, ""),
 ];

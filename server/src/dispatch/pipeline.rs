@@ -34,6 +34,16 @@ impl<S: Strategy> Core<S> {
                 self.reply_error(ck, refusal);
                 return self.observe_rejected(cmd);
             }
+            // Cluster routing (MOVED, ASK, CROSSSLOT, TRYAGAIN, CLUSTERDOWN) before MULTI queues it.
+            if let Some(refusal) = self.cluster_refusal(ck, cmd, argv) {
+                if self.cluster.ids.exec == Some(cmd.id) {
+                    crate::multi::discard_transaction(self, ck);
+                } else {
+                    crate::multi::flag(self, ck);
+                }
+                self.reply_error(ck, &refusal);
+                return self.observe_rejected(cmd);
+            }
         }
         // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
         if crate::multi::intercept(self, ck, argv, &resolved) {
@@ -167,6 +177,10 @@ impl<S: Strategy> Core<S> {
             self.block_client(ck, block, cmd.id, retry_argv, argv);
         }
         self.after_command(ck, before, cmd.has(crate::table::PUSHES));
+        if let Some(client) = self.clients.get_mut(ck) {
+            let asking = self.cluster.ids.asking == Some(cmd.id);
+            client.cluster.after_command(asking, client.tx.active);
+        }
         if !self.engine.tx.executing {
             self.tracking_command_done(ck, cmd);
             self.tracking_deliver();

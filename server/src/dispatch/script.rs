@@ -23,6 +23,9 @@ pub struct ScriptRun {
     pub repl_mark: Option<usize>,
     /// Commands the script propagated to the AOF and the replication stream.
     pub propagated: usize,
+    /// Cluster mode: the slot of the script's keys so far (all must share it unless
+    /// `allow-cross-slot-keys`).
+    pub slot: Option<u16>,
 }
 
 impl<S: Strategy> Core<S> {
@@ -88,6 +91,11 @@ impl<S: Strategy> Core<S> {
         // (`min-replicas-to-write`); once the script wrote, it cannot be stopped halfway.
         if cmd.has(WRITE) && run.propagated == 0 && self.repl_denies_write() {
             reply::error(&mut out, NOREPLICAS);
+            return out;
+        }
+        let cross_slot = !ctx.compat_mode && ctx.flags.has(ScriptFlags::ALLOW_CROSS_SLOT);
+        if let Some(text) = self.cluster_script_refusal(ck, run, cmd, argv, cross_slot) {
+            reply::error(&mut out, text.as_bytes());
             return out;
         }
         if is_blocking_stream_read(argv) {

@@ -9,6 +9,10 @@ use zedis_resp::reply;
 /// # Format
 /// `REPLICAOF host port | NO ONE` (and `SLAVEOF`)
 pub fn replicaof<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    // In cluster mode the node decides whom to replicate (CLUSTER REPLICATE, failovers).
+    if core.cluster.enabled() {
+        return core.reply_error(ck, b"ERR REPLICAOF not allowed in cluster mode.");
+    }
     if core.engine.repl.failover.is_some() {
         return core.reply_error(ck, b"ERR REPLICAOF not allowed while failing over.");
     }

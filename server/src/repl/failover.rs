@@ -45,6 +45,12 @@ pub fn state_name(failover: Option<&Failover>) -> &'static str {
 /// # Format
 /// `FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]`
 pub fn failover<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
+    if core.cluster.enabled() {
+        return core.reply_error(
+            ck,
+            b"ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.",
+        );
+    }
     if argv.len() == 2 && argv[1].eq_ignore_ascii_case(b"abort") {
         if core.engine.repl.failover.is_none() {
             return core.reply_error(ck, b"ERR No failover in progress.");

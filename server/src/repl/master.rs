@@ -347,11 +347,14 @@ impl<S: Strategy> Core<S> {
     /// Before replies are written: GETACK for new WAITs, this turn's stream to the backlog and replicas,
     /// WAIT timeouts.
     pub fn repl_before_sleep(&mut self) {
+        // As Redis: no GETACK while a manual failover pauses writes (it would move the offset the replica
+        // must reach exactly); it is sent once the pause ends.
+        let hold = self.cluster_failover_pausing();
         let repl = &mut self.engine.repl;
-        if repl.get_ack && repl.feeding() {
+        if repl.get_ack && repl.feeding() && !hold {
             zedis_resp::encode_command(&mut repl.pending, &[b"REPLCONF", b"GETACK", b"*"]);
         }
-        repl.get_ack = false;
+        repl.get_ack &= hold;
         self.repl_flush();
         self.rdb_child_check();
         self.repl_failover_tick();
@@ -363,8 +366,10 @@ impl<S: Strategy> Core<S> {
     pub fn repl_cron_second(&mut self) {
         self.engine.repl.cron_ticks += 1;
         let period = self.settings.repl_ping_period_s.max(1);
+        // As Redis's replicationCron: no PING into the stream during a manual failover's pause.
+        let hold = self.cluster_failover_pausing();
         let repl = &mut self.engine.repl;
-        if repl.feeding() && !repl.replicas.is_empty() && repl.cron_ticks % period == 0 {
+        if repl.feeding() && !repl.replicas.is_empty() && repl.cron_ticks % period == 0 && !hold {
             zedis_resp::encode_command(&mut repl.pending, &[b"PING"]);
         }
         self.repl_bgsave_keepalive();
