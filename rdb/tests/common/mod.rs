@@ -25,43 +25,44 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// Starts redis-server with `dir` as its data directory and `extra` arguments.
+    /// Starts redis-server with `dir` as its data directory and `extra` arguments (on another free port
+    /// when the first one was taken meanwhile).
     pub fn start(dir: &Path, dbfilename: &str, extra: &[&str]) -> Redis {
-        let port = free_port();
-        let mut cmd = Command::new("redis-server");
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]);
-        cmd.arg("--dir")
-            .arg(dir)
-            .args(["--dbfilename", dbfilename])
-            .args(extra);
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let r = Redis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)).map(Client::from) {
-                if matches!(c.cmd(&["PING"]), Reply::Status(s) if s == "PONG") {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new("redis-server");
+            cmd.args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]);
+            cmd.arg("--dir")
+                .arg(dir)
+                .args(["--dbfilename", dbfilename])
+                .args(extra);
+            let child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let mut r = Redis { child, port };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if pings(port) {
                     return r;
                 }
+                if let Ok(Some(_)) = r.child.try_wait() {
+                    break; // the port was taken: try another
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
+        panic!("redis-server did not start");
     }
 
     /// A new connection.
@@ -75,6 +76,19 @@ impl Drop for Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether a server on `port` answers PING with PONG (any error, a reset included, is a no).
+fn pings(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).is_ok() && line == "+PONG\r\n"
 }
 
 /// A RESP2 reply.
