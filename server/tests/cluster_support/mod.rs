@@ -121,6 +121,11 @@ impl Node {
             .any(|l| l.contains("myself") && l.contains("master"))
     }
 
+    /// Its process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.proc.as_ref().map(Proc::pid)
+    }
+
     /// SIGKILL.
     pub fn kill9(&mut self) {
         if let Some(mut proc) = self.proc.take() {
