@@ -351,6 +351,14 @@ pub const DIRECTIVES: &[Directive] = &[
         "0",
     ),
     d("latency-tracking", Kind::Bool, true, "yes"),
+    // DEBUG's `enable-debug-command` (Redis 7.0: `no` by default, `local` for loopback and Unix socket
+    // clients, immutable).
+    d(
+        "enable-debug-command",
+        Kind::Enum(&["no", "yes", "local"]),
+        false,
+        "no",
+    ),
     d(
         "latency-tracking-info-percentiles",
         Kind::Special,
