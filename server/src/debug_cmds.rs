@@ -238,7 +238,7 @@ fn object_info<S: Strategy>(core: &Core<S>, entry: EntryPtr) -> ObjectInfo<'stat
                 .parse::<i64>()
                 .unwrap_or(0)
                 != 0,
-            uncompressed_bytes: items.iter().map(|i| i.len() as u64 + 2).sum::<u64>() + 7,
+            uncompressed_bytes: listpack_bytes(items),
         }),
         _ => None,
     };
@@ -257,6 +257,37 @@ fn object_info<S: Strategy>(core: &Core<S>, entry: EntryPtr) -> ObjectInfo<'stat
             as u64,
         quicklist,
     }
+}
+
+/// The bytes of a listpack holding `items` (Redis's `lpInsert` encodings): 6 header bytes, each entry's
+/// encoding, data and back-length, the end byte.
+fn listpack_bytes(items: &[Vec<u8>]) -> u64 {
+    let entry = |item: &Vec<u8>| -> u64 {
+        let as_int = std::str::from_utf8(item)
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok().filter(|n| n.to_string() == t));
+        let len = item.len() as u64;
+        let body = match as_int {
+            Some(n) if (0..=127).contains(&n) => 1,
+            Some(n) if (-4096..=4095).contains(&n) => 2,
+            Some(n) if i16::try_from(n).is_ok() => 3,
+            Some(n) if (-(1 << 23)..(1 << 23)).contains(&n) => 4,
+            Some(n) if i32::try_from(n).is_ok() => 5,
+            Some(_) => 9,
+            None if len < 64 => 1 + len,
+            None if len < 4096 => 2 + len,
+            None => 5 + len,
+        };
+        let back = match body {
+            0..=127 => 1,
+            128..=16_382 => 2,
+            16_383..=2_097_150 => 3,
+            2_097_151..=268_435_454 => 4,
+            _ => 5,
+        };
+        body + back
+    };
+    7 + items.iter().map(entry).sum::<u64>()
 }
 
 /// DEBUG RELOAD: save (unless NOSAVE), empty the databases (unless NOFLUSH), load the file.
