@@ -198,6 +198,23 @@ fn object_help_protocol_and_errors_as_redis() {
             "{key}"
         );
     }
+    // `list-compress-depth` shows in `ql_compressed`; its range errors are Redis's.
+    for args in [
+        &["CONFIG", "SET", "list-compress-depth", "-1"][..],
+        &["CONFIG", "SET", "list-compress-depth", "1"],
+        &["CONFIG", "GET", "list-compress-depth"],
+    ] {
+        assert_eq!(z.raw(args), r.raw(args), "{args:?}");
+    }
+    // A list made now has Redis's compression depth set (Redis keeps the depth a list was made with).
+    for c in [&mut r, &mut z] {
+        c.cmd(&["RPUSH", "l2", "a", "b", "c"]);
+    }
+    assert_eq!(object_shape(&mut z, "l2"), object_shape(&mut r, "l2"));
+    assert!(object_shape(&mut z, "l2").contains("ql_compressed:1"));
+    for c in [&mut r, &mut z] {
+        c.cmd(&["CONFIG", "SET", "list-compress-depth", "0"]);
+    }
     let line = text(z.cmd(&["DEBUG", "OBJECT", "s"]));
     assert!(
         line.starts_with("Value at:0x")
