@@ -2534,6 +2534,17 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "debug",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("doc_flags", Node::Set(&[
+                    Node::Simple("syscmd"),
+                ])),
+            ],
+        },
+    ),
+    (
         "decr",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -6679,6 +6690,24 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "lolwut",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("version")),
+                        ("type", Node::Bulk("integer")),
+                        ("token", Node::Bulk("VERSION")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "lpop",
         CommandDocs {
             key_specs: Node::Set(&[
@@ -7085,6 +7114,14 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
     ),
     (
         "memory|help",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+            ],
+        },
+    ),
+    (
+        "memory|malloc-stats",
         CommandDocs {
             key_specs: Node::Set(&[]),
             extras: &[

@@ -162,6 +162,9 @@ pub fn select<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 /// `RESET`
 pub fn reset<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     core.reset_client_state(ck);
+    if let Some(id) = core.clients.get(ck).map(|c| c.id) {
+        core.engine.observe.monitors.remove(ck, id);
+    }
     let requirepass = !core.default_user_open();
     if let Some(client) = core.clients.get_mut(ck) {
         client.user = None;

@@ -18,6 +18,7 @@ mod command_docs;
 mod command_meta;
 mod config;
 mod conn;
+mod debug_cmds;
 mod dispatch;
 mod info;
 mod introspect;

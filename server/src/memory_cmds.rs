@@ -11,6 +11,9 @@ use crate::server::Core;
 use crate::Strategy;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
+use zedis_observe::allocator_report::{
+    AllocatorReport, ArenaFigures, BudgetFigures, ClientPoolFigures, ComponentFigures, KvFigures,
+};
 use zedis_observe::memory_doctor::{self, MallocSample, MemoryDoctorInputs};
 use zedis_resp::reply;
 
@@ -193,4 +196,68 @@ pub fn memory_purge<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]])
 /// `MEMORY HELP`
 pub fn memory_help<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
     core.reply(ck, |out, _| memory_doctor::reply_memory_help(out));
+}
+
+/// The per-strategy allocator report (DEBUG JMAP, MEMORY MALLOC-STATS) from the budget and the strategies'
+/// own figures (the request arena's as of the last cron turn).
+pub fn allocator_report<'a, S: Strategy>(
+    core: &'a Core<S>,
+    allocator: &'a str,
+) -> AllocatorReport<'a> {
+    use zedis_kv_pool::KvAllocator;
+    let b = core.budget;
+    let kv = S::Kv::stats();
+    let arena = core.engine.debug.arena;
+    let clients = core.clients.stats();
+    AllocatorReport {
+        allocator,
+        process_rss_bytes: crate::info::rss_bytes() as u64,
+        budget: BudgetFigures {
+            limit_bytes: b.limit() as u64,
+            used_bytes: b.used() as u64,
+            peak_bytes: b.peak() as u64,
+        },
+        components: Component::ALL
+            .iter()
+            .map(|&c| ComponentFigures {
+                name: c.name(),
+                used_bytes: b.used_by(c) as u64,
+                peak_bytes: b.peak_by(c) as u64,
+            })
+            .collect(),
+        kv: KvFigures {
+            strategy: core.strategy_names[0],
+            capacity_bytes: kv.capacity_bytes as u64,
+            used_bytes: kv.used_bytes as u64,
+            requested_bytes: kv.requested_bytes as u64,
+            allocations: kv.allocations as u64,
+            resets: kv.resets,
+        },
+        arena: ArenaFigures {
+            strategy: core.strategy_names[1],
+            current_bytes: arena.current_bytes as u64,
+            high_water_bytes: arena.high_water_bytes as u64,
+            retained_bytes: arena.retained_bytes as u64,
+            resets: arena.resets,
+            discards: arena.discards,
+        },
+        clients: ClientPoolFigures {
+            strategy: core.strategy_names[2],
+            used: clients.used as u64,
+            free: clients.free as u64,
+            capacity: clients.capacity as u64,
+            recycled: clients.recycled,
+            slot_bytes: clients.slot_bytes as u64,
+        },
+    }
+}
+
+/// # Format
+/// `MEMORY MALLOC-STATS`
+pub fn memory_malloc_stats<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
+    let allocator = format!("zedis-{}", core.strategy_names[0]);
+    let text = allocator_report(core, &allocator).malloc_stats_text();
+    core.reply(ck, |out, p| {
+        reply::verbatim(out, p, b"txt", text.as_bytes())
+    });
 }

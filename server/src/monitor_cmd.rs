@@ -31,6 +31,11 @@ impl Monitors {
         self.clients.iter().any(|&(_, id)| id == client.id)
     }
 
+    /// Ends monitor mode for client `ck` with id `id` (RESET, as Redis's `clearClientConnectionState`).
+    pub fn remove(&mut self, ck: usize, id: u64) {
+        self.clients.retain(|&entry| entry != (ck, id));
+    }
+
     /// Whether client `ck` with id `id` monitors.
     pub fn contains(&self, ck: usize, id: u64) -> bool {
         self.clients.contains(&(ck, id))

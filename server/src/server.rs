@@ -103,6 +103,8 @@ pub struct Engine<S: Strategy> {
     pub repl_last_cron_s: i64,
     /// SLOWLOG, LATENCY, command and error statistics (`crate::observe`).
     pub observe: crate::observe::Observe,
+    /// DEBUG's switches and LOLWUT's `rand()` stream (`crate::debug_cmds`).
+    pub debug: crate::debug_cmds::DebugState,
     /// ACL users and log (`crate::access`).
     pub access: crate::access::Access,
     /// RDB snapshots: the child, LASTSAVE, save points, the shutdown in progress (`crate::persist`).
@@ -231,6 +233,7 @@ impl<S: Strategy> Server<S> {
                 repl: Default::default(),
                 repl_last_cron_s: 0,
                 observe: crate::observe::Observe::new(command_stats),
+                debug: crate::debug_cmds::DebugState::new(),
                 access: crate::access::Access::new(table),
                 persist: Default::default(),
             },
@@ -348,6 +351,7 @@ impl<S: Strategy> Server<S> {
             }
             if now_ms >= next_cron_ms {
                 crate::info::refresh_request_info(&self.arena, &mut self.core.request_info_text);
+                self.core.engine.debug.arena = zedis_arena::RequestAlloc::stats(&self.arena);
                 self.core.cron();
                 next_cron_ms = now_ms + 1000 / self.core.settings.hz.max(1) as i64;
             }
@@ -472,7 +476,7 @@ impl<S: Strategy> Core<S> {
         let now_ms = unix_ms();
         let budget_us = 1_000_000 / self.settings.hz / 4;
         // A replica waits for its master's DELs (Redis's activeExpireCycle runs only on masters).
-        if !self.engine.repl.is_replica() {
+        if !self.engine.repl.is_replica() && self.engine.debug.active_expire {
             let report = self.expire_cycle(now_ms, Duration::from_micros(budget_us));
             if report.time_cap_reached {
                 self.engine.stats.expire_time_cap_reached += 1;
@@ -502,6 +506,7 @@ impl<S: Strategy> Core<S> {
     pub fn fast_expire_cycle(&mut self) {
         let now_ms = cached_ms();
         if self.engine.repl.is_replica()
+            || !self.engine.debug.active_expire
             || self.engine.stats.expired_stale_perc < 10.0
             || now_ms - self.engine.last_fast_expire_ms < 2
         {

@@ -5,7 +5,7 @@
 //! written by hand. Lookup lowercases the name into a stack buffer: no allocation per command.
 
 use crate::server::Core;
-use crate::{clients, conn, introspect, memory_cmds, Strategy};
+use crate::{clients, conn, debug_cmds, introspect, memory_cmds, Strategy};
 use zedis_keyspace::commands::{expire, keys, strings, Handler as KvHandler};
 
 /// Writes data.
@@ -371,6 +371,8 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("save", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), "server", "1.0.0", "Synchronously save the dataset to disk", "O(N) where N is the total number of keys in all databases", "@admin @slow @dangerous", "", srv(crate::rdb_save::save)),
         cmd("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), "server", "1.0.0", "Asynchronously save the dataset to disk", "O(1)", "@admin @slow @dangerous", "", srv(crate::persist::commands::bgsave)),
         cmd("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk", "O(1)", "@admin @fast @dangerous", "nondeterministic_output", srv(crate::persist::commands::lastsave)),
+        cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", "1.0.0", "A container for debugging commands", "Depends on subcommand.", "@admin @slow @dangerous", "", srv(debug_cmds::debug)),
+        cmd("lolwut", -1, READONLY | FAST, (0, 0, 0), "server", "5.0.0", "Display some computer art and the Redis version", "", "@read @fast", "", srv(debug_cmds::lolwut)),
         cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, (0, 0, 0), "server", "3.0.0", "An internal command for configuring the replication stream", "O(1)", "@admin @slow @dangerous", "", srv(crate::repl::master::replconf)),
         cmd("psync", -3, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), "server", "2.8.0", "Internal command used for replication", "", "@admin @slow @dangerous", "", srv(crate::repl::master::psync)),
         cmd("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), "server", "1.0.0", "Internal command used for replication", "", "@admin @slow @dangerous", "", srv(crate::repl::master::sync)),
@@ -483,6 +485,7 @@ fn base_commands<S: Strategy>() -> Vec<Command<S>> {
         cmd("memory|usage", -3, READONLY, (2, 2, 1), "server", "4.0.0", "Estimate the memory usage of a key", "O(N) where N is the number of samples.", "@read @slow", "", srv(introspect::memory_usage)),
         cmd("memory|stats", 2, 0, (0, 0, 0), "server", "4.0.0", "Show memory usage details", "O(1)", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(memory_cmds::memory_stats)),
         cmd("memory|doctor", 2, 0, (0, 0, 0), "server", "4.0.0", "Outputs memory problems report", "O(1)", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(memory_cmds::memory_doctor)),
+            cmd("memory|malloc-stats", 2, 0, (0, 0, 0), "server", "4.0.0", "Show allocator internal stats", "Depends on how much memory is allocated, could be slow", "@slow", "nondeterministic_output request_policy:all_shards response_policy:special", srv(memory_cmds::memory_malloc_stats)),
         cmd("memory|purge", 2, 0, (0, 0, 0), "server", "4.0.0", "Ask the allocator to release memory", "Depends on how much memory is allocated, could be slow", "@slow", "request_policy:all_shards response_policy:all_succeeded", srv(memory_cmds::memory_purge)),
         cmd("memory|help", 2, LOADING | STALE, (0, 0, 0), "server", "4.0.0", "Show helpful text about the different subcommands", "O(1)", "@slow", "", srv(memory_cmds::memory_help)),
         ]),

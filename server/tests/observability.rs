@@ -538,3 +538,23 @@ fn blocked_command_counts_once() {
         assert_eq!(ours, run(redis.port));
     }
 }
+
+/// RESET ends monitor mode (Redis's `clearClientConnectionState`): the client leaves CLIENT LIST's `O`
+/// flag and gets no monitor line for RESET itself nor for what others run afterwards.
+#[test]
+fn reset_ends_monitor_mode() {
+    let server = Server::start(&["--save", ""]);
+    let mut monitor = zedis_testkit::RespClient::connect(server.port);
+    let mut other = zedis_testkit::RespClient::connect(server.port);
+    assert_eq!(monitor.raw(&["MONITOR"]), b"+OK\r\n");
+    assert_eq!(monitor.raw(&["RESET"]), b"+RESET\r\n");
+    let list = other.raw(&["CLIENT", "LIST"]);
+    assert!(
+        !String::from_utf8_lossy(&list).contains("flags=O"),
+        "{}",
+        String::from_utf8_lossy(&list)
+    );
+    other.raw(&["SET", "k", "v"]);
+    // The next reply the former monitor reads is its own PING's, with no monitor line before it.
+    assert_eq!(monitor.raw(&["PING"]), b"+PONG\r\n");
+}

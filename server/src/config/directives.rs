@@ -220,6 +220,14 @@ pub const DIRECTIVES: &[Directive] = &[
         true,
         "-2",
     ),
+    // Redis 7.0's quicklist compression depth: validated and kept (DEBUG OBJECT's `ql_compressed` reads it);
+    // Zedis's lists are not LZF-compressed, so it changes no stored value.
+    d(
+        "list-compress-depth",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "0",
+    ),
     d(
         "set-max-intset-entries",
         Kind::Int(0, i64::MAX),
@@ -351,6 +359,14 @@ pub const DIRECTIVES: &[Directive] = &[
         "0",
     ),
     d("latency-tracking", Kind::Bool, true, "yes"),
+    // DEBUG's `enable-debug-command` (Redis 7.0: `no` by default, `local` for loopback and Unix socket
+    // clients, immutable).
+    d(
+        "enable-debug-command",
+        Kind::Enum(&["no", "yes", "local"]),
+        false,
+        "no",
+    ),
     d(
         "latency-tracking-info-percentiles",
         Kind::Special,
