@@ -178,13 +178,19 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             size,
         } => populate(core, ck, db, count, prefix, size),
         // Switches whose machinery Zedis does not have (its lists have no packed-node threshold, its
-        // scripts, checksums, cron and reply buffers have no such knobs): accepted, as Redis accepts them.
+        // scripts, checksums, cron and reply buffers have no such knobs): refused rather than pretended.
         DebugRequest::QuicklistPackedThreshold { .. }
         | DebugRequest::SetDisableDenyScripts { .. }
         | DebugRequest::SetSkipChecksumValidation { .. }
         | DebugRequest::PauseCron { .. }
         | DebugRequest::ReplyBufferPeakResetTime(_)
-        | DebugRequest::ReplyBufferResizing { .. } => ok(core, ck),
+        | DebugRequest::ReplyBufferResizing { .. } => {
+            let text = format!(
+                "ERR DEBUG {} is not supported by Zedis",
+                String::from_utf8_lossy(argv[1]).to_ascii_lowercase()
+            );
+            core.reply_error(ck, text.as_bytes());
+        }
     }
 }
 

@@ -220,14 +220,9 @@ pub const DIRECTIVES: &[Directive] = &[
         true,
         "-2",
     ),
-    // Redis 7.0's quicklist compression depth: validated and kept (DEBUG OBJECT's `ql_compressed` reads it);
-    // Zedis's lists are not LZF-compressed, so it changes no stored value.
-    d(
-        "list-compress-depth",
-        Kind::Int(0, i32::MAX as i64),
-        true,
-        "0",
-    ),
+    // Redis 7.0's quicklist compression depth: Zedis's lists are not LZF-compressed, so only 0 (Redis's
+    // default, no compression) is accepted; any other value is refused rather than kept without effect.
+    d("list-compress-depth", Kind::Special, true, "0"),
     d(
         "set-max-intset-entries",
         Kind::Int(0, i64::MAX),
