@@ -157,10 +157,12 @@ fn reply_script<S: Strategy>(core: &mut Core<S>, ck: usize, bytes: &[u8], counte
 }
 
 /// Runs `run` with the engines taken out of the core (the script's commands borrow the core), then puts
-/// them back, wraps the script's AOF records and replies.
+/// them back, wraps the script's AOF records and replies. `keys`: the declared keys, whose slot (Redis's
+/// `c->slot` from the route check) the script's commands must stay in, in cluster mode.
 fn run_script<S: Strategy>(
     core: &mut Core<S>,
     ck: usize,
+    keys: &[&[u8]],
     run: impl FnOnce(&mut Scripting, &mut ScriptHost<'_, S>) -> Vec<u8>,
 ) {
     let Some(mut scripting) = core.engine.scripting.take() else {
@@ -172,6 +174,7 @@ fn run_script<S: Strategy>(
         ck,
         run: ScriptRun {
             db,
+            slot: keys.first().map(|k| zedis_cluster::key_hash_slot(k)),
             ..Default::default()
         },
     };
@@ -235,7 +238,7 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         read_only,
     };
     core.tracking_script_keys(keys);
-    run_script(core, ck, |scripting, host| {
+    run_script(core, ck, keys, |scripting, host| {
         if is_sha {
             scripting.evalsha(argv[1], keys, args, opts, host)
         } else {
@@ -273,7 +276,7 @@ pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         read_only,
     };
     core.tracking_script_keys(keys);
-    run_script(core, ck, |scripting, host| {
+    run_script(core, ck, keys, |scripting, host| {
         scripting.fcall(argv[1], keys, args, opts, host)
     });
 }

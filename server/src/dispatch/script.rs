@@ -93,7 +93,8 @@ impl<S: Strategy> Core<S> {
             reply::error(&mut out, NOREPLICAS);
             return out;
         }
-        let cross_slot = !ctx.compat_mode && ctx.flags.has(ScriptFlags::ALLOW_CROSS_SLOT);
+        // As Redis's scriptPrepareForRun: scripts without a shebang keep the old cross-slot freedom.
+        let cross_slot = ctx.compat_mode || ctx.flags.has(ScriptFlags::ALLOW_CROSS_SLOT);
         if let Some(text) = self.cluster_script_refusal(ck, run, cmd, argv, cross_slot) {
             reply::error(&mut out, text.as_bytes());
             return out;
