@@ -21,6 +21,10 @@ pub struct Input {
     pub query: IoBuf,
     /// Resume state of the request being parsed.
     pub parser: RequestParser,
+    /// The most bytes buffered since the cron last looked (Redis's `querybuf_peak`): a buffer much larger
+    /// than its recent peak is shrunk by the cron, not after every batch, so a client sending large
+    /// arguments keeps its buffer instead of faulting fresh pages for each one.
+    pub peak: usize,
 }
 
 impl Default for Input {
@@ -28,6 +32,7 @@ impl Default for Input {
         Input {
             query: IoBuf::new(),
             parser: RequestParser::new(ParserLimits::default()),
+            peak: 0,
         }
     }
 }
@@ -115,6 +120,9 @@ pub struct Client {
     pub input: Option<Input>,
     /// Pending reply bytes (written after every chunk of `pending`).
     pub out: IoBuf,
+    /// The most reply bytes `out` held since the cron last looked (Redis's `buf_peak`): the cron, not each
+    /// write, shrinks a buffer much larger than that.
+    pub out_peak: usize,
     /// Output queued before `out`: shared pub/sub frames, in arrival order.
     pub pending: VecDeque<Chunk>,
     /// Unwritten bytes in `pending` (the front chunk's written prefix excluded).

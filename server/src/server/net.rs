@@ -74,6 +74,7 @@ impl<S: Strategy> Server<S> {
                 }
                 Ok(n) => {
                     input.query.filled(n);
+                    input.peak = input.peak.max(input.query.len());
                     total += n;
                     if input.query.len() > limit {
                         // Judged after the commands already complete are run (as Redis, which reads one chunk
@@ -218,9 +219,6 @@ impl<S: Strategy> Server<S> {
             }
         }
         input.query.consume(pos);
-        if input.query.is_empty() {
-            input.query.shrink_to(crate::client::QUERY_KEEP_BYTES_MAX);
-        }
         if let Some(client) = self.core.clients.get_mut(ck) {
             client.input = Some(input);
         }
@@ -373,6 +371,7 @@ impl<S: Strategy> Core<S> {
         };
         let mut written = 0;
         let mut failed = false;
+        client.out_peak = client.out_peak.max(client.out.len());
         while client.output_len() > 0 {
             // Gather queued shared frames and the reply buffer into one writev.
             let mut slices: [IoSlice<'_>; WRITEV_SLICES_MAX] =
@@ -425,7 +424,6 @@ impl<S: Strategy> Core<S> {
         if failed || closable {
             self.net.closing.push(ck);
         } else if drained {
-            client.out.shrink_to(crate::client::OUTPUT_KEEP_BYTES_MAX);
             client.soft_limit_since_ms = None;
             if client.want_write {
                 client.want_write = false;
@@ -488,6 +486,30 @@ impl<S: Strategy> Core<S> {
             // Redis's clientsCronResizeQueryBuffer/OutputBuffer: a client idle for a while gives its empty
             // buffers back, so idle connections cost only their slot.
             if let Some(client) = self.clients.get_mut(ck) {
+                // Redis's clientsCronResizeQueryBuffer: an empty buffer above 32 KiB that held less than
+                // half its size since the last look goes back to its peak; the peak starts over.
+                if let Some(input) = client.input.as_mut() {
+                    let capacity = input.query.capacity();
+                    if input.query.is_empty()
+                        && capacity > crate::client::QUERY_KEEP_BYTES_MAX
+                        && input.peak < capacity / 2
+                    {
+                        input
+                            .query
+                            .shrink_to(input.peak.max(crate::client::QUERY_KEEP_BYTES_MAX));
+                    }
+                    input.peak = input.query.len();
+                }
+                let capacity = client.out.capacity();
+                if client.output_len() == 0
+                    && capacity > crate::client::OUTPUT_KEEP_BYTES_MAX
+                    && client.out_peak < capacity / 2
+                {
+                    client
+                        .out
+                        .shrink_to(client.out_peak.max(crate::client::OUTPUT_KEEP_BYTES_MAX));
+                }
+                client.out_peak = client.out.len();
                 if now_ms - client.last_interaction_ms >= IDLE_BUFFER_RELEASE_MS {
                     if let Some(input) = client.input.as_mut().filter(|i| i.query.is_empty()) {
                         input.query.shrink_to(0);
