@@ -21,7 +21,10 @@
 //! use zedis_testkit::diff::{seed_from_env, ops_from_env, Run};
 //! # struct MyGen(zedis_testkit::diff::Rng);
 //! # impl zedis_testkit::diff::Generator for MyGen {
-//! #     fn next(&mut self, _: usize) -> zedis_testkit::diff::Op { unimplemented!() }
+//! #     fn next(&mut self, _: usize) -> zedis_testkit::diff::Op {
+//! #         use zedis_testkit::diff::{argv, Norm, Op};
+//! #         Op::new(argv(&[b"PING"]), Norm::Exact)
+//! #     }
 //! #     fn set_multi(&mut self, _: usize, _: bool) {}
 //! #     fn rng(&mut self) -> &mut zedis_testkit::diff::Rng { &mut self.0 }
 //! # }
