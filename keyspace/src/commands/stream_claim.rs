@@ -31,7 +31,7 @@ pub(crate) fn claim_record(
         b"TIME".to_vec(),
         nack.delivery_ms.to_string().into_bytes(),
         b"RETRYCOUNT".to_vec(),
-        nack.delivery_count.to_string().into_bytes(),
+        (nack.delivery_count as i64).to_string().into_bytes(),
         b"FORCE".to_vec(),
         b"JUSTID".to_vec(),
         b"LASTID".to_vec(),
@@ -267,7 +267,7 @@ pub fn xclaim<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         };
         let count = match existing {
             _ if retrycount >= 0 => retrycount as u64,
-            Some(nack) if !justid => nack.delivery_count + 1,
+            Some(nack) if !justid => nack.delivery_count.wrapping_add(1),
             Some(nack) => nack.delivery_count,
             None if justid => 1,
             None => 2,
@@ -393,7 +393,7 @@ pub fn xautoclaim<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         let Some(owner) = slot else {
             return ctx.error(OOM);
         };
-        let delivery_count = nack.delivery_count + u64::from(!justid);
+        let delivery_count = nack.delivery_count.wrapping_add(u64::from(!justid));
         let group = &mut stream.groups[idx];
         if group.assign(id, owner, now, delivery_count).is_err() {
             return ctx.error(OOM);

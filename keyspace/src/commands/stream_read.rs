@@ -430,7 +430,7 @@ fn serve_history<A: KvAllocator>(
         }
         if let Some(nack) = stream.groups[idx].nack_mut(id) {
             nack.delivery_ms = ctx.now_ms;
-            nack.delivery_count += 1;
+            nack.delivery_count = nack.delivery_count.wrapping_add(1);
         }
     }
 }

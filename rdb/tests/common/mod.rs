@@ -415,7 +415,8 @@ pub fn describe_value(v: &RdbValue) -> String {
                         .find(|c| c.pending.contains(&p.id))
                         .map(|c| esc(&c.name))
                         .unwrap_or_default();
-                    out += &format!(" pel {} {owner} {}", p.id, p.delivery_count);
+                    // Redis replies with the count as a signed integer.
+                    out += &format!(" pel {} {owner} {}", p.id, p.delivery_count as i64);
                 }
                 let mut cons: Vec<_> = g.consumers.iter().collect();
                 cons.sort_by_key(|c| c.name.clone());
