@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Polls `cond` every 50 ms until it holds or `timeout` passes.
@@ -74,6 +74,11 @@ impl Proc {
         self.child.id()
     }
 
+    /// Waits (up to `timeout`) for the process to exit by itself; its status, or `None` while it still runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        wait_exit(&mut self.child, timeout)
+    }
+
     /// SIGKILL now and reap.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -84,6 +89,20 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// Waits (up to `timeout`, polling every 20 ms) for `child` to exit; its status, or `None` while it runs.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -183,6 +183,11 @@ impl RedisServer {
         self.child.id()
     }
 
+    /// Waits (up to `timeout`) for it to exit by itself (after a SHUTDOWN); whether it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        crate::process::wait_exit(&mut self.child, timeout).is_some()
+    }
+
     /// A file of its directory as text (empty when missing), e.g. `nodes.conf`.
     pub fn read_file(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()

@@ -113,6 +113,16 @@ fn client_reads_pipelines_frames_and_text() {
 }
 
 #[test]
+fn reference_server_exits_on_shutdown() {
+    let Some(mut redis) = reference(RedisServer::builder()) else {
+        return;
+    };
+    assert!(!redis.wait_exit(Duration::from_millis(100)), "still up");
+    redis.client().send(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(redis.wait_exit(Duration::from_secs(60)), "exited");
+}
+
+#[test]
 fn ports_are_free_and_pairs_leave_room_for_the_bus() {
     let port = free_port();
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
@@ -141,6 +151,20 @@ fn run_with_input_kills_what_outlives_its_deadline() {
         b"",
         Duration::from_millis(200),
     );
+}
+
+#[test]
+fn wait_exit_reports_the_status_or_none_while_running() {
+    let spawn = |script: &str| zedis_testkit::Proc {
+        child: Command::new("sh").args(["-c", script]).spawn().unwrap(),
+        port: 0,
+    };
+    let mut quick = spawn("exit 4");
+    let status = quick.wait_exit(Duration::from_secs(60)).expect("it exits");
+    assert_eq!(status.code(), Some(4));
+    let mut slow = spawn("sleep 30");
+    assert!(slow.wait_exit(Duration::from_millis(200)).is_none());
+    drop(slow); // killed by PID
 }
 
 #[test]
