@@ -6,20 +6,16 @@
 
 mod common;
 
+use common::launch::Launch;
 use common::tools::{skip, tool_exists};
 use common::{Server, TempDir};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use zedis_testkit::free_port;
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
+/// Waits (60 s) until `cond` holds; panics naming `what`.
+fn wait_until(what: &str, cond: impl FnMut() -> bool) {
+    common::wait_for_within(what, Duration::from_secs(60), cond);
 }
 
 fn cli(args: &[&str]) -> String {
@@ -167,28 +163,19 @@ fn port_zero_serves_the_unix_socket_only() {
     }
     let dir = TempDir::new("deploy-port0");
     let sock = dir.0.join("only.sock");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
-        .args([
-            "--port",
-            "0",
-            "--unixsocket",
-            sock.to_str().unwrap(),
-            "--save",
-            "",
-        ])
-        .current_dir(&dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until("the socket", || {
-        cli(&["-s", sock.to_str().unwrap(), "PING"]) == "PONG"
-    });
-    let info = cli(&["-s", sock.to_str().unwrap(), "INFO", "server"]);
+    let sock_text = sock.to_str().unwrap();
+    let mut zedis = Launch::new(&["--port", "0", "--unixsocket", sock_text, "--save", ""])
+        .dir(&dir.0)
+        .spawn(0);
+    wait_until("the socket", || cli(&["-s", sock_text, "PING"]) == "PONG");
+    let info = cli(&["-s", sock_text, "INFO", "server"]);
     assert!(info.contains("tcp_port:0"), "{info}");
     // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    unsafe { libc::kill(zedis.pid() as i32, libc::SIGTERM) };
+    assert!(
+        zedis.wait_exit(Duration::from_secs(60)).is_some(),
+        "SIGTERM"
+    );
     assert!(!sock.exists(), "the socket file is removed at shutdown");
 }
 
@@ -233,20 +220,12 @@ fn supervised_systemd_notifies_ready_and_stopping() {
     socket
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
-        .args(["--port", &port.to_string(), "--save", "3600 1"])
-        .args(["--supervised", "systemd", "--daemonize", "yes"])
+    let port = free_port();
+    let mut zedis = Launch::new(&["--port", &port.to_string(), "--save", "3600 1"])
+        .args(&["--supervised", "systemd", "--daemonize", "yes"])
         .env("NOTIFY_SOCKET", &notify)
-        .current_dir(&dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .dir(&dir.0)
+        .spawn(port);
     let mut got = String::new();
     let mut buf = [0u8; 512];
     while !got.contains("READY=1") {
@@ -261,17 +240,18 @@ fn supervised_systemd_notifies_ready_and_stopping() {
     let info = cli(&["-p", &port.to_string(), "INFO", "server"]);
     assert!(info.contains("process_supervised:systemd"), "{info}");
     assert!(
-        info.contains(&format!("process_id:{}", child.id())),
+        info.contains(&format!("process_id:{}", zedis.pid())),
         "{info}"
     );
     // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    unsafe { libc::kill(zedis.pid() as i32, libc::SIGTERM) };
     // As Redis: STOPPING=1 when the shutdown begins, then the status of the final save.
     let n = socket.recv(&mut buf).expect("STOPPING=1");
     assert_eq!(&buf[..n], b"STOPPING=1\n");
     let n = socket.recv(&mut buf).expect("the save's status");
     assert_eq!(&buf[..n], b"STATUS=Saving the final RDB snapshot\n");
-    assert!(child.wait().unwrap().success());
+    let status = zedis.wait_exit(Duration::from_secs(60));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
     assert!(dir.0.join("dump.rdb").exists());
 }
 
@@ -281,11 +261,7 @@ fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
     let sock = dir.0.join("p.sock");
     let server = Server::start(&["--unixsocket", sock.to_str().unwrap(), "--save", ""]);
     let mut conn = server.conn();
-    let new_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let new_port = free_port();
     let set = |conn: &mut redis::Connection, name: &str, value: &str| -> String {
         match redis::cmd("CONFIG")
             .arg("SET")

@@ -98,16 +98,9 @@ pub fn info_field(conn: &mut redis::Connection, section: &str, name: &str) -> Op
         .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
 }
 
-/// Waits (wide margin) until `cond` holds.
-pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
+/// Waits (wide margin: 60 s) until `cond` holds.
+pub fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    super::wait_for_within(what, Duration::from_secs(60), cond);
 }
 
 /// Waits until the replica's link is up and it processed everything the master wrote.

@@ -1,7 +1,6 @@
 //! Small helpers the ACL and TLS tests share: external tools (redis-cli, openssl), free ports, reply shortcuts.
 
 use super::cmd;
-use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 
 /// Reports a test skipped for a missing tool.
@@ -21,11 +20,7 @@ pub fn tool_exists(tool: &str) -> bool {
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    zedis_testkit::free_port()
 }
 
 /// Lossy UTF-8.
