@@ -5,86 +5,24 @@
 
 mod common;
 
-use common::Server;
+use common::{connect, Server};
 use redis::Value;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+use zedis_testkit::RedisServer;
 
-/// A redis-server child, stopped by its PID on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Option<Redis> {
-        Redis::start_with(&[])
+/// A reference redis-server with `sanitize-dump-payload yes` plus `extra` (its files in a temporary directory,
+/// killed by PID on drop); `None`, with a note, when it is not installed.
+fn redis_start(extra: &[&str]) -> Option<RedisServer> {
+    if !zedis_testkit::have("redis-server") {
+        return None;
     }
-
-    fn start_with(extra: &[&str]) -> Option<Redis> {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args([
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--sanitize-dump-payload",
-                    "yes",
-                ])
-                // Never a file in the working directory, where zedis-server test instances start.
-                .args(["--dir", &std::env::temp_dir().to_string_lossy()])
-                .args(["--dbfilename", &format!("zedis-test-redis-{port}.rdb")])
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
-            let Ok(child) = child else {
-                eprintln!("note: redis-server not found, skipping the DUMP/RESTORE interop tests");
-                return None;
-            };
-            let mut redis = Redis { child, port };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline && matches!(redis.child.try_wait(), Ok(None)) {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    // Another test's server may own a port picked as free: make sure it is ours.
-                    let pid = format!("process_id:{}\r\n", redis.child.id());
-                    match run(&mut redis.conn(), "INFO server") {
-                        Ok(Value::VerbatimString { text, .. }) if text.contains(&pid) => {
-                            return Some(redis)
-                        }
-                        Ok(Value::BulkString(b)) if String::from_utf8_lossy(&b).contains(&pid) => {
-                            return Some(redis)
-                        }
-                        _ => break,
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let redis = RedisServer::builder()
+        .args(&["--sanitize-dump-payload", "yes"])
+        .args(extra)
+        .start()
+        .expect("redis-server starts");
+    Some(redis)
 }
 
 /// A reply, errors as `CODE message` text.
@@ -281,9 +219,11 @@ fn contents(conn: &mut redis::Connection, key: &str) -> Vec<String> {
 
 #[test]
 fn payloads_match_redis_and_move_both_ways() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(redis) = redis_start(&[]) else {
+        return;
+    };
     let zedis = Server::start(&[]);
-    let (mut r, mut z) = (redis.conn(), zedis.conn());
+    let (mut r, mut z) = (connect(redis.port), zedis.conn());
     for (key, commands, deterministic) in fixtures() {
         for c in &commands {
             let (a, b) = (run(&mut r, c), run(&mut z, c));
@@ -332,9 +272,11 @@ fn payloads_match_redis_and_move_both_ways() {
 
 #[test]
 fn restore_options_and_errors_match_redis() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(redis) = redis_start(&[]) else {
+        return;
+    };
     let zedis = Server::start(&[]);
-    let (mut r, mut z) = (redis.conn(), zedis.conn());
+    let (mut r, mut z) = (connect(redis.port), zedis.conn());
     for c in ["SET src hello", "SET busy x", "RPUSH lst a b c"] {
         run(&mut r, c).unwrap();
         run(&mut z, c).unwrap();
@@ -428,9 +370,11 @@ fn restore_options_and_errors_match_redis() {
 
 #[test]
 fn corrupt_payloads_are_refused_like_redis_without_a_crash() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(redis) = redis_start(&[]) else {
+        return;
+    };
     let zedis = Server::start(&[]);
-    let (mut r, mut z) = (redis.conn(), zedis.conn());
+    let (mut r, mut z) = (connect(redis.port), zedis.conn());
     let setup = [
         format!(
             "HSET h{}",
@@ -554,7 +498,9 @@ fn restore_fires_its_keyspace_event() {
 
 #[test]
 fn save_writes_a_file_redis_loads_and_both_servers_reload() {
-    let Some(probe) = Redis::start() else { return };
+    let Some(probe) = redis_start(&[]) else {
+        return;
+    };
     drop(probe);
     let zdir = common::TempDir::new("rdb-save-zedis");
     let rdir = common::TempDir::new("rdb-save-redis");
@@ -564,8 +510,8 @@ fn save_writes_a_file_redis_loads_and_both_servers_reload() {
     let mut expected: Vec<Vec<String>> = Vec::new();
     {
         let zedis = Server::start(&zargs);
-        let redis = Redis::start_with(&rargs).unwrap();
-        let (mut z, mut r) = (zedis.conn(), redis.conn());
+        let redis = redis_start(&rargs).unwrap();
+        let (mut z, mut r) = (zedis.conn(), connect(redis.port));
         for (_, commands, _) in fixtures() {
             for c in &commands {
                 let _ = run(&mut z, c);
@@ -587,20 +533,20 @@ fn save_writes_a_file_redis_loads_and_both_servers_reload() {
     }
     // Reference: redis-server reloading its own file (a loaded string is int/embstr/raw by content).
     {
-        let reference = Redis::start_with(&rargs).unwrap();
-        let mut conn = reference.conn();
+        let reference = redis_start(&rargs).unwrap();
+        let mut conn = connect(reference.port);
         for key in &keys {
             expected.push(contents(&mut conn, key));
         }
     }
     // Zedis's file in redis-server and in Zedis; redis-server's file in Zedis.
-    let redis_on_zedis_file = Redis::start_with(&zargs).unwrap();
+    let redis_on_zedis_file = redis_start(&zargs).unwrap();
     let zedis_on_zedis_file = Server::start(&zargs);
     let zedis_on_redis_file = Server::start(&rargs);
     for (name, mut conn) in [
         (
             "redis-server loading Zedis's file",
-            redis_on_zedis_file.conn(),
+            connect(redis_on_zedis_file.port),
         ),
         ("Zedis reloading its file", zedis_on_zedis_file.conn()),
         (
