@@ -48,34 +48,10 @@ fn is_c_space(b: u8) -> bool {
 /// Parses the part after `0x`: hex digits with an optional `.`, then an optional `p[+-]digits`.
 fn parse_hex(negative: bool, text: &[u8]) -> Option<LongDouble> {
     let mut n = Big::zero();
-    let mut any_digit = false;
-    let mut frac_digits: i64 = 0;
-    let mut seen_dot = false;
-    let mut i = 0;
-    while i < text.len() {
-        let c = text[i];
-        if c == b'.' && !seen_dot {
-            seen_dot = true;
-        } else if let Some(d) = (c as char).to_digit(16) {
-            any_digit = true;
-            n.mul_small(16);
-            n.add_small(d);
-            frac_digits += i64::from(seen_dot);
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if !any_digit {
-        return None;
-    }
-    let mut exp2: i64 = 0;
-    if i < text.len() {
-        if (text[i] | 0x20) != b'p' {
-            return None;
-        }
-        exp2 = parse_exponent(&text[i + 1..])?;
-    }
+    let (frac_digits, exp2) = scan_number(text, 16, b'p', |d| {
+        n.mul_small(16);
+        n.add_small(d);
+    })?;
     if n.is_zero() {
         return Some(signed_zero(negative));
     }
@@ -92,36 +68,13 @@ fn parse_hex(negative: bool, text: &[u8]) -> Option<LongDouble> {
 
 /// Parses a decimal mantissa with an optional `e[+-]digits` exponent.
 fn parse_decimal(negative: bool, text: &[u8]) -> Option<LongDouble> {
+    // The significant digits (leading zeros skipped), one per byte.
     let mut digits: Vec<u8> = Vec::new();
-    let mut any_digit = false;
-    let mut frac_digits: i64 = 0;
-    let mut seen_dot = false;
-    let mut i = 0;
-    while i < text.len() {
-        let c = text[i];
-        if c == b'.' && !seen_dot {
-            seen_dot = true;
-        } else if c.is_ascii_digit() {
-            any_digit = true;
-            if !(digits.is_empty() && c == b'0') {
-                digits.push(c - b'0');
-            }
-            frac_digits += i64::from(seen_dot);
-        } else {
-            break;
+    let (frac_digits, exp10) = scan_number(text, 10, b'e', |d| {
+        if !(digits.is_empty() && d == 0) {
+            digits.push(d as u8);
         }
-        i += 1;
-    }
-    if !any_digit {
-        return None;
-    }
-    let mut exp10: i64 = 0;
-    if i < text.len() {
-        if (text[i] | 0x20) != b'e' {
-            return None;
-        }
-        exp10 = parse_exponent(&text[i + 1..])?;
-    }
+    })?;
     if digits.is_empty() {
         return Some(signed_zero(negative));
     }
@@ -154,6 +107,43 @@ fn parse_decimal(negative: bool, text: &[u8]) -> Option<LongDouble> {
     }
     let (q, exact) = n.div_small_quotient(&den);
     finite_or_none(round_pack(negative, q, -k, !exact))
+}
+
+/// Scans a mantissa of `radix` digits with at most one `.`, then an optional exponent introduced by `marker`
+/// (either case): `digit` gets each digit's value in order; returns (how many digits follow the dot, the
+/// exponent). `None` without any digit or with anything else left.
+fn scan_number(
+    text: &[u8],
+    radix: u32,
+    marker: u8,
+    mut digit: impl FnMut(u32),
+) -> Option<(i64, i64)> {
+    let mut any_digit = false;
+    let mut frac_digits: i64 = 0;
+    let mut seen_dot = false;
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i];
+        if c == b'.' && !seen_dot {
+            seen_dot = true;
+        } else if let Some(d) = (c as char).to_digit(radix) {
+            any_digit = true;
+            digit(d);
+            frac_digits += i64::from(seen_dot);
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if !any_digit {
+        return None;
+    }
+    let exponent = match text.get(i) {
+        None => 0,
+        Some(&c) if (c | 0x20) == marker => parse_exponent(&text[i + 1..])?,
+        Some(_) => return None,
+    };
+    Some((frac_digits, exponent))
 }
 
 /// Parses an exponent: optional sign and at least one decimal digit, saturating far beyond any finite range.
