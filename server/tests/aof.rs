@@ -7,8 +7,7 @@ mod common;
 use common::aof::{
     dir_bytes, fill, info_field, last_incr, snapshot, start, start_failing, wait_rewrite_done,
 };
-use common::{Server, TempDir};
-use redis::Value;
+use common::{cmd, Server, TempDir};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,11 +138,7 @@ fn truncated_file_loads_with_warning_or_is_refused() {
     assert_eq!(snapshot(&mut conn), expected);
     assert_eq!(std::fs::metadata(&incr).unwrap().len(), good_len, "trimmed");
     // Appends continue cleanly after the trimmed command.
-    let _: () = redis::cmd("SET")
-        .arg("after")
-        .arg("1")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "after", "1"]).unwrap();
     drop(server);
     let server = start(&dir, &[]);
     let mut conn = server.conn();
@@ -193,29 +188,16 @@ fn bgrewriteaof_under_write_load_keeps_the_dataset() {
             let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
             let mut conn = client.get_connection().unwrap();
             for i in 0..400 {
-                let _: () = redis::cmd("INCR").arg("counter").query(&mut conn).unwrap();
-                let _: () = redis::cmd("RPUSH")
-                    .arg("list")
-                    .arg(i)
-                    .query(&mut conn)
-                    .unwrap();
-                let _: () = redis::cmd("SADD")
-                    .arg("set")
-                    .arg(format!("m{i}"))
-                    .query(&mut conn)
-                    .unwrap();
-                let _: () = redis::cmd("HSET")
-                    .arg("hash")
-                    .arg(format!("f{}", i % 50))
-                    .arg(i)
-                    .query(&mut conn)
-                    .unwrap();
-                let _: Value = redis::cmd("SPOP").arg("set").query(&mut conn).unwrap();
-                let _: () = redis::cmd("SET")
-                    .arg(format!("s{}", i % 50))
-                    .arg(i)
-                    .query(&mut conn)
-                    .unwrap();
+                cmd(&mut conn, &["INCR", "counter"]).unwrap();
+                cmd(&mut conn, &["RPUSH", "list", &i.to_string()]).unwrap();
+                cmd(&mut conn, &["SADD", "set", &format!("m{i}")]).unwrap();
+                cmd(
+                    &mut conn,
+                    &["HSET", "hash", &format!("f{}", i % 50), &i.to_string()],
+                )
+                .unwrap();
+                cmd(&mut conn, &["SPOP", "set"]).unwrap();
+                cmd(&mut conn, &["SET", &format!("s{}", i % 50), &i.to_string()]).unwrap();
             }
         })
     };
@@ -227,11 +209,7 @@ fn bgrewriteaof_under_write_load_keeps_the_dataset() {
     let acked = writers.finish();
     let _: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
     wait_rewrite_done(&mut conn, 2);
-    let _: () = redis::cmd("SET")
-        .arg("last")
-        .arg("write")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "last", "write"]).unwrap();
     let before = snapshot(&mut conn);
     assert_eq!(missing_acked(&mut conn, &acked), 0);
     let size: u64 = info_field(&mut conn, "aof_current_size").parse().unwrap();
@@ -261,42 +239,12 @@ fn ttls_survive_as_absolute_times() {
     let dir = TempDir::new("ttl");
     let server = start(&dir, &[]);
     let mut conn = server.conn();
-    let _: () = redis::cmd("SET")
-        .arg("px")
-        .arg("v")
-        .arg("PX")
-        .arg(100_000)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("SETEX")
-        .arg("setex")
-        .arg(100)
-        .arg("v")
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("RPUSH")
-        .arg("list")
-        .arg("a")
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("EXPIRE")
-        .arg("list")
-        .arg(200)
-        .query(&mut conn)
-        .unwrap();
-    let _: Value = redis::cmd("GETEX")
-        .arg("px")
-        .arg("PX")
-        .arg(300_000)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("short")
-        .arg("v")
-        .arg("PX")
-        .arg(300)
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "px", "v", "PX", "100000"]).unwrap();
+    cmd(&mut conn, &["SETEX", "setex", "100", "v"]).unwrap();
+    cmd(&mut conn, &["RPUSH", "list", "a"]).unwrap();
+    cmd(&mut conn, &["EXPIRE", "list", "200"]).unwrap();
+    cmd(&mut conn, &["GETEX", "px", "PX", "300000"]).unwrap();
+    cmd(&mut conn, &["SET", "short", "v", "PX", "300"]).unwrap();
     let before = snapshot(&mut conn);
     std::thread::sleep(Duration::from_millis(1100));
     drop(server);
@@ -320,34 +268,16 @@ fn config_set_appendonly_writes_the_dataset_first() {
     fill(&mut conn);
     assert_eq!(info_field(&mut conn, "aof_enabled"), "0");
     assert!(!dir.0.join("appendonlydir").exists());
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("yes")
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("during")
-        .arg("1")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["CONFIG", "SET", "appendonly", "yes"]).unwrap();
+    cmd(&mut conn, &["SET", "during", "1"]).unwrap();
     wait_rewrite_done(&mut conn, 1);
-    let _: () = redis::cmd("SET")
-        .arg("after")
-        .arg("2")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "after", "2"]).unwrap();
     let before = snapshot(&mut conn);
     drop(server);
     let server = start(&dir, &[]);
     let mut conn = server.conn();
     assert_eq!(snapshot(&mut conn), before);
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("no")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["CONFIG", "SET", "appendonly", "no"]).unwrap();
     assert_eq!(info_field(&mut conn, "aof_enabled"), "0");
 }
 
@@ -366,7 +296,7 @@ fn automatic_rewrite_on_growth() {
     let mut conn = server.conn();
     let mut appended = 0;
     for i in 0..2000 {
-        let _: () = redis::cmd("SET").arg("k").arg(i).query(&mut conn).unwrap();
+        cmd(&mut conn, &["SET", "k", &i.to_string()]).unwrap();
         appended += format!(
             "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n{i}\r\n",
             i.to_string().len()

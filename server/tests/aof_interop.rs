@@ -6,7 +6,6 @@ mod common;
 
 use common::aof::{dir_bytes, fill, info_field, snapshot, start, wait_rewrite_done};
 use common::{cmd, connect_when_ready, wait_for_within, TempDir};
-use redis::Value;
 use std::time::Duration;
 use zedis_testkit::RedisServer;
 
@@ -29,21 +28,12 @@ fn redis_7_loads_a_zedis_aof() {
         let server = start(&dir, &[]);
         let mut conn = server.conn();
         fill(&mut conn);
-        let _: () = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+        cmd(&mut conn, &["BGREWRITEAOF"]).unwrap();
         wait_rewrite_done(&mut conn, 1);
         // Some commands after the rewrite too, including rewritten (non-deterministic) ones.
-        let _: Value = redis::cmd("SPOP").arg("set").query(&mut conn).unwrap();
-        let _: () = redis::cmd("EXPIRE")
-            .arg("list")
-            .arg(500)
-            .query(&mut conn)
-            .unwrap();
-        let _: () = redis::cmd("HINCRBYFLOAT")
-            .arg("hash")
-            .arg("g")
-            .arg("0.5")
-            .query(&mut conn)
-            .unwrap();
+        cmd(&mut conn, &["SPOP", "set"]).unwrap();
+        cmd(&mut conn, &["EXPIRE", "list", "500"]).unwrap();
+        cmd(&mut conn, &["HINCRBYFLOAT", "hash", "g", "0.5"]).unwrap();
         snapshot(&mut conn)
     };
     let redis = redis_on(&dir);
@@ -78,11 +68,7 @@ fn zedis_loads_redis_servers_appendonlydir_and_back() {
         info_field(&mut conn, "aof_rewrite_in_progress") == "0"
             && info_field(&mut conn, "aof_rewrites") == "1"
     });
-    let _: () = redis::cmd("SET")
-        .arg("after")
-        .arg("rewrite")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "after", "rewrite"]).unwrap();
     let _: i64 = redis::cmd("INCR").arg("counter").query(&mut conn).unwrap();
     let expected = snapshot(&mut conn);
     let _ = cmd(&mut conn, &["SHUTDOWN"]);
@@ -103,18 +89,10 @@ fn zedis_loads_redis_servers_appendonlydir_and_back() {
         .unwrap();
     assert_eq!(answer, 42);
     // Zedis appends to Redis's last incr file, rewrites, and Redis reads the result back.
-    let _: () = redis::cmd("SET")
-        .arg("zedis")
-        .arg("1")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "zedis", "1"]).unwrap();
     let _: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
     wait_rewrite_done(&mut conn, 1);
-    let _: () = redis::cmd("SET")
-        .arg("zedis2")
-        .arg("2")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "zedis2", "2"]).unwrap();
     let expected = snapshot(&mut conn);
     drop(server);
     let redis = redis_on(&dir);

@@ -8,7 +8,7 @@ mod common;
 
 use common::launch::Launch;
 use common::tools::{skip, tool_exists};
-use common::{Server, TempDir};
+use common::{cmd, Server, TempDir};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use zedis_testkit::free_port;
@@ -39,16 +39,8 @@ fn log_file_role_sighup_reopen_and_loglevel() {
     );
     assert!(line, "{text}");
     // REPLICAOF switches the role character to S, REPLICAOF NO ONE back to M.
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(1)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("NO")
-        .arg("ONE")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["REPLICAOF", "127.0.0.1", "1"]).unwrap();
+    cmd(&mut conn, &["REPLICAOF", "NO", "ONE"]).unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains(&format!("{pid}:S ")), "{text}");
     assert!(
@@ -61,37 +53,16 @@ fn log_file_role_sighup_reopen_and_loglevel() {
     // SAFETY: a signal to our own child.
     unsafe { libc::kill(pid as i32, libc::SIGHUP) };
     wait_until("the log to be reopened", || log.exists());
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(1)
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["REPLICAOF", "127.0.0.1", "1"]).unwrap();
     wait_until("a line in the new log", || {
         std::fs::read_to_string(&log).is_ok_and(|t| t.contains("REPLICAOF 127.0.0.1:1 enabled"))
     });
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("NO")
-        .arg("ONE")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["REPLICAOF", "NO", "ONE"]).unwrap();
     // CONFIG SET loglevel warning: notice lines stop.
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("loglevel")
-        .arg("warning")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["CONFIG", "SET", "loglevel", "warning"]).unwrap();
     let before = std::fs::read_to_string(&log).unwrap().len();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(2)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("NO")
-        .arg("ONE")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["REPLICAOF", "127.0.0.1", "2"]).unwrap();
+    cmd(&mut conn, &["REPLICAOF", "NO", "ONE"]).unwrap();
     let after = std::fs::read_to_string(&log).unwrap();
     assert!(
         !after[before..].contains("REPLICAOF 127.0.0.1:2"),
@@ -191,11 +162,11 @@ fn replica_announce_ip_and_port_reach_the_master() {
         "7777",
     ]);
     let mut r = replica.conn();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(master.port)
-        .query(&mut r)
-        .unwrap();
+    cmd(
+        &mut r,
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+    )
+    .unwrap();
     let mut m = master.conn();
     wait_until("the master to list the replica", || {
         let info: String = redis::cmd("INFO").arg("replication").query(&mut m).unwrap();
@@ -325,12 +296,7 @@ fn tcp_keepalive_applies_to_new_clients() {
     assert!(shown.contains("timer:(keepalive,1min1"), "{shown}");
     // CONFIG SET applies to clients accepted from then on.
     let mut conn = server.conn();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("tcp-keepalive")
-        .arg("0")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["CONFIG", "SET", "tcp-keepalive", "0"]).unwrap();
     drop(conn);
     std::thread::sleep(Duration::from_millis(200));
     let shown = server_side();
@@ -361,12 +327,16 @@ fn process_title_and_logo_as_redis() {
         "{text}"
     );
     let mut conn = server.conn();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("proc-title-template")
-        .arg("{title} {{port}} {port} {config-file}")
-        .query(&mut conn)
-        .unwrap();
+    cmd(
+        &mut conn,
+        &[
+            "CONFIG",
+            "SET",
+            "proc-title-template",
+            "{title} {{port}} {port} {config-file}",
+        ],
+    )
+    .unwrap();
     assert!(
         cmdline(pid).ends_with(&format!("zedis-server {{port}}}} {port} -")),
         "{}",

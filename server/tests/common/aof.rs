@@ -3,7 +3,7 @@
 //! back key by key, and the files of `appendonlydir`.
 
 use super::launch::Launch;
-use super::{Server, TempDir};
+use super::{cmd, Server, TempDir};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -58,7 +58,7 @@ pub type Snapshot = BTreeMap<(u8, Vec<u8>), (String, Vec<Vec<u8>>, i64)>;
 pub fn snapshot(conn: &mut redis::Connection) -> Snapshot {
     let mut all = BTreeMap::new();
     for db in 0..4u8 {
-        let _: () = redis::cmd("SELECT").arg(db).query(conn).unwrap();
+        cmd(conn, &["SELECT", &db.to_string()]).unwrap();
         let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(conn).unwrap();
         for key in keys {
             let kind: String = redis::cmd("TYPE").arg(&key).query(conn).unwrap();
@@ -86,48 +86,22 @@ pub fn snapshot(conn: &mut redis::Connection) -> Snapshot {
             all.insert((db, key), (kind, value, expire));
         }
     }
-    let _: () = redis::cmd("SELECT").arg(0).query(conn).unwrap();
+    cmd(conn, &["SELECT", "0"]).unwrap();
     all
 }
 
 /// Strings, a list, a set, a hash, and in database 2 a key with a TTL and a float.
 pub fn fill(conn: &mut redis::Connection) {
     for i in 0..50 {
-        let _: () = redis::cmd("SET")
-            .arg(format!("s{i}"))
-            .arg(i)
-            .query(conn)
-            .unwrap();
+        cmd(conn, &["SET", &format!("s{i}"), &i.to_string()]).unwrap();
     }
-    let _: () = redis::cmd("RPUSH")
-        .arg("list")
-        .arg(&["a", "b", "c"])
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("SADD")
-        .arg("set")
-        .arg(&["x", "1", "2"])
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("HSET")
-        .arg("hash")
-        .arg(&["f", "v", "g", "7"])
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("SELECT").arg(2).query(conn).unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("in2")
-        .arg("two")
-        .arg("EX")
-        .arg(1000)
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("INCRBYFLOAT")
-        .arg("float")
-        .arg("1.25")
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("SELECT").arg(0).query(conn).unwrap();
+    cmd(conn, &["RPUSH", "list", "a", "b", "c"]).unwrap();
+    cmd(conn, &["SADD", "set", "x", "1", "2"]).unwrap();
+    cmd(conn, &["HSET", "hash", "f", "v", "g", "7"]).unwrap();
+    cmd(conn, &["SELECT", "2"]).unwrap();
+    cmd(conn, &["SET", "in2", "two", "EX", "1000"]).unwrap();
+    cmd(conn, &["INCRBYFLOAT", "float", "1.25"]).unwrap();
+    cmd(conn, &["SELECT", "0"]).unwrap();
 }
 
 /// The last incr file the manifest of `dir/appendonlydir` lists.
