@@ -7,7 +7,7 @@
 mod common;
 
 use common::launch::Launch;
-use common::tools::{skip, tool_exists};
+use common::tools::{cli_out, skip, tool_exists};
 use common::{cmd, Server, TempDir};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -16,11 +16,6 @@ use zedis_testkit::free_port;
 /// Waits (60 s) until `cond` holds; panics naming `what`.
 fn wait_until(what: &str, cond: impl FnMut() -> bool) {
     common::wait_for_within(what, Duration::from_secs(60), cond);
-}
-
-fn cli(args: &[&str]) -> String {
-    let out = Command::new("redis-cli").args(args).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]
@@ -98,20 +93,20 @@ fn unix_socket_and_several_bind_addresses() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
-    assert_eq!(cli(&["-s", sock_text, "SET", "k", "v"]), "OK");
-    assert_eq!(cli(&["-p", &server.port.to_string(), "GET", "k"]), "v");
-    let listed = cli(&["-s", sock_text, "CLIENT", "LIST"]);
+    assert_eq!(cli_out(&["-s", sock_text, "SET", "k", "v"]), "OK");
+    assert_eq!(cli_out(&["-p", &server.port.to_string(), "GET", "k"]), "v");
+    let listed = cli_out(&["-s", sock_text, "CLIENT", "LIST"]);
     assert!(
         listed.contains(&format!("addr={sock_text}:0 laddr={sock_text}:0"))
             && listed.contains("flags=U"),
         "{listed}"
     );
-    let info = cli(&["-s", sock_text, "CLIENT", "INFO"]);
+    let info = cli_out(&["-s", sock_text, "CLIENT", "INFO"]);
     assert!(info.contains("flags=U"), "{info}");
     // The IPv6 loopback when this host has one (optional with `-`: skipped otherwise, as Redis).
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
         assert_eq!(
-            cli(&["-h", "::1", "-p", &server.port.to_string(), "GET", "k"]),
+            cli_out(&["-h", "::1", "-p", &server.port.to_string(), "GET", "k"]),
             "v"
         );
     }
@@ -138,8 +133,10 @@ fn port_zero_serves_the_unix_socket_only() {
     let mut zedis = Launch::new(&["--port", "0", "--unixsocket", sock_text, "--save", ""])
         .dir(&dir.0)
         .spawn(0);
-    wait_until("the socket", || cli(&["-s", sock_text, "PING"]) == "PONG");
-    let info = cli(&["-s", sock_text, "INFO", "server"]);
+    wait_until("the socket", || {
+        cli_out(&["-s", sock_text, "PING"]) == "PONG"
+    });
+    let info = cli_out(&["-s", sock_text, "INFO", "server"]);
     assert!(info.contains("tcp_port:0"), "{info}");
     // SAFETY: a signal to our own child.
     unsafe { libc::kill(zedis.pid() as i32, libc::SIGTERM) };
@@ -207,8 +204,8 @@ fn supervised_systemd_notifies_ready_and_stopping() {
     }
     assert!(got.contains("STATUS=Ready to accept connections"), "{got}");
     // Supervised: `daemonize yes` is ignored, the process we started is the server.
-    assert_eq!(cli(&["-p", &port.to_string(), "PING"]), "PONG");
-    let info = cli(&["-p", &port.to_string(), "INFO", "server"]);
+    assert_eq!(cli_out(&["-p", &port.to_string(), "PING"]), "PONG");
+    let info = cli_out(&["-p", &port.to_string(), "INFO", "server"]);
     assert!(info.contains("process_supervised:systemd"), "{info}");
     assert!(
         info.contains(&format!("process_id:{}", zedis.pid())),
@@ -246,7 +243,7 @@ fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
     };
     assert_eq!(set(&mut conn, "port", &new_port.to_string()), "OK");
     // The existing connection stays; new ones go to the new port, the old one is closed.
-    assert_eq!(cli(&["-p", &new_port.to_string(), "PING"]), "PONG");
+    assert_eq!(cli_out(&["-p", &new_port.to_string(), "PING"]), "PONG");
     assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err());
     // A port someone else holds: refused with Redis's text, and nothing changes.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -265,9 +262,9 @@ fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
         set(&mut conn, "bind", "192.0.2.123"),
         "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
     );
-    assert_eq!(cli(&["-p", &new_port.to_string(), "PING"]), "PONG");
+    assert_eq!(cli_out(&["-p", &new_port.to_string(), "PING"]), "PONG");
     // The Unix socket is untouched throughout.
-    assert_eq!(cli(&["-s", sock.to_str().unwrap(), "PING"]), "PONG");
+    assert_eq!(cli_out(&["-s", sock.to_str().unwrap(), "PING"]), "PONG");
 }
 
 #[test]

@@ -2,6 +2,11 @@
 //!
 //! `ZEDIS_TEST_ARGS` (whitespace separated) is appended to every server's command line, so the whole suite
 //! can run under each memory strategy: `ZEDIS_TEST_ARGS="--allocator system" cargo test -p zedis-server`.
+//!
+//! Layout: [`Server`] here (started through [`launch::Launch`], the one place that spawns the binary),
+//! connections and waits ([`connect`], [`connect_when_ready`], [`wait_for_within`]), [`Raw`] bytes and
+//! [`TempDir`]; [`reference`] a redis-server (testkit's, under its old name); [`aof`] what the AOF tests
+//! share; [`replication`] datasets and sync waits; [`tools`] redis-cli, openssl and reply shortcuts.
 #![allow(dead_code)]
 
 pub mod aof;

@@ -1,21 +1,16 @@
 //! Small helpers the ACL and TLS tests share: external tools (redis-cli, openssl), free ports, reply shortcuts.
 
 use super::cmd;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 /// Reports a test skipped for a missing tool.
 pub fn skip(what: &str) {
     eprintln!("skipped: {what} not available");
 }
 
-/// Whether `tool --version` runs.
+/// Whether `tool` is on the PATH.
 pub fn tool_exists(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
+    zedis_testkit::installed(tool)
 }
 
 /// A free loopback port.

@@ -125,6 +125,45 @@ fn parse_script<'a>(name: &str, text: &'a str) -> Result<Vec<(usize, &'a str, St
     Ok(steps)
 }
 
+/// The note after a step that failed or desynced a connection.
+const RECONNECTED: &str =
+    "(a connection failed or desynced: both reconnected; connection state such as SELECT is lost)";
+
+/// A reply as the report shows it.
+fn show(reply: &Result<Vec<u8>, ReadFail>) -> String {
+    match reply {
+        Ok(bytes) if bytes.is_empty() => "<no reply>".to_string(),
+        Ok(bytes) => escape(bytes),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Whether both replies arrived and match under the step's comparison (HELLO's connection id masked).
+fn agree(step: &Step, a: &Result<Vec<u8>, ReadFail>, b: &Result<Vec<u8>, ReadFail>) -> bool {
+    let mode = match step {
+        Step::Command { mode, .. } => *mode,
+        _ => Mode::Exact,
+    };
+    match (a, b) {
+        (Ok(x), Ok(y)) if is_hello(step) => mask_hello_id(x) == mask_hello_id(y),
+        (Ok(x), Ok(y)) => matches(mode, x, y),
+        _ => false,
+    }
+}
+
+impl Mismatch {
+    /// A note about line `line` of `script`, with no replies to show.
+    fn note(script: &str, line: usize, text: String) -> Mismatch {
+        Mismatch {
+            script: script.to_string(),
+            line,
+            text,
+            reference: String::new(),
+            candidate: String::new(),
+        }
+    }
+}
+
 /// Runs one script; appends its mismatches. Returns an error text when it could not run at all.
 pub fn run_script(
     ports: [u16; 2],
@@ -139,31 +178,11 @@ pub fn run_script(
             continue;
         };
         if std::env::var_os("COMPAT_VERBOSE").is_some() {
-            let brief = |r: &Result<Vec<u8>, ReadFail>| match r {
-                Ok(bytes) => escape(bytes),
-                Err(e) => e.to_string(),
-            };
-            eprintln!(
-                "{name}:{line}: {text}\n    redis: {}\n    zedis: {}",
-                brief(&a),
-                brief(&b)
-            );
+            let (a, b) = (show(&a), show(&b));
+            eprintln!("{name}:{line}: {text}\n    redis: {a}\n    zedis: {b}");
         }
-        let mode = match step {
-            Step::Command { mode, .. } => *mode,
-            _ => Mode::Exact,
-        };
-        let ok = match (&a, &b) {
-            (Ok(x), Ok(y)) if is_hello(step) => mask_hello_id(x) == mask_hello_id(y),
-            (Ok(x), Ok(y)) => matches(mode, x, y),
-            _ => false,
-        };
+        let ok = agree(step, &a, &b);
         if !ok {
-            let show = |r: &Result<Vec<u8>, ReadFail>| match r {
-                Ok(bytes) if bytes.is_empty() => "<no reply>".to_string(),
-                Ok(bytes) => escape(bytes),
-                Err(e) => e.to_string(),
-            };
             out.push(Mismatch {
                 script: name.to_string(),
                 line: *line,
@@ -183,25 +202,17 @@ pub fn run_script(
             let [ca, cb] = &mut pair.conns;
             match (ca.resync(&token), cb.resync(&token)) {
                 (Ok(0), Ok(0)) => {}
-                (Ok(x), Ok(y)) => out.push(Mismatch {
-                    script: name.to_string(),
-                    line: *line,
-                    text: format!("(resync after the mismatch above: discarded {x} extra frame(s) from redis, {y} from zedis)"),
-                    reference: String::new(),
-                    candidate: String::new(),
-                }),
+                (Ok(x), Ok(y)) => {
+                    let text = format!(
+                        "(resync after the mismatch above: discarded {x} extra frame(s) from redis, {y} from zedis)"
+                    );
+                    out.push(Mismatch::note(name, *line, text));
+                }
                 _ => failed = true,
             }
         }
         if failed {
-            out.push(Mismatch {
-                script: name.to_string(),
-                line: *line,
-                text: "(a connection failed or desynced: both reconnected; connection state such as SELECT is lost)"
-                    .into(),
-                reference: String::new(),
-                candidate: String::new(),
-            });
+            out.push(Mismatch::note(name, *line, RECONNECTED.into()));
         }
         if failed || matches!(step, Step::RawClose(_)) {
             // Continue on fresh connections (after `@raw-close` both servers closed as expected).
