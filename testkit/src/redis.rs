@@ -41,6 +41,7 @@ pub struct RedisBuilder {
     args: Vec<String>,
     bus_port: bool,
     port_in_args: bool,
+    port: Option<u16>,
     dir: Option<PathBuf>,
     files: Vec<(String, Vec<u8>)>,
 }
@@ -57,6 +58,12 @@ impl RedisBuilder {
     /// Picks a port P with P + 10000 free too (a cluster node's bus port).
     pub fn bus_port(mut self) -> RedisBuilder {
         self.bus_port = true;
+        self
+    }
+
+    /// Listens on `port` itself, one try (to restart a server where its replicas look for it).
+    pub fn port(mut self, port: u16) -> RedisBuilder {
+        self.port = Some(port);
         self
     }
 
@@ -79,15 +86,17 @@ impl RedisBuilder {
         self
     }
 
-    /// Starts it and waits (30 s) until it accepts connections, trying up to five free ports. `Err` says why
-    /// (not installed, exited with its log, did not listen).
+    /// Starts it and waits (30 s) until it accepts connections, trying up to five free ports (one try on a
+    /// port given with [`RedisBuilder::port`]). `Err` says why (not installed, exited with its log, did not
+    /// listen).
     pub fn start(self) -> Result<RedisServer, String> {
         let mut last = String::from("not tried");
-        for _ in 0..START_TRIES {
-            let port = if self.bus_port {
-                free_port_pair().ok_or("no free port pair")?
-            } else {
-                free_port()
+        let tries = if self.port.is_some() { 1 } else { START_TRIES };
+        for _ in 0..tries {
+            let port = match self.port {
+                Some(port) => port,
+                None if self.bus_port => free_port_pair().ok_or("no free port pair")?,
+                None => free_port(),
             };
             let (owned, dir) = match &self.dir {
                 Some(dir) => (None, dir.clone()),

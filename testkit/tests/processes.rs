@@ -123,6 +123,19 @@ fn reference_server_exits_on_shutdown() {
 }
 
 #[test]
+fn reference_server_restarts_on_a_given_port() {
+    if !have("redis-server") {
+        return;
+    }
+    let port = free_port();
+    for round in ["first", "second"] {
+        let redis = RedisServer::builder().port(port).start().expect(round);
+        assert_eq!(redis.port, port);
+        assert_eq!(redis.client().raw(&["PING"]), b"+PONG\r\n", "{round}");
+    }
+}
+
+#[test]
 fn ports_are_free_and_pairs_leave_room_for_the_bus() {
     let port = free_port();
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
