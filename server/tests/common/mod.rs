@@ -6,10 +6,11 @@
 //! Layout: [`Server`] here (started through [`launch::Launch`], the one place that spawns the binary),
 //! connections and waits ([`connect`], [`connect_when_ready`], [`wait_for_within`]), [`Raw`] bytes and
 //! [`TempDir`]; [`reference`] a redis-server (testkit's, under its old name); [`aof`] what the AOF tests
-//! share; [`replication`] datasets and sync waits; [`tools`] redis-cli, openssl and reply shortcuts.
+//! share; [`encodings`] a key per type and encoding; [`replication`] datasets and sync waits; [`tools`] redis-cli, openssl and reply shortcuts.
 #![allow(dead_code)]
 
 pub mod aof;
+pub mod encodings;
 pub mod launch;
 pub mod reference;
 pub mod replication;
