@@ -4,7 +4,7 @@ use super::compare::escape;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use zedis_resp::frame::parse_frame;
+use zedis_resp::frame::{encode_command, parse_frame};
 
 /// How long one reply may take.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -138,13 +138,10 @@ impl Conn {
     }
 }
 
-/// Encodes a command as a RESP multibulk.
+/// Encodes a command as a RESP multibulk (the protocol crate's client-side encoder).
 pub fn encode(args: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
+    let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+    let mut out = Vec::new();
+    encode_command(&mut out, &args);
     out
 }
