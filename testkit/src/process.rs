@@ -60,12 +60,7 @@ impl Proc {
             .spawn()
             .ok()?;
         let mut proc = Proc { child, port };
-        let up = wait_until(Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        if !up || matches!(proc.child.try_wait(), Ok(Some(_))) {
-            return None;
-        }
+        wait_listening(&mut proc.child, port, Duration::from_secs(20)).ok()?;
         Some(proc)
     }
 
@@ -89,6 +84,29 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// Waits (up to `timeout`, polling every 20 ms) until 127.0.0.1:`port` accepts a connection while `child` runs.
+/// `Err(Some(status))` when the child exited first, `Err(None)` when the time ran out (the child is left
+/// running).
+pub fn wait_listening(
+    child: &mut Child,
+    port: u16,
+    timeout: Duration,
+) -> Result<(), Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(Some(status));
+        }
+        if Instant::now() >= deadline {
+            return Err(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -10,13 +10,13 @@
 //! let mut client = redis.client();
 //! ```
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::client::RespClient;
 use crate::ports::{free_port, free_port_pair};
+use crate::process::wait_listening;
 use crate::tempdir::TempDir;
 
 /// How long a starting redis-server may take to accept connections (the machine is loaded).
@@ -148,16 +148,13 @@ impl RedisBuilder {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("redis-server not started: {e}"))?;
-        let deadline = Instant::now() + START_WAIT;
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(child);
-            }
-            if let Ok(Some(status)) = child.try_wait() {
+        match wait_listening(&mut child, port, START_WAIT) {
+            Ok(()) => return Ok(child),
+            Err(Some(status)) => {
                 let log = std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default();
                 return Err(format!("redis-server exited ({status}): {log}"));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            Err(None) => {}
         }
         let _ = child.kill();
         let _ = child.wait();

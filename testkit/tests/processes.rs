@@ -181,6 +181,28 @@ fn wait_exit_reports_the_status_or_none_while_running() {
 }
 
 #[test]
+fn wait_listening_tells_listening_from_exited_and_late() {
+    let spawn = |script: &str| Command::new("sh").args(["-c", script]).spawn().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let mut sleeper = spawn("sleep 30");
+    let wait = Duration::from_secs(60);
+    assert!(zedis_testkit::wait_listening(&mut sleeper, open, wait).is_ok());
+    drop(listener);
+    let closed = free_port();
+    let short = Duration::from_millis(200);
+    assert_eq!(
+        zedis_testkit::wait_listening(&mut sleeper, closed, short),
+        Err(None)
+    );
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let mut quitter = spawn("exit 3");
+    let status = zedis_testkit::wait_listening(&mut quitter, closed, wait).unwrap_err();
+    assert_eq!(status.and_then(|s| s.code()), Some(3));
+}
+
+#[test]
 fn installed_tells_present_from_missing_programs() {
     assert!(installed("sh"));
     assert!(!installed("zedis-no-such-program-here"));
