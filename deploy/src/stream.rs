@@ -23,6 +23,17 @@ pub enum ClientStream {
     Unix(UnixStream),
 }
 
+/// Runs `$body` on the inner stream of either kind: one statically dispatched path for the calls both
+/// `mio` stream types answer alike (a trait object would add an indirect call to every read and write).
+macro_rules! on_stream {
+    ($stream:expr, $inner:ident => $body:expr) => {
+        match $stream {
+            ClientStream::Tcp($inner) => $body,
+            ClientStream::Unix($inner) => $body,
+        }
+    };
+}
+
 impl ClientStream {
     /// `TCP_NODELAY` for TCP (Redis sets it on every TCP client); nothing for a Unix socket.
     pub fn set_nodelay(&self) -> io::Result<()> {
@@ -47,35 +58,23 @@ impl ClientStream {
 
     /// Shuts down both directions.
     pub fn shutdown(&self) -> io::Result<()> {
-        match self {
-            ClientStream::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
-            ClientStream::Unix(s) => s.shutdown(std::net::Shutdown::Both),
-        }
+        on_stream!(self, s => s.shutdown(std::net::Shutdown::Both))
     }
 }
 
 impl Read for ClientStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            ClientStream::Tcp(s) => s.read(buf),
-            ClientStream::Unix(s) => s.read(buf),
-        }
+        on_stream!(self, s => s.read(buf))
     }
 }
 
 impl Write for ClientStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            ClientStream::Tcp(s) => s.write(buf),
-            ClientStream::Unix(s) => s.write(buf),
-        }
+        on_stream!(self, s => s.write(buf))
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            ClientStream::Tcp(s) => s.write_vectored(bufs),
-            ClientStream::Unix(s) => s.write_vectored(bufs),
-        }
+        on_stream!(self, s => s.write_vectored(bufs))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -90,10 +89,7 @@ impl Source for ClientStream {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
-            ClientStream::Tcp(s) => s.register(registry, token, interests),
-            ClientStream::Unix(s) => s.register(registry, token, interests),
-        }
+        on_stream!(self, s => s.register(registry, token, interests))
     }
 
     fn reregister(
@@ -102,35 +98,23 @@ impl Source for ClientStream {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
-            ClientStream::Tcp(s) => s.reregister(registry, token, interests),
-            ClientStream::Unix(s) => s.reregister(registry, token, interests),
-        }
+        on_stream!(self, s => s.reregister(registry, token, interests))
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            ClientStream::Tcp(s) => s.deregister(registry),
-            ClientStream::Unix(s) => s.deregister(registry),
-        }
+        on_stream!(self, s => s.deregister(registry))
     }
 }
 
 impl AsRawFd for ClientStream {
     fn as_raw_fd(&self) -> RawFd {
-        match self {
-            ClientStream::Tcp(s) => s.as_raw_fd(),
-            ClientStream::Unix(s) => s.as_raw_fd(),
-        }
+        on_stream!(self, s => s.as_raw_fd())
     }
 }
 
 impl AsFd for ClientStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        match self {
-            ClientStream::Tcp(s) => s.as_fd(),
-            ClientStream::Unix(s) => s.as_fd(),
-        }
+        on_stream!(self, s => s.as_fd())
     }
 }
 
@@ -198,6 +182,16 @@ pub fn unix_addr(path: &Path) -> String {
     format!("{}:0", path.display())
 }
 
+impl Listener {
+    /// The listening socket of either kind, for the poller (registration is not on the per-request path).
+    fn source(&mut self) -> &mut dyn Source {
+        match self {
+            Listener::Tcp(l) => l,
+            Listener::Unix(u) => u.listener(),
+        }
+    }
+}
+
 impl Source for Listener {
     fn register(
         &mut self,
@@ -205,10 +199,7 @@ impl Source for Listener {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.register(registry, token, interests),
-            Listener::Unix(u) => u.listener().register(registry, token, interests),
-        }
+        self.source().register(registry, token, interests)
     }
 
     fn reregister(
@@ -217,17 +208,11 @@ impl Source for Listener {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.reregister(registry, token, interests),
-            Listener::Unix(u) => u.listener().reregister(registry, token, interests),
-        }
+        self.source().reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.deregister(registry),
-            Listener::Unix(u) => u.listener().deregister(registry),
-        }
+        self.source().deregister(registry)
     }
 }
 

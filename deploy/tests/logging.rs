@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{args, free_port, have, wait_until, Proc};
+use common::{have, wait_until, RedisServer};
 use regex::Regex;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -66,21 +66,8 @@ fn lines_have_redis_servers_shape_and_clock() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let redis_log = dir.path().join("redis.log");
-    let port = free_port();
-    let redis_args = args(&[
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--logfile",
-        &redis_log.to_string_lossy(),
-    ]);
-    let redis = Proc::spawn("redis-server", &redis_args, port, dir.path()).expect("redis-server");
+    let redis = RedisServer::builder().start().expect("redis-server");
+    let redis_log = redis.dir.join("redis.log");
     assert!(wait_until(Duration::from_secs(20), || lines(&redis_log)
         .iter()
         .any(|l| l.contains("Ready to accept connections"))));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{args, free_port, have, Proc};
+use common::{have, RedisServer};
 use zedis_deploy::shutdown::ShutdownFlags;
 
 #[test]
@@ -13,23 +13,8 @@ fn flags_match_redis_server_config_set_and_get() {
         eprintln!("redis-server missing: skipped");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let _redis = Proc::spawn(
-        "redis-server",
-        &args(&[
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ]),
-        port,
-        dir.path(),
-    )
-    .expect("redis-server");
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let redis = RedisServer::builder().start().expect("redis-server");
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port)).unwrap();
     let mut con = client.get_connection().unwrap();
     let words = [
         "default", "save", "nosave", "now", "force", "Force", "bogus",

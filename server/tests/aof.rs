@@ -1,115 +1,16 @@
 //! AOF persistence: durability under SIGKILL, truncated and corrupted files, rewrites under load, absolute TTLs,
-//! turning the AOF on at run time, and a real Redis 7.0 loading a Zedis AOF.
+//! turning the AOF on at run time and automatic rewrites. The files redis-server reads and writes are tested in
+//! `aof_interop.rs`; the helpers both share are in `common/aof.rs`.
 
 mod common;
 
+use common::aof::{
+    dir_bytes, fill, info_field, last_incr, snapshot, start, start_failing, wait_rewrite_done,
+};
 use common::{cmd, Server, TempDir};
-use redis::Value;
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn start(dir: &TempDir, extra: &[&str]) -> Server {
-    let mut args = vec!["--appendonly", "yes", "--dir", dir.path()];
-    args.extend_from_slice(extra);
-    Server::start(&args)
-}
-
-/// Runs zedis-server expecting it to exit at startup; returns (success, stderr).
-fn start_failing(dir: &TempDir, extra: &[&str]) -> (bool, String) {
-    // A free port (`port 0` means no TCP listener, and with nothing else to listen on Redis and Zedis
-    // refuse to start before loading anything).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port().to_string())
-        .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
-        .args(["--port", &port, "--appendonly", "yes", "--dir", dir.path()])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            let output = child.wait_with_output().unwrap();
-            // The log (standard output without `logfile`, as Redis) and any early configuration error.
-            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&output.stderr));
-            return (status.success(), text);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("zedis-server did not exit");
-}
-
-fn info_field(conn: &mut redis::Connection, field: &str) -> String {
-    let info: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in {info}"))
-        .to_string()
-}
-
-fn wait_rewrite_done(conn: &mut redis::Connection, rewrites_at_least: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let done = info_field(conn, "aof_rewrite_in_progress") == "0"
-            && info_field(conn, "aof_rewrites").parse::<u64>().unwrap() >= rewrites_at_least
-            && info_field(conn, "aof_enabled") == "1";
-        if done {
-            assert_eq!(info_field(conn, "aof_last_bgrewrite_status"), "ok");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("rewrite did not finish");
-}
-
-/// (db, key) -> (type, value, PEXPIRETIME).
-type Snapshot = BTreeMap<(u8, Vec<u8>), (String, Vec<Vec<u8>>, i64)>;
-
-/// Every key of databases 0..4 with its type, value (sets/hashes sorted) and expire time.
-fn snapshot(conn: &mut redis::Connection) -> Snapshot {
-    let mut all = BTreeMap::new();
-    for db in 0..4u8 {
-        let _: () = redis::cmd("SELECT").arg(db).query(conn).unwrap();
-        let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(conn).unwrap();
-        for key in keys {
-            let kind: String = redis::cmd("TYPE").arg(&key).query(conn).unwrap();
-            let mut value: Vec<Vec<u8>> = match kind.as_str() {
-                "string" => vec![redis::cmd("GET").arg(&key).query(conn).unwrap()],
-                "list" => redis::cmd("LRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .query(conn)
-                    .unwrap(),
-                "set" => redis::cmd("SMEMBERS").arg(&key).query(conn).unwrap(),
-                "hash" => redis::cmd("HGETALL").arg(&key).query(conn).unwrap(),
-                other => panic!("type {other}"),
-            };
-            if kind == "set" {
-                value.sort();
-            }
-            if kind == "hash" {
-                let mut pairs: Vec<Vec<u8>> = value.chunks(2).map(|p| p.concat()).collect();
-                pairs.sort();
-                value = pairs;
-            }
-            let expire: i64 = redis::cmd("PEXPIRETIME").arg(&key).query(conn).unwrap();
-            all.insert((db, key), (kind, value, expire));
-        }
-    }
-    let _: () = redis::cmd("SELECT").arg(0).query(conn).unwrap();
-    all
-}
+use std::time::Duration;
 
 /// Writer threads that SET `w{thread}:{n}` for increasing n and publish the last acknowledged n (+1).
 struct Writers {
@@ -208,45 +109,6 @@ fn everysec_sigkill_keeps_acknowledged_writes() {
     );
 }
 
-fn fill(conn: &mut redis::Connection) {
-    for i in 0..50 {
-        let _: () = redis::cmd("SET")
-            .arg(format!("s{i}"))
-            .arg(i)
-            .query(conn)
-            .unwrap();
-    }
-    let _: () = redis::cmd("RPUSH")
-        .arg("list")
-        .arg(&["a", "b", "c"])
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("SADD")
-        .arg("set")
-        .arg(&["x", "1", "2"])
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("HSET")
-        .arg("hash")
-        .arg(&["f", "v", "g", "7"])
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("SELECT").arg(2).query(conn).unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("in2")
-        .arg("two")
-        .arg("EX")
-        .arg(1000)
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("INCRBYFLOAT")
-        .arg("float")
-        .arg("1.25")
-        .query(conn)
-        .unwrap();
-    let _: () = redis::cmd("SELECT").arg(0).query(conn).unwrap();
-}
-
 #[test]
 fn truncated_file_loads_with_warning_or_is_refused() {
     let dir = TempDir::new("truncated");
@@ -276,11 +138,7 @@ fn truncated_file_loads_with_warning_or_is_refused() {
     assert_eq!(snapshot(&mut conn), expected);
     assert_eq!(std::fs::metadata(&incr).unwrap().len(), good_len, "trimmed");
     // Appends continue cleanly after the trimmed command.
-    let _: () = redis::cmd("SET")
-        .arg("after")
-        .arg("1")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "after", "1"]).unwrap();
     drop(server);
     let server = start(&dir, &[]);
     let mut conn = server.conn();
@@ -330,29 +188,16 @@ fn bgrewriteaof_under_write_load_keeps_the_dataset() {
             let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
             let mut conn = client.get_connection().unwrap();
             for i in 0..400 {
-                let _: () = redis::cmd("INCR").arg("counter").query(&mut conn).unwrap();
-                let _: () = redis::cmd("RPUSH")
-                    .arg("list")
-                    .arg(i)
-                    .query(&mut conn)
-                    .unwrap();
-                let _: () = redis::cmd("SADD")
-                    .arg("set")
-                    .arg(format!("m{i}"))
-                    .query(&mut conn)
-                    .unwrap();
-                let _: () = redis::cmd("HSET")
-                    .arg("hash")
-                    .arg(format!("f{}", i % 50))
-                    .arg(i)
-                    .query(&mut conn)
-                    .unwrap();
-                let _: Value = redis::cmd("SPOP").arg("set").query(&mut conn).unwrap();
-                let _: () = redis::cmd("SET")
-                    .arg(format!("s{}", i % 50))
-                    .arg(i)
-                    .query(&mut conn)
-                    .unwrap();
+                cmd(&mut conn, &["INCR", "counter"]).unwrap();
+                cmd(&mut conn, &["RPUSH", "list", &i.to_string()]).unwrap();
+                cmd(&mut conn, &["SADD", "set", &format!("m{i}")]).unwrap();
+                cmd(
+                    &mut conn,
+                    &["HSET", "hash", &format!("f{}", i % 50), &i.to_string()],
+                )
+                .unwrap();
+                cmd(&mut conn, &["SPOP", "set"]).unwrap();
+                cmd(&mut conn, &["SET", &format!("s{}", i % 50), &i.to_string()]).unwrap();
             }
         })
     };
@@ -364,11 +209,7 @@ fn bgrewriteaof_under_write_load_keeps_the_dataset() {
     let acked = writers.finish();
     let _: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
     wait_rewrite_done(&mut conn, 2);
-    let _: () = redis::cmd("SET")
-        .arg("last")
-        .arg("write")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "last", "write"]).unwrap();
     let before = snapshot(&mut conn);
     assert_eq!(missing_acked(&mut conn, &acked), 0);
     let size: u64 = info_field(&mut conn, "aof_current_size").parse().unwrap();
@@ -398,42 +239,12 @@ fn ttls_survive_as_absolute_times() {
     let dir = TempDir::new("ttl");
     let server = start(&dir, &[]);
     let mut conn = server.conn();
-    let _: () = redis::cmd("SET")
-        .arg("px")
-        .arg("v")
-        .arg("PX")
-        .arg(100_000)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("SETEX")
-        .arg("setex")
-        .arg(100)
-        .arg("v")
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("RPUSH")
-        .arg("list")
-        .arg("a")
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("EXPIRE")
-        .arg("list")
-        .arg(200)
-        .query(&mut conn)
-        .unwrap();
-    let _: Value = redis::cmd("GETEX")
-        .arg("px")
-        .arg("PX")
-        .arg(300_000)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("short")
-        .arg("v")
-        .arg("PX")
-        .arg(300)
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "px", "v", "PX", "100000"]).unwrap();
+    cmd(&mut conn, &["SETEX", "setex", "100", "v"]).unwrap();
+    cmd(&mut conn, &["RPUSH", "list", "a"]).unwrap();
+    cmd(&mut conn, &["EXPIRE", "list", "200"]).unwrap();
+    cmd(&mut conn, &["GETEX", "px", "PX", "300000"]).unwrap();
+    cmd(&mut conn, &["SET", "short", "v", "PX", "300"]).unwrap();
     let before = snapshot(&mut conn);
     std::thread::sleep(Duration::from_millis(1100));
     drop(server);
@@ -457,34 +268,16 @@ fn config_set_appendonly_writes_the_dataset_first() {
     fill(&mut conn);
     assert_eq!(info_field(&mut conn, "aof_enabled"), "0");
     assert!(!dir.0.join("appendonlydir").exists());
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("yes")
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("during")
-        .arg("1")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["CONFIG", "SET", "appendonly", "yes"]).unwrap();
+    cmd(&mut conn, &["SET", "during", "1"]).unwrap();
     wait_rewrite_done(&mut conn, 1);
-    let _: () = redis::cmd("SET")
-        .arg("after")
-        .arg("2")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["SET", "after", "2"]).unwrap();
     let before = snapshot(&mut conn);
     drop(server);
     let server = start(&dir, &[]);
     let mut conn = server.conn();
     assert_eq!(snapshot(&mut conn), before);
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("no")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["CONFIG", "SET", "appendonly", "no"]).unwrap();
     assert_eq!(info_field(&mut conn, "aof_enabled"), "0");
 }
 
@@ -503,7 +296,7 @@ fn automatic_rewrite_on_growth() {
     let mut conn = server.conn();
     let mut appended = 0;
     for i in 0..2000 {
-        let _: () = redis::cmd("SET").arg("k").arg(i).query(&mut conn).unwrap();
+        cmd(&mut conn, &["SET", "k", &i.to_string()]).unwrap();
         appended += format!(
             "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n{i}\r\n",
             i.to_string().len()
@@ -523,216 +316,4 @@ fn automatic_rewrite_on_growth() {
     let mut conn = server.conn();
     let value: u64 = redis::cmd("GET").arg("k").query(&mut conn).unwrap();
     assert_eq!(value, 1999);
-}
-
-/// The last incr file the manifest of `dir/appendonlydir` lists.
-fn last_incr(dir: &TempDir) -> std::path::PathBuf {
-    let aofdir = dir.0.join("appendonlydir");
-    let manifest = std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap();
-    let name = manifest
-        .lines()
-        .rev()
-        .find(|l| l.ends_with("type i"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap()
-        .to_string();
-    aofdir.join(name)
-}
-
-/// Bytes of the base and incr files of `dir/appendonlydir` (the manifest excluded).
-fn dir_bytes(dir: &TempDir) -> u64 {
-    std::fs::read_dir(dir.0.join("appendonlydir"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| !e.file_name().to_string_lossy().ends_with(".manifest"))
-        .map(|e| e.metadata().unwrap().len())
-        .sum()
-}
-
-fn redis_server_available() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-#[test]
-fn redis_7_loads_a_zedis_aof() {
-    if !redis_server_available() {
-        eprintln!("redis-server not installed: skipping the Redis readability test");
-        return;
-    }
-    let dir = TempDir::new("redis");
-    let expected = {
-        let server = start(&dir, &[]);
-        let mut conn = server.conn();
-        fill(&mut conn);
-        let _: () = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
-        wait_rewrite_done(&mut conn, 1);
-        // Some commands after the rewrite too, including rewritten (non-deterministic) ones.
-        let _: Value = redis::cmd("SPOP").arg("set").query(&mut conn).unwrap();
-        let _: () = redis::cmd("EXPIRE")
-            .arg("list")
-            .arg(500)
-            .query(&mut conn)
-            .unwrap();
-        let _: () = redis::cmd("HINCRBYFLOAT")
-            .arg("hash")
-            .arg("g")
-            .arg("0.5")
-            .query(&mut conn)
-            .unwrap();
-        snapshot(&mut conn)
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut redis = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--appendonly",
-            "yes",
-            "--dir",
-            dir.path(),
-            "--save",
-            "",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut conn = loop {
-        if let Ok(mut conn) = client.get_connection() {
-            if cmd(&mut conn, &["PING"]).is_ok() {
-                break conn;
-            }
-        }
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let got = snapshot(&mut conn);
-    let _ = redis.kill();
-    let _ = redis.wait();
-    assert!(!expected.is_empty());
-    assert_eq!(got, expected);
-    assert!(Path::new(&dir.0).join("appendonlydir").is_dir());
-}
-
-#[test]
-fn zedis_loads_redis_servers_appendonlydir_and_back() {
-    if !redis_server_available() {
-        eprintln!("redis-server not installed: skipping the appendonlydir interop test");
-        return;
-    }
-    let dir = TempDir::new("redisdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut redis = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--appendonly", "yes"])
-        .args(["--dir", dir.path(), "--save", "", "--bind", "127.0.0.1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut conn = loop {
-        if let Ok(mut conn) = client.get_connection() {
-            if cmd(&mut conn, &["PING"]).is_ok() {
-                break conn;
-            }
-        }
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    // Redis writes a base, an incr, then a rewrite (new RDB base) and more writes in the next incr.
-    fill(&mut conn);
-    cmd(
-        &mut conn,
-        &[
-            "FUNCTION",
-            "LOAD",
-            "#!lua name=rlib\nredis.register_function('rfunc', function() return 42 end)",
-        ],
-    )
-    .unwrap();
-    let _: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while info_field(&mut conn, "aof_rewrite_in_progress") != "0"
-        || info_field(&mut conn, "aof_rewrites") != "1"
-    {
-        assert!(Instant::now() < deadline, "redis-server's rewrite");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _: () = redis::cmd("SET")
-        .arg("after")
-        .arg("rewrite")
-        .query(&mut conn)
-        .unwrap();
-    let _: i64 = redis::cmd("INCR").arg("counter").query(&mut conn).unwrap();
-    let expected = snapshot(&mut conn);
-    let _ = cmd(&mut conn, &["SHUTDOWN"]);
-    let _ = redis.wait();
-    assert!(dir_bytes(&dir) > 0);
-
-    let server = start(&dir, &[]);
-    let mut conn = server.conn();
-    assert_eq!(snapshot(&mut conn), expected);
-    let answer: i64 = redis::cmd("FCALL")
-        .arg("rfunc")
-        .arg(0)
-        .query(&mut conn)
-        .unwrap();
-    assert_eq!(answer, 42);
-    // Zedis appends to Redis's last incr file, rewrites, and Redis reads the result back.
-    let _: () = redis::cmd("SET")
-        .arg("zedis")
-        .arg("1")
-        .query(&mut conn)
-        .unwrap();
-    let _: String = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
-    wait_rewrite_done(&mut conn, 1);
-    let _: () = redis::cmd("SET")
-        .arg("zedis2")
-        .arg("2")
-        .query(&mut conn)
-        .unwrap();
-    let expected = snapshot(&mut conn);
-    drop(server);
-    let mut redis = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--appendonly", "yes"])
-        .args(["--dir", dir.path(), "--save", "", "--bind", "127.0.0.1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut conn = loop {
-        if let Ok(mut conn) = client.get_connection() {
-            if cmd(&mut conn, &["PING"]).is_ok() {
-                break conn;
-            }
-        }
-        assert!(Instant::now() < deadline, "redis-server did not restart");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let got = snapshot(&mut conn);
-    let answer: i64 = redis::cmd("FCALL")
-        .arg("rfunc")
-        .arg(0)
-        .query(&mut conn)
-        .unwrap();
-    let _ = redis.kill();
-    let _ = redis.wait();
-    assert_eq!(got, expected);
-    assert_eq!(answer, 42);
 }

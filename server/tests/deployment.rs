@@ -6,25 +6,16 @@
 
 mod common;
 
-use common::tools::{skip, tool_exists};
-use common::{Server, TempDir};
+use common::launch::Launch;
+use common::tools::{cli_out, skip, tool_exists};
+use common::{cmd, Server, TempDir};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use zedis_testkit::free_port;
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn cli(args: &[&str]) -> String {
-    let out = Command::new("redis-cli").args(args).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+/// Waits (60 s) until `cond` holds; panics naming `what`.
+fn wait_until(what: &str, cond: impl FnMut() -> bool) {
+    common::wait_for_within(what, Duration::from_secs(60), cond);
 }
 
 #[test]
@@ -43,16 +34,8 @@ fn log_file_role_sighup_reopen_and_loglevel() {
     );
     assert!(line, "{text}");
     // REPLICAOF switches the role character to S, REPLICAOF NO ONE back to M.
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(1)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("NO")
-        .arg("ONE")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["REPLICAOF", "127.0.0.1", "1"]).unwrap();
+    cmd(&mut conn, &["REPLICAOF", "NO", "ONE"]).unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains(&format!("{pid}:S ")), "{text}");
     assert!(
@@ -65,37 +48,16 @@ fn log_file_role_sighup_reopen_and_loglevel() {
     // SAFETY: a signal to our own child.
     unsafe { libc::kill(pid as i32, libc::SIGHUP) };
     wait_until("the log to be reopened", || log.exists());
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(1)
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["REPLICAOF", "127.0.0.1", "1"]).unwrap();
     wait_until("a line in the new log", || {
         std::fs::read_to_string(&log).is_ok_and(|t| t.contains("REPLICAOF 127.0.0.1:1 enabled"))
     });
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("NO")
-        .arg("ONE")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["REPLICAOF", "NO", "ONE"]).unwrap();
     // CONFIG SET loglevel warning: notice lines stop.
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("loglevel")
-        .arg("warning")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["CONFIG", "SET", "loglevel", "warning"]).unwrap();
     let before = std::fs::read_to_string(&log).unwrap().len();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(2)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("NO")
-        .arg("ONE")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["REPLICAOF", "127.0.0.1", "2"]).unwrap();
+    cmd(&mut conn, &["REPLICAOF", "NO", "ONE"]).unwrap();
     let after = std::fs::read_to_string(&log).unwrap();
     assert!(
         !after[before..].contains("REPLICAOF 127.0.0.1:2"),
@@ -131,20 +93,20 @@ fn unix_socket_and_several_bind_addresses() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
-    assert_eq!(cli(&["-s", sock_text, "SET", "k", "v"]), "OK");
-    assert_eq!(cli(&["-p", &server.port.to_string(), "GET", "k"]), "v");
-    let listed = cli(&["-s", sock_text, "CLIENT", "LIST"]);
+    assert_eq!(cli_out(&["-s", sock_text, "SET", "k", "v"]), "OK");
+    assert_eq!(cli_out(&["-p", &server.port.to_string(), "GET", "k"]), "v");
+    let listed = cli_out(&["-s", sock_text, "CLIENT", "LIST"]);
     assert!(
         listed.contains(&format!("addr={sock_text}:0 laddr={sock_text}:0"))
             && listed.contains("flags=U"),
         "{listed}"
     );
-    let info = cli(&["-s", sock_text, "CLIENT", "INFO"]);
+    let info = cli_out(&["-s", sock_text, "CLIENT", "INFO"]);
     assert!(info.contains("flags=U"), "{info}");
     // The IPv6 loopback when this host has one (optional with `-`: skipped otherwise, as Redis).
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
         assert_eq!(
-            cli(&["-h", "::1", "-p", &server.port.to_string(), "GET", "k"]),
+            cli_out(&["-h", "::1", "-p", &server.port.to_string(), "GET", "k"]),
             "v"
         );
     }
@@ -167,28 +129,21 @@ fn port_zero_serves_the_unix_socket_only() {
     }
     let dir = TempDir::new("deploy-port0");
     let sock = dir.0.join("only.sock");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
-        .args([
-            "--port",
-            "0",
-            "--unixsocket",
-            sock.to_str().unwrap(),
-            "--save",
-            "",
-        ])
-        .current_dir(&dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let sock_text = sock.to_str().unwrap();
+    let mut zedis = Launch::new(&["--port", "0", "--unixsocket", sock_text, "--save", ""])
+        .dir(&dir.0)
+        .spawn(0);
     wait_until("the socket", || {
-        cli(&["-s", sock.to_str().unwrap(), "PING"]) == "PONG"
+        cli_out(&["-s", sock_text, "PING"]) == "PONG"
     });
-    let info = cli(&["-s", sock.to_str().unwrap(), "INFO", "server"]);
+    let info = cli_out(&["-s", sock_text, "INFO", "server"]);
     assert!(info.contains("tcp_port:0"), "{info}");
     // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    unsafe { libc::kill(zedis.pid() as i32, libc::SIGTERM) };
+    assert!(
+        zedis.wait_exit(Duration::from_secs(60)).is_some(),
+        "SIGTERM"
+    );
     assert!(!sock.exists(), "the socket file is removed at shutdown");
 }
 
@@ -204,11 +159,11 @@ fn replica_announce_ip_and_port_reach_the_master() {
         "7777",
     ]);
     let mut r = replica.conn();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(master.port)
-        .query(&mut r)
-        .unwrap();
+    cmd(
+        &mut r,
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+    )
+    .unwrap();
     let mut m = master.conn();
     wait_until("the master to list the replica", || {
         let info: String = redis::cmd("INFO").arg("replication").query(&mut m).unwrap();
@@ -233,20 +188,12 @@ fn supervised_systemd_notifies_ready_and_stopping() {
     socket
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
-        .args(["--port", &port.to_string(), "--save", "3600 1"])
-        .args(["--supervised", "systemd", "--daemonize", "yes"])
+    let port = free_port();
+    let mut zedis = Launch::new(&["--port", &port.to_string(), "--save", "3600 1"])
+        .args(&["--supervised", "systemd", "--daemonize", "yes"])
         .env("NOTIFY_SOCKET", &notify)
-        .current_dir(&dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .dir(&dir.0)
+        .spawn(port);
     let mut got = String::new();
     let mut buf = [0u8; 512];
     while !got.contains("READY=1") {
@@ -257,21 +204,22 @@ fn supervised_systemd_notifies_ready_and_stopping() {
     }
     assert!(got.contains("STATUS=Ready to accept connections"), "{got}");
     // Supervised: `daemonize yes` is ignored, the process we started is the server.
-    assert_eq!(cli(&["-p", &port.to_string(), "PING"]), "PONG");
-    let info = cli(&["-p", &port.to_string(), "INFO", "server"]);
+    assert_eq!(cli_out(&["-p", &port.to_string(), "PING"]), "PONG");
+    let info = cli_out(&["-p", &port.to_string(), "INFO", "server"]);
     assert!(info.contains("process_supervised:systemd"), "{info}");
     assert!(
-        info.contains(&format!("process_id:{}", child.id())),
+        info.contains(&format!("process_id:{}", zedis.pid())),
         "{info}"
     );
     // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    unsafe { libc::kill(zedis.pid() as i32, libc::SIGTERM) };
     // As Redis: STOPPING=1 when the shutdown begins, then the status of the final save.
     let n = socket.recv(&mut buf).expect("STOPPING=1");
     assert_eq!(&buf[..n], b"STOPPING=1\n");
     let n = socket.recv(&mut buf).expect("the save's status");
     assert_eq!(&buf[..n], b"STATUS=Saving the final RDB snapshot\n");
-    assert!(child.wait().unwrap().success());
+    let status = zedis.wait_exit(Duration::from_secs(60));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
     assert!(dir.0.join("dump.rdb").exists());
 }
 
@@ -281,11 +229,7 @@ fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
     let sock = dir.0.join("p.sock");
     let server = Server::start(&["--unixsocket", sock.to_str().unwrap(), "--save", ""]);
     let mut conn = server.conn();
-    let new_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let new_port = free_port();
     let set = |conn: &mut redis::Connection, name: &str, value: &str| -> String {
         match redis::cmd("CONFIG")
             .arg("SET")
@@ -299,7 +243,7 @@ fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
     };
     assert_eq!(set(&mut conn, "port", &new_port.to_string()), "OK");
     // The existing connection stays; new ones go to the new port, the old one is closed.
-    assert_eq!(cli(&["-p", &new_port.to_string(), "PING"]), "PONG");
+    assert_eq!(cli_out(&["-p", &new_port.to_string(), "PING"]), "PONG");
     assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err());
     // A port someone else holds: refused with Redis's text, and nothing changes.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -318,9 +262,9 @@ fn config_set_port_and_bind_reopen_the_listeners_as_redis() {
         set(&mut conn, "bind", "192.0.2.123"),
         "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
     );
-    assert_eq!(cli(&["-p", &new_port.to_string(), "PING"]), "PONG");
+    assert_eq!(cli_out(&["-p", &new_port.to_string(), "PING"]), "PONG");
     // The Unix socket is untouched throughout.
-    assert_eq!(cli(&["-s", sock.to_str().unwrap(), "PING"]), "PONG");
+    assert_eq!(cli_out(&["-s", sock.to_str().unwrap(), "PING"]), "PONG");
 }
 
 #[test]
@@ -349,12 +293,7 @@ fn tcp_keepalive_applies_to_new_clients() {
     assert!(shown.contains("timer:(keepalive,1min1"), "{shown}");
     // CONFIG SET applies to clients accepted from then on.
     let mut conn = server.conn();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("tcp-keepalive")
-        .arg("0")
-        .query(&mut conn)
-        .unwrap();
+    cmd(&mut conn, &["CONFIG", "SET", "tcp-keepalive", "0"]).unwrap();
     drop(conn);
     std::thread::sleep(Duration::from_millis(200));
     let shown = server_side();
@@ -385,12 +324,16 @@ fn process_title_and_logo_as_redis() {
         "{text}"
     );
     let mut conn = server.conn();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("proc-title-template")
-        .arg("{title} {{port}} {port} {config-file}")
-        .query(&mut conn)
-        .unwrap();
+    cmd(
+        &mut conn,
+        &[
+            "CONFIG",
+            "SET",
+            "proc-title-template",
+            "{title} {{port}} {port} {config-file}",
+        ],
+    )
+    .unwrap();
     assert!(
         cmdline(pid).ends_with(&format!("zedis-server {{port}}}} {port} -")),
         "{}",

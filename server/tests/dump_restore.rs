@@ -1,109 +1,15 @@
 //! DUMP and RESTORE against a real redis-server 7.0 started on a free port: byte-identical payloads for the
 //! same value built by the same commands (where Redis is deterministic), payloads moving both ways with the
 //! same data and encodings, RESTORE's options and errors compared reply for reply, and corrupt payloads
-//! refused with Redis's error. Skipped with a note when `redis-server` is not installed.
+//! refused with Redis's error; RESTORE's AOF record and keyspace event. Skipped with a note when `redis-server`
+//! is not installed. The keys per type and encoding are in `common/encodings.rs`; RDB files: `rdb_files.rs`.
 
 mod common;
 
-use common::Server;
+use common::encodings::{contents, fixtures, q, redis_start, run};
+use common::{connect, Server};
 use redis::Value;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A redis-server child, stopped by its PID on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Option<Redis> {
-        Redis::start_with(&[])
-    }
-
-    fn start_with(extra: &[&str]) -> Option<Redis> {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args([
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--sanitize-dump-payload",
-                    "yes",
-                ])
-                // Never a file in the working directory, where zedis-server test instances start.
-                .args(["--dir", &std::env::temp_dir().to_string_lossy()])
-                .args(["--dbfilename", &format!("zedis-test-redis-{port}.rdb")])
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
-            let Ok(child) = child else {
-                eprintln!("note: redis-server not found, skipping the DUMP/RESTORE interop tests");
-                return None;
-            };
-            let mut redis = Redis { child, port };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline && matches!(redis.child.try_wait(), Ok(None)) {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    // Another test's server may own a port picked as free: make sure it is ours.
-                    let pid = format!("process_id:{}\r\n", redis.child.id());
-                    match run(&mut redis.conn(), "INFO server") {
-                        Ok(Value::VerbatimString { text, .. }) if text.contains(&pid) => {
-                            return Some(redis)
-                        }
-                        Ok(Value::BulkString(b)) if String::from_utf8_lossy(&b).contains(&pid) => {
-                            return Some(redis)
-                        }
-                        _ => break,
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A reply, errors as `CODE message` text.
-fn q(conn: &mut redis::Connection, args: &[&[u8]]) -> Result<Value, String> {
-    let mut c = redis::cmd(std::str::from_utf8(args[0]).unwrap());
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query::<Value>(conn).map_err(|e| {
-        format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-            .trim()
-            .to_string()
-    })
-}
-
-fn run(conn: &mut redis::Connection, line: &str) -> Result<Value, String> {
-    let words: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
-    q(conn, &words)
-}
+use std::time::Duration;
 
 fn dump(conn: &mut redis::Connection, key: &str) -> Vec<u8> {
     match q(conn, &[b"DUMP", key.as_bytes()]) {
@@ -112,178 +18,13 @@ fn dump(conn: &mut redis::Connection, key: &str) -> Vec<u8> {
     }
 }
 
-/// Commands building one key per type and encoding: `(key, commands, payload deterministic in Redis)`.
-fn fixtures() -> Vec<(&'static str, Vec<String>, bool)> {
-    let many =
-        |prefix: &str, n: usize| -> String { (0..n).map(|i| format!(" {prefix}{i}")).collect() };
-    let pairs = |n: usize, width: usize| -> String {
-        (0..n)
-            .map(|i| format!(" f{i} {}", "v".repeat(width)))
-            .collect()
-    };
-    let scores = |n: usize| -> String { (0..n).map(|i| format!(" {}.5 m{i}", i % 17)).collect() };
-    vec![
-        ("s:int8", vec!["SET s:int8 100".into()], true),
-        ("s:int32", vec!["SET s:int32 -2000000000".into()], true),
-        ("s:int64", vec!["SET s:int64 123456789012345".into()], true),
-        ("s:embstr", vec!["SET s:embstr hello".into()], true),
-        (
-            "s:lzf",
-            vec![format!("SET s:lzf {}", "abc".repeat(100))],
-            true,
-        ),
-        (
-            "s:raw",
-            vec!["SET s:raw 0123456789abcdefghijklmnopqrstuvwxyz!".into()],
-            true,
-        ),
-        (
-            "s:bits",
-            vec!["SETBIT s:bits 70000 1".into(), "SETBIT s:bits 3 1".into()],
-            true,
-        ),
-        (
-            "s:append",
-            vec!["APPEND s:append 12".into(), "APPEND s:append 34".into()],
-            true,
-        ),
-        (
-            "l:small",
-            vec!["RPUSH l:small a b 1 -2 300000 c".into()],
-            true,
-        ),
-        (
-            "l:nodes",
-            vec![format!("RPUSH l:nodes{}", many("element-number-", 2000))],
-            true,
-        ),
-        (
-            "l:big",
-            vec![format!("RPUSH l:big {} x", "y".repeat(10000))],
-            true,
-        ),
-        (
-            "set:ints",
-            vec!["SADD set:ints 5 -1 70000 3 9999999999".into()],
-            true,
-        ),
-        (
-            "set:ht",
-            vec![format!("SADD set:ht{}", many("m", 40))],
-            false,
-        ),
-        (
-            "set:bigints",
-            vec![format!("SADD set:bigints{}", many("", 600))],
-            false,
-        ),
-        ("h:lp", vec![format!("HSET h:lp{}", pairs(10, 5))], true),
-        ("h:ht", vec![format!("HSET h:ht{}", pairs(200, 3))], false),
-        (
-            "h:wide",
-            vec![format!("HSET h:wide{}", pairs(3, 100))],
-            false,
-        ),
-        (
-            "z:lp",
-            vec![
-                format!("ZADD z:lp{}", scores(20)),
-                "ZADD z:lp -inf lo inf hi".into(),
-            ],
-            true,
-        ),
-        ("z:skip", vec![format!("ZADD z:skip{}", scores(300))], true),
-        (
-            "x:plain",
-            vec![
-                "XADD x:plain 1-1 a 1 b 2".into(),
-                "XADD x:plain 1-2 a 3 b 4".into(),
-                "XADD x:plain 5-0 other x".into(),
-                "XGROUP CREATE x:plain g1 1-1 ENTRIESREAD 1".into(),
-                "XGROUP CREATE x:plain g0 $".into(),
-            ],
-            true,
-        ),
-        (
-            "x:many",
-            (0..250)
-                .map(|i| format!("XADD x:many {}-0 field{} {}", i + 1, i % 3, i))
-                .collect(),
-            true,
-        ),
-        (
-            "x:pel",
-            vec![
-                "XADD x:pel 1-0 a 1".into(),
-                "XADD x:pel 2-0 a 2".into(),
-                "XADD x:pel 3-0 a 3".into(),
-                "XGROUP CREATE x:pel g 0".into(),
-                "XREADGROUP GROUP g alice COUNT 2 STREAMS x:pel >".into(),
-                "XREADGROUP GROUP g bob STREAMS x:pel >".into(),
-                "XDEL x:pel 2-0".into(),
-            ],
-            false,
-        ),
-    ]
-}
-
-/// What a key holds, read back with commands (sets and hashes sorted).
-fn contents(conn: &mut redis::Connection, key: &str) -> Vec<String> {
-    let ty = match run(conn, &format!("TYPE {key}")) {
-        Ok(Value::SimpleString(t)) => t,
-        other => panic!("TYPE {key}: {other:?}"),
-    };
-    let reads: Vec<String> = match ty.as_str() {
-        "string" => vec![format!("GET {key}")],
-        "list" => vec![format!("LRANGE {key} 0 -1")],
-        "set" => vec![format!("SMEMBERS {key}")],
-        "hash" => vec![format!("HGETALL {key}")],
-        "zset" => vec![format!("ZRANGE {key} 0 -1 WITHSCORES")],
-        "stream" => vec![
-            format!("XRANGE {key} - +"),
-            format!("XINFO GROUPS {key}"),
-            format!("XLEN {key}"),
-        ],
-        other => panic!("type {other}"),
-    };
-    let mut out = vec![
-        ty.clone(),
-        format!("{:?}", run(conn, &format!("OBJECT ENCODING {key}"))),
-    ];
-    for r in reads {
-        let v = run(conn, &r);
-        let mut text = match v {
-            Ok(Value::Array(items)) if ty == "set" => {
-                let mut s: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
-                s.sort();
-                s
-            }
-            Ok(Value::Array(items)) if ty == "hash" => {
-                let mut s: Vec<String> = items
-                    .chunks(2)
-                    .map(|p| format!("{:?}={:?}", p[0], p[1]))
-                    .collect();
-                s.sort();
-                s
-            }
-            other => vec![format!("{other:?}")],
-        };
-        out.append(&mut text);
-    }
-    if ty == "stream" {
-        for group in ["g", "g0", "g1"] {
-            let pending = format!("{:?}", run(conn, &format!("XPENDING {key} {group}")));
-            out.push(pending.replace(key, "KEY"));
-        }
-    }
-    out
-}
-
 #[test]
 fn payloads_match_redis_and_move_both_ways() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(redis) = redis_start(&[]) else {
+        return;
+    };
     let zedis = Server::start(&[]);
-    let (mut r, mut z) = (redis.conn(), zedis.conn());
+    let (mut r, mut z) = (connect(redis.port), zedis.conn());
     for (key, commands, deterministic) in fixtures() {
         for c in &commands {
             let (a, b) = (run(&mut r, c), run(&mut z, c));
@@ -332,9 +73,11 @@ fn payloads_match_redis_and_move_both_ways() {
 
 #[test]
 fn restore_options_and_errors_match_redis() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(redis) = redis_start(&[]) else {
+        return;
+    };
     let zedis = Server::start(&[]);
-    let (mut r, mut z) = (redis.conn(), zedis.conn());
+    let (mut r, mut z) = (connect(redis.port), zedis.conn());
     for c in ["SET src hello", "SET busy x", "RPUSH lst a b c"] {
         run(&mut r, c).unwrap();
         run(&mut z, c).unwrap();
@@ -428,9 +171,11 @@ fn restore_options_and_errors_match_redis() {
 
 #[test]
 fn corrupt_payloads_are_refused_like_redis_without_a_crash() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(redis) = redis_start(&[]) else {
+        return;
+    };
     let zedis = Server::start(&[]);
-    let (mut r, mut z) = (redis.conn(), zedis.conn());
+    let (mut r, mut z) = (connect(redis.port), zedis.conn());
     let setup = [
         format!(
             "HSET h{}",
@@ -550,75 +295,4 @@ fn restore_fires_its_keyspace_event() {
     q(&mut z, &[b"RESTORE", b"dst", b"0", &p]).unwrap();
     let msg = pubsub.get_message().unwrap();
     assert_eq!(msg.get_payload::<String>().unwrap(), "dst");
-}
-
-#[test]
-fn save_writes_a_file_redis_loads_and_both_servers_reload() {
-    let Some(probe) = Redis::start() else { return };
-    drop(probe);
-    let zdir = common::TempDir::new("rdb-save-zedis");
-    let rdir = common::TempDir::new("rdb-save-redis");
-    let zargs = ["--dir", zdir.path(), "--dbfilename", "dump.rdb"];
-    let rargs = ["--dir", rdir.path(), "--dbfilename", "dump.rdb"];
-    let keys: Vec<&str> = fixtures().iter().map(|f| f.0).collect();
-    let mut expected: Vec<Vec<String>> = Vec::new();
-    {
-        let zedis = Server::start(&zargs);
-        let redis = Redis::start_with(&rargs).unwrap();
-        let (mut z, mut r) = (zedis.conn(), redis.conn());
-        for (_, commands, _) in fixtures() {
-            for c in &commands {
-                let _ = run(&mut z, c);
-                let _ = run(&mut r, c);
-            }
-        }
-        run(&mut z, "SET withttl v EX 1000").unwrap();
-        run(&mut r, "SET withttl v EX 1000").unwrap();
-        assert_eq!(run(&mut z, "SAVE"), Ok(Value::Okay));
-        assert_eq!(run(&mut r, "SAVE"), Ok(Value::Okay));
-    }
-    let zfile = zdir.0.join("dump.rdb");
-    if let Ok(out) = Command::new("redis-check-rdb").arg(&zfile).output() {
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && text.contains("RDB looks OK"),
-            "{text}"
-        );
-    }
-    // Reference: redis-server reloading its own file (a loaded string is int/embstr/raw by content).
-    {
-        let reference = Redis::start_with(&rargs).unwrap();
-        let mut conn = reference.conn();
-        for key in &keys {
-            expected.push(contents(&mut conn, key));
-        }
-    }
-    // Zedis's file in redis-server and in Zedis; redis-server's file in Zedis.
-    let redis_on_zedis_file = Redis::start_with(&zargs).unwrap();
-    let zedis_on_zedis_file = Server::start(&zargs);
-    let zedis_on_redis_file = Server::start(&rargs);
-    for (name, mut conn) in [
-        (
-            "redis-server loading Zedis's file",
-            redis_on_zedis_file.conn(),
-        ),
-        ("Zedis reloading its file", zedis_on_zedis_file.conn()),
-        (
-            "Zedis loading redis-server's file",
-            zedis_on_redis_file.conn(),
-        ),
-    ] {
-        for (key, want) in keys.iter().zip(&expected) {
-            assert_eq!(&contents(&mut conn, key), want, "{name}: {key}");
-        }
-        match run(&mut conn, "TTL withttl") {
-            Ok(Value::Int(n)) => assert!((900..=1000).contains(&n), "{name}: ttl {n}"),
-            other => panic!("{name}: {other:?}"),
-        }
-        assert_eq!(
-            run(&mut conn, "DBSIZE"),
-            Ok(Value::Int(keys.len() as i64 + 1)),
-            "{name}"
-        );
-    }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use common::reference::RedisProcess;
 use common::tools::{skip, tool_exists};
-use common::{Server, TempDir};
+use common::{connect, wait_for_within, Server, TempDir};
 use std::time::{Duration, Instant};
 
 fn text(conn: &mut redis::Connection, args: &[&str]) -> String {
@@ -38,17 +38,6 @@ fn info(conn: &mut redis::Connection, field: &str) -> String {
         .unwrap_or_default()
 }
 
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
-
 fn config_get(conn: &mut redis::Connection, name: &str) -> String {
     let pair: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")
@@ -58,11 +47,28 @@ fn config_get(conn: &mut redis::Connection, name: &str) -> String {
     pair.get(1).cloned().unwrap_or_default()
 }
 
-fn redis_conn(port: u16) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap()
+/// `chunks` thousand keys `k{chunk}:{i}` of 1000 bytes of `byte`, pipelined a thousand at a time: a dataset
+/// big enough that a fork's child is still writing when the next commands arrive.
+fn fill_big(conn: &mut redis::Connection, chunks: usize, byte: char) {
+    let value = byte.to_string().repeat(1000);
+    for chunk in 0..chunks {
+        let mut pipe = redis::pipe();
+        for i in 0..1000 {
+            pipe.cmd("SET")
+                .arg(format!("k{chunk}:{i}"))
+                .arg(&value)
+                .ignore();
+        }
+        let () = pipe.query(conn).unwrap();
+    }
+}
+
+/// Waits until the replica behind `conn` reports `master_link_status:up`.
+fn wait_link_up(conn: &mut redis::Connection, timeout: Duration) {
+    wait_for_within("the replica to sync", timeout, || {
+        let all: String = redis::cmd("INFO").arg("replication").query(conn).unwrap();
+        all.contains("master_link_status:up")
+    });
 }
 
 /// The replies that do not depend on timing, from Zedis and redis-server alike.
@@ -82,7 +88,7 @@ fn bgsave_and_lastsave_as_redis_server() {
     let before: i64 = redis::cmd("LASTSAVE").query(&mut z).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     let ours = bgsave_script(&mut z);
-    wait_until("the BGSAVE to finish", Duration::from_secs(60), || {
+    wait_for_within("the BGSAVE to finish", Duration::from_secs(60), || {
         info(&mut z, "rdb_bgsave_in_progress") == "0"
     });
     assert_eq!(info(&mut z, "rdb_last_bgsave_status"), "ok");
@@ -94,7 +100,7 @@ fn bgsave_and_lastsave_as_redis_server() {
     let Some(redis) = RedisProcess::start(&[]) else {
         return skip("redis-server");
     };
-    let mut r = redis_conn(redis.port);
+    let mut r = connect(redis.port);
     assert_eq!(ours, bgsave_script(&mut r));
     assert_eq!(ours[3], "Background saving started");
     // INFO persistence: the rdb_* fields Zedis shows are Redis's, in Redis's order.
@@ -125,17 +131,7 @@ fn bgsave_in_progress_and_schedule_replies() {
     let dir = TempDir::new("bgsave-busy");
     let zedis = Server::start(&["--dir", dir.path(), "--save", ""]);
     let mut z = zedis.conn();
-    let value = "x".repeat(1000);
-    for chunk in 0..200 {
-        let mut pipe = redis::pipe();
-        for i in 0..1000 {
-            pipe.cmd("SET")
-                .arg(format!("k{chunk}:{i}"))
-                .arg(&value)
-                .ignore();
-        }
-        let () = pipe.query(&mut z).unwrap();
-    }
+    fill_big(&mut z, 200, 'x');
     assert_eq!(text(&mut z, &["BGSAVE"]), "Background saving started");
     let second = text(&mut z, &["BGSAVE"]);
     let in_progress = info(&mut z, "rdb_bgsave_in_progress");
@@ -146,7 +142,7 @@ fn bgsave_in_progress_and_schedule_replies() {
             "-ERR Background save already in progress"
         );
     }
-    wait_until("the BGSAVE to finish", Duration::from_secs(120), || {
+    wait_for_within("the BGSAVE to finish", Duration::from_secs(120), || {
         info(&mut z, "rdb_bgsave_in_progress") == "0"
     });
     assert_eq!(info(&mut z, "rdb_last_bgsave_status"), "ok");
@@ -167,7 +163,7 @@ fn save_points_start_a_bgsave_and_default_as_redis() {
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(info(&mut z, "rdb_saves"), "0", "one change is not two");
     text(&mut z, &["SET", "b", "1"]);
-    wait_until("a save point's BGSAVE", Duration::from_secs(30), || {
+    wait_for_within("a save point's BGSAVE", Duration::from_secs(30), || {
         info(&mut z, "rdb_saves") == "1" && info(&mut z, "rdb_bgsave_in_progress") == "0"
     });
     assert!(dir.0.join("dump.rdb").exists());
@@ -192,7 +188,7 @@ fn failed_bgsave_refuses_writes_with_misconf_as_redis_server() {
         )];
         std::fs::remove_dir_all(gone).unwrap();
         out.push(text(conn, &["BGSAVE"]));
-        wait_until("the failed BGSAVE", Duration::from_secs(30), || {
+        wait_for_within("the failed BGSAVE", Duration::from_secs(30), || {
             info(conn, "rdb_bgsave_in_progress") == "0"
         });
         out.push(info(conn, "rdb_last_bgsave_status"));
@@ -221,7 +217,7 @@ fn failed_bgsave_refuses_writes_with_misconf_as_redis_server() {
         return skip("redis-server");
     };
     let gone = TempDir::new("misconf-gone-redis");
-    assert_eq!(ours, run(&mut redis_conn(redis.port), &gone.0));
+    assert_eq!(ours, run(&mut connect(redis.port), &gone.0));
 }
 
 #[test]
@@ -243,7 +239,7 @@ fn shutdown_arguments_as_redis_server() {
     let Some(redis) = RedisProcess::start(&[]) else {
         return skip("redis-server");
     };
-    assert_eq!(ours, script(&mut redis_conn(redis.port)));
+    assert_eq!(ours, script(&mut connect(redis.port)));
 }
 
 #[test]
@@ -346,7 +342,7 @@ fn function_libraries_travel_in_rdb_files_both_ways() {
     ]) else {
         return skip("redis-server");
     };
-    let mut r = redis_conn(redis.port);
+    let mut r = connect(redis.port);
     assert_eq!(
         text(&mut r, &["FCALL", "myfunc", "0", "from-zedis"]),
         "from-zedis"
@@ -387,10 +383,7 @@ fn a_replica_full_sync_carries_the_function_libraries() {
         &mut r,
         &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
     );
-    wait_until("the replica to sync", Duration::from_secs(60), || {
-        let all: String = redis::cmd("INFO").arg("replication").query(&mut r).unwrap();
-        all.contains("master_link_status:up")
-    });
+    wait_link_up(&mut r, Duration::from_secs(60));
     assert_eq!(
         text(&mut r, &["FCALL_RO", "rf", "0"]),
         "-ERR Can not execute a script with write flag using *_ro command."
@@ -409,16 +402,13 @@ fn shutdown_waits_for_a_lagging_replica_and_can_be_aborted() {
         &mut r,
         &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
     );
-    wait_until("the replica to sync", Duration::from_secs(60), || {
-        let all: String = redis::cmd("INFO").arg("replication").query(&mut r).unwrap();
-        all.contains("master_link_status:up")
-    });
+    wait_link_up(&mut r, Duration::from_secs(60));
     // The replica stops acknowledging: the master's next write leaves it lagging.
     // SAFETY: signals to our own child process.
     unsafe { libc::kill(replica.pid() as i32, libc::SIGSTOP) };
     text(&mut m, &["SET", "k", "v"]);
     let port = master.port;
-    let waiting = std::thread::spawn(move || text(&mut redis_conn(port), &["SHUTDOWN"]));
+    let waiting = std::thread::spawn(move || text(&mut connect(port), &["SHUTDOWN"]));
     std::thread::sleep(Duration::from_millis(1000));
     assert!(master.alive(), "SHUTDOWN waits for the lagging replica");
     assert_eq!(
@@ -469,17 +459,7 @@ fn shutdown_refuses_while_the_aof_is_being_turned_on_unless_force() {
     let dir = TempDir::new("shutdown-aof-on");
     let mut zedis = Server::start(&["--dir", dir.path(), "--save", ""]);
     let mut z = zedis.conn();
-    let value = "y".repeat(1000);
-    for chunk in 0..200 {
-        let mut pipe = redis::pipe();
-        for i in 0..1000 {
-            pipe.cmd("SET")
-                .arg(format!("k{chunk}:{i}"))
-                .arg(&value)
-                .ignore();
-        }
-        let () = pipe.query(&mut z).unwrap();
-    }
+    fill_big(&mut z, 200, 'y');
     text(&mut z, &["CONFIG", "SET", "appendonly", "yes"]);
     // Refused while the first rewrite runs (a fast machine may finish it first: then it exits).
     let reply = text(&mut z, &["SHUTDOWN", "NOSAVE"]);
@@ -495,17 +475,7 @@ fn shutdown_refuses_while_the_aof_is_being_turned_on_unless_force() {
 fn a_replica_arriving_during_a_bgsave_gets_every_write() {
     let master = Server::start(&["--save", ""]);
     let mut m = master.conn();
-    let value = "z".repeat(1000);
-    for chunk in 0..100 {
-        let mut pipe = redis::pipe();
-        for i in 0..1000 {
-            pipe.cmd("SET")
-                .arg(format!("k{chunk}:{i}"))
-                .arg(&value)
-                .ignore();
-        }
-        let () = pipe.query(&mut m).unwrap();
-    }
+    fill_big(&mut m, 100, 'z');
     // A BGSAVE forked before any replica: the writes after it are in no backlog, so a replica arriving
     // while it runs must not be served its file.
     assert_eq!(text(&mut m, &["BGSAVE"]), "Background saving started");
@@ -516,12 +486,9 @@ fn a_replica_arriving_during_a_bgsave_gets_every_write() {
         &mut r,
         &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
     );
-    wait_until("the replica to sync", Duration::from_secs(120), || {
-        let all: String = redis::cmd("INFO").arg("replication").query(&mut r).unwrap();
-        all.contains("master_link_status:up")
-    });
+    wait_link_up(&mut r, Duration::from_secs(120));
     text(&mut m, &["SET", "after-sync", "2"]);
-    wait_until(
+    wait_for_within(
         "the stream to reach the replica",
         Duration::from_secs(60),
         || text(&mut r, &["GET", "after-sync"]) == "2",

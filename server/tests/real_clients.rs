@@ -9,18 +9,11 @@ mod common;
 
 use common::{cmd, Server};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-fn tool_exists(name: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+use zedis_testkit::{free_port, installed, python_with_redis, Proc, TempDir};
 
 fn skip(what: &str) {
     eprintln!("SKIP {what} (run scripts/test.sh to install it)");
@@ -46,32 +39,6 @@ fn integer(conn: &mut redis::Connection, args: &[&str]) -> i64 {
         redis::Value::Int(n) => n,
         other => panic!("{args:?}: {other:?}"),
     }
-}
-
-/// A Python interpreter that can `import redis`.
-fn python_with_redis() -> Option<String> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates: Vec<String> = Vec::new();
-    if let Ok(python) = std::env::var("ZEDIS_PYTHON") {
-        candidates.push(python);
-    }
-    if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
-        candidates.push(format!("{target}/pyenv/bin/python"));
-    }
-    candidates.push(
-        manifest
-            .join("../target/pyenv/bin/python")
-            .to_string_lossy()
-            .into_owned(),
-    );
-    candidates.push("python3".into());
-    candidates.into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import redis"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
 }
 
 #[test]
@@ -104,7 +71,7 @@ fn redis_py_commands_pipelines_transactions_and_pubsub() {
 
 #[test]
 fn redis_cli_pipe_mass_insertion() {
-    if !tool_exists("redis-cli") {
+    if !installed("redis-cli") {
         return skip("redis-cli");
     }
     let server = Server::start(&[]);
@@ -142,7 +109,7 @@ fn redis_cli_pipe_mass_insertion() {
 
 #[test]
 fn redis_cli_scan_with_pattern() {
-    if !tool_exists("redis-cli") {
+    if !installed("redis-cli") {
         return skip("redis-cli");
     }
     let server = Server::start(&[]);
@@ -167,7 +134,7 @@ fn redis_cli_scan_with_pattern() {
 
 #[test]
 fn redis_benchmark_default_run() {
-    if !tool_exists("redis-benchmark") {
+    if !installed("redis-benchmark") {
         return skip("redis-benchmark");
     }
     let server = Server::start(&[]);
@@ -222,33 +189,16 @@ fn read_reply(reader: &mut BufReader<TcpStream>) -> String {
     }
 }
 
-/// A spawned `nutcracker`, killed on drop.
+/// A spawned `nutcracker` (killed by PID on drop) and its directory (configuration and log).
 struct Nutcracker {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
+    process: Proc,
+    _dir: TempDir,
 }
 
-impl Drop for Nutcracker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// Starts twemproxy sharding over `backends` and waits (20 s) until it accepts connections.
 fn start_nutcracker(backends: &[u16]) -> Nutcracker {
     let (port, stats_port) = (free_port(), free_port());
-    let dir = std::env::temp_dir().join(format!("zedis-nutcracker-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("nutcracker");
     let mut yaml = format!(
         "zedis:\n  listen: 127.0.0.1:{port}\n  hash: fnv1a_64\n  distribution: ketama\n  redis: true\n  \
          auto_eject_hosts: false\n  timeout: 5000\n  servers:\n"
@@ -258,33 +208,29 @@ fn start_nutcracker(backends: &[u16]) -> Nutcracker {
     }
     let conf = dir.join("nutcracker.yml");
     std::fs::write(&conf, yaml).unwrap();
-    let child = Command::new("nutcracker")
-        .arg("-c")
-        .arg(&conf)
-        .args(["-s", &stats_port.to_string(), "-a", "127.0.0.1", "-o"])
-        .arg(dir.join("nutcracker.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn nutcracker");
-    let proxy = Nutcracker { child, port, dir };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nutcracker did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    proxy
+    let args = [
+        "-c".to_string(),
+        conf.to_string_lossy().into_owned(),
+        "-s".into(),
+        stats_port.to_string(),
+        "-a".into(),
+        "127.0.0.1".into(),
+        "-o".into(),
+        dir.join("nutcracker.log").to_string_lossy().into_owned(),
+    ];
+    let process = Proc::spawn("nutcracker", &args, port, dir.path()).expect("nutcracker starts");
+    Nutcracker { process, _dir: dir }
 }
 
 #[test]
 fn twemproxy_shards_keys_over_two_servers() {
-    if !tool_exists("nutcracker") {
+    if !installed("nutcracker") {
         return skip("nutcracker (twemproxy)");
     }
     let (a, b) = (Server::start(&[]), Server::start(&[]));
     let proxy = start_nutcracker(&[a.port, b.port]);
     // Raw RESP: client libraries send connection setup commands (CLIENT SETINFO...) the proxy refuses.
-    let stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    let stream = TcpStream::connect(("127.0.0.1", proxy.process.port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();

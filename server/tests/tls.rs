@@ -4,12 +4,13 @@
 
 mod common;
 
+use common::launch::Launch;
 use common::reference::RedisProcess;
 use common::tools::{bulk, cli, cli_out, free_port, ok, skip, text, tool_exists};
 use common::{err, Server, TempDir};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use zedis_testkit::wait_until;
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with `openssl`.
 struct Certs {
@@ -18,7 +19,7 @@ struct Certs {
 
 impl Certs {
     fn make() -> Option<Certs> {
-        if !tool_exists("openssl") && Command::new("openssl").arg("version").status().is_err() {
+        if !tool_exists("openssl") {
             return None;
         }
         let dir = TempDir::new("tls");
@@ -29,87 +30,29 @@ impl Certs {
             "[srv]\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n[cli]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
         )
         .ok()?;
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-        let steps: Vec<Vec<String>> = vec![
-            [
-                &[
-                    "req",
-                    "-x509",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=Zedis Test CA",
-                ][..],
-                &ec,
-                &["-keyout", "ca.key", "-out", "ca.crt"],
-            ]
-            .concat()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            [
-                &["req", "-new", "-nodes", "-subj", "/CN=localhost"][..],
-                &ec,
-                &["-keyout", "server.key", "-out", "server.csr"],
-            ]
-            .concat()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            [
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-out",
-                "server.crt",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                "srv",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            [
-                &["req", "-new", "-nodes", "-subj", "/CN=client"][..],
-                &ec,
-                &["-keyout", "client.key", "-out", "client.csr"],
-            ]
-            .concat()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            [
-                "x509",
-                "-req",
-                "-in",
-                "client.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-out",
-                "client.crt",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                "cli",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        let words =
+            |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_string).collect() };
+        let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1";
+        // A new key `name.key` and a request (or, with `-x509`, a self-signed certificate) `out` for `subject`.
+        let request = |flags: &str, subject: &str, name: &str, out: &str| -> Vec<String> {
+            let mut args = words(&format!("req {flags} -nodes -subj"));
+            args.push(subject.to_string());
+            args.extend(words(&format!("{ec} -keyout {name}.key -out {out}")));
+            args
+        };
+        // The CA's signature on `name.csr`, with the `extensions` section of ext.cnf.
+        let sign = |name: &str, extensions: &str| -> Vec<String> {
+            words(&format!(
+                "x509 -req -in {name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                 -out {name}.crt -extfile ext.cnf -extensions {extensions}"
+            ))
+        };
+        let steps = [
+            request("-x509 -days 2", "/CN=Zedis Test CA", "ca", "ca.crt"),
+            request("-new", "/CN=localhost", "server", "server.csr"),
+            sign("server", "srv"),
+            request("-new", "/CN=client", "client", "client.csr"),
+            sign("client", "cli"),
         ];
         for step in steps {
             let status = Command::new("openssl")
@@ -171,8 +114,7 @@ fn redis_cli_over_tls() {
     };
     let tls_port = free_port().to_string();
     let args = certs.server_args(&tls_port);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = start(&args);
     let out = tls_cli(&certs, &tls_port, true, &["set", "k", "over-tls"]);
     assert_eq!(text(&out.stdout).trim(), "OK", "{}", text(&out.stderr));
     // The plain port sees the same data.
@@ -229,45 +171,20 @@ fn tls_without_client_certificates_and_refusals() {
     let mut args = certs.server_args(&tls_port);
     args.extend(["--tls-auth-clients".into(), "no".into()]);
     args.extend(["--tls-protocols".into(), "TLSv1.3".into()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let _server = Server::start(&args);
+    let _server = start(&args);
     let out = tls_cli(&certs, &tls_port, false, &["ping"]);
     assert_eq!(text(&out.stdout).trim(), "PONG", "{}", text(&out.stderr));
     // What rustls cannot do is refused at startup, naming the directive.
     for (name, value) in [("--tls-protocols", "TLSv1"), ("--tls-ciphers", "RC4-MD5")] {
         let mut args = certs.server_args(&free_port().to_string());
         args.extend([name.to_string(), value.to_string()]);
-        let out = Command::new(env!("CARGO_BIN_EXE_zedis-server"))
-            .args(["--port", &free_port().to_string()])
+        let (success, log) = Launch::new(&["--port", &free_port().to_string()])
             .args(&args)
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
+            .exit_output(Duration::from_secs(60));
+        assert!(!success);
         // The log goes to standard output (no `logfile`), as Redis's.
-        let log = text(&out.stdout) + &text(&out.stderr);
         assert!(log.contains("TLS"), "{name} {value}: {log}");
     }
-}
-
-fn python_with_redis() -> Option<String> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates: Vec<String> = Vec::new();
-    if let Ok(python) = std::env::var("ZEDIS_PYTHON") {
-        candidates.push(python);
-    }
-    if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
-        candidates.push(format!("{target}/pyenv/bin/python"));
-    }
-    let venv = manifest.join("../target/pyenv/bin/python");
-    candidates.push(venv.to_string_lossy().into_owned());
-    candidates.push("python3".into());
-    candidates.into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import redis"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
 }
 
 const REDIS_PY: &str = r#"
@@ -302,7 +219,7 @@ print("OK redis-py acl tls")
 
 #[test]
 fn redis_py_with_users_and_tls() {
-    let Some(python) = python_with_redis() else {
+    let Some(python) = zedis_testkit::python_with_redis() else {
         return skip("redis-py");
     };
     let Some(certs) = Certs::make() else {
@@ -310,8 +227,7 @@ fn redis_py_with_users_and_tls() {
     };
     let tls_port = free_port().to_string();
     let args = certs.server_args(&tls_port);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = start(&args);
     let out = Command::new(&python)
         .args(["-c", REDIS_PY, &server.port.to_string(), &tls_port])
         .args([
@@ -327,18 +243,23 @@ fn redis_py_with_users_and_tls() {
         "{stdout}{}",
         text(&out.stderr)
     );
-    let _ = Path::new(&python);
 }
 
+/// Whether `GET key` through redis-cli on `port` shows `want` within 30 s.
 fn get_eventually(port: u16, key: &str, want: &str) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if cli_out(&["-p", &port.to_string(), "get", key]) == want {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+    wait_until(Duration::from_secs(30), || {
+        cli_out(&["-p", &port.to_string(), "get", key]) == want
+    })
+}
+
+/// A server with the owned arguments `server_args` makes.
+fn start(args: &[String]) -> Server {
+    Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// A reference redis-server with owned arguments; `None` when it does not start.
+fn start_redis(args: &[String]) -> Option<RedisProcess> {
+    RedisProcess::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// `tls-replication`: a redis-server replica of a Zedis master over TLS, a Zedis replica of that Zedis
@@ -353,8 +274,7 @@ fn tls_replication_both_directions() {
     };
     let tls_port = free_port().to_string();
     let master_args = certs.server_args(&tls_port);
-    let master_args: Vec<&str> = master_args.iter().map(String::as_str).collect();
-    let master = Server::start(&master_args);
+    let master = start(&master_args);
     let mut m = master.conn();
     ok(&mut m, &["SET", "k", "from-zedis"]);
     let mut client_side = certs.server_args("0");
@@ -365,8 +285,7 @@ fn tls_replication_both_directions() {
         tls_port.clone(),
     ];
     let redis_args: Vec<String> = client_side.iter().chain(&replicaof).cloned().collect();
-    let redis_args: Vec<&str> = redis_args.iter().map(String::as_str).collect();
-    let Some(redis_replica) = RedisProcess::start(&redis_args) else {
+    let Some(redis_replica) = start_redis(&redis_args) else {
         return skip("redis-server with TLS");
     };
     assert!(
@@ -374,8 +293,7 @@ fn tls_replication_both_directions() {
         "redis-server replica of Zedis over TLS"
     );
     let zedis_args: Vec<String> = client_side.iter().chain(&replicaof).cloned().collect();
-    let zedis_args: Vec<&str> = zedis_args.iter().map(String::as_str).collect();
-    let zedis_replica = Server::start(&zedis_args);
+    let zedis_replica = start(&zedis_args);
     assert!(
         get_eventually(zedis_replica.port, "k", "from-zedis"),
         "Zedis replica of Zedis over TLS"
@@ -386,8 +304,7 @@ fn tls_replication_both_directions() {
     // Zedis replica of a redis-server master over TLS.
     let redis_tls_port = free_port().to_string();
     let redis_master_args = certs.server_args(&redis_tls_port);
-    let redis_master_args: Vec<&str> = redis_master_args.iter().map(String::as_str).collect();
-    let Some(redis_master) = RedisProcess::start(&redis_master_args) else {
+    let Some(redis_master) = start_redis(&redis_master_args) else {
         return skip("redis-server with TLS");
     };
     let out = cli(&[
@@ -401,8 +318,7 @@ fn tls_replication_both_directions() {
     let mut args = certs.server_args("0");
     args.extend(["--tls-replication".into(), "yes".into()]);
     args.extend(["--replicaof".into(), "127.0.0.1".into(), redis_tls_port]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let replica = Server::start(&args);
+    let replica = start(&args);
     assert!(
         get_eventually(replica.port, "r", "from-redis"),
         "Zedis replica of redis-server over TLS"

@@ -8,10 +8,10 @@
 //! - [`ports`]: [`free_port`], [`free_port_pair`] (a cluster node's client and bus ports).
 //! - [`tempdir`]: [`TempDir`], removed on drop.
 //! - [`process`]: [`Proc`] (any program, killed by PID on drop), [`run_with_input`] (a program run to its end
-//!   with a deadline), [`have`] / [`installed`] (is a tool on the PATH), [`wait_until`], [`args`],
-//!   [`python_with_redis`].
+//!   with a deadline), [`have`] / [`installed`] (is a tool on the PATH), [`wait_until`], [`wait_exit`],
+//!   [`wait_listening`], [`args`], [`python_with_redis`].
 //! - [`redis`]: [`RedisServer`], a reference `redis-server` (builder for a bus port, a given directory, files
-//!   written first, a port the arguments open).
+//!   written first, a port the arguments open, a fixed port).
 //! - [`client`]: [`RespClient`], a blocking raw RESP client (exact reply bytes and decoded [`Frame`]s).
 //! - [`diff`]: the differential fuzzer's runner, normalisation and generator core (its seeded PRNG, [`Rng`],
 //!   serves other tests too).
@@ -28,7 +28,8 @@ pub use client::RespClient;
 pub use diff::Rng;
 pub use ports::{free_port, free_port_pair, BUS_PORT_OFFSET};
 pub use process::{
-    args, have, installed, python_with_redis, run_with_input, wait_until, Output, Proc,
+    args, have, installed, python_with_redis, run_with_input, wait_exit, wait_listening,
+    wait_until, Output, Proc,
 };
 pub use redis::{RedisBuilder, RedisServer};
 pub use tempdir::TempDir;

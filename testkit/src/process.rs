@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Polls `cond` every 50 ms until it holds or `timeout` passes.
@@ -60,18 +60,18 @@ impl Proc {
             .spawn()
             .ok()?;
         let mut proc = Proc { child, port };
-        let up = wait_until(Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        if !up || matches!(proc.child.try_wait(), Ok(Some(_))) {
-            return None;
-        }
+        wait_listening(&mut proc.child, port, Duration::from_secs(20)).ok()?;
         Some(proc)
     }
 
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits (up to `timeout`) for the process to exit by itself; its status, or `None` while it still runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        wait_exit(&mut self.child, timeout)
     }
 
     /// SIGKILL now and reap.
@@ -84,6 +84,43 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// Waits (up to `timeout`, polling every 20 ms) until 127.0.0.1:`port` accepts a connection while `child` runs.
+/// `Err(Some(status))` when the child exited first, `Err(None)` when the time ran out (the child is left
+/// running).
+pub fn wait_listening(
+    child: &mut Child,
+    port: u16,
+    timeout: Duration,
+) -> Result<(), Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(Some(status));
+        }
+        if Instant::now() >= deadline {
+            return Err(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (up to `timeout`, polling every 20 ms) for `child` to exit; its status, or `None` while it runs.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

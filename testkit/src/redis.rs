@@ -10,13 +10,13 @@
 //! let mut client = redis.client();
 //! ```
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::client::RespClient;
 use crate::ports::{free_port, free_port_pair};
+use crate::process::wait_listening;
 use crate::tempdir::TempDir;
 
 /// How long a starting redis-server may take to accept connections (the machine is loaded).
@@ -41,6 +41,7 @@ pub struct RedisBuilder {
     args: Vec<String>,
     bus_port: bool,
     port_in_args: bool,
+    port: Option<u16>,
     dir: Option<PathBuf>,
     files: Vec<(String, Vec<u8>)>,
 }
@@ -57,6 +58,12 @@ impl RedisBuilder {
     /// Picks a port P with P + 10000 free too (a cluster node's bus port).
     pub fn bus_port(mut self) -> RedisBuilder {
         self.bus_port = true;
+        self
+    }
+
+    /// Listens on `port` itself, one try (to restart a server where its replicas look for it).
+    pub fn port(mut self, port: u16) -> RedisBuilder {
+        self.port = Some(port);
         self
     }
 
@@ -79,15 +86,17 @@ impl RedisBuilder {
         self
     }
 
-    /// Starts it and waits (30 s) until it accepts connections, trying up to five free ports. `Err` says why
-    /// (not installed, exited with its log, did not listen).
+    /// Starts it and waits (30 s) until it accepts connections, trying up to five free ports (one try on a
+    /// port given with [`RedisBuilder::port`]). `Err` says why (not installed, exited with its log, did not
+    /// listen).
     pub fn start(self) -> Result<RedisServer, String> {
         let mut last = String::from("not tried");
-        for _ in 0..START_TRIES {
-            let port = if self.bus_port {
-                free_port_pair().ok_or("no free port pair")?
-            } else {
-                free_port()
+        let tries = if self.port.is_some() { 1 } else { START_TRIES };
+        for _ in 0..tries {
+            let port = match self.port {
+                Some(port) => port,
+                None if self.bus_port => free_port_pair().ok_or("no free port pair")?,
+                None => free_port(),
             };
             let (owned, dir) = match &self.dir {
                 Some(dir) => (None, dir.clone()),
@@ -139,16 +148,13 @@ impl RedisBuilder {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("redis-server not started: {e}"))?;
-        let deadline = Instant::now() + START_WAIT;
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(child);
-            }
-            if let Ok(Some(status)) = child.try_wait() {
+        match wait_listening(&mut child, port, START_WAIT) {
+            Ok(()) => return Ok(child),
+            Err(Some(status)) => {
                 let log = std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default();
                 return Err(format!("redis-server exited ({status}): {log}"));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            Err(None) => {}
         }
         let _ = child.kill();
         let _ = child.wait();
@@ -181,6 +187,11 @@ impl RedisServer {
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits (up to `timeout`) for it to exit by itself (after a SHUTDOWN); whether it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        crate::process::wait_exit(&mut self.child, timeout).is_some()
     }
 
     /// A file of its directory as text (empty when missing), e.g. `nodes.conf`.

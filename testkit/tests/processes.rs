@@ -113,6 +113,29 @@ fn client_reads_pipelines_frames_and_text() {
 }
 
 #[test]
+fn reference_server_exits_on_shutdown() {
+    let Some(mut redis) = reference(RedisServer::builder()) else {
+        return;
+    };
+    assert!(!redis.wait_exit(Duration::from_millis(100)), "still up");
+    redis.client().send(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(redis.wait_exit(Duration::from_secs(60)), "exited");
+}
+
+#[test]
+fn reference_server_restarts_on_a_given_port() {
+    if !have("redis-server") {
+        return;
+    }
+    let port = free_port();
+    for round in ["first", "second"] {
+        let redis = RedisServer::builder().port(port).start().expect(round);
+        assert_eq!(redis.port, port);
+        assert_eq!(redis.client().raw(&["PING"]), b"+PONG\r\n", "{round}");
+    }
+}
+
+#[test]
 fn ports_are_free_and_pairs_leave_room_for_the_bus() {
     let port = free_port();
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
@@ -141,6 +164,42 @@ fn run_with_input_kills_what_outlives_its_deadline() {
         b"",
         Duration::from_millis(200),
     );
+}
+
+#[test]
+fn wait_exit_reports_the_status_or_none_while_running() {
+    let spawn = |script: &str| zedis_testkit::Proc {
+        child: Command::new("sh").args(["-c", script]).spawn().unwrap(),
+        port: 0,
+    };
+    let mut quick = spawn("exit 4");
+    let status = quick.wait_exit(Duration::from_secs(60)).expect("it exits");
+    assert_eq!(status.code(), Some(4));
+    let mut slow = spawn("sleep 30");
+    assert!(slow.wait_exit(Duration::from_millis(200)).is_none());
+    drop(slow); // killed by PID
+}
+
+#[test]
+fn wait_listening_tells_listening_from_exited_and_late() {
+    let spawn = |script: &str| Command::new("sh").args(["-c", script]).spawn().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let mut sleeper = spawn("sleep 30");
+    let wait = Duration::from_secs(60);
+    assert!(zedis_testkit::wait_listening(&mut sleeper, open, wait).is_ok());
+    drop(listener);
+    let closed = free_port();
+    let short = Duration::from_millis(200);
+    assert_eq!(
+        zedis_testkit::wait_listening(&mut sleeper, closed, short),
+        Err(None)
+    );
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let mut quitter = spawn("exit 3");
+    let status = zedis_testkit::wait_listening(&mut quitter, closed, wait).unwrap_err();
+    assert_eq!(status.and_then(|s| s.code()), Some(3));
 }
 
 #[test]

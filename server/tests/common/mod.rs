@@ -2,22 +2,32 @@
 //!
 //! `ZEDIS_TEST_ARGS` (whitespace separated) is appended to every server's command line, so the whole suite
 //! can run under each memory strategy: `ZEDIS_TEST_ARGS="--allocator system" cargo test -p zedis-server`.
+//!
+//! Layout: [`Server`] here (started through [`launch::Launch`], the one place that spawns the binary),
+//! connections and waits ([`connect`], [`connect_when_ready`], [`wait_for_within`]), [`Raw`] bytes and
+//! [`TempDir`]; [`reference`] a redis-server (testkit's, under its old name); [`aof`] what the AOF tests
+//! share; [`encodings`] a key per type and encoding; [`replication`] datasets and sync waits; [`tools`] redis-cli, openssl and reply shortcuts.
 #![allow(dead_code)]
 
+pub mod aof;
+pub mod encodings;
+pub mod launch;
 pub mod reference;
 pub mod replication;
 pub mod tools;
 
+use launch::Launch;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use zedis_testkit::{free_port, Proc};
 
-/// A running server, killed on drop.
+/// A running server, killed by PID on drop.
 pub struct Server {
-    child: Child,
+    /// The process (declared first: it is killed before its directory is removed).
+    process: Proc,
     /// Its port.
     pub port: u16,
     /// Its working directory, fresh per server: a `dump.rdb` saved or left by one test never reaches another
@@ -25,61 +35,31 @@ pub struct Server {
     _cwd: TempDir,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Server {
-    /// Starts a server with extra flags and waits until it answers.
+    /// Starts a server with extra flags (and `ZEDIS_TEST_ARGS`) and waits until it answers.
     pub fn start(args: &[&str]) -> Server {
         for _ in 0..5 {
             let port = free_port();
             let cwd = TempDir::new("cwd");
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_zedis-server"));
-            cmd.current_dir(&cwd.0);
-            cmd.args(["--port", &port.to_string()]).args(args);
-            if let Ok(extra) = std::env::var("ZEDIS_TEST_ARGS") {
-                cmd.args(extra.split_whitespace());
+            let mut process = Launch::new(&["--port", &port.to_string()])
+                .args(args)
+                .test_args()
+                .dir(&cwd.0)
+                .spawn(port);
+            if answers_as(&mut process, Duration::from_secs(20)) {
+                return Server {
+                    process,
+                    port,
+                    _cwd: cwd,
+                };
             }
-            let child = cmd
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn zedis-server");
-            let mut server = Server {
-                child,
-                port,
-                _cwd: cwd,
-            };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
-                    // Another process may own a port picked as free: make sure it is our server.
-                    // (A password or protected mode refuses INFO: then a live child is ours.)
-                    match answered_by(stream, server.child.id()) {
-                        Some(true) => return server,
-                        None if matches!(server.child.try_wait(), Ok(None)) => return server,
-                        _ => break,
-                    }
-                }
-                if let Ok(Some(_)) = server.child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = server.child.kill();
         }
         panic!("zedis-server did not start");
     }
 
     /// A `redis` crate connection.
     pub fn conn(&self) -> redis::Connection {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap();
-        client.get_connection().unwrap()
+        connect(self.port)
     }
 
     /// A raw socket.
@@ -93,32 +73,75 @@ impl Server {
 
     /// Its process id (for signals).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.process.child.try_wait(), Ok(None))
     }
 
     /// Waits for the process to exit by itself.
     pub fn wait_exit(&mut self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        self.process.wait_exit(timeout).is_some()
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Waits until `process` answers on its port (true), or exits, or the port turns out to be another
+/// process's, or `timeout` passes (false).
+fn answers_as(process: &mut Proc, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", process.port)) {
+            // Another process may own a port picked as free: make sure it is our server.
+            // (A password or protected mode refuses INFO: then a live child is ours.)
+            return match answered_by(stream, process.pid()) {
+                Some(true) => true,
+                None => matches!(process.child.try_wait(), Ok(None)),
+                Some(false) => false,
+            };
+        }
+        if let Ok(Some(_)) = process.child.try_wait() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
+    false
+}
+
+/// A `redis` crate connection to 127.0.0.1:`port`.
+pub fn connect(port: u16) -> redis::Connection {
+    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+/// A connection once the server on `port` answers PING (a redis-server loading its files answers
+/// `-LOADING` until it is done); panics after 60 s.
+pub fn connect_when_ready(port: u16) -> redis::Connection {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(mut conn) = client.get_connection() {
+            if cmd(&mut conn, &["PING"]).is_ok() {
+                return conn;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server on port {port} did not answer PING"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls `cond` (every 50 ms) until it holds; panics naming `what` after `timeout`.
+pub fn wait_for_within(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
+    assert!(
+        zedis_testkit::wait_until(timeout, cond),
+        "timed out waiting for {what}"
+    );
 }
 
 /// Whether the server behind `stream` is process `pid` (from INFO server's process_id).

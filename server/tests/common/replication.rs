@@ -4,7 +4,7 @@
 use super::cmd;
 use redis::Value;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Everything a client can read of a database: per key its type, TTL presence and contents.
 pub fn dataset(conn: &mut redis::Connection) -> BTreeMap<String, String> {
@@ -98,16 +98,9 @@ pub fn info_field(conn: &mut redis::Connection, section: &str, name: &str) -> Op
         .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
 }
 
-/// Waits (wide margin) until `cond` holds.
-pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
+/// Waits (wide margin: 60 s) until `cond` holds.
+pub fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    super::wait_for_within(what, Duration::from_secs(60), cond);
 }
 
 /// Waits until the replica's link is up and it processed everything the master wrote.
@@ -180,43 +173,18 @@ pub fn write_everything(conn: &mut redis::Connection, tag: &str) {
     let _ = cmd(conn, &["GET", &k("short")]);
 }
 
-/// A redis-server on a fixed port (to restart it where the replica looks), killed by PID on drop.
-pub struct FixedRedis(std::process::Child);
+/// A redis-server on a fixed port (to restart it where the replica looks), with its files in a fresh temporary
+/// directory, killed by PID on drop.
+pub struct FixedRedis(zedis_testkit::RedisServer);
 
 impl FixedRedis {
     /// Starts redis-server on `port`; None when it is missing or does not answer.
     pub fn start(port: u16) -> Option<FixedRedis> {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--repl-diskless-sync-delay",
-                "0",
-            ])
-            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
-            .args(["--dbfilename", &format!("zedis-test-restart-{port}.rdb")])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        let guard = FixedRedis(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(guard);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for FixedRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        zedis_testkit::RedisServer::builder()
+            .port(port)
+            .args(&["--repl-diskless-sync-delay", "0"])
+            .start()
+            .ok()
+            .map(FixedRedis)
     }
 }

@@ -1,31 +1,21 @@
 //! Small helpers the ACL and TLS tests share: external tools (redis-cli, openssl), free ports, reply shortcuts.
 
 use super::cmd;
-use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 /// Reports a test skipped for a missing tool.
 pub fn skip(what: &str) {
     eprintln!("skipped: {what} not available");
 }
 
-/// Whether `tool --version` runs.
+/// Whether `tool` is on the PATH.
 pub fn tool_exists(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
+    zedis_testkit::installed(tool)
 }
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    zedis_testkit::free_port()
 }
 
 /// Lossy UTF-8.
