@@ -26,6 +26,9 @@ pub struct ScriptRun {
     /// Cluster mode: the slot of the script's keys so far (all must share it unless
     /// `allow-cross-slot-keys`).
     pub slot: Option<u16>,
+    /// A command flagged `write` passed the script checks (Redis's `SCRIPT_WRITE_DIRTY`): the script can no
+    /// longer be refused halfway (OOM, NOREPLICAS) nor killed (`-UNKILLABLE`).
+    pub wrote: bool,
 }
 
 impl<S: Strategy> Core<S> {
@@ -83,15 +86,20 @@ impl<S: Strategy> Core<S> {
         // declared `allow-oom` or already wrote (it cannot be stopped halfway).
         let allow_oom = !ctx.compat_mode && ctx.flags.has(ScriptFlags::ALLOW_OOM);
         let over_limit = self.budget.limit() != 0 && self.budget.over_limit();
-        if cmd.has(DENYOOM) && over_limit && !allow_oom && run.propagated == 0 {
+        if cmd.has(DENYOOM) && over_limit && !allow_oom && !run.wrote {
             reply::error(&mut out, zedis_keyspace::commands::OOM);
             return out;
         }
         // As Redis's scriptVerifyWriteCommandAllow: a first write is refused without enough good replicas
         // (`min-replicas-to-write`); once the script wrote, it cannot be stopped halfway.
-        if cmd.has(WRITE) && run.propagated == 0 && self.repl_denies_write() {
+        if cmd.has(WRITE) && !run.wrote && self.repl_denies_write() {
             reply::error(&mut out, NOREPLICAS);
             return out;
+        }
+        // As Redis's scriptCall: dirty once a write passed these checks, before the cluster check and the
+        // command itself (SCRIPT KILL answers `-UNKILLABLE` from now on).
+        if cmd.has(WRITE) {
+            run.wrote = true;
         }
         // As Redis's scriptPrepareForRun: scripts without a shebang keep the old cross-slot freedom.
         let cross_slot = ctx.compat_mode || ctx.flags.has(ScriptFlags::ALLOW_CROSS_SLOT);
