@@ -66,6 +66,8 @@ pub struct Busy {
     pub signals_deferred: bool,
     /// Our master link had an event while busy: handled when the script ends.
     pub(super) master_link_deferred: bool,
+    /// The first pass of this busy script looked at every client (`busy_loop.rs`).
+    pub(super) swept: bool,
     /// Bytes charged to the budget for this state.
     charged: usize,
 }
@@ -185,6 +187,7 @@ pub fn finished<S: Strategy>(core: &mut Core<S>) {
         return;
     }
     busy.events = None;
+    busy.swept = false;
     for reread in std::mem::take(&mut busy.rereads) {
         if !core.net.rereads.iter().any(|r| r.0 == reread.0) {
             core.net.rereads.push(reread);

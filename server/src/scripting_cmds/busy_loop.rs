@@ -32,6 +32,9 @@ impl<S: Strategy> Core<S> {
         let Some(mut events) = self.engine.busy.events.take() else {
             return;
         };
+        if !std::mem::replace(&mut self.engine.busy.swept, true) {
+            self.busy_sweep(caller);
+        }
         for _ in 0..PASSES_MAX {
             match self.net.poll.poll(&mut events, Some(Duration::ZERO)) {
                 Ok(()) => {}
@@ -62,6 +65,28 @@ impl<S: Strategy> Core<S> {
             }
         }
         self.engine.busy.events = Some(events);
+    }
+
+    /// The first pass of a busy script: the event loop's poll that started the script may already have
+    /// taken (edge-triggered) events it has not handled yet, for listeners and for clients whose commands
+    /// came in the same batch as the script's. Those raise no new event: accept, read and write every
+    /// one once.
+    fn busy_sweep(&mut self, caller: usize) {
+        for i in 0..self.net.listeners.len() {
+            self.accept_all(i);
+        }
+        if self.net.tls.listener.is_some() {
+            self.accept_all_tls();
+        }
+        for ck in self.clients.keys() {
+            if self.busy_defers(ck, caller) {
+                continue;
+            }
+            if self.clients.get(ck).is_some_and(|c| c.output_len() > 0) {
+                self.write_client(ck);
+            }
+            self.busy_read(ck, false, caller);
+        }
     }
 
     /// Handles one event while busy.
