@@ -313,8 +313,16 @@ impl<S: Strategy> Core<S> {
                 }
             }
         }
-        crate::multi::flag(self, ck);
-        self.reply_error(ck, error);
+        // As Redis's rejectCommand: EXEC ends the transaction with EXECABORT, others fail it.
+        if cmd.name == "exec" {
+            crate::multi::discard_transaction(self, ck);
+            let mut text = b"EXECABORT Transaction discarded because of: ".to_vec();
+            text.extend_from_slice(error);
+            self.reply_error(ck, &text);
+        } else {
+            crate::multi::flag(self, ck);
+            self.reply_error(ck, error);
+        }
         self.observe_rejected(cmd);
         true
     }
