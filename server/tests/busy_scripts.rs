@@ -388,3 +388,117 @@ fn blocked_clients_wait_for_the_script_to_end() {
     });
     assert_eq!(transcript[4], "*2\r\n$5\r\nbusyq\r\n$1\r\nz\r\n");
 }
+
+/// One field of an INFO section, read through `conn`.
+fn info(conn: &mut Conn, section: &str, field: &str) -> String {
+    let text = conn.call(&["INFO", section]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Waits (wide margin) until `cond` holds.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn replica_leaving_during_a_busy_script_is_seen_by_it() {
+    // Redis's "not enough good replicas state change during long script", with redis-server as the replica.
+    let zedis = Server::start(&[]);
+    let port = zedis.port.to_string();
+    let Some(redis) = RedisProcess::start(&["--replicaof", "127.0.0.1", &port]) else {
+        eprintln!("redis-server missing: skipped");
+        return;
+    };
+    let mut master = Conn::open(zedis.port);
+    let mut replica = Conn::open(redis.port);
+    wait_until("the replica online", || {
+        info(&mut master, "replication", "connected_slaves") == "1"
+            && info(&mut replica, "replication", "master_link_status") == "up"
+    });
+    master.call(&["SET", "x", "pre-script value"]);
+    master.call(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    master.call(&["CONFIG", "SET", "lua-time-limit", "10"]);
+    let mut caller = Conn::open(zedis.port);
+    caller.send(&[
+        "EVAL",
+        "redis.call('set', 'x', 'script value') \
+         while true do \
+           local info = redis.call('info', 'replication') \
+           if (string.match(info, 'connected_slaves:0')) then redis.call('set', 'x', info) break end \
+         end return 1",
+        "1",
+        "x",
+    ]);
+    assert!(wait_busy(&mut master).starts_with("-BUSY"));
+    assert_eq!(replica.call(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n");
+    assert_eq!(caller.read(), ":1\r\n");
+    let x = master.call(&["GET", "x"]);
+    assert!(x.contains("connected_slaves:0"), "{x}");
+    master.call(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
+}
+
+#[test]
+fn master_stream_waits_for_a_busy_script_on_a_replica() {
+    let Some(redis) = RedisProcess::start(&[]) else {
+        eprintln!("redis-server missing: skipped");
+        return;
+    };
+    let zedis = Server::start(&["--replicaof", &format!("127.0.0.1 {}", redis.port)]);
+    let mut master = Conn::open(redis.port);
+    let mut replica = Conn::open(zedis.port);
+    wait_until("the link up", || {
+        info(&mut replica, "replication", "master_link_status") == "up"
+    });
+    replica.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+    let mut caller = Conn::open(zedis.port);
+    caller.send(&["EVAL_RO", "while true do end", "0"]);
+    assert!(wait_busy(&mut replica).starts_with("-BUSY"));
+    // The master's writes wait in the link while the script is busy (Redis does not apply them then).
+    assert_eq!(master.call(&["SET", "during", "1"]), "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(replica.call(&["GET", "during"]).starts_with("-BUSY"));
+    assert_eq!(replica.call(&["SCRIPT", "KILL"]), "+OK\r\n");
+    assert!(caller.read().starts_with("-ERR Script killed by user"));
+    wait_until("the write applied after the script", || {
+        replica.call(&["GET", "during"]) == "$1\r\n1\r\n"
+    });
+    assert_eq!(master.call(&["SET", "after", "2"]), "+OK\r\n");
+    wait_until("later writes applied", || {
+        replica.call(&["GET", "after"]) == "$1\r\n2\r\n"
+    });
+}
+
+#[test]
+fn sigterm_during_a_busy_script_shuts_down_after_it() {
+    let mut zedis = Server::start(&[]);
+    let mut c = Conn::open(zedis.port);
+    c.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+    let mut caller = Conn::open(zedis.port);
+    caller.send(&["EVAL", "while true do end", "0"]);
+    assert!(wait_busy(&mut c).starts_with("-BUSY"));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &zedis.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // As Redis: the signal is acted on once the script is over, not from inside it.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(zedis.alive());
+    assert!(c.call(&["PING"]).starts_with("-BUSY"));
+    assert_eq!(c.call(&["SCRIPT", "KILL"]), "+OK\r\n");
+    assert!(caller.read().starts_with("-ERR Script killed by user"));
+    assert!(
+        zedis.wait_exit(Duration::from_secs(60)),
+        "the deferred SIGTERM was lost"
+    );
+}
