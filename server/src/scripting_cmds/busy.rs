@@ -115,7 +115,7 @@ pub fn interrupt<S: Strategy>(
     elapsed: Duration,
 ) -> bool {
     if core.engine.busy.running.is_none() {
-        let threshold_ms = core.config.int(THRESHOLD_DIRECTIVE);
+        let threshold_ms = threshold_ms(core);
         if threshold_ms <= 0 || elapsed < Duration::from_millis(threshold_ms as u64) {
             return false;
         }
@@ -139,6 +139,13 @@ pub fn interrupt<S: Strategy>(
         zedis_deploy::warning!("{}", rules::KILLED_LOG);
     }
     running.kill
+}
+
+/// `busy-reply-threshold` in milliseconds, read without a lookup by name (the hook asks often).
+fn threshold_ms<S: Strategy>(core: &Core<S>) -> i64 {
+    static INDEX: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let index = *INDEX.get_or_init(|| crate::config::directive_index(THRESHOLD_DIRECTIVE));
+    index.map_or(0, |i| core.config.value_at(i).parse().unwrap_or(0))
 }
 
 /// The script just timed out: log it, remember what FUNCTION STATS and the kill rules need.
@@ -170,7 +177,9 @@ fn enter<S: Strategy>(core: &mut Core<S>, caller: &Caller<'_>, elapsed: Duration
         kill_logged: false,
         name,
         command: caller.argv.iter().map(|a| a.to_vec()).collect(),
-        started: Instant::now() - elapsed,
+        started: Instant::now()
+            .checked_sub(elapsed)
+            .unwrap_or_else(Instant::now),
         function_counts: caller.function_counts,
         marks: (None, None, 0),
         wrapped: false,
