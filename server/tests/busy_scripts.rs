@@ -229,6 +229,30 @@ fn busy_function_kill_and_stats() {
 }
 
 #[test]
+fn busy_script_inside_exec() {
+    compare(&[], |port| {
+        let mut c = Conn::open(port);
+        let mut t = vec![c.call(&["CONFIG", "SET", "busy-reply-threshold", "50"])];
+        let mut caller = Conn::open(port);
+        t.push(caller.call(&["MULTI"]));
+        t.push(caller.call(&["SET", "before", "1"]));
+        t.push(caller.call(&["EVAL", "while true do end", "0"]));
+        caller.send(&["EXEC"]);
+        t.push(wait_busy(&mut c));
+        // Another client's transaction is queued as usual while the script runs in the caller's EXEC.
+        t.push(c.call(&["MULTI"]));
+        t.push(c.call(&["SCRIPT", "KILL"]));
+        t.push(c.call(&["FUNCTION", "STATS"]));
+        t.push(c.call(&["DISCARD"]));
+        t.push(c.call(&["SCRIPT", "KILL"]));
+        t.push(caller.read());
+        t.push(wait_pong(&mut c));
+        t.push(c.call(&["GET", "before"]));
+        t
+    });
+}
+
+#[test]
 fn pcall_cannot_catch_the_kill() {
     compare(&[], |port| {
         let mut c = Conn::open(port);

@@ -32,6 +32,8 @@ impl<S: Strategy> Core<S> {
         let Some(mut events) = self.engine.busy.events.take() else {
             return;
         };
+        // The script may run inside its caller's EXEC: other clients' commands are top-level ones.
+        let executing = std::mem::replace(&mut self.engine.tx.executing, false);
         if !std::mem::replace(&mut self.engine.busy.swept, true) {
             self.busy_sweep(caller);
         }
@@ -65,6 +67,7 @@ impl<S: Strategy> Core<S> {
             }
         }
         self.engine.busy.events = Some(events);
+        self.engine.tx.executing = executing;
     }
 
     /// The first pass of a busy script: the event loop's poll that started the script may already have
