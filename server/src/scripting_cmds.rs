@@ -253,6 +253,7 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         is_eval: true,
         is_sha,
         function_counts: (0, 0),
+        registered: None,
     };
     run_script(core, caller, keys, |scripting, host| {
         if is_sha {
@@ -268,12 +269,15 @@ pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let read_only = argv[0].eq_ignore_ascii_case(b"fcall_ro");
     core.feed_monitors(ck, argv);
     // As Redis's fcallCommandGeneric: the function is looked up before numkeys is parsed.
-    let Some(flags) = core
-        .engine
-        .scripting
-        .as_ref()
-        .and_then(|s| s.function_flags(argv[1]))
-    else {
+    // The registered name is kept only when FCALL spelled it in another case (FUNCTION STATS shows it).
+    let Some((flags, registered)) = core.engine.scripting.as_ref().and_then(|s| {
+        s.function_lookup(argv[1]).map(|(flags, name)| {
+            (
+                flags,
+                (name.as_bytes() != argv[1]).then(|| name.as_bytes().to_vec()),
+            )
+        })
+    }) else {
         return core.reply_error(ck, b"ERR Function not found");
     };
     let (keys, args) = match split_keys(Invocation::Fcall, argv[2], &argv[3..]) {
@@ -298,6 +302,7 @@ pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         is_eval: false,
         is_sha: false,
         function_counts: (0, 0),
+        registered,
     };
     run_script(core, caller, keys, |scripting, host| {
         scripting.fcall(argv[1], keys, args, opts, host)

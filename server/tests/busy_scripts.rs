@@ -209,7 +209,8 @@ fn busy_function_kill_and_stats() {
             "#!lua name=busylib\nredis.register_function('spin', function() local a = 1 while true do a = a + 1 end end)",
         ]));
         let mut caller = Conn::open(port);
-        caller.send(&["FCALL", "spin", "0"]);
+        // Called in another case: FUNCTION STATS names the function as registered.
+        caller.send(&["FCALL", "SPIN", "0"]);
         t.push(wait_busy(&mut c));
         t.push(blank_duration(c.call(&["FUNCTION", "STATS"])));
         t.push(c.call(&["FUNCTION", "LIST"]));
@@ -222,6 +223,11 @@ fn busy_function_kill_and_stats() {
         t
     });
     assert!(transcript[3].contains("running_script"));
+    assert!(
+        transcript[3].contains("$4\r\nname\r\n$4\r\nspin\r\n"),
+        "{}",
+        transcript[3]
+    );
     assert_eq!(
         transcript[5],
         "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"

@@ -93,7 +93,7 @@ impl Busy {
 }
 
 /// The script a hook call is about: who called it and with what.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Caller<'a> {
     /// The calling client's slot.
     pub ck: usize,
@@ -105,6 +105,8 @@ pub struct Caller<'a> {
     pub is_sha: bool,
     /// Libraries and functions loaded (FUNCTION STATS while the script is busy).
     pub function_counts: (usize, usize),
+    /// FCALL: the function's registered name when `argv[1]` spells it in another case.
+    pub registered: Option<Vec<u8>>,
 }
 
 /// The hook's call (Redis's `scriptInterrupt`): true when the script must die.
@@ -151,7 +153,10 @@ fn threshold_ms<S: Strategy>(core: &Core<S>) -> i64 {
 /// The script just timed out: log it, remember what FUNCTION STATS and the kill rules need.
 fn enter<S: Strategy>(core: &mut Core<S>, caller: &Caller<'_>, elapsed: Duration) {
     let name = if !caller.is_eval {
-        caller.argv[1].to_vec()
+        caller
+            .registered
+            .clone()
+            .unwrap_or_else(|| caller.argv[1].to_vec())
     } else if caller.is_sha {
         caller.argv[1].to_ascii_lowercase()
     } else {
