@@ -135,6 +135,17 @@ impl<S: Strategy> Host for ScriptHost<'_, '_, S> {
             .script_call(self.caller.ck, &mut self.run, argv, ctx)
     }
 
+    /// `redis.acl_check_cmd`: the caller's user against the command (Redis's
+    /// `ACLCheckAllUserCommandPerm`, no ACL LOG entry); `None` for an unknown command.
+    fn acl_check_cmd(&mut self, argv: &[&[u8]]) -> Option<bool> {
+        let cmd = match crate::dispatch::resolve(self.core.table, argv) {
+            Ok(cmd) | Err(crate::dispatch::Rejection::Arity(cmd)) => cmd,
+            Err(_) => return None,
+        };
+        let user = self.core.client_user(self.caller.ck);
+        Some(self.core.engine.access.check(user, cmd, argv).is_ok())
+    }
+
     fn interrupt(&mut self, elapsed: std::time::Duration) -> bool {
         busy::interrupt(self.core, &self.caller, &mut self.run, elapsed)
     }
