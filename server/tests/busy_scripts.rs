@@ -532,3 +532,40 @@ fn sigterm_during_a_busy_script_shuts_down_after_it() {
         "the deferred SIGTERM was lost"
     );
 }
+
+#[test]
+fn shutdown_nosave_during_a_busy_script_leaves_a_loadable_aof() {
+    let dir = common::TempDir::new("busy-aof");
+    let args = ["--appendonly", "yes", "--dir", dir.path()];
+    let mut zedis = Server::start(&args);
+    let mut c = Conn::open(zedis.port);
+    assert_eq!(c.call(&["SET", "pre", "1"]), "+OK\r\n");
+    c.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+    let mut caller = Conn::open(zedis.port);
+    caller.send(&[
+        "EVAL",
+        "redis.call('set', 'a', '1') redis.call('set', 'b', '2') while true do end",
+        "0",
+    ]);
+    assert!(wait_busy(&mut c).starts_with("-BUSY"));
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert_eq!(c.read(), "<closed>");
+    assert!(zedis.wait_exit(Duration::from_secs(60)));
+    drop(zedis);
+    let text = String::from_utf8_lossy(&std::fs::read(dir.aof_incr()).unwrap()).into_owned();
+    if let Some(at) = text.find("$1\r\na\r\n") {
+        let multi = text[..at]
+            .rfind("MULTI")
+            .expect("the script's writes follow a MULTI");
+        assert!(text[multi..].contains("EXEC"), "{text:?}");
+    }
+    // The file loads, with the script's effects all or none (never half a script outside a transaction).
+    let zedis = Server::start(&args);
+    let mut c = Conn::open(zedis.port);
+    assert_eq!(c.call(&["GET", "pre"]), "$1\r\n1\r\n");
+    let (a, b) = (c.call(&["GET", "a"]), c.call(&["GET", "b"]));
+    assert!(
+        (a == "$1\r\n1\r\n" && b == "$1\r\n2\r\n") || (a == "$-1\r\n" && b == "$-1\r\n"),
+        "{a:?} {b:?}"
+    );
+}
