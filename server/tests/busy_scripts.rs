@@ -2,124 +2,13 @@
 //! real `redis-server` 7.0, compared reply for reply (raw RESP bytes). Waits are generous; nothing asserts
 //! speed.
 
+mod busy_support;
 mod common;
 
-use common::reference::RedisProcess;
+use busy_support::*;
 use common::Server;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-/// A raw RESP connection that reads whole replies.
-struct Conn {
-    reader: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn open(port: u16) -> Conn {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        Conn {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    /// Sends one command (as a RESP array).
-    fn send(&mut self, args: &[&str]) {
-        let mut out = format!("*{}\r\n", args.len());
-        for a in args {
-            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        self.reader.get_mut().write_all(out.as_bytes()).unwrap();
-    }
-
-    /// Reads one complete reply, as its bytes.
-    fn read(&mut self) -> String {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return "<closed>".into();
-        }
-        let mut out = line.clone();
-        let n = || line[1..].trim_end().parse::<i64>().unwrap_or(-1);
-        match line.as_bytes()[0] {
-            b'$' if n() >= 0 => {
-                let mut buf = vec![0u8; n() as usize + 2];
-                self.reader.read_exact(&mut buf).unwrap();
-                out.push_str(&String::from_utf8_lossy(&buf));
-            }
-            b'*' => {
-                for _ in 0..n().max(0) {
-                    out.push_str(&self.read());
-                }
-            }
-            _ => {}
-        }
-        out
-    }
-
-    fn call(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.read()
-    }
-}
-
-/// The reference server, or `None` (the test is skipped) when `redis-server` is not installed.
-fn reference() -> Option<RedisProcess> {
-    let r = RedisProcess::start(&[]);
-    if r.is_none() {
-        eprintln!("redis-server not available: skipping the comparison");
-    }
-    r
-}
-
-/// Waits until a PING from `conn` is refused with `-BUSY` (the script passed the threshold).
-fn wait_busy(conn: &mut Conn) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let reply = conn.call(&["PING"]);
-        if reply.starts_with("-BUSY") || Instant::now() > deadline {
-            return reply;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits until a PING from `conn` is answered `+PONG` (the script ended).
-fn wait_pong(conn: &mut Conn) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let reply = conn.call(&["PING"]);
-        if reply == "+PONG\r\n" || Instant::now() > deadline {
-            return reply;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// `FUNCTION STATS` with its `duration_ms` value blanked (it is a time).
-fn blank_duration(reply: String) -> String {
-    match reply.find("duration_ms\r\n:") {
-        Some(at) => {
-            let start = at + "duration_ms\r\n:".len();
-            let end = start + reply[start..].find("\r\n").unwrap();
-            format!("{}N{}", &reply[..start], &reply[end..])
-        }
-        None => reply,
-    }
-}
-
-/// Runs `scenario` against Zedis and redis-server and asserts the transcripts are identical.
-fn compare(zedis_args: &[&str], scenario: impl Fn(u16) -> Vec<String>) -> Vec<String> {
-    let zedis = Server::start(zedis_args);
-    let ours = scenario(zedis.port);
-    if let Some(redis) = reference() {
-        let theirs = scenario(redis.port);
-        assert_eq!(ours, theirs, "zedis (left) and redis-server (right) differ");
-    }
-    ours
-}
 
 #[test]
 fn threshold_config_has_both_names() {
@@ -195,6 +84,28 @@ fn busy_eval_refuses_other_commands_until_script_kill() {
     assert!(transcript
         .iter()
         .any(|r| r.starts_with("-ERR Script killed by user with SCRIPT KILL...")));
+}
+
+#[test]
+fn nothing_is_written_to_the_caller_while_busy() {
+    // Redis protects the caller: its reply to a command pipelined before the script waits with the rest.
+    for aof in ["no", "yes"] {
+        let dir = common::TempDir::new("busy-caller");
+        let zedis_args = ["--appendonly", aof, "--dir", dir.path()];
+        compare(&zedis_args, |port| {
+            let mut c = Conn::open(port);
+            let mut t = vec![c.call(&["CONFIG", "SET", "busy-reply-threshold", "50"])];
+            let mut caller = Conn::open(port);
+            caller.send(&["SET", "k", "v"]);
+            caller.send(&["EVAL", "while true do end", "0"]);
+            t.push(wait_busy(&mut c));
+            t.push(caller.try_read(Duration::from_millis(300)));
+            t.push(c.call(&["SCRIPT", "KILL"]));
+            t.push(caller.read());
+            t.push(caller.read());
+            t
+        });
+    }
 }
 
 #[test]
@@ -417,155 +328,4 @@ fn blocked_clients_wait_for_the_script_to_end() {
         t
     });
     assert_eq!(transcript[4], "*2\r\n$5\r\nbusyq\r\n$1\r\nz\r\n");
-}
-
-/// One field of an INFO section, read through `conn`.
-fn info(conn: &mut Conn, section: &str, field: &str) -> String {
-    let text = conn.call(&["INFO", section]);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or("")
-        .to_string()
-}
-
-/// Waits (wide margin) until `cond` holds.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-#[test]
-fn replica_leaving_during_a_busy_script_is_seen_by_it() {
-    // Redis's "not enough good replicas state change during long script", with redis-server as the replica.
-    let zedis = Server::start(&[]);
-    let port = zedis.port.to_string();
-    let Some(redis) = RedisProcess::start(&["--replicaof", "127.0.0.1", &port]) else {
-        eprintln!("redis-server missing: skipped");
-        return;
-    };
-    let mut master = Conn::open(zedis.port);
-    let mut replica = Conn::open(redis.port);
-    wait_until("the replica online", || {
-        info(&mut master, "replication", "connected_slaves") == "1"
-            && info(&mut replica, "replication", "master_link_status") == "up"
-    });
-    master.call(&["SET", "x", "pre-script value"]);
-    master.call(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
-    master.call(&["CONFIG", "SET", "lua-time-limit", "10"]);
-    let mut caller = Conn::open(zedis.port);
-    caller.send(&[
-        "EVAL",
-        "redis.call('set', 'x', 'script value') \
-         while true do \
-           local info = redis.call('info', 'replication') \
-           if (string.match(info, 'connected_slaves:0')) then redis.call('set', 'x', info) break end \
-         end return 1",
-        "1",
-        "x",
-    ]);
-    assert!(wait_busy(&mut master).starts_with("-BUSY"));
-    assert_eq!(replica.call(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n");
-    assert_eq!(caller.read(), ":1\r\n");
-    let x = master.call(&["GET", "x"]);
-    assert!(x.contains("connected_slaves:0"), "{x}");
-    master.call(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
-}
-
-#[test]
-fn master_stream_waits_for_a_busy_script_on_a_replica() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server missing: skipped");
-        return;
-    };
-    let zedis = Server::start(&["--replicaof", &format!("127.0.0.1 {}", redis.port)]);
-    let mut master = Conn::open(redis.port);
-    let mut replica = Conn::open(zedis.port);
-    wait_until("the link up", || {
-        info(&mut replica, "replication", "master_link_status") == "up"
-    });
-    replica.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
-    let mut caller = Conn::open(zedis.port);
-    caller.send(&["EVAL_RO", "while true do end", "0"]);
-    assert!(wait_busy(&mut replica).starts_with("-BUSY"));
-    // The master's writes wait in the link while the script is busy (Redis does not apply them then).
-    assert_eq!(master.call(&["SET", "during", "1"]), "+OK\r\n");
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(replica.call(&["GET", "during"]).starts_with("-BUSY"));
-    assert_eq!(replica.call(&["SCRIPT", "KILL"]), "+OK\r\n");
-    assert!(caller.read().starts_with("-ERR Script killed by user"));
-    wait_until("the write applied after the script", || {
-        replica.call(&["GET", "during"]) == "$1\r\n1\r\n"
-    });
-    assert_eq!(master.call(&["SET", "after", "2"]), "+OK\r\n");
-    wait_until("later writes applied", || {
-        replica.call(&["GET", "after"]) == "$1\r\n2\r\n"
-    });
-}
-
-#[test]
-fn sigterm_during_a_busy_script_shuts_down_after_it() {
-    let mut zedis = Server::start(&[]);
-    let mut c = Conn::open(zedis.port);
-    c.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
-    let mut caller = Conn::open(zedis.port);
-    caller.send(&["EVAL", "while true do end", "0"]);
-    assert!(wait_busy(&mut c).starts_with("-BUSY"));
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &zedis.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // As Redis: the signal is acted on once the script is over, not from inside it.
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(zedis.alive());
-    assert!(c.call(&["PING"]).starts_with("-BUSY"));
-    assert_eq!(c.call(&["SCRIPT", "KILL"]), "+OK\r\n");
-    assert!(caller.read().starts_with("-ERR Script killed by user"));
-    assert!(
-        zedis.wait_exit(Duration::from_secs(60)),
-        "the deferred SIGTERM was lost"
-    );
-}
-
-#[test]
-fn shutdown_nosave_during_a_busy_script_leaves_a_loadable_aof() {
-    let dir = common::TempDir::new("busy-aof");
-    let args = ["--appendonly", "yes", "--dir", dir.path()];
-    let mut zedis = Server::start(&args);
-    let mut c = Conn::open(zedis.port);
-    assert_eq!(c.call(&["SET", "pre", "1"]), "+OK\r\n");
-    c.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
-    let mut caller = Conn::open(zedis.port);
-    caller.send(&[
-        "EVAL",
-        "redis.call('set', 'a', '1') redis.call('set', 'b', '2') while true do end",
-        "0",
-    ]);
-    assert!(wait_busy(&mut c).starts_with("-BUSY"));
-    c.send(&["SHUTDOWN", "NOSAVE"]);
-    assert_eq!(c.read(), "<closed>");
-    assert!(zedis.wait_exit(Duration::from_secs(60)));
-    drop(zedis);
-    let text = String::from_utf8_lossy(&std::fs::read(dir.aof_incr()).unwrap()).into_owned();
-    if let Some(at) = text.find("$1\r\na\r\n") {
-        let multi = text[..at]
-            .rfind("MULTI")
-            .expect("the script's writes follow a MULTI");
-        assert!(text[multi..].contains("EXEC"), "{text:?}");
-    }
-    // The file loads, with the script's effects all or none (never half a script outside a transaction).
-    let zedis = Server::start(&args);
-    let mut c = Conn::open(zedis.port);
-    assert_eq!(c.call(&["GET", "pre"]), "$1\r\n1\r\n");
-    let (a, b) = (c.call(&["GET", "a"]), c.call(&["GET", "b"]));
-    assert!(
-        (a == "$1\r\n1\r\n" && b == "$1\r\n2\r\n") || (a == "$-1\r\n" && b == "$-1\r\n"),
-        "{a:?} {b:?}"
-    );
 }

@@ -68,6 +68,12 @@ pub struct Busy {
     pub(super) master_link_deferred: bool,
     /// The first pass of this busy script looked at every client (`busy_loop.rs`).
     pub(super) swept: bool,
+    /// The caller (Redis's protected client: nothing is written to it until its script ends) and, with the
+    /// AOF on, clients whose replies were waiting when the script timed out: they leave after the
+    /// loop turn's AOF write, as every reply to a write does, so they are not written while the script is
+    /// busy (its own records sit in the same AOF buffer, which cannot be flushed halfway). Redis flushes
+    /// the AOF there, its script's effects being held elsewhere until the script ends.
+    stashed_writes: Vec<usize>,
     /// Bytes charged to the budget for this state.
     charged: usize,
 }
@@ -88,7 +94,10 @@ impl Busy {
                 + r.command.capacity() * std::mem::size_of::<Vec<u8>>()
                 + r.command.iter().map(Vec::capacity).sum::<usize>()
         });
-        events + running + self.rereads.capacity() * std::mem::size_of::<(usize, bool)>()
+        events
+            + running
+            + self.rereads.capacity() * std::mem::size_of::<(usize, bool)>()
+            + self.stashed_writes.capacity() * std::mem::size_of::<usize>()
     }
 }
 
@@ -190,6 +199,10 @@ fn enter<S: Strategy>(core: &mut Core<S>, caller: &Caller<'_>, elapsed: Duration
         wrapped: false,
     });
     busy.events = Some(mio::Events::with_capacity(EVENTS_PER_PASS));
+    if core.engine.aof.enabled() {
+        busy.stashed_writes = std::mem::take(&mut core.net.pending_writes);
+    }
+    core.busy_hold_caller_output(caller.ck);
     recharge(core);
 }
 
@@ -202,6 +215,8 @@ pub fn finished<S: Strategy>(core: &mut Core<S>) {
     }
     busy.events = None;
     busy.swept = false;
+    let stashed = std::mem::take(&mut busy.stashed_writes);
+    core.net.pending_writes.extend(stashed);
     for reread in std::mem::take(&mut busy.rereads) {
         if !core.net.rereads.iter().any(|r| r.0 == reread.0) {
             core.net.rereads.push(reread);
@@ -358,6 +373,14 @@ impl<S: Strategy> Core<S> {
         }
         if let Some(mark) = repl_mark {
             self.engine.repl.wrap_in_multi(mark);
+        }
+    }
+
+    /// Keeps the caller's output for after the script (Redis skips a protected client's writes).
+    pub(super) fn busy_hold_caller_output(&mut self, caller: usize) {
+        if let Some(i) = self.net.pending_writes.iter().position(|&ck| ck == caller) {
+            self.net.pending_writes.swap_remove(i);
+            self.engine.busy.stashed_writes.push(caller);
         }
     }
 

@@ -59,6 +59,7 @@ impl<S: Strategy> Core<S> {
                     caller,
                 );
             }
+            self.busy_hold_caller_output(caller);
             processed += self.net.pending_writes.len();
             self.flush_pending_writes();
             processed += self.busy_close(caller);
@@ -85,7 +86,11 @@ impl<S: Strategy> Core<S> {
             if self.busy_defers(ck, caller) {
                 continue;
             }
-            if self.clients.get(ck).is_some_and(|c| c.output_len() > 0) {
+            if self
+                .clients
+                .get(ck)
+                .is_some_and(|c| c.output_len() > 0 && !c.pending_write)
+            {
                 self.write_client(ck);
             }
             self.busy_read(ck, false, caller);
@@ -113,12 +118,18 @@ impl<S: Strategy> Core<S> {
                 if readable {
                     self.busy_read(ck, hup, caller);
                 }
-                if writable {
+                if writable && ck != caller && self.busy_may_write(ck) {
                     self.write_client(ck);
                 }
             }
             _ => {}
         }
+    }
+
+    /// Whether client `ck`'s output may be written outside the pass's flush: not when it waits in the list
+    /// of replies held back until the loop turn's AOF write (see `Busy`).
+    fn busy_may_write(&self, ck: usize) -> bool {
+        self.clients.get(ck).is_some_and(|c| !c.pending_write)
     }
 
     /// Whether client `ck`'s input waits for the script's end: the caller itself, our master (its stream
@@ -198,7 +209,9 @@ impl<S: Strategy> Core<S> {
             .as_ref()
             .is_some_and(|s| s.has_buffered_input());
         if client.peer_closed {
-            self.write_client(ck);
+            if self.busy_may_write(ck) {
+                self.write_client(ck);
+            }
             self.net.closing.push(ck);
         } else if !drained || buffered {
             self.engine.busy.rereads.push((ck, peer_hup));
