@@ -27,6 +27,8 @@ use zedis_resp::reply;
 pub struct DebugState {
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the active expire cycle runs.
     pub active_expire: bool,
+    /// `DEBUG PAUSE-CRON`: the server's cron does nothing while set (Redis's `server.pause_cron`).
+    pub cron_paused: bool,
     /// The request arena's figures as of the last cron turn (DEBUG JMAP, MEMORY MALLOC-STATS).
     pub arena: ArenaStats,
     /// LOLWUT's `rand()`, seeded as redis-server seeds it at start.
@@ -41,6 +43,7 @@ impl DebugState {
             .unwrap_or_default();
         DebugState {
             active_expire: true,
+            cron_paused: false,
             arena: ArenaStats::default(),
             rand: CRand::seeded_at_start(now.as_secs(), std::process::id(), now.subsec_micros()),
         }
@@ -93,6 +96,10 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         DebugRequest::Help => core.reply(ck, |out, _| dr::reply_help(out)),
         DebugRequest::Sleep { duration } => {
             std::thread::sleep(duration);
+            ok(core, ck);
+        }
+        DebugRequest::PauseCron { paused } => {
+            core.engine.debug.cron_paused = paused;
             ok(core, ck);
         }
         DebugRequest::SetActiveExpire { enabled } => {
@@ -191,7 +198,6 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         DebugRequest::QuicklistPackedThreshold { .. }
         | DebugRequest::SetDisableDenyScripts { .. }
         | DebugRequest::SetSkipChecksumValidation { .. }
-        | DebugRequest::PauseCron { .. }
         | DebugRequest::ReplyBufferPeakResetTime(_)
         | DebugRequest::ReplyBufferResizing { .. } => {
             let text = format!(

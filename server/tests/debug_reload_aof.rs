@@ -299,3 +299,29 @@ fn forks_are_counted_in_info_stats_as_redis() {
         assert_eq!(stat(c, "latest_fork_usec"), 0);
     }
 }
+
+#[test]
+fn pause_cron_stops_active_expiry_until_resumed_as_redis() {
+    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    same(
+        &mut r,
+        &mut z,
+        &["DEBUG PAUSE-CRON 1", "SET k v PX 100", "SET other v"],
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    // Nothing touched `k`: with the cron paused it is still counted.
+    same(&mut r, &mut z, &["DBSIZE", "DEBUG PAUSE-CRON 0"]);
+    for c in [&mut r, &mut z] {
+        assert!(
+            wait_until(Duration::from_secs(30), || c.line("DBSIZE")
+                == Frame::Integer(1)),
+            "the cron did not resume"
+        );
+    }
+}
