@@ -63,6 +63,11 @@ pub enum DebugRequest<'a> {
     },
     /// `DEBUG CHANGE-REPL-ID`: new replication ID, clear the secondary one, `+OK`.
     ChangeReplId,
+    /// `DEBUG AOF-FLUSH-SLEEP <microsec>`: sleep that long before each AOF write that has data (`atoi`).
+    AofFlushSleep {
+        /// Microseconds (0: off; negative counts as 0).
+        micros: u64,
+    },
     /// `DEBUG LOADAOF`: write and fsync the AOF buffer, empty the dataset, reload the AOF directory (the
     /// server exits when it cannot, as Redis); `+OK`.
     LoadAof,
@@ -214,7 +219,6 @@ const UNSUPPORTED: &[(&str, usize, usize)] = &[
     ("leak", 3, 3),
     ("drop-cluster-packet-filter", 3, 3),
     ("sdslen", 3, 3),
-    ("aof-flush-sleep", 3, 3),
     ("replicate", 3, usize::MAX),
     ("structsize", 2, 2),
     ("htstats", 3, 3),
@@ -274,6 +278,9 @@ pub fn parse<'a>(argv: &'a [&'a [u8]]) -> Result<DebugRequest<'a>, ObserveError>
         (b"jmap", 2) => DebugRequest::Jmap,
         // Redis checks no argument count for LOADAOF.
         (b"loadaof", _) => DebugRequest::LoadAof,
+        (b"aof-flush-sleep", 3) => DebugRequest::AofFlushSleep {
+            micros: atoi(argv[2]).max(0) as u64,
+        },
         (b"clusterlink", 5) if c_eq(argv[2], "kill") => {
             return Err(ObserveError::DebugUnsupported("clusterlink".to_owned()))
         }

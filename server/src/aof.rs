@@ -129,6 +129,8 @@ pub struct Aof {
     retry_at: Option<Instant>,
     /// Startup is done: from now on `appendonly yes` means turning the AOF on at run time.
     started: bool,
+    /// `DEBUG AOF-FLUSH-SLEEP`: µs slept before each write of buffered commands (tests widen races with it).
+    pub flush_sleep_us: u64,
     /// `aof-timestamp-enabled` and the last `#TS:` second written.
     pub timestamps: timestamp::Timestamps,
 }
@@ -156,6 +158,7 @@ impl Default for Aof {
             retry_at: None,
             started: false,
             timestamps: Default::default(),
+            flush_sleep_us: 0,
         }
     }
 }

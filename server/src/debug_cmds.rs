@@ -132,6 +132,10 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             }
         },
         DebugRequest::Reload { merge, flush, save } => reload::reload(core, ck, merge, flush, save),
+        DebugRequest::AofFlushSleep { micros } => {
+            core.engine.aof.flush_sleep_us = micros;
+            ok(core, ck);
+        }
         DebugRequest::LoadAof => {
             core.aof_debug_load();
             ok(core, ck);

@@ -117,6 +117,11 @@ impl<S: Strategy> Core<S> {
         if self.engine.aof.buf.is_empty() || self.engine.aof.file.is_none() {
             return Ok(());
         }
+        if self.engine.aof.flush_sleep_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(
+                self.engine.aof.flush_sleep_us,
+            ));
+        }
         let pending_fsync = self.engine.aof.fsync_in_progress();
         let started = Instant::now();
         let written = self.engine.aof.write_buf();
