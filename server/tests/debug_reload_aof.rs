@@ -325,3 +325,82 @@ fn pause_cron_stops_active_expiry_until_resumed_as_redis() {
         );
     }
 }
+
+/// The file names in `dir/appendonlydir` and its manifest.
+fn aof_dir_listing(dir: &TempDir) -> (Vec<String>, String) {
+    let aof = dir.join("appendonlydir");
+    let mut names: Vec<String> = std::fs::read_dir(&aof)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let manifest = std::fs::read_to_string(aof.join("appendonly.aof.manifest")).unwrap_or_default();
+    (names, manifest)
+}
+
+#[test]
+fn rewrite_with_the_aof_off_leaves_the_directory_of_redis_and_loadaof_reads_it() {
+    let Some((redis, zedis, rdir, zdir)) = pair(&["--aof-use-rdb-preamble", "no"]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    let rewritten = |c: &mut RespClient| {
+        wait_until(Duration::from_secs(30), || {
+            let Frame::Bulk(info) = c.line("INFO persistence") else {
+                return false;
+            };
+            let info = String::from_utf8_lossy(&info).into_owned();
+            info.contains("aof_rewrite_in_progress:0\r\n") && info.contains("aof_enabled:1\r\n")
+        })
+    };
+    // On, a few writes, then off: the directory has a base and an incr.
+    same(&mut r, &mut z, &["CONFIG SET appendonly yes"]);
+    for c in [&mut r, &mut z] {
+        assert!(rewritten(c), "the first rewrite did not finish");
+    }
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "SET a 1",
+            "INCR n",
+            "CONFIG SET appendonly no",
+            "SET b 2",
+            "INCR n",
+        ],
+    );
+    assert_eq!(aof_dir_listing(&zdir), aof_dir_listing(&rdir));
+    // A rewrite with the AOF off: a new base, no incr file, the old incr gone.
+    for c in [&mut r, &mut z] {
+        assert_eq!(
+            c.line("BGREWRITEAOF"),
+            Frame::Simple(b"Background append only file rewriting started".to_vec())
+        );
+        assert!(
+            wait_until(Duration::from_secs(30), || {
+                let Frame::Bulk(info) = c.line("INFO persistence") else {
+                    return false;
+                };
+                String::from_utf8_lossy(&info).contains("aof_rewrite_in_progress:0\r\n")
+            }),
+            "the rewrite did not finish"
+        );
+    }
+    assert!(wait_until(Duration::from_secs(10), || aof_dir_listing(
+        &zdir
+    ) == aof_dir_listing(
+        &rdir
+    )));
+    assert_eq!(aof_dir_listing(&zdir), aof_dir_listing(&rdir));
+    same(
+        &mut r,
+        &mut z,
+        &["SET c 3", "DEBUG LOADAOF", "MGET a b c n", "DBSIZE"],
+    );
+}

@@ -146,10 +146,19 @@ impl<S: Strategy> Core<S> {
         }
         let _ = self.engine.aof.write_buf();
         let on = self.engine.aof.state == State::On;
+        let off = self.engine.aof.state == State::Off;
         let aof = &mut self.engine.aof;
         let Some(parts) = aof.parts.as_mut() else {
             anyhow::bail!("no AOF directory");
         };
+        let temp = parts
+            .dir
+            .path()
+            .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+        if off {
+            // As Redis with the AOF off: no incr file is opened, the new base alone will be the data.
+            return Ok(temp);
+        }
         let (path, file) = if on {
             // As Redis's openNewIncrAofForAppend: on any failure the manifest stays as it was.
             let before = parts.manifest.clone();
@@ -176,10 +185,6 @@ impl<S: Strategy> Core<S> {
             (path, file)
         };
         parts.sealed_bytes += aof.current_size;
-        let temp = parts
-            .dir
-            .path()
-            .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
         aof.path = path;
         aof.current_size = 0;
         aof.install_file(file);
@@ -206,7 +211,10 @@ impl<S: Strategy> Core<S> {
             latency_since(&mut self.engine.observe, events::AOF_RENAME, renamed);
             aof.path = parts.dir.file(&incr);
         }
-        parts.manifest.mark_rewritten_incrs_as_history(true);
+        // With the AOF off no incr file is being written: all of them are covered by the new base.
+        parts
+            .manifest
+            .mark_rewritten_incrs_as_history(aof.file.is_some());
         parts.dir.persist(&mut parts.manifest)?;
         let gone = parts.dir.delete_history(&mut parts.manifest)?;
         for file in gone {
