@@ -234,3 +234,34 @@ fn debug_aof_flush_sleep_replies_as_redis() {
         assert_eq!(z.raw(&argv), r.raw(&argv), "{line}");
     }
 }
+
+#[test]
+fn loadaof_without_any_aof_ends_the_process_as_redis() {
+    let (rdir, zdir) = (TempDir::new("noaof-redis"), TempDir::new("noaof-zedis"));
+    let rdir_s = rdir.path().to_string_lossy().into_owned();
+    let Some(redis) = RedisProcess::start(&["--enable-debug-command", "yes", "--dir", &rdir_s])
+    else {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    };
+    let zedis = Server::start(&[
+        "--save",
+        "",
+        "--enable-debug-command",
+        "yes",
+        "--dir",
+        &zdir.path().to_string_lossy(),
+    ]);
+    for port in [redis.port, zedis.port] {
+        let mut c = RespClient::connect(port);
+        assert_eq!(c.line("SET a 1"), Frame::Simple(b"OK".to_vec()));
+        // The dataset is emptied, nothing can be loaded: Redis's `exit(1)`, no reply.
+        c.send(&[b"DEBUG", b"LOADAOF"]);
+        assert!(
+            zedis_testkit::wait_until(Duration::from_secs(30), || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+            }),
+            "port {port} still answers"
+        );
+    }
+}
