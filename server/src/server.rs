@@ -484,6 +484,9 @@ impl<S: Strategy> Core<S> {
 
     /// The periodic tasks: active expiry, idle timeouts, ops/sec sampling.
     fn cron(&mut self) {
+        if self.engine.debug.cron_paused {
+            return;
+        }
         let now_ms = unix_ms();
         let budget_us = 1_000_000 / self.settings.hz / 4;
         // A replica waits for its master's DELs (Redis's activeExpireCycle runs only on masters).
