@@ -122,19 +122,13 @@ fn shutdown_nosave_during_a_busy_script_leaves_a_loadable_aof() {
     assert!(zedis.wait_exit(Duration::from_secs(60)));
     drop(zedis);
     let text = String::from_utf8_lossy(&std::fs::read(dir.aof_incr()).unwrap()).into_owned();
-    if let Some(at) = text.find("$1\r\na\r\n") {
-        let multi = text[..at]
-            .rfind("MULTI")
-            .expect("the script's writes follow a MULTI");
-        assert!(text[multi..].contains("EXEC"), "{text:?}");
-    }
-    // The file loads, with the script's effects all or none (never half a script outside a transaction).
+    assert!(text.contains("pre"), "{text:?}");
+    // As redis-server 7.0: a script's effects are propagated when it returns, so the unfinished script's
+    // writes never reach the file (checked by hand against redis-server 7.0.15).
+    assert!(!text.contains("$1\r\na\r\n"), "{text:?}");
     let zedis = Server::start(&args);
     let mut c = Conn::open(zedis.port);
     assert_eq!(c.call(&["GET", "pre"]), "$1\r\n1\r\n");
-    let (a, b) = (c.call(&["GET", "a"]), c.call(&["GET", "b"]));
-    assert!(
-        (a == "$1\r\n1\r\n" && b == "$1\r\n2\r\n") || (a == "$-1\r\n" && b == "$-1\r\n"),
-        "{a:?} {b:?}"
-    );
+    assert_eq!(c.call(&["GET", "a"]), "$-1\r\n");
+    assert_eq!(c.call(&["GET", "b"]), "$-1\r\n");
 }

@@ -46,6 +46,15 @@ impl Aof {
         }
     }
 
+    /// Drops everything fed since `mark` (a script cut short by SHUTDOWN NOSAVE: Redis has not propagated its
+    /// effects yet, so they never reach the file). The next command selects its database again.
+    pub fn truncate(&mut self, mark: (usize, usize)) {
+        if mark.0 < self.buf.len() {
+            self.buf.truncate(mark.0);
+            self.selected_db = None;
+        }
+    }
+
     /// Writes the buffered commands. On failure the unwritten bytes stay buffered (a partial write is undone with
     /// ftruncate when possible) and `write_errno` is set until a later call succeeds.
     pub(super) fn write_buf(&mut self) -> Result<(), i32> {

@@ -235,6 +235,12 @@ impl Repl {
         self.pending.len()
     }
 
+    /// Drops the records fed since `mark` (a script cut short by SHUTDOWN NOSAVE, whose effects Redis never
+    /// propagates).
+    pub fn truncate(&mut self, mark: usize) {
+        self.pending.truncate(mark);
+    }
+
     /// Wraps the records after `mark` in MULTI/EXEC (keeping a leading SELECT outside, where Redis puts it).
     pub fn wrap_in_multi(&mut self, mark: usize) {
         if mark > self.pending.len() || mark == self.pending.len() {

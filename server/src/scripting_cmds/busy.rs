@@ -49,7 +49,7 @@ pub struct Running {
     /// The script's AOF / replication marks and propagated count, as of the last hook call (SHUTDOWN NOSAVE
     /// wraps what the script propagated so far before the AOF is flushed).
     marks: (Option<(usize, usize)>, Option<usize>, usize),
-    /// SHUTDOWN wrapped the script's records so far: the script starts a new block if it goes on.
+    /// SHUTDOWN dropped the script's records so far: the script starts a new block if it goes on.
     wrapped: bool,
 }
 
@@ -332,7 +332,7 @@ impl<S: Strategy> Core<S> {
             match shutdown_while_busy(argv) {
                 ShutdownWhileBusy::Handler => return false,
                 ShutdownWhileBusy::NoSave => {
-                    self.busy_wrap_for_shutdown();
+                    self.busy_drop_for_shutdown();
                     return false;
                 }
                 // SHUTDOWN's own refusal (an error reply, not a rejected command).
@@ -356,23 +356,23 @@ impl<S: Strategy> Core<S> {
         true
     }
 
-    /// Before SHUTDOWN NOSAVE flushes the AOF: what the busy script propagated so far becomes one
-    /// MULTI/EXEC block, so the file never holds half a script outside a transaction.
-    fn busy_wrap_for_shutdown(&mut self) {
+    /// Before SHUTDOWN NOSAVE flushes the AOF: what the busy script propagated so far is dropped from the AOF
+    /// and replication buffers, as in Redis, which propagates a script's effects only when it returns.
+    fn busy_drop_for_shutdown(&mut self) {
         let Some(running) = self.engine.busy.running.as_mut() else {
             return;
         };
         let (aof_mark, repl_mark, propagated) = running.marks;
-        if propagated <= 1 {
+        if propagated == 0 {
             return;
         }
         running.wrapped = true;
         running.marks = (None, None, 0);
         if let Some(mark) = aof_mark {
-            self.engine.aof.wrap_in_multi(mark);
+            self.engine.aof.truncate(mark);
         }
         if let Some(mark) = repl_mark {
-            self.engine.repl.wrap_in_multi(mark);
+            self.engine.repl.truncate(mark);
         }
     }
 
