@@ -11,8 +11,9 @@
 //! - `bgsave.rs`: the RDB of a full resync written by a forked child, then sent with the stream since.
 //! - `rdb.rs`: the RDB with Redis's replication AUX fields (`repl-stream-db` for chains).
 //! - `handshake.rs`: the replica side of the handshake and the RDB transfer as sans-IO state machines.
-//! - `replica.rs`: the link to our master (connect, drive the handshake, load the RDB, then the master
-//!   becomes a client whose commands run through the one command path).
+//! - `replica.rs`: the link to our master (its state, REPLICAOF's effect, ACKs, the cron); `link.rs` connects
+//!   and drives the handshake and transfer; `load.rs` loads the RDB, then the master becomes a client whose
+//!   commands run through the one command path.
 //! - `failover.rs`: FAILOVER.
 //! - `commands.rs`: REPLICAOF/SLAVEOF and ROLE.
 //! - `info.rs`: INFO replication.
@@ -27,6 +28,8 @@ pub mod commands;
 pub mod failover;
 pub mod handshake;
 pub mod info;
+pub mod link;
+pub mod load;
 pub mod master;
 pub mod rdb;
 pub mod replica;
