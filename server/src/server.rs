@@ -331,6 +331,7 @@ impl<S: Strategy> Server<S> {
                         }
                     }
                     MASTER_LINK => self.core.repl_link_event(),
+                    crate::repl::diskless::RDB_PIPE => self.core.repl_rdb_pipe_event(),
                     token
                         if self.core.cluster_ready(
                             token,

@@ -5,11 +5,8 @@
 //! in memory when fork fails) is exactly the dataset at the offset `+FULLRESYNC` names.
 
 use super::{new_replid, Backlog, ReplicaLink, Waiter};
-use crate::client::Frame;
 use crate::server::{cached_ms, Core};
 use crate::Strategy;
-use std::rc::Rc;
-use zedis_budget::Component;
 use zedis_client_pool::ClientSlots;
 use zedis_resp::reply;
 
@@ -275,8 +272,9 @@ impl<S: Strategy> Core<S> {
         true
     }
 
-    /// Full resync: `+FULLRESYNC <replid> <offset>` (PSYNC only), then the RDB as `$<len>` and its bytes; the
-    /// replica receives the stream from the next flush on.
+    /// Full resync (Redis's `syncCommand` after a refused PSYNC): the replica joins a running disk child
+    /// forked for replication, or waits for the next fork (`diskless.rs`), started at once unless a
+    /// diskless sync's delay applies; `+FULLRESYNC <replid> <offset>` (PSYNC only) names the fork's offset.
     fn repl_full_sync(&mut self, ck: usize, psync: bool) {
         let size = self.settings.repl_backlog_bytes;
         let repl = &mut self.engine.repl;
@@ -289,59 +287,43 @@ impl<S: Strategy> Core<S> {
             }
             repl.backlog = Some(Backlog::new(size, repl.master_repl_offset));
         }
-        if let Some(client) = self.clients.get_mut(ck) {
-            client
-                .replica
-                .get_or_insert_with(ReplicaLink::default)
-                .pre_psync = !psync;
-        }
-        let addr = self
-            .clients
-            .get(ck)
-            .map_or(String::new(), |c| c.addr.clone());
-        // In the background when we can fork; else at once, in memory.
-        let (offset, rdb) = match self.repl_bgsave_for(ck) {
-            Some(offset) => (offset, None),
-            None => match self.repl_rdb_now() {
-                Ok(rdb) => {
-                    // The new replica's stream starts with a SELECT, as Redis's `slaveseldb = -1`.
-                    self.engine.repl.stream_db = None;
-                    (self.engine.repl.master_repl_offset, Some(rdb))
-                }
-                Err(e) => {
-                    zedis_deploy::warning!("Can't produce the RDB for a replica: {e}");
-                    return self.reply_error(ck, b"ERR can't produce the RDB for the replica");
-                }
-            },
+        let now = cached_ms();
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
         };
-        zedis_deploy::notice!(
-            "Replica {addr} asks for synchronization: full resync at offset {offset}"
-        );
-        let repl = &mut self.engine.repl;
-        repl.sync_full += 1;
-        let mut payload = Vec::new();
-        if psync {
-            payload
-                .extend_from_slice(format!("+FULLRESYNC {} {offset}\r\n", repl.replid).as_bytes());
-        }
-        if let Some(rdb) = &rdb {
-            payload.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
-            payload.extend_from_slice(rdb);
-        }
-        if let Some(client) = self.clients.get_mut(ck) {
-            if let Some(link) = client.replica.as_mut().filter(|_| rdb.is_some()) {
-                link.online = true;
-                link.ack_ms = crate::server::unix_ms();
-            }
-            let frame = Rc::new(Frame::new(payload, Component::Clients));
-            client.push_shared(&frame);
-            if let Some(link) = client.replica.as_mut() {
-                link.rdb_frame = Some(Rc::downgrade(&frame));
-            }
-        }
+        let addr = client.addr.clone();
+        let link = client.replica.get_or_insert_with(ReplicaLink::default);
+        link.pre_psync = !psync;
+        link.wait_bgsave_start = true;
+        link.wait_start_ms = now;
+        let capa_eof = link.capa_eof;
+        self.engine.repl.sync_full += 1;
         self.engine.repl.replicas.push(ck);
+        zedis_deploy::notice!("Replica {addr} asks for synchronization");
+        zedis_deploy::notice!("Full resync requested by replica {addr}");
+        let diskless = self.config.flag("repl-diskless-sync") && capa_eof;
+        match self.engine.persist.child.as_ref() {
+            Some(child) if child.socket.is_none() && child.joinable => {
+                let offset = child.offset;
+                zedis_deploy::notice!("Waiting for end of BGSAVE for SYNC");
+                self.repl_setup_full_resync(ck, offset, false);
+            }
+            Some(child) if child.socket.is_some() => {
+                zedis_deploy::notice!(
+                    "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC"
+                );
+            }
+            Some(_) => {
+                zedis_deploy::notice!(
+                    "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC"
+                );
+            }
+            None if diskless && self.config.int("repl-diskless-sync-delay") > 0 => {
+                zedis_deploy::notice!("Delay next BGSAVE for diskless SYNC");
+            }
+            None => self.repl_start_fork(now, true),
+        }
         self.engine.repl.recharge(self.budget);
-        self.queue_write(ck);
     }
 
     /// Before replies are written: GETACK for new WAITs, this turn's stream to the backlog and replicas,
@@ -356,6 +338,7 @@ impl<S: Strategy> Core<S> {
         }
         repl.get_ack &= hold;
         self.repl_flush();
+        self.repl_pipe_pump();
         self.rdb_child_check();
         self.repl_failover_tick();
         self.repl_serve_waiters(cached_ms());
@@ -374,6 +357,7 @@ impl<S: Strategy> Core<S> {
         }
         self.repl_bgsave_keepalive();
         let now = cached_ms();
+        self.repl_start_pending_fork(now);
         let timeout_ms = self.settings.repl_timeout_s as i64 * 1000;
         for ck in self.engine.repl.replicas.clone() {
             let stale = self

@@ -9,6 +9,8 @@
 //! - `master.rs`: the master's commands (REPLCONF, PSYNC, SYNC, WAIT) and its cron (PING to replicas,
 //!   GETACK for WAIT, `min-replicas-to-write`).
 //! - `bgsave.rs`: the RDB of a full resync written by a forked child, then sent with the stream since.
+//! - `diskless.rs`: `repl-diskless-sync`: when to fork for the replicas waiting for an RDB, and the
+//!   diskless child's pipe relayed to their sockets.
 //! - `rdb.rs`: the RDB with Redis's replication AUX fields (`repl-stream-db` for chains).
 //! - `handshake.rs`: the replica side of the handshake and the RDB transfer as sans-IO state machines.
 //! - `replica.rs`: the link to our master (its state, REPLICAOF's effect, ACKs, the cron); `link.rs` connects
@@ -25,6 +27,7 @@
 pub mod backlog;
 pub mod bgsave;
 pub mod commands;
+pub mod diskless;
 pub mod failover;
 pub mod handshake;
 pub mod info;
@@ -60,8 +63,16 @@ pub struct ReplicaLink {
     pub capa_psync2: bool,
     /// Receives the write stream (after PSYNC/SYNC).
     pub online: bool,
-    /// Waits for the background RDB of its full resync (`bgsave.rs`).
+    /// Waits for the background RDB of its full resync, forked already (`bgsave.rs`; Redis's
+    /// `WAIT_BGSAVE_END`).
     pub waiting_bgsave: bool,
+    /// Waits for the next RDB child to be forked (Redis's `WAIT_BGSAVE_START`): a diskless sync's delay,
+    /// or a child running that it cannot join (`diskless.rs`).
+    pub wait_bgsave_start: bool,
+    /// When it started waiting for a fork (unix ms; `repl-diskless-sync-delay` counts from here).
+    pub wait_start_ms: i64,
+    /// Its RDB comes from the diskless child through the pipe (`$EOF:` framing), not from a file.
+    pub diskless: bool,
     /// Attached with SYNC (no PSYNC): it never acknowledges, so `repl-timeout` does not apply (Redis's
     /// `CLIENT_PRE_PSYNC`).
     pub pre_psync: bool,
@@ -90,7 +101,7 @@ pub fn is_online_replica(client: &crate::client::Client) -> bool {
     client
         .replica
         .as_ref()
-        .is_some_and(|r| r.online || r.waiting_bgsave)
+        .is_some_and(|r| r.online || r.waiting_bgsave || r.wait_bgsave_start)
 }
 
 /// Bytes of client `client`'s output that are its RDB payload (not counted by the output limit).

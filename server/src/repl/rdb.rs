@@ -4,10 +4,12 @@
 //! `repl-stream-db` matters for chains: a replica's stream continues in whatever database its master last
 //! selected, so a sub-replica must start its master client in that database (Redis's `rdbSaveInfo`).
 
+use zedis_keyspace::entry::EntryPtr;
+use zedis_keyspace::persist::rdb::{encoding_config, entry_value, key_meta};
 use zedis_keyspace::persist::rdb_file::{self, AuxInfo, Extras};
 use zedis_keyspace::Keyspace;
 use zedis_kv_pool::KvAllocator;
-use zedis_rdb::{Limits, RdbError, RdbItem, RdbReader};
+use zedis_rdb::{Limits, RdbError, RdbItem, RdbReader, RdbWriter, WriteOptions};
 
 /// Replication AUX fields.
 #[derive(Debug, Clone)]
@@ -21,7 +23,9 @@ pub struct ReplAux {
 }
 
 /// Writes the keyspace as an RDB with the replication AUX fields and the function libraries' code to `out`;
-/// returns `out`.
+/// returns `out`. The layout is `rdb_file::save`'s (header, AUX, functions, then per non-empty database
+/// SELECTDB, RESIZEDB and its live keys, EOF, CRC64); `key_save_delay` is Redis's `rdb-key-save-delay`,
+/// slept after each key (see [`debug_delay`]).
 pub fn save<A: KvAllocator, W: std::io::Write>(
     ks: &Keyspace<A>,
     out: W,
@@ -29,6 +33,7 @@ pub fn save<A: KvAllocator, W: std::io::Write>(
     repl: &ReplAux,
     functions: &[&[u8]],
     now_ms: i64,
+    key_save_delay: i64,
 ) -> Result<W, RdbError> {
     let (db, offset) = (repl.stream_db.to_string(), repl.offset.to_string());
     let fields: [(&[u8], &[u8]); 3] = [
@@ -36,11 +41,84 @@ pub fn save<A: KvAllocator, W: std::io::Write>(
         (b"repl-id", repl.replid.as_bytes()),
         (b"repl-offset", offset.as_bytes()),
     ];
-    let extras = Extras {
-        aux: &fields,
-        functions,
+    if key_save_delay == 0 {
+        let extras = Extras {
+            aux: &fields,
+            functions,
+        };
+        return rdb_file::save(ks, out, aux, &extras, now_ms);
+    }
+    let opts = WriteOptions {
+        encoding: encoding_config(&ks.config),
+        checksum: ks.config.rdb_checksum,
     };
-    rdb_file::save(ks, out, aux, &extras, now_ms)
+    let mut w = RdbWriter::new(out, opts)?;
+    w.standard_aux(aux)?;
+    for (key, value) in fields {
+        w.aux(key, value)?;
+    }
+    for code in functions {
+        w.function(code)?;
+    }
+    for idx in 0..ks.db_count() {
+        let db = ks.db(idx);
+        let live = |e: &EntryPtr| e.expire().is_none_or(|when| when > now_ms);
+        let (mut keys, mut expires) = (0u64, 0u64);
+        db.dict().for_each(|e| {
+            if live(&e) {
+                keys += 1;
+                expires += u64::from(e.expire().is_some());
+            }
+        });
+        if keys == 0 {
+            continue;
+        }
+        w.select_db(idx as u64, keys, expires)?;
+        let mut failed = None;
+        db.dict().for_each(|e| {
+            if failed.is_some() || !live(&e) {
+                return;
+            }
+            if let Some(value) = entry_value::<A>(e) {
+                if let Err(err) = w.key(e.key(), &value, &key_meta(ks, e, now_ms)) {
+                    failed = Some(err);
+                }
+            }
+            debug_delay(key_save_delay);
+        });
+        if let Some(err) = failed {
+            return Err(err);
+        }
+    }
+    w.finish()
+}
+
+/// Redis's `debugDelay`: sleeps `usec` microseconds; a negative value sleeps 1 microsecond once in `-usec`
+/// calls on average (short delays without a system call per key).
+pub fn debug_delay(usec: i64) {
+    let usec = if usec < 0 {
+        let draw = rand_u64() % usec.unsigned_abs();
+        u64::from(draw == 0)
+    } else {
+        usec as u64
+    };
+    if usec > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(usec));
+    }
+}
+
+/// A cheap thread-local xorshift (only for [`debug_delay`]'s draw).
+fn rand_u64() -> u64 {
+    use std::cell::Cell;
+    thread_local!(static STATE: Cell<u64> = const { Cell::new(0x2545_f491_4f6c_dd1d) });
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        x
+    })
 }
 
 /// The `repl-stream-db` AUX field of an RDB (0 when absent or unreadable), read from the AUX fields that
