@@ -14,9 +14,10 @@
 //! frame, to every replica of the transfer, writing at once; it reads the next piece only when all of
 //! them took the previous one, so a slow replica slows the transfer and no output grows without bound
 //! (Redis's `rdbPipeReadHandler`). A replica that disconnects leaves the others going; when none is left the
-//! child is killed. When the pipe ends and the child exited with success, each replica gets the stream
-//! written since the fork (from the backlog) and is online. Replicas arriving meanwhile wait for the next
-//! fork.
+//! child is killed. When the pipe ends and the child exited with success, each replica waits for its first
+//! `REPLCONF ACK` (sent once it loaded), then gets the stream written since the fork (from the backlog) and
+//! is online: a replica reading `$EOF:` finds the mark only at the end of a read, so nothing may follow it
+//! early (Redis's `repl_start_cmd_stream_on_ack`). Replicas arriving meanwhile wait for the next fork.
 
 use crate::client::Frame;
 use crate::server::{cached_ms, Core};
@@ -189,7 +190,35 @@ impl<S: Strategy> Core<S> {
             self.repl_diskless_transfer_failed();
             return self.repl_start_pending_fork(cached_ms());
         }
-        let targets = self.repl_diskless_targets();
+        let now = cached_ms();
+        for ck in self.repl_diskless_targets() {
+            if let Some(client) = self.clients.get_mut(ck) {
+                zedis_deploy::notice!(
+                    "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming",
+                    client.addr
+                );
+                if let Some(link) = client.replica.as_mut() {
+                    link.waiting_bgsave = false;
+                    link.diskless = false;
+                    link.stream_on_ack = Some(offset);
+                    link.ack_ms = now;
+                }
+            }
+        }
+        self.repl_start_pending_fork(now);
+    }
+
+    /// The first `REPLCONF ACK` of replica `ck` after its diskless payload: the stream since the fork
+    /// offset (from the backlog) goes out and the replica is online.
+    pub(super) fn repl_start_stream_on_ack(&mut self, ck: usize) {
+        let offset = self
+            .clients
+            .get_mut(ck)
+            .and_then(|c| c.replica.as_mut())
+            .and_then(|l| l.stream_on_ack.take());
+        let Some(offset) = offset else {
+            return;
+        };
         let tail = self
             .engine
             .repl
@@ -197,29 +226,21 @@ impl<S: Strategy> Core<S> {
             .as_ref()
             .and_then(|b| b.since(offset));
         let Some(tail) = tail else {
-            zedis_deploy::warning!("The backlog no longer holds the stream since the RDB: dropping the waiting replicas");
-            self.net.closing.extend(targets);
-            return self.repl_start_pending_fork(cached_ms());
+            zedis_deploy::warning!(
+                "The backlog no longer holds the stream since the RDB: dropping the replica"
+            );
+            self.net.closing.push(ck);
+            return;
         };
-        let frame = Rc::new(Frame::new(tail, Component::Clients));
-        let now = cached_ms();
-        for ck in targets {
-            if let Some(client) = self.clients.get_mut(ck) {
-                zedis_deploy::notice!(
-                    "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming",
-                    client.addr
-                );
-                client.push_shared(&frame);
-                if let Some(link) = client.replica.as_mut() {
-                    link.waiting_bgsave = false;
-                    link.diskless = false;
-                    link.online = true;
-                    link.ack_ms = now;
-                }
+        if let Some(client) = self.clients.get_mut(ck) {
+            if !tail.is_empty() {
+                client.push_shared(&Rc::new(Frame::new(tail, Component::Clients)));
             }
-            self.queue_write(ck);
+            if let Some(link) = client.replica.as_mut() {
+                link.online = true;
+            }
         }
-        self.repl_start_pending_fork(now);
+        self.queue_write(ck);
     }
 
     /// The diskless child failed or was stopped: its replicas are dropped (they sync again).

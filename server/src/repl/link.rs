@@ -3,7 +3,7 @@
 //! `load.rs` (the payload kept in memory, `repl-diskless-load disabled`) or `diskless_load.rs` (parsed from
 //! the socket as it arrives).
 
-use super::handshake::{Handshake, RdbReceiver, Step, LINE_BYTES_MAX};
+use super::handshake::{Framing, Handshake, RdbReceiver, Step, LINE_BYTES_MAX};
 use super::replica::{LinkState, READ_CHUNK_BYTES};
 use super::Backlog;
 use crate::server::{cached_ms, Core, MASTER_LINK};
@@ -133,11 +133,16 @@ impl<S: Strategy> Core<S> {
                 return self.repl_link_failed(&e);
             }
         }
-        if let Err(e) = self.repl_link_read() {
+        // What arrived before a close is used first (a master may send the payload and hang up).
+        let read = self.repl_link_read();
+        if let Err(e) = self.repl_link_drive() {
             return self.repl_link_failed(&e);
         }
-        if let Err(e) = self.repl_link_drive() {
-            self.repl_link_failed(&e);
+        if let Err(e) = read {
+            // Streaming already: the master client sees the close itself.
+            if !self.repl_link_up() {
+                return self.repl_link_failed(&e);
+            }
         }
         if let Some(link) = self.engine.repl.master.as_mut() {
             link.recharge(self.budget);
@@ -220,17 +225,23 @@ impl<S: Strategy> Core<S> {
                         Step::FullResync { replid, offset } => {
                             zedis_deploy::notice!("Full resync from master: {replid}:{offset}");
                             self.repl_clear_failover();
-                            let Some(link) = self.engine.repl.master.as_mut() else {
-                                return Ok(());
-                            };
                             let bytes_max = match self.budget.limit() {
                                 0 => u64::MAX / 2,
                                 limit => limit as u64,
+                            };
+                            let diskless = match self.config.get("repl-diskless-load") {
+                                "swapdb" => true,
+                                "on-empty-db" => self.engine.ks.total_keys() == 0,
+                                _ => false,
+                            };
+                            let Some(link) = self.engine.repl.master.as_mut() else {
+                                return Ok(());
                             };
                             link.state = LinkState::Transfer {
                                 rx: RdbReceiver::new(bytes_max),
                                 replid,
                                 offset,
+                                diskless,
                             };
                         }
                         Step::Continue { new_replid } => {
@@ -242,6 +253,17 @@ impl<S: Strategy> Core<S> {
                             return self.repl_become_connected();
                         }
                     }
+                }
+                LinkState::Transfer {
+                    rx, diskless: true, ..
+                } => {
+                    let used = rx.feed_header(&link.inbuf).map_err(|e| e.to_string())?;
+                    link.inbuf.drain(..used);
+                    if *rx.framing() == Framing::Header {
+                        return Ok(());
+                    }
+                    self.repl_diskless_load()?;
+                    return self.repl_become_connected();
                 }
                 LinkState::Transfer { rx, .. } => {
                     let fed = rx.feed(&link.inbuf).map_err(|e| e.to_string())?;

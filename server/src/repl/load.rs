@@ -16,14 +16,17 @@ impl<S: Strategy> Core<S> {
             return Ok(());
         };
         let state = std::mem::replace(&mut link.state, LinkState::Connect);
-        let LinkState::Transfer { rx, replid, offset } = state else {
+        let LinkState::Transfer {
+            rx, replid, offset, ..
+        } = state
+        else {
             return Ok(());
         };
         zedis_deploy::notice!(
             "MASTER <-> REPLICA sync: Loading DB in memory ({} bytes)",
             rx.data.len()
         );
-        link.stream_db = super::rdb::stream_db(&rx.data).min(self.engine.ks.db_count() - 1);
+        let stream_db = super::rdb::stream_db(&rx.data);
         self.engine.ks.flush_all();
         // The master's libraries replace ours (Redis clears the function context before loading).
         if let Some(scripting) = self.engine.scripting.as_mut() {
@@ -34,6 +37,16 @@ impl<S: Strategy> Core<S> {
             return Err(format!(
                 "Failed trying to load the MASTER synchronization DB: {e}"
             ));
+        }
+        self.repl_loaded(replid, offset, stream_db);
+        Ok(())
+    }
+
+    /// A full resync's RDB replaced the dataset: WATCHers learn it, we take the master's id and offset
+    /// (`stream_db` is the RDB's `repl-stream-db`), our replicas resync and an AOF is rewritten.
+    pub(super) fn repl_loaded(&mut self, replid: String, offset: u64, stream_db: usize) {
+        if let Some(link) = self.engine.repl.master.as_mut() {
+            link.stream_db = stream_db.min(self.engine.ks.db_count() - 1);
         }
         // Every database was replaced: WATCHers of keys that changed see it (Redis's signalFlushedDb).
         self.engine.fx.reset();
@@ -58,7 +71,6 @@ impl<S: Strategy> Core<S> {
             }
         }
         zedis_deploy::notice!("MASTER <-> REPLICA sync: Finished with success");
-        Ok(())
     }
 
     /// The socket becomes the master client; what followed the payload is its first input.

@@ -189,6 +189,7 @@ impl<S: Strategy> Core<S> {
 
     /// `REPLCONF ACK <offset>` from replica `ck`.
     fn repl_ack(&mut self, ck: usize, offset: u64) {
+        self.repl_start_stream_on_ack(ck);
         let now = cached_ms();
         let Some(link) = self.clients.get_mut(ck).and_then(|c| c.replica.as_mut()) else {
             return;
@@ -364,7 +365,11 @@ impl<S: Strategy> Core<S> {
                 .clients
                 .get(ck)
                 .and_then(|c| c.replica.as_ref())
-                .is_some_and(|l| l.online && !l.pre_psync && now - l.ack_ms > timeout_ms);
+                .is_some_and(|l| {
+                    (l.online || l.stream_on_ack.is_some())
+                        && !l.pre_psync
+                        && now - l.ack_ms > timeout_ms
+                });
             if stale {
                 zedis_deploy::warning!("Disconnecting timedout replica (streaming sync)");
                 self.net.closing.push(ck);

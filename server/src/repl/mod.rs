@@ -28,6 +28,7 @@ pub mod backlog;
 pub mod bgsave;
 pub mod commands;
 pub mod diskless;
+pub mod diskless_load;
 pub mod failover;
 pub mod handshake;
 pub mod info;
@@ -73,6 +74,10 @@ pub struct ReplicaLink {
     pub wait_start_ms: i64,
     /// Its RDB comes from the diskless child through the pipe (`$EOF:` framing), not from a file.
     pub diskless: bool,
+    /// Its diskless payload was sent: the stream since this offset follows its first `REPLCONF ACK`
+    /// (Redis's `repl_start_cmd_stream_on_ack`: a replica finds the EOF mark only at the end of what it
+    /// read, so nothing may follow the mark before it loaded).
+    pub stream_on_ack: Option<u64>,
     /// Attached with SYNC (no PSYNC): it never acknowledges, so `repl-timeout` does not apply (Redis's
     /// `CLIENT_PRE_PSYNC`).
     pub pre_psync: bool,
@@ -98,10 +103,9 @@ pub fn replica_ip(client: &crate::client::Client) -> &str {
 
 /// Whether `client` is a replica of ours past PSYNC/SYNC (streaming or waiting for its RDB).
 pub fn is_online_replica(client: &crate::client::Client) -> bool {
-    client
-        .replica
-        .as_ref()
-        .is_some_and(|r| r.online || r.waiting_bgsave || r.wait_bgsave_start)
+    client.replica.as_ref().is_some_and(|r| {
+        r.online || r.waiting_bgsave || r.wait_bgsave_start || r.stream_on_ack.is_some()
+    })
 }
 
 /// Bytes of client `client`'s output that are its RDB payload (not counted by the output limit).

@@ -43,6 +43,8 @@ pub enum LinkState {
         replid: String,
         /// The offset the RDB corresponds to.
         offset: u64,
+        /// Parse the payload from the socket as it arrives (`repl-diskless-load`, `diskless_load.rs`).
+        diskless: bool,
     },
     /// Streaming: the master is client `ck`.
     Connected(usize),
