@@ -401,7 +401,9 @@ impl<S: Strategy> Core<S> {
                 self.clients
                     .get(ck)
                     .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|l| l.online && now - l.ack_ms <= lag_ms)
+                    .is_some_and(|l| {
+                        (l.online || l.stream_on_ack.is_some()) && now - l.ack_ms <= lag_ms
+                    })
             })
             .count()
     }
