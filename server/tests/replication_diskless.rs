@@ -298,11 +298,19 @@ fn swapdb_replaces_old_data_and_on_empty_db_needs_an_empty_replica() {
 
 #[test]
 fn zedis_to_zedis_diskless_both_sides() {
-    let master_server = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    // The per-key delays (negative: 1 us once in 5 keys on average) take the save and load loops that
+    // sleep, every type included.
+    let master_server = Server::start(&[
+        "--repl-diskless-sync-delay",
+        "0",
+        "--rdb-key-save-delay",
+        "-5",
+    ]);
     let mut master = master_server.conn();
     write_everything(&mut master, "before");
     fill(&mut master, 5000);
-    let replica_server = Server::start(&["--repl-diskless-load", "swapdb"]);
+    let replica_server =
+        Server::start(&["--repl-diskless-load", "swapdb", "--key-load-delay", "-5"]);
     let mut replica = replica_server.conn();
     cmd(&mut replica, &["SET", "stale", "x"]).unwrap();
     cmd(

@@ -247,7 +247,7 @@ impl<S: Strategy> Core<S> {
         self.budget
             .reserve(Component::Persistence, READER_BYTES_MAX);
         let mut reader = SocketReader::new(stream, buffered, framing, timeout_ms);
-        let loaded = self.rdb_load(&mut reader).map_err(|e| {
+        let loaded = self.repl_rdb_load(&mut reader).map_err(|e| {
             format!("Failed trying to load the MASTER synchronization DB from socket: {e}")
         });
         let head = std::mem::take(&mut reader.head);

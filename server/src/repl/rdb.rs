@@ -1,12 +1,18 @@
 //! The RDB of a full resync: `zedis_keyspace::persist::rdb_file::save`'s layout plus Redis's replication AUX
 //! fields (`repl-stream-db`, `repl-id`, `repl-offset`), and reading `repl-stream-db` back on the replica.
 //!
+//! Saving sleeps `rdb-key-save-delay` per key and a replica's load `key-load-delay` (Redis's test knobs,
+//! used to widen the windows of a transfer and a load).
+//!
 //! `repl-stream-db` matters for chains: a replica's stream continues in whatever database its master last
 //! selected, so a sub-replica must start its master client in that database (Redis's `rdbSaveInfo`).
 
 use zedis_keyspace::entry::EntryPtr;
-use zedis_keyspace::persist::rdb::{encoding_config, entry_value, key_meta};
-use zedis_keyspace::persist::rdb_file::{self, AuxInfo, Extras};
+use zedis_keyspace::persist::rdb::{
+    apply_clock, encoding_config, entry_value, key_meta, store_value,
+};
+use zedis_keyspace::persist::rdb_file::{self, AuxInfo, Extras, LoadError, LoadStats};
+use zedis_keyspace::ExpiryRole;
 use zedis_keyspace::Keyspace;
 use zedis_kv_pool::KvAllocator;
 use zedis_rdb::{Limits, RdbError, RdbItem, RdbReader, RdbWriter, WriteOptions};
@@ -136,4 +142,57 @@ pub fn stream_db(rdb: &[u8]) -> usize {
         }
     }
     0
+}
+
+/// `rdb_file::load` with Redis's `key-load-delay` ([`debug_delay`] after each key stored), for a replica's
+/// full sync: the same checks (database range, duplicate keys, expired keys skipped on a master only), the
+/// same errors.
+pub fn load_with_delay<A: KvAllocator, R: std::io::Read>(
+    ks: &mut Keyspace<A>,
+    input: R,
+    now_ms: i64,
+    on_function: &mut dyn FnMut(Vec<u8>) -> Result<(), String>,
+    key_load_delay: i64,
+) -> Result<LoadStats, LoadError> {
+    let limits = Limits {
+        string_bytes_max: ks.config.string_bytes_max as u64,
+        ..Limits::default()
+    };
+    let mut reader = RdbReader::new(input, limits)?;
+    let mut stats = LoadStats::default();
+    let mut db = 0usize;
+    while let Some(item) = reader.next_item()? {
+        match item {
+            RdbItem::Aux { .. } => {}
+            RdbItem::ResizeDb { db_size, .. } => {
+                ks.db_mut(db)
+                    .reserve(usize::try_from(db_size).unwrap_or(usize::MAX));
+            }
+            RdbItem::Function(code) => on_function(code).map_err(LoadError::Function)?,
+            RdbItem::SelectDb(n) => {
+                if n >= ks.db_count() as u64 {
+                    return Err(LoadError::DbRange(n, ks.db_count()));
+                }
+                db = n as usize;
+            }
+            RdbItem::Key { key, value, meta } => {
+                let name = || String::from_utf8_lossy(&key).into_owned();
+                if ks.db(db).find(&key).is_some() {
+                    return Err(LoadError::DuplicateKey(name()));
+                }
+                if ks.expiry == ExpiryRole::Master
+                    && meta.expire_ms.is_some_and(|when| when <= now_ms)
+                {
+                    stats.expired_skipped += 1;
+                    continue;
+                }
+                let entry = store_value(ks, db, &key, &value, meta.expire_ms, now_ms)
+                    .map_err(|err| LoadError::Build { key: name(), err })?;
+                apply_clock(ks, entry, meta.idle_secs, meta.lfu_freq, now_ms);
+                stats.keys += 1;
+                debug_delay(key_load_delay);
+            }
+        }
+    }
+    Ok(stats)
 }
