@@ -633,3 +633,44 @@ fn on_empty_db_never_keeps_half_loaded_data() {
     let (_reader, _writer) = accept_and_handshake(&listener);
     assert_eq!(cmd(&mut conn, &["DBSIZE"]).unwrap(), Value::Int(0));
 }
+
+#[test]
+fn max_replicas_starts_the_transfer_before_the_delay() {
+    // A delay far beyond the test's waits: only `repl-diskless-sync-max-replicas 2` can start the fork.
+    let zedis = Server::start(&[
+        "--repl-diskless-sync-delay",
+        "3600",
+        "--repl-diskless-sync-max-replicas",
+        "2",
+    ]);
+    let mut master = zedis.conn();
+    write_everything(&mut master, "x");
+    let port = zedis.port.to_string();
+    let Some(first) = RedisProcess::start(&["--replicaof", "127.0.0.1", &port]) else {
+        eprintln!("redis-server missing: skipped");
+        return;
+    };
+    // One replica waits (no fork yet)...
+    wait_for("the first replica to wait", || {
+        let text: String = redis::cmd("INFO")
+            .arg("replication")
+            .query(&mut master)
+            .unwrap_or_default();
+        text.contains("state=wait_bgsave")
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        info_field(&mut master, "persistence", "rdb_bgsave_in_progress").as_deref(),
+        Some("0")
+    );
+    // ...the second one starts it for both.
+    let Some(second) = RedisProcess::start(&["--replicaof", "127.0.0.1", &port]) else {
+        return;
+    };
+    let (mut r1, mut r2) = (redis_conn(&first), redis_conn(&second));
+    wait_in_sync(&mut master, &mut r1);
+    wait_in_sync(&mut master, &mut r2);
+    let data = dataset(&mut master);
+    assert_same(&data, &dataset(&mut r1), "first");
+    assert_same(&data, &dataset(&mut r2), "second");
+}
