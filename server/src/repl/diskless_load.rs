@@ -322,3 +322,124 @@ impl<S: Strategy> Core<S> {
         zedis_deploy::notice!("MASTER <-> REPLICA sync: Restored the dataset from before the sync");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Write;
+
+    /// Sends `bytes` in pieces of `piece` bytes from another thread, then closes.
+    fn peer_sending(bytes: Vec<u8>, piece: usize) -> Transport<ClientStream> {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            let mut theirs = theirs;
+            for chunk in bytes.chunks(piece.max(1)) {
+                if theirs.write_all(chunk).is_err() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        });
+        let ours = mio::net::UnixStream::from_std(ours);
+        Transport::Plain(ClientStream::Unix(ours))
+    }
+
+    fn read_all(reader: &mut SocketReader) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 777];
+        loop {
+            match reader.read(&mut buf)? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    const MARK: [u8; 40] = *b"0123456789abcdefghij0123456789abcdefghij";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the pieces, the reader hands out the payload (read as the RDB parser reads it: exactly the
+        /// bytes it needs) and leaves the stream after it.
+        #[test]
+        fn both_framings_end_exactly(payload in proptest::collection::vec(any::<u8>(), 0..3000),
+                                     tail in proptest::collection::vec(any::<u8>(), 0..100),
+                                     buffered in 0usize..200, piece in 1usize..500, eof in any::<bool>()) {
+            let mut wire = payload.clone();
+            if eof {
+                wire.extend_from_slice(&MARK);
+            }
+            wire.extend_from_slice(&tail);
+            let buffered = buffered.min(wire.len());
+            let framing = if eof { Framing::Eof(MARK) } else { Framing::Length(payload.len() as u64) };
+            let stream = peer_sending(wire[buffered..].to_vec(), piece);
+            let mut reader = SocketReader::new(stream, wire[..buffered].to_vec(), framing, 10_000);
+            let mut got = vec![0u8; payload.len()];
+            reader.read_exact(&mut got).unwrap();
+            prop_assert_eq!(&got, &payload);
+            if !eof {
+                prop_assert_eq!(reader.read(&mut [0u8; 8]).unwrap(), 0, "the announced length ends it");
+            }
+            let (_, rest) = reader.finish().unwrap();
+            // What arrived after the payload is a prefix of the stream (the rest may still be in flight).
+            prop_assert!(tail.starts_with(&rest));
+        }
+    }
+
+    #[test]
+    fn truncation_and_a_broken_mark_are_errors() {
+        // `$<len>` cut short: the peer closes.
+        let stream = peer_sending(b"REDIS".to_vec(), 2);
+        let mut reader = SocketReader::new(stream, Vec::new(), Framing::Length(10), 10_000);
+        let e = read_all(&mut reader).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
+        // EOF framing: the payload stops at the mark, and a parser that wanted more sees the end.
+        let mut wire = b"REDIS".to_vec();
+        wire.extend_from_slice(&MARK);
+        let mut reader = SocketReader::new(
+            peer_sending(wire, 3),
+            Vec::new(),
+            Framing::Eof(MARK),
+            10_000,
+        );
+        assert_eq!(read_all(&mut reader).unwrap(), b"REDIS");
+        // A different mark: the bytes look like payload, then the peer closes.
+        let mut wire = b"REDIS".to_vec();
+        wire.extend_from_slice(&[b'x'; 40]);
+        let mut reader = SocketReader::new(
+            peer_sending(wire, 7),
+            Vec::new(),
+            Framing::Eof(MARK),
+            10_000,
+        );
+        assert!(read_all(&mut reader).is_err());
+        // The parser stopped early: the bytes where the mark should be are not it.
+        let mut wire = b"REDIS".to_vec();
+        wire.extend_from_slice(&MARK);
+        let mut reader = SocketReader::new(
+            peer_sending(wire, 64),
+            Vec::new(),
+            Framing::Eof(MARK),
+            10_000,
+        );
+        let mut four = [0u8; 4];
+        reader.read_exact(&mut four).unwrap();
+        assert_eq!(
+            reader.finish().unwrap_err(),
+            "Replication stream EOF marker is broken"
+        );
+    }
+
+    #[test]
+    fn a_silent_master_times_out() {
+        let (ours, _theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let stream = Transport::Plain(ClientStream::Unix(mio::net::UnixStream::from_std(ours)));
+        let mut reader = SocketReader::new(stream, Vec::new(), Framing::Length(10), 50);
+        let e = read_all(&mut reader).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+    }
+}
