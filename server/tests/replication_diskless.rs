@@ -482,3 +482,47 @@ fn max_replicas_starts_the_transfer_before_the_delay() {
     assert_same(&data, &dataset(&mut r1), "first");
     assert_same(&data, &dataset(&mut r2), "second");
 }
+
+#[test]
+fn writes_during_a_long_transfer_outgrow_the_backlog_and_still_reach_the_replica() {
+    for diskless in ["yes", "no"] {
+        // The smallest backlog and a transfer of seconds: the stream written meanwhile (about 300 KB) is
+        // far more than the backlog holds; it is kept for the waiting replica instead, as Redis does.
+        let zedis = Server::start(&[
+            "--repl-diskless-sync",
+            diskless,
+            "--repl-diskless-sync-delay",
+            "0",
+            "--repl-backlog-size",
+            "16kb",
+            "--rdb-key-save-delay",
+            "1000",
+        ]);
+        let mut master = zedis.conn();
+        fill(&mut master, 2000);
+        let port = zedis.port.to_string();
+        let Some(redis) = RedisProcess::start(&["--replicaof", "127.0.0.1", &port]) else {
+            eprintln!("redis-server missing: skipped");
+            return;
+        };
+        wait_for("the child to start", || {
+            info_field(&mut master, "persistence", "rdb_bgsave_in_progress").as_deref() == Some("1")
+        });
+        let big = "x".repeat(150);
+        for i in 0..2000 {
+            cmd(&mut master, &["SET", &format!("during:{i}"), &big]).unwrap();
+        }
+        let mut replica = redis_conn(&redis);
+        wait_in_sync(&mut master, &mut replica);
+        assert_eq!(
+            cmd(&mut replica, &["DBSIZE"]).unwrap(),
+            Value::Int(4000),
+            "diskless {diskless}"
+        );
+        assert_eq!(
+            info_field(&mut master, "stats", "sync_full").as_deref(),
+            Some("1"),
+            "one full sync was enough (diskless {diskless})"
+        );
+    }
+}

@@ -282,7 +282,7 @@ impl<S: Strategy> Core<S> {
         } else {
             None
         };
-        self.repl_bgsave_done(rdb, child.offset);
+        self.repl_bgsave_done(rdb);
         self.repl_start_pending_fork(cached_ms());
     }
 
@@ -307,7 +307,7 @@ impl<S: Strategy> Core<S> {
             return;
         }
         let _ = std::fs::remove_file(&child.temp);
-        self.repl_bgsave_done(None, child.offset);
+        self.repl_bgsave_done(None);
     }
 }
 

@@ -4,9 +4,9 @@
 //! When the child is forked (`diskless.rs` decides when) a replica needing a full resync gets `+FULLRESYNC
 //! <replid> <offset>` with the offset at which the child was forked (a replica arriving while a disk child
 //! forked for replication runs shares it and its offset). The replica then waits (`state=wait_bgsave`, kept alive with a newline a second, as Redis does) and receives no stream.
-//! When the child exits, its file is read and sent as `$<len>` and the payload, followed by the stream since
-//! the fork offset taken from the backlog; the replica is then online. If the backlog no longer reaches back
-//! that far, the replica is dropped and syncs again. If the fork fails, the RDB is made in memory at once
+//! When the child exits, its file is read and sent as `$<len>` and the payload, followed by the stream
+//! written since the fork offset (held for each waiting replica, bounded by the `replica` output limit, as
+//! Redis accumulates it in the replica's output buffer); the replica is then online. If the fork fails, the RDB is made in memory at once
 //! (`diskless.rs`'s `repl_sync_in_memory`).
 
 use super::rdb::ReplAux;
@@ -29,7 +29,7 @@ impl<S: Strategy> Core<S> {
     }
 
     /// The RDB child exited: its file (`None` when it failed) goes to the replicas waiting for it.
-    pub fn repl_bgsave_done(&mut self, rdb: Option<Vec<u8>>, offset: u64) {
+    pub fn repl_bgsave_done(&mut self, rdb: Option<Vec<u8>>) {
         let waiting: Vec<usize> = self
             .engine
             .repl
@@ -51,26 +51,18 @@ impl<S: Strategy> Core<S> {
             self.net.closing.extend(waiting);
             return;
         };
-        let tail = self
-            .engine
-            .repl
-            .backlog
-            .as_ref()
-            .and_then(|b| b.since(offset));
-        let Some(tail) = tail else {
-            zedis_deploy::warning!("The backlog no longer holds the stream since the RDB: dropping the waiting replicas");
-            self.net.closing.extend(waiting);
-            return;
-        };
         let mut payload = format!("${}\r\n", rdb.len()).into_bytes();
         payload.extend_from_slice(&rdb);
         drop(rdb);
-        payload.extend_from_slice(&tail);
         let frame = Rc::new(Frame::new(payload, Component::Clients));
         let now = cached_ms();
         for ck in waiting {
+            let held = self.repl_take_held(ck);
             if let Some(client) = self.clients.get_mut(ck) {
                 client.push_shared(&frame);
+                if !held.is_empty() {
+                    client.push_shared(&Rc::new(Frame::new(held, Component::Clients)));
+                }
                 if let Some(link) = client.replica.as_mut() {
                     link.rdb_frame = Some(Rc::downgrade(&frame));
                     link.waiting_bgsave = false;

@@ -15,8 +15,8 @@
 //! them took the previous one, so a slow replica slows the transfer and no output grows without bound
 //! (Redis's `rdbPipeReadHandler`). A replica that disconnects leaves the others going; when none is left the
 //! child is killed. When the pipe ends and the child exited with success, each replica waits for its first
-//! `REPLCONF ACK` (sent once it loaded), then gets the stream written since the fork (from the backlog) and
-//! is online: a replica reading `$EOF:` finds the mark only at the end of a read, so nothing may follow it
+//! `REPLCONF ACK` (sent once it loaded), then gets the stream written since the fork (held for it, bounded by
+//! the `replica` output limit, as Redis's output buffer) and is online: a replica reading `$EOF:` finds the mark only at the end of a read, so nothing may follow it
 //! early (Redis's `repl_start_cmd_stream_on_ack`). Replicas arriving meanwhile wait for the next fork.
 
 use crate::client::Frame;
@@ -208,30 +208,18 @@ impl<S: Strategy> Core<S> {
         self.repl_start_pending_fork(now);
     }
 
-    /// The first `REPLCONF ACK` of replica `ck` after its diskless payload: the stream since the fork
-    /// offset (from the backlog) goes out and the replica is online.
+    /// The first `REPLCONF ACK` of replica `ck` after its diskless payload: the stream held since the fork
+    /// goes out and the replica is online.
     pub(super) fn repl_start_stream_on_ack(&mut self, ck: usize) {
-        let offset = self
+        let waiting = self
             .clients
             .get_mut(ck)
             .and_then(|c| c.replica.as_mut())
             .and_then(|l| l.stream_on_ack.take());
-        let Some(offset) = offset else {
+        if waiting.is_none() {
             return;
-        };
-        let tail = self
-            .engine
-            .repl
-            .backlog
-            .as_ref()
-            .and_then(|b| b.since(offset));
-        let Some(tail) = tail else {
-            zedis_deploy::warning!(
-                "The backlog no longer holds the stream since the RDB: dropping the replica"
-            );
-            self.net.closing.push(ck);
-            return;
-        };
+        }
+        let tail = self.repl_take_held(ck);
         if let Some(client) = self.clients.get_mut(ck) {
             if !tail.is_empty() {
                 client.push_shared(&Rc::new(Frame::new(tail, Component::Clients)));

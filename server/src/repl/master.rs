@@ -172,6 +172,11 @@ pub fn wait<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 }
 
 impl<S: Strategy> Core<S> {
+    /// The stream from `offset` on, if the backlog still holds it.
+    fn repl_since(&self, offset: u64) -> Option<Vec<u8>> {
+        self.engine.repl.backlog.as_ref()?.since(offset)
+    }
+
     /// Replicas whose acknowledged offset reached `offset`.
     pub fn repl_acked(&self, offset: u64) -> usize {
         self.engine
@@ -304,8 +309,22 @@ impl<S: Strategy> Core<S> {
         zedis_deploy::notice!("Full resync requested by replica {addr}");
         let diskless = self.config.flag("repl-diskless-sync") && capa_eof;
         match self.engine.persist.child.as_ref() {
-            Some(child) if child.socket.is_none() && child.joinable => {
+            Some(child)
+                if child.socket.is_none()
+                    && child.joinable
+                    && self.repl_since(child.offset).is_some() =>
+            {
                 let offset = child.offset;
+                // The stream since the fork, held for it from now on as for the replicas that came first.
+                let held = self.repl_since(offset).unwrap_or_default();
+                zedis_budget::GlobalBudget::reserve(
+                    self.budget,
+                    zedis_budget::Component::Clients,
+                    held.len(),
+                );
+                if let Some(link) = self.clients.get_mut(ck).and_then(|c| c.replica.as_mut()) {
+                    link.held = held;
+                }
                 zedis_deploy::notice!("Waiting for end of BGSAVE for SYNC");
                 self.repl_setup_full_resync(ck, offset, false);
             }

@@ -78,6 +78,10 @@ pub struct ReplicaLink {
     /// (Redis's `repl_start_cmd_stream_on_ack`: a replica finds the EOF mark only at the end of what it
     /// read, so nothing may follow the mark before it loaded).
     pub stream_on_ack: Option<u64>,
+    /// The stream written since its RDB's fork offset, held while it waits for the child or its first ACK
+    /// (Redis accumulates it in the replica's output buffer): bounded by the `replica` output limit,
+    /// charged to the budget (`Component::Clients`).
+    pub held: Vec<u8>,
     /// Attached with SYNC (no PSYNC): it never acknowledges, so `repl-timeout` does not apply (Redis's
     /// `CLIENT_PRE_PSYNC`).
     pub pre_psync: bool,
@@ -341,10 +345,29 @@ impl<S: Strategy> Core<S> {
         repl.master_repl_offset += bytes.len() as u64;
         let targets: Vec<usize> = repl.replicas.clone();
         let mut frame = None;
+        let now = crate::server::cached_ms();
+        let limit = self.settings.output_limits.replica;
         for ck in targets {
             let Some(client) = self.clients.get_mut(ck) else {
                 continue;
             };
+            if let Some(link) = client
+                .replica
+                .as_mut()
+                .filter(|l| l.waiting_bgsave || l.stream_on_ack.is_some())
+            {
+                link.held.extend_from_slice(bytes);
+                self.budget.reserve(Component::Clients, bytes.len());
+                let held = link.held.len() as u64;
+                if limit.exceeded(held, &mut client.soft_limit_since_ms, now) {
+                    zedis_deploy::warning!(
+                        "Client id={} closed for overcoming of output buffer limits.",
+                        client.id
+                    );
+                    self.net.closing.push(ck);
+                }
+                continue;
+            }
             if !client.replica.as_ref().is_some_and(|r| r.online) {
                 continue;
             }
@@ -377,12 +400,34 @@ impl<S: Strategy> Core<S> {
 
     /// Forgets a disconnecting client's replication roles (a replica of ours, our master, a WAIT).
     pub fn repl_forget_client(&mut self, ck: usize) {
+        let held = self
+            .clients
+            .get_mut(ck)
+            .and_then(|c| c.replica.as_mut())
+            .map(|l| std::mem::take(&mut l.held));
+        if let Some(held) = held {
+            self.budget.release(Component::Clients, held.len());
+        }
         self.engine.repl.replicas.retain(|&r| r != ck);
         self.engine.repl.waiters.retain(|w| w.ck != ck);
         let is_master = self.clients.get(ck).is_some_and(|c| c.is_master);
         if is_master {
             self.repl_master_lost();
         }
+    }
+}
+
+impl<S: Strategy> Core<S> {
+    /// Takes the stream held for replica `ck` since its RDB's fork (see [`ReplicaLink::held`]).
+    pub fn repl_take_held(&mut self, ck: usize) -> Vec<u8> {
+        let held = self
+            .clients
+            .get_mut(ck)
+            .and_then(|c| c.replica.as_mut())
+            .map(|l| std::mem::take(&mut l.held))
+            .unwrap_or_default();
+        self.budget.release(Component::Clients, held.len());
+        held
     }
 }
 
