@@ -330,6 +330,7 @@ impl<S: Strategy> Server<S> {
                     tls::TLS_LISTENER => self.core.accept_all_tls(),
                     SIGNALS => self.take_signals(),
                     MASTER_LINK => self.core.repl_link_event(),
+                    crate::repl::diskless::RDB_PIPE => self.core.repl_rdb_pipe_event(),
                     token
                         if self.core.cluster_ready(
                             token,

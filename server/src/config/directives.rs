@@ -159,6 +159,20 @@ pub const DIRECTIVES: &[Directive] = &[
         "disabled",
     ),
     d("repl-disable-tcp-nodelay", Kind::Bool, true, "no"),
+    // Redis's test knobs (hidden from CONFIG GET * in Redis): microseconds slept per key saved by an RDB
+    // child (`repl/rdb.rs`) and per key loaded by a replica's full sync; negative: 1 us once in -n keys.
+    d(
+        "rdb-key-save-delay",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        true,
+        "0",
+    ),
+    d(
+        "key-load-delay",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        true,
+        "0",
+    ),
     d(
         "min-replicas-to-write",
         Kind::Int(0, i32::MAX as i64),

@@ -7,7 +7,7 @@
 //! buffered file, logs its line and `_exit`s.
 
 use crate::repl::rdb::ReplAux;
-use crate::server::{unix_ms, Core};
+use crate::server::{cached_ms, unix_ms, Core};
 use crate::Strategy;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,8 @@ use zedis_keyspace::persist::rdb_file::AuxInfo;
 
 /// Output buffer of the child.
 const CHILD_BUFFER_BYTES: usize = 1 << 20;
+/// Output buffer of the diskless child (Redis writes the pipe in `PROTO_IOBUF_LEN` pieces).
+const PIPE_BUFFER_BYTES: usize = 16 * 1024;
 
 /// A running RDB child.
 #[derive(Debug)]
@@ -35,6 +37,17 @@ pub struct RdbChild {
     /// stream since the fork offset is in it (a BGSAVE forked before the first replica is not joinable:
     /// the writes after it reached no backlog).
     pub joinable: bool,
+    /// A diskless child (Redis's `RDB_CHILD_TYPE_SOCKET`): the pipe its RDB arrives through, relayed to the
+    /// replicas by `repl/diskless.rs`. `None`: the child writes `temp`.
+    pub socket: Option<SocketTarget>,
+}
+
+/// The parent's end of a diskless child's pipe.
+#[derive(Debug)]
+pub struct SocketTarget {
+    /// The pipe's read end (non-blocking, polled as `RDB_PIPE`); `None` once it reached its end (or was
+    /// closed because no replica is left).
+    pub pipe: Option<std::fs::File>,
 }
 
 /// What an RDB written now holds besides the keys: its header fields, the replication fields and the
@@ -46,6 +59,8 @@ pub struct Snapshot {
     pub repl: ReplAux,
     /// Each function library's code, as FUNCTION DUMP holds it.
     pub functions: Vec<Vec<u8>>,
+    /// `rdb-key-save-delay`: microseconds slept per key written (Redis's test knob; 0 = none).
+    pub key_save_delay: i64,
 }
 
 /// Writes the RDB of `snapshot` and `ks` to `out`.
@@ -56,7 +71,15 @@ pub fn write_rdb<A: zedis_kv_pool::KvAllocator, W: Write>(
     now_ms: i64,
 ) -> Result<W, zedis_rdb::RdbError> {
     let functions: Vec<&[u8]> = snapshot.functions.iter().map(Vec::as_slice).collect();
-    crate::repl::rdb::save(ks, out, &snapshot.aux, &snapshot.repl, &functions, now_ms)
+    crate::repl::rdb::save(
+        ks,
+        out,
+        &snapshot.aux,
+        &snapshot.repl,
+        &functions,
+        now_ms,
+        snapshot.key_save_delay,
+    )
 }
 
 /// Writes the RDB to `path` and fsyncs it (in the child, and for SAVE through a temporary file).
@@ -91,6 +114,7 @@ impl<S: Strategy> Core<S> {
             },
             repl: self.repl_rdb_aux(),
             functions: crate::scripting_cmds::library_codes(self),
+            key_save_delay: self.config.int("rdb-key-save-delay"),
         }
     }
 
@@ -101,17 +125,32 @@ impl<S: Strategy> Core<S> {
 
     /// Forks the RDB child (Redis's `rdbSaveBackground`). The caller checked that none runs.
     pub fn rdb_fork(&mut self) -> std::io::Result<()> {
+        self.rdb_fork_to(None)
+    }
+
+    /// Forks the RDB child writing to `dir/temp-<pid>.rdb`, or with `socket` (the EOF mark) to a pipe, as
+    /// `$EOF:<mark>\r\n`, the RDB and the mark (Redis's `rdbSaveToSlavesSockets`; the parent side is
+    /// `repl/diskless.rs`).
+    pub fn rdb_fork_to(&mut self, socket: Option<[u8; 40]>) -> std::io::Result<()> {
         let now = unix_ms();
         let snapshot = self.rdb_snapshot(now);
         let dir = PathBuf::from(self.config.get("dir"));
-        self.engine.persist.saves += 1;
-        self.engine.persist.last_bgsave_try_s = now / 1000;
+        let mut pipe = match socket {
+            Some(_) => Some(rdb_pipe()?),
+            None => None,
+        };
+        if socket.is_none() {
+            self.engine.persist.saves += 1;
+            self.engine.persist.last_bgsave_try_s = now / 1000;
+        }
         let fork_started = Instant::now();
         // SAFETY: see the module docs; the child only writes the RDB and `_exit`s.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             let e = std::io::Error::last_os_error();
-            self.engine.persist.last_bgsave_ok = false;
+            if socket.is_none() {
+                self.engine.persist.last_bgsave_ok = false;
+            }
             zedis_deploy::warning!(
                 "Can't save in background: fork: {}",
                 zedis_deploy::os_text(&e)
@@ -123,6 +162,18 @@ impl<S: Strategy> Core<S> {
             unsafe {
                 libc::signal(libc::SIGINT, libc::SIG_DFL);
                 libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                if let (Some(mark), Some((read, write))) = (socket, pipe.take()) {
+                    drop(read);
+                    crate::proctitle::show(&self.config, "zedis-rdb-to-slaves");
+                    let code = match write_rdb_eof(&self.engine.ks, write, &snapshot, now, &mark) {
+                        Ok(()) => 0,
+                        Err(e) => {
+                            zedis_deploy::warning!("Write error sending the DB to replicas: {e}");
+                            1
+                        }
+                    };
+                    libc::_exit(code);
+                }
                 crate::proctitle::show(&self.config, "zedis-rdb-bgsave");
                 let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
                 let code = match write_rdb_file(&self.engine.ks, &temp, &snapshot, now) {
@@ -140,15 +191,25 @@ impl<S: Strategy> Core<S> {
             }
         }
         self.observe_fork(fork_started);
-        zedis_deploy::notice!("Background saving started by pid {pid}");
+        let socket = pipe.map(|(read, write)| {
+            drop(write);
+            SocketTarget { pipe: Some(read) }
+        });
+        if socket.is_some() {
+            zedis_deploy::notice!("Background RDB transfer started by pid {pid}");
+        } else {
+            zedis_deploy::notice!("Background saving started by pid {pid}");
+        }
         self.engine.persist.child = Some(RdbChild {
             pid,
             temp: dir.join(format!("temp-{pid}.rdb")),
             offset: self.engine.repl.master_repl_offset,
             started: Instant::now(),
             dirty_before: self.engine.stats.changes_since_save,
-            joinable: self.engine.repl.backlog.is_some(),
+            joinable: self.engine.repl.backlog.is_some() && socket.is_none(),
+            socket,
         });
+        self.repl_pipe_register();
         // The stream after the fork offset starts with a SELECT (Redis's `slaveseldb = -1`), so a replica
         // served this RDB continues in the right database.
         self.engine.repl.stream_db = None;
@@ -161,6 +222,16 @@ impl<S: Strategy> Core<S> {
         let Some(pid) = self.engine.persist.child.as_ref().map(|c| c.pid) else {
             return;
         };
+        // A diskless child is reaped once the parent read its pipe to the end (it exits after writing).
+        let piping = self
+            .engine
+            .persist
+            .child
+            .as_ref()
+            .is_some_and(|c| c.socket.as_ref().is_some_and(|s| s.pipe.is_some()));
+        if piping {
+            return;
+        }
         let mut status = 0;
         // SAFETY: plain waitpid on our own child.
         let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
@@ -173,6 +244,9 @@ impl<S: Strategy> Core<S> {
         let path = self.rdb_path();
         let p = &mut self.engine.persist;
         p.last_bgsave_time_s = child.started.elapsed().as_secs() as i64;
+        if child.socket.is_some() {
+            return self.repl_diskless_child_done(status, child.offset);
+        }
         let ok = if libc::WIFSIGNALED(status) {
             let signal = libc::WTERMSIG(status);
             zedis_deploy::warning!("Background saving terminated by signal {signal}");
@@ -216,19 +290,72 @@ impl<S: Strategy> Core<S> {
         } else {
             None
         };
-        self.repl_bgsave_done(rdb, child.offset);
+        self.repl_bgsave_done(rdb);
+        self.repl_start_pending_fork(cached_ms());
     }
 
-    /// Stops a running RDB child and removes its file (SHUTDOWN, Redis's `killRDBChild`).
+    /// Stops a running RDB child and removes its file (SHUTDOWN, FLUSHALL, Redis's `killRDBChild`); the
+    /// replicas waiting for it are dropped (they sync again).
     pub fn rdb_child_kill(&mut self) {
-        if let Some(child) = self.engine.persist.child.take() {
-            // SAFETY: signalling and reaping our own child.
-            unsafe {
-                libc::kill(child.pid, libc::SIGUSR1);
-                libc::waitpid(child.pid, std::ptr::null_mut(), 0);
-            }
-            let _ = std::fs::remove_file(&child.temp);
-            self.repl_bgsave_done(None, child.offset);
+        let Some(pid) = self.engine.persist.child.as_ref().map(|c| c.pid) else {
+            return;
+        };
+        self.repl_pipe_close();
+        let Some(child) = self.engine.persist.child.take() else {
+            return;
+        };
+        // SAFETY: signalling and reaping our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGUSR1);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
+        if child.socket.is_some() {
+            zedis_deploy::warning!("Background transfer terminated by signal {}", libc::SIGUSR1);
+            self.repl_diskless_transfer_failed();
+            return;
+        }
+        let _ = std::fs::remove_file(&child.temp);
+        self.repl_bgsave_done(None);
     }
+}
+
+/// A pipe for the diskless child: (read end, non-blocking, for the parent; write end, blocking, for the
+/// child). Both close on exec.
+fn rdb_pipe() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fresh descriptors we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the descriptors were just created and are owned by nothing else.
+    let (read, write) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    // SAFETY: plain fcntl on our own descriptor.
+    unsafe {
+        let flags = libc::fcntl(fds[0], libc::F_GETFL);
+        libc::fcntl(fds[0], libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    Ok((read, write))
+}
+
+/// The diskless child's output: `$EOF:<mark>\r\n`, the RDB, the mark (Redis's `rdbSaveRioWithEOFMark`).
+fn write_rdb_eof<A: zedis_kv_pool::KvAllocator>(
+    ks: &zedis_keyspace::Keyspace<A>,
+    pipe: std::fs::File,
+    snapshot: &Snapshot,
+    now_ms: i64,
+    mark: &[u8; 40],
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(PIPE_BUFFER_BYTES, pipe);
+    out.write_all(b"$EOF:")?;
+    out.write_all(mark)?;
+    out.write_all(b"\r\n")?;
+    let mut out = write_rdb(ks, out, snapshot, now_ms).map_err(std::io::Error::other)?;
+    out.write_all(mark)?;
+    out.flush()
 }

@@ -1,12 +1,13 @@
 //! The RDB of a full resync, made by the forked RDB child (`crate::persist::child`, the same child BGSAVE and
 //! the save points use) so the event loop keeps serving while it is written.
 //!
-//! PSYNC/SYNC that needs a full resync answers `+FULLRESYNC <replid> <offset>` at once, with the offset at
-//! which the child was forked (a replica arriving while a child runs shares it and its offset). The replica
-//! then waits (`state=wait_bgsave`, kept alive with a newline a second, as Redis does) and receives no stream.
-//! When the child exits, its file is read and sent as `$<len>` and the payload, followed by the stream since
-//! the fork offset taken from the backlog; the replica is then online. If the backlog no longer reaches back
-//! that far, the replica is dropped and syncs again. If the fork fails, the RDB is made in memory at once.
+//! When the child is forked (`diskless.rs` decides when) a replica needing a full resync gets `+FULLRESYNC
+//! <replid> <offset>` with the offset at which the child was forked (a replica arriving while a disk child
+//! forked for replication runs shares it and its offset). The replica then waits (`state=wait_bgsave`, kept alive with a newline a second, as Redis does) and receives no stream.
+//! When the child exits, its file is read and sent as `$<len>` and the payload, followed by the stream
+//! written since the fork offset (held for each waiting replica, bounded by the `replica` output limit, as
+//! Redis accumulates it in the replica's output buffer); the replica is then online. If the fork fails, the RDB is made in memory at once
+//! (`diskless.rs`'s `repl_sync_in_memory`).
 
 use super::rdb::ReplAux;
 use crate::client::Frame;
@@ -17,30 +18,6 @@ use zedis_budget::Component;
 use zedis_client_pool::ClientSlots;
 
 impl<S: Strategy> Core<S> {
-    /// Starts (or joins) the RDB child for replica `ck`; returns the offset its RDB corresponds to.
-    /// None: fork failed, or a child runs that a replica cannot join (a BGSAVE forked before the backlog
-    /// existed): the caller makes the RDB in memory.
-    pub fn repl_bgsave_for(&mut self, ck: usize) -> Option<u64> {
-        if self.engine.persist.child.is_none() && self.rdb_fork().is_err() {
-            return None;
-        }
-        let child = self.engine.persist.child.as_ref()?;
-        if !child.joinable {
-            return None;
-        }
-        let offset = child.offset;
-        zedis_deploy::notice!("Starting BGSAVE for SYNC with target: disk");
-        self.repl_mark_waiting(ck);
-        Some(offset)
-    }
-
-    fn repl_mark_waiting(&mut self, ck: usize) {
-        if let Some(link) = self.clients.get_mut(ck).and_then(|c| c.replica.as_mut()) {
-            link.online = false;
-            link.waiting_bgsave = true;
-        }
-    }
-
     /// Whether a replica waits for the RDB child.
     pub fn repl_any_waiting_bgsave(&self) -> bool {
         self.engine.repl.replicas.iter().any(|&ck| {
@@ -52,7 +29,7 @@ impl<S: Strategy> Core<S> {
     }
 
     /// The RDB child exited: its file (`None` when it failed) goes to the replicas waiting for it.
-    pub fn repl_bgsave_done(&mut self, rdb: Option<Vec<u8>>, offset: u64) {
+    pub fn repl_bgsave_done(&mut self, rdb: Option<Vec<u8>>) {
         let waiting: Vec<usize> = self
             .engine
             .repl
@@ -63,7 +40,7 @@ impl<S: Strategy> Core<S> {
                 self.clients
                     .get(ck)
                     .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|l| l.waiting_bgsave)
+                    .is_some_and(|l| l.waiting_bgsave && !l.diskless)
             })
             .collect();
         if waiting.is_empty() {
@@ -74,26 +51,18 @@ impl<S: Strategy> Core<S> {
             self.net.closing.extend(waiting);
             return;
         };
-        let tail = self
-            .engine
-            .repl
-            .backlog
-            .as_ref()
-            .and_then(|b| b.since(offset));
-        let Some(tail) = tail else {
-            zedis_deploy::warning!("The backlog no longer holds the stream since the RDB: dropping the waiting replicas");
-            self.net.closing.extend(waiting);
-            return;
-        };
         let mut payload = format!("${}\r\n", rdb.len()).into_bytes();
         payload.extend_from_slice(&rdb);
         drop(rdb);
-        payload.extend_from_slice(&tail);
         let frame = Rc::new(Frame::new(payload, Component::Clients));
         let now = cached_ms();
         for ck in waiting {
+            let held = self.repl_take_held(ck);
             if let Some(client) = self.clients.get_mut(ck) {
                 client.push_shared(&frame);
+                if !held.is_empty() {
+                    client.push_shared(&Rc::new(Frame::new(held, Component::Clients)));
+                }
                 if let Some(link) = client.replica.as_mut() {
                     link.rdb_frame = Some(Rc::downgrade(&frame));
                     link.waiting_bgsave = false;
@@ -105,17 +74,15 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    /// Once a second: a newline to each replica waiting for its RDB, so that it does not time out.
+    /// Once a second: a newline to each replica waiting for a fork or for its RDB file, so that it does
+    /// not time out (never to one receiving a diskless payload: it would corrupt it).
     pub fn repl_bgsave_keepalive(&mut self) {
-        if self.engine.persist.child.is_none() {
-            return;
-        }
         for ck in self.engine.repl.replicas.clone() {
             let waiting = self
                 .clients
                 .get(ck)
                 .and_then(|c| c.replica.as_ref())
-                .is_some_and(|l| l.waiting_bgsave);
+                .is_some_and(|l| l.wait_bgsave_start || (l.waiting_bgsave && !l.diskless));
             if waiting {
                 self.reply(ck, |out, _| out.push(b'\n'));
                 self.queue_write(ck);

@@ -245,7 +245,7 @@ impl Handshake {
 
 /// How the payload's end is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Framing {
+pub enum Framing {
     /// Waiting for the `$` line.
     Header,
     /// `$<len>`: this many bytes.
@@ -300,6 +300,32 @@ impl RdbReceiver {
             Framing::Length(len) => len as i64,
             Framing::Eof(_) => 0,
         }
+    }
+
+    /// The payload's framing (`Header` until the `$` line was read).
+    pub fn framing(&self) -> &Framing {
+        &self.framing
+    }
+
+    /// Reads only the `$` line (skipping keepalive newlines) from `input`; returns the bytes used. The
+    /// payload itself is left to the caller (a diskless load reads it from the socket).
+    pub fn feed_header(&mut self, input: &[u8]) -> Result<usize, PayloadError> {
+        let mut consumed = 0;
+        while self.framing == Framing::Header {
+            let rest = &input[consumed..];
+            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                if rest.len() > LINE_BYTES_MAX {
+                    return Err(PayloadError::BadHeader(lossy_prefix(rest)));
+                }
+                break;
+            };
+            let line = rest[..nl].strip_suffix(b"\r").unwrap_or(&rest[..nl]);
+            consumed += nl + 1;
+            if !line.is_empty() {
+                self.framing = parse_header(line, self.bytes_max)?;
+            }
+        }
+        Ok(consumed)
     }
 
     /// Takes bytes from the master.

@@ -86,9 +86,9 @@ pub fn section<S: Strategy>(core: &Core<S>, out: &mut String) {
             continue;
         };
         let ip = super::replica_ip(client);
-        let (state, lag) = if link.online {
+        let (state, lag) = if link.online || link.stream_on_ack.is_some() {
             ("online", now_s - link.ack_ms / 1000)
-        } else if link.waiting_bgsave {
+        } else if link.waiting_bgsave || link.wait_bgsave_start {
             ("wait_bgsave", 0)
         } else {
             ("send_bulk", 0)

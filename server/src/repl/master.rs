@@ -5,11 +5,8 @@
 //! in memory when fork fails) is exactly the dataset at the offset `+FULLRESYNC` names.
 
 use super::{new_replid, Backlog, ReplicaLink, Waiter};
-use crate::client::Frame;
 use crate::server::{cached_ms, Core};
 use crate::Strategy;
-use std::rc::Rc;
-use zedis_budget::Component;
 use zedis_client_pool::ClientSlots;
 use zedis_resp::reply;
 
@@ -175,6 +172,11 @@ pub fn wait<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
 }
 
 impl<S: Strategy> Core<S> {
+    /// The stream from `offset` on, if the backlog still holds it.
+    fn repl_since(&self, offset: u64) -> Option<Vec<u8>> {
+        self.engine.repl.backlog.as_ref()?.since(offset)
+    }
+
     /// Replicas whose acknowledged offset reached `offset`.
     pub fn repl_acked(&self, offset: u64) -> usize {
         self.engine
@@ -192,6 +194,7 @@ impl<S: Strategy> Core<S> {
 
     /// `REPLCONF ACK <offset>` from replica `ck`.
     fn repl_ack(&mut self, ck: usize, offset: u64) {
+        self.repl_start_stream_on_ack(ck);
         let now = cached_ms();
         let Some(link) = self.clients.get_mut(ck).and_then(|c| c.replica.as_mut()) else {
             return;
@@ -275,8 +278,9 @@ impl<S: Strategy> Core<S> {
         true
     }
 
-    /// Full resync: `+FULLRESYNC <replid> <offset>` (PSYNC only), then the RDB as `$<len>` and its bytes; the
-    /// replica receives the stream from the next flush on.
+    /// Full resync (Redis's `syncCommand` after a refused PSYNC): the replica joins a running disk child
+    /// forked for replication, or waits for the next fork (`diskless.rs`), started at once unless a
+    /// diskless sync's delay applies; `+FULLRESYNC <replid> <offset>` (PSYNC only) names the fork's offset.
     fn repl_full_sync(&mut self, ck: usize, psync: bool) {
         let size = self.settings.repl_backlog_bytes;
         let repl = &mut self.engine.repl;
@@ -289,59 +293,57 @@ impl<S: Strategy> Core<S> {
             }
             repl.backlog = Some(Backlog::new(size, repl.master_repl_offset));
         }
-        if let Some(client) = self.clients.get_mut(ck) {
-            client
-                .replica
-                .get_or_insert_with(ReplicaLink::default)
-                .pre_psync = !psync;
-        }
-        let addr = self
-            .clients
-            .get(ck)
-            .map_or(String::new(), |c| c.addr.clone());
-        // In the background when we can fork; else at once, in memory.
-        let (offset, rdb) = match self.repl_bgsave_for(ck) {
-            Some(offset) => (offset, None),
-            None => match self.repl_rdb_now() {
-                Ok(rdb) => {
-                    // The new replica's stream starts with a SELECT, as Redis's `slaveseldb = -1`.
-                    self.engine.repl.stream_db = None;
-                    (self.engine.repl.master_repl_offset, Some(rdb))
-                }
-                Err(e) => {
-                    zedis_deploy::warning!("Can't produce the RDB for a replica: {e}");
-                    return self.reply_error(ck, b"ERR can't produce the RDB for the replica");
-                }
-            },
+        let now = cached_ms();
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
         };
-        zedis_deploy::notice!(
-            "Replica {addr} asks for synchronization: full resync at offset {offset}"
-        );
-        let repl = &mut self.engine.repl;
-        repl.sync_full += 1;
-        let mut payload = Vec::new();
-        if psync {
-            payload
-                .extend_from_slice(format!("+FULLRESYNC {} {offset}\r\n", repl.replid).as_bytes());
-        }
-        if let Some(rdb) = &rdb {
-            payload.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
-            payload.extend_from_slice(rdb);
-        }
-        if let Some(client) = self.clients.get_mut(ck) {
-            if let Some(link) = client.replica.as_mut().filter(|_| rdb.is_some()) {
-                link.online = true;
-                link.ack_ms = crate::server::unix_ms();
-            }
-            let frame = Rc::new(Frame::new(payload, Component::Clients));
-            client.push_shared(&frame);
-            if let Some(link) = client.replica.as_mut() {
-                link.rdb_frame = Some(Rc::downgrade(&frame));
-            }
-        }
+        let addr = client.addr.clone();
+        let link = client.replica.get_or_insert_with(ReplicaLink::default);
+        link.pre_psync = !psync;
+        link.wait_bgsave_start = true;
+        link.wait_start_ms = now;
+        let capa_eof = link.capa_eof;
+        self.engine.repl.sync_full += 1;
         self.engine.repl.replicas.push(ck);
+        zedis_deploy::notice!("Replica {addr} asks for synchronization");
+        zedis_deploy::notice!("Full resync requested by replica {addr}");
+        let diskless = self.config.flag("repl-diskless-sync") && capa_eof;
+        match self.engine.persist.child.as_ref() {
+            Some(child)
+                if child.socket.is_none()
+                    && child.joinable
+                    && self.repl_since(child.offset).is_some() =>
+            {
+                let offset = child.offset;
+                // The stream since the fork, held for it from now on as for the replicas that came first.
+                let held = self.repl_since(offset).unwrap_or_default();
+                zedis_budget::GlobalBudget::reserve(
+                    self.budget,
+                    zedis_budget::Component::Clients,
+                    held.len(),
+                );
+                if let Some(link) = self.clients.get_mut(ck).and_then(|c| c.replica.as_mut()) {
+                    link.held = held;
+                }
+                zedis_deploy::notice!("Waiting for end of BGSAVE for SYNC");
+                self.repl_setup_full_resync(ck, offset, false);
+            }
+            Some(child) if child.socket.is_some() => {
+                zedis_deploy::notice!(
+                    "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC"
+                );
+            }
+            Some(_) => {
+                zedis_deploy::notice!(
+                    "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC"
+                );
+            }
+            None if diskless && self.config.int("repl-diskless-sync-delay") > 0 => {
+                zedis_deploy::notice!("Delay next BGSAVE for diskless SYNC");
+            }
+            None => self.repl_start_fork(now, true),
+        }
         self.engine.repl.recharge(self.budget);
-        self.queue_write(ck);
     }
 
     /// Before replies are written: GETACK for new WAITs, this turn's stream to the backlog and replicas,
@@ -356,6 +358,7 @@ impl<S: Strategy> Core<S> {
         }
         repl.get_ack &= hold;
         self.repl_flush();
+        self.repl_pipe_pump();
         self.rdb_child_check();
         self.repl_failover_tick();
         self.repl_serve_waiters(cached_ms());
@@ -374,13 +377,18 @@ impl<S: Strategy> Core<S> {
         }
         self.repl_bgsave_keepalive();
         let now = cached_ms();
+        self.repl_start_pending_fork(now);
         let timeout_ms = self.settings.repl_timeout_s as i64 * 1000;
         for ck in self.engine.repl.replicas.clone() {
             let stale = self
                 .clients
                 .get(ck)
                 .and_then(|c| c.replica.as_ref())
-                .is_some_and(|l| l.online && !l.pre_psync && now - l.ack_ms > timeout_ms);
+                .is_some_and(|l| {
+                    (l.online || l.stream_on_ack.is_some())
+                        && !l.pre_psync
+                        && now - l.ack_ms > timeout_ms
+                });
             if stale {
                 zedis_deploy::warning!("Disconnecting timedout replica (streaming sync)");
                 self.net.closing.push(ck);
@@ -412,7 +420,9 @@ impl<S: Strategy> Core<S> {
                 self.clients
                     .get(ck)
                     .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|l| l.online && now - l.ack_ms <= lag_ms)
+                    .is_some_and(|l| {
+                        (l.online || l.stream_on_ack.is_some()) && now - l.ack_ms <= lag_ms
+                    })
             })
             .count()
     }

@@ -9,10 +9,13 @@
 //! - `master.rs`: the master's commands (REPLCONF, PSYNC, SYNC, WAIT) and its cron (PING to replicas,
 //!   GETACK for WAIT, `min-replicas-to-write`).
 //! - `bgsave.rs`: the RDB of a full resync written by a forked child, then sent with the stream since.
+//! - `diskless.rs`: `repl-diskless-sync`: when to fork for the replicas waiting for an RDB, and the
+//!   diskless child's pipe relayed to their sockets.
 //! - `rdb.rs`: the RDB with Redis's replication AUX fields (`repl-stream-db` for chains).
 //! - `handshake.rs`: the replica side of the handshake and the RDB transfer as sans-IO state machines.
-//! - `replica.rs`: the link to our master (connect, drive the handshake, load the RDB, then the master
-//!   becomes a client whose commands run through the one command path).
+//! - `replica.rs`: the link to our master (its state, REPLICAOF's effect, ACKs, the cron); `link.rs` connects
+//!   and drives the handshake and transfer; `load.rs` loads the RDB, then the master becomes a client whose
+//!   commands run through the one command path.
 //! - `failover.rs`: FAILOVER.
 //! - `commands.rs`: REPLICAOF/SLAVEOF and ROLE.
 //! - `info.rs`: INFO replication.
@@ -24,9 +27,13 @@
 pub mod backlog;
 pub mod bgsave;
 pub mod commands;
+pub mod diskless;
+pub mod diskless_load;
 pub mod failover;
 pub mod handshake;
 pub mod info;
+pub mod link;
+pub mod load;
 pub mod master;
 pub mod rdb;
 pub mod replica;
@@ -57,8 +64,24 @@ pub struct ReplicaLink {
     pub capa_psync2: bool,
     /// Receives the write stream (after PSYNC/SYNC).
     pub online: bool,
-    /// Waits for the background RDB of its full resync (`bgsave.rs`).
+    /// Waits for the background RDB of its full resync, forked already (`bgsave.rs`; Redis's
+    /// `WAIT_BGSAVE_END`).
     pub waiting_bgsave: bool,
+    /// Waits for the next RDB child to be forked (Redis's `WAIT_BGSAVE_START`): a diskless sync's delay,
+    /// or a child running that it cannot join (`diskless.rs`).
+    pub wait_bgsave_start: bool,
+    /// When it started waiting for a fork (unix ms; `repl-diskless-sync-delay` counts from here).
+    pub wait_start_ms: i64,
+    /// Its RDB comes from the diskless child through the pipe (`$EOF:` framing), not from a file.
+    pub diskless: bool,
+    /// Its diskless payload was sent: the stream since this offset follows its first `REPLCONF ACK`
+    /// (Redis's `repl_start_cmd_stream_on_ack`: a replica finds the EOF mark only at the end of what it
+    /// read, so nothing may follow the mark before it loaded).
+    pub stream_on_ack: Option<u64>,
+    /// The stream written since its RDB's fork offset, held while it waits for the child or its first ACK
+    /// (Redis accumulates it in the replica's output buffer): bounded by the `replica` output limit,
+    /// charged to the budget (`Component::Clients`).
+    pub held: Vec<u8>,
     /// Attached with SYNC (no PSYNC): it never acknowledges, so `repl-timeout` does not apply (Redis's
     /// `CLIENT_PRE_PSYNC`).
     pub pre_psync: bool,
@@ -84,10 +107,9 @@ pub fn replica_ip(client: &crate::client::Client) -> &str {
 
 /// Whether `client` is a replica of ours past PSYNC/SYNC (streaming or waiting for its RDB).
 pub fn is_online_replica(client: &crate::client::Client) -> bool {
-    client
-        .replica
-        .as_ref()
-        .is_some_and(|r| r.online || r.waiting_bgsave)
+    client.replica.as_ref().is_some_and(|r| {
+        r.online || r.waiting_bgsave || r.wait_bgsave_start || r.stream_on_ack.is_some()
+    })
 }
 
 /// Bytes of client `client`'s output that are its RDB payload (not counted by the output limit).
@@ -329,10 +351,29 @@ impl<S: Strategy> Core<S> {
         repl.master_repl_offset += bytes.len() as u64;
         let targets: Vec<usize> = repl.replicas.clone();
         let mut frame = None;
+        let now = crate::server::cached_ms();
+        let limit = self.settings.output_limits.replica;
         for ck in targets {
             let Some(client) = self.clients.get_mut(ck) else {
                 continue;
             };
+            if let Some(link) = client
+                .replica
+                .as_mut()
+                .filter(|l| l.waiting_bgsave || l.stream_on_ack.is_some())
+            {
+                link.held.extend_from_slice(bytes);
+                self.budget.reserve(Component::Clients, bytes.len());
+                let held = link.held.len() as u64;
+                if limit.exceeded(held, &mut client.soft_limit_since_ms, now) {
+                    zedis_deploy::warning!(
+                        "Client id={} closed for overcoming of output buffer limits.",
+                        client.id
+                    );
+                    self.net.closing.push(ck);
+                }
+                continue;
+            }
             if !client.replica.as_ref().is_some_and(|r| r.online) {
                 continue;
             }
@@ -365,12 +406,34 @@ impl<S: Strategy> Core<S> {
 
     /// Forgets a disconnecting client's replication roles (a replica of ours, our master, a WAIT).
     pub fn repl_forget_client(&mut self, ck: usize) {
+        let held = self
+            .clients
+            .get_mut(ck)
+            .and_then(|c| c.replica.as_mut())
+            .map(|l| std::mem::take(&mut l.held));
+        if let Some(held) = held {
+            self.budget.release(Component::Clients, held.len());
+        }
         self.engine.repl.replicas.retain(|&r| r != ck);
         self.engine.repl.waiters.retain(|w| w.ck != ck);
         let is_master = self.clients.get(ck).is_some_and(|c| c.is_master);
         if is_master {
             self.repl_master_lost();
         }
+    }
+}
+
+impl<S: Strategy> Core<S> {
+    /// Takes the stream held for replica `ck` since its RDB's fork (see [`ReplicaLink::held`]).
+    pub fn repl_take_held(&mut self, ck: usize) -> Vec<u8> {
+        let held = self
+            .clients
+            .get_mut(ck)
+            .and_then(|c| c.replica.as_mut())
+            .map(|l| std::mem::take(&mut l.held))
+            .unwrap_or_default();
+        self.budget.release(Component::Clients, held.len());
+        held
     }
 }
 

@@ -1,31 +1,30 @@
 //! The replica's side: the link to our master ([`MasterLink`]), driven by the event loop through the
 //! sans-IO [`Handshake`] and [`RdbReceiver`] (REPLICAOF and ROLE are in `commands.rs`).
 //!
+//! The link's I/O before the stream flows is in `link.rs`, loading the RDB in `load.rs` and
+//! `diskless_load.rs`.
+//!
 //! Link states follow Redis's `repl_state`: connect (waiting to retry, with a growing backoff), connecting
 //! (TCP), handshake, sync (receiving the RDB), connected. Once the RDB is loaded the socket becomes an
 //! ordinary client slot flagged `is_master`: its commands run through `Core::call` like anyone's, their
 //! replies are dropped (except `REPLCONF ACK`), and each command's bytes advance our offset and are passed on
 //! verbatim to our backlog and sub-replicas (`Core::repl_master_applied`).
 
-use super::handshake::{Handshake, RdbReceiver, Step, LINE_BYTES_MAX};
-use super::Backlog;
+use super::handshake::{Handshake, RdbReceiver};
 use crate::client::Frame;
-use crate::server::{cached_ms, Core, CLIENT_TOKEN_BASE, MASTER_LINK};
+use crate::server::{cached_ms, Core};
 use crate::Strategy;
-use mio::net::TcpStream;
-use mio::{Interest, Token};
-use std::io::ErrorKind;
 use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
-use zedis_deploy::stream::{redis_addr, ClientStream};
-use zedis_tls::{StreamLimits, TlsStream, Transport};
+use zedis_deploy::stream::ClientStream;
+use zedis_tls::Transport;
 
 /// First retry delay after a failed attempt; doubled per failure up to [`RETRY_MS_MAX`].
 const RETRY_MS_MIN: i64 = 1000;
 /// Longest delay between attempts.
 const RETRY_MS_MAX: i64 = 8000;
 /// Bytes read from the master per read call during the handshake and transfer.
-const READ_CHUNK_BYTES: usize = 64 * 1024;
+pub(super) const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// Where the link stands.
 #[derive(Debug)]
@@ -44,6 +43,8 @@ pub enum LinkState {
         replid: String,
         /// The offset the RDB corresponds to.
         offset: u64,
+        /// Parse the payload from the socket as it arrives (`repl-diskless-load`, `diskless_load.rs`).
+        diskless: bool,
     },
     /// Streaming: the master is client `ck`.
     Connected(usize),
@@ -59,20 +60,20 @@ pub struct MasterLink {
     /// Link state.
     pub state: LinkState,
     /// The socket, TLS with `tls-replication yes` (`server/tls.rs`).
-    stream: Option<Transport<ClientStream>>,
+    pub(super) stream: Option<Transport<ClientStream>>,
     /// Bytes read and not yet used (handshake lines, payload, the stream's start).
-    inbuf: Vec<u8>,
-    retry_at_ms: i64,
-    failures: u32,
+    pub(super) inbuf: Vec<u8>,
+    pub(super) retry_at_ms: i64,
+    pub(super) failures: u32,
     /// When the link went down (unix ms; 0: never up).
     pub down_since_ms: i64,
     /// Last read from the master during handshake or transfer (unix ms).
     pub last_io_ms: i64,
     /// Bytes of `inbuf` and the payload charged to the budget (`Component::Persistence`).
-    charged_bytes: usize,
+    pub(super) charged_bytes: usize,
     /// The database the master client starts in: the RDB's `repl-stream-db`, or after a break the one the
     /// stream had selected (a partial resync sends no new SELECT).
-    stream_db: usize,
+    pub(super) stream_db: usize,
 }
 
 impl MasterLink {
@@ -93,7 +94,7 @@ impl MasterLink {
     }
 
     /// Charges the read buffer and the payload received so far to the budget.
-    fn recharge(&mut self, budget: &zedis_budget::Budget) {
+    pub(super) fn recharge(&mut self, budget: &zedis_budget::Budget) {
         let payload = match &self.state {
             LinkState::Transfer { rx, .. } => rx.data.capacity(),
             _ => 0,
@@ -168,14 +169,14 @@ impl<S: Strategy> Core<S> {
         self.repl_disconnect_replicas();
     }
 
-    fn repl_disconnect_replicas(&mut self) {
+    pub(super) fn repl_disconnect_replicas(&mut self) {
         for ck in self.engine.repl.replicas.clone() {
             self.net.closing.push(ck);
         }
     }
 
     /// Closes the master link (socket or master client) without forgetting who the master is.
-    fn repl_drop_link(&mut self) {
+    pub(super) fn repl_drop_link(&mut self) {
         let Some(link) = self.engine.repl.master.as_mut() else {
             return;
         };
@@ -208,7 +209,7 @@ impl<S: Strategy> Core<S> {
     }
 
     /// A failed attempt: log, close, retry after the backoff.
-    fn repl_link_failed(&mut self, why: &str) {
+    pub(super) fn repl_link_failed(&mut self, why: &str) {
         if self.engine.repl.failover.is_some() {
             return self
                 .repl_abort_failover(&format!("Failover target rejected psync request: {why}"));
@@ -220,378 +221,6 @@ impl<S: Strategy> Core<S> {
             let delay = (RETRY_MS_MIN << (link.failures - 1)).min(RETRY_MS_MAX);
             link.retry_at_ms = cached_ms() + delay;
         }
-    }
-
-    /// Starts the TCP connection to the master.
-    fn repl_connect(&mut self) {
-        let Some(link) = self.engine.repl.master.as_mut() else {
-            return;
-        };
-        let addr = std::net::ToSocketAddrs::to_socket_addrs(&(link.host.as_str(), link.port))
-            .ok()
-            .and_then(|mut addrs| addrs.next());
-        let Some(addr) = addr else {
-            let why = format!("can't resolve {}", link.host);
-            return self.repl_link_failed(&why);
-        };
-        zedis_deploy::notice!("Connecting to MASTER {addr}");
-        let mut stream = match TcpStream::connect(addr) {
-            Ok(stream) => stream,
-            Err(e) => return self.repl_link_failed(&format!("Unable to connect to MASTER: {e}")),
-        };
-        let registered = self.net.poll.registry().register(
-            &mut stream,
-            MASTER_LINK,
-            Interest::READABLE | Interest::WRITABLE,
-        );
-        if let Err(e) = registered {
-            return self.repl_link_failed(&format!("can't poll the master socket: {e}"));
-        }
-        link.stream = Some(Transport::Plain(ClientStream::Tcp(stream)));
-        link.state = LinkState::Connecting;
-        link.last_io_ms = cached_ms();
-    }
-
-    /// Event on the master socket before it became a client.
-    pub fn repl_link_event(&mut self) {
-        let Some(link) = self.engine.repl.master.as_mut() else {
-            return;
-        };
-        if matches!(link.state, LinkState::Connecting) {
-            let Some(stream) = link.stream.as_mut() else {
-                return;
-            };
-            let ClientStream::Tcp(tcp) = stream.socket() else {
-                return self.repl_link_failed("no socket");
-            };
-            match (tcp.take_error(), tcp.peer_addr()) {
-                (Ok(None), Ok(_)) => {}
-                (_, Err(e)) if e.kind() == ErrorKind::NotConnected => return,
-                (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
-                    return self
-                        .repl_link_failed(&format!("Error condition on socket for SYNC: {e}"));
-                }
-            }
-            let _ = tcp.set_nodelay(true);
-            // `tls-replication yes`: TLS over the connected socket, the master's certificate checked against
-            // our CA (not its host name, as Redis). Writable interest stays for the TLS records.
-            let tls_client = self
-                .config
-                .flag("tls-replication")
-                .then(|| self.net.tls.configs.as_ref().and_then(|c| c.client.clone()));
-            let interest = match tls_client {
-                None => Interest::READABLE,
-                Some(None) => {
-                    return self.repl_link_failed("tls-replication needs tls-ca-cert-file or -dir")
-                }
-                Some(Some(client)) => {
-                    let Some(Transport::Plain(tcp)) = link.stream.take() else {
-                        return self.repl_link_failed("no socket");
-                    };
-                    let ip = tcp
-                        .tcp_peer()
-                        .map(|a| a.ip())
-                        .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
-                    let name = zedis_tls::rustls::pki_types::ServerName::IpAddress(ip.into());
-                    match TlsStream::connect(tcp, client, name, StreamLimits::default()) {
-                        Ok(tls) => link.stream = Some(Transport::Tls(Box::new(tls))),
-                        Err(e) => return self.repl_link_failed(&format!("TLS to MASTER: {e}")),
-                    }
-                    Interest::READABLE | Interest::WRITABLE
-                }
-            };
-            let Some(stream) = link.stream.as_mut() else {
-                return;
-            };
-            let _ = self
-                .net
-                .poll
-                .registry()
-                .reregister(stream, MASTER_LINK, interest);
-            zedis_deploy::notice!("MASTER <-> REPLICA sync started");
-            let port_directive = if self.config.flag("tls-replication") {
-                "tls-port"
-            } else {
-                "port"
-            };
-            // `replica-announce-port` replaces the listening port in the announcement, as Redis's.
-            let port = match self.config.int("replica-announce-port") {
-                0 => self.config.int(port_directive) as u16,
-                announced => announced as u16,
-            };
-            let auth = Some(self.config.get("masterauth"))
-                .filter(|p| !p.is_empty())
-                .map(|p| p.as_bytes().to_vec());
-            let psync = Some((
-                self.engine.repl.replid.clone(),
-                self.engine.repl.master_repl_offset,
-            ));
-            let (mut hs, first) = Handshake::start(port, auth, psync);
-            if self.engine.repl.failover.is_some() {
-                hs = hs.with_failover();
-            }
-            let announce_ip = self.config.get("replica-announce-ip");
-            if !announce_ip.is_empty() {
-                hs = hs.with_announce_ip(announce_ip.as_bytes().to_vec());
-            }
-            link.state = LinkState::Handshake(hs);
-            if let Err(e) = self.repl_link_write(&first) {
-                return self.repl_link_failed(&e);
-            }
-        }
-        if let Err(e) = self.repl_link_read() {
-            return self.repl_link_failed(&e);
-        }
-        if let Err(e) = self.repl_link_drive() {
-            self.repl_link_failed(&e);
-        }
-        if let Some(link) = self.engine.repl.master.as_mut() {
-            link.recharge(self.budget);
-        }
-    }
-
-    fn repl_link_write(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let stream = self
-            .engine
-            .repl
-            .master
-            .as_mut()
-            .and_then(|l| l.stream.as_mut())
-            .ok_or("no socket")?;
-        let mut written = 0;
-        while written < bytes.len() {
-            match stream.write_plain(&bytes[written..]) {
-                Ok(0) => return Err("master closed the connection".into()),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                // Handshake commands are tiny: a full socket buffer here means a dead peer.
-                Err(e) => return Err(format!("write to master: {e}")),
-            }
-        }
-        match stream.flush() {
-            Err(e) if e.kind() != ErrorKind::WouldBlock => Err(format!("write to master: {e}")),
-            _ => Ok(()),
-        }
-    }
-
-    fn repl_link_read(&mut self) -> Result<(), String> {
-        let Some(link) = self.engine.repl.master.as_mut() else {
-            return Ok(());
-        };
-        let Some(stream) = link.stream.as_mut() else {
-            return Ok(());
-        };
-        let mut chunk = vec![0u8; READ_CHUNK_BYTES];
-        // TLS: handshake records and replies rustls queued go out before reading more.
-        if let Err(e) = stream.flush() {
-            if e.kind() != ErrorKind::WouldBlock {
-                return Err(format!("write to master: {e}"));
-            }
-        }
-        loop {
-            match stream.read_plain(&mut chunk) {
-                Ok(0) => return Err("master closed the connection".into()),
-                Ok(n) => {
-                    link.inbuf.extend_from_slice(&chunk[..n]);
-                    link.last_io_ms = cached_ms();
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(format!("read from master: {e}")),
-            }
-        }
-    }
-
-    /// Runs the handshake and the transfer over the bytes read so far.
-    fn repl_link_drive(&mut self) -> Result<(), String> {
-        loop {
-            let Some(link) = self.engine.repl.master.as_mut() else {
-                return Ok(());
-            };
-            match &mut link.state {
-                LinkState::Handshake(hs) => {
-                    let Some(nl) = link.inbuf.iter().position(|&b| b == b'\n') else {
-                        if link.inbuf.len() > LINE_BYTES_MAX {
-                            return Err("garbage from master (line too long)".into());
-                        }
-                        return Ok(());
-                    };
-                    let line: Vec<u8> = link.inbuf.drain(..=nl).collect();
-                    let line = line.strip_suffix(b"\n").unwrap_or(&line);
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    match hs.on_line(line) {
-                        Step::Send(bytes) => self.repl_link_write(&bytes)?,
-                        Step::Wait => {}
-                        Step::Fail(why) => return Err(why),
-                        Step::FullResync { replid, offset } => {
-                            zedis_deploy::notice!("Full resync from master: {replid}:{offset}");
-                            self.repl_clear_failover();
-                            let Some(link) = self.engine.repl.master.as_mut() else {
-                                return Ok(());
-                            };
-                            let bytes_max = match self.budget.limit() {
-                                0 => u64::MAX / 2,
-                                limit => limit as u64,
-                            };
-                            link.state = LinkState::Transfer {
-                                rx: RdbReceiver::new(bytes_max),
-                                replid,
-                                offset,
-                            };
-                        }
-                        Step::Continue { new_replid } => {
-                            zedis_deploy::notice!(
-                                "Successful partial resynchronization with master."
-                            );
-                            self.repl_clear_failover();
-                            self.repl_continued(new_replid);
-                            return self.repl_become_connected();
-                        }
-                    }
-                }
-                LinkState::Transfer { rx, .. } => {
-                    let fed = rx.feed(&link.inbuf).map_err(|e| e.to_string())?;
-                    link.inbuf.drain(..fed.consumed);
-                    if !fed.complete {
-                        return Ok(());
-                    }
-                    self.repl_load_transfer()?;
-                    return self.repl_become_connected();
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    /// `+CONTINUE`: the backlog and offset stay; a new id shifts the old one to `replid2`.
-    fn repl_continued(&mut self, new_replid: Option<String>) {
-        let size = self.settings.repl_backlog_bytes;
-        let repl = &mut self.engine.repl;
-        if let Some(new) = new_replid.filter(|n| *n != repl.replid) {
-            repl.replid2 = std::mem::replace(&mut repl.replid, new);
-            repl.second_replid_offset = repl.master_repl_offset as i64 + 1;
-            self.repl_disconnect_replicas();
-        }
-        let repl = &mut self.engine.repl;
-        if repl.backlog.is_none() {
-            repl.backlog = Some(Backlog::new(size, repl.master_repl_offset));
-        }
-    }
-
-    /// The RDB is complete: replace the dataset with it and take the master's id and offset.
-    fn repl_load_transfer(&mut self) -> Result<(), String> {
-        let Some(link) = self.engine.repl.master.as_mut() else {
-            return Ok(());
-        };
-        let state = std::mem::replace(&mut link.state, LinkState::Connect);
-        let LinkState::Transfer { rx, replid, offset } = state else {
-            return Ok(());
-        };
-        zedis_deploy::notice!(
-            "MASTER <-> REPLICA sync: Loading DB in memory ({} bytes)",
-            rx.data.len()
-        );
-        link.stream_db = super::rdb::stream_db(&rx.data).min(self.engine.ks.db_count() - 1);
-        self.engine.ks.flush_all();
-        // The master's libraries replace ours (Redis clears the function context before loading).
-        if let Some(scripting) = self.engine.scripting.as_mut() {
-            let _ = scripting.function_flush();
-        }
-        if let Err(e) = self.rdb_load(&rx.data[..]) {
-            self.engine.ks.flush_all();
-            return Err(format!(
-                "Failed trying to load the MASTER synchronization DB: {e}"
-            ));
-        }
-        // Every database was replaced: WATCHers of keys that changed see it (Redis's signalFlushedDb).
-        self.engine.fx.reset();
-        self.engine.fx.flushed_dbs = (0..self.engine.ks.db_count()).collect();
-        crate::multi::signal_touched(self);
-        self.engine.fx.reset();
-        let size = self.settings.repl_backlog_bytes;
-        let repl = &mut self.engine.repl;
-        repl.replid = replid;
-        repl.replid2 = "0".repeat(40);
-        repl.second_replid_offset = -1;
-        repl.master_repl_offset = offset;
-        repl.backlog = Some(Backlog::new(size, offset));
-        repl.recharge(self.budget);
-        // A new dataset: our replicas must resync from it, and an AOF must be rewritten from it (Redis's
-        // restartAOFAfterSYNC).
-        self.repl_disconnect_replicas();
-        if self.engine.aof.enabled() {
-            if let Err(e) = self.aof_start_rewrite() {
-                zedis_deploy::warning!("Can't rewrite the AOF after the sync with the master: {e}");
-                self.engine.aof.rewrite_scheduled = true;
-            }
-        }
-        zedis_deploy::notice!("MASTER <-> REPLICA sync: Finished with success");
-        Ok(())
-    }
-
-    /// The socket becomes the master client; what followed the payload is its first input.
-    fn repl_become_connected(&mut self) -> Result<(), String> {
-        let Some(link) = self.engine.repl.master.as_mut() else {
-            return Ok(());
-        };
-        let Some(mut stream) = link.stream.take() else {
-            return Err("no socket".into());
-        };
-        let rest = std::mem::take(&mut link.inbuf);
-        let stream_db = link.stream_db;
-        let id = self.net.next_client_id;
-        let now = crate::server::unix_ms();
-        let limits = self.settings.parser_limits;
-        let (addr, laddr) = match stream.socket() {
-            ClientStream::Tcp(tcp) => (
-                tcp.peer_addr().map(redis_addr).unwrap_or_default(),
-                tcp.local_addr().map(redis_addr).unwrap_or_default(),
-            ),
-            ClientStream::Unix(_) => Default::default(),
-        };
-        let inserted = self.clients.insert_with(|client| {
-            let mut input = client.input.take().unwrap_or_default();
-            input.parser.set_limits(limits);
-            input.parser.set_authenticated(true);
-            input.query.extend_from_slice(&rest);
-            client.input = Some(input);
-            client.id = id;
-            client.addr = addr;
-            client.laddr = laddr;
-            client.created_ms = now;
-            client.last_interaction_ms = now;
-            client.authenticated = true;
-            client.is_master = true;
-            client.db = stream_db;
-            client.last_cmd = "NULL";
-        });
-        let Ok(ck) = inserted else {
-            let _ = self.net.poll.registry().deregister(&mut stream);
-            return Err("no client slot for the master".into());
-        };
-        let token = Token(ck + CLIENT_TOKEN_BASE);
-        if let Err(e) = self
-            .net
-            .poll
-            .registry()
-            .reregister(&mut stream, token, Interest::READABLE)
-        {
-            self.clients.remove(ck);
-            return Err(format!("can't poll the master client: {e}"));
-        }
-        self.net.next_client_id += 1;
-        if let Some(client) = self.clients.get_mut(ck) {
-            client.fd = std::os::fd::AsRawFd::as_raw_fd(stream.socket());
-            client.stream = Some(stream);
-        }
-        if let Some(link) = self.engine.repl.master.as_mut() {
-            link.state = LinkState::Connected(ck);
-            link.failures = 0;
-        }
-        // The first ACK puts us online at the master (a diskless master waits for it).
-        self.repl_send_ack(ck);
-        self.engine.blocked.resumed.push(ck);
-        Ok(())
     }
 
     /// Writes `REPLCONF ACK <offset>` to the master client `ck`.
