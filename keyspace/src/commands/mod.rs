@@ -18,6 +18,8 @@ pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod pqsort;
+pub mod seg_scan;
+pub mod seg_strings;
 pub mod sets;
 pub mod sort;
 pub mod sort_score;

@@ -1,5 +1,6 @@
 //! String commands: GET, SET and its variants, MGET/MSET, counters, APPEND, ranges.
 
+use super::seg_strings::{self, SetMode};
 use super::{
     is_string, read, reply_oom, reply_string, write, Ctx, NOT_FLOAT, NOT_INTEGER, STRING_TOO_LONG,
     SYNTAX, WRONGTYPE,
@@ -24,6 +25,9 @@ fn string_bytes(entry: EntryPtr, buf: &mut itoa::Buffer) -> &[u8] {
 /// # Format
 /// `GET key`
 pub fn get<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    if seg_strings::get(ks, ctx, ctx.argv[1]) {
+        return;
+    }
     match read(ks, ctx, ctx.argv[1]) {
         None => reply::null(ctx.out, ctx.proto),
         Some(e) if is_string(e) => reply_string(ctx.out, e),
@@ -124,6 +128,16 @@ pub fn set<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return;
     };
     let key = ctx.argv[1];
+    let mode = SetMode {
+        get: opts.get,
+        nx: opts.nx,
+        xx: opts.xx,
+        keep_ttl: opts.keep_ttl,
+        integer_reply: false,
+    };
+    if seg_strings::set(ks, ctx, key, ctx.argv[2], expire, mode) {
+        return;
+    }
     let existing = if opts.get {
         read(ks, ctx, key)
     } else {
@@ -158,6 +172,14 @@ fn set_and_reply<A: KvAllocator>(
     if let Err(oom) = ks.set_string(ctx.db, key, value, expire, keep_ttl, ctx.now_ms) {
         return reply_oom(ctx, oom);
     }
+    set_effects(ctx, key, value, expire);
+    if reply_ok {
+        reply::ok(ctx.out);
+    }
+}
+
+/// A SET's effects: the `set` (and `expire`) events, and a relative expire logged as absolute.
+pub(super) fn set_effects(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8], expire: Option<i64>) {
     ctx.fx.changed(notify::STRING, "set", ctx.db, key);
     if let Some(when) = expire {
         ctx.fx.notify(notify::GENERIC, "expire", ctx.db, key);
@@ -169,15 +191,20 @@ fn set_and_reply<A: KvAllocator>(
             when.to_string().into_bytes(),
         ]);
     }
-    if reply_ok {
-        reply::ok(ctx.out);
-    }
 }
 
 /// # Format
 /// `SETNX key value`
 pub fn setnx<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let key = ctx.argv[1];
+    let mode = SetMode {
+        nx: true,
+        integer_reply: true,
+        ..SetMode::default()
+    };
+    if seg_strings::set(ks, ctx, key, ctx.argv[2], None, mode) {
+        return;
+    }
     if write(ks, ctx, key).is_some() {
         return reply::integer(ctx.out, 0);
     }
@@ -200,6 +227,9 @@ pub fn setex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return;
     };
     let key = ctx.argv[1];
+    if seg_strings::set(ks, ctx, key, ctx.argv[3], Some(when), SetMode::default()) {
+        return;
+    }
     write(ks, ctx, key);
     set_and_reply(ks, ctx, key, ctx.argv[3], Some(when), false, true);
 }
@@ -279,6 +309,9 @@ pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 pub fn mget<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     reply::array_len(ctx.out, ctx.argv.len() - 1);
     for i in 1..ctx.argv.len() {
+        if seg_strings::get(ks, ctx, ctx.argv[i]) {
+            continue;
+        }
         match read(ks, ctx, ctx.argv[i]) {
             Some(e) if is_string(e) => reply_string(ctx.out, e),
             _ => reply::null(ctx.out, ctx.proto),
@@ -483,6 +516,9 @@ pub fn append<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `STRLEN key`
 pub fn strlen<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    if seg_strings::strlen(ks, ctx) {
+        return;
+    }
     match read(ks, ctx, ctx.argv[1]) {
         None => reply::integer(ctx.out, 0),
         Some(e) if !is_string(e) => ctx.error(WRONGTYPE),

@@ -322,7 +322,7 @@ pub const DIRECTIVES: &[Directive] = &[
     ),
     d(
         "kv-allocator",
-        Kind::Enum(&["pool", "system"]),
+        Kind::Enum(&["pool", "system", "segment"]),
         false,
         "pool",
     ),
