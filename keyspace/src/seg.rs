@@ -98,7 +98,12 @@ impl<A: KvAllocator> Keyspace<A> {
             return false;
         };
         let expire = store.ttl(key, i64::MIN).flatten();
-        let clock = self.initial_clock(now_ms);
+        let mut clock = self.initial_clock(now_ms);
+        if self.config.policy.is_lfu() {
+            // The store's read counter carries over (above LFU_INIT_VAL): OBJECT FREQ stays meaningful.
+            let reads = u32::from(store.frequency(key).unwrap_or(0));
+            clock = (clock & !0xff) | (5 + reads).min(255);
+        }
         let link = |ks: &mut Self| -> Result<(), Oom> {
             let payload = match crate::num::parse_i64_exact(&value) {
                 Some(n) => PayloadInit::Int(n),

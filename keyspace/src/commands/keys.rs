@@ -182,12 +182,12 @@ pub fn scan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     kept.retain(|key| string_ok && opts.pattern.is_none_or(|p| glob::matches(p, key)));
     let dict = ks.db(ctx.db).dict();
     let mut iterations = opts.count.saturating_mul(10);
-    while tables {
+    // The tables' phase (at least one step once it starts, so cursor 0 is never returned early).
+    let mut more = tables;
+    while more {
         cursor = dict.scan(cursor, |e| keys.push(e.key().to_vec()));
-        if cursor == 0 || iterations == 0 || kept.len() + keys.len() >= opts.count {
-            break;
-        }
-        iterations -= 1;
+        more = cursor != 0 && iterations != 0 && kept.len() + keys.len() < opts.count;
+        iterations = iterations.saturating_sub(1);
     }
     keys.retain(|key| opts.pattern.is_none_or(|p| glob::matches(p, key)));
     kept.reserve(keys.len());
