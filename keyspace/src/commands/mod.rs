@@ -20,6 +20,7 @@ pub mod lists;
 pub mod pqsort;
 pub mod seg_scan;
 pub mod seg_strings;
+mod set_options;
 pub mod sets;
 pub mod sort;
 pub mod sort_score;

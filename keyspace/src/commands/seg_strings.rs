@@ -108,6 +108,34 @@ pub fn set<A: KvAllocator>(
     true
 }
 
+/// One MSET pair without expiry: `Some(outcome)` when the segment store serves `key` (no reply, no
+/// effects: the caller records them).
+pub fn store<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    value: &[u8],
+) -> Option<Result<(), crate::Oom>> {
+    if !ks.seg_serves(ctx.db, key) {
+        return None;
+    }
+    let existed = ks
+        .seg_probe(ctx.db, key, ctx.now_ms, ctx.fx, false)
+        .is_some();
+    Some(
+        match ks.seg_set(ctx.db, key, value, None, ctx.now_ms, ctx.fx) {
+            Ok(true) => {
+                if !existed {
+                    ks.note_new_key(ctx.db, key);
+                }
+                Ok(())
+            }
+            Ok(false) => ks.set_string(ctx.db, key, value, None, false, ctx.now_ms),
+            Err(oom) => Err(oom),
+        },
+    )
+}
+
 /// STRLEN.
 pub fn strlen<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) -> bool {
     let key = ctx.argv[1];
