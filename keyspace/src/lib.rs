@@ -36,6 +36,8 @@ pub mod geohash;
 pub mod persist;
 mod policy;
 pub mod seg;
+#[cfg(test)]
+mod seg_tests;
 pub mod slots;
 pub use zedis_util::glob;
 pub mod longdouble;

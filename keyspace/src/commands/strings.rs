@@ -257,7 +257,11 @@ pub fn mset<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         let (key, value) = (ctx.argv[i], ctx.argv[i + 1]);
         let stored = match seg_strings::store(ks, ctx, key, value) {
             Some(stored) => stored,
-            None => ks.set_string(ctx.db, key, value, None, false, ctx.now_ms),
+            None => {
+                // As Redis's setKey: the write lookup expires (and announces) an expired key first.
+                write(ks, ctx, key);
+                ks.set_string(ctx.db, key, value, None, false, ctx.now_ms)
+            }
         };
         if let Err(oom) = stored {
             return reply_oom(ctx, oom);
