@@ -42,7 +42,7 @@ fn handler(name: &str) -> Handler<A> {
 /// Reply bytes and the effects worth comparing.
 fn run(ks: &mut Keyspace<A>, argv: &[Vec<u8>], now_ms: i64) -> (Vec<u8>, String) {
     let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+    let name = String::from_utf8_lossy(args[0]).to_ascii_uppercase();
     let mut out = Vec::new();
     let mut fx = Effects {
         notify_flags: u32::MAX,
