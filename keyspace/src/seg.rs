@@ -53,6 +53,12 @@ pub fn default_config() -> Option<SegConfig> {
 /// Proactive expiry work per database per cron cycle (segments visited plus items removed).
 const EXPIRE_WORK_PER_DB: usize = 4096;
 
+/// Compaction starts when holes pass 1/this of the held segment bytes.
+const COMPACT_DEAD_SHARE_DIVISOR: usize = 4;
+
+/// Compaction steps (two segments merged into one) per database per cron cycle at most.
+const COMPACT_STEPS_PER_CYCLE: usize = 4;
+
 /// What a native command sees of a key in the segment store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Probe {
@@ -397,7 +403,18 @@ impl<A: KvAllocator> Keyspace<A> {
         let Some(store) = self.dbs[db].seg.as_deref_mut() else {
             return 0;
         };
-        let removed = store.expire_step(now_ms, EXPIRE_WORK_PER_DB);
+        let mut removed = store.expire_step(now_ms, EXPIRE_WORK_PER_DB);
+        // Overwrites and deletes leave holes that only merges reclaim: when more than a quarter of the held
+        // bytes are holes, a few lossless compaction steps (each merges two neighbours into one segment).
+        let stats = store.stats();
+        if stats.dead_bytes > stats.segments * stats.segment_bytes / COMPACT_DEAD_SHARE_DIVISOR {
+            for _ in 0..COMPACT_STEPS_PER_CYCLE {
+                let Some(more) = store.compact_step(now_ms) else {
+                    break;
+                };
+                removed.expired.extend(more.expired);
+            }
+        }
         let count = (removed.expired.len() + removed.evicted.len()) as u64;
         self.seg_record(db, removed, fx);
         count

@@ -365,3 +365,34 @@ fn cluster_mode_is_refused() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn overwrite_holes_are_compacted_by_the_cron() {
+    let server = start(&["--hz", "50"]);
+    let mut c = server.conn();
+    let value = "v".repeat(100);
+    set_many(&mut c, "k", 40_000, &value, None);
+    let held = info_field(&mut c, "seg_segments");
+    // Overwriting every other key leaves the first segments half holes (none of them empties): the cron
+    // merges neighbours whose live items fit one segment.
+    for _ in 0..2 {
+        for chunk in (0..40_000).step_by(2).collect::<Vec<_>>().chunks(200) {
+            let mut pipe = redis::pipe();
+            for i in chunk {
+                pipe.cmd("SET").arg(format!("k{i}")).arg("w").ignore();
+            }
+            let _: () = pipe.query(&mut c).unwrap();
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while info_field(&mut c, "seg_merges") == 0 {
+        assert!(Instant::now() < deadline, "no compaction ({held} segments)");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(info_field(&mut c, "seg_segments") < held);
+    assert_eq!(redis::cmd("DBSIZE").query::<i64>(&mut c).unwrap(), 40_000);
+    let odd: String = redis::cmd("GET").arg("k39999").query(&mut c).unwrap();
+    assert_eq!(odd, value);
+    let even: String = redis::cmd("GET").arg("k39998").query(&mut c).unwrap();
+    assert_eq!(even, "w");
+}
