@@ -17,7 +17,9 @@
 //! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes, and streams
 //!   (delta-encoded nodes with consumer groups);
 //! - [`commands`]: the command handlers, one file per family;
-//! - [`dump`]: the keyspace as a minimal list of commands (AOF rewrite).
+//! - [`dump`]: the keyspace as a minimal list of commands (AOF rewrite);
+//! - [`seg`]: plain strings in per-database segment stores (`--kv-allocator segment`): native commands,
+//!   promotion into the tables, eviction and expiry by segment.
 //!
 //! Memory: allocations through `A` are charged to the installed [`zedis_budget::GlobalBudget`] by the strategy
 //! itself and fail (instead of aborting) when it is full; the server calls [`Keyspace::reclaim`] before each write
