@@ -155,7 +155,6 @@ impl KvStats {
 struct Writer {
     value: Vec<u8>,
     sizes: SizePicker,
-    ttl: Vec<u8>,
 }
 
 impl Writer {
@@ -163,15 +162,14 @@ impl Writer {
         Writer {
             value: vec![b'v'; workload.value_bytes_max()],
             sizes: SizePicker::new(workload),
-            ttl: workload.ttl_s.to_string().into_bytes(),
         }
     }
 
     fn push_set(&self, conn: &mut PipeConn, workload: &Workload, rng: &mut Rng, index: u64) {
         let key = key_name(index);
         let value = &self.value[..self.sizes.pick(rng)];
-        if workload.has_ttl(index) {
-            conn.push(&[b"SET", &key, value, b"EX", &self.ttl]);
+        if let Some(ttl) = workload.ttl_of(index) {
+            conn.push(&[b"SET", &key, value, b"EX", ttl.to_string().as_bytes()]);
         } else {
             conn.push(&[b"SET", &key, value]);
         }

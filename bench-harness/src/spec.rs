@@ -251,6 +251,12 @@ pub fn expand_strategy(strategy: &str) -> Result<Vec<(String, String)>> {
     match strategy {
         "zedis" => return Ok(vec![("zedis".into(), "--allocator zedis".into())]),
         "system" => return Ok(vec![("zedis-system".into(), "--allocator system".into())]),
+        "segment" => {
+            return Ok(vec![(
+                "zedis-segment".into(),
+                "--allocator zedis --kv-allocator segment".into(),
+            )])
+        }
         "matrix" => {
             let mut all = Vec::new();
             for kv in ["pool", "system"] {
@@ -269,10 +275,10 @@ pub fn expand_strategy(strategy: &str) -> Result<Vec<(String, String)>> {
     let mut flags = Vec::new();
     for part in strategy.split(',') {
         let Some((name, value)) = part.trim().split_once('=') else {
-            bail!("unknown strategy {strategy:?} (want zedis, system, matrix, kv=..,request=..,client=.. or --flags)");
+            bail!("unknown strategy {strategy:?} (want zedis, system, segment, matrix, kv=..,request=..,client=.. or --flags)");
         };
         let allowed: &[&str] = match name {
-            "kv" => &["pool", "system"],
+            "kv" => &["pool", "system", "segment"],
             "request" => &["arena", "heap"],
             "client" => &["pool", "heap"],
             _ => bail!("unknown allocator part {name:?} in {strategy:?} (kv, request, client)"),

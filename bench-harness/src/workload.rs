@@ -58,6 +58,9 @@ pub struct Workload {
     pub ttl_share: f64,
     /// TTL in seconds for those keys.
     pub ttl_s: u64,
+    /// Weighted TTLs in seconds, `[[seconds, weight], ...]`, instead of `ttl_s` when not empty; each key
+    /// with a TTL gets a fixed one drawn by its index.
+    pub ttl_s_mix: Vec<(u64, u32)>,
     /// Write every key before the timed phase.
     pub fill: bool,
     /// After a GET miss, SET the key in the next batch (cache-aside).
@@ -104,6 +107,7 @@ impl Default for Workload {
             del_ratio: 0.0,
             ttl_share: 0.0,
             ttl_s: 3600,
+            ttl_s_mix: Vec::new(),
             fill: true,
             set_on_miss: false,
             duration_s: 10.0,
@@ -181,6 +185,25 @@ impl Workload {
     /// Whether key `index` is written with a TTL (a fixed, well-spread choice per key).
     pub fn has_ttl(&self, index: u64) -> bool {
         self.ttl_share > 0.0 && (mix64(index ^ self.seed) as f64 / u64::MAX as f64) < self.ttl_share
+    }
+
+    /// Key `index`'s TTL in seconds, if it has one: `ttl_s`, or a fixed draw from `ttl_s_mix`.
+    pub fn ttl_of(&self, index: u64) -> Option<u64> {
+        if !self.has_ttl(index) {
+            return None;
+        }
+        let total: u64 = self.ttl_s_mix.iter().map(|&(_, w)| u64::from(w)).sum();
+        if total == 0 {
+            return Some(self.ttl_s);
+        }
+        let mut pick = mix64(index.rotate_left(17) ^ self.seed ^ 0x7711) % total;
+        for &(seconds, weight) in &self.ttl_s_mix {
+            if pick < u64::from(weight) {
+                return Some(seconds);
+            }
+            pick -= u64::from(weight);
+        }
+        Some(self.ttl_s)
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Db<A: Allocator + Copy> {
     volatile: ChunkedVec<A>,
     /// Cluster mode's per-slot key index; when `Some` it holds exactly the entries of `dict`.
     slots: Option<SlotIndex<A>>,
+    /// The segment store's plain string keys (`--kv-allocator segment`), created on the first one. A key is
+    /// never in both `dict` and here (see `crate::seg`).
+    pub(crate) seg: Option<Box<zedis_segment::SegStore>>,
 }
 
 impl<A: Allocator + Copy + Default> Default for Db<A> {
@@ -32,19 +35,31 @@ impl<A: Allocator + Copy + Default> Default for Db<A> {
             dict: Dict::new(A::default()),
             volatile: ChunkedVec::new_in(A::default()),
             slots: None,
+            seg: None,
         }
     }
 }
 
 impl<A: Allocator + Copy> Db<A> {
-    /// Number of keys (expired ones not yet reclaimed included, as in Redis's DBSIZE).
+    /// Number of keys (expired ones not yet reclaimed included, as in Redis's DBSIZE), in the tables and
+    /// the segment store.
     pub fn len(&self) -> usize {
-        self.dict.len()
+        self.dict.len() + self.seg_len()
+    }
+
+    /// Keys in the segment store (expired ones not yet removed included).
+    pub fn seg_len(&self) -> usize {
+        self.seg.as_ref().map_or(0, |s| s.len())
     }
 
     /// Whether the db has no keys.
     pub fn is_empty(&self) -> bool {
-        self.dict.is_empty()
+        self.dict.is_empty() && self.seg_len() == 0
+    }
+
+    /// The segment store, if this db has one.
+    pub fn seg(&self) -> Option<&zedis_segment::SegStore> {
+        self.seg.as_deref()
     }
 
     /// Sizes the key index of an empty db for `keys` keys (see [`Dict::reserve`]).
@@ -260,10 +275,14 @@ impl<A: Allocator + Copy> Db<A> {
         if let Some(slots) = &mut self.slots {
             slots.clear();
         }
+        // Dropping the store releases its segments and index from the budget.
+        self.seg = None;
     }
 
-    /// Forgets everything without freeing: only after the KV strategy reset all its memory at once.
+    /// Forgets everything without freeing: only after the KV strategy reset all its memory at once. The
+    /// segment store is not the strategy's memory: it is freed (and uncharged) here.
     pub fn forget(&mut self) {
+        self.seg = None;
         self.dict.forget();
         self.volatile.forget();
         if let Some(slots) = &mut self.slots {

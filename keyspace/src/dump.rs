@@ -39,6 +39,19 @@ pub fn for_each_command<A: KvAllocator>(
             }
             dump_entry::<A>(entry, &mut args, &mut f);
         });
+        // The segment store's plain strings, as `SET key value [PXAT ms]`.
+        if let Some(store) = db.seg() {
+            store.for_each_live(now_ms, |key, value, expire| {
+                args.start(b"SET");
+                args.push(key);
+                args.push(&value.to_vec());
+                if let Some(when) = expire {
+                    args.push(b"PXAT");
+                    args.push_int(when);
+                }
+                args.emit(&mut f);
+            });
+        }
     }
 }
 

@@ -17,7 +17,9 @@
 //! - [`types`]: compact collections (listpack, intset, quicklist) for lists, sets and hashes, and streams
 //!   (delta-encoded nodes with consumer groups);
 //! - [`commands`]: the command handlers, one file per family;
-//! - [`dump`]: the keyspace as a minimal list of commands (AOF rewrite).
+//! - [`dump`]: the keyspace as a minimal list of commands (AOF rewrite);
+//! - [`seg`]: plain strings in per-database segment stores (`--kv-allocator segment`): native commands,
+//!   promotion into the tables, eviction and expiry by segment.
 //!
 //! Memory: allocations through `A` are charged to the installed [`zedis_budget::GlobalBudget`] by the strategy
 //! itself and fail (instead of aborting) when it is full; the server calls [`Keyspace::reclaim`] before each write
@@ -34,6 +36,10 @@ pub mod entry;
 mod expiry_role_tests;
 pub mod geohash;
 pub mod persist;
+mod policy;
+pub mod seg;
+#[cfg(test)]
+mod seg_tests;
 pub mod slots;
 pub use zedis_util::glob;
 pub mod longdouble;
@@ -43,73 +49,12 @@ pub mod value;
 
 use db::Db;
 use entry::{EntryPtr, Payload, PayloadInit};
+pub use policy::EvictionPolicy;
 use zedis_budget::GlobalBudget;
 use zedis_kv_pool::KvAllocator;
 
 /// Redis's keyspace-event classes (`notify-keyspace-events`), same bit values as Redis.
 pub use zedis_util::notify;
-
-/// Eviction policies (`maxmemory-policy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EvictionPolicy {
-    /// Refuse writes with `-OOM` when over the limit.
-    NoEviction,
-    /// The seed's policy: drop the whole keyspace (a pool reset) when a write does not fit.
-    AllKeysFlush,
-    /// Approximated LRU over all keys.
-    AllKeysLru,
-    /// Approximated LRU over keys with a TTL.
-    VolatileLru,
-    /// Approximated LFU over all keys.
-    AllKeysLfu,
-    /// Approximated LFU over keys with a TTL.
-    VolatileLfu,
-    /// Random keys.
-    AllKeysRandom,
-    /// Random keys with a TTL.
-    VolatileRandom,
-    /// Keys with the nearest expire time.
-    VolatileTtl,
-}
-
-impl EvictionPolicy {
-    /// Every policy with its config name.
-    pub const ALL: [(EvictionPolicy, &'static str); 9] = [
-        (EvictionPolicy::NoEviction, "noeviction"),
-        (EvictionPolicy::AllKeysFlush, "allkeys-flush"),
-        (EvictionPolicy::AllKeysLru, "allkeys-lru"),
-        (EvictionPolicy::VolatileLru, "volatile-lru"),
-        (EvictionPolicy::AllKeysLfu, "allkeys-lfu"),
-        (EvictionPolicy::VolatileLfu, "volatile-lfu"),
-        (EvictionPolicy::AllKeysRandom, "allkeys-random"),
-        (EvictionPolicy::VolatileRandom, "volatile-random"),
-        (EvictionPolicy::VolatileTtl, "volatile-ttl"),
-    ];
-
-    /// Parses a config name (case-insensitive).
-    pub fn parse(name: &[u8]) -> Option<EvictionPolicy> {
-        Self::ALL
-            .iter()
-            .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(name))
-            .map(|(p, _)| *p)
-    }
-
-    /// The config name.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(p, _)| *p == self)
-            .map_or("noeviction", |(_, n)| n)
-    }
-
-    /// Whether the policy keeps LFU counters in the entries' clock field.
-    pub fn is_lfu(self) -> bool {
-        matches!(
-            self,
-            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
-        )
-    }
-}
 
 /// Tunables the server configures.
 #[derive(Debug, Clone)]
@@ -195,6 +140,9 @@ pub struct Keyspace<A: KvAllocator> {
     /// deleted here (the master's DEL does that), it is hidden from the replica's own clients and still
     /// alive for the commands of the master, which decided they apply to it.
     pub expiry: ExpiryRole,
+    /// The segment store's settings when plain string keys live there (`--kv-allocator segment`, see
+    /// [`seg`]); `None` keeps every key in the tables.
+    pub(crate) seg_config: Option<zedis_segment::SegConfig>,
 }
 
 /// Who deletes expired keys: see [`Keyspace::expiry`].
@@ -234,6 +182,7 @@ impl<A: KvAllocator> Keyspace<A> {
             track_new_keys: false,
             new_keys: Vec::new(),
             expiry: ExpiryRole::Master,
+            seg_config: seg::default_config(),
         }
     }
 
@@ -298,6 +247,8 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut commands::Effects,
     ) -> Option<EntryPtr> {
+        // A plain string in the segment store moves to the tables for any access but the native commands'.
+        self.promote(db, key, now_ms);
         // A key lookup pays for one step of a resize under way, as Redis's dictFind does.
         self.dbs[db].rehash_step();
         let entry = self.dbs[db].find(key)?;
@@ -407,6 +358,7 @@ impl<A: KvAllocator> Keyspace<A> {
         keep_ttl: bool,
         now_ms: i64,
     ) -> Result<EntryPtr, Oom> {
+        self.promote(db, key, now_ms);
         let old = self.dbs[db].find(key);
         let expire = match (expire, old) {
             (Some(when), _) => Some(when),
@@ -471,6 +423,9 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut commands::Effects,
     ) -> bool {
+        if let Some(deleted) = self.seg_delete(db, key, now_ms, fx) {
+            return deleted;
+        }
         if self.lookup(db, key, now_ms, fx).is_none() {
             return false;
         }

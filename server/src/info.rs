@@ -308,8 +308,9 @@ fn keyspace<S: Strategy>(core: &Core<S>, out: &mut String) {
         };
         let _ = write!(
             out,
-            "db{i}:keys={},expires={volatile},avg_ttl={avg_ttl}\r\n",
-            db.len()
+            "db{i}:keys={},expires={},avg_ttl={avg_ttl}\r\n",
+            db.len(),
+            core.engine.ks.expires_len(i)
         );
     }
 }
@@ -318,8 +319,16 @@ fn allocator<S: Strategy>(core: &Core<S>, out: &mut String) {
     let _ = write!(
         out,
         "# Allocator\r\nkv_allocator:{}\r\nrequest_allocator:{}\r\nclient_allocator:{}\r\n",
-        core.strategy_names[0], core.strategy_names[1], core.strategy_names[2]
+        if core.engine.ks.segments_enabled() {
+            "segment"
+        } else {
+            core.strategy_names[0]
+        },
+        core.strategy_names[1],
+        core.strategy_names[2]
     );
+    // With `segment`, the segment stores' figures, then the pool's (which holds everything else).
+    core.engine.ks.write_seg_info(out);
     S::Kv::write_info(out);
     core.request_info(out);
     core.clients.write_info(out);

@@ -109,7 +109,8 @@ Examples:
 
 Every directive of the configuration file can be given as --name value. Memory strategies:
        --allocator zedis|system            preset: zedis = pool + arena + client pool; system = heap baselines
-       --kv-allocator pool|system          keys and values: fixed size-class pool, or the global allocator
+       --kv-allocator pool|system|segment  keys and values: fixed size-class pool, the global allocator, or
+                                           plain strings in TTL-bucketed segments (the rest in the pool)
        --request-allocator arena|heap      per-request memory: bumpalo arena reset per batch, or the heap
        --client-allocator pool|heap        client slots: fixed preallocated pool, or allocated on demand
 ";
@@ -216,7 +217,24 @@ fn main() {
     let maxmemory = config.int("maxmemory") as usize;
     let budget = zedis_budget::Budget::leak(maxmemory);
     zedis_budget::install(budget);
-    let result = if config.get("kv-allocator") == "pool" {
+    let kv = config.get("kv-allocator");
+    if kv == "segment" {
+        if config.get("cluster-enabled") == "yes" {
+            zedis_deploy::warning!(
+                "kv-allocator segment does not support cluster-enabled yes (no per-slot index for the segment store)"
+            );
+            std::process::exit(1);
+        }
+        // Plain strings go to segment stores; every other value (and a string moved out of a segment
+        // store) lives in the pool, as with `kv-allocator pool`.
+        // The index fills to 100% of its primary slots before doubling (overflow buckets take the rest):
+        // about 11 B of index per key at 1M keys instead of about 17 at the default 75%.
+        zedis_keyspace::seg::set_default_config(Some(zedis_keyspace::seg::SegConfig {
+            index_load_max_percent: 100,
+            ..zedis_keyspace::seg::SegConfig::default()
+        }));
+    }
+    let result = if kv == "pool" || kv == "segment" {
         // The pool's address space: the budget plus room for size-class fragmentation (only touched pages
         // become resident). Unlimited budgets get the pool's large default.
         let capacity = if maxmemory == 0 {

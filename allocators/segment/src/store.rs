@@ -300,6 +300,17 @@ impl SegStore {
         self.items
     }
 
+    /// Items held in TTL buckets (expired ones not yet removed included, as Redis's `expires` count):
+    /// O(segments held).
+    pub fn items_with_ttl(&self) -> usize {
+        self.segs
+            .held_ids()
+            .map(|id| &self.segs.segs[id as usize])
+            .filter(|seg| seg.bucket != 0)
+            .map(|seg| seg.live_items as usize)
+            .sum()
+    }
+
     /// Whether no item is held.
     pub fn is_empty(&self) -> bool {
         self.items == 0

@@ -72,11 +72,20 @@ pub fn evict_with_headroom<A: KvAllocator>(
         {
             break Ok(());
         }
+        // The segment stores give a unit in proportion to their bytes (see `crate::seg`).
+        if ks.seg_evict_turn() && ks.seg_evict_unit(now_ms, fx) {
+            evicted += 1;
+            continue;
+        }
         let victim = match ks.config.policy {
             EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => random_victim(ks),
             _ => pooled_victim(ks, &mut pool, now_ms),
         };
         let Some((db, key)) = victim else {
+            if ks.seg_evict_unit(now_ms, fx) {
+                evicted += 1;
+                continue;
+            }
             break if budget.fits(bytes_needed) {
                 Ok(())
             } else {

@@ -94,6 +94,9 @@ pub fn expire<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// `TTL key`, `PTTL key`, `EXPIRETIME key`, `PEXPIRETIME key`
 pub fn ttl<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let name = ctx.argv[0].to_ascii_lowercase();
+    if super::seg_strings::ttl(ks, ctx, &name) {
+        return;
+    }
     let Some(entry) = super::read(ks, ctx, ctx.argv[1]) else {
         return reply::integer(ctx.out, -2);
     };
@@ -165,6 +168,7 @@ fn expire_dbs<A: KvAllocator>(
     // the ones after it.
     let first = ks.expire_next_db % dbs;
     for db in (first..dbs).chain(0..first) {
+        report.expired += ks.seg_expire_cycle(db, now_ms, fx);
         loop {
             let volatile = ks.db(db).volatile_len();
             if volatile == 0 {

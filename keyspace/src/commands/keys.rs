@@ -26,9 +26,11 @@ pub fn del<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 pub fn exists<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let mut count = 0;
     for &key in &ctx.argv[1..] {
-        if ks.lookup(ctx.db, key, ctx.now_ms, ctx.fx).is_some() {
-            count += 1;
-        }
+        let found = match super::seg_strings::exists(ks, ctx, key) {
+            Some(found) => found,
+            None => ks.lookup(ctx.db, key, ctx.now_ms, ctx.fx).is_some(),
+        };
+        count += i64::from(found);
     }
     reply::integer(ctx.out, count);
 }
@@ -48,6 +50,10 @@ pub fn touch<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `TYPE key`
 pub fn type_<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    if let Some(found) = super::seg_strings::exists(ks, ctx, ctx.argv[1]) {
+        let name: &[u8] = if found { b"string" } else { b"none" };
+        return reply::simple(ctx.out, name);
+    }
     let name = match ks.lookup(ctx.db, ctx.argv[1], ctx.now_ms, ctx.fx) {
         Some(e) => type_name(e.kind()),
         None => "none",
@@ -68,8 +74,10 @@ pub fn keys<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             found.push(e.key());
         }
     });
-    reply::array_len(ctx.out, found.len());
-    for key in found {
+    let mut in_store = Vec::new();
+    super::seg_scan::keys(ks, ctx.db, pattern, all, now, &mut in_store);
+    reply::array_len(ctx.out, found.len() + in_store.len());
+    for key in in_store.iter().map(Vec::as_slice).chain(found) {
         reply::bulk(ctx.out, key);
     }
 }
@@ -159,17 +167,30 @@ pub fn scan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return;
     };
     let mut keys: Vec<Vec<u8>> = Vec::new();
+    // The segment store's phase first (its keys are live strings); then the tables from cursor 0.
+    let mut kept = Vec::new();
+    let mut tables = true;
+    if let Some(next) =
+        super::seg_scan::scan_step(ks, ctx.db, cursor, opts.count, ctx.now_ms, &mut kept)
+    {
+        cursor = next;
+        tables = next == 0;
+    }
+    let string_ok = opts
+        .type_name
+        .is_none_or(|t| t.eq_ignore_ascii_case(b"string"));
+    kept.retain(|key| string_ok && opts.pattern.is_none_or(|p| glob::matches(p, key)));
     let dict = ks.db(ctx.db).dict();
     let mut iterations = opts.count.saturating_mul(10);
-    loop {
+    // The tables' phase (at least one step once it starts, so cursor 0 is never returned early).
+    let mut more = tables;
+    while more {
         cursor = dict.scan(cursor, |e| keys.push(e.key().to_vec()));
-        if cursor == 0 || iterations == 0 || keys.len() >= opts.count {
-            break;
-        }
-        iterations -= 1;
+        more = cursor != 0 && iterations != 0 && kept.len() + keys.len() < opts.count;
+        iterations = iterations.saturating_sub(1);
     }
     keys.retain(|key| opts.pattern.is_none_or(|p| glob::matches(p, key)));
-    let mut kept = Vec::with_capacity(keys.len());
+    kept.reserve(keys.len());
     for key in keys {
         let Some(entry) = ks.lookup(ctx.db, &key, ctx.now_ms, ctx.fx) else {
             continue;
@@ -193,6 +214,9 @@ pub fn scan<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `RANDOMKEY`
 pub fn randomkey<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    if let Some(key) = super::seg_scan::random_key(ks, ctx.db, ctx.now_ms) {
+        return reply::bulk(ctx.out, &key);
+    }
     loop {
         let mut state = ks.random();
         let mut rng = || {

@@ -1,8 +1,10 @@
 //! String commands: GET, SET and its variants, MGET/MSET, counters, APPEND, ranges.
 
+use super::seg_strings::{self, SetMode};
+use super::set_options::{expire_at_ms, parse_options_and_expire, parse_set_options};
 use super::{
     is_string, read, reply_oom, reply_string, write, Ctx, NOT_FLOAT, NOT_INTEGER, STRING_TOO_LONG,
-    SYNTAX, WRONGTYPE,
+    WRONGTYPE,
 };
 use crate::entry::{EntryPtr, Payload, PayloadInit, FLAG_RAW};
 use crate::longdouble::LongDouble;
@@ -24,97 +26,14 @@ fn string_bytes(entry: EntryPtr, buf: &mut itoa::Buffer) -> &[u8] {
 /// # Format
 /// `GET key`
 pub fn get<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    if seg_strings::get(ks, ctx, ctx.argv[1]) {
+        return;
+    }
     match read(ks, ctx, ctx.argv[1]) {
         None => reply::null(ctx.out, ctx.proto),
         Some(e) if is_string(e) => reply_string(ctx.out, e),
         Some(_) => ctx.error(WRONGTYPE),
     }
-}
-
-/// Expiry options shared by SET and GETEX.
-#[derive(Default, Clone, Copy)]
-struct SetOptions {
-    nx: bool,
-    xx: bool,
-    get: bool,
-    keep_ttl: bool,
-    persist: bool,
-    /// (unit flag, argument index): 0 EX, 1 PX, 2 EXAT, 3 PXAT.
-    expire: Option<(u8, usize)>,
-}
-
-/// Redis's `parseExtendedStringArgumentsOrReply` for SET (`is_set`) and GETEX.
-fn parse_set_options(ctx: &mut Ctx<'_>, first: usize, is_set: bool) -> Option<SetOptions> {
-    let mut opts = SetOptions::default();
-    let mut j = first;
-    while j < ctx.argv.len() {
-        let opt = ctx.argv[j];
-        let has_next = j + 1 < ctx.argv.len();
-        let eq = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
-        if eq("nx") && !opts.xx && is_set {
-            opts.nx = true;
-        } else if eq("xx") && !opts.nx && is_set {
-            opts.xx = true;
-        } else if eq("get") && is_set {
-            opts.get = true;
-        } else if eq("keepttl") && !opts.persist && opts.expire.is_none() && is_set {
-            opts.keep_ttl = true;
-        } else if eq("persist") && !is_set && opts.expire.is_none() && !opts.keep_ttl {
-            opts.persist = true;
-        } else if let Some(unit) = ["ex", "px", "exat", "pxat"].iter().position(|u| eq(u)) {
-            let other_unit = opts.expire.is_some_and(|(u, _)| u != unit as u8);
-            if opts.keep_ttl || opts.persist || other_unit || !has_next {
-                ctx.error(SYNTAX);
-                return None;
-            }
-            opts.expire = Some((unit as u8, j + 1));
-            j += 1;
-        } else {
-            ctx.error(SYNTAX);
-            return None;
-        }
-        j += 1;
-    }
-    Some(opts)
-}
-
-/// Redis's `getExpireMillisecondsOrReply`: the absolute expire time in ms for an option, or an error reply.
-fn expire_at_ms(ctx: &mut Ctx<'_>, unit: u8, idx: usize) -> Option<i64> {
-    let value = ctx.int_arg(idx)?;
-    let seconds = unit == 0 || unit == 2;
-    if value <= 0 || (seconds && value > i64::MAX / 1000) {
-        ctx.invalid_expire();
-        return None;
-    }
-    let mut ms = if seconds { value * 1000 } else { value };
-    if unit < 2 {
-        match ms.checked_add(ctx.now_ms) {
-            Some(abs) => ms = abs,
-            None => {
-                ctx.invalid_expire();
-                return None;
-            }
-        }
-    }
-    if ms <= 0 {
-        ctx.invalid_expire();
-        return None;
-    }
-    Some(ms)
-}
-
-/// The options of SET/GETEX and their absolute expire time, or `None` after replying the error.
-fn parse_options_and_expire(
-    ctx: &mut Ctx<'_>,
-    first: usize,
-    is_set: bool,
-) -> Option<(SetOptions, Option<i64>)> {
-    let opts = parse_set_options(ctx, first, is_set)?;
-    let expire = match opts.expire {
-        Some((unit, idx)) => Some(expire_at_ms(ctx, unit, idx)?),
-        None => None,
-    };
-    Some((opts, expire))
 }
 
 /// # Format
@@ -124,6 +43,16 @@ pub fn set<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return;
     };
     let key = ctx.argv[1];
+    let mode = SetMode {
+        get: opts.get,
+        nx: opts.nx,
+        xx: opts.xx,
+        keep_ttl: opts.keep_ttl,
+        integer_reply: false,
+    };
+    if seg_strings::set(ks, ctx, key, ctx.argv[2], expire, mode) {
+        return;
+    }
     let existing = if opts.get {
         read(ks, ctx, key)
     } else {
@@ -158,6 +87,14 @@ fn set_and_reply<A: KvAllocator>(
     if let Err(oom) = ks.set_string(ctx.db, key, value, expire, keep_ttl, ctx.now_ms) {
         return reply_oom(ctx, oom);
     }
+    set_effects(ctx, key, value, expire);
+    if reply_ok {
+        reply::ok(ctx.out);
+    }
+}
+
+/// A SET's effects: the `set` (and `expire`) events, and a relative expire logged as absolute.
+pub(super) fn set_effects(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8], expire: Option<i64>) {
     ctx.fx.changed(notify::STRING, "set", ctx.db, key);
     if let Some(when) = expire {
         ctx.fx.notify(notify::GENERIC, "expire", ctx.db, key);
@@ -169,15 +106,20 @@ fn set_and_reply<A: KvAllocator>(
             when.to_string().into_bytes(),
         ]);
     }
-    if reply_ok {
-        reply::ok(ctx.out);
-    }
 }
 
 /// # Format
 /// `SETNX key value`
 pub fn setnx<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     let key = ctx.argv[1];
+    let mode = SetMode {
+        nx: true,
+        integer_reply: true,
+        ..SetMode::default()
+    };
+    if seg_strings::set(ks, ctx, key, ctx.argv[2], None, mode) {
+        return;
+    }
     if write(ks, ctx, key).is_some() {
         return reply::integer(ctx.out, 0);
     }
@@ -200,6 +142,9 @@ pub fn setex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         return;
     };
     let key = ctx.argv[1];
+    if seg_strings::set(ks, ctx, key, ctx.argv[3], Some(when), SetMode::default()) {
+        return;
+    }
     write(ks, ctx, key);
     set_and_reply(ks, ctx, key, ctx.argv[3], Some(when), false, true);
 }
@@ -279,6 +224,9 @@ pub fn getex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 pub fn mget<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     reply::array_len(ctx.out, ctx.argv.len() - 1);
     for i in 1..ctx.argv.len() {
+        if seg_strings::get(ks, ctx, ctx.argv[i]) {
+            continue;
+        }
         match read(ks, ctx, ctx.argv[i]) {
             Some(e) if is_string(e) => reply_string(ctx.out, e),
             _ => reply::null(ctx.out, ctx.proto),
@@ -307,7 +255,15 @@ pub fn mset<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     }
     for i in (1..ctx.argv.len()).step_by(2) {
         let (key, value) = (ctx.argv[i], ctx.argv[i + 1]);
-        if let Err(oom) = ks.set_string(ctx.db, key, value, None, false, ctx.now_ms) {
+        let stored = match seg_strings::store(ks, ctx, key, value) {
+            Some(stored) => stored,
+            None => {
+                // As Redis's setKey: the write lookup expires (and announces) an expired key first.
+                write(ks, ctx, key);
+                ks.set_string(ctx.db, key, value, None, false, ctx.now_ms)
+            }
+        };
+        if let Err(oom) = stored {
             return reply_oom(ctx, oom);
         }
         ctx.fx.changed(notify::STRING, "set", ctx.db, key);
@@ -483,6 +439,9 @@ pub fn append<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
 /// # Format
 /// `STRLEN key`
 pub fn strlen<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
+    if seg_strings::strlen(ks, ctx) {
+        return;
+    }
     match read(ks, ctx, ctx.argv[1]) {
         None => reply::integer(ctx.out, 0),
         Some(e) if !is_string(e) => ctx.error(WRONGTYPE),

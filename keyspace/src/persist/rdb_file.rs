@@ -92,10 +92,17 @@ pub fn save<A: KvAllocator, W: Write>(
                 expires += u64::from(e.expire().is_some());
             }
         });
+        if let Some(store) = db.seg() {
+            store.for_each_live(now_ms, |_, _, expire| {
+                keys += 1;
+                expires += u64::from(expire.is_some());
+            });
+        }
         if keys == 0 {
             continue;
         }
         w.select_db(idx as u64, keys, expires)?;
+        write_seg_keys(ks, idx, &mut w, now_ms)?;
         let mut failed = None;
         db.dict().for_each(|e| {
             if failed.is_some() || !live(&e) {
@@ -145,7 +152,12 @@ pub fn load<A: KvAllocator, R: Read>(
             }
             RdbItem::Key { key, value, meta } => {
                 let name = || String::from_utf8_lossy(&key).into_owned();
-                if ks.db(db).find(&key).is_some() {
+                if ks.db(db).find(&key).is_some()
+                    || ks
+                        .db(db)
+                        .seg()
+                        .is_some_and(|s| s.ttl(&key, i64::MIN).is_some())
+                {
                     return Err(LoadError::DuplicateKey(name()));
                 }
                 // As Redis: a master drops keys whose time is up; a replica keeps them (hidden from its
@@ -156,6 +168,12 @@ pub fn load<A: KvAllocator, R: Read>(
                     stats.expired_skipped += 1;
                     continue;
                 }
+                if load_into_segments(ks, db, &key, &value, meta.expire_ms, now_ms)
+                    .map_err(|err| LoadError::Build { key: name(), err })?
+                {
+                    stats.keys += 1;
+                    continue;
+                }
                 let entry = store_value(ks, db, &key, &value, meta.expire_ms, now_ms)
                     .map_err(|err| LoadError::Build { key: name(), err })?;
                 apply_clock(ks, entry, meta.idle_secs, meta.lfu_freq, now_ms);
@@ -164,4 +182,55 @@ pub fn load<A: KvAllocator, R: Read>(
         }
     }
     Ok(stats)
+}
+
+/// A loaded plain string goes to the segment store when it serves them (see [`crate::seg`]); whether it
+/// did.
+fn load_into_segments<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    db: usize,
+    key: &[u8],
+    value: &zedis_rdb::RdbValue,
+    expire_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<bool, BuildError> {
+    let zedis_rdb::RdbValue::String(bytes) = value else {
+        return Ok(false);
+    };
+    if !ks.seg_serves(db, key) {
+        return Ok(false);
+    }
+    let mut fx = crate::commands::Effects::default();
+    Ok(ks.seg_set(db, key, bytes, expire_ms, now_ms, &mut fx)?)
+}
+
+/// The live keys of `db`'s segment store as RDB string records (under an LRU policy with idle time 0,
+/// under LFU with the initial counter 5: the store keeps no per-key clock).
+fn write_seg_keys<A: KvAllocator, W: Write>(
+    ks: &Keyspace<A>,
+    db: usize,
+    w: &mut RdbWriter<W>,
+    now_ms: i64,
+) -> Result<(), RdbError> {
+    use crate::EvictionPolicy as P;
+    let Some(store) = ks.db(db).seg() else {
+        return Ok(());
+    };
+    let policy = ks.config.policy;
+    let lru = matches!(policy, P::AllKeysLru | P::VolatileLru);
+    let mut failed = None;
+    store.for_each_live(now_ms, |key, value, expire_ms| {
+        if failed.is_some() {
+            return;
+        }
+        let meta = zedis_rdb::KeyMeta {
+            expire_ms,
+            idle_secs: lru.then_some(0),
+            lfu_freq: policy.is_lfu().then_some(5),
+        };
+        if let Err(err) = w.key(key, &zedis_rdb::RdbValue::String(value.to_vec()), &meta) {
+            failed = Some(err);
+        }
+    });
+    failed.map_or(Ok(()), Err)
 }

@@ -339,7 +339,7 @@ pub const DIRECTIVES: &[Directive] = &[
     ),
     d(
         "kv-allocator",
-        Kind::Enum(&["pool", "system"]),
+        Kind::Enum(&["pool", "system", "segment"]),
         false,
         "pool",
     ),

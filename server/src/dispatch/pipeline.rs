@@ -223,6 +223,10 @@ impl<S: Strategy> Core<S> {
         self.observe_before_call();
         let id = self.clients.get(ck).map(|c| c.id);
         let modifier = std::mem::replace(&mut self.engine.observe.tracking.current, id);
+        if let Handler::Srv(_) = cmd.handler {
+            // Server-side commands read the tables directly: segment-store keys they name move there first.
+            self.engine.ks.promote_args(db, argv, now_ms);
+        }
         let started = std::time::Instant::now();
         match cmd.handler {
             Handler::Kv(handler) => self.run_kv(ck, handler, argv, now_ms),
