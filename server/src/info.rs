@@ -169,7 +169,8 @@ fn clients<S: Strategy>(core: &Core<S>, out: &mut String) {
         core.clients.len(),
         core.cluster_connections(),
         core.clients.clients_max(),
-        core.engine.blocked.len(),
+        // As Redis, a client whose command waits for CLIENT PAUSE to end counts as blocked.
+        core.engine.blocked.len() + core.engine.tx.postponed.len() + core.engine.repl.waiters.len(),
         core.engine.observe.tracking.table.tracking_clients(),
     );
 }
