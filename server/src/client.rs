@@ -119,8 +119,8 @@ pub struct Client {
     /// Unprocessed input; `None` only while its commands run.
     pub input: Option<Input>,
     /// While the event loop runs this client's commands (its `input` taken out): the query bytes from the
-    /// running command on, and the query buffer's capacity (CLIENT LIST `qbuf`/`qbuf-free`, as Redis shows
-    /// the command being run still in the buffer).
+    /// running command on, and the buffer's spare room (CLIENT LIST `qbuf`/`qbuf-free`, as Redis shows the
+    /// command being run still in the buffer).
     pub running_query: (usize, usize),
     /// Pending reply bytes (written after every chunk of `pending`).
     pub out: IoBuf,

@@ -101,14 +101,17 @@ fn write_legacy_key_spec<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Comm
 fn write_docs<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
     reply::bulk(out, cmd.name.as_bytes());
     let extras = crate::command_meta::lookup(cmd.name).map_or(&[][..], |docs| docs.extras);
-    let fields = 4 + extras.len() + usize::from(!cmd.subcommands.is_empty());
-    reply::map_len(out, p, fields);
-    for (k, v) in [
+    // Redis leaves out a field the command has no text for (PSYNC, SYNC, REPLCONF have no complexity).
+    let texts = [
         ("summary", cmd.summary),
         ("since", cmd.since),
         ("group", cmd.group),
         ("complexity", cmd.complexity),
-    ] {
+    ];
+    let present = texts.iter().filter(|(_, v)| !v.is_empty()).count();
+    let fields = present + extras.len() + usize::from(!cmd.subcommands.is_empty());
+    reply::map_len(out, p, fields);
+    for (k, v) in texts.into_iter().filter(|(_, v)| !v.is_empty()) {
         reply::bulk(out, k.as_bytes());
         reply::bulk(out, v.as_bytes());
     }

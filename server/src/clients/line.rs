@@ -86,10 +86,11 @@ pub fn client_line<S: Strategy>(core: &Core<S>, ck: usize, now_ms: i64) -> Strin
         .subscriptions(zedis_pubsub::Kind::Pattern, pubsub_id)
         .len();
     let tracking = core.engine.observe.tracking.table.client(client.id);
-    let (qbuf, qcap) = match client.input.as_ref() {
-        Some(i) => (i.query.len(), i.query.capacity()),
+    let (qbuf, qbuf_free) = match client.input.as_ref() {
+        Some(i) => (i.query.len(), i.query.capacity() - i.query.len()),
         None => client.running_query,
     };
+    let qcap = qbuf + qbuf_free;
     let argv_mem: usize = client
         .blocked
         .as_ref()
@@ -120,7 +121,7 @@ pub fn client_line<S: Strategy>(core: &Core<S>, ck: usize, now_ms: i64) -> Strin
         client.shard_subscriptions,
         multi,
         qbuf,
-        qcap.saturating_sub(qbuf),
+        qbuf_free,
         argv_mem,
         multi_mem,
         client.out.capacity(),
