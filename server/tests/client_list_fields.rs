@@ -163,3 +163,108 @@ fn command_info_flags_match_redis() {
         assert_eq!(zd, rd, "{name}");
     }
 }
+
+/// COMMAND GETKEYS / GETKEYSANDFLAGS corner cases, compared with redis-server: MIGRATE's KEYS form falls back
+/// to Redis's own key procedure (its key spec is incomplete), SORT's STORE, key-count commands.
+#[test]
+fn getkeys_corner_cases_match_redis() {
+    let Some(redis) = RedisProcess::start(&[]) else {
+        eprintln!("redis-server not found: skipped");
+        return;
+    };
+    let server = Server::start(&[]);
+    let mut z = server.conn();
+    let mut r = connect(redis.port);
+    let cases: &[&[&str]] = &[
+        &["GETKEYSANDFLAGS", "migrate", "h", "1", "k", "0", "5"],
+        &[
+            "GETKEYSANDFLAGS",
+            "migrate",
+            "h",
+            "1",
+            "",
+            "0",
+            "5",
+            "copy",
+            "keys",
+            "a",
+            "b",
+        ],
+        &[
+            "GETKEYSANDFLAGS",
+            "migrate",
+            "h",
+            "1",
+            "",
+            "0",
+            "5",
+            "auth2",
+            "u",
+            "p",
+            "keys",
+            "a",
+        ],
+        &[
+            "GETKEYSANDFLAGS",
+            "migrate",
+            "h",
+            "1",
+            "",
+            "0",
+            "5",
+            "auth",
+            "keys",
+            "keys",
+            "a",
+        ],
+        &[
+            "GETKEYSANDFLAGS",
+            "migrate",
+            "h",
+            "1",
+            "x",
+            "0",
+            "5",
+            "keys",
+            "a",
+        ],
+        &[
+            "GETKEYS", "migrate", "h", "1", "", "0", "5", "replace", "keys", "a", "b", "c",
+        ],
+        &[
+            "GETKEYSANDFLAGS",
+            "sort",
+            "k",
+            "by",
+            "x",
+            "get",
+            "y",
+            "store",
+            "d",
+        ],
+        &["GETKEYSANDFLAGS", "set", "k", "v", "get"],
+        &["GETKEYSANDFLAGS", "lmpop", "2", "a", "b", "left"],
+        &[
+            "GETKEYSANDFLAGS",
+            "zunionstore",
+            "d",
+            "2",
+            "a",
+            "b",
+            "weights",
+            "1",
+            "2",
+        ],
+        &["GETKEYS", "eval", "return 1", "0"],
+        &["GETKEYS", "ping"],
+        &["GETKEYS", "set"],
+        &["GETKEYS", "nosuch", "a"],
+    ];
+    for case in cases {
+        let mut args = vec!["COMMAND"];
+        args.extend_from_slice(case);
+        let zv = cmd(&mut z, &args).map_err(|e| e.to_string());
+        let rv = cmd(&mut r, &args).map_err(|e| e.to_string());
+        assert_eq!(zv, rv, "{args:?}");
+    }
+}
