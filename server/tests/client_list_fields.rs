@@ -268,3 +268,34 @@ fn getkeys_corner_cases_match_redis() {
         assert_eq!(zv, rv, "{args:?}");
     }
 }
+
+/// INFO's server, clients and cpu sections carry Redis 7.0's fields in its order (Zedis adds
+/// `zedis_version`), and the default INFO includes the errorstats section as Redis's does.
+#[test]
+fn info_fields_match_redis() {
+    let Some(redis) = RedisProcess::start(&[]) else {
+        eprintln!("redis-server not found: skipped");
+        return;
+    };
+    let server = Server::start(&[]);
+    let mut z = server.conn();
+    let mut r = connect(redis.port);
+    let names = |conn: &mut redis::Connection, section: &str| -> Vec<String> {
+        let text: String = redis::cmd("INFO").arg(section).query(conn).unwrap();
+        text.lines()
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+            .filter(|k| k != "zedis_version")
+            .collect()
+    };
+    for section in ["server", "clients", "cpu"] {
+        assert_eq!(names(&mut z, section), names(&mut r, section), "{section}");
+    }
+    let headers = |conn: &mut redis::Connection| -> Vec<String> {
+        let text: String = redis::cmd("INFO").query(conn).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with('#') && *l != "# Allocator")
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(headers(&mut z), headers(&mut r));
+}
