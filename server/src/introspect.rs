@@ -399,7 +399,7 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     if argv.len() % 2 != 0 {
         return core.reply_error(ck, zedis_keyspace::commands::SYNTAX);
     }
-    let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
+    let mut pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
     // The first bad name, in argument order, is the one reported.
     for (i, (name, _)) in pairs.iter().enumerate() {
         let text = String::from_utf8_lossy(name);
@@ -409,7 +409,11 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             msg.push(b'\'');
             return core.reply_error(ck, &msg);
         };
-        let why = if !crate::config::DIRECTIVES[index].mutable {
+        let same = |(n, v): &(&[u8], &[u8])| {
+            core.config
+                .same_startup_value(&String::from_utf8_lossy(n), &String::from_utf8_lossy(v))
+        };
+        let why = if !crate::config::DIRECTIVES[index].mutable && !same(&pairs[i]) {
             "can't set immutable config"
         } else if pairs[..i].iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             "duplicate parameter"
@@ -419,6 +423,12 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         let msg = format!("ERR CONFIG SET failed (possibly related to argument '{text}') - {why}");
         return core.reply_error(ck, msg.as_bytes());
     }
+    // Zedis's start-up-only directives given their own value change nothing.
+    pairs.retain(|(n, v)| {
+        !core
+            .config
+            .same_startup_value(&String::from_utf8_lossy(n), &String::from_utf8_lossy(v))
+    });
     let mut next = core.config.clone();
     for &(name, value) in &pairs {
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();

@@ -137,8 +137,8 @@ fn config_set_is_all_or_nothing() {
     }
 }
 
-/// Hidden directives answer only when named exactly; a glob never lists them, nor Zedis's start-up-only
-/// choices, so every directive `CONFIG GET *` lists can be set to its own value (Redis's "CONFIG sanity").
+/// Hidden directives answer only when named exactly, a glob never lists them; every directive `CONFIG GET *`
+/// lists can be set to its own value (Redis's "CONFIG sanity"), Zedis's start-up-only ones included.
 #[test]
 fn hidden_directives_and_config_sanity() {
     let server = Server::start(&[]);
@@ -159,14 +159,21 @@ fn hidden_directives_and_config_sanity() {
         .query(&mut z)
         .unwrap();
     let names: Vec<&str> = all.iter().step_by(2).map(String::as_str).collect();
-    for hidden in [
-        "key-load-delay",
-        "allocator",
-        "kv-allocator",
-        "metrics-port",
-    ] {
+    for hidden in ["key-load-delay", "rdb-key-save-delay", "watchdog-period"] {
         assert!(!names.contains(&hidden), "{hidden} listed by *");
     }
+    // Zedis's start-up-only directives are listed; their own value is a no-op, another is refused.
+    assert!(names.contains(&"kv-allocator"));
+    let current = get(&mut z, "kv-allocator").unwrap();
+    assert_eq!(
+        answer(&mut z, &["CONFIG", "SET", "kv-allocator", &current]),
+        "OK"
+    );
+    let other = if current == "pool" { "system" } else { "pool" };
+    assert_eq!(
+        answer(&mut z, &["CONFIG", "SET", "kv-allocator", other]),
+        "ERR CONFIG SET failed (possibly related to argument 'kv-allocator') - can't set immutable config"
+    );
     // Redis's own skip list: immutable or environment-bound directives.
     let skip = [
         "rdbchecksum",

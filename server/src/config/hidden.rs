@@ -2,8 +2,11 @@
 //! `HIDDEN_CONFIG`), so `CONFIG GET *` lists what a Redis 7.0 client expects to find and may set.
 //!
 //! Hidden are Redis's own hidden debugging directives (accepted and shown, with no effect in Zedis: it has
-//! no per-key load or save delay, watchdog or exit-on-panic switch) and Zedis's start-up-only choices of
-//! memory strategy and metrics port, which CONFIG SET cannot change.
+//! no per-key load or save delay, watchdog or exit-on-panic switch).
+//!
+//! Zedis's own start-up-only directives (memory strategies, metrics port) stay listed; CONFIG SET takes
+//! their current value as a no-op (so a client that writes back every directive `CONFIG GET *` listed, as
+//! Redis's "CONFIG sanity" test does, succeeds) and refuses any other value as immutable.
 
 /// The hidden directives' names.
 pub const HIDDEN: &[&str] = &[
@@ -12,6 +15,10 @@ pub const HIDDEN: &[&str] = &[
     "loading-process-events-interval-bytes",
     "watchdog-period",
     "use-exit-on-panic",
+];
+
+/// Zedis's own directives fixed at start-up.
+pub const ZEDIS_STARTUP_ONLY: &[&str] = &[
     "allocator",
     "kv-allocator",
     "request-allocator",

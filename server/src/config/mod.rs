@@ -229,6 +229,17 @@ impl Config {
         self.get(name) == "yes"
     }
 
+    /// Whether CONFIG SET `name value` is a no-op Zedis accepts for an immutable directive: one of Zedis's own
+    /// start-up-only directives (`hidden.rs`) given the value it has.
+    pub fn same_startup_value(&self, name: &str, value: &str) -> bool {
+        let Some(i) = directive_index(name) else {
+            return false;
+        };
+        let directive = &DIRECTIVES[i];
+        hidden::ZEDIS_STARTUP_ONLY.contains(&directive.name)
+            && normalise(directive, value).is_ok_and(|v| v == self.values[i])
+    }
+
     /// Sets a directive (startup or CONFIG SET); `runtime` refuses immutable ones.
     pub fn set(&mut self, name: &str, value: &str, runtime: bool) -> Result<(), String> {
         let Some(i) = directive_index(name) else {
