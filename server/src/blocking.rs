@@ -15,6 +15,8 @@ use zedis_client_pool::ClientSlots;
 use zedis_keyspace::commands::BlockOn;
 use zedis_resp::reply;
 
+pub mod unblock;
+
 /// A parked client's state.
 #[derive(Debug, Clone)]
 pub struct Blocked {

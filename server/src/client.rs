@@ -118,6 +118,10 @@ pub struct Client {
     pub proto: Protocol,
     /// Unprocessed input; `None` only while its commands run.
     pub input: Option<Input>,
+    /// While the event loop runs this client's commands (its `input` taken out): the query bytes from the
+    /// running command on, and the buffer's spare room (CLIENT LIST `qbuf`/`qbuf-free`, as Redis shows the
+    /// command being run still in the buffer).
+    pub running_query: (usize, usize),
     /// Pending reply bytes (written after every chunk of `pending`).
     pub out: IoBuf,
     /// The most reply bytes `out` held since the cron last looked (Redis's `buf_peak`): the cron, not each

@@ -7,8 +7,14 @@ use zedis_client_pool::ClientSlots;
 use zedis_keyspace::commands::SYNTAX;
 use zedis_resp::reply;
 
+mod line;
+
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -41,6 +47,13 @@ const HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "HELP",
@@ -67,98 +80,7 @@ pub fn set_authenticated<S: Strategy>(core: &mut Core<S>, ck: usize) {
     }
 }
 
-/// Client `ck`'s CLIENT INFO line (with its newline), for CLIENT INFO and ACL LOG's `client-info`.
-pub fn client_info_line<S: Strategy>(core: &Core<S>, ck: usize) -> String {
-    let Some(client) = core.clients.get(ck) else {
-        return String::new();
-    };
-    let user = String::from_utf8_lossy(&core.user_name(client.user)).into_owned();
-    client_line(client, unix_ms(), &core.engine.observe, &user)
-}
-
-/// One CLIENT LIST / CLIENT INFO line; `observe` gives the MONITOR and CLIENT TRACKING state.
-fn client_line(
-    client: &Client,
-    now_ms: i64,
-    observe: &crate::observe::Observe,
-    user: &str,
-) -> String {
-    let tracking = observe.tracking.table.client(client.id);
-    let (qbuf, qcap) = client
-        .input
-        .as_ref()
-        .map_or((0, 0), |i| (i.query.len(), i.query.capacity()));
-    let mut flags = String::new();
-    if observe.monitors.contains_client(client) {
-        flags.push('O');
-    } else if client.replica.as_ref().is_some_and(|r| r.online) {
-        flags.push('S');
-    }
-    if client.is_master {
-        flags.push('M');
-    }
-    if client.subscriptions + client.shard_subscriptions > 0 {
-        flags.push('P');
-    }
-    if client.tx.active {
-        flags.push('x');
-    }
-    if client.blocked.is_some() {
-        flags.push('b');
-    }
-    if let Some(t) = tracking {
-        flags.push('t');
-        if t.broken_redirect {
-            flags.push('R');
-        }
-        if t.bcast {
-            flags.push('B');
-        }
-    }
-    if client.tx.dirty {
-        flags.push('d');
-    }
-    if client.unix_socket {
-        flags.push('U');
-    }
-    if flags.is_empty() {
-        flags.push('N');
-    }
-    let (multi, multi_mem) = if client.tx.active {
-        (client.tx.queued as i64, client.tx.queue.capacity())
-    } else {
-        (-1, 0)
-    };
-    let events = if client.want_write { "rw" } else { "r" };
-    format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub=0 ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}\n",
-        client.id,
-        client.addr,
-        client.laddr,
-        client.fd,
-        String::from_utf8_lossy(&client.name),
-        (now_ms - client.created_ms) / 1000,
-        (now_ms - client.last_interaction_ms) / 1000,
-        flags,
-        client.db,
-        client.subscriptions,
-        client.shard_subscriptions,
-        multi,
-        qbuf,
-        qcap - qbuf,
-        multi_mem,
-        qcap,
-        qbuf,
-        client.out.len(),
-        client.out.capacity(),
-        qcap + client.out.capacity() + std::mem::size_of::<Client>(),
-        events,
-        client.last_cmd,
-        user,
-        tracking.map_or(-1, |t| t.redirect as i64),
-        if client.proto == zedis_resp::Protocol::Resp3 { 3 } else { 2 },
-    )
-}
+pub use line::client_info_line;
 
 /// # Format
 /// `CLIENT ID`
@@ -253,8 +175,7 @@ pub fn list<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         if ids.as_ref().is_some_and(|ids| !ids.contains(&client.id)) {
             continue;
         }
-        let user = String::from_utf8_lossy(&core.user_name(client.user)).into_owned();
-        text.push_str(&client_line(client, now, &core.engine.observe, &user));
+        text.push_str(&line::client_line(core, k, now));
     }
     core.reply(ck, |out, p| {
         reply::verbatim(out, p, b"txt", text.as_bytes())

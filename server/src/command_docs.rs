@@ -1774,6 +1774,39 @@ pub static COMMAND_DOCS: &[(&str, CommandDocs)] = &[
         },
     ),
     (
+        "client|unblock",
+        CommandDocs {
+            key_specs: Node::Set(&[]),
+            extras: &[
+                ("arguments", Node::Array(&[
+                    Node::Map(&[
+                        ("name", Node::Bulk("client-id")),
+                        ("type", Node::Bulk("integer")),
+                    ]),
+                    Node::Map(&[
+                        ("name", Node::Bulk("timeout_error")),
+                        ("type", Node::Bulk("oneof")),
+                        ("flags", Node::Set(&[
+                            Node::Simple("optional"),
+                        ])),
+                        ("arguments", Node::Array(&[
+                            Node::Map(&[
+                                ("name", Node::Bulk("timeout")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("TIMEOUT")),
+                            ]),
+                            Node::Map(&[
+                                ("name", Node::Bulk("error")),
+                                ("type", Node::Bulk("pure-token")),
+                                ("token", Node::Bulk("ERROR")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ],
+        },
+    ),
+    (
         "client|unpause",
         CommandDocs {
             key_specs: Node::Set(&[]),

@@ -151,9 +151,51 @@ fn bitfield_flags(args: &[&[u8]]) -> &'static Node {
 static SORT_SOURCE_FLAGS: Node = Node::Set(&[Node::Simple("RO"), Node::Simple("access")]);
 static SORT_STORE_FLAGS: Node = Node::Set(&[Node::Simple("OW"), Node::Simple("update")]);
 
+static MIGRATE_FLAGS: Node = Node::Set(&[
+    Node::Simple("RW"),
+    Node::Simple("access"),
+    Node::Simple("delete"),
+]);
+
+/// MIGRATE's keys as Redis's `migrateGetKeys` finds them (its KEYS spec is incomplete, so Redis falls back
+/// to it): the key argument, or with an empty key argument every argument after `KEYS` (none when the key
+/// argument is not empty: MIGRATE then reports the syntax error).
+fn migrate_keys(args: &[&[u8]]) -> Vec<(usize, &'static Node)> {
+    let (mut first, mut num) = (3, 1);
+    if args.len() > 6 {
+        let mut i = 6;
+        while i < args.len() {
+            let arg = args[i];
+            if arg.eq_ignore_ascii_case(b"keys") {
+                if args[3].is_empty() {
+                    first = i + 1;
+                    num = args.len() - first;
+                } else {
+                    num = 0;
+                }
+                break;
+            }
+            if arg.eq_ignore_ascii_case(b"auth") {
+                i += 1;
+            } else if arg.eq_ignore_ascii_case(b"auth2") {
+                i += 2;
+            }
+            i += 1;
+        }
+    }
+    (first..first + num)
+        .filter(|&pos| pos < args.len())
+        .map(|pos| (pos, &MIGRATE_FLAGS))
+        .collect()
+}
+
 /// Keys found by a command's own procedure where its key specs cannot (Redis's `getkeys_proc`): SORT's
-/// STORE destination sits after options of varying length (`sortGetKeys`). `None` for other commands.
+/// STORE destination sits after options of varying length (`sortGetKeys`), MIGRATE's KEYS list is an
+/// incomplete spec (`migrateGetKeys`). `None` for other commands.
 pub fn procedure_keys(name: &str, args: &[&[u8]]) -> Option<Vec<(usize, &'static Node)>> {
+    if name == "migrate" {
+        return Some(migrate_keys(args));
+    }
     if name != "sort" && name != "sort_ro" {
         return None;
     }

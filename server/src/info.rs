@@ -18,6 +18,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "replication",
     "cpu",
     "modules",
+    "errorstats",
     "cluster",
     "keyspace",
     "allocator",
@@ -69,11 +70,12 @@ pub fn human(bytes: u64) -> String {
     }
 }
 
-fn cpu_times() -> (f64, f64) {
+/// User and system CPU seconds for `who` (`RUSAGE_SELF`, `RUSAGE_CHILDREN` or `RUSAGE_THREAD`).
+fn cpu_times(who: libc::c_int) -> (f64, f64) {
     // SAFETY: getrusage only writes the struct we pass.
     unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        libc::getrusage(who, &mut usage);
         let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
         (secs(usage.ru_utime), secs(usage.ru_stime))
     }
@@ -107,10 +109,13 @@ pub fn render<S: Strategy>(core: &Core<S>, args: &[&[u8]]) -> String {
             "stats" => stats(core, &mut out),
             "replication" => crate::repl::info::section(core, &mut out),
             "cpu" => {
-                let (user, sys) = cpu_times();
+                let (user, sys) = cpu_times(libc::RUSAGE_SELF);
+                let (cuser, csys) = cpu_times(libc::RUSAGE_CHILDREN);
+                // INFO runs on the event-loop thread: its own usage is the main thread's.
+                let (muser, msys) = cpu_times(libc::RUSAGE_THREAD);
                 let _ = write!(
                     out,
-                    "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n"
+                    "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:{csys:.6}\r\nused_cpu_user_children:{cuser:.6}\r\nused_cpu_sys_main_thread:{msys:.6}\r\nused_cpu_user_main_thread:{muser:.6}\r\n"
                 );
             }
             // No modules can be loaded: Redis prints the bare header then.
@@ -142,7 +147,7 @@ fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
     };
     let _ = write!(
         out,
-        "# Server\r\nredis_version:{}\r\nzedis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+        "# Server\r\nredis_version:{}\r\nzedis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
         crate::REDIS_VERSION,
         env!("CARGO_PKG_VERSION"),
         std::env::consts::OS,
@@ -163,14 +168,44 @@ fn server<S: Strategy>(core: &Core<S>, out: &mut String) {
 }
 
 fn clients<S: Strategy>(core: &Core<S>, out: &mut String) {
+    // The largest query and reply buffers now held (Redis samples them over its last seconds), and the
+    // blocked clients with a deadline (Redis's timeout table; WAIT included).
+    let (mut max_input, mut max_output, mut in_timeout_table) = (0, 0, 0);
+    for k in core.clients.keys() {
+        let Some(c) = core.clients.get(k) else {
+            continue;
+        };
+        let input = c
+            .input
+            .as_ref()
+            .map_or(c.running_query.0 + c.running_query.1, |i| {
+                i.query.capacity()
+            });
+        max_input = max_input.max(input);
+        max_output = max_output.max(c.out.capacity() + c.pending_bytes);
+        if c.blocked.as_ref().is_some_and(|b| b.deadline_ms.is_some()) {
+            in_timeout_table += 1;
+        }
+    }
+    in_timeout_table += core
+        .engine
+        .repl
+        .waiters
+        .iter()
+        .filter(|w| w.deadline_ms.is_some())
+        .count();
     let _ = write!(
         out,
-        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n",
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:{}\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:{}\r\n",
         core.clients.len(),
         core.cluster_connections(),
         core.clients.clients_max(),
-        core.engine.blocked.len(),
+        max_input,
+        max_output,
+        // As Redis, a client whose command waits for CLIENT PAUSE to end counts as blocked.
+        core.engine.blocked.len() + core.engine.tx.postponed.len() + core.engine.repl.waiters.len(),
         core.engine.observe.tracking.table.tracking_clients(),
+        in_timeout_table,
     );
 }
 

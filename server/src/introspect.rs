@@ -101,14 +101,17 @@ fn write_legacy_key_spec<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Comm
 fn write_docs<S: Strategy>(out: &mut Vec<u8>, p: Protocol, cmd: &Command<S>) {
     reply::bulk(out, cmd.name.as_bytes());
     let extras = crate::command_meta::lookup(cmd.name).map_or(&[][..], |docs| docs.extras);
-    let fields = 4 + extras.len() + usize::from(!cmd.subcommands.is_empty());
-    reply::map_len(out, p, fields);
-    for (k, v) in [
+    // Redis leaves out a field the command has no text for (PSYNC, SYNC, REPLCONF have no complexity).
+    let texts = [
         ("summary", cmd.summary),
         ("since", cmd.since),
         ("group", cmd.group),
         ("complexity", cmd.complexity),
-    ] {
+    ];
+    let present = texts.iter().filter(|(_, v)| !v.is_empty()).count();
+    let fields = present + extras.len() + usize::from(!cmd.subcommands.is_empty());
+    reply::map_len(out, p, fields);
+    for (k, v) in texts.into_iter().filter(|(_, v)| !v.is_empty()) {
         reply::bulk(out, k.as_bytes());
         reply::bulk(out, v.as_bytes());
     }
@@ -396,7 +399,7 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     if argv.len() % 2 != 0 {
         return core.reply_error(ck, zedis_keyspace::commands::SYNTAX);
     }
-    let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
+    let mut pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
     // The first bad name, in argument order, is the one reported.
     for (i, (name, _)) in pairs.iter().enumerate() {
         let text = String::from_utf8_lossy(name);
@@ -406,7 +409,11 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             msg.push(b'\'');
             return core.reply_error(ck, &msg);
         };
-        let why = if !crate::config::DIRECTIVES[index].mutable {
+        let same = |(n, v): &(&[u8], &[u8])| {
+            core.config
+                .same_startup_value(&String::from_utf8_lossy(n), &String::from_utf8_lossy(v))
+        };
+        let why = if !crate::config::DIRECTIVES[index].mutable && !same(&pairs[i]) {
             "can't set immutable config"
         } else if pairs[..i].iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             "duplicate parameter"
@@ -416,6 +423,12 @@ pub fn config_set<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         let msg = format!("ERR CONFIG SET failed (possibly related to argument '{text}') - {why}");
         return core.reply_error(ck, msg.as_bytes());
     }
+    // Zedis's start-up-only directives given their own value change nothing.
+    pairs.retain(|(n, v)| {
+        !core
+            .config
+            .same_startup_value(&String::from_utf8_lossy(n), &String::from_utf8_lossy(v))
+    });
     let mut next = core.config.clone();
     for &(name, value) in &pairs {
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();

@@ -152,6 +152,11 @@ impl<S: Strategy> Table<S> {
                     sub: sub as u16 + 1,
                 };
                 subcommand.slot = Some(stats.register(subcommand.name));
+                if let Some(&(_, flags)) =
+                    INTERNAL_FLAGS.iter().find(|(n, _)| *n == subcommand.name)
+                {
+                    subcommand.flags |= flags;
+                }
             }
             if let Some(&(_, flags)) = INTERNAL_FLAGS.iter().find(|(n, _)| *n == command.name) {
                 command.flags |= flags;

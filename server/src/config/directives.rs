@@ -199,7 +199,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "client-output-buffer-limit",
         Kind::Special,
         true,
-        "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60",
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
     ),
     d("notify-keyspace-events", Kind::Special, true, ""),
     d("requirepass", Kind::Str, true, ""),
@@ -487,4 +487,25 @@ pub const DIRECTIVES: &[Directive] = &[
         "ip",
     ),
     d("bind-source-addr", Kind::Str, true, ""),
+    // Redis's hidden debugging directives (`hidden.rs`): accepted and shown, no effect in Zedis.
+    d(
+        "key-load-delay",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        true,
+        "0",
+    ),
+    d(
+        "rdb-key-save-delay",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        true,
+        "0",
+    ),
+    d(
+        "loading-process-events-interval-bytes",
+        Kind::Int(1024, i32::MAX as i64),
+        true,
+        "2097152",
+    ),
+    d("watchdog-period", Kind::Int(0, i32::MAX as i64), true, "0"),
+    d("use-exit-on-panic", Kind::Bool, true, "no"),
 ];

@@ -6,7 +6,9 @@
 
 use zedis_keyspace::glob;
 
+mod bounds;
 mod directives;
+mod hidden;
 
 pub use directives::*;
 
@@ -87,18 +89,35 @@ pub fn all_names() -> impl Iterator<Item = (&'static str, usize)> {
 
 /// Checks and normalises a value for `directive`.
 fn normalise(directive: &Directive, value: &str) -> Result<String, String> {
+    let bound = bounds::bound_of(directive.name);
     match directive.kind {
         Kind::Int(min, max) => match value.parse::<i64>() {
-            // Redis clamps hz to 1..=500 rather than refusing it.
-            Ok(n) if directive.name == "hz" => Ok(n.clamp(1, 500).to_string()),
-            Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
-            Ok(_) => Err(format!(
-                "argument must be between {min} and {max} inclusive"
-            )),
             Err(_) => Err("argument couldn't be parsed into an integer".to_string()),
+            Ok(n) => {
+                let checked = match bound {
+                    Some(b) => b.check(n),
+                    None if (min..=max).contains(&n) => Ok(n.to_string()),
+                    None => Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    )),
+                };
+                // Redis checks hz's range, then its update clamps it to 1..=500 (CONFIG GET shows that).
+                if directive.name == "hz" {
+                    checked.map(|_| n.clamp(1, 500).to_string())
+                } else {
+                    checked
+                }
+            }
         },
         Kind::Memory => match parse_memory(value) {
-            Some(n) => Ok(n.to_string()),
+            // Redis resizes the backlog to at least 16 KiB, and CONFIG GET shows that size.
+            Some(n) if directive.name == "repl-backlog-size" => bound
+                .map_or(Ok(String::new()), |b| b.check(n as i64))
+                .map(|_| (n as i64).max(16 * 1024).to_string()),
+            Some(n) => match bound {
+                Some(b) => b.check(n as i64),
+                None => Ok(n.to_string()),
+            },
             None => Err("argument must be a memory value".to_string()),
         },
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
@@ -210,6 +229,17 @@ impl Config {
         self.get(name) == "yes"
     }
 
+    /// Whether CONFIG SET `name value` is a no-op Zedis accepts for an immutable directive: one of Zedis's own
+    /// start-up-only directives (`hidden.rs`) given the value it has.
+    pub fn same_startup_value(&self, name: &str, value: &str) -> bool {
+        let Some(i) = directive_index(name) else {
+            return false;
+        };
+        let directive = &DIRECTIVES[i];
+        hidden::ZEDIS_STARTUP_ONLY.contains(&directive.name)
+            && normalise(directive, value).is_ok_and(|v| v == self.values[i])
+    }
+
     /// Sets a directive (startup or CONFIG SET); `runtime` refuses immutable ones.
     pub fn set(&mut self, name: &str, value: &str, runtime: bool) -> Result<(), String> {
         let Some(i) = directive_index(name) else {
@@ -237,6 +267,7 @@ impl Config {
     /// `(name, value)` pairs whose names match any of the glob `patterns`, each once, for CONFIG GET.
     pub fn matching<'a>(&'a self, patterns: &[&[u8]]) -> Vec<(&'static str, &'a str)> {
         all_names()
+            .filter(|(name, _)| !hidden::is_hidden(name))
             .filter(|(name, _)| {
                 patterns
                     .iter()

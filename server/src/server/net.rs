@@ -165,6 +165,11 @@ impl<S: Strategy> Server<S> {
                 Ok(Some(consumed)) => {
                     let base = pos;
                     pos += consumed;
+                    // CLIENT LIST shows the running command still in the query buffer, as Redis does.
+                    if let Some(c) = self.core.clients.get_mut(ck) {
+                        let free = input.query.capacity() - input.query.len();
+                        c.running_query = (input.query.len() - base, free);
+                    }
                     let spans = input.parser.args();
                     if spans.is_empty() {
                         if is_master {

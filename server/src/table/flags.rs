@@ -37,6 +37,10 @@ pub const SKIP_SLOWLOG: u32 = 1 << 15;
 pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
 /// Keys found by parsing arguments.
 pub const MOVABLE_KEYS: u32 = 1 << 17;
+/// Refused while the dataset loads asynchronously (Redis's `no_async_loading`; shown by COMMAND INFO).
+pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+/// Served for an importing slot after ASKING (Redis's `asking`, RESTORE-ASKING; shown by COMMAND INFO).
+pub const ASKING: u32 = 1 << 19;
 
 /// Zedis's own rules, not shown by COMMAND INFO (bits 24 and up). They are set by [`Table::new`] from
 /// [`INTERNAL_FLAGS`], so that no code decides a rule by comparing command names.
@@ -79,6 +83,28 @@ pub(super) const INTERNAL_FLAGS: &[(&str, u32)] = &[
     ("pfcount", MAY_REPLICATE),
     ("publish", MAY_REPLICATE),
     ("spublish", MAY_REPLICATE),
+    // Redis 7.0's `no_async_loading` and `asking` flags (COMMAND INFO shows them).
+    ("bgrewriteaof", NO_ASYNC_LOADING),
+    ("bgsave", NO_ASYNC_LOADING),
+    ("save", NO_ASYNC_LOADING),
+    ("psync", NO_ASYNC_LOADING),
+    ("sync", NO_ASYNC_LOADING),
+    ("replicaof", NO_ASYNC_LOADING),
+    ("slaveof", NO_ASYNC_LOADING),
+    ("cluster|addslots", NO_ASYNC_LOADING),
+    ("cluster|addslotsrange", NO_ASYNC_LOADING),
+    ("cluster|bumpepoch", NO_ASYNC_LOADING),
+    ("cluster|delslots", NO_ASYNC_LOADING),
+    ("cluster|delslotsrange", NO_ASYNC_LOADING),
+    ("cluster|failover", NO_ASYNC_LOADING),
+    ("cluster|flushslots", NO_ASYNC_LOADING),
+    ("cluster|forget", NO_ASYNC_LOADING),
+    ("cluster|meet", NO_ASYNC_LOADING),
+    ("cluster|replicate", NO_ASYNC_LOADING),
+    ("cluster|saveconfig", NO_ASYNC_LOADING),
+    ("cluster|set-config-epoch", NO_ASYNC_LOADING),
+    ("cluster|setslot", NO_ASYNC_LOADING),
+    ("restore-asking", ASKING),
 ];
 
 /// Flag names as COMMAND INFO prints them, in Redis's order (`addReplyCommandFlags`).
@@ -94,9 +120,11 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (STALE, "stale"),
     (SKIP_MONITOR, "skip_monitor"),
     (SKIP_SLOWLOG, "skip_slowlog"),
+    (ASKING, "asking"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
     (MOVABLE_KEYS, "movablekeys"),
     (ALLOW_BUSY, "allow_busy"),
