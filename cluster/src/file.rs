@@ -89,9 +89,43 @@ pub fn lock_nodes_conf(path: &Path) -> io::Result<Option<fs::File>> {
     }
 }
 
-/// Writes `text` to `path` atomically: a temp file in the same directory, optionally fsynced, renamed over
-/// `path` (and the directory fsynced when `fsync`).
+/// Writes `text` to `path`. With `fsync` (the saves Redis fsyncs: epochs, votes, roles, slots learnt from
+/// the bus) a temp file in the same directory, fsynced, renamed over `path`, and the directory fsynced:
+/// durable and never torn, even on power loss. Without it, as `clusterSaveConfig` does, in place: one
+/// write of the text padded with newlines to the old length (blank lines the loader skips), then a
+/// truncate, so a process killed at any point leaves a loadable file; this costs a write instead of a
+/// new inode and a rename, which every CLUSTER SETSLOT of a reshard pays.
 pub fn save_nodes_conf(path: &Path, text: &str, fsync: bool) -> io::Result<()> {
+    if fsync {
+        replace_nodes_conf(path, text)
+    } else {
+        overwrite_nodes_conf(path, text)
+    }
+}
+
+/// The in-place save of [`save_nodes_conf`] (Redis's padding and truncate).
+fn overwrite_nodes_conf(path: &Path, text: &str) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    let old_len = usize::try_from(f.metadata()?.len()).unwrap_or(usize::MAX);
+    if old_len > text.len() {
+        let mut padded = Vec::with_capacity(old_len);
+        padded.extend_from_slice(text.as_bytes());
+        padded.resize(old_len, b'\n');
+        f.write_all(&padded)?;
+        // As in Redis, a failed truncate only leaves blank lines behind.
+        let _ = f.set_len(text.len() as u64);
+    } else {
+        f.write_all(text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The durable save of [`save_nodes_conf`]: temp file, fsync, rename, directory fsync.
+fn replace_nodes_conf(path: &Path, text: &str) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -104,13 +138,9 @@ pub fn save_nodes_conf(path: &Path, text: &str, fsync: bool) -> io::Result<()> {
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
-        if fsync {
-            f.sync_all()?;
-        }
+        f.sync_all()?;
         fs::rename(&tmp, path)?;
-        if fsync {
-            fs::File::open(dir)?.sync_all()?;
-        }
+        fs::File::open(dir)?.sync_all()?;
         Ok(())
     })();
     if result.is_err() {
@@ -151,6 +181,38 @@ mod tests {
             1,
             "no temp file left behind"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The in-place save: a shorter text after a longer one leaves exactly the shorter one (the padding
+    /// truncated), a longer one grows the file, and no temp file appears.
+    #[test]
+    fn in_place_saves_shrink_and_grow() {
+        let dir =
+            std::env::temp_dir().join(format!("zedis-cluster-inplace-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("nodes.conf");
+        let (mut state, _) = load_nodes_conf(&path, Config::default(), 1).unwrap();
+        state.update_slots(&[1, 5, 9, 100], false, 2).unwrap();
+        let long = state.to_nodes_conf();
+        save_nodes_conf(&path, &long, false).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), long);
+        state.update_slots(&[5, 9], true, 3).unwrap();
+        let short = state.to_nodes_conf();
+        assert!(short.len() < long.len());
+        save_nodes_conf(&path, &short, false).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), short);
+        let (again, _) = load_nodes_conf(&path, Config::default(), 4).unwrap();
+        assert_eq!(again.to_nodes_conf(), short);
+        save_nodes_conf(&path, &long, true).unwrap();
+        save_nodes_conf(&path, &short, false).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), short);
+        // What a process killed between the padded write and the truncate leaves still loads.
+        fs::write(&path, format!("{short}\n\n\n")).unwrap();
+        let (padded, _) = load_nodes_conf(&path, Config::default(), 5).unwrap();
+        assert_eq!(padded.to_nodes_conf(), short);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file");
         fs::remove_dir_all(&dir).unwrap();
     }
 
