@@ -174,3 +174,79 @@ fn lost_slots_unsubscribe_shard_channels_like_redis() {
         format!(">3\r\n$12\r\nsunsubscribe\r\n${}\r\n{a}\r\n:3\r\n", a.len()).into_bytes()
     );
 }
+
+/// CLUSTER FAILOVER: the promoted replica takes its master's slots over (Redis deletes them first, so
+/// the shard channels of every one of those slots go on the new master), and the old master, now a
+/// replica, drops its own. One run of `kind`: what a subscriber on each node received.
+fn failover_transcript(kind: Kind) -> Vec<(String, Vec<Vec<u8>>)> {
+    let nodes: Vec<Node> = (0..6).map(|_| Node::start(kind, 5000)).collect();
+    let all: Vec<&Node> = nodes.iter().collect();
+    create(&all, 1);
+    let master = all
+        .iter()
+        .copied()
+        .find(|n| n.is_master() && served_slots(n).contains(&0))
+        .expect("slot 0's master");
+    let replica = replica_of(&all, master).expect("its replica");
+    let channel = channel_in(0, "f");
+    let mut on_master = master.client();
+    let mut on_replica = replica.client();
+    let mut log = vec![(
+        "subscribe".to_string(),
+        vec![
+            on_master.raw(&["SSUBSCRIBE", &channel]),
+            on_replica.raw(&["READONLY"]),
+            on_replica.raw(&["SSUBSCRIBE", &channel]),
+        ],
+    )];
+    assert!(
+        wait_until(Duration::from_secs(60), || replica
+            .cli(&["info", "replication"])
+            .contains("master_link_status:up")),
+        "{kind:?}: the replica never linked"
+    );
+    let mut admin = replica.client();
+    log.push(("failover".into(), vec![admin.raw(&["CLUSTER", "FAILOVER"])]));
+    // A manual failover that times out (the machine is loaded) is asked again.
+    let promoted = (0..4).any(|_| {
+        wait_until(Duration::from_secs(20), || {
+            replica.is_master() && !master.is_master()
+        }) || {
+            admin.raw(&["CLUSTER", "FAILOVER"]);
+            false
+        }
+    });
+    assert!(promoted, "{kind:?}: the replica was not promoted");
+    log.push(("new master".into(), drain(&mut on_replica)));
+    log.push(("old master".into(), drain(&mut on_master)));
+    log
+}
+
+/// The failover path, on redis-server and on Zedis: the same bytes.
+#[test]
+fn failover_unsubscribes_shard_channels_like_redis() {
+    if !have_redis() {
+        return eprintln!("skipped: redis-server not installed");
+    }
+    let _serial = serial();
+    let redis = failover_transcript(Kind::Redis);
+    let zedis = failover_transcript(Kind::Zedis);
+    let show = |log: &[(String, Vec<Vec<u8>>)]| {
+        log.iter()
+            .map(|(step, frames)| {
+                let text: Vec<String> = frames
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                format!("{step}: {text:?}")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(show(&zedis), show(&redis));
+    // Something was unsubscribed on some node, so the comparison is not of two silences.
+    assert!(
+        show(&redis).iter().any(|l| l.contains("sunsubscribe")),
+        "{:?}",
+        show(&redis)
+    );
+}
