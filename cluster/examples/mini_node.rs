@@ -156,6 +156,7 @@ fn act(event: Event, db: &mut Db) {
     match event {
         Event::DeleteKeysInSlot { slot } => db.0.retain(|k, _| key_hash_slot(k) != slot),
         Event::EmptyData => db.0.clear(),
+        Event::UnsubscribeShardSlot { .. } => {}
         Event::Log { level, text } => eprintln!("{level:?} {text}"),
         Event::ConfigSaveFailed { error } => fail(&error),
         // No replication, pause or pub/sub in this toy.

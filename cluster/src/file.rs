@@ -1,6 +1,6 @@
 //! Reading and writing nodes.conf on disk: the one piece of I/O in this crate, kept apart so the server
-//! calls it on [`crate::Action::SaveConfig`] and at startup. Writes are atomic (temp file + rename), so a
-//! crash leaves the old file or the new one (Redis writes in place with padding instead).
+//! calls it on [`crate::Action::SaveConfig`] and at startup. Saves write in place with Redis's padding, so a
+//! process killed at any point leaves the old file or the new one (see [`save_nodes_conf`]).
 
 use std::fs;
 use std::io::{self, Write};
@@ -59,8 +59,8 @@ pub fn load_nodes_conf(
 }
 
 /// Takes an exclusive lock on `path`'s lock file (`.<name>.lock` beside it), so two nodes never share
-/// one nodes.conf (Redis locks the file itself; ours is replaced by rename on every save, so the lock lives
-/// on a sibling). `Ok(None)`: another process holds it. Keep the returned file open while the node runs.
+/// one nodes.conf (Redis locks the file itself; ours lives on a sibling, as when saves replaced the file
+/// by rename, so a node and an older Zedis never both hold it). `Ok(None)`: another process holds it. Keep the returned file open while the node runs.
 pub fn lock_nodes_conf(path: &Path) -> io::Result<Option<fs::File>> {
     use std::os::fd::AsRawFd;
     let dir = path
@@ -89,34 +89,36 @@ pub fn lock_nodes_conf(path: &Path) -> io::Result<Option<fs::File>> {
     }
 }
 
-/// Writes `text` to `path` atomically: a temp file in the same directory, optionally fsynced, renamed over
-/// `path` (and the directory fsynced when `fsync`).
+/// Writes `text` to `path` as Redis 7.0's `clusterSaveConfig` does: in place, in one write of the text
+/// padded with newlines to the old length (blank lines the loader skips), fsynced when `fsync` (the saves
+/// Redis fsyncs: epochs, votes, roles, slots learnt from the bus), then truncated to the text. A process
+/// killed at any point leaves a loadable file, the old one or the new one. No temp file, rename or
+/// directory fsync: on the same inode an fsync flushes the data only, where a fresh file and a rename cost
+/// two journal commits per save, and a reshard saves on every CLUSTER SETSLOT (see README, Cluster core).
 pub fn save_nodes_conf(path: &Path, text: &str, fsync: bool) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    let old_len = usize::try_from(f.metadata()?.len()).unwrap_or(usize::MAX);
+    let padded = old_len > text.len();
+    if padded {
+        let mut bytes = Vec::with_capacity(old_len);
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.resize(old_len, b'\n');
+        f.write_all(&bytes)?;
+    } else {
         f.write_all(text.as_bytes())?;
-        if fsync {
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, path)?;
-        if fsync {
-            fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
     }
-    result
+    if fsync {
+        f.sync_all()?;
+    }
+    if padded {
+        // As in Redis, a failed truncate only leaves blank lines behind.
+        let _ = f.set_len(text.len() as u64);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -151,6 +153,38 @@ mod tests {
             1,
             "no temp file left behind"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A shorter text after a longer one leaves exactly the shorter one (the padding
+    /// truncated), a longer one grows the file, and no temp file appears.
+    #[test]
+    fn in_place_saves_shrink_and_grow() {
+        let dir =
+            std::env::temp_dir().join(format!("zedis-cluster-inplace-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("nodes.conf");
+        let (mut state, _) = load_nodes_conf(&path, Config::default(), 1).unwrap();
+        state.update_slots(&[1, 5, 9, 100], false, 2).unwrap();
+        let long = state.to_nodes_conf();
+        save_nodes_conf(&path, &long, false).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), long);
+        state.update_slots(&[5, 9], true, 3).unwrap();
+        let short = state.to_nodes_conf();
+        assert!(short.len() < long.len());
+        save_nodes_conf(&path, &short, false).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), short);
+        let (again, _) = load_nodes_conf(&path, Config::default(), 4).unwrap();
+        assert_eq!(again.to_nodes_conf(), short);
+        save_nodes_conf(&path, &long, true).unwrap();
+        save_nodes_conf(&path, &short, false).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), short);
+        // What a process killed between the padded write and the truncate leaves still loads.
+        fs::write(&path, format!("{short}\n\n\n")).unwrap();
+        let (padded, _) = load_nodes_conf(&path, Config::default(), 5).unwrap();
+        assert_eq!(padded.to_nodes_conf(), short);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file");
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -9,6 +9,7 @@ use zedis_budget::{Budget, Component, GlobalBudget};
 use crate::table::{entry_bytes, Table};
 use crate::{Change, ClientId, Kind, Limits, PubSubError, Unsubscribed};
 
+mod evict;
 mod fanout;
 
 pub use fanout::{Delivery, Fanout};

@@ -123,6 +123,50 @@ impl<S: Strategy> Core<S> {
         receivers
     }
 
+    /// Cluster mode: the node stopped serving `slots` (in the order they were unassigned). Every client
+    /// subscribed to a shard channel of one of them is unsubscribed with Redis's `sunsubscribe`
+    /// notification (`removeChannelsInSlot`): slot by slot, channels of a slot in byte order (Redis's
+    /// rax), subscribers in the order they subscribed.
+    pub fn unsubscribe_shard_slots(&mut self, slots: &[u16]) {
+        if slots.is_empty() || self.engine.pubsub.shard_channels_len() == 0 {
+            return;
+        }
+        let mut rank = vec![u32::MAX; zedis_cluster::SLOTS];
+        for (i, &slot) in slots.iter().enumerate() {
+            let r = &mut rank[usize::from(slot) % zedis_cluster::SLOTS];
+            *r = (*r).min(i as u32);
+        }
+        let mut gone: Vec<(u32, Rc<[u8]>)> = self
+            .engine
+            .pubsub
+            .shard_channel_names()
+            .into_iter()
+            .map(|name| (rank[usize::from(zedis_cluster::key_hash_slot(&name))], name))
+            .filter(|(r, _)| *r != u32::MAX)
+            .collect();
+        gone.sort_unstable();
+        for (_, channel) in gone {
+            for (client, count) in self
+                .engine
+                .pubsub
+                .remove_subscribers(Kind::ShardChannel, &channel)
+            {
+                let ck = client.0 as usize;
+                self.reply(ck, |out, proto| {
+                    encode_subscription_reply(
+                        out,
+                        pubsub_protocol(proto),
+                        Kind::ShardChannel.unsubscribe_reply_name(),
+                        Some(&channel),
+                        count,
+                    )
+                });
+                self.sync_subscription_counts(ck);
+                self.queue_write(ck);
+            }
+        }
+    }
+
     /// Publishes the keyspace events the last command (or cron) recorded.
     pub fn publish_events(&mut self) {
         if !self.engine.ks.new_keys.is_empty() {

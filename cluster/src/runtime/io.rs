@@ -249,6 +249,9 @@ impl ClusterNode {
                 Action::DeleteKeysInSlot { slot } => {
                     self.events.push(Event::DeleteKeysInSlot { slot })
                 }
+                Action::UnsubscribeShardSlot { slot } => {
+                    self.events.push(Event::UnsubscribeShardSlot { slot })
+                }
                 Action::Log(text) => self.log(LogLevel::Notice, text),
                 Action::ModuleMessage { .. } | Action::StateChanged { .. } => {}
             }

@@ -139,6 +139,12 @@ pub enum Event {
         /// The slot.
         slot: u16,
     },
+    /// `slot` left this node's shard: unsubscribe every client from its shard channels, each with
+    /// Redis's `sunsubscribe` push (`removeChannelsInSlot`). Several come in slot-deletion order.
+    UnsubscribeShardSlot {
+        /// The slot.
+        slot: u16,
+    },
     /// nodes.conf could not be written (Redis exits with "Fatal: can't update cluster config file").
     ConfigSaveFailed {
         /// The error.

@@ -173,4 +173,60 @@ mod tests {
             .to_nodes_conf()
             .ends_with("vars currentEpoch 0 lastVoteEpoch 0\n"));
     }
+
+    fn unsubscribed(actions: &[Action]) -> Vec<u16> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::UnsubscribeShardSlot { slot } => Some(*slot),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A slot leaving a shard unsubscribes its shard channels on the shard's master and on its replicas
+    /// (Redis's `clusterDelSlot` → `removeChannelsInSlot`), never on a node of another shard.
+    #[test]
+    fn slots_leaving_my_shard_unsubscribe_their_shard_channels() {
+        let (a, b, c) = ("a".repeat(40), "b".repeat(40), "c".repeat(40));
+        let conf = |me_a: &str, me_b: &str, me_c: &str| {
+            format!(
+                "{a} 127.0.0.1:7000@17000 {me_a}master - 0 0 1 connected 0-99\n\
+                 {b} 127.0.0.1:7001@17001 {me_b}slave {a} 0 0 1 connected\n\
+                 {c} 127.0.0.1:7002@17002 {me_c}master - 0 0 2 connected 100-16383\n\
+                 vars currentEpoch 2 lastVoteEpoch 0\n"
+            )
+        };
+        let load =
+            |text: String| ClusterState::from_nodes_conf(Config::default(), &text, 1).unwrap();
+        let mut master = load(conf("myself,", "", ""));
+        let mut replica = load(conf("", "myself,", ""));
+        let mut other = load(conf("", "", "myself,"));
+        // DELSLOTS of two of A's slots, SETSLOT NODE giving one to C, DELSLOTS of one of C's.
+        for (s, in_a_shard) in [
+            (&mut master, true),
+            (&mut replica, true),
+            (&mut other, false),
+        ] {
+            let pick = |a_shard: &[u16], c_shard: &[u16]| {
+                if in_a_shard {
+                    a_shard.to_vec()
+                } else {
+                    c_shard.to_vec()
+                }
+            };
+            let deleted = s.update_slots(&[5, 3], true, 2).unwrap();
+            assert_eq!(unsubscribed(&deleted), pick(&[5, 3], &[]));
+            // (A replica refuses SETSLOT; it learns of the move over the bus.)
+            if let Ok(moved) = s.set_slot_node(7, c.as_bytes(), 0, 3) {
+                assert_eq!(unsubscribed(&moved), pick(&[7], &[]));
+            }
+            let theirs = s.update_slots(&[200], true, 4).unwrap();
+            assert_eq!(unsubscribed(&theirs), pick(&[], &[200]));
+        }
+        // FLUSHSLOTS on A: every slot it still has, in order.
+        let flushed = unsubscribed(&master.flush_slots(5));
+        assert_eq!(flushed.len(), 97);
+        assert!(flushed.windows(2).all(|w| w[0] < w[1]) && !flushed.contains(&7));
+    }
 }

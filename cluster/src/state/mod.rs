@@ -161,6 +161,13 @@ pub enum Action {
         /// The slot.
         slot: u16,
     },
+    /// `slot` was unassigned from the shard this node belongs to (Redis's `clusterDelSlot` calling
+    /// `removeChannelsInSlot`): unsubscribe every client from the shard channels of that slot, each with a
+    /// `sunsubscribe` push.
+    UnsubscribeShardSlot {
+        /// The slot.
+        slot: u16,
+    },
     /// `cluster_state` changed.
     StateChanged {
         /// Now ok.

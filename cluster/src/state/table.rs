@@ -88,11 +88,18 @@ impl ClusterState {
             .any(|(_, n)| !n.is_replica() && !n.replicas.is_empty())
     }
 
-    /// `clusterDelSlot`.
+    /// `clusterDelSlot`. When the owner's shard (its master and that master's replicas) includes this
+    /// node, the slot's shard channels go too ([`Action::UnsubscribeShardSlot`]), as Redis does on every
+    /// path that unassigns a slot (DELSLOTS, SETSLOT NODE, an UPDATE or PING with a newer config,
+    /// FLUSHSLOTS, RESET, a failover taking the slots over, a forgotten node).
     pub(crate) fn del_slot(&mut self, slot: u16) -> bool {
         let Some(owner) = idx_of(self.slots[usize::from(slot)]) else {
             return false;
         };
+        let shard_master = self.nodes[owner].master.unwrap_or(owner);
+        if self.myself == shard_master || self.nodes[self.myself].master == Some(shard_master) {
+            self.actions.push(Action::UnsubscribeShardSlot { slot });
+        }
         let node = &mut self.nodes[owner];
         if node.slots.set(slot, false) {
             node.numslots -= 1;

@@ -103,6 +103,15 @@ impl<S: Strategy> Core<S> {
         } else if self.cluster.ids.migrate == Some(cmd.id) {
             // MIGRATE's keys as its own parser finds them (the key, or the KEYS list after an empty key).
             (parse_migrate(argv).ok()?.keys, 0)
+        } else if self.cluster_kind(cmd, 0).pubsub_shard {
+            // Shard channels are `not_key` in the key specs (so `command_keys` leaves them out) but route
+            // like keys: SPUBLISH's one, every channel of (S)SUNSUBSCRIBE.
+            let last = if self.cluster.ids.spublish == Some(cmd.id) {
+                2
+            } else {
+                argv.len()
+            };
+            (argv.get(1..last.min(argv.len())).unwrap_or(&[]).to_vec(), 0)
         } else {
             (crate::tracking_cmds::command_keys(cmd, argv), 0)
         };

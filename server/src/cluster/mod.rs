@@ -218,9 +218,18 @@ impl<S: Strategy> Core<S> {
         };
         let events = node.take_events();
         let slots_changed = !events.is_empty();
+        // Slots leaving our shard are gathered so their shard channels go in one pass over the channels
+        // (FLUSHSLOTS may unassign 16384), before any later event, so the order stays Redis's.
+        let mut lost = Vec::new();
         for event in events {
+            if let Event::UnsubscribeShardSlot { slot } = event {
+                lost.push(slot);
+                continue;
+            }
+            self.unsubscribe_shard_slots(&std::mem::take(&mut lost));
             self.cluster_event(event);
         }
+        self.unsubscribe_shard_slots(&lost);
         if slots_changed {
             self.cluster_redirect_blocked();
         }
@@ -275,6 +284,7 @@ impl<S: Strategy> Core<S> {
                     );
                 }
             }
+            Event::UnsubscribeShardSlot { slot } => self.unsubscribe_shard_slots(&[slot]),
             Event::ConfigSaveFailed { error } => {
                 zedis_deploy::warning!("Fatal: can't update cluster config file: {error}");
                 std::process::exit(1);
