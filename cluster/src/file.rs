@@ -1,6 +1,6 @@
 //! Reading and writing nodes.conf on disk: the one piece of I/O in this crate, kept apart so the server
-//! calls it on [`crate::Action::SaveConfig`] and at startup. Saves write in place with Redis's padding, so a
-//! process killed at any point leaves the old file or the new one (see [`save_nodes_conf`]).
+//! calls it on [`crate::Action::SaveConfig`] and at startup. Writes are atomic (temp file + rename), so a
+//! crash leaves the old file or the new one (Redis writes in place with padding instead).
 
 use std::fs;
 use std::io::{self, Write};
@@ -59,8 +59,8 @@ pub fn load_nodes_conf(
 }
 
 /// Takes an exclusive lock on `path`'s lock file (`.<name>.lock` beside it), so two nodes never share
-/// one nodes.conf (Redis locks the file itself; ours lives on a sibling, as when saves replaced the file
-/// by rename, so a node and an older Zedis never both hold it). `Ok(None)`: another process holds it. Keep the returned file open while the node runs.
+/// one nodes.conf (Redis locks the file itself; ours is replaced by rename on every save, so the lock lives
+/// on a sibling). `Ok(None)`: another process holds it. Keep the returned file open while the node runs.
 pub fn lock_nodes_conf(path: &Path) -> io::Result<Option<fs::File>> {
     use std::os::fd::AsRawFd;
     let dir = path
@@ -89,36 +89,64 @@ pub fn lock_nodes_conf(path: &Path) -> io::Result<Option<fs::File>> {
     }
 }
 
-/// Writes `text` to `path` as Redis 7.0's `clusterSaveConfig` does: in place, in one write of the text
-/// padded with newlines to the old length (blank lines the loader skips), fsynced when `fsync` (the saves
-/// Redis fsyncs: epochs, votes, roles, slots learnt from the bus), then truncated to the text. A process
-/// killed at any point leaves a loadable file, the old one or the new one. No temp file, rename or
-/// directory fsync: on the same inode an fsync flushes the data only, where a fresh file and a rename cost
-/// two journal commits per save, and a reshard saves on every CLUSTER SETSLOT (see README, Cluster core).
+/// Writes `text` to `path`. With `fsync` (the saves Redis fsyncs: epochs, votes, roles, slots learnt from
+/// the bus) a temp file in the same directory, fsynced, renamed over `path`, and the directory fsynced:
+/// durable and never torn, even on power loss. Without it, as `clusterSaveConfig` does, in place: one
+/// write of the text padded with newlines to the old length (blank lines the loader skips), then a
+/// truncate, so a process killed at any point leaves a loadable file; this costs a write instead of a
+/// new inode and a rename, which every CLUSTER SETSLOT of a reshard pays.
 pub fn save_nodes_conf(path: &Path, text: &str, fsync: bool) -> io::Result<()> {
+    if fsync {
+        replace_nodes_conf(path, text)
+    } else {
+        overwrite_nodes_conf(path, text)
+    }
+}
+
+/// The in-place save of [`save_nodes_conf`] (Redis's padding and truncate).
+fn overwrite_nodes_conf(path: &Path, text: &str) -> io::Result<()> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)?;
     let old_len = usize::try_from(f.metadata()?.len()).unwrap_or(usize::MAX);
-    let padded = old_len > text.len();
-    if padded {
-        let mut bytes = Vec::with_capacity(old_len);
-        bytes.extend_from_slice(text.as_bytes());
-        bytes.resize(old_len, b'\n');
-        f.write_all(&bytes)?;
+    if old_len > text.len() {
+        let mut padded = Vec::with_capacity(old_len);
+        padded.extend_from_slice(text.as_bytes());
+        padded.resize(old_len, b'\n');
+        f.write_all(&padded)?;
+        // As in Redis, a failed truncate only leaves blank lines behind.
+        let _ = f.set_len(text.len() as u64);
     } else {
         f.write_all(text.as_bytes())?;
     }
-    if fsync {
-        f.sync_all()?;
-    }
-    if padded {
-        // As in Redis, a failed truncate only leaves blank lines behind.
-        let _ = f.set_len(text.len() as u64);
-    }
     Ok(())
+}
+
+/// The durable save of [`save_nodes_conf`]: temp file, fsync, rename, directory fsync.
+fn replace_nodes_conf(path: &Path, text: &str) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        fs::File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -156,7 +184,7 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A shorter text after a longer one leaves exactly the shorter one (the padding
+    /// The in-place save: a shorter text after a longer one leaves exactly the shorter one (the padding
     /// truncated), a longer one grows the file, and no temp file appears.
     #[test]
     fn in_place_saves_shrink_and_grow() {
