@@ -58,6 +58,12 @@ impl UringDriver {
                     self.tick_armed = false;
                 }
             }
+            Op::Watch => {
+                self.watch_armed = false;
+                if result >= 0 || result == -libc::ECANCELED {
+                    events.push(Event::Readable);
+                }
+            }
             Op::Wake => {
                 self.wake_armed = false;
                 if result >= 0 {

@@ -41,6 +41,7 @@ pub(crate) enum Op {
     Cancel = 5,
     Tick = 6,
     Wake = 7,
+    Watch = 8,
 }
 
 impl Op {
@@ -57,6 +58,7 @@ impl Op {
             5 => Op::Cancel,
             6 => Op::Tick,
             7 => Op::Wake,
+            8 => Op::Watch,
             _ => return None,
         };
         Some((
@@ -100,6 +102,10 @@ pub struct UringDriver {
     pub(crate) cqe_batch: Vec<(u64, i32, u32)>,
     /// Sends queued for the next enter (they usually complete during it; see `turn`).
     pub(crate) sends_queued: usize,
+    /// A descriptor watched for readability (`watch_readable`), e.g. another poller's epoll fd.
+    pub(crate) watched: Option<RawFd>,
+    /// A one-shot poll on `watched` is in flight.
+    pub(crate) watch_armed: bool,
 }
 
 impl UringDriver {
@@ -139,6 +145,8 @@ impl UringDriver {
             stats: DriverStats::default(),
             cqe_batch: Vec::new(),
             sends_queued: 0,
+            watched: None,
+            watch_armed: false,
         })
     }
 
@@ -170,6 +178,14 @@ impl UringDriver {
         self.tick =
             interval.map(|d| Box::new(types::Timespec::from(d.max(Duration::from_millis(1)))));
         Ok(())
+    }
+
+    /// Watches `fd` for readability: whenever it is readable, a turn reports [`Event::Readable`] (once per
+    /// turn at most). The poll is one-shot and re-armed by the next turn, so it is level-triggered: an fd still
+    /// readable then reports again at once. Made for another poller's descriptor (mio's epoll fd), so one
+    /// `io_uring_enter` waits for both loops. The caller keeps `fd` open while the driver lives.
+    pub fn watch_readable(&mut self, fd: RawFd) {
+        self.watched = Some(fd);
     }
 
     /// Queues `data` for `conn` (copied into the connection's output buffer; sent by the next turn with one
@@ -347,6 +363,13 @@ impl UringDriver {
                 self.push(&sqe)?;
                 self.tick_armed = true;
             }
+        }
+        if let (Some(fd), false) = (self.watched, self.watch_armed) {
+            let sqe = opcode::PollAdd::new(types::Fd(fd), libc::POLLIN as u32)
+                .build()
+                .user_data(Op::Watch.token(0, 0));
+            self.push(&sqe)?;
+            self.watch_armed = true;
         }
         if !self.wake_armed {
             let buf: *mut u64 = &mut *self.wake_buf;
@@ -560,6 +583,7 @@ mod tests {
             Op::Cancel,
             Op::Tick,
             Op::Wake,
+            Op::Watch,
         ] {
             for (slot, generation) in [
                 (0, 0),

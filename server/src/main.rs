@@ -112,6 +112,8 @@ Every directive of the configuration file can be given as --name value. Memory s
        --kv-allocator pool|system          keys and values: fixed size-class pool, or the global allocator
        --request-allocator arena|heap      per-request memory: bumpalo arena reset per batch, or the heap
        --client-allocator pool|heap        client slots: fixed preallocated pool, or allocated on demand
+I/O strategy:
+       --io epoll|uring                    the main TCP listener's clients on the mio (epoll) loop, or on io_uring
 ";
 
 fn run<S: Strategy>(

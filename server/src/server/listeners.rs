@@ -21,17 +21,32 @@ pub fn is_listener(t: usize) -> bool {
 }
 
 /// Opens and registers the listeners. `port 0` without `unixsocket` opens none (TLS only, or nothing:
-/// the caller decides whether that is an error).
-pub fn open(config: &Config, poll: &Poll, service: &mut Service) -> anyhow::Result<Vec<Listener>> {
+/// the caller decides whether that is an error). With `--io uring` the first TCP listener (the first `bind`
+/// address) is returned apart, unregistered, for the io_uring driver (`server/uring.rs`).
+pub fn open(
+    config: &Config,
+    poll: &Poll,
+    service: &mut Service,
+) -> anyhow::Result<(Vec<Listener>, Option<std::net::TcpListener>)> {
     if config.int("port") == 0 && config.get("unixsocket").is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let mut listeners = service.listen()?;
+    let mut main = None;
+    if super::uring::wanted(config) {
+        if let Some(i) = listeners.iter().position(|l| matches!(l, Listener::Tcp(_))) {
+            if let Listener::Tcp(tcp) = listeners.remove(i) {
+                use std::os::fd::{FromRawFd, IntoRawFd};
+                // SAFETY: the descriptor moves from mio's listener (never registered) to std's.
+                main = Some(unsafe { std::net::TcpListener::from_raw_fd(tcp.into_raw_fd()) });
+            }
+        }
+    }
     for (i, listener) in listeners.iter_mut().enumerate() {
         poll.registry()
             .register(listener, Token(LISTENER_BASE + i), Interest::READABLE)?;
     }
-    Ok(listeners)
+    Ok((listeners, main))
 }
 
 /// The address `tls-port` binds (the first `bind` address, `-` prefix dropped; `*` is every IPv4 one).
@@ -65,6 +80,11 @@ pub fn reconfigure<S: Strategy>(
     } else {
         ("bind", "Failed to bind to specified addresses.")
     };
+    if core.net.uring.is_some() {
+        // The io_uring driver owns the main listener for its whole life.
+        zedis_deploy::warning!("io uring: the listening port and addresses are fixed at startup");
+        return Err(failed);
+    }
     let port = next.int("port") as u16;
     let tcp = if port == 0 {
         Vec::new()
