@@ -33,13 +33,13 @@ use zedis_budget::{Component, GlobalBudget};
 use zedis_client_pool::ClientSlots;
 use zedis_netio::{CloseReason, ConnId, DriverConfig, Event, UringDriver};
 
-/// Provided receive buffers: 256 × 4 KiB (1 MiB, fixed at startup, charged to the budget as client memory,
+/// Provided receive buffers: 256 × 2 KiB (512 KiB, fixed at startup, charged to the budget as client memory,
 /// so kept small: a buffer goes back to the pool as soon as its bytes are copied into a query buffer, within
 /// the turn, so the pool only has to cover one turn's receives; when it runs dry the rest waits in the
 /// sockets for the next turn).
 const BUFFERS_COUNT: u32 = 256;
 /// Bytes per provided buffer.
-const BUFFER_BYTES: u32 = 4 * 1024;
+const BUFFER_BYTES: u32 = 2 * 1024;
 /// Connection slots the driver may hold (grown on demand; `maxclients` is enforced by the server, which
 /// answers Redis's error to the extra connections, so the driver needs room past it).
 const CONNECTIONS_MAX: u32 = 1 << 20;
