@@ -40,6 +40,13 @@ impl UringDriver {
         };
         let more = cqueue::more(flags);
         match op {
+            Op::Accept if generation != self.accept_generation => {
+                // The accept of a replaced listener: a connection it took just before the cancel is closed.
+                if result >= 0 {
+                    // SAFETY: the accepted socket is owned by nobody else.
+                    unsafe { libc::close(result) };
+                }
+            }
             Op::Accept => self.on_accept(result, more, events),
             Op::Recv => self.on_recv(slot, generation, result, flags, events),
             Op::Send => self.on_send(slot, generation, result, events),

@@ -78,6 +78,8 @@ pub struct UringDriver {
     pub(crate) listener: TcpListener,
     /// The multishot accept is armed.
     pub(crate) accept_armed: bool,
+    /// The listener's generation (bumped by `replace_listener`): completions of an older accept are stale.
+    pub(crate) accept_generation: u32,
     /// Accept failed for lack of file descriptors: re-armed on the next tick or close, not at once.
     pub(crate) accept_backoff: bool,
     /// Connection slots; `generations[slot]` is the generation of the slot's current or next connection.
@@ -129,6 +131,7 @@ impl UringDriver {
             config,
             listener,
             accept_armed: false,
+            accept_generation: 0,
             accept_backoff: false,
             conns: Vec::new(),
             generations: Vec::new(),
@@ -153,6 +156,25 @@ impl UringDriver {
     /// The listener's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Takes over another bound listener (CONFIG SET port / bind) and returns the old one. The old listener's
+    /// accept is cancelled with the next turn; dropping the returned listener at once is safe (the in-flight
+    /// accept holds its own reference until the cancel completes, then the socket closes). Connections
+    /// already accepted are not affected.
+    pub fn replace_listener(&mut self, listener: TcpListener) -> Result<TcpListener, NetioError> {
+        if self.accept_armed {
+            let old = Op::Accept.token(0, self.accept_generation);
+            self.push(
+                &opcode::AsyncCancel::new(old)
+                    .build()
+                    .user_data(Op::Cancel.token(0, 0)),
+            )?;
+            self.accept_armed = false;
+        }
+        self.accept_generation = (self.accept_generation + 1) & GENERATION_MASK;
+        self.accept_backoff = false;
+        Ok(std::mem::replace(&mut self.listener, listener))
     }
 
     /// A handle that wakes this loop from any thread.
@@ -351,7 +373,7 @@ impl UringDriver {
             let sqe = opcode::AcceptMulti::new(fd)
                 .flags(libc::SOCK_CLOEXEC)
                 .build();
-            self.push(&sqe.user_data(Op::Accept.token(0, 0)))?;
+            self.push(&sqe.user_data(Op::Accept.token(0, self.accept_generation)))?;
             self.accept_armed = true;
         }
         if !self.tick_armed {

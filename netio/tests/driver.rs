@@ -250,3 +250,46 @@ fn a_watched_descriptor_reports_readable_while_it_is() {
         "drained: {events:?}"
     );
 }
+
+#[test]
+fn a_replaced_listener_closes_and_the_new_one_accepts() {
+    let Some(mut d) = driver(DriverConfig::default()) else {
+        return;
+    };
+    let old_addr = d.local_addr().unwrap();
+    let mut events = Vec::new();
+    d.turn(Some(Duration::from_millis(10)), &mut events)
+        .unwrap();
+    let kept = connect(old_addr);
+    let first = turn_until(&mut d, |ev| {
+        ev.iter().find_map(|e| match e {
+            Event::Accepted(id, _) => Some(*id),
+            _ => None,
+        })
+    });
+    let fresh = TcpListener::bind("127.0.0.1:0").unwrap();
+    let new_addr = fresh.local_addr().unwrap();
+    drop(d.replace_listener(fresh).unwrap());
+    events.clear();
+    d.turn(Some(Duration::from_millis(10)), &mut events)
+        .unwrap();
+    assert!(
+        std::net::TcpStream::connect(old_addr).is_err(),
+        "old port closed"
+    );
+    let _client = connect(new_addr);
+    turn_until(&mut d, |ev| {
+        ev.iter()
+            .any(|e| matches!(e, Event::Accepted(id, _) if *id != first))
+            .then_some(())
+    });
+    // The connection accepted before the swap still works.
+    d.send(first, &[IoSlice::new(b"still here")]).unwrap();
+    events.clear();
+    d.turn(Some(Duration::from_millis(10)), &mut events)
+        .unwrap();
+    let mut kept = kept;
+    let mut buf = [0u8; 10];
+    kept.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"still here");
+}

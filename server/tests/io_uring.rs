@@ -77,9 +77,25 @@ fn io_is_fixed_at_startup_shown_by_config_get_and_read_from_a_file() {
         err(&mut c, &["CONFIG", "SET", "io", "epoll"]),
         "ERR CONFIG SET failed (possibly related to argument 'io') - can't set immutable config"
     );
-    // `port` and `bind` belong to the driver's listener for its whole life: refused, nothing changes.
+    // `port 0` would leave the driver without a listener: refused, nothing changes.
     let e = err(&mut c, &["CONFIG", "SET", "port", "0"]);
     assert!(e.contains("Unable to listen on this port"), "{e}");
+    assert_eq!(
+        cmd(&mut c, &["PING"]).unwrap(),
+        Value::SimpleString("PONG".into())
+    );
+    // Another port: the driver takes the new listener, the old port closes, this connection stays.
+    let new_port = zedis_testkit::free_port();
+    assert_eq!(
+        cmd(&mut c, &["CONFIG", "SET", "port", &new_port.to_string()]).unwrap(),
+        Value::Okay
+    );
+    let mut n = connect_when_ready(new_port);
+    assert_eq!(
+        cmd(&mut n, &["PING"]).unwrap(),
+        Value::SimpleString("PONG".into())
+    );
+    assert!(TcpStream::connect(("127.0.0.1", server.port)).is_err());
     assert_eq!(
         cmd(&mut c, &["PING"]).unwrap(),
         Value::SimpleString("PONG".into())

@@ -80,9 +80,11 @@ pub fn reconfigure<S: Strategy>(
     } else {
         ("bind", "Failed to bind to specified addresses.")
     };
-    if core.net.uring.is_some() {
-        // The io_uring driver owns the main listener for its whole life.
-        zedis_deploy::warning!("io uring: the listening port and addresses are fixed at startup");
+    if core.net.uring.is_some() && next.int("port") == 0 {
+        // The io_uring driver always has a listener: it cannot stop listening on TCP.
+        zedis_deploy::warning!(
+            "io uring: CONFIG SET port 0 is not supported (the driver needs a listener)"
+        );
         return Err(failed);
     }
     let port = next.int("port") as u16;
@@ -93,6 +95,19 @@ pub fn reconfigure<S: Strategy>(
         zedis_deploy::listen::listen_tcp(&binds, port, next.int("tcp-backlog") as i32)
             .map_err(|_| failed)?
     };
+    let mut tcp = tcp;
+    if let Some(uring) = core.net.uring.as_mut() {
+        // The first new TCP listener goes to the io_uring driver (the old one is cancelled and closed).
+        let Some(first) = (!tcp.is_empty()).then(|| tcp.remove(0)) else {
+            return Err(failed);
+        };
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        // SAFETY: the descriptor moves from mio's listener (never registered) to std's.
+        let first = unsafe { std::net::TcpListener::from_raw_fd(first.into_raw_fd()) };
+        if uring.driver.replace_listener(first).is_err() {
+            return Err(failed);
+        }
+    }
     let registry = core.net.poll.registry();
     let mut unix = Vec::new();
     for mut listener in std::mem::take(&mut core.net.listeners) {
