@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the metadata rows of server/src/table.rs from a running Redis 7.0 (the reference).
+"""Prints the metadata rows of server/src/table/rows.rs from a running Redis 7.0 (the reference).
 
 Usage: scripts/gen-command-table.py PORT name=handler ...   (handler: a Rust path, or `container`)
 Arity, flags, key positions, group, summary, since and complexity come from Redis's own COMMAND INFO and
@@ -8,7 +8,7 @@ COMMAND DOCS, so the table Zedis answers COMMAND from matches Redis's. Handlers 
        scripts/gen-command-table.py PORT --docs > server/src/command_docs.rs
 Writes the key specs (COMMAND INFO) and the documentation fields after `complexity` (doc_flags,
 deprecated_since, replaced_by, history, arguments: COMMAND DOCS) of every command and subcommand named in
-server/src/table.rs, as static reply trees that keep RESP3's types so either protocol can be written.
+server/src/table/rows.rs, as static reply trees that keep RESP3's types so either protocol can be written.
 """
 import os, re, socket, sys
 
@@ -113,7 +113,7 @@ DOC_EXTRAS = ("doc_flags", "deprecated_since", "replaced_by", "history", "argume
 def docs_module(port):
     s, f = conn(port)
     send_typed(s, f, "HELLO", "3")
-    table = open(os.path.join(os.path.dirname(__file__), "..", "server", "src", "table.rs")).read()
+    table = open(os.path.join(os.path.dirname(__file__), "..", "server", "src", "table", "rows.rs")).read()
     names = sorted(set(re.findall(r'\bcmd\("([a-z|_-]+)"', table)))
     entries = []
     for name in names:

@@ -63,6 +63,14 @@ pub enum DebugRequest<'a> {
     },
     /// `DEBUG CHANGE-REPL-ID`: new replication ID, clear the secondary one, `+OK`.
     ChangeReplId,
+    /// `DEBUG AOF-FLUSH-SLEEP <microsec>`: sleep that long before each AOF write that has data (`atoi`).
+    AofFlushSleep {
+        /// Microseconds (0: off; negative counts as 0).
+        micros: u64,
+    },
+    /// `DEBUG LOADAOF`: write and fsync the AOF buffer, empty the dataset, reload the AOF directory (the
+    /// server exits when it cannot, as Redis); `+OK`.
+    LoadAof,
     /// `DEBUG JMAP` (Zedis): the per-strategy allocator report ([`crate::allocator_report`]).
     Jmap,
     /// `DEBUG QUICKLIST-PACKED-THRESHOLD <size>`: the new threshold in bytes, already checked (0 was mapped to
@@ -209,10 +217,8 @@ const UNSUPPORTED: &[(&str, usize, usize)] = &[
     ("oom", 2, usize::MAX),
     ("assert", 2, usize::MAX),
     ("leak", 3, 3),
-    ("loadaof", 2, usize::MAX),
     ("drop-cluster-packet-filter", 3, 3),
     ("sdslen", 3, 3),
-    ("aof-flush-sleep", 3, 3),
     ("replicate", 3, usize::MAX),
     ("structsize", 2, 2),
     ("htstats", 3, 3),
@@ -270,6 +276,11 @@ pub fn parse<'a>(argv: &'a [&'a [u8]]) -> Result<DebugRequest<'a>, ObserveError>
         },
         (b"replybuffer", 4) => parse_replybuffer(argv).ok_or_else(syntax)??,
         (b"jmap", 2) => DebugRequest::Jmap,
+        // Redis checks no argument count for LOADAOF.
+        (b"loadaof", _) => DebugRequest::LoadAof,
+        (b"aof-flush-sleep", 3) => DebugRequest::AofFlushSleep {
+            micros: atoi(argv[2]).max(0) as u64,
+        },
         (b"clusterlink", 5) if c_eq(argv[2], "kill") => {
             return Err(ObserveError::DebugUnsupported("clusterlink".to_owned()))
         }

@@ -11,6 +11,10 @@ pub const BUSY_FUNCTION: &[u8] =
 pub const NOTBUSY: &[u8] = b"NOTBUSY No scripts in execution right now.";
 /// SCRIPT KILL / FUNCTION KILL of a script that already ran a write command.
 pub const UNKILLABLE: &[u8] = b"UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+/// SCRIPT KILL / FUNCTION KILL of a script our master sent (replication or AOF must not lose it).
+pub const UNKILLABLE_MASTER: &[u8] = b"UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.";
+/// The warning Redis logs when the hook kills a script.
+pub const KILLED_LOG: &str = "Lua script killed by user with SCRIPT KILL.";
 
 /// The script running past the threshold, as the kill rules see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +24,8 @@ pub struct BusyScript {
     /// The script already ran a command flagged `write` (Redis's `SCRIPT_WRITE_DIRTY`, set when the
     /// command passed the script checks, before it runs).
     pub wrote: bool,
+    /// The caller is our master (Redis's `mustObeyClient`): the script cannot be killed.
+    pub from_master: bool,
 }
 
 /// Which kill command a client sent.
@@ -37,6 +43,9 @@ pub fn kill(running: Option<BusyScript>, command: KillCommand) -> Option<&'stati
     let Some(script) = running else {
         return Some(NOTBUSY);
     };
+    if script.from_master {
+        return Some(UNKILLABLE_MASTER);
+    }
     if script.wrote {
         return Some(UNKILLABLE);
     }
@@ -76,10 +85,12 @@ mod tests {
     const EVAL: BusyScript = BusyScript {
         is_eval: true,
         wrote: false,
+        from_master: false,
     };
     const FUNCTION: BusyScript = BusyScript {
         is_eval: false,
         wrote: false,
+        from_master: false,
     };
 
     #[test]
@@ -98,6 +109,15 @@ mod tests {
             ..EVAL
         };
         assert_eq!(kill(Some(wrote), KillCommand::Script), Some(UNKILLABLE));
+        // As Redis's scriptKill: the master check comes before the write check and the kind check.
+        let master = BusyScript {
+            from_master: true,
+            ..wrote
+        };
+        assert_eq!(
+            kill(Some(master), KillCommand::Function),
+            Some(UNKILLABLE_MASTER)
+        );
         assert_eq!(busy_error(EVAL), BUSY_EVAL);
         assert_eq!(busy_error(FUNCTION), BUSY_FUNCTION);
     }

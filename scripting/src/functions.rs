@@ -173,6 +173,13 @@ impl FunctionEngine {
         Some(self.libraries[lib].functions[idx].0.flags)
     }
 
+    /// The flags and the registered name of a function FCALL names (any case).
+    pub fn lookup(&self, name: &[u8]) -> Option<(ScriptFlags, &str)> {
+        let (lib, idx) = self.find(name)?;
+        let info = &self.libraries[lib].functions[idx].0;
+        Some((info.flags, info.name.as_str()))
+    }
+
     fn find(&self, name: &[u8]) -> Option<(&String, usize)> {
         let lib = self.index.get(&fold(&lossy(name)))?;
         let idx = self.libraries[lib]

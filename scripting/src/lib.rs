@@ -374,6 +374,12 @@ impl Scripting {
         self.functions.flags(name)
     }
 
+    /// The flags and the name a function was registered with (FCALL finds it in any case; FUNCTION STATS
+    /// and the slow-script warning show the registered name).
+    pub fn function_lookup(&self, name: &[u8]) -> Option<(ScriptFlags, &str)> {
+        self.functions.lookup(name)
+    }
+
     /// FUNCTION LIST `[LIBRARYNAME pattern] [WITHCODE]`.
     pub fn function_list(
         &self,

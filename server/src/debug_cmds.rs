@@ -1,7 +1,12 @@
 //! DEBUG and LOLWUT: `zedis_observe::debug` parses DEBUG into a typed request and decides who may run it
 //! (`enable-debug-command`, Redis 7.0's default `no`); this module runs each request against the server
-//! (digests through `zedis_rdb::digest`, RELOAD through SAVE and the RDB loader, POPULATE through the
+//! (digests through `zedis_rdb::digest`, RELOAD through SAVE and the RDB loader (`debug_cmds/reload.rs`), LOADAOF
+//! through the AOF loader (`aof/debug_load.rs`), POPULATE through the
 //! keyspace's RDB conversion), and LOLWUT draws from the process-wide `rand()` stream kept here.
+
+mod reload;
+
+pub use reload::empty_data;
 
 use crate::server::{unix_ms, Core};
 use crate::Strategy;
@@ -22,6 +27,8 @@ use zedis_resp::reply;
 pub struct DebugState {
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the active expire cycle runs.
     pub active_expire: bool,
+    /// `DEBUG PAUSE-CRON`: the server's cron does nothing while set (Redis's `server.pause_cron`).
+    pub cron_paused: bool,
     /// The request arena's figures as of the last cron turn (DEBUG JMAP, MEMORY MALLOC-STATS).
     pub arena: ArenaStats,
     /// LOLWUT's `rand()`, seeded as redis-server seeds it at start.
@@ -36,6 +43,7 @@ impl DebugState {
             .unwrap_or_default();
         DebugState {
             active_expire: true,
+            cron_paused: false,
             arena: ArenaStats::default(),
             rand: CRand::seeded_at_start(now.as_secs(), std::process::id(), now.subsec_micros()),
         }
@@ -90,6 +98,10 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             std::thread::sleep(duration);
             ok(core, ck);
         }
+        DebugRequest::PauseCron { paused } => {
+            core.engine.debug.cron_paused = paused;
+            ok(core, ck);
+        }
         DebugRequest::SetActiveExpire { enabled } => {
             core.engine.debug.active_expire = enabled;
             ok(core, ck);
@@ -119,7 +131,15 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
                 core.reply(ck, |out, _| reply::simple(out, line.as_bytes()));
             }
         },
-        DebugRequest::Reload { flush, save, .. } => reload(core, ck, flush, save),
+        DebugRequest::Reload { merge, flush, save } => reload::reload(core, ck, merge, flush, save),
+        DebugRequest::AofFlushSleep { micros } => {
+            core.engine.aof.flush_sleep_us = micros;
+            ok(core, ck);
+        }
+        DebugRequest::LoadAof => {
+            core.aof_debug_load();
+            ok(core, ck);
+        }
         DebugRequest::ChangeReplId => {
             let repl = &mut core.engine.repl;
             repl.replid = crate::repl::new_replid();
@@ -182,7 +202,6 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         DebugRequest::QuicklistPackedThreshold { .. }
         | DebugRequest::SetDisableDenyScripts { .. }
         | DebugRequest::SetSkipChecksumValidation { .. }
-        | DebugRequest::PauseCron { .. }
         | DebugRequest::ReplyBufferPeakResetTime(_)
         | DebugRequest::ReplyBufferResizing { .. } => {
             let text = format!(
@@ -294,33 +313,6 @@ fn listpack_bytes(items: &[Vec<u8>]) -> u64 {
         body + back
     };
     7 + items.iter().map(entry).sum::<u64>()
-}
-
-/// DEBUG RELOAD: save (unless NOSAVE), empty the databases (unless NOFLUSH), load the file.
-fn reload<S: Strategy>(core: &mut Core<S>, ck: usize, flush: bool, save: bool) {
-    if save && core.rdb_save_now().is_err() {
-        return core.reply(ck, |out, _| reply::error(out, b"ERR"));
-    }
-    if flush {
-        core.engine.ks.flush_all();
-    }
-    let path = core.rdb_path();
-    let loaded = std::fs::File::open(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|f| {
-            core.rdb_load(std::io::BufReader::new(f))
-                .map_err(|e| e.to_string())
-        });
-    match loaded {
-        Ok(_) => {
-            zedis_deploy::notice!("DB reloaded by DEBUG RELOAD");
-            ok(core, ck);
-        }
-        Err(e) => {
-            zedis_deploy::warning!("DEBUG RELOAD: {e}");
-            error(core, ck, dr::RELOAD_LOAD_FAILED);
-        }
-    }
 }
 
 /// DEBUG POPULATE: string keys `<prefix>:<n>` that do not exist yet.

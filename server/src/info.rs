@@ -252,7 +252,7 @@ fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
     let k = &core.engine.ks.stats;
     let _ = write!(
         out,
-        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\ntotal_error_replies:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nclient_output_buffer_limit_disconnections:{}\r\neviction_flushes:{}\r\n",
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\ntotal_error_replies:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nclient_output_buffer_limit_disconnections:{}\r\neviction_flushes:{}\r\n",
         s.connections_received,
         s.commands_processed,
         s.ops_per_sec,
@@ -268,6 +268,8 @@ fn stats<S: Strategy>(core: &Core<S>, out: &mut String) {
         core.engine.pubsub.channels_len(),
         core.engine.pubsub.numpat(),
         core.engine.pubsub.shard_channels_len(),
+        core.engine.observe.forks.latest_usec,
+        core.engine.observe.forks.total,
         core.engine.observe.tracking.table.total_keys(),
         core.engine.observe.tracking.table.total_items(),
         core.engine.observe.tracking.table.total_prefixes(),

@@ -34,6 +34,8 @@ pub struct Observe {
     pub tracking: crate::tracking_cmds::Tracking,
     /// The `metrics-port` endpoint when configured (`crate::metrics_port`).
     pub metrics: Option<crate::metrics_port::Metrics>,
+    /// `fork()`s done by the parent: INFO `latest_fork_usec` / `total_forks`.
+    pub forks: ForkStats,
     /// The error-reply total when a command's failure was last judged (Redis's `prev_err_count` in
     /// `incrCommandStatsOnError`): errors beyond it belong to the command being judged, so an EXEC or a
     /// script whose inner command failed is not counted as failed itself.
@@ -56,6 +58,7 @@ impl Observe {
             monitors: Default::default(),
             tracking: Default::default(),
             metrics: None,
+            forks: ForkStats::default(),
             errors_judged: 0,
             charged_bytes: 0,
         }
@@ -75,6 +78,23 @@ impl Observe {
     pub fn charged_bytes(&self) -> usize {
         self.charged_bytes
     }
+}
+
+/// The forks of the server (Redis's `stat_fork_time` and `stat_total_forks`): the RDB child (BGSAVE, save
+/// points, a replica's full sync) and the AOF rewrite child.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ForkStats {
+    /// µs the last successful `fork()` took in the parent.
+    pub latest_usec: u64,
+    /// Successful `fork()`s since startup.
+    pub total: u64,
+}
+
+/// A latency sample of `event` for the work begun at `started` (Redis's `latencyStartMonitor` /
+/// `latencyEndMonitor` / `latencyAddSampleIfNeeded`), in whole ms as Redis's.
+pub fn latency_since(obs: &mut Observe, event: &str, started: std::time::Instant) {
+    let ms = started.elapsed().as_millis() as u64;
+    obs.latency.add_sample_if_needed(event, ms, now_s());
 }
 
 /// The current unix second.
@@ -162,6 +182,17 @@ impl<S: Strategy> Core<S> {
         }
     }
 
+    /// A `fork()` begun at `started` succeeded (called in the parent): INFO `latest_fork_usec` /
+    /// `total_forks` and the `fork` latency event, as Redis's `redisFork`.
+    pub fn observe_fork(&mut self, started: std::time::Instant) {
+        let usec = started.elapsed().as_micros() as u64;
+        let obs = &mut self.engine.observe;
+        obs.forks.latest_usec = usec;
+        obs.forks.total += 1;
+        obs.latency
+            .add_sample_if_needed(events::FORK, usec / 1000, now_s());
+    }
+
     /// Before a command runs: errors replied since the last command was judged are not its own.
     pub fn observe_before_call(&mut self) {
         self.engine.observe.errors_judged = self.engine.stats.error_replies;
@@ -206,10 +237,11 @@ impl<S: Strategy> Core<S> {
         self.engine.observe.charged_bytes = bytes;
     }
 
-    /// CONFIG RESETSTAT's part: command, error and latency-histogram counters.
+    /// CONFIG RESETSTAT's part: command, error and latency-histogram counters, the fork figures.
     pub fn observe_reset_stats(&mut self) {
         self.engine.observe.commands.reset();
         self.engine.observe.errors.reset();
+        self.engine.observe.forks = ForkStats::default();
         self.engine.observe.errors_judged = self.engine.stats.error_replies;
         self.observe_recharge();
     }

@@ -4,6 +4,9 @@
 //! `Core::execute`), and the AOF gets the commands the script ran (wrapped in MULTI/EXEC when more than one),
 //! never the script itself. FUNCTION LOAD/DELETE/FLUSH/RESTORE are logged as written.
 
+pub mod busy;
+mod busy_loop;
+
 use crate::dispatch::ScriptRun;
 use crate::server::Core;
 use crate::Strategy;
@@ -80,9 +83,6 @@ const FUNCTION_HELP: &[&str] = &[
 
 ];
 
-/// `-NOTBUSY` for SCRIPT KILL / FUNCTION KILL with nothing running.
-const NOTBUSY: &[u8] = b"NOTBUSY No scripts in execution right now.";
-
 /// The scripting engines for the server's engine half.
 pub fn new_scripting() -> Option<Box<Scripting>> {
     Scripting::new(zedis_scripting::Limits::default())
@@ -122,16 +122,32 @@ pub fn info_memory<S: Strategy>(core: &Core<S>, out: &mut String) {
     );
 }
 
-/// The [`zedis_scripting::Host`] of a script run by client `ck`.
-struct ScriptHost<'a, S: Strategy> {
+/// The [`zedis_scripting::Host`] of a script run by client `caller.ck`.
+struct ScriptHost<'a, 'b, S: Strategy> {
     core: &'a mut Core<S>,
-    ck: usize,
+    caller: busy::Caller<'b>,
     run: ScriptRun,
 }
 
-impl<S: Strategy> Host for ScriptHost<'_, S> {
+impl<S: Strategy> Host for ScriptHost<'_, '_, S> {
     fn call(&mut self, argv: &[&[u8]], ctx: &CallCtx) -> Vec<u8> {
-        self.core.script_call(self.ck, &mut self.run, argv, ctx)
+        self.core
+            .script_call(self.caller.ck, &mut self.run, argv, ctx)
+    }
+
+    /// `redis.acl_check_cmd`: the caller's user against the command (Redis's
+    /// `ACLCheckAllUserCommandPerm`, no ACL LOG entry); `None` for an unknown command.
+    fn acl_check_cmd(&mut self, argv: &[&[u8]]) -> Option<bool> {
+        let cmd = match crate::dispatch::resolve(self.core.table, argv) {
+            Ok(cmd) | Err(crate::dispatch::Rejection::Arity(cmd)) => cmd,
+            Err(_) => return None,
+        };
+        let user = self.core.client_user(self.caller.ck);
+        Some(self.core.engine.access.check(user, cmd, argv).is_ok())
+    }
+
+    fn interrupt(&mut self, elapsed: std::time::Duration) -> bool {
+        busy::interrupt(self.core, &self.caller, &mut self.run, elapsed)
     }
 }
 
@@ -158,20 +174,23 @@ fn reply_script<S: Strategy>(core: &mut Core<S>, ck: usize, bytes: &[u8], counte
 
 /// Runs `run` with the engines taken out of the core (the script's commands borrow the core), then puts
 /// them back, wraps the script's AOF records and replies. `keys`: the declared keys, whose slot (Redis's
-/// `c->slot` from the route check) the script's commands must stay in, in cluster mode.
+/// `c->slot` from the route check) the script's commands must stay in, in cluster mode. `caller`: the
+/// client and its command, for the busy-script rules (`busy.rs`).
 fn run_script<S: Strategy>(
     core: &mut Core<S>,
-    ck: usize,
+    mut caller: busy::Caller<'_>,
     keys: &[&[u8]],
-    run: impl FnOnce(&mut Scripting, &mut ScriptHost<'_, S>) -> Vec<u8>,
+    run: impl FnOnce(&mut Scripting, &mut ScriptHost<'_, '_, S>) -> Vec<u8>,
 ) {
+    let ck = caller.ck;
     let Some(mut scripting) = core.engine.scripting.take() else {
         return core.reply_error(ck, b"ERR scripting is not available");
     };
+    caller.function_counts = scripting.function_counts();
     let db = core.clients.get(ck).map_or(0, |c| c.db);
     let mut host = ScriptHost {
         core,
-        ck,
+        caller,
         run: ScriptRun {
             db,
             slot: keys.first().map(|k| zedis_cluster::key_hash_slot(k)),
@@ -182,6 +201,7 @@ fn run_script<S: Strategy>(
     let script_run = host.run;
     let counted = scripting.last_error_already_counted();
     core.engine.scripting = Some(scripting);
+    busy::finished(core);
     core.script_done(&script_run);
     recharge(core);
     reply_script(core, ck, &out, counted);
@@ -238,7 +258,15 @@ pub fn eval<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         read_only,
     };
     core.tracking_script_keys(keys);
-    run_script(core, ck, keys, |scripting, host| {
+    let caller = busy::Caller {
+        ck,
+        argv,
+        is_eval: true,
+        is_sha,
+        function_counts: (0, 0),
+        registered: None,
+    };
+    run_script(core, caller, keys, |scripting, host| {
         if is_sha {
             scripting.evalsha(argv[1], keys, args, opts, host)
         } else {
@@ -252,12 +280,15 @@ pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let read_only = argv[0].eq_ignore_ascii_case(b"fcall_ro");
     core.feed_monitors(ck, argv);
     // As Redis's fcallCommandGeneric: the function is looked up before numkeys is parsed.
-    let Some(flags) = core
-        .engine
-        .scripting
-        .as_ref()
-        .and_then(|s| s.function_flags(argv[1]))
-    else {
+    // The registered name is kept only when FCALL spelled it in another case (FUNCTION STATS shows it).
+    let Some((flags, registered)) = core.engine.scripting.as_ref().and_then(|s| {
+        s.function_lookup(argv[1]).map(|(flags, name)| {
+            (
+                flags,
+                (name.as_bytes() != argv[1]).then(|| name.as_bytes().to_vec()),
+            )
+        })
+    }) else {
         return core.reply_error(ck, b"ERR Function not found");
     };
     let (keys, args) = match split_keys(Invocation::Fcall, argv[2], &argv[3..]) {
@@ -276,7 +307,15 @@ pub fn fcall<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         read_only,
     };
     core.tracking_script_keys(keys);
-    run_script(core, ck, keys, |scripting, host| {
+    let caller = busy::Caller {
+        ck,
+        argv,
+        is_eval: false,
+        is_sha: false,
+        function_counts: (0, 0),
+        registered,
+    };
+    run_script(core, caller, keys, |scripting, host| {
         scripting.fcall(argv[1], keys, args, opts, host)
     });
 }
@@ -305,7 +344,7 @@ pub fn script<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
         return crate::clients::help_reply(core, ck, SCRIPT_HELP);
     }
     if sub == b"kill" {
-        return core.reply_error(ck, NOTBUSY);
+        return busy::kill(core, ck, zedis_scripting::busy::KillCommand::Script);
     }
     let Some(scripting) = core.engine.scripting.as_mut() else {
         return core.reply_error(ck, b"ERR scripting is not available");
@@ -408,10 +447,15 @@ pub fn function<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
     let sub = argv[1].to_ascii_lowercase();
     match sub.as_slice() {
         b"help" => return crate::clients::help_reply(core, ck, FUNCTION_HELP),
-        b"kill" => return core.reply_error(ck, NOTBUSY),
+        b"kill" => return busy::kill(core, ck, zedis_scripting::busy::KillCommand::Function),
         _ => {}
     }
     let protocol = core.clients.get(ck).map_or(Default::default(), |c| c.proto);
+    if sub == b"stats" {
+        if let Some(out) = busy::function_stats(core, protocol) {
+            return reply_raw(core, ck, &out);
+        }
+    }
     let Some(scripting) = core.engine.scripting.as_mut() else {
         return core.reply_error(ck, b"ERR scripting is not available");
     };

@@ -25,7 +25,8 @@ pub mod uring;
 
 pub use net::Net;
 
-const SIGNALS: Token = Token(0);
+/// The signals' token (a busy script defers it to the loop: `scripting_cmds::busy_loop`).
+pub(crate) const SIGNALS: Token = Token(0);
 /// Client slot `ck` is polled as token `ck + CLIENT_TOKEN_BASE` (after the signals and the listeners).
 pub const CLIENT_TOKEN_BASE: usize = listeners::LISTENER_BASE + listeners::LISTENERS_MAX;
 /// The socket to our master before it becomes a client (`repl/replica.rs`).
@@ -98,6 +99,8 @@ pub struct Engine<S: Strategy> {
     pub scripting: Option<Box<zedis_scripting::Scripting>>,
     /// Bytes of the Lua heaps and script cache charged to the budget (`Component::Lua`).
     pub scripting_charged: usize,
+    /// A script running past `busy-reply-threshold` (`scripting_cmds::busy`).
+    pub busy: crate::scripting_cmds::busy::Busy,
     /// Replication: ids, offset, backlog, replicas, the link to our master (`repl/`).
     pub repl: crate::repl::Repl,
     /// The unix second of the last replication cron.
@@ -233,6 +236,7 @@ impl<S: Strategy> Server<S> {
                 last_fast_expire_ms: 0,
                 scripting: crate::scripting_cmds::new_scripting(),
                 scripting_charged: 0,
+                busy: Default::default(),
                 repl: Default::default(),
                 repl_last_cron_s: 0,
                 observe: crate::observe::Observe::new(command_stats),
@@ -323,12 +327,7 @@ impl<S: Strategy> Server<S> {
                         self.core.accept_all(t - listeners::LISTENER_BASE)
                     }
                     tls::TLS_LISTENER => self.core.accept_all_tls(),
-                    SIGNALS => {
-                        let pending: Vec<i32> = self.signals.pending().collect();
-                        for signal in pending {
-                            self.core.on_signal(signal);
-                        }
-                    }
+                    SIGNALS => self.take_signals(),
                     MASTER_LINK => self.core.repl_link_event(),
                     token
                         if self.core.cluster_ready(
@@ -347,6 +346,10 @@ impl<S: Strategy> Server<S> {
                         }
                     }
                 }
+            }
+            // A signal that came while a busy script served the loop (its edge was taken there).
+            if std::mem::take(&mut self.core.engine.busy.signals_deferred) {
+                self.take_signals();
             }
             if now_ms >= next_cron_ms {
                 crate::info::refresh_request_info(&self.arena, &mut self.core.request_info_text);
@@ -382,6 +385,14 @@ impl<S: Strategy> Server<S> {
         // every key one by one first (about 10% of a short run's time with a million keys). Redis skips it too.
         std::mem::forget(self);
         Ok(())
+    }
+
+    /// Reads the pending signals and acts on them.
+    fn take_signals(&mut self) {
+        let pending: Vec<i32> = self.signals.pending().collect();
+        for signal in pending {
+            self.core.on_signal(signal);
+        }
     }
 
     /// Runs the input that unblocked clients received while they waited.
@@ -473,6 +484,9 @@ impl<S: Strategy> Core<S> {
 
     /// The periodic tasks: active expiry, idle timeouts, ops/sec sampling.
     fn cron(&mut self) {
+        if self.engine.debug.cron_paused {
+            return;
+        }
         let now_ms = unix_ms();
         let budget_us = 1_000_000 / self.settings.hz / 4;
         // A replica waits for its master's DELs (Redis's activeExpireCycle runs only on masters).

@@ -19,6 +19,48 @@ fn load_error(path: &Path, offset: u64, what: &str) -> anyhow::Error {
     )
 }
 
+/// A transaction being read (Redis's fake client in MULTI state): its commands run at its EXEC, never if
+/// the file ends first.
+#[derive(Default)]
+struct Transaction {
+    /// Offset of the MULTI, while one is open.
+    multi_at: Option<u64>,
+    /// Its commands so far.
+    queued: Vec<Vec<Vec<u8>>>,
+}
+
+impl Transaction {
+    /// The commands to run now that `argv` (at offset `at`) was read: none while a transaction is open,
+    /// the whole transaction at its EXEC, else `argv` itself.
+    fn take(&mut self, at: u64, argv: &[&[u8]]) -> Vec<Vec<Vec<u8>>> {
+        let owned = || argv.iter().map(|a| a.to_vec()).collect::<Vec<_>>();
+        if argv[0].eq_ignore_ascii_case(b"multi") {
+            self.multi_at.get_or_insert(at);
+            return Vec::new();
+        }
+        if self.multi_at.is_none() {
+            return vec![owned()];
+        }
+        if argv[0].eq_ignore_ascii_case(b"exec") {
+            self.multi_at = None;
+            return std::mem::take(&mut self.queued);
+        }
+        if argv[0].eq_ignore_ascii_case(b"discard") {
+            self.multi_at = None;
+            self.queued.clear();
+            return Vec::new();
+        }
+        self.queued.push(owned());
+        Vec::new()
+    }
+}
+
+/// `bytes` up to its first NUL, as C's `%s` prints it.
+fn c_str(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end]
+}
+
 impl<S: Strategy> Core<S> {
     /// Replays the file at `path` (absent: nothing to do). A truncated last command is cut off (with
     /// `aof-load-truncated yes`, and only in the `last` file of the directory) or refused; anything else
@@ -44,6 +86,7 @@ impl<S: Strategy> Core<S> {
         let mut db = 0;
         let (mut commands, mut errors) = (0u64, 0u64);
         let mut out = Vec::new();
+        let mut tx = Transaction::default();
         loop {
             let len = buf.len();
             let wanted = parser.bytes_wanted().unwrap_or(0);
@@ -86,14 +129,23 @@ impl<S: Strategy> Core<S> {
                         let argv: Vec<&[u8]> =
                             parser.args().iter().map(|s| &data[s.clone()]).collect();
                         if !argv.is_empty() {
-                            match self.load_command(&mut db, &argv, &mut out) {
-                                Ok(true) => {}
-                                Ok(false) => errors += 1,
-                                Err(what) => {
-                                    return Err(load_error(path, buf_offset + pos as u64, &what))
-                                }
+                            let at = buf_offset + pos as u64;
+                            if self.table.lookup(argv[0]).is_none() {
+                                anyhow::bail!(
+                                    "Unknown command '{}' reading the append only file {}",
+                                    String::from_utf8_lossy(c_str(argv[0])),
+                                    path.display()
+                                );
                             }
-                            commands += 1;
+                            for argv in tx.take(at, &argv) {
+                                let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+                                match self.load_command(&mut db, &argv, &mut out) {
+                                    Ok(true) => {}
+                                    Ok(false) => errors += 1,
+                                    Err(what) => return Err(load_error(path, at, &what)),
+                                }
+                                commands += 1;
+                            }
                         }
                         pos += consumed;
                     }
@@ -105,10 +157,20 @@ impl<S: Strategy> Core<S> {
             buf.drain(..pos);
             buf_offset += pos as u64;
         }
-        if !buf.is_empty() {
+        // An unfinished MULTI at the end: its commands never ran; the file is cut before it like a short read.
+        let mut valid_up_to = buf_offset;
+        if let Some(multi_at) = tx.multi_at {
+            zedis_deploy::warning!(
+                "Revert incomplete MULTI/EXEC transaction in AOF file {}",
+                path.display()
+            );
+            valid_up_to = multi_at;
+        }
+        let end = buf_offset + buf.len() as u64;
+        if valid_up_to < end {
             if !self.settings.aof_load_truncated || !last {
                 anyhow::bail!(
-                    "Unexpected end of file reading the append only file {} at byte offset {buf_offset}. You can: 1) Make a backup of your AOF file, then truncate it at that offset. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
+                    "Unexpected end of file reading the append only file {} at byte offset {valid_up_to}. You can: 1) Make a backup of your AOF file, then truncate it at that offset. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
                     path.display()
                 );
             }
@@ -117,11 +179,14 @@ impl<S: Strategy> Core<S> {
                 path.display()
             );
             zedis_deploy::warning!(
-                "AOF {} loaded anyway because aof-load-truncated is enabled: truncated from {} to {buf_offset} bytes",
-                path.display(),
-                buf_offset + buf.len() as u64
+                "!!! Truncating the AOF {} at offset {valid_up_to} !!!",
+                path.display()
             );
-            file.set_len(buf_offset)?;
+            file.set_len(valid_up_to)?;
+            zedis_deploy::warning!(
+                "AOF {} loaded anyway because aof-load-truncated is enabled",
+                path.display()
+            );
         }
         if errors > 0 {
             zedis_deploy::warning!(

@@ -12,10 +12,13 @@
 //!   history, the manifest is persisted and the history deleted.
 
 use super::State;
+use crate::observe::latency_since;
 use crate::server::{unix_ms, Core};
 use crate::Strategy;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 use zedis_aofdir::{AofDir, Manifest};
+use zedis_observe::latency::events;
 
 /// The directory and its manifest, while the AOF is on.
 #[derive(Debug)]
@@ -57,24 +60,7 @@ impl<S: Strategy> Core<S> {
             );
         }
         let files = dir.load_files(&manifest)?;
-        let total = files.len();
-        let started = std::time::Instant::now();
-        for (i, file) in files.iter().enumerate() {
-            if file.is_base && is_rdb(&file.path)? {
-                let input = std::io::BufReader::new(std::fs::File::open(&file.path)?);
-                self.rdb_load(input).map_err(|e| {
-                    anyhow::anyhow!("can't load the AOF base {}: {e}", file.path.display())
-                })?;
-            } else {
-                self.aof_load(&file.path, i + 1 == total)?;
-            }
-        }
-        if total > 0 {
-            zedis_deploy::notice!(
-                "DB loaded from append only file: {:.3} seconds",
-                started.elapsed().as_secs_f64()
-            );
-        }
+        self.aof_replay(&files)?;
         std::fs::create_dir_all(dir.path())?;
         let filename = dir.filename().to_string();
         if manifest.base().is_none() && manifest.incrs().is_empty() {
@@ -98,6 +84,33 @@ impl<S: Strategy> Core<S> {
             manifest,
             sealed_bytes: sealed,
         });
+        Ok(())
+    }
+
+    /// Replays the files of the directory in order: an RDB base through the RDB loader, the rest through the
+    /// command loader (a truncated command tolerated only in the last file).
+    pub(super) fn aof_replay(
+        &mut self,
+        files: &[zedis_aofdir::dir::LoadFile],
+    ) -> anyhow::Result<()> {
+        let total = files.len();
+        let started = std::time::Instant::now();
+        for (i, file) in files.iter().enumerate() {
+            if file.is_base && is_rdb(&file.path)? {
+                let input = std::io::BufReader::new(std::fs::File::open(&file.path)?);
+                self.rdb_load(input).map_err(|e| {
+                    anyhow::anyhow!("can't load the AOF base {}: {e}", file.path.display())
+                })?;
+            } else {
+                self.aof_load(&file.path, i + 1 == total)?;
+            }
+        }
+        if total > 0 {
+            zedis_deploy::notice!(
+                "DB loaded from append only file: {:.3} seconds",
+                started.elapsed().as_secs_f64()
+            );
+        }
         Ok(())
     }
 
@@ -133,10 +146,19 @@ impl<S: Strategy> Core<S> {
         }
         let _ = self.engine.aof.write_buf();
         let on = self.engine.aof.state == State::On;
+        let off = self.engine.aof.state == State::Off;
         let aof = &mut self.engine.aof;
         let Some(parts) = aof.parts.as_mut() else {
             anyhow::bail!("no AOF directory");
         };
+        let temp = parts
+            .dir
+            .path()
+            .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+        if off {
+            // As Redis with the AOF off: no incr file is opened, the new base alone will be the data.
+            return Ok(temp);
+        }
         let (path, file) = if on {
             // As Redis's openNewIncrAofForAppend: on any failure the manifest stays as it was.
             let before = parts.manifest.clone();
@@ -163,10 +185,6 @@ impl<S: Strategy> Core<S> {
             (path, file)
         };
         parts.sealed_bytes += aof.current_size;
-        let temp = parts
-            .dir
-            .path()
-            .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
         aof.path = path;
         aof.current_size = 0;
         aof.install_file(file);
@@ -183,13 +201,20 @@ impl<S: Strategy> Core<S> {
         };
         let filename = parts.dir.filename().to_string();
         let base = parts.manifest.new_base(&filename, preamble);
+        let renamed = Instant::now();
         std::fs::rename(temp, parts.dir.file(&base))?;
+        latency_since(&mut self.engine.observe, events::AOF_RENAME, renamed);
         if waiting {
             let incr = parts.manifest.new_incr(&filename);
+            let renamed = Instant::now();
             std::fs::rename(parts.dir.temp_incr_path(), parts.dir.file(&incr))?;
+            latency_since(&mut self.engine.observe, events::AOF_RENAME, renamed);
             aof.path = parts.dir.file(&incr);
         }
-        parts.manifest.mark_rewritten_incrs_as_history(true);
+        // With the AOF off no incr file is being written: all of them are covered by the new base.
+        parts
+            .manifest
+            .mark_rewritten_incrs_as_history(aof.file.is_some());
         parts.dir.persist(&mut parts.manifest)?;
         let gone = parts.dir.delete_history(&mut parts.manifest)?;
         for file in gone {
@@ -198,7 +223,9 @@ impl<S: Strategy> Core<S> {
                 file.name_lossy()
             );
         }
+        let stat_started = Instant::now();
         let base_bytes = std::fs::metadata(parts.dir.file(&base))?.len();
+        latency_since(&mut self.engine.observe, events::AOF_FSTAT, stat_started);
         parts.sealed_bytes = base_bytes;
         aof.base_size = base_bytes + aof.current_size;
         Ok(())

@@ -115,6 +115,7 @@ impl<S: Strategy> Core<S> {
                 libc::_exit(code);
             }
         }
+        self.observe_fork(fork_started);
         zedis_deploy::notice!(
             "Background append only file rewriting started by pid {pid} (fork took {} us)",
             fork_started.elapsed().as_micros()

@@ -81,6 +81,7 @@ pub const ALIASES: &[(&str, &str)] = &[
         "cluster-replica-validity-factor",
     ),
     ("cluster-slave-no-failover", "cluster-replica-no-failover"),
+    ("lua-time-limit", "busy-reply-threshold"),
 ];
 
 /// Every directive Zedis knows. Unknown names are startup errors and CONFIG SET errors.
@@ -94,6 +95,8 @@ pub const DIRECTIVES: &[Directive] = &[
     d("timeout", Kind::Int(0, i32::MAX as i64), true, "0"),
     d("tcp-keepalive", Kind::Int(0, i32::MAX as i64), true, "300"),
     d("hz", Kind::Int(0, i32::MAX as i64), true, "10"),
+    // Milliseconds a script runs before other clients get -BUSY (scripting_cmds/busy.rs).
+    d("busy-reply-threshold", Kind::Int(0, i64::MAX), true, "5000"),
     d("maxmemory", Kind::Memory, true, "0"),
     d("maxmemory-policy", Kind::Enum(POLICIES), true, "noeviction"),
     d(

@@ -44,6 +44,10 @@ impl<S: Strategy> Core<S> {
                 self.reply_error(ck, &refusal);
                 return self.observe_rejected(cmd);
             }
+            // A script past busy-reply-threshold: -BUSY unless `allow_busy` (scripting_cmds/busy.rs).
+            if self.busy_refuses(ck, cmd, argv) {
+                return;
+            }
         }
         // MULTI queueing and CLIENT PAUSE (multi.rs, pause.rs).
         if crate::multi::intercept(self, ck, argv, &resolved) {
@@ -142,7 +146,12 @@ impl<S: Strategy> Core<S> {
         // A replica applies its master's commands whatever its memory (`replica-ignore-maxmemory`).
         let obeys_master = self.settings.replica_ignore_maxmemory
             && self.clients.get(ck).is_some_and(|c| c.is_master);
-        if self.budget.limit() != 0 && !obeys_master && (denyoom || self.budget.over_limit()) {
+        // Not while a script is busy (Redis keeps eviction's DELs out of the script's propagation).
+        if self.budget.limit() != 0
+            && !obeys_master
+            && !self.busy_running()
+            && (denyoom || self.budget.over_limit())
+        {
             let (own, headroom) = if denyoom {
                 (
                     argv.iter().map(|a| a.len()).sum::<usize>() + 64,
@@ -181,7 +190,8 @@ impl<S: Strategy> Core<S> {
             let asking = self.cluster.ids.asking == Some(cmd.id);
             client.cluster.after_command(asking, client.tx.active);
         }
-        if !self.engine.tx.executing {
+        // While a script is busy this is a nested call: the script's caller does it afterwards.
+        if !self.engine.tx.executing && !self.busy_running() {
             self.tracking_command_done(ck, cmd);
             self.tracking_deliver();
             self.serve_ready_keys();

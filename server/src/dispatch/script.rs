@@ -5,7 +5,7 @@ use super::NOREPLICAS;
 use super::{resolve, Rejection};
 use crate::client::ReplyMode;
 use crate::server::{cached_ms, Core};
-use crate::table::{DENYOOM, MAY_REPLICATE, NOSCRIPT, WRITE};
+use crate::table::{Command, DENYOOM, MAY_REPLICATE, NOSCRIPT, WRITE};
 use crate::Strategy;
 use zedis_budget::GlobalBudget;
 use zedis_client_pool::ClientSlots;
@@ -26,6 +26,9 @@ pub struct ScriptRun {
     /// Cluster mode: the slot of the script's keys so far (all must share it unless
     /// `allow-cross-slot-keys`).
     pub slot: Option<u16>,
+    /// A command flagged `write` passed the script checks (Redis's `SCRIPT_WRITE_DIRTY`): the script can no
+    /// longer be refused halfway (OOM, NOREPLICAS) nor killed (`-UNKILLABLE`).
+    pub wrote: bool,
 }
 
 impl<S: Strategy> Core<S> {
@@ -44,60 +47,57 @@ impl<S: Strategy> Core<S> {
         let mut out = Vec::new();
         let cmd = match resolve(self.table, argv) {
             Ok(cmd) => cmd,
-            Err(Rejection::Arity(_)) => {
-                reply::error(
-                    &mut out,
+            Err(Rejection::Arity(cmd)) => {
+                return self.script_refused(
+                    Some(cmd),
                     b"ERR Wrong number of args calling Redis command from script",
                 );
-                return out;
             }
             Err(_) => {
-                reply::error(&mut out, b"ERR Unknown Redis command called from script");
-                return out;
+                return self.script_refused(None, b"ERR Unknown Redis command called from script");
             }
         };
         if cmd.has(NOSCRIPT) {
-            reply::error(
-                &mut out,
+            return self.script_refused(
+                Some(cmd),
                 b"ERR This Redis command is not allowed from script",
             );
-            return out;
         }
         // As Redis's scriptVerifyACL: the calling client's user, logged with the `lua` context.
         if let Err(denial) = self.acl_check(ck, cmd, argv, zedis_acl::LogContext::Lua) {
             let msg = format!("ERR {}", denial.script_message());
-            reply::error(&mut out, msg.as_bytes());
-            return out;
+            return self.script_refused(Some(cmd), msg.as_bytes());
         }
         // As Redis's scriptVerifyWriteCommandAllow: may-replicate commands (PFCOUNT, PUBLISH) count as writes.
         if (cmd.has(WRITE) || cmd.has(MAY_REPLICATE))
             && (ctx.read_only || (!ctx.compat_mode && ctx.flags.has(ScriptFlags::NO_WRITES)))
         {
-            reply::error(
-                &mut out,
+            return self.script_refused(
+                Some(cmd),
                 b"ERR Write commands are not allowed from read-only scripts.",
             );
-            return out;
         }
         // As Redis's scriptVerifyOOM: over `maxmemory`, a `denyoom` command is refused unless the script
         // declared `allow-oom` or already wrote (it cannot be stopped halfway).
         let allow_oom = !ctx.compat_mode && ctx.flags.has(ScriptFlags::ALLOW_OOM);
         let over_limit = self.budget.limit() != 0 && self.budget.over_limit();
-        if cmd.has(DENYOOM) && over_limit && !allow_oom && run.propagated == 0 {
-            reply::error(&mut out, zedis_keyspace::commands::OOM);
-            return out;
+        if cmd.has(DENYOOM) && over_limit && !allow_oom && !run.wrote {
+            return self.script_refused(Some(cmd), zedis_keyspace::commands::OOM);
         }
         // As Redis's scriptVerifyWriteCommandAllow: a first write is refused without enough good replicas
         // (`min-replicas-to-write`); once the script wrote, it cannot be stopped halfway.
-        if cmd.has(WRITE) && run.propagated == 0 && self.repl_denies_write() {
-            reply::error(&mut out, NOREPLICAS);
-            return out;
+        if cmd.has(WRITE) && !run.wrote && self.repl_denies_write() {
+            return self.script_refused(Some(cmd), NOREPLICAS);
+        }
+        // As Redis's scriptCall: dirty once a write passed these checks, before the cluster check and the
+        // command itself (SCRIPT KILL answers `-UNKILLABLE` from now on).
+        if cmd.has(WRITE) {
+            run.wrote = true;
         }
         // As Redis's scriptPrepareForRun: scripts without a shebang keep the old cross-slot freedom.
         let cross_slot = ctx.compat_mode || ctx.flags.has(ScriptFlags::ALLOW_CROSS_SLOT);
         if let Some(text) = self.cluster_script_refusal(ck, run, cmd, argv, cross_slot) {
-            reply::error(&mut out, text.as_bytes());
-            return out;
+            return self.script_refused(Some(cmd), text.as_bytes());
         }
         if is_blocking_stream_read(argv) {
             let msg = format!(
@@ -108,8 +108,7 @@ impl<S: Strategy> Core<S> {
             return out;
         }
         if let Some(misconf) = self.aof_denies(cmd) {
-            reply::error(&mut out, misconf.as_bytes());
-            return out;
+            return self.script_refused(Some(cmd), misconf.as_bytes());
         }
         // Run as the client, in the script's db and protocol, with replies on; restored afterwards.
         let Some(client) = self.clients.get_mut(ck) else {
@@ -151,6 +150,22 @@ impl<S: Strategy> Core<S> {
             run.db = client.db;
             (client.db, client.proto, client.reply_mode) = saved;
         }
+        out
+    }
+
+    /// A command the script may not run (Redis's `scriptCall` error path): the error is counted here, in
+    /// `errorstats` and `total_error_replies`, and the command (when known) as a rejected call; the script's
+    /// own error reply then is not counted again.
+    fn script_refused(&mut self, cmd: Option<&Command<S>>, text: &[u8]) -> Vec<u8> {
+        self.engine.stats.error_replies += 1;
+        self.observe_error(text);
+        match cmd {
+            Some(cmd) => self.observe_rejected(cmd),
+            // No command to charge: the error is judged all the same (the script command is not failed twice).
+            None => self.observe_before_call(),
+        }
+        let mut out = Vec::new();
+        reply::error(&mut out, text);
         out
     }
 

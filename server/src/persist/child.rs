@@ -106,6 +106,7 @@ impl<S: Strategy> Core<S> {
         let dir = PathBuf::from(self.config.get("dir"));
         self.engine.persist.saves += 1;
         self.engine.persist.last_bgsave_try_s = now / 1000;
+        let fork_started = Instant::now();
         // SAFETY: see the module docs; the child only writes the RDB and `_exit`s.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
@@ -138,6 +139,7 @@ impl<S: Strategy> Core<S> {
                 libc::_exit(code);
             }
         }
+        self.observe_fork(fork_started);
         zedis_deploy::notice!("Background saving started by pid {pid}");
         self.engine.persist.child = Some(RdbChild {
             pid,
@@ -174,7 +176,13 @@ impl<S: Strategy> Core<S> {
         let ok = if libc::WIFSIGNALED(status) {
             let signal = libc::WTERMSIG(status);
             zedis_deploy::warning!("Background saving terminated by signal {signal}");
+            let unlink_started = Instant::now();
             let _ = std::fs::remove_file(&child.temp);
+            crate::observe::latency_since(
+                &mut self.engine.observe,
+                zedis_observe::latency::events::RDB_UNLINK_TEMP_FILE,
+                unlink_started,
+            );
             // SIGUSR1 is Redis's way to stop a child without an error.
             if signal != libc::SIGUSR1 {
                 p.last_bgsave_ok = false;

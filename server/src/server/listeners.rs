@@ -129,7 +129,7 @@ pub fn reconfigure<S: Strategy>(
 
 impl<S: Strategy> Core<S> {
     /// Accepts every pending connection on listener `i`.
-    pub(super) fn accept_all(&mut self, i: usize) {
+    pub(crate) fn accept_all(&mut self, i: usize) {
         let keepalive_s = self.settings.tcp_keepalive_s;
         loop {
             let Some(listener) = self.net.listeners.get_mut(i) else {

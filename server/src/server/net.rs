@@ -384,7 +384,7 @@ impl<S: Strategy> Core<S> {
         }
     }
 
-    pub(super) fn flush_pending_writes(&mut self) {
+    pub(crate) fn flush_pending_writes(&mut self) {
         let pending = std::mem::take(&mut self.net.pending_writes);
         for &ck in &pending {
             if let Some(client) = self.clients.get_mut(ck) {

@@ -120,7 +120,7 @@ impl Net {
 
 impl<S: Strategy> Core<S> {
     /// Accepts every pending connection on the TLS listener.
-    pub(super) fn accept_all_tls(&mut self) {
+    pub(crate) fn accept_all_tls(&mut self) {
         loop {
             let Some(listener) = self.net.tls.listener.as_ref() else {
                 return;

@@ -1,0 +1,406 @@
+//! DEBUG RELOAD MERGE and DEBUG LOADAOF side by side with redis-server 7.0.15 (both with
+//! `--enable-debug-command yes`, each in its own temporary directory), and the forks counted in INFO stats.
+
+mod common;
+
+use common::reference::RedisProcess;
+use common::Server;
+use std::io::Write;
+use std::time::Duration;
+use zedis_resp::Frame;
+use zedis_testkit::{wait_until, RespClient, TempDir};
+
+/// Redis and Zedis with `args`, each with `--dir` a fresh directory (returned, to be kept alive).
+fn pair(args: &[&str]) -> Option<(RedisProcess, Server, TempDir, TempDir)> {
+    let (rdir, zdir) = (TempDir::new("reload-redis"), TempDir::new("reload-zedis"));
+    let with_dir = |dir: &TempDir| {
+        let mut all = vec!["--enable-debug-command", "yes"];
+        all.extend_from_slice(args);
+        let mut owned: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+        owned.push("--dir".into());
+        owned.push(dir.path().to_string_lossy().into_owned());
+        owned
+    };
+    let rargs = with_dir(&rdir);
+    let Some(redis) = RedisProcess::start(&rargs.iter().map(String::as_str).collect::<Vec<_>>())
+    else {
+        eprintln!("redis-server not installed: skipped");
+        return None;
+    };
+    let zargs = with_dir(&zdir);
+    let mut zargs: Vec<&str> = zargs.iter().map(String::as_str).collect();
+    zargs.extend(["--save", ""]);
+    let zedis = Server::start(&zargs);
+    Some((redis, zedis, rdir, zdir))
+}
+
+/// Runs `lines` on both servers and asserts each reply is the same.
+fn same(r: &mut RespClient, z: &mut RespClient, lines: &[&str]) {
+    for line in lines {
+        let (want, got) = (r.line(line), z.line(line));
+        assert_eq!(got, want, "{line}");
+    }
+}
+
+fn ok(c: &mut RespClient, line: &str) {
+    assert_eq!(c.line(line), Frame::Simple(b"OK".to_vec()), "{line}");
+}
+
+#[test]
+fn reload_merge_replaces_present_keys_and_keeps_the_others_as_redis() {
+    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "FLUSHALL",
+            "SET a from-file",
+            "RPUSH l x y z",
+            "HSET h f v",
+            "SET ttl v EX 1000",
+            "SAVE",
+            // In memory only, or changed since the save.
+            "SET a in-memory",
+            "SET c only-in-memory",
+            "DEL l",
+            "RPUSH l replaced",
+            "DEBUG RELOAD NOSAVE NOFLUSH MERGE",
+            "MGET a c",
+            "LRANGE l 0 -1",
+            "HGETALL h",
+            "DBSIZE",
+            "TYPE ttl",
+        ],
+    );
+    // TTLs come back from the file.
+    for c in [&mut r, &mut z] {
+        let Frame::Integer(ttl) = c.line("TTL ttl") else {
+            panic!("TTL")
+        };
+        assert!((900..=1000).contains(&ttl), "{ttl}");
+    }
+    // Without MERGE a plain reload flushes first: the file alone is the dataset.
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "SET c again",
+            "DEBUG RELOAD NOSAVE",
+            "MGET a c",
+            "DBSIZE",
+            "DEBUG RELOAD",
+            "DBSIZE",
+            "DEBUG RELOAD NOSAVE NOFLUSH MERGE",
+            "DBSIZE",
+            "DEBUG RELOAD MERGE",
+            "DBSIZE",
+            "DEBUG RELOAD bogus",
+        ],
+    );
+}
+
+#[test]
+fn reload_replaces_function_libraries_as_redis() {
+    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    let library = "#!lua name=mylib\nredis.register_function('myfunc', function() return 42 end)";
+    for c in [&mut r, &mut z] {
+        assert_eq!(
+            c.cmd(&["FUNCTION", "LOAD", library]),
+            Frame::Bulk(b"mylib".to_vec())
+        );
+    }
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "SET k v",
+            // The libraries are emptied with the dataset and loaded back from the file.
+            "DEBUG RELOAD",
+            "FCALL myfunc 0",
+            // MERGE without flush: the file's library replaces the loaded one.
+            "DEBUG RELOAD NOFLUSH MERGE",
+            "FCALL myfunc 0",
+            "GET k",
+        ],
+    );
+}
+
+#[test]
+fn loadaof_replays_the_directory_written_since_as_redis() {
+    let Some((redis, zedis, rdir, zdir)) = pair(&["--appendonly", "yes"]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "SET a 1",
+            "RPUSH l a b c",
+            "INCRBY n 5",
+            "SELECT 2",
+            "SET other db",
+            "SELECT 0",
+            "DEBUG LOADAOF",
+            "MGET a n",
+            "LRANGE l 0 -1",
+            "DBSIZE",
+            "SELECT 2",
+            "GET other",
+            "SELECT 0",
+        ],
+    );
+    // A command appended to the incr file behind the server's back is in the dataset after LOADAOF: the
+    // file is read again, not the memory kept.
+    for dir in [&rdir, &zdir] {
+        let incr = dir.join("appendonlydir").join("appendonly.aof.1.incr.aof");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&incr)
+            .unwrap_or_else(|e| panic!("{}: {e}", incr.display()));
+        file.write_all(
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$8\r\nexternal\r\n$3\r\nyes\r\n",
+        )
+        .unwrap();
+    }
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "SET local 1",
+            "DEBUG LOADAOF",
+            "MGET external local a",
+            "DBSIZE",
+        ],
+    );
+    assert_eq!(z.line("GET external"), Frame::Bulk(b"yes".to_vec()));
+    // After a rewrite the base holds the dataset and LOADAOF still gives it back.
+    for c in [&mut r, &mut z] {
+        c.line("BGREWRITEAOF");
+        assert!(
+            wait_until(Duration::from_secs(30), || {
+                let Frame::Bulk(info) = c.line("INFO persistence") else {
+                    return false;
+                };
+                String::from_utf8_lossy(&info).contains("aof_rewrite_in_progress:0\r\n")
+                    && !String::from_utf8_lossy(&info).contains("aof_rewrite_scheduled:1")
+            }),
+            "rewrite did not finish"
+        );
+    }
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "SET after-rewrite 1",
+            "DEBUG LOADAOF",
+            "MGET external local a after-rewrite",
+            "DBSIZE",
+        ],
+    );
+}
+
+#[test]
+fn loadaof_empties_the_dataset_before_loading() {
+    let Some((redis, zedis, _rd, _zd)) = pair(&["--appendonly", "yes"]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    // Keys turned on before the AOF held them are gone only if the AOF does not have them: turning the
+    // AOF off keeps the directory, writes after are not in it.
+    same(&mut r, &mut z, &["SET kept 1"]);
+    for c in [&mut r, &mut z] {
+        ok(c, "CONFIG SET appendonly no");
+    }
+    same(
+        &mut r,
+        &mut z,
+        &["SET lost 1", "DEBUG LOADAOF", "MGET kept lost", "DBSIZE"],
+    );
+}
+
+/// INFO stats' `name` field.
+fn stat(c: &mut RespClient, name: &str) -> i64 {
+    let Frame::Bulk(info) = c.line("INFO stats") else {
+        panic!("INFO")
+    };
+    let info = String::from_utf8(info).unwrap();
+    let prefix = format!("{name}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {name} in {info}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn forks_are_counted_in_info_stats_as_redis() {
+    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    // The two fields sit where Redis writes them: right after pubsubshard_channels.
+    for c in [&mut r, &mut z] {
+        let Frame::Bulk(info) = c.line("INFO stats") else {
+            panic!("INFO")
+        };
+        let info = String::from_utf8(info).unwrap();
+        assert!(
+            info.contains("pubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\n"),
+            "{info}"
+        );
+    }
+    let idle = |c: &mut RespClient| {
+        wait_until(Duration::from_secs(30), || {
+            let Frame::Bulk(info) = c.line("INFO persistence") else {
+                return false;
+            };
+            let info = String::from_utf8_lossy(&info).into_owned();
+            info.contains("rdb_bgsave_in_progress:0\r\n")
+                && info.contains("aof_rewrite_in_progress:0\r\n")
+        })
+    };
+    for c in [&mut r, &mut z] {
+        c.line("SET k v");
+        assert_eq!(
+            c.line("BGSAVE"),
+            Frame::Simple(b"Background saving started".to_vec())
+        );
+        assert!(idle(c));
+        assert_eq!(stat(c, "total_forks"), 1);
+        assert!(stat(c, "latest_fork_usec") > 0);
+        c.line("BGREWRITEAOF");
+        assert!(idle(c));
+        assert_eq!(stat(c, "total_forks"), 2);
+        // CONFIG RESETSTAT zeroes both (Redis's resetServerStats).
+        ok(c, "CONFIG RESETSTAT");
+        assert_eq!(stat(c, "total_forks"), 0);
+        assert_eq!(stat(c, "latest_fork_usec"), 0);
+    }
+}
+
+#[test]
+fn pause_cron_stops_active_expiry_until_resumed_as_redis() {
+    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    same(
+        &mut r,
+        &mut z,
+        &["DEBUG PAUSE-CRON 1", "SET k v PX 100", "SET other v"],
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    // Nothing touched `k`: with the cron paused it is still counted.
+    same(&mut r, &mut z, &["DBSIZE", "DEBUG PAUSE-CRON 0"]);
+    for c in [&mut r, &mut z] {
+        assert!(
+            wait_until(Duration::from_secs(30), || c.line("DBSIZE")
+                == Frame::Integer(1)),
+            "the cron did not resume"
+        );
+    }
+}
+
+/// The file names in `dir/appendonlydir` and its manifest.
+fn aof_dir_listing(dir: &TempDir) -> (Vec<String>, String) {
+    let aof = dir.join("appendonlydir");
+    let mut names: Vec<String> = std::fs::read_dir(&aof)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let manifest = std::fs::read_to_string(aof.join("appendonly.aof.manifest")).unwrap_or_default();
+    (names, manifest)
+}
+
+#[test]
+fn rewrite_with_the_aof_off_leaves_the_directory_of_redis_and_loadaof_reads_it() {
+    let Some((redis, zedis, rdir, zdir)) = pair(&["--aof-use-rdb-preamble", "no"]) else {
+        return;
+    };
+    let (mut r, mut z) = (
+        RespClient::connect(redis.port),
+        RespClient::connect(zedis.port),
+    );
+    let rewritten = |c: &mut RespClient| {
+        wait_until(Duration::from_secs(30), || {
+            let Frame::Bulk(info) = c.line("INFO persistence") else {
+                return false;
+            };
+            let info = String::from_utf8_lossy(&info).into_owned();
+            info.contains("aof_rewrite_in_progress:0\r\n") && info.contains("aof_enabled:1\r\n")
+        })
+    };
+    // On, a few writes, then off: the directory has a base and an incr.
+    same(&mut r, &mut z, &["CONFIG SET appendonly yes"]);
+    for c in [&mut r, &mut z] {
+        assert!(rewritten(c), "the first rewrite did not finish");
+    }
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "SET a 1",
+            "INCR n",
+            "CONFIG SET appendonly no",
+            "SET b 2",
+            "INCR n",
+        ],
+    );
+    assert_eq!(aof_dir_listing(&zdir), aof_dir_listing(&rdir));
+    // A rewrite with the AOF off: a new base, no incr file, the old incr gone.
+    for c in [&mut r, &mut z] {
+        assert_eq!(
+            c.line("BGREWRITEAOF"),
+            Frame::Simple(b"Background append only file rewriting started".to_vec())
+        );
+        assert!(
+            wait_until(Duration::from_secs(30), || {
+                let Frame::Bulk(info) = c.line("INFO persistence") else {
+                    return false;
+                };
+                String::from_utf8_lossy(&info).contains("aof_rewrite_in_progress:0\r\n")
+            }),
+            "the rewrite did not finish"
+        );
+    }
+    assert!(wait_until(Duration::from_secs(10), || aof_dir_listing(
+        &zdir
+    ) == aof_dir_listing(
+        &rdir
+    )));
+    assert_eq!(aof_dir_listing(&zdir), aof_dir_listing(&rdir));
+    same(
+        &mut r,
+        &mut z,
+        &["SET c 3", "DEBUG LOADAOF", "MGET a b c n", "DBSIZE"],
+    );
+}
