@@ -56,6 +56,9 @@ pub struct Uring {
     conns: Vec<Option<ConnId>>,
     /// This turn's events (reused).
     events: Vec<Event>,
+    /// Events a busy script's passes kept for the event loop (the caller's input, closes), in order; the next
+    /// loop turn handles them before its own.
+    deferred: Vec<Event>,
     /// Bytes charged to the budget for the driver.
     charged: usize,
 }
@@ -102,6 +105,7 @@ pub fn startup(
         owner: Vec::new(),
         conns: Vec::new(),
         events: Vec::new(),
+        deferred: Vec::new(),
         charged: 0,
     })))
 }
@@ -162,6 +166,11 @@ impl super::Net {
                 zedis_netio::NetioError::Io(e) => e,
                 other => io::Error::other(other.to_string()),
             })?;
+        if !uring.deferred.is_empty() {
+            let fresh = std::mem::take(&mut uring.events);
+            uring.events = std::mem::take(&mut uring.deferred);
+            uring.events.extend(fresh);
+        }
         if uring.events.iter().any(|e| matches!(e, Event::Readable)) {
             self.poll.poll(events, Some(Duration::ZERO))
         } else {
@@ -203,20 +212,26 @@ impl super::Net {
 impl<S: Strategy> Server<S> {
     /// Handles the driver's events of this turn: new connections, input, ends of input.
     pub(super) fn uring_events(&mut self) {
-        let Some(uring) = self.core.net.uring.as_mut() else {
-            return;
-        };
-        let mut events = std::mem::take(&mut uring.events);
-        for event in events.drain(..) {
+        // The events stay in `Uring::events` while they are handled (each replaced by `Tick` once taken), so a
+        // busy script's pass started by one of them sees which connections still have input queued before its
+        // own (`uring_busy_pass` keeps theirs in order).
+        let mut i = 0;
+        loop {
+            let Some(uring) = self.core.net.uring.as_mut() else {
+                return;
+            };
+            let Some(slot) = uring.events.get_mut(i) else {
+                uring.events.clear();
+                return;
+            };
+            let event = std::mem::replace(slot, Event::Tick);
+            i += 1;
             match event {
                 Event::Accepted(id, peer) => self.core.uring_accept(id, peer),
                 Event::Data(id, buf) => self.uring_data(id, &buf),
                 Event::Closed(id, reason) => self.uring_closed(id, reason),
                 Event::Tick | Event::Woken | Event::Readable => {}
             }
-        }
-        if let Some(uring) = self.core.net.uring.as_mut() {
-            uring.events = events;
         }
     }
 
@@ -266,6 +281,115 @@ impl<S: Strategy> Server<S> {
 }
 
 impl<S: Strategy> Core<S> {
+    /// The busy-script loop's pass over the io_uring clients (`scripting_cmds/busy_loop.rs`, Redis's
+    /// `processEventsWhileBlocked`): one non-waiting driver turn (which also sends what earlier passes
+    /// replied), new connections accepted, and the input of each client `defers` does not hold back appended
+    /// to its query buffer and run by `run` (the busy loop's runner, which answers `-BUSY`). Everything else
+    /// (the deferred clients' input, ends of input) is kept, in order, for the event loop. Returns how many
+    /// events were handled.
+    pub(crate) fn uring_busy_pass(
+        &mut self,
+        defers: impl Fn(&Self, usize) -> bool,
+        mut run: impl FnMut(&mut Self, usize),
+    ) -> usize {
+        let Some(uring) = self.net.uring.as_mut() else {
+            return 0;
+        };
+        // First what the loop turn that started the script took and has not handled yet (as the mio sweep
+        // does), then what earlier passes kept, then this pass's turn.
+        let mut events: Vec<Event> = uring
+            .events
+            .iter_mut()
+            .map(|e| std::mem::replace(e, Event::Tick))
+            .filter(|e| !matches!(e, Event::Tick))
+            .collect();
+        events.append(&mut uring.deferred);
+        if uring
+            .driver
+            .turn(Some(Duration::ZERO), &mut events)
+            .is_err()
+        {
+            uring.deferred = events;
+            return 0;
+        }
+        let limit = self.settings.query_buffer_bytes_max;
+        let mut kept: Vec<Event> = Vec::new();
+        let mut handled = 0;
+        for event in events {
+            let id = match &event {
+                Event::Accepted(id, peer) => {
+                    self.uring_accept(*id, *peer);
+                    handled += 1;
+                    continue;
+                }
+                Event::Data(id, _) | Event::Closed(id, _) => *id,
+                Event::Tick | Event::Woken | Event::Readable => continue,
+            };
+            let ck = self.net.uring.as_ref().and_then(|u| u.client_of(id));
+            let Some(ck) = ck else {
+                continue;
+            };
+            let earlier = kept.iter().any(
+                |e| matches!(e, Event::Data(other, _) | Event::Closed(other, _) if *other == id),
+            );
+            if earlier || defers(self, ck) {
+                kept.push(event);
+                continue;
+            }
+            let buf = match &event {
+                Event::Data(_, buf) => buf,
+                Event::Closed(_, reason) => {
+                    // The peer went away while the script runs: the client is freed by the pass (the script
+                    // sees it gone, as with mio); replies already handed to the driver still go out.
+                    if let Some(client) = self.clients.get_mut(ck) {
+                        client.peer_closed = true;
+                        if *reason != CloseReason::PeerClosed {
+                            client.clear_output();
+                        }
+                    }
+                    self.net.closing.push(ck);
+                    handled += 1;
+                    continue;
+                }
+                _ => continue,
+            };
+            let Some(input) = self.clients.get_mut(ck).and_then(|c| c.input.as_mut()) else {
+                kept.push(event);
+                continue;
+            };
+            input.query.spare(buf.len())[..buf.len()].copy_from_slice(buf);
+            input.query.filled(buf.len());
+            input.peak = input.peak.max(input.query.len());
+            self.engine.stats.net_input_bytes += buf.len() as u64;
+            drop(event);
+            handled += 1;
+            run(self, ck);
+            if let Some(client) = self.clients.get(ck) {
+                if client.input.as_ref().is_some_and(|i| i.query.len() > limit) {
+                    zedis_deploy::warning!(
+                        "Closing client that reached max query buffer length (id={})",
+                        client.id
+                    );
+                    self.net.closing.push(ck);
+                }
+            }
+        }
+        if let Some(uring) = self.net.uring.as_mut() {
+            uring.deferred = kept;
+        }
+        handled
+    }
+
+    /// After a busy script's pass wrote its replies: submits them now (a non-waiting turn) rather than when the
+    /// script ends; what that turn reports is kept for the next pass or the event loop.
+    pub(crate) fn uring_busy_submit(&mut self) {
+        if let Some(uring) = self.net.uring.as_mut() {
+            let mut events = std::mem::take(&mut uring.deferred);
+            let _ = uring.driver.turn(Some(Duration::ZERO), &mut events);
+            uring.deferred = events;
+        }
+    }
+
     /// A connection accepted by the driver: protected mode, maxclients, then a client like any other.
     fn uring_accept(&mut self, id: ConnId, peer: SocketAddr) {
         self.engine.stats.connections_received += 1;
