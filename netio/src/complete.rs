@@ -40,6 +40,13 @@ impl UringDriver {
         };
         let more = cqueue::more(flags);
         match op {
+            Op::Accept if generation != self.accept_generation => {
+                // The accept of a replaced listener: a connection it took just before the cancel is closed.
+                if result >= 0 {
+                    // SAFETY: the accepted socket is owned by nobody else.
+                    unsafe { libc::close(result) };
+                }
+            }
             Op::Accept => self.on_accept(result, more, events),
             Op::Recv => self.on_recv(slot, generation, result, flags, events),
             Op::Send => self.on_send(slot, generation, result, events),
@@ -56,6 +63,12 @@ impl UringDriver {
                 }
                 if !more {
                     self.tick_armed = false;
+                }
+            }
+            Op::Watch => {
+                self.watch_armed = false;
+                if result >= 0 || result == -libc::ECANCELED {
+                    events.push(Event::Readable);
                 }
             }
             Op::Wake => {

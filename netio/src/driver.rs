@@ -41,6 +41,7 @@ pub(crate) enum Op {
     Cancel = 5,
     Tick = 6,
     Wake = 7,
+    Watch = 8,
 }
 
 impl Op {
@@ -57,6 +58,7 @@ impl Op {
             5 => Op::Cancel,
             6 => Op::Tick,
             7 => Op::Wake,
+            8 => Op::Watch,
             _ => return None,
         };
         Some((
@@ -76,6 +78,8 @@ pub struct UringDriver {
     pub(crate) listener: TcpListener,
     /// The multishot accept is armed.
     pub(crate) accept_armed: bool,
+    /// The listener's generation (bumped by `replace_listener`): completions of an older accept are stale.
+    pub(crate) accept_generation: u32,
     /// Accept failed for lack of file descriptors: re-armed on the next tick or close, not at once.
     pub(crate) accept_backoff: bool,
     /// Connection slots; `generations[slot]` is the generation of the slot's current or next connection.
@@ -100,6 +104,10 @@ pub struct UringDriver {
     pub(crate) cqe_batch: Vec<(u64, i32, u32)>,
     /// Sends queued for the next enter (they usually complete during it; see `turn`).
     pub(crate) sends_queued: usize,
+    /// A descriptor watched for readability (`watch_readable`), e.g. another poller's epoll fd.
+    pub(crate) watched: Option<RawFd>,
+    /// A one-shot poll on `watched` is in flight.
+    pub(crate) watch_armed: bool,
 }
 
 impl UringDriver {
@@ -123,6 +131,7 @@ impl UringDriver {
             config,
             listener,
             accept_armed: false,
+            accept_generation: 0,
             accept_backoff: false,
             conns: Vec::new(),
             generations: Vec::new(),
@@ -139,12 +148,33 @@ impl UringDriver {
             stats: DriverStats::default(),
             cqe_batch: Vec::new(),
             sends_queued: 0,
+            watched: None,
+            watch_armed: false,
         })
     }
 
     /// The listener's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Takes over another bound listener (CONFIG SET port / bind) and returns the old one. The old listener's
+    /// accept is cancelled with the next turn; dropping the returned listener at once is safe (the in-flight
+    /// accept holds its own reference until the cancel completes, then the socket closes). Connections
+    /// already accepted are not affected.
+    pub fn replace_listener(&mut self, listener: TcpListener) -> Result<TcpListener, NetioError> {
+        if self.accept_armed {
+            let old = Op::Accept.token(0, self.accept_generation);
+            self.push(
+                &opcode::AsyncCancel::new(old)
+                    .build()
+                    .user_data(Op::Cancel.token(0, 0)),
+            )?;
+            self.accept_armed = false;
+        }
+        self.accept_generation = (self.accept_generation + 1) & GENERATION_MASK;
+        self.accept_backoff = false;
+        Ok(std::mem::replace(&mut self.listener, listener))
     }
 
     /// A handle that wakes this loop from any thread.
@@ -170,6 +200,14 @@ impl UringDriver {
         self.tick =
             interval.map(|d| Box::new(types::Timespec::from(d.max(Duration::from_millis(1)))));
         Ok(())
+    }
+
+    /// Watches `fd` for readability: whenever it is readable, a turn reports [`Event::Readable`] (once per
+    /// turn at most). The poll is one-shot and re-armed by the next turn, so it is level-triggered: an fd still
+    /// readable then reports again at once. Made for another poller's descriptor (mio's epoll fd), so one
+    /// `io_uring_enter` waits for both loops. The caller keeps `fd` open while the driver lives.
+    pub fn watch_readable(&mut self, fd: RawFd) {
+        self.watched = Some(fd);
     }
 
     /// Queues `data` for `conn` (copied into the connection's output buffer; sent by the next turn with one
@@ -335,7 +373,7 @@ impl UringDriver {
             let sqe = opcode::AcceptMulti::new(fd)
                 .flags(libc::SOCK_CLOEXEC)
                 .build();
-            self.push(&sqe.user_data(Op::Accept.token(0, 0)))?;
+            self.push(&sqe.user_data(Op::Accept.token(0, self.accept_generation)))?;
             self.accept_armed = true;
         }
         if !self.tick_armed {
@@ -347,6 +385,13 @@ impl UringDriver {
                 self.push(&sqe)?;
                 self.tick_armed = true;
             }
+        }
+        if let (Some(fd), false) = (self.watched, self.watch_armed) {
+            let sqe = opcode::PollAdd::new(types::Fd(fd), libc::POLLIN as u32)
+                .build()
+                .user_data(Op::Watch.token(0, 0));
+            self.push(&sqe)?;
+            self.watch_armed = true;
         }
         if !self.wake_armed {
             let buf: *mut u64 = &mut *self.wake_buf;
@@ -560,6 +605,7 @@ mod tests {
             Op::Cancel,
             Op::Tick,
             Op::Wake,
+            Op::Watch,
         ] {
             for (slot, generation) in [
                 (0, 0),

@@ -20,6 +20,8 @@ pub enum Event {
     Tick,
     /// A [`crate::Waker`] woke the loop.
     Woken,
+    /// The descriptor given to [`crate::UringDriver::watch_readable`] is readable.
+    Readable,
 }
 
 /// Counters of the driver (for INFO and for tests).

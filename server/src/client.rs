@@ -110,6 +110,8 @@ pub struct Client {
     pub laddr: String,
     /// Socket file descriptor (CLIENT LIST's fd).
     pub fd: i32,
+    /// Served by the io_uring driver (`--io uring`): a live connection without a mio `stream`.
+    pub on_uring: bool,
     /// CLIENT SETNAME.
     pub name: Vec<u8>,
     /// Selected database.

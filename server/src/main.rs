@@ -113,6 +113,8 @@ Every directive of the configuration file can be given as --name value. Memory s
                                            plain strings in TTL-bucketed segments (the rest in the pool)
        --request-allocator arena|heap      per-request memory: bumpalo arena reset per batch, or the heap
        --client-allocator pool|heap        client slots: fixed preallocated pool, or allocated on demand
+I/O strategy:
+       --io epoll|uring                    the main TCP listener's clients on the mio (epoll) loop, or on io_uring
 ";
 
 fn run<S: Strategy>(

@@ -21,6 +21,7 @@ use zedis_keyspace::Keyspace;
 pub mod listeners;
 mod net;
 pub mod tls;
+pub mod uring;
 
 pub use net::Net;
 
@@ -191,10 +192,11 @@ impl<S: Strategy> Server<S> {
         mut service: zedis_deploy::service::Service,
     ) -> anyhow::Result<Self> {
         let poll = Poll::new()?;
-        let listeners = listeners::open(&config, &poll, &mut service)?;
+        let (listeners, main_tcp) = listeners::open(&config, &poll, &mut service)?;
+        let uring = uring::startup(&config, main_tcp, &poll)?;
         let bind = listeners::first_bind(&config);
         let tls = tls::startup(&config, &poll, &bind)?;
-        if listeners.is_empty() && tls.listener.is_none() {
+        if listeners.is_empty() && tls.listener.is_none() && uring.is_none() {
             anyhow::bail!("Configured to not listen anywhere, exiting.");
         }
         let mut signals = signal_hook_mio::v1_0::Signals::new([
@@ -218,6 +220,7 @@ impl<S: Strategy> Server<S> {
                 closing: Vec::new(),
                 rereads: Vec::new(),
                 next_client_id: 1,
+                uring,
             },
             clients: S::Clients::new(clients_max),
             engine: Engine {
@@ -307,12 +310,7 @@ impl<S: Strategy> Server<S> {
             if !self.core.net.rereads.is_empty() || evicting {
                 wait_ms = 0;
             }
-            if let Err(e) = self
-                .core
-                .net
-                .poll
-                .poll(&mut events, Some(Duration::from_millis(wait_ms as u64)))
-            {
+            if let Err(e) = self.core.net.wait(&mut events, wait_ms) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
                 }
@@ -322,6 +320,7 @@ impl<S: Strategy> Server<S> {
             for (ck, hup) in std::mem::take(&mut self.core.net.rereads) {
                 self.read_client(ck, hup);
             }
+            self.uring_events();
             for event in events.iter() {
                 match event.token() {
                     Token(t) if listeners::is_listener(t) => {
@@ -377,6 +376,7 @@ impl<S: Strategy> Server<S> {
             self.core.flush_pending_writes();
             self.core.close_pending();
             if self.core.shutdown {
+                self.core.net.uring_final_flush();
                 break;
             }
         }

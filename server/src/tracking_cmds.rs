@@ -73,7 +73,7 @@ impl<C: ClientSlots<crate::client::Client>> ClientDirectory for Directory<'_, C>
             .index
             .get(&id)
             .and_then(|&ck| self.clients.get(ck))
-            .filter(|c| c.id == id && c.stream.is_some())
+            .filter(|c| c.id == id && (c.stream.is_some() || c.on_uring))
         {
             return Some(conn_of(client));
         }
@@ -84,7 +84,7 @@ impl<C: ClientSlots<crate::client::Client>> ClientDirectory for Directory<'_, C>
             .keys()
             .into_iter()
             .filter_map(|ck| self.clients.get(ck))
-            .find(|c| c.id == id && c.stream.is_some())
+            .find(|c| c.id == id && (c.stream.is_some() || c.on_uring))
             .map(conn_of)
     }
 }

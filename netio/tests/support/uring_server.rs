@@ -100,7 +100,7 @@ pub fn run(
                     snapshot.released += 1;
                 }
                 Event::Tick => tick = true,
-                Event::Woken => {}
+                Event::Woken | Event::Readable => {}
             }
         }
         shared.commands.fetch_add(ran, Ordering::Relaxed);

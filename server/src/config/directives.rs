@@ -355,6 +355,8 @@ pub const DIRECTIVES: &[Directive] = &[
         false,
         "pool",
     ),
+    // The I/O strategy of the main TCP listener's clients (`server/uring.rs`), fixed at startup.
+    d("io", Kind::Enum(&["epoll", "uring"]), false, "epoll"),
     d("arena-retained-bytes-max", Kind::Memory, true, "1048576"),
     // Observability (`crate::observe`, the zedis-observe crate).
     d(

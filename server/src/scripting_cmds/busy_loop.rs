@@ -60,8 +60,14 @@ impl<S: Strategy> Core<S> {
                 );
             }
             self.busy_hold_caller_output(caller);
+            // `--io uring`: the driver's clients, through the same runner (`server/uring.rs`).
+            processed += self.uring_busy_pass(
+                |core, ck| core.busy_defers(ck, caller),
+                |core, ck| core.busy_process_input(ck),
+            );
             processed += self.net.pending_writes.len();
             self.flush_pending_writes();
+            self.uring_busy_submit();
             processed += self.busy_close(caller);
             if processed == 0 {
                 break;
@@ -304,6 +310,7 @@ impl<S: Strategy> Core<S> {
     /// SHUTDOWN NOSAVE finished while the script was busy: Redis exits from the command itself.
     fn busy_exit(&mut self) -> ! {
         self.flush_pending_writes();
+        self.net.uring_final_flush();
         self.cluster_shutdown();
         zedis_deploy::warning!("Zedis is now ready to exit, bye bye...");
         std::process::exit(0)

@@ -21,17 +21,32 @@ pub fn is_listener(t: usize) -> bool {
 }
 
 /// Opens and registers the listeners. `port 0` without `unixsocket` opens none (TLS only, or nothing:
-/// the caller decides whether that is an error).
-pub fn open(config: &Config, poll: &Poll, service: &mut Service) -> anyhow::Result<Vec<Listener>> {
+/// the caller decides whether that is an error). With `--io uring` the first TCP listener (the first `bind`
+/// address) is returned apart, unregistered, for the io_uring driver (`server/uring.rs`).
+pub fn open(
+    config: &Config,
+    poll: &Poll,
+    service: &mut Service,
+) -> anyhow::Result<(Vec<Listener>, Option<std::net::TcpListener>)> {
     if config.int("port") == 0 && config.get("unixsocket").is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let mut listeners = service.listen()?;
+    let mut main = None;
+    if super::uring::wanted(config) {
+        if let Some(i) = listeners.iter().position(|l| matches!(l, Listener::Tcp(_))) {
+            if let Listener::Tcp(tcp) = listeners.remove(i) {
+                use std::os::fd::{FromRawFd, IntoRawFd};
+                // SAFETY: the descriptor moves from mio's listener (never registered) to std's.
+                main = Some(unsafe { std::net::TcpListener::from_raw_fd(tcp.into_raw_fd()) });
+            }
+        }
+    }
     for (i, listener) in listeners.iter_mut().enumerate() {
         poll.registry()
             .register(listener, Token(LISTENER_BASE + i), Interest::READABLE)?;
     }
-    Ok(listeners)
+    Ok((listeners, main))
 }
 
 /// The address `tls-port` binds (the first `bind` address, `-` prefix dropped; `*` is every IPv4 one).
@@ -65,6 +80,13 @@ pub fn reconfigure<S: Strategy>(
     } else {
         ("bind", "Failed to bind to specified addresses.")
     };
+    if core.net.uring.is_some() && next.int("port") == 0 {
+        // The io_uring driver always has a listener: it cannot stop listening on TCP.
+        zedis_deploy::warning!(
+            "io uring: CONFIG SET port 0 is not supported (the driver needs a listener)"
+        );
+        return Err(failed);
+    }
     let port = next.int("port") as u16;
     let tcp = if port == 0 {
         Vec::new()
@@ -73,6 +95,19 @@ pub fn reconfigure<S: Strategy>(
         zedis_deploy::listen::listen_tcp(&binds, port, next.int("tcp-backlog") as i32)
             .map_err(|_| failed)?
     };
+    let mut tcp = tcp;
+    if let Some(uring) = core.net.uring.as_mut() {
+        // The first new TCP listener goes to the io_uring driver (the old one is cancelled and closed).
+        let Some(first) = (!tcp.is_empty()).then(|| tcp.remove(0)) else {
+            return Err(failed);
+        };
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        // SAFETY: the descriptor moves from mio's listener (never registered) to std's.
+        let first = unsafe { std::net::TcpListener::from_raw_fd(first.into_raw_fd()) };
+        if uring.driver.replace_listener(first).is_err() {
+            return Err(failed);
+        }
+    }
     let registry = core.net.poll.registry();
     let mut unix = Vec::new();
     for mut listener in std::mem::take(&mut core.net.listeners) {

@@ -36,6 +36,8 @@ pub struct Net {
     pub rereads: Vec<(usize, bool)>,
     /// Next CLIENT ID.
     pub next_client_id: u64,
+    /// `--io uring`: the driver serving the main TCP listener's clients (`server/uring.rs`).
+    pub uring: Option<Box<super::uring::Uring>>,
 }
 
 impl<S: Strategy> Server<S> {
@@ -230,6 +232,30 @@ impl<S: Strategy> Server<S> {
     }
 }
 
+/// Gathers a client's queued shared frames and its reply buffer into `slices` (one writev or one send);
+/// returns how many were filled.
+pub(super) fn gather<'a>(
+    client: &'a crate::client::Client,
+    slices: &mut [IoSlice<'a>; WRITEV_SLICES_MAX],
+) -> usize {
+    let mut count = 0;
+    for (i, chunk) in client
+        .pending
+        .iter()
+        .enumerate()
+        .take(WRITEV_SLICES_MAX - 1)
+    {
+        let skip = if i == 0 { client.pending_offset } else { 0 };
+        slices[count] = IoSlice::new(&chunk.bytes()[skip..]);
+        count += 1;
+    }
+    if count < WRITEV_SLICES_MAX - 1 || client.pending.len() == count {
+        slices[count] = IoSlice::new(client.out.data());
+        count += 1;
+    }
+    count
+}
+
 /// A short read means the socket is drained.
 fn spare_len_hint(chunk: usize) -> usize {
     chunk
@@ -251,36 +277,14 @@ impl<S: Strategy> Core<S> {
         }
         let _ = stream.set_nodelay();
         let unix = stream.is_unix();
-        let id = self.net.next_client_id;
-        let now = unix_ms();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        let authenticated = self.default_user_open();
-        let limits = self.settings.parser_limits;
-        let inserted = self.clients.insert_with(|client| {
-            let mut input = client.input.take().unwrap_or_default();
-            input.parser.set_limits(limits);
-            input.parser.set_authenticated(authenticated);
-            client.input = Some(input);
-            client.id = id;
-            client.addr = addr;
-            client.laddr = laddr;
-            client.unix_socket = unix;
-            client.fd = fd;
-            client.created_ms = now;
-            client.last_interaction_ms = now;
-            client.authenticated = authenticated;
-            client.last_cmd = "NULL";
-        });
-        let ck = match inserted {
-            Ok(ck) => ck,
-            Err(_) => {
-                self.engine.stats.rejected_connections += 1;
-                // A TLS client is closed without the message: it would have to wait for the handshake.
-                if !tls {
-                    let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                }
-                return;
+        let Some(ck) = self.new_client(addr, laddr, unix, fd) else {
+            self.engine.stats.rejected_connections += 1;
+            // A TLS client is closed without the message: it would have to wait for the handshake.
+            if !tls {
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
             }
+            return;
         };
         let Some(mut stream) = self.net.transport(stream, tls) else {
             self.clients.remove(ck);
@@ -300,14 +304,48 @@ impl<S: Strategy> Core<S> {
             self.clients.remove(ck);
             return;
         }
-        self.net.next_client_id += 1;
         if let Some(client) = self.clients.get_mut(ck) {
             client.stream = Some(stream);
         }
     }
 
+    /// Takes a client slot for a new connection (mio or io_uring) and gives it its CLIENT ID; `None` at
+    /// `maxclients`. `addr` and `laddr` are CLIENT LIST's texts.
+    pub(super) fn new_client(
+        &mut self,
+        addr: String,
+        laddr: String,
+        unix: bool,
+        fd: i32,
+    ) -> Option<usize> {
+        let id = self.net.next_client_id;
+        let now = unix_ms();
+        let authenticated = self.default_user_open();
+        let limits = self.settings.parser_limits;
+        let inserted = self.clients.insert_with(|client| {
+            let mut input = client.input.take().unwrap_or_default();
+            input.parser.set_limits(limits);
+            input.parser.set_authenticated(authenticated);
+            client.input = Some(input);
+            client.id = id;
+            client.addr = addr;
+            client.laddr = laddr;
+            client.unix_socket = unix;
+            client.fd = fd;
+            client.on_uring = false;
+            client.created_ms = now;
+            client.last_interaction_ms = now;
+            client.authenticated = authenticated;
+            client.last_cmd = "NULL";
+        });
+        let ck = inserted.ok()?;
+        self.net.next_client_id += 1;
+        Some(ck)
+    }
+
     /// Applies `client-output-buffer-limit` to client `ck`; true if it was scheduled for closing.
     fn output_limit_reached(&mut self, ck: usize, now_ms: i64) -> bool {
+        let queued = self.uring_queued(ck);
         let Some(client) = self.clients.get_mut(ck) else {
             return false;
         };
@@ -322,8 +360,9 @@ impl<S: Strategy> Core<S> {
         } else {
             self.settings.output_limits.normal
         };
-        // A replica's RDB payload is not part of its output buffer in Redis's accounting.
-        let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client);
+        // A replica's RDB payload is not part of its output buffer in Redis's accounting. Output handed to the
+        // io_uring driver and not yet sent is.
+        let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client) + queued;
         if limit.exceeded(counted as u64, &mut client.soft_limit_since_ms, now_ms) {
             zedis_deploy::warning!(
                 "Client id={} closed for overcoming of output buffer limits.",
@@ -368,6 +407,9 @@ impl<S: Strategy> Core<S> {
 
     /// Writes as much pending output as the socket takes; asks for writable events if some is left.
     pub fn write_client(&mut self, ck: usize) {
+        if let Some(id) = self.net.uring_conn(ck) {
+            return self.write_client_uring(ck, id);
+        }
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
@@ -381,21 +423,7 @@ impl<S: Strategy> Core<S> {
             // Gather queued shared frames and the reply buffer into one writev.
             let mut slices: [IoSlice<'_>; WRITEV_SLICES_MAX] =
                 [IoSlice::new(&[]); WRITEV_SLICES_MAX];
-            let mut count = 0;
-            for (i, chunk) in client
-                .pending
-                .iter()
-                .enumerate()
-                .take(WRITEV_SLICES_MAX - 1)
-            {
-                let skip = if i == 0 { client.pending_offset } else { 0 };
-                slices[count] = IoSlice::new(&chunk.bytes()[skip..]);
-                count += 1;
-            }
-            if count < WRITEV_SLICES_MAX - 1 || client.pending.len() == count {
-                slices[count] = IoSlice::new(client.out.data());
-                count += 1;
-            }
+            let count = gather(client, &mut slices);
             match stream.write_plain_vectored(&slices[..count]) {
                 Ok(0) => {
                     failed = true;
@@ -471,6 +499,7 @@ impl<S: Strategy> Core<S> {
         self.repl_forget_client(ck);
         self.reset_client_state(ck);
         self.tracking_disconnected(ck);
+        self.uring_release(ck);
         let Some(client) = self.clients.get_mut(ck) else {
             return;
         };
@@ -484,6 +513,7 @@ impl<S: Strategy> Core<S> {
     /// Per-client housekeeping: output limits, idle buffers, idle timeouts.
     pub(super) fn cron_clients(&mut self, now_ms: i64) {
         self.cron_tls();
+        self.uring_recharge();
         for ck in self.clients.keys() {
             if self.output_limit_reached(ck, now_ms) {
                 continue;
