@@ -13,6 +13,7 @@ use zedis_testkit::wait_until;
 fn six_nodes() -> Vec<Node> {
     let nodes: Vec<Node> = (0..6).map(|_| Node::start(Kind::Zedis, 3000)).collect();
     create(&nodes.iter().collect::<Vec<_>>(), 1);
+    wait_replicas_synced(&nodes.iter().collect::<Vec<_>>());
     nodes
 }
 

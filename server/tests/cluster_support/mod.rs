@@ -203,6 +203,19 @@ pub fn wait_converged(nodes: &[&Node]) {
     assert!(ok, "cluster did not converge:\n{last}");
 }
 
+/// Waits until every replica among `nodes` has finished its full sync (`master_link_status:up`): with Redis
+/// 7.0's default `repl-diskless-sync yes` the master waits `repl-diskless-sync-delay` (5 s) before forking,
+/// so `WAIT 1` acknowledges nothing until then.
+pub fn wait_replicas_synced(nodes: &[&Node]) {
+    let synced = wait_until(Duration::from_secs(90), || {
+        nodes.iter().filter(|n| !n.is_master()).all(|n| {
+            n.cli(&["info", "replication"])
+                .contains("master_link_status:up")
+        })
+    });
+    assert!(synced, "a replica did not finish its full sync");
+}
+
 /// `redis-cli --cluster create` of `nodes` with `replicas` replicas per master; waits for convergence.
 pub fn create(nodes: &[&Node], replicas: usize) -> String {
     let mut args: Vec<String> = nodes.iter().map(|n| n.addr()).collect();
