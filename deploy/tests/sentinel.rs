@@ -474,12 +474,13 @@ fn learned_runid(flavor: &Flavor) -> Result<String, String> {
     let sentinel_port = free_port();
     let _sentinel =
         start_sentinel(sentinel_port, master_port, dir.path()).ok_or("sentinel did not start")?;
-    // The sentinel refreshes INFO every 10 s; `info-refresh` below 10000 means it has read one.
+    // The sentinel refreshes INFO every 10 s. Its `info-refresh` is 0 until the first INFO reply (Sentinel
+    // prints 0 for "never"), so a positive value below 10000 means it has read one.
     let refreshed = wait_until(Duration::from_secs(30), || {
         sentinel_master(sentinel_port).is_some_and(|m| {
             m.get("info-refresh")
                 .and_then(|v| v.parse::<u64>().ok())
-                .is_some_and(|ms| ms < 10_000)
+                .is_some_and(|ms| ms > 0 && ms < 10_000)
                 && m.get("role-reported").map(String::as_str) == Some("master")
         })
     });

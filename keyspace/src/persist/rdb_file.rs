@@ -70,6 +70,18 @@ pub fn save<A: KvAllocator, W: Write>(
     extras: &Extras<'_>,
     now_ms: i64,
 ) -> Result<W, RdbError> {
+    save_each(ks, out, aux, extras, now_ms, &mut || {})
+}
+
+/// [`save`], calling `after_key` after each key written (Redis's `rdb-key-save-delay` sleeps there).
+pub fn save_each<A: KvAllocator, W: Write>(
+    ks: &Keyspace<A>,
+    out: W,
+    aux: &AuxInfo,
+    extras: &Extras<'_>,
+    now_ms: i64,
+    after_key: &mut dyn FnMut(),
+) -> Result<W, RdbError> {
     let opts = WriteOptions {
         encoding: encoding_config(&ks.config),
         checksum: ks.config.rdb_checksum,
@@ -102,7 +114,7 @@ pub fn save<A: KvAllocator, W: Write>(
             continue;
         }
         w.select_db(idx as u64, keys, expires)?;
-        write_seg_keys(ks, idx, &mut w, now_ms)?;
+        write_seg_keys(ks, idx, &mut w, now_ms, after_key)?;
         let mut failed = None;
         db.dict().for_each(|e| {
             if failed.is_some() || !live(&e) {
@@ -113,6 +125,7 @@ pub fn save<A: KvAllocator, W: Write>(
                     failed = Some(err);
                 }
             }
+            after_key();
         });
         if let Some(err) = failed {
             return Err(err);
@@ -128,6 +141,17 @@ pub fn load<A: KvAllocator, R: Read>(
     input: R,
     now_ms: i64,
     on_function: &mut dyn FnMut(Vec<u8>) -> Result<(), String>,
+) -> Result<LoadStats, LoadError> {
+    load_each(ks, input, now_ms, on_function, &mut || {})
+}
+
+/// [`load`], calling `after_key` after each key stored (Redis's `key-load-delay` sleeps there).
+pub fn load_each<A: KvAllocator, R: Read>(
+    ks: &mut Keyspace<A>,
+    input: R,
+    now_ms: i64,
+    on_function: &mut dyn FnMut(Vec<u8>) -> Result<(), String>,
+    after_key: &mut dyn FnMut(),
 ) -> Result<LoadStats, LoadError> {
     let limits = Limits {
         string_bytes_max: ks.config.string_bytes_max as u64,
@@ -172,12 +196,14 @@ pub fn load<A: KvAllocator, R: Read>(
                     .map_err(|err| LoadError::Build { key: name(), err })?
                 {
                     stats.keys += 1;
+                    after_key();
                     continue;
                 }
                 let entry = store_value(ks, db, &key, &value, meta.expire_ms, now_ms)
                     .map_err(|err| LoadError::Build { key: name(), err })?;
                 apply_clock(ks, entry, meta.idle_secs, meta.lfu_freq, now_ms);
                 stats.keys += 1;
+                after_key();
             }
         }
     }
@@ -211,6 +237,7 @@ fn write_seg_keys<A: KvAllocator, W: Write>(
     db: usize,
     w: &mut RdbWriter<W>,
     now_ms: i64,
+    after_key: &mut dyn FnMut(),
 ) -> Result<(), RdbError> {
     use crate::EvictionPolicy as P;
     let Some(store) = ks.db(db).seg() else {
@@ -231,6 +258,7 @@ fn write_seg_keys<A: KvAllocator, W: Write>(
         if let Err(err) = w.key(key, &zedis_rdb::RdbValue::String(value.to_vec()), &meta) {
             failed = Some(err);
         }
+        after_key();
     });
     failed.map_or(Ok(()), Err)
 }
