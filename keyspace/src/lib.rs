@@ -160,6 +160,15 @@ pub enum ExpiryRole {
 /// Resize work the cron does per tick (Redis's `dictRehashMilliseconds(d, 1)` in `databasesCron`).
 pub const REHASH_CRON_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
 
+/// Redis's lookup flags for [`Keyspace::lookup_read_with`] (the default is a plain read lookup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadFlags {
+    /// Leave the key's access clock as it was (LOOKUP_NOTOUCH).
+    pub no_touch: bool,
+    /// Send no keymiss event on a miss (LOOKUP_NONOTIFY).
+    pub no_notify: bool,
+}
+
 /// A write could not be made room for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("OOM command not allowed when used memory > 'maxmemory'.")]
@@ -274,15 +283,32 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut commands::Effects,
     ) -> Option<EntryPtr> {
+        self.lookup_read_with(db, key, now_ms, fx, ReadFlags::default())
+    }
+
+    /// [`Keyspace::lookup_read`] with Redis's lookup flags: `no_touch` keeps the access clock as it was
+    /// (LOOKUP_NOTOUCH: TTL, TYPE, EXISTS, OBJECT), `no_notify` skips the keymiss event (LOOKUP_NONOTIFY).
+    pub fn lookup_read_with(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: i64,
+        fx: &mut commands::Effects,
+        flags: ReadFlags,
+    ) -> Option<EntryPtr> {
         let found = self.lookup(db, key, now_ms, fx);
         match found {
             Some(entry) => {
                 self.stats.hits += 1;
-                self.touch_clock(entry, now_ms);
+                if !flags.no_touch {
+                    self.touch_clock(entry, now_ms);
+                }
             }
             None => {
                 self.stats.misses += 1;
-                fx.notify(notify::KEY_MISS, "keymiss", db, key);
+                if !flags.no_notify {
+                    fx.notify(notify::KEY_MISS, "keymiss", db, key);
+                }
             }
         }
         found

@@ -97,7 +97,7 @@ pub fn ttl<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     if super::seg_strings::ttl(ks, ctx, &name) {
         return;
     }
-    let Some(entry) = super::read(ks, ctx, ctx.argv[1]) else {
+    let Some(entry) = super::read_notouch(ks, ctx, ctx.argv[1]) else {
         return reply::integer(ctx.out, -2);
     };
     let Some(when) = entry.expire() else {

@@ -264,6 +264,19 @@ pub fn read<A: KvAllocator>(
     ks.lookup_read(ctx.db, key, ctx.now_ms, ctx.fx)
 }
 
+/// [`read`] that leaves the key's access clock alone (Redis's LOOKUP_NOTOUCH: TTL, TYPE, EXISTS).
+pub fn read_notouch<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+) -> Option<EntryPtr> {
+    let flags = crate::ReadFlags {
+        no_touch: true,
+        no_notify: false,
+    };
+    ks.lookup_read_with(ctx.db, key, ctx.now_ms, ctx.fx, flags)
+}
+
 /// Looks up a key for writing in the client's db.
 pub fn write<A: KvAllocator>(
     ks: &mut Keyspace<A>,
