@@ -97,3 +97,81 @@ fn notouch_lookups_count_stats() {
         assert_eq!(seen[0], seen[1]);
     }
 }
+
+/// The reply of `script` (EVAL with `key`), as a flat list of optional strings.
+fn eval_strings(conn: &mut redis::Connection, script: &str, key: &str) -> Vec<Option<String>> {
+    redis::cmd("EVAL")
+        .arg(script)
+        .arg(1)
+        .arg(key)
+        .query(conn)
+        .unwrap()
+}
+
+/// SORT BY a constant from a script orders a set as ALPHA (with or without GET), as Redis does for
+/// `CLIENT_SCRIPT` callers; lists and sorted sets keep their order.
+#[test]
+fn sort_by_constant_from_script_is_ordered() {
+    let zedis = Server::start(&["--save", ""]);
+    let reference = RedisProcess::start(&[]);
+    let mut ports = vec![zedis.port];
+    if let Some(r) = &reference {
+        ports.push(r.port);
+    }
+    let members = "p g b z r d a e c q l o n h m s f t v i aa aaa u azz";
+    let mut sorted: Vec<&str> = members.split(' ').collect();
+    sorted.sort_unstable();
+    let sorted: Vec<Option<String>> = sorted.iter().map(|m| Some(m.to_string())).collect();
+    let mut replies = Vec::new();
+    for port in ports {
+        let mut conn = connect(port);
+        let _: () = redis::cmd("FLUSHALL").query(&mut conn).unwrap();
+        let _: i64 = redis::cmd("SADD")
+            .arg("myset")
+            .arg(members.split(' ').collect::<Vec<_>>())
+            .query(&mut conn)
+            .unwrap();
+        let by = eval_strings(
+            &mut conn,
+            "return redis.call('sort',KEYS[1],'by','_')",
+            "myset",
+        );
+        assert_eq!(by, sorted, "port {port}");
+        let _: () = redis::cmd("DEL").arg("myset").query(&mut conn).unwrap();
+        let _: i64 = redis::cmd("SADD")
+            .arg("myset")
+            .arg(&["a", "b", "c"])
+            .query(&mut conn)
+            .unwrap();
+        let get = eval_strings(
+            &mut conn,
+            "return redis.call('sort',KEYS[1],'by','_','get','#','get','_:*')",
+            "myset",
+        );
+        let want: Vec<Option<String>> = ["a", "b", "c"]
+            .iter()
+            .flat_map(|m| [Some(m.to_string()), None])
+            .collect();
+        assert_eq!(get, want, "port {port}");
+        // A list keeps its own order (and DESC reverses it), in a script too.
+        let _: i64 = redis::cmd("RPUSH")
+            .arg("mylist")
+            .arg(&["c", "a", "b"])
+            .query(&mut conn)
+            .unwrap();
+        let list = eval_strings(
+            &mut conn,
+            "return redis.call('sort',KEYS[1],'by','nosort')",
+            "mylist",
+        );
+        let zset_script = "redis.call('zadd',KEYS[1],1,'z',2,'a',3,'m') \
+                           return redis.call('sort',KEYS[1],'by','nosort','desc')";
+        let zset = eval_strings(&mut conn, zset_script, "myzset");
+        replies.push((list, zset));
+    }
+    let want = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+    assert_eq!(replies[0], (want(&["c", "a", "b"]), want(&["m", "a", "z"])));
+    if replies.len() > 1 {
+        assert_eq!(replies[0], replies[1]);
+    }
+}
