@@ -56,6 +56,8 @@ pub fn postpone<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, ar
 /// Called every event-loop turn: once no pause is in force, runs the postponed commands and the input
 /// that arrived behind them.
 pub fn resume<S: Strategy>(server: &mut Server<S>) {
+    // The keyspace keeps expired keys while a pause (of any origin) is in force: it follows the deadline.
+    server.core.engine.ks.expire_paused_until_ms = server.core.engine.paused_until_ms;
     if server.core.engine.tx.postponed.is_empty() || active(&server.core) {
         return;
     }
@@ -125,5 +127,6 @@ pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
         core.engine.paused_until_ms = end_ms;
         core.engine.pause_writes_only = writes_only;
     }
+    core.engine.ks.expire_paused_until_ms = core.engine.paused_until_ms;
     core.reply(ck, |out, _| reply::ok(out));
 }

@@ -175,3 +175,79 @@ fn sort_by_constant_from_script_is_ordered() {
         assert_eq!(replies[0], replies[1]);
     }
 }
+
+/// INFO stats' `expired_keys`.
+fn expired_keys(conn: &mut redis::Connection) -> i64 {
+    let info: String = redis::cmd("INFO").arg("stats").query(conn).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("expired_keys:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// While CLIENT PAUSE WRITE is in force neither the active cycle nor reads delete expired keys (reads see
+/// them missing); after CLIENT UNPAUSE a read deletes them. The same as a real redis-server.
+#[test]
+fn pause_keeps_expired_keys() {
+    let zedis = Server::start(&["--save", ""]);
+    let reference = RedisProcess::start(&[]);
+    let mut ports = vec![zedis.port];
+    if let Some(r) = &reference {
+        ports.push(r.port);
+    }
+    for port in ports {
+        let mut conn = connect(port);
+        let before = expired_keys(&mut conn);
+        let _: () = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg("foo{t}")
+            .arg("bar")
+            .arg("PX")
+            .arg(10)
+            .ignore()
+            .cmd("SET")
+            .arg("bar{t}")
+            .arg("foo")
+            .arg("PX")
+            .arg(10)
+            .ignore()
+            .cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(50_000)
+            .arg("WRITE")
+            .ignore()
+            .query(&mut conn)
+            .unwrap();
+        // Many active expire cycles (10 a second) and reads go by.
+        for _ in 0..15 {
+            std::thread::sleep(Duration::from_millis(100));
+            let got: (Option<String>, Option<String>, i64, i64) = redis::pipe()
+                .cmd("GET")
+                .arg("foo{t}")
+                .cmd("GET")
+                .arg("bar{t}")
+                .cmd("EXISTS")
+                .arg("foo{t}")
+                .cmd("TTL")
+                .arg("bar{t}")
+                .query(&mut conn)
+                .unwrap();
+            assert_eq!(got, (None, None, 0, -2), "port {port}");
+        }
+        assert_eq!(
+            expired_keys(&mut conn),
+            before,
+            "port {port}: deleted during the pause"
+        );
+        let _: () = redis::cmd("CLIENT")
+            .arg("UNPAUSE")
+            .query(&mut conn)
+            .unwrap();
+        let _: Option<String> = redis::cmd("GET").arg("foo{t}").query(&mut conn).unwrap();
+        let _: Option<String> = redis::cmd("GET").arg("bar{t}").query(&mut conn).unwrap();
+        assert_eq!(expired_keys(&mut conn), before + 2, "port {port}");
+    }
+}

@@ -150,7 +150,12 @@ pub fn active_expire_cycle<A: KvAllocator>(
     deadline: std::time::Instant,
     fx: &mut super::Effects,
 ) -> CycleReport {
-    let report = expire_dbs(ks, now_ms, deadline, fx);
+    // During a client pause nothing expires (Redis's activeExpireCycle returns at once); resizes go on.
+    let report = if ks.expire_paused(now_ms) {
+        CycleReport::default()
+    } else {
+        expire_dbs(ks, now_ms, deadline, fx)
+    };
     ks.rehash_cron(crate::REHASH_CRON_BUDGET);
     report
 }
