@@ -251,3 +251,104 @@ fn pause_keeps_expired_keys() {
         assert_eq!(expired_keys(&mut conn), before + 2, "port {port}");
     }
 }
+
+/// INFO clients' `blocked_clients`.
+fn blocked_clients(conn: &mut redis::Connection) -> i64 {
+    let info: String = redis::cmd("INFO").arg("clients").query(conn).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A raw socket to 127.0.0.1:`port` (10 s read timeout).
+fn raw(port: u16) -> common::Raw {
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    common::Raw { stream }
+}
+
+/// Waits (wide margin) until `blocked_clients` is `want`.
+fn wait_blocked(conn: &mut redis::Connection, want: i64) -> bool {
+    for _ in 0..100 {
+        if blocked_clients(conn) == want {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Under CLIENT PAUSE WRITE, EVAL without a shebang (may replicate) and with a shebang but no `no-writes`
+/// (writes) wait, directly or queued in MULTI; `no-writes` scripts and functions and EVAL_RO run. The same as
+/// a real redis-server.
+#[test]
+fn pause_write_holds_scripts_that_may_write() {
+    let zedis = Server::start(&["--save", ""]);
+    let reference = RedisProcess::start(&[]);
+    let mut ports = vec![zedis.port];
+    if let Some(r) = &reference {
+        ports.push(r.port);
+    }
+    for port in ports {
+        let mut admin = connect(port);
+        let _: () = redis::cmd("FUNCTION")
+            .arg("FLUSH")
+            .query(&mut admin)
+            .unwrap();
+        let lib = "#!lua name=tclfix\nredis.register_function{function_name='ro', \
+                   callback=function() return 'hello' end, flags={'no-writes'}}";
+        let _: String = redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg(lib)
+            .query(&mut admin)
+            .unwrap();
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(60_000)
+            .arg("WRITE")
+            .query(&mut admin)
+            .unwrap();
+        // Not held.
+        let mut rr = connect(port);
+        let ro: String = redis::cmd("EVAL")
+            .arg("#!lua flags=no-writes\nreturn 'a'")
+            .arg(0)
+            .query(&mut rr)
+            .unwrap();
+        let ro2: String = redis::cmd("EVAL_RO")
+            .arg("return 'b'")
+            .arg(0)
+            .query(&mut rr)
+            .unwrap();
+        let f: String = redis::cmd("FCALL").arg("ro").arg(0).query(&mut rr).unwrap();
+        assert_eq!(
+            (ro.as_str(), ro2.as_str(), f.as_str()),
+            ("a", "b", "hello"),
+            "port {port}"
+        );
+        // Held: a plain EVAL, a shebang EVAL without flags, and a MULTI with a shebang EVAL.
+        let mut plain = raw(port);
+        plain.send(b"*3\r\n$4\r\nEVAL\r\n$8\r\nreturn 1\r\n$1\r\n0\r\n");
+        let mut bang = raw(port);
+        bang.send(b"*3\r\n$4\r\nEVAL\r\n$14\r\n#!lua\nreturn 2\r\n$1\r\n0\r\n");
+        let mut multi = raw(port);
+        multi.send(b"*1\r\n$5\r\nMULTI\r\n*3\r\n$4\r\nEVAL\r\n$15\r\n#!lua\nreturn 12\r\n$1\r\n0\r\n*1\r\n$4\r\nEXEC\r\n");
+        assert!(
+            wait_blocked(&mut admin, 3),
+            "port {port}: scripts were not held"
+        );
+        let _: () = redis::cmd("CLIENT")
+            .arg("UNPAUSE")
+            .query(&mut admin)
+            .unwrap();
+        plain.expect(":1\r\n");
+        bang.expect(":2\r\n");
+        multi.expect("+OK\r\n+QUEUED\r\n*1\r\n:12\r\n");
+        assert!(wait_blocked(&mut admin, 0), "port {port}");
+    }
+}
