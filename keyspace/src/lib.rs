@@ -140,6 +140,10 @@ pub struct Keyspace<A: KvAllocator> {
     /// deleted here (the master's DEL does that), it is hidden from the replica's own clients and still
     /// alive for the commands of the master, which decided they apply to it.
     pub expiry: ExpiryRole,
+    /// Until when (unix ms, exclusive) clients are paused: meanwhile expired keys read as missing but stay,
+    /// and the active expire cycle deletes nothing (Redis's `checkClientPauseTimeoutAndReturnIfPaused`), so
+    /// the dataset holds still. The server keeps it equal to its pause deadline; 0: no pause.
+    pub expire_paused_until_ms: i64,
     /// The segment store's settings when plain string keys live there (`--kv-allocator segment`, see
     /// [`seg`]); `None` keeps every key in the tables.
     pub(crate) seg_config: Option<zedis_segment::SegConfig>,
@@ -159,6 +163,15 @@ pub enum ExpiryRole {
 
 /// Resize work the cron does per tick (Redis's `dictRehashMilliseconds(d, 1)` in `databasesCron`).
 pub const REHASH_CRON_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Redis's lookup flags for [`Keyspace::lookup_read_with`] (the default is a plain read lookup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadFlags {
+    /// Leave the key's access clock as it was (LOOKUP_NOTOUCH).
+    pub no_touch: bool,
+    /// Send no keymiss event on a miss (LOOKUP_NONOTIFY).
+    pub no_notify: bool,
+}
 
 /// A write could not be made room for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -182,6 +195,7 @@ impl<A: KvAllocator> Keyspace<A> {
             track_new_keys: false,
             new_keys: Vec::new(),
             expiry: ExpiryRole::Master,
+            expire_paused_until_ms: 0,
             seg_config: seg::default_config(),
         }
     }
@@ -266,6 +280,23 @@ impl<A: KvAllocator> Keyspace<A> {
         }
     }
 
+    /// Whether `key` is an expired key a client pause keeps: a read sees it missing, and it stays. (Writes,
+    /// which a pause holds back, still delete it first through [`Keyspace::lookup`].)
+    fn kept_expired(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+        if self.expiry != ExpiryRole::Master || !self.expire_paused(now_ms) {
+            return false;
+        }
+        self.dbs[db]
+            .find(key)
+            .is_some_and(|e| e.expire().is_some_and(|when| when <= now_ms))
+    }
+
+    /// Whether a client pause keeps expired keys in place at `now_ms` (see
+    /// [`Keyspace::expire_paused_until_ms`]).
+    pub fn expire_paused(&self, now_ms: i64) -> bool {
+        now_ms < self.expire_paused_until_ms
+    }
+
     /// [`Keyspace::lookup`] for a read command: counts a hit or miss and updates the access clock.
     pub fn lookup_read(
         &mut self,
@@ -274,15 +305,36 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut commands::Effects,
     ) -> Option<EntryPtr> {
-        let found = self.lookup(db, key, now_ms, fx);
+        self.lookup_read_with(db, key, now_ms, fx, ReadFlags::default())
+    }
+
+    /// [`Keyspace::lookup_read`] with Redis's lookup flags: `no_touch` keeps the access clock as it was
+    /// (LOOKUP_NOTOUCH: TTL, TYPE, EXISTS, OBJECT), `no_notify` skips the keymiss event (LOOKUP_NONOTIFY).
+    pub fn lookup_read_with(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: i64,
+        fx: &mut commands::Effects,
+        flags: ReadFlags,
+    ) -> Option<EntryPtr> {
+        let found = if self.kept_expired(db, key, now_ms) {
+            None
+        } else {
+            self.lookup(db, key, now_ms, fx)
+        };
         match found {
             Some(entry) => {
                 self.stats.hits += 1;
-                self.touch_clock(entry, now_ms);
+                if !flags.no_touch {
+                    self.touch_clock(entry, now_ms);
+                }
             }
             None => {
                 self.stats.misses += 1;
-                fx.notify(notify::KEY_MISS, "keymiss", db, key);
+                if !flags.no_notify {
+                    fx.notify(notify::KEY_MISS, "keymiss", db, key);
+                }
             }
         }
         found

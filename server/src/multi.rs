@@ -175,7 +175,7 @@ pub fn intercept<S: Strategy>(
         return false;
     }
     let queued = in_multi && !cmd.has(RUNS_IN_MULTI);
-    if paused && crate::pause::applies(core, ck, cmd, queued) {
+    if paused && crate::pause::applies(core, ck, cmd, argv, queued) {
         crate::pause::postpone(core, ck, cmd, argv);
         return true;
     }
@@ -202,12 +202,13 @@ fn queue_command<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, a
         }
     }
     let limit = core.settings.query_buffer_bytes_max;
+    let flags = crate::pause::command_flags(core, cmd, argv);
     let Some(client) = core.clients.get_mut(ck) else {
         return;
     };
     encode_command(&mut client.tx.queue, cmd.id, argv);
     client.tx.queued += 1;
-    client.tx.queued_flags |= cmd.flags;
+    client.tx.queued_flags |= flags;
     if client.tx.queue.len() > limit {
         zedis_deploy::warning!(
             "Closing client that reached max query buffer length with its MULTI queue (id={})",

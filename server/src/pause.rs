@@ -18,8 +18,47 @@ pub fn active<S: Strategy>(core: &Core<S>) -> bool {
     core.engine.paused_until_ms != 0 && core.engine.paused_until_ms > unix_ms()
 }
 
-/// Whether the pause in force holds `cmd` from client `ck` (`queued`: it would be queued inside MULTI).
-pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued: bool) -> bool {
+/// `cmd`'s flags for the pause (and EXEC's queued flags), with a script's declared flags as Redis's
+/// `evalGetCommandFlags` / `fcallGetCommandFlags` fold them in: EVAL, EVALSHA and FCALL may replicate
+/// (held by a WRITE pause) unless the script or function declared flags, then they write unless `no-writes`.
+pub fn command_flags<S: Strategy>(core: &Core<S>, cmd: &Command<S>, argv: &[&[u8]]) -> u32 {
+    let (is_eval, is_sha) = match cmd.name {
+        "eval" => (true, false),
+        "evalsha" => (true, true),
+        "fcall" => (false, false),
+        _ => return cmd.flags,
+    };
+    let may_replicate = cmd.flags | MAY_REPLICATE;
+    let (Some(scripting), Some(&name)) = (core.engine.scripting.as_deref(), argv.get(1)) else {
+        return may_replicate;
+    };
+    let declared = if is_eval {
+        match scripting.eval_flags(name, is_sha) {
+            Some(shebang) if !shebang.compat_mode => shebang.flags,
+            _ => return may_replicate,
+        }
+    } else {
+        match scripting.function_flags(name) {
+            Some(flags) => flags,
+            None => return may_replicate,
+        }
+    };
+    if declared.has(zedis_scripting::ScriptFlags::NO_WRITES) {
+        cmd.flags & !(WRITE | MAY_REPLICATE)
+    } else {
+        (cmd.flags | WRITE) & !MAY_REPLICATE
+    }
+}
+
+/// Whether the pause in force holds `cmd` (`argv`) from client `ck` (`queued`: it would be queued inside
+/// MULTI).
+pub fn applies<S: Strategy>(
+    core: &Core<S>,
+    ck: usize,
+    cmd: &Command<S>,
+    argv: &[&[u8]],
+    queued: bool,
+) -> bool {
     // Our master's stream and our replicas' acknowledgements are never paused (Redis's rule too).
     if core
         .clients
@@ -37,7 +76,7 @@ pub fn applies<S: Strategy>(core: &Core<S>, ck: usize, cmd: &Command<S>, queued:
     let flags = if cmd.has(RUNS_QUEUE) {
         core.clients.get(ck).map_or(0, |c| c.tx.queued_flags)
     } else {
-        cmd.flags
+        command_flags(core, cmd, argv)
     };
     flags & (WRITE | MAY_REPLICATE) != 0
 }
@@ -56,6 +95,8 @@ pub fn postpone<S: Strategy>(core: &mut Core<S>, ck: usize, cmd: &Command<S>, ar
 /// Called every event-loop turn: once no pause is in force, runs the postponed commands and the input
 /// that arrived behind them.
 pub fn resume<S: Strategy>(server: &mut Server<S>) {
+    // The keyspace keeps expired keys while a pause (of any origin) is in force: it follows the deadline.
+    server.core.engine.ks.expire_paused_until_ms = server.core.engine.paused_until_ms;
     if server.core.engine.tx.postponed.is_empty() || active(&server.core) {
         return;
     }
@@ -125,5 +166,6 @@ pub fn client_pause<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) 
         core.engine.paused_until_ms = end_ms;
         core.engine.pause_writes_only = writes_only;
     }
+    core.engine.ks.expire_paused_until_ms = core.engine.paused_until_ms;
     core.reply(ck, |out, _| reply::ok(out));
 }

@@ -97,7 +97,7 @@ pub fn ttl<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     if super::seg_strings::ttl(ks, ctx, &name) {
         return;
     }
-    let Some(entry) = super::read(ks, ctx, ctx.argv[1]) else {
+    let Some(entry) = super::read_notouch(ks, ctx, ctx.argv[1]) else {
         return reply::integer(ctx.out, -2);
     };
     let Some(when) = entry.expire() else {
@@ -150,7 +150,12 @@ pub fn active_expire_cycle<A: KvAllocator>(
     deadline: std::time::Instant,
     fx: &mut super::Effects,
 ) -> CycleReport {
-    let report = expire_dbs(ks, now_ms, deadline, fx);
+    // During a client pause nothing expires (Redis's activeExpireCycle returns at once); resizes go on.
+    let report = if ks.expire_paused(now_ms) {
+        CycleReport::default()
+    } else {
+        expire_dbs(ks, now_ms, deadline, fx)
+    };
     ks.rehash_cron(crate::REHASH_CRON_BUDGET);
     report
 }

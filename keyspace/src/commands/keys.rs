@@ -28,7 +28,7 @@ pub fn exists<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
     for &key in &ctx.argv[1..] {
         let found = match super::seg_strings::exists(ks, ctx, key) {
             Some(found) => found,
-            None => ks.lookup(ctx.db, key, ctx.now_ms, ctx.fx).is_some(),
+            None => super::read_notouch(ks, ctx, key).is_some(),
         };
         count += i64::from(found);
     }
@@ -54,7 +54,7 @@ pub fn type_<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         let name: &[u8] = if found { b"string" } else { b"none" };
         return reply::simple(ctx.out, name);
     }
-    let name = match ks.lookup(ctx.db, ctx.argv[1], ctx.now_ms, ctx.fx) {
+    let name = match super::read_notouch(ks, ctx, ctx.argv[1]) {
         Some(e) => type_name(e.kind()),
         None => "none",
     };
@@ -438,7 +438,11 @@ pub fn object<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         }
         return;
     }
-    let Some(entry) = ks.lookup(ctx.db, ctx.argv[2], ctx.now_ms, ctx.fx) else {
+    let flags = crate::ReadFlags {
+        no_touch: true,
+        no_notify: true,
+    };
+    let Some(entry) = ks.lookup_read_with(ctx.db, ctx.argv[2], ctx.now_ms, ctx.fx, flags) else {
         return reply::null(ctx.out, ctx.proto);
     };
     const POLICY_SWITCH: &str = "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";

@@ -105,6 +105,9 @@ pub struct Effects {
     /// waited-on key that now holds another type is then skipped (Redis serves a waiter only from a key of
     /// its type) instead of replying WRONGTYPE.
     pub blocked_retry: bool,
+    /// Set by the server when a script runs the command (Redis's `CLIENT_SCRIPT` caller): SORT then orders a
+    /// set it would leave unsorted (BY a constant), so the script sees a deterministic reply.
+    pub from_script: bool,
     /// Set by a blocking command that found nothing: the keys it waits on and its deadline.
     pub block: Option<BlockOn>,
     /// With [`Effects::block`]: the command to run again when a key is ready, when it differs from the one
@@ -172,6 +175,7 @@ impl Effects {
         self.block_argv = None;
         self.may_block = false;
         self.blocked_retry = false;
+        self.from_script = false;
         self.expired.clear();
         self.errors.clear();
     }
@@ -262,6 +266,19 @@ pub fn read<A: KvAllocator>(
     key: &[u8],
 ) -> Option<EntryPtr> {
     ks.lookup_read(ctx.db, key, ctx.now_ms, ctx.fx)
+}
+
+/// [`read`] that leaves the key's access clock alone (Redis's LOOKUP_NOTOUCH: TTL, TYPE, EXISTS).
+pub fn read_notouch<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+) -> Option<EntryPtr> {
+    let flags = crate::ReadFlags {
+        no_touch: true,
+        no_notify: false,
+    };
+    ks.lookup_read_with(ctx.db, key, ctx.now_ms, ctx.fx, flags)
 }
 
 /// Looks up a key for writing in the client's db.

@@ -175,7 +175,8 @@ pub fn exists<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, key: &[u8
         return None;
     }
     Some(
-        ks.seg_probe(ctx.db, key, ctx.now_ms, ctx.fx, false)
+        // Counted as a hit or miss (with its keymiss event), as Redis's LOOKUP_NOTOUCH lookup does.
+        ks.seg_probe(ctx.db, key, ctx.now_ms, ctx.fx, true)
             .is_some(),
     )
 }

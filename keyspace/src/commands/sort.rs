@@ -218,8 +218,9 @@ fn sort_generic<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>, read_on
             None => return ctx.error(WRONGTYPE),
         },
     };
-    // Sorting a set "by nothing" into a key would store an arbitrary order: Redis sorts it as bytes.
-    if o.dont_sort && !input.ordered && o.store.is_some() {
+    // Sorting a set "by nothing" into a key, or for a script, would give an arbitrary order: Redis sorts it
+    // as bytes then.
+    if o.dont_sort && !input.ordered && (o.store.is_some() || ctx.fx.from_script) {
         o.dont_sort = false;
         o.alpha = true;
         o.by = None;

@@ -218,6 +218,10 @@ impl<S: Strategy> Core<S> {
         self.engine.fx.may_block = may_block;
         // Only blocked clients' retries run while ready keys are being served.
         self.engine.fx.blocked_retry = self.engine.blocked.serving;
+        // A command a script runs (`script_call` marks the run) sees it, as Redis's CLIENT_SCRIPT flag.
+        self.engine.fx.from_script = self.engine.observe.monitors.in_script;
+        // Expired keys stay while clients are paused (any pause: CLIENT PAUSE, FAILOVER, SHUTDOWN).
+        self.engine.ks.expire_paused_until_ms = self.engine.paused_until_ms;
         self.engine.fx.track_touched = self.track_touched_needed();
         let db = self.clients.get(ck).map_or(0, |c| c.db);
         self.observe_before_call();
