@@ -15,6 +15,7 @@ use super::{AllocError, Limits};
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
 use node::Node;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[path = "list_node.rs"]
@@ -60,7 +61,7 @@ pub struct List<A: Allocator + Copy> {
     /// `list-compress-depth` this list was created with (0: never compress).
     depth: usize,
     /// Whether some node may hold a read cache or be plain though inner (a pass is due).
-    dirty: bool,
+    dirty: Cell<bool>,
     /// Shown in place of a node that cannot be decompressed for lack of memory.
     empty: Listpack<A>,
     /// Sum of the nodes' lengths.
@@ -78,7 +79,7 @@ impl<A: Allocator + Copy> List<A> {
             len: 0,
             quicklist: false,
             depth: compress_depth(),
-            dirty: false,
+            dirty: Cell::new(false),
             empty: Listpack::new_in(alloc),
             alloc,
         }
@@ -106,11 +107,15 @@ impl<A: Allocator + Copy> List<A> {
     }
 
     fn lp(&self, node: usize) -> &Listpack<A> {
-        self.nodes[node].view(&self.empty)
+        let node = &self.nodes[node];
+        if node.is_compressed() {
+            self.dirty.set(true);
+        }
+        node.view(&self.empty)
     }
 
     fn lp_mut(&mut self, node: usize) -> Result<&mut Listpack<A>, AllocError> {
-        self.dirty = true;
+        self.dirty.set(true);
         self.nodes[node].view_mut()
     }
 
@@ -125,7 +130,7 @@ impl<A: Allocator + Copy> List<A> {
             return;
         }
         let n = self.nodes.len();
-        if full || self.dirty {
+        if full || self.dirty.get() {
             for i in 0..n {
                 if self.is_inner(i) {
                     self.nodes[i].compress();
@@ -133,7 +138,7 @@ impl<A: Allocator + Copy> List<A> {
                     self.nodes[i].decompress();
                 }
             }
-            self.dirty = false;
+            self.dirty.set(false);
             return;
         }
         let d = self.depth;
@@ -152,7 +157,7 @@ impl<A: Allocator + Copy> List<A> {
     /// Drops the read caches of compressed nodes (Redis recompresses right after a read); call
     /// after LRANGE/LINDEX/LPOS-style reads through `&self`.
     pub fn recompress(&mut self) {
-        if self.depth > 0 && self.nodes.iter().any(|n| n.is_compressed()) {
+        if self.depth > 0 && self.dirty.get() {
             self.compress_pass(true);
         }
     }
