@@ -522,9 +522,23 @@ impl<A: Allocator + Copy> List<A> {
         removed
     }
 
-    /// LTRIM with Redis's index rules (inclusive, negatives from the tail). Never fails.
+    /// LTRIM with Redis's index rules (inclusive, negatives from the tail). Never fails; should a
+    /// compressed node it cuts not decompress (out of memory) the list is left unchanged.
     pub fn trim(&mut self, start: i64, stop: i64, limits: &Limits) {
         let (first, end) = self.clamp_range(start, stop);
+        // The nodes cut in the middle must be plain; if one cannot be decompressed (no memory),
+        // the list is left as it was rather than half trimmed.
+        for at in [first, end.wrapping_sub(1)]
+            .into_iter()
+            .filter(|_| first < end)
+        {
+            if let Some((node, _)) = self.locate(at) {
+                if self.lp_mut(node).is_err() {
+                    self.compress_pass(true);
+                    return;
+                }
+            }
+        }
         let tail = self.len - end;
         self.remove_back(tail);
         self.remove_front(first);

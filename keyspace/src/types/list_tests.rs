@@ -388,3 +388,57 @@ fn compression_saves_memory_and_keeps_values() {
     assert_eq!(packed.compressed_nodes(), (nodes, bytes));
     assert_eq!(packed.encoding(), "quicklist");
 }
+
+/// Applies `op` to `list` only (no model), ignoring allocation failures.
+fn apply_unchecked(list: &mut List<TestAlloc>, op: Op, limits: &Limits) {
+    match op {
+        Op::PushFront(v) => drop(list.push_front(&v, limits)),
+        Op::PushBack(v) => drop(list.push_back(&v, limits)),
+        Op::PopFront => drop(list.pop_front_with(limits, |e| e.to_vec())),
+        Op::PopBack => drop(list.pop_back_with(limits, |e| e.to_vec())),
+        Op::Set(i, v) => drop(list.set(i, &v, limits)),
+        Op::Insert(i, v, after) => {
+            let pivot = list
+                .get(i as i64 % 50)
+                .map(|e| e.to_vec())
+                .unwrap_or_default();
+            drop(list.insert(&pivot, &v, after, limits));
+        }
+        Op::Remove(count, i) => {
+            let value = list
+                .get(i as i64 % 50)
+                .map(|e| e.to_vec())
+                .unwrap_or_default();
+            list.remove(count, &value, limits);
+        }
+        Op::Trim(start, stop) => list.trim(start, stop, limits),
+        Op::Range(start, stop) => assert!(list.range(start, stop).count() <= list.len()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// With failing allocations and compressed nodes, every operation leaves a consistent list (length
+    /// equal to what iteration yields both ways, no empty node) and nothing leaks.
+    #[test]
+    fn compressed_survives_alloc_failures(ops in proptest::collection::vec(compressed_op(), 0..200),
+                                          depth in 1usize..4,
+                                          fail in 2usize..12) {
+        let limits = limits(4);
+        let base = live_bytes();
+        {
+            let mut list = List::with_depth_in(TestAlloc, depth);
+            fail_every(fail);
+            for op in ops {
+                apply_unchecked(&mut list, op, &limits);
+                fail_every(0);
+                check_invariants(&list, &limits);
+                prop_assert_eq!(list.iter().count(), list.len());
+                prop_assert_eq!(list.iter().rev().count(), list.len());
+                fail_every(fail);
+            }
+            fail_every(0);
+        }
+        prop_assert_eq!(live_bytes(), base);
+    }
+}
