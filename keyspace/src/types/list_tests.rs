@@ -392,17 +392,27 @@ fn compression_saves_memory_and_keeps_values() {
 /// Applies `op` to `list` only (no model), ignoring allocation failures.
 fn apply_unchecked(list: &mut List<TestAlloc>, op: Op, limits: &Limits) {
     match op {
-        Op::PushFront(v) => drop(list.push_front(&v, limits)),
-        Op::PushBack(v) => drop(list.push_back(&v, limits)),
-        Op::PopFront => drop(list.pop_front_with(limits, |e| e.to_vec())),
-        Op::PopBack => drop(list.pop_back_with(limits, |e| e.to_vec())),
-        Op::Set(i, v) => drop(list.set(i, &v, limits)),
+        Op::PushFront(v) => {
+            let _ = list.push_front(&v, limits);
+        }
+        Op::PushBack(v) => {
+            let _ = list.push_back(&v, limits);
+        }
+        Op::PopFront => {
+            let _ = list.pop_front_with(limits, |e| e.to_vec());
+        }
+        Op::PopBack => {
+            let _ = list.pop_back_with(limits, |e| e.to_vec());
+        }
+        Op::Set(i, v) => {
+            let _ = list.set(i, &v, limits);
+        }
         Op::Insert(i, v, after) => {
             let pivot = list
                 .get(i as i64 % 50)
                 .map(|e| e.to_vec())
                 .unwrap_or_default();
-            drop(list.insert(&pivot, &v, after, limits));
+            let _ = list.insert(&pivot, &v, after, limits);
         }
         Op::Remove(count, i) => {
             let value = list
