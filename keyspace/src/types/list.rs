@@ -3,12 +3,27 @@
 //! bytes 4/8/16/32/64 KiB). Encoding names follow Redis 7.2: `listpack` while the list is one
 //! node within the limit, `quicklist` once it outgrows it, and back to `listpack` after deletions
 //! leave a single node within half the limit.
+//!
+//! `list-compress-depth` N > 0 (read when the list is created, as Redis's `quicklistCreate`): nodes more
+//! than N nodes from both ends are kept LZF-compressed ([`node::Node`]); every mutation ends with a
+//! compression pass, and reads decompress into a per-node cache that the next pass (or
+//! [`List::recompress`]) drops again.
 
 use super::elem::{Elem, Needle};
 use super::listpack::{self, entry_bytes, Listpack};
 use super::{AllocError, Limits};
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
+use compress::thaw_if_has;
+pub use compress::{compress_depth, set_compress_depth};
+use node::Node;
+use std::cell::Cell;
+
+#[path = "list_node.rs"]
+mod node;
+
+#[path = "list_compress.rs"]
+mod compress;
 
 /// Redis's `SIZE_SAFETY_LIMIT`: node bytes cap when the limit is an entry count.
 const NODE_SAFETY_BYTES_MAX: usize = 8192;
@@ -34,7 +49,13 @@ fn exceeds(limits: &Limits, bytes: usize, count: usize) -> bool {
 /// A list of byte strings stored as a quicklist of listpacks.
 pub struct List<A: Allocator + Copy> {
     /// Nodes in order; none is empty.
-    nodes: Vec<Listpack<A>, A>,
+    nodes: Vec<Node<A>, A>,
+    /// `list-compress-depth` this list was created with (0: never compress).
+    depth: usize,
+    /// Whether some node may hold a read cache or be plain though inner (a pass is due).
+    dirty: Cell<bool>,
+    /// Shown in place of a node that cannot be decompressed for lack of memory.
+    empty: Listpack<A>,
     /// Sum of the nodes' lengths.
     len: usize,
     /// Whether `OBJECT ENCODING` says `quicklist` (else `listpack`; then `nodes.len() <= 1`).
@@ -49,7 +70,18 @@ impl<A: Allocator + Copy> List<A> {
             nodes: Vec::new_in(alloc),
             len: 0,
             quicklist: false,
+            depth: compress_depth(),
+            dirty: Cell::new(false),
+            empty: Listpack::new_in(alloc),
             alloc,
+        }
+    }
+
+    /// An empty list with an explicit `list-compress-depth` (0: never compress).
+    pub fn with_depth_in(alloc: A, depth: usize) -> Self {
+        List {
+            depth,
+            ..Self::new_in(alloc)
         }
     }
 
@@ -79,12 +111,12 @@ impl<A: Allocator + Copy> List<A> {
 
     /// Approximate heap bytes held (for MEMORY USAGE); O(nodes).
     pub fn mem_bytes(&self) -> usize {
-        self.nodes.capacity() * core::mem::size_of::<Listpack<A>>()
-            + self.nodes.iter().map(Listpack::mem_bytes).sum::<usize>()
+        self.nodes.capacity() * core::mem::size_of::<Node<A>>()
+            + self.nodes.iter().map(Node::mem_bytes).sum::<usize>()
     }
 
     fn allows(&self, node: usize, elem: Elem<'_>, limits: &Limits) -> bool {
-        let node = &self.nodes[node];
+        let node = self.lp(node);
         !exceeds(limits, node.bytes_len() + entry_bytes(elem), node.len() + 1)
     }
 
@@ -93,13 +125,13 @@ impl<A: Allocator + Copy> List<A> {
         self.nodes.try_reserve(1).map_err(|_| AllocError)?;
         let mut node = Listpack::new_in(self.alloc);
         node.insert_at(0, elem)?;
-        self.nodes.insert(at, node);
+        self.nodes.insert(at, Node::plain(node, self.alloc));
         Ok(())
     }
 
     fn after_insert(&mut self, limits: &Limits) {
         self.len += 1;
-        if self.nodes.len() > 1 || exceeds(limits, self.nodes[0].bytes_len(), self.nodes[0].len()) {
+        if self.nodes.len() > 1 || exceeds(limits, self.lp(0).bytes_len(), self.nodes[0].len()) {
             self.quicklist = true;
         }
     }
@@ -109,10 +141,10 @@ impl<A: Allocator + Copy> List<A> {
         self.nodes.retain(|node| !node.is_empty());
         if self.quicklist && self.nodes.len() <= 1 {
             let (bytes_max, count_max) = node_limits(limits.list_max_listpack_size);
-            let (bytes, count) = self
-                .nodes
-                .first()
-                .map_or((0, 0), |n| (n.bytes_len(), n.len()));
+            let (bytes, count) = match self.nodes.is_empty() {
+                true => (0, 0),
+                false => (self.lp(0).bytes_len(), self.nodes[0].len()),
+            };
             if bytes <= bytes_max / 2 && count <= count_max / 2 {
                 self.quicklist = false;
             }
@@ -124,11 +156,14 @@ impl<A: Allocator + Copy> List<A> {
         let elem = Elem::from_bytes(value);
         if !self.nodes.is_empty() && self.allows(0, elem, limits) {
             let ceiling = node_limits(limits.list_max_listpack_size).0;
-            self.nodes[0].insert_at_bounded(0, elem, ceiling)?;
+            self.nodes[0]
+                .view_mut()?
+                .insert_at_bounded(0, elem, ceiling)?;
         } else {
             self.insert_node(0, elem)?;
         }
         self.after_insert(limits);
+        self.compress_pass(false);
         Ok(())
     }
 
@@ -138,12 +173,13 @@ impl<A: Allocator + Copy> List<A> {
         let last = self.nodes.len().wrapping_sub(1);
         if !self.nodes.is_empty() && self.allows(last, elem, limits) {
             let ceiling = node_limits(limits.list_max_listpack_size).0;
-            let node = &mut self.nodes[last];
+            let node = self.nodes[last].view_mut()?;
             node.insert_at_bounded(node.bytes_len(), elem, ceiling)?;
         } else {
             self.insert_node(self.nodes.len(), elem)?;
         }
         self.after_insert(limits);
+        self.compress_pass(false);
         Ok(())
     }
 
@@ -153,11 +189,12 @@ impl<A: Allocator + Copy> List<A> {
         limits: &Limits,
         f: impl FnOnce(Elem<'_>) -> R,
     ) -> Option<R> {
-        let node = self.nodes.first_mut()?;
+        let node = self.nodes.first_mut()?.view_mut().ok()?;
         let result = f(node.get_at(0));
         node.remove_at(0);
         self.len -= 1;
         self.after_delete(limits);
+        self.compress_pass(false);
         Some(result)
     }
 
@@ -167,12 +204,13 @@ impl<A: Allocator + Copy> List<A> {
         limits: &Limits,
         f: impl FnOnce(Elem<'_>) -> R,
     ) -> Option<R> {
-        let node = self.nodes.last_mut()?;
+        let node = self.nodes.last_mut()?.view_mut().ok()?;
         let off = node.last_off()?;
         let result = f(node.get_at(off));
         node.remove_at(off);
         self.len -= 1;
         self.after_delete(limits);
+        self.compress_pass(false);
         Some(result)
     }
 
@@ -216,7 +254,7 @@ impl<A: Allocator + Copy> List<A> {
     /// LINDEX: the element at `index` (negative from the tail).
     pub fn get(&self, index: i64) -> Option<Elem<'_>> {
         let (node, at) = self.locate(self.normalize_index(index)?)?;
-        let node = &self.nodes[node];
+        let node = self.lp(node);
         node.offset_of(at).map(|off| node.get_at(off))
     }
 
@@ -228,7 +266,7 @@ impl<A: Allocator + Copy> List<A> {
         };
         let elem = Elem::from_bytes(value);
         let (mut node, mut at) = self.locate(index).ok_or(AllocError)?;
-        let current = &self.nodes[node];
+        let current = self.lp(node);
         let off = current.offset_of(at).ok_or(AllocError)?;
         let grown = current.bytes_len() + entry_bytes(elem) - entry_bytes(current.get_at(off));
         if exceeds(limits, grown, current.len()) && current.len() >= 2 {
@@ -239,10 +277,11 @@ impl<A: Allocator + Copy> List<A> {
                 at -= half;
             }
         }
-        let target = &mut self.nodes[node];
+        let target = self.lp_mut(node)?;
         let off = target.offset_of(at).ok_or(AllocError)?;
         target.replace_at(off, elem)?;
         self.after_insert_replace(limits);
+        self.compress_pass(true);
         Ok(true)
     }
 
@@ -254,9 +293,10 @@ impl<A: Allocator + Copy> List<A> {
     /// Splits node `node` so that its entries from `at` on form a new node right after it.
     fn split_node(&mut self, node: usize, at: usize) -> Result<(), AllocError> {
         self.nodes.try_reserve(1).map_err(|_| AllocError)?;
-        let off = self.nodes[node].offset_of(at).ok_or(AllocError)?;
-        let tail = self.nodes[node].split_off(off, self.alloc)?;
-        self.nodes.insert(node + 1, tail);
+        let off = self.lp(node).offset_of(at).ok_or(AllocError)?;
+        let alloc = self.alloc;
+        let tail = self.lp_mut(node)?.split_off(off, alloc)?;
+        self.nodes.insert(node + 1, Node::plain(tail, self.alloc));
         // A split is content-preserving but makes this a quicklist even if a later step fails.
         self.quicklist = true;
         Ok(())
@@ -272,22 +312,25 @@ impl<A: Allocator + Copy> List<A> {
         limits: &Limits,
     ) -> Result<bool, AllocError> {
         let needle = Needle::new(pivot);
-        let found = self
-            .nodes
-            .iter()
-            .enumerate()
-            .find_map(|(i, node)| node.find(&needle, 0, 1).map(|off| (i, off)));
+        let found =
+            (0..self.nodes.len()).find_map(|i| self.lp(i).find(&needle, 0, 1).map(|off| (i, off)));
         let Some((node, off)) = found else {
+            self.recompress();
             return Ok(false);
         };
         let off = match after {
-            true => self.nodes[node]
+            true => self
+                .lp(node)
                 .next_off(off)
-                .unwrap_or(self.nodes[node].bytes_len()),
+                .unwrap_or(self.lp(node).bytes_len()),
             false => off,
         };
-        self.insert_at_offset(node, off, Elem::from_bytes(value), limits)?;
-        self.after_insert(limits);
+        let result = self.insert_at_offset(node, off, Elem::from_bytes(value), limits);
+        if result.is_ok() {
+            self.after_insert(limits);
+        }
+        self.compress_pass(true);
+        result?;
         Ok(true)
     }
 
@@ -300,14 +343,14 @@ impl<A: Allocator + Copy> List<A> {
         limits: &Limits,
     ) -> Result<(), AllocError> {
         if self.allows(node, elem, limits) {
-            return self.nodes[node].insert_at(off, elem);
+            return self.lp_mut(node)?.insert_at(off, elem);
         }
-        let at_tail = off == self.nodes[node].bytes_len();
+        let at_tail = off == self.lp(node).bytes_len();
         if at_tail && node + 1 < self.nodes.len() && self.allows(node + 1, elem, limits) {
-            return self.nodes[node + 1].insert_at(0, elem);
+            return self.lp_mut(node + 1)?.insert_at(0, elem);
         }
         if off == 0 && node > 0 && self.allows(node - 1, elem, limits) {
-            let prev = &mut self.nodes[node - 1];
+            let prev = self.lp_mut(node - 1)?;
             return prev.insert_at(prev.bytes_len(), elem);
         }
         if at_tail || off == 0 {
@@ -315,11 +358,12 @@ impl<A: Allocator + Copy> List<A> {
         }
         // Middle of a full node: split there, then the element ends the left half.
         self.nodes.try_reserve(1).map_err(|_| AllocError)?;
-        let tail = self.nodes[node].split_off(off, self.alloc)?;
-        self.nodes.insert(node + 1, tail);
+        let alloc = self.alloc;
+        let tail = self.lp_mut(node)?.split_off(off, alloc)?;
+        self.nodes.insert(node + 1, Node::plain(tail, self.alloc));
         self.quicklist = true;
         if self.allows(node, elem, limits) {
-            let left = &mut self.nodes[node];
+            let left = self.lp_mut(node)?;
             left.insert_at(left.bytes_len(), elem)?;
         } else {
             self.insert_node(node + 1, elem)?;
@@ -335,13 +379,21 @@ impl<A: Allocator + Copy> List<A> {
             if left >= self.nodes.len() || left + 1 >= self.nodes.len() {
                 continue;
             }
-            let (a, b) = (&self.nodes[left], &self.nodes[left + 1]);
+            let (a, b) = (self.lp(left), self.lp(left + 1));
             if exceeds(limits, a.bytes_len() + b.bytes_len(), a.len() + b.len()) {
                 continue;
             }
-            let mut right = self.nodes.remove(left + 1);
-            if self.nodes[left].try_append(&mut right).is_err() {
-                self.nodes.insert(left + 1, right);
+            if self.lp_mut(left).is_err() || self.lp_mut(left + 1).is_err() {
+                continue;
+            }
+            let Ok(mut right) = self.nodes.remove(left + 1).into_plain() else {
+                continue;
+            };
+            if let Err(AllocError) = self.nodes[left]
+                .view_mut()
+                .and_then(|l| l.try_append(&mut right))
+            {
+                self.nodes.insert(left + 1, Node::plain(right, self.alloc));
             }
         }
     }
@@ -358,6 +410,9 @@ impl<A: Allocator + Copy> List<A> {
         let mut removed = 0;
         if count >= 0 {
             for node in self.nodes.iter_mut() {
+                let Some(node) = thaw_if_has(node, &needle) else {
+                    continue;
+                };
                 let mut off = 0;
                 while removed < limit {
                     let Some(found) = node.find(&needle, off, 1) else {
@@ -370,6 +425,9 @@ impl<A: Allocator + Copy> List<A> {
             }
         } else {
             for node in self.nodes.iter_mut().rev() {
+                let Some(node) = thaw_if_has(node, &needle) else {
+                    continue;
+                };
                 let mut end = node.bytes_len();
                 while removed < limit {
                     let Some(off) = node.prev_off(end) else { break };
@@ -383,16 +441,32 @@ impl<A: Allocator + Copy> List<A> {
         }
         self.len -= removed;
         self.after_delete(limits);
+        self.compress_pass(true);
         removed
     }
 
-    /// LTRIM with Redis's index rules (inclusive, negatives from the tail). Never fails.
+    /// LTRIM with Redis's index rules (inclusive, negatives from the tail). Never fails; should a
+    /// compressed node it cuts not decompress (out of memory) the list is left unchanged.
     pub fn trim(&mut self, start: i64, stop: i64, limits: &Limits) {
         let (first, end) = self.clamp_range(start, stop);
+        // The nodes cut in the middle must be plain; if one cannot be decompressed (no memory),
+        // the list is left as it was rather than half trimmed.
+        for at in [first, end.wrapping_sub(1)]
+            .into_iter()
+            .filter(|_| first < end)
+        {
+            if let Some((node, _)) = self.locate(at) {
+                if self.lp_mut(node).is_err() {
+                    self.compress_pass(true);
+                    return;
+                }
+            }
+        }
         let tail = self.len - end;
         self.remove_back(tail);
         self.remove_front(first);
         self.after_delete(limits);
+        self.compress_pass(true);
     }
 
     fn remove_front(&mut self, mut n: usize) {
@@ -407,7 +481,9 @@ impl<A: Allocator + Copy> List<A> {
         let whole = whole.count();
         self.nodes.drain(..whole);
         if let Some(node) = self.nodes.first_mut().filter(|_| n > 0) {
-            node.remove_range(0, n);
+            if let Ok(node) = node.view_mut() {
+                node.remove_range(0, n);
+            }
         }
     }
 
@@ -421,8 +497,10 @@ impl<A: Allocator + Copy> List<A> {
                 n -= node.len();
                 self.nodes.pop();
             } else {
-                let off = node.offset_of(node.len() - n).unwrap_or(node.bytes_len());
-                node.remove_range(off, n);
+                if let Ok(node) = node.view_mut() {
+                    let off = node.offset_of(node.len() - n).unwrap_or(node.bytes_len());
+                    node.remove_range(off, n);
+                }
                 break;
             }
         }
@@ -461,7 +539,7 @@ impl<A: Allocator + Copy> List<A> {
     /// Elements at positions `first..end` (`end <= len`).
     pub fn iter_positions(&self, first: usize, end: usize) -> Iter<'_, A> {
         let empty = Iter {
-            nodes: &self.nodes,
+            list: self,
             front_node: 0,
             front: listpack::Iter::empty(),
             back_node: 0,
@@ -477,12 +555,12 @@ impl<A: Allocator + Copy> List<A> {
         else {
             return empty;
         };
-        let (front_lp, back_lp) = (&self.nodes[front_node], &self.nodes[back_node]);
+        let (front_lp, back_lp) = (self.lp(front_node), self.lp(back_node));
         let front_off = front_lp.offset_of(front_at).unwrap_or(front_lp.bytes_len());
         let back_off = back_lp.offset_of(back_at).unwrap_or(0);
         let back_end = back_lp.next_off(back_off).unwrap_or(back_lp.bytes_len());
         Iter {
-            nodes: &self.nodes,
+            list: self,
             front_node,
             front: front_lp.iter_offsets(front_off, front_lp.bytes_len()),
             back_node,
@@ -494,7 +572,7 @@ impl<A: Allocator + Copy> List<A> {
 
 /// Iterator over a range of a list; double-ended.
 pub struct Iter<'a, A: Allocator + Copy> {
-    nodes: &'a [Listpack<A>],
+    list: &'a List<A>,
     front_node: usize,
     /// Rest of `nodes[front_node]` from the front position.
     front: listpack::Iter<'a>,
@@ -518,7 +596,10 @@ impl<'a, A: Allocator + Copy> Iterator for Iter<'a, A> {
                 return Some(elem);
             }
             self.front_node += 1;
-            self.front = self.nodes.get(self.front_node)?.iter();
+            if self.front_node >= self.list.nodes.len() {
+                return None;
+            }
+            self.front = self.list.lp(self.front_node).iter();
         }
     }
 
@@ -538,7 +619,10 @@ impl<A: Allocator + Copy> DoubleEndedIterator for Iter<'_, A> {
                 return Some(elem);
             }
             self.back_node = self.back_node.checked_sub(1)?;
-            self.back = self.nodes.get(self.back_node)?.iter();
+            if self.back_node >= self.list.nodes.len() {
+                return None;
+            }
+            self.back = self.list.lp(self.back_node).iter();
         }
     }
 }

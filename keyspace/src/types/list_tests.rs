@@ -40,14 +40,14 @@ fn model_range(len: usize, start: i64, stop: i64) -> (usize, usize) {
 fn check_invariants<A: Allocator + Copy>(list: &List<A>, limits: &Limits) {
     assert!(list.nodes.iter().all(|node| !node.is_empty()));
     assert_eq!(
-        list.nodes.iter().map(Listpack::len).sum::<usize>(),
+        list.nodes.iter().map(node::Node::len).sum::<usize>(),
         list.len()
     );
     if list.nodes.len() > 1 {
         assert_eq!(list.encoding(), "quicklist");
     }
-    if let [node] = &list.nodes[..] {
-        if exceeds(limits, node.bytes_len(), node.len()) {
+    if let [_] = &list.nodes[..] {
+        if exceeds(limits, list.lp(0).bytes_len(), list.nodes[0].len()) {
             assert_eq!(list.encoding(), "quicklist");
         }
     }
@@ -277,6 +277,175 @@ proptest! {
                     let mid = model.len() / 2;
                     prop_assert!(list.get(mid as i64).unwrap().eq_bytes(&model[mid]));
                 }
+            }
+            fail_every(0);
+        }
+        prop_assert_eq!(live_bytes(), base);
+    }
+}
+
+/// After a mutation: nodes within the depth of an end plain, inner ones compressed unless too
+/// small or incompressible, and no read cache left on compressed nodes.
+fn check_compression<A: Allocator + Copy>(list: &List<A>) {
+    for (i, node) in list.nodes.iter().enumerate() {
+        if list.is_inner(i) {
+            let bytes = list.nodes[i].view(&list.empty).bytes_len();
+            if node.is_compressed() {
+                assert!(node.compressed_bytes().unwrap() + node::MIN_COMPRESS_IMPROVE <= bytes);
+            }
+        } else {
+            assert!(
+                !node.is_compressed(),
+                "node {i} of {} compressed",
+                list.nodes.len()
+            );
+        }
+    }
+}
+
+fn no_caches<A: Allocator + Copy>(list: &List<A>) -> bool {
+    list.nodes.iter().all(|n| !n.has_cache())
+}
+
+fn compressible_value() -> impl Strategy<Value = std::vec::Vec<u8>> {
+    prop_oneof![
+        4 => value(),
+        4 => (0u8..4, 20usize..200).prop_map(|(b, n)| vec![b'a' + b; n]),
+        2 => (0i64..1_000_000).prop_map(|v| format!("item:{v}:item").into_bytes()),
+    ]
+}
+
+fn compressed_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => compressible_value().prop_map(Op::PushFront),
+        6 => compressible_value().prop_map(Op::PushBack),
+        2 => Just(Op::PopFront),
+        2 => Just(Op::PopBack),
+        2 => (-40i64..40, compressible_value()).prop_map(|(i, v)| Op::Set(i, v)),
+        2 => (any::<usize>(), compressible_value(), any::<bool>()).prop_map(|(i, v, a)| Op::Insert(i, v, a)),
+        1 => (-3i64..4, any::<usize>()).prop_map(|(c, i)| Op::Remove(c, i)),
+        1 => (-60i64..60, -60i64..60).prop_map(|(a, b)| Op::Trim(a, b)),
+        2 => (-60i64..60, -60i64..60).prop_map(|(a, b)| Op::Range(a, b)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    /// `list-compress-depth` 1..=4: random operations against a `VecDeque`, contents always equal,
+    /// inner nodes compressed after every mutation, every byte freed at the end.
+    #[test]
+    fn model_compressed(ops in proptest::collection::vec(compressed_op(), 0..200),
+                        fill in prop_oneof![1i64..6, Just(-1i64)],
+                        depth in 1usize..5) {
+        let limits = limits(fill);
+        let base = live_bytes();
+        {
+            let mut list = List::with_depth_in(TestAlloc, depth);
+            let mut model = Model::new();
+            for op in ops {
+                let reads = matches!(op, Op::Range(..));
+                apply(&mut list, &mut model, op, &limits);
+                if !reads {
+                    check_compression(&list);
+                }
+                check_invariants(&list, &limits);
+                prop_assert_eq!(list.len(), model.len());
+                prop_assert_eq!(contents(&list), model.iter().cloned().collect::<std::vec::Vec<_>>());
+                if !model.is_empty() {
+                    let mid = model.len() / 2;
+                    prop_assert!(list.get(mid as i64).unwrap().eq_bytes(&model[mid]));
+                }
+                list.recompress();
+                prop_assert!(no_caches(&list));
+                check_compression(&list);
+                list.recompress();
+            }
+        }
+        prop_assert_eq!(live_bytes(), base);
+    }
+}
+
+#[test]
+fn compression_saves_memory_and_keeps_values() {
+    let limits = limits(-2);
+    let mut plain = List::with_depth_in(Global, 0);
+    let mut packed = List::with_depth_in(Global, 1);
+    for i in 0..20_000 {
+        let v = format!("value-{}-{}", i % 100, "x".repeat(20));
+        plain.push_back(v.as_bytes(), &limits).unwrap();
+        packed.push_back(v.as_bytes(), &limits).unwrap();
+    }
+    let (nodes, bytes) = packed.compressed_nodes();
+    assert_eq!(nodes, packed.node_count() - 2);
+    assert!(
+        bytes * 4 < plain.mem_bytes(),
+        "{bytes} vs {}",
+        plain.mem_bytes()
+    );
+    assert!(packed.mem_bytes() * 3 < plain.mem_bytes());
+    assert_eq!(contents(&plain), contents(&packed));
+    packed.recompress();
+    assert_eq!(packed.compressed_nodes(), (nodes, bytes));
+    assert_eq!(packed.encoding(), "quicklist");
+}
+
+/// Applies `op` to `list` only (no model), ignoring allocation failures.
+fn apply_unchecked(list: &mut List<TestAlloc>, op: Op, limits: &Limits) {
+    match op {
+        Op::PushFront(v) => {
+            let _ = list.push_front(&v, limits);
+        }
+        Op::PushBack(v) => {
+            let _ = list.push_back(&v, limits);
+        }
+        Op::PopFront => {
+            let _ = list.pop_front_with(limits, |e| e.to_vec());
+        }
+        Op::PopBack => {
+            let _ = list.pop_back_with(limits, |e| e.to_vec());
+        }
+        Op::Set(i, v) => {
+            let _ = list.set(i, &v, limits);
+        }
+        Op::Insert(i, v, after) => {
+            let pivot = list
+                .get(i as i64 % 50)
+                .map(|e| e.to_vec())
+                .unwrap_or_default();
+            let _ = list.insert(&pivot, &v, after, limits);
+        }
+        Op::Remove(count, i) => {
+            let value = list
+                .get(i as i64 % 50)
+                .map(|e| e.to_vec())
+                .unwrap_or_default();
+            list.remove(count, &value, limits);
+        }
+        Op::Trim(start, stop) => list.trim(start, stop, limits),
+        Op::Range(start, stop) => assert!(list.range(start, stop).count() <= list.len()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// With failing allocations and compressed nodes, every operation leaves a consistent list (length
+    /// equal to what iteration yields both ways, no empty node) and nothing leaks.
+    #[test]
+    fn compressed_survives_alloc_failures(ops in proptest::collection::vec(compressed_op(), 0..200),
+                                          depth in 1usize..4,
+                                          fail in 2usize..12) {
+        let limits = limits(4);
+        let base = live_bytes();
+        {
+            let mut list = List::with_depth_in(TestAlloc, depth);
+            fail_every(fail);
+            for op in ops {
+                apply_unchecked(&mut list, op, &limits);
+                fail_every(0);
+                check_invariants(&list, &limits);
+                prop_assert_eq!(list.iter().count(), list.len());
+                prop_assert_eq!(list.iter().rev().count(), list.len());
+                fail_every(fail);
             }
             fail_every(0);
         }

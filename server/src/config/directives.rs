@@ -239,7 +239,12 @@ pub const DIRECTIVES: &[Directive] = &[
     ),
     // Redis 7.0's quicklist compression depth: Zedis's lists are not LZF-compressed, so only 0 (Redis's
     // default, no compression) is accepted; any other value is refused rather than kept without effect.
-    d("list-compress-depth", Kind::Special, true, "0"),
+    d(
+        "list-compress-depth",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "0",
+    ),
     d(
         "set-max-intset-entries",
         Kind::Int(0, i64::MAX),
