@@ -62,7 +62,7 @@ mod functions;
 pub mod fuzz_checks;
 mod input;
 pub mod listpack;
-mod lzf;
+pub mod lzf;
 mod numbers;
 mod stream;
 mod strtod;

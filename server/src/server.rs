@@ -431,6 +431,7 @@ impl<S: Strategy> Core<S> {
         ks.rdb_compression = c.flag("rdbcompression");
         ks.rdb_checksum = c.flag("rdbchecksum");
         ks.hll_sparse_bytes_max = c.int("hll-sparse-max-bytes") as usize;
+        zedis_keyspace::types::list::set_compress_depth(c.int("list-compress-depth") as usize);
         ks.limits = zedis_keyspace::types::Limits {
             list_max_listpack_size: c.int("list-max-listpack-size"),
             set_intset_entries_max: c.int("set-max-intset-entries") as usize,

@@ -196,6 +196,7 @@ pub fn lrange<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             for elem in range {
                 bulk_elem(ctx.out, elem);
             }
+            list.recompress();
         }
     }
 }
@@ -213,6 +214,7 @@ pub fn lindex<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         Some(elem) => bulk_elem(ctx.out, elem),
         None => reply::null(ctx.out, ctx.proto),
     }
+    list.recompress();
 }
 
 /// # Format
@@ -399,6 +401,7 @@ pub fn lpos<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
             }
         }
     }
+    list.recompress();
     if count == -1 {
         match matches.first() {
             Some(&pos) => reply::integer(ctx.out, pos),

@@ -22,9 +22,7 @@ pub const MIN_COMPRESS_BYTES: usize = 48;
 /// Redis's `MIN_COMPRESS_IMPROVE`: the compressed form must be this much smaller.
 pub const MIN_COMPRESS_IMPROVE: usize = 8;
 
-#[path = "../../../rdb/src/lzf.rs"]
-#[allow(dead_code, missing_docs)]
-mod lzf;
+use zedis_rdb::lzf;
 
 /// The compressed form of a node.
 struct Packed<A: Allocator> {

@@ -165,10 +165,6 @@ fn normalise_special(name: &str, value: &str) -> Result<String, String> {
         "bind" => zedis_deploy::listen::parse_bind(value)
             .map(|_| value.split_whitespace().collect::<Vec<_>>().join(" "))
             .map_err(|e| deploy_why(&e)),
-        "list-compress-depth" => match value.trim() {
-            "0" => Ok("0".to_string()),
-            _ => Err("list-compress-depth other than 0 is not supported by Zedis (its lists are not LZF-compressed)".to_string()),
-        },
         "proc-title-template" => zedis_deploy::proctitle::validate(value, &Default::default())
             .map(|()| value.to_string())
             .map_err(str::to_string),
