@@ -25,19 +25,21 @@ pub enum LoadError {
     #[error("{0}")]
     Rdb(#[from] RdbError),
     /// A key's value could not be stored.
-    #[error("key '{key}': {err}")]
+    #[error("key '{key}': {err} at byte {offset}")]
     Build {
         /// The key.
         key: String,
         /// Why.
         err: BuildError,
+        /// Bytes read when the key ended.
+        offset: u64,
     },
-    /// The file selects a database this server does not have.
-    #[error("database {0} is out of range (databases {1})")]
-    DbRange(u64, usize),
-    /// The same key twice in one database.
-    #[error("duplicate key '{0}'")]
-    DuplicateKey(String),
+    /// The file selects a database this server does not have (the offset after the SELECTDB).
+    #[error("database {0} is out of range (databases {1}) at byte {2}")]
+    DbRange(u64, usize, u64),
+    /// The same key twice in one database (the offset after the second one).
+    #[error("duplicate key '{0}' at byte {1}")]
+    DuplicateKey(String, u64),
     /// The caller refused a function library (its text says why).
     #[error("{0}")]
     Function(String),
@@ -170,7 +172,7 @@ pub fn load_each<A: KvAllocator, R: Read>(
             RdbItem::Function(code) => on_function(code).map_err(LoadError::Function)?,
             RdbItem::SelectDb(n) => {
                 if n >= ks.db_count() as u64 {
-                    return Err(LoadError::DbRange(n, ks.db_count()));
+                    return Err(LoadError::DbRange(n, ks.db_count(), reader.offset()));
                 }
                 db = n as usize;
             }
@@ -182,7 +184,7 @@ pub fn load_each<A: KvAllocator, R: Read>(
                         .seg()
                         .is_some_and(|s| s.ttl(&key, i64::MIN).is_some())
                 {
-                    return Err(LoadError::DuplicateKey(name()));
+                    return Err(LoadError::DuplicateKey(name(), reader.offset()));
                 }
                 // As Redis: a master drops keys whose time is up; a replica keeps them (hidden from its
                 // clients) until its master's DEL.
@@ -192,15 +194,25 @@ pub fn load_each<A: KvAllocator, R: Read>(
                     stats.expired_skipped += 1;
                     continue;
                 }
-                if load_into_segments(ks, db, &key, &value, meta.expire_ms, now_ms)
-                    .map_err(|err| LoadError::Build { key: name(), err })?
-                {
+                if load_into_segments(ks, db, &key, &value, meta.expire_ms, now_ms).map_err(
+                    |err| LoadError::Build {
+                        key: name(),
+                        err,
+                        offset: reader.offset(),
+                    },
+                )? {
                     stats.keys += 1;
                     after_key();
                     continue;
                 }
-                let entry = store_value(ks, db, &key, &value, meta.expire_ms, now_ms)
-                    .map_err(|err| LoadError::Build { key: name(), err })?;
+                let entry =
+                    store_value(ks, db, &key, &value, meta.expire_ms, now_ms).map_err(|err| {
+                        LoadError::Build {
+                            key: name(),
+                            err,
+                            offset: reader.offset(),
+                        }
+                    })?;
                 apply_clock(ks, entry, meta.idle_secs, meta.lfu_freq, now_ms);
                 stats.keys += 1;
                 after_key();

@@ -186,7 +186,7 @@ fn corrupt_files_are_refused() {
     let mut small: Keyspace<SystemAlloc> = Keyspace::new(2, Default::default());
     assert!(matches!(
         load(&mut small, &file[..], NOW, &mut no_functions),
-        Err(LoadError::DbRange(2, 2))
+        Err(LoadError::DbRange(2, 2, _))
     ));
 }
 

@@ -99,7 +99,7 @@ pub fn load_merging<S: Strategy>(
             }
             RdbItem::SelectDb(n) => {
                 if n >= ks.db_count() as u64 {
-                    break Err(LoadError::DbRange(n, ks.db_count()));
+                    break Err(LoadError::DbRange(n, ks.db_count(), reader.offset()));
                 }
                 db = n as usize;
             }
@@ -116,7 +116,11 @@ pub fn load_merging<S: Strategy>(
                     Ok(entry) => apply_clock(ks, entry, meta.idle_secs, meta.lfu_freq, now_ms),
                     Err(err) => {
                         let key = String::from_utf8_lossy(&key).into_owned();
-                        break Err(LoadError::Build { key, err });
+                        break Err(LoadError::Build {
+                            key,
+                            err,
+                            offset: reader.offset(),
+                        });
                     }
                 }
                 stats.keys += 1;
