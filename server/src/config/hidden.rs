@@ -24,6 +24,7 @@ pub const ZEDIS_STARTUP_ONLY: &[&str] = &[
     "request-allocator",
     "client-allocator",
     "metrics-port",
+    "io",
 ];
 
 /// Whether `name` (a directive's canonical name) is hidden from glob patterns.

@@ -197,6 +197,8 @@ impl Raw {
             match self.stream.read(&mut buf[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
+                // A signal to this test process (a child exiting) interrupts the read: retry it.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => panic!("read: {e} after {:?}", String::from_utf8_lossy(&buf[..got])),
             }
         }
