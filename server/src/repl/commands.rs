@@ -78,7 +78,7 @@ pub fn role<S: Strategy>(core: &mut Core<S>, ck: usize, _argv: &[&[u8]]) {
                 .iter()
                 .filter_map(|&r| core.clients.get(r))
                 .filter_map(|c| Some((super::replica_ip(c).to_string(), c.replica.clone()?)))
-                .filter(|(_, link)| link.online)
+                .filter(|(_, link)| link.is_online())
                 .collect();
             reply::array_len(&mut out, replicas.len());
             for (ip, link) in replicas {

@@ -109,7 +109,7 @@ pub fn failover<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
                 .clients
                 .get(replica)
                 .and_then(|c| c.replica.as_ref())
-                .is_some_and(|l| l.online);
+                .is_some_and(|l| l.is_online());
             if !online {
                 return core.reply_error(ck, b"ERR FAILOVER target replica is not online.");
             }
@@ -193,7 +193,7 @@ impl<S: Strategy> Core<S> {
             core.clients
                 .get(ck)
                 .and_then(|c| Some((super::replica_ip(c).to_string(), c.replica.as_ref()?)))
-                .filter(|(_, l)| l.online && l.ack_offset == offset)
+                .filter(|(_, l)| l.is_online() && l.ack_offset == offset)
                 .map(|(ip, l)| (ip, l.listening_port))
         };
         let found = match &failover.target {

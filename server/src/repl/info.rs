@@ -86,7 +86,7 @@ pub fn section<S: Strategy>(core: &Core<S>, out: &mut String) {
             continue;
         };
         let ip = super::replica_ip(client);
-        let (state, lag) = if link.online || link.stream_on_ack.is_some() {
+        let (state, lag) = if link.is_online() {
             ("online", now_s - link.ack_ms / 1000)
         } else if link.waiting_bgsave || link.wait_bgsave_start {
             ("wait_bgsave", 0)

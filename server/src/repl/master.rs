@@ -384,11 +384,7 @@ impl<S: Strategy> Core<S> {
                 .clients
                 .get(ck)
                 .and_then(|c| c.replica.as_ref())
-                .is_some_and(|l| {
-                    (l.online || l.stream_on_ack.is_some())
-                        && !l.pre_psync
-                        && now - l.ack_ms > timeout_ms
-                });
+                .is_some_and(|l| l.is_online() && !l.pre_psync && now - l.ack_ms > timeout_ms);
             if stale {
                 zedis_deploy::warning!("Disconnecting timedout replica (streaming sync)");
                 self.net.closing.push(ck);
@@ -420,9 +416,7 @@ impl<S: Strategy> Core<S> {
                 self.clients
                     .get(ck)
                     .and_then(|c| c.replica.as_ref())
-                    .is_some_and(|l| {
-                        (l.online || l.stream_on_ack.is_some()) && now - l.ack_ms <= lag_ms
-                    })
+                    .is_some_and(|l| l.is_online() && now - l.ack_ms <= lag_ms)
             })
             .count()
     }

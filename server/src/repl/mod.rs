@@ -105,6 +105,14 @@ pub fn replica_ip(client: &crate::client::Client) -> &str {
         .map_or(client.addr.as_str(), |(ip, _)| ip)
 }
 
+impl ReplicaLink {
+    /// Redis's `SLAVE_STATE_ONLINE`: streaming, or its diskless payload sent and the stream waiting for its
+    /// first ACK (Redis puts such a replica online at once; only the stream waits).
+    pub fn is_online(&self) -> bool {
+        self.online || self.stream_on_ack.is_some()
+    }
+}
+
 /// Whether `client` is a replica of ours past PSYNC/SYNC (streaming or waiting for its RDB).
 pub fn is_online_replica(client: &crate::client::Client) -> bool {
     client.replica.as_ref().is_some_and(|r| {
