@@ -11,6 +11,7 @@
 
 pub mod aof;
 pub mod encodings;
+pub mod fake_master;
 pub mod launch;
 pub mod reference;
 pub mod replication;
