@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::reference::RedisProcess;
+use common::side_by_side::Pair;
 use common::{cmd, Server};
 use std::time::{Duration, Instant};
 
@@ -27,13 +27,6 @@ fn field(line: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in {line}"))
 }
 
-fn connect(port: u16) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
 /// The CLIENT LIST line of the client named `name`.
 fn line_of(admin: &mut redis::Connection, name: &str) -> String {
     let list: String = redis::cmd("CLIENT").arg("LIST").query(admin).unwrap();
@@ -45,13 +38,10 @@ fn line_of(admin: &mut redis::Connection, name: &str) -> String {
 
 #[test]
 fn field_names_and_order_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some(pair) = Pair::start(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
+    let (mut r, mut z) = pair.conns();
     let zi: String = redis::cmd("CLIENT").arg("INFO").query(&mut z).unwrap();
     let ri: String = redis::cmd("CLIENT").arg("INFO").query(&mut r).unwrap();
     let names = |l: &str| fields(l).into_iter().map(|(k, _)| k).collect::<Vec<_>>();
@@ -138,13 +128,10 @@ fn a_silent_client_has_no_last_command() {
 
 #[test]
 fn command_info_flags_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some(pair) = Pair::start(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
+    let (mut r, mut z) = pair.conns();
     for name in [
         "bgsave",
         "save",
@@ -168,13 +155,10 @@ fn command_info_flags_match_redis() {
 /// to Redis's own key procedure (its key spec is incomplete), SORT's STORE, key-count commands.
 #[test]
 fn getkeys_corner_cases_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some(pair) = Pair::start(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
+    let (mut r, mut z) = pair.conns();
     let cases: &[&[&str]] = &[
         &["GETKEYSANDFLAGS", "migrate", "h", "1", "k", "0", "5"],
         &[
@@ -273,13 +257,10 @@ fn getkeys_corner_cases_match_redis() {
 /// `zedis_version`), and the default INFO includes the errorstats section as Redis's does.
 #[test]
 fn info_fields_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some(pair) = Pair::start(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
+    let (mut r, mut z) = pair.conns();
     let names = |conn: &mut redis::Connection, section: &str| -> Vec<String> {
         let text: String = redis::cmd("INFO").arg(section).query(conn).unwrap();
         text.lines()

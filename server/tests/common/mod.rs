@@ -15,6 +15,7 @@ pub mod fake_master;
 pub mod launch;
 pub mod reference;
 pub mod replication;
+pub mod side_by_side;
 pub mod tools;
 
 use launch::Launch;
