@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::side_by_side::Pair;
+use common::side_by_side::{same_reply, Pair};
 use common::{cmd, Server};
 use std::time::{Duration, Instant};
 
@@ -38,10 +38,9 @@ fn line_of(admin: &mut redis::Connection, name: &str) -> String {
 
 #[test]
 fn field_names_and_order_match_redis() {
-    let Some(pair) = Pair::start(&[]) else {
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let (mut r, mut z) = pair.conns();
     let zi: String = redis::cmd("CLIENT").arg("INFO").query(&mut z).unwrap();
     let ri: String = redis::cmd("CLIENT").arg("INFO").query(&mut r).unwrap();
     let names = |l: &str| fields(l).into_iter().map(|(k, _)| k).collect::<Vec<_>>();
@@ -128,10 +127,9 @@ fn a_silent_client_has_no_last_command() {
 
 #[test]
 fn command_info_flags_match_redis() {
-    let Some(pair) = Pair::start(&[]) else {
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let (mut r, mut z) = pair.conns();
     for name in [
         "bgsave",
         "save",
@@ -142,12 +140,8 @@ fn command_info_flags_match_redis() {
         "cluster|meet",
         "client|unblock",
     ] {
-        let zi = cmd(&mut z, &["COMMAND", "INFO", name]).unwrap();
-        let ri = cmd(&mut r, &["COMMAND", "INFO", name]).unwrap();
-        assert_eq!(zi, ri, "{name}");
-        let zd = cmd(&mut z, &["COMMAND", "DOCS", name]).unwrap();
-        let rd = cmd(&mut r, &["COMMAND", "DOCS", name]).unwrap();
-        assert_eq!(zd, rd, "{name}");
+        same_reply(&mut r, &mut z, &["COMMAND", "INFO", name]);
+        same_reply(&mut r, &mut z, &["COMMAND", "DOCS", name]);
     }
 }
 
@@ -155,10 +149,9 @@ fn command_info_flags_match_redis() {
 /// to Redis's own key procedure (its key spec is incomplete), SORT's STORE, key-count commands.
 #[test]
 fn getkeys_corner_cases_match_redis() {
-    let Some(pair) = Pair::start(&[]) else {
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let (mut r, mut z) = pair.conns();
     let cases: &[&[&str]] = &[
         &["GETKEYSANDFLAGS", "migrate", "h", "1", "k", "0", "5"],
         &[
@@ -247,9 +240,7 @@ fn getkeys_corner_cases_match_redis() {
     for case in cases {
         let mut args = vec!["COMMAND"];
         args.extend_from_slice(case);
-        let zv = cmd(&mut z, &args).map_err(|e| e.to_string());
-        let rv = cmd(&mut r, &args).map_err(|e| e.to_string());
-        assert_eq!(zv, rv, "{args:?}");
+        same_reply(&mut r, &mut z, &args);
     }
 }
 
@@ -257,10 +248,9 @@ fn getkeys_corner_cases_match_redis() {
 /// `zedis_version`), and the default INFO includes the errorstats section as Redis's does.
 #[test]
 fn info_fields_match_redis() {
-    let Some(pair) = Pair::start(&[]) else {
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let (mut r, mut z) = pair.conns();
     let names = |conn: &mut redis::Connection, section: &str| -> Vec<String> {
         let text: String = redis::cmd("INFO").arg(section).query(conn).unwrap();
         text.lines()

@@ -28,10 +28,9 @@ fn get(conn: &mut redis::Connection, name: &str) -> Option<String> {
 /// Out-of-range, unparsable and edge values for numeric directives: the same reply and the same value after.
 #[test]
 fn numeric_ranges_match_redis() {
-    let Some(pair) = Pair::start(&[]) else {
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let (mut r, mut z) = pair.conns();
     let cases: &[(&str, &[&str])] = &[
         ("hz", &["-5", "0", "501", "2147483648", "abc", "10"]),
         ("maxmemory-samples", &["0", "-1", "1k", "5"]),
@@ -85,10 +84,9 @@ fn numeric_ranges_match_redis() {
 /// Several pairs are all applied or none: a bad value anywhere leaves every other directive as it was.
 #[test]
 fn config_set_is_all_or_nothing() {
-    let Some(pair) = Pair::start(&[]) else {
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let (mut r, mut z) = pair.conns();
     for conn in [&mut z, &mut r] {
         for args in [
             &["CONFIG", "SET", "maxmemory", "10mb", "hz", "-5"][..],

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use zedis_resp::Frame;
 use zedis_testkit::RespClient;
 
-/// Redis and Zedis with `--enable-debug-command yes`.
-fn pair() -> Option<Pair> {
-    Pair::start(&["--enable-debug-command", "yes"])
+/// Redis and Zedis with `--enable-debug-command yes`, and a client of each: (pair, Redis's, Zedis's).
+fn pair() -> Option<(Pair, RespClient, RespClient)> {
+    let pair = Pair::start(&["--enable-debug-command", "yes"])?;
+    let (r, z) = pair.clients();
+    Some((pair, r, z))
 }
 
 /// The same dataset of every type, in two databases, some keys with a TTL.
@@ -54,8 +56,9 @@ fn text(frame: Frame) -> String {
 
 #[test]
 fn digest_and_digest_value_equal_redis_for_every_type_with_ttls() {
-    let Some(pair) = pair() else { return };
-    let (mut r, mut z) = pair.clients();
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     fill(&mut r);
     fill(&mut z);
     let digest = |c: &mut RespClient| text(c.cmd(&["DEBUG", "DIGEST"]));
@@ -101,8 +104,9 @@ fn digest_and_digest_value_equal_redis_for_every_type_with_ttls() {
 
 #[test]
 fn reload_keeps_the_dataset_and_populate_matches_redis() {
-    let Some(pair) = pair() else { return };
-    let (mut r, mut z) = pair.clients();
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     fill(&mut z);
     fill(&mut r);
     let before = text(z.cmd(&["DEBUG", "DIGEST"]));
@@ -169,8 +173,9 @@ fn object_shape(c: &mut RespClient, key: &str) -> String {
 
 #[test]
 fn object_help_protocol_and_errors_as_redis() {
-    let Some(pair) = pair() else { return };
-    let (mut r, mut z) = pair.clients();
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     fill(&mut r);
     fill(&mut z);
     for key in ["s", "n", "big", "l"] {
@@ -248,8 +253,9 @@ fn sleep_blocks_then_answers_ok() {
 
 #[test]
 fn lolwut_version_line_and_errors_as_redis() {
-    let Some(pair) = pair() else { return };
-    let (mut r, mut z) = pair.clients();
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     for args in [
         &["LOLWUT", "VERSION", "1"][..],
         &["LOLWUT", "VERSION", "x"],
@@ -275,8 +281,9 @@ fn lolwut_version_line_and_errors_as_redis() {
 
 #[test]
 fn malloc_stats_and_jmap_answer() {
-    let Some(pair) = pair() else { return };
-    let (mut r, mut z) = pair.clients();
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     let stats = text(z.cmd(&["MEMORY", "MALLOC-STATS"]));
     assert!(
         stats.starts_with("___ Begin zedis allocator statistics ___"),

@@ -9,9 +9,12 @@ use std::time::Duration;
 use zedis_resp::Frame;
 use zedis_testkit::{wait_until, RespClient};
 
-/// Redis and Zedis with `--enable-debug-command yes` and `args`, each with `--dir` a fresh directory.
-fn pair(args: &[&str]) -> Option<Pair> {
-    Pair::start_in_dirs(&[&["--enable-debug-command", "yes"], args].concat())
+/// Redis and Zedis with `--enable-debug-command yes` and `args`, each with `--dir` a fresh directory, and
+/// a client of each: (pair, Redis's, Zedis's).
+fn pair(args: &[&str]) -> Option<(Pair, RespClient, RespClient)> {
+    let pair = Pair::start_in_dirs(&[&["--enable-debug-command", "yes"], args].concat())?;
+    let (r, z) = pair.clients();
+    Some((pair, r, z))
 }
 
 /// Waits (30 s) until INFO persistence has each `(field, value)` of `want`.
@@ -36,10 +39,9 @@ fn ok(c: &mut RespClient, line: &str) {
 
 #[test]
 fn reload_merge_replaces_present_keys_and_keeps_the_others_as_redis() {
-    let Some(servers) = pair(&[]) else {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = servers.clients();
     same(
         &mut r,
         &mut z,
@@ -104,10 +106,9 @@ fn last_load(c: &mut RespClient) -> (String, String) {
 /// "--kv-allocator segment"` the merged strings go to the segment store.
 #[test]
 fn reload_merge_across_types_databases_and_expiry_as_redis() {
-    let Some(servers) = pair(&[]) else {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = servers.clients();
     let big = "b".repeat(3 << 20);
     for c in [&mut r, &mut z] {
         assert_eq!(c.cmd(&["SET", "big", &big]), Frame::Simple(b"OK".to_vec()));
@@ -197,10 +198,9 @@ fn reload_merge_across_types_databases_and_expiry_as_redis() {
 
 #[test]
 fn reload_replaces_function_libraries_as_redis() {
-    let Some(servers) = pair(&[]) else {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = servers.clients();
     let library = "#!lua name=mylib\nredis.register_function('myfunc', function() return 42 end)";
     for c in [&mut r, &mut z] {
         assert_eq!(
@@ -226,10 +226,9 @@ fn reload_replaces_function_libraries_as_redis() {
 
 #[test]
 fn loadaof_replays_the_directory_written_since_as_redis() {
-    let Some(servers) = pair(&["--appendonly", "yes"]) else {
+    let Some((servers, mut r, mut z)) = pair(&["--appendonly", "yes"]) else {
         return;
     };
-    let (mut r, mut z) = servers.clients();
     same(
         &mut r,
         &mut z,
@@ -301,10 +300,9 @@ fn loadaof_replays_the_directory_written_since_as_redis() {
 
 #[test]
 fn loadaof_empties_the_dataset_before_loading() {
-    let Some(servers) = pair(&["--appendonly", "yes"]) else {
+    let Some((_servers, mut r, mut z)) = pair(&["--appendonly", "yes"]) else {
         return;
     };
-    let (mut r, mut z) = servers.clients();
     // Keys turned on before the AOF held them are gone only if the AOF does not have them: turning the
     // AOF off keeps the directory, writes after are not in it.
     same(&mut r, &mut z, &["SET kept 1"]);
@@ -325,10 +323,9 @@ fn stat(c: &mut RespClient, name: &str) -> i64 {
 
 #[test]
 fn forks_are_counted_in_info_stats_as_redis() {
-    let Some(servers) = pair(&[]) else {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = servers.clients();
     // The two fields sit where Redis writes them: right after pubsubshard_channels.
     for c in [&mut r, &mut z] {
         let Frame::Bulk(info) = c.line("INFO stats") else {
@@ -370,10 +367,9 @@ fn forks_are_counted_in_info_stats_as_redis() {
 
 #[test]
 fn pause_cron_stops_active_expiry_until_resumed_as_redis() {
-    let Some(servers) = pair(&[]) else {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = servers.clients();
     same(
         &mut r,
         &mut z,
@@ -408,10 +404,9 @@ fn aof_dir_listing(dir: &std::path::Path) -> (Vec<String>, String) {
 
 #[test]
 fn rewrite_with_the_aof_off_leaves_the_directory_of_redis_and_loadaof_reads_it() {
-    let Some(servers) = pair(&["--aof-use-rdb-preamble", "no"]) else {
+    let Some((servers, mut r, mut z)) = pair(&["--aof-use-rdb-preamble", "no"]) else {
         return;
     };
-    let (mut r, mut z) = servers.clients();
     let rewritten = |c: &mut RespClient| {
         persistence_reaches(c, &[("aof_rewrite_in_progress", "0"), ("aof_enabled", "1")])
     };

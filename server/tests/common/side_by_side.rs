@@ -1,8 +1,8 @@
 //! A redis-server (the reference) and a zedis-server started side by side with the same arguments, for
 //! tests that compare the two: [`Pair`] where the comparison is the test (skipped with a note where
 //! redis-server is not installed), [`Servers`] where Zedis is checked on its own and Redis too when it is
-//! there. Zedis gets `--save ""` as the reference gets it (see [`RedisProcess`]). [`info_field`] reads one
-//! INFO field through a [`RespClient`].
+//! there. Zedis gets `--save ""` as the reference gets it (see [`RedisProcess`]). [`same_reply`] compares one
+//! command's replies; [`info_field`] reads one INFO field through a [`RespClient`].
 
 use super::reference::RedisProcess;
 use super::Server;
@@ -68,6 +68,13 @@ impl Pair {
         self.dirs.as_ref().expect("started in dirs").1.path()
     }
 
+    /// [`Pair::start`] with a `redis` crate connection to each: (pair, Redis's, Zedis's).
+    pub fn connected(args: &[&str]) -> Option<(Pair, redis::Connection, redis::Connection)> {
+        let pair = Pair::start(args)?;
+        let (r, z) = pair.conns();
+        Some((pair, r, z))
+    }
+
     /// A `redis` crate connection to each: (Redis, Zedis).
     pub fn conns(&self) -> (redis::Connection, redis::Connection) {
         (super::connect(self.redis.port), self.zedis.conn())
@@ -105,6 +112,13 @@ impl Servers {
         ports.extend(self.redis.as_ref().map(|r| ("redis", r.port)));
         ports
     }
+}
+
+/// Runs `args` on both and asserts the replies (or error texts) are the same.
+pub fn same_reply(r: &mut redis::Connection, z: &mut redis::Connection, args: &[&str]) {
+    let want = super::cmd(r, args).map_err(|e| e.to_string());
+    let got = super::cmd(z, args).map_err(|e| e.to_string());
+    assert_eq!(got, want, "{args:?}");
 }
 
 /// INFO `section`'s field `name` as text.
