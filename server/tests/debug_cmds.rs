@@ -196,7 +196,9 @@ fn object_help_protocol_and_errors_as_redis() {
             r.raw(&["CONFIG", "GET", "list-compress-depth"])
         );
     }
-    z.cmd(&["RPUSH", "l2", "a", "b", "c"]);
+    for c in [&mut z, &mut r] {
+        c.cmd(&["RPUSH", "l2", "a", "b", "c"]);
+    }
     assert!(object_shape(&mut z, "l2").contains("ql_compressed:0"));
     let line = text(z.cmd(&["DEBUG", "OBJECT", "s"]));
     assert!(
@@ -212,6 +214,9 @@ fn object_help_protocol_and_errors_as_redis() {
         &["DEBUG", "LISTPACK", "z"],
         &["DEBUG", "LISTPACK", "s"],
         &["DEBUG", "QUICKLIST", "s"],
+        &["DEBUG", "QUICKLIST", "l2"],
+        &["DEBUG", "LISTPACK", "nokey"],
+        &["DEBUG", "QUICKLIST", "nokey"],
         &["DEBUG", "STRINGMATCH-TEST"],
         &["DEBUG", "LOG", "hello"],
         &["DEBUG", "nosuch"],
