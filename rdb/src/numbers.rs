@@ -1,38 +1,8 @@
 //! Number <-> text conversions with Redis's exact rules (`string2ll`, `d2string`, `%.17g`).
 
-/// Parses `s` as Redis's `string2ll`/`lpStringToInt64` do: canonical decimal only (no `+`, no
-/// leading zeros, no `-0`, at most 20 bytes), within `i64`.
-pub fn string_to_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
-    }
-    if neg {
-        if v > i64::MAX as u64 + 1 {
-            return None;
-        }
-        Some((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+/// Redis's `string2ll`/`lpStringToInt64`: canonical decimal only (no `+`, no leading zeros, no `-0`, at
+/// most 20 bytes), within `i64` (the workspace's one copy, `zedis_util::num`).
+pub use zedis_util::num::parse_i64_exact as string_to_i64;
 
 /// Redis's `double2ll`: the value as an integer when it is one, within ±`LLONG_MAX/2`.
 pub fn double_to_i64(d: f64) -> Option<i64> {

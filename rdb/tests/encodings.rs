@@ -3,41 +3,14 @@
 //! payload and through an RDB file. Redis 7.2's set listpack, which 7.0 never writes, is decoded
 //! from listpacks built here.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use proptest::prelude::*;
+use zedis_rdb::fuzz_checks::normalize;
 use zedis_rdb::listpack::ListpackBuilder;
 use zedis_rdb::{
     crc64, create_dump_payload, decode_dump_payload, rdb_type as t, Consumer, ConsumerGroup,
     EncodingConfig, KeyMeta, Limits, PendingEntry, RdbItem, RdbReader, RdbValue, RdbWriter, Stream,
     StreamEntry, StreamId, WriteOptions,
 };
-
-/// Sets in sorted order, sorted sets by member, stream groups by name: what a round trip keeps.
-fn normalize(v: &RdbValue) -> RdbValue {
-    match v {
-        RdbValue::Set(m) => RdbValue::Set(
-            m.iter()
-                .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-        ),
-        RdbValue::ZSet(p) => RdbValue::ZSet(
-            p.iter()
-                .cloned()
-                .collect::<BTreeMap<_, _>>()
-                .into_iter()
-                .collect(),
-        ),
-        RdbValue::Stream(s) => {
-            let mut s = s.clone();
-            s.groups.sort_by(|a, b| a.name.cmp(&b.name));
-            RdbValue::Stream(s)
-        }
-        other => other.clone(),
-    }
-}
 
 /// Writes `v` under `cfg`, checks its type byte (and the first body byte when given), and reads it
 /// back from the payload and from a file.

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
+use zedis_rdb::fuzz_checks::normalize;
 use zedis_rdb::{
     create_dump_payload, decode_dump_payload, verify_dump_payload, Consumer, ConsumerGroup,
     DumpError, EncodingConfig, KeyMeta, Limits, PendingEntry, RdbItem, RdbReader, RdbValue,
@@ -134,37 +135,6 @@ fn value() -> impl Strategy<Value = RdbValue> {
         .prop_map(|m| RdbValue::ZSet(m.into_iter().collect())),
         stream().prop_map(|s| RdbValue::Stream(Box::new(s))),
     ]
-}
-
-/// What must survive a round trip: sets and sorted sets are unordered, stream groups, consumers
-/// and PELs are keyed by name / ID.
-fn normalize(v: &RdbValue) -> RdbValue {
-    match v {
-        RdbValue::Set(m) => RdbValue::Set(
-            m.iter()
-                .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-        ),
-        RdbValue::ZSet(p) => {
-            let m: BTreeMap<_, _> = p.iter().map(|(k, s)| (k.clone(), *s)).collect();
-            RdbValue::ZSet(m.into_iter().collect())
-        }
-        RdbValue::Stream(s) => {
-            let mut s = s.clone();
-            s.groups.sort_by(|a, b| a.name.cmp(&b.name));
-            for g in &mut s.groups {
-                g.pending.sort_by_key(|p| p.id);
-                g.consumers.sort_by(|a, b| a.name.cmp(&b.name));
-                for c in &mut g.consumers {
-                    c.pending.sort();
-                }
-            }
-            RdbValue::Stream(s)
-        }
-        other => other.clone(),
-    }
 }
 
 fn configs() -> impl Strategy<Value = EncodingConfig> {

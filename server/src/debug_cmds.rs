@@ -154,26 +154,14 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
                 reply::verbatim(out, p, b"txt", text.as_bytes())
             });
         }
-        DebugRequest::Listpack { key } => match find(core, db, key) {
-            None => error(core, ck, dr::NO_SUCH_KEY),
-            Some(e) if zedis_keyspace::value::encoding(e) == "listpack" => {
-                zedis_deploy::notice!("DEBUG LISTPACK: {}", String::from_utf8_lossy(key));
-                core.reply(ck, |out, _| {
-                    reply::simple(out, dr::LISTPACK_PRINTED.as_bytes())
-                });
-            }
-            Some(_) => error(core, ck, dr::NOT_LISTPACK),
-        },
-        DebugRequest::Quicklist { key, .. } => match find(core, db, key) {
-            None => error(core, ck, dr::NO_SUCH_KEY),
-            Some(e) if zedis_keyspace::value::encoding(e) == "quicklist" => {
-                zedis_deploy::notice!("DEBUG QUICKLIST: {}", String::from_utf8_lossy(key));
-                core.reply(ck, |out, _| {
-                    reply::simple(out, dr::QUICKLIST_PRINTED.as_bytes())
-                });
-            }
-            Some(_) => error(core, ck, dr::NOT_QUICKLIST),
-        },
+        DebugRequest::Listpack { key } => {
+            let printed = (dr::LISTPACK_PRINTED, dr::NOT_LISTPACK);
+            print_encoded(core, ck, find(core, db, key), key, "listpack", printed);
+        }
+        DebugRequest::Quicklist { key, .. } => {
+            let printed = (dr::QUICKLIST_PRINTED, dr::NOT_QUICKLIST);
+            print_encoded(core, ck, find(core, db, key), key, "quicklist", printed);
+        }
         DebugRequest::StringmatchTest => {
             stringmatch_fuzz(&mut core.engine.debug.rand);
             core.reply(ck, |out, _| {
@@ -210,6 +198,27 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             );
             core.reply_error(ck, text.as_bytes());
         }
+    }
+}
+
+/// DEBUG LISTPACK / QUICKLIST: the key's internals go to the log (Zedis notes the key's name) when it has
+/// `encoding`; `(printed, refused)` are the reply and the error otherwise.
+fn print_encoded<S: Strategy>(
+    core: &mut Core<S>,
+    ck: usize,
+    entry: Option<EntryPtr>,
+    key: &[u8],
+    encoding: &str,
+    (printed, refused): (&str, &str),
+) {
+    match entry {
+        None => error(core, ck, dr::NO_SUCH_KEY),
+        Some(e) if zedis_keyspace::value::encoding(e) == encoding => {
+            let name = encoding.to_ascii_uppercase();
+            zedis_deploy::notice!("DEBUG {name}: {}", String::from_utf8_lossy(key));
+            core.reply(ck, |out, _| reply::simple(out, printed.as_bytes()));
+        }
+        Some(_) => error(core, ck, refused),
     }
 }
 
@@ -252,17 +261,8 @@ fn object_info<S: Strategy>(core: &Core<S>, entry: EntryPtr) -> ObjectInfo<'stat
         (Some(RdbValue::List(items)), "quicklist") => Some(QuicklistInfo {
             nodes: u64::from(!items.is_empty()),
             elements: items.len() as u64,
-            fill: core
-                .config
-                .get("list-max-listpack-size")
-                .parse()
-                .unwrap_or(-2),
-            compressed: core
-                .config
-                .get("list-compress-depth")
-                .parse::<i64>()
-                .unwrap_or(0)
-                != 0,
+            fill: i32::try_from(core.engine.ks.config.limits.list_max_listpack_size).unwrap_or(-2),
+            compressed: zedis_keyspace::types::list::compress_depth() != 0,
             uncompressed_bytes: listpack_bytes(items),
         }),
         _ => None,

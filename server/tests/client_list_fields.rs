@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::reference::RedisProcess;
+use common::side_by_side::{same_reply, Pair};
 use common::{cmd, Server};
 use std::time::{Duration, Instant};
 
@@ -27,13 +27,6 @@ fn field(line: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in {line}"))
 }
 
-fn connect(port: u16) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
 /// The CLIENT LIST line of the client named `name`.
 fn line_of(admin: &mut redis::Connection, name: &str) -> String {
     let list: String = redis::cmd("CLIENT").arg("LIST").query(admin).unwrap();
@@ -45,13 +38,9 @@ fn line_of(admin: &mut redis::Connection, name: &str) -> String {
 
 #[test]
 fn field_names_and_order_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
     let zi: String = redis::cmd("CLIENT").arg("INFO").query(&mut z).unwrap();
     let ri: String = redis::cmd("CLIENT").arg("INFO").query(&mut r).unwrap();
     let names = |l: &str| fields(l).into_iter().map(|(k, _)| k).collect::<Vec<_>>();
@@ -138,13 +127,9 @@ fn a_silent_client_has_no_last_command() {
 
 #[test]
 fn command_info_flags_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
     for name in [
         "bgsave",
         "save",
@@ -155,12 +140,8 @@ fn command_info_flags_match_redis() {
         "cluster|meet",
         "client|unblock",
     ] {
-        let zi = cmd(&mut z, &["COMMAND", "INFO", name]).unwrap();
-        let ri = cmd(&mut r, &["COMMAND", "INFO", name]).unwrap();
-        assert_eq!(zi, ri, "{name}");
-        let zd = cmd(&mut z, &["COMMAND", "DOCS", name]).unwrap();
-        let rd = cmd(&mut r, &["COMMAND", "DOCS", name]).unwrap();
-        assert_eq!(zd, rd, "{name}");
+        same_reply(&mut r, &mut z, &["COMMAND", "INFO", name]);
+        same_reply(&mut r, &mut z, &["COMMAND", "DOCS", name]);
     }
 }
 
@@ -168,13 +149,9 @@ fn command_info_flags_match_redis() {
 /// to Redis's own key procedure (its key spec is incomplete), SORT's STORE, key-count commands.
 #[test]
 fn getkeys_corner_cases_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
     let cases: &[&[&str]] = &[
         &["GETKEYSANDFLAGS", "migrate", "h", "1", "k", "0", "5"],
         &[
@@ -263,9 +240,7 @@ fn getkeys_corner_cases_match_redis() {
     for case in cases {
         let mut args = vec!["COMMAND"];
         args.extend_from_slice(case);
-        let zv = cmd(&mut z, &args).map_err(|e| e.to_string());
-        let rv = cmd(&mut r, &args).map_err(|e| e.to_string());
-        assert_eq!(zv, rv, "{args:?}");
+        same_reply(&mut r, &mut z, &args);
     }
 }
 
@@ -273,13 +248,9 @@ fn getkeys_corner_cases_match_redis() {
 /// `zedis_version`), and the default INFO includes the errorstats section as Redis's does.
 #[test]
 fn info_fields_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
     let names = |conn: &mut redis::Connection, section: &str| -> Vec<String> {
         let text: String = redis::cmd("INFO").arg(section).query(conn).unwrap();
         text.lines()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::reference::RedisProcess;
+use common::side_by_side::Pair;
 use common::{cmd, Server};
 use redis::Value;
 
@@ -25,23 +25,12 @@ fn get(conn: &mut redis::Connection, name: &str) -> Option<String> {
     pairs.get(1).cloned()
 }
 
-fn connect(port: u16) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
 /// Out-of-range, unparsable and edge values for numeric directives: the same reply and the same value after.
 #[test]
 fn numeric_ranges_match_redis() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
     let cases: &[(&str, &[&str])] = &[
         ("hz", &["-5", "0", "501", "2147483648", "abc", "10"]),
         ("maxmemory-samples", &["0", "-1", "1k", "5"]),
@@ -95,13 +84,9 @@ fn numeric_ranges_match_redis() {
 /// Several pairs are all applied or none: a bad value anywhere leaves every other directive as it was.
 #[test]
 fn config_set_is_all_or_nothing() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not found: skipped");
+    let Some((_pair, mut r, mut z)) = Pair::connected(&[]) else {
         return;
     };
-    let server = Server::start(&[]);
-    let mut z = server.conn();
-    let mut r = connect(redis.port);
     for conn in [&mut z, &mut r] {
         for args in [
             &["CONFIG", "SET", "maxmemory", "10mb", "hz", "-5"][..],

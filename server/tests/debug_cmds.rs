@@ -5,19 +5,17 @@
 
 mod common;
 
-use common::reference::RedisProcess;
+use common::side_by_side::Pair;
 use common::Server;
 use std::time::{Duration, Instant};
 use zedis_resp::Frame;
 use zedis_testkit::RespClient;
 
-fn pair() -> Option<(RedisProcess, Server)> {
-    let Some(redis) = RedisProcess::start(&["--enable-debug-command", "yes"]) else {
-        eprintln!("redis-server not installed: skipped");
-        return None;
-    };
-    let zedis = Server::start(&["--save", "", "--enable-debug-command", "yes"]);
-    Some((redis, zedis))
+/// Redis and Zedis with `--enable-debug-command yes`, and a client of each: (pair, Redis's, Zedis's).
+fn pair() -> Option<(Pair, RespClient, RespClient)> {
+    let pair = Pair::start(&["--enable-debug-command", "yes"])?;
+    let (r, z) = pair.clients();
+    Some((pair, r, z))
 }
 
 /// The same dataset of every type, in two databases, some keys with a TTL.
@@ -58,9 +56,9 @@ fn text(frame: Frame) -> String {
 
 #[test]
 fn digest_and_digest_value_equal_redis_for_every_type_with_ttls() {
-    let Some((redis, zedis)) = pair() else { return };
-    let mut r = RespClient::connect(redis.port);
-    let mut z = RespClient::connect(zedis.port);
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     fill(&mut r);
     fill(&mut z);
     let digest = |c: &mut RespClient| text(c.cmd(&["DEBUG", "DIGEST"]));
@@ -106,9 +104,9 @@ fn digest_and_digest_value_equal_redis_for_every_type_with_ttls() {
 
 #[test]
 fn reload_keeps_the_dataset_and_populate_matches_redis() {
-    let Some((redis, zedis)) = pair() else { return };
-    let mut r = RespClient::connect(redis.port);
-    let mut z = RespClient::connect(zedis.port);
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     fill(&mut z);
     fill(&mut r);
     let before = text(z.cmd(&["DEBUG", "DIGEST"]));
@@ -132,13 +130,10 @@ fn reload_keeps_the_dataset_and_populate_matches_redis() {
 
 #[test]
 fn debug_refused_by_default_with_redis_text() {
-    let Some(redis) = RedisProcess::start(&[]) else {
-        eprintln!("redis-server not installed: skipped");
+    let Some(pair) = Pair::start(&[]) else {
         return;
     };
-    let zedis = Server::start(&["--save", ""]);
-    let mut r = RespClient::connect(redis.port);
-    let mut z = RespClient::connect(zedis.port);
+    let (mut r, mut z) = pair.clients();
     for args in [
         &["DEBUG", "SLEEP", "0"][..],
         &["DEBUG", "HELP"],
@@ -178,9 +173,9 @@ fn object_shape(c: &mut RespClient, key: &str) -> String {
 
 #[test]
 fn object_help_protocol_and_errors_as_redis() {
-    let Some((redis, zedis)) = pair() else { return };
-    let mut r = RespClient::connect(redis.port);
-    let mut z = RespClient::connect(zedis.port);
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     fill(&mut r);
     fill(&mut z);
     for key in ["s", "n", "big", "l"] {
@@ -201,7 +196,9 @@ fn object_help_protocol_and_errors_as_redis() {
             r.raw(&["CONFIG", "GET", "list-compress-depth"])
         );
     }
-    z.cmd(&["RPUSH", "l2", "a", "b", "c"]);
+    for c in [&mut z, &mut r] {
+        c.cmd(&["RPUSH", "l2", "a", "b", "c"]);
+    }
     assert!(object_shape(&mut z, "l2").contains("ql_compressed:0"));
     let line = text(z.cmd(&["DEBUG", "OBJECT", "s"]));
     assert!(
@@ -217,6 +214,9 @@ fn object_help_protocol_and_errors_as_redis() {
         &["DEBUG", "LISTPACK", "z"],
         &["DEBUG", "LISTPACK", "s"],
         &["DEBUG", "QUICKLIST", "s"],
+        &["DEBUG", "QUICKLIST", "l2"],
+        &["DEBUG", "LISTPACK", "nokey"],
+        &["DEBUG", "QUICKLIST", "nokey"],
         &["DEBUG", "STRINGMATCH-TEST"],
         &["DEBUG", "LOG", "hello"],
         &["DEBUG", "nosuch"],
@@ -248,9 +248,7 @@ fn object_help_protocol_and_errors_as_redis() {
 
 #[test]
 fn sleep_blocks_then_answers_ok() {
-    let Some((_redis, zedis)) = pair() else {
-        return;
-    };
+    let zedis = Server::start(&["--save", "", "--enable-debug-command", "yes"]);
     let mut z = RespClient::connect(zedis.port);
     let started = Instant::now();
     assert_eq!(text(z.cmd(&["DEBUG", "SLEEP", "0.3"])), "OK");
@@ -260,9 +258,9 @@ fn sleep_blocks_then_answers_ok() {
 
 #[test]
 fn lolwut_version_line_and_errors_as_redis() {
-    let Some((redis, zedis)) = pair() else { return };
-    let mut r = RespClient::connect(redis.port);
-    let mut z = RespClient::connect(zedis.port);
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     for args in [
         &["LOLWUT", "VERSION", "1"][..],
         &["LOLWUT", "VERSION", "x"],
@@ -288,9 +286,9 @@ fn lolwut_version_line_and_errors_as_redis() {
 
 #[test]
 fn malloc_stats_and_jmap_answer() {
-    let Some((redis, zedis)) = pair() else { return };
-    let mut r = RespClient::connect(redis.port);
-    let mut z = RespClient::connect(zedis.port);
+    let Some((_pair, mut r, mut z)) = pair() else {
+        return;
+    };
     let stats = text(z.cmd(&["MEMORY", "MALLOC-STATS"]));
     assert!(
         stats.starts_with("___ Begin zedis allocator statistics ___"),

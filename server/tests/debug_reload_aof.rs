@@ -1,37 +1,28 @@
-//! DEBUG RELOAD MERGE and DEBUG LOADAOF side by side with redis-server 7.0.15 (both with
+//! DEBUG RELOAD (MERGE, NOFLUSH, NOSAVE) and DEBUG LOADAOF side by side with redis-server 7.0.15 (both with
 //! `--enable-debug-command yes`, each in its own temporary directory), and the forks counted in INFO stats.
 
 mod common;
 
-use common::reference::RedisProcess;
-use common::Server;
+use common::side_by_side::{info_field, Pair};
 use std::io::Write;
 use std::time::Duration;
 use zedis_resp::Frame;
-use zedis_testkit::{wait_until, RespClient, TempDir};
+use zedis_testkit::{wait_until, RespClient};
 
-/// Redis and Zedis with `args`, each with `--dir` a fresh directory (returned, to be kept alive).
-fn pair(args: &[&str]) -> Option<(RedisProcess, Server, TempDir, TempDir)> {
-    let (rdir, zdir) = (TempDir::new("reload-redis"), TempDir::new("reload-zedis"));
-    let with_dir = |dir: &TempDir| {
-        let mut all = vec!["--enable-debug-command", "yes"];
-        all.extend_from_slice(args);
-        let mut owned: Vec<String> = all.iter().map(|s| s.to_string()).collect();
-        owned.push("--dir".into());
-        owned.push(dir.path().to_string_lossy().into_owned());
-        owned
-    };
-    let rargs = with_dir(&rdir);
-    let Some(redis) = RedisProcess::start(&rargs.iter().map(String::as_str).collect::<Vec<_>>())
-    else {
-        eprintln!("redis-server not installed: skipped");
-        return None;
-    };
-    let zargs = with_dir(&zdir);
-    let mut zargs: Vec<&str> = zargs.iter().map(String::as_str).collect();
-    zargs.extend(["--save", ""]);
-    let zedis = Server::start(&zargs);
-    Some((redis, zedis, rdir, zdir))
+/// Redis and Zedis with `--enable-debug-command yes` and `args`, each with `--dir` a fresh directory, and
+/// a client of each: (pair, Redis's, Zedis's).
+fn pair(args: &[&str]) -> Option<(Pair, RespClient, RespClient)> {
+    let pair = Pair::start_in_dirs(&[&["--enable-debug-command", "yes"], args].concat())?;
+    let (r, z) = pair.clients();
+    Some((pair, r, z))
+}
+
+/// Waits (30 s) until INFO persistence has each `(field, value)` of `want`.
+fn persistence_reaches(c: &mut RespClient, want: &[(&str, &str)]) -> bool {
+    wait_until(Duration::from_secs(30), || {
+        want.iter()
+            .all(|(name, value)| info_field(c, "persistence", name) == *value)
+    })
 }
 
 /// Runs `lines` on both servers and asserts each reply is the same.
@@ -48,13 +39,9 @@ fn ok(c: &mut RespClient, line: &str) {
 
 #[test]
 fn reload_merge_replaces_present_keys_and_keeps_the_others_as_redis() {
-    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = (
-        RespClient::connect(redis.port),
-        RespClient::connect(zedis.port),
-    );
     same(
         &mut r,
         &mut z,
@@ -105,15 +92,115 @@ fn reload_merge_replaces_present_keys_and_keeps_the_others_as_redis() {
     );
 }
 
+/// INFO persistence's `rdb_last_load_keys_loaded` and `_expired`.
+fn last_load(c: &mut RespClient) -> (String, String) {
+    (
+        info_field(c, "persistence", "rdb_last_load_keys_loaded"),
+        info_field(c, "persistence", "rdb_last_load_keys_expired"),
+    )
+}
+
+/// MERGE across types (a string replacing a list and the other way round, integers, a string too large
+/// for a segment), databases and TTLs; the file's expired keys are skipped before any duplicate check, so
+/// even NOFLUSH without MERGE loads a file whose only clash is an expired key. Under `ZEDIS_TEST_ARGS=
+/// "--kv-allocator segment"` the merged strings go to the segment store.
 #[test]
-fn reload_replaces_function_libraries_as_redis() {
-    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+fn reload_merge_across_types_databases_and_expiry_as_redis() {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = (
-        RespClient::connect(redis.port),
-        RespClient::connect(zedis.port),
+    let big = "b".repeat(3 << 20);
+    for c in [&mut r, &mut z] {
+        assert_eq!(c.cmd(&["SET", "big", &big]), Frame::Simple(b"OK".to_vec()));
+    }
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "FLUSHALL",
+            "SET s2l string-in-file",
+            "RPUSH l2s a b",
+            "SET n 42",
+            "SET gone soon PX 300",
+            "SELECT 1",
+            "SADD set1 3 1 2",
+            "SET other-db 7 EX 5000",
+            "SELECT 0",
+            "SAVE",
+            "DEL s2l l2s n",
+            "RPUSH s2l in memory",
+            "SET l2s 12345",
+            "SET n 43",
+            "SET gone stays",
+            "SET extra memory-only",
+        ],
     );
+    for c in [&mut r, &mut z] {
+        assert_eq!(
+            c.cmd(&["SET", "big", "small now"]),
+            Frame::Simple(b"OK".to_vec())
+        );
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "DEBUG RELOAD NOSAVE NOFLUSH MERGE",
+            "TYPE s2l",
+            "GET s2l",
+            "TYPE l2s",
+            "LRANGE l2s 0 -1",
+            "GET n",
+            "GET gone",
+            "TTL gone",
+            "GET extra",
+            "STRLEN big",
+            "DBSIZE",
+            "SELECT 1",
+            "SMEMBERS set1",
+            "GET other-db",
+            "DBSIZE",
+            "SELECT 0",
+            "DEBUG DIGEST",
+        ],
+    );
+    assert_eq!(last_load(&mut z), last_load(&mut r));
+    for c in [&mut r, &mut z] {
+        let Frame::Integer(ttl) = c.line("TTL other-db") else {
+            panic!("TTL")
+        };
+        assert_eq!(ttl, -2, "db 0 has no other-db");
+        c.line("SELECT 1");
+        let Frame::Integer(ttl) = c.line("TTL other-db") else {
+            panic!("TTL")
+        };
+        assert!((4000..=5000).contains(&ttl), "{ttl}");
+        c.line("SELECT 0");
+    }
+    // NOFLUSH without MERGE: the memory keys not in the file stay; `gone` clashes only with an expired
+    // key of the file, which is skipped first. (A live clash would kill redis-server.)
+    same(
+        &mut r,
+        &mut z,
+        &[
+            "FLUSHALL",
+            "SET gone in-memory",
+            "SET fresh 1",
+            "DEBUG RELOAD NOSAVE NOFLUSH",
+            "MGET gone fresh s2l n",
+            "DBSIZE",
+            "DEBUG DIGEST",
+        ],
+    );
+    assert_eq!(last_load(&mut z), last_load(&mut r));
+}
+
+#[test]
+fn reload_replaces_function_libraries_as_redis() {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
+        return;
+    };
     let library = "#!lua name=mylib\nredis.register_function('myfunc', function() return 42 end)";
     for c in [&mut r, &mut z] {
         assert_eq!(
@@ -139,13 +226,9 @@ fn reload_replaces_function_libraries_as_redis() {
 
 #[test]
 fn loadaof_replays_the_directory_written_since_as_redis() {
-    let Some((redis, zedis, rdir, zdir)) = pair(&["--appendonly", "yes"]) else {
+    let Some((servers, mut r, mut z)) = pair(&["--appendonly", "yes"]) else {
         return;
     };
-    let (mut r, mut z) = (
-        RespClient::connect(redis.port),
-        RespClient::connect(zedis.port),
-    );
     same(
         &mut r,
         &mut z,
@@ -167,7 +250,7 @@ fn loadaof_replays_the_directory_written_since_as_redis() {
     );
     // A command appended to the incr file behind the server's back is in the dataset after LOADAOF: the
     // file is read again, not the memory kept.
-    for dir in [&rdir, &zdir] {
+    for dir in [servers.redis_dir(), servers.zedis_dir()] {
         let incr = dir.join("appendonlydir").join("appendonly.aof.1.incr.aof");
         let mut file = std::fs::OpenOptions::new()
             .append(true)
@@ -193,13 +276,13 @@ fn loadaof_replays_the_directory_written_since_as_redis() {
     for c in [&mut r, &mut z] {
         c.line("BGREWRITEAOF");
         assert!(
-            wait_until(Duration::from_secs(30), || {
-                let Frame::Bulk(info) = c.line("INFO persistence") else {
-                    return false;
-                };
-                String::from_utf8_lossy(&info).contains("aof_rewrite_in_progress:0\r\n")
-                    && !String::from_utf8_lossy(&info).contains("aof_rewrite_scheduled:1")
-            }),
+            persistence_reaches(
+                c,
+                &[
+                    ("aof_rewrite_in_progress", "0"),
+                    ("aof_rewrite_scheduled", "0")
+                ]
+            ),
             "rewrite did not finish"
         );
     }
@@ -217,13 +300,9 @@ fn loadaof_replays_the_directory_written_since_as_redis() {
 
 #[test]
 fn loadaof_empties_the_dataset_before_loading() {
-    let Some((redis, zedis, _rd, _zd)) = pair(&["--appendonly", "yes"]) else {
+    let Some((_servers, mut r, mut z)) = pair(&["--appendonly", "yes"]) else {
         return;
     };
-    let (mut r, mut z) = (
-        RespClient::connect(redis.port),
-        RespClient::connect(zedis.port),
-    );
     // Keys turned on before the AOF held them are gone only if the AOF does not have them: turning the
     // AOF off keeps the directory, writes after are not in it.
     same(&mut r, &mut z, &["SET kept 1"]);
@@ -239,27 +318,14 @@ fn loadaof_empties_the_dataset_before_loading() {
 
 /// INFO stats' `name` field.
 fn stat(c: &mut RespClient, name: &str) -> i64 {
-    let Frame::Bulk(info) = c.line("INFO stats") else {
-        panic!("INFO")
-    };
-    let info = String::from_utf8(info).unwrap();
-    let prefix = format!("{name}:");
-    info.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .unwrap_or_else(|| panic!("no {name} in {info}"))
-        .parse()
-        .unwrap()
+    info_field(c, "stats", name).parse().unwrap()
 }
 
 #[test]
 fn forks_are_counted_in_info_stats_as_redis() {
-    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = (
-        RespClient::connect(redis.port),
-        RespClient::connect(zedis.port),
-    );
     // The two fields sit where Redis writes them: right after pubsubshard_channels.
     for c in [&mut r, &mut z] {
         let Frame::Bulk(info) = c.line("INFO stats") else {
@@ -272,14 +338,13 @@ fn forks_are_counted_in_info_stats_as_redis() {
         );
     }
     let idle = |c: &mut RespClient| {
-        wait_until(Duration::from_secs(30), || {
-            let Frame::Bulk(info) = c.line("INFO persistence") else {
-                return false;
-            };
-            let info = String::from_utf8_lossy(&info).into_owned();
-            info.contains("rdb_bgsave_in_progress:0\r\n")
-                && info.contains("aof_rewrite_in_progress:0\r\n")
-        })
+        persistence_reaches(
+            c,
+            &[
+                ("rdb_bgsave_in_progress", "0"),
+                ("aof_rewrite_in_progress", "0"),
+            ],
+        )
     };
     for c in [&mut r, &mut z] {
         c.line("SET k v");
@@ -302,13 +367,9 @@ fn forks_are_counted_in_info_stats_as_redis() {
 
 #[test]
 fn pause_cron_stops_active_expiry_until_resumed_as_redis() {
-    let Some((redis, zedis, _rd, _zd)) = pair(&[]) else {
+    let Some((_servers, mut r, mut z)) = pair(&[]) else {
         return;
     };
-    let (mut r, mut z) = (
-        RespClient::connect(redis.port),
-        RespClient::connect(zedis.port),
-    );
     same(
         &mut r,
         &mut z,
@@ -327,7 +388,7 @@ fn pause_cron_stops_active_expiry_until_resumed_as_redis() {
 }
 
 /// The file names in `dir/appendonlydir` and its manifest.
-fn aof_dir_listing(dir: &TempDir) -> (Vec<String>, String) {
+fn aof_dir_listing(dir: &std::path::Path) -> (Vec<String>, String) {
     let aof = dir.join("appendonlydir");
     let mut names: Vec<String> = std::fs::read_dir(&aof)
         .map(|rd| {
@@ -343,21 +404,11 @@ fn aof_dir_listing(dir: &TempDir) -> (Vec<String>, String) {
 
 #[test]
 fn rewrite_with_the_aof_off_leaves_the_directory_of_redis_and_loadaof_reads_it() {
-    let Some((redis, zedis, rdir, zdir)) = pair(&["--aof-use-rdb-preamble", "no"]) else {
+    let Some((servers, mut r, mut z)) = pair(&["--aof-use-rdb-preamble", "no"]) else {
         return;
     };
-    let (mut r, mut z) = (
-        RespClient::connect(redis.port),
-        RespClient::connect(zedis.port),
-    );
     let rewritten = |c: &mut RespClient| {
-        wait_until(Duration::from_secs(30), || {
-            let Frame::Bulk(info) = c.line("INFO persistence") else {
-                return false;
-            };
-            let info = String::from_utf8_lossy(&info).into_owned();
-            info.contains("aof_rewrite_in_progress:0\r\n") && info.contains("aof_enabled:1\r\n")
-        })
+        persistence_reaches(c, &[("aof_rewrite_in_progress", "0"), ("aof_enabled", "1")])
     };
     // On, a few writes, then off: the directory has a base and an incr.
     same(&mut r, &mut z, &["CONFIG SET appendonly yes"]);
@@ -375,7 +426,10 @@ fn rewrite_with_the_aof_off_leaves_the_directory_of_redis_and_loadaof_reads_it()
             "INCR n",
         ],
     );
-    assert_eq!(aof_dir_listing(&zdir), aof_dir_listing(&rdir));
+    assert_eq!(
+        aof_dir_listing(servers.zedis_dir()),
+        aof_dir_listing(servers.redis_dir())
+    );
     // A rewrite with the AOF off: a new base, no incr file, the old incr gone.
     for c in [&mut r, &mut z] {
         assert_eq!(
@@ -383,21 +437,19 @@ fn rewrite_with_the_aof_off_leaves_the_directory_of_redis_and_loadaof_reads_it()
             Frame::Simple(b"Background append only file rewriting started".to_vec())
         );
         assert!(
-            wait_until(Duration::from_secs(30), || {
-                let Frame::Bulk(info) = c.line("INFO persistence") else {
-                    return false;
-                };
-                String::from_utf8_lossy(&info).contains("aof_rewrite_in_progress:0\r\n")
-            }),
+            persistence_reaches(c, &[("aof_rewrite_in_progress", "0")]),
             "the rewrite did not finish"
         );
     }
     assert!(wait_until(Duration::from_secs(10), || aof_dir_listing(
-        &zdir
+        servers.zedis_dir()
     ) == aof_dir_listing(
-        &rdir
+        servers.redis_dir()
     )));
-    assert_eq!(aof_dir_listing(&zdir), aof_dir_listing(&rdir));
+    assert_eq!(
+        aof_dir_listing(servers.zedis_dir()),
+        aof_dir_listing(servers.redis_dir())
+    );
     same(
         &mut r,
         &mut z,

@@ -4,79 +4,11 @@
 
 mod common;
 
+use common::fake_master::{accept, handshake, read_command, sync};
 use common::{cmd, err, Server};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
-
-/// Reads one RESP multibulk command.
-fn read_command(reader: &mut BufReader<TcpStream>) -> Vec<String> {
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let count: usize = line.trim().trim_start_matches('*').parse().unwrap();
-    let mut args = Vec::new();
-    for _ in 0..count {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-        let len: usize = line.trim().trim_start_matches('$').parse().unwrap();
-        let mut buf = vec![0u8; len + 2];
-        reader.read_exact(&mut buf).unwrap();
-        buf.truncate(len);
-        args.push(String::from_utf8_lossy(&buf).into_owned());
-    }
-    args
-}
-
-/// Accepts the replica's next connection (the replica retries with a backoff of at most 8 s), past its
-/// PING. Connections that do not start with PING are dropped: a concurrently starting test server that lost
-/// a port race may probe this listener.
-fn accept(listener: &TcpListener) -> (BufReader<TcpStream>, TcpStream) {
-    listener.set_nonblocking(true).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                assert!(std::time::Instant::now() < deadline, "no replica connected");
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-            Err(e) => panic!("accept: {e}"),
-        };
-        stream.set_nonblocking(false).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut line = String::new();
-        if reader.read_line(&mut line).is_err() || line != "*1\r\n" {
-            continue;
-        }
-        let mut rest = [0u8; 10];
-        if reader.read_exact(&mut rest).is_ok() && &rest == b"$4\r\nPING\r\n" {
-            return (reader, stream);
-        }
-    }
-}
-
-/// Runs the handshake after PING up to PSYNC, checking each command is what Redis 7.0 sends; returns
-/// PSYNC's args.
-fn handshake(reader: &mut BufReader<TcpStream>, writer: &mut TcpStream, port: u16) -> Vec<String> {
-    writer.write_all(b"+PONG\r\n").unwrap();
-    assert_eq!(
-        read_command(reader),
-        ["REPLCONF", "listening-port", &port.to_string()]
-    );
-    writer.write_all(b"+OK\r\n").unwrap();
-    assert_eq!(
-        read_command(reader),
-        ["REPLCONF", "capa", "eof", "capa", "psync2"]
-    );
-    writer.write_all(b"+OK\r\n").unwrap();
-    let psync = read_command(reader);
-    assert_eq!(psync[0], "PSYNC");
-    psync
-}
 
 /// An RDB produced by a real Zedis through SYNC (`$<len>` and the payload).
 fn rdb_with(keys: &[(&str, &str)]) -> Vec<u8> {
@@ -85,23 +17,9 @@ fn rdb_with(keys: &[(&str, &str)]) -> Vec<u8> {
     for (k, v) in keys {
         cmd(&mut conn, &["SET", k, v]).unwrap();
     }
-    let mut stream = TcpStream::connect(("127.0.0.1", source.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    stream.write_all(b"SYNC\r\n").unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut header = String::new();
-    // Newlines keep the link alive while the background RDB is written.
-    while header.trim().is_empty() {
-        header.clear();
-        reader.read_line(&mut header).unwrap();
-    }
-    let len: usize = header.trim().trim_start_matches('$').parse().unwrap();
-    let mut payload = vec![0u8; len];
-    reader.read_exact(&mut payload).unwrap();
-    let mut out = header.into_bytes();
-    out.extend_from_slice(&payload);
+    let synced = sync(source.port);
+    let mut out = synced.header.into_bytes();
+    out.extend_from_slice(&synced.payload);
     out
 }
 
@@ -319,26 +237,6 @@ fn a_stalled_replica_is_cut_at_the_replica_output_limit() {
     drop(stalled);
 }
 
-/// Attaches a raw replica with SYNC, skips the RDB, and returns the socket positioned at the stream.
-fn raw_replica(port: u16) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    stream.write_all(b"SYNC\r\n").unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut header = String::new();
-    // A master preparing the payload may send bare newlines first.
-    while header.trim().is_empty() {
-        header.clear();
-        reader.read_line(&mut header).unwrap();
-    }
-    let len: usize = header.trim().trim_start_matches('$').parse().unwrap();
-    let mut payload = vec![0u8; len];
-    reader.read_exact(&mut payload).unwrap();
-    reader
-}
-
 /// Reads the stream until `marker` (a command's last argument) has arrived; drops PINGs (the master's
 /// timer sends them) and returns how many there were.
 fn stream_until(reader: &mut BufReader<TcpStream>, marker: &str) -> (Vec<Vec<String>>, u64) {
@@ -404,7 +302,7 @@ fn the_stream_matches_redis_record_for_record() {
     ];
     let mut streams = Vec::new();
     for port in [redis.port, zedis.port] {
-        let mut reader = raw_replica(port);
+        let mut reader = sync(port).reader;
         let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
         let mut conn = client.get_connection().unwrap();
         for c in &commands {
@@ -449,7 +347,7 @@ fn an_rdb_larger_than_the_replica_limit_still_syncs() {
         cmd(&mut conn, &["SET", &format!("big{i}"), &value]).unwrap();
     }
     // A raw replica that reads the whole payload: 4 MB through a 1 MB limit.
-    let mut reader = raw_replica(zedis.port);
+    let mut reader = sync(zedis.port).reader;
     cmd(&mut conn, &["SET", "after", "sync-marker"]).unwrap();
     let (stream, _) = stream_until(&mut reader, "sync-marker");
     assert_eq!(stream.last().unwrap(), &["SET", "after", "sync-marker"]);
@@ -460,7 +358,7 @@ fn an_rdb_larger_than_the_replica_limit_still_syncs() {
 fn a_replica_that_causes_a_reply_is_dropped() {
     let zedis = Server::start(&[]);
     let mut conn = zedis.conn();
-    let mut reader = raw_replica(zedis.port);
+    let mut reader = sync(zedis.port).reader;
     assert_eq!(info(&mut conn, "connected_slaves"), "1");
     // An ACK is never answered; a PING would be, and that ends the link (as Redis does).
     let mut writer = reader.get_ref().try_clone().unwrap();
@@ -482,7 +380,7 @@ fn a_replica_that_causes_a_reply_is_dropped() {
 fn replicas_get_a_ping_every_period_and_it_counts_in_the_offset() {
     let zedis = Server::start(&["--repl-ping-replica-period", "1"]);
     let mut conn = zedis.conn();
-    let mut reader = raw_replica(zedis.port);
+    let mut reader = sync(zedis.port).reader;
     let offset =
         |conn: &mut redis::Connection| -> u64 { info(conn, "master_repl_offset").parse().unwrap() };
     let before = offset(&mut conn);

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::reference::RedisProcess;
-use common::{connect, Server};
+use common::connect;
+use common::side_by_side::Servers;
 use std::time::Duration;
 
 /// What OBJECT IDLETIME reads after `probe` runs on a key left idle for over two seconds.
@@ -28,12 +28,12 @@ fn idle_after(conn: &mut redis::Connection, probe: &[&str]) -> i64 {
 /// reset it; the same as a real redis-server.
 #[test]
 fn notouch_lookups_keep_idle_time() {
-    let zedis = Server::start(&["--save", ""]);
-    let reference = RedisProcess::start(&[]);
-    let mut conns = vec![("zedis", zedis.conn())];
-    if let Some(r) = &reference {
-        conns.push(("redis", connect(r.port)));
-    }
+    let servers = Servers::start(&[]);
+    let mut conns: Vec<_> = servers
+        .ports()
+        .into_iter()
+        .map(|(name, port)| (name, connect(port)))
+        .collect();
     let keep: [&[&str]; 7] = [
         &["TTL", "foo"],
         &["PTTL", "foo"],
@@ -59,14 +59,9 @@ fn notouch_lookups_keep_idle_time() {
 /// TTL and TYPE still count keyspace hits and misses, as Redis's lookupKeyReadWithFlags does.
 #[test]
 fn notouch_lookups_count_stats() {
-    let zedis = Server::start(&["--save", ""]);
-    let reference = RedisProcess::start(&[]);
-    let mut ports = vec![zedis.port];
-    if let Some(r) = &reference {
-        ports.push(r.port);
-    }
+    let servers = Servers::start(&[]);
     let mut seen = Vec::new();
-    for port in ports {
+    for (_, port) in servers.ports() {
         let mut conn = connect(port);
         let _: () = redis::cmd("SET")
             .arg("k")
@@ -112,18 +107,13 @@ fn eval_strings(conn: &mut redis::Connection, script: &str, key: &str) -> Vec<Op
 /// `CLIENT_SCRIPT` callers; lists and sorted sets keep their order.
 #[test]
 fn sort_by_constant_from_script_is_ordered() {
-    let zedis = Server::start(&["--save", ""]);
-    let reference = RedisProcess::start(&[]);
-    let mut ports = vec![zedis.port];
-    if let Some(r) = &reference {
-        ports.push(r.port);
-    }
+    let servers = Servers::start(&[]);
     let members = "p g b z r d a e c q l o n h m s f t v i aa aaa u azz";
     let mut sorted: Vec<&str> = members.split(' ').collect();
     sorted.sort_unstable();
     let sorted: Vec<Option<String>> = sorted.iter().map(|m| Some(m.to_string())).collect();
     let mut replies = Vec::new();
-    for port in ports {
+    for (_, port) in servers.ports() {
         let mut conn = connect(port);
         let _: () = redis::cmd("FLUSHALL").query(&mut conn).unwrap();
         let _: i64 = redis::cmd("SADD")
@@ -191,13 +181,8 @@ fn expired_keys(conn: &mut redis::Connection) -> i64 {
 /// them missing); after CLIENT UNPAUSE a read deletes them. The same as a real redis-server.
 #[test]
 fn pause_keeps_expired_keys() {
-    let zedis = Server::start(&["--save", ""]);
-    let reference = RedisProcess::start(&[]);
-    let mut ports = vec![zedis.port];
-    if let Some(r) = &reference {
-        ports.push(r.port);
-    }
-    for port in ports {
+    let servers = Servers::start(&[]);
+    for (_, port) in servers.ports() {
         let mut conn = connect(port);
         let before = expired_keys(&mut conn);
         let _: () = redis::pipe()
@@ -288,13 +273,8 @@ fn wait_blocked(conn: &mut redis::Connection, want: i64) -> bool {
 /// a real redis-server.
 #[test]
 fn pause_write_holds_scripts_that_may_write() {
-    let zedis = Server::start(&["--save", ""]);
-    let reference = RedisProcess::start(&[]);
-    let mut ports = vec![zedis.port];
-    if let Some(r) = &reference {
-        ports.push(r.port);
-    }
-    for port in ports {
+    let servers = Servers::start(&[]);
+    for (_, port) in servers.ports() {
         let mut admin = connect(port);
         let _: () = redis::cmd("FUNCTION")
             .arg("FLUSH")

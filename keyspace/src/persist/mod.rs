@@ -6,6 +6,8 @@ pub mod rdb_file;
 #[cfg(test)]
 mod rdb_file_tests;
 #[cfg(test)]
+mod rdb_merge_tests;
+#[cfg(test)]
 mod rdb_settings_tests;
 #[cfg(test)]
 mod rdb_tests;

@@ -3,10 +3,12 @@
 //! [`save`] writes Redis 7.0's layout: header, AUX fields, then per non-empty database SELECTDB and
 //! RESIZEDB followed by its live keys (expired ones are left out, as Redis does), EOF and CRC64 (zero under
 //! `rdbchecksum no`), strings LZF-compressed unless `rdbcompression no` ([`crate::KeyspaceConfig`]).
-//! [`load`] reads such a file (or any redis-server 7.0 writes) into an empty keyspace: every value is
-//! built as [`store_value`] builds it, expired keys are skipped on a master (a replica keeps them until its
-//! master deletes them, see [`crate::ExpiryRole`]), and any corruption, duplicate key,
-//! out-of-range database or function library the caller refuses stops the load with an error naming it.
+//! [`load_with`] is the one loader ([`load`] and [`load_each`] are its shorthands for an empty keyspace):
+//! it reads such a file (or any redis-server 7.0 writes), builds every value as [`store_value`] does (plain
+//! strings go to the segment store when it serves them), skips expired keys on a master (a replica keeps
+//! them until its master deletes them, see [`crate::ExpiryRole`]), replaces or refuses a key already held
+//! ([`Duplicates`], Redis's `RDBFLAGS_ALLOW_DUP`), and stops with an error naming any corruption,
+//! duplicate key, out-of-range database or function library the caller refuses.
 //!
 //! Function libraries and extra AUX fields (replication's `repl-*`) belong to the server, so they go
 //! through [`Extras`] on save and a callback on load.
@@ -136,6 +138,31 @@ pub fn save_each<A: KvAllocator, W: Write>(
     w.finish()
 }
 
+/// What a load does with a key the keyspace already holds (Redis's `RDBFLAGS_ALLOW_DUP`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Duplicates {
+    /// Stop with [`LoadError::DuplicateKey`]: into an empty keyspace (startup, a full sync) a key held
+    /// already means the file has it twice.
+    #[default]
+    Refuse,
+    /// The file's key replaces the one held, wherever it lives (tables or segment store), as Redis's
+    /// `dbSyncDelete` then `dbAddRDBLoad`: DEBUG RELOAD MERGE.
+    Replace,
+}
+
+/// How [`load_with`] loads besides the file itself.
+pub struct LoadOptions<'a> {
+    /// The time expiries are judged against (unix ms).
+    pub now_ms: i64,
+    /// What a key already held does.
+    pub duplicates: Duplicates,
+    /// Takes each function library's code; its `Err` text stops the load (the caller decides whether a
+    /// library already loaded is replaced).
+    pub on_function: &'a mut dyn FnMut(Vec<u8>) -> Result<(), String>,
+    /// Called after each key stored (Redis's `key-load-delay` sleeps there).
+    pub after_key: &'a mut dyn FnMut(),
+}
+
 /// Loads an RDB file into `ks` (meant to be empty); see the module docs. Each function library's code
 /// goes to `on_function`, whose `Err` text stops the load.
 pub fn load<A: KvAllocator, R: Read>(
@@ -155,6 +182,23 @@ pub fn load_each<A: KvAllocator, R: Read>(
     on_function: &mut dyn FnMut(Vec<u8>) -> Result<(), String>,
     after_key: &mut dyn FnMut(),
 ) -> Result<LoadStats, LoadError> {
+    let opts = LoadOptions {
+        now_ms,
+        duplicates: Duplicates::Refuse,
+        on_function,
+        after_key,
+    };
+    load_with(ks, input, opts)
+}
+
+/// The one RDB loader: every load ([`load`], [`load_each`], DEBUG RELOAD with or without MERGE) reads
+/// the file here. Keys go where a write would put them (plain strings to the segment store when it
+/// serves them, see [`crate::seg`]); a key already held follows [`LoadOptions::duplicates`].
+pub fn load_with<A: KvAllocator, R: Read>(
+    ks: &mut Keyspace<A>,
+    input: R,
+    opts: LoadOptions<'_>,
+) -> Result<LoadStats, LoadError> {
     let limits = Limits {
         string_bytes_max: ks.config.string_bytes_max as u64,
         ..Limits::default()
@@ -169,7 +213,7 @@ pub fn load_each<A: KvAllocator, R: Read>(
                 ks.db_mut(db)
                     .reserve(usize::try_from(db_size).unwrap_or(usize::MAX));
             }
-            RdbItem::Function(code) => on_function(code).map_err(LoadError::Function)?,
+            RdbItem::Function(code) => (opts.on_function)(code).map_err(LoadError::Function)?,
             RdbItem::SelectDb(n) => {
                 if n >= ks.db_count() as u64 {
                     return Err(LoadError::DbRange(n, ks.db_count(), reader.offset()));
@@ -177,49 +221,67 @@ pub fn load_each<A: KvAllocator, R: Read>(
                 db = n as usize;
             }
             RdbItem::Key { key, value, meta } => {
-                let name = || String::from_utf8_lossy(&key).into_owned();
-                if ks.db(db).find(&key).is_some()
-                    || ks
-                        .db(db)
-                        .seg()
-                        .is_some_and(|s| s.ttl(&key, i64::MIN).is_some())
-                {
-                    return Err(LoadError::DuplicateKey(name(), reader.offset()));
-                }
-                // As Redis: a master drops keys whose time is up; a replica keeps them (hidden from its
-                // clients) until its master's DEL.
+                // As Redis: a master drops keys whose time is up (before any duplicate check: the key
+                // held stays); a replica keeps them (hidden from its clients) until its master's DEL.
                 if ks.expiry == crate::ExpiryRole::Master
-                    && meta.expire_ms.is_some_and(|when| when <= now_ms)
+                    && meta.expire_ms.is_some_and(|when| when <= opts.now_ms)
                 {
                     stats.expired_skipped += 1;
                     continue;
                 }
-                if load_into_segments(ks, db, &key, &value, meta.expire_ms, now_ms).map_err(
-                    |err| LoadError::Build {
+                let name = || String::from_utf8_lossy(&key).into_owned();
+                if holds(ks, db, &key) {
+                    if opts.duplicates == Duplicates::Refuse {
+                        return Err(LoadError::DuplicateKey(name(), reader.offset()));
+                    }
+                    drop_held(ks, db, &key);
+                }
+                store_key(ks, db, &key, &value, &meta, opts.now_ms).map_err(|err| {
+                    LoadError::Build {
                         key: name(),
                         err,
                         offset: reader.offset(),
-                    },
-                )? {
-                    stats.keys += 1;
-                    after_key();
-                    continue;
-                }
-                let entry =
-                    store_value(ks, db, &key, &value, meta.expire_ms, now_ms).map_err(|err| {
-                        LoadError::Build {
-                            key: name(),
-                            err,
-                            offset: reader.offset(),
-                        }
-                    })?;
-                apply_clock(ks, entry, meta.idle_secs, meta.lfu_freq, now_ms);
+                    }
+                })?;
                 stats.keys += 1;
-                after_key();
+                (opts.after_key)();
             }
         }
     }
     Ok(stats)
+}
+
+/// Whether `db` holds `key`, logically expired or not, in its tables or its segment store.
+fn holds<A: KvAllocator>(ks: &Keyspace<A>, db: usize, key: &[u8]) -> bool {
+    let db = ks.db(db);
+    db.find(key).is_some() || db.seg().is_some_and(|s| s.ttl(key, i64::MIN).is_some())
+}
+
+/// Removes `key` from both homes of `db` (a key lives in one; see [`crate::seg`]).
+fn drop_held<A: KvAllocator>(ks: &mut Keyspace<A>, db: usize, key: &[u8]) {
+    let db = ks.db_mut(db);
+    db.remove(key);
+    if let Some(store) = db.seg.as_deref_mut() {
+        // `i64::MIN` as "now": an expired item is removed too.
+        store.delete(key, i64::MIN);
+    }
+}
+
+/// Stores one key of the file where a write would put it, with its expiry and access clock.
+fn store_key<A: KvAllocator>(
+    ks: &mut Keyspace<A>,
+    db: usize,
+    key: &[u8],
+    value: &zedis_rdb::RdbValue,
+    meta: &zedis_rdb::KeyMeta,
+    now_ms: i64,
+) -> Result<(), BuildError> {
+    if load_into_segments(ks, db, key, value, meta.expire_ms, now_ms)? {
+        return Ok(());
+    }
+    let entry = store_value(ks, db, key, value, meta.expire_ms, now_ms)?;
+    apply_clock(ks, entry, meta.idle_secs, meta.lfu_freq, now_ms);
+    Ok(())
 }
 
 /// A loaded plain string goes to the segment store when it serves them (see [`crate::seg`]); whether it

@@ -6,7 +6,6 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zedis_rdb::{RdbValue, StreamId};
@@ -14,67 +13,53 @@ use zedis_rdb::{RdbValue, StreamId};
 pub mod fill;
 pub mod legacy;
 
-use zedis_testkit::free_port;
+use zedis_testkit::RedisServer;
 pub use zedis_testkit::{have, TempDir};
 
-/// A running redis-server, stopped (by its PID) on drop.
+/// A running redis-server (testkit's [`RedisServer`]), stopped by its PID on drop.
 pub struct Redis {
-    child: Child,
+    /// The process.
+    server: RedisServer,
     /// Its port.
     pub port: u16,
 }
 
 impl Redis {
-    /// Starts redis-server with `dir` as its data directory and `extra` arguments (on another free port
-    /// when the first one was taken meanwhile).
+    /// Starts redis-server with `dir` as its data directory, `dbfilename` and `extra` arguments, and waits
+    /// until it answers PING (a server loading its RDB answers `-LOADING` until it is done).
+    ///
+    /// # Panics
+    /// When it does not start or does not answer within a minute.
     pub fn start(dir: &Path, dbfilename: &str, extra: &[&str]) -> Redis {
-        for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new("redis-server");
-            cmd.args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ]);
-            cmd.arg("--dir")
-                .arg(dir)
-                .args(["--dbfilename", dbfilename])
-                .args(extra);
-            let child = cmd
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn redis-server");
-            let mut r = Redis { child, port };
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while Instant::now() < deadline {
-                if pings(port) {
-                    return r;
-                }
-                if let Ok(Some(_)) = r.child.try_wait() {
-                    break; // the port was taken: try another
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        let server = RedisServer::builder()
+            .dir(dir)
+            .args(&["--dbfilename", dbfilename])
+            .args(extra)
+            .start()
+            .unwrap_or_else(|e| panic!("redis-server did not start: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !pings(server.port) {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer: {}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("redis-server did not start");
+        Redis {
+            port: server.port,
+            server,
+        }
     }
 
     /// A new connection.
     pub fn client(&self) -> Client {
         Client::from(TcpStream::connect(("127.0.0.1", self.port)).expect("connect"))
     }
-}
 
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.server.pid()
     }
 }
 

@@ -11,9 +11,11 @@
 
 pub mod aof;
 pub mod encodings;
+pub mod fake_master;
 pub mod launch;
 pub mod reference;
 pub mod replication;
+pub mod side_by_side;
 pub mod tools;
 
 use launch::Launch;
