@@ -5,7 +5,7 @@
 use crate::server::{unix_ms, Core};
 use crate::Strategy;
 use std::path::Path;
-use zedis_keyspace::persist::rdb_file;
+use zedis_keyspace::persist::rdb_file::{self, Duplicates, LoadOptions};
 use zedis_resp::reply;
 
 impl<S: Strategy> Core<S> {
@@ -60,12 +60,33 @@ impl<S: Strategy> Core<S> {
         &mut self,
         input: impl std::io::Read,
     ) -> Result<rdb_file::LoadStats, rdb_file::LoadError> {
+        self.rdb_load_with(input, Duplicates::Refuse, &mut || {})
+    }
+
+    /// The one RDB load of the server (startup, an AOF base, a replica's full sync, DEBUG RELOAD): the
+    /// file's keys through `rdb_file::load_with`, its libraries with FUNCTION LOAD's rules, a key or library
+    /// already present refused or replaced (`Duplicates::Replace`: Redis's `RDBFLAGS_ALLOW_DUP`, FUNCTION
+    /// LOAD REPLACE); `after_key` runs after each key (`key-load-delay`). Every load counts in INFO's
+    /// `rdb_last_load_keys_*`.
+    pub fn rdb_load_with(
+        &mut self,
+        input: impl std::io::Read,
+        duplicates: Duplicates,
+        after_key: &mut dyn FnMut(),
+    ) -> Result<rdb_file::LoadStats, rdb_file::LoadError> {
         let engine = &mut self.engine;
         let scripting = &mut engine.scripting;
-        let mut on_function = |code: Vec<u8>| load_library(scripting.as_deref_mut(), &code);
-        let stats = rdb_file::load(&mut engine.ks, input, unix_ms(), &mut on_function);
+        let replace = duplicates == Duplicates::Replace;
+        let mut on_function =
+            |code: Vec<u8>| load_library(scripting.as_deref_mut(), &code, replace);
+        let opts = LoadOptions {
+            now_ms: unix_ms(),
+            duplicates,
+            on_function: &mut on_function,
+            after_key,
+        };
+        let stats = rdb_file::load_with(&mut engine.ks, input, opts);
         crate::scripting_cmds::recharge(self);
-        // INFO rdb_last_load_keys_*: every RDB load counts (startup, an AOF base, a replica's full sync).
         if let Ok(loaded) = &stats {
             self.engine.persist.last_load_keys = (loaded.keys, loaded.expired_skipped);
         }
@@ -73,15 +94,17 @@ impl<S: Strategy> Core<S> {
     }
 }
 
-/// Loads one library from an RDB with FUNCTION LOAD's rules (no REPLACE: a clash refuses the file).
+/// Loads one library from an RDB with FUNCTION LOAD's rules (`replace`: FUNCTION LOAD REPLACE; without
+/// it a clash refuses the file).
 fn load_library(
     scripting: Option<&mut zedis_scripting::Scripting>,
     code: &[u8],
+    replace: bool,
 ) -> Result<(), String> {
     let Some(scripting) = scripting else {
         return Err("scripting is not available".into());
     };
-    let reply = scripting.function_load(code, false);
+    let reply = scripting.function_load(code, replace);
     match reply.strip_prefix(b"-") {
         Some(error) => Err(format!(
             "Failed loading library: {}",

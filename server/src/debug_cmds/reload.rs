@@ -4,10 +4,9 @@
 //! the key of that name already in memory, in the tables or the segment store, and a function library of
 //! the file replaces the loaded one; without it either is a failed load.
 
-use crate::server::{unix_ms, Core};
+use crate::server::Core;
 use crate::Strategy;
-use std::io::Read;
-use zedis_keyspace::persist::rdb_file::{self, Duplicates, LoadError, LoadOptions, LoadStats};
+use zedis_keyspace::persist::rdb_file::Duplicates;
 use zedis_observe::debug_reply as dr;
 use zedis_resp::reply;
 
@@ -28,7 +27,8 @@ pub fn reload<S: Strategy>(core: &mut Core<S>, ck: usize, merge: bool, flush: bo
     let loaded = std::fs::File::open(&path)
         .map_err(|e| e.to_string())
         .and_then(|f| {
-            load(core, std::io::BufReader::new(f), duplicates).map_err(|e| e.to_string())
+            core.rdb_load_with(std::io::BufReader::new(f), duplicates, &mut || {})
+                .map_err(|e| e.to_string())
         });
     match loaded {
         Ok(_) => {
@@ -56,41 +56,4 @@ pub fn empty_data<S: Strategy>(core: &mut Core<S>) {
         }
     }
     crate::scripting_cmds::recharge(core);
-}
-
-/// `Core::rdb_load` with Redis's `rdbflags`: the keys and function libraries of an RDB into the dataset,
-/// a key or library already present refused ([`Duplicates::Refuse`]) or replaced (`Replace`, Redis's
-/// `RDBFLAGS_ALLOW_DUP`: FUNCTION LOAD REPLACE for libraries). INFO's `rdb_last_load_keys_*` follow.
-fn load<S: Strategy>(
-    core: &mut Core<S>,
-    input: impl Read,
-    duplicates: Duplicates,
-) -> Result<LoadStats, LoadError> {
-    let engine = &mut core.engine;
-    let scripting = &mut engine.scripting;
-    let replace = duplicates == Duplicates::Replace;
-    let mut on_function = |code: Vec<u8>| {
-        let Some(scripting) = scripting.as_deref_mut() else {
-            return Err("scripting is not available".to_owned());
-        };
-        match scripting.function_load(&code, replace).strip_prefix(b"-") {
-            Some(error) => Err(format!(
-                "Failed loading library: {}",
-                String::from_utf8_lossy(error).trim_end()
-            )),
-            None => Ok(()),
-        }
-    };
-    let opts = LoadOptions {
-        now_ms: unix_ms(),
-        duplicates,
-        on_function: &mut on_function,
-        after_key: &mut || {},
-    };
-    let stats = rdb_file::load_with(&mut engine.ks, input, opts);
-    crate::scripting_cmds::recharge(core);
-    if let Ok(loaded) = &stats {
-        core.engine.persist.last_load_keys = (loaded.keys, loaded.expired_skipped);
-    }
-    stats
 }

@@ -8,7 +8,7 @@ use crate::Strategy;
 use mio::{Interest, Token};
 use zedis_client_pool::ClientSlots;
 use zedis_deploy::stream::{redis_addr, ClientStream};
-use zedis_keyspace::persist::rdb_file::{LoadError, LoadStats};
+use zedis_keyspace::persist::rdb_file::{Duplicates, LoadError, LoadStats};
 
 impl<S: Strategy> Core<S> {
     /// The RDB is complete: replace the dataset with it and take the master's id and offset.
@@ -43,39 +43,17 @@ impl<S: Strategy> Core<S> {
         Ok(())
     }
 
-    /// Loads a full resync's RDB (`Core::rdb_load`, or with `key-load-delay` the slow copy of it in
-    /// `rdb.rs`).
+    /// Loads a full resync's RDB (`Core::rdb_load_with`, sleeping `key-load-delay` after each key).
     pub(super) fn repl_rdb_load(
         &mut self,
         input: impl std::io::Read,
     ) -> Result<LoadStats, LoadError> {
         let delay = self.config.int("key-load-delay");
-        if delay == 0 {
-            return self.rdb_load(input);
-        }
-        let engine = &mut self.engine;
-        let scripting = &mut engine.scripting;
-        let mut on_function = |code: Vec<u8>| match scripting.as_deref_mut() {
-            None => Err("scripting is not available".to_string()),
-            Some(s) => {
-                let reply = s.function_load(&code, false);
-                match reply.strip_prefix(b"-") {
-                    Some(e) => Err(format!(
-                        "Failed loading library: {}",
-                        String::from_utf8_lossy(e).trim_end()
-                    )),
-                    None => Ok(()),
-                }
+        self.rdb_load_with(input, Duplicates::Refuse, &mut || {
+            if delay != 0 {
+                super::rdb::debug_delay(delay);
             }
-        };
-        let now = crate::server::unix_ms();
-        let stats =
-            super::rdb::load_with_delay(&mut engine.ks, input, now, &mut on_function, delay);
-        crate::scripting_cmds::recharge(self);
-        if let Ok(loaded) = &stats {
-            self.engine.persist.last_load_keys = (loaded.keys, loaded.expired_skipped);
-        }
-        stats
+        })
     }
 
     /// A full resync's RDB replaced the dataset: WATCHers learn it, we take the master's id and offset

@@ -7,7 +7,7 @@
 //! `repl-stream-db` matters for chains: a replica's stream continues in whatever database its master last
 //! selected, so a sub-replica must start its master client in that database (Redis's `rdbSaveInfo`).
 
-use zedis_keyspace::persist::rdb_file::{self, AuxInfo, Extras, LoadError, LoadStats};
+use zedis_keyspace::persist::rdb_file::{self, AuxInfo, Extras};
 use zedis_keyspace::Keyspace;
 use zedis_kv_pool::KvAllocator;
 use zedis_rdb::{Limits, RdbError, RdbItem, RdbReader};
@@ -94,18 +94,4 @@ pub fn stream_db(rdb: &[u8]) -> usize {
         }
     }
     0
-}
-
-/// `rdb_file::load` with Redis's `key-load-delay` ([`debug_delay`] after each key stored), for a replica's
-/// full sync.
-pub fn load_with_delay<A: KvAllocator, R: std::io::Read>(
-    ks: &mut Keyspace<A>,
-    input: R,
-    now_ms: i64,
-    on_function: &mut dyn FnMut(Vec<u8>) -> Result<(), String>,
-    key_load_delay: i64,
-) -> Result<LoadStats, LoadError> {
-    rdb_file::load_each(ks, input, now_ms, on_function, &mut || {
-        debug_delay(key_load_delay)
-    })
 }
