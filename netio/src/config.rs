@@ -23,8 +23,9 @@ pub struct DriverConfig {
     /// A connection's drained output buffers keep at most this capacity (larger ones are given back).
     pub output_keep_bytes_max: usize,
     /// After submitting N sends, a turn waits for N + 1 completions (the sends, which usually complete during
-    /// the submission, and some input) for at most this long, then for any completion: one enter per
-    /// request batch instead of two. 0 waits for one completion. Needs kernel 6.12 (ignored before).
+    /// the submission, and some input; more with `expect_replies`) for at most this long, then for any
+    /// completion: one enter per request batch instead of two. 0 waits for one completion. Needs kernel 6.12
+    /// (ignored before).
     pub batch_wait_usec: u32,
     /// With `batch_wait_usec`: a turn that sent N replies waits (for at most `batch_wait_usec`) for N more
     /// completions besides the sends, one request from each connection it answered, instead of one: at
