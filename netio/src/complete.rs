@@ -140,6 +140,7 @@ impl UringDriver {
             n if n > 0 => {
                 self.stats.bytes_received += n as u64;
                 if let (Some(buf), true, State::Open) = (buf, reporting, c.state) {
+                    c.awaiting_reply = true;
                     events.push(Event::Data(id, buf));
                 }
             }

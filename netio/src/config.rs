@@ -23,11 +23,18 @@ pub struct DriverConfig {
     /// A connection's drained output buffers keep at most this capacity (larger ones are given back).
     pub output_keep_bytes_max: usize,
     /// After submitting N sends, a turn waits for N + 1 completions (the sends, which usually complete during
-    /// the submission, and some input) for at most this long, then for any completion: one enter per
-    /// request batch instead of two. 0 waits for one completion. Needs kernel 6.12 (ignored before).
+    /// the submission, and some input; more with `expect_replies`) for at most this long, then for any
+    /// completion: one enter per request batch instead of two. 0 waits for one completion. Needs kernel 6.12
+    /// (ignored before).
     pub batch_wait_usec: u32,
+    /// With `batch_wait_usec`: a turn that sent N replies waits (for at most `batch_wait_usec`) for N more
+    /// completions besides the sends, one request from each connection it answered, instead of one: at
+    /// pipeline 1 with many clients a turn then serves many requests per sleep. `false`: wait for one.
+    pub expect_replies: bool,
     /// Set the ring up with `IORING_SETUP_DEFER_TASKRUN | SINGLE_ISSUER`: completion work (copying received
-    /// bytes, posting CQEs) runs only inside the loop's `io_uring_enter`, never interrupting it.
+    /// bytes, posting CQEs) runs only inside the loop's `io_uring_enter`, never interrupting it. Without it
+    /// (or on kernels before 6.1) the ring uses `COOP_TASKRUN | TASKRUN_FLAG`: completion work still never
+    /// interrupts the loop with an IPI, it runs at its next system call.
     pub defer_taskrun: bool,
 }
 
@@ -46,6 +53,7 @@ impl Default for DriverConfig {
             output_bytes_max: 1024 * 1024 * 1024,
             output_keep_bytes_max: 16 * 1024,
             batch_wait_usec: 50,
+            expect_replies: true,
             defer_taskrun: true,
         }
     }

@@ -93,6 +93,10 @@ pub(crate) struct Conn {
     pub(crate) close_queued: bool,
     /// Queued in the driver's `dirty` list (to flush or to close this turn).
     pub(crate) dirty: bool,
+    /// Input was reported since this connection's last Send was queued: that Send answers a request, so the
+    /// peer is likely to send its next one (`DriverConfig::expect_replies`). Pushes to idle peers (pub/sub,
+    /// MONITOR) do not count.
+    pub(crate) awaiting_reply: bool,
 }
 
 /// Whether the caller asked to close.
@@ -121,6 +125,7 @@ impl Conn {
             cancel_queued: false,
             close_queued: false,
             dirty: false,
+            awaiting_reply: false,
         }
     }
 

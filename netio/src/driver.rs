@@ -89,6 +89,8 @@ pub struct UringDriver {
     pub(crate) open: usize,
     /// Connections to flush or close at the start of the next turn (each at most once: `Conn::dirty`).
     pub(crate) dirty: Vec<u32>,
+    /// The previous turn's `dirty` list, cleared, kept for its allocation.
+    pub(crate) dirty_scratch: Vec<u32>,
     /// Connections whose receive stopped with `ENOBUFS`.
     pub(crate) starved: Vec<u32>,
     /// The tick interval; its timespec must stay put while the timeout SQE is armed.
@@ -104,6 +106,8 @@ pub struct UringDriver {
     pub(crate) cqe_batch: Vec<(u64, i32, u32)>,
     /// Sends queued for the next enter (they usually complete during it; see `turn`).
     pub(crate) sends_queued: usize,
+    /// Of those, sends answering input (see `Conn::awaiting_reply`): each peer should send again.
+    pub(crate) replies_queued: usize,
     /// A descriptor watched for readability (`watch_readable`), e.g. another poller's epoll fd.
     pub(crate) watched: Option<RawFd>,
     /// A one-shot poll on `watched` is in flight.
@@ -138,6 +142,7 @@ impl UringDriver {
             free_slots: Vec::new(),
             open: 0,
             dirty: Vec::new(),
+            dirty_scratch: Vec::new(),
             starved: Vec::new(),
             tick: None,
             tick_generation: 0,
@@ -148,6 +153,7 @@ impl UringDriver {
             stats: DriverStats::default(),
             cqe_batch: Vec::new(),
             sends_queued: 0,
+            replies_queued: 0,
             watched: None,
             watch_armed: false,
         })
@@ -277,14 +283,23 @@ impl UringDriver {
             Some(Duration::ZERO)
         };
         // Sends to sockets with room complete during the submission itself: waiting for one completion would
-        // return at once with only those, and cost a second enter to wait for input. So wait for them plus one,
-        // but at most `batch_wait_usec`, after which any completion ends the wait (kernel 6.12 min-wait).
+        // return at once with only those, and cost a second enter to wait for input. So wait for them plus the
+        // input they should bring (`expect_replies`: each peer whose request was just answered is expected to
+        // send its next one; otherwise one completion), but at most `batch_wait_usec`, after which any
+        // completion ends the wait (kernel 6.12 min-wait). With DEFER_TASKRUN the kernel does not even wake
+        // the loop before that many completions are due: fewer sleeps and wake-ups per request.
         let sends = std::mem::take(&mut self.sends_queued);
+        let replies = std::mem::take(&mut self.replies_queued);
         let batch = self.config.batch_wait_usec > 0
             && self.ring.params().is_feature_min_timeout()
             && wait != Some(Duration::ZERO);
         let want = if batch {
-            (1 + sends).min(self.ring.params().cq_entries() as usize)
+            let input = if self.config.expect_replies {
+                replies.max(1)
+            } else {
+                1
+            };
+            (sends + input).min(self.ring.params().cq_entries() as usize)
         } else {
             1
         };
@@ -353,20 +368,30 @@ impl UringDriver {
             self.wake_armed = true;
         }
         if !self.starved.is_empty() && self.pool.held() < self.pool.count_usize() {
-            for slot in std::mem::take(&mut self.starved) {
+            let mut starved = std::mem::take(&mut self.starved);
+            for &slot in &starved {
                 if let Some(c) = self.conns.get_mut(slot as usize).and_then(Option::as_mut) {
                     c.starved = false;
                     self.advance(slot)?;
                 }
             }
+            // Keep the list's allocation (no allocation per turn); `advance` does not add to it.
+            starved.clear();
+            self.starved = starved;
         }
-        for slot in std::mem::take(&mut self.dirty) {
+        // The dirty list is swapped with a scratch list rather than taken, so neither is reallocated per turn;
+        // `advance` never marks a connection dirty, so nothing is added to `dirty` meanwhile.
+        let mut dirty = std::mem::replace(&mut self.dirty, std::mem::take(&mut self.dirty_scratch));
+        let result = dirty.iter().try_for_each(|&slot| {
             if let Some(c) = self.conns.get_mut(slot as usize).and_then(Option::as_mut) {
                 c.dirty = false;
                 self.advance(slot)?;
             }
-        }
-        Ok(())
+            Ok(())
+        });
+        dirty.clear();
+        self.dirty_scratch = dirty;
+        result
     }
 
     /// Queues what connection `slot` needs next: its receive (re-armed unless closing or ended), a Send of its
@@ -398,6 +423,9 @@ impl UringDriver {
             c.send_inflight = true;
             sqes[1] = Some(send_sqe(fd, &c.inflight, slot, generation));
             self.sends_queued += 1;
+            if std::mem::take(&mut c.awaiting_reply) {
+                self.replies_queued += 1;
+            }
         }
         for sqe in sqes.iter().flatten() {
             self.push(sqe)?;

@@ -21,22 +21,39 @@ pub fn probe() -> Result<(), NetioError> {
 }
 
 /// A ring of `entries` SQEs; `defer_taskrun`: completions are processed only when the loop enters (single
-/// issuer), falling back to the default mode on kernels without it.
+/// issuer), falling back to cooperative task running (`COOP_TASKRUN | TASKRUN_FLAG`, kernel 5.19) and then
+/// to the default mode on kernels without them.
 pub(crate) fn setup(entries: u32, defer_taskrun: bool) -> Result<IoUring, NetioError> {
-    let build = |tuned: bool| {
+    let build = |mode: Mode| {
         let mut b = IoUring::builder();
         b.setup_cqsize(entries * 2);
-        if tuned {
+        match mode {
             // Completions are processed only when we enter (no interrupts of the loop's thread).
-            b.setup_single_issuer().setup_defer_taskrun();
+            Mode::Defer => {
+                b.setup_single_issuer().setup_defer_taskrun();
+            }
+            // Completion work waits for our next system call instead of interrupting us (no IPI).
+            Mode::Coop => {
+                b.setup_coop_taskrun().setup_taskrun_flag();
+            }
+            Mode::Plain => {}
         }
         b.build(entries)
     };
-    let ring = match build(defer_taskrun) {
-        Ok(ring) => ring,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => build(false).map_err(unavailable)?,
-        Err(e) => return Err(unavailable(e)),
+    let modes: &[Mode] = if defer_taskrun {
+        &[Mode::Defer, Mode::Coop, Mode::Plain]
+    } else {
+        &[Mode::Coop, Mode::Plain]
     };
+    let mut built = Err(io::Error::from_raw_os_error(libc::EINVAL));
+    for &mode in modes {
+        built = build(mode);
+        match &built {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => continue,
+            _ => break,
+        }
+    }
+    let ring = built.map_err(unavailable)?;
     if !ring.params().is_feature_ext_arg() {
         return Err(NetioError::Unsupported("IORING_FEAT_EXT_ARG (kernel 5.11)"));
     }
@@ -61,6 +78,14 @@ pub(crate) fn setup(entries: u32, defer_taskrun: bool) -> Result<IoUring, NetioE
         }
     }
     Ok(ring)
+}
+
+/// How completion work is run (see `setup`).
+#[derive(Clone, Copy)]
+enum Mode {
+    Defer,
+    Coop,
+    Plain,
 }
 
 fn unavailable(e: io::Error) -> NetioError {

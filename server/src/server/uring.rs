@@ -43,6 +43,10 @@ const BUFFER_BYTES: u32 = 2 * 1024;
 /// Connection slots the driver may hold (grown on demand; `maxclients` is enforced by the server, which
 /// answers Redis's error to the extra connections, so the driver needs room past it).
 const CONNECTIONS_MAX: u32 = 1 << 20;
+/// How long a turn that answered requests waits for the next ones before it takes what has come (the
+/// driver's `batch_wait_usec`, with `expect_replies`): measured against 0, 50 and 200 µs in the README
+/// ("Measured: `--io epoll` against `--io uring`").
+const BATCH_WAIT_USEC: u32 = 100;
 /// How long the last replies may take to leave at shutdown.
 const SHUTDOWN_FLUSH: Duration = Duration::from_millis(200);
 
@@ -89,8 +93,11 @@ pub fn startup(
         output_bytes_max: usize::MAX / 4,
         buffers_count: BUFFERS_COUNT,
         buffer_bytes: BUFFER_BYTES,
+        batch_wait_usec: BATCH_WAIT_USEC,
+        expect_replies: true,
         ..Default::default()
     };
+    let driver_config = experiment_knobs(driver_config);
     let mut driver = UringDriver::new(listener, driver_config)
         .map_err(|e| anyhow::anyhow!("--io uring: {e}"))?;
     driver.watch_readable(poll.as_raw_fd());
@@ -503,6 +510,23 @@ impl<S: Strategy> Core<S> {
         }
         uring.charged = bytes;
     }
+}
+
+/// Measurement knobs (issue 24's comparison of wait strategies), read once at startup from the environment:
+/// `ZEDIS_URING_BATCH_USEC` (`batch_wait_usec`), `ZEDIS_URING_EXPECT` (`expect_replies`, 0/1),
+/// `ZEDIS_URING_DEFER` (`defer_taskrun`, 0/1). Unset: the driver's defaults.
+fn experiment_knobs(mut config: DriverConfig) -> DriverConfig {
+    let knob = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+    if let Some(usec) = knob("ZEDIS_URING_BATCH_USEC") {
+        config.batch_wait_usec = usec;
+    }
+    if let Some(expect) = knob("ZEDIS_URING_EXPECT") {
+        config.expect_replies = expect != 0;
+    }
+    if let Some(defer) = knob("ZEDIS_URING_DEFER") {
+        config.defer_taskrun = defer != 0;
+    }
+    config
 }
 
 /// Sends `text` and closes after it.
