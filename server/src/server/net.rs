@@ -145,19 +145,18 @@ impl<S: Strategy> Server<S> {
             return;
         };
         let mut pos = 0;
-        loop {
-            let blocked = self.core.clients.get(ck).is_none_or(|c| {
-                c.close_after_reply || c.blocked.is_some() || c.output_limit_hit || c.waiting_acks
-            });
-            if blocked || pos >= input.query.len() {
+        while pos < input.query.len() {
+            // One look at the client per command: whether it may run one now (not closing, blocked, over its
+            // output limit, in WAIT or postponed by CLIENT PAUSE, see pause.rs), and what CLIENT LIST shows of
+            // the query buffer while it runs.
+            let Some(c) = self.core.clients.get_mut(ck) else {
                 break;
-            }
-            // CLIENT PAUSE: input behind a postponed command waits for it (pause.rs).
-            if self
-                .core
-                .clients
-                .get(ck)
-                .is_some_and(|c| c.tx.is_postponed())
+            };
+            if c.close_after_reply
+                || c.blocked.is_some()
+                || c.output_limit_hit
+                || c.waiting_acks
+                || c.tx.is_postponed()
             {
                 break;
             }
@@ -168,10 +167,9 @@ impl<S: Strategy> Server<S> {
                     let base = pos;
                     pos += consumed;
                     // CLIENT LIST shows the running command still in the query buffer, as Redis does.
-                    if let Some(c) = self.core.clients.get_mut(ck) {
-                        let free = input.query.capacity() - input.query.len();
-                        c.running_query = (input.query.len() - base, free);
-                    }
+                    let free = input.query.capacity() - input.query.len();
+                    c.running_query = (input.query.len() - base, free);
+                    let replica = !is_master && crate::repl::is_online_replica(c);
                     let spans = input.parser.args();
                     if spans.is_empty() {
                         if is_master {
@@ -195,12 +193,7 @@ impl<S: Strategy> Server<S> {
                         self.core.engine.ks.expiry = zedis_keyspace::ExpiryRole::Replica;
                         let raw = &input.query.data()[base..pos];
                         self.core.repl_master_applied(ck, before, raw);
-                    } else if self
-                        .core
-                        .clients
-                        .get(ck)
-                        .is_some_and(crate::repl::is_online_replica)
-                    {
+                    } else if replica {
                         let before = self.core.clients.get(ck).map_or(0, |c| c.out.len());
                         self.core.call(ck, &argv);
                         self.core.repl_replica_replied(ck, before);
