@@ -417,7 +417,14 @@ impl<S: Strategy> Core<S> {
             let mut slices: [IoSlice<'_>; WRITEV_SLICES_MAX] =
                 [IoSlice::new(&[]); WRITEV_SLICES_MAX];
             let count = gather(client, &mut slices);
-            match stream.write_plain_vectored(&slices[..count]) {
+            // A lone reply buffer (the usual case) goes out with send(2): writev(2) also copies and checks
+            // an iovec array in the kernel.
+            let result = if count == 1 {
+                stream.write_plain(&slices[0])
+            } else {
+                stream.write_plain_vectored(&slices[..count])
+            };
+            match result {
                 Ok(0) => {
                     failed = true;
                     break;
