@@ -249,6 +249,39 @@ pub(super) fn gather<'a>(
     count
 }
 
+/// Whether `client` is past its `client-output-buffer-limit` (or already scheduled for closing for it; a
+/// pipelined batch checks after every command). `queued`: its output handed to the io_uring driver and not
+/// yet sent, which counts; a replica's RDB payload does not, in Redis's accounting.
+fn over_output_limit(
+    client: &mut crate::client::Client,
+    settings: &crate::settings::Settings,
+    queued: usize,
+    now_ms: i64,
+) -> bool {
+    if client.output_limit_hit {
+        return true;
+    }
+    let limit = if client.replica.as_ref().is_some_and(|r| r.online) {
+        settings.output_limits.replica
+    } else if client.subscriptions + client.shard_subscriptions > 0 {
+        settings.output_limits.pubsub
+    } else {
+        settings.output_limits.normal
+    };
+    let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client) + queued;
+    limit.exceeded(counted as u64, &mut client.soft_limit_since_ms, now_ms)
+}
+
+/// Drops the output of a client past its output limit and marks it (the caller counts it and queues the close).
+fn close_for_output_limit(client: &mut crate::client::Client) {
+    zedis_deploy::warning!(
+        "Client id={} closed for overcoming of output buffer limits.",
+        client.id
+    );
+    client.clear_output();
+    client.output_limit_hit = true;
+}
+
 /// A short read means the socket is drained.
 fn spare_len_hint(chunk: usize) -> usize {
     chunk
@@ -342,44 +375,35 @@ impl<S: Strategy> Core<S> {
         let Some(client) = self.clients.get_mut(ck) else {
             return false;
         };
-        if client.output_limit_hit {
-            // Already scheduled for closing (a pipelined batch checks after every command).
-            return true;
+        if !over_output_limit(client, &self.settings, queued, now_ms) {
+            return false;
         }
-        let limit = if client.replica.as_ref().is_some_and(|r| r.online) {
-            self.settings.output_limits.replica
-        } else if client.subscriptions + client.shard_subscriptions > 0 {
-            self.settings.output_limits.pubsub
-        } else {
-            self.settings.output_limits.normal
-        };
-        // A replica's RDB payload is not part of its output buffer in Redis's accounting. Output handed to the
-        // io_uring driver and not yet sent is.
-        let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client) + queued;
-        if limit.exceeded(counted as u64, &mut client.soft_limit_since_ms, now_ms) {
-            zedis_deploy::warning!(
-                "Client id={} closed for overcoming of output buffer limits.",
-                client.id
-            );
-            client.clear_output();
-            client.output_limit_hit = true;
+        if !client.output_limit_hit {
+            close_for_output_limit(client);
             self.engine.stats.client_output_limit_disconnections += 1;
             self.net.closing.push(ck);
-            return true;
         }
-        false
+        true
     }
 
-    /// Marks a client as having output to write this loop turn.
+    /// Marks a client as having output to write this loop turn (after applying its output limit).
     pub fn queue_write(&mut self, ck: usize) {
-        if self.output_limit_reached(ck, cached_ms()) {
+        let queued = self.uring_queued(ck);
+        // One look at the client for the limit and the queueing: this runs after every command.
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        if over_output_limit(client, &self.settings, queued, cached_ms()) {
+            if !client.output_limit_hit {
+                close_for_output_limit(client);
+                self.engine.stats.client_output_limit_disconnections += 1;
+                self.net.closing.push(ck);
+            }
             return;
         }
-        if let Some(client) = self.clients.get_mut(ck) {
-            if !client.pending_write && client.output_len() > 0 {
-                client.pending_write = true;
-                self.net.pending_writes.push(ck);
-            }
+        if !client.pending_write && client.output_len() > 0 {
+            client.pending_write = true;
+            self.net.pending_writes.push(ck);
         }
     }
 
