@@ -245,17 +245,26 @@ impl RequestParser {
 
     /// Parses `*N\r?`; returns the argument count (0 for any `N <= 0`).
     fn multibulk_header(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
-        let Some(cr) = self.find_line_end(buf, ProtocolError::TooBigMultibulkCount)? else {
-            return Ok(None);
+        let (cr, count) = match short_header(buf, self.pos, b'*') {
+            Some((cr, count)) => (cr, count),
+            None => {
+                let Some(cr) = self.find_line_end(buf, ProtocolError::TooBigMultibulkCount)? else {
+                    return Ok(None);
+                };
+                match parse_i64_strict(&buf[self.pos + 1..cr]) {
+                    Some(count) if count <= 0 => (cr, 0),
+                    Some(count) => (
+                        cr,
+                        usize::try_from(count)
+                            .map_err(|_| ProtocolError::InvalidMultibulkLength)?,
+                    ),
+                    None => return Err(ProtocolError::InvalidMultibulkLength),
+                }
+            }
         };
-        let count = match parse_i64_strict(&buf[self.pos + 1..cr]) {
-            Some(count) if count <= 0 => 0,
-            Some(count) => usize::try_from(count)
-                .ok()
-                .filter(|&count| count <= self.limits.multibulk_len_max)
-                .ok_or(ProtocolError::InvalidMultibulkLength)?,
-            None => return Err(ProtocolError::InvalidMultibulkLength),
-        };
+        if count > self.limits.multibulk_len_max {
+            return Err(ProtocolError::InvalidMultibulkLength);
+        }
         if count > UNAUTHENTICATED_MULTIBULK_LEN_MAX && !self.authenticated {
             return Err(ProtocolError::UnauthenticatedMultibulkLength);
         }
@@ -266,17 +275,25 @@ impl RequestParser {
 
     /// Parses `$N\r?`; returns the bulk length.
     fn bulk_header(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
-        let Some(cr) = self.find_line_end(buf, ProtocolError::TooBigBulkCount)? else {
-            return Ok(None);
+        let (cr, len) = match short_header(buf, self.pos, b'$') {
+            Some(found) => found,
+            None => {
+                let Some(cr) = self.find_line_end(buf, ProtocolError::TooBigBulkCount)? else {
+                    return Ok(None);
+                };
+                let first = buf[self.pos];
+                if first != b'$' {
+                    return Err(ProtocolError::ExpectedDollar { got: first });
+                }
+                let len = parse_i64_strict(&buf[self.pos + 1..cr])
+                    .and_then(|len| usize::try_from(len).ok())
+                    .ok_or(ProtocolError::InvalidBulkLength)?;
+                (cr, len)
+            }
         };
-        let first = buf[self.pos];
-        if first != b'$' {
-            return Err(ProtocolError::ExpectedDollar { got: first });
+        if len > self.limits.bulk_bytes_max {
+            return Err(ProtocolError::InvalidBulkLength);
         }
-        let len = parse_i64_strict(&buf[self.pos + 1..cr])
-            .and_then(|len| usize::try_from(len).ok())
-            .filter(|&len| len <= self.limits.bulk_bytes_max)
-            .ok_or(ProtocolError::InvalidBulkLength)?;
         if len > UNAUTHENTICATED_BULK_BYTES_MAX && !self.authenticated {
             return Err(ProtocolError::UnauthenticatedBulkLength);
         }
@@ -303,6 +320,38 @@ impl RequestParser {
         self.scan = cr;
         Ok((cr + 2 <= buf.len()).then_some(cr))
     }
+}
+
+/// Digits a header's fast path reads at most (so the value fits any `usize` without checks).
+const SHORT_HEADER_DIGITS_MAX: usize = 9;
+
+/// The fast path of a `*N`/`$N` header at `pos` (almost every real one): `prefix`, then `0` alone or 1 to
+/// [`SHORT_HEADER_DIGITS_MAX`] digits without a leading zero, then `\r` and one more byte. Returns the offset of
+/// the `\r` and the value, exactly what the general path (`find_line_end`, then `string2ll`) finds for such a
+/// line; `None` sends anything else (incomplete, signed, long, malformed) to that path.
+#[inline]
+fn short_header(buf: &[u8], pos: usize, prefix: u8) -> Option<(usize, usize)> {
+    if *buf.get(pos)? != prefix {
+        return None;
+    }
+    let first = *buf.get(pos + 1)?;
+    let mut value = match first {
+        b'0' => 0,
+        b'1'..=b'9' => usize::from(first - b'0'),
+        _ => return None,
+    };
+    let mut i = pos + 2;
+    if first != b'0' {
+        while i < pos + 1 + SHORT_HEADER_DIGITS_MAX {
+            match buf.get(i) {
+                Some(&digit @ b'0'..=b'9') => value = value * 10 + usize::from(digit - b'0'),
+                _ => break,
+            }
+            i += 1;
+        }
+    }
+    // The line must end here, with the byte after `\r` already received (Redis skips it unchecked).
+    (*buf.get(i)? == b'\r' && i + 2 <= buf.len()).then_some((i, value))
 }
 
 #[cfg(test)]

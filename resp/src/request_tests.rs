@@ -373,3 +373,54 @@ proptest! {
         let (_, _) = parse_stream(&input, &mut parser);
     }
 }
+
+/// What the general header path finds for `buf` (a header at offset 0): the `\r` offset and `string2ll`'s value.
+fn general_header(buf: &[u8]) -> Option<(usize, i64)> {
+    let cr = 1 + memchr(b'\r', buf.get(1..)?)?;
+    if cr + 2 > buf.len() {
+        return None;
+    }
+    Some((cr, parse_i64_strict(&buf[1..cr])?))
+}
+
+proptest! {
+    /// The headers' fast path never disagrees with the general path: when it answers, the general path finds
+    /// the same line end and value.
+    #[test]
+    fn short_header_agrees_with_the_general_path(
+        body in proptest::collection::vec(
+            prop_oneof![
+                8 => b'0'..=b'9',
+                1 => Just(b'\r'),
+                1 => Just(b'\n'),
+                1 => Just(b'-'),
+                1 => Just(b'+'),
+                1 => Just(b'x'),
+            ],
+            0..14,
+        ),
+        prefix in prop_oneof![Just(b'$'), Just(b'*')],
+    ) {
+        let mut buf = vec![prefix];
+        buf.extend_from_slice(&body);
+        if let Some((cr, value)) = short_header(&buf, 0, prefix) {
+            prop_assert_eq!(general_header(&buf), Some((cr, value as i64)));
+        }
+        prop_assert_eq!(short_header(&buf, 0, if prefix == b'$' { b'*' } else { b'$' }), None);
+    }
+}
+
+#[test]
+fn short_header_takes_the_common_headers() {
+    assert_eq!(short_header(b"$3\r\nGET\r\n", 0, b'$'), Some((2, 3)));
+    assert_eq!(short_header(b"*0\r\n", 0, b'*'), Some((2, 0)));
+    assert_eq!(
+        short_header(b"$123456789\r\n", 0, b'$'),
+        Some((10, 123_456_789))
+    );
+    // Left to the general path: incomplete, ten digits, leading zero, signed.
+    assert_eq!(short_header(b"$3\r", 0, b'$'), None);
+    assert_eq!(short_header(b"$1234567890\r\n", 0, b'$'), None);
+    assert_eq!(short_header(b"$03\r\n", 0, b'$'), None);
+    assert_eq!(short_header(b"*-1\r\n", 0, b'*'), None);
+}

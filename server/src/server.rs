@@ -191,6 +191,8 @@ impl<S: Strategy> Server<S> {
         budget: &'static Budget,
         mut service: zedis_deploy::service::Service,
     ) -> anyhow::Result<Self> {
+        // The command stopwatch calibrates itself against the clock once, here rather than in the first command.
+        zedis_util::ticks::now();
         let poll = Poll::new()?;
         let (listeners, main_tcp) = listeners::open(&config, &poll, &mut service)?;
         let uring = uring::startup(&config, main_tcp, &poll)?;
@@ -513,6 +515,7 @@ impl<S: Strategy> Core<S> {
         }
         self.cron_clients(now_ms);
         self.cron_stats();
+        zedis_util::ticks::calibrate();
         self.metrics_cron(now_ms);
         self.observe_recharge();
     }

@@ -9,6 +9,7 @@ use crate::Strategy;
 use zedis_keyspace::commands::Handler as KvHandler;
 
 mod flags;
+mod index;
 mod rows;
 pub use flags::*;
 use rows::base_commands;
@@ -123,10 +124,10 @@ impl<S: Strategy> Command<S> {
 /// All commands, with a name index.
 pub struct Table<S: Strategy> {
     commands: Vec<Command<S>>,
-    index: hashbrown::HashMap<&'static str, usize>,
+    index: index::NameIndex,
 }
 
-/// Longest command name Zedis knows, for the stack lowercase buffer.
+/// Longest command name Zedis knows: a longer name is refused without hashing it.
 const NAME_BYTES_MAX: usize = 32;
 
 impl<S: Strategy> Table<S> {
@@ -162,25 +163,23 @@ impl<S: Strategy> Table<S> {
                 command.flags |= flags;
             }
         }
-        let index = commands
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.name, i))
-            .collect();
+        let index = index::NameIndex::new(commands.iter().map(|c| c.name));
         (Table { commands, index }, stats)
     }
 
     /// The command named `name` (case-insensitive).
+    #[inline]
     pub fn lookup(&self, name: &[u8]) -> Option<&Command<S>> {
         if name.len() > NAME_BYTES_MAX {
             return None;
         }
-        let mut buf = [0u8; NAME_BYTES_MAX];
-        let lower = &mut buf[..name.len()];
-        lower.copy_from_slice(name);
-        lower.make_ascii_lowercase();
-        let name = std::str::from_utf8(lower).ok()?;
-        self.index.get(name).map(|&i| &self.commands[i])
+        let row = self.index.find(name, |row| {
+            self.commands[row]
+                .name
+                .as_bytes()
+                .eq_ignore_ascii_case(name)
+        })?;
+        Some(&self.commands[row])
     }
 
     /// The command with id `id` (from [`Command::id`]).

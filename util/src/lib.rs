@@ -5,6 +5,7 @@
 //! - [`glob`]: Redis's glob matcher (KEYS, SCAN MATCH, PSUBSCRIBE, COMMAND LIST FILTERBY PATTERN);
 //! - [`notify`]: the keyspace-event class bits of `notify-keyspace-events`;
 //! - [`sds`]: Redis's word splitting and quoting for its text files (`sdssplitargs`, `sdscatrepr`).
+//! - [`ticks`]: a cheap stopwatch for per-command durations (the time-stamp counter where the kernel uses it).
 //!
 //! Non-goals: anything that allocates for the keyspace or knows about the protocol. `zedis_keyspace::num`,
 //! `zedis_keyspace::glob` and `zedis_keyspace::notify` re-export these modules.
@@ -15,3 +16,4 @@ pub mod glob;
 pub mod notify;
 pub mod num;
 pub mod sds;
+pub mod ticks;

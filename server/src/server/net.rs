@@ -145,19 +145,18 @@ impl<S: Strategy> Server<S> {
             return;
         };
         let mut pos = 0;
-        loop {
-            let blocked = self.core.clients.get(ck).is_none_or(|c| {
-                c.close_after_reply || c.blocked.is_some() || c.output_limit_hit || c.waiting_acks
-            });
-            if blocked || pos >= input.query.len() {
+        while pos < input.query.len() {
+            // One look at the client per command: whether it may run one now (not closing, blocked, over its
+            // output limit, in WAIT or postponed by CLIENT PAUSE, see pause.rs), and what CLIENT LIST shows of
+            // the query buffer while it runs.
+            let Some(c) = self.core.clients.get_mut(ck) else {
                 break;
-            }
-            // CLIENT PAUSE: input behind a postponed command waits for it (pause.rs).
-            if self
-                .core
-                .clients
-                .get(ck)
-                .is_some_and(|c| c.tx.is_postponed())
+            };
+            if c.close_after_reply
+                || c.blocked.is_some()
+                || c.output_limit_hit
+                || c.waiting_acks
+                || c.tx.is_postponed()
             {
                 break;
             }
@@ -168,10 +167,9 @@ impl<S: Strategy> Server<S> {
                     let base = pos;
                     pos += consumed;
                     // CLIENT LIST shows the running command still in the query buffer, as Redis does.
-                    if let Some(c) = self.core.clients.get_mut(ck) {
-                        let free = input.query.capacity() - input.query.len();
-                        c.running_query = (input.query.len() - base, free);
-                    }
+                    let free = input.query.capacity() - input.query.len();
+                    c.running_query = (input.query.len() - base, free);
+                    let replica = !is_master && crate::repl::is_online_replica(c);
                     let spans = input.parser.args();
                     if spans.is_empty() {
                         if is_master {
@@ -195,12 +193,7 @@ impl<S: Strategy> Server<S> {
                         self.core.engine.ks.expiry = zedis_keyspace::ExpiryRole::Replica;
                         let raw = &input.query.data()[base..pos];
                         self.core.repl_master_applied(ck, before, raw);
-                    } else if self
-                        .core
-                        .clients
-                        .get(ck)
-                        .is_some_and(crate::repl::is_online_replica)
-                    {
+                    } else if replica {
                         let before = self.core.clients.get(ck).map_or(0, |c| c.out.len());
                         self.core.call(ck, &argv);
                         self.core.repl_replica_replied(ck, before);
@@ -254,6 +247,39 @@ pub(super) fn gather<'a>(
         count += 1;
     }
     count
+}
+
+/// Whether `client` is past its `client-output-buffer-limit` (or already scheduled for closing for it; a
+/// pipelined batch checks after every command). `queued`: its output handed to the io_uring driver and not
+/// yet sent, which counts; a replica's RDB payload does not, in Redis's accounting.
+fn over_output_limit(
+    client: &mut crate::client::Client,
+    settings: &crate::settings::Settings,
+    queued: usize,
+    now_ms: i64,
+) -> bool {
+    if client.output_limit_hit {
+        return true;
+    }
+    let limit = if client.replica.as_ref().is_some_and(|r| r.online) {
+        settings.output_limits.replica
+    } else if client.subscriptions + client.shard_subscriptions > 0 {
+        settings.output_limits.pubsub
+    } else {
+        settings.output_limits.normal
+    };
+    let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client) + queued;
+    limit.exceeded(counted as u64, &mut client.soft_limit_since_ms, now_ms)
+}
+
+/// Drops the output of a client past its output limit and marks it (the caller counts it and queues the close).
+fn close_for_output_limit(client: &mut crate::client::Client) {
+    zedis_deploy::warning!(
+        "Client id={} closed for overcoming of output buffer limits.",
+        client.id
+    );
+    client.clear_output();
+    client.output_limit_hit = true;
 }
 
 /// A short read means the socket is drained.
@@ -349,44 +375,35 @@ impl<S: Strategy> Core<S> {
         let Some(client) = self.clients.get_mut(ck) else {
             return false;
         };
-        if client.output_limit_hit {
-            // Already scheduled for closing (a pipelined batch checks after every command).
-            return true;
+        if !over_output_limit(client, &self.settings, queued, now_ms) {
+            return false;
         }
-        let limit = if client.replica.as_ref().is_some_and(|r| r.online) {
-            self.settings.output_limits.replica
-        } else if client.subscriptions + client.shard_subscriptions > 0 {
-            self.settings.output_limits.pubsub
-        } else {
-            self.settings.output_limits.normal
-        };
-        // A replica's RDB payload is not part of its output buffer in Redis's accounting. Output handed to the
-        // io_uring driver and not yet sent is.
-        let counted = client.output_len() - crate::repl::rdb_unsent_bytes(client) + queued;
-        if limit.exceeded(counted as u64, &mut client.soft_limit_since_ms, now_ms) {
-            zedis_deploy::warning!(
-                "Client id={} closed for overcoming of output buffer limits.",
-                client.id
-            );
-            client.clear_output();
-            client.output_limit_hit = true;
+        if !client.output_limit_hit {
+            close_for_output_limit(client);
             self.engine.stats.client_output_limit_disconnections += 1;
             self.net.closing.push(ck);
-            return true;
         }
-        false
+        true
     }
 
-    /// Marks a client as having output to write this loop turn.
+    /// Marks a client as having output to write this loop turn (after applying its output limit).
     pub fn queue_write(&mut self, ck: usize) {
-        if self.output_limit_reached(ck, cached_ms()) {
+        let queued = self.uring_queued(ck);
+        // One look at the client for the limit and the queueing: this runs after every command.
+        let Some(client) = self.clients.get_mut(ck) else {
+            return;
+        };
+        if over_output_limit(client, &self.settings, queued, cached_ms()) {
+            if !client.output_limit_hit {
+                close_for_output_limit(client);
+                self.engine.stats.client_output_limit_disconnections += 1;
+                self.net.closing.push(ck);
+            }
             return;
         }
-        if let Some(client) = self.clients.get_mut(ck) {
-            if !client.pending_write && client.output_len() > 0 {
-                client.pending_write = true;
-                self.net.pending_writes.push(ck);
-            }
+        if !client.pending_write && client.output_len() > 0 {
+            client.pending_write = true;
+            self.net.pending_writes.push(ck);
         }
     }
 
@@ -424,7 +441,14 @@ impl<S: Strategy> Core<S> {
             let mut slices: [IoSlice<'_>; WRITEV_SLICES_MAX] =
                 [IoSlice::new(&[]); WRITEV_SLICES_MAX];
             let count = gather(client, &mut slices);
-            match stream.write_plain_vectored(&slices[..count]) {
+            // A lone reply buffer (the usual case) goes out with send(2): writev(2) also copies and checks
+            // an iovec array in the kernel.
+            let result = if count == 1 {
+                stream.write_plain(&slices[0])
+            } else {
+                stream.write_plain_vectored(&slices[..count])
+            };
+            match result {
                 Ok(0) => {
                     failed = true;
                     break;
