@@ -96,8 +96,7 @@ fn nothing_is_written_to_the_caller_while_busy() {
             let mut c = Conn::open(port);
             let mut t = vec![c.call(&["CONFIG", "SET", "busy-reply-threshold", "50"])];
             let mut caller = Conn::open(port);
-            caller.send(&["SET", "k", "v"]);
-            caller.send(&["EVAL", "while true do end", "0"]);
+            caller.send_pipeline(&[&["SET", "k", "v"], &["EVAL", "while true do end", "0"]]);
             t.push(wait_busy(&mut c));
             t.push(caller.try_read(Duration::from_millis(300)));
             t.push(c.call(&["SCRIPT", "KILL"]));

@@ -26,9 +26,18 @@ impl Conn {
 
     /// Sends one command (as a RESP array).
     pub fn send(&mut self, args: &[&str]) {
-        let mut out = format!("*{}\r\n", args.len());
-        for a in args {
-            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        self.send_pipeline(&[args]);
+    }
+
+    /// Sends several commands in one write, so the server reads them in one batch (two writes may arrive
+    /// in two reads on a loaded machine, and the first command is then answered before the second runs).
+    pub fn send_pipeline(&mut self, commands: &[&[&str]]) {
+        let mut out = String::new();
+        for args in commands {
+            out.push_str(&format!("*{}\r\n", args.len()));
+            for a in *args {
+                out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+            }
         }
         self.reader.get_mut().write_all(out.as_bytes()).unwrap();
     }
