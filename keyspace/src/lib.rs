@@ -491,8 +491,8 @@ impl<A: KvAllocator> Keyspace<A> {
     /// This is also the admission check of Redis's `processCommand`, whose `maxmemory` is soft: the command is
     /// let in (Ok) when room was made or, failing that, when usage is at or under the limit after eviction
     /// (Redis refuses only when `performEvictions` fails while over the limit), and then it may allocate past
-    /// the limit: an admission opens the budget's overshoot window, which the next call closes (the usage
-    /// reached then becomes the ceiling, brought down by eviction before the next write is admitted).
+    /// the limit: an admission opens the budget's overshoot window, which the next call closes (if the command
+    /// allocated past the limit, the usage reached then becomes the ceiling, which eviction brings down).
     pub fn reclaim_with_headroom(
         &mut self,
         bytes_needed: usize,

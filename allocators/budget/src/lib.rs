@@ -27,9 +27,10 @@
 //! Zedis evicts for a write's estimated size before it runs, so usually it stays under the limit anyway; what
 //! the estimate did not foresee (SETBIT far past a string's end, a write no eviction could make room for) is
 //! admitted through an *overshoot window* ([`GlobalBudget::admit_overshoot`]) that the keyspace opens when
-//! it admits a command and closes ([`GlobalBudget::end_overshoot`]) at the next admission check: the usage
-//! it reached then becomes the ceiling, which only comes down as eviction catches up, as for a lowered
-//! limit.
+//! it admits a command and closes ([`GlobalBudget::end_overshoot`]) at the next admission check. If the
+//! window admitted anything past the ceiling, the usage then becomes the ceiling, which only comes down as
+//! eviction catches up, as for a lowered limit; otherwise the ceiling stays (usage past it from client buffers
+//! charged with [`GlobalBudget::reserve`] is evicted before the next write as before).
 //!
 //! Persistence buffers are counted in [`GlobalBudget::used`] but, as in Redis, not toward eviction
 //! ([`GlobalBudget::used_for_eviction`]): evicting to make room for AOF buffers would write more AOF.
@@ -151,8 +152,9 @@ pub trait GlobalBudget {
     /// [`GlobalBudget::try_reserve`] admits past the ceiling, as Redis lets a command it admitted allocate
     /// past `maxmemory`. A limit changed meanwhile (CONFIG SET, a script's `allow-oom` write) leaves it open.
     fn admit_overshoot(&self);
-    /// Closes the overshoot window, if open: the evictable bytes in use become the ceiling when they are past
-    /// it (the grace then only shrinks, as for a lowered limit).
+    /// Closes the overshoot window, if open: when it admitted a reservation past the ceiling, the evictable
+    /// bytes in use become the ceiling if they are past it (the grace then only shrinks, as for a lowered
+    /// limit).
     fn end_overshoot(&self);
     /// Whether the overshoot window is open.
     fn overshoot_open(&self) -> bool;
@@ -192,6 +194,9 @@ pub struct Budget {
     ceiling: Cell<usize>,
     /// The overshoot window: while set (and a limit is set), `try_reserve` admits past the ceiling.
     overshoot: Cell<bool>,
+    /// Whether the open window admitted a reservation past the ceiling. Invariant: false while the window is
+    /// closed.
+    overshot: Cell<bool>,
     /// Invariant: `total == used.iter().sum()`.
     total: Cell<usize>,
     /// Invariant: `total_peak >= total`.
@@ -241,12 +246,15 @@ impl Budget {
 impl GlobalBudget for Budget {
     #[inline]
     fn try_reserve(&self, component: Component, bytes: usize) -> Result<(), BudgetError> {
-        if !self.overshoot.get() && !self.fits(bytes) {
-            return Err(BudgetError::Exceeded {
-                requested: bytes,
-                used: self.used_for_eviction(),
-                limit: self.ceiling.get(),
-            });
+        if !self.fits(bytes) {
+            if !self.overshoot.get() {
+                return Err(BudgetError::Exceeded {
+                    requested: bytes,
+                    used: self.used_for_eviction(),
+                    limit: self.ceiling.get(),
+                });
+            }
+            self.overshot.set(true);
         }
         self.add(component, bytes);
         Ok(())
@@ -328,7 +336,8 @@ impl GlobalBudget for Budget {
     }
 
     fn end_overshoot(&self) {
-        if self.overshoot.replace(false) {
+        self.overshoot.set(false);
+        if self.overshot.replace(false) {
             let (limit, used) = (self.limit.get(), self.used_for_eviction());
             if limit != 0 && used > self.ceiling.get() {
                 self.ceiling.set(used);
@@ -403,12 +412,15 @@ mod tests {
             let mut ceiling = limit;
             // Redis's soft limit for an admitted command: while open, every reservation is admitted.
             let mut overshoot = false;
+            let mut overshot = false;
             for op in ops {
                 match op {
                     Op::TryReserve(c, bytes) => {
                         let comp = Component::ALL[c];
                         let evictable: usize = model.iter().sum::<usize>() - model[4];
-                        let fits = overshoot || limit == 0 || evictable + bytes <= ceiling;
+                        let under = limit == 0 || evictable + bytes <= ceiling;
+                        let fits = overshoot || under;
+                        overshot |= !under && overshoot;
                         prop_assert_eq!(budget.try_reserve(comp, bytes).is_ok(), fits);
                         if fits { model[c] += bytes; }
                         // Never past the limit unless it was lowered below the usage, then never past
@@ -446,10 +458,11 @@ mod tests {
                     Op::AdmitOvershoot => { overshoot = true; budget.admit_overshoot(); }
                     Op::EndOvershoot => {
                         let evictable: usize = model.iter().sum::<usize>() - model[4];
-                        if overshoot && limit != 0 && evictable > ceiling {
+                        if overshot && limit != 0 && evictable > ceiling {
                             ceiling = evictable;
                         }
                         overshoot = false;
+                        overshot = false;
                         budget.end_overshoot();
                     }
                 }
@@ -532,6 +545,11 @@ mod tests {
         // A window that closes under the limit leaves the limit as the ceiling.
         budget.admit_overshoot();
         budget.try_reserve(Component::Keyspace, 50).unwrap();
+        budget.end_overshoot();
+        assert_eq!(budget.ceiling(), 1000);
+        // Usage past the limit that the window did not admit (client buffers, `reserve`) leaves it too.
+        budget.admit_overshoot();
+        budget.reserve(Component::Clients, 700);
         budget.end_overshoot();
         assert_eq!(budget.ceiling(), 1000);
     }
