@@ -484,9 +484,15 @@ impl<A: KvAllocator> Keyspace<A> {
     }
 
     /// [`Keyspace::reclaim`] for a write of `bytes_needed` that also wants `headroom_bytes` free after it (for
-    /// the client buffers charged after the command): the write's own bytes are always made room for (or
-    /// `Oom`), the headroom within [`commands::evict::EVICTION_TIME_LIMIT`] of eviction work, the rest being
+    /// the client buffers charged after the command): room for the write's own bytes is made if eviction can
+    /// make it, the headroom within [`commands::evict::EVICTION_TIME_LIMIT`] of eviction work, the rest being
     /// left to the next call, as Redis's time-limited `performEvictions`.
+    ///
+    /// This is also the admission check of Redis's `processCommand`, whose `maxmemory` is soft: the command is
+    /// let in (Ok) when room was made or, failing that, when usage is at or under the limit after eviction
+    /// (Redis refuses only when `performEvictions` fails while over the limit), and then it may allocate past
+    /// the limit: an admission opens the budget's overshoot window, which the next call closes (if the command
+    /// allocated past the limit, the usage reached then becomes the ceiling, which eviction brings down).
     pub fn reclaim_with_headroom(
         &mut self,
         bytes_needed: usize,
@@ -495,16 +501,25 @@ impl<A: KvAllocator> Keyspace<A> {
         fx: &mut commands::Effects,
     ) -> Result<(), Oom> {
         let budget = zedis_budget::current();
+        // What the previous admitted command allocated past the limit is from now on evicted, never grown.
+        budget.end_overshoot();
         let total = bytes_needed.saturating_add(headroom_bytes);
-        if budget.fits_limit(total) {
+        let reclaimed = if budget.fits_limit(total) {
+            Ok(())
+        } else {
+            // Over a lowered limit (or past the one an overshoot went over), the write may not grow the
+            // overshoot it found (the ceiling comes down to the bytes in use); its eviction then makes room
+            // for its own bytes under that and is bounded in time.
+            budget.tighten(0);
+            let reclaimed = self.reclaim_by_policy(bytes_needed, headroom_bytes, now_ms, fx);
+            budget.tighten(bytes_needed);
+            reclaimed
+        };
+        if reclaimed.is_ok() || !budget.over_limit() {
+            budget.admit_overshoot();
             return Ok(());
         }
-        // Over a lowered limit, the write may not grow the overshoot it found (the ceiling comes down to the
-        // bytes in use); its eviction then makes room for its own bytes under that and is bounded in time.
-        budget.tighten(0);
-        let reclaimed = self.reclaim_by_policy(bytes_needed, headroom_bytes, now_ms, fx);
-        budget.tighten(bytes_needed);
-        reclaimed
+        Err(Oom)
     }
 
     /// The eviction [`Keyspace::reclaim_with_headroom`] does under the configured policy.

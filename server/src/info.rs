@@ -209,6 +209,9 @@ fn clients<S: Strategy>(core: &Core<S>, out: &mut String) {
     );
 }
 
+/// The Memory section, Redis's fields in its order, then the budget's per-component figures. Zedis frees
+/// everything synchronously (UNLINK, FLUSHALL ASYNC included) and has no active defrag: `lazyfree_*` and
+/// `active_defrag_running` are truly 0 (the test suite's `wait_lazyfree_done` polls the first).
 fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
     let b = core.budget;
     let used = b.used() as u64;
@@ -231,7 +234,7 @@ fn memory<S: Strategy>(core: &Core<S>, out: &mut String) {
     };
     let _ = write!(
         out,
-        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nmaxmemory:{limit}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_clients_normal:{}\r\nmem_aof_buffer:{}\r\nmem_allocator:zedis-{}\r\n",
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nmaxmemory:{limit}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_clients_normal:{}\r\nmem_aof_buffer:{}\r\nmem_allocator:zedis-{}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
         human(used),
         human(rss),
         human(peak),

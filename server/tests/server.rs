@@ -456,7 +456,9 @@ fn noeviction_refuses_writes_but_serves_reads() {
         .trim()
         .parse()
         .unwrap();
-    assert!(used <= 8 << 20, "used_memory {used}");
+    // As Redis's soft maxmemory: the last write admitted (usage at or under the limit before it) may take
+    // usage past the limit by about its own size; the next write is refused.
+    assert!(used <= (8 << 20) + 16 * 1024, "used_memory {used}");
 }
 
 #[test]

@@ -21,6 +21,17 @@
 //! commands go on running while eviction works in bounded steps (Redis's `performEvictions` returning
 //! `EVICT_RUNNING`), never growing the overshoot; a limit that was not lowered is a hard limit as before.
 //!
+//! Redis's `maxmemory` is *soft* for a command it admitted: `processCommand` evicts, lets the command in
+//! when usage is then at or under the limit, and the command may allocate past it; the next command evicts
+//! first (and a `denyoom` one is refused with `-OOM` if that cannot bring usage back under the limit).
+//! Zedis evicts for a write's estimated size before it runs, so usually it stays under the limit anyway; what
+//! the estimate did not foresee (SETBIT far past a string's end, a write no eviction could make room for) is
+//! admitted through an *overshoot window* ([`GlobalBudget::admit_overshoot`]) that the keyspace opens when
+//! it admits a command and closes ([`GlobalBudget::end_overshoot`]) at the next admission check. If the
+//! window admitted anything past the ceiling, the usage then becomes the ceiling, which only comes down as
+//! eviction catches up, as for a lowered limit; otherwise the ceiling stays (usage past it from client buffers
+//! charged with [`GlobalBudget::reserve`] is evicted before the next write as before).
+//!
 //! Persistence buffers are counted in [`GlobalBudget::used`] but, as in Redis, not toward eviction
 //! ([`GlobalBudget::used_for_eviction`]): evicting to make room for AOF buffers would write more AOF.
 //!
@@ -137,6 +148,16 @@ pub trait GlobalBudget {
     /// is lower, never below the limit. Eviction calls it after each bounded step so the grace a lowered
     /// limit opened only shrinks; it does nothing when the ceiling is the limit.
     fn tighten(&self, bytes_more: usize);
+    /// Opens the overshoot window (see the crate docs): until [`GlobalBudget::end_overshoot`],
+    /// [`GlobalBudget::try_reserve`] admits past the ceiling, as Redis lets a command it admitted allocate
+    /// past `maxmemory`. A limit changed meanwhile (CONFIG SET, a script's `allow-oom` write) leaves it open.
+    fn admit_overshoot(&self);
+    /// Closes the overshoot window, if open: when it admitted a reservation past the ceiling, the evictable
+    /// bytes in use become the ceiling if they are past it (the grace then only shrinks, as for a lowered
+    /// limit).
+    fn end_overshoot(&self);
+    /// Whether the overshoot window is open.
+    fn overshoot_open(&self) -> bool;
 
     /// Bytes that count toward eviction: everything but persistence buffers.
     fn used_for_eviction(&self) -> usize {
@@ -168,8 +189,14 @@ pub struct Budget {
     /// 0 = unlimited.
     limit: Cell<usize>,
     /// Admission bound of `try_reserve`. Invariant: `ceiling >= limit`, and `ceiling == 0` iff `limit == 0`;
-    /// above `limit` only after the limit was lowered below the bytes in use, and then only decreasing.
+    /// above `limit` only after the limit was lowered below the bytes in use or an overshoot window closed
+    /// past it, and then only decreasing.
     ceiling: Cell<usize>,
+    /// The overshoot window: while set (and a limit is set), `try_reserve` admits past the ceiling.
+    overshoot: Cell<bool>,
+    /// Whether the open window admitted a reservation past the ceiling. Invariant: false while the window is
+    /// closed.
+    overshot: Cell<bool>,
     /// Invariant: `total == used.iter().sum()`.
     total: Cell<usize>,
     /// Invariant: `total_peak >= total`.
@@ -220,11 +247,14 @@ impl GlobalBudget for Budget {
     #[inline]
     fn try_reserve(&self, component: Component, bytes: usize) -> Result<(), BudgetError> {
         if !self.fits(bytes) {
-            return Err(BudgetError::Exceeded {
-                requested: bytes,
-                used: self.used_for_eviction(),
-                limit: self.ceiling.get(),
-            });
+            if !self.overshoot.get() {
+                return Err(BudgetError::Exceeded {
+                    requested: bytes,
+                    used: self.used_for_eviction(),
+                    limit: self.ceiling.get(),
+                });
+            }
+            self.overshot.set(true);
         }
         self.add(component, bytes);
         Ok(())
@@ -300,6 +330,24 @@ impl GlobalBudget for Budget {
             self.ceiling.set(ceiling.min(now).max(limit));
         }
     }
+
+    fn admit_overshoot(&self) {
+        self.overshoot.set(true);
+    }
+
+    fn end_overshoot(&self) {
+        self.overshoot.set(false);
+        if self.overshot.replace(false) {
+            let (limit, used) = (self.limit.get(), self.used_for_eviction());
+            if limit != 0 && used > self.ceiling.get() {
+                self.ceiling.set(used);
+            }
+        }
+    }
+
+    fn overshoot_open(&self) -> bool {
+        self.overshoot.get()
+    }
 }
 
 thread_local! {
@@ -336,6 +384,8 @@ mod tests {
         Release(usize, usize),
         SetLimit(usize),
         Tighten(usize),
+        AdmitOvershoot,
+        EndOvershoot,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -345,6 +395,8 @@ mod tests {
             (0..7usize, 0..1000usize).prop_map(|(c, b)| Op::Release(c, b)),
             (0..5000usize).prop_map(Op::SetLimit),
             (0..200usize).prop_map(Op::Tighten),
+            Just(Op::AdmitOvershoot),
+            Just(Op::EndOvershoot),
         ]
     }
 
@@ -358,17 +410,22 @@ mod tests {
             let mut limit = limit;
             // The admission bound: the limit, or the usage when the limit was lowered below it, shrinking.
             let mut ceiling = limit;
+            // Redis's soft limit for an admitted command: while open, every reservation is admitted.
+            let mut overshoot = false;
+            let mut overshot = false;
             for op in ops {
                 match op {
                     Op::TryReserve(c, bytes) => {
                         let comp = Component::ALL[c];
                         let evictable: usize = model.iter().sum::<usize>() - model[4];
-                        let fits = limit == 0 || evictable + bytes <= ceiling;
+                        let under = limit == 0 || evictable + bytes <= ceiling;
+                        let fits = overshoot || under;
+                        overshot |= !under && overshoot;
                         prop_assert_eq!(budget.try_reserve(comp, bytes).is_ok(), fits);
                         if fits { model[c] += bytes; }
                         // Never past the limit unless it was lowered below the usage, then never past
-                        // that usage.
-                        prop_assert!(!fits || limit == 0 || evictable + bytes <= limit.max(ceiling));
+                        // that usage, or while an admitted command's overshoot window is open.
+                        prop_assert!(overshoot || !fits || limit == 0 || evictable + bytes <= limit.max(ceiling));
                     }
                     Op::Reserve(c, bytes) => { budget.reserve(Component::ALL[c], bytes); model[c] += bytes; }
                     Op::Release(c, bytes) => {
@@ -398,6 +455,16 @@ mod tests {
                         }
                         budget.tighten(more);
                     }
+                    Op::AdmitOvershoot => { overshoot = true; budget.admit_overshoot(); }
+                    Op::EndOvershoot => {
+                        let evictable: usize = model.iter().sum::<usize>() - model[4];
+                        if overshot && limit != 0 && evictable > ceiling {
+                            ceiling = evictable;
+                        }
+                        overshoot = false;
+                        overshot = false;
+                        budget.end_overshoot();
+                    }
                 }
                 for (i, c) in Component::ALL.iter().enumerate() {
                     prop_assert_eq!(budget.used_by(*c), model[i]);
@@ -405,6 +472,7 @@ mod tests {
                 }
                 prop_assert_eq!(budget.used(), model.iter().sum::<usize>());
                 prop_assert_eq!((budget.limit(), budget.ceiling()), (limit, ceiling));
+                prop_assert_eq!(budget.overshoot_open(), overshoot);
                 prop_assert!(ceiling >= limit && (ceiling == 0) == (limit == 0));
                 prop_assert!(budget.peak() >= budget.used());
             }
@@ -450,6 +518,40 @@ mod tests {
         assert_eq!(budget.ceiling(), 400);
         budget.set_limit(0);
         assert!(budget.try_reserve(Component::Keyspace, 1 << 30).is_ok());
+    }
+
+    /// An admitted command may go past the limit (Redis's soft `maxmemory`); once its window closes, the
+    /// usage it reached is the ceiling, which only comes down, and nothing more is admitted past it.
+    #[test]
+    fn an_overshoot_window_admits_past_the_limit_until_it_closes() {
+        let budget = Budget::new(1000);
+        budget.try_reserve(Component::Keyspace, 900).unwrap();
+        assert!(budget.try_reserve(Component::Keyspace, 200).is_err());
+        budget.admit_overshoot();
+        budget.try_reserve(Component::Keyspace, 300).unwrap();
+        assert!(budget.over_limit());
+        budget.end_overshoot();
+        assert_eq!(budget.ceiling(), 1200);
+        assert!(budget.try_reserve(Component::Keyspace, 1).is_err());
+        budget.release(Component::Keyspace, 100);
+        budget.tighten(0);
+        assert_eq!(budget.ceiling(), 1100);
+        budget.release(Component::Keyspace, 500);
+        assert_eq!(
+            budget.ceiling(),
+            1000,
+            "back under the limit: a hard limit again"
+        );
+        // A window that closes under the limit leaves the limit as the ceiling.
+        budget.admit_overshoot();
+        budget.try_reserve(Component::Keyspace, 50).unwrap();
+        budget.end_overshoot();
+        assert_eq!(budget.ceiling(), 1000);
+        // Usage past the limit that the window did not admit (client buffers, `reserve`) leaves it too.
+        budget.admit_overshoot();
+        budget.reserve(Component::Clients, 700);
+        budget.end_overshoot();
+        assert_eq!(budget.ceiling(), 1000);
     }
 
     #[test]
