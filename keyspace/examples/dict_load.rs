@@ -1,14 +1,14 @@
 //! Lookup cost against the key index's load: 1M keys (16 B, 32 B values, pool strategy), then timed
 //! random hits and misses. `cargo run --release -p zedis-keyspace --example dict_load`; with
-//! `ZEDIS_COMPACT_ENTRIES=1`, compact (4-aligned) entries.
+//! `ZEDIS_COMPACT_ENTRIES=0`, 8-aligned entries instead of the default compact (4-aligned) ones.
 use std::time::Instant;
 use zedis_keyspace::{Keyspace, KeyspaceConfig};
 use zedis_kv_pool::{KvAllocator, PoolAlloc};
 
 fn main() {
     let keys: usize = 1_000_000;
-    if std::env::var_os("ZEDIS_COMPACT_ENTRIES").is_some() {
-        zedis_keyspace::entry::set_compact_entries(true).unwrap();
+    if std::env::var_os("ZEDIS_COMPACT_ENTRIES").is_some_and(|v| v == "0") {
+        zedis_keyspace::entry::set_compact_entries(false).unwrap();
     }
     PoolAlloc::install(8 << 30).unwrap();
     let mut ks = Keyspace::<PoolAlloc>::new(16, KeyspaceConfig::default());

@@ -1,6 +1,6 @@
 //! A chained hash table of [`EntryPtr`]s, like Redis's `dict`: power-of-two bucket arrays whose chains run
-//! through each entry's own `next` field (no per-entry node), so the index costs 6 bytes per bucket (a 48-bit entry
-//! address, `dict_buckets.rs`) and nothing per key. Owning the bucket layout gives what an open-addressing map cannot: Redis's reverse-binary SCAN cursor
+//! through each entry's own `next` field (no per-entry node), so the index costs 5 or 6 bytes per bucket (an entry
+//! address, `dict_buckets.rs`: 5 bytes in a KV pool region below 2^42, the default) and nothing per key. Owning the bucket layout gives what an open-addressing map cannot: Redis's reverse-binary SCAN cursor
 //! (a key present for the whole scan is returned even if the table grows or shrinks between calls) and O(1) random
 //! sampling for RANDOMKEY, eviction and active expiry.
 //!
@@ -104,6 +104,7 @@ impl<A: Allocator + Copy> Table<A> {
     fn find(&self, hash: u64, key: &[u8]) -> Option<EntryPtr> {
         let mut cursor = self.buckets.get((hash as usize) & self.mask());
         while let Some(entry) = cursor {
+            entry.prefetch_tail();
             if entry.key() == key {
                 return Some(entry);
             }

@@ -4,11 +4,17 @@ use super::*;
 use crate::entry::PayloadInit;
 use allocator_api2::alloc::Global;
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use std::collections::{BTreeSet, HashMap};
 use std::vec::Vec;
+use zedis_kv_pool::PoolAlloc;
 
 fn entry(key: &[u8]) -> EntryPtr {
-    EntryPtr::new(Global, key, None, PayloadInit::Int(1), 0).unwrap()
+    entry_in(Global, key)
+}
+
+fn entry_in<A: Allocator + Copy>(alloc: A, key: &[u8]) -> EntryPtr {
+    EntryPtr::new(alloc, key, None, PayloadInit::Int(1), 0).unwrap()
 }
 
 fn xorshift(seed: u64) -> impl FnMut() -> u64 {
@@ -22,7 +28,7 @@ fn xorshift(seed: u64) -> impl FnMut() -> u64 {
 }
 
 /// Checks the structural invariants: counts, the emptied prefix of the old array, one array outside a resize.
-fn check_invariants(dict: &Dict<Global>) {
+fn check_invariants<A: Allocator + Copy>(dict: &Dict<A>) {
     let mut per_table = [0usize; 2];
     for (j, table) in dict.tables.iter().enumerate() {
         for (idx, head) in table.buckets.iter().enumerate() {
@@ -70,114 +76,170 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn free_all(dict: &mut Dict<Global>) {
-    dict.clear(|e| unsafe { e.free(Global) });
+fn free_all<A: Allocator + Copy>(alloc: A, dict: &mut Dict<A>) {
+    dict.clear(|e| unsafe { e.free(alloc) });
     assert_eq!(dict.len(), 0);
     assert_eq!(dict.index_bytes(), 0);
 }
 
-proptest! {
-    /// Inserts, unlinks, finds and replaces, interleaved with resizes in every phase, agree with a HashMap.
-    #[test]
-    fn behaves_like_a_map(ops in proptest::collection::vec(op(), 0..1500)) {
-        let mut dict: Dict<Global> = Dict::new(Global);
-        let mut model: HashMap<Vec<u8>, EntryPtr> = HashMap::new();
-        for op in ops {
+/// Inserts, unlinks, finds and replaces, interleaved with resizes in every phase, agree with a HashMap.
+fn map_model<A: Allocator + Copy>(alloc: A, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut dict: Dict<A> = Dict::new(alloc);
+    let mut model: HashMap<Vec<u8>, EntryPtr> = HashMap::new();
+    for op in ops {
+        match op {
+            Op::Insert(k) => {
+                let key = k.to_string().into_bytes();
+                if let std::collections::hash_map::Entry::Vacant(slot) = model.entry(key) {
+                    let e = entry_in(alloc, slot.key());
+                    dict.insert(e).unwrap();
+                    slot.insert(e);
+                }
+            }
+            Op::Unlink(k) => {
+                let key = k.to_string().into_bytes();
+                let got = dict.unlink(&key);
+                prop_assert_eq!(got, model.remove(&key));
+                if let Some(e) = got {
+                    unsafe { e.free(alloc) };
+                }
+            }
+            Op::Find(k) => {
+                let key = k.to_string().into_bytes();
+                prop_assert_eq!(dict.find(&key), model.get(&key).copied());
+            }
+            Op::Replace(k) => {
+                let key = k.to_string().into_bytes();
+                if let Some(old) = model.get(&key).copied() {
+                    let new = entry_in(alloc, &key);
+                    dict.replace(old, new);
+                    unsafe { old.free(alloc) };
+                    model.insert(key, new);
+                }
+            }
+            Op::Step => {
+                dict.rehash_step();
+            }
+            Op::Cron => {
+                dict.rehash_for(Duration::from_millis(1));
+            }
+        }
+        prop_assert_eq!(dict.len(), model.len());
+        check_invariants(&dict);
+    }
+    for (k, e) in &model {
+        prop_assert_eq!(dict.find(k), Some(*e));
+    }
+    let mut seen = BTreeSet::new();
+    dict.for_each(|e| {
+        seen.insert(e.key().to_vec());
+    });
+    prop_assert_eq!(seen.len(), model.len());
+    free_all(alloc, &mut dict);
+    Ok(())
+}
+
+/// SCAN returns every key present for the whole scan at least once, while keys come and go, the table
+/// grows and shrinks, and resizes advance between (and not only between) the calls.
+fn scan_model<A: Allocator + Copy>(
+    alloc: A,
+    stable: usize,
+    between: Vec<Vec<Op>>,
+) -> Result<(), TestCaseError> {
+    let mut dict: Dict<A> = Dict::new(alloc);
+    for i in 0..stable {
+        dict.insert(entry_in(alloc, format!("stable{i}").as_bytes()))
+            .unwrap();
+    }
+    let mut temp: HashMap<Vec<u8>, EntryPtr> = HashMap::new();
+    let mut seen = BTreeSet::new();
+    let mut cursor = 0;
+    let mut calls = 0;
+    let mut rounds = between.iter().cycle();
+    loop {
+        cursor = dict.scan(cursor, |e| {
+            seen.insert(e.key().to_vec());
+        });
+        calls += 1;
+        if cursor == 0 {
+            break;
+        }
+        prop_assert!(calls < 100_000, "scan does not terminate");
+        for op in rounds.next().into_iter().flatten() {
             match op {
-                Op::Insert(k) => {
-                    let key = k.to_string().into_bytes();
-                    if let std::collections::hash_map::Entry::Vacant(slot) = model.entry(key) {
-                        let e = entry(slot.key());
+                Op::Insert(k) | Op::Replace(k) => {
+                    let key = format!("temp{k}").into_bytes();
+                    if let std::collections::hash_map::Entry::Vacant(slot) = temp.entry(key) {
+                        let e = entry_in(alloc, slot.key());
                         dict.insert(e).unwrap();
                         slot.insert(e);
                     }
                 }
-                Op::Unlink(k) => {
-                    let key = k.to_string().into_bytes();
-                    let got = dict.unlink(&key);
-                    prop_assert_eq!(got, model.remove(&key));
-                    if let Some(e) = got {
-                        unsafe { e.free(Global) };
+                Op::Unlink(k) | Op::Find(k) => {
+                    let key = format!("temp{k}").into_bytes();
+                    if let Some(e) = dict.unlink(&key) {
+                        temp.remove(&key);
+                        unsafe { e.free(alloc) };
                     }
                 }
-                Op::Find(k) => {
-                    let key = k.to_string().into_bytes();
-                    prop_assert_eq!(dict.find(&key), model.get(&key).copied());
+                Op::Step => {
+                    dict.rehash_step();
                 }
-                Op::Replace(k) => {
-                    let key = k.to_string().into_bytes();
-                    if let Some(old) = model.get(&key).copied() {
-                        let new = entry(&key);
-                        dict.replace(old, new);
-                        unsafe { old.free(Global) };
-                        model.insert(key, new);
-                    }
+                Op::Cron => {
+                    dict.rehash_for(Duration::from_micros(50));
                 }
-                Op::Step => { dict.rehash_step(); }
-                Op::Cron => { dict.rehash_for(Duration::from_millis(1)); }
             }
-            prop_assert_eq!(dict.len(), model.len());
-            check_invariants(&dict);
         }
-        for (k, e) in &model {
-            prop_assert_eq!(dict.find(k), Some(*e));
-        }
-        let mut seen = BTreeSet::new();
-        dict.for_each(|e| { seen.insert(e.key().to_vec()); });
-        prop_assert_eq!(seen.len(), model.len());
-        free_all(&mut dict);
+    }
+    for i in 0..stable {
+        let key = format!("stable{i}").into_bytes();
+        prop_assert!(seen.contains(&key), "scan missed a stable key");
+    }
+    free_all(alloc, &mut dict);
+    Ok(())
+}
+
+/// Installs this thread's KV pool (below 2^42, so the dict's arrays take 5-byte buckets) once.
+fn low_pool() -> PoolAlloc {
+    thread_local! {
+        static INSTALLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if !INSTALLED.with(|i| i.replace(true)) {
+        zedis_budget::install(zedis_budget::Budget::leak(0));
+        PoolAlloc::install(1 << 30).unwrap();
+    }
+    PoolAlloc
+}
+
+proptest! {
+    /// [`map_model`] with heap entries and 6-byte buckets.
+    #[test]
+    fn behaves_like_a_map(ops in proptest::collection::vec(op(), 0..1500)) {
+        map_model(Global, ops)?;
     }
 
-    /// SCAN returns every key present for the whole scan at least once, while keys come and go, the table
-    /// grows and shrinks, and resizes advance between (and not only between) the calls.
+    /// [`map_model`] with pool entries and 5-byte buckets.
+    #[test]
+    fn behaves_like_a_map_with_5_byte_buckets(ops in proptest::collection::vec(op(), 0..1500)) {
+        map_model(low_pool(), ops)?;
+    }
+
+    /// [`scan_model`] with 6-byte buckets.
     #[test]
     fn scan_returns_every_stable_key(
         stable in 1usize..300,
         between in proptest::collection::vec(proptest::collection::vec(op(), 0..40), 1..200),
     ) {
-        let mut dict: Dict<Global> = Dict::new(Global);
-        for i in 0..stable {
-            dict.insert(entry(format!("stable{i}").as_bytes())).unwrap();
-        }
-        let mut temp: HashMap<Vec<u8>, EntryPtr> = HashMap::new();
-        let mut seen = BTreeSet::new();
-        let mut cursor = 0;
-        let mut calls = 0;
-        let mut rounds = between.iter().cycle();
-        loop {
-            cursor = dict.scan(cursor, |e| { seen.insert(e.key().to_vec()); });
-            calls += 1;
-            if cursor == 0 {
-                break;
-            }
-            prop_assert!(calls < 100_000, "scan does not terminate");
-            for op in rounds.next().into_iter().flatten() {
-                match op {
-                    Op::Insert(k) | Op::Replace(k) => {
-                        let key = format!("temp{k}").into_bytes();
-                        if let std::collections::hash_map::Entry::Vacant(slot) = temp.entry(key) {
-                            let e = entry(slot.key());
-                            dict.insert(e).unwrap();
-                            slot.insert(e);
-                        }
-                    }
-                    Op::Unlink(k) | Op::Find(k) => {
-                        let key = format!("temp{k}").into_bytes();
-                        if let Some(e) = dict.unlink(&key) {
-                            temp.remove(&key);
-                            unsafe { e.free(Global) };
-                        }
-                    }
-                    Op::Step => { dict.rehash_step(); }
-                    Op::Cron => { dict.rehash_for(Duration::from_micros(50)); }
-                }
-            }
-        }
-        for i in 0..stable {
-            let key = format!("stable{i}").into_bytes();
-            prop_assert!(seen.contains(&key), "scan missed a stable key");
-        }
-        free_all(&mut dict);
+        scan_model(Global, stable, between)?;
+    }
+
+    /// [`scan_model`] with 5-byte buckets.
+    #[test]
+    fn scan_returns_every_stable_key_with_5_byte_buckets(
+        stable in 1usize..300,
+        between in proptest::collection::vec(proptest::collection::vec(op(), 0..40), 1..200),
+    ) {
+        scan_model(low_pool(), stable, between)?;
     }
 }
 
@@ -230,7 +292,7 @@ fn random_picks_and_samples_reach_every_key_during_a_resize() {
         "sampling reaches {} of {keys} keys",
         sampled.len()
     );
-    free_all(&mut dict);
+    free_all(Global, &mut dict);
 }
 
 #[test]
@@ -265,7 +327,7 @@ fn one_operation_moves_at_most_one_bucket() {
         );
         assert!(dict.rehash_idx - before.1 <= EMPTY_VISITS_PER_BUCKET + 1);
     }
-    free_all(&mut dict);
+    free_all(Global, &mut dict);
 }
 
 fn visit_chain_len(mut cursor: Option<EntryPtr>, n: &mut usize) {
@@ -308,7 +370,7 @@ fn the_old_array_is_freed_when_the_resize_ends() {
         dict.tables[0].size
     );
     check_invariants(&dict);
-    free_all(&mut dict);
+    free_all(Global, &mut dict);
 }
 
 #[test]
@@ -336,7 +398,7 @@ fn preparing_fills_the_new_array_a_slice_at_a_time() {
     for j in 0..i {
         assert!(dict.find(format!("k{j}").as_bytes()).is_some());
     }
-    free_all(&mut dict);
+    free_all(Global, &mut dict);
 }
 
 #[test]
@@ -364,7 +426,7 @@ fn scan_started_mid_resize_returns_every_key() {
         for key in &present {
             assert!(seen.contains(key), "scan missed a key present throughout");
         }
-        free_all(&mut dict);
+        free_all(Global, &mut dict);
     }
 }
 
@@ -428,7 +490,7 @@ fn reserve_sizes_an_empty_dict_once() {
         1024,
         "a non-empty dict ignores the hint"
     );
-    free_all(&mut dict);
+    free_all(Global, &mut dict);
     let mut huge: Dict<Global> = Dict::new(Global);
     huge.reserve(usize::MAX);
     assert_eq!(huge.bucket_count(), RESERVE_BUCKETS_MAX);

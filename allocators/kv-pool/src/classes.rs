@@ -1,8 +1,8 @@
 //! Size classes: which block a `Layout` gets, and what it costs.
 //!
 //! Small requests (up to [`SMALL_BYTES_MAX`]) are rounded up to one of [`CLASS_COUNT`] classes: multiples of 8
-//! up to 64 plus 60 (4-aligned: the keyspace's 60-byte entry, a 16-byte key with a 32-byte value), then four
-//! classes per power of two (80, 96, 112, 128, 160, ...), which bounds rounding waste at 20% (and about 11% on
+//! up to 64 plus 60 (4-aligned: the keyspace's 60-byte entry, a 16-byte key with a 32-byte value) and 72 (the
+//! same entry with its 12-byte expire block), then four classes per power of two (80, 96, 112, 128, 160, ...), which bounds rounding waste at 20% (and about 11% on
 //! average for uniformly spread sizes). Larger requests take whole runs of
 //! [`PAGE_BYTES`] pages. The mapping is a pure function of the layout, so `deallocate` finds the class again
 //! from the layout it is given, with no per-block header.
@@ -16,7 +16,7 @@ pub const PAGE_BYTES: usize = 64 * 1024;
 pub const SMALL_BYTES_MAX: usize = 16 * 1024;
 
 /// How many size classes there are.
-pub const CLASS_COUNT: usize = 41;
+pub const CLASS_COUNT: usize = 42;
 
 /// Every class size, ascending. Invariant: each is a multiple of 4 (of 8 but for 60); blocks sit at
 /// `page + j * size`, so a block is aligned to the largest power of two dividing its size, and a request
@@ -35,11 +35,12 @@ const fn class_sizes() -> [usize; CLASS_COUNT] {
     }
     sizes[7] = 60;
     sizes[8] = 64;
+    sizes[9] = 72;
     let mut group = 6;
     while group < 14 {
         let mut k = 1;
         while k <= 4 {
-            sizes[9 + (group - 6) * 4 + k - 1] = (1 << group) + k * (1 << (group - 2));
+            sizes[10 + (group - 6) * 4 + k - 1] = (1 << group) + k * (1 << (group - 2));
             k += 1;
         }
         group += 1;
@@ -54,14 +55,21 @@ fn class_index_for_size(size: usize) -> usize {
     if size <= 56 {
         return size.div_ceil(8) - 1;
     }
-    if size <= 64 {
-        return if size <= 60 { 7 } else { 8 };
+    if size <= 72 {
+        return if size <= 60 {
+            7
+        } else if size <= 64 {
+            8
+        } else {
+            9
+        };
     }
-    // 2^group < size <= 2^(group + 1), four classes per group spaced 2^(group - 2) apart.
+    // 2^group < size <= 2^(group + 1), four classes per group spaced 2^(group - 2) apart (72 sits below
+    // 80, the first class of group 6).
     let group = (usize::BITS - 1 - (size - 1).leading_zeros()) as usize;
     let shift = group - 2;
     let k = (size - (1 << group)).div_ceil(1 << shift);
-    9 + (group - 6) * 4 + k - 1
+    10 + (group - 6) * 4 + k - 1
 }
 
 /// How a request is served.
@@ -120,7 +128,7 @@ mod tests {
     fn classes_ascend_and_bound_waste() {
         assert_eq!(
             &CLASS_SIZES[..14],
-            &[8, 16, 24, 32, 40, 48, 56, 60, 64, 80, 96, 112, 128, 160]
+            &[8, 16, 24, 32, 40, 48, 56, 60, 64, 72, 80, 96, 112, 128]
         );
         for pair in CLASS_SIZES.windows(2) {
             assert!(pair[0] < pair[1]);

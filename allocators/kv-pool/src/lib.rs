@@ -8,7 +8,7 @@
 //!
 //! Two strategies:
 //! - [`PoolAlloc`]: one reserved address range per thread (`mmap` with `MAP_NORESERVE`), carved into
-//!   64 KiB pages. Requests up to 16 KiB take a block of one of 41 size classes (8, 16, ... 56, 60, 64, 80, 96,
+//!   64 KiB pages. Requests up to 16 KiB take a block of one of 42 size classes (8, 16, ... 56, 60, 64, 72, 80, 96,
 //!   112, 128, 160, ...: four per power of two), from the class's free list or its current slab page.
 //!   Larger requests take a run of whole pages (best fit among coalesced free runs, else fresh space);
 //!   runs grow and shrink in place when they can. [`KvAllocator::reset_all`] forgets everything at once
@@ -47,6 +47,7 @@ mod system;
 
 pub use classes::{CLASS_COUNT, CLASS_SIZES, PAGE_BYTES, SMALL_BYTES_MAX};
 pub use pool::PoolAlloc;
+pub use region::LOW_ADDR_LIMIT;
 pub use system::{chunk_bytes, SystemAlloc};
 
 /// A key-value storage strategy: a zero-sized allocator handle whose memory is charged to

@@ -53,6 +53,17 @@ impl PoolAlloc {
             .unwrap_or(Err(PoolError::ThreadExiting))
     }
 
+    /// The end of this thread's region when `addr` lies in it (None otherwise). Every block this thread's
+    /// pool hands out lies below it for as long as any block is live (a pool holding blocks cannot be
+    /// reinstalled), so a structure whose own block `addr` is can rely on it for the blocks it links: the
+    /// keyspace's index keeps entry addresses in 5 bytes when this is at most [`LOW_ADDR_LIMIT`], where
+    /// `install` places regions when the address range is free.
+    ///
+    /// [`LOW_ADDR_LIMIT`]: crate::LOW_ADDR_LIMIT
+    pub fn region_end(addr: usize) -> Option<usize> {
+        with_region(|region| region.end_if_contains(addr)).flatten()
+    }
+
     /// Unmaps this thread's pool if it holds no allocation (tests, shutdown). Allocating afterwards fails
     /// until the next [`install`](PoolAlloc::install).
     pub fn uninstall() -> Result<(), PoolError> {

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::classes::{CLASS_COUNT, CLASS_SIZES, PAGE_BYTES};
 use crate::PoolError;
@@ -20,6 +21,53 @@ const MADVISE_RUN_PAGES_MIN: usize = 32;
 
 /// The default address space reserved by `install(0)`.
 pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 64 << 30;
+
+/// Regions are placed (by `mmap` hint, which the kernel follows when the range is free) between 1 TiB and
+/// [`LOW_ADDR_LIMIT`], so that every block of a region lies below `LOW_ADDR_LIMIT` and a 4-aligned block's
+/// address divided by 4 fits 40 bits: the keyspace's index then stores entry addresses in 5 bytes instead of
+/// 6 (see [`crate::PoolAlloc::region_end`]). Far below the kernel's own choices (the top of the 47-bit space,
+/// and the heap beside the executable), so the hint is normally free.
+pub const LOW_ADDR_LIMIT: usize = 1 << 42;
+const LOW_ADDR_START: usize = 1 << 40;
+/// Hints step in units of this, from a random start, so two threads' regions never ask for the same range.
+const HINT_STEP: usize = 1 << 30;
+
+/// The next region's hint (0: not chosen yet).
+static NEXT_HINT: AtomicUsize = AtomicUsize::new(0);
+
+/// An address to ask `mmap` for a region of `len` bytes: below [`LOW_ADDR_LIMIT`], from a random start
+/// between 1 and 2 TiB (address-space randomisation is kept, over 2^10 positions), each region after the
+/// last one asked for.
+fn next_hint(len: usize) -> usize {
+    let span = len.div_ceil(HINT_STEP) * HINT_STEP;
+    if span >= LOW_ADDR_LIMIT - LOW_ADDR_START {
+        return 0;
+    }
+    let random_start = || {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(len);
+        let slots = (LOW_ADDR_START / HINT_STEP) as u64;
+        LOW_ADDR_START + (h.finish() % slots) as usize * HINT_STEP
+    };
+    let mut current = NEXT_HINT.load(Ordering::Relaxed);
+    loop {
+        let hint = if current == 0 || current + span > LOW_ADDR_LIMIT {
+            random_start()
+        } else {
+            current
+        };
+        match NEXT_HINT.compare_exchange_weak(
+            current,
+            hint + span,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return hint,
+            Err(seen) => current = seen,
+        }
+    }
+}
 
 /// One size class: a LIFO free list threaded through freed blocks, and the slab page being carved.
 #[derive(Debug, Clone, Copy)]
@@ -133,10 +181,11 @@ impl Region {
         }
         // One extra page so the base can be aligned to PAGE_BYTES.
         let map_len = (pages + 1) * PAGE_BYTES;
-        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches nothing else.
+        // SAFETY: an anonymous private mapping without MAP_FIXED: the hint is only a hint, the kernel picks
+        // another free range when it is taken, and nothing else is touched.
         let map = unsafe {
             libc::mmap(
-                ptr::null_mut(),
+                ptr::with_exposed_provenance_mut::<libc::c_void>(next_hint(map_len)),
                 map_len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
@@ -196,6 +245,15 @@ impl Region {
         debug_assert!(page < self.pages_total);
         // SAFETY: in bounds of the mapping (see the `pages_total` invariant).
         unsafe { self.base.add(page * PAGE_BYTES) }
+    }
+
+    /// The end of the region when `addr` lies inside it.
+    pub(crate) fn end_if_contains(&self, addr: usize) -> Option<usize> {
+        let (start, end) = (
+            self.base as usize,
+            self.base as usize + self.pages_total * PAGE_BYTES,
+        );
+        (!self.base.is_null() && (start..end).contains(&addr)).then_some(end)
     }
 
     fn page_of(&self, block: *mut u8) -> usize {
