@@ -207,7 +207,11 @@ impl<A: KvAllocator> Keyspace<A> {
         fx: &mut Effects,
         count: bool,
     ) -> Option<ValueRef<'_>> {
+        // During a client pause an expired item reads as missing but stays (Redis's expireIfNeeded under
+        // checkClientPauseTimeoutAndReturnIfPaused): the dataset holds still until the pause ends.
+        let paused = self.expire_paused(now_ms);
         let found = match self.dbs[db].seg.as_deref_mut() {
+            Some(store) if paused && store.peek(key, now_ms).is_none() => Lookup::Miss,
             Some(store) => store.lookup(key, now_ms),
             None => Lookup::Miss,
         };
@@ -348,15 +352,34 @@ impl<A: KvAllocator> Keyspace<A> {
 
     /// Whether eviction should take its next unit from the segment stores: with a probability equal to
     /// their share of the keyspace's bytes.
+    ///
+    /// A unit from the stores frees a whole segment while one from the tables frees one key, so the turn
+    /// is drawn per unit, not per event: the stores' chance is `segments / (segments + table keys)`.
+    /// Each unit then goes with the same probability, and each side loses the same share of its bytes
+    /// (a segment's bytes divided by a key's are what a segment weighs against a key), as a policy that
+    /// picks keys alike from the whole keyspace would make them (`allkeys-random`: every key is equally
+    /// likely to go, wherever it lives). Weighing the two sides by bytes per event instead made promoted
+    /// keys in the tables nearly immortal: one event took 1 MiB from the stores or one key from the
+    /// tables.
     pub(crate) fn seg_evict_turn(&mut self) -> bool {
-        let seg = self.seg_charged_bytes();
-        if seg == 0 {
+        let Some((_, volatile_only)) = self.seg_policy() else {
+            return false;
+        };
+        let segments: usize = self
+            .dbs
+            .iter()
+            .filter_map(|db| db.seg.as_deref())
+            .map(|s| s.held_segments(volatile_only))
+            .sum();
+        if segments == 0 {
             return false;
         }
-        let total = zedis_budget::current()
-            .used_by(zedis_budget::Component::Keyspace)
-            .max(seg);
-        (self.random() % total as u64) < seg as u64
+        let table_keys: usize = if volatile_only {
+            self.dbs.iter().map(|db| db.volatile_len()).sum()
+        } else {
+            self.dbs.iter().map(|db| db.len() - db.seg_len()).sum()
+        };
+        (self.random() % (segments + table_keys) as u64) < segments as u64
     }
 
     /// Evicts one unit (a segment, or a merge) from some database's segment store by the policy, and
@@ -365,6 +388,10 @@ impl<A: KvAllocator> Keyspace<A> {
         let Some((policy, volatile_only)) = self.seg_policy() else {
             return false;
         };
+        // No eviction while clients are paused (Redis's isSafeToPerformEvictions).
+        if self.expiry == ExpiryRole::Master && self.expire_paused(now_ms) {
+            return false;
+        }
         let dbs = self.dbs.len();
         let start = (self.random() as usize) % dbs;
         for i in 0..dbs {

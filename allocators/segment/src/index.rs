@@ -1,11 +1,18 @@
-//! The compact bulk-chained hash index (Segcache's).
+//! The compact bulk-chained hash index (Segcache's), with two choices of bucket per key.
 //!
 //! A slot is 8 bytes: `tag:12 | freq:8 | segment:22 | offset:22` (high to low bits). The tag is 12 bits of
 //! the key's hash (never 0, so an all-zero slot is empty); a lookup compares tags and reads the key from
 //! the segment only on a tag match. A bucket is 8 slots (one cache line); a full bucket chains to an
-//! overflow bucket. The primary table doubles when it is 3/4 full (`SegConfig::index_load_max_percent`),
-//! rehashing each key read from its segment, so chains stay short. Every byte of the table is charged to
-//! the budget.
+//! overflow bucket. Every byte of the table is charged to the budget.
+//!
+//! Each key has two candidate primary buckets, from independent bits of its hash (`first_bucket`,
+//! `second_bucket`); a new key takes a free slot in the emptier of the two (the power of two choices),
+//! and a lookup scans both chains. With one choice, 8-slot buckets at 95% load overflow for about a third
+//! of the buckets (Poisson occupancy), and overflow buckets cost 68 bytes for the few slots they hold;
+//! with two, the table runs nearly full with few overflow buckets, which is what lets it double only at
+//! 100% (`SegConfig::index_load_max_percent`) and cost about 8.5 bytes a key at the top of its range.
+//! A key keeps its side (first or second bucket) across a doubling, so a SCAN cursor, which walks the
+//! primary buckets in Redis's reverse-binary order, still returns every key present for the whole scan.
 
 use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
@@ -19,6 +26,8 @@ pub const SEGMENTS_MAX: usize = 1 << 22;
 pub const OFFSET_MAX: usize = 1 << 22;
 
 const NONE: u32 = u32::MAX;
+/// The second candidate bucket comes from the hash shifted by this many bits.
+const SECOND_SHIFT: u32 = 20;
 const OFFSET_BITS: u32 = 22;
 const SEGMENT_BITS: u32 = 22;
 const FREQ_SHIFT: u32 = 44;
@@ -199,10 +208,35 @@ impl Index {
         self.buckets[pos.0 as usize][pos.1 as usize] = slot;
     }
 
-    /// The first occupied slot in the key's chain with its tag for which `matches(loc)` holds.
+    /// The key's first candidate bucket: the low bits of its hash.
+    fn first_bucket(&self, hash: u64) -> u32 {
+        (hash as usize & self.mask) as u32
+    }
+
+    /// The key's second candidate bucket: bits 20 and up of its hash (below the tag's 12 top bits for
+    /// tables up to 2^32 buckets).
+    fn second_bucket(&self, hash: u64) -> u32 {
+        ((hash >> SECOND_SHIFT) as usize & self.mask) as u32
+    }
+
+    /// The first occupied slot in the key's two chains with its tag for which `matches(loc)` holds.
     pub fn find(&self, hash: u64, mut matches: impl FnMut(Loc) -> bool) -> Option<Pos> {
         let tag = tag_of(hash);
-        let mut bucket = (hash as usize & self.mask) as u32;
+        let first = self.first_bucket(hash);
+        let second = self.second_bucket(hash);
+        let found = self.find_in_chain(first, tag, &mut matches);
+        if found.is_some() || second == first {
+            return found;
+        }
+        self.find_in_chain(second, tag, &mut matches)
+    }
+
+    fn find_in_chain(
+        &self,
+        mut bucket: u32,
+        tag: u64,
+        matches: &mut impl FnMut(Loc) -> bool,
+    ) -> Option<Pos> {
         loop {
             for (i, &slot) in self.buckets[bucket as usize].iter().enumerate() {
                 if slot != 0 && slot_tag(slot) == tag && matches(slot_loc(slot)) {
@@ -216,29 +250,53 @@ impl Index {
         }
     }
 
-    /// An empty slot in the key's chain, chaining a new overflow bucket when the chain is full.
+    /// An empty slot for a new key: in the emptier of its two primary buckets, else in either chain,
+    /// else in a new overflow bucket chained to the first.
     pub fn free_slot(&mut self, hash: u64) -> Result<Pos, IndexFull> {
-        self.free_slot_in(hash, false)
+        let first = self.first_bucket(hash);
+        let second = self.second_bucket(hash);
+        let free = |b: u32| self.buckets[b as usize].iter().filter(|&&s| s == 0).count();
+        let (free_first, free_second) = (free(first), free(second));
+        let bucket = if free_second > free_first {
+            second
+        } else if free_first > 0 {
+            first
+        } else {
+            // Both primaries full: a free slot further down the second chain, else the first's.
+            match self.chain_free_slot(second) {
+                Ok(pos) => return Ok(pos),
+                Err(_) => first,
+            }
+        };
+        self.free_slot_in(bucket, false)
     }
 
-    /// `free_slot`; with `force`, an overflow bucket is charged even past the limit (rehash only).
-    fn free_slot_in(&mut self, hash: u64, force: bool) -> Result<Pos, IndexFull> {
-        let mut bucket = (hash as usize & self.mask) as u32;
+    /// A free slot in the chain of `bucket`, or the chain's last bucket.
+    fn chain_free_slot(&self, mut bucket: u32) -> Result<Pos, u32> {
         loop {
             if let Some(i) = self.buckets[bucket as usize].iter().position(|&s| s == 0) {
                 return Ok((bucket, i as u8));
             }
             let next = self.next[bucket as usize];
             if next == NONE {
-                break;
+                return Err(bucket);
             }
             bucket = next;
         }
+    }
+
+    /// A free slot in the chain of primary `bucket`, chaining a new overflow bucket when it is full; with
+    /// `force`, an overflow bucket is charged even past the limit (rehash only).
+    fn free_slot_in(&mut self, bucket: u32, force: bool) -> Result<Pos, IndexFull> {
+        let last = match self.chain_free_slot(bucket) {
+            Ok(pos) => return Ok(pos),
+            Err(last) => last,
+        };
         let new = self.buckets.len() as u32;
         self.grow_overflow(force)?;
         self.buckets.push([0; 8]);
         self.next.push(NONE);
-        self.next[bucket as usize] = new;
+        self.next[last as usize] = new;
         Ok((new, 0))
     }
 
@@ -281,11 +339,30 @@ impl Index {
             return;
         };
         let old_buckets = std::mem::take(&mut self.buckets);
+        let old_next = std::mem::take(&mut self.next);
+        let old_mask = self.mask;
         self.install(table);
-        for slot in old_buckets.iter().flatten().copied().filter(|&s| s != 0) {
-            let hash = self.hash(key_of(slot_loc(slot)));
-            if let Ok(pos) = self.free_slot_in(hash, true) {
-                self.set(pos, slot);
+        // Walk each old primary bucket's chain: a slot found there sits on its key's first or second
+        // side, which it keeps in the new table.
+        for root in 0..=old_mask {
+            let mut bucket = root as u32;
+            while bucket != NONE {
+                for slot in old_buckets[bucket as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != 0)
+                {
+                    let hash = self.hash(key_of(slot_loc(slot)));
+                    let new_bucket = if hash as usize & old_mask == root {
+                        self.first_bucket(hash)
+                    } else {
+                        self.second_bucket(hash)
+                    };
+                    if let Ok(pos) = self.free_slot_in(new_bucket, true) {
+                        self.set(pos, slot);
+                    }
+                }
+                bucket = old_next[bucket as usize];
             }
         }
     }
@@ -302,7 +379,8 @@ impl Index {
         self.charged = exact;
     }
 
-    /// Calls `f` on every occupied slot of primary bucket `cursor`'s chain; returns the next cursor
+    /// Calls `f` on every occupied slot of primary bucket `cursor`'s chain (keys whose first or second
+    /// bucket it is); returns the next cursor
     /// (Redis's reverse-binary increment, so a scan survives doubling), 0 when done.
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(u64)) -> u64 {
         let mask = self.mask as u64;

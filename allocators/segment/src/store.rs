@@ -311,6 +311,16 @@ impl SegStore {
             .sum()
     }
 
+    /// Segments held; with `volatile_only`, only those of TTL buckets (the units a `volatile-*` eviction
+    /// may free).
+    pub fn held_segments(&self, volatile_only: bool) -> usize {
+        if volatile_only {
+            self.segs.held - self.segs.counts[crate::NO_TTL_BUCKET] as usize
+        } else {
+            self.segs.held
+        }
+    }
+
     /// Whether no item is held.
     pub fn is_empty(&self) -> bool {
         self.items == 0
@@ -488,7 +498,7 @@ mod tests {
         s.set(b"k", b"two!", None, 0).unwrap();
         assert_eq!(s.get(b"k", 0), Some(ValueRef::Bytes(b"two!")));
         assert_eq!(s.frequency(b"k"), Some(4));
-        assert_eq!(s.item_bytes(b"k", 0), Some(3 + 1 + 4 + 8));
+        assert_eq!(s.item_bytes(b"k", 0), Some(2 + 1 + 4 + 8));
         let stats = s.stats();
         assert_eq!(
             (stats.items, stats.dead_bytes),
@@ -519,7 +529,7 @@ mod tests {
         assert_eq!(
             s.set(b"k", &[0; 300], None, 0),
             Err(SegError::TooLarge {
-                len: 305,
+                len: 304,
                 segment_bytes: 256
             })
         );
