@@ -5,14 +5,18 @@
 //! the segment only on a tag match. A bucket is 8 slots (one cache line); a full bucket chains to an
 //! overflow bucket. Every byte of the table is charged to the budget.
 //!
-//! Each key has two candidate primary buckets, from independent bits of its hash (`first_bucket`,
-//! `second_bucket`); a new key takes a free slot in the emptier of the two (the power of two choices),
-//! and a lookup scans both chains. With one choice, 8-slot buckets at 95% load overflow for about a third
-//! of the buckets (Poisson occupancy), and overflow buckets cost 68 bytes for the few slots they hold;
-//! with two, the table runs nearly full with few overflow buckets, which is what lets it double only at
-//! 100% (`SegConfig::index_load_max_percent`) and cost about 8.5 bytes a key at the top of its range.
-//! A key keeps its side (first or second bucket) across a doubling, so a SCAN cursor, which walks the
-//! primary buckets in Redis's reverse-binary order, still returns every key present for the whole scan.
+//! Each key has three candidate primary buckets, from independent functions of its hash (`side_value`);
+//! a new key takes a free slot in the emptiest of them (the power of d choices), and a lookup scans their
+//! chains. With one choice, 8-slot buckets at 95% load overflow for about a third of the buckets (Poisson
+//! occupancy), and an overflow bucket costs 68 bytes for the few slots it holds: about 11 bytes a key in
+//! all at 1M keys. With two choices 12% of the buckets still overflowed at 95% load, with three 4%
+//! (`tests/index_model.rs`), so the table runs nearly full: it doubles only at 100%
+//! (`SegConfig::index_load_max_percent`) and costs about 9.3 bytes a key at 95%. A miss reads three
+//! buckets instead of one.
+//!
+//! A key keeps its side across a doubling (it moves to one of the two halves of its old bucket), so a
+//! SCAN cursor, which walks the primary buckets in Redis's reverse-binary order, still returns every key
+//! present for the whole scan.
 
 use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
@@ -26,8 +30,18 @@ pub const SEGMENTS_MAX: usize = 1 << 22;
 pub const OFFSET_MAX: usize = 1 << 22;
 
 const NONE: u32 = u32::MAX;
-/// The second candidate bucket comes from the hash shifted by this many bits.
-const SECOND_SHIFT: u32 = 20;
+/// Candidate primary buckets per key.
+const CHOICES: usize = 3;
+
+/// The value whose low bits give the key's bucket on `side`: the hash itself, the hash from bit 20 up
+/// (independent of the first up to a million buckets), and a multiplicative mix of it.
+fn side_value(hash: u64, side: usize) -> u64 {
+    match side {
+        0 => hash,
+        1 => hash >> 20,
+        _ => (hash ^ hash >> 29).wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 24,
+    }
+}
 const OFFSET_BITS: u32 = 22;
 const SEGMENT_BITS: u32 = 22;
 const FREQ_SHIFT: u32 = 44;
@@ -208,27 +222,30 @@ impl Index {
         self.buckets[pos.0 as usize][pos.1 as usize] = slot;
     }
 
-    /// The key's first candidate bucket: the low bits of its hash.
-    fn first_bucket(&self, hash: u64) -> u32 {
-        (hash as usize & self.mask) as u32
+    /// The key's candidate primary buckets, `CHOICES` of them (some may coincide). Each is the low bits
+    /// of a fixed function of the hash, so a table that doubles sends a key on one side to one of the two
+    /// halves of its old bucket (what keeps SCAN complete).
+    fn candidates(&self, hash: u64) -> [u32; CHOICES] {
+        let mut out = [0u32; CHOICES];
+        for (side, bucket) in out.iter_mut().enumerate() {
+            *bucket = (side_value(hash, side) as usize & self.mask) as u32;
+        }
+        out
     }
 
-    /// The key's second candidate bucket: bits 20 and up of its hash (below the tag's 12 top bits for
-    /// tables up to 2^32 buckets).
-    fn second_bucket(&self, hash: u64) -> u32 {
-        ((hash >> SECOND_SHIFT) as usize & self.mask) as u32
-    }
-
-    /// The first occupied slot in the key's two chains with its tag for which `matches(loc)` holds.
+    /// The first occupied slot in the key's chains with its tag for which `matches(loc)` holds.
     pub fn find(&self, hash: u64, mut matches: impl FnMut(Loc) -> bool) -> Option<Pos> {
         let tag = tag_of(hash);
-        let first = self.first_bucket(hash);
-        let second = self.second_bucket(hash);
-        let found = self.find_in_chain(first, tag, &mut matches);
-        if found.is_some() || second == first {
-            return found;
+        let buckets = self.candidates(hash);
+        for (side, &bucket) in buckets.iter().enumerate() {
+            if buckets[..side].contains(&bucket) {
+                continue;
+            }
+            if let Some(pos) = self.find_in_chain(bucket, tag, &mut matches) {
+                return Some(pos);
+            }
         }
-        self.find_in_chain(second, tag, &mut matches)
+        None
     }
 
     fn find_in_chain(
@@ -250,25 +267,27 @@ impl Index {
         }
     }
 
-    /// An empty slot for a new key: in the emptier of its two primary buckets, else in either chain,
-    /// else in a new overflow bucket chained to the first.
+    /// An empty slot for a new key: in the emptiest of its primary buckets, else further down one of
+    /// their chains, else in a new overflow bucket chained to the first.
     pub fn free_slot(&mut self, hash: u64) -> Result<Pos, IndexFull> {
-        let first = self.first_bucket(hash);
-        let second = self.second_bucket(hash);
+        let buckets = self.candidates(hash);
         let free = |b: u32| self.buckets[b as usize].iter().filter(|&&s| s == 0).count();
-        let (free_first, free_second) = (free(first), free(second));
-        let bucket = if free_second > free_first {
-            second
-        } else if free_first > 0 {
-            first
-        } else {
-            // Both primaries full: a free slot further down the second chain, else the first's.
-            match self.chain_free_slot(second) {
-                Ok(pos) => return Ok(pos),
-                Err(_) => first,
+        let mut best = (buckets[0], free(buckets[0]));
+        for &bucket in &buckets[1..] {
+            let n = free(bucket);
+            if n > best.1 {
+                best = (bucket, n);
             }
-        };
-        self.free_slot_in(bucket, false)
+        }
+        if best.1 == 0 {
+            // Every primary full: a free slot further down a chain, else a new bucket on the first's.
+            for &bucket in &buckets {
+                if let Ok(pos) = self.chain_free_slot(bucket) {
+                    return Ok(pos);
+                }
+            }
+        }
+        self.free_slot_in(best.0, false)
     }
 
     /// A free slot in the chain of `bucket`, or the chain's last bucket.
@@ -353,11 +372,12 @@ impl Index {
                     .filter(|&s| s != 0)
                 {
                     let hash = self.hash(key_of(slot_loc(slot)));
-                    let new_bucket = if hash as usize & old_mask == root {
-                        self.first_bucket(hash)
-                    } else {
-                        self.second_bucket(hash)
-                    };
+                    // The side the slot was on: one whose old bucket is this root (any such side
+                    // sends it to one of this root's two halves).
+                    let side = (0..CHOICES)
+                        .find(|&side| side_value(hash, side) as usize & old_mask == root)
+                        .unwrap_or(0);
+                    let new_bucket = (side_value(hash, side) as usize & self.mask) as u32;
                     if let Ok(pos) = self.free_slot_in(new_bucket, true) {
                         self.set(pos, slot);
                     }
