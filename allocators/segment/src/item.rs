@@ -2,12 +2,13 @@
 //!
 //! ```text
 //! flags:3 | short_key_len:5 | [key_len:varint if short_key_len == 31] | value_len:varint
-//!   | [expire_at_ms:i64 LE if TTL] | key | value
+//!   | [expire_at_ms:u48 LE if TTL] | key | value
 //! ```
 //! The first byte holds the three flag bits (low) and the key length when it is under 31 (high five
-//! bits; 31 means a LEB128 length follows). The value length is LEB128 (7 bits a byte). So a key under
-//! 31 bytes with a value under 128 costs a 2-byte header, 10 with an expiry. An integer value (flag
-//! `INT`) is 8 bytes LE.
+//! bits; 31 means a LEB128 length follows). The value length is LEB128 (7 bits a byte). The expiry is
+//! absolute unix ms in 6 bytes (up to the year 10889, [`EXPIRE_AT_MS_MAX`]; the store refuses a later
+//! one and the keyspace keeps that key in its tables). So a key under 31 bytes with a value under 128
+//! costs a 2-byte header, 8 with an expiry. An integer value (flag `INT`) is 8 bytes LE.
 
 /// The item was deleted or overwritten: its bytes are a hole until its segment is merged or freed.
 pub const FLAG_DELETED: u8 = 1;
@@ -21,6 +22,11 @@ const FLAG_BITS: u32 = 3;
 const FLAG_MASK: u8 = (1 << FLAG_BITS) - 1;
 /// A key length this large or larger is written as a varint after the first byte.
 const SHORT_KEY_ESCAPE: usize = (u8::MAX >> FLAG_BITS) as usize;
+
+/// Bytes of a stored expiry.
+pub const EXPIRY_BYTES: usize = 6;
+/// The latest expiry an item can store (2^48 - 1 ms after the epoch).
+pub const EXPIRE_AT_MS_MAX: i64 = (1 << (8 * EXPIRY_BYTES)) - 1;
 
 /// Bytes of an `i64` value.
 pub const INT_BYTES: usize = 8;
@@ -98,7 +104,7 @@ pub fn header_len(key_len: usize, value_len: usize, has_ttl: bool) -> usize {
     } else {
         varint_len(key_len)
     };
-    1 + key_extra + varint_len(value_len) + if has_ttl { 8 } else { 0 }
+    1 + key_extra + varint_len(value_len) + if has_ttl { EXPIRY_BYTES } else { 0 }
 }
 
 /// Total bytes of an item.
@@ -106,7 +112,8 @@ pub fn item_len(key_len: usize, value_len: usize, has_ttl: bool) -> usize {
     header_len(key_len, value_len, has_ttl) + key_len + value_len
 }
 
-/// Writes an item at `at`; returns its total length. The caller checked that it fits.
+/// Writes an item at `at`; returns its total length. The caller checked that it fits and that the
+/// expiry is within `0..=EXPIRE_AT_MS_MAX`.
 pub fn write(
     buf: &mut [u8],
     at: usize,
@@ -124,8 +131,9 @@ pub fn write(
     }
     pos = put_varint(buf, pos, value.len());
     if let Some(expire_at) = expire_at_ms {
-        buf[pos..pos + 8].copy_from_slice(&expire_at.to_le_bytes());
-        pos += 8;
+        debug_assert!((0..=EXPIRE_AT_MS_MAX).contains(&expire_at));
+        buf[pos..pos + EXPIRY_BYTES].copy_from_slice(&expire_at.to_le_bytes()[..EXPIRY_BYTES]);
+        pos += EXPIRY_BYTES;
     }
     buf[pos..pos + key.len()].copy_from_slice(key);
     pos += key.len();
@@ -144,8 +152,8 @@ pub fn read(buf: &[u8], at: usize) -> Item {
     let (value_len, mut pos) = get_varint(buf, pos);
     let expire_at_ms = if flags & FLAG_TTL != 0 {
         let mut raw = [0u8; 8];
-        raw.copy_from_slice(&buf[pos..pos + 8]);
-        pos += 8;
+        raw[..EXPIRY_BYTES].copy_from_slice(&buf[pos..pos + EXPIRY_BYTES]);
+        pos += EXPIRY_BYTES;
         Some(i64::from_le_bytes(raw))
     } else {
         None
@@ -173,15 +181,15 @@ mod tests {
     fn round_trip_with_and_without_ttl() {
         let mut buf = vec![0u8; 4096];
         let value = vec![7u8; 300];
-        let n = write(&mut buf, 10, b"key", &value, 0, Some(-5));
+        let n = write(&mut buf, 10, b"key", &value, 0, Some(5));
         assert_eq!(n, item_len(3, 300, true));
-        assert_eq!(header_len(3, 300, true), 1 + 2 + 8);
+        assert_eq!(header_len(3, 300, true), 1 + 2 + 6);
         let item = read(&buf, 10);
         assert_eq!(item.total_len, n);
-        assert_eq!(item.expire_at_ms, Some(-5));
+        assert_eq!(item.expire_at_ms, Some(5));
         assert_eq!(&buf[item.key_at..item.key_at + 3], b"key");
         assert_eq!(&buf[item.value_at()..item.value_at() + 300], &value[..]);
-        assert!(item.is_expired(-5) && !item.is_expired(-6));
+        assert!(item.is_expired(5) && !item.is_expired(4));
         let m = write(&mut buf, 10 + n, b"", b"v", FLAG_INT, None);
         assert_eq!(m, 2 + 1);
         let second = read(&buf, 10 + n);
@@ -195,7 +203,7 @@ mod tests {
         let mut buf = vec![0u8; 1 << 16];
         for key_len in [0, 1, 30, 31, 32, 127, 128, 300, 20_000] {
             let key: Vec<u8> = (0..key_len).map(|i| i as u8).collect();
-            for (flags, ttl) in [(0, None), (FLAG_INT, Some(7)), (0, Some(i64::MIN))] {
+            for (flags, ttl) in [(0, None), (FLAG_INT, Some(7)), (0, Some(EXPIRE_AT_MS_MAX))] {
                 let n = write(&mut buf, 5, &key, b"value", flags, ttl);
                 assert_eq!(n, item_len(key_len, 5, ttl.is_some()), "{key_len}");
                 let it = read(&buf, 5);

@@ -5,7 +5,7 @@
 //! are grouped by TTL into 1025 logarithmic buckets (`ttl.rs`), so the items of one segment expire at about
 //! the same time and the whole segment is freed in one step once its last item has expired. A compact
 //! bulk-chained hash index (`index.rs`: 8-byte slots holding a 12-bit tag, an 8-bit frequency counter and
-//! the item's segment and offset, 8 slots a bucket) finds items; an item carries only a 2-byte header (10
+//! the item's segment and offset, 8 slots a bucket) finds items; an item carries only a 2-byte header (8
 //! with a TTL) for keys under 31 bytes and values under 128.
 //!
 //! Writes never update in place: a set appends the new item and marks the old one deleted, leaving a hole;
@@ -15,7 +15,7 @@
 //!
 //! # Memory per item
 //! An item costs its header (1 byte of flags and a key length under 31, a varint key length after it
-//! for longer keys, a varint value length: 1 byte under 128 B, 2 under 16 KiB; +8 with an expiry), its key and value bytes, and one 8-byte index slot at a load of 3/8 to 3/4
+//! for longer keys, a varint value length: 1 byte under 128 B, 2 under 16 KiB; +6 with an expiry), its key and value bytes, and one 8-byte index slot at a load of 3/8 to 3/4
 //! (the primary table doubles at 3/4): 11 to 22 bytes a key, plus overflow buckets (68 B each, for full
 //! chains). A 12-byte key with a 32-byte value thus takes 47 bytes in its segment (55 with a TTL) and
 //! about 60 to 70 in all. Shared overhead: the unwritten tail of each TTL bucket's active segment (at most
@@ -83,7 +83,7 @@ mod store;
 mod ttl;
 
 pub use index::{OFFSET_MAX, SEGMENTS_MAX, SLOTS_PER_BUCKET};
-pub use item::{header_len, item_len};
+pub use item::{header_len, item_len, EXPIRE_AT_MS_MAX};
 pub use store::SegStore;
 pub use ttl::{bucket_for, NO_TTL_BUCKET, TTL_BUCKETS};
 
@@ -131,6 +131,10 @@ pub enum SegError {
         /// Segment size.
         segment_bytes: usize,
     },
+    /// The expiry is later than an item can store ([`EXPIRE_AT_MS_MAX`]): the caller keeps the key
+    /// elsewhere.
+    #[error("expiry {0} ms is later than an item stores")]
+    ExpiryOutOfRange(i64),
     /// There is nothing the policy may evict.
     #[error("nothing to evict")]
     NothingToEvict,

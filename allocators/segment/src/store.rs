@@ -189,6 +189,9 @@ impl SegStore {
             self.delete(key, now_ms);
             return Ok(());
         }
+        if let Some(at) = expire_at_ms.filter(|&at| at > item::EXPIRE_AT_MS_MAX) {
+            return Err(SegError::ExpiryOutOfRange(at));
+        }
         let len = item::item_len(key.len(), value.len(), expire_at_ms.is_some());
         if len > self.config.segment_bytes {
             return Err(SegError::TooLarge {
@@ -533,6 +536,15 @@ mod tests {
                 segment_bytes: 256
             })
         );
+        // An expiry past what 6 bytes hold is refused, with nothing changed; the largest one fits.
+        let max = crate::EXPIRE_AT_MS_MAX;
+        s.set(b"k", b"v", Some(max), 0).unwrap();
+        assert_eq!(
+            s.set(b"k", b"w", Some(max + 1), 0),
+            Err(SegError::ExpiryOutOfRange(max + 1))
+        );
+        assert_eq!(s.ttl(b"k", 0), Some(Some(max)));
+        assert_eq!(s.get(b"k", 0), Some(ValueRef::Bytes(b"v")));
         let bad = SegConfig {
             segment_bytes: OFFSET_MAX + 1,
             ..SegConfig::default()
