@@ -19,8 +19,11 @@
 //! - Replicas (any [`ExpiryRole`] but `Master`) never serve from the store: every access promotes, so
 //!   their expiry rules stay those of the tables.
 //!
-//! Eviction: a unit is taken from the segment stores in proportion to their share of the keyspace's
-//! bytes, otherwise from the tables by the configured policy. Mapping: `allkeys-lru` and `allkeys-lfu`
+//! Eviction: each unit (a segment of a store, or one key of the tables) is drawn alike: the stores' turn
+//! comes with probability `segments / (segments + table keys)` (only TTL segments and keys with a TTL
+//! for the `volatile-*` policies), otherwise a key goes from the tables by the configured policy. So
+//! both sides lose the same share of their bytes, and a key promoted to the tables (by WATCH, INCR, ...)
+//! is as likely to be evicted as one in a segment. Nothing is evicted or expired during a client pause. Mapping: `allkeys-lru` and `allkeys-lfu`
 //! evict by segment merge (FIFO by segment age refined by the per-item read frequency, Segcache's); the
 //! `volatile-lru`/`volatile-lfu` policies do the same among TTL segments; `allkeys-random` and
 //! `volatile-random` free random segments; `volatile-ttl` the TTL segment that expires soonest;
