@@ -464,6 +464,7 @@ impl<A: KvAllocator> Keyspace<A> {
         };
         let mut s = zedis_segment::SegStats::default();
         let mut buckets = 0;
+        let (mut primary, mut overflow) = (0, 0);
         for store in self.dbs.iter().filter_map(|db| db.seg.as_deref()) {
             let t = store.stats();
             s.segments += t.segments;
@@ -474,6 +475,8 @@ impl<A: KvAllocator> Keyspace<A> {
             s.dead_bytes += t.dead_bytes;
             s.unwritten_bytes += t.unwritten_bytes;
             buckets += t.ttl_buckets_used;
+            primary += t.index_buckets.0;
+            overflow += t.index_buckets.1;
             s.evicted_items += t.evicted_items;
             s.expired_items += t.expired_items;
             s.expired_segments += t.expired_segments;
@@ -489,7 +492,8 @@ impl<A: KvAllocator> Keyspace<A> {
             out,
             "seg_segment_bytes:{}\r\nseg_segments:{}\r\nseg_charged_bytes:{}\r\nseg_index_bytes:{}\r\n\
              seg_items:{}\r\nseg_live_bytes:{}\r\nseg_dead_bytes:{}\r\nseg_unwritten_bytes:{}\r\n\
-             seg_fragmentation_ratio:{frag:.2}\r\nseg_ttl_buckets_used:{buckets}\r\nseg_evicted_items:{}\r\n\
+             seg_fragmentation_ratio:{frag:.2}\r\nseg_ttl_buckets_used:{buckets}\r\n\
+             seg_index_buckets:{primary},{overflow}\r\nseg_evicted_items:{}\r\n\
              seg_expired_items:{}\r\nseg_expired_segments:{}\r\nseg_merges:{}\r\n",
             config.segment_bytes,
             s.segments,
