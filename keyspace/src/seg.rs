@@ -36,7 +36,7 @@ use std::sync::Mutex;
 use zedis_budget::GlobalBudget;
 use zedis_kv_pool::KvAllocator;
 pub use zedis_segment::SegConfig;
-use zedis_segment::{EvictPolicy, Lookup, Removed, SegError, SegStore, ValueRef};
+use zedis_segment::{EvictPolicy, Found, Loc, Removed, SegError, SegStore, ValueRef};
 
 static DEFAULT_CONFIG: Mutex<Option<SegConfig>> = Mutex::new(None);
 
@@ -200,6 +200,44 @@ impl<A: KvAllocator> Keyspace<A> {
         }
     }
 
+    /// A native read of `key` (after [`Keyspace::seg_serves`]): where its live item is, or `None` (an
+    /// expired item is removed and announced as `lookup` does). `count` counts the hit or miss as a read
+    /// command's. One index lookup.
+    fn seg_find(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: i64,
+        fx: &mut Effects,
+        count: bool,
+    ) -> Option<Loc> {
+        // During a client pause an expired item reads as missing but stays (Redis's expireIfNeeded under
+        // checkClientPauseTimeoutAndReturnIfPaused): the dataset holds still until the pause ends.
+        let paused = self.expire_paused(now_ms);
+        let found = match self.dbs[db].seg.as_deref_mut() {
+            Some(store) if paused && store.peek(key, now_ms).is_none() => Found::Miss,
+            Some(store) => store.lookup_at(key, now_ms),
+            None => Found::Miss,
+        };
+        match found {
+            Found::Hit(loc) => {
+                if count {
+                    self.stats.hits += 1;
+                }
+                Some(loc)
+            }
+            Found::Expired => {
+                self.seg_expired(db, key, fx);
+                self.seg_miss(db, key, count, fx);
+                None
+            }
+            Found::Miss => {
+                self.seg_miss(db, key, count, fx);
+                None
+            }
+        }
+    }
+
     /// A native read of `key` (after [`Keyspace::seg_serves`]): the value, or `None` (an expired item is
     /// removed and announced as `lookup` does). `count` counts the hit or miss as a read command's.
     pub fn seg_get(
@@ -210,35 +248,8 @@ impl<A: KvAllocator> Keyspace<A> {
         fx: &mut Effects,
         count: bool,
     ) -> Option<ValueRef<'_>> {
-        // During a client pause an expired item reads as missing but stays (Redis's expireIfNeeded under
-        // checkClientPauseTimeoutAndReturnIfPaused): the dataset holds still until the pause ends.
-        let paused = self.expire_paused(now_ms);
-        let found = match self.dbs[db].seg.as_deref_mut() {
-            Some(store) if paused && store.peek(key, now_ms).is_none() => Lookup::Miss,
-            Some(store) => store.lookup(key, now_ms),
-            None => Lookup::Miss,
-        };
-        match found {
-            Lookup::Hit(_) => {
-                if count {
-                    self.stats.hits += 1;
-                }
-                // Read again: the first borrow could not outlive the counters' update.
-                self.dbs[db]
-                    .seg
-                    .as_deref()
-                    .and_then(|s| s.peek(key, now_ms))
-            }
-            Lookup::Expired => {
-                self.seg_expired(db, key, fx);
-                self.seg_miss(db, key, count, fx);
-                None
-            }
-            Lookup::Miss => {
-                self.seg_miss(db, key, count, fx);
-                None
-            }
-        }
+        let loc = self.seg_find(db, key, now_ms, fx, count)?;
+        Some(self.dbs[db].seg.as_deref()?.value_at(loc))
     }
 
     /// [`Keyspace::seg_get`] reduced to the value's length and expiry.
@@ -250,12 +261,16 @@ impl<A: KvAllocator> Keyspace<A> {
         fx: &mut Effects,
         count: bool,
     ) -> Option<Probe> {
-        let len = match self.seg_get(db, key, now_ms, fx, count)? {
+        let loc = self.seg_find(db, key, now_ms, fx, count)?;
+        let store = self.dbs[db].seg.as_deref()?;
+        let len = match store.value_at(loc) {
             ValueRef::Bytes(bytes) => bytes.len(),
             ValueRef::Int(n) => itoa::Buffer::new().format(n).len(),
         };
-        let expire_ms = self.dbs[db].seg.as_deref()?.ttl(key, now_ms)?;
-        Some(Probe { len, expire_ms })
+        Some(Probe {
+            len,
+            expire_ms: store.expire_at(loc),
+        })
     }
 
     /// DEL of `key` when the segment store serves it: `Some(deleted)`, or `None` for the tables' path.

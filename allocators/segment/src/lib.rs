@@ -84,7 +84,7 @@ mod segments;
 mod store;
 mod ttl;
 
-pub use index::{OFFSET_MAX, SEGMENTS_MAX, SLOTS_PER_BUCKET};
+pub use index::{Loc, OFFSET_MAX, SEGMENTS_MAX, SLOTS_PER_BUCKET};
 pub use item::{header_len, item_len, EXPIRE_AT_MS_MAX};
 pub use store::SegStore;
 pub use ttl::{bucket_for, NO_TTL_BUCKET, TTL_BUCKETS};
@@ -192,6 +192,17 @@ pub enum Lookup<'a> {
     /// Not found.
     Miss,
     /// Found expired, and removed now: the caller propagates it as an expiry (`DEL`, `expired` event).
+    Expired,
+}
+
+/// The result of [`SegStore::lookup_at`]: a lookup that does not borrow the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Found and not expired, at this location (valid until the next write to the store).
+    Hit(Loc),
+    /// Not found.
+    Miss,
+    /// Found expired, and removed now (as [`Lookup::Expired`]).
     Expired,
 }
 

@@ -4,7 +4,9 @@ use crate::index::{pack, slot_freq, slot_loc, tag_of, Index, Loc, Pos};
 use crate::item::{self, Item, FLAG_INT, INT_BYTES};
 use crate::segments::{Segments, NONE};
 use crate::ttl::{bucket_for, TTL_BUCKETS};
-use crate::{Lookup, SegConfig, SegError, SegStats, ValueRef, OFFSET_MAX, SEGMENT_BYTES_MIN};
+use crate::{
+    Found, Lookup, SegConfig, SegError, SegStats, ValueRef, OFFSET_MAX, SEGMENT_BYTES_MIN,
+};
 use zedis_budget::Budget;
 
 /// The segment-structured store. Invariants: every index slot points at a non-deleted item of a held
@@ -98,22 +100,43 @@ impl SegStore {
 
     /// Looks `key` up at `now_ms`, counting the access; an expired item is removed and reported.
     pub fn lookup(&mut self, key: &[u8], now_ms: i64) -> Lookup<'_> {
+        match self.lookup_at(key, now_ms) {
+            Found::Hit(loc) => Lookup::Hit(self.value_at(loc)),
+            Found::Miss => Lookup::Miss,
+            Found::Expired => Lookup::Expired,
+        }
+    }
+
+    /// [`SegStore::lookup`] returning where the live item is instead of borrowing its value, so the
+    /// caller can update its own state before reading it with [`SegStore::value_at`] and
+    /// [`SegStore::expire_at`] (no second index lookup).
+    pub fn lookup_at(&mut self, key: &[u8], now_ms: i64) -> Found {
         let hash = self.index.hash(key);
         let Some(pos) = self.locate(key, hash) else {
-            return Lookup::Miss;
+            return Found::Miss;
         };
         let slot = self.index.get(pos);
-        let it = self.item_at(slot_loc(slot));
-        if it.is_expired(now_ms) {
+        let loc = slot_loc(slot);
+        if self.item_at(loc).is_expired(now_ms) {
             self.remove_pos(pos, true);
             self.expired_items += 1;
-            return Lookup::Expired;
+            return Found::Expired;
         }
         let freq = slot_freq(slot);
         if freq < u8::MAX && (freq < 4 || self.rand() % freq as u64 == 0) {
             self.index.set(pos, slot + (1 << 44));
         }
-        Lookup::Hit(self.value_of(slot_loc(slot), &it))
+        Found::Hit(loc)
+    }
+
+    /// The value of the item at `loc`, which [`SegStore::lookup_at`] returned with no write since.
+    pub fn value_at(&self, loc: Loc) -> ValueRef<'_> {
+        self.value_of(loc, &self.item_at(loc))
+    }
+
+    /// The expiry of the item at `loc` (as [`SegStore::value_at`]).
+    pub fn expire_at(&self, loc: Loc) -> Option<i64> {
+        self.item_at(loc).expire_at_ms
     }
 
     /// The value of `key` at `now_ms`, counting the access (an expired item is removed).
