@@ -36,7 +36,7 @@ use std::sync::Mutex;
 use zedis_budget::GlobalBudget;
 use zedis_kv_pool::KvAllocator;
 pub use zedis_segment::SegConfig;
-use zedis_segment::{EvictPolicy, Found, Loc, Removed, SegError, SegStore, ValueRef};
+use zedis_segment::{EvictPolicy, Found, Loc, Removed, Replaced, SegError, SegStore, ValueRef};
 
 static DEFAULT_CONFIG: Mutex<Option<SegConfig>> = Mutex::new(None);
 
@@ -305,11 +305,27 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut Effects,
     ) -> Result<bool, Oom> {
+        self.seg_set_replacing(db, key, value, expire_ms, now_ms, fx)
+            .map(|stored| stored.is_some())
+    }
+
+    /// [`Keyspace::seg_set`] without a probe first: `Ok(Some(what it replaced))` when stored, `Ok(None)`
+    /// when the store cannot hold it. An old item expired at `now_ms` is announced as expired (as the
+    /// lookup of a write would) before the caller records the write.
+    pub fn seg_set_replacing(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        value: &[u8],
+        expire_ms: Option<i64>,
+        now_ms: i64,
+        fx: &mut Effects,
+    ) -> Result<Option<Replaced>, Oom> {
         let Some(config) = self.seg_config else {
-            return Ok(false);
+            return Ok(None);
         };
         if expire_ms.is_some_and(|when| when <= now_ms) {
-            return Ok(false);
+            return Ok(None);
         }
         // Each round either stores or frees at least one unit; a store that stays full gives up.
         for _ in 0..64 {
@@ -320,19 +336,24 @@ impl<A: KvAllocator> Keyspace<A> {
                         self.seg_make_room(config.segment_bytes, now_ms, fx)?;
                         continue;
                     }
-                    Err(_) => return Ok(false),
+                    Err(_) => return Ok(None),
                 }
             }
             let Some(store) = self.dbs[db].seg.as_deref_mut() else {
-                return Ok(false);
+                return Ok(None);
             };
-            match store.set(key, value, expire_ms, now_ms) {
-                Ok(()) => return Ok(true),
+            match store.set_replacing(key, value, expire_ms, now_ms) {
+                Ok(replaced) => {
+                    if replaced == Replaced::Expired {
+                        self.seg_expired(db, key, fx);
+                    }
+                    return Ok(Some(replaced));
+                }
                 Err(SegError::Full) => {
                     let needed = config.segment_bytes.max(store.stats().index_bytes);
                     self.seg_make_room(needed, now_ms, fx)?;
                 }
-                Err(_) => return Ok(false),
+                Err(_) => return Ok(None),
             }
         }
         Err(Oom)

@@ -206,6 +206,17 @@ pub enum Found {
     Expired,
 }
 
+/// What [`SegStore::set_replacing`] replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// The key was absent.
+    Nothing,
+    /// A live item.
+    Live,
+    /// An item expired at the write's instant (the caller announces the expiry, as a lookup would).
+    Expired,
+}
+
 /// Keys removed by expiry or eviction, for the caller to log as `DEL` and publish.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Removed {
