@@ -19,8 +19,11 @@
 //! - Replicas (any [`ExpiryRole`] but `Master`) never serve from the store: every access promotes, so
 //!   their expiry rules stay those of the tables.
 //!
-//! Eviction: a unit is taken from the segment stores in proportion to their share of the keyspace's
-//! bytes, otherwise from the tables by the configured policy. Mapping: `allkeys-lru` and `allkeys-lfu`
+//! Eviction: each unit (a segment of a store, or one key of the tables) is drawn alike: the stores' turn
+//! comes with probability `segments / (segments + table keys)` (only TTL segments and keys with a TTL
+//! for the `volatile-*` policies), otherwise a key goes from the tables by the configured policy. So
+//! both sides lose the same share of their bytes, and a key promoted to the tables (by WATCH, INCR, ...)
+//! is as likely to be evicted as one in a segment. Nothing is evicted or expired during a client pause. Mapping: `allkeys-lru` and `allkeys-lfu`
 //! evict by segment merge (FIFO by segment age refined by the per-item read frequency, Segcache's); the
 //! `volatile-lru`/`volatile-lfu` policies do the same among TTL segments; `allkeys-random` and
 //! `volatile-random` free random segments; `volatile-ttl` the TTL segment that expires soonest;
@@ -33,7 +36,7 @@ use std::sync::Mutex;
 use zedis_budget::GlobalBudget;
 use zedis_kv_pool::KvAllocator;
 pub use zedis_segment::SegConfig;
-use zedis_segment::{EvictPolicy, Lookup, Removed, SegError, SegStore, ValueRef};
+use zedis_segment::{EvictPolicy, Found, Loc, Removed, Replaced, SegError, SegStore, ValueRef};
 
 static DEFAULT_CONFIG: Mutex<Option<SegConfig>> = Mutex::new(None);
 
@@ -197,6 +200,44 @@ impl<A: KvAllocator> Keyspace<A> {
         }
     }
 
+    /// A native read of `key` (after [`Keyspace::seg_serves`]): where its live item is, or `None` (an
+    /// expired item is removed and announced as `lookup` does). `count` counts the hit or miss as a read
+    /// command's. One index lookup.
+    fn seg_find(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: i64,
+        fx: &mut Effects,
+        count: bool,
+    ) -> Option<Loc> {
+        // During a client pause an expired item reads as missing but stays (Redis's expireIfNeeded under
+        // checkClientPauseTimeoutAndReturnIfPaused): the dataset holds still until the pause ends.
+        let paused = self.expire_paused(now_ms);
+        let found = match self.dbs[db].seg.as_deref_mut() {
+            Some(store) if paused && store.peek(key, now_ms).is_none() => Found::Miss,
+            Some(store) => store.lookup_at(key, now_ms),
+            None => Found::Miss,
+        };
+        match found {
+            Found::Hit(loc) => {
+                if count {
+                    self.stats.hits += 1;
+                }
+                Some(loc)
+            }
+            Found::Expired => {
+                self.seg_expired(db, key, fx);
+                self.seg_miss(db, key, count, fx);
+                None
+            }
+            Found::Miss => {
+                self.seg_miss(db, key, count, fx);
+                None
+            }
+        }
+    }
+
     /// A native read of `key` (after [`Keyspace::seg_serves`]): the value, or `None` (an expired item is
     /// removed and announced as `lookup` does). `count` counts the hit or miss as a read command's.
     pub fn seg_get(
@@ -207,31 +248,8 @@ impl<A: KvAllocator> Keyspace<A> {
         fx: &mut Effects,
         count: bool,
     ) -> Option<ValueRef<'_>> {
-        let found = match self.dbs[db].seg.as_deref_mut() {
-            Some(store) => store.lookup(key, now_ms),
-            None => Lookup::Miss,
-        };
-        match found {
-            Lookup::Hit(_) => {
-                if count {
-                    self.stats.hits += 1;
-                }
-                // Read again: the first borrow could not outlive the counters' update.
-                self.dbs[db]
-                    .seg
-                    .as_deref()
-                    .and_then(|s| s.peek(key, now_ms))
-            }
-            Lookup::Expired => {
-                self.seg_expired(db, key, fx);
-                self.seg_miss(db, key, count, fx);
-                None
-            }
-            Lookup::Miss => {
-                self.seg_miss(db, key, count, fx);
-                None
-            }
-        }
+        let loc = self.seg_find(db, key, now_ms, fx, count)?;
+        Some(self.dbs[db].seg.as_deref()?.value_at(loc))
     }
 
     /// [`Keyspace::seg_get`] reduced to the value's length and expiry.
@@ -243,12 +261,16 @@ impl<A: KvAllocator> Keyspace<A> {
         fx: &mut Effects,
         count: bool,
     ) -> Option<Probe> {
-        let len = match self.seg_get(db, key, now_ms, fx, count)? {
+        let loc = self.seg_find(db, key, now_ms, fx, count)?;
+        let store = self.dbs[db].seg.as_deref()?;
+        let len = match store.value_at(loc) {
             ValueRef::Bytes(bytes) => bytes.len(),
             ValueRef::Int(n) => itoa::Buffer::new().format(n).len(),
         };
-        let expire_ms = self.dbs[db].seg.as_deref()?.ttl(key, now_ms)?;
-        Some(Probe { len, expire_ms })
+        Some(Probe {
+            len,
+            expire_ms: store.expire_at(loc),
+        })
     }
 
     /// DEL of `key` when the segment store serves it: `Some(deleted)`, or `None` for the tables' path.
@@ -283,11 +305,27 @@ impl<A: KvAllocator> Keyspace<A> {
         now_ms: i64,
         fx: &mut Effects,
     ) -> Result<bool, Oom> {
+        self.seg_set_replacing(db, key, value, expire_ms, now_ms, fx)
+            .map(|stored| stored.is_some())
+    }
+
+    /// [`Keyspace::seg_set`] without a probe first: `Ok(Some(what it replaced))` when stored, `Ok(None)`
+    /// when the store cannot hold it. An old item expired at `now_ms` is announced as expired (as the
+    /// lookup of a write would) before the caller records the write.
+    pub fn seg_set_replacing(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        value: &[u8],
+        expire_ms: Option<i64>,
+        now_ms: i64,
+        fx: &mut Effects,
+    ) -> Result<Option<Replaced>, Oom> {
         let Some(config) = self.seg_config else {
-            return Ok(false);
+            return Ok(None);
         };
         if expire_ms.is_some_and(|when| when <= now_ms) {
-            return Ok(false);
+            return Ok(None);
         }
         // Each round either stores or frees at least one unit; a store that stays full gives up.
         for _ in 0..64 {
@@ -298,19 +336,24 @@ impl<A: KvAllocator> Keyspace<A> {
                         self.seg_make_room(config.segment_bytes, now_ms, fx)?;
                         continue;
                     }
-                    Err(_) => return Ok(false),
+                    Err(_) => return Ok(None),
                 }
             }
             let Some(store) = self.dbs[db].seg.as_deref_mut() else {
-                return Ok(false);
+                return Ok(None);
             };
-            match store.set(key, value, expire_ms, now_ms) {
-                Ok(()) => return Ok(true),
+            match store.set_replacing(key, value, expire_ms, now_ms) {
+                Ok(replaced) => {
+                    if replaced == Replaced::Expired {
+                        self.seg_expired(db, key, fx);
+                    }
+                    return Ok(Some(replaced));
+                }
                 Err(SegError::Full) => {
                     let needed = config.segment_bytes.max(store.stats().index_bytes);
                     self.seg_make_room(needed, now_ms, fx)?;
                 }
-                Err(_) => return Ok(false),
+                Err(_) => return Ok(None),
             }
         }
         Err(Oom)
@@ -348,15 +391,34 @@ impl<A: KvAllocator> Keyspace<A> {
 
     /// Whether eviction should take its next unit from the segment stores: with a probability equal to
     /// their share of the keyspace's bytes.
+    ///
+    /// A unit from the stores frees a whole segment while one from the tables frees one key, so the turn
+    /// is drawn per unit, not per event: the stores' chance is `segments / (segments + table keys)`.
+    /// Each unit then goes with the same probability, and each side loses the same share of its bytes
+    /// (a segment's bytes divided by a key's are what a segment weighs against a key), as a policy that
+    /// picks keys alike from the whole keyspace would make them (`allkeys-random`: every key is equally
+    /// likely to go, wherever it lives). Weighing the two sides by bytes per event instead made promoted
+    /// keys in the tables nearly immortal: one event took 1 MiB from the stores or one key from the
+    /// tables.
     pub(crate) fn seg_evict_turn(&mut self) -> bool {
-        let seg = self.seg_charged_bytes();
-        if seg == 0 {
+        let Some((_, volatile_only)) = self.seg_policy() else {
+            return false;
+        };
+        let segments: usize = self
+            .dbs
+            .iter()
+            .filter_map(|db| db.seg.as_deref())
+            .map(|s| s.held_segments(volatile_only))
+            .sum();
+        if segments == 0 {
             return false;
         }
-        let total = zedis_budget::current()
-            .used_by(zedis_budget::Component::Keyspace)
-            .max(seg);
-        (self.random() % total as u64) < seg as u64
+        let table_keys: usize = if volatile_only {
+            self.dbs.iter().map(|db| db.volatile_len()).sum()
+        } else {
+            self.dbs.iter().map(|db| db.len() - db.seg_len()).sum()
+        };
+        (self.random() % (segments + table_keys) as u64) < segments as u64
     }
 
     /// Evicts one unit (a segment, or a merge) from some database's segment store by the policy, and
@@ -365,6 +427,10 @@ impl<A: KvAllocator> Keyspace<A> {
         let Some((policy, volatile_only)) = self.seg_policy() else {
             return false;
         };
+        // No eviction while clients are paused (Redis's isSafeToPerformEvictions).
+        if self.expiry == ExpiryRole::Master && self.expire_paused(now_ms) {
+            return false;
+        }
         let dbs = self.dbs.len();
         let start = (self.random() as usize) % dbs;
         for i in 0..dbs {
@@ -434,6 +500,7 @@ impl<A: KvAllocator> Keyspace<A> {
         };
         let mut s = zedis_segment::SegStats::default();
         let mut buckets = 0;
+        let (mut primary, mut overflow) = (0, 0);
         for store in self.dbs.iter().filter_map(|db| db.seg.as_deref()) {
             let t = store.stats();
             s.segments += t.segments;
@@ -444,6 +511,8 @@ impl<A: KvAllocator> Keyspace<A> {
             s.dead_bytes += t.dead_bytes;
             s.unwritten_bytes += t.unwritten_bytes;
             buckets += t.ttl_buckets_used;
+            primary += t.index_buckets.0;
+            overflow += t.index_buckets.1;
             s.evicted_items += t.evicted_items;
             s.expired_items += t.expired_items;
             s.expired_segments += t.expired_segments;
@@ -459,7 +528,8 @@ impl<A: KvAllocator> Keyspace<A> {
             out,
             "seg_segment_bytes:{}\r\nseg_segments:{}\r\nseg_charged_bytes:{}\r\nseg_index_bytes:{}\r\n\
              seg_items:{}\r\nseg_live_bytes:{}\r\nseg_dead_bytes:{}\r\nseg_unwritten_bytes:{}\r\n\
-             seg_fragmentation_ratio:{frag:.2}\r\nseg_ttl_buckets_used:{buckets}\r\nseg_evicted_items:{}\r\n\
+             seg_fragmentation_ratio:{frag:.2}\r\nseg_ttl_buckets_used:{buckets}\r\n\
+             seg_index_buckets:{primary},{overflow}\r\nseg_evicted_items:{}\r\n\
              seg_expired_items:{}\r\nseg_expired_segments:{}\r\nseg_merges:{}\r\n",
             config.segment_bytes,
             s.segments,

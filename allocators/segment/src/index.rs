@@ -1,11 +1,22 @@
-//! The compact bulk-chained hash index (Segcache's).
+//! The compact bulk-chained hash index (Segcache's), with two choices of bucket per key.
 //!
 //! A slot is 8 bytes: `tag:12 | freq:8 | segment:22 | offset:22` (high to low bits). The tag is 12 bits of
 //! the key's hash (never 0, so an all-zero slot is empty); a lookup compares tags and reads the key from
 //! the segment only on a tag match. A bucket is 8 slots (one cache line); a full bucket chains to an
-//! overflow bucket. The primary table doubles when it is 3/4 full (`SegConfig::index_load_max_percent`),
-//! rehashing each key read from its segment, so chains stay short. Every byte of the table is charged to
-//! the budget.
+//! overflow bucket. Every byte of the table is charged to the budget.
+//!
+//! Each key has three candidate primary buckets, from independent functions of its hash (`side_value`);
+//! a new key takes a free slot in the emptiest of them (the power of d choices), and a lookup scans their
+//! chains. With one choice, 8-slot buckets at 95% load overflow for about a third of the buckets (Poisson
+//! occupancy), and an overflow bucket costs 68 bytes for the few slots it holds: about 11 bytes a key in
+//! all at 1M keys. With two choices 12% of the buckets still overflowed at 95% load, with three 4%
+//! (`tests/index_model.rs`), so the table runs nearly full: it doubles only at 100%
+//! (`SegConfig::index_load_max_percent`) and costs about 9.3 bytes a key at 95%. A miss reads three
+//! buckets instead of one.
+//!
+//! A key keeps its side across a doubling (it moves to one of the two halves of its old bucket), so a
+//! SCAN cursor, which walks the primary buckets in Redis's reverse-binary order, still returns every key
+//! present for the whole scan.
 
 use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
@@ -19,6 +30,18 @@ pub const SEGMENTS_MAX: usize = 1 << 22;
 pub const OFFSET_MAX: usize = 1 << 22;
 
 const NONE: u32 = u32::MAX;
+/// Candidate primary buckets per key.
+const CHOICES: usize = 3;
+
+/// The value whose low bits give the key's bucket on `side`: the hash itself, the hash from bit 20 up
+/// (independent of the first up to a million buckets), and a multiplicative mix of it.
+fn side_value(hash: u64, side: usize) -> u64 {
+    match side {
+        0 => hash,
+        1 => hash >> 20,
+        _ => (hash ^ hash >> 29).wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 24,
+    }
+}
 const OFFSET_BITS: u32 = 22;
 const SEGMENT_BITS: u32 = 22;
 const FREQ_SHIFT: u32 = 44;
@@ -199,10 +222,38 @@ impl Index {
         self.buckets[pos.0 as usize][pos.1 as usize] = slot;
     }
 
-    /// The first occupied slot in the key's chain with its tag for which `matches(loc)` holds.
+    /// The key's candidate primary buckets, `CHOICES` of them (some may coincide). Each is the low bits
+    /// of a fixed function of the hash, so a table that doubles sends a key on one side to one of the two
+    /// halves of its old bucket (what keeps SCAN complete).
+    fn candidates(&self, hash: u64) -> [u32; CHOICES] {
+        let mut out = [0u32; CHOICES];
+        for (side, bucket) in out.iter_mut().enumerate() {
+            *bucket = (side_value(hash, side) as usize & self.mask) as u32;
+        }
+        out
+    }
+
+    /// The first occupied slot in the key's chains with its tag for which `matches(loc)` holds.
     pub fn find(&self, hash: u64, mut matches: impl FnMut(Loc) -> bool) -> Option<Pos> {
         let tag = tag_of(hash);
-        let mut bucket = (hash as usize & self.mask) as u32;
+        let buckets = self.candidates(hash);
+        for (side, &bucket) in buckets.iter().enumerate() {
+            if buckets[..side].contains(&bucket) {
+                continue;
+            }
+            if let Some(pos) = self.find_in_chain(bucket, tag, &mut matches) {
+                return Some(pos);
+            }
+        }
+        None
+    }
+
+    fn find_in_chain(
+        &self,
+        mut bucket: u32,
+        tag: u64,
+        matches: &mut impl FnMut(Loc) -> bool,
+    ) -> Option<Pos> {
         loop {
             for (i, &slot) in self.buckets[bucket as usize].iter().enumerate() {
                 if slot != 0 && slot_tag(slot) == tag && matches(slot_loc(slot)) {
@@ -216,29 +267,55 @@ impl Index {
         }
     }
 
-    /// An empty slot in the key's chain, chaining a new overflow bucket when the chain is full.
+    /// An empty slot for a new key: in the emptiest of its primary buckets, else further down one of
+    /// their chains, else in a new overflow bucket chained to the first.
     pub fn free_slot(&mut self, hash: u64) -> Result<Pos, IndexFull> {
-        self.free_slot_in(hash, false)
+        let buckets = self.candidates(hash);
+        let free = |b: u32| self.buckets[b as usize].iter().filter(|&&s| s == 0).count();
+        let mut best = (buckets[0], free(buckets[0]));
+        for &bucket in &buckets[1..] {
+            let n = free(bucket);
+            if n > best.1 {
+                best = (bucket, n);
+            }
+        }
+        if best.1 == 0 {
+            // Every primary full: a free slot further down a chain, else a new bucket on the first's.
+            for &bucket in &buckets {
+                if let Ok(pos) = self.chain_free_slot(bucket) {
+                    return Ok(pos);
+                }
+            }
+        }
+        self.free_slot_in(best.0, false)
     }
 
-    /// `free_slot`; with `force`, an overflow bucket is charged even past the limit (rehash only).
-    fn free_slot_in(&mut self, hash: u64, force: bool) -> Result<Pos, IndexFull> {
-        let mut bucket = (hash as usize & self.mask) as u32;
+    /// A free slot in the chain of `bucket`, or the chain's last bucket.
+    fn chain_free_slot(&self, mut bucket: u32) -> Result<Pos, u32> {
         loop {
             if let Some(i) = self.buckets[bucket as usize].iter().position(|&s| s == 0) {
                 return Ok((bucket, i as u8));
             }
             let next = self.next[bucket as usize];
             if next == NONE {
-                break;
+                return Err(bucket);
             }
             bucket = next;
         }
+    }
+
+    /// A free slot in the chain of primary `bucket`, chaining a new overflow bucket when it is full; with
+    /// `force`, an overflow bucket is charged even past the limit (rehash only).
+    fn free_slot_in(&mut self, bucket: u32, force: bool) -> Result<Pos, IndexFull> {
+        let last = match self.chain_free_slot(bucket) {
+            Ok(pos) => return Ok(pos),
+            Err(last) => last,
+        };
         let new = self.buckets.len() as u32;
         self.grow_overflow(force)?;
         self.buckets.push([0; 8]);
         self.next.push(NONE);
-        self.next[bucket as usize] = new;
+        self.next[last as usize] = new;
         Ok((new, 0))
     }
 
@@ -281,11 +358,31 @@ impl Index {
             return;
         };
         let old_buckets = std::mem::take(&mut self.buckets);
+        let old_next = std::mem::take(&mut self.next);
+        let old_mask = self.mask;
         self.install(table);
-        for slot in old_buckets.iter().flatten().copied().filter(|&s| s != 0) {
-            let hash = self.hash(key_of(slot_loc(slot)));
-            if let Ok(pos) = self.free_slot_in(hash, true) {
-                self.set(pos, slot);
+        // Walk each old primary bucket's chain: a slot found there sits on its key's first or second
+        // side, which it keeps in the new table.
+        for root in 0..=old_mask {
+            let mut bucket = root as u32;
+            while bucket != NONE {
+                for slot in old_buckets[bucket as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != 0)
+                {
+                    let hash = self.hash(key_of(slot_loc(slot)));
+                    // The side the slot was on: one whose old bucket is this root (any such side
+                    // sends it to one of this root's two halves).
+                    let side = (0..CHOICES)
+                        .find(|&side| side_value(hash, side) as usize & old_mask == root)
+                        .unwrap_or(0);
+                    let new_bucket = (side_value(hash, side) as usize & self.mask) as u32;
+                    if let Ok(pos) = self.free_slot_in(new_bucket, true) {
+                        self.set(pos, slot);
+                    }
+                }
+                bucket = old_next[bucket as usize];
             }
         }
     }
@@ -302,7 +399,8 @@ impl Index {
         self.charged = exact;
     }
 
-    /// Calls `f` on every occupied slot of primary bucket `cursor`'s chain; returns the next cursor
+    /// Calls `f` on every occupied slot of primary bucket `cursor`'s chain (keys whose first or second
+    /// bucket it is); returns the next cursor
     /// (Redis's reverse-binary increment, so a scan survives doubling), 0 when done.
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(u64)) -> u64 {
         let mask = self.mask as u64;

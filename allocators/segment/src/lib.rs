@@ -5,8 +5,8 @@
 //! are grouped by TTL into 1025 logarithmic buckets (`ttl.rs`), so the items of one segment expire at about
 //! the same time and the whole segment is freed in one step once its last item has expired. A compact
 //! bulk-chained hash index (`index.rs`: 8-byte slots holding a 12-bit tag, an 8-bit frequency counter and
-//! the item's segment and offset, 8 slots a bucket) finds items; an item carries only a 3-byte header (11
-//! with a TTL).
+//! the item's segment and offset, 8 slots a bucket, three candidate buckets a key) finds items; an item carries only a 2-byte header (8
+//! with a TTL) for keys under 31 bytes and values under 128.
 //!
 //! Writes never update in place: a set appends the new item and marks the old one deleted, leaving a hole;
 //! a TTL change re-appends the item into its new bucket. Holes are reclaimed when a segment empties (freed
@@ -14,13 +14,15 @@
 //! and by merge eviction.
 //!
 //! # Memory per item
-//! An item costs its header (1 flag byte + 1-byte key and value lengths under 128 B, 2 bytes each under
-//! 16 KiB; +8 with an expiry), its key and value bytes, and one 8-byte index slot at a load of 3/8 to 3/4
-//! (the primary table doubles at 3/4): 11 to 22 bytes a key, plus overflow buckets (68 B each, for full
-//! chains). A 12-byte key with a 32-byte value thus takes 47 bytes in its segment (55 with a TTL) and
-//! about 60 to 70 in all. Shared overhead: the unwritten tail of each TTL bucket's active segment (at most
-//! one segment per bucket in use) and the holes not yet merged (`SegStats::dead_bytes`). Segment
-//! metadata (about 56 bytes per segment, 0.005% at 1 MiB) is not charged.
+//! An item costs its header (1 byte of flags and a key length under 31, a varint key length after it
+//! for longer keys, a varint value length: 1 byte under 128 B, 2 under 16 KiB; +6 with an expiry), its
+//! key and value bytes, and one 8-byte index slot. With three candidate buckets per key the index runs
+//! at 50% to 100% load before doubling (`index_load_max_percent` 100, the server's setting) with few
+//! overflow buckets (68 B each): 8.5 to 17 bytes a key. A 16-byte key with a 32-byte value thus takes 50
+//! bytes in its segment (56 with a TTL) and about 59 in all at 1M keys. Shared overhead: the unwritten
+//! tail of each TTL bucket's active segment (at most one segment per bucket in use) and the holes not
+//! yet merged (`SegStats::dead_bytes`). Segment metadata (about 56 bytes per segment, 0.005% at 1 MiB)
+//! is not charged.
 //!
 //! # What it serves
 //! String values (byte strings up to about one segment, and 64-bit integers stored as 8 bytes), with or
@@ -82,8 +84,8 @@ mod segments;
 mod store;
 mod ttl;
 
-pub use index::{OFFSET_MAX, SEGMENTS_MAX, SLOTS_PER_BUCKET};
-pub use item::{header_len, item_len};
+pub use index::{Loc, OFFSET_MAX, SEGMENTS_MAX, SLOTS_PER_BUCKET};
+pub use item::{header_len, item_len, EXPIRE_AT_MS_MAX};
 pub use store::SegStore;
 pub use ttl::{bucket_for, NO_TTL_BUCKET, TTL_BUCKETS};
 
@@ -131,6 +133,10 @@ pub enum SegError {
         /// Segment size.
         segment_bytes: usize,
     },
+    /// The expiry is later than an item can store ([`EXPIRE_AT_MS_MAX`]): the caller keeps the key
+    /// elsewhere.
+    #[error("expiry {0} ms is later than an item stores")]
+    ExpiryOutOfRange(i64),
     /// There is nothing the policy may evict.
     #[error("nothing to evict")]
     NothingToEvict,
@@ -186,6 +192,28 @@ pub enum Lookup<'a> {
     /// Not found.
     Miss,
     /// Found expired, and removed now: the caller propagates it as an expiry (`DEL`, `expired` event).
+    Expired,
+}
+
+/// The result of [`SegStore::lookup_at`]: a lookup that does not borrow the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Found and not expired, at this location (valid until the next write to the store).
+    Hit(Loc),
+    /// Not found.
+    Miss,
+    /// Found expired, and removed now (as [`Lookup::Expired`]).
+    Expired,
+}
+
+/// What [`SegStore::set_replacing`] replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// The key was absent.
+    Nothing,
+    /// A live item.
+    Live,
+    /// An item expired at the write's instant (the caller announces the expiry, as a lookup would).
     Expired,
 }
 

@@ -4,7 +4,9 @@ use crate::index::{pack, slot_freq, slot_loc, tag_of, Index, Loc, Pos};
 use crate::item::{self, Item, FLAG_INT, INT_BYTES};
 use crate::segments::{Segments, NONE};
 use crate::ttl::{bucket_for, TTL_BUCKETS};
-use crate::{Lookup, SegConfig, SegError, SegStats, ValueRef, OFFSET_MAX, SEGMENT_BYTES_MIN};
+use crate::{
+    Found, Lookup, Replaced, SegConfig, SegError, SegStats, ValueRef, OFFSET_MAX, SEGMENT_BYTES_MIN,
+};
 use zedis_budget::Budget;
 
 /// The segment-structured store. Invariants: every index slot points at a non-deleted item of a held
@@ -98,22 +100,43 @@ impl SegStore {
 
     /// Looks `key` up at `now_ms`, counting the access; an expired item is removed and reported.
     pub fn lookup(&mut self, key: &[u8], now_ms: i64) -> Lookup<'_> {
+        match self.lookup_at(key, now_ms) {
+            Found::Hit(loc) => Lookup::Hit(self.value_at(loc)),
+            Found::Miss => Lookup::Miss,
+            Found::Expired => Lookup::Expired,
+        }
+    }
+
+    /// [`SegStore::lookup`] returning where the live item is instead of borrowing its value, so the
+    /// caller can update its own state before reading it with [`SegStore::value_at`] and
+    /// [`SegStore::expire_at`] (no second index lookup).
+    pub fn lookup_at(&mut self, key: &[u8], now_ms: i64) -> Found {
         let hash = self.index.hash(key);
         let Some(pos) = self.locate(key, hash) else {
-            return Lookup::Miss;
+            return Found::Miss;
         };
         let slot = self.index.get(pos);
-        let it = self.item_at(slot_loc(slot));
-        if it.is_expired(now_ms) {
+        let loc = slot_loc(slot);
+        if self.item_at(loc).is_expired(now_ms) {
             self.remove_pos(pos, true);
             self.expired_items += 1;
-            return Lookup::Expired;
+            return Found::Expired;
         }
         let freq = slot_freq(slot);
         if freq < u8::MAX && (freq < 4 || self.rand() % freq as u64 == 0) {
             self.index.set(pos, slot + (1 << 44));
         }
-        Lookup::Hit(self.value_of(slot_loc(slot), &it))
+        Found::Hit(loc)
+    }
+
+    /// The value of the item at `loc`, which [`SegStore::lookup_at`] returned with no write since.
+    pub fn value_at(&self, loc: Loc) -> ValueRef<'_> {
+        self.value_of(loc, &self.item_at(loc))
+    }
+
+    /// The expiry of the item at `loc` (as [`SegStore::value_at`]).
+    pub fn expire_at(&self, loc: Loc) -> Option<i64> {
+        self.item_at(loc).expire_at_ms
     }
 
     /// The value of `key` at `now_ms`, counting the access (an expired item is removed).
@@ -163,6 +186,18 @@ impl SegStore {
         expire_at_ms: Option<i64>,
         now_ms: i64,
     ) -> Result<(), SegError> {
+        self.write(key, value, 0, expire_at_ms, now_ms).map(|_| ())
+    }
+
+    /// [`SegStore::set`], also telling what it replaced (one index lookup where a probe and a set take
+    /// two): an old item expired at `now_ms` is removed as the write overwrites it, and counted expired.
+    pub fn set_replacing(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        expire_at_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<Replaced, SegError> {
         self.write(key, value, 0, expire_at_ms, now_ms)
     }
 
@@ -175,6 +210,7 @@ impl SegStore {
         now_ms: i64,
     ) -> Result<(), SegError> {
         self.write(key, &value.to_le_bytes(), FLAG_INT, expire_at_ms, now_ms)
+            .map(|_| ())
     }
 
     fn write(
@@ -184,10 +220,17 @@ impl SegStore {
         flags: u8,
         expire_at_ms: Option<i64>,
         now_ms: i64,
-    ) -> Result<(), SegError> {
+    ) -> Result<Replaced, SegError> {
         if expire_at_ms.is_some_and(|at| at <= now_ms) {
-            self.delete(key, now_ms);
-            return Ok(());
+            let live = self.delete(key, now_ms);
+            return Ok(if live {
+                Replaced::Live
+            } else {
+                Replaced::Nothing
+            });
+        }
+        if let Some(at) = expire_at_ms.filter(|&at| at > item::EXPIRE_AT_MS_MAX) {
+            return Err(SegError::ExpiryOutOfRange(at));
         }
         let len = item::item_len(key.len(), value.len(), expire_at_ms.is_some());
         if len > self.config.segment_bytes {
@@ -211,20 +254,28 @@ impl SegStore {
             seg,
             offset: offset as u32,
         };
-        match existing {
+        let replaced = match existing {
             Some(pos) => {
                 let old = self.index.get(pos);
+                let expired = self.item_at(slot_loc(old)).is_expired(now_ms);
                 self.kill(slot_loc(old), true);
                 self.index.set(pos, pack(tag_of(hash), slot_freq(old), loc));
+                if expired {
+                    self.expired_items += 1;
+                    Replaced::Expired
+                } else {
+                    Replaced::Live
+                }
             }
             None => {
                 self.index.set(pos, pack(tag_of(hash), 0, loc));
                 self.items += 1;
                 let segs = &self.segs;
                 self.index.maybe_grow(self.items, |loc| key_of(segs, loc));
+                Replaced::Nothing
             }
-        }
-        Ok(())
+        };
+        Ok(replaced)
     }
 
     /// Marks the item at `loc` deleted; with `free_empty`, frees its segment if that left it empty and
@@ -309,6 +360,16 @@ impl SegStore {
             .filter(|seg| seg.bucket != 0)
             .map(|seg| seg.live_items as usize)
             .sum()
+    }
+
+    /// Segments held; with `volatile_only`, only those of TTL buckets (the units a `volatile-*` eviction
+    /// may free).
+    pub fn held_segments(&self, volatile_only: bool) -> usize {
+        if volatile_only {
+            self.segs.held - self.segs.counts[crate::NO_TTL_BUCKET] as usize
+        } else {
+            self.segs.held
+        }
     }
 
     /// Whether no item is held.
@@ -488,7 +549,7 @@ mod tests {
         s.set(b"k", b"two!", None, 0).unwrap();
         assert_eq!(s.get(b"k", 0), Some(ValueRef::Bytes(b"two!")));
         assert_eq!(s.frequency(b"k"), Some(4));
-        assert_eq!(s.item_bytes(b"k", 0), Some(3 + 1 + 4 + 8));
+        assert_eq!(s.item_bytes(b"k", 0), Some(2 + 1 + 4 + 8));
         let stats = s.stats();
         assert_eq!(
             (stats.items, stats.dead_bytes),
@@ -519,10 +580,19 @@ mod tests {
         assert_eq!(
             s.set(b"k", &[0; 300], None, 0),
             Err(SegError::TooLarge {
-                len: 305,
+                len: 304,
                 segment_bytes: 256
             })
         );
+        // An expiry past what 6 bytes hold is refused, with nothing changed; the largest one fits.
+        let max = crate::EXPIRE_AT_MS_MAX;
+        s.set(b"k", b"v", Some(max), 0).unwrap();
+        assert_eq!(
+            s.set(b"k", b"w", Some(max + 1), 0),
+            Err(SegError::ExpiryOutOfRange(max + 1))
+        );
+        assert_eq!(s.ttl(b"k", 0), Some(Some(max)));
+        assert_eq!(s.get(b"k", 0), Some(ValueRef::Bytes(b"v")));
         let bad = SegConfig {
             segment_bytes: OFFSET_MAX + 1,
             ..SegConfig::default()

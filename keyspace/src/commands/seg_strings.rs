@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::Keyspace;
 use zedis_kv_pool::KvAllocator;
 use zedis_resp::reply;
-use zedis_segment::ValueRef;
+use zedis_segment::{Replaced, ValueRef};
 
 /// Writes a segment value as a bulk reply.
 fn bulk(out: &mut Vec<u8>, value: ValueRef<'_>) {
@@ -58,6 +58,33 @@ pub fn set<A: KvAllocator>(
         return false;
     }
     let (db, now) = (ctx.db, ctx.now_ms);
+    if !(mode.get || mode.nx || mode.xx || mode.keep_ttl) {
+        // A plain SET needs nothing of the old value: one store lookup instead of a probe and a set.
+        match ks.seg_set_replacing(db, key, value, expire_ms, now, ctx.fx) {
+            Ok(Some(replaced)) => {
+                if replaced != Replaced::Live {
+                    ks.note_new_key(db, key);
+                }
+            }
+            Ok(None) => {
+                if let Err(oom) = ks.set_string(db, key, value, expire_ms, false, now) {
+                    super::reply_oom(ctx, oom);
+                    return true;
+                }
+            }
+            Err(oom) => {
+                super::reply_oom(ctx, oom);
+                return true;
+            }
+        }
+        super::strings::set_effects(ctx, key, value, expire_ms);
+        if mode.integer_reply {
+            reply::integer(ctx.out, 1);
+        } else {
+            reply::ok(ctx.out);
+        }
+        return true;
+    }
     let old = if mode.get {
         match ks.seg_get(db, key, now, ctx.fx, true) {
             Some(value) => {
@@ -119,18 +146,15 @@ pub fn store<A: KvAllocator>(
     if !ks.seg_serves(ctx.db, key) {
         return None;
     }
-    let existed = ks
-        .seg_probe(ctx.db, key, ctx.now_ms, ctx.fx, false)
-        .is_some();
     Some(
-        match ks.seg_set(ctx.db, key, value, None, ctx.now_ms, ctx.fx) {
-            Ok(true) => {
-                if !existed {
+        match ks.seg_set_replacing(ctx.db, key, value, None, ctx.now_ms, ctx.fx) {
+            Ok(Some(replaced)) => {
+                if replaced != Replaced::Live {
                     ks.note_new_key(ctx.db, key);
                 }
                 Ok(())
             }
-            Ok(false) => ks.set_string(ctx.db, key, value, None, false, ctx.now_ms),
+            Ok(None) => ks.set_string(ctx.db, key, value, None, false, ctx.now_ms),
             Err(oom) => Err(oom),
         },
     )
