@@ -336,7 +336,7 @@ fn keyspace<S: Strategy>(core: &Core<S>, out: &mut String) {
                 .volatile_at(j * volatile / sampled.max(1))
                 .and_then(|e| e.expire())
             {
-                ttl_sum += (when - now).max(0);
+                ttl_sum = ttl_sum.saturating_add(when.saturating_sub(now).max(0));
             }
         }
         let avg_ttl = if sampled > 0 {
