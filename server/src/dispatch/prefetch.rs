@@ -68,6 +68,13 @@ fn header(data: &[u8], at: usize, tag: u8) -> Option<(usize, usize)> {
     Some((n, i + 2))
 }
 
+/// GET and SET, the commonest pipelined commands, known without a table lookup (which costs a name hash, and
+/// `Core::call` does its own).
+#[inline]
+fn first_arg_is_key(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"get") || name.eq_ignore_ascii_case(b"set")
+}
+
 impl<S: Strategy> Core<S> {
     /// Warms the caches for the keys of the complete commands at the start of `data` (client `ck`'s unparsed
     /// input), up to [`PREFETCH_KEYS_MAX`] commands. Returns how many bytes those commands span, after which
@@ -91,7 +98,9 @@ impl<S: Strategy> Core<S> {
             end = at;
             // The key of a command whose first key is its first argument (GET, SET, INCR, HSET, ...).
             if let Some(key) = key {
-                if self.table.lookup(name).is_some_and(|cmd| cmd.keys.0 == 1) {
+                if first_arg_is_key(name)
+                    || self.table.lookup(name).is_some_and(|cmd| cmd.keys.0 == 1)
+                {
                     keys[count] = key;
                     count += 1;
                 }
