@@ -132,6 +132,24 @@ impl<A: Allocator + Copy> Db<A> {
         self.dict.rehash_for(budget)
     }
 
+    /// The key index's hash of `key`, for [`Db::prefetch_bucket`] and [`Db::prefetch_chain`].
+    #[inline]
+    pub fn prefetch_hash(&self, key: &[u8]) -> u64 {
+        self.dict.prefetch_hash(key)
+    }
+
+    /// Cache hint for the bucket(s) of a key with this hash (see [`Dict::prefetch_bucket`]).
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        self.dict.prefetch_bucket(hash);
+    }
+
+    /// Cache hint for the first entry of the chain(s) of this hash (see [`Dict::prefetch_chain`]).
+    #[inline]
+    pub fn prefetch_chain(&self, hash: u64) {
+        self.dict.prefetch_chain(hash);
+    }
+
     /// The dict, for scans and sampling.
     pub fn dict(&self) -> &Dict<A> {
         &self.dict

@@ -263,6 +263,47 @@ impl<A: Allocator + Copy> Dict<A> {
         None
     }
 
+    /// The hash [`Dict::prefetch_bucket`] and [`Dict::prefetch_chain`] take for `key`.
+    #[inline]
+    pub fn prefetch_hash(&self, key: &[u8]) -> u64 {
+        self.hash(key)
+    }
+
+    /// Asks the CPU for the bucket(s) a lookup of the key with `hash` ([`Dict::prefetch_hash`]) reads: the first
+    /// half of a batch prefetch (a batch asks for all its buckets, then [`Dict::prefetch_chain`] for each).
+    /// Only a cache hint: reads nothing.
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        if self.is_empty() {
+            return;
+        }
+        for table in self.live_tables() {
+            table.buckets.prefetch((hash as usize) & table.mask());
+        }
+    }
+
+    /// Reads the bucket(s) of `hash` (ordinary reads of the current arrays, so correct whatever changed since
+    /// [`Dict::prefetch_bucket`]) and asks the CPU for the first entry of each chain (its key and tail lines).
+    #[inline]
+    pub fn prefetch_chain(&self, hash: u64) {
+        if self.is_empty() {
+            return;
+        }
+        for table in self.live_tables() {
+            if let Some(entry) = table.buckets.get((hash as usize) & table.mask()) {
+                entry.prefetch();
+            }
+        }
+    }
+
+    /// The arrays a lookup consults: `tables[0]` when it holds entries, and `tables[1]` while moving.
+    #[inline]
+    fn live_tables(&self) -> impl Iterator<Item = &Table<A>> {
+        let first = (self.tables[0].used != 0).then_some(&self.tables[0]);
+        let second = self.is_moving().then_some(&self.tables[1]);
+        first.into_iter().chain(second)
+    }
+
     /// Links `entry`, whose key must not be present. Fails only when the very first bucket array cannot be
     /// allocated.
     pub fn insert(&mut self, entry: EntryPtr) -> Result<(), AllocError> {

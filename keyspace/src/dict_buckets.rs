@@ -115,6 +115,19 @@ impl<A: Allocator + Copy> Buckets<A> {
         unsafe { read_addr48(bucket.as_ptr()) }
     }
 
+    /// Asks the CPU for the cache line(s) of bucket `idx` (a hint: no read, no effect beyond the cache). A
+    /// bucket may straddle two lines; the line of its last byte is asked for too.
+    #[inline]
+    pub(super) fn prefetch(&self, idx: usize) {
+        let at = idx * self.width;
+        if at + self.width > self.bytes.len() {
+            return;
+        }
+        let base = self.bytes.as_ptr().wrapping_add(at);
+        crate::entry::prefetch_addr(base);
+        crate::entry::prefetch_addr(base.wrapping_add(self.width - 1));
+    }
+
     /// Sets the first entry of bucket `idx`.
     #[inline]
     pub(super) fn set(&mut self, idx: usize, head: Option<EntryPtr>) {

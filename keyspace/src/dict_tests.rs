@@ -495,3 +495,35 @@ fn reserve_sizes_an_empty_dict_once() {
     huge.reserve(usize::MAX);
     assert_eq!(huge.bucket_count(), RESERVE_BUCKETS_MAX);
 }
+
+/// Prefetching (bucket, then chain) at any point of a resize, for present and absent keys, changes nothing
+/// a lookup sees.
+#[test]
+fn prefetch_changes_nothing() {
+    let mut dict: Dict<Global> = Dict::new(Global);
+    let hash = dict.prefetch_hash(b"absent");
+    dict.prefetch_bucket(hash);
+    dict.prefetch_chain(hash);
+    let mut entries = Vec::new();
+    for n in 0..3000u32 {
+        let key = n.to_le_bytes();
+        let e = entry(&key);
+        dict.insert(e).unwrap();
+        entries.push(e);
+        if n % 7 == 0 {
+            for probe in [n, n / 2, n + 1_000_000] {
+                let hash = dict.prefetch_hash(&probe.to_le_bytes());
+                dict.prefetch_bucket(hash);
+                dict.prefetch_chain(hash);
+            }
+            check_invariants(&dict);
+            assert_eq!(dict.len(), n as usize + 1);
+            assert_eq!(
+                dict.find(&(n / 2).to_le_bytes()),
+                Some(entries[n as usize / 2])
+            );
+            assert_eq!(dict.find(&(n + 1_000_000).to_le_bytes()), None);
+        }
+    }
+    free_all(Global, &mut dict);
+}

@@ -179,6 +179,9 @@ pub struct ReadFlags {
 #[error("OOM command not allowed when used memory > 'maxmemory'.")]
 pub struct Oom;
 
+/// The most keys one [`Keyspace::prefetch`] call warms.
+pub const PREFETCH_KEYS_MAX: usize = 16;
+
 impl<A: KvAllocator> Keyspace<A> {
     /// `databases` empty databases.
     pub fn new(databases: usize, config: KeyspaceConfig) -> Self {
@@ -221,6 +224,29 @@ impl<A: KvAllocator> Keyspace<A> {
     /// Database `idx`, mutably.
     pub fn db_mut(&mut self, idx: usize) -> &mut Db<A> {
         &mut self.dbs[idx]
+    }
+
+    /// Warms the caches for the lookups of `keys` in database `db` that are about to run (a pipelined batch):
+    /// hashes every key and asks the CPU for its bucket(s), then reads each bucket and asks for the first entry of
+    /// its chain. Only cache hints and ordinary reads of the current index: nothing changes, and whatever the
+    /// batch's commands change afterwards, their own lookups stay exact. At most [`PREFETCH_KEYS_MAX`] keys are
+    /// warmed; an out-of-range `db` warms nothing.
+    pub fn prefetch(&self, db: usize, keys: &[&[u8]]) {
+        let Some(db) = self.dbs.get(db) else {
+            return;
+        };
+        if db.dict().is_empty() {
+            return;
+        }
+        let mut hashes = [0u64; PREFETCH_KEYS_MAX];
+        let keys = &keys[..keys.len().min(PREFETCH_KEYS_MAX)];
+        for (hash, key) in hashes.iter_mut().zip(keys) {
+            *hash = db.prefetch_hash(key);
+            db.prefetch_bucket(*hash);
+        }
+        for &hash in &hashes[..keys.len()] {
+            db.prefetch_chain(hash);
+        }
     }
 
     /// A fast pseudo-random u64 (xorshift64*): sampling, RANDOMKEY, SPOP. Not for secrets.

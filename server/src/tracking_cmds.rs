@@ -260,6 +260,9 @@ impl<S: Strategy> Core<S> {
 
     /// Delivers the queued invalidations (after a top-level command, and before the loop sleeps).
     pub fn tracking_deliver(&mut self) {
+        if self.engine.observe.tracking.pending.is_empty() {
+            return;
+        }
         let pending = std::mem::take(&mut self.engine.observe.tracking.pending);
         for invalidation in &pending {
             let Some(&ck) = self.engine.observe.tracking.index.get(&invalidation.to) else {

@@ -28,6 +28,13 @@ impl<S: Strategy> Core<S> {
     /// command, see `Core::execute`). Leaves `fx` empty for the next command.
     pub fn drain_effects(&mut self, origin: Origin<'_>) {
         match origin {
+            Origin::Command { .. } if self.nothing_to_drain() => {
+                // A command that changed nothing (a read): only the count moves; the steps below would each
+                // find nothing to do.
+                self.engine.stats.commands_processed += 1;
+                self.engine.fx.reset();
+                return;
+            }
             Origin::Command { db, argv } => {
                 self.aof_log_command(db, argv);
                 self.engine.stats.commands_processed += 1;
@@ -54,6 +61,22 @@ impl<S: Strategy> Core<S> {
         self.publish_events();
         self.note_ready_keys();
         self.engine.fx.reset();
+    }
+
+    /// Whether a command's effects hold nothing for [`Core::drain_effects`] to act on: no write, deletion,
+    /// flush, event, touched key, new key or error, and no tracking (whose drain also delivers).
+    #[inline]
+    fn nothing_to_drain(&self) -> bool {
+        let fx = &self.engine.fx;
+        fx.dirty == 0
+            && !fx.flushed
+            && fx.flushed_dbs.is_empty()
+            && fx.touched.is_empty()
+            && fx.expired.is_empty()
+            && fx.events.is_empty()
+            && fx.errors.is_empty()
+            && self.engine.ks.new_keys.is_empty()
+            && !self.engine.observe.tracking.active()
     }
 
     /// Makes room for about `bytes_needed` more bytes by the eviction policy, with the evicted keys'

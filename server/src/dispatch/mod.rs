@@ -28,6 +28,7 @@
 mod effects;
 pub mod load;
 mod pipeline;
+mod prefetch;
 pub mod resolve;
 mod script;
 

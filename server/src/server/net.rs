@@ -145,7 +145,15 @@ impl<S: Strategy> Server<S> {
             return;
         };
         let mut pos = 0;
+        // Where the next batch of pipelined commands gets its keys prefetched (`Core::prefetch_pipeline`).
+        let mut prefetch_at = 0;
         while pos < input.query.len() {
+            if pos >= prefetch_at {
+                prefetch_at = self
+                    .core
+                    .prefetch_pipeline(ck, &input.query.data()[pos..])
+                    .map_or(usize::MAX, |len| pos + len);
+            }
             // One look at the client per command: whether it may run one now (not closing, blocked, over its
             // output limit, in WAIT or postponed by CLIENT PAUSE, see pause.rs), and what CLIENT LIST shows of
             // the query buffer while it runs.
