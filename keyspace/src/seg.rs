@@ -166,16 +166,11 @@ impl<A: KvAllocator> Keyspace<A> {
 
     /// Before a server-side command (WATCH, DEBUG OBJECT, MEMORY USAGE, ...) that reads the tables
     /// directly: promotes every argument that names a key of `db`'s segment store (a non-key argument
-    /// that happens to name one only moves it). `DEBUG DIGEST` promotes everything.
+    /// that happens to name one only moves it). A command that reads every key (DEBUG DIGEST) calls
+    /// [`Keyspace::promote_all`] itself.
     pub fn promote_args(&mut self, db: usize, argv: &[&[u8]], now_ms: i64) {
         if self.seg_config.is_none() {
             return;
-        }
-        if argv.len() >= 2
-            && argv[0].eq_ignore_ascii_case(b"debug")
-            && argv[1].eq_ignore_ascii_case(b"digest")
-        {
-            return self.promote_all(now_ms);
         }
         if db >= self.dbs.len() || self.dbs[db].seg_len() == 0 {
             return;

@@ -15,7 +15,7 @@ use zedis_arena::ArenaStats;
 use zedis_client_pool::ClientSlots;
 use zedis_keyspace::entry::EntryPtr;
 use zedis_keyspace::persist::rdb::{entry_value, store_value};
-use zedis_observe::debug::{self, ClientPeer, DebugRequest, ProtectedAction};
+use zedis_observe::debug::{self, ClientPeer, DebugRequest};
 use zedis_observe::debug_reply::{self as dr, ObjectInfo, QuicklistInfo};
 use zedis_observe::CRand;
 use zedis_rdb::digest::{value_digest, DatasetDigest};
@@ -82,9 +82,7 @@ fn ok<S: Strategy>(core: &mut Core<S>, ck: usize) {
 /// # Format
 /// `DEBUG subcommand [argument ...]`
 pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
-    let rule = ProtectedAction::parse(core.config.get("enable-debug-command").as_bytes())
-        .unwrap_or(ProtectedAction::No);
-    if let Err(e) = debug::check_debug_allowed(rule, peer(core, ck)) {
+    if let Err(e) = debug::check_debug_allowed(core.settings.debug_command, peer(core, ck)) {
         return error(core, ck, &e.to_string());
     }
     let request = match debug::parse(argv) {
@@ -107,6 +105,8 @@ pub fn debug<S: Strategy>(core: &mut Core<S>, ck: usize, argv: &[&[u8]]) {
             ok(core, ck);
         }
         DebugRequest::Digest => {
+            // The digest hashes the tables: segment-store keys move there first.
+            core.engine.ks.promote_all(crate::server::unix_ms());
             let digest = dataset_digest(core);
             core.reply(ck, |out, _| dr::reply_digest(out, &digest));
         }

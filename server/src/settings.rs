@@ -40,6 +40,8 @@ pub struct Settings {
     pub min_replicas_max_lag_s: u64,
     /// `replica-read-only`.
     pub replica_read_only: bool,
+    /// `enable-debug-command`: who may run DEBUG.
+    pub debug_command: zedis_observe::debug::ProtectedAction,
     /// `replica-ignore-maxmemory`.
     pub replica_ignore_maxmemory: bool,
     /// `replica-serve-stale-data`.
@@ -76,6 +78,7 @@ impl Default for Settings {
             min_replicas_to_write: 0,
             min_replicas_max_lag_s: 10,
             replica_read_only: true,
+            debug_command: zedis_observe::debug::ProtectedAction::No,
             replica_ignore_maxmemory: true,
             replica_serve_stale_data: true,
             tcp_keepalive_s: 300,
@@ -114,6 +117,10 @@ impl Settings {
             min_replicas_to_write: c.int("min-replicas-to-write") as usize,
             min_replicas_max_lag_s: c.int("min-replicas-max-lag") as u64,
             replica_read_only: c.flag("replica-read-only"),
+            debug_command: zedis_observe::debug::ProtectedAction::parse(
+                c.get("enable-debug-command").as_bytes(),
+            )
+            .unwrap_or(zedis_observe::debug::ProtectedAction::No),
             replica_ignore_maxmemory: c.flag("replica-ignore-maxmemory"),
             replica_serve_stale_data: c.flag("replica-serve-stale-data"),
             tcp_keepalive_s: c.int("tcp-keepalive").clamp(0, i64::from(u32::MAX)) as u32,
