@@ -381,8 +381,53 @@ impl<A: KvAllocator> Keyspace<A> {
         keep_ttl: bool,
         now_ms: i64,
     ) -> Result<EntryPtr, Oom> {
-        self.promote(db, key, now_ms);
-        let old = self.dbs[db].find(key);
+        self.set_payload_over(db, key, None, payload, expire, keep_ttl, now_ms)
+    }
+
+    /// As [`Keyspace::set_string`] over `linked`, the live entry a [`Keyspace::lookup`] of `key` just returned
+    /// in this command (nothing relinked since): the key is not looked up again. With `None`, as
+    /// `set_string`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_string_over(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        linked: Option<EntryPtr>,
+        value: &[u8],
+        expire: Option<i64>,
+        keep_ttl: bool,
+        now_ms: i64,
+    ) -> Result<(), Oom> {
+        let payload = match num::parse_i64_exact(value) {
+            Some(n) => PayloadInit::Int(n),
+            None => PayloadInit::Str(value),
+        };
+        self.set_payload_over(db, key, linked, payload, expire, keep_ttl, now_ms)
+            .map(|_| ())
+    }
+
+    /// [`Keyspace::set_payload`], skipping the key's lookup when `linked` names its linked entry.
+    #[allow(clippy::too_many_arguments)]
+    fn set_payload_over(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        linked: Option<EntryPtr>,
+        payload: PayloadInit<'_>,
+        expire: Option<i64>,
+        keep_ttl: bool,
+        now_ms: i64,
+    ) -> Result<EntryPtr, Oom> {
+        let old = match linked {
+            Some(entry) => {
+                debug_assert_eq!(self.dbs[db].find(key), Some(entry));
+                Some(entry)
+            }
+            None => {
+                self.promote(db, key, now_ms);
+                self.dbs[db].find(key)
+            }
+        };
         let expire = match (expire, old) {
             (Some(when), _) => Some(when),
             (None, Some(old)) if keep_ttl => old.expire(),

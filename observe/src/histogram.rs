@@ -3,6 +3,7 @@
 //! cumulative buckets and as INFO `latencystats` percentiles.
 
 use hdrhistogram::Histogram;
+use std::borrow::Cow;
 use zedis_resp::{reply, Protocol};
 
 /// Redis's `LATENCY_HISTOGRAM_MIN_VALUE` in ns.
@@ -18,6 +19,9 @@ const FIRST_BUCKET_NS: u64 = 1024;
 #[derive(Debug, Clone)]
 pub struct CommandHistogram {
     hist: Histogram<u64>,
+    /// Calls under 1 µs (most of a pipelined load), counted here and not yet in `hist`: each is a 1 ns
+    /// sample (the lowest bound), added to a copy of `hist` when it is read (see [`CommandHistogram::settled`]).
+    sub_us: u64,
 }
 
 impl Default for CommandHistogram {
@@ -36,11 +40,27 @@ impl CommandHistogram {
             LATENCY_HISTOGRAM_SIGFIG,
         )
         .unwrap_or_else(|_| unreachable!("constant bounds are valid"));
-        CommandHistogram { hist }
+        CommandHistogram { hist, sub_us: 0 }
+    }
+
+    /// The histogram with the pending sub-microsecond calls recorded.
+    fn settled(&self) -> Cow<'_, Histogram<u64>> {
+        if self.sub_us == 0 {
+            return Cow::Borrowed(&self.hist);
+        }
+        let mut hist = self.hist.clone();
+        hist.saturating_record_n(LATENCY_HISTOGRAM_MIN_NS, self.sub_us);
+        Cow::Owned(hist)
     }
 
     /// Redis's `updateCommandLatencyHistogram(duration_us * 1000)`: clamps into the bounds and records.
+    #[inline]
     pub fn record_us(&mut self, duration_us: i64) {
+        if duration_us <= 0 {
+            // Clamps to the lowest bound: counted now, recorded when read.
+            self.sub_us += 1;
+            return;
+        }
         let ns = duration_us.saturating_mul(1000).clamp(
             LATENCY_HISTOGRAM_MIN_NS as i64,
             LATENCY_HISTOGRAM_MAX_NS as i64,
@@ -50,7 +70,7 @@ impl CommandHistogram {
 
     /// Number of recorded calls.
     pub fn calls(&self) -> u64 {
-        self.hist.len()
+        self.hist.len() + self.sub_us
     }
 
     /// Bytes held (the counts array dominates), for the budget.
@@ -61,17 +81,18 @@ impl CommandHistogram {
     /// The C library's `hdr_value_at_percentile` in ns: the highest value equivalent to the first bucket whose
     /// cumulative count reaches `round(percentile% of calls)` (at least 1); 0 for an empty histogram.
     pub fn value_at_percentile_ns(&self, percentile: f64) -> u64 {
+        let hist = self.settled();
         let requested = percentile.min(100.0);
-        let total = self.hist.len();
+        let total = hist.len();
         let wanted = ((requested / 100.0) * total as f64 + 0.5) as i64;
         let wanted = wanted.max(1) as u64;
         let mut cumulative = 0u64;
-        for value in self.hist.iter_all() {
+        for value in hist.iter_all() {
             cumulative += value.count_at_value();
             if cumulative >= wanted {
                 let highest = value.value_iterated_to();
                 return if percentile == 0.0 {
-                    self.hist.lowest_equivalent(highest)
+                    hist.lowest_equivalent(highest)
                 } else {
                     highest
                 };
@@ -85,22 +106,18 @@ impl CommandHistogram {
     /// highest value of the histogram slot that crossed each power of two, so the µs figures are 1, 2, 4, 8,
     /// 16, 32, 65, 131, ... rather than exact powers; a bucket is listed only when its count grew.
     pub fn cdf_buckets(&self) -> Vec<(u64, u64)> {
-        let slots: Vec<(u64, u64, u64)> = self
-            .hist
+        let hist = self.settled();
+        let slots: Vec<(u64, u64, u64)> = hist
             .iter_all()
             .map(|v| {
                 let highest = v.value_iterated_to();
-                (
-                    self.hist.lowest_equivalent(highest),
-                    highest,
-                    v.count_at_value(),
-                )
+                (hist.lowest_equivalent(highest), highest, v.count_at_value())
             })
             .collect();
-        let total = self.hist.len();
+        let total = hist.len();
         let slots_len = slots.len() as isize;
         let mut level = FIRST_BUCKET_NS;
-        let mut level_lowest = self.hist.lowest_equivalent(level);
+        let mut level_lowest = hist.lowest_equivalent(level);
         // The C iterator's state: slot index (-1 before the first), its lowest and highest values, and the
         // counts up to it.
         let (mut index, mut value, mut highest, mut cumulative) = (-1isize, 0u64, 0u64, 0u64);
@@ -122,7 +139,7 @@ impl CommandHistogram {
             loop {
                 if value >= level_lowest {
                     level = level.saturating_mul(2);
-                    level_lowest = self.hist.lowest_equivalent(level);
+                    level_lowest = hist.lowest_equivalent(level);
                     break;
                 }
                 index += 1;
@@ -179,5 +196,30 @@ mod tests {
         );
         assert_eq!(h.value_at_percentile_ns(0.0), 1);
         assert!(CommandHistogram::new().cdf_buckets().is_empty());
+    }
+
+    /// Sub-microsecond calls counted aside read back exactly as if each were recorded in the histogram.
+    #[test]
+    fn sub_microsecond_calls_read_as_recorded() {
+        let mut fast = CommandHistogram::new();
+        let mut direct = CommandHistogram::new();
+        for (i, us) in [0, 0, 3, 0, -5, 17, 0, 250, 0, 0, 1, 40_000, 0]
+            .iter()
+            .enumerate()
+        {
+            fast.record_us(*us);
+            direct
+                .hist
+                .saturating_record(((*us).max(0) as u64 * 1000).max(1));
+            assert_eq!(fast.calls(), i as u64 + 1);
+            assert_eq!(fast.cdf_buckets(), direct.cdf_buckets());
+            for p in [0.0, 1.0, 50.0, 75.0, 99.0, 99.9, 100.0] {
+                assert_eq!(
+                    fast.value_at_percentile_ns(p),
+                    direct.value_at_percentile_ns(p)
+                );
+            }
+        }
+        assert!(fast.sub_us > 0);
     }
 }

@@ -71,7 +71,24 @@ pub fn set<A: KvAllocator>(ks: &mut Keyspace<A>, ctx: &mut Ctx<'_>) {
         }
         return;
     }
-    set_and_reply(ks, ctx, key, ctx.argv[2], expire, opts.keep_ttl, !opts.get);
+    // The entry the write lookup above returned is still linked: the store reuses it instead of a second
+    // lookup (GET's read lookup may leave an expired key linked, so that one is looked up again).
+    let linked = if opts.get { None } else { existing };
+    if let Err(oom) = ks.set_string_over(
+        ctx.db,
+        key,
+        linked,
+        ctx.argv[2],
+        expire,
+        opts.keep_ttl,
+        ctx.now_ms,
+    ) {
+        return reply_oom(ctx, oom);
+    }
+    set_effects(ctx, key, ctx.argv[2], expire);
+    if !opts.get {
+        reply::ok(ctx.out);
+    }
 }
 
 /// Stores, records effects, logs a relative expire as absolute, and replies +OK if `reply_ok`.
