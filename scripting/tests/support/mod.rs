@@ -35,36 +35,48 @@ pub fn start_server() -> Option<Server> {
         eprintln!("note: redis-server not found; differential scripting test skipped");
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--enable-debug-command",
-            "yes",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .ok()?;
-    let server = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(server);
+    // Tests run in parallel and each picks a free port that it then releases: two may pick the same one.
+    // The server that lost the race exits, and a readiness check by connecting alone would then find the
+    // other test's server (and share it until one test kills it). So the server that answers must be ours.
+    for _ in 0..20 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--enable-debug-command",
+                "yes",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut server = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if matches!(server.child.try_wait(), Ok(Some(_))) {
+                break; // lost the port: try another
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let pid = format!("process_id:{}", server.child.id());
+                if Conn::open(port).info_server().contains(&pid) {
+                    return Some(server);
+                }
+                break; // another test's server holds this port
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("redis-server did not start on port {port}");
+    panic!("redis-server did not start on a free port");
 }
 
 /// A raw RESP connection.
@@ -98,6 +110,11 @@ impl Conn {
             assert!(n > 0, "server closed the connection");
             self.buf.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// `INFO server`'s text (its `process_id` tells which server answered).
+    pub fn info_server(&mut self) -> String {
+        String::from_utf8_lossy(&self.cmd(&[b"INFO", b"server"])).into_owned()
     }
 
     pub fn hello(&mut self, p: Protocol) {
