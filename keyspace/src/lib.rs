@@ -363,12 +363,7 @@ impl<A: KvAllocator> Keyspace<A> {
         keep_ttl: bool,
         now_ms: i64,
     ) -> Result<(), Oom> {
-        let payload = match num::parse_i64_exact(value) {
-            Some(n) => PayloadInit::Int(n),
-            None => PayloadInit::Str(value),
-        };
-        self.set_payload(db, key, payload, expire, keep_ttl, now_ms)
-            .map(|_| ())
+        self.set_string_over(db, key, None, value, expire, keep_ttl, now_ms)
     }
 
     /// Stores `payload` under `key` (see [`Keyspace::set_string`]); returns the new entry.
